@@ -1,0 +1,115 @@
+// Package activities holds the duties of foureyes' worker roles. Each role's
+// activities are methods on their own struct, holding only that role's
+// dependencies, registered only by that role's worker.
+package activities
+
+import (
+	"time"
+
+	"github.com/foureyes/foureyes/policy"
+)
+
+// Activity names, as registered (method names of the role structs).
+const (
+	ActivityLoadPolicy = "LoadPolicy"
+	ActivityBuild      = "Build"
+	ActivityReview     = "Review"
+	ActivityNotify     = "Notify"
+	ActivityDeploy     = "Deploy"
+	ActivityVerify     = "Verify"
+	ActivityRollback   = "Rollback"
+)
+
+// PolicySnapshot is the policy pinned into a release at its start.
+type PolicySnapshot struct {
+	Policy policy.Policy `json:"policy"`
+	Hash   string        `json:"hash"` // hex SHA-256 of the file
+	Path   string        `json:"path"`
+}
+
+// BuildInput asks the build role for the artifact of one commit.
+type BuildInput struct {
+	ReleaseID   string `json:"release_id"`
+	Service     string `json:"service"`
+	Environment string `json:"environment"`
+	Commit      string `json:"commit"`
+}
+
+// BuildResult is the built artifact.
+type BuildResult struct {
+	ArtifactRef string `json:"artifact_ref"` // path or URL of the artifact
+	Digest      string `json:"digest"`       // hex SHA-256 of the artifact bytes
+	Executor    string `json:"executor"`     // identity of the worker that built it
+	Output      string `json:"output"`       // tail of the command's output
+}
+
+// ReviewInput asks the review role to check an artifact.
+type ReviewInput struct {
+	ReleaseID   string `json:"release_id"`
+	Service     string `json:"service"`
+	Commit      string `json:"commit"`
+	ArtifactRef string `json:"artifact_ref"`
+	Digest      string `json:"digest"`
+}
+
+// ReviewResult reports the automated checks. Passed=false is a finding, not an error.
+type ReviewResult struct {
+	Passed   bool     `json:"passed"`
+	Findings []string `json:"findings"`
+	Executor string   `json:"executor"`
+}
+
+// Notification kinds.
+const (
+	NotifyPrompt   = "prompt"   // a gate opened: ask who may sign
+	NotifyReminder = "reminder" // half the deadline passed
+	NotifyDecision = "decision" // a decision was accepted (progress)
+	NotifyOutcome  = "outcome"  // the gate or release ended
+)
+
+// Notification is sent by the workflow to the approval role, which tells people.
+type Notification struct {
+	Kind           string    `json:"kind"`
+	ReleaseID      string    `json:"release_id"`
+	Gate           string    `json:"gate"`
+	Service        string    `json:"service"`
+	Environment    string    `json:"environment"`
+	Commit         string    `json:"commit"`
+	Link           string    `json:"link"`
+	Authors        []string  `json:"authors"`
+	Requester      string    `json:"requester"`
+	Needed         string    `json:"needed"`   // e.g. "2 of prod-owners"
+	Signed         []string  `json:"signed"`   // who signed so far
+	Awaiting       []string  `json:"awaiting"` // who may still sign
+	Deadline       time.Time `json:"deadline"`
+	ArtifactDigest string    `json:"artifact_digest"`
+	PolicyHash     string    `json:"policy_hash"`
+	SlackChannel   string    `json:"slack_channel"`
+	Outcome        string    `json:"outcome"`
+	Detail         string    `json:"detail"`
+	Ref            string    `json:"ref"` // reference of the prompt message, for updates
+}
+
+// NotifyResult says where the notification went.
+type NotifyResult struct {
+	Ref      string `json:"ref"` // e.g. console line id or Slack channel+ts
+	Executor string `json:"executor"`
+}
+
+// DeployInput is what the deploy role deploys, verifies or rolls back.
+type DeployInput struct {
+	ReleaseID   string `json:"release_id"`
+	Service     string `json:"service"`
+	Environment string `json:"environment"`
+	Commit      string `json:"commit"`
+	ArtifactRef string `json:"artifact_ref"`
+	Digest      string `json:"digest"`
+}
+
+// StepResult is the result of deploy, verify or rollback. OK=false with a nil
+// error means the step ran and reported failure (e.g. verification failed).
+type StepResult struct {
+	OK       bool   `json:"ok"`
+	Output   string `json:"output"`
+	Executor string `json:"executor"`
+}

@@ -1,0 +1,60 @@
+// Package audit is foureyes' tamper-evident audit trail: entries chained by
+// SHA-256, each over the previous entry's hash and its own canonical JSON.
+//
+// The workflow builds the chain deterministically (no clock but workflow
+// time, no map iteration), so replaying a release rebuilds the same chain.
+package audit
+
+import "time"
+
+// Event types recorded in the trail.
+const (
+	EventReleaseStarted  = "release_started"
+	EventStageStarted    = "stage_started"
+	EventStageFinished   = "stage_finished"
+	EventStageFailed     = "stage_failed"
+	EventGateOpened      = "gate_opened"
+	EventGateReminder    = "gate_reminder"
+	EventDecision        = "decision_accepted"
+	EventDecisionRefused = "decision_refused"
+	EventGateApproved    = "gate_approved"
+	EventGateRejected    = "gate_rejected"
+	EventGateExpired     = "gate_expired"
+	EventFreezeWait      = "freeze_wait"
+	EventDeploy          = "deploy"
+	EventVerify          = "verify"
+	EventRollback        = "rollback"
+	EventCancelRequested = "cancel_requested"
+	EventCancelRefused   = "cancel_refused"
+	EventReleaseEnded    = "release_ended"
+)
+
+// Entry is one link of the chain. Field order is the canonical JSON order.
+type Entry struct {
+	Seq      int       `json:"seq"`
+	Time     time.Time `json:"time"`
+	Release  string    `json:"release"`  // workflow id
+	Type     string    `json:"type"`     // one of the Event constants
+	Stage    string    `json:"stage"`    // code, review, approve, deploy, or ""
+	Actor    string    `json:"actor"`    // identity that decided or asked, if any
+	Executor string    `json:"executor"` // worker identity that ran the step, if any
+	Channel  string    `json:"channel"`  // api, slack, console, cli, or ""
+	Outcome  string    `json:"outcome"`  // accepted, refused, ok, failed, ...
+	Detail   string    `json:"detail"`   // human-readable reason or result
+	Prev     string    `json:"prev"`     // hash of the previous entry ("" for the first)
+	Hash     string    `json:"hash"`     // SHA-256 over the entry with Hash empty
+}
+
+// API (implemented in chain.go):
+//
+//	(c *Chain) Append(e Entry) Entry   sets Seq, Prev and Hash; returns the sealed entry
+//	(c *Chain) Entries() []Entry
+//	(c *Chain) Head() string           hash of the last entry
+//	HashEntry(e Entry) string          hex SHA-256 of canonical JSON with Hash=""
+//	Export(w io.Writer, entries []Entry) error    JSON lines, canonical form
+//	Verify(r io.Reader) (n int, err error)
+//	    checks every line is canonical JSON of an Entry, Seq runs 1,2,3..,
+//	    Prev links and Hash holds; error names the first entry that does not
+//	    hold (line number and seq) and why. n = entries verified.
+//
+// Chain is a plain value (entries slice) so it can live in workflow state.

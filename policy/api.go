@@ -1,0 +1,33 @@
+package policy
+
+// This file fixes the package's API so that other packages can be written
+// against it. Implementations live in decode.go, rules.go and identity.go.
+//
+//	Load(path string) (*Policy, string, error)
+//	    reads, strictly decodes and validates a policy file (YAML or JSON);
+//	    returns the policy and the hex SHA-256 of the file's bytes. Errors
+//	    read "FILE: FIELD.PATH: reason", e.g.
+//	    "policy.yaml: environments.prod.gates.approval.quorum: must be at least 1".
+//	Parse(name string, data []byte) (*Policy, error)
+//	    the same on bytes; name is used in errors.
+//	HashBytes(data []byte) string
+//	    hex SHA-256, the policy hash pinned into a release.
+//
+//	(p *Policy) Decide(c Check) Verdict
+//	    every rule for one decision (approve or reject): known identity,
+//	    not a service identity, not an executor, not an author, not the
+//	    requester, not an earlier signer, not already signed, eligible by
+//	    group/identity, bot allowed at the gate and bots counting, no freeze
+//	    window at c.Now, rule present (fail closed).
+//	(p *Policy) Explain(c Check) []Eligibility
+//	    Decide for every known identity (c.Identity ignored), sorted by identity.
+//	(p *Policy) Awaiting(c Check) []string
+//	    identities Explain finds eligible, sorted.
+//	(p *Policy) Rule(env, gate string) (GateRule, bool)
+//	(p *Policy) Frozen(env, gate string, now time.Time) (Window, bool)
+//	(p *Policy) IdentityForToken(token string) (string, bool)
+//	    SHA-256 of token compared in constant time with every token hash.
+//	(p *Policy) IdentityForSlack(userID string) (string, bool)
+//	(p *Policy) Known(id string) bool
+//	(p *Policy) IsReleaseManager(id string) bool
+//	(d Duration) Std() time.Duration

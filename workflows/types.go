@@ -1,0 +1,173 @@
+// Package workflows holds the Release workflow: four separated duties (code,
+// review, approve, deploy), each an activity on its own role's task queue,
+// with policy gates between them that move only on signals.
+package workflows
+
+import (
+	"time"
+
+	"github.com/foureyes/foureyes/audit"
+	"github.com/foureyes/foureyes/policy"
+)
+
+// Task queues, one per role. Each role's worker polls only its own.
+const (
+	QueueOrchestrator = "foureyes-orchestrator"
+	QueueBuild        = "foureyes-build"
+	QueueReview       = "foureyes-review"
+	QueueApproval     = "foureyes-approval"
+	QueueDeploy       = "foureyes-deploy"
+)
+
+// Message names.
+const (
+	SignalDecision = "decision"
+	SignalCancel   = "cancel"
+	QueryStatus    = "status"
+	QueryAudit     = "audit"
+	QueryDecision  = "decision" // argument: request id; returns DecisionOutcome
+	QueryExplain   = "explain"  // returns ExplainResult for the open gate
+)
+
+// Stages of a release.
+const (
+	StageCode    = "code"
+	StageReview  = "review"
+	StageApprove = "approve"
+	StageDeploy  = "deploy"
+)
+
+// Release states, as shown in status and (later) search attributes.
+const (
+	StatusBuilding         = "building"
+	StatusReviewing        = "reviewing"
+	StatusAwaitingReview   = "awaiting_review"
+	StatusAwaitingApproval = "awaiting_approval"
+	StatusFrozen           = "frozen"
+	StatusDeploying        = "deploying"
+	StatusDeployed         = "deployed"
+	StatusRejected         = "rejected"
+	StatusExpired          = "expired"
+	StatusCancelled        = "cancelled"
+	StatusRolledBack       = "rolled_back"
+	StatusFailed           = "failed"
+)
+
+// Verdicts a decision carries.
+const (
+	VerdictApprove = "approve"
+	VerdictReject  = "reject"
+)
+
+// Channels a decision or request arrives through.
+const (
+	ChannelAPI   = "api"
+	ChannelSlack = "slack"
+	ChannelCLI   = "cli"
+)
+
+// Decision outcomes reported back to the caller.
+const (
+	OutcomeAccepted   = "accepted"
+	OutcomeRefused    = "refused"
+	OutcomeGateClosed = "gate_closed"
+	OutcomePending    = "pending" // not (yet) processed by the workflow
+)
+
+// ReleaseRequest starts a release.
+type ReleaseRequest struct {
+	Service     string   `json:"service"`
+	Environment string   `json:"environment"`
+	Commit      string   `json:"commit"`  // full 40-hex SHA
+	Authors     []string `json:"authors"` // policy identities
+	Requester   string   `json:"requester"`
+	Title       string   `json:"title"`
+	Link        string   `json:"link"`
+}
+
+// ReleaseResult is how a release ended.
+type ReleaseResult struct {
+	Status         string `json:"status"` // deployed, rejected, expired, cancelled, rolled_back, failed
+	Reason         string `json:"reason"`
+	ArtifactRef    string `json:"artifact_ref"`
+	ArtifactDigest string `json:"artifact_digest"`
+	PolicyHash     string `json:"policy_hash"`
+	AuditHead      string `json:"audit_head"`
+}
+
+// Decision is the payload of SignalDecision.
+type Decision struct {
+	RequestID string `json:"request_id"` // a retried delivery of the same id counts once
+	Gate      string `json:"gate"`       // policy.GateReview or policy.GateApproval
+	Verdict   string `json:"verdict"`    // VerdictApprove or VerdictReject
+	Identity  string `json:"identity"`   // policy identity, authenticated by the gateway
+	Channel   string `json:"channel"`
+	Comment   string `json:"comment"`
+}
+
+// CancelRequest is the payload of SignalCancel.
+type CancelRequest struct {
+	RequestID string `json:"request_id"`
+	Identity  string `json:"identity"`
+	Channel   string `json:"channel"`
+	Reason    string `json:"reason"`
+}
+
+// DecisionOutcome is what happened to one decision (QueryDecision).
+type DecisionOutcome struct {
+	RequestID string `json:"request_id"`
+	Outcome   string `json:"outcome"` // accepted, refused, gate_closed, pending
+	Reason    string `json:"reason"`
+	Gate      string `json:"gate"`
+	GateState string `json:"gate_state"` // open, approved, rejected, expired, closed
+}
+
+// Signer is one accepted decision at a gate.
+type Signer struct {
+	Identity string    `json:"identity"`
+	Verdict  string    `json:"verdict"`
+	Channel  string    `json:"channel"`
+	Comment  string    `json:"comment"`
+	At       time.Time `json:"at"`
+}
+
+// Refusal is one refused decision attempt.
+type Refusal struct {
+	Identity string    `json:"identity"`
+	Gate     string    `json:"gate"`
+	Channel  string    `json:"channel"`
+	Reason   string    `json:"reason"`
+	At       time.Time `json:"at"`
+}
+
+// Status answers QueryStatus.
+type Status struct {
+	ReleaseID      string         `json:"release_id"`
+	Request        ReleaseRequest `json:"request"`
+	Stage          string         `json:"stage"`
+	Status         string         `json:"status"`
+	OpenGate       string         `json:"open_gate"`
+	Quorum         int            `json:"quorum"`
+	Signed         []Signer       `json:"signed"`
+	Awaiting       []string       `json:"awaiting"` // who may still sign the open gate
+	Deadline       time.Time      `json:"deadline"`
+	ArtifactRef    string         `json:"artifact_ref"`
+	ArtifactDigest string         `json:"artifact_digest"`
+	PolicyHash     string         `json:"policy_hash"`
+	LastRefusal    *Refusal       `json:"last_refusal,omitempty"`
+	Executors      []string       `json:"executors"` // worker identities that ran stages
+	Result         *ReleaseResult `json:"result,omitempty"`
+}
+
+// ExplainResult answers QueryExplain: who could still sign the open gate.
+type ExplainResult struct {
+	Gate       string               `json:"gate"`
+	Quorum     int                  `json:"quorum"`
+	Signed     []string             `json:"signed"`
+	Identities []policy.Eligibility `json:"identities"`
+}
+
+// AuditTrail answers QueryAudit.
+type AuditTrail struct {
+	Entries []audit.Entry `json:"entries"`
+}
