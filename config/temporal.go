@@ -1,0 +1,91 @@
+package config
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/sethvargo/go-envconfig"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/log"
+)
+
+// Temporal is how every process reaches the Temporal service (TEMPORAL_*).
+type Temporal struct {
+	Address   string `env:"TEMPORAL_ADDRESS, default=localhost:7233"`
+	Namespace string `env:"TEMPORAL_NAMESPACE, default=default"`
+	APIKey    string `env:"TEMPORAL_API_KEY"`
+	TLSCert   string `env:"TEMPORAL_TLS_CERT"` // client certificate file (mTLS)
+	TLSKey    string `env:"TEMPORAL_TLS_KEY"`  // its private key file
+	TLSCA     string `env:"TEMPORAL_TLS_CA"`   // CA bundle file for the server
+}
+
+// LoadTemporal reads the TEMPORAL_* variables.
+func LoadTemporal(ctx context.Context, l envconfig.Lookuper) (Temporal, error) {
+	var t Temporal
+	if err := decode(ctx, &t, "", l); err != nil {
+		return Temporal{}, err
+	}
+	if (t.TLSCert == "") != (t.TLSKey == "") {
+		return Temporal{}, errors.New("TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY must be set together")
+	}
+	return t, nil
+}
+
+// ClientOptions returns client options for t: address, namespace, identity
+// and logger (slog.Default() if nil); an API key turns on TLS, a cert and key
+// pair turns on mTLS, a CA file sets the trusted roots. Errors name the file.
+func (t Temporal) ClientOptions(identity string, logger *slog.Logger) (client.Options, error) {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	opts := client.Options{
+		HostPort:  t.Address,
+		Namespace: t.Namespace,
+		Identity:  identity,
+		Logger:    log.NewStructuredLogger(logger),
+	}
+	cfg, err := t.tlsConfig()
+	if err != nil {
+		return client.Options{}, err
+	}
+	opts.ConnectionOptions.TLS = cfg
+	if t.APIKey != "" {
+		opts.Credentials = client.NewAPIKeyStaticCredentials(t.APIKey)
+	}
+	return opts, nil
+}
+
+// tlsConfig is nil (plaintext) unless an API key, certificate or CA is set.
+func (t Temporal) tlsConfig() (*tls.Config, error) {
+	if t.APIKey == "" && t.TLSCert == "" && t.TLSKey == "" && t.TLSCA == "" {
+		return nil, nil
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if t.TLSCert != "" || t.TLSKey != "" {
+		if t.TLSCert == "" || t.TLSKey == "" {
+			return nil, errors.New("TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY must be set together")
+		}
+		cert, err := tls.LoadX509KeyPair(t.TLSCert, t.TLSKey)
+		if err != nil {
+			return nil, fmt.Errorf("TEMPORAL_TLS_CERT/TEMPORAL_TLS_KEY: load %s and %s: %w", t.TLSCert, t.TLSKey, err)
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	if t.TLSCA != "" {
+		pem, err := os.ReadFile(t.TLSCA)
+		if err != nil {
+			return nil, fmt.Errorf("TEMPORAL_TLS_CA: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("TEMPORAL_TLS_CA: no PEM certificate in %s", t.TLSCA)
+		}
+		cfg.RootCAs = pool
+	}
+	return cfg, nil
+}
