@@ -1,0 +1,252 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/foureyes/foureyes/devstack"
+)
+
+// demoCommit is the fixed commit the demo releases.
+const demoCommit = "3f2a9c1d8e7b6a5f4e3d2c1b0a9f8e7d6c5b4a39"
+
+// Exit codes of starter (docs/DESIGN.md).
+const exitRefused = 3
+
+// demo drives the real starter binary like a release manager would.
+type demo struct {
+	s      *stack
+	tokens []string // FOUREYES_DEMO_TOKEN_<NAME>=...
+}
+
+// runDemo releases payments to prod through both gates; it reports whether
+// the release reached deployed.
+func (s *stack) runDemo(ctx context.Context) (bool, error) {
+	tokens, err := devstack.ReadEnvFile(filepath.Join(s.cfg.root, "deploy", "demo-tokens.env"))
+	if err != nil {
+		return false, err
+	}
+	d := &demo{s: s, tokens: tokens}
+	logf(s.out, "demo: a release of payments to prod (review by 1, approval by 2, author may not approve)")
+	if _, err := d.must(ctx, "", "policy", "check", "deploy/policy.yaml"); err != nil {
+		return false, err
+	}
+	id, err := d.start(ctx)
+	if err != nil {
+		return false, err
+	}
+	if err := d.gates(ctx, id); err != nil {
+		return false, err
+	}
+	return d.finish(ctx, id)
+}
+
+func (d *demo) start(ctx context.Context) (string, error) {
+	out, err := d.must(ctx, "", "start", "--service", "payments", "--env", "prod", "--commit", demoCommit,
+		"--author", "alice", "--requester", "rita", "--title", "Demo release", "--json")
+	if err != nil {
+		return "", err
+	}
+	return releaseID(out)
+}
+
+// gates signs the review gate as bob, shows alice (the author) refused at
+// the approval gate, then carol and dave approve.
+func (d *demo) gates(ctx context.Context, id string) error {
+	if err := d.waitStatus(ctx, id, "awaiting_review"); err != nil {
+		return err
+	}
+	if _, err := d.must(ctx, "bob", "decide", id, "--gate", "review", "--approve"); err != nil {
+		return err
+	}
+	if err := d.waitStatus(ctx, id, "awaiting_approval"); err != nil {
+		return err
+	}
+	out, code, err := d.starter(ctx, "alice", "decide", id, "--gate", "approval", "--approve")
+	if err != nil {
+		return err
+	}
+	if code != exitRefused {
+		return fmt.Errorf("alice (the author) approving her own release: want refused (exit %d), got exit %d:\n%s", exitRefused, code, out)
+	}
+	logf(d.s.out, "demo: alice was refused, as she authored the change")
+	for _, who := range []string{"carol", "dave"} {
+		if _, err := d.must(ctx, who, "decide", id, "--gate", "approval", "--approve"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (d *demo) finish(ctx context.Context, id string) (bool, error) {
+	if _, _, err := d.starter(ctx, "", "wait", id); err != nil {
+		return false, err
+	}
+	if _, err := d.must(ctx, "", "status", id); err != nil {
+		return false, err
+	}
+	if _, err := d.must(ctx, "", "audit", id); err != nil {
+		return false, err
+	}
+	export := d.relPath(filepath.Join(d.s.cfg.dataDir, "audit-"+strings.ReplaceAll(id, "/", "_")+".jsonl"))
+	if _, err := d.must(ctx, "", "audit", id, "--export", export); err != nil {
+		return false, err
+	}
+	if _, err := d.must(ctx, "", "audit", "--verify", export); err != nil {
+		return false, err
+	}
+	status, err := d.status(ctx, id)
+	if err != nil {
+		return false, err
+	}
+	logf(d.s.out, "demo: release %s ended %s", id, status)
+	if d.s.cfg.uiPort != 0 {
+		logf(d.s.out, "demo: http://localhost:%d/namespaces/default/workflows/%s", d.s.cfg.uiPort, id)
+	}
+	return status == "deployed", nil
+}
+
+// terminal release states: waiting for anything else after one is futile.
+var terminal = map[string]bool{"deployed": true, "rejected": true, "expired": true,
+	"cancelled": true, "rolled_back": true, "failed": true}
+
+// waitStatus polls `starter status ID --json` until want (2 minutes).
+func (d *demo) waitStatus(ctx context.Context, id, want string) error {
+	fmt.Fprintf(d.s.out, "\n$ starter status %s --json   # polled until status is %s\n", id, want)
+	start := time.Now()
+	for deadline := start.Add(2 * time.Minute); ; {
+		status, err := d.status(ctx, id)
+		if err == nil && status == want {
+			fmt.Fprintf(d.s.out, "  status: %s (after %.1fs)\n", status, time.Since(start).Seconds())
+			return nil
+		}
+		if err == nil && terminal[status] {
+			return fmt.Errorf("release %s ended %s while waiting for %s", id, status, want)
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("release %s not %s after 2m (last status %q, error %v)", id, want, status, err)
+		}
+		if err := d.s.checkRoles(); err != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(300 * time.Millisecond):
+		}
+	}
+}
+
+// status runs `starter status ID --json` quietly and returns its "status".
+func (d *demo) status(ctx context.Context, id string) (string, error) {
+	out, code, err := d.run(ctx, "", "status", id, "--json")
+	if err != nil || code != 0 {
+		return "", fmt.Errorf("starter status: exit %d %v: %s", code, err, out)
+	}
+	var st struct {
+		Status string `json:"status"`
+	}
+	if err := json.Unmarshal(out, &st); err != nil {
+		return "", fmt.Errorf("starter status --json: %v: %s", err, out)
+	}
+	return st.Status, nil
+}
+
+// must runs starter (printed as a transcript) and requires exit 0.
+func (d *demo) must(ctx context.Context, as string, args ...string) ([]byte, error) {
+	out, code, err := d.starter(ctx, as, args...)
+	if err == nil && code != 0 {
+		err = fmt.Errorf("starter %s: exit code %d", strings.Join(args, " "), code)
+	}
+	return out, err
+}
+
+// starter prints the command, runs it (as the named demo user's token if
+// as is set) and prints its output indented.
+func (d *demo) starter(ctx context.Context, as string, args ...string) ([]byte, int, error) {
+	prefix := ""
+	if as != "" {
+		prefix = "FOUREYES_TOKEN=$" + tokenVar(as) + " "
+	}
+	fmt.Fprintf(d.s.out, "\n$ %sstarter %s\n", prefix, shellJoin(args))
+	out, code, err := d.run(ctx, as, args...)
+	if text := strings.TrimRight(string(out), "\n"); text != "" {
+		fmt.Fprintf(d.s.out, "  %s\n", strings.ReplaceAll(text, "\n", "\n  "))
+	}
+	if code != 0 {
+		fmt.Fprintf(d.s.out, "  (exit code %d)\n", code)
+	}
+	return out, code, err
+}
+
+// run executes starter with a minimal environment; err only when it could
+// not run at all.
+func (d *demo) run(ctx context.Context, as string, args ...string) ([]byte, int, error) {
+	env := append(devstack.BaseEnv(), "TEMPORAL_ADDRESS="+d.s.server.Addr,
+		"FOUREYES_GATEWAY_URL="+d.s.gatewayURL(),
+		"FOUREYES_POLICY_FILE="+filepath.Join(d.s.cfg.root, "deploy", "policy.yaml"))
+	if as != "" {
+		tok, ok := devstack.LookupEnv(d.tokens, tokenVar(as))
+		if !ok || tok == "" {
+			return nil, 0, fmt.Errorf("deploy/demo-tokens.env has no %s", tokenVar(as))
+		}
+		env = append(env, "FOUREYES_TOKEN="+tok)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(d.s.bin, "starter"), args...)
+	cmd.Dir, cmd.Env = d.s.cfg.root, env
+	var buf bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &buf, &buf
+	err := cmd.Run()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) && ctx.Err() == nil {
+		return buf.Bytes(), exit.ExitCode(), nil
+	}
+	return buf.Bytes(), 0, err
+}
+
+func tokenVar(who string) string {
+	return "FOUREYES_DEMO_TOKEN_" + strings.ToUpper(strings.ReplaceAll(who, "-", "_"))
+}
+
+// relPath shows p relative to the repository root when it lies inside.
+func (d *demo) relPath(p string) string {
+	if r, err := filepath.Rel(d.s.cfg.root, p); err == nil && !strings.HasPrefix(r, "..") {
+		return r
+	}
+	return p
+}
+
+// releaseID finds the release id in `starter start --json` output.
+func releaseID(out []byte) (string, error) {
+	var m map[string]any
+	if err := json.Unmarshal(bytes.TrimSpace(out), &m); err != nil {
+		return "", fmt.Errorf("starter start --json: %v: %s", err, out)
+	}
+	for _, k := range []string{"release_id", "id", "workflow_id"} {
+		if s, ok := m[k].(string); ok && s != "" {
+			return s, nil
+		}
+	}
+	return "", fmt.Errorf("starter start --json: no release_id in %s", out)
+}
+
+// shellJoin quotes arguments that need it, for display.
+func shellJoin(args []string) string {
+	q := make([]string, len(args))
+	for i, a := range args {
+		if a == "" || strings.ContainsAny(a, " \t\"'$&|;<>*?()") {
+			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+		q[i] = a
+	}
+	return strings.Join(q, " ")
+}

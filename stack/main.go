@@ -1,0 +1,46 @@
+// Command stack runs foureyes locally without containers.
+//
+//	go run ./stack [up] [flags]   Temporal dev server + the five roles + demo
+//	go run ./stack test [args]    install test tools, then go test ./...
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout))
+}
+
+func run(args []string, out io.Writer) int {
+	cmd := "up"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "up":
+		return runUp(args, out)
+	case "test":
+		return runTest(args, out)
+	case "help":
+		fmt.Fprint(out, usage)
+		return 0
+	default:
+		fmt.Fprintf(os.Stderr, "stack: unknown command %q\n%s", cmd, usage)
+		return 2
+	}
+}
+
+const usage = `usage:
+  go run ./stack [up] [--port 7233] [--ui-port 8233] [--gateway-port 8480] [--data DIR]
+                      [--bin DIR] [--demo=false] [--exit-after-demo]
+  go run ./stack test [go test args]
+`
+
+// logf prints one stack message.
+func logf(out io.Writer, format string, args ...any) {
+	fmt.Fprintf(out, "[stack] "+format+"\n", args...)
+}

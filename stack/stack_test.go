@@ -1,0 +1,139 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/foureyes/foureyes/devstack"
+)
+
+func TestRoleEnv(t *testing.T) {
+	t.Setenv("FOUREYES_DEPLOY_CREDENTIALS", "deploy-secret")
+	t.Setenv("FOUREYES_BUILD_REGISTRY_TOKEN", "")
+	root := repoRoot(t)
+	s := &stack{cfg: upConfig{root: root, dataDir: "/d", uiPort: 8233, gatewayPort: 9480},
+		server: &devstack.Process{Addr: "127.0.0.1:7"}}
+	for _, role := range roleNames {
+		env, err := s.roleEnv(role)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v, _ := devstack.LookupEnv(env, "TEMPORAL_ADDRESS"); v != "127.0.0.1:7" {
+			t.Errorf("%s: TEMPORAL_ADDRESS = %q", role, v)
+		}
+		_, has := devstack.LookupEnv(env, "FOUREYES_DEPLOY_CREDENTIALS")
+		if has != (role == "deploy") {
+			t.Errorf("%s: has deploy credentials = %v", role, has)
+		}
+		if _, has := devstack.LookupEnv(env, "FOUREYES_BUILD_REGISTRY_TOKEN"); has {
+			t.Errorf("%s: empty build token passed on", role)
+		}
+	}
+	env, _ := s.roleEnv("approval")
+	for k, want := range map[string]string{"FOUREYES_APPROVAL_LISTEN": "127.0.0.1:9480",
+		"FOUREYES_APPROVAL_UI_URL": "http://localhost:8233", "FOUREYES_APPROVAL_POLICY_FILE": root + "/deploy/policy.yaml"} {
+		if v, _ := devstack.LookupEnv(env, k); v != want {
+			t.Errorf("approval %s = %q, want %q", k, v, want)
+		}
+	}
+	env, _ = s.roleEnv("deploy")
+	if v, _ := devstack.LookupEnv(env, "FOUREYES_DEPLOY_STATE_DIR"); v != "/d/deployments" {
+		t.Errorf("deploy state dir = %q", v)
+	}
+}
+
+func TestGoTestArgs(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"", "test -count=1 ./..."},
+		{"-run X -v", "test -count=1 ./... -run X -v"},
+		{"-short ./devstack", "test -count=1 -short ./devstack"},
+	}
+	for _, tt := range tests {
+		if got := strings.Join(goTestArgs(strings.Fields(tt.in)), " "); got != tt.want {
+			t.Errorf("goTestArgs(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestReleaseID(t *testing.T) {
+	for in, want := range map[string]string{`{"release_id":"r-1"}`: "r-1", ` {"id":"r-2","x":1}` + "\n": "r-2"} {
+		if got, err := releaseID([]byte(in)); err != nil || got != want {
+			t.Errorf("releaseID(%s) = %q, %v", in, got, err)
+		}
+	}
+	for _, bad := range []string{`{}`, `not json`, `{"release_id":""}`} {
+		if _, err := releaseID([]byte(bad)); err == nil {
+			t.Errorf("releaseID(%s): want error", bad)
+		}
+	}
+}
+
+func TestShellJoin(t *testing.T) {
+	got := shellJoin([]string{"start", "--title", "Demo release", "it's"})
+	if want := `start --title 'Demo release' 'it'\''s'`; got != want {
+		t.Errorf("shellJoin = %s, want %s", got, want)
+	}
+}
+
+func TestParseUp(t *testing.T) {
+	c, err := parseUp([]string{"--port", "7300", "--ui-port", "0", "--demo=false", "--exit-after-demo", "--data", "rel"})
+	if err != nil || c.port != 7300 || c.uiPort != 0 || c.demo || !c.exitAfterDemo || !strings.HasSuffix(c.dataDir, "/rel") {
+		t.Fatalf("parseUp = %+v, %v", c, err)
+	}
+	if _, err := parseUp([]string{"extra"}); err == nil {
+		t.Fatal("want error for an extra argument")
+	}
+}
+
+func TestRunUnknownCommand(t *testing.T) {
+	if code := run([]string{"nope"}, &bytes.Buffer{}); code != 2 {
+		t.Fatalf("exit = %d", code)
+	}
+}
+
+// TestUpDemo runs the whole stack and the demo on free ports.
+func TestUpDemo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end stack demo skipped in -short mode")
+	}
+	for _, main := range []string{"worker/main.go", "starter/main.go"} {
+		if _, err := os.Stat(filepath.Join(repoRoot(t), main)); err != nil {
+			t.Skipf("%s not written yet", main)
+		}
+	}
+	if _, err := devstack.EnsureTemporalCLI(repoRoot(t), &bytes.Buffer{}); err != nil {
+		t.Skipf("Temporal CLI not available: %v", err)
+	}
+	ports := freePorts(t, 2)
+	var out bytes.Buffer
+	code := run([]string{"up", "--exit-after-demo", "--ui-port", "0", "--port", ports[0], "--gateway-port", ports[1],
+		"--data", t.TempDir(), "--bin", t.TempDir()}, &out)
+	t.Logf("transcript:\n%s", out.String())
+	if code != 0 {
+		t.Fatalf("stack up --exit-after-demo exited %d", code)
+	}
+	for _, want := range []string{"alice was refused", "ended deployed", "stopped 5 roles"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("transcript lacks %q", want)
+		}
+	}
+}
+
+func freePorts(t *testing.T, n int) []string {
+	var ports []string
+	for len(ports) < n {
+		p, err := devstack.FreePort()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s := strconv.Itoa(p); !slices.Contains(ports, s) {
+			ports = append(ports, s)
+		}
+	}
+	return ports
+}
