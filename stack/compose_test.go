@@ -10,6 +10,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/foureyes/foureyes/config"
 	"github.com/foureyes/foureyes/devstack"
 )
 
@@ -98,8 +99,8 @@ func checkRoleService(t *testing.T, role string, svc composeService) {
 	if a := svc.Environment["TEMPORAL_ADDRESS"]; a != "temporal:7233" {
 		t.Errorf("%s: TEMPORAL_ADDRESS %q", role, a)
 	}
-	for other, secrets := range roleSecrets {
-		for _, v := range secrets {
+	for _, other := range config.Roles {
+		for _, v := range config.SecretVars(other) {
 			_, has := svc.Environment[v]
 			if has != (other == role) {
 				t.Errorf("%s: holds %s = %v (secret of %s)", role, v, has, other)
@@ -133,7 +134,7 @@ func TestRoleEnvFiles(t *testing.T) {
 			if !common && !strings.HasPrefix(k, prefix) {
 				t.Errorf("%s.env: %s is not this role's variable", role, k)
 			}
-			if slices.Contains(roleSecrets[role], k) {
+			if slices.Contains(config.SecretVars(role), k) {
 				t.Errorf("%s.env: secret %s must stay a commented placeholder", role, k)
 			}
 		}

@@ -16,20 +16,12 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/foureyes/foureyes/config"
 	"github.com/foureyes/foureyes/devstack"
 )
 
-// Roles in start order.
-var roleNames = []string{"orchestrator", "build", "review", "approval", "deploy"}
-
-// roleSecrets are the variables only that role may hold; the stack passes
-// them on from its own environment to that role alone.
-var roleSecrets = map[string][]string{
-	"build":    {"FOUREYES_BUILD_REGISTRY_TOKEN"},
-	"review":   {"FOUREYES_REVIEW_SCANNER_TOKEN"},
-	"approval": {"FOUREYES_APPROVAL_SLACK_BOT_TOKEN", "FOUREYES_APPROVAL_SLACK_SIGNING_SECRET", "FOUREYES_APPROVAL_SLACK_APP_TOKEN"},
-	"deploy":   {"FOUREYES_DEPLOY_CREDENTIALS"},
-}
+// Roles in start order (orchestrator first).
+var roleNames = config.Roles
 
 type upConfig struct {
 	root, dataDir, binDir     string
@@ -177,7 +169,7 @@ func (s *stack) startRoles(ctx context.Context) error {
 }
 
 // roleEnv is deploy/env/<role>.env with the stack's address, paths and ports
-// and the role's own secrets (only) from the stack's environment.
+// and the role's own secrets (only) passed on from the stack's environment.
 func (s *stack) roleEnv(name string) ([]string, error) {
 	env, err := devstack.ReadEnvFile(filepath.Join(s.cfg.root, "deploy", "env", name+".env"))
 	if err != nil {
@@ -187,7 +179,7 @@ func (s *stack) roleEnv(name string) ([]string, error) {
 	for k, v := range s.overrides()[name] {
 		env = devstack.SetEnv(env, k, v)
 	}
-	for _, k := range roleSecrets[name] {
+	for _, k := range config.SecretVars(name) {
 		if v := os.Getenv(k); v != "" {
 			env = devstack.SetEnv(env, k, v)
 		}
