@@ -1,0 +1,185 @@
+package workflows
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/foureyes/foureyes/audit"
+	"github.com/foureyes/foureyes/policy"
+)
+
+// Gate states.
+const (
+	GateOpen     = "open"
+	GateApproved = "approved"
+	GateRejected = "rejected"
+	GateExpired  = "expired"
+	GateClosed   = "closed" // ended by cancel
+)
+
+// gate is one policy gate while (and after) it waits for decisions.
+type gate struct {
+	name      string
+	rule      policy.GateRule
+	opened    time.Time
+	deadline  time.Time
+	signed    []Signer
+	state     string
+	promptRef string // reference of the prompt message, for updates
+}
+
+func (g *gate) open() bool { return g.state == GateOpen }
+
+func (g *gate) signerIDs() []string {
+	ids := make([]string, 0, len(g.signed))
+	for _, s := range g.signed {
+		ids = append(ids, s.Identity)
+	}
+	return ids
+}
+
+func (g *gate) approvals() int {
+	n := 0
+	for _, s := range g.signed {
+		if s.Verdict == VerdictApprove {
+			n++
+		}
+	}
+	return n
+}
+
+// needed describes the quorum in words, e.g. "2 of prod-owners".
+func (g *gate) needed() string {
+	who := append(append([]string{}, g.rule.Groups...), g.rule.Identities...)
+	return fmt.Sprintf("%d of %s", g.rule.Quorum, strings.Join(who, ", "))
+}
+
+// check builds the policy question for one identity at a gate.
+func (r *release) check(g *gate, identity string, now time.Time) policy.Check {
+	return policy.Check{
+		Environment: r.req.Environment, Gate: g.name, Identity: identity,
+		Authors: r.req.Authors, Requester: r.req.Requester,
+		Earlier: r.earlier, Signed: g.signerIDs(), Executors: r.executors, Now: now,
+	}
+}
+
+// openGate opens a gate with the rule of the pinned policy. A missing rule
+// opens a gate nobody can sign: it can only expire or be cancelled.
+func (r *release) openGate(ctx workflow.Context, name string) *gate {
+	rule, _ := r.pol.Rule(r.req.Environment, name)
+	now := workflow.Now(ctx).UTC()
+	g := &gate{name: name, rule: rule, opened: now, state: GateOpen,
+		deadline: now.Add(rule.Deadline.Std())}
+	r.gate = g
+	r.record(ctx, audit.Entry{Type: audit.EventGateOpened, Stage: r.stage,
+		Detail: fmt.Sprintf("gate %s needs %s by %s", name, g.needed(), g.deadline.Format(time.RFC3339))})
+	return g
+}
+
+// waitGate waits until the gate is decided, cancelled or expired, sending a
+// reminder at half the deadline.
+func (r *release) waitGate(ctx workflow.Context, g *gate) error {
+	done := func() bool { return !g.open() || r.cancelled() }
+	half := g.deadline.Sub(g.opened) / 2
+	ok, err := workflow.AwaitWithTimeout(ctx, half, done)
+	if err != nil || ok {
+		return err
+	}
+	r.record(ctx, audit.Entry{Type: audit.EventGateReminder, Stage: r.stage,
+		Detail: fmt.Sprintf("half the deadline passed; awaiting %s", strings.Join(r.statusView().Awaiting, ", "))})
+	r.notify(ctx, r.notification(kindReminder, g, ""))
+	ok, err = workflow.AwaitWithTimeout(ctx, g.deadline.Sub(workflow.Now(ctx)), done)
+	if err != nil || ok {
+		return err
+	}
+	g.state = GateExpired
+	r.record(ctx, audit.Entry{Type: audit.EventGateExpired, Stage: r.stage, Outcome: GateExpired,
+		Detail: fmt.Sprintf("gate %s expired with %d of %d approvals", g.name, g.approvals(), g.rule.Quorum)})
+	return nil
+}
+
+// onDecision judges one decision signal. A retried delivery of the same
+// request id counts once: its first outcome stands.
+func (r *release) onDecision(ctx workflow.Context, d Decision) {
+	r.seq++
+	if d.RequestID == "" {
+		d.RequestID = fmt.Sprintf("unnamed-%d", r.seq)
+	}
+	if _, seen := r.outcomes[d.RequestID]; seen {
+		return
+	}
+	now := workflow.Now(ctx).UTC()
+	o := r.judge(d, now)
+	r.outcomes[d.RequestID] = o
+	if o.Outcome != OutcomeAccepted {
+		r.refuse(ctx, d, o, now)
+		return
+	}
+	r.accept(ctx, d, now)
+}
+
+// judge applies the gate state and the pinned policy to a decision.
+func (r *release) judge(d Decision, now time.Time) DecisionOutcome {
+	o := DecisionOutcome{RequestID: d.RequestID, Gate: d.Gate}
+	switch {
+	case d.Verdict != VerdictApprove && d.Verdict != VerdictReject:
+		o.Outcome, o.Reason = OutcomeRefused, fmt.Sprintf("verdict %q is neither approve nor reject", d.Verdict)
+	case r.gate == nil || r.gate.name != d.Gate || !r.gate.open() || r.cancelled():
+		o.Outcome, o.Reason = OutcomeGateClosed, r.closedReason(d.Gate)
+	default:
+		v := r.pol.Decide(r.check(r.gate, d.Identity, now))
+		o.Outcome, o.Reason = OutcomeRefused, v.Reason
+		if v.Allowed {
+			o.Outcome, o.Reason = OutcomeAccepted, ""
+		}
+	}
+	return o
+}
+
+func (r *release) closedReason(gateName string) string {
+	if r.gate != nil && r.gate.name == gateName {
+		return fmt.Sprintf("gate %s is %s", gateName, r.gate.state)
+	}
+	if r.gate != nil && r.gate.open() {
+		return fmt.Sprintf("gate %s is not open; the open gate is %s", gateName, r.gate.name)
+	}
+	return fmt.Sprintf("gate %s is not open (release is %s)", gateName, r.status)
+}
+
+func (r *release) refuse(ctx workflow.Context, d Decision, o DecisionOutcome, now time.Time) {
+	r.refusal = &Refusal{Identity: d.Identity, Gate: d.Gate, Channel: d.Channel, Reason: o.Reason, At: now}
+	r.record(ctx, audit.Entry{Type: audit.EventDecisionRefused, Stage: r.stage, Actor: d.Identity,
+		Channel: d.Channel, Outcome: o.Outcome,
+		Detail: fmt.Sprintf("%s at gate %s refused: %s", d.Verdict, d.Gate, o.Reason)})
+}
+
+func (r *release) accept(ctx workflow.Context, d Decision, now time.Time) {
+	g := r.gate
+	g.signed = append(g.signed, Signer{Identity: d.Identity, Verdict: d.Verdict,
+		Channel: d.Channel, Comment: d.Comment, At: now})
+	r.record(ctx, audit.Entry{Type: audit.EventDecision, Stage: r.stage, Actor: d.Identity,
+		Channel: d.Channel, Outcome: d.Verdict,
+		Detail: fmt.Sprintf("%s at gate %s (%d of %d); comment: %q", d.Verdict, g.name, g.approvals(), g.rule.Quorum, d.Comment)})
+	switch {
+	case d.Verdict == VerdictReject:
+		g.state = GateRejected
+		r.record(ctx, audit.Entry{Type: audit.EventGateRejected, Stage: r.stage, Actor: d.Identity,
+			Outcome: GateRejected, Detail: fmt.Sprintf("gate %s rejected by %s", g.name, d.Identity)})
+	case g.approvals() >= g.rule.Quorum:
+		g.state = GateApproved
+		r.record(ctx, audit.Entry{Type: audit.EventGateApproved, Stage: r.stage, Outcome: GateApproved,
+			Detail: fmt.Sprintf("gate %s approved by %s", g.name, strings.Join(g.signerIDs(), ", "))})
+	}
+	r.notify(ctx, r.notification(kindDecision, g, d.Identity+" "+d.Verdict+"d"))
+}
+
+// closeGate ends a gate: its signers become earlier signers for later gates.
+func (r *release) closeGate(g *gate) {
+	if g.open() {
+		g.state = GateClosed
+	}
+	r.earlier = append(r.earlier, g.signerIDs()...)
+}

@@ -1,0 +1,78 @@
+package workflows
+
+import (
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/foureyes/foureyes/activities"
+)
+
+const (
+	kindPrompt   = activities.NotifyPrompt
+	kindReminder = activities.NotifyReminder
+	kindDecision = activities.NotifyDecision
+	kindOutcome  = activities.NotifyOutcome
+)
+
+// notifyOptions: people are told through the approval role. Its failures
+// (Slack down, rate limits) are retried with backoff and never block a gate.
+var notifyOptions = workflow.ActivityOptions{
+	TaskQueue:           QueueApproval,
+	StartToCloseTimeout: 30 * time.Second,
+	RetryPolicy: &temporal.RetryPolicy{
+		InitialInterval: time.Second, BackoffCoefficient: 2,
+		MaximumInterval: time.Minute, MaximumAttempts: 20,
+	},
+}
+
+func (r *release) notification(kind string, g *gate, detail string) activities.Notification {
+	n := activities.Notification{
+		Kind: kind, ReleaseID: r.id, Service: r.req.Service, Environment: r.req.Environment,
+		Commit: r.req.Commit, Link: r.req.Link, Authors: r.req.Authors, Requester: r.req.Requester,
+		ArtifactDigest: r.artifact.Digest, PolicyHash: r.policyHash, Detail: detail, Outcome: r.status,
+	}
+	if g != nil {
+		n.Gate, n.Needed, n.Deadline = g.name, g.needed(), g.deadline
+		n.Signed, n.SlackChannel, n.Ref = g.signerIDs(), g.rule.SlackChannel, g.promptRef
+		n.Awaiting = r.pol.Awaiting(r.check(g, "", r.now))
+	}
+	return n
+}
+
+// notify sends a notification without waiting for it. The last one sent is
+// kept so that the release can wait for its outcome message before it ends.
+func (r *release) notify(ctx workflow.Context, n activities.Notification) workflow.Future {
+	actx := workflow.WithActivityOptions(ctx, notifyOptions)
+	f := workflow.ExecuteActivity(actx, activities.ActivityNotify, n)
+	r.lastNotice = f
+	return f
+}
+
+// prompt asks the gate's signers and remembers the message reference so that
+// later updates edit the same message. The approve stage's executor is the
+// approval worker that sent the approval prompt.
+func (r *release) prompt(ctx workflow.Context, g *gate) {
+	f := r.notify(ctx, r.notification(kindPrompt, g, ""))
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		var res activities.NotifyResult
+		if err := f.Get(ctx, &res); err != nil {
+			return // retries exhausted: decisions still arrive through the API
+		}
+		g.promptRef = res.Ref
+		r.addExecutor(res.Executor)
+		if g.name == "approval" {
+			r.stageExecutor(ctx, StageApprove, res.Executor, "approvers asked: "+g.needed())
+		}
+	})
+}
+
+// flushNotices waits (bounded) for the last notification, so the outcome
+// message is sent before the workflow closes and cancels pending activities.
+func (r *release) flushNotices(ctx workflow.Context) {
+	if r.lastNotice == nil {
+		return
+	}
+	_, _ = workflow.AwaitWithTimeout(ctx, 2*time.Minute, r.lastNotice.IsReady)
+}

@@ -1,0 +1,189 @@
+package workflows
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/foureyes/foureyes/audit"
+	"github.com/foureyes/foureyes/policy"
+)
+
+var fullSHA = regexp.MustCompile(`^[0-9a-f]{40}$`)
+
+// Release runs one release: code, review (+ gate), approve (+ gate), deploy.
+// Business outcomes (rejected, expired, cancelled, rolled back, failed) are
+// results, not errors, so that every release ends with a sealed audit trail.
+func Release(ctx workflow.Context, req ReleaseRequest) (ReleaseResult, error) {
+	r := newRelease(ctx, req)
+	if err := r.registerQueries(ctx); err != nil {
+		return ReleaseResult{}, err
+	}
+	status, reason := r.pipeline(ctx)
+	return r.finish(ctx, status, reason), nil
+}
+
+func (r *release) pipeline(ctx workflow.Context) (string, string) {
+	r.setStage(StageCode, StatusBuilding)
+	if err := r.loadPolicy(ctx); err != nil {
+		r.record(ctx, audit.Entry{Type: audit.EventReleaseStarted, Actor: r.req.Requester, Outcome: "failed",
+			Detail: "policy could not be loaded: " + rootMessage(err)})
+		return StatusFailed, "policy could not be loaded: " + rootMessage(err)
+	}
+	r.record(ctx, audit.Entry{Type: audit.EventReleaseStarted, Actor: r.req.Requester, Channel: ChannelCLI,
+		Detail: r.describe()})
+	if why := r.validate(); why != "" {
+		return StatusFailed, why
+	}
+	r.listen(ctx)
+	return r.stages(ctx)
+}
+
+func (r *release) describe() string {
+	q := r.req
+	return fmt.Sprintf("%s to %s at %s by %s, requested by %s, policy sha256:%s: %s %s",
+		q.Service, q.Environment, q.Commit, strings.Join(q.Authors, ", "), q.Requester, r.policyHash, q.Title, q.Link)
+}
+
+// validate fails closed on a request the pinned policy cannot judge.
+func (r *release) validate() string {
+	q := r.req
+	switch {
+	case !fullSHA.MatchString(q.Commit):
+		return fmt.Sprintf("commit %q is not a full 40-hex SHA", q.Commit)
+	case len(q.Authors) == 0:
+		return "the change has no author"
+	case !r.pol.Known(q.Requester):
+		return fmt.Sprintf("requester %q is not an identity of the policy", q.Requester)
+	}
+	for _, a := range q.Authors {
+		if !r.pol.Known(a) {
+			return fmt.Sprintf("author %q is not an identity of the policy", a)
+		}
+	}
+	for _, g := range policy.Gates {
+		if _, ok := r.pol.Rule(q.Environment, g); !ok {
+			return fmt.Sprintf("no rule for gate %s in environment %q (fail closed)", g, q.Environment)
+		}
+	}
+	return ""
+}
+
+// stages runs the four duties in order; the first that does not pass ends the release.
+func (r *release) stages(ctx workflow.Context) (string, string) {
+	if err := r.build(ctx); err != nil {
+		return r.stopped(ctx, StatusFailed, "build failed: "+rootMessage(err))
+	}
+	passed, err := r.review(ctx)
+	if err != nil {
+		return r.stopped(ctx, StatusFailed, "review checks failed to run: "+rootMessage(err))
+	}
+	if !passed {
+		return StatusRejected, "automated review checks failed"
+	}
+	if st, why := r.gateStage(ctx, policy.GateReview, StageReview, StatusAwaitingReview); st != "" {
+		return st, why
+	}
+	r.startStage(ctx, StageApprove, StatusAwaitingApproval, "asking the approvers of "+r.req.Environment)
+	if st, why := r.gateStage(ctx, policy.GateApproval, StageApprove, StatusAwaitingApproval); st != "" {
+		return st, why
+	}
+	if st, why := r.waitFreeze(ctx); st != "" {
+		return st, why
+	}
+	return r.deploy(ctx)
+}
+
+// stopped turns a failure into the cancel outcome when a cancel caused it.
+func (r *release) stopped(ctx workflow.Context, status, reason string) (string, string) {
+	if r.cancelled() {
+		return StatusCancelled, r.cancelReason()
+	}
+	if ctx.Err() != nil {
+		return StatusCancelled, "workflow cancelled through Temporal"
+	}
+	return status, reason
+}
+
+func (r *release) cancelReason() string {
+	return fmt.Sprintf("cancelled by %s: %s", r.cancel.Identity, r.cancel.Reason)
+}
+
+// gateStage opens a gate, asks its signers and waits for the outcome.
+// It returns an empty status when the gate approved.
+func (r *release) gateStage(ctx workflow.Context, name, stage, status string) (string, string) {
+	r.setStage(stage, status)
+	g := r.openGate(ctx, name)
+	r.prompt(ctx, g)
+	err := r.waitGate(ctx, g)
+	r.closeGate(g)
+	r.notify(ctx, r.notification(kindOutcome, g, "gate "+g.state))
+	switch {
+	case err != nil || r.cancelled():
+		return r.stopped(ctx, StatusFailed, "gate wait failed: "+rootMessage(err))
+	case g.state == GateRejected:
+		last := g.signed[len(g.signed)-1]
+		return StatusRejected, fmt.Sprintf("gate %s rejected by %s: %s", name, last.Identity, last.Comment)
+	case g.state == GateExpired:
+		return StatusExpired, fmt.Sprintf("gate %s expired at %s with %d of %d approvals",
+			name, g.deadline.Format(time.RFC3339), g.approvals(), g.rule.Quorum)
+	}
+	return "", ""
+}
+
+// waitFreeze holds an approved release until the approval gate's freeze
+// windows are over: no deploy inside them.
+func (r *release) waitFreeze(ctx workflow.Context) (string, string) {
+	for {
+		w, frozen := r.pol.Frozen(r.req.Environment, policy.GateApproval, workflow.Now(ctx))
+		if !frozen {
+			return "", ""
+		}
+		r.setStage(StageDeploy, StatusFrozen)
+		r.record(ctx, audit.Entry{Type: audit.EventFreezeWait, Stage: StageDeploy,
+			Detail: fmt.Sprintf("freeze window %q until %s: deploy waits", w.Reason, w.End.Format(time.RFC3339))})
+		_, err := workflow.AwaitWithTimeout(ctx, w.End.Sub(workflow.Now(ctx)), r.cancelled)
+		if err != nil || r.cancelled() {
+			return r.stopped(ctx, StatusFailed, "freeze wait failed: "+rootMessage(err))
+		}
+	}
+}
+
+// deploy runs deploy then verify; a failure, or a cancel, rolls back.
+func (r *release) deploy(ctx workflow.Context) (string, string) {
+	r.startStage(ctx, StageDeploy, StatusDeploying, "deploying sha256:"+r.artifact.Digest)
+	res, err := r.step(ctx, "Deploy", audit.EventDeploy)
+	why := "deploy failed: " + rootMessage(err) + res.Output
+	if err == nil && res.OK && !r.cancelled() {
+		res, err = r.step(ctx, "Verify", audit.EventVerify)
+		why = "verification failed: " + rootMessage(err) + res.Output
+	}
+	if err == nil && res.OK && !r.cancelled() {
+		return StatusDeployed, ""
+	}
+	status := StatusRolledBack
+	if r.cancelled() || ctx.Err() != nil {
+		status, why = r.stopped(ctx, StatusFailed, why)
+		why += " during deploy; rolled back"
+	}
+	if rbErr := r.rollback(ctx, why); rbErr != nil {
+		return StatusFailed, why + "; rollback failed, the environment needs a human"
+	}
+	return status, why
+}
+
+// finish seals the release: final entry, result, outcome message.
+func (r *release) finish(ctx workflow.Context, status, reason string) ReleaseResult {
+	ctx, _ = workflow.NewDisconnectedContext(ctx)
+	r.status = status
+	r.record(ctx, audit.Entry{Type: audit.EventReleaseEnded, Stage: r.stage, Outcome: status, Detail: reason})
+	res := ReleaseResult{Status: status, Reason: reason, ArtifactRef: r.artifact.ArtifactRef,
+		ArtifactDigest: r.artifact.Digest, PolicyHash: r.policyHash, AuditHead: r.chain.Head()}
+	r.result = &res
+	r.notify(ctx, r.notification(kindOutcome, r.gate, reason))
+	r.flushNotices(ctx)
+	return res
+}

@@ -1,0 +1,421 @@
+package workflows
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"github.com/stretchr/testify/suite"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/foureyes/foureyes/activities"
+	"github.com/foureyes/foureyes/audit"
+	"github.com/foureyes/foureyes/policy"
+)
+
+const testCommit = "0123456789abcdef0123456789abcdef01234567"
+
+var t0 = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+
+// testPolicy: alice authors, rita requests, bob reviews (and owns prod, so
+// that the earlier-signer rule is what refuses him), carol and dave approve.
+func testPolicy() policy.Policy {
+	day := policy.Duration(24 * time.Hour)
+	return policy.Policy{
+		Version: 1,
+		Humans: []policy.Human{
+			{ID: "alice", Email: "alice@example.com", Groups: []string{"devs", "prod-owners"}},
+			{ID: "bob", Email: "bob@example.com", Groups: []string{"reviewers", "prod-owners"}},
+			{ID: "carol", Email: "carol@example.com", Groups: []string{"prod-owners"}},
+			{ID: "dave", Email: "dave@example.com", Groups: []string{"prod-owners"}},
+			{ID: "rita", Email: "rita@example.com", Groups: []string{"release-managers", "prod-owners"}},
+			{ID: "mallory", Email: "mallory@example.com", Groups: []string{"devs"}},
+			{ID: "rm", Email: "rm@example.com", Groups: []string{"release-managers"}},
+		},
+		Bots: []policy.Bot{{ID: "ci-bot", TokenSHA256: string(bytes.Repeat([]byte("a"), 64)),
+			Gates: []string{"review", "approval"}, Groups: []string{"reviewers", "prod-owners"}}},
+		ServiceIdentities: []string{"foureyes-orchestrator", "foureyes-build", "foureyes-review", "foureyes-approval", "foureyes-deploy"},
+		ReleaseManagers:   []string{"release-managers"},
+		Environments: map[string]policy.Environment{"prod": {Gates: map[string]policy.GateRule{
+			"review":   {Groups: []string{"reviewers"}, Quorum: 1, BotsCount: true, Deadline: day},
+			"approval": {Groups: []string{"prod-owners"}, Quorum: 2, Deadline: day},
+		}}},
+	}
+}
+
+// fakeRoles stands in for the four role workers; it records what ran.
+type fakeRoles struct {
+	mu          sync.Mutex
+	pol         policy.Policy
+	deployErr   error
+	verifyOK    bool
+	deploys     int
+	rollbacks   int
+	notices     []activities.Notification
+	blockDeploy func(ctx context.Context) error
+}
+
+func (f *fakeRoles) LoadPolicy(context.Context) (activities.PolicySnapshot, error) {
+	return activities.PolicySnapshot{Policy: f.pol, Hash: "feedface"}, nil
+}
+
+func (f *fakeRoles) Build(_ context.Context, in activities.BuildInput) (activities.BuildResult, error) {
+	return activities.BuildResult{ArtifactRef: "/a/" + in.Commit, Digest: "d1", Executor: "foureyes-build@h"}, nil
+}
+
+func (f *fakeRoles) Review(context.Context, activities.ReviewInput) (activities.ReviewResult, error) {
+	return activities.ReviewResult{Passed: true, Executor: "foureyes-review@h"}, nil
+}
+
+func (f *fakeRoles) Notify(_ context.Context, n activities.Notification) (activities.NotifyResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.notices = append(f.notices, n)
+	return activities.NotifyResult{Ref: "msg-" + n.Gate, Executor: "foureyes-approval@h"}, nil
+}
+
+func (f *fakeRoles) Deploy(ctx context.Context, _ activities.DeployInput) (activities.StepResult, error) {
+	f.mu.Lock()
+	f.deploys++
+	f.mu.Unlock()
+	if f.blockDeploy != nil {
+		return activities.StepResult{}, f.blockDeploy(ctx)
+	}
+	return activities.StepResult{OK: f.deployErr == nil, Executor: "foureyes-deploy@h"}, f.deployErr
+}
+
+func (f *fakeRoles) Verify(context.Context, activities.DeployInput) (activities.StepResult, error) {
+	return activities.StepResult{OK: f.verifyOK, Executor: "foureyes-deploy@h", Output: "verified"}, nil
+}
+
+func (f *fakeRoles) Rollback(context.Context, activities.DeployInput) (activities.StepResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.rollbacks++
+	return activities.StepResult{OK: true, Executor: "foureyes-deploy@h", Output: "restored"}, nil
+}
+
+type ReleaseSuite struct {
+	suite.Suite
+	testsuite.WorkflowTestSuite
+	env   *testsuite.TestWorkflowEnvironment
+	roles *fakeRoles
+}
+
+func TestRelease(t *testing.T) { suite.Run(t, new(ReleaseSuite)) }
+
+func (s *ReleaseSuite) SetupTest() {
+	s.env = s.NewTestWorkflowEnvironment()
+	s.env.SetStartTime(t0)
+	s.roles = &fakeRoles{pol: testPolicy(), verifyOK: true}
+	for name, fn := range map[string]any{
+		"LoadPolicy": s.roles.LoadPolicy, "Build": s.roles.Build, "Review": s.roles.Review,
+		"Notify": s.roles.Notify, "Deploy": s.roles.Deploy, "Verify": s.roles.Verify, "Rollback": s.roles.Rollback,
+	} {
+		s.env.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
+	}
+}
+
+func request() ReleaseRequest {
+	return ReleaseRequest{Service: "payments", Environment: "prod", Commit: testCommit,
+		Authors: []string{"alice"}, Requester: "rita", Title: "t"}
+}
+
+// decide sends a decision after the given workflow time.
+func (s *ReleaseSuite) decide(after time.Duration, id, gate, who, verdict string) {
+	s.env.RegisterDelayedCallback(func() {
+		s.env.SignalWorkflow(SignalDecision, Decision{RequestID: id, Gate: gate, Verdict: verdict,
+			Identity: who, Channel: ChannelAPI, Comment: who + " says " + verdict})
+	}, after)
+}
+
+func (s *ReleaseSuite) approveAll() {
+	s.decide(time.Minute, "r1", "review", "bob", VerdictApprove)
+	s.decide(2*time.Minute, "a1", "approval", "carol", VerdictApprove)
+	s.decide(3*time.Minute, "a2", "approval", "dave", VerdictApprove)
+}
+
+func (s *ReleaseSuite) run() ReleaseResult {
+	s.env.ExecuteWorkflow(Release, request())
+	s.True(s.env.IsWorkflowCompleted())
+	s.NoError(s.env.GetWorkflowError())
+	var res ReleaseResult
+	s.NoError(s.env.GetWorkflowResult(&res))
+	return res
+}
+
+func (s *ReleaseSuite) outcome(requestID string) DecisionOutcome {
+	v, err := s.env.QueryWorkflow(QueryDecision, requestID)
+	s.Require().NoError(err)
+	var o DecisionOutcome
+	s.Require().NoError(v.Get(&o))
+	return o
+}
+
+func (s *ReleaseSuite) trail() []audit.Entry {
+	v, err := s.env.QueryWorkflow(QueryAudit)
+	s.Require().NoError(err)
+	var a AuditTrail
+	s.Require().NoError(v.Get(&a))
+	return a.Entries
+}
+
+// entries returns the audit entries of one type.
+func (s *ReleaseSuite) entries(typ string) []audit.Entry {
+	var out []audit.Entry
+	for _, e := range s.trail() {
+		if e.Type == typ {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func (s *ReleaseSuite) TestApprovedReleaseDeploysWithFourDistinctExecutors() {
+	s.approveAll()
+	res := s.run()
+	s.Equal(StatusDeployed, res.Status)
+	s.Equal(1, s.roles.deploys)
+	s.Equal("feedface", res.PolicyHash)
+	executors := map[string]string{}
+	for _, e := range s.entries(audit.EventStageFinished) {
+		executors[e.Stage] = e.Executor
+	}
+	s.Equal(map[string]string{StageCode: "foureyes-build@h", StageReview: "foureyes-review@h",
+		StageApprove: "foureyes-approval@h"}, executors)
+	s.Equal("foureyes-deploy@h", s.entries(audit.EventDeploy)[0].Executor)
+	s.verifyChain(res.AuditHead)
+}
+
+func (s *ReleaseSuite) verifyChain(head string) {
+	var buf bytes.Buffer
+	trail := s.trail()
+	s.Require().NoError(audit.Export(&buf, trail))
+	n, err := audit.Verify(&buf)
+	s.NoError(err)
+	s.Equal(len(trail), n)
+	s.Equal(head, trail[len(trail)-1].Hash)
+}
+
+func (s *ReleaseSuite) TestEligibleRejectAtReviewEndsRejected() {
+	s.decide(time.Minute, "r1", "review", "bob", VerdictReject)
+	res := s.run()
+	s.Equal(StatusRejected, res.Status)
+	s.Contains(res.Reason, "rejected by bob")
+	s.Zero(s.roles.deploys)
+}
+
+// refusedThenApproved checks that a refused decision is recorded with its
+// reason and that the gate keeps waiting for eligible signers.
+func (s *ReleaseSuite) refusedThenApproved(gate, who, reason string) {
+	if gate == "approval" {
+		s.decide(time.Minute, "r1", "review", "bob", VerdictApprove)
+	}
+	s.decide(90*time.Second, "bad", gate, who, VerdictApprove)
+	if gate == "review" {
+		s.decide(2*time.Minute, "r1", "review", "bob", VerdictApprove)
+	}
+	s.decide(3*time.Minute, "a1", "approval", "carol", VerdictApprove)
+	s.decide(4*time.Minute, "a2", "approval", "dave", VerdictApprove)
+	res := s.run()
+	s.Equal(StatusDeployed, res.Status)
+	o := s.outcome("bad")
+	s.Equal(OutcomeRefused, o.Outcome)
+	s.Contains(o.Reason, reason)
+	refused := s.entries(audit.EventDecisionRefused)
+	s.Require().Len(refused, 1)
+	s.Equal(who, refused[0].Actor)
+	s.Contains(refused[0].Detail, reason)
+}
+
+func (s *ReleaseSuite) TestSelfApprovalIsRefusedAndRecorded() {
+	s.refusedThenApproved("approval", "alice", "authored")
+}
+
+func (s *ReleaseSuite) TestRequesterIsRefused() {
+	s.refusedThenApproved("approval", "rita", "requested")
+}
+
+func (s *ReleaseSuite) TestEarlierSignerIsRefused() {
+	s.refusedThenApproved("approval", "bob", "earlier gate")
+}
+
+func (s *ReleaseSuite) TestNonOwnerIsRefused() {
+	s.refusedThenApproved("approval", "mallory", "prod-owners")
+}
+
+func (s *ReleaseSuite) TestUnknownIdentityIsRefused() {
+	s.refusedThenApproved("review", "eve", "unknown")
+}
+
+func (s *ReleaseSuite) TestServiceIdentityIsRefused() {
+	s.refusedThenApproved("review", "foureyes-deploy@h", "service identity")
+}
+
+func (s *ReleaseSuite) TestBotDoesNotCountWhereBotsDoNot() {
+	s.refusedThenApproved("approval", "ci-bot", "bots do not count")
+}
+
+func (s *ReleaseSuite) TestQuorumOfTwoWaitsForSecondApprover() {
+	s.decide(time.Minute, "r1", "review", "bob", VerdictApprove)
+	s.decide(2*time.Minute, "a1", "approval", "carol", VerdictApprove)
+	s.env.RegisterDelayedCallback(func() {
+		v, err := s.env.QueryWorkflow(QueryStatus)
+		s.Require().NoError(err)
+		var st Status
+		s.Require().NoError(v.Get(&st))
+		s.Equal(StatusAwaitingApproval, st.Status)
+		s.Equal("approval", st.OpenGate)
+		s.Equal(2, st.Quorum)
+		s.Require().Len(st.Signed, 1)
+		s.Equal("carol", st.Signed[0].Identity)
+		s.Equal([]string{"dave"}, st.Awaiting)
+		s.Equal(t0.Add(24*time.Hour+time.Minute), st.Deadline)
+	}, 150*time.Second)
+	s.decide(3*time.Minute, "a2", "approval", "dave", VerdictApprove)
+	s.Equal(StatusDeployed, s.run().Status)
+}
+
+func (s *ReleaseSuite) TestSameApproverTwiceCountsOnce() {
+	s.decide(time.Minute, "r1", "review", "bob", VerdictApprove)
+	s.decide(2*time.Minute, "a1", "approval", "carol", VerdictApprove)
+	s.decide(3*time.Minute, "a1-again", "approval", "carol", VerdictApprove)
+	res := s.run()
+	s.Equal(StatusExpired, res.Status)
+	s.Contains(s.outcome("a1-again").Reason, "already signed")
+}
+
+func (s *ReleaseSuite) TestDuplicateRequestIDCountsOnce() {
+	s.decide(time.Minute, "r1", "review", "bob", VerdictApprove)
+	s.decide(2*time.Minute, "a1", "approval", "carol", VerdictApprove)
+	s.decide(3*time.Minute, "a1", "approval", "carol", VerdictApprove)
+	s.decide(4*time.Minute, "a1", "approval", "dave", VerdictApprove)
+	res := s.run()
+	s.Equal(StatusExpired, res.Status)
+	s.Len(s.entries(audit.EventDecision), 2) // bob at review, carol once
+	s.Empty(s.entries(audit.EventDecisionRefused))
+	s.Equal(OutcomeAccepted, s.outcome("a1").Outcome)
+}
+
+func (s *ReleaseSuite) TestGateRemindsAtHalfTimeAndExpiresAtDeadline() {
+	res := s.run()
+	s.Equal(StatusExpired, res.Status)
+	reminders := s.entries(audit.EventGateReminder)
+	s.Require().Len(reminders, 1)
+	s.Equal(t0.Add(12*time.Hour), reminders[0].Time)
+	expired := s.entries(audit.EventGateExpired)
+	s.Require().Len(expired, 1)
+	s.Equal(t0.Add(24*time.Hour), expired[0].Time)
+	s.Contains(s.noticeKinds(), activities.NotifyReminder)
+}
+
+func (s *ReleaseSuite) noticeKinds() []string {
+	var kinds []string
+	for _, n := range s.roles.notices {
+		kinds = append(kinds, n.Kind)
+	}
+	return kinds
+}
+
+func (s *ReleaseSuite) TestApprovalInsideFreezeWindowIsRefused() {
+	s.roles.pol.Environments["prod"].Gates["approval"] = policy.GateRule{Groups: []string{"prod-owners"},
+		Quorum: 2, Deadline: policy.Duration(24 * time.Hour),
+		Freeze: []policy.Window{{Start: t0, End: t0.Add(time.Hour), Reason: "holiday"}}}
+	s.decide(time.Minute, "r1", "review", "bob", VerdictApprove)
+	s.decide(2*time.Minute, "frozen", "approval", "carol", VerdictApprove)
+	s.decide(61*time.Minute, "a1", "approval", "carol", VerdictApprove)
+	s.decide(62*time.Minute, "a2", "approval", "dave", VerdictApprove)
+	res := s.run()
+	s.Equal(StatusDeployed, res.Status)
+	s.Contains(s.outcome("frozen").Reason, "freeze")
+	s.Equal(t0.Add(62*time.Minute), s.entries(audit.EventDeploy)[0].Time)
+}
+
+func (s *ReleaseSuite) cancelAfter(after time.Duration, who string) {
+	s.env.RegisterDelayedCallback(func() {
+		s.env.SignalWorkflow(SignalCancel, CancelRequest{RequestID: "c-" + who, Identity: who,
+			Channel: ChannelCLI, Reason: "not today"})
+	}, after)
+}
+
+func (s *ReleaseSuite) TestCancelBeforeDeployByRequester() {
+	s.decide(time.Minute, "r1", "review", "bob", VerdictApprove)
+	s.cancelAfter(2*time.Minute, "mallory") // neither requester nor release manager
+	s.cancelAfter(3*time.Minute, "rita")
+	s.decide(4*time.Minute, "a1", "approval", "carol", VerdictApprove)
+	res := s.run()
+	s.Equal(StatusCancelled, res.Status)
+	s.Contains(res.Reason, "cancelled by rita")
+	s.Zero(s.roles.deploys)
+	s.Zero(s.roles.rollbacks)
+	s.Len(s.entries(audit.EventCancelRefused), 1)
+	s.Equal(OutcomeGateClosed, s.outcome("a1").Outcome)
+}
+
+func (s *ReleaseSuite) TestCancelDuringDeployRollsBack() {
+	s.approveAll()
+	s.roles.blockDeploy = func(ctx context.Context) error {
+		s.env.SignalWorkflow(SignalCancel, CancelRequest{RequestID: "c1", Identity: "rm", Channel: ChannelCLI, Reason: "stop"})
+		for ctx.Err() == nil {
+			activity.RecordHeartbeat(ctx)
+			time.Sleep(10 * time.Millisecond)
+		}
+		return ctx.Err()
+	}
+	res := s.run()
+	s.Equal(StatusCancelled, res.Status)
+	s.Contains(res.Reason, "rolled back")
+	s.Equal(1, s.roles.rollbacks)
+	s.Len(s.entries(audit.EventRollback), 1)
+}
+
+func (s *ReleaseSuite) TestDeployFailureRollsBack() {
+	s.approveAll()
+	s.roles.deployErr = temporal.NewNonRetryableApplicationError("boom", "DeployFailed", nil)
+	res := s.run()
+	s.Equal(StatusRolledBack, res.Status)
+	s.Contains(res.Reason, "boom")
+	s.Equal(1, s.roles.rollbacks)
+}
+
+func (s *ReleaseSuite) TestVerifyFailureRollsBack() {
+	s.approveAll()
+	s.roles.verifyOK = false
+	res := s.run()
+	s.Equal(StatusRolledBack, res.Status)
+	s.Contains(res.Reason, "verification failed")
+	s.Equal(1, s.roles.rollbacks)
+}
+
+func (s *ReleaseSuite) TestDecisionForAGateThatIsNotOpenIsClosed() {
+	s.decide(time.Minute, "early", "approval", "carol", VerdictApprove)
+	s.decide(2*time.Minute, "r1", "review", "bob", VerdictApprove)
+	s.decide(3*time.Minute, "late", "review", "ci-bot", VerdictApprove)
+	s.run()
+	s.Equal(OutcomeGateClosed, s.outcome("early").Outcome)
+	s.Equal(OutcomeGateClosed, s.outcome("late").Outcome)
+	s.Equal(OutcomePending, s.outcome("never-sent").Outcome)
+}
+
+func (s *ReleaseSuite) TestUnknownEnvironmentFailsClosed() {
+	req := request()
+	req.Environment = "moon"
+	s.env.ExecuteWorkflow(Release, req)
+	var res ReleaseResult
+	s.NoError(s.env.GetWorkflowResult(&res))
+	s.Equal(StatusFailed, res.Status)
+	s.Contains(res.Reason, "fail closed")
+	s.Zero(s.roles.deploys)
+}
+
+func TestRootMessage(t *testing.T) {
+	require.Equal(t, "inner", rootMessage(fmt.Errorf("outer: %w", errors.New("inner"))))
+	require.Equal(t, "", rootMessage(nil))
+}

@@ -1,0 +1,167 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/foureyes/foureyes/activities"
+	"github.com/foureyes/foureyes/audit"
+)
+
+// stageOptions: each duty runs on its own role's queue. Build and review are
+// retried; deploy is idempotent per release, heartbeats, and waits for its
+// cancellation so that rollback never races a running deploy.
+func stageOptions(queue string) workflow.ActivityOptions {
+	o := workflow.ActivityOptions{
+		TaskQueue:           queue,
+		StartToCloseTimeout: 30 * time.Minute,
+		HeartbeatTimeout:    time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval: time.Second, BackoffCoefficient: 2,
+			MaximumInterval: 30 * time.Second, MaximumAttempts: 5,
+		},
+	}
+	if queue == QueueDeploy {
+		o.WaitForCancellation = true
+		o.RetryPolicy.MaximumAttempts = 3
+	}
+	return o
+}
+
+// run executes one activity of a stage in a context that a cancel stops.
+func (r *release) run(ctx workflow.Context, queue, activity string, in, out any) error {
+	sctx, stop := workflow.WithCancel(workflow.WithActivityOptions(ctx, stageOptions(queue)))
+	r.stopStage = stop
+	defer func() { r.stopStage = nil }()
+	return workflow.ExecuteActivity(sctx, activity, in).Get(sctx, out)
+}
+
+// stageExecutor records a finished stage with the worker that ran it.
+func (r *release) stageExecutor(ctx workflow.Context, stage, executor, detail string) {
+	r.addExecutor(executor)
+	r.record(ctx, audit.Entry{Type: audit.EventStageFinished, Stage: stage,
+		Executor: executor, Outcome: "ok", Detail: detail})
+}
+
+// stageFailed records a failed stage with the identity of the worker that
+// reported the failure, when there is one.
+func (r *release) stageFailed(ctx workflow.Context, stage string, err error) {
+	var actErr *temporal.ActivityError
+	executor := ""
+	if errors.As(err, &actErr) {
+		executor = actErr.Identity()
+	}
+	r.record(ctx, audit.Entry{Type: audit.EventStageFailed, Stage: stage,
+		Executor: executor, Outcome: "failed", Detail: rootMessage(err)})
+}
+
+func (r *release) startStage(ctx workflow.Context, stage, status, detail string) {
+	r.setStage(stage, status)
+	r.record(ctx, audit.Entry{Type: audit.EventStageStarted, Stage: stage, Detail: detail})
+}
+
+func (r *release) loadPolicy(ctx workflow.Context) error {
+	var snap activities.PolicySnapshot
+	opts := workflow.ActivityOptions{TaskQueue: QueueOrchestrator, StartToCloseTimeout: time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{MaximumAttempts: 3}}
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts),
+		activities.ActivityLoadPolicy).Get(ctx, &snap)
+	if err != nil {
+		return err
+	}
+	r.pol, r.policyHash = snap.Policy, snap.Hash
+	return nil
+}
+
+func (r *release) build(ctx workflow.Context) error {
+	r.startStage(ctx, StageCode, StatusBuilding, "building commit "+r.req.Commit)
+	in := activities.BuildInput{ReleaseID: r.id, Service: r.req.Service,
+		Environment: r.req.Environment, Commit: r.req.Commit}
+	if err := r.run(ctx, QueueBuild, activities.ActivityBuild, in, &r.artifact); err != nil {
+		r.stageFailed(ctx, StageCode, err)
+		return err
+	}
+	r.stageExecutor(ctx, StageCode, r.artifact.Executor,
+		fmt.Sprintf("artifact %s sha256:%s", r.artifact.ArtifactRef, r.artifact.Digest))
+	return nil
+}
+
+// review runs the automated checks; findings end the release rejected.
+func (r *release) review(ctx workflow.Context) (passed bool, err error) {
+	r.startStage(ctx, StageReview, StatusReviewing, "automated review checks")
+	in := activities.ReviewInput{ReleaseID: r.id, Service: r.req.Service, Commit: r.req.Commit,
+		ArtifactRef: r.artifact.ArtifactRef, Digest: r.artifact.Digest}
+	var res activities.ReviewResult
+	if err := r.run(ctx, QueueReview, activities.ActivityReview, in, &res); err != nil {
+		r.stageFailed(ctx, StageReview, err)
+		return false, err
+	}
+	detail := "automated checks passed"
+	if !res.Passed {
+		detail = "automated checks failed: " + strings.Join(res.Findings, "; ")
+	}
+	r.stageExecutor(ctx, StageReview, res.Executor, detail)
+	return res.Passed, nil
+}
+
+func (r *release) deployInput() activities.DeployInput {
+	return activities.DeployInput{ReleaseID: r.id, Service: r.req.Service,
+		Environment: r.req.Environment, Commit: r.req.Commit,
+		ArtifactRef: r.artifact.ArtifactRef, Digest: r.artifact.Digest}
+}
+
+// step runs deploy or verify and records it under the deploy stage.
+func (r *release) step(ctx workflow.Context, activity, event string) (activities.StepResult, error) {
+	var res activities.StepResult
+	err := r.run(ctx, QueueDeploy, activity, r.deployInput(), &res)
+	e := audit.Entry{Type: event, Stage: StageDeploy, Executor: res.Executor, Outcome: "ok", Detail: res.Output}
+	switch {
+	case err != nil:
+		r.stageFailed(ctx, StageDeploy, err)
+		return res, err
+	case !res.OK:
+		e.Outcome = "failed"
+	}
+	r.addExecutor(res.Executor)
+	r.record(ctx, e)
+	return res, nil
+}
+
+// rollback runs even when the release was cancelled: it uses a context that
+// the cancel does not reach.
+func (r *release) rollback(ctx workflow.Context, why string) error {
+	dctx, _ := workflow.NewDisconnectedContext(ctx)
+	opts := stageOptions(QueueDeploy)
+	opts.RetryPolicy.MaximumAttempts = 10
+	var res activities.StepResult
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(dctx, opts),
+		activities.ActivityRollback, r.deployInput()).Get(dctx, &res)
+	e := audit.Entry{Type: audit.EventRollback, Stage: StageDeploy, Executor: res.Executor,
+		Outcome: "ok", Detail: why + "; " + res.Output}
+	if err != nil || !res.OK {
+		e.Outcome, e.Detail = "failed", why+"; rollback failed: "+rootMessage(err)+res.Output
+	}
+	r.record(dctx, e)
+	if err == nil && !res.OK {
+		err = errors.New("rollback reported failure")
+	}
+	return err
+}
+
+func rootMessage(err error) string {
+	if err == nil {
+		return ""
+	}
+	for {
+		next := errors.Unwrap(err)
+		if next == nil {
+			return err.Error()
+		}
+		err = next
+	}
+}

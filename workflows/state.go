@@ -1,0 +1,132 @@
+package workflows
+
+import (
+	"time"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/foureyes/foureyes/activities"
+	"github.com/foureyes/foureyes/audit"
+	"github.com/foureyes/foureyes/policy"
+)
+
+// release is the whole state of one Release workflow. Everything the queries
+// answer is derived from it; it changes only in workflow code.
+type release struct {
+	id         string
+	req        ReleaseRequest
+	pol        policy.Policy
+	policyHash string
+	stage      string
+	status     string
+	artifact   activities.BuildResult
+	executors  []string // worker identities that ran a stage
+	earlier    []string // identities that signed an earlier gate
+	gate       *gate    // the open (or last) gate; nil before the first
+	chain      audit.Chain
+	outcomes   map[string]DecisionOutcome // by request id; looked up, never iterated
+	refusal    *Refusal
+	cancel     *CancelRequest // an accepted cancel
+	stopStage  workflow.CancelFunc
+	result     *ReleaseResult
+	lastNotice workflow.Future // the last notification sent
+	seq        int             // decisions seen, to name those without a request id
+	now        time.Time       // workflow time of the last step, for queries
+}
+
+func newRelease(ctx workflow.Context, req ReleaseRequest) *release {
+	return &release{
+		id:       workflow.GetInfo(ctx).WorkflowExecution.ID,
+		req:      req,
+		outcomes: map[string]DecisionOutcome{},
+	}
+}
+
+// record appends one entry to the audit chain at workflow time.
+func (r *release) record(ctx workflow.Context, e audit.Entry) {
+	r.now = workflow.Now(ctx).UTC()
+	e.Time = r.now
+	e.Release = r.id
+	r.chain.Append(e)
+}
+
+func (r *release) setStage(stage, status string) {
+	r.stage, r.status = stage, status
+}
+
+func (r *release) addExecutor(identity string) {
+	if identity != "" && !contains(r.executors, identity) {
+		r.executors = append(r.executors, identity)
+	}
+}
+
+// cancelled reports whether an accepted cancel is pending or done.
+func (r *release) cancelled() bool { return r.cancel != nil }
+
+func (r *release) statusView() Status {
+	s := Status{
+		ReleaseID: r.id, Request: r.req, Stage: r.stage, Status: r.status,
+		ArtifactRef: r.artifact.ArtifactRef, ArtifactDigest: r.artifact.Digest,
+		PolicyHash: r.policyHash, LastRefusal: r.refusal,
+		Executors: r.executors, Result: r.result,
+	}
+	if r.gate != nil {
+		s.Quorum = r.gate.rule.Quorum
+		s.Signed = r.gate.signed
+		s.Deadline = r.gate.deadline
+		if r.gate.open() {
+			s.OpenGate = r.gate.name
+			s.Awaiting = r.pol.Awaiting(r.check(r.gate, "", r.now))
+		}
+	}
+	return s
+}
+
+func (r *release) registerQueries(ctx workflow.Context) error {
+	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (Status, error) {
+		return r.statusView(), nil
+	}); err != nil {
+		return err
+	}
+	if err := workflow.SetQueryHandler(ctx, QueryAudit, func() (AuditTrail, error) {
+		return AuditTrail{Entries: r.chain.Entries()}, nil
+	}); err != nil {
+		return err
+	}
+	if err := workflow.SetQueryHandler(ctx, QueryDecision, r.decisionOutcome); err != nil {
+		return err
+	}
+	return workflow.SetQueryHandler(ctx, QueryExplain, func() (ExplainResult, error) {
+		return r.explain(), nil
+	})
+}
+
+func (r *release) decisionOutcome(requestID string) (DecisionOutcome, error) {
+	if o, ok := r.outcomes[requestID]; ok {
+		if r.gate != nil && r.gate.name == o.Gate {
+			o.GateState = r.gate.state
+		}
+		return o, nil
+	}
+	return DecisionOutcome{RequestID: requestID, Outcome: OutcomePending}, nil
+}
+
+func (r *release) explain() ExplainResult {
+	if r.gate == nil || !r.gate.open() {
+		return ExplainResult{}
+	}
+	c := r.check(r.gate, "", r.now)
+	return ExplainResult{
+		Gate: r.gate.name, Quorum: r.gate.rule.Quorum,
+		Signed: r.gate.signerIDs(), Identities: r.pol.Explain(c),
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
