@@ -1,0 +1,158 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/foureyes/foureyes/gateway"
+	"github.com/foureyes/foureyes/policy"
+	"github.com/foureyes/foureyes/workflows"
+)
+
+const decideSynopsis = "RELEASE --gate review|approval (--approve | --reject) [--comment C] [--request-id ID] [--token-file F] [--gateway URL] [--json]"
+
+// httpClient posts decisions; its timeout covers the gateway's wait.
+var httpClient = &http.Client{Timeout: 30 * time.Second}
+
+type decideArgs struct {
+	req        gateway.Request
+	approve    bool
+	reject     bool
+	tokenFile  string
+	gatewayURL string
+	asJSON     bool
+}
+
+func cmdDecide(e *env, args []string) error {
+	fs := newFlags("decide")
+	var d decideArgs
+	fs.StringVar(&d.req.Gate, "gate", "", "review or approval")
+	fs.BoolVar(&d.approve, "approve", false, "approve the gate")
+	fs.BoolVar(&d.reject, "reject", false, "reject the gate")
+	fs.StringVar(&d.req.Comment, "comment", "", "comment")
+	fs.StringVar(&d.req.RequestID, "request-id", "", "request id (re-send one to learn its outcome)")
+	fs.StringVar(&d.tokenFile, "token-file", "", "file holding the API token (default $FOUREYES_TOKEN)")
+	fs.StringVar(&d.gatewayURL, "gateway", e.envOr("FOUREYES_GATEWAY_URL", "http://127.0.0.1:8480"), "gateway URL")
+	fs.BoolVar(&d.asJSON, "json", false, "print JSON")
+	pos, err := parse(fs, args)
+	if err == nil {
+		err = positional(pos, "RELEASE")
+	}
+	if err != nil {
+		return err
+	}
+	d.req.ReleaseID = pos[0]
+	if err := d.validate(); err != nil {
+		return err
+	}
+	token, err := readToken(e, d.tokenFile)
+	if err != nil {
+		return err
+	}
+	return postDecision(e, d, token)
+}
+
+func (d *decideArgs) validate() error {
+	if d.approve == d.reject {
+		return usageError("use exactly one of --approve or --reject")
+	}
+	d.req.Verdict = workflows.VerdictApprove
+	if d.reject {
+		d.req.Verdict = workflows.VerdictReject
+	}
+	if d.req.Gate != policy.GateReview && d.req.Gate != policy.GateApproval {
+		return fail(exitUsage, "--gate: must be %s or %s", policy.GateReview, policy.GateApproval)
+	}
+	if d.req.RequestID == "" {
+		d.req.RequestID = uuid.NewString()
+	}
+	return nil
+}
+
+// readToken reads the API token from a file or $FOUREYES_TOKEN; never
+// from a flag, so it stays out of shell history.
+func readToken(e *env, file string) (string, error) {
+	token := e.getenv("FOUREYES_TOKEN")
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", fail(exitUsage, "--token-file: %v", err)
+		}
+		token = string(b)
+	}
+	token = strings.TrimSpace(token)
+	if token == "" {
+		return "", fail(exitUsage, "no API token: set FOUREYES_TOKEN or use --token-file")
+	}
+	return token, nil
+}
+
+func postDecision(e *env, d decideArgs, token string) error {
+	body, err := json.Marshal(d.req)
+	if err != nil {
+		return fail(exitFailure, "%v", err)
+	}
+	url := strings.TrimRight(d.gatewayURL, "/") + "/v1/decisions"
+	hreq, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return fail(exitUsage, "--gateway: %v", err)
+	}
+	hreq.Header.Set("Content-Type", "application/json")
+	hreq.Header.Set("Authorization", "Bearer "+token)
+	resp, err := httpClient.Do(hreq)
+	if err != nil {
+		return fail(exitFailure, "gateway %s: %v", d.gatewayURL, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	var ans gateway.Answer
+	if err := json.Unmarshal(raw, &ans); err != nil {
+		return fail(exitFailure, "gateway answered %s: %s", resp.Status, oneLine(string(raw), 200))
+	}
+	if err := printAnswer(e, ans, d.asJSON); err != nil {
+		return err
+	}
+	return answerError(resp.StatusCode, ans)
+}
+
+func printAnswer(e *env, ans gateway.Answer, asJSON bool) error {
+	if asJSON {
+		return printJSON(e.stdout, ans)
+	}
+	if ans.Outcome == "" {
+		return nil
+	}
+	fmt.Fprintln(e.stdout, strings.TrimSuffix(ans.Outcome+": "+ans.Reason, ": "))
+	fmt.Fprintf(e.stdout, "  release %s, gate %s (%s), as %s, request id %s\n",
+		ans.ReleaseID, ans.Gate, ans.GateState, ans.Identity, ans.RequestID)
+	return nil
+}
+
+// answerError maps the gateway's status to the CLI's exit code.
+func answerError(status int, ans gateway.Answer) error {
+	msg := ans.Error
+	if msg == "" {
+		msg = strings.TrimSuffix(ans.Outcome+": "+ans.Reason, ": ")
+	}
+	switch status {
+	case http.StatusOK:
+		return nil
+	case http.StatusForbidden, http.StatusConflict:
+		return fail(exitRefused, "%s", msg)
+	case http.StatusNotFound:
+		return fail(exitNotFound, "%s", msg)
+	case http.StatusBadRequest, http.StatusUnauthorized, http.StatusRequestEntityTooLarge:
+		return fail(exitUsage, "%s", msg)
+	case http.StatusAccepted:
+		return fail(exitFailure, "not processed yet: run again with --request-id %s to learn the outcome", ans.RequestID)
+	}
+	return fail(exitFailure, "gateway answered %d: %s", status, msg)
+}

@@ -1,0 +1,123 @@
+package main
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/google/uuid"
+	"go.temporal.io/sdk/client"
+
+	"github.com/foureyes/foureyes/workflows"
+)
+
+const startSynopsis = "--service S --env E --commit SHA --author A [--author B ...] [--requester R] [--title T] [--link L] [--wait] [--json]"
+
+// releaseWorkflow is the workflow type name, started by name.
+const releaseWorkflow = "Release"
+
+var (
+	namePattern   = regexp.MustCompile(`^[a-z0-9-]+$`)
+	commitPattern = regexp.MustCompile(`^[0-9a-f]{40}$`)
+)
+
+// startOutput is what start prints with --json.
+type startOutput struct {
+	ReleaseID string                   `json:"release_id"`
+	RunID     string                   `json:"run_id"`
+	URL       string                   `json:"url"`
+	Result    *workflows.ReleaseResult `json:"result,omitempty"`
+}
+
+func cmdStart(e *env, args []string) error {
+	fs := newFlags("start")
+	var req workflows.ReleaseRequest
+	var authors stringList
+	fs.StringVar(&req.Service, "service", "", "service name ([a-z0-9-]+)")
+	fs.StringVar(&req.Environment, "env", "", "environment, as named in the policy")
+	fs.StringVar(&req.Commit, "commit", "", "full 40-hex commit SHA")
+	fs.Var(&authors, "author", "author identity (repeatable)")
+	fs.StringVar(&req.Requester, "requester", e.getenv("FOUREYES_IDENTITY"), "requester identity")
+	fs.StringVar(&req.Title, "title", "", "title")
+	fs.StringVar(&req.Link, "link", "", "link to the change")
+	wait := fs.Bool("wait", false, "wait for the result")
+	asJSON := fs.Bool("json", false, "print JSON")
+	pos, err := parse(fs, args)
+	if err == nil {
+		err = positional(pos)
+	}
+	if err != nil {
+		return err
+	}
+	req.Authors = authors
+	if err := validateStart(&req); err != nil {
+		return err
+	}
+	return startRelease(e, req, *wait, *asJSON)
+}
+
+// validateStart checks a request locally, naming the flag at fault.
+func validateStart(req *workflows.ReleaseRequest) error {
+	req.Commit = strings.ToLower(req.Commit)
+	switch {
+	case !namePattern.MatchString(req.Service):
+		return fail(exitUsage, "--service: must be set and match [a-z0-9-]+ (got %q)", req.Service)
+	case !namePattern.MatchString(req.Environment):
+		return fail(exitUsage, "--env: must be set and match [a-z0-9-]+ (got %q)", req.Environment)
+	case !commitPattern.MatchString(req.Commit):
+		return fail(exitUsage, "--commit: must be a full 40-hex commit SHA (got %q)", req.Commit)
+	case len(req.Authors) == 0:
+		return fail(exitUsage, "--author: at least one author is required")
+	case strings.TrimSpace(req.Requester) == "":
+		return fail(exitUsage, "--requester: required (or set FOUREYES_IDENTITY)")
+	}
+	for _, a := range req.Authors {
+		if strings.TrimSpace(a) == "" || strings.ContainsAny(a, " \t\n") {
+			return fail(exitUsage, "--author: %q is not an identity", a)
+		}
+	}
+	return nil
+}
+
+func startRelease(e *env, req workflows.ReleaseRequest, wait, asJSON bool) error {
+	c, err := dial(e)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	ctx, cancel := interruptible(callTimeout)
+	defer cancel()
+	id := fmt.Sprintf("release-%s-%s-%s", req.Service, req.Environment, uuid.NewString())
+	opts := client.StartWorkflowOptions{ID: id, TaskQueue: workflows.QueueOrchestrator,
+		Memo: map[string]any{"service": req.Service, "environment": req.Environment}}
+	run, err := c.ExecuteWorkflow(ctx, opts, releaseWorkflow, req)
+	if err != nil {
+		return fail(exitFailure, "starting release: %v", err)
+	}
+	out := startOutput{ReleaseID: run.GetID(), RunID: run.GetRunID(), URL: uiLink(e, run.GetID())}
+	if !asJSON {
+		fmt.Fprintf(e.stdout, "started %s\n  %s\n", out.ReleaseID, out.URL)
+	}
+	if !wait {
+		return printIf(e, asJSON, out)
+	}
+	res, err := awaitResult(run)
+	if err == nil {
+		out.Result = &res
+	}
+	if perr := printIf(e, asJSON, out); perr != nil {
+		return perr
+	}
+	if err != nil {
+		return temporalError(out.ReleaseID, err)
+	}
+	return resultError(e, res, asJSON)
+}
+
+// printIf prints v as JSON when asJSON is set.
+func printIf(e *env, asJSON bool, v any) error {
+	if !asJSON {
+		return nil
+	}
+	return printJSON(e.stdout, v)
+}

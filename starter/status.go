@@ -1,0 +1,145 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+
+	"github.com/foureyes/foureyes/workflows"
+)
+
+// closedStatus is shown when a closed release no longer answers the query.
+type closedStatus struct {
+	ReleaseID   string    `json:"release_id"`
+	CloseStatus string    `json:"close_status"`
+	CloseTime   time.Time `json:"close_time"`
+	QueryError  string    `json:"query_error"`
+}
+
+func cmdStatus(e *env, args []string) error {
+	fs := newFlags("status")
+	asJSON := fs.Bool("json", false, "print JSON")
+	pos, err := parse(fs, args)
+	if err == nil {
+		err = positional(pos, "RELEASE")
+	}
+	if err != nil {
+		return err
+	}
+	c, err := dial(e)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	ctx, cancel := interruptible(callTimeout)
+	defer cancel()
+	var st workflows.Status
+	if qerr := query(ctx, c, pos[0], workflows.QueryStatus, &st); qerr != nil {
+		return showClosed(ctx, e, c, pos[0], qerr, *asJSON)
+	}
+	if *asJSON {
+		return printJSON(e.stdout, st)
+	}
+	printStatus(e.stdout, st, time.Now())
+	return nil
+}
+
+// query runs a workflow query and decodes its answer into out.
+func query(ctx context.Context, c client.Client, id, name string, out any, args ...any) error {
+	v, err := c.QueryWorkflow(ctx, id, "", name, args...)
+	if err != nil {
+		return temporalError(id, err)
+	}
+	if err := v.Get(out); err != nil {
+		return fail(exitFailure, "decoding %s answer: %v", name, err)
+	}
+	return nil
+}
+
+// showClosed falls back to the close status when the query failed.
+func showClosed(ctx context.Context, e *env, c client.Client, id string, qerr error, asJSON bool) error {
+	resp, err := describe(ctx, c, id)
+	if err != nil {
+		return err
+	}
+	info := resp.GetWorkflowExecutionInfo()
+	if info.GetStatus() == enums.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		return fmt.Errorf("release %s is running but its status query failed: %w", id, qerr)
+	}
+	out := closedStatus{ReleaseID: id, CloseStatus: statusName(info.GetStatus()),
+		CloseTime: info.GetCloseTime().AsTime(), QueryError: qerr.Error()}
+	if asJSON {
+		return printJSON(e.stdout, out)
+	}
+	fmt.Fprintf(e.stdout, "release %s: %s at %s (status query failed: %s)\n",
+		id, out.CloseStatus, out.CloseTime.Format(time.RFC3339), out.QueryError)
+	return nil
+}
+
+func printStatus(w io.Writer, st workflows.Status, now time.Time) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	r := st.Request
+	fmt.Fprintf(tw, "release\t%s\n", st.ReleaseID)
+	fmt.Fprintf(tw, "change\t%s → %s @ %s\n", r.Service, r.Environment, short(r.Commit))
+	row(tw, "title", r.Title)
+	row(tw, "authors", strings.Join(r.Authors, ", "))
+	row(tw, "requester", r.Requester)
+	fmt.Fprintf(tw, "stage\t%s\n", st.Stage)
+	fmt.Fprintf(tw, "status\t%s\n", st.Status)
+	if st.OpenGate != "" {
+		fmt.Fprintf(tw, "open gate\t%s: %d of %d signed\n", st.OpenGate, accepted(st.Signed), st.Quorum)
+	}
+	row(tw, "signed", signers(st.Signed))
+	row(tw, "awaiting", strings.Join(st.Awaiting, ", "))
+	if !st.Deadline.IsZero() {
+		fmt.Fprintf(tw, "deadline\t%s (%s)\n", st.Deadline.Format(time.RFC3339), until(st.Deadline, now))
+	}
+	row(tw, "artifact", st.ArtifactRef)
+	row(tw, "digest", st.ArtifactDigest)
+	row(tw, "policy", st.PolicyHash)
+	if f := st.LastRefusal; f != nil {
+		fmt.Fprintf(tw, "last refusal\t%s at %s via %s: %s\n", f.Identity, f.Gate, f.Channel, f.Reason)
+	}
+	row(tw, "executors", strings.Join(st.Executors, ", "))
+	if res := st.Result; res != nil {
+		fmt.Fprintf(tw, "result\t%s\n", strings.TrimSuffix(res.Status+": "+res.Reason, ": "))
+	}
+	tw.Flush()
+}
+
+// accepted counts approvals among the signers.
+func accepted(s []workflows.Signer) int {
+	n := 0
+	for _, x := range s {
+		if x.Verdict != workflows.VerdictReject {
+			n++
+		}
+	}
+	return n
+}
+
+func signers(s []workflows.Signer) string {
+	parts := make([]string, len(s))
+	for i, x := range s {
+		parts[i] = fmt.Sprintf("%s (%s", x.Identity, x.Channel)
+		if x.Verdict == workflows.VerdictReject {
+			parts[i] += ", rejected"
+		}
+		parts[i] += ")"
+	}
+	return strings.Join(parts, ", ")
+}
+
+func until(t, now time.Time) string {
+	d := t.Sub(now).Round(time.Second)
+	if d < 0 {
+		return "passed " + (-d).String() + " ago"
+	}
+	return "in " + d.String()
+}

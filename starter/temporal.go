@@ -1,0 +1,162 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"os/signal"
+	"strings"
+	"time"
+
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+)
+
+// callTimeout bounds a single Temporal call (not waits for a result).
+const callTimeout = 15 * time.Second
+
+// dial connects to Temporal; tests replace it with a fake.
+var dial = dialFromEnv
+
+// dialFromEnv connects with TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
+// TEMPORAL_API_KEY and the TEMPORAL_TLS_* files.
+func dialFromEnv(e *env) (client.Client, error) {
+	opts, err := clientOptions(e)
+	if err != nil {
+		return nil, fail(exitUsage, "%v", err)
+	}
+	c, err := client.Dial(opts)
+	if err != nil {
+		return nil, fail(exitFailure, "cannot reach Temporal at %s: %v", opts.HostPort, err)
+	}
+	return c, nil
+}
+
+func clientOptions(e *env) (client.Options, error) {
+	host, _ := os.Hostname()
+	warnOnly := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	opts := client.Options{
+		HostPort:  e.envOr("TEMPORAL_ADDRESS", client.DefaultHostPort),
+		Namespace: namespace(e),
+		Identity:  "foureyes-starter@" + host,
+		Logger:    sdklog.NewStructuredLogger(warnOnly),
+	}
+	if key := e.getenv("TEMPORAL_API_KEY"); key != "" {
+		opts.Credentials = client.NewAPIKeyStaticCredentials(key)
+	}
+	cfg, err := tlsConfig(e)
+	opts.ConnectionOptions.TLS = cfg
+	return opts, err
+}
+
+func namespace(e *env) string { return e.envOr("TEMPORAL_NAMESPACE", client.DefaultNamespace) }
+
+// tlsConfig builds mTLS settings from TEMPORAL_TLS_CERT/KEY/CA, or nil.
+func tlsConfig(e *env) (*tls.Config, error) {
+	certFile, keyFile, caFile := e.getenv("TEMPORAL_TLS_CERT"), e.getenv("TEMPORAL_TLS_KEY"), e.getenv("TEMPORAL_TLS_CA")
+	if certFile == "" && keyFile == "" && caFile == "" {
+		return nil, nil
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if certFile != "" || keyFile != "" {
+		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			return nil, fmt.Errorf("TEMPORAL_TLS_CERT/TEMPORAL_TLS_KEY: %w", err)
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, fmt.Errorf("TEMPORAL_TLS_CA: %w", err)
+		}
+		cfg.RootCAs = x509.NewCertPool()
+		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("TEMPORAL_TLS_CA: %s holds no PEM certificate", caFile)
+		}
+	}
+	return cfg, nil
+}
+
+// uiLink is the Temporal Web UI page of a workflow.
+func uiLink(e *env, id string) string {
+	ui := e.envOr("FOUREYES_UI_URL", "http://localhost:8233")
+	return fmt.Sprintf("%s/namespaces/%s/workflows/%s", trimSlash(ui), url.PathEscape(namespace(e)), url.PathEscape(id))
+}
+
+func trimSlash(s string) string {
+	for len(s) > 0 && s[len(s)-1] == '/' {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+// interruptible is a context cancelled by Ctrl-C, with an optional timeout.
+func interruptible(timeout time.Duration) (context.Context, context.CancelFunc) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	if timeout <= 0 {
+		return ctx, stop
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	return ctx, func() { cancel(); stop() }
+}
+
+// temporalError maps a Temporal error about release id to an exit error.
+func temporalError(id string, err error) error {
+	var nf *serviceerror.NotFound
+	var ee *exitError
+	switch {
+	case errors.As(err, &ee):
+		return err
+	case errors.As(err, &nf):
+		return fail(exitNotFound, "release %s not found", id)
+	case errors.Is(err, context.DeadlineExceeded):
+		return fail(exitFailure, "Temporal did not answer in time: %v", err)
+	}
+	return fail(exitFailure, "%v", err)
+}
+
+// describe returns the execution status of a release.
+func describe(ctx context.Context, c client.Client, id string) (*workflowservice.DescribeWorkflowExecutionResponse, error) {
+	resp, err := c.DescribeWorkflowExecution(ctx, id, "")
+	if err != nil {
+		return nil, temporalError(id, err)
+	}
+	return resp, nil
+}
+
+// notFoundOrEnded explains a NotFound from a signal: the release is unknown
+// (exit 4) or has already ended (exit 3).
+func notFoundOrEnded(ctx context.Context, c client.Client, id string, err error) error {
+	var nf *serviceerror.NotFound
+	if !errors.As(err, &nf) {
+		return temporalError(id, err)
+	}
+	resp, derr := describe(ctx, c, id)
+	if derr != nil {
+		return derr
+	}
+	if st := resp.GetWorkflowExecutionInfo().GetStatus(); st != enums.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		return fail(exitRefused, "release %s has ended (%s)", id, statusName(st))
+	}
+	return temporalError(id, err)
+}
+
+// statusName is the lower-case name of a workflow execution status.
+func statusName(s enums.WorkflowExecutionStatus) string {
+	switch s {
+	case enums.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW:
+		return "continued_as_new"
+	case enums.WORKFLOW_EXECUTION_STATUS_TIMED_OUT:
+		return "timed_out"
+	}
+	return strings.ToLower(s.String())
+}
