@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -192,6 +193,9 @@ func (d *demo) run(ctx context.Context, as string, args ...string) ([]byte, int,
 	env := append(devstack.BaseEnv(), "TEMPORAL_ADDRESS="+d.s.server.Addr,
 		"FOUREYES_GATEWAY_URL="+d.s.gatewayURL(),
 		"FOUREYES_POLICY_FILE="+filepath.Join(d.s.cfg.root, "deploy", "policy.yaml"))
+	if d.s.cfg.uiPort != 0 {
+		env = append(env, "FOUREYES_UI_URL=http://localhost:"+strconv.Itoa(d.s.cfg.uiPort))
+	}
 	if as != "" {
 		tok, ok := devstack.LookupEnv(d.tokens, tokenVar(as))
 		if !ok || tok == "" {

@@ -79,20 +79,21 @@ func runUp(args []string, out io.Writer) int {
 	if err := s.start(ctx); err != nil {
 		return s.fail(err)
 	}
+	deployed := true
 	if cfg.demo {
-		deployed, err := s.runDemo(ctx)
-		if err != nil {
+		if deployed, err = s.runDemo(ctx); err != nil {
 			return s.fail(fmt.Errorf("demo: %w", err))
-		}
-		if cfg.exitAfterDemo {
-			return map[bool]int{true: 0, false: 1}[deployed]
 		}
 	}
 	s.printAddresses()
-	if cfg.exitAfterDemo {
+	switch {
+	case !cfg.exitAfterDemo:
+		return s.serve(ctx)
+	case !deployed:
+		return s.fail(errors.New("demo release did not reach deployed"))
+	default:
 		return 0
 	}
-	return s.serve(ctx)
 }
 
 // fail reports err, naming the logs, and returns the exit code.
