@@ -1,0 +1,106 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Notifier tells people about a release; it returns a reference of the
+// message so later notifications can update or thread under it.
+type Notifier interface {
+	Notify(ctx context.Context, n Notification) (string, error)
+}
+
+// ApprovalActivities are the approval role's activities.
+type ApprovalActivities struct {
+	Identity string
+	Notifier Notifier
+}
+
+// Notify hands one notification to the configured notifier.
+func (a *ApprovalActivities) Notify(ctx context.Context, n Notification) (NotifyResult, error) {
+	if a.Notifier == nil {
+		return NotifyResult{}, errors.New("approval role has no notifier configured")
+	}
+	ref, err := a.Notifier.Notify(ctx, n)
+	if err != nil {
+		return NotifyResult{}, fmt.Errorf("notify %s of release %s: %w", n.Kind, n.ReleaseID, err)
+	}
+	return NotifyResult{Ref: ref, Executor: a.Identity}, nil
+}
+
+// ConsoleNotifier prints notifications as readable blocks, for the dev stack
+// and for setups without Slack.
+type ConsoleNotifier struct {
+	W     io.Writer
+	UIURL string // Temporal UI base URL, e.g. http://localhost:8233
+
+	mu sync.Mutex // one block at a time
+}
+
+// Notify prints n and returns its ref: the prompt's ref is kept for updates.
+func (c *ConsoleNotifier) Notify(_ context.Context, n Notification) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, err := io.WriteString(c.W, c.format(n)); err != nil {
+		return "", err
+	}
+	if n.Ref != "" {
+		return n.Ref, nil
+	}
+	return "console:" + n.ReleaseID + "/" + n.Gate, nil
+}
+
+func (c *ConsoleNotifier) format(n Notification) string {
+	var b strings.Builder
+	line := func(k, v string) {
+		if v != "" {
+			fmt.Fprintf(&b, "  %-10s %s\n", k+":", v)
+		}
+	}
+	fmt.Fprintf(&b, "\n==== foureyes: %s ====\n", headline(n))
+	line("release", n.ReleaseID)
+	line("service", fmt.Sprintf("%s -> %s at %s", n.Service, n.Environment, n.Commit))
+	line("link", n.Link)
+	line("requester", n.Requester)
+	line("authors", strings.Join(n.Authors, ", "))
+	line("needed", n.Needed)
+	line("signed", strings.Join(n.Signed, ", "))
+	line("asked", strings.Join(n.Awaiting, ", "))
+	if !n.Deadline.IsZero() {
+		line("deadline", n.Deadline.UTC().Format(time.RFC3339))
+	}
+	line("digest", n.ArtifactDigest)
+	line("policy", n.PolicyHash)
+	line("outcome", n.Outcome)
+	line("detail", n.Detail)
+	if n.Kind == NotifyPrompt || n.Kind == NotifyReminder {
+		line("decide", fmt.Sprintf("starter decide %s --gate %s --approve   (or --reject)", n.ReleaseID, n.Gate))
+	}
+	line("ui", strings.TrimRight(c.UIURL, "/")+"/namespaces/default/workflows/"+n.ReleaseID)
+	b.WriteString("====\n")
+	return b.String()
+}
+
+func headline(n Notification) string {
+	gate := n.Gate
+	if gate == "" {
+		gate = "release"
+	}
+	switch n.Kind {
+	case NotifyPrompt:
+		return gate + " needed"
+	case NotifyReminder:
+		return "reminder: " + gate + " still needed"
+	case NotifyDecision:
+		return gate + " decision recorded"
+	case NotifyOutcome:
+		return gate + " ended: " + n.Outcome
+	}
+	return n.Kind + " " + gate
+}

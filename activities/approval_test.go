@@ -1,0 +1,57 @@
+package activities
+
+import (
+	"bytes"
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func prompt() Notification {
+	return Notification{Kind: NotifyPrompt, ReleaseID: "web-prod-42", Gate: "approval", Service: "web",
+		Environment: "prod", Commit: commitA, Needed: "2 of prod-owners", Awaiting: []string{"alice", "bob"},
+		Signed: []string{"carol"}, Deadline: time.Date(2030, 1, 2, 15, 4, 5, 0, time.UTC), ArtifactDigest: "d1g357"}
+}
+
+func TestConsoleNotifierPrintsPrompt(t *testing.T) {
+	var out bytes.Buffer
+	c := &ConsoleNotifier{W: &out, UIURL: "http://localhost:8233/"}
+	ref, err := c.Notify(context.Background(), prompt())
+	require.NoError(t, err)
+	assert.Equal(t, "console:web-prod-42/approval", ref)
+	for _, want := range []string{
+		"approval needed", "web-prod-42", "web -> prod at " + commitA, "2 of prod-owners", "alice, bob", "carol",
+		"2030-01-02T15:04:05Z", "d1g357",
+		"starter decide web-prod-42 --gate approval --approve",
+		"http://localhost:8233/namespaces/default/workflows/web-prod-42",
+	} {
+		assert.Contains(t, out.String(), want)
+	}
+}
+
+func TestConsoleNotifierKeepsRefAndOmitsDecideOnOutcome(t *testing.T) {
+	var out bytes.Buffer
+	n := prompt()
+	n.Kind, n.Outcome, n.Ref = NotifyOutcome, "approved", "console:web-prod-42/approval"
+	ref, err := (&ConsoleNotifier{W: &out}).Notify(context.Background(), n)
+	require.NoError(t, err)
+	assert.Equal(t, n.Ref, ref)
+	assert.Contains(t, out.String(), "approval ended: approved")
+	assert.NotContains(t, out.String(), "starter decide")
+}
+
+func TestNotifyActivity(t *testing.T) {
+	var out bytes.Buffer
+	a := &ApprovalActivities{Identity: "foureyes-approval@test", Notifier: &ConsoleNotifier{W: &out}}
+	res, err := execute[NotifyResult](t, a, a.Notify, prompt())
+	require.NoError(t, err)
+	assert.Equal(t, NotifyResult{Ref: "console:web-prod-42/approval", Executor: "foureyes-approval@test"}, res)
+	assert.Contains(t, out.String(), "starter decide")
+
+	none := &ApprovalActivities{}
+	_, err = execute[NotifyResult](t, none, none.Notify, prompt())
+	assert.ErrorContains(t, err, "no notifier")
+}

@@ -1,0 +1,124 @@
+package activities
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+)
+
+// BuildActivities are the build role's activities.
+type BuildActivities struct {
+	Identity    string
+	ArtifactDir string
+	Command     string // optional; empty means the deterministic default build
+	Timeout     time.Duration
+	// RegistryToken is the build role's own secret, passed to Command as
+	// FOUREYES_BUILD_REGISTRY_TOKEN when set.
+	RegistryToken string
+}
+
+// Build produces the artifact of one commit at ArtifactDir/<service>-<commit>.tar
+// and returns its SHA-256. Re-running it for the same commit reuses an
+// identical artifact.
+func (a *BuildActivities) Build(ctx context.Context, in BuildInput) (BuildResult, error) {
+	if err := checkName("service", in.Service); err != nil {
+		return BuildResult{}, err
+	}
+	if err := checkCommit(in.Commit); err != nil {
+		return BuildResult{}, err
+	}
+	dir, err := filepath.Abs(a.ArtifactDir)
+	if err != nil {
+		return BuildResult{}, err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return BuildResult{}, err
+	}
+	path := filepath.Join(dir, artifactName(in.Service, in.Commit))
+	out, err := a.produce(ctx, in, path)
+	if err != nil {
+		return BuildResult{}, err
+	}
+	digest, err := sha256File(path)
+	if err != nil {
+		return BuildResult{}, err
+	}
+	return BuildResult{ArtifactRef: path, Digest: digest, Executor: a.Identity, Output: out}, nil
+}
+
+func (a *BuildActivities) produce(ctx context.Context, in BuildInput, path string) (string, error) {
+	if a.Command == "" {
+		data, err := defaultArtifact(in.Service, in.Commit)
+		if err != nil {
+			return "", err
+		}
+		changed, err := writeFileAtomic(path, data)
+		if err != nil {
+			return "", err
+		}
+		if !changed {
+			return "reused identical artifact " + path, nil
+		}
+		return "wrote default artifact " + path, nil
+	}
+	return a.runCommand(ctx, in, path)
+}
+
+// runCommand lets the command write a temp file next to path, then moves it
+// into place, so a failed or interrupted build never leaves a partial artifact.
+func (a *BuildActivities) runCommand(ctx context.Context, in BuildInput, path string) (string, error) {
+	tmp := fmt.Sprintf("%s.%d-%d.tmp", filepath.Join(filepath.Dir(path), "."+filepath.Base(path)),
+		os.Getpid(), time.Now().UnixNano())
+	defer os.Remove(tmp)
+	env := append(baseEnv(),
+		"FOUREYES_COMMIT="+in.Commit,
+		"FOUREYES_SERVICE="+in.Service,
+		"FOUREYES_ENVIRONMENT="+in.Environment,
+		"FOUREYES_RELEASE_ID="+in.ReleaseID,
+		"FOUREYES_ARTIFACT_PATH="+tmp)
+	env = withSecret(env, "FOUREYES_BUILD_REGISTRY_TOKEN", a.RegistryToken)
+	out, err := runShell(ctx, a.Command, env, a.Timeout)
+	if err != nil {
+		return out, commandFailure("build", err, false)
+	}
+	data, err := os.ReadFile(tmp)
+	if err != nil {
+		return out, temporal.NewNonRetryableApplicationError(
+			"build command wrote no artifact at $FOUREYES_ARTIFACT_PATH\n"+out, ErrTypeCommandFailed, err)
+	}
+	if _, err := writeFileAtomic(path, data); err != nil {
+		return out, err
+	}
+	return out, nil
+}
+
+// defaultArtifact is a small tar whose bytes depend only on service and
+// commit (fixed modes and times), so the same commit always hashes the same.
+func defaultArtifact(service, commit string) ([]byte, error) {
+	files := []struct{ name, body string }{
+		{"MANIFEST", fmt.Sprintf("service: %s\ncommit: %s\nbuilder: foureyes default build\n", service, commit)},
+		{"bin/" + service, fmt.Sprintf("#!/bin/sh\necho '%s at %s'\n", service, commit)},
+	}
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, f := range files {
+		hdr := &tar.Header{Name: f.name, Mode: 0o755, Size: int64(len(f.body)),
+			ModTime: time.Unix(0, 0).UTC(), Typeflag: tar.TypeReg, Format: tar.FormatUSTAR}
+		if err := tw.WriteHeader(hdr); err != nil {
+			return nil, err
+		}
+		if _, err := tw.Write([]byte(f.body)); err != nil {
+			return nil, err
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}

@@ -1,0 +1,201 @@
+package activities
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+type deployFixture struct {
+	artifacts, state string
+	d                *DeployActivities
+}
+
+func newDeployFixture(t *testing.T) *deployFixture {
+	f := &deployFixture{artifacts: t.TempDir(), state: t.TempDir()}
+	f.d = &DeployActivities{Identity: "foureyes-deploy@test", ArtifactDir: f.artifacts, StateDir: f.state}
+	return f
+}
+
+// input builds commit's artifact and returns the deploy input of release id.
+func (f *deployFixture) input(t *testing.T, id, commit string) DeployInput {
+	b := build(t, f.artifacts, "web", commit)
+	return DeployInput{ReleaseID: id, Service: "web", Environment: "prod", Commit: commit,
+		ArtifactRef: b.ArtifactRef, Digest: b.Digest}
+}
+
+func (f *deployFixture) step(t *testing.T, fn func(*DeployActivities) any, in DeployInput) StepResult {
+	t.Helper()
+	res, err := execute[StepResult](t, f.d, fn(f.d), in)
+	require.NoError(t, err)
+	return res
+}
+
+func deployFn(d *DeployActivities) any   { return d.Deploy }
+func verifyFn(d *DeployActivities) any   { return d.Verify }
+func rollbackFn(d *DeployActivities) any { return d.Rollback }
+
+func (f *deployFixture) current(t *testing.T) *deployState {
+	st, err := readState(filepath.Join(f.state, "prod", "web.json"))
+	require.NoError(t, err)
+	return st
+}
+
+func TestDeployThenVerify(t *testing.T) {
+	f := newDeployFixture(t)
+	in := f.input(t, "rel-1", commitA)
+	res := f.step(t, deployFn, in)
+	assert.True(t, res.OK)
+	assert.Equal(t, "foureyes-deploy@test", res.Executor)
+
+	data, err := os.ReadFile(filepath.Join(f.state, "prod", "web.json"))
+	require.NoError(t, err)
+	var st map[string]any
+	require.NoError(t, json.Unmarshal(data, &st))
+	assert.Equal(t, "rel-1", st["release_id"])
+	assert.Equal(t, commitA, st["commit"])
+	assert.Equal(t, in.Digest, st["digest"])
+	assert.Equal(t, in.ArtifactRef, st["artifact_ref"])
+	assert.Equal(t, "foureyes-deploy@test", st["deployed_by"])
+
+	assert.True(t, f.step(t, verifyFn, in).OK)
+}
+
+func TestDeployIsIdempotent(t *testing.T) {
+	f := newDeployFixture(t)
+	in := f.input(t, "rel-1", commitA)
+	f.step(t, deployFn, in)
+	again := f.step(t, deployFn, in)
+	assert.True(t, again.OK)
+	assert.Contains(t, again.Output, "already deployed")
+	assert.NoFileExists(t, filepath.Join(f.state, "prod", "web.json.prev"), "a release is never its own previous")
+}
+
+func TestDeployRefusesTamperedArtifact(t *testing.T) {
+	f := newDeployFixture(t)
+	in := f.input(t, "rel-1", commitA)
+	writeFile(t, in.ArtifactRef, "not what was approved")
+	_, err := execute[StepResult](t, f.d, f.d.Deploy, in)
+	appErr := requireAppError(t, err, ErrTypeDigestMismatch, true)
+	assert.Contains(t, appErr.Error(), "refusing to deploy")
+	assert.Nil(t, f.current(t))
+}
+
+func TestDeployRefusesArtifactOutsideDirAndBadInput(t *testing.T) {
+	f := newDeployFixture(t)
+	in := f.input(t, "rel-1", commitA)
+	outside := in
+	outside.ArtifactRef = "../../etc/passwd"
+	_, err := execute[StepResult](t, f.d, f.d.Deploy, outside)
+	requireAppError(t, err, ErrTypeArtifactMissing, true)
+
+	bad := in
+	bad.Environment = "../prod"
+	_, err = execute[StepResult](t, f.d, f.d.Deploy, bad)
+	requireAppError(t, err, ErrTypeInvalidInput, true)
+	assert.Nil(t, f.current(t))
+}
+
+func TestVerifyFailsWhenStateDoesNotHold(t *testing.T) {
+	f := newDeployFixture(t)
+	in := f.input(t, "rel-1", commitA)
+	assert.Contains(t, f.step(t, verifyFn, in).Output, "no deploy record")
+
+	f.step(t, deployFn, in)
+	writeFile(t, in.ArtifactRef, "swapped after deploy")
+	res := f.step(t, verifyFn, in)
+	assert.False(t, res.OK)
+	assert.Contains(t, res.Output, "now hashes to")
+
+	other := in
+	other.ReleaseID = "rel-2"
+	assert.Contains(t, f.step(t, verifyFn, other).Output, "deployed release is rel-1")
+}
+
+func TestRollbackRestoresPrevious(t *testing.T) {
+	f := newDeployFixture(t)
+	first, second := f.input(t, "rel-1", commitA), f.input(t, "rel-2", commitB)
+	f.step(t, deployFn, first)
+	f.step(t, deployFn, second)
+	require.Equal(t, "rel-2", f.current(t).ReleaseID)
+
+	res := f.step(t, rollbackFn, second)
+	assert.True(t, res.OK)
+	assert.Contains(t, res.Output, "restored release rel-1")
+	assert.Equal(t, "rel-1", f.current(t).ReleaseID)
+	assert.True(t, f.step(t, verifyFn, first).OK)
+
+	again := f.step(t, rollbackFn, second)
+	assert.True(t, again.OK)
+	assert.Contains(t, again.Output, "nothing to restore")
+	assert.Equal(t, "rel-1", f.current(t).ReleaseID)
+}
+
+func TestRollbackWithoutPreviousRemovesState(t *testing.T) {
+	f := newDeployFixture(t)
+	in := f.input(t, "rel-1", commitA)
+	f.step(t, deployFn, in)
+	assert.Contains(t, f.step(t, rollbackFn, in).Output, "removed")
+	assert.Nil(t, f.current(t))
+}
+
+func TestRollbackLeavesOtherReleaseAlone(t *testing.T) {
+	f := newDeployFixture(t)
+	first, second := f.input(t, "rel-1", commitA), f.input(t, "rel-2", commitB)
+	f.step(t, deployFn, first)
+	f.step(t, deployFn, second)
+	assert.Contains(t, f.step(t, rollbackFn, first).Output, "nothing to restore")
+	assert.Equal(t, "rel-2", f.current(t).ReleaseID)
+}
+
+func TestDeployCommands(t *testing.T) {
+	t.Setenv("FOUREYES_BUILD_REGISTRY_TOKEN", "foreign-secret")
+	f := newDeployFixture(t)
+	log := filepath.Join(t.TempDir(), "log")
+	f.d.Credentials = "deploy-creds"
+	f.d.Command = `echo "deploy $FOUREYES_RELEASE_ID $FOUREYES_ARTIFACT_DIGEST $FOUREYES_DEPLOY_CREDENTIALS $FOUREYES_STATE_DIR [$FOUREYES_BUILD_REGISTRY_TOKEN]" >> ` + log
+	f.d.VerifyCommand = `echo "verify $FOUREYES_RELEASE_ID" >> ` + log
+	f.d.RollbackCommand = `echo "rollback $FOUREYES_RELEASE_ID to $FOUREYES_PREVIOUS_RELEASE_ID" >> ` + log
+	first, second := f.input(t, "rel-1", commitA), f.input(t, "rel-2", commitB)
+	f.step(t, deployFn, first)
+	f.step(t, deployFn, second)
+	f.step(t, deployFn, second) // idempotent: command not run again
+	f.step(t, verifyFn, second)
+	f.step(t, rollbackFn, second)
+
+	data, err := os.ReadFile(log)
+	require.NoError(t, err)
+	assert.Equal(t, []string{
+		"deploy rel-1 " + first.Digest + " deploy-creds " + f.state + " []",
+		"deploy rel-2 " + second.Digest + " deploy-creds " + f.state + " []",
+		"verify rel-2",
+		"rollback rel-2 to rel-1",
+	}, strings.Split(strings.TrimSpace(string(data)), "\n"))
+}
+
+func TestFailingDeployCommands(t *testing.T) {
+	f := newDeployFixture(t)
+	in := f.input(t, "rel-1", commitA)
+	f.d.Command = `echo "cluster unreachable"; exit 1`
+	_, err := execute[StepResult](t, f.d, f.d.Deploy, in)
+	appErr := requireAppError(t, err, ErrTypeCommandFailed, true)
+	assert.Contains(t, appErr.Error(), "cluster unreachable")
+	assert.Nil(t, f.current(t), "a failed deploy records nothing")
+
+	f.d.Command = "true"
+	f.d.VerifyCommand = `echo "health check 503"; exit 2`
+	f.step(t, deployFn, in)
+	res := f.step(t, verifyFn, in)
+	assert.False(t, res.OK)
+	assert.Contains(t, res.Output, "health check 503")
+
+	f.d.RollbackCommand = "exit 1"
+	_, err = execute[StepResult](t, f.d, f.d.Rollback, in)
+	requireAppError(t, err, ErrTypeCommandFailed, false) // worth retrying
+	assert.Equal(t, "rel-1", f.current(t).ReleaseID, "record kept until the rollback command succeeds")
+}

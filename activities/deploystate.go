@@ -1,0 +1,187 @@
+package activities
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+)
+
+func checkDeployInput(in DeployInput) error {
+	if in.ReleaseID == "" {
+		return invalid("release_id", in.ReleaseID, "must not be empty")
+	}
+	// The first problem only: a joined error would lose the ApplicationError.
+	for _, err := range []error{checkName("service", in.Service), checkName("environment", in.Environment),
+		checkCommit(in.Commit), checkDigest(in.Digest)} {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (a *DeployActivities) ok(output string) StepResult {
+	return StepResult{OK: true, Output: output, Executor: a.Identity}
+}
+
+func (a *DeployActivities) statePath(in DeployInput) string {
+	return filepath.Join(a.StateDir, in.Environment, in.Service+".json")
+}
+
+// approvedArtifact resolves the artifact and refuses it unless it hashes to
+// the digest the release was approved with.
+func (a *DeployActivities) approvedArtifact(in DeployInput) (string, error) {
+	path, err := resolveArtifact(a.ArtifactDir, in.ArtifactRef)
+	if err != nil {
+		return "", temporal.NewNonRetryableApplicationError("refusing to deploy: "+err.Error(), ErrTypeArtifactMissing, err)
+	}
+	got, err := sha256File(path)
+	if err != nil {
+		return "", err
+	}
+	if got != in.Digest {
+		return "", temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+			"refusing to deploy: artifact %s hashes to %s, but release %s was approved with digest %s",
+			path, got, in.ReleaseID, in.Digest), ErrTypeDigestMismatch, nil)
+	}
+	return path, nil
+}
+
+// record makes this release the current record, keeping cur as .prev.
+func (a *DeployActivities) record(in DeployInput, path string, cur *deployState) error {
+	file := a.statePath(in)
+	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+		return err
+	}
+	st := deployState{ReleaseID: in.ReleaseID, Service: in.Service, Environment: in.Environment,
+		Commit: in.Commit, Digest: in.Digest, ArtifactRef: path, DeployedBy: a.Identity,
+		DeployedAt: time.Now().UTC()}
+	if cur != nil {
+		st.PreviousReleaseID = cur.ReleaseID
+		if err := writeState(file+".prev", cur); err != nil {
+			return err
+		}
+	} else if err := os.Remove(file + ".prev"); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return writeState(file, &st)
+}
+
+// checkState returns the artifact path, or a problem when the record does not
+// hold this release as approved.
+func (a *DeployActivities) checkState(in DeployInput) (path, problem string, err error) {
+	st, err := readState(a.statePath(in))
+	switch {
+	case err != nil:
+		return "", "", err
+	case st == nil:
+		return "", fmt.Sprintf("no deploy record at %s", a.statePath(in)), nil
+	case st.ReleaseID != in.ReleaseID:
+		return "", fmt.Sprintf("deployed release is %s, not %s", st.ReleaseID, in.ReleaseID), nil
+	case st.Digest != in.Digest:
+		return "", fmt.Sprintf("deployed digest is %s, not the approved %s", st.Digest, in.Digest), nil
+	}
+	if path, err = resolveArtifact(a.ArtifactDir, st.ArtifactRef); err != nil {
+		return "", err.Error(), nil
+	}
+	got, err := sha256File(path)
+	if err != nil {
+		return "", "deployed artifact unreadable: " + err.Error(), nil
+	}
+	if got != in.Digest {
+		return "", fmt.Sprintf("deployed artifact %s now hashes to %s, not %s", path, got, in.Digest), nil
+	}
+	return path, "", nil
+}
+
+// ownStates returns the current record if it holds this release, and the
+// .prev record if this release's deploy saved it.
+func (a *DeployActivities) ownStates(in DeployInput) (cur, prev *deployState, err error) {
+	file := a.statePath(in)
+	if cur, err = readState(file); err != nil || cur == nil || cur.ReleaseID != in.ReleaseID {
+		return nil, nil, err
+	}
+	if cur.PreviousReleaseID == "" {
+		return cur, nil, nil
+	}
+	if prev, err = readState(file + ".prev"); err != nil || prev == nil || prev.ReleaseID != cur.PreviousReleaseID {
+		return cur, nil, err
+	}
+	return cur, prev, nil
+}
+
+func (a *DeployActivities) restore(in DeployInput, cur, prev *deployState) (string, error) {
+	file := a.statePath(in)
+	switch {
+	case cur == nil:
+		return fmt.Sprintf("%s does not hold release %s; nothing to restore", file, in.ReleaseID), nil
+	case prev != nil:
+		if err := writeState(file, prev); err != nil {
+			return "", err
+		}
+		if err := os.Remove(file + ".prev"); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return "", err
+		}
+		return fmt.Sprintf("restored release %s in %s", prev.ReleaseID, file), nil
+	}
+	if err := os.Remove(file); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return "", err
+	}
+	return fmt.Sprintf("removed %s (nothing was deployed before release %s)", file, in.ReleaseID), nil
+}
+
+func (a *DeployActivities) env(in DeployInput, path string) []string {
+	stateDir, _ := filepath.Abs(a.StateDir)
+	env := append(baseEnv(),
+		"FOUREYES_COMMIT="+in.Commit,
+		"FOUREYES_SERVICE="+in.Service,
+		"FOUREYES_ENVIRONMENT="+in.Environment,
+		"FOUREYES_RELEASE_ID="+in.ReleaseID,
+		"FOUREYES_ARTIFACT_PATH="+path,
+		"FOUREYES_ARTIFACT_DIGEST="+in.Digest,
+		"FOUREYES_STATE_DIR="+stateDir)
+	return withSecret(env, "FOUREYES_DEPLOY_CREDENTIALS", a.Credentials)
+}
+
+// withPrevious tells a rollback command what to go back to, when known.
+func withPrevious(env []string, prev *deployState) []string {
+	if prev == nil {
+		return env
+	}
+	return append(env,
+		"FOUREYES_PREVIOUS_RELEASE_ID="+prev.ReleaseID,
+		"FOUREYES_PREVIOUS_COMMIT="+prev.Commit,
+		"FOUREYES_PREVIOUS_DIGEST="+prev.Digest,
+		"FOUREYES_PREVIOUS_ARTIFACT_PATH="+prev.ArtifactRef)
+}
+
+// readState returns nil, nil when there is no record.
+func readState(path string) (*deployState, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var st deployState
+	if err := json.Unmarshal(data, &st); err != nil {
+		return nil, fmt.Errorf("deploy record %s: %w", path, err)
+	}
+	return &st, nil
+}
+
+func writeState(path string, st *deployState) error {
+	data, err := json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = writeFileAtomic(path, append(data, '\n'))
+	return err
+}

@@ -1,0 +1,69 @@
+package activities
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+)
+
+var (
+	commitA = strings.Repeat("a", 40)
+	commitB = strings.Repeat("b", 40)
+)
+
+// execute runs one activity method of impl in a test activity environment.
+func execute[T any](t *testing.T, impl, fn any, args ...any) (T, error) {
+	t.Helper()
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestActivityEnvironment()
+	env.RegisterActivity(impl)
+	var out T
+	v, err := env.ExecuteActivity(fn, args...)
+	if err != nil {
+		return out, err
+	}
+	require.NoError(t, v.Get(&out))
+	return out, nil
+}
+
+// requireAppError asserts err is an ApplicationError of type typ.
+func requireAppError(t *testing.T, err error, typ string, nonRetryable bool) *temporal.ApplicationError {
+	t.Helper()
+	var appErr *temporal.ApplicationError
+	require.True(t, errors.As(err, &appErr), "want an ApplicationError, got %T: %v", err, err)
+	require.Equal(t, typ, appErr.Type(), appErr.Error())
+	require.Equal(t, nonRetryable, appErr.NonRetryable(), appErr.Error())
+	return appErr
+}
+
+// build makes a default artifact in dir and returns the result.
+func build(t *testing.T, dir, service, commit string) BuildResult {
+	t.Helper()
+	b := &BuildActivities{Identity: "foureyes-build@test", ArtifactDir: dir}
+	res, err := execute[BuildResult](t, b, b.Build, BuildInput{ReleaseID: "r-" + commit[:4], Service: service, Environment: "staging", Commit: commit})
+	require.NoError(t, err)
+	return res
+}
+
+func listDir(t *testing.T, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	return names
+}
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
+	require.NoError(t, os.WriteFile(path, []byte(content), 0o644))
+}
