@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -290,4 +291,30 @@ func TestDefaults(t *testing.T) {
 	assert.Equal(t, int64(DefaultMaxBodyBytes), s.maxBody)
 	assert.Equal(t, DefaultDecisionWait, s.decisionWait)
 	assert.NotNil(t, s.log)
+}
+
+// Every demo token maps to its own identity through the real policy.
+func TestDemoPolicyTokens(t *testing.T) {
+	p, _, err := policy.Load("../deploy/policy.yaml")
+	require.NoError(t, err)
+	data, err := os.ReadFile("../deploy/demo-tokens.env")
+	require.NoError(t, err)
+	n := 0
+	for _, line := range strings.Split(string(data), "\n") {
+		name, token, ok := strings.Cut(strings.TrimPrefix(line, "FOUREYES_DEMO_TOKEN_"), "=")
+		if !ok || strings.HasPrefix(line, "#") {
+			continue
+		}
+		want := strings.ReplaceAll(strings.ToLower(name), "_", "-")
+		fake := &fakeClient{outcomes: []workflows.DecisionOutcome{outcome("accepted")}}
+		srv := httptest.NewServer(New(Options{Client: fake, Policy: p, Logger: slog.New(slog.DiscardHandler)}).Handler())
+		f := &fixture{fake: fake, srv: srv}
+		status, got, _ := f.do(t, http.MethodPost, "Bearer "+token, goodBody)
+		srv.Close()
+		assert.Equal(t, 200, status)
+		assert.Equal(t, want, got["identity"])
+		assert.Equal(t, want, fake.signals[0].Identity)
+		n++
+	}
+	assert.GreaterOrEqual(t, n, 2)
 }

@@ -27,7 +27,7 @@ func commands() []command {
 		{"cancel", "RELEASE [--as IDENTITY] [--reason R]", "ask to cancel a release", cmdCancel},
 		{"wait", "RELEASE [--json]", "wait for a release's result", cmdWait},
 		{"audit", "RELEASE [--export FILE] [--json] | --verify FILE", "show, export or verify an audit trail", cmdAudit},
-		{"policy check", "[FILE (default $FOUREYES_POLICY_FILE)]", "validate a policy file", cmdPolicyCheck},
+		{"policy check", "[FILE (default $FOUREYES_POLICY_FILE)] [--json]", "validate a policy file", cmdPolicyCheck},
 		{"policy explain", "RELEASE [--json]", "who may still sign the open gate", cmdPolicyExplain},
 		{"help", "[COMMAND]", "show this help", nil},
 	}
@@ -41,6 +41,7 @@ func main() {
 func run(args []string, stdout, stderr io.Writer) int {
 	e := &env{stdout: stdout, stderr: stderr, getenv: os.Getenv}
 	if len(args) == 0 {
+		fmt.Fprintln(stderr, "starter: missing command")
 		usage(stderr)
 		return exitUsage
 	}

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,11 +11,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sethvargo/go-envconfig"
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
-	sdklog "go.temporal.io/sdk/log"
+
+	"github.com/foureyes/foureyes/config"
 )
 
 // callTimeout bounds a single Temporal call (not waits for a result).
@@ -27,7 +27,7 @@ const callTimeout = 15 * time.Second
 var dial = dialFromEnv
 
 // dialFromEnv connects with TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
-// TEMPORAL_API_KEY and the TEMPORAL_TLS_* files.
+// TEMPORAL_API_KEY and the TEMPORAL_TLS_* files (see config.Temporal).
 func dialFromEnv(e *env) (client.Client, error) {
 	opts, err := clientOptions(e)
 	if err != nil {
@@ -41,50 +41,17 @@ func dialFromEnv(e *env) (client.Client, error) {
 }
 
 func clientOptions(e *env) (client.Options, error) {
+	lookup := envconfig.LookuperFunc(func(k string) (string, bool) { v := e.getenv(k); return v, v != "" })
+	t, err := config.LoadTemporal(context.Background(), lookup)
+	if err != nil {
+		return client.Options{}, err
+	}
 	host, _ := os.Hostname()
 	warnOnly := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	opts := client.Options{
-		HostPort:  e.envOr("TEMPORAL_ADDRESS", client.DefaultHostPort),
-		Namespace: namespace(e),
-		Identity:  "foureyes-starter@" + host,
-		Logger:    sdklog.NewStructuredLogger(warnOnly),
-	}
-	if key := e.getenv("TEMPORAL_API_KEY"); key != "" {
-		opts.Credentials = client.NewAPIKeyStaticCredentials(key)
-	}
-	cfg, err := tlsConfig(e)
-	opts.ConnectionOptions.TLS = cfg
-	return opts, err
+	return t.ClientOptions("foureyes-starter@"+host, warnOnly)
 }
 
 func namespace(e *env) string { return e.envOr("TEMPORAL_NAMESPACE", client.DefaultNamespace) }
-
-// tlsConfig builds mTLS settings from TEMPORAL_TLS_CERT/KEY/CA, or nil.
-func tlsConfig(e *env) (*tls.Config, error) {
-	certFile, keyFile, caFile := e.getenv("TEMPORAL_TLS_CERT"), e.getenv("TEMPORAL_TLS_KEY"), e.getenv("TEMPORAL_TLS_CA")
-	if certFile == "" && keyFile == "" && caFile == "" {
-		return nil, nil
-	}
-	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
-	if certFile != "" || keyFile != "" {
-		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
-		if err != nil {
-			return nil, fmt.Errorf("TEMPORAL_TLS_CERT/TEMPORAL_TLS_KEY: %w", err)
-		}
-		cfg.Certificates = []tls.Certificate{cert}
-	}
-	if caFile != "" {
-		pem, err := os.ReadFile(caFile)
-		if err != nil {
-			return nil, fmt.Errorf("TEMPORAL_TLS_CA: %w", err)
-		}
-		cfg.RootCAs = x509.NewCertPool()
-		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("TEMPORAL_TLS_CA: %s holds no PEM certificate", caFile)
-		}
-	}
-	return cfg, nil
-}
 
 // uiLink is the Temporal Web UI page of a workflow.
 func uiLink(e *env, id string) string {

@@ -1,0 +1,297 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	commonpb "go.temporal.io/api/common/v1"
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	workflowpb "go.temporal.io/api/workflow/v1"
+	"go.temporal.io/sdk/converter"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/foureyes/foureyes/audit"
+	"github.com/foureyes/foureyes/policy"
+	"github.com/foureyes/foureyes/workflows"
+)
+
+const sha = "0123456789abcdef0123456789abcdef01234567"
+
+func TestStartValidation(t *testing.T) {
+	base := []string{"start", "--service", "api", "--env", "prod", "--commit", sha, "--author", "alice", "--requester", "rita"}
+	with := func(flag, value string) []string {
+		out := append([]string{}, base...)
+		for i := range out {
+			if out[i] == flag {
+				out[i+1] = value
+			}
+		}
+		return out
+	}
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{with("--service", "API"), "--service: must be set and match [a-z0-9-]+"},
+		{with("--service", ""), "--service"},
+		{with("--env", "prod env"), "--env:"},
+		{with("--commit", "abc123"), "--commit: must be a full 40-hex commit SHA"},
+		{with("--commit", sha+"0"), "--commit"},
+		{with("--author", " "), "--author:"},
+		{with("--requester", ""), "--requester: required"},
+		{base[:9], "--requester: required"}, // no requester flag, no FOUREYES_IDENTITY
+		{[]string{"start", "--service", "api", "--env", "prod", "--commit", sha, "--requester", "rita"}, "--author: at least one author"},
+		{append(base, "extra"), `unexpected argument "extra"`},
+	}
+	t.Setenv("FOUREYES_IDENTITY", "")
+	for _, tc := range tests {
+		code, _, errs := cli(t, nil, tc.args...)
+		assert.Equal(t, 2, code, "%v", tc.args)
+		assert.Contains(t, errs, "starter: start: "+tc.want, "%v", tc.args)
+	}
+}
+
+func TestStart(t *testing.T) {
+	t.Setenv("FOUREYES_IDENTITY", "rita")
+	t.Setenv("TEMPORAL_NAMESPACE", "ns1")
+	t.Setenv("FOUREYES_UI_URL", "http://ui.example/")
+	fake := &fakeTemporal{}
+	code, out, errs := cli(t, fake, "start", "--service", "api", "--env", "prod", "--commit", strings.ToUpper(sha),
+		"--author", "alice", "--author", "bob", "--title", "Fix", "--link", "https://git/pr/1")
+	require.Equal(t, 0, code, errs)
+	require.Len(t, fake.started, 1)
+	o := fake.started[0]
+	assert.Regexp(t, `^release-api-prod-[0-9a-f-]{36}$`, o.ID)
+	assert.Equal(t, workflows.QueueOrchestrator, o.TaskQueue)
+	assert.Equal(t, []any{"Release", workflows.ReleaseRequest{Service: "api", Environment: "prod", Commit: sha,
+		Authors: []string{"alice", "bob"}, Requester: "rita", Title: "Fix", Link: "https://git/pr/1"}}, fake.startArgs)
+	assert.Equal(t, map[string]any{"service": "api", "environment": "prod"}, o.Memo)
+	assert.Contains(t, out, "started "+o.ID)
+	assert.Contains(t, out, "http://ui.example/namespaces/ns1/workflows/"+o.ID)
+	assert.True(t, fake.closed)
+}
+
+func TestStartWait(t *testing.T) {
+	args := []string{"start", "--service", "api", "--env", "prod", "--commit", sha, "--author", "alice", "--requester", "rita", "--wait"}
+	tests := []struct {
+		name      string
+		result    workflows.ReleaseResult
+		resultErr error
+		code      int
+		out, errs string
+	}{
+		{"deployed", workflows.ReleaseResult{Status: "deployed", ArtifactDigest: "d1"}, nil, 0, "result  deployed", ""},
+		{"rejected", workflows.ReleaseResult{Status: "rejected", Reason: "bob rejected"}, nil, 3, "rejected", "release ended rejected: bob rejected"},
+		{"unreachable", workflows.ReleaseResult{}, errors.New("connection lost"), 1, "", "connection lost"},
+	}
+	for _, tc := range tests {
+		fake := &fakeTemporal{result: tc.result, resultErr: tc.resultErr}
+		code, out, errs := cli(t, fake, args...)
+		assert.Equal(t, tc.code, code, tc.name)
+		assert.Contains(t, out, tc.out, tc.name)
+		assert.Contains(t, errs, tc.errs, tc.name)
+	}
+	fake := &fakeTemporal{result: workflows.ReleaseResult{Status: "deployed"}}
+	code, out, _ := cli(t, fake, append(args, "--json")...)
+	require.Equal(t, 0, code)
+	var got startOutput
+	require.NoError(t, json.Unmarshal([]byte(out), &got), out)
+	assert.Equal(t, "deployed", got.Result.Status)
+	assert.Equal(t, fake.started[0].ID, got.ReleaseID)
+}
+
+func sampleStatus() workflows.Status {
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	return workflows.Status{
+		ReleaseID: "release-api-prod-1", Stage: "approve", Status: "awaiting_approval", OpenGate: "approval", Quorum: 2,
+		Request:  workflows.ReleaseRequest{Service: "api", Environment: "prod", Commit: sha, Authors: []string{"alice"}, Requester: "rita"},
+		Signed:   []workflows.Signer{{Identity: "carol", Verdict: "approve", Channel: "slack", At: at}},
+		Awaiting: []string{"dave", "erin"}, Deadline: at.Add(time.Hour), ArtifactDigest: "digest1", PolicyHash: "phash",
+		LastRefusal: &workflows.Refusal{Identity: "alice", Gate: "approval", Channel: "api", Reason: "alice authored the change"},
+		Executors:   []string{"foureyes-build@h"},
+	}
+}
+
+func TestStatus(t *testing.T) {
+	fake := &fakeTemporal{queries: map[string]any{workflows.QueryStatus: sampleStatus()}}
+	code, out, errs := cli(t, fake, "status", "release-api-prod-1")
+	require.Equal(t, 0, code, errs)
+	for _, want := range []string{"awaiting_approval", "approval: 1 of 2 signed", "carol (slack)", "dave, erin",
+		"2026-01-02T04:04:05Z", "digest1", "phash", "alice at approval via api: alice authored the change", "foureyes-build@h"} {
+		assert.Contains(t, out, want)
+	}
+	code, out, _ = cli(t, fake, "status", "release-api-prod-1", "--json")
+	require.Equal(t, 0, code)
+	var st workflows.Status
+	require.NoError(t, json.Unmarshal([]byte(out), &st))
+	assert.Equal(t, "carol", st.Signed[0].Identity)
+}
+
+func TestStatusFallbacks(t *testing.T) {
+	failing := serviceerror.NewQueryFailed("no handler")
+	code, _, errs := cli(t, &fakeTemporal{}, "status", "nope")
+	assert.Equal(t, 4, code)
+	assert.Contains(t, errs, "starter: status: release nope not found")
+
+	code, out, _ := cli(t, &fakeTemporal{queryErr: failing, describe: enums.WORKFLOW_EXECUTION_STATUS_TERMINATED}, "status", "r1")
+	assert.Equal(t, 0, code)
+	assert.Contains(t, out, "release r1: terminated at")
+
+	code, _, errs = cli(t, &fakeTemporal{queryErr: failing, describe: enums.WORKFLOW_EXECUTION_STATUS_RUNNING}, "status", "r1")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errs, "is running but its status query failed")
+}
+
+func execution(id, service, env string, st enums.WorkflowExecutionStatus) *workflowpb.WorkflowExecutionInfo {
+	memo := map[string]*commonpb.Payload{}
+	for k, v := range map[string]string{"service": service, "environment": env} {
+		p, _ := converter.GetDefaultDataConverter().ToPayload(v)
+		memo[k] = p
+	}
+	return &workflowpb.WorkflowExecutionInfo{Execution: &commonpb.WorkflowExecution{WorkflowId: id, RunId: "r"},
+		Status: st, StartTime: timestamppb.Now(), Memo: &commonpb.Memo{Fields: memo}}
+}
+
+func TestList(t *testing.T) {
+	fake := &fakeTemporal{executions: []*workflowpb.WorkflowExecutionInfo{
+		execution("release-api-prod-1", "api", "prod", enums.WORKFLOW_EXECUTION_STATUS_RUNNING),
+		execution("release-api-prod-x-2", "api-prod", "x", enums.WORKFLOW_EXECUTION_STATUS_COMPLETED),
+	}}
+	code, out, errs := cli(t, fake, "list", "--service", "api", "--env", "prod", "--status", "running")
+	require.Equal(t, 0, code, errs)
+	assert.Equal(t, "WorkflowType = 'Release' AND WorkflowId STARTS_WITH 'release-api-prod-' AND ExecutionStatus = 'Running'", fake.listQueries[0])
+	assert.Contains(t, out, "release-api-prod-1  running")
+	assert.NotContains(t, out, "release-api-prod-x-2", "memo tells the services apart")
+
+	code, out, _ = cli(t, fake, "list", "--status", "closed", "--json")
+	require.Equal(t, 0, code)
+	assert.Equal(t, "WorkflowType = 'Release' AND ExecutionStatus != 'Running'", fake.listQueries[1])
+	var rows []listed
+	require.NoError(t, json.Unmarshal([]byte(out), &rows))
+	require.Len(t, rows, 2)
+	assert.Equal(t, "completed", rows[1].Status)
+	assert.Equal(t, "api-prod", rows[1].Service)
+}
+
+func TestCancel(t *testing.T) {
+	t.Setenv("FOUREYES_IDENTITY", "rita")
+	fake := &fakeTemporal{}
+	code, out, errs := cli(t, fake, "cancel", "r1", "--reason", "wrong commit")
+	require.Equal(t, 0, code, errs)
+	assert.Contains(t, out, "cancel requested for r1 as rita")
+	assert.Equal(t, []string{workflows.SignalCancel}, fake.signalNames)
+	req := fake.signals[0].(workflows.CancelRequest)
+	assert.Equal(t, "rita", req.Identity)
+	assert.Equal(t, workflows.ChannelCLI, req.Channel)
+	assert.Equal(t, "wrong commit", req.Reason)
+	assert.NotEmpty(t, req.RequestID)
+
+	code, _, _ = cli(t, &fakeTemporal{}, "cancel", "r1", "--as", "bob")
+	assert.Equal(t, 0, code)
+	nf := serviceerror.NewNotFound("workflow execution already completed")
+	code, _, errs = cli(t, &fakeTemporal{signalErr: nf}, "cancel", "r1")
+	assert.Equal(t, 4, code, errs)
+	code, _, errs = cli(t, &fakeTemporal{signalErr: nf, describe: enums.WORKFLOW_EXECUTION_STATUS_COMPLETED}, "cancel", "r1")
+	assert.Equal(t, 3, code)
+	assert.Contains(t, errs, "release r1 has ended (completed)")
+	code, _, _ = cli(t, &fakeTemporal{signalErr: serviceerror.NewUnavailable("down")}, "cancel", "r1")
+	assert.Equal(t, 1, code)
+}
+
+func TestWait(t *testing.T) {
+	code, out, _ := cli(t, &fakeTemporal{result: workflows.ReleaseResult{Status: "deployed", AuditHead: "h1"}}, "wait", "r1")
+	assert.Equal(t, 0, code)
+	assert.Contains(t, out, "h1")
+	code, out, errs := cli(t, &fakeTemporal{result: workflows.ReleaseResult{Status: "rolled_back", Reason: "verify failed"}}, "wait", "r1", "--json")
+	assert.Equal(t, 3, code)
+	assert.Contains(t, out, `"status": "rolled_back"`)
+	assert.Contains(t, errs, "starter: wait: release ended rolled_back: verify failed")
+	code, _, _ = cli(t, &fakeTemporal{resultErr: serviceerror.NewNotFound("no")}, "wait", "r1")
+	assert.Equal(t, 4, code)
+}
+
+func sampleTrail() workflows.AuditTrail {
+	var c audit.Chain
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	c.Append(audit.Entry{Time: at, Release: "r1", Type: audit.EventReleaseStarted, Actor: "rita", Channel: "cli", Outcome: "ok", Detail: "api to prod"})
+	c.Append(audit.Entry{Time: at.Add(time.Minute), Release: "r1", Type: audit.EventStageFinished, Stage: "code", Executor: "foureyes-build@h", Outcome: "ok", Detail: "built\nartifact"})
+	c.Append(audit.Entry{Time: at.Add(2 * time.Minute), Release: "r1", Type: audit.EventDecisionRefused, Stage: "approve", Actor: "alice", Channel: "api", Outcome: "refused", Detail: "alice authored the change"})
+	return workflows.AuditTrail{Entries: c.Entries()}
+}
+
+func TestAuditShowExportVerify(t *testing.T) {
+	trail := sampleTrail()
+	fake := &fakeTemporal{queries: map[string]any{workflows.QueryAudit: trail}}
+	code, out, errs := cli(t, fake, "audit", "r1")
+	require.Equal(t, 0, code, errs)
+	assert.Contains(t, out, "decision_refused")
+	assert.Contains(t, out, "built artifact")
+	assert.Contains(t, out, trail.Entries[2].Hash[:12])
+
+	file := filepath.Join(t.TempDir(), "trail.jsonl")
+	code, _, errs = cli(t, fake, "audit", "r1", "--export", file)
+	require.Equal(t, 0, code, errs)
+	code, out, errs = cli(t, nil, "audit", "--verify", file)
+	require.Equal(t, 0, code, errs)
+	assert.Equal(t, "ok: 3 entries, chain head "+trail.Entries[2].Hash+"\n", out)
+
+	data, err := os.ReadFile(file)
+	require.NoError(t, err)
+	tampered := strings.Replace(string(data), "alice authored the change", "alice may sign", 1)
+	require.NoError(t, os.WriteFile(file, []byte(tampered), 0o600))
+	code, out, errs = cli(t, nil, "audit", "--verify", file)
+	assert.Equal(t, 3, code)
+	assert.Empty(t, out)
+	assert.Contains(t, errs, "starter: audit: "+file+": line 3")
+
+	code, _, errs = cli(t, nil, "audit", "--verify", filepath.Join(t.TempDir(), "missing"))
+	assert.Equal(t, 2, code, errs)
+}
+
+func TestPolicyCheck(t *testing.T) {
+	good := filepath.Join("..", "deploy", "policy.yaml")
+	_, hash, err := policy.Load(good)
+	require.NoError(t, err)
+	code, out, errs := cli(t, nil, "policy", "check", good)
+	require.Equal(t, 0, code, errs)
+	assert.Regexp(t, `^ok: .*policy.yaml sha256 `+hash+`: \d+ humans, \d+ bots, environments \w`, out)
+
+	t.Setenv("FOUREYES_POLICY_FILE", good)
+	code, _, _ = cli(t, nil, "policy", "check", "--json")
+	assert.Equal(t, 0, code)
+
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	require.NoError(t, os.WriteFile(bad, []byte("version: 1\nhumans: [{id: x, nonsense: true}]\n"), 0o600))
+	code, out, errs = cli(t, nil, "policy", "check", bad)
+	assert.Equal(t, 2, code)
+	assert.Empty(t, out)
+	assert.Contains(t, errs, "starter: policy check: ")
+	assert.Contains(t, errs, "bad.yaml")
+	assert.Equal(t, 1, strings.Count(errs, "\n"), "one line: %q", errs)
+}
+
+func TestPolicyExplain(t *testing.T) {
+	ex := workflows.ExplainResult{Gate: "approval", Quorum: 2, Signed: []string{"carol"}, Identities: []policy.Eligibility{
+		{Identity: "alice", Kind: "human", Reason: "alice authored the change"},
+		{Identity: "dave", Kind: "human", Eligible: true},
+	}}
+	fake := &fakeTemporal{queries: map[string]any{workflows.QueryExplain: ex}}
+	code, out, errs := cli(t, fake, "policy", "explain", "r1")
+	require.Equal(t, 0, code, errs)
+	assert.Contains(t, out, "gate approval: quorum 2, signed 1 (carol)")
+	assert.Regexp(t, `alice\s+human\s+no\s+alice authored the change`, out)
+	assert.Regexp(t, `dave\s+human\s+yes\s+-`, out)
+
+	fake.queries[workflows.QueryExplain] = workflows.ExplainResult{}
+	code, out, _ = cli(t, fake, "policy", "explain", "r1")
+	assert.Equal(t, 0, code)
+	assert.Equal(t, "no gate is open\n", out)
+}
