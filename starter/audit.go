@@ -3,12 +3,15 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"text/tabwriter"
 	"time"
+
+	"go.temporal.io/sdk/client"
 
 	"github.com/foureyes/foureyes/audit"
 	"github.com/foureyes/foureyes/workflows"
@@ -31,7 +34,7 @@ func cmdAudit(e *env, args []string) error {
 		return err
 	}
 	if *verify != "" {
-		if err := positional(pos); err != nil {
+		if len(pos) > 0 || *export != "" {
 			return usageError("--verify takes a file, not a release")
 		}
 		return verifyFile(e, *verify, *asJSON)
@@ -39,14 +42,18 @@ func cmdAudit(e *env, args []string) error {
 	if err := positional(pos, "RELEASE"); err != nil {
 		return err
 	}
-	trail, err := fetchTrail(e, pos[0])
-	if err != nil {
-		return err
-	}
+	return showTrail(e, pos[0], *export, *asJSON)
+}
+
+// showTrail prints a release's trail as a table or JSON, or exports it.
+func showTrail(e *env, id, export string, asJSON bool) error {
+	trail, err := fetchTrail(e, id)
 	switch {
-	case *export != "":
-		return exportTrail(e, *export, trail.Entries)
-	case *asJSON:
+	case err != nil:
+		return err
+	case export != "":
+		return exportTrail(e, export, trail.Entries)
+	case asJSON:
 		return printJSON(e.stdout, trail)
 	}
 	return printTrail(e.stdout, trail.Entries)
@@ -54,14 +61,9 @@ func cmdAudit(e *env, args []string) error {
 
 func fetchTrail(e *env, id string) (workflows.AuditTrail, error) {
 	var trail workflows.AuditTrail
-	c, err := dial(e)
-	if err != nil {
-		return trail, err
-	}
-	defer c.Close()
-	ctx, cancel := interruptible(callTimeout)
-	defer cancel()
-	return trail, query(ctx, c, id, workflows.QueryAudit, &trail)
+	return trail, withClient(e, func(ctx context.Context, c client.Client) error {
+		return query(ctx, c, id, workflows.QueryAudit, &trail)
+	})
 }
 
 func exportTrail(e *env, file string, entries []audit.Entry) error {

@@ -156,3 +156,12 @@ func short(hash string) string {
 	}
 	return hash
 }
+
+// parseArgs parses flags and checks for exactly the named positional arguments.
+func parseArgs(fs *flag.FlagSet, args []string, names ...string) ([]string, error) {
+	pos, err := parse(fs, args)
+	if err != nil {
+		return nil, err
+	}
+	return pos, positional(pos, names...)
+}

@@ -42,10 +42,7 @@ func cmdDecide(e *env, args []string) error {
 	fs.StringVar(&d.tokenFile, "token-file", "", "file holding the API token (default $FOUREYES_TOKEN)")
 	fs.StringVar(&d.gatewayURL, "gateway", e.envOr("FOUREYES_GATEWAY_URL", "http://127.0.0.1:8480"), "gateway URL")
 	fs.BoolVar(&d.asJSON, "json", false, "print JSON")
-	pos, err := parse(fs, args)
-	if err == nil {
-		err = positional(pos, "RELEASE")
-	}
+	pos, err := parseArgs(fs, args, "RELEASE")
 	if err != nil {
 		return err
 	}
@@ -107,20 +104,29 @@ func postDecision(e *env, d decideArgs, token string) error {
 	}
 	hreq.Header.Set("Content-Type", "application/json")
 	hreq.Header.Set("Authorization", "Bearer "+token)
-	resp, err := httpClient.Do(hreq)
+	status, ans, err := send(hreq)
 	if err != nil {
 		return fail(exitFailure, "gateway %s: %v", d.gatewayURL, err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	var ans gateway.Answer
-	if err := json.Unmarshal(raw, &ans); err != nil {
-		return fail(exitFailure, "gateway answered %s: %s", resp.Status, oneLine(string(raw), 200))
 	}
 	if err := printAnswer(e, ans, d.asJSON); err != nil {
 		return err
 	}
-	return answerError(resp.StatusCode, ans)
+	return answerError(status, ans)
+}
+
+// send posts the request and decodes the gateway's JSON answer.
+func send(req *http.Request) (int, gateway.Answer, error) {
+	var ans gateway.Answer
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		return 0, ans, err
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err := json.Unmarshal(raw, &ans); err != nil {
+		return 0, ans, fmt.Errorf("answered %s: %s", resp.Status, oneLine(string(raw), 200))
+	}
+	return resp.StatusCode, ans, nil
 }
 
 func printAnswer(e *env, ans gateway.Answer, asJSON bool) error {
@@ -131,8 +137,11 @@ func printAnswer(e *env, ans gateway.Answer, asJSON bool) error {
 		return nil
 	}
 	fmt.Fprintln(e.stdout, strings.TrimSuffix(ans.Outcome+": "+ans.Reason, ": "))
-	fmt.Fprintf(e.stdout, "  release %s, gate %s (%s), as %s, request id %s\n",
-		ans.ReleaseID, ans.Gate, ans.GateState, ans.Identity, ans.RequestID)
+	gate := ans.Gate
+	if ans.GateState != "" {
+		gate += " (" + ans.GateState + ")"
+	}
+	fmt.Fprintf(e.stdout, "  release %s, gate %s, as %s, request id %s\n", ans.ReleaseID, gate, ans.Identity, ans.RequestID)
 	return nil
 }
 

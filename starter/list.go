@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -40,31 +41,29 @@ func cmdList(e *env, args []string) error {
 	fs.StringVar(&f.status, "status", "", "running or closed")
 	fs.IntVar(&f.limit, "limit", 20, "at most N releases")
 	asJSON := fs.Bool("json", false, "print JSON")
-	pos, err := parse(fs, args)
-	if err == nil {
-		err = positional(pos)
-	}
+	_, err := parseArgs(fs, args)
 	if err == nil {
 		err = f.validate()
 	}
 	if err != nil {
 		return err
 	}
-	c, err := dial(e)
-	if err != nil {
+	var rows []listed
+	err = withClient(e, func(ctx context.Context, c client.Client) (err error) {
+		rows, err = listReleases(ctx, c, f)
 		return err
-	}
-	defer c.Close()
-	ctx, cancel := interruptible(callTimeout)
-	defer cancel()
-	rows, err := listReleases(ctx, c, f)
-	if err != nil {
+	})
+	switch {
+	case err != nil:
 		return fail(exitFailure, "listing releases: %v", err)
-	}
-	if *asJSON {
+	case *asJSON:
 		return printJSON(e.stdout, rows)
 	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	return printList(e.stdout, rows)
+}
+
+func printList(w io.Writer, rows []listed) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tSTATUS\tSTARTED")
 	for _, r := range rows {
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", r.ReleaseID, r.Status, r.StartTime.Local().Format(time.DateTime))

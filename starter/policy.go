@@ -1,11 +1,14 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"maps"
 	"slices"
 	"strings"
 	"text/tabwriter"
+
+	"go.temporal.io/sdk/client"
 
 	"github.com/foureyes/foureyes/policy"
 	"github.com/foureyes/foureyes/workflows"
@@ -50,22 +53,15 @@ func cmdPolicyCheck(e *env, args []string) error {
 func cmdPolicyExplain(e *env, args []string) error {
 	fs := newFlags("policy explain")
 	asJSON := fs.Bool("json", false, "print JSON")
-	pos, err := parse(fs, args)
-	if err == nil {
-		err = positional(pos, "RELEASE")
-	}
+	pos, err := parseArgs(fs, args, "RELEASE")
 	if err != nil {
 		return err
 	}
-	c, err := dial(e)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	ctx, cancel := interruptible(callTimeout)
-	defer cancel()
 	var ex workflows.ExplainResult
-	if err := query(ctx, c, pos[0], workflows.QueryExplain, &ex); err != nil {
+	err = withClient(e, func(ctx context.Context, c client.Client) error {
+		return query(ctx, c, pos[0], workflows.QueryExplain, &ex)
+	})
+	if err != nil {
 		return err
 	}
 	if *asJSON {

@@ -42,11 +42,7 @@ func cmdStart(e *env, args []string) error {
 	fs.StringVar(&req.Link, "link", "", "link to the change")
 	wait := fs.Bool("wait", false, "wait for the result")
 	asJSON := fs.Bool("json", false, "print JSON")
-	pos, err := parse(fs, args)
-	if err == nil {
-		err = positional(pos)
-	}
-	if err != nil {
+	if _, err := parseArgs(fs, args); err != nil {
 		return err
 	}
 	req.Authors = authors
@@ -85,14 +81,9 @@ func startRelease(e *env, req workflows.ReleaseRequest, wait, asJSON bool) error
 		return err
 	}
 	defer c.Close()
-	ctx, cancel := interruptible(callTimeout)
-	defer cancel()
-	id := fmt.Sprintf("release-%s-%s-%s", req.Service, req.Environment, uuid.NewString())
-	opts := client.StartWorkflowOptions{ID: id, TaskQueue: workflows.QueueOrchestrator,
-		Memo: map[string]any{"service": req.Service, "environment": req.Environment}}
-	run, err := c.ExecuteWorkflow(ctx, opts, releaseWorkflow, req)
+	run, err := launch(c, req)
 	if err != nil {
-		return fail(exitFailure, "starting release: %v", err)
+		return err
 	}
 	out := startOutput{ReleaseID: run.GetID(), RunID: run.GetRunID(), URL: uiLink(e, run.GetID())}
 	if !asJSON {
@@ -101,6 +92,26 @@ func startRelease(e *env, req workflows.ReleaseRequest, wait, asJSON bool) error
 	if !wait {
 		return printIf(e, asJSON, out)
 	}
+	return waitStarted(e, run, out, asJSON)
+}
+
+// launch starts the Release workflow, by type name, with id
+// release-<service>-<env>-<uuid> and the service and environment as memo.
+func launch(c client.Client, req workflows.ReleaseRequest) (client.WorkflowRun, error) {
+	ctx, cancel := interruptible(callTimeout)
+	defer cancel()
+	id := fmt.Sprintf("release-%s-%s-%s", req.Service, req.Environment, uuid.NewString())
+	opts := client.StartWorkflowOptions{ID: id, TaskQueue: workflows.QueueOrchestrator,
+		Memo: map[string]any{"service": req.Service, "environment": req.Environment}}
+	run, err := c.ExecuteWorkflow(ctx, opts, releaseWorkflow, req)
+	if err != nil {
+		return nil, fail(exitFailure, "starting release: %v", err)
+	}
+	return run, nil
+}
+
+// waitStarted waits for a release just started: exit 0 only if deployed.
+func waitStarted(e *env, run client.WorkflowRun, out startOutput, asJSON bool) error {
 	res, err := awaitResult(run)
 	if err == nil {
 		out.Result = &res

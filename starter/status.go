@@ -25,29 +25,21 @@ type closedStatus struct {
 func cmdStatus(e *env, args []string) error {
 	fs := newFlags("status")
 	asJSON := fs.Bool("json", false, "print JSON")
-	pos, err := parse(fs, args)
-	if err == nil {
-		err = positional(pos, "RELEASE")
-	}
+	pos, err := parseArgs(fs, args, "RELEASE")
 	if err != nil {
 		return err
 	}
-	c, err := dial(e)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	ctx, cancel := interruptible(callTimeout)
-	defer cancel()
-	var st workflows.Status
-	if qerr := query(ctx, c, pos[0], workflows.QueryStatus, &st); qerr != nil {
-		return showClosed(ctx, e, c, pos[0], qerr, *asJSON)
-	}
-	if *asJSON {
-		return printJSON(e.stdout, st)
-	}
-	printStatus(e.stdout, st, time.Now())
-	return nil
+	return withClient(e, func(ctx context.Context, c client.Client) error {
+		var st workflows.Status
+		if qerr := query(ctx, c, pos[0], workflows.QueryStatus, &st); qerr != nil {
+			return showClosed(ctx, e, c, pos[0], qerr, *asJSON)
+		}
+		if *asJSON {
+			return printJSON(e.stdout, st)
+		}
+		printStatus(e.stdout, st, time.Now())
+		return nil
+	})
 }
 
 // query runs a workflow query and decodes its answer into out.
@@ -84,12 +76,7 @@ func showClosed(ctx context.Context, e *env, c client.Client, id string, qerr er
 
 func printStatus(w io.Writer, st workflows.Status, now time.Time) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	r := st.Request
-	fmt.Fprintf(tw, "release\t%s\n", st.ReleaseID)
-	fmt.Fprintf(tw, "change\t%s → %s @ %s\n", r.Service, r.Environment, short(r.Commit))
-	row(tw, "title", r.Title)
-	row(tw, "authors", strings.Join(r.Authors, ", "))
-	row(tw, "requester", r.Requester)
+	printRequest(tw, st.ReleaseID, st.Request)
 	fmt.Fprintf(tw, "stage\t%s\n", st.Stage)
 	fmt.Fprintf(tw, "status\t%s\n", st.Status)
 	if st.OpenGate != "" {
@@ -111,6 +98,14 @@ func printStatus(w io.Writer, st workflows.Status, now time.Time) {
 		fmt.Fprintf(tw, "result\t%s\n", strings.TrimSuffix(res.Status+": "+res.Reason, ": "))
 	}
 	tw.Flush()
+}
+
+func printRequest(w io.Writer, id string, r workflows.ReleaseRequest) {
+	fmt.Fprintf(w, "release\t%s\n", id)
+	fmt.Fprintf(w, "change\t%s → %s @ %s\n", r.Service, r.Environment, short(r.Commit))
+	row(w, "title", r.Title)
+	row(w, "authors", strings.Join(r.Authors, ", "))
+	row(w, "requester", r.Requester)
 }
 
 // accepted counts approvals among the signers.

@@ -127,3 +127,15 @@ func statusName(s enums.WorkflowExecutionStatus) string {
 	}
 	return strings.ToLower(s.String())
 }
+
+// withClient dials Temporal and runs fn with a context bounded by callTimeout.
+func withClient(e *env, fn func(ctx context.Context, c client.Client) error) error {
+	c, err := dial(e)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	ctx, cancel := interruptible(callTimeout)
+	defer cancel()
+	return fn(ctx, c)
+}

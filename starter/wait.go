@@ -16,10 +16,7 @@ import (
 func cmdWait(e *env, args []string) error {
 	fs := newFlags("wait")
 	asJSON := fs.Bool("json", false, "print JSON")
-	pos, err := parse(fs, args)
-	if err == nil {
-		err = positional(pos, "RELEASE")
-	}
+	pos, err := parseArgs(fs, args, "RELEASE")
 	if err != nil {
 		return err
 	}
