@@ -37,8 +37,9 @@ func (a *ApprovalActivities) Notify(ctx context.Context, n Notification) (Notify
 // ConsoleNotifier prints notifications as readable blocks, for the dev stack
 // and for setups without Slack.
 type ConsoleNotifier struct {
-	W     io.Writer
-	UIURL string // Temporal UI base URL, e.g. http://localhost:8233
+	W         io.Writer
+	UIURL     string // Temporal UI base URL, e.g. http://localhost:8233
+	Namespace string // for the UI link; empty means "default"
 
 	mu sync.Mutex // one block at a time
 }
@@ -82,7 +83,11 @@ func (c *ConsoleNotifier) format(n Notification) string {
 	if n.Kind == NotifyPrompt || n.Kind == NotifyReminder {
 		line("decide", fmt.Sprintf("starter decide %s --gate %s --approve   (or --reject)", n.ReleaseID, n.Gate))
 	}
-	line("ui", strings.TrimRight(c.UIURL, "/")+"/namespaces/default/workflows/"+n.ReleaseID)
+	ns := c.Namespace
+	if ns == "" {
+		ns = "default"
+	}
+	line("ui", strings.TrimRight(c.UIURL, "/")+"/namespaces/"+ns+"/workflows/"+n.ReleaseID)
 	b.WriteString("====\n")
 	return b.String()
 }

@@ -17,4 +17,6 @@ func TestLoadPolicyRefusesBadFile(t *testing.T) {
 		appErr := requireAppError(t, err, ErrTypeBadPolicy, true)
 		assert.Contains(t, appErr.Error(), path)
 	}
+	_, err := execute[PolicySnapshot](t, &PolicyActivities{PolicyFile: bad}, (&PolicyActivities{PolicyFile: bad}).LoadPolicy)
+	assert.ErrorContains(t, err, "version", "the error names the field")
 }

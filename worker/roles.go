@@ -1,0 +1,122 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+
+	"github.com/sethvargo/go-envconfig"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/foureyes/foureyes/activities"
+	"github.com/foureyes/foureyes/config"
+	"github.com/foureyes/foureyes/gateway"
+	"github.com/foureyes/foureyes/policy"
+	"github.com/foureyes/foureyes/workflows"
+)
+
+// role is one wired role: its identity, its queue, what its worker registers
+// and, for the approval role, the server it runs beside the worker.
+type role struct {
+	identity string
+	queue    string
+	register func(worker.Registry)
+	serve    func(ctx context.Context, c client.Client, log *slog.Logger) error
+}
+
+// roleEnv is what a role's wiring may read.
+type roleEnv struct {
+	lookup   envconfig.Lookuper
+	temporal config.Temporal
+	stdout   io.Writer
+}
+
+var roles = map[string]func(context.Context, roleEnv) (*role, error){
+	config.RoleOrchestrator: orchestratorRole,
+	config.RoleBuild:        buildRole,
+	config.RoleReview:       reviewRole,
+	config.RoleApproval:     approvalRole,
+	config.RoleDeploy:       deployRole,
+}
+
+func orchestratorRole(ctx context.Context, e roleEnv) (*role, error) {
+	cfg, err := config.Load[config.Orchestrator](ctx, config.RoleOrchestrator, e.lookup)
+	if err != nil {
+		return nil, err
+	}
+	// Fail at start rather than at the first release.
+	if _, err := loadPolicy(cfg.PolicyFile); err != nil {
+		return nil, err
+	}
+	acts := &activities.PolicyActivities{Identity: cfg.Identity, PolicyFile: cfg.PolicyFile}
+	return &role{identity: cfg.Identity, queue: workflows.QueueOrchestrator, register: func(r worker.Registry) {
+		r.RegisterWorkflow(workflows.Release)
+		r.RegisterActivity(acts)
+	}}, nil
+}
+
+func buildRole(ctx context.Context, e roleEnv) (*role, error) {
+	cfg, err := config.Load[config.Build](ctx, config.RoleBuild, e.lookup)
+	if err != nil {
+		return nil, err
+	}
+	acts := &activities.BuildActivities{Identity: cfg.Identity, ArtifactDir: cfg.ArtifactDir,
+		Command: cfg.Command, Timeout: cfg.Timeout, RegistryToken: cfg.RegistryToken}
+	return activityRole(cfg.Identity, workflows.QueueBuild, acts), nil
+}
+
+func reviewRole(ctx context.Context, e roleEnv) (*role, error) {
+	cfg, err := config.Load[config.Review](ctx, config.RoleReview, e.lookup)
+	if err != nil {
+		return nil, err
+	}
+	acts := &activities.ReviewActivities{Identity: cfg.Identity, ArtifactDir: cfg.ArtifactDir,
+		Command: cfg.Command, Timeout: cfg.Timeout, ScannerToken: cfg.ScannerToken}
+	return activityRole(cfg.Identity, workflows.QueueReview, acts), nil
+}
+
+func deployRole(ctx context.Context, e roleEnv) (*role, error) {
+	cfg, err := config.Load[config.Deploy](ctx, config.RoleDeploy, e.lookup)
+	if err != nil {
+		return nil, err
+	}
+	acts := &activities.DeployActivities{Identity: cfg.Identity, ArtifactDir: cfg.ArtifactDir,
+		StateDir: cfg.StateDir, Command: cfg.Command, VerifyCommand: cfg.VerifyCommand,
+		RollbackCommand: cfg.RollbackCommand, Timeout: cfg.Timeout, Credentials: cfg.Credentials}
+	return activityRole(cfg.Identity, workflows.QueueDeploy, acts), nil
+}
+
+// approvalRole prompts through the console notifier and serves the decision
+// gateway with the policy loaded at start.
+func approvalRole(ctx context.Context, e roleEnv) (*role, error) {
+	cfg, err := config.Load[config.Approval](ctx, config.RoleApproval, e.lookup)
+	if err != nil {
+		return nil, err
+	}
+	pol, err := loadPolicy(cfg.PolicyFile)
+	if err != nil {
+		return nil, err
+	}
+	notifier := &activities.ConsoleNotifier{W: e.stdout, UIURL: cfg.UIURL, Namespace: e.temporal.Namespace}
+	r := activityRole(cfg.Identity, workflows.QueueApproval,
+		&activities.ApprovalActivities{Identity: cfg.Identity, Notifier: notifier})
+	r.serve = func(ctx context.Context, c client.Client, log *slog.Logger) error {
+		gw := gateway.New(gateway.Options{Client: c, Policy: pol, Logger: log})
+		return serveHTTP(ctx, cfg.Listen, gw.Handler(), log)
+	}
+	return r, nil
+}
+
+func activityRole(identity, queue string, acts any) *role {
+	return &role{identity: identity, queue: queue, register: func(r worker.Registry) { r.RegisterActivity(acts) }}
+}
+
+func loadPolicy(path string) (*policy.Policy, error) {
+	p, _, err := policy.Load(path)
+	if err != nil {
+		return nil, fmt.Errorf("bad policy: %w", err)
+	}
+	return p, nil
+}

@@ -1,0 +1,143 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/sethvargo/go-envconfig"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/foureyes/foureyes/config"
+)
+
+// Exit codes.
+const (
+	exitConfig  = 2 // bad flags, environment or policy: fix and restart
+	exitRuntime = 1 // Temporal unreachable, port taken, worker failed
+)
+
+// stopTimeout is how long running activities get to finish on shutdown.
+const stopTimeout = 10 * time.Second
+
+// process is one configured role, ready to connect.
+type process struct {
+	name string
+	role *role
+	opts client.Options
+	log  *slog.Logger
+}
+
+// run returns the exit code; start-up errors are one line on stderr.
+func run(ctx context.Context, args []string, l envconfig.Lookuper, stdout, stderr io.Writer) int {
+	p, err := setup(ctx, args, l, stdout, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "worker: %v\n", err)
+		return exitConfig
+	}
+	if err := p.run(ctx); err != nil {
+		fmt.Fprintf(stderr, "worker: role %s: %v\n", p.name, err)
+		return exitRuntime
+	}
+	return 0
+}
+
+// setup reads everything from flags and the environment before any
+// connection, so that configuration mistakes exit 2.
+func setup(ctx context.Context, args []string, l envconfig.Lookuper, stdout, stderr io.Writer) (*process, error) {
+	name, err := roleFlag(args, l, stderr)
+	if err != nil {
+		return nil, err
+	}
+	lc, err := config.LoadLogging(ctx, l)
+	if err != nil {
+		return nil, err
+	}
+	logger, err := config.NewLogger(stderr, lc)
+	if err != nil {
+		return nil, err
+	}
+	tc, err := config.LoadTemporal(ctx, l)
+	if err != nil {
+		return nil, err
+	}
+	r, err := roles[name](ctx, roleEnv{lookup: l, temporal: tc, stdout: stdout})
+	if err != nil {
+		return nil, fmt.Errorf("role %s: %w", name, err)
+	}
+	logger = logger.With("role", name, "identity", r.identity)
+	opts, err := tc.ClientOptions(r.identity, logger)
+	if err != nil {
+		return nil, fmt.Errorf("role %s: %w", name, err)
+	}
+	return &process{name: name, role: r, opts: opts, log: logger}, nil
+}
+
+func roleFlag(args []string, l envconfig.Lookuper, stderr io.Writer) (string, error) {
+	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	def, _ := l.Lookup("FOUREYES_ROLE")
+	role := fs.String("role", def, "role to run: orchestrator, build, review, approval or deploy (env FOUREYES_ROLE)")
+	if err := fs.Parse(args); err != nil {
+		return "", err
+	}
+	if fs.NArg() > 0 {
+		return "", fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if _, ok := roles[*role]; !ok {
+		return "", fmt.Errorf("-role %q: want one of orchestrator, build, review, approval, deploy", *role)
+	}
+	return *role, nil
+}
+
+// run connects, starts the worker (and the role's server, if any) and waits
+// for a signal or a failure, then stops both gracefully.
+func (p *process) run(ctx context.Context) error {
+	c, err := client.DialContext(ctx, p.opts)
+	if err != nil {
+		return fmt.Errorf("connect to Temporal at %s: %w", p.opts.HostPort, err)
+	}
+	defer c.Close()
+	fatal := make(chan error, 1)
+	w := worker.New(c, p.role.queue, worker.Options{Identity: p.role.identity,
+		WorkerStopTimeout: stopTimeout, OnFatalError: func(err error) { fatal <- err }})
+	p.role.register(w)
+	if err := w.Start(); err != nil {
+		return fmt.Errorf("start worker on %s: %w", p.role.queue, err)
+	}
+	defer w.Stop()
+	p.log.Info("worker started", "queue", p.role.queue, "namespace", p.opts.Namespace, "temporal", p.opts.HostPort)
+	err = p.wait(ctx, c, fatal)
+	p.log.Info("worker stopping")
+	return err
+}
+
+// wait runs the role's server beside the worker until ctx ends or either fails.
+func (p *process) wait(ctx context.Context, c client.Client, fatal <-chan error) error {
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	served := make(chan error, 1)
+	if p.role.serve != nil {
+		go func() { served <- p.role.serve(sctx, c, p.log) }()
+	}
+	select {
+	case <-ctx.Done():
+		cancel()
+		if p.role.serve != nil {
+			return <-served // graceful shutdown result
+		}
+		return nil
+	case err := <-fatal:
+		return fmt.Errorf("worker failed: %w", err)
+	case err := <-served:
+		return errors.Join(errors.New("server stopped"), err)
+	}
+}

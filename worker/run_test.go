@@ -1,0 +1,90 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sethvargo/go-envconfig"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/foureyes/foureyes/config"
+)
+
+func repoFile(t *testing.T, rel string) string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", rel)
+}
+
+// runWith runs the worker with env as its whole environment.
+func runWith(ctx context.Context, env map[string]string, args ...string) (code int, stdout, stderr string) {
+	var out, errOut bytes.Buffer
+	code = run(ctx, args, envconfig.MapLookuper(env), &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func TestEveryRoleIsWired(t *testing.T) {
+	var wired []string
+	for name := range roles {
+		wired = append(wired, name)
+	}
+	sort.Strings(wired)
+	want := append([]string(nil), config.Roles...)
+	sort.Strings(want)
+	assert.Equal(t, want, wired)
+}
+
+func TestStartUpErrorsExit2WithOneLine(t *testing.T) {
+	badPolicy := filepath.Join(t.TempDir(), "policy.yaml")
+	require.NoError(t, os.WriteFile(badPolicy, []byte("version: 7\n"), 0o644))
+	cases := map[string]struct {
+		args []string
+		env  map[string]string
+		want []string
+	}{
+		"no role":          {nil, nil, []string{"-role", "want one of"}},
+		"unknown role":     {[]string{"-role", "janitor"}, nil, []string{`"janitor"`}},
+		"missing variable": {[]string{"-role", "build"}, nil, []string{"FOUREYES_BUILD_ARTIFACT_DIR"}},
+		"role from env":    {nil, map[string]string{"FOUREYES_ROLE": "deploy"}, []string{"FOUREYES_DEPLOY_"}},
+		"foreign secret": {[]string{"-role", "build"}, map[string]string{
+			"FOUREYES_BUILD_ARTIFACT_DIR": t.TempDir(), "FOUREYES_DEPLOY_CREDENTIALS": "s3cr3t-value"},
+			[]string{"FOUREYES_DEPLOY_CREDENTIALS"}},
+		"bad policy": {[]string{"-role", "approval"}, map[string]string{"FOUREYES_APPROVAL_POLICY_FILE": badPolicy},
+			[]string{badPolicy, "version"}},
+		"bad identity": {[]string{"-role", "review"}, map[string]string{
+			"FOUREYES_REVIEW_ARTIFACT_DIR": t.TempDir(), "FOUREYES_REVIEW_IDENTITY": "mallory"},
+			[]string{"FOUREYES_REVIEW_IDENTITY"}},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			code, stdout, stderr := runWith(context.Background(), c.env, c.args...)
+			assert.Equal(t, exitConfig, code)
+			assert.Empty(t, stdout)
+			lines := strings.Split(strings.TrimSpace(stderr), "\n")
+			last := lines[len(lines)-1]
+			assert.True(t, strings.HasPrefix(last, "worker: "), stderr)
+			for _, w := range c.want {
+				assert.Contains(t, last, w)
+			}
+			assert.NotContains(t, stderr, "s3cr3t-value", "secrets are never printed")
+		})
+	}
+}
+
+func TestUnreachableTemporalExits1(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	code, _, stderr := runWith(ctx, map[string]string{
+		"TEMPORAL_ADDRESS":            "127.0.0.1:1",
+		"FOUREYES_BUILD_ARTIFACT_DIR": t.TempDir(),
+	}, "-role", "build")
+	assert.Equal(t, exitRuntime, code)
+	assert.Contains(t, stderr, "worker: role build: connect to Temporal at 127.0.0.1:1")
+}
