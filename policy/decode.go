@@ -11,6 +11,7 @@ import (
 	"os"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -153,16 +154,17 @@ var (
 // field at that line. Only the first error is kept.
 func translate(name string, loc *locator, err error) error {
 	msg := err.Error()
+	prefix := "syntax error: "
 	var te *yaml.TypeError
 	if errors.As(err, &te) && len(te.Errors) > 0 {
-		msg = te.Errors[0]
+		msg, prefix = te.Errors[0], ""
 	}
 	m := lineMsgRE.FindStringSubmatch(msg)
 	if m == nil {
-		return &Error{File: name, Reason: msg}
+		return &Error{File: name, Reason: strings.TrimPrefix(msg, "yaml: ")}
 	}
 	line, _ := strconv.Atoi(m[1])
-	e := &Error{File: name, Line: line, Reason: m[2]}
+	e := &Error{File: name, Line: line, Reason: prefix + m[2]}
 	key := ""
 	if k := unknownRE.FindStringSubmatch(m[2]); k != nil {
 		key, e.Reason = k[1], "unknown field"
@@ -229,7 +231,7 @@ func (w *Window) UnmarshalYAML(n *yaml.Node) error {
 	}
 	seen := map[string]int{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
+		k, v := resolve(n.Content[i]), resolve(n.Content[i+1])
 		if first, dup := seen[k.Value]; dup {
 			return lineError(k, fmt.Sprintf("mapping key %q already defined at line %d", k.Value, first))
 		}
@@ -256,9 +258,22 @@ func (w *Window) setField(k, v *yaml.Node) error {
 	return lineError(k, fmt.Sprintf("field %s not found in type policy.Window", k.Value))
 }
 
+// resolve follows an alias to its anchored node.
+func resolve(n *yaml.Node) *yaml.Node {
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		return n.Alias
+	}
+	return n
+}
+
+// decodeTime accepts YAML timestamps, and quoted RFC 3339 times or dates.
 func decodeTime(v *yaml.Node, t *time.Time) error {
 	if v.Kind == yaml.ScalarNode {
 		if err := v.Decode(t); err == nil {
+			return nil
+		}
+		if d, err := time.Parse(time.DateOnly, v.Value); err == nil {
+			*t = d
 			return nil
 		}
 	}

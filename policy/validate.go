@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 )
@@ -46,7 +47,7 @@ func (v *validator) fail(path, format string, args ...any) error {
 }
 
 func (v *validator) version() error {
-	if !v.loc.has("version") {
+	if v.p.Version == 0 {
 		return v.fail("version", "is required (version: 1)")
 	}
 	if v.p.Version != 1 {
@@ -320,9 +321,6 @@ func (v *validator) ruleIdentities(path string, ids []string) error {
 
 // quorum must be reachable: a gate nobody can pass is a policy bug.
 func (v *validator) quorum(path, gate string, r GateRule) error {
-	if !v.loc.has(path) {
-		return v.fail(path, "is required (how many must approve)")
-	}
 	if r.Quorum < 1 {
 		return v.fail(path, "must be at least 1")
 	}
@@ -332,8 +330,10 @@ func (v *validator) quorum(path, gate string, r GateRule) error {
 	return nil
 }
 
+// deadline is required: a gate without one would expire at once. Whether
+// the field was written only changes the wording (aliases hide it).
 func (v *validator) deadline(path string, d Duration) error {
-	if !v.loc.has(path) {
+	if d == 0 && !v.loc.has(path) {
 		return v.fail(path, "is required (how long the gate stays open, e.g. 24h)")
 	}
 	if d <= 0 {
@@ -357,6 +357,10 @@ func (v *validator) window(path string, w Window) error {
 		return v.fail(path+".start", "is required")
 	case w.End.IsZero():
 		return v.fail(path+".end", "is required")
+	case !inYears(w.Start):
+		return v.fail(path+".start", "must be in the years 1 to 9999 (UTC)")
+	case !inYears(w.End):
+		return v.fail(path+".end", "must be in the years 1 to 9999 (UTC)")
 	case !w.End.After(w.Start):
 		return v.fail(path+".end", "must be after start (%s)", w.Start.Format(timeFormat))
 	}
@@ -385,4 +389,10 @@ func isText(s string) bool {
 		}
 	}
 	return true
+}
+
+// inYears keeps times that encoding/json can write.
+func inYears(t time.Time) bool {
+	y := t.UTC().Year()
+	return y >= 1 && y <= 9999
 }
