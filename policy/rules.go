@@ -126,7 +126,7 @@ func checkEligible(p *Policy, c Check, r GateRule) string {
 }
 
 func checkFreeze(_ *Policy, c Check, r GateRule) string {
-	if w, ok := frozenAt(r, c.Now); ok {
+	if w, ok := frozenAt(r, c.Now); ok && !c.Reject {
 		return fmt.Sprintf("freeze window: %s until %s", w.Reason, w.End.UTC().Format(timeFormat))
 	}
 	return ""

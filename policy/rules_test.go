@@ -50,6 +50,7 @@ func TestDecide(t *testing.T) {
 		{"not eligible", func(c *Check) { c.Identity = "erin" }, false, "not in owners and not listed for this gate"},
 		{"freeze", func(c *Check) { c.Now = date("2025-12-25T08:00:00Z") }, false, "freeze window: holiday freeze until 2025-12-27T00:00:00Z"},
 		{"freeze starts", func(c *Check) { c.Now = date("2025-12-24T00:00:00Z") }, false, "freeze window: holiday freeze until 2025-12-27T00:00:00Z"},
+		{"reject inside freeze", func(c *Check) { c.Now, c.Reject = date("2025-12-25T08:00:00Z"), true }, true, "member of owners"},
 		{"freeze ends", func(c *Check) { c.Now = date("2025-12-27T00:00:00Z") }, true, "member of owners"},
 		{"freeze other zone", func(c *Check) { c.Now = date("2025-12-26T23:30:00-01:00") }, true, "member of owners"},
 		{"freeze only at its gate", func(c *Check) {

@@ -89,6 +89,9 @@ type Check struct {
 	Signed      []string  // identities that already signed this gate
 	Executors   []string  // worker identities that ran stages of this release
 	Now         time.Time // workflow time of the decision
+	// Reject is true for a rejection: a freeze window stops approvals and
+	// deploys, never a "no".
+	Reject bool
 }
 
 // Verdict is the answer to a Check.

