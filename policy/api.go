@@ -31,3 +31,9 @@ package policy
 //	(p *Policy) Known(id string) bool
 //	(p *Policy) IsReleaseManager(id string) bool
 //	(d Duration) Std() time.Duration
+//	    Duration reads and writes Go duration strings ("24h") in YAML and JSON.
+//
+// Errors from Load and Parse are *Error (File, Path, Line, Reason):
+// "FILE: field.path: reason (line N)"; the line is left out when unknown.
+// Every gate rule needs a positive deadline and a quorum its eligible
+// identities can reach.

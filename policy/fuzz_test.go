@@ -72,3 +72,29 @@ func roundTrip(t *testing.T, p *Policy) {
 		t.Fatalf("round trip changed the policy:\n%#v\n%#v\n%#v", p, &q, r)
 	}
 }
+
+// Valid policies written in unusual ways all survive the JSON round trip.
+func TestRoundTripVariants(t *testing.T) {
+	variants := map[string][2]string{
+		"unicode reason":    {"reason: holiday freeze", `reason: "Weihnachtsruhe 🎄 <ops> & \u2713"`},
+		"offset times":      {"end: 2025-12-27T00:00:00Z", "end: 2025-12-27T00:00:00.123456789+05:30"},
+		"date only":         {"end: 2025-12-27T00:00:00Z", "end: 2025-12-27"},
+		"fractional hours":  {"deadline: 24h\n      approval", "deadline: 1.5h\n      approval"},
+		"yes is true":       {"bots_count: true", "bots_count: yes"},
+		"empty lists":       {"    groups: [qa]\n", "    groups: []\n"},
+		"flow rule":         {"      review:\n        groups: [reviewers]\n        quorum: 1\n        bots_count: true\n        deadline: 24h\n", "      review: {groups: [reviewers], identities: [], quorum: 1, bots_count: true, deadline: 24h, freeze: []}\n"},
+		"max duration":      {"deadline: 24h\n      approval", "deadline: 2562047h47m16.854775807s\n      approval"},
+		"quoted channel":    {`slack_channel: "#releases-prod"`, `slack_channel: 'C0123 #prod'`},
+		"no token no slack": {"    slack: U0ALICE01\n", ""},
+	}
+	for _, name := range sortedKeys(variants) {
+		t.Run(name, func(t *testing.T) {
+			v := variants[name]
+			p, err := Parse("policy.yaml", []byte(mutate(t, v[0], v[1])))
+			if err != nil {
+				t.Fatal(err)
+			}
+			roundTrip(t, p)
+		})
+	}
+}
