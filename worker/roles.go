@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 
 	"github.com/sethvargo/go-envconfig"
 	"go.temporal.io/sdk/client"
@@ -18,12 +19,14 @@ import (
 )
 
 // role is one wired role: its identity, its queue, what its worker registers
-// and, for the approval role, the server it runs beside the worker.
+// and, for the approval role, the HTTP handler it serves on listen beside
+// the worker.
 type role struct {
 	identity string
 	queue    string
 	register func(worker.Registry)
-	serve    func(ctx context.Context, c client.Client, log *slog.Logger) error
+	listen   string
+	handler  func(c client.Client, log *slog.Logger) http.Handler
 }
 
 // roleEnv is what a role's wiring may read.
@@ -102,9 +105,9 @@ func approvalRole(ctx context.Context, e roleEnv) (*role, error) {
 	notifier := &activities.ConsoleNotifier{W: e.stdout, UIURL: cfg.UIURL, Namespace: e.temporal.Namespace}
 	r := activityRole(cfg.Identity, workflows.QueueApproval,
 		&activities.ApprovalActivities{Identity: cfg.Identity, Notifier: notifier})
-	r.serve = func(ctx context.Context, c client.Client, log *slog.Logger) error {
-		gw := gateway.New(gateway.Options{Client: c, Policy: pol, Logger: log})
-		return serveHTTP(ctx, cfg.Listen, gw.Handler(), log)
+	r.listen = cfg.Listen
+	r.handler = func(c client.Client, log *slog.Logger) http.Handler {
+		return gateway.New(gateway.Options{Client: c, Policy: pol, Logger: log}).Handler()
 	}
 	return r, nil
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"time"
 
 	"github.com/sethvargo/go-envconfig"
@@ -73,7 +74,8 @@ func setup(ctx context.Context, args []string, l envconfig.Lookuper, stdout, std
 	if err != nil {
 		return nil, fmt.Errorf("role %s: %w", name, err)
 	}
-	logger = logger.With("role", name, "identity", r.identity)
+	// Not "identity": the gateway logs the decider's identity under that key.
+	logger = logger.With("role", name)
 	opts, err := tc.ClientOptions(r.identity, logger)
 	if err != nil {
 		return nil, fmt.Errorf("role %s: %w", name, err)
@@ -98,14 +100,21 @@ func roleFlag(args []string, l envconfig.Lookuper, stderr io.Writer) (string, er
 	return *role, nil
 }
 
-// run connects, starts the worker (and the role's server, if any) and waits
-// for a signal or a failure, then stops both gracefully.
+// run connects, listens (so a taken port fails before any polling), starts
+// the worker and waits for a signal or a failure, then stops gracefully.
 func (p *process) run(ctx context.Context) error {
 	c, err := client.DialContext(ctx, p.opts)
 	if err != nil {
 		return fmt.Errorf("connect to Temporal at %s: %w", p.opts.HostPort, err)
 	}
 	defer c.Close()
+	var ln net.Listener
+	if p.role.handler != nil {
+		if ln, err = net.Listen("tcp", p.role.listen); err != nil {
+			return fmt.Errorf("gateway: %w", err)
+		}
+		defer ln.Close()
+	}
 	fatal := make(chan error, 1)
 	w := worker.New(c, p.role.queue, worker.Options{Identity: p.role.identity,
 		WorkerStopTimeout: stopTimeout, OnFatalError: func(err error) { fatal <- err }})
@@ -114,30 +123,32 @@ func (p *process) run(ctx context.Context) error {
 		return fmt.Errorf("start worker on %s: %w", p.role.queue, err)
 	}
 	defer w.Stop()
-	p.log.Info("worker started", "queue", p.role.queue, "namespace", p.opts.Namespace, "temporal", p.opts.HostPort)
-	err = p.wait(ctx, c, fatal)
+	p.log.Info("worker started", "identity", p.role.identity, "queue", p.role.queue,
+		"namespace", p.opts.Namespace, "temporal", p.opts.HostPort)
+	err = p.wait(ctx, c, ln, fatal)
 	p.log.Info("worker stopping")
 	return err
 }
 
-// wait runs the role's server beside the worker until ctx ends or either fails.
-func (p *process) wait(ctx context.Context, c client.Client, fatal <-chan error) error {
+// wait serves the role's handler (if any) beside the worker until ctx ends
+// or either fails.
+func (p *process) wait(ctx context.Context, c client.Client, ln net.Listener, fatal <-chan error) error {
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	served := make(chan error, 1)
-	if p.role.serve != nil {
-		go func() { served <- p.role.serve(sctx, c, p.log) }()
+	if ln != nil {
+		go func() { served <- serveHTTP(sctx, ln, p.role.handler(c, p.log), p.log) }()
 	}
 	select {
 	case <-ctx.Done():
 		cancel()
-		if p.role.serve != nil {
+		if ln != nil {
 			return <-served // graceful shutdown result
 		}
 		return nil
 	case err := <-fatal:
 		return fmt.Errorf("worker failed: %w", err)
 	case err := <-served:
-		return errors.Join(errors.New("server stopped"), err)
+		return err
 	}
 }

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/foureyes/foureyes/devstack"
+)
+
+// devServer starts a Temporal dev server with the CLI the stack installed,
+// skipping when there is none (this test does not install it).
+func devServer(t *testing.T) string {
+	if testing.Short() {
+		t.Skip("needs a Temporal dev server")
+	}
+	cli := os.Getenv(devstack.TemporalCLIEnv)
+	if cli == "" {
+		cli = repoFile(t, filepath.Join(".tools", "bin", "temporal"))
+	}
+	if _, err := os.Stat(cli); err != nil {
+		t.Skipf("Temporal CLI not installed (go run ./stack installs it): %v", err)
+	}
+	p, err := devstack.StartServer(context.Background(), devstack.ServerOptions{
+		CLIPath: cli, LogFile: filepath.Join(t.TempDir(), "temporal.log")})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = p.Stop() })
+	return p.Addr
+}
+
+// TestApprovalRoleServesAndStopsGracefully runs the approval role against a
+// real server: the gateway answers, and a signal ends the process with 0.
+func TestApprovalRoleServesAndStopsGracefully(t *testing.T) {
+	addr := devServer(t)
+	port, err := devstack.FreePort()
+	require.NoError(t, err)
+	listen := "127.0.0.1:" + strconv.Itoa(port)
+	ctx, cancel := context.WithCancel(context.Background())
+	type result struct {
+		code           int
+		stdout, stderr string
+	}
+	done := make(chan result, 1)
+	go func() {
+		code, out, errOut := runWith(ctx, map[string]string{
+			"TEMPORAL_ADDRESS":              addr,
+			"FOUREYES_APPROVAL_POLICY_FILE": repoFile(t, "deploy/policy.yaml"),
+			"FOUREYES_APPROVAL_LISTEN":      listen,
+			"FOUREYES_APPROVAL_IDENTITY":    "foureyes-approval@test",
+		}, "-role", "approval")
+		done <- result{code, out, errOut}
+	}()
+
+	require.Eventually(t, func() bool {
+		resp, err := http.Get(fmt.Sprintf("http://%s/healthz", listen))
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}, 20*time.Second, 50*time.Millisecond, "gateway never answered")
+
+	cancel() // what SIGINT/SIGTERM do in main
+	select {
+	case r := <-done:
+		assert.Equal(t, 0, r.code, r.stderr)
+		for _, want := range []string{"worker started", "identity=foureyes-approval@test",
+			"queue=foureyes-approval", "gateway listening", "gateway stopped", "worker stopping"} {
+			assert.Contains(t, r.stderr, want)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("worker did not stop after the signal")
+	}
+}
+
+func TestTakenGatewayPortExits1(t *testing.T) {
+	addr := devServer(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	code, _, stderr := runWith(context.Background(), map[string]string{
+		"TEMPORAL_ADDRESS":              addr,
+		"FOUREYES_APPROVAL_POLICY_FILE": repoFile(t, "deploy/policy.yaml"),
+		"FOUREYES_APPROVAL_LISTEN":      ln.Addr().String(),
+	}, "-role", "approval")
+	assert.Equal(t, exitRuntime, code)
+	assert.Contains(t, stderr, "worker: role approval: gateway: listen")
+	assert.Contains(t, stderr, "address already in use")
+}
