@@ -20,6 +20,7 @@ type ReviewActivities struct {
 
 // Review runs the automated checks on a built artifact. Failed checks are
 // findings (Passed=false), not errors: the review gate shows them to people.
+// Command runs only on an artifact that passed the default checks.
 func (a *ReviewActivities) Review(ctx context.Context, in ReviewInput) (ReviewResult, error) {
 	findings, path := a.defaultChecks(in)
 	if a.Command != "" && len(findings) == 0 {
