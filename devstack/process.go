@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,12 +19,13 @@ var StopGrace = 10 * time.Second
 // Process is a child started by devstack, in its own process group, with
 // stdout and stderr appended to LogFile.
 type Process struct {
-	Name    string
-	LogFile string
-	Addr    string // host:port it serves, when known (the server's frontend)
-	cmd     *exec.Cmd
-	done    chan struct{}
-	err     error
+	Name     string
+	LogFile  string
+	Addr     string // host:port it serves, when known (the server's frontend)
+	cmd      *exec.Cmd
+	done     chan struct{}
+	err      error
+	logStart int64 // size of LogFile before this process wrote to it
 }
 
 // Role is one worker role: its name and its environment beyond PATH and HOME.
@@ -65,6 +67,8 @@ func startProcess(name string, cmd *exec.Cmd, logFile string) (*Process, error) 
 	if err != nil {
 		return nil, err
 	}
+	fmt.Fprintf(f, "==== %s: %s\n", time.Now().Format(time.RFC3339), strings.Join(cmd.Args, " "))
+	offset, _ := f.Seek(0, io.SeekEnd)
 	cmd.Stdout, cmd.Stderr = f, f
 	// Own process group; SIGTERM if we die without stopping it.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
@@ -72,7 +76,7 @@ func startProcess(name string, cmd *exec.Cmd, logFile string) (*Process, error) 
 		f.Close()
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
-	p := &Process{Name: name, LogFile: logFile, cmd: cmd, done: make(chan struct{})}
+	p := &Process{Name: name, LogFile: logFile, cmd: cmd, done: make(chan struct{}), logStart: offset}
 	go func() {
 		p.err = cmd.Wait()
 		f.Close()
@@ -144,15 +148,15 @@ func (p *Process) signal(sig syscall.Signal) error {
 	return nil
 }
 
-// LogTail returns up to the last n bytes of the process's log.
+// LogTail returns up to the last n bytes this process wrote to its log.
 func (p *Process) LogTail(n int64) string {
 	f, err := os.Open(p.LogFile)
 	if err != nil {
 		return ""
 	}
 	defer f.Close()
-	if st, err := f.Stat(); err == nil && st.Size() > n {
-		f.Seek(st.Size()-n, 0)
+	if st, err := f.Stat(); err == nil {
+		f.Seek(max(p.logStart, st.Size()-n), io.SeekStart)
 	}
 	buf := make([]byte, n)
 	k, _ := f.Read(buf)

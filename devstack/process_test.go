@@ -141,3 +141,18 @@ func alive(pid int) bool {
 	}
 	return true
 }
+
+func TestLogTailOnlyThisRun(t *testing.T) {
+	logDir := t.TempDir()
+	for _, word := range []string{"first-run", "second-run"} {
+		p, err := StartRole(context.Background(), script(t, "echo "+word), Role{Name: "r"}, logDir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitDone(t, p)
+		tail := p.LogTail(4096)
+		if !strings.Contains(tail, word) || (word == "second-run" && strings.Contains(tail, "first-run")) {
+			t.Fatalf("LogTail after %s = %q", word, tail)
+		}
+	}
+}

@@ -103,6 +103,9 @@ func (s *stack) fail(err error) int {
 }
 
 func (s *stack) start(ctx context.Context) error {
+	if err := s.checkPorts(); err != nil {
+		return err
+	}
 	for _, d := range []string{"artifacts", "deployments", "logs"} {
 		if err := os.MkdirAll(filepath.Join(s.cfg.dataDir, d), 0o755); err != nil {
 			return err
@@ -125,6 +128,22 @@ func (s *stack) start(ctx context.Context) error {
 	}
 	_, err = step(s.out, "gateway /healthz", func() (string, error) { return s.gatewayURL(), s.waitGateway(ctx) })
 	return err
+}
+
+// checkPorts fails early, with a hint, when a port is taken.
+func (s *stack) checkPorts() error {
+	ports := map[string]int{"--port": s.cfg.port, "--ui-port": s.cfg.uiPort, "--gateway-port": s.cfg.gatewayPort}
+	for flag, port := range ports {
+		if port == 0 {
+			continue
+		}
+		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		if err != nil {
+			return fmt.Errorf("port %d is in use (another stack running? choose another with %s): %v", port, flag, err)
+		}
+		l.Close()
+	}
+	return nil
 }
 
 // step runs f, printing what it did and how long it took.
