@@ -35,6 +35,9 @@ func (s *stack) runDemo(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	d := &demo{s: s, tokens: tokens}
+	defer func(start time.Time) {
+		logf(s.out, "demo: took %.1fs", time.Since(start).Seconds())
+	}(time.Now())
 	logf(s.out, "demo: a release of payments to prod (review by 1, approval by 2, author may not approve)")
 	if _, err := d.must(ctx, "", "policy", "check", "deploy/policy.yaml"); err != nil {
 		return false, err
