@@ -137,7 +137,7 @@ func (d *demo) waitStatus(ctx context.Context, id, want string) error {
 		if time.Now().After(deadline) {
 			return fmt.Errorf("release %s not %s after 2m (last status %q, error %v)", id, want, status, err)
 		}
-		if err := d.s.checkRoles(); err != nil {
+		if err := d.s.local.Check(); err != nil {
 			return err
 		}
 		select {
@@ -193,8 +193,8 @@ func (d *demo) starter(ctx context.Context, as string, args ...string) ([]byte, 
 // run executes starter with a minimal environment; err only when it could
 // not run at all.
 func (d *demo) run(ctx context.Context, as string, args ...string) ([]byte, int, error) {
-	env := append(devstack.BaseEnv(), "TEMPORAL_ADDRESS="+d.s.server.Addr,
-		"FOUREYES_GATEWAY_URL="+d.s.gatewayURL(),
+	env := append(devstack.BaseEnv(), "TEMPORAL_ADDRESS="+d.s.local.Server.Addr,
+		"FOUREYES_GATEWAY_URL="+d.s.local.GatewayURL(),
 		"FOUREYES_POLICY_FILE="+filepath.Join(d.s.cfg.root, "deploy", "policy.yaml"))
 	if d.s.cfg.uiPort != 0 {
 		env = append(env, "FOUREYES_UI_URL=http://localhost:"+strconv.Itoa(d.s.cfg.uiPort))

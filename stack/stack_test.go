@@ -16,10 +16,10 @@ func TestRoleEnv(t *testing.T) {
 	t.Setenv("FOUREYES_DEPLOY_CREDENTIALS", "deploy-secret")
 	t.Setenv("FOUREYES_BUILD_REGISTRY_TOKEN", "")
 	root := repoRoot(t)
-	s := &stack{cfg: upConfig{root: root, dataDir: "/d", uiPort: 8233, gatewayPort: 9480},
-		server: &devstack.Process{Addr: "127.0.0.1:7"}}
+	s := newStack(upConfig{root: root, dataDir: "/d", uiPort: 8233, gatewayPort: 9480}, &bytes.Buffer{})
+	s.local.Server = &devstack.Process{Addr: "127.0.0.1:7"}
 	for _, role := range roleNames {
-		env, err := s.roleEnv(role)
+		env, err := s.local.RoleEnv(role)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -34,14 +34,14 @@ func TestRoleEnv(t *testing.T) {
 			t.Errorf("%s: empty build token passed on", role)
 		}
 	}
-	env, _ := s.roleEnv("approval")
+	env, _ := s.local.RoleEnv("approval")
 	for k, want := range map[string]string{"FOUREYES_APPROVAL_LISTEN": "127.0.0.1:9480",
 		"FOUREYES_APPROVAL_UI_URL": "http://localhost:8233", "FOUREYES_APPROVAL_POLICY_FILE": root + "/deploy/policy.yaml"} {
 		if v, _ := devstack.LookupEnv(env, k); v != want {
 			t.Errorf("approval %s = %q, want %q", k, v, want)
 		}
 	}
-	env, _ = s.roleEnv("deploy")
+	env, _ = s.local.RoleEnv("deploy")
 	if v, _ := devstack.LookupEnv(env, "FOUREYES_DEPLOY_STATE_DIR"); v != "/d/deployments" {
 		t.Errorf("deploy state dir = %q", v)
 	}

@@ -7,12 +7,10 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"syscall"
 	"time"
 
@@ -35,8 +33,7 @@ type stack struct {
 	out    io.Writer
 	bin    string // folder with worker and starter
 	logDir string
-	server *devstack.Process
-	roles  []*devstack.Process
+	local  *devstack.Local
 }
 
 func parseUp(args []string) (upConfig, error) {
@@ -74,7 +71,7 @@ func runUp(args []string, out io.Writer) int {
 	}
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
-	s := &stack{cfg: cfg, out: out, bin: cfg.binDir, logDir: filepath.Join(cfg.dataDir, "logs")}
+	s := newStack(cfg, out)
 	defer s.shutdown()
 	if err := s.start(ctx); err != nil {
 		return s.fail(err)
@@ -106,10 +103,8 @@ func (s *stack) start(ctx context.Context) error {
 	if err := s.checkPorts(); err != nil {
 		return err
 	}
-	for _, d := range []string{"artifacts", "deployments", "logs"} {
-		if err := os.MkdirAll(filepath.Join(s.cfg.dataDir, d), 0o755); err != nil {
-			return err
-		}
+	if err := s.local.MakeDirs(); err != nil {
+		return err
 	}
 	cli, err := step(s.out, "Temporal CLI", func() (string, error) { return devstack.EnsureTemporalCLI(s.cfg.root, s.out) })
 	if err != nil {
@@ -126,7 +121,7 @@ func (s *stack) start(ctx context.Context) error {
 	if err := s.startRoles(ctx); err != nil {
 		return err
 	}
-	_, err = step(s.out, "gateway /healthz", func() (string, error) { return s.gatewayURL(), s.waitGateway(ctx) })
+	_, err = step(s.out, "gateway /healthz", func() (string, error) { return s.local.GatewayURL(), s.local.WaitGateway(ctx, 60*time.Second) })
 	return err
 }
 
@@ -159,121 +154,33 @@ func step(out io.Writer, what string, f func() (string, error)) (string, error) 
 
 func (s *stack) startServer(ctx context.Context, cli string) error {
 	_, err := step(s.out, "Temporal dev server", func() (string, error) {
-		p, err := devstack.StartServer(ctx, devstack.ServerOptions{
-			CLIPath: cli, DBFile: filepath.Join(s.cfg.dataDir, "temporal.db"),
-			Port: s.cfg.port, UIPort: s.cfg.uiPort, LogFile: filepath.Join(s.logDir, "temporal.log"),
-		})
-		if err != nil {
+		if err := s.local.StartServer(ctx, cli); err != nil {
 			return "", err
 		}
-		s.server = p
-		return p.Addr, nil
+		return s.local.Server.Addr, nil
 	})
 	return err
 }
 
 func (s *stack) startRoles(ctx context.Context) error {
 	for _, name := range roleNames {
-		env, err := s.roleEnv(name)
+		p, err := s.local.StartRole(ctx, name)
 		if err != nil {
 			return err
 		}
-		p, err := devstack.StartRole(ctx, filepath.Join(s.bin, "worker"), devstack.Role{Name: name, Env: env}, s.logDir)
-		if err != nil {
-			return err
-		}
-		s.roles = append(s.roles, p)
 		logf(s.out, "%-28s pid %d, log %s", "role "+name, p.Pid(), p.LogFile)
 	}
 	return nil
 }
 
-// roleEnv is deploy/env/<role>.env with the stack's address, paths and ports
-// and the role's own secrets (only) passed on from the stack's environment.
-func (s *stack) roleEnv(name string) ([]string, error) {
-	env, err := devstack.ReadEnvFile(filepath.Join(s.cfg.root, "deploy", "env", name+".env"))
-	if err != nil {
-		return nil, err
-	}
-	env = devstack.SetEnv(env, "TEMPORAL_ADDRESS", s.server.Addr)
-	for k, v := range s.overrides()[name] {
-		env = devstack.SetEnv(env, k, v)
-	}
-	for _, k := range config.SecretVars(name) {
-		if v := os.Getenv(k); v != "" {
-			env = devstack.SetEnv(env, k, v)
-		}
-	}
-	return env, nil
-}
-
-func (s *stack) overrides() map[string]map[string]string {
-	policy := filepath.Join(s.cfg.root, "deploy", "policy.yaml")
-	artifacts := filepath.Join(s.cfg.dataDir, "artifacts")
-	approval := map[string]string{"FOUREYES_APPROVAL_POLICY_FILE": policy, "FOUREYES_APPROVAL_LISTEN": s.gatewayAddr()}
-	if s.cfg.uiPort != 0 {
-		approval["FOUREYES_APPROVAL_UI_URL"] = "http://localhost:" + strconv.Itoa(s.cfg.uiPort)
-	}
-	return map[string]map[string]string{
-		"orchestrator": {"FOUREYES_ORCHESTRATOR_POLICY_FILE": policy},
-		"build":        {"FOUREYES_BUILD_ARTIFACT_DIR": artifacts},
-		"review":       {"FOUREYES_REVIEW_ARTIFACT_DIR": artifacts},
-		"approval":     approval,
-		"deploy":       {"FOUREYES_DEPLOY_ARTIFACT_DIR": artifacts, "FOUREYES_DEPLOY_STATE_DIR": filepath.Join(s.cfg.dataDir, "deployments")},
-	}
-}
-
-func (s *stack) gatewayAddr() string {
-	return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.cfg.gatewayPort))
-}
-
-func (s *stack) gatewayURL() string { return "http://" + s.gatewayAddr() }
-
-// waitGateway polls GET /healthz until 200, failing early if a role exits.
-func (s *stack) waitGateway(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
-	hc := &http.Client{Timeout: 2 * time.Second}
-	last := errors.New("no answer yet")
-	for {
-		if err := s.checkRoles(); err != nil {
-			return err
-		}
-		if resp, err := hc.Get(s.gatewayURL() + "/healthz"); err != nil {
-			last = err
-		} else {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-			last = fmt.Errorf("status %s", resp.Status)
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%s/healthz not ready after 60s: %v", s.gatewayURL(), last)
-		case <-time.After(250 * time.Millisecond):
-		}
-	}
-}
-
-// checkRoles fails if a role or the server has exited.
-func (s *stack) checkRoles() error {
-	for _, p := range append([]*devstack.Process{s.server}, s.roles...) {
-		if p != nil && p.Exited() {
-			return fmt.Errorf("%s exited (%v); last log lines of %s:\n%s", p.Name, p.Err(), p.LogFile, p.LogTail(1500))
-		}
-	}
-	return nil
-}
-
 func (s *stack) printAddresses() {
-	logf(s.out, "Temporal frontend  %s", s.server.Addr)
+	logf(s.out, "Temporal frontend  %s", s.local.Server.Addr)
 	if s.cfg.uiPort != 0 {
 		logf(s.out, "Temporal Web UI    http://localhost:%d/namespaces/default/workflows", s.cfg.uiPort)
 	}
-	logf(s.out, "approval gateway   %s (POST /v1/decisions)", s.gatewayURL())
+	logf(s.out, "approval gateway   %s (POST /v1/decisions)", s.local.GatewayURL())
 	logf(s.out, "logs               %s", s.logDir)
-	logf(s.out, "binaries           %s (starter: TEMPORAL_ADDRESS=%s FOUREYES_GATEWAY_URL=%s)", s.bin, s.server.Addr, s.gatewayURL())
+	logf(s.out, "binaries           %s (starter: TEMPORAL_ADDRESS=%s FOUREYES_GATEWAY_URL=%s)", s.bin, s.local.Server.Addr, s.local.GatewayURL())
 }
 
 // serve waits for Ctrl-C or for a process to die.
@@ -287,7 +194,7 @@ func (s *stack) serve(ctx context.Context) int {
 			logf(s.out, "interrupted")
 			return 0
 		case <-tick.C:
-			if err := s.checkRoles(); err != nil {
+			if err := s.local.Check(); err != nil {
 				return s.fail(err)
 			}
 		}
@@ -296,24 +203,16 @@ func (s *stack) serve(ctx context.Context) int {
 
 // shutdown stops the roles (in parallel), then the server.
 func (s *stack) shutdown() {
-	if len(s.roles) == 0 && s.server == nil {
+	if s.local.Server == nil && len(s.local.Roles) == 0 {
 		return
 	}
 	start := time.Now()
-	var wg sync.WaitGroup
-	for _, p := range s.roles {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := p.Stop(); err != nil {
-				logf(s.out, "stop %s: %v", p.Name, err)
-			}
-		}()
-	}
-	wg.Wait()
-	if s.server != nil {
-		s.server.Stop()
-	}
-	logf(s.out, "stopped %d roles and the server in %.1fs", len(s.roles), time.Since(start).Seconds())
-	s.roles, s.server = nil, nil
+	n := s.local.Stop()
+	logf(s.out, "stopped %d roles and the server in %.1fs", n, time.Since(start).Seconds())
+}
+
+func newStack(cfg upConfig, out io.Writer) *stack {
+	return &stack{cfg: cfg, out: out, bin: cfg.binDir, logDir: filepath.Join(cfg.dataDir, "logs"),
+		local: &devstack.Local{Root: cfg.root, DataDir: cfg.dataDir, BinDir: cfg.binDir,
+			Port: cfg.port, UIPort: cfg.uiPort, GatewayPort: cfg.gatewayPort}}
 }

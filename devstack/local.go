@@ -1,0 +1,229 @@
+package devstack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/foureyes/foureyes/config"
+)
+
+// Local is foureyes on this machine: the dev server and the five roles, each
+// its own process. The stack command, the integration tests and the fault
+// suite all start it this way, so what they test is what users run.
+type Local struct {
+	Root, DataDir, BinDir string
+	Port, UIPort          int // UIPort 0: no Web UI
+	GatewayPort           int
+	// Extra holds more KEY=VALUE settings per role (e.g. Slack in tests).
+	Extra map[string][]string
+
+	Server *Process
+	Roles  map[string]*Process
+	mu     sync.Mutex
+}
+
+// LogDir is where every process of the stack logs.
+func (l *Local) LogDir() string { return filepath.Join(l.DataDir, "logs") }
+
+// GatewayAddr is the approval role's listen address.
+func (l *Local) GatewayAddr() string {
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(l.GatewayPort))
+}
+
+// GatewayURL is the base URL of the decision gateway.
+func (l *Local) GatewayURL() string { return "http://" + l.GatewayAddr() }
+
+// PolicyFile is the policy every role of the local stack reads.
+func (l *Local) PolicyFile() string { return filepath.Join(l.Root, "deploy", "policy.yaml") }
+
+// MakeDirs creates the data folders.
+func (l *Local) MakeDirs() error {
+	for _, d := range []string{"artifacts", "deployments", "logs"} {
+		if err := os.MkdirAll(filepath.Join(l.DataDir, d), 0o755); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// StartServer starts the dev server on the stack's SQLite file.
+func (l *Local) StartServer(ctx context.Context, cli string) error {
+	p, err := StartServer(ctx, ServerOptions{
+		CLIPath: cli, DBFile: filepath.Join(l.DataDir, "temporal.db"), Port: l.Port, UIPort: l.UIPort,
+		LogFile: filepath.Join(l.LogDir(), "temporal.log"),
+	})
+	if err == nil {
+		l.Server = p
+	}
+	return err
+}
+
+// StartRoles starts every role, orchestrator first.
+func (l *Local) StartRoles(ctx context.Context) error {
+	for _, name := range config.Roles {
+		if _, err := l.StartRole(ctx, name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// StartRole starts (or restarts) one role with only its own environment.
+func (l *Local) StartRole(ctx context.Context, name string) (*Process, error) {
+	env, err := l.RoleEnv(name)
+	if err != nil {
+		return nil, err
+	}
+	p, err := StartRole(ctx, filepath.Join(l.BinDir, "worker"), Role{Name: name, Env: env}, l.LogDir())
+	if err != nil {
+		return nil, err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.Roles == nil {
+		l.Roles = map[string]*Process{}
+	}
+	l.Roles[name] = p
+	return p, nil
+}
+
+// RoleEnv is deploy/env/<role>.env with the stack's address, paths and ports,
+// the role's own secrets (only) from this process's environment, and Extra.
+func (l *Local) RoleEnv(name string) ([]string, error) {
+	env, err := ReadEnvFile(filepath.Join(l.Root, "deploy", "env", name+".env"))
+	if err != nil {
+		return nil, err
+	}
+	if l.Server != nil {
+		env = SetEnv(env, "TEMPORAL_ADDRESS", l.Server.Addr)
+	}
+	for k, v := range l.overrides()[name] {
+		env = SetEnv(env, k, v)
+	}
+	for _, k := range config.SecretVars(name) {
+		if v := os.Getenv(k); v != "" {
+			env = SetEnv(env, k, v)
+		}
+	}
+	return appendSettings(env, l.Extra[name]), nil
+}
+
+func appendSettings(env, extra []string) []string {
+	for _, kv := range extra {
+		k, v, _ := strings.Cut(kv, "=")
+		env = SetEnv(env, k, v)
+	}
+	return env
+}
+
+func (l *Local) overrides() map[string]map[string]string {
+	artifacts := filepath.Join(l.DataDir, "artifacts")
+	approval := map[string]string{"FOUREYES_APPROVAL_POLICY_FILE": l.PolicyFile(), "FOUREYES_APPROVAL_LISTEN": l.GatewayAddr()}
+	if l.UIPort != 0 {
+		approval["FOUREYES_APPROVAL_UI_URL"] = "http://localhost:" + strconv.Itoa(l.UIPort)
+	}
+	return map[string]map[string]string{
+		"orchestrator": {"FOUREYES_ORCHESTRATOR_POLICY_FILE": l.PolicyFile()},
+		"build":        {"FOUREYES_BUILD_ARTIFACT_DIR": artifacts},
+		"review":       {"FOUREYES_REVIEW_ARTIFACT_DIR": artifacts},
+		"approval":     approval,
+		"deploy":       {"FOUREYES_DEPLOY_ARTIFACT_DIR": artifacts, "FOUREYES_DEPLOY_STATE_DIR": filepath.Join(l.DataDir, "deployments")},
+	}
+}
+
+// WaitGateway polls GET /healthz until 200, failing early if a process exits.
+func (l *Local) WaitGateway(ctx context.Context, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	hc := &http.Client{Timeout: 2 * time.Second}
+	last := errors.New("no answer yet")
+	for {
+		if err := l.Check(); err != nil {
+			return err
+		}
+		if last = healthz(hc, l.GatewayURL()); last == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s/healthz not ready after %s: %v", l.GatewayURL(), timeout, last)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func healthz(hc *http.Client, base string) error {
+	resp, err := hc.Get(base + "/healthz")
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("status %s", resp.Status)
+	}
+	return nil
+}
+
+// Check fails if the server or a role has exited.
+func (l *Local) Check() error {
+	for _, p := range l.processes() {
+		if p.Exited() {
+			return fmt.Errorf("%s exited (%v); last log lines of %s:\n%s", p.Name, p.Err(), p.LogFile, p.LogTail(1500))
+		}
+	}
+	return nil
+}
+
+func (l *Local) processes() []*Process {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var ps []*Process
+	if l.Server != nil {
+		ps = append(ps, l.Server)
+	}
+	for _, name := range config.Roles {
+		if p := l.Roles[name]; p != nil {
+			ps = append(ps, p)
+		}
+	}
+	return ps
+}
+
+// StopRoles stops every role in parallel.
+func (l *Local) StopRoles() {
+	var wg sync.WaitGroup
+	for _, p := range l.processes() {
+		if p == l.Server {
+			continue
+		}
+		wg.Add(1)
+		go func() { defer wg.Done(); _ = p.Stop() }()
+	}
+	wg.Wait()
+	l.mu.Lock()
+	l.Roles = nil
+	l.mu.Unlock()
+}
+
+// Stop stops the roles, then the server. It returns how many roles it stopped.
+func (l *Local) Stop() int {
+	n := len(l.processes())
+	if l.Server != nil {
+		n--
+	}
+	l.StopRoles()
+	if l.Server != nil {
+		_ = l.Server.Stop()
+		l.Server = nil
+	}
+	return n
+}
