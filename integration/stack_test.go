@@ -1,0 +1,132 @@
+// Package integration runs foureyes as users run it: the real Temporal dev
+// server and each role as its own OS process, driven over real HTTP.
+package integration
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
+
+	"github.com/foureyes/foureyes/devstack"
+	"github.com/foureyes/foureyes/gateway"
+	"github.com/foureyes/foureyes/workflows"
+)
+
+// stackT is one running local stack for a test.
+type stackT struct {
+	t      *testing.T
+	local  *devstack.Local
+	client client.Client
+	tokens map[string]string // identity -> demo token
+}
+
+// startStack builds the binaries and starts the dev server and the five
+// roles on free ports in a temporary data folder. extra adds role settings.
+func startStack(t *testing.T, extra map[string][]string) *stackT {
+	if testing.Short() {
+		t.Skip("integration test skipped in -short mode")
+	}
+	root, err := devstack.RepoRoot()
+	require.NoError(t, err)
+	cli, err := devstack.EnsureTemporalCLI(root, io.Discard)
+	require.NoError(t, err, "the Temporal CLI is needed: go run ./stack test installs it")
+	bin := t.TempDir()
+	require.NoError(t, devstack.BuildBinaries(root, bin, io.Discard))
+	local := &devstack.Local{Root: root, DataDir: t.TempDir(), BinDir: bin, GatewayPort: freePort(t), Extra: extra}
+	require.NoError(t, local.MakeDirs())
+	ctx := context.Background()
+	t.Cleanup(func() { local.Stop() })
+	require.NoError(t, local.StartServer(ctx, cli))
+	require.NoError(t, local.StartRoles(ctx))
+	require.NoError(t, local.WaitGateway(ctx, time.Minute))
+	c, err := devstack.Dial(ctx, local.Server.Addr)
+	require.NoError(t, err)
+	t.Cleanup(c.Close)
+	return &stackT{t: t, local: local, client: c, tokens: demoTokens(t, root)}
+}
+
+func freePort(t *testing.T) int {
+	p, err := devstack.FreePort()
+	require.NoError(t, err)
+	return p
+}
+
+// demoTokens maps identities to the demo tokens of deploy/demo-tokens.env.
+func demoTokens(t *testing.T, root string) map[string]string {
+	env, err := devstack.ReadEnvFile(filepath.Join(root, "deploy", "demo-tokens.env"))
+	require.NoError(t, err)
+	ids := map[string]string{"ALICE": "alice", "BOB": "bob", "CAROL": "carol", "DAVE": "dave",
+		"ERIN": "erin", "RITA": "rita", "CI_BOT": "ci-bot"}
+	tokens := map[string]string{}
+	for key, id := range ids {
+		v, ok := devstack.LookupEnv(env, "FOUREYES_DEMO_TOKEN_"+key)
+		require.True(t, ok, "demo token for %s", id)
+		tokens[id] = v
+	}
+	return tokens
+}
+
+// start starts a release the way `starter start` does.
+func (s *stackT) start(service, env, commit string, authors []string, requester string) client.WorkflowRun {
+	id := fmt.Sprintf("release-%s-%s-%s", service, env, uuid.NewString())
+	run, err := s.client.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{
+		ID: id, TaskQueue: workflows.QueueOrchestrator,
+	}, "Release", workflows.ReleaseRequest{Service: service, Environment: env, Commit: commit,
+		Authors: authors, Requester: requester, Title: "integration"})
+	require.NoError(s.t, err)
+	return run
+}
+
+func (s *stackT) status(id string) workflows.Status {
+	v, err := s.client.QueryWorkflow(context.Background(), id, "", workflows.QueryStatus)
+	require.NoError(s.t, err)
+	var st workflows.Status
+	require.NoError(s.t, v.Get(&st))
+	return st
+}
+
+// waitStatus polls the status query until the release reaches want.
+func (s *stackT) waitStatus(id, want string) {
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if s.status(id).Status == want {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	s.t.Fatalf("release %s never reached %s (last: %s)", id, want, s.status(id).Status)
+}
+
+// decide posts a decision to the gateway as identity, with its token.
+func (s *stackT) decide(id, gate, verdict, who string) (int, gateway.Answer) {
+	body, _ := json.Marshal(gateway.Request{ReleaseID: id, Gate: gate, Verdict: verdict,
+		Comment: who + " via integration test"})
+	req, err := http.NewRequest(http.MethodPost, s.local.GatewayURL()+"/v1/decisions", bytes.NewReader(body))
+	require.NoError(s.t, err)
+	req.Header.Set("Authorization", "Bearer "+s.tokens[who])
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(s.t, err)
+	defer resp.Body.Close()
+	var a gateway.Answer
+	require.NoError(s.t, json.NewDecoder(resp.Body).Decode(&a))
+	return resp.StatusCode, a
+}
+
+func (s *stackT) result(run client.WorkflowRun) workflows.ReleaseResult {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var res workflows.ReleaseResult
+	require.NoError(s.t, run.Get(ctx, &res))
+	return res
+}
