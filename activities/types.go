@@ -87,7 +87,10 @@ type Notification struct {
 	SlackChannel   string    `json:"slack_channel"`
 	Outcome        string    `json:"outcome"`
 	Detail         string    `json:"detail"`
-	Ref            string    `json:"ref"` // reference of the prompt message, for updates
+	Ref            string    `json:"ref"`                  // reference of the prompt message, for updates
+	GateState      string    `json:"gate_state,omitempty"` // open, approved, rejected, expired, closed
+	Quorum         int       `json:"quorum,omitempty"`     // approvals the gate needs
+	Ended          bool      `json:"ended,omitempty"`      // the release has ended (final outcome)
 }
 
 // NotifyResult says where the notification went.

@@ -32,9 +32,11 @@ func (r *release) notification(kind string, g *gate, detail string) activities.N
 		Kind: kind, ReleaseID: r.id, Service: r.req.Service, Environment: r.req.Environment,
 		Commit: r.req.Commit, Link: r.req.Link, Authors: r.req.Authors, Requester: r.req.Requester,
 		ArtifactDigest: r.artifact.Digest, PolicyHash: r.policyHash, Detail: detail, Outcome: r.status,
+		Ended: r.result != nil,
 	}
 	if g != nil {
 		n.Gate, n.Needed, n.Deadline = g.name, g.needed(), g.deadline
+		n.GateState, n.Quorum = g.state, g.rule.Quorum
 		n.Signed, n.SlackChannel, n.Ref = g.signerIDs(), g.rule.SlackChannel, g.promptRef
 		n.Awaiting = r.pol.Awaiting(r.check(g, "", r.now))
 	}
