@@ -12,6 +12,7 @@ import (
 
 	"github.com/sethvargo/go-envconfig"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/worker"
 
 	"github.com/foureyes/foureyes/config"
@@ -32,6 +33,9 @@ type process struct {
 	role *role
 	opts client.Options
 	log  *slog.Logger
+	// metrics and where they are served (empty: not served).
+	metrics       *metrics
+	metricsListen string
 }
 
 // run returns the exit code; start-up errors are one line on stderr.
@@ -80,7 +84,8 @@ func setup(ctx context.Context, args []string, l envconfig.Lookuper, stdout, std
 	if err != nil {
 		return nil, fmt.Errorf("role %s: %w", name, err)
 	}
-	return &process{name: name, role: r, opts: opts, log: logger}, nil
+	p := &process{name: name, role: r, opts: opts, log: logger}
+	return p, p.setupMetrics(ctx, l)
 }
 
 func roleFlag(args []string, l envconfig.Lookuper, stderr io.Writer) (string, error) {
@@ -115,9 +120,15 @@ func (p *process) run(ctx context.Context) error {
 		}
 		defer ln.Close()
 	}
+	stopMetrics, err := p.serveMetrics()
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 	fatal := make(chan error, 1)
 	w := worker.New(c, p.role.queue, worker.Options{Identity: p.role.identity,
-		WorkerStopTimeout: stopTimeout, OnFatalError: func(err error) { fatal <- err }})
+		WorkerStopTimeout: stopTimeout, OnFatalError: func(err error) { fatal <- err },
+		Interceptors: []interceptor.WorkerInterceptor{&stageLogging{}}})
 	p.role.register(w)
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker on %s: %w", p.role.queue, err)
