@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -24,13 +25,11 @@ type BuildActivities struct {
 }
 
 // Build produces the artifact of one commit at ArtifactDir/<service>-<commit>.tar
-// and returns its SHA-256. Re-running it for the same commit reuses an
-// identical artifact.
+// and returns its SHA-256. A release gets one artifact: attempts of the same
+// release take turns (a lock) and a retry returns the artifact an earlier
+// attempt recorded, as long as it still hashes to the recorded digest.
 func (a *BuildActivities) Build(ctx context.Context, in BuildInput) (BuildResult, error) {
-	if err := checkName("service", in.Service); err != nil {
-		return BuildResult{}, err
-	}
-	if err := checkCommit(in.Commit); err != nil {
+	if err := checkBuildInput(in); err != nil {
 		return BuildResult{}, err
 	}
 	dir, err := filepath.Abs(a.ArtifactDir)
@@ -40,6 +39,38 @@ func (a *BuildActivities) Build(ctx context.Context, in BuildInput) (BuildResult
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return BuildResult{}, err
 	}
+	if in.ReleaseID == "" {
+		return a.build(ctx, in, dir)
+	}
+	o := once{dir: filepath.Join(dir, ".runs", in.ReleaseID), kind: "build"}
+	lock, err := o.acquire(ctx)
+	if err != nil {
+		return BuildResult{}, err
+	}
+	defer lock.Close()
+	if res, ok := a.built(o, in); ok {
+		return res, nil
+	}
+	res, err := a.build(ctx, in, dir)
+	if err != nil {
+		return res, err
+	}
+	return res, writeJSON(o.path("json"), res)
+}
+
+func checkBuildInput(in BuildInput) error {
+	if err := checkName("service", in.Service); err != nil {
+		return err
+	}
+	if in.ReleaseID != "" {
+		if err := checkReleaseID(in.ReleaseID); err != nil {
+			return err
+		}
+	}
+	return checkCommit(in.Commit)
+}
+
+func (a *BuildActivities) build(ctx context.Context, in BuildInput, dir string) (BuildResult, error) {
 	path := filepath.Join(dir, artifactName(in.Service, in.Commit))
 	out, err := a.produce(ctx, in, path)
 	if err != nil {
@@ -50,6 +81,34 @@ func (a *BuildActivities) Build(ctx context.Context, in BuildInput) (BuildResult
 		return BuildResult{}, err
 	}
 	return BuildResult{ArtifactRef: path, Digest: digest, Executor: a.Identity, Output: out}, nil
+}
+
+// built is the artifact an earlier attempt of this release recorded, if it
+// is still there unchanged.
+func (a *BuildActivities) built(o once, in BuildInput) (BuildResult, bool) {
+	var res BuildResult
+	data, err := os.ReadFile(o.path("json"))
+	if err != nil || json.Unmarshal(data, &res) != nil {
+		return res, false
+	}
+	if filepath.Base(res.ArtifactRef) != artifactName(in.Service, in.Commit) {
+		return res, false
+	}
+	if got, err := sha256File(res.ArtifactRef); err != nil || got != res.Digest {
+		return res, false
+	}
+	res.Executor = a.Identity
+	res.Output = fmt.Sprintf("reused the artifact built for release %s (not built again)", in.ReleaseID)
+	return res, true
+}
+
+func writeJSON(path string, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	_, err = writeFileAtomic(path, append(data, '\n'))
+	return err
 }
 
 func (a *BuildActivities) produce(ctx context.Context, in BuildInput, path string) (string, error) {

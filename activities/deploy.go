@@ -37,12 +37,20 @@ type deployState struct {
 }
 
 // Deploy deploys the approved artifact, refusing any file whose SHA-256 is not
-// the approved digest. Deploying a release that is already the current one
-// does nothing, so retries are safe.
+// the approved digest. Its command runs at most once per release, whatever
+// happens to the workers (see once): a retry, a duplicated task or a worker
+// restarted after a crash either finds the release recorded, or waits for the
+// command still running and takes its outcome, or — the command killed
+// midway, outcome unknown — fails without running it again.
 func (a *DeployActivities) Deploy(ctx context.Context, in DeployInput) (StepResult, error) {
 	if err := checkDeployInput(in); err != nil {
 		return StepResult{}, err
 	}
+	lock, err := a.once(in, "deploy").acquire(ctx)
+	if err != nil {
+		return StepResult{}, err
+	}
+	defer lock.Close()
 	cur, err := readState(a.statePath(in))
 	if err != nil {
 		return StepResult{}, err
@@ -54,11 +62,9 @@ func (a *DeployActivities) Deploy(ctx context.Context, in DeployInput) (StepResu
 	if err != nil {
 		return StepResult{}, err
 	}
-	var out string
-	if a.Command != "" {
-		if out, err = runShell(ctx, a.Command, a.env(in, path), a.Timeout); err != nil {
-			return StepResult{}, commandFailure("deploy", err, false)
-		}
+	out, err := a.deployCommand(ctx, in, path, lock)
+	if err != nil {
+		return StepResult{}, err
 	}
 	if err := a.record(in, path, cur); err != nil {
 		return StepResult{}, err
@@ -93,24 +99,32 @@ func (a *DeployActivities) Verify(ctx context.Context, in DeployInput) (StepResu
 	return a.ok(out), nil
 }
 
-// Rollback undoes this release's deploy: it runs RollbackCommand, then puts
-// back the record this release's deploy saved (or removes the record when
-// there was none). A record not holding this release is left alone, so
-// repeated rollbacks and rollbacks after a later release do nothing.
+// Rollback undoes this release's deploy: it waits for a deploy of this
+// release still running, fences it (it never runs after its rollback), runs
+// RollbackCommand unless an earlier attempt ran it to success, then puts back
+// the record this release's deploy saved (or removes the record when there
+// was none). A record not holding this release is left alone, so repeated
+// rollbacks and rollbacks after a later release do nothing.
 func (a *DeployActivities) Rollback(ctx context.Context, in DeployInput) (StepResult, error) {
 	if err := checkDeployInput(in); err != nil {
+		return StepResult{}, err
+	}
+	deploy := a.once(in, "deploy")
+	lock, err := deploy.acquire(ctx)
+	if err != nil {
+		return StepResult{}, err
+	}
+	defer lock.Close()
+	if err := deploy.fence(); err != nil {
 		return StepResult{}, err
 	}
 	cur, prev, err := a.ownStates(in)
 	if err != nil {
 		return StepResult{}, err
 	}
-	var out string
-	if a.RollbackCommand != "" {
-		path, _ := resolveArtifact(a.ArtifactDir, in.ArtifactRef)
-		if out, err = runShell(ctx, a.RollbackCommand, withPrevious(a.env(in, path), prev), a.Timeout); err != nil {
-			return StepResult{}, commandFailure("rollback", err, true)
-		}
+	out, err := a.rollbackCommand(ctx, in, prev)
+	if err != nil {
+		return StepResult{}, err
 	}
 	msg, err := a.restore(in, cur, prev)
 	if err != nil {

@@ -187,7 +187,12 @@ func TestFailingDeployCommands(t *testing.T) {
 	assert.Contains(t, appErr.Error(), "cluster unreachable")
 	assert.Nil(t, f.current(t), "a failed deploy records nothing")
 
+	// The failure of a release's deploy is final: a retry reports it again.
 	f.d.Command = "true"
+	_, err = execute[StepResult](t, f.d, f.d.Deploy, in)
+	assert.Contains(t, requireAppError(t, err, ErrTypeCommandFailed, true).Error(), "cluster unreachable")
+
+	in = f.input(t, "rel-2", commitA)
 	f.d.VerifyCommand = `echo "health check 503"; exit 2`
 	f.step(t, deployFn, in)
 	res := f.step(t, verifyFn, in)
@@ -197,5 +202,5 @@ func TestFailingDeployCommands(t *testing.T) {
 	f.d.RollbackCommand = "exit 1"
 	_, err = execute[StepResult](t, f.d, f.d.Rollback, in)
 	requireAppError(t, err, ErrTypeCommandFailed, false) // worth retrying
-	assert.Equal(t, "rel-1", f.current(t).ReleaseID, "record kept until the rollback command succeeds")
+	assert.Equal(t, "rel-2", f.current(t).ReleaseID, "record kept until the rollback command succeeds")
 }

@@ -13,8 +13,8 @@ import (
 )
 
 func checkDeployInput(in DeployInput) error {
-	if in.ReleaseID == "" {
-		return invalid("release_id", in.ReleaseID, "must not be empty")
+	if err := checkReleaseID(in.ReleaseID); err != nil {
+		return err
 	}
 	// The first problem only: a joined error would lose the ApplicationError.
 	for _, err := range []error{checkName("service", in.Service), checkName("environment", in.Environment),
