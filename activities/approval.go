@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"go.temporal.io/sdk/temporal"
 )
 
 // Notifier tells people about a release; it returns a reference of the
@@ -28,10 +30,39 @@ func (a *ApprovalActivities) Notify(ctx context.Context, n Notification) (Notify
 		return NotifyResult{}, errors.New("approval role has no notifier configured")
 	}
 	ref, err := a.Notifier.Notify(ctx, n)
-	if err != nil {
+	var appErr *temporal.ApplicationError
+	switch {
+	case errors.As(err, &appErr):
+		// Unwrapped: Temporal reads NextRetryDelay (Slack's Retry-After) only
+		// from an ApplicationError returned as is.
+		return NotifyResult{}, appErr
+	case err != nil:
 		return NotifyResult{}, fmt.Errorf("notify %s of release %s: %w", n.Kind, n.ReleaseID, err)
 	}
 	return NotifyResult{Ref: ref, Executor: a.Identity}, nil
+}
+
+// Notifiers tells every notifier in turn (console, then Slack). The returned
+// ref is the last one that differs from n.Ref, so a prompt's ref is Slack's
+// when Slack posted it: only Slack updates a message by its ref. A failure
+// does not keep the others from being told; the first is returned so that
+// Temporal retries the notification.
+type Notifiers []Notifier
+
+// Notify implements Notifier.
+func (ns Notifiers) Notify(ctx context.Context, n Notification) (string, error) {
+	ref := n.Ref
+	var first error
+	for _, x := range ns {
+		r, err := x.Notify(ctx, n)
+		switch {
+		case err != nil && first == nil:
+			first = err
+		case err == nil && r != "" && r != n.Ref:
+			ref = r
+		}
+	}
+	return ref, first
 }
 
 // ConsoleNotifier prints notifications as readable blocks, for the dev stack
@@ -83,13 +114,17 @@ func (c *ConsoleNotifier) format(n Notification) string {
 	if n.Kind == NotifyPrompt || n.Kind == NotifyReminder {
 		line("decide", fmt.Sprintf("starter decide %s --gate %s --approve   (or --reject)", n.ReleaseID, n.Gate))
 	}
-	ns := c.Namespace
-	if ns == "" {
-		ns = "default"
-	}
-	line("ui", strings.TrimRight(c.UIURL, "/")+"/namespaces/"+ns+"/workflows/"+n.ReleaseID)
+	line("ui", releaseURL(c.UIURL, c.Namespace, n.ReleaseID))
 	b.WriteString("====\n")
 	return b.String()
+}
+
+// releaseURL links a release in the Temporal UI; namespace "" is "default".
+func releaseURL(uiURL, namespace, releaseID string) string {
+	if namespace == "" {
+		namespace = "default"
+	}
+	return strings.TrimRight(uiURL, "/") + "/namespaces/" + namespace + "/workflows/" + releaseID
 }
 
 func headline(n Notification) string {

@@ -1,0 +1,192 @@
+package activities
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/slack-go/slack"
+	"go.temporal.io/sdk/temporal"
+)
+
+// Action ids of the prompt's buttons: the gateway acts only on these.
+const (
+	SlackActionApprove = "foureyes_approve"
+	SlackActionReject  = "foureyes_reject"
+	slackActionsBlock  = "foureyes_decide"
+)
+
+// Gate states as the workflow reports them (workflows.GateOpen…); activities
+// cannot import workflows.
+const gateOpen = "open"
+
+// SlackButton is the value of a prompt's buttons: the release, the gate and
+// the prompt a click answers. The gateway trusts it only after checking
+// Slack's signature, and the workflow still judges the gate itself.
+type SlackButton struct {
+	ReleaseID string `json:"release_id"`
+	Gate      string `json:"gate"`
+	Prompt    string `json:"prompt"`
+}
+
+// SlackNotifier posts a Block Kit prompt to the gate's channel and keeps it
+// truthful: decisions and outcomes update it (chat.update), reminders go in
+// its thread. Its refs are "CHANNEL|TS". Slack errors are returned so that
+// Temporal retries them.
+type SlackNotifier struct {
+	Client    *slack.Client
+	UIURL     string // Temporal UI base URL, for the release link
+	Namespace string
+
+	mu      sync.Mutex
+	prompts map[string]string // release/gate -> ref of the prompt this process posted
+	ranks   map[string]int    // ref -> rank of the last state shown
+	updates sync.Mutex        // one chat.update at a time, so ranks hold
+}
+
+// Notify implements Notifier. A gate without a Slack channel is left alone.
+func (s *SlackNotifier) Notify(ctx context.Context, n Notification) (string, error) {
+	if n.SlackChannel == "" || s.Client == nil {
+		return n.Ref, nil
+	}
+	switch n.Kind {
+	case NotifyPrompt:
+		return s.post(ctx, n)
+	case NotifyReminder:
+		return s.remind(ctx, n)
+	case NotifyDecision, NotifyOutcome:
+		return s.update(ctx, n)
+	}
+	return n.Ref, nil
+}
+
+// post sends the prompt once per process: a retry after a lost result finds
+// the message already posted.
+func (s *SlackNotifier) post(ctx context.Context, n Notification) (string, error) {
+	if ref := s.prompt(n); ref != "" {
+		return ref, nil
+	}
+	ch, ts, err := s.Client.PostMessageContext(ctx, n.SlackChannel, s.message(n)...)
+	if err != nil {
+		return "", slackError("chat.postMessage", n, err)
+	}
+	ref := ch + "|" + ts
+	s.remember(n, ref)
+	return ref, nil
+}
+
+// remember keeps the prompt's ref and the state it shows. A long-running
+// process forgets old prompts rather than grow without bound.
+func (s *SlackNotifier) remember(n Notification, ref string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.prompts == nil || len(s.ranks) > 10000 {
+		s.prompts, s.ranks = map[string]string{}, map[string]int{}
+	}
+	s.prompts[n.ReleaseID+"/"+n.Gate] = ref
+	s.ranks[ref] = rank(n)
+}
+
+// prompt is the ref of the gate's prompt: the workflow's, else the one this
+// process posted (a decision can arrive before the workflow saw the ref).
+func (s *SlackNotifier) prompt(n Notification) string {
+	if _, _, ok := splitRef(n.Ref); ok {
+		return n.Ref
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.prompts[n.ReleaseID+"/"+n.Gate]
+}
+
+// update shows a decision or outcome on the prompt. Notifications run
+// concurrently, so a state older than the one shown is skipped. Without a
+// prompt (it never reached Slack) the state is posted as a new message.
+func (s *SlackNotifier) update(ctx context.Context, n Notification) (string, error) {
+	ref := s.prompt(n)
+	ch, ts, ok := splitRef(ref)
+	if !ok {
+		return s.post(ctx, n)
+	}
+	s.updates.Lock()
+	defer s.updates.Unlock()
+	if s.shown(ref) > rank(n) {
+		return ref, nil
+	}
+	if _, _, _, err := s.Client.UpdateMessageContext(ctx, ch, ts, s.message(n)...); err != nil {
+		return "", slackError("chat.update", n, err)
+	}
+	s.remember(n, ref)
+	return ref, nil
+}
+
+func (s *SlackNotifier) shown(ref string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ranks[ref]
+}
+
+// remind replies in the prompt's thread (or the channel without a prompt).
+func (s *SlackNotifier) remind(ctx context.Context, n Notification) (string, error) {
+	ref := s.prompt(n)
+	ch, ts, ok := splitRef(ref)
+	opts := []slack.MsgOption{slack.MsgOptionText(reminderText(n), false)}
+	if !ok {
+		ch = n.SlackChannel
+	} else {
+		opts = append(opts, slack.MsgOptionTS(ts))
+	}
+	if _, _, err := s.Client.PostMessageContext(ctx, ch, opts...); err != nil {
+		return "", slackError("chat.postMessage (reminder)", n, err)
+	}
+	return ref, nil
+}
+
+// rank orders the states of one prompt: more signers, then the gate closed,
+// then the release ended.
+func rank(n Notification) int {
+	r := len(n.Signed)
+	if !open(n) {
+		r += 1000
+	}
+	if n.Ended {
+		r += 1000
+	}
+	return r
+}
+
+// open reports whether the gate still takes decisions (its buttons stay).
+func open(n Notification) bool {
+	if n.Ended || n.Kind == NotifyOutcome {
+		return false
+	}
+	return n.GateState == gateOpen || n.GateState == ""
+}
+
+func splitRef(ref string) (channel, ts string, ok bool) {
+	channel, ts, ok = strings.Cut(ref, "|")
+	return channel, ts, ok && channel != "" && ts != ""
+}
+
+// slackError keeps Slack's Retry-After as Temporal's next retry delay.
+func slackError(method string, n Notification, err error) error {
+	msg := fmt.Sprintf("slack %s for the %s of release %s", method, n.Kind, n.ReleaseID)
+	var rl *slack.RateLimitedError
+	if errors.As(err, &rl) {
+		return temporal.NewApplicationErrorWithOptions(msg+": "+err.Error(), "SlackRateLimited",
+			temporal.ApplicationErrorOptions{NextRetryDelay: rl.RetryAfter, Cause: err})
+	}
+	return fmt.Errorf("%s: %w", msg, err)
+}
+
+// buttonValue names the release, gate and prompt (the gate's deadline tells
+// one opening of a gate from another).
+func buttonValue(n Notification) string {
+	sum := sha256.Sum256([]byte(n.ReleaseID + "|" + n.Gate + "|" + n.Deadline.UTC().String()))
+	b, _ := json.Marshal(SlackButton{ReleaseID: n.ReleaseID, Gate: n.Gate, Prompt: hex.EncodeToString(sum[:6])})
+	return string(b)
+}

@@ -1,0 +1,170 @@
+package activities
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/slack-go/slack"
+)
+
+// message is the prompt in its current state: the facts of the release, the
+// progress or outcome, and the buttons while the gate is open.
+func (s *SlackNotifier) message(n Notification) []slack.MsgOption {
+	blocks := []slack.Block{
+		slack.NewHeaderBlock(plain(title(n))),
+		slack.NewSectionBlock(nil, facts(n), nil),
+		slack.NewSectionBlock(mrkdwn(state(n)), nil, nil),
+		slack.NewContextBlock("", mrkdwn(fmt.Sprintf("<%s|%s in Temporal>",
+			releaseURL(s.UIURL, s.Namespace, n.ReleaseID), esc(n.ReleaseID)))),
+	}
+	if open(n) {
+		blocks = append(blocks, buttons(n))
+	}
+	return []slack.MsgOption{slack.MsgOptionText(title(n)+" ("+n.ReleaseID+")", false),
+		slack.MsgOptionBlocks(blocks...)}
+}
+
+// title says what the message is about now.
+func title(n Notification) string {
+	what := fmt.Sprintf("%s → %s", n.Service, n.Environment)
+	gate := capital(n.Gate)
+	switch {
+	case n.Ended:
+		return fmt.Sprintf("Release %s: %s", words(n.Outcome), what)
+	case open(n):
+		return fmt.Sprintf("%s needed: %s", gate, what)
+	}
+	return fmt.Sprintf("%s %s: %s", gate, words(gateState(n)), what)
+}
+
+// facts are the section's fields (Slack allows ten).
+func facts(n Notification) []*slack.TextBlockObject {
+	commit := "`" + short(n.Commit, 7) + "`"
+	if safeLink(n.Link) {
+		commit = fmt.Sprintf("<%s|%s>", n.Link, short(n.Commit, 7))
+	}
+	return []*slack.TextBlockObject{
+		field("Service", esc(n.Service)), field("Environment", esc(n.Environment)),
+		field("Commit", commit), field("Authors", esc(strings.Join(n.Authors, ", "))),
+		field("Requester", esc(n.Requester)), field("Artifact", "`sha256:"+short(n.ArtifactDigest, 12)+"`"),
+		field("Policy", "`sha256:"+short(n.PolicyHash, 12)+"`"), field("Needed", esc(n.Needed)),
+		field("Deadline", deadline(n.Deadline)), field("Approvals", progress(n)),
+	}
+}
+
+// state is the line under the facts: who may still sign, or how it ended.
+func state(n Notification) string {
+	detail := ""
+	if n.Detail != "" {
+		detail = "\n" + esc(n.Detail)
+	}
+	switch {
+	case n.Ended:
+		return fmt.Sprintf("%s *Release %s*%s", icon(n.Outcome), words(n.Outcome), detail)
+	case open(n) && len(n.Awaiting) > 0:
+		return "*Can still sign:* " + esc(strings.Join(n.Awaiting, ", ")) + detail
+	case open(n):
+		return "*Nobody else can sign this gate.*" + detail
+	}
+	return fmt.Sprintf("%s *%s %s*%s", icon(gateState(n)), capital(n.Gate), words(gateState(n)), detail)
+}
+
+func progress(n Notification) string {
+	signed := "nobody yet"
+	if len(n.Signed) > 0 {
+		signed = esc(strings.Join(n.Signed, ", "))
+	}
+	if n.Quorum == 0 {
+		return signed
+	}
+	return fmt.Sprintf("%d of %d: %s", len(n.Signed), n.Quorum, signed)
+}
+
+// buttons: Approve (primary, confirmed) and Reject (danger).
+func buttons(n Notification) *slack.ActionBlock {
+	value := buttonValue(n)
+	confirm := slack.NewConfirmationBlockObject(plain("Approve?"),
+		mrkdwn(fmt.Sprintf("Approve the %s gate of %s → %s at `%s`? Your name goes into the audit trail.",
+			esc(n.Gate), esc(n.Service), esc(n.Environment), short(n.Commit, 7))),
+		plain("Approve"), plain("Cancel"))
+	approve := slack.NewButtonBlockElement(SlackActionApprove, value, plain("Approve")).
+		WithStyle(slack.StylePrimary).WithConfirm(confirm)
+	reject := slack.NewButtonBlockElement(SlackActionReject, value, plain("Reject")).WithStyle(slack.StyleDanger)
+	return slack.NewActionBlock(slackActionsBlock, approve, reject)
+}
+
+func reminderText(n Notification) string {
+	return fmt.Sprintf("Reminder: the %s gate of %s → %s still needs %s (%s) by %s.",
+		n.Gate, esc(n.Service), esc(n.Environment), esc(n.Needed), progress(n), deadline(n.Deadline))
+}
+
+// deadline renders in each reader's time zone, with UTC as the fallback.
+func deadline(t time.Time) string {
+	if t.IsZero() {
+		return "none"
+	}
+	return fmt.Sprintf("<!date^%d^{date_short_pretty} {time}|%s>", t.Unix(), t.UTC().Format(time.RFC3339))
+}
+
+func icon(outcome string) string {
+	switch outcome {
+	case "approved", "deployed":
+		return ":white_check_mark:"
+	case "rejected", "failed", "rolled_back":
+		return ":x:"
+	}
+	return ":double_vertical_bar:"
+}
+
+func field(name, value string) *slack.TextBlockObject {
+	if value == "" {
+		value = "-"
+	}
+	return mrkdwn("*" + name + "*\n" + value)
+}
+
+func plain(s string) *slack.TextBlockObject {
+	return slack.NewTextBlockObject(slack.PlainTextType, s, false, false)
+}
+
+func mrkdwn(s string) *slack.TextBlockObject {
+	return slack.NewTextBlockObject(slack.MarkdownType, s, false, false)
+}
+
+// esc keeps text from forming links or mentions (Slack's three escapes).
+func esc(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
+}
+
+func short(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+// gateState of a closed gate; releases started before the field existed
+// do not report it.
+func gateState(n Notification) string {
+	if n.GateState == "" || n.GateState == gateOpen {
+		return "ended"
+	}
+	return n.GateState
+}
+
+// safeLink: only a plain http(s) URL becomes a link; the release request's
+// link is user input.
+func safeLink(u string) bool {
+	return (strings.HasPrefix(u, "https://") || strings.HasPrefix(u, "http://")) &&
+		!strings.ContainsAny(u, "<>| \t\n")
+}
+
+func words(s string) string { return strings.ReplaceAll(s, "_", " ") }
+
+func capital(s string) string {
+	if s == "" {
+		return "Release"
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
