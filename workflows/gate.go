@@ -74,6 +74,7 @@ func (r *release) openGate(ctx workflow.Context, name string) *gate {
 	g := &gate{name: name, rule: rule, opened: now, state: GateOpen,
 		deadline: now.Add(rule.Deadline.Std())}
 	r.gate = g
+	r.gates = append(r.gates, g)
 	r.record(ctx, audit.Entry{Type: audit.EventGateOpened, Stage: r.stage,
 		Detail: fmt.Sprintf("gate %s needs %s by %s", name, g.needed(), g.deadline.Format(time.RFC3339))})
 	return g
@@ -114,6 +115,7 @@ func (r *release) onDecision(ctx workflow.Context, d Decision) {
 	now := workflow.Now(ctx).UTC()
 	o := r.judge(d, now)
 	r.outcomes[d.RequestID] = o
+	r.countDecision(ctx, d, o)
 	if o.Outcome != OutcomeAccepted {
 		r.refuse(ctx, d, o, now)
 		return
@@ -162,16 +164,20 @@ func (r *release) accept(ctx workflow.Context, d Decision, now time.Time) {
 	g := r.gate
 	g.signed = append(g.signed, Signer{Identity: d.Identity, Verdict: d.Verdict,
 		Channel: d.Channel, Comment: d.Comment, At: now})
+	switch { // before recording, so that what is published is the gate's new state
+	case d.Verdict == VerdictReject:
+		g.state = GateRejected
+	case g.approvals() >= g.rule.Quorum:
+		g.state = GateApproved
+	}
 	r.record(ctx, audit.Entry{Type: audit.EventDecision, Stage: r.stage, Actor: d.Identity,
 		Channel: d.Channel, Outcome: d.Verdict,
 		Detail: fmt.Sprintf("%s at gate %s (%d of %d); comment: %q", d.Verdict, g.name, g.approvals(), g.rule.Quorum, d.Comment)})
-	switch {
-	case d.Verdict == VerdictReject:
-		g.state = GateRejected
+	switch g.state {
+	case GateRejected:
 		r.record(ctx, audit.Entry{Type: audit.EventGateRejected, Stage: r.stage, Actor: d.Identity,
 			Outcome: GateRejected, Detail: fmt.Sprintf("gate %s rejected by %s", g.name, d.Identity)})
-	case g.approvals() >= g.rule.Quorum:
-		g.state = GateApproved
+	case GateApproved:
 		r.record(ctx, audit.Entry{Type: audit.EventGateApproved, Stage: r.stage, Outcome: GateApproved,
 			Detail: fmt.Sprintf("gate %s approved by %s", g.name, strings.Join(g.signerIDs(), ", "))})
 	}

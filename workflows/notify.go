@@ -46,7 +46,12 @@ func (r *release) notification(kind string, g *gate, detail string) activities.N
 // notify sends a notification without waiting for it. The last one sent is
 // kept so that the release can wait for its outcome message before it ends.
 func (r *release) notify(ctx workflow.Context, n activities.Notification) workflow.Future {
-	actx := workflow.WithActivityOptions(ctx, notifyOptions)
+	opts := notifyOptions
+	opts.Summary = "notify " + n.Kind
+	if n.Gate != "" {
+		opts.Summary += " at gate " + n.Gate
+	}
+	actx := workflow.WithActivityOptions(ctx, opts)
 	f := workflow.ExecuteActivity(actx, activities.ActivityNotify, n)
 	r.lastNotice = f
 	return f

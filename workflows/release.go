@@ -19,6 +19,7 @@ var fullSHA = regexp.MustCompile(`^[0-9a-f]{40}$`)
 // results, not errors, so that every release ends with a sealed audit trail.
 func Release(ctx workflow.Context, req ReleaseRequest) (ReleaseResult, error) {
 	r := newRelease(ctx, req)
+	r.visible = workflow.GetVersion(ctx, versionSearchAttributes, workflow.DefaultVersion, 1) >= 1
 	if err := r.registerQueries(ctx); err != nil {
 		return ReleaseResult{}, err
 	}
@@ -27,12 +28,13 @@ func Release(ctx workflow.Context, req ReleaseRequest) (ReleaseResult, error) {
 }
 
 func (r *release) pipeline(ctx workflow.Context) (string, string) {
-	r.setStage(StageCode, StatusBuilding)
+	r.setStage(ctx, StageCode, StatusBuilding)
 	if err := r.loadPolicy(ctx); err != nil {
 		r.record(ctx, audit.Entry{Type: audit.EventReleaseStarted, Actor: r.req.Requester, Outcome: "failed",
 			Detail: "policy could not be loaded: " + rootMessage(err)})
 		return StatusFailed, "policy could not be loaded: " + rootMessage(err)
 	}
+	r.upsertPolicyMemo(ctx)
 	r.record(ctx, audit.Entry{Type: audit.EventReleaseStarted, Actor: r.req.Requester, Channel: ChannelCLI,
 		Detail: r.describe()})
 	if why := r.validate(); why != "" {
@@ -115,11 +117,12 @@ func (r *release) cancelReason() string {
 // gateStage opens a gate, asks its signers and waits for the outcome.
 // It returns an empty status when the gate approved.
 func (r *release) gateStage(ctx workflow.Context, name, stage, status string) (string, string) {
-	r.setStage(stage, status)
+	r.setStage(ctx, stage, status)
 	g := r.openGate(ctx, name)
 	r.prompt(ctx, g)
 	err := r.waitGate(ctx, g)
 	r.closeGate(g)
+	r.observeGate(ctx, g)
 	r.notify(ctx, r.notification(kindOutcome, g, "gate "+g.state))
 	switch {
 	case err != nil || r.cancelled():
@@ -142,7 +145,7 @@ func (r *release) waitFreeze(ctx workflow.Context) (string, string) {
 		if !frozen {
 			return "", ""
 		}
-		r.setStage(StageDeploy, StatusFrozen)
+		r.setStage(ctx, StageDeploy, StatusFrozen)
 		r.record(ctx, audit.Entry{Type: audit.EventFreezeWait, Stage: StageDeploy,
 			Detail: fmt.Sprintf("freeze window %q until %s: deploy waits", w.Reason, w.End.Format(time.RFC3339))})
 		_, err := workflow.AwaitWithTimeout(ctx, w.End.Sub(workflow.Now(ctx)), r.cancelled)
@@ -183,6 +186,8 @@ func (r *release) finish(ctx workflow.Context, status, reason string) ReleaseRes
 	res := ReleaseResult{Status: status, Reason: reason, ArtifactRef: r.artifact.ArtifactRef,
 		ArtifactDigest: r.artifact.Digest, PolicyHash: r.policyHash, AuditHead: r.chain.Head()}
 	r.result = &res
+	r.publish(ctx)
+	r.countRelease(ctx, status, reason)
 	r.notify(ctx, r.notification(kindOutcome, r.gate, reason))
 	r.flushNotices(ctx)
 	return res

@@ -13,7 +13,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"github.com/stretchr/testify/suite"
+	"github.com/uber-go/tally/v4"
 	"go.temporal.io/sdk/activity"
+	sdktally "go.temporal.io/sdk/contrib/tally"
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
@@ -110,6 +112,7 @@ type ReleaseSuite struct {
 	testsuite.WorkflowTestSuite
 	env   *testsuite.TestWorkflowEnvironment
 	roles *fakeRoles
+	scope tally.TestScope // the workflow's metrics
 }
 
 func TestRelease(t *testing.T) { suite.Run(t, new(ReleaseSuite)) }
@@ -118,6 +121,8 @@ func (s *ReleaseSuite) SetupTest() {
 	// The test environment logs every activity at debug; keep test output readable.
 	s.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr,
 		&slog.HandlerOptions{Level: slog.LevelWarn}))))
+	s.scope = tally.NewTestScope("", nil)
+	s.SetMetricsHandler(sdktally.NewMetricsHandler(s.scope))
 	s.env = s.NewTestWorkflowEnvironment()
 	s.env.SetStartTime(t0)
 	s.roles = &fakeRoles{pol: testPolicy(), verifyOK: true}

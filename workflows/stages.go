@@ -35,7 +35,9 @@ func stageOptions(queue string) workflow.ActivityOptions {
 
 // run executes one activity of a stage in a context that a cancel stops.
 func (r *release) run(ctx workflow.Context, queue, activity string, in, out any) error {
-	sctx, stop := workflow.WithCancel(workflow.WithActivityOptions(ctx, stageOptions(queue)))
+	opts := stageOptions(queue)
+	opts.Summary = r.summary(activity)
+	sctx, stop := workflow.WithCancel(workflow.WithActivityOptions(ctx, opts))
 	r.stopStage = stop
 	defer func() { r.stopStage = nil }()
 	return workflow.ExecuteActivity(sctx, activity, in).Get(sctx, out)
@@ -61,14 +63,14 @@ func (r *release) stageFailed(ctx workflow.Context, stage string, err error) {
 }
 
 func (r *release) startStage(ctx workflow.Context, stage, status, detail string) {
-	r.setStage(stage, status)
+	r.setStage(ctx, stage, status)
 	r.record(ctx, audit.Entry{Type: audit.EventStageStarted, Stage: stage, Detail: detail})
 }
 
 func (r *release) loadPolicy(ctx workflow.Context) error {
 	var snap activities.PolicySnapshot
 	opts := workflow.ActivityOptions{TaskQueue: QueueOrchestrator, StartToCloseTimeout: time.Minute,
-		RetryPolicy: &temporal.RetryPolicy{MaximumAttempts: 3}}
+		RetryPolicy: &temporal.RetryPolicy{MaximumAttempts: 3}, Summary: "load and pin the policy"}
 	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts),
 		activities.ActivityLoadPolicy).Get(ctx, &snap)
 	if err != nil {
@@ -138,6 +140,7 @@ func (r *release) rollback(ctx workflow.Context, why string) error {
 	dctx, _ := workflow.NewDisconnectedContext(ctx)
 	opts := stageOptions(QueueDeploy)
 	opts.RetryPolicy.MaximumAttempts = 10
+	opts.Summary = r.summary(activities.ActivityRollback)
 	var res activities.StepResult
 	err := workflow.ExecuteActivity(workflow.WithActivityOptions(dctx, opts),
 		activities.ActivityRollback, r.deployInput()).Get(dctx, &res)
@@ -151,6 +154,24 @@ func (r *release) rollback(ctx workflow.Context, why string) error {
 		err = errors.New("rollback reported failure")
 	}
 	return err
+}
+
+// summary is the one line the UI shows for a stage's activity.
+func (r *release) summary(activity string) string {
+	what := fmt.Sprintf("%s %s", r.req.Service, shortCommit(r.req.Commit))
+	switch activity {
+	case activities.ActivityBuild:
+		return "code: build " + what
+	case activities.ActivityReview:
+		return "review: automated checks of " + what
+	case activities.ActivityDeploy:
+		return fmt.Sprintf("deploy: %s to %s", what, r.req.Environment)
+	case activities.ActivityVerify:
+		return fmt.Sprintf("deploy: verify %s in %s", what, r.req.Environment)
+	case activities.ActivityRollback:
+		return fmt.Sprintf("deploy: roll back %s in %s", r.req.Service, r.req.Environment)
+	}
+	return activity
 }
 
 func rootMessage(err error) string {

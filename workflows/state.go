@@ -32,6 +32,9 @@ type release struct {
 	lastNotice workflow.Future // the last notification sent
 	seq        int             // decisions seen, to name those without a request id
 	now        time.Time       // workflow time of the last step, for queries
+	visible    bool            // upserts search attributes and memo (version 1)
+	gates      []*gate         // every gate opened, in order
+	stageAt    time.Time       // when the current stage began
 }
 
 func newRelease(ctx workflow.Context, req ReleaseRequest) *release {
@@ -42,15 +45,18 @@ func newRelease(ctx workflow.Context, req ReleaseRequest) *release {
 	}
 }
 
-// record appends one entry to the audit chain at workflow time.
+// record appends one entry to the audit chain at workflow time. Every
+// transition is recorded, so it also publishes the new state.
 func (r *release) record(ctx workflow.Context, e audit.Entry) {
 	r.now = workflow.Now(ctx).UTC()
 	e.Time = r.now
 	e.Release = r.id
 	r.chain.Append(e)
+	r.publish(ctx)
 }
 
-func (r *release) setStage(stage, status string) {
+func (r *release) setStage(ctx workflow.Context, stage, status string) {
+	r.enterStage(ctx, stage)
 	r.stage, r.status = stage, status
 }
 

@@ -1,0 +1,109 @@
+package workflows
+
+import (
+	"slices"
+	"strings"
+
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/foureyes/foureyes/policy"
+)
+
+// Metrics the workflow emits through workflow.GetMetricsHandler (silent
+// during replay), exposed by the orchestrator. With Prometheus naming they
+// end in _total (counters) and _seconds (timers, as histograms).
+const (
+	MetricDecisions     = "foureyes_decisions"      // gate, outcome, reason, channel, environment
+	MetricGateWait      = "foureyes_gate_wait"      // gate, outcome, environment
+	MetricStageDuration = "foureyes_stage_duration" // stage, outcome, environment
+	MetricReleases      = "foureyes_releases"       // outcome, service, environment
+)
+
+// logger is the workflow logger (WorkflowID, RunID…) with the stage.
+func (r *release) logger(ctx workflow.Context) log.Logger {
+	return log.With(workflow.GetLogger(ctx), "stage", r.stage)
+}
+
+// countDecision counts one judged decision by outcome and reason code.
+func (r *release) countDecision(ctx workflow.Context, d Decision, o DecisionOutcome) {
+	workflow.GetMetricsHandler(ctx).WithTags(map[string]string{
+		"gate": oneOf(d.Gate, policy.Gates), "outcome": o.Outcome, "reason": ReasonCode(o),
+		"channel": oneOf(d.Channel, channels), "environment": r.req.Environment,
+	}).Counter(MetricDecisions).Inc(1)
+	r.logger(ctx).Info("decision judged", "identity", d.Identity, "gate", d.Gate, "verdict", d.Verdict,
+		"channel", d.Channel, "outcome", o.Outcome, "reason", o.Reason)
+}
+
+// observeGate records how long a gate waited and how it ended.
+func (r *release) observeGate(ctx workflow.Context, g *gate) {
+	workflow.GetMetricsHandler(ctx).WithTags(map[string]string{
+		"gate": g.name, "outcome": g.state, "environment": r.req.Environment,
+	}).Timer(MetricGateWait).Record(workflow.Now(ctx).Sub(g.opened))
+}
+
+// enterStage ends the current stage (its duration, outcome "passed") when
+// the release moves to another.
+func (r *release) enterStage(ctx workflow.Context, stage string) {
+	if stage == r.stage {
+		return
+	}
+	if r.stage != "" {
+		r.observeStage(ctx, "passed")
+	}
+	r.stageAt = workflow.Now(ctx)
+	r.logger(ctx).Info("release entered stage", "next", stage)
+}
+
+func (r *release) observeStage(ctx workflow.Context, outcome string) {
+	workflow.GetMetricsHandler(ctx).WithTags(map[string]string{
+		"stage": r.stage, "outcome": outcome, "environment": r.req.Environment,
+	}).Timer(MetricStageDuration).Record(workflow.Now(ctx).Sub(r.stageAt))
+}
+
+// countRelease records the end of the release: the last stage and the outcome.
+func (r *release) countRelease(ctx workflow.Context, status, reason string) {
+	r.observeStage(ctx, status)
+	workflow.GetMetricsHandler(ctx).WithTags(map[string]string{
+		"outcome": status, "service": r.req.Service, "environment": r.req.Environment,
+	}).Counter(MetricReleases).Inc(1)
+	r.logger(ctx).Info("release ended", "outcome", status, "reason", reason)
+}
+
+// reasonCodes maps the start of a refusal reason (policy rules, judge) to a
+// short, bounded label value.
+var reasonCodes = []struct{ prefix, code string }{
+	{"unknown identity", "unknown_identity"}, {"service identity", "service_identity"},
+	{"you ran a stage", "ran_a_stage"}, {"you authored", "author"}, {"you requested", "requester"},
+	{"you signed an earlier gate", "earlier_signer"}, {"you already signed", "already_signed"},
+	{"bot ", "bot_not_allowed"}, {"bots do not count", "bots_do_not_count"},
+	{"not in ", "not_eligible"}, {"not listed", "not_eligible"}, {"freeze window", "freeze"},
+	{"no rule", "no_rule"}, {"verdict", "bad_verdict"},
+}
+
+// ReasonCode is the metric label of a decision's reason: "none" when
+// accepted, "gate_closed" for a gate that is not open, else the rule.
+func ReasonCode(o DecisionOutcome) string {
+	switch o.Outcome {
+	case OutcomeAccepted:
+		return "none"
+	case OutcomeGateClosed:
+		return "gate_closed"
+	}
+	for _, rc := range reasonCodes {
+		if strings.HasPrefix(o.Reason, rc.prefix) {
+			return rc.code
+		}
+	}
+	return "other"
+}
+
+var channels = []string{ChannelAPI, ChannelSlack, ChannelCLI}
+
+// oneOf keeps a label value bounded: signals may carry anything.
+func oneOf(s string, known []string) string {
+	if slices.Contains(known, s) {
+		return s
+	}
+	return "other"
+}

@@ -1,0 +1,176 @@
+package workflows
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+)
+
+// Custom search attributes: what an operator finds releases by in the
+// Temporal UI and CLI. They must be registered on the namespace (the dev
+// server of `go run ./stack` and docker-compose's admin tools do it).
+var (
+	AttrService     = temporal.NewSearchAttributeKeyKeyword("ReleaseService")
+	AttrEnvironment = temporal.NewSearchAttributeKeyKeyword("ReleaseEnvironment")
+	AttrStatus      = temporal.NewSearchAttributeKeyKeyword("ReleaseStatus")
+	AttrRequester   = temporal.NewSearchAttributeKeyKeyword("ReleaseRequester")
+	AttrCommit      = temporal.NewSearchAttributeKeyKeyword("ReleaseCommit")
+	AttrAwaiting    = temporal.NewSearchAttributeKeyKeywordList("ReleaseAwaiting") // who may still sign the open gate
+)
+
+// SearchAttributes lists every custom search attribute as NAME=TYPE, the
+// form `temporal server start-dev --search-attribute` takes.
+var SearchAttributes = []string{
+	"ReleaseService=Keyword", "ReleaseEnvironment=Keyword", "ReleaseStatus=Keyword",
+	"ReleaseRequester=Keyword", "ReleaseCommit=Keyword", "ReleaseAwaiting=KeywordList",
+}
+
+// versionSearchAttributes guards the upserts (commands) added with the search
+// attributes: releases started before them replay without.
+const versionSearchAttributes = "search-attributes"
+
+// VisibleStatus is the ReleaseStatus of an internal status: the automated
+// checks count as awaiting review (the review stage has begun), a deploy
+// held by a freeze window as deploying (all gates passed).
+func VisibleStatus(status string) string {
+	switch status {
+	case StatusReviewing:
+		return StatusAwaitingReview
+	case StatusFrozen:
+		return StatusDeploying
+	}
+	return status
+}
+
+// StartAttributes are the search attributes a release is started with.
+func StartAttributes(req ReleaseRequest) temporal.SearchAttributes {
+	return temporal.NewSearchAttributes(AttrService.ValueSet(req.Service),
+		AttrEnvironment.ValueSet(req.Environment), AttrStatus.ValueSet(StatusBuilding),
+		AttrRequester.ValueSet(req.Requester), AttrCommit.ValueSet(req.Commit), AttrAwaiting.ValueSet([]string{}))
+}
+
+// publish makes the release's current state visible: the current details
+// always, the search attributes (only those that changed) on new releases.
+func (r *release) publish(ctx workflow.Context) {
+	now := workflow.Now(ctx).UTC()
+	awaiting := r.awaiting(now)
+	workflow.SetCurrentDetails(ctx, r.details(awaiting))
+	if !r.visible {
+		return
+	}
+	if ups := r.attributeUpdates(ctx, awaiting); len(ups) > 0 {
+		if err := workflow.UpsertTypedSearchAttributes(ctx, ups...); err != nil {
+			workflow.GetLogger(ctx).Warn("search attributes not updated", "stage", r.stage, "error", err)
+		}
+	}
+}
+
+// awaiting is who may still sign the open gate.
+func (r *release) awaiting(now time.Time) []string {
+	if r.gate == nil || !r.gate.open() || r.result != nil {
+		return nil
+	}
+	return r.pol.Awaiting(r.check(r.gate, "", now))
+}
+
+// attributeUpdates are the search attributes whose value differs from the
+// workflow's current ones, in a fixed order.
+func (r *release) attributeUpdates(ctx workflow.Context, awaiting []string) []temporal.SearchAttributeUpdate {
+	cur := workflow.GetTypedSearchAttributes(ctx)
+	var ups []temporal.SearchAttributeUpdate
+	for _, kv := range []struct {
+		key temporal.SearchAttributeKeyKeyword
+		val string
+	}{{AttrService, r.req.Service}, {AttrEnvironment, r.req.Environment}, {AttrStatus, VisibleStatus(r.status)},
+		{AttrRequester, r.req.Requester}, {AttrCommit, r.req.Commit}} {
+		if v, ok := cur.GetKeyword(kv.key); !ok || v != kv.val {
+			ups = append(ups, kv.key.ValueSet(kv.val))
+		}
+	}
+	if old, ok := cur.GetKeywordList(AttrAwaiting); !ok || !slices.Equal(old, awaiting) {
+		ups = append(ups, AttrAwaiting.ValueSet(append([]string{}, awaiting...))) // [] when nobody
+	}
+	return ups
+}
+
+// upsertPolicyMemo adds the pinned policy's hash to the memo (the starter
+// cannot know it).
+func (r *release) upsertPolicyMemo(ctx workflow.Context) {
+	if !r.visible || r.policyHash == "" {
+		return
+	}
+	if err := workflow.UpsertMemo(ctx, map[string]any{"policy_hash": "sha256:" + r.policyHash}); err != nil {
+		workflow.GetLogger(ctx).Warn("memo not updated", "error", err)
+	}
+}
+
+// details is the release's current details (Temporal markdown): the open
+// gate, who signed, who is awaited, the deadline, the last refused attempt.
+func (r *release) details(awaiting []string) string {
+	var b strings.Builder
+	q := r.req
+	fmt.Fprintf(&b, "**%s → %s: %s**\n\n", q.Service, q.Environment, VisibleStatus(r.status))
+	fmt.Fprintf(&b, "- Commit: `%s` by %s, requested by %s\n", shortCommit(q.Commit), strings.Join(q.Authors, ", "), q.Requester)
+	b.WriteString(r.gateLine())
+	fmt.Fprintf(&b, "- Signed: %s\n", r.signedLine())
+	fmt.Fprintf(&b, "- Awaiting: %s\n", orNone(strings.Join(awaiting, ", ")))
+	b.WriteString(r.refusalLine())
+	if r.policyHash != "" {
+		fmt.Fprintf(&b, "- Policy: sha256:%s\n", r.policyHash)
+	}
+	return b.String()
+}
+
+// gateLine names the open gate, its quorum and deadline, or how the release
+// ended.
+func (r *release) gateLine() string {
+	switch {
+	case r.result != nil:
+		return fmt.Sprintf("- Outcome: **%s** %s\n", r.result.Status, r.result.Reason)
+	case r.gate != nil && r.gate.open():
+		g := r.gate
+		return fmt.Sprintf("- Open gate: **%s**, needs %s, %d signed; deadline %s\n",
+			g.name, g.needed(), g.approvals(), g.deadline.Format(time.RFC3339))
+	}
+	return fmt.Sprintf("- Open gate: none (stage %s)\n", r.stage)
+}
+
+// signedLine lists every accepted decision, gate by gate.
+func (r *release) signedLine() string {
+	var parts []string
+	for _, g := range r.gates {
+		for _, s := range g.signed {
+			parts = append(parts, fmt.Sprintf("%s: %s (%s via %s, %s)", g.name, s.Identity, s.Verdict, s.Channel,
+				s.At.Format(time.RFC3339)))
+		}
+	}
+	return orNone(strings.Join(parts, "; "))
+}
+
+func (r *release) refusalLine() string {
+	f := r.refusal
+	if f == nil {
+		return "- Last refused: none\n"
+	}
+	return fmt.Sprintf("- Last refused: %s at gate %s via %s, %s: %s\n", f.Identity, f.Gate, f.Channel,
+		f.At.Format(time.RFC3339), f.Reason)
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "nobody"
+	}
+	return s
+}
+
+// shortCommit is the first 7 characters of a commit.
+func shortCommit(c string) string {
+	if len(c) > 7 {
+		return c[:7]
+	}
+	return c
+}

@@ -1,0 +1,143 @@
+package workflows
+
+import (
+	"time"
+
+	"github.com/stretchr/testify/mock"
+	sdkpb "go.temporal.io/api/sdk/v1"
+	"go.temporal.io/sdk/temporal"
+)
+
+// upserts records every search attribute upsert, by attribute name.
+func (s *ReleaseSuite) upserts() *[]map[string]any {
+	var got []map[string]any
+	s.env.OnUpsertTypedSearchAttributes(mock.Anything).Run(func(args mock.Arguments) {
+		sa := args.Get(0).(temporal.SearchAttributes)
+		m := map[string]any{}
+		for k, v := range sa.GetUntypedValues() {
+			m[k.GetName()] = v
+		}
+		got = append(got, m)
+	}).Return(nil)
+	return &got
+}
+
+// details is the release's current details (what the UI shows).
+func (s *ReleaseSuite) details() string {
+	v, err := s.env.QueryWorkflow("__temporal_workflow_metadata") // what the UI asks
+
+	s.Require().NoError(err)
+	var md sdkpb.WorkflowMetadata
+	s.Require().NoError(v.Get(&md))
+	return md.GetCurrentDetails()
+}
+
+func (s *ReleaseSuite) TestSearchAttributesFollowTheRelease() {
+	s.Require().NoError(s.env.SetTypedSearchAttributesOnStart(StartAttributes(request())))
+	got := s.upserts()
+	s.approveAll()
+	s.Equal(StatusDeployed, s.run().Status)
+
+	var statuses []any
+	var awaiting [][]string
+	for _, u := range *got {
+		s.NotContains(u, "ReleaseService", "only changed attributes are upserted")
+		if st, ok := u["ReleaseStatus"]; ok {
+			statuses = append(statuses, st)
+		}
+		if a, ok := u["ReleaseAwaiting"]; ok {
+			list, _ := a.([]string)
+			awaiting = append(awaiting, list)
+		}
+	}
+	s.Equal([]any{StatusAwaitingReview, StatusAwaitingApproval, StatusDeploying, StatusDeployed}, statuses)
+	// review: bob or the bot; approval: carol and dave (not the author, requester or bob); then none.
+	s.Equal([][]string{{"bob", "ci-bot"}, nil, {"carol", "dave"}, {"dave"}, nil}, awaiting) // nil: []
+}
+
+func (s *ReleaseSuite) TestMemoGetsThePolicyHash() {
+	var memo map[string]any
+	s.env.OnUpsertMemo(mock.Anything).Run(func(args mock.Arguments) {
+		memo = args.Get(0).(map[string]any)
+	}).Return(nil)
+	s.decide(time.Minute, "r1", "review", "bob", VerdictReject)
+	s.run()
+	s.Equal(map[string]any{"policy_hash": "sha256:feedface"}, memo)
+}
+
+func (s *ReleaseSuite) TestCurrentDetailsSayGateSignersAwaitedDeadlineAndRefusal() {
+	s.decide(time.Minute, "r1", "review", "bob", VerdictApprove)
+	s.decide(90*time.Second, "self", "approval", "alice", VerdictApprove)
+	s.decide(2*time.Minute, "a1", "approval", "carol", VerdictApprove)
+	s.env.RegisterDelayedCallback(func() {
+		d := s.details()
+		for _, want := range []string{
+			"payments → prod: awaiting_approval", "Open gate: **approval**, needs 2 of prod-owners, 1 signed",
+			"deadline " + t0.Add(24*time.Hour+time.Minute).Format(time.RFC3339),
+			"review: bob (approve via api", "approval: carol (approve via api",
+			"Awaiting: dave", "Last refused: alice at gate approval via api", "you authored this change",
+			"Policy: sha256:feedface",
+		} {
+			s.Contains(d, want)
+		}
+	}, 150*time.Second)
+	s.decide(3*time.Minute, "a2", "approval", "dave", VerdictApprove)
+	s.run()
+	s.Contains(s.details(), "Outcome: **deployed**")
+}
+
+func (s *ReleaseSuite) TestMetricsCountDecisionsGatesStagesAndOutcome() {
+	s.decide(time.Minute, "r1", "review", "bob", VerdictApprove)
+	s.decide(90*time.Second, "self", "approval", "alice", VerdictApprove)
+	s.decide(2*time.Minute, "a1", "approval", "carol", VerdictApprove)
+	s.decide(3*time.Minute, "a2", "approval", "dave", VerdictApprove)
+	s.run()
+	snap := s.scope.Snapshot()
+	count := func(name string, tags map[string]string) int64 {
+		var n int64
+		for _, c := range snap.Counters() {
+			if c.Name() == name && hasTags(c.Tags(), tags) {
+				n += c.Value()
+			}
+		}
+		return n
+	}
+	s.EqualValues(3, count(MetricDecisions, map[string]string{"outcome": OutcomeAccepted, "reason": "none", "channel": "api"}))
+	s.EqualValues(1, count(MetricDecisions, map[string]string{"outcome": OutcomeRefused, "reason": "author", "gate": "approval"}))
+	s.EqualValues(1, count(MetricReleases, map[string]string{"outcome": StatusDeployed, "environment": "prod", "service": "payments"}))
+	timers := map[string]int{}
+	for _, t := range snap.Timers() {
+		timers[t.Name()+"/"+t.Tags()["gate"]+t.Tags()["stage"]] += len(t.Values())
+	}
+	s.Equal(1, timers[MetricGateWait+"/approval"])
+	s.Equal(1, timers[MetricStageDuration+"/"+StageCode])
+	s.Equal(1, timers[MetricStageDuration+"/"+StageDeploy])
+}
+
+func hasTags(have, want map[string]string) bool {
+	for k, v := range want {
+		if have[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *ReleaseSuite) TestReasonCodesCoverEveryRefusalOfTheTests() {
+	for reason, code := range map[string]string{
+		`unknown identity "eve"`: "unknown_identity", "service identity foureyes-deploy@h may never sign": "service_identity",
+		"you authored this change": "author", "you requested this release": "requester",
+		"you signed an earlier gate (review)": "earlier_signer", "you already signed this gate": "already_signed",
+		"bots do not count at this gate": "bots_do_not_count", "not in prod-owners": "not_eligible",
+		"freeze window: holiday until x": "freeze", "something new": "other",
+	} {
+		s.Equal(code, ReasonCode(DecisionOutcome{Outcome: OutcomeRefused, Reason: reason}), reason)
+	}
+	s.Equal("gate_closed", ReasonCode(DecisionOutcome{Outcome: OutcomeGateClosed, Reason: "gate review is approved"}))
+}
+
+func (s *ReleaseSuite) TestVisibleStatusMapsInternalOnes() {
+	s.Equal(StatusAwaitingReview, VisibleStatus(StatusReviewing))
+	s.Equal(StatusDeploying, VisibleStatus(StatusFrozen))
+	s.Equal(StatusRolledBack, VisibleStatus(StatusRolledBack))
+}
