@@ -16,7 +16,9 @@ import (
 // to every activity log line. With the SDK's WorkflowID and ActivityType and
 // the worker logger's role, every line a role writes about a release says
 // which release, which stage and which role.
-type stageLogging struct{ interceptor.WorkerInterceptorBase }
+type stageLogging struct {
+	interceptor.WorkerInterceptorBase
+}
 
 func (stageLogging) InterceptActivity(_ context.Context, next interceptor.ActivityInboundInterceptor) interceptor.ActivityInboundInterceptor {
 	return &stageActivity{ActivityInboundInterceptorBase: interceptor.ActivityInboundInterceptorBase{Next: next}}
