@@ -14,13 +14,15 @@ import (
 )
 
 // stageOptions: each duty runs on its own role's queue. Build and review are
-// retried; deploy is idempotent per release, heartbeats, and waits for its
-// cancellation so that rollback never races a running deploy.
+// retried; deploy runs its command at most once per release (a retry resumes
+// it), heartbeats, and waits for its cancellation so that rollback never
+// races a running deploy. Commands heartbeat every 5s: a worker killed
+// mid-stage is noticed, and its stage retried elsewhere, within 20s.
 func stageOptions(queue string) workflow.ActivityOptions {
 	o := workflow.ActivityOptions{
 		TaskQueue:           queue,
 		StartToCloseTimeout: 30 * time.Minute,
-		HeartbeatTimeout:    time.Minute,
+		HeartbeatTimeout:    20 * time.Second,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval: time.Second, BackoffCoefficient: 2,
 			MaximumInterval: 30 * time.Second, MaximumAttempts: 5,
