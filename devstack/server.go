@@ -69,6 +69,7 @@ func serverArgs(o ServerOptions) []string {
 	for _, kv := range o.DynamicConfig {
 		args = append(args, "--dynamic-config-value", kv)
 	}
+	args = append(args, searchAttributeArgs()...)
 	return args
 }
 

@@ -97,7 +97,9 @@ func TestStartServerBadCLI(t *testing.T) {
 
 func TestServerArgs(t *testing.T) {
 	got := strings.Join(serverArgs(ServerOptions{Port: 7, UIPort: 0, DBFile: "d.db", DynamicConfig: []string{`k="v"`}}), " ")
-	want := `server start-dev --ip 127.0.0.1 --port 7 --log-level warn --headless --db-filename d.db --dynamic-config-value k="v"`
+	want := `server start-dev --ip 127.0.0.1 --port 7 --log-level warn --headless --db-filename d.db --dynamic-config-value k="v"` +
+		` --search-attribute ReleaseService=Keyword --search-attribute ReleaseEnvironment=Keyword --search-attribute ReleaseStatus=Keyword` +
+		` --search-attribute ReleaseRequester=Keyword --search-attribute ReleaseCommit=Keyword --search-attribute ReleaseAwaiting=KeywordList`
 	if got != want {
 		t.Fatalf("args = %s\nwant   %s", got, want)
 	}
