@@ -53,7 +53,7 @@ func (s *Server) handleDecision(w http.ResponseWriter, r *http.Request) {
 	if req.RequestID == "" {
 		req.RequestID = uuid.NewString()
 	}
-	ans, status := s.decide(r.Context(), identity, req)
+	ans, status := s.decide(r.Context(), identity, workflows.ChannelAPI, req)
 	s.log.Info("decision", "release", req.ReleaseID, "gate", req.Gate, "verdict", req.Verdict,
 		"identity", identity, "request_id", req.RequestID, "outcome", ans.Outcome,
 		"reason", ans.Reason, "error", ans.Error, "status", status)
@@ -83,10 +83,10 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (string, b
 }
 
 // decide signals the release and waits for the workflow's outcome.
-func (s *Server) decide(ctx context.Context, identity string, req Request) (Answer, int) {
+func (s *Server) decide(ctx context.Context, identity, channel string, req Request) (Answer, int) {
 	ans := Answer{ReleaseID: req.ReleaseID, Gate: req.Gate, Identity: identity, RequestID: req.RequestID}
 	d := workflows.Decision{RequestID: req.RequestID, Gate: req.Gate, Verdict: req.Verdict,
-		Identity: identity, Channel: workflows.ChannelAPI, Comment: req.Comment}
+		Identity: identity, Channel: channel, Comment: req.Comment}
 	sctx, cancel := context.WithTimeout(ctx, temporalTimeout)
 	err := s.client.SignalWorkflow(sctx, req.ReleaseID, "", workflows.SignalDecision, d)
 	cancel()

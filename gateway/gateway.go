@@ -29,6 +29,7 @@ type Options struct {
 	Logger       *slog.Logger
 	MaxBodyBytes int64         // default 64 KiB
 	DecisionWait time.Duration // default 3s: how long to wait for the workflow's outcome
+	Slack        *SlackOptions // nil: no Slack interactions
 }
 
 // Server answers decision requests.
@@ -38,12 +39,13 @@ type Server struct {
 	log          *slog.Logger
 	maxBody      int64
 	decisionWait time.Duration
+	slack        *slackState
 }
 
 // New returns a Server with defaults filled in.
 func New(o Options) *Server {
 	s := &Server{client: o.Client, policy: o.Policy, log: o.Logger,
-		maxBody: o.MaxBodyBytes, decisionWait: o.DecisionWait}
+		maxBody: o.MaxBodyBytes, decisionWait: o.DecisionWait, slack: newSlackState(o.Slack)}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -56,10 +58,14 @@ func New(o Options) *Server {
 	return s
 }
 
-// Handler routes POST /v1/decisions and GET /healthz.
+// Handler routes POST /v1/decisions, GET /healthz and, with a Slack signing
+// secret, POST /slack/interactions.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/v1/decisions", s.handleDecision)
+	if s.slack != nil && s.slack.opts.SigningSecret != "" {
+		mux.HandleFunc("/slack/interactions", s.handleSlackInteraction)
+	}
 	mux.HandleFunc("/healthz", s.handleHealth)
 	return mux
 }

@@ -48,14 +48,15 @@ type Failure struct {
 	Body   string
 }
 
-// New starts a server that t stops.
-func New(t testing.TB) *Server {
+// New starts a server that t stops; more binders add handlers (e.g. /ws).
+func New(t testing.TB, more ...slacktest.Binder) *Server {
 	s := &Server{channels: map[string]string{}, failures: map[string][]Failure{}}
-	s.Server = slacktest.NewTestServer(func(c slacktest.Customize) {
+	binders := append([]slacktest.Binder{func(c slacktest.Customize) {
 		for _, m := range []string{PostMessage, Update, PostEphemeral} {
 			c.Handle("/"+m, s.handler(m))
 		}
-	})
+	}}, more...)
+	s.Server = slacktest.NewTestServer(binders...)
 	s.Start()
 	t.Cleanup(s.Stop)
 	return s

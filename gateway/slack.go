@@ -1,0 +1,277 @@
+package gateway
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/foureyes/foureyes/activities"
+	"github.com/foureyes/foureyes/workflows"
+)
+
+// SlackOptions enable Slack interactions: POST /slack/interactions (signed
+// requests, with SigningSecret) and Socket Mode (RunSocketMode).
+type SlackOptions struct {
+	SigningSecret string
+	TeamID        string        // only clicks from this workspace are taken
+	Client        *slack.Client // the bot, for ephemeral replies to refused clickers
+}
+
+const (
+	slackMaxBody = 1 << 20 // block_actions carry the whole message
+	// seenFor covers the five-minute timestamp window either side of now.
+	seenFor = 11 * time.Minute
+	// slackWork bounds the signal, the outcome poll and the ephemeral reply.
+	slackWork = 30 * time.Second
+)
+
+type slackState struct {
+	opts   SlackOptions
+	sigs   recent // signatures of verified requests: a second use is a replay
+	clicks recent // request ids of clicks taken: a redelivery counts once
+	work   sync.WaitGroup
+}
+
+func newSlackState(o *SlackOptions) *slackState {
+	if o == nil {
+		return nil
+	}
+	return &slackState{opts: *o}
+}
+
+// slackClick is one verified click on a prompt's button.
+type slackClick struct {
+	req       Request
+	user      string
+	channel   string
+	messageTS string
+}
+
+// handleSlackInteraction verifies a request from Slack, acknowledges it at
+// once (Slack gives three seconds) and then takes the decision.
+func (s *Server) handleSlackInteraction(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		writeError(w, http.StatusMethodNotAllowed, "method not allowed: use POST")
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, slackMaxBody))
+	if err != nil {
+		status := http.StatusBadRequest
+		if tooLarge(err) {
+			status = http.StatusRequestEntityTooLarge
+		}
+		s.slackRefused(w, r, status, "body: "+err.Error())
+		return
+	}
+	if why := s.verifySlack(r.Header, body); why != "" {
+		s.slackRefused(w, r, http.StatusUnauthorized, why)
+		return
+	}
+	cb, err := slackPayload(body)
+	if err != nil {
+		s.slackRefused(w, r, http.StatusBadRequest, err.Error())
+		return
+	}
+	c, status, why := s.checkClick(cb)
+	if status != http.StatusOK {
+		s.slackRefused(w, r, status, why)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+	if c != nil {
+		s.takeClick(*c)
+	}
+}
+
+func (s *Server) slackRefused(w http.ResponseWriter, r *http.Request, status int, why string) {
+	s.log.Warn("slack interaction refused", "remote", r.RemoteAddr, "status", status, "error", why,
+		"retry", r.Header.Get("X-Slack-Retry-Num"))
+	writeError(w, status, why)
+}
+
+// verifySlack checks the signature over the raw body and its timestamp
+// (five minutes, slack-go), then that the signature was not seen before.
+func (s *Server) verifySlack(h http.Header, body []byte) string {
+	v, err := slack.NewSecretsVerifier(h, s.slack.opts.SigningSecret)
+	if err != nil {
+		return "signature: " + err.Error()
+	}
+	if _, err := v.Write(body); err != nil {
+		return "signature: " + err.Error()
+	}
+	if err := v.Ensure(); err != nil {
+		return "signature: " + err.Error()
+	}
+	if s.slack.sigs.seen(h.Get("X-Slack-Signature")) {
+		return "signature: replayed request"
+	}
+	return ""
+}
+
+// slackPayload reads the payload field of the form body only: the query
+// string is not signed.
+func slackPayload(body []byte) (slack.InteractionCallback, error) {
+	var cb slack.InteractionCallback
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		return cb, fmt.Errorf("malformed form body: %v", err)
+	}
+	p := form["payload"]
+	if len(p) != 1 || p[0] == "" {
+		return cb, errors.New("body must hold exactly one payload field")
+	}
+	if err := json.Unmarshal([]byte(p[0]), &cb); err != nil {
+		return cb, fmt.Errorf("malformed payload JSON: %v", err)
+	}
+	return cb, nil
+}
+
+// checkClick accepts only block_actions from the configured team. A nil
+// click with 200 is an interaction that asks nothing of foureyes.
+func (s *Server) checkClick(cb slack.InteractionCallback) (*slackClick, int, string) {
+	switch {
+	case s.slack.opts.TeamID == "" || cb.Team.ID != s.slack.opts.TeamID:
+		return nil, http.StatusForbidden, fmt.Sprintf("team %q is not the configured workspace", cb.Team.ID)
+	case cb.Type != slack.InteractionTypeBlockActions:
+		return nil, http.StatusBadRequest, fmt.Sprintf("interaction type %q is not handled (only block_actions)", cb.Type)
+	case cb.User.ID == "":
+		return nil, http.StatusBadRequest, "payload names no user"
+	}
+	for _, a := range cb.ActionCallback.BlockActions {
+		verdict, ok := map[string]string{activities.SlackActionApprove: workflows.VerdictApprove,
+			activities.SlackActionReject: workflows.VerdictReject}[a.ActionID]
+		if ok {
+			return clickFor(cb, a, verdict)
+		}
+	}
+	return nil, http.StatusOK, ""
+}
+
+// clickFor reads the button's value into a request. Its id is derived from
+// the click (user, action time, message) so that a redelivery counts once.
+func clickFor(cb slack.InteractionCallback, a *slack.BlockAction, verdict string) (*slackClick, int, string) {
+	var b activities.SlackButton
+	if err := json.Unmarshal([]byte(a.Value), &b); err != nil {
+		return nil, http.StatusBadRequest, "button value is not foureyes': " + err.Error()
+	}
+	c := &slackClick{user: cb.User.ID, channel: first(cb.Container.ChannelID, cb.Channel.ID),
+		messageTS: first(cb.Container.MessageTs, cb.Message.Timestamp)}
+	sum := sha256.Sum256([]byte(c.user + "|" + first(a.ActionTs, cb.ActionTs) + "|" + c.messageTS + "|" + a.ActionID))
+	c.req = Request{ReleaseID: b.ReleaseID, Gate: b.Gate, Verdict: verdict,
+		Comment: "via Slack", RequestID: "slack-" + hex.EncodeToString(sum[:16])}
+	if bad := c.req.validate(); bad != nil {
+		return nil, http.StatusBadRequest, "button value: " + bad.msg
+	}
+	return c, http.StatusOK, ""
+}
+
+func first(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// takeClick decides in the background, after Slack has its answer.
+func (s *Server) takeClick(c slackClick) {
+	if s.slack.clicks.seen(c.req.RequestID) {
+		s.log.Info("slack click already taken", "request_id", c.req.RequestID, "user", c.user)
+		return
+	}
+	s.slack.work.Add(1)
+	go func() {
+		defer s.slack.work.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), slackWork)
+		defer cancel()
+		s.decideClick(ctx, c)
+	}()
+}
+
+// decideClick signals the gate as the clicker's policy identity. An unknown
+// Slack user is signalled as "slack:ID", which the workflow refuses as
+// unknown and records (fail closed, in the audit trail).
+func (s *Server) decideClick(ctx context.Context, c slackClick) {
+	identity := "slack:" + c.user
+	if s.policy != nil {
+		if id, ok := s.policy.IdentityForSlack(c.user); ok {
+			identity = id
+		}
+	}
+	ans, status := s.decide(ctx, identity, workflows.ChannelSlack, c.req)
+	s.log.Info("decision", "channel", workflows.ChannelSlack, "release", c.req.ReleaseID, "gate", c.req.Gate,
+		"verdict", c.req.Verdict, "identity", identity, "slack_user", c.user, "request_id", c.req.RequestID,
+		"outcome", ans.Outcome, "reason", ans.Reason, "error", ans.Error, "status", status)
+	text := ephemeralText(c.req, ans)
+	if text == "" || s.slack.opts.Client == nil {
+		return
+	}
+	if _, err := s.slack.opts.Client.PostEphemeralContext(ctx, c.channel, c.user,
+		slack.MsgOptionText(text, false)); err != nil {
+		s.log.Warn("slack ephemeral reply failed", "user", c.user, "channel", c.channel, "error", err)
+	}
+}
+
+// ephemeralText tells the clicker why their click did not count; an
+// accepted click shows in the updated prompt instead.
+func ephemeralText(q Request, a Answer) string {
+	what := fmt.Sprintf("Your %s at the %s gate of %s", q.Verdict, q.Gate, q.ReleaseID)
+	switch {
+	case a.Error != "":
+		return what + " was not recorded: " + a.Error + "."
+	case a.Outcome == workflows.OutcomeRefused:
+		return what + " was refused: " + strings.TrimSuffix(a.Reason, ".") + "."
+	case a.Outcome == workflows.OutcomeGateClosed:
+		return what + " was not counted: " + strings.TrimSuffix(a.Reason, ".") + "."
+	case a.Outcome == workflows.OutcomePending:
+		return what + " was sent but is not processed yet; the message updates when it is."
+	}
+	return ""
+}
+
+// WaitSlack waits for clicks being decided in the background (for shutdown
+// and tests).
+func (s *Server) WaitSlack() {
+	if s.slack != nil {
+		s.slack.work.Wait()
+	}
+}
+
+// recent is a set of keys that expire after seenFor.
+type recent struct {
+	mu   sync.Mutex
+	keys map[string]time.Time
+}
+
+// seen reports whether key was seen within seenFor, and remembers it.
+func (r *recent) seen(key string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := time.Now()
+	if r.keys == nil {
+		r.keys = map[string]time.Time{}
+	}
+	if exp, ok := r.keys[key]; ok && now.Before(exp) {
+		return true
+	}
+	if len(r.keys) > 1000 {
+		for k, exp := range r.keys {
+			if now.After(exp) {
+				delete(r.keys, k)
+			}
+		}
+	}
+	r.keys[key] = now.Add(seenFor)
+	return false
+}
