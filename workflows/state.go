@@ -79,8 +79,8 @@ func (r *release) statusView() Status {
 	if r.gate != nil {
 		s.Quorum = r.gate.rule.Quorum
 		s.Signed = r.gate.signed
-		s.Deadline = r.gate.deadline
 		if r.gate.open() {
+			s.Deadline = r.gate.deadline
 			s.OpenGate = r.gate.name
 			s.Awaiting = r.pol.Awaiting(r.check(r.gate, "", r.now))
 		}
