@@ -73,7 +73,12 @@ func TestStart(t *testing.T) {
 	assert.Equal(t, workflows.QueueOrchestrator, o.TaskQueue)
 	assert.Equal(t, []any{"Release", workflows.ReleaseRequest{Service: "api", Environment: "prod", Commit: sha,
 		Authors: []string{"alice", "bob"}, Requester: "rita", Title: "Fix", Link: "https://git/pr/1"}}, fake.startArgs)
-	assert.Equal(t, map[string]any{"service": "api", "environment": "prod"}, o.Memo)
+	assert.Equal(t, map[string]any{"service": "api", "environment": "prod", "title": "Fix", "link": "https://git/pr/1"}, o.Memo)
+	assert.Equal(t, "api → prod @ 0123456 by rita", o.StaticSummary)
+	assert.Contains(t, o.StaticDetails, "- Change: https://git/pr/1")
+	env, _ := o.TypedSearchAttributes.GetKeyword(workflows.AttrEnvironment)
+	status, _ := o.TypedSearchAttributes.GetKeyword(workflows.AttrStatus)
+	assert.Equal(t, []string{"prod", "building"}, []string{env, status})
 	assert.Contains(t, out, "started "+o.ID)
 	assert.Contains(t, out, "http://ui.example/namespaces/ns1/workflows/"+o.ID)
 	assert.True(t, fake.closed)
@@ -150,26 +155,40 @@ func TestStatusFallbacks(t *testing.T) {
 	assert.Contains(t, errs, "is running but its status query failed")
 }
 
-func execution(id, service, env string, st enums.WorkflowExecutionStatus) *workflowpb.WorkflowExecutionInfo {
-	memo := map[string]*commonpb.Payload{}
-	for k, v := range map[string]string{"service": service, "environment": env} {
-		p, _ := converter.GetDefaultDataConverter().ToPayload(v)
-		memo[k] = p
+// execution is a listed release: the memo of releases started before the
+// search attributes, or the search attributes (status != "").
+func execution(id, service, env, status string, st enums.WorkflowExecutionStatus) *workflowpb.WorkflowExecutionInfo {
+	dc := converter.GetDefaultDataConverter()
+	fields := map[string]*commonpb.Payload{}
+	for k, v := range map[string]any{"service": service, "environment": env} {
+		fields[k], _ = dc.ToPayload(v)
 	}
-	return &workflowpb.WorkflowExecutionInfo{Execution: &commonpb.WorkflowExecution{WorkflowId: id, RunId: "r"},
-		Status: st, StartTime: timestamppb.Now(), Memo: &commonpb.Memo{Fields: memo}}
+	ex := &workflowpb.WorkflowExecutionInfo{Execution: &commonpb.WorkflowExecution{WorkflowId: id, RunId: "r"},
+		Status: st, StartTime: timestamppb.Now(), Memo: &commonpb.Memo{Fields: fields}}
+	if status == "" {
+		return ex
+	}
+	sa := map[string]*commonpb.Payload{}
+	for k, v := range map[string]any{"ReleaseService": service, "ReleaseEnvironment": env, "ReleaseStatus": status,
+		"ReleaseRequester": "rita", "ReleaseAwaiting": []string{"carol", "dave"}} {
+		sa[k], _ = dc.ToPayload(v)
+	}
+	ex.SearchAttributes = &commonpb.SearchAttributes{IndexedFields: sa}
+	return ex
 }
 
 func TestList(t *testing.T) {
 	fake := &fakeTemporal{executions: []*workflowpb.WorkflowExecutionInfo{
-		execution("release-api-prod-1", "api", "prod", enums.WORKFLOW_EXECUTION_STATUS_RUNNING),
-		execution("release-api-prod-x-2", "api-prod", "x", enums.WORKFLOW_EXECUTION_STATUS_COMPLETED),
+		execution("release-api-prod-1", "api", "prod", "awaiting_approval", enums.WORKFLOW_EXECUTION_STATUS_RUNNING),
+		execution("release-api-prod-x-2", "api-prod", "x", "", enums.WORKFLOW_EXECUTION_STATUS_TERMINATED),
 	}}
-	code, out, errs := cli(t, fake, "list", "--service", "api", "--env", "prod", "--status", "running")
+	code, out, errs := cli(t, fake, "list", "--service", "api", "--env", "prod", "--status", "awaiting_approval",
+		"--requester", "rita", "--awaiting", "carol")
 	require.Equal(t, 0, code, errs)
-	assert.Equal(t, "WorkflowType = 'Release' AND WorkflowId STARTS_WITH 'release-api-prod-' AND ExecutionStatus = 'Running'", fake.listQueries[0])
-	assert.Contains(t, out, "release-api-prod-1  running")
-	assert.NotContains(t, out, "release-api-prod-x-2", "memo tells the services apart")
+	assert.Equal(t, "WorkflowType = 'Release' AND ReleaseService = 'api' AND ReleaseEnvironment = 'prod' AND "+
+		"ReleaseStatus = 'awaiting_approval' AND ReleaseRequester = 'rita' AND ReleaseAwaiting = 'carol'", fake.listQueries[0])
+	assert.Regexp(t, `release-api-prod-1 +awaiting_approval +api +prod +rita +carol,dave`, out)
+	assert.Regexp(t, `release-api-prod-x-2 +terminated +api-prod +x +- +-`, out, "memo of an older release")
 
 	code, out, _ = cli(t, fake, "list", "--status", "closed", "--json")
 	require.Equal(t, 0, code)
@@ -177,8 +196,14 @@ func TestList(t *testing.T) {
 	var rows []listed
 	require.NoError(t, json.Unmarshal([]byte(out), &rows))
 	require.Len(t, rows, 2)
-	assert.Equal(t, "completed", rows[1].Status)
+	assert.Equal(t, "running", rows[0].Status)
+	assert.Equal(t, "awaiting_approval", rows[0].ReleaseStatus)
+	assert.Equal(t, []string{"carol", "dave"}, rows[0].Awaiting)
 	assert.Equal(t, "api-prod", rows[1].Service)
+
+	code, _, _ = cli(t, fake, "list", "--status", "running")
+	require.Equal(t, 0, code)
+	assert.Equal(t, "WorkflowType = 'Release' AND ExecutionStatus = 'Running'", fake.listQueries[2])
 }
 
 func TestCancel(t *testing.T) {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"regexp"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -13,32 +15,48 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
+
+	"github.com/foureyes/foureyes/workflows"
 )
 
 const maxListLimit = 1000
 
-// listed is one release in list's output.
+// listed is one release in list's output: Status is the execution status,
+// ReleaseStatus and the rest come from the release's search attributes.
 type listed struct {
-	ReleaseID   string     `json:"release_id"`
-	RunID       string     `json:"run_id"`
-	Status      string     `json:"status"`
-	Service     string     `json:"service,omitempty"`
-	Environment string     `json:"environment,omitempty"`
-	StartTime   time.Time  `json:"start_time"`
-	CloseTime   *time.Time `json:"close_time,omitempty"`
+	ReleaseID     string     `json:"release_id"`
+	RunID         string     `json:"run_id"`
+	Status        string     `json:"status"`
+	ReleaseStatus string     `json:"release_status,omitempty"`
+	Service       string     `json:"service,omitempty"`
+	Environment   string     `json:"environment,omitempty"`
+	Requester     string     `json:"requester,omitempty"`
+	Commit        string     `json:"commit,omitempty"`
+	Awaiting      []string   `json:"awaiting,omitempty"`
+	StartTime     time.Time  `json:"start_time"`
+	CloseTime     *time.Time `json:"close_time,omitempty"`
 }
 
 type listFilter struct {
-	service, env, status string
-	limit                int
+	service, env, status, requester, awaiting string
+	limit                                     int
 }
+
+// releaseStatuses are the values of ReleaseStatus that --status takes.
+var releaseStatuses = []string{workflows.StatusBuilding, workflows.StatusAwaitingReview, workflows.StatusAwaitingApproval,
+	workflows.StatusDeploying, workflows.StatusDeployed, workflows.StatusRejected, workflows.StatusExpired,
+	workflows.StatusCancelled, workflows.StatusRolledBack, workflows.StatusFailed}
+
+var identityPattern = regexp.MustCompile(`^[A-Za-z0-9._@+-]+$`)
 
 func cmdList(e *env, args []string) error {
 	fs := newFlags("list")
 	var f listFilter
 	fs.StringVar(&f.service, "service", "", "only this service")
 	fs.StringVar(&f.env, "env", "", "only this environment")
-	fs.StringVar(&f.status, "status", "", "running or closed")
+	fs.StringVar(&f.status, "status", "", "running, closed, or a release status ("+strings.Join(releaseStatuses, ", ")+")")
+	fs.StringVar(&f.requester, "requester", "", "only releases requested by this identity")
+	fs.StringVar(&f.awaiting, "awaiting", "", "only releases whose open gate awaits this identity")
 	fs.IntVar(&f.limit, "limit", 20, "at most N releases")
 	asJSON := fs.Bool("json", false, "print JSON")
 	_, err := parseArgs(fs, args)
@@ -64,11 +82,24 @@ func cmdList(e *env, args []string) error {
 
 func printList(w io.Writer, rows []listed) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tSTATUS\tSTARTED")
+	fmt.Fprintln(tw, "ID\tSTATUS\tSERVICE\tENV\tREQUESTER\tAWAITING\tSTARTED")
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", r.ReleaseID, r.Status, r.StartTime.Local().Format(time.DateTime))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ReleaseID, r.shownStatus(), dash(r.Service), dash(r.Environment),
+			dash(r.Requester), dash(strings.Join(r.Awaiting, ",")), r.StartTime.Local().Format(time.DateTime))
 	}
 	return tw.Flush()
+}
+
+// shownStatus is the release status, with the execution's when the release
+// ended outside the workflow (terminated, timed out…).
+func (r listed) shownStatus() string {
+	switch {
+	case r.ReleaseStatus == "":
+		return r.Status
+	case r.Status == "running" || r.Status == "completed":
+		return r.ReleaseStatus
+	}
+	return r.ReleaseStatus + " (" + r.Status + ")"
 }
 
 func (f listFilter) validate() error {
@@ -77,34 +108,43 @@ func (f listFilter) validate() error {
 		return fail(exitUsage, "--service: must match [a-z0-9-]+")
 	case f.env != "" && !namePattern.MatchString(f.env):
 		return fail(exitUsage, "--env: must match [a-z0-9-]+")
-	case f.status != "" && f.status != "running" && f.status != "closed":
-		return fail(exitUsage, "--status: must be running or closed")
+	case f.status != "" && f.status != "running" && f.status != "closed" && !slices.Contains(releaseStatuses, f.status):
+		return fail(exitUsage, "--status: must be running, closed or one of %s", strings.Join(releaseStatuses, ", "))
+	case f.requester != "" && !identityPattern.MatchString(f.requester):
+		return fail(exitUsage, "--requester: not an identity")
+	case f.awaiting != "" && !identityPattern.MatchString(f.awaiting):
+		return fail(exitUsage, "--awaiting: not an identity")
 	case f.limit < 1 || f.limit > maxListLimit:
 		return fail(exitUsage, "--limit: must be between 1 and %d", maxListLimit)
 	}
 	return nil
 }
 
-// visibilityQuery selects Release workflows; the id prefix narrows by
-// service and environment (ids are release-<service>-<env>-<uuid>).
+// visibilityQuery selects Release workflows by their search attributes
+// (values are validated: no quotes can reach the query).
 func (f listFilter) visibilityQuery() string {
 	q := []string{"WorkflowType = '" + releaseWorkflow + "'"}
-	switch {
-	case f.service != "" && f.env != "":
-		q = append(q, fmt.Sprintf("WorkflowId STARTS_WITH 'release-%s-%s-'", f.service, f.env))
-	case f.service != "":
-		q = append(q, fmt.Sprintf("WorkflowId STARTS_WITH 'release-%s-'", f.service))
+	add := func(attr, v string) {
+		if v != "" {
+			q = append(q, fmt.Sprintf("%s = '%s'", attr, v))
+		}
 	}
+	add(workflows.AttrService.GetName(), f.service)
+	add(workflows.AttrEnvironment.GetName(), f.env)
 	switch f.status {
 	case "running":
 		q = append(q, "ExecutionStatus = 'Running'")
 	case "closed":
 		q = append(q, "ExecutionStatus != 'Running'")
+	default:
+		add(workflows.AttrStatus.GetName(), f.status)
 	}
+	add(workflows.AttrRequester.GetName(), f.requester)
+	add(workflows.AttrAwaiting.GetName(), f.awaiting)
 	return strings.Join(q, " AND ")
 }
 
-// listReleases pages through visibility until limit matches are found.
+// listReleases pages through visibility until limit releases are found.
 func listReleases(ctx context.Context, c client.Client, f listFilter) ([]listed, error) {
 	req := &workflowservice.ListWorkflowExecutionsRequest{PageSize: int32(f.limit), Query: f.visibilityQuery()}
 	rows := []listed{}
@@ -114,8 +154,8 @@ func listReleases(ctx context.Context, c client.Client, f listFilter) ([]listed,
 			return nil, err
 		}
 		for _, ex := range resp.GetExecutions() {
-			if r := toListed(ex); f.matches(r) && len(rows) < f.limit {
-				rows = append(rows, r)
+			if len(rows) < f.limit {
+				rows = append(rows, toListed(ex))
 			}
 		}
 		req.NextPageToken = resp.GetNextPageToken()
@@ -125,15 +165,6 @@ func listReleases(ctx context.Context, c client.Client, f listFilter) ([]listed,
 	}
 }
 
-// matches filters on the memo the release was started with, since an id
-// prefix cannot tell service "a" in env "b-c" from service "a-b" in env "c".
-func (f listFilter) matches(r listed) bool {
-	if r.Service == "" && r.Environment == "" { // no memo: trust the id
-		return f.env == "" || strings.Contains(r.ReleaseID, "-"+f.env+"-")
-	}
-	return (f.service == "" || r.Service == f.service) && (f.env == "" || r.Environment == f.env)
-}
-
 func toListed(ex *workflowpb.WorkflowExecutionInfo) listed {
 	r := listed{ReleaseID: ex.GetExecution().GetWorkflowId(), RunID: ex.GetExecution().GetRunId(),
 		Status: statusName(ex.GetStatus()), StartTime: ex.GetStartTime().AsTime()}
@@ -141,15 +172,24 @@ func toListed(ex *workflowpb.WorkflowExecutionInfo) listed {
 		t := ex.GetCloseTime().AsTime()
 		r.CloseTime = &t
 	}
-	fields := ex.GetMemo().GetFields()
-	r.Service, r.Environment = memoString(fields["service"]), memoString(fields["environment"])
+	sa := ex.GetSearchAttributes().GetIndexedFields()
+	decode(sa[workflows.AttrStatus.GetName()], &r.ReleaseStatus)
+	decode(sa[workflows.AttrService.GetName()], &r.Service)
+	decode(sa[workflows.AttrEnvironment.GetName()], &r.Environment)
+	decode(sa[workflows.AttrRequester.GetName()], &r.Requester)
+	decode(sa[workflows.AttrCommit.GetName()], &r.Commit)
+	decode(sa[workflows.AttrAwaiting.GetName()], &r.Awaiting)
+	memo := ex.GetMemo().GetFields() // releases started before the search attributes
+	if r.Service == "" {
+		decode(memo["service"], &r.Service)
+		decode(memo["environment"], &r.Environment)
+	}
 	return r
 }
 
-func memoString(p *commonpb.Payload) string {
-	var s string
+// decode sets *v from a payload, leaving it unchanged when there is none.
+func decode(p *commonpb.Payload, v any) {
 	if p != nil {
-		_ = converter.GetDefaultDataConverter().FromPayload(p, &s)
+		_ = converter.GetDefaultDataConverter().FromPayload(p, v)
 	}
-	return s
 }

@@ -96,18 +96,44 @@ func startRelease(e *env, req workflows.ReleaseRequest, wait, asJSON bool) error
 }
 
 // launch starts the Release workflow, by type name, with id
-// release-<service>-<env>-<uuid> and the service and environment as memo.
+// release-<service>-<env>-<uuid>, what the UI shows (summary, details, memo)
+// and the search attributes it is found by.
 func launch(c client.Client, req workflows.ReleaseRequest) (client.WorkflowRun, error) {
 	ctx, cancel := interruptible(callTimeout)
 	defer cancel()
 	id := fmt.Sprintf("release-%s-%s-%s", req.Service, req.Environment, uuid.NewString())
 	opts := client.StartWorkflowOptions{ID: id, TaskQueue: workflows.QueueOrchestrator,
-		Memo: map[string]any{"service": req.Service, "environment": req.Environment}}
+		StaticSummary: staticSummary(req), StaticDetails: staticDetails(req),
+		Memo: map[string]any{"service": req.Service, "environment": req.Environment,
+			"title": req.Title, "link": req.Link},
+		TypedSearchAttributes: workflows.StartAttributes(req)}
 	run, err := c.ExecuteWorkflow(ctx, opts, releaseWorkflow, req)
 	if err != nil {
 		return nil, fail(exitFailure, "starting release: %v", err)
 	}
 	return run, nil
+}
+
+// staticSummary is the release's one line in the UI's workflow list.
+func staticSummary(req workflows.ReleaseRequest) string {
+	return fmt.Sprintf("%s → %s @ %.7s by %s", req.Service, req.Environment, req.Commit, req.Requester)
+}
+
+// staticDetails is the release request as Temporal markdown.
+func staticDetails(req workflows.ReleaseRequest) string {
+	var b strings.Builder
+	title := req.Title
+	if title == "" {
+		title = "Release"
+	}
+	fmt.Fprintf(&b, "**%s**\n\n", oneLine(title, 200))
+	fmt.Fprintf(&b, "- Service: %s, environment: %s\n", req.Service, req.Environment)
+	fmt.Fprintf(&b, "- Commit: `%s`\n", req.Commit)
+	fmt.Fprintf(&b, "- Authors: %s; requested by %s\n", strings.Join(req.Authors, ", "), req.Requester)
+	if req.Link != "" {
+		fmt.Fprintf(&b, "- Change: %s\n", oneLine(req.Link, 500))
+	}
+	return b.String()
 }
 
 // waitStarted waits for a release just started: exit 0 only if deployed.
