@@ -66,6 +66,8 @@ type Approval struct {
 	SlackSigningSecret string `env:"SLACK_SIGNING_SECRET" secret:"true"`
 	SlackAppToken      string `env:"SLACK_APP_TOKEN" secret:"true"`
 	SlackTeamID        string `env:"SLACK_TEAM_ID"`
+	// SlackAPIURL points slack-go at another Web API (tests: a slacktest server).
+	SlackAPIURL string `env:"SLACK_API_URL"`
 }
 
 // Deploy is the deploy role's configuration (FOUREYES_DEPLOY_*).

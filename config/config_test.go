@@ -206,6 +206,9 @@ func TestOwnSecretsAndEmptyForeignSecretsAreFine(t *testing.T) {
 					kv = append(kv, v, val)
 				}
 			}
+			if role == RoleApproval { // taking Slack clicks needs the workspace
+				kv = append(kv, "FOUREYES_APPROVAL_SLACK_TEAM_ID", "T1")
+			}
 			l := env(role, kv...)
 			assert.NoError(t, CheckSecrets(role, l))
 			_, err := load(role, l)

@@ -33,7 +33,26 @@ func (c *Deploy) finish(role string) error {
 }
 
 func (c *Approval) finish(role string) error {
-	return firstErr(setIdentity(&c.Identity, role), hostPort(role, "LISTEN", c.Listen), httpURL(role, "UI_URL", c.UIURL))
+	return firstErr(setIdentity(&c.Identity, role), hostPort(role, "LISTEN", c.Listen),
+		httpURL(role, "UI_URL", c.UIURL), c.slack(role))
+}
+
+// slack: taking clicks (signing secret or Socket Mode) needs the workspace
+// to accept clicks from (fail closed) and the bot to answer refused clickers.
+func (c *Approval) slack(role string) error {
+	inbound := c.SlackSigningSecret != "" || c.SlackAppToken != ""
+	if c.SlackAPIURL != "" {
+		if err := httpURL(role, "SLACK_API_URL", c.SlackAPIURL); err != nil {
+			return err
+		}
+	}
+	switch {
+	case inbound && c.SlackTeamID == "":
+		return fmt.Errorf("%sSLACK_TEAM_ID: required with SLACK_SIGNING_SECRET or SLACK_APP_TOKEN (only this workspace's clicks count)", Prefix(role))
+	case inbound && c.SlackBotToken == "":
+		return fmt.Errorf("%sSLACK_BOT_TOKEN: required with SLACK_SIGNING_SECRET or SLACK_APP_TOKEN", Prefix(role))
+	}
+	return nil
 }
 
 // Identity returns the role's Temporal identity: "foureyes-<role>@<hostname>"
