@@ -25,6 +25,8 @@ type Local struct {
 	GatewayPort           int
 	// Extra holds more KEY=VALUE settings per role (e.g. Slack in tests).
 	Extra map[string][]string
+	// Tuning of the dev server; nil means DefaultTuning.
+	Tuning *Tuning
 
 	Server *Process
 	Roles  map[string]*Process
@@ -57,9 +59,13 @@ func (l *Local) MakeDirs() error {
 
 // StartServer starts the dev server on the stack's SQLite file.
 func (l *Local) StartServer(ctx context.Context, cli string) error {
+	t := DefaultTuning
+	if l.Tuning != nil {
+		t = *l.Tuning
+	}
 	p, err := StartServer(ctx, ServerOptions{
 		CLIPath: cli, DBFile: filepath.Join(l.DataDir, "temporal.db"), Port: l.Port, UIPort: l.UIPort,
-		LogFile: filepath.Join(l.LogDir(), "temporal.log"),
+		LogFile: filepath.Join(l.LogDir(), "temporal.log"), SQLitePragmas: t.SQLitePragmas, DynamicConfig: t.DynamicConfig,
 	})
 	if err == nil {
 		l.Server = p

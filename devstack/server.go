@@ -22,8 +22,20 @@ type ServerOptions struct {
 	UIPort        int           // Web UI port; 0 = no UI (--headless)
 	LogFile       string        // server stdout/stderr; required
 	DynamicConfig []string      // KEY=VALUE (value is JSON), --dynamic-config-value
+	SQLitePragmas []string      // PRAGMA=VALUE, --sqlite-pragma
 	StartTimeout  time.Duration // wait for the frontend; default 60s
 }
+
+// Tuning is the dev server's SQLite pragmas and dynamic config beyond the
+// CLI's defaults.
+type Tuning struct {
+	SQLitePragmas []string
+	DynamicConfig []string
+}
+
+// DefaultTuning is what the local stack runs with: settings that lowered the
+// bare-Temporal floor measured by `go run ./bench` (docs/benchmarks.md).
+var DefaultTuning = Tuning{}
 
 // StartServer runs `temporal server start-dev` on 127.0.0.1 and waits until
 // the frontend answers a health check.
@@ -68,6 +80,9 @@ func serverArgs(o ServerOptions) []string {
 	}
 	for _, kv := range o.DynamicConfig {
 		args = append(args, "--dynamic-config-value", kv)
+	}
+	for _, kv := range o.SQLitePragmas {
+		args = append(args, "--sqlite-pragma", kv)
 	}
 	args = append(args, searchAttributeArgs()...)
 	return args

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/foureyes/foureyes/devstack"
+)
+
+// config is the bench's flags.
+type config struct {
+	root, cli      string
+	releases       int           // latency and throughput releases per system
+	open           int           // releases held open at a gate in the scale phase
+	startConc      int           // concurrent starts in the scale phase
+	scaleDecisions int           // decisions on random open releases
+	slack          int           // signed Slack interactions
+	gap            time.Duration // between decisions when measuring latency
+	timeout        time.Duration
+	phases         map[string]bool
+	keep           bool
+	profile        string // folder for pprof profiles of the orchestrator; "" = none
+	bare           bool   // dev server without the stack's default tuning
+	pragmas, dyn   list
+	pprof          map[string]string // role -> pprof listen address, with -profile
+}
+
+type list []string
+
+func (l *list) String() string     { return strings.Join(*l, ",") }
+func (l *list) Set(v string) error { *l = append(*l, v); return nil }
+
+func parseFlags(args []string, log io.Writer) (config, error) {
+	root, err := devstack.RepoRoot()
+	if err != nil {
+		fmt.Fprintf(log, "bench: %v\n", err)
+		return config{}, err
+	}
+	c := config{root: root}
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(log)
+	fs.IntVar(&c.releases, "releases", 200, "releases per system for latency (2 decisions each) and throughput")
+	fs.IntVar(&c.open, "open", 2000, "releases held open at the review gate at once (scale phase)")
+	fs.IntVar(&c.startConc, "start-concurrency", 32, "concurrent starts in the scale phase")
+	fs.IntVar(&c.scaleDecisions, "scale-decisions", 100, "decisions on random releases while all are open")
+	fs.IntVar(&c.slack, "slack", 200, "signed Slack interactions to time")
+	fs.DurationVar(&c.gap, "gap", 100*time.Millisecond, "pause between timed decisions")
+	fs.DurationVar(&c.timeout, "timeout", 60*time.Minute, "stop everything after this long")
+	ph := fs.String("phases", strings.Join(phaseNames(), ","), "phases to run")
+	fs.BoolVar(&c.keep, "keep", false, "keep the temporary folder (logs, SQLite file)")
+	fs.StringVar(&c.profile, "profile", "", "write CPU and heap profiles of the orchestrator and approval roles to this folder")
+	fs.BoolVar(&c.bare, "bare", false, "run the dev server without the stack's default tuning (devstack.DefaultTuning)")
+	fs.Var(&c.pragmas, "sqlite-pragma", "extra dev server SQLite pragma PRAGMA=VALUE (repeatable)")
+	fs.Var(&c.dyn, "dynamic-config", "extra dev server dynamic config KEY=JSON (repeatable)")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if c.profile != "" {
+		if c.pprof, err = pprofPorts(); err != nil {
+			return c, err
+		}
+	}
+	c.phases, err = parsePhases(*ph)
+	if err != nil {
+		fmt.Fprintf(log, "bench: -phases: %v\n", err)
+	}
+	return c, err
+}
+
+func parsePhases(s string) (map[string]bool, error) {
+	m := map[string]bool{}
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		if !contains(phaseNames(), p) {
+			return nil, fmt.Errorf("unknown phase %q (want %s)", p, strings.Join(phaseNames(), ", "))
+		}
+		m[p] = true
+	}
+	return m, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// tuning is the dev server's tuning: the stack's default unless -bare, plus
+// the extra flags.
+func (c config) tuning() *devstack.Tuning {
+	t := devstack.DefaultTuning
+	if c.bare {
+		t = devstack.Tuning{}
+	}
+	t.SQLitePragmas = append(append([]string{}, t.SQLitePragmas...), c.pragmas...)
+	t.DynamicConfig = append(append([]string{}, t.DynamicConfig...), c.dyn...)
+	return &t
+}
+
+// extra is the role settings the bench adds: the Slack signing secret and,
+// with -profile, the pprof endpoints.
+func (c config) extra() map[string][]string {
+	e := map[string][]string{"approval": {"FOUREYES_APPROVAL_SLACK_SIGNING_SECRET=" + slackSecret,
+		"FOUREYES_APPROVAL_SLACK_TEAM_ID=" + slackTeam}}
+	if c.profile != "" {
+		e["orchestrator"] = []string{"FOUREYES_PPROF_LISTEN=" + c.pprof["orchestrator"]}
+		e["approval"] = append(e["approval"], "FOUREYES_PPROF_LISTEN="+c.pprof["approval"])
+	}
+	return e
+}

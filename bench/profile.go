@@ -1,0 +1,76 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/foureyes/foureyes/devstack"
+)
+
+// profiled are the roles whose pprof endpoints -profile turns on.
+var profiled = []string{"orchestrator", "approval"}
+
+func pprofPorts() (map[string]string, error) {
+	m := map[string]string{}
+	for _, role := range profiled {
+		p, err := devstack.FreePort()
+		if err != nil {
+			return nil, err
+		}
+		m[role] = net.JoinHostPort("127.0.0.1", strconv.Itoa(p))
+	}
+	return m, nil
+}
+
+// profileCPU starts a CPU profile of seconds on every profiled role in the
+// background; wait for the returned channel to have the files written.
+func profileCPU(ctx context.Context, cfg config, tag string, seconds int) <-chan struct{} {
+	done := make(chan struct{})
+	if cfg.profile == "" {
+		close(done)
+		return done
+	}
+	go func() {
+		defer close(done)
+		for _, role := range profiled {
+			go fetchProfile(ctx, cfg, role, fmt.Sprintf("profile?seconds=%d", seconds), tag+"-"+role+".cpu.pprof")
+		}
+		_ = sleep(ctx, (secondsDur(seconds + 3)))
+	}()
+	return done
+}
+
+// profileHeap writes a heap profile of every profiled role now.
+func profileHeap(ctx context.Context, cfg config, tag string) {
+	for _, role := range profiled {
+		if cfg.profile != "" {
+			fetchProfile(ctx, cfg, role, "heap", tag+"-"+role+".heap.pprof")
+		}
+	}
+}
+
+func fetchProfile(ctx context.Context, cfg config, role, what, file string) {
+	url := "http://" + cfg.pprof[role] + "/debug/pprof/" + what
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "bench: profile %s: %v\n", url, err)
+		return
+	}
+	defer resp.Body.Close()
+	if err := os.MkdirAll(cfg.profile, 0o755); err != nil {
+		return
+	}
+	f, err := os.Create(filepath.Join(cfg.profile, file))
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	_, _ = io.Copy(f, resp.Body)
+}

@@ -1,0 +1,177 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+
+	"github.com/foureyes/foureyes/workflows"
+)
+
+// stallAfter ends the wait for open releases when no new one reached the
+// gate for this long.
+const stallAfter = 2 * time.Minute
+
+// runScale holds cfg.open releases at the review gate at once, decides a
+// few random ones while all are open, then cancels them all as rita.
+func runScale(ctx context.Context, r *rig, rep *report, log io.Writer) error {
+	sys, n := newFoureyes(r), r.cfg.open
+	base := r.prompts.promptCount("review")
+	st := startTolerant(ctx, sys, n, r.cfg.startConc, log)
+	rep.row(fmt.Sprintf("scale: releases started (of %d asked), start rate", n),
+		fmt.Sprintf("%d, %.0f/s (%d errors)", len(st.ids), float64(len(st.ids))/st.took.Seconds(), st.errs), "", "", "")
+	if st.first != nil {
+		rep.note("scale: first start error: %v", st.first)
+	}
+	open, took := waitOpen(ctx, r, base, len(st.ids), log)
+	rep.row("scale: releases open at the review gate at once, time until all open", fmt.Sprintf("%d, %s", open, took.Round(time.Second)), "", "", "≥ 2,000")
+	profileHeap(ctx, r.cfg, "scale")
+	orch := r.local.Roles["orchestrator"].Pid()
+	rep.row("scale: orchestrator peak RSS (VmHWM, MB)", fmt.Sprintf("%.0f", rssMB(orch, "VmHWM")), "", "", "< 300 MB at 2,000")
+	rep.note("scale: temporal dev server peak RSS %.0f MB; approval role %.0f MB", rssMB(r.local.Server.Pid(), "VmHWM"),
+		rssMB(r.local.Roles["approval"].Pid(), "VmHWM"))
+	if err := scaleDecisions(ctx, r, sys, st.ids, rep); err != nil {
+		return err
+	}
+	return cancelAll(ctx, r, st.ids, rep, log)
+}
+
+type started struct {
+	ids   []string
+	took  time.Duration
+	errs  int
+	first error
+}
+
+// startTolerant starts n releases conc at a time, counting failures
+// instead of stopping at the first.
+func startTolerant(ctx context.Context, sys system, n, conc int, log io.Writer) started {
+	var errs atomic.Int64
+	var first atomic.Pointer[error]
+	ok := make([]bool, n)
+	ids := make([]string, n)
+	idx := make([]int, n)
+	for i := range ids {
+		ids[i], idx[i] = newReleaseID(), i
+	}
+	t0 := time.Now()
+	_ = forEach(ctx, idx, conc, func(ctx context.Context, i int) error {
+		if err := sys.start(ctx, ids[i]); err != nil {
+			errs.Add(1)
+			first.CompareAndSwap(nil, &err)
+			return nil
+		}
+		ok[i] = true
+		return nil
+	})
+	st := started{took: time.Since(t0), errs: int(errs.Load())}
+	if p := first.Load(); p != nil {
+		st.first = *p
+	}
+	for i, id := range ids {
+		if ok[i] {
+			st.ids = append(st.ids, id)
+		}
+	}
+	fmt.Fprintf(log, "bench: scale: started %d of %d in %s\n", len(st.ids), n, st.took.Round(time.Millisecond))
+	return st
+}
+
+// waitOpen waits until want releases past base were prompted for review,
+// or progress stalls, and returns how many were and how long it took.
+func waitOpen(ctx context.Context, r *rig, base, want int, log io.Writer) (int, time.Duration) {
+	t0, last, lastAt := time.Now(), -1, time.Now()
+	for {
+		got := r.prompts.promptCount("review") - base
+		if got != last {
+			last, lastAt = got, time.Now()
+			fmt.Fprintf(log, "bench: scale: %d of %d open, orchestrator RSS %.0f MB\n", got, want,
+				rssMB(r.local.Roles["orchestrator"].Pid(), "VmRSS"))
+		}
+		if got >= want || time.Since(lastAt) > stallAfter || sleep(ctx, time.Second) != nil {
+			return got, time.Since(t0)
+		}
+	}
+}
+
+// scaleDecisions approves the review gate of random open releases, one at a
+// time, and reports decision to next-activity latency.
+func scaleDecisions(ctx context.Context, r *rig, sys *foureyes, ids []string, rep *report) error {
+	var pick []string
+	for _, i := range rand.Perm(len(ids)) {
+		if len(pick) < r.cfg.scaleDecisions && r.prompts.isPrompted(ids[i], "review") {
+			pick = append(pick, ids[i])
+		}
+	}
+	samples, err := decideEach(ctx, sys, pick, "review", r.cfg.gap)
+	if err != nil {
+		return fmt.Errorf("decide while open: %w", err)
+	}
+	if err := waitPrompts(ctx, sys, pick, "approval"); err != nil {
+		return err
+	}
+	lat, err := latencies(ctx, r, sys, samples)
+	if err != nil {
+		return err
+	}
+	rep.percentileRows(fmt.Sprintf("scale: decision → next activity with %d open", len(ids)), lat, nil, "")
+	return nil
+}
+
+// cancelAll asks every release to cancel, as its requester rita, and waits
+// until none is running.
+func cancelAll(ctx context.Context, r *rig, ids []string, rep *report, log io.Writer) error {
+	t0 := time.Now()
+	err := forEach(ctx, ids, r.cfg.startConc, func(ctx context.Context, id string) error {
+		return r.client.SignalWorkflow(ctx, id, "", workflows.SignalCancel, workflows.CancelRequest{
+			RequestID: uuid.NewString(), Identity: "rita", Channel: workflows.ChannelCLI, Reason: "bench: scale phase over"})
+	})
+	if err != nil {
+		return fmt.Errorf("cancel: %w", err)
+	}
+	signalled := time.Since(t0)
+	if err := waitNoneRunning(ctx, r.client, log); err != nil {
+		return err
+	}
+	rep.row("scale: cancel all as rita: signals sent, all closed (s)",
+		fmt.Sprintf("%.1f, %.1f", signalled.Seconds(), time.Since(t0).Seconds()), "", "", "")
+	return checkCancelled(ctx, r, ids)
+}
+
+const runningReleases = "WorkflowType = 'Release' AND ExecutionStatus = 'Running'"
+
+func waitNoneRunning(ctx context.Context, c client.Client, log io.Writer) error {
+	for {
+		resp, err := c.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{Query: runningReleases})
+		if err == nil && resp.GetCount() == 0 {
+			return nil
+		}
+		if err == nil {
+			fmt.Fprintf(log, "bench: scale: %d releases still running\n", resp.GetCount())
+		}
+		if err := sleep(ctx, 2*time.Second); err != nil {
+			return err
+		}
+	}
+}
+
+// checkCancelled checks that a sample of the releases ended cancelled.
+func checkCancelled(ctx context.Context, r *rig, ids []string) error {
+	for _, i := range rand.Perm(len(ids))[:min(20, len(ids))] {
+		var res workflows.ReleaseResult
+		if err := r.client.GetWorkflow(ctx, ids[i], "").Get(ctx, &res); err != nil {
+			return err
+		}
+		if res.Status != workflows.StatusCancelled {
+			return fmt.Errorf("release %s ended %s after cancel: %s", ids[i], res.Status, res.Reason)
+		}
+	}
+	return nil
+}

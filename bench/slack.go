@@ -1,0 +1,141 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	historypb "go.temporal.io/api/history/v1"
+)
+
+// The approval role's Slack settings in the bench: a test signing secret and
+// workspace. No bot token, so prompts still go to the console notifier.
+const (
+	slackSecret = "bench-signing-secret-not-a-real-one"
+	slackTeam   = "TBENCH0001"
+)
+
+// slackUsers are the policy's Slack ids of the signers (deploy/policy.yaml).
+var slackUsers = map[string]string{"review": "U0BOB0001", "approval": "U0ERIN001"}
+
+// viaSlack is foureyes decided by signed Slack button clicks: decide returns
+// when the gateway acknowledges (it decides in the background).
+type viaSlack struct{ *foureyes }
+
+func (s viaSlack) name() string { return "foureyes via Slack" }
+
+func (s viaSlack) decide(ctx context.Context, id, gate string) error {
+	req, err := slackClick(ctx, s.r.local.GatewayURL(), id, gate, time.Now())
+	if err != nil {
+		return err
+	}
+	resp, err := s.r.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("slack interaction answered %s: %s", resp.Status, bytes.TrimSpace(data))
+	}
+	return nil
+}
+
+func (s viaSlack) next(gate string, a *historypb.ActivityTaskScheduledEventAttributes) bool {
+	return s.foureyes.next(gate, a)
+}
+
+// slackClick builds a block_actions interaction as Slack sends it when the
+// gate's signer clicks Approve, signed with the v0 scheme.
+func slackClick(ctx context.Context, base, id, gate string, now time.Time) (*http.Request, error) {
+	value, _ := json.Marshal(map[string]string{"release_id": id, "gate": gate})
+	ts := strconv.FormatInt(now.Unix(), 10)
+	actionTS := strconv.FormatFloat(float64(now.UnixMicro())/1e6, 'f', 6, 64)
+	payload, _ := json.Marshal(map[string]any{
+		"type": "block_actions", "team": map[string]string{"id": slackTeam},
+		"user":      map[string]string{"id": slackUsers[gate]},
+		"container": map[string]string{"channel_id": "CBENCH0001", "message_ts": actionTS},
+		"actions": []map[string]string{{"action_id": "foureyes_approve", "block_id": "foureyes_decide",
+			"value": string(value), "action_ts": actionTS, "type": "button"}},
+	})
+	body := url.Values{"payload": {string(payload)}}.Encode()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/slack/interactions", bytes.NewBufferString(body))
+	if err != nil {
+		return nil, err
+	}
+	mac := hmac.New(sha256.New, []byte(slackSecret))
+	fmt.Fprintf(mac, "v0:%s:%s", ts, body)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Slack-Request-Timestamp", ts)
+	req.Header.Set("X-Slack-Signature", "v0="+hex.EncodeToString(mac.Sum(nil)))
+	return req, nil
+}
+
+// runSlack: slack releases; the review gate is clicked one release at a
+// time (acknowledgement and decision latency), the approval gate all at
+// once (acknowledgement under a burst).
+func runSlack(ctx context.Context, r *rig, rep *report, log io.Writer) error {
+	sys := viaSlack{newFoureyes(r)}
+	ids, _, err := startAll(ctx, sys, r.cfg.slack, 16)
+	if err != nil {
+		return err
+	}
+	if err := waitPrompts(ctx, sys, ids, "review"); err != nil {
+		return err
+	}
+	fmt.Fprintf(log, "bench: slack: %d releases at the review gate\n", len(ids))
+	samples, err := decideEach(ctx, sys, ids, "review", r.cfg.gap)
+	if err != nil {
+		return err
+	}
+	if err := waitPrompts(ctx, sys, ids, "approval"); err != nil {
+		return err
+	}
+	burst, err := slackBurst(ctx, sys, ids)
+	if err != nil {
+		return err
+	}
+	if err := waitResults(ctx, sys, ids); err != nil {
+		return err
+	}
+	return slackRows(ctx, r, sys, samples, burst, rep)
+}
+
+// slackBurst clicks the approval gate of every release at once.
+func slackBurst(ctx context.Context, sys viaSlack, ids []string) ([]time.Duration, error) {
+	acks := make([]time.Duration, len(ids))
+	idx := make([]int, len(ids))
+	for i := range idx {
+		idx[i] = i
+	}
+	err := forEach(ctx, idx, len(ids), func(ctx context.Context, i int) error {
+		s, err := decideTimed(ctx, sys, ids[i], "approval")
+		acks[i] = s.answer
+		return err
+	})
+	return acks, err
+}
+
+func slackRows(ctx context.Context, r *rig, sys viaSlack, samples []sample, burst []time.Duration, rep *report) error {
+	var acks []time.Duration
+	for _, s := range samples {
+		acks = append(acks, s.answer)
+	}
+	rep.percentileRows("Slack acknowledgement, one click at a time", acks, nil, "p99 < 100 ms")
+	rep.percentileRows("Slack acknowledgement, all clicks at once", burst, nil, "p99 < 100 ms")
+	lat, err := latencies(ctx, r, sys, samples)
+	if err != nil {
+		return err
+	}
+	rep.percentileRows("Slack click → next stage's activity started (review gate)", lat, nil, "")
+	return nil
+}

@@ -1,0 +1,153 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/google/uuid"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+
+	"github.com/foureyes/foureyes/activities"
+	"github.com/foureyes/foureyes/gateway"
+	"github.com/foureyes/foureyes/workflows"
+)
+
+// Gates in the order a release meets them.
+var gates = []string{"review", "approval"}
+
+// system is what the bench drives: foureyes (through the gateway) or the
+// floor (plain signals). Both start releases, answer prompts and say which
+// activity marks the stage after a gate.
+type system interface {
+	name() string
+	start(ctx context.Context, id string) error
+	decide(ctx context.Context, id, gate string) error
+	result(ctx context.Context, id string) error
+	prompts() *watcher
+	// next matches the scheduled activity that starts the stage after gate.
+	next(gate string, a *historypb.ActivityTaskScheduledEventAttributes) bool
+}
+
+// benchCommit is the commit every bench release builds.
+const benchCommit = "3f2a9c1d8e7b6a5f4e3d2c1b0a9f8e7d6c5b4a39"
+
+// foureyes releases a service to staging: ci-bot signs the review gate and
+// erin the approval gate, through the gateway's bot API.
+type foureyes struct {
+	r       *rig
+	signers map[string]string // gate -> identity
+}
+
+func newFoureyes(r *rig) *foureyes {
+	return &foureyes{r: r, signers: map[string]string{"review": "ci-bot", "approval": "erin"}}
+}
+
+func (f *foureyes) name() string      { return "foureyes" }
+func (f *foureyes) prompts() *watcher { return f.r.prompts }
+
+// newReleaseID names a release of its own service ("b" and 8 hex digits),
+// so that concurrent deploys never replace each other's.
+func newReleaseID() string {
+	u := uuid.NewString()
+	return "release-b" + u[:8] + "-staging-" + u
+}
+
+// service is the service of a release named by newReleaseID.
+func service(id string) string { return strings.Split(id, "-")[1] }
+
+func (f *foureyes) start(ctx context.Context, id string) error {
+	_, err := f.r.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id,
+		TaskQueue: workflows.QueueOrchestrator}, "Release", workflows.ReleaseRequest{
+		Service: service(id), Environment: "staging", Commit: benchCommit,
+		Authors: []string{"alice"}, Requester: "rita", Title: "bench"})
+	return err
+}
+
+// decide posts the gate's decision and wants it accepted.
+func (f *foureyes) decide(ctx context.Context, id, gate string) error {
+	body, _ := json.Marshal(gateway.Request{ReleaseID: id, Gate: gate, Verdict: "approve",
+		RequestID: uuid.NewString(), Comment: "bench"})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, f.r.local.GatewayURL()+"/v1/decisions", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+f.r.tokens[f.signers[gate]])
+	req.Header.Set("Content-Type", "application/json")
+	return expectAccepted(f.r.http.Do(req))
+}
+
+func expectAccepted(resp *http.Response, err error) error {
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("decision answered %s: %s", resp.Status, bytes.TrimSpace(data))
+	}
+	return nil
+}
+
+func (f *foureyes) result(ctx context.Context, id string) error {
+	var res workflows.ReleaseResult
+	if err := f.r.client.GetWorkflow(ctx, id, "").Get(ctx, &res); err != nil {
+		return err
+	}
+	if res.Status != workflows.StatusDeployed {
+		return fmt.Errorf("release %s ended %s: %s", id, res.Status, res.Reason)
+	}
+	return nil
+}
+
+// next: after the review gate the approval prompt (the approve stage's
+// activity); after the approval gate the deploy.
+func (f *foureyes) next(gate string, a *historypb.ActivityTaskScheduledEventAttributes) bool {
+	switch a.GetActivityType().GetName() {
+	case activities.ActivityDeploy:
+		return gate == "approval"
+	case activities.ActivityNotify:
+		var n activities.Notification
+		err := converter.GetDefaultDataConverter().FromPayloads(a.GetInput(), &n)
+		return gate == "review" && err == nil && n.Kind == activities.NotifyPrompt && n.Gate == "approval"
+	}
+	return false
+}
+
+// floor drives FloorRelease with plain SignalWorkflow calls.
+type floor struct{ r *rig }
+
+func (f *floor) name() string      { return "floor" }
+func (f *floor) prompts() *watcher { return f.r.fprompts }
+
+func (f *floor) start(ctx context.Context, id string) error {
+	_, err := f.r.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id,
+		TaskQueue: floorQueue("orchestrator")}, floorWorkflow)
+	return err
+}
+
+func (f *floor) decide(ctx context.Context, id, gate string) error {
+	return f.r.client.SignalWorkflow(ctx, id, "", floorSignal, gate)
+}
+
+func (f *floor) result(ctx context.Context, id string) error {
+	return f.r.client.GetWorkflow(ctx, id, "").Get(ctx, nil)
+}
+
+func (f *floor) next(gate string, a *historypb.ActivityTaskScheduledEventAttributes) bool {
+	switch a.GetActivityType().GetName() {
+	case floorDeploy:
+		return gate == "approval"
+	case floorPrompt:
+		var g string
+		err := converter.GetDefaultDataConverter().FromPayloads(a.GetInput(), &g)
+		return gate == "review" && err == nil && g == "approval"
+	}
+	return false
+}
