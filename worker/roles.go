@@ -27,6 +27,8 @@ type role struct {
 	register func(worker.Registry)
 	listen   string
 	handler  func(c client.Client, log *slog.Logger) http.Handler
+	// background runs beside the worker until ctx ends (Slack Socket Mode).
+	background func(ctx context.Context, c client.Client, log *slog.Logger)
 }
 
 // roleEnv is what a role's wiring may read.
@@ -91,8 +93,9 @@ func deployRole(ctx context.Context, e roleEnv) (*role, error) {
 	return activityRole(cfg.Identity, workflows.QueueDeploy, acts), nil
 }
 
-// approvalRole prompts through the console notifier and serves the decision
-// gateway with the policy loaded at start.
+// approvalRole prompts on the console (and in Slack with a bot token) and
+// serves the decision gateway with the policy loaded at start, taking Slack
+// clicks over HTTP (signing secret) and/or Socket Mode (app token).
 func approvalRole(ctx context.Context, e roleEnv) (*role, error) {
 	cfg, err := config.Load[config.Approval](ctx, config.RoleApproval, e.lookup)
 	if err != nil {
@@ -102,13 +105,12 @@ func approvalRole(ctx context.Context, e roleEnv) (*role, error) {
 	if err != nil {
 		return nil, err
 	}
-	notifier := &activities.ConsoleNotifier{W: e.stdout, UIURL: cfg.UIURL, Namespace: e.temporal.Namespace}
 	r := activityRole(cfg.Identity, workflows.QueueApproval,
-		&activities.ApprovalActivities{Identity: cfg.Identity, Notifier: notifier})
+		&activities.ApprovalActivities{Identity: cfg.Identity, Notifier: approvalNotifier(cfg, e)})
+	gw := &sharedGateway{opts: gateway.Options{Policy: pol, Slack: gatewaySlack(cfg)}}
 	r.listen = cfg.Listen
-	r.handler = func(c client.Client, log *slog.Logger) http.Handler {
-		return gateway.New(gateway.Options{Client: c, Policy: pol, Logger: log}).Handler()
-	}
+	r.handler = func(c client.Client, log *slog.Logger) http.Handler { return gw.get(c, log).Handler() }
+	r.background = socketMode(cfg, gw)
 	return r, nil
 }
 

@@ -146,6 +146,11 @@ func (p *process) run(ctx context.Context) error {
 func (p *process) wait(ctx context.Context, c client.Client, ln net.Listener, fatal <-chan error) error {
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	if p.role.background != nil {
+		bg := make(chan struct{})
+		go func() { defer close(bg); p.role.background(sctx, c, p.log) }()
+		defer func() { cancel(); <-bg }()
+	}
 	served := make(chan error, 1)
 	if ln != nil {
 		go func() { served <- serveHTTP(sctx, ln, p.role.handler(c, p.log), p.log) }()
