@@ -111,6 +111,9 @@ func (d *demo) finish(ctx context.Context, id string) (bool, error) {
 		return false, err
 	}
 	logf(d.s.out, "demo: release %s ended %s", id, status)
+	if err := d.showMetrics(ctx); err != nil {
+		return false, err
+	}
 	if d.s.cfg.uiPort != 0 {
 		logf(d.s.out, "demo: http://localhost:%d/namespaces/default/workflows/%s", d.s.cfg.uiPort, id)
 	}

@@ -35,8 +35,8 @@ func run(args []string, out io.Writer) int {
 }
 
 const usage = `usage:
-  go run ./stack [up] [--port 7233] [--ui-port 8233] [--gateway-port 8480] [--data DIR]
-                      [--bin DIR] [--demo=false] [--exit-after-demo]
+  go run ./stack [up] [--port 7233] [--ui-port 8233] [--gateway-port 8480] [--metrics-port 9464]
+                      [--data DIR] [--bin DIR] [--demo=false] [--exit-after-demo]
   go run ./stack test [go test args]
 `
 

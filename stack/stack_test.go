@@ -112,12 +112,13 @@ func TestUpDemo(t *testing.T) {
 	ports := freePorts(t, 2)
 	var out bytes.Buffer
 	code := run([]string{"up", "--exit-after-demo", "--ui-port", "0", "--port", ports[0], "--gateway-port", ports[1],
-		"--data", t.TempDir(), "--bin", t.TempDir()}, &out)
+		"--metrics-port", "0", "--data", t.TempDir(), "--bin", t.TempDir()}, &out)
 	t.Logf("transcript:\n%s", out.String())
 	if code != 0 {
 		t.Fatalf("stack up --exit-after-demo exited %d", code)
 	}
-	for _, want := range []string{"alice was refused", "ended deployed", "stopped 5 roles"} {
+	for _, want := range []string{"alice was refused", "ended deployed", "stopped 5 roles",
+		"foureyes_releases_total{", `reason="author"`} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("transcript lacks %q", want)
 		}

@@ -24,6 +24,7 @@ var roleNames = config.Roles
 type upConfig struct {
 	root, dataDir, binDir     string
 	port, uiPort, gatewayPort int
+	metricsPort               int // first of five; 0 = free ports, <0 = none
 	demo, exitAfterDemo       bool
 }
 
@@ -34,6 +35,8 @@ type stack struct {
 	bin    string // folder with worker and starter
 	logDir string
 	local  *devstack.Local
+	// metrics is each role's /metrics URL.
+	metrics map[string]string
 }
 
 func parseUp(args []string) (upConfig, error) {
@@ -46,6 +49,7 @@ func parseUp(args []string) (upConfig, error) {
 	fs.IntVar(&c.port, "port", 7233, "Temporal frontend port")
 	fs.IntVar(&c.uiPort, "ui-port", 8233, "Temporal Web UI port (0 = no UI)")
 	fs.IntVar(&c.gatewayPort, "gateway-port", 8480, "approval gateway port")
+	fs.IntVar(&c.metricsPort, "metrics-port", 9464, "Prometheus /metrics of the roles on this port and the 4 after it (0 = free ports, -1 = none)")
 	fs.StringVar(&c.dataDir, "data", filepath.Join(root, "data"), "data folder")
 	fs.StringVar(&c.binDir, "bin", filepath.Join(root, ".tools", "bin"), "where worker and starter are built")
 	fs.BoolVar(&c.demo, "demo", true, "run the demo release")
@@ -106,6 +110,9 @@ func (s *stack) start(ctx context.Context) error {
 	if err := s.local.MakeDirs(); err != nil {
 		return err
 	}
+	if err := s.setupMetrics(); err != nil {
+		return err
+	}
 	cli, err := step(s.out, "Temporal CLI", func() (string, error) { return devstack.EnsureTemporalCLI(s.cfg.root, s.out) })
 	if err != nil {
 		return err
@@ -128,6 +135,11 @@ func (s *stack) start(ctx context.Context) error {
 // checkPorts fails early, with a hint, when a port is taken.
 func (s *stack) checkPorts() error {
 	ports := map[string]int{"--port": s.cfg.port, "--ui-port": s.cfg.uiPort, "--gateway-port": s.cfg.gatewayPort}
+	for i := range roleNames {
+		if s.cfg.metricsPort > 0 {
+			ports[fmt.Sprintf("--metrics-port (+%d)", i)] = s.cfg.metricsPort + i
+		}
+	}
 	for flag, port := range ports {
 		if port == 0 {
 			continue
@@ -179,6 +191,11 @@ func (s *stack) printAddresses() {
 		logf(s.out, "Temporal Web UI    http://localhost:%d/namespaces/default/workflows", s.cfg.uiPort)
 	}
 	logf(s.out, "approval gateway   %s (POST /v1/decisions)", s.local.GatewayURL())
+	for _, role := range roleNames {
+		if url, ok := s.metrics[role]; ok {
+			logf(s.out, "metrics %-12s %s", role, url)
+		}
+	}
 	logf(s.out, "logs               %s", s.logDir)
 	logf(s.out, "binaries           %s (starter: TEMPORAL_ADDRESS=%s FOUREYES_GATEWAY_URL=%s)", s.bin, s.local.Server.Addr, s.local.GatewayURL())
 }
