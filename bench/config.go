@@ -105,11 +105,13 @@ func (c config) tuning() *devstack.Tuning {
 	return &t
 }
 
-// extra is the role settings the bench adds: the Slack signing secret and,
-// with -profile, the pprof endpoints.
-func (c config) extra() map[string][]string {
+// extra is the role settings the bench adds: Slack (a test signing secret,
+// workspace and bot token, the Web API stand-in at slackURL) and, with
+// -profile, the pprof endpoints.
+func (c config) extra(slackURL string) map[string][]string {
 	e := map[string][]string{"approval": {"FOUREYES_APPROVAL_SLACK_SIGNING_SECRET=" + slackSecret,
-		"FOUREYES_APPROVAL_SLACK_TEAM_ID=" + slackTeam}}
+		"FOUREYES_APPROVAL_SLACK_TEAM_ID=" + slackTeam, "FOUREYES_APPROVAL_SLACK_BOT_TOKEN=xoxb-bench-not-a-real-token",
+		"FOUREYES_APPROVAL_SLACK_API_URL=" + slackURL}}
 	if c.profile != "" {
 		e["orchestrator"] = []string{"FOUREYES_PPROF_LISTEN=" + c.pprof["orchestrator"]}
 		e["approval"] = append(e["approval"], "FOUREYES_PPROF_LISTEN="+c.pprof["approval"])

@@ -27,6 +27,7 @@ type rig struct {
 	tokens   map[string]string // identity -> demo API token
 	prompts  *watcher          // approval role's console prompts
 	fprompts *watcher          // floor approval role's prompts
+	slack    *slackAPI         // Slack Web API stand-in
 }
 
 // startRig builds the binaries and starts everything on free ports in a
@@ -66,8 +67,11 @@ func (r *rig) prepare(log io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if r.slack, err = startSlackAPI(); err != nil {
+		return err
+	}
 	r.local = &devstack.Local{Root: r.cfg.root, DataDir: filepath.Join(dir, "data"), BinDir: bin,
-		GatewayPort: port, Extra: r.cfg.extra(), Tuning: r.cfg.tuning()}
+		GatewayPort: port, Extra: r.cfg.extra(r.slack.url), Tuning: r.cfg.tuning()}
 	if r.tokens, err = demoTokens(r.cfg.root); err != nil {
 		return err
 	}
@@ -129,6 +133,9 @@ func (r *rig) close() {
 	}
 	if r.local != nil {
 		r.local.Stop()
+	}
+	if r.slack != nil {
+		r.slack.close()
 	}
 	if r.dir != "" && !r.cfg.keep {
 		_ = os.RemoveAll(r.dir)
