@@ -25,10 +25,12 @@ const (
 	PostEphemeral = "chat.postEphemeral"
 )
 
-// Call is one recorded Web API call.
+// Call is one recorded Web API call and the message it answered with.
 type Call struct {
-	Method string
-	Form   url.Values
+	Method       string
+	Form         url.Values
+	AnsweredChan string // channel id
+	AnsweredTS   string // message ts
 }
 
 // Server records calls; Fail scripts error answers.
@@ -120,17 +122,16 @@ func (s *Server) failure(method string) (Failure, bool) {
 func (s *Server) record(method string, form url.Values) map[string]any {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.calls = append(s.calls, Call{Method: method, Form: form})
-	ch := s.channelID(form.Get("channel"))
-	switch method {
-	case PostMessage:
+	c := Call{Method: method, Form: form, AnsweredChan: s.channelID(form.Get("channel")), AnsweredTS: form.Get("ts")}
+	if method != Update {
 		s.ts++
-		return map[string]any{"ok": true, "channel": ch, "ts": fmt.Sprintf("1700000000.%06d", s.ts)}
-	case Update:
-		return map[string]any{"ok": true, "channel": ch, "ts": form.Get("ts"), "text": form.Get("text")}
+		c.AnsweredTS = fmt.Sprintf("1700000000.%06d", s.ts)
 	}
-	s.ts++
-	return map[string]any{"ok": true, "message_ts": fmt.Sprintf("1700000000.%06d", s.ts)}
+	s.calls = append(s.calls, c)
+	if method == PostEphemeral {
+		return map[string]any{"ok": true, "message_ts": c.AnsweredTS}
+	}
+	return map[string]any{"ok": true, "channel": c.AnsweredChan, "ts": c.AnsweredTS, "text": form.Get("text")}
 }
 
 // channelID maps "#name" to a stable id, as Slack answers with ids.
