@@ -64,7 +64,7 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/v1/decisions", s.handleDecision)
 	if s.slack != nil && s.slack.opts.SigningSecret != "" {
-		mux.HandleFunc("/slack/interactions", s.handleSlackInteraction)
+		mux.HandleFunc(SlackInteractionsPath, s.handleSlackInteraction)
 	}
 	mux.HandleFunc("/healthz", s.handleHealth)
 	return mux

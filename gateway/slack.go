@@ -28,6 +28,10 @@ type SlackOptions struct {
 	Client        *slack.Client // the bot, for ephemeral replies to refused clickers
 }
 
+// SlackInteractionsPath is the Interactivity Request URL's path (the app
+// manifest names it).
+const SlackInteractionsPath = "/slack/interactions"
+
 const (
 	slackMaxBody = 1 << 20 // block_actions carry the whole message
 	// seenFor covers the five-minute timestamp window either side of now.

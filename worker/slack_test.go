@@ -6,12 +6,19 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"os"
+	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/sethvargo/go-envconfig"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"gopkg.in/yaml.v3"
+
+	"github.com/foureyes/foureyes/config"
+	"github.com/foureyes/foureyes/gateway"
 )
 
 // The approval role takes Slack clicks only when configured for them: the
@@ -50,4 +57,50 @@ func TestApprovalRoleSlackWiring(t *testing.T) {
 			assert.Equal(t, c.route, rec.Code, "unsigned request")
 		})
 	}
+}
+
+// manifest is the part of the Slack app manifest the code depends on.
+type manifest struct {
+	OAuth struct {
+		Scopes struct {
+			Bot []string `yaml:"bot"`
+		} `yaml:"scopes"`
+	} `yaml:"oauth_config"`
+	Settings struct {
+		Interactivity struct {
+			IsEnabled  bool   `yaml:"is_enabled"`
+			RequestURL string `yaml:"request_url"`
+		} `yaml:"interactivity"`
+		SocketMode *bool `yaml:"socket_mode_enabled"`
+	} `yaml:"settings"`
+}
+
+// The manifest and README's "Connect Slack" match the code: the route the
+// gateway serves, the scope the notifier needs, every Slack setting.
+func TestSlackManifestAndReadmeMatchCode(t *testing.T) {
+	raw, err := os.ReadFile(repoFile(t, "deploy/slack-app-manifest.yaml"))
+	require.NoError(t, err)
+	var m manifest
+	require.NoError(t, yaml.Unmarshal(raw, &m))
+	assert.True(t, m.Settings.Interactivity.IsEnabled)
+	u, err := url.Parse(m.Settings.Interactivity.RequestURL)
+	require.NoError(t, err)
+	assert.Equal(t, gateway.SlackInteractionsPath, u.Path)
+	assert.NotNil(t, m.Settings.SocketMode, "the Socket Mode switch is in the manifest")
+	assert.Contains(t, m.OAuth.Scopes.Bot, "chat:write")
+
+	readme, err := os.ReadFile(repoFile(t, "README.md"))
+	require.NoError(t, err)
+	start := strings.Index(string(readme), "## Connect Slack\n")
+	require.GreaterOrEqual(t, start, 0, "README has a Connect Slack section")
+	assert.Less(t, start, strings.Index(string(readme), "## Full stack with Docker"))
+	section, _, _ := strings.Cut(string(readme)[start+3:], "\n## ")
+	for _, f := range reflect.VisibleFields(reflect.TypeFor[config.Approval]()) {
+		key, _, _ := strings.Cut(f.Tag.Get("env"), ",")
+		if strings.HasPrefix(key, "SLACK_") {
+			assert.Contains(t, section, config.Prefix(config.RoleApproval)+key)
+		}
+	}
+	assert.Contains(t, section, "deploy/slack-app-manifest.yaml")
+	assert.Contains(t, section, gateway.SlackInteractionsPath)
 }
