@@ -14,6 +14,7 @@ import (
 type config struct {
 	root, cli      string
 	releases       int           // latency and throughput releases per system
+	rounds         int           // throughput rounds per system
 	open           int           // releases held open at a gate in the scale phase
 	startConc      int           // concurrent starts in the scale phase
 	scaleDecisions int           // decisions on random open releases
@@ -43,6 +44,7 @@ func parseFlags(args []string, log io.Writer) (config, error) {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(log)
 	fs.IntVar(&c.releases, "releases", 200, "releases per system for latency (2 decisions each) and throughput")
+	fs.IntVar(&c.rounds, "rounds", 2, "throughput rounds per system (floor and foureyes alternate)")
 	fs.IntVar(&c.open, "open", 2000, "releases held open at the review gate at once (scale phase)")
 	fs.IntVar(&c.startConc, "start-concurrency", 32, "concurrent starts in the scale phase")
 	fs.IntVar(&c.scaleDecisions, "scale-decisions", 100, "decisions on random releases while all are open")

@@ -16,36 +16,69 @@ type latencyResult struct {
 	answers []time.Duration
 }
 
-// measureLatency starts n releases, then decides each gate of each release
-// one at a time, gap apart, and reads when the next stage's activity started.
-func measureLatency(ctx context.Context, r *rig, sys system, n int, log io.Writer) (latencyResult, error) {
-	res := latencyResult{byGate: map[string][]time.Duration{}}
-	ids, _, err := startAll(ctx, sys, n, 16)
-	if err != nil {
-		return res, fmt.Errorf("%s: start: %w", sys.name(), err)
+// measureLatency starts n releases of each system, then decides each gate
+// of each release one at a time, gap apart, taking the systems in turn so
+// that the machine's load weighs on all alike, and reads from the history
+// when the next stage's activity started.
+func measureLatency(ctx context.Context, r *rig, systems []system, n int, log io.Writer) ([]latencyResult, error) {
+	ids := make([][]string, len(systems))
+	for i, sys := range systems {
+		var err error
+		if ids[i], _, err = startAll(ctx, sys, n, 16); err != nil {
+			return nil, fmt.Errorf("%s: start: %w", sys.name(), err)
+		}
 	}
-	var samples []sample
+	samples := make([][]sample, len(systems))
 	for _, gate := range gates {
-		if err := waitPrompts(ctx, sys, ids, gate); err != nil {
-			return res, err
+		for i, sys := range systems {
+			if err := waitPrompts(ctx, sys, ids[i], gate); err != nil {
+				return nil, err
+			}
 		}
-		fmt.Fprintf(log, "bench: %s latency: %d releases at the %s gate\n", sys.name(), n, gate)
-		s, err := decideEach(ctx, sys, ids, gate, r.cfg.gap)
+		fmt.Fprintf(log, "bench: latency: %d releases of each system at the %s gate\n", n, gate)
+		if err := decideInTurn(ctx, r, systems, ids, gate, samples); err != nil {
+			return nil, err
+		}
+	}
+	return latencyResults(ctx, r, systems, ids, samples)
+}
+
+// decideInTurn decides gate for the k-th release of every system, then the
+// k+1-th, gap after each decision.
+func decideInTurn(ctx context.Context, r *rig, systems []system, ids [][]string, gate string, samples [][]sample) error {
+	for k := range ids[0] {
+		for i, sys := range systems {
+			s, err := decideTimed(ctx, sys, ids[i][k], gate)
+			if err != nil {
+				return fmt.Errorf("%s: decide %s: %w", sys.name(), gate, err)
+			}
+			samples[i] = append(samples[i], s)
+			if err := sleep(ctx, r.cfg.gap); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func latencyResults(ctx context.Context, r *rig, systems []system, ids [][]string, samples [][]sample) ([]latencyResult, error) {
+	out := make([]latencyResult, len(systems))
+	for i, sys := range systems {
+		if err := waitResults(ctx, sys, ids[i]); err != nil {
+			return nil, err
+		}
+		lat, err := latencies(ctx, r, sys, samples[i])
 		if err != nil {
-			return res, fmt.Errorf("%s: decide %s: %w", sys.name(), gate, err)
+			return nil, err
 		}
-		samples = append(samples, s...)
+		res := latencyResult{byGate: map[string][]time.Duration{}, all: lat}
+		for j, s := range samples[i] {
+			res.byGate[s.gate] = append(res.byGate[s.gate], lat[j])
+			res.answers = append(res.answers, s.answer)
+		}
+		out[i] = res
 	}
-	if err := waitResults(ctx, sys, ids); err != nil {
-		return res, err
-	}
-	lat, err := latencies(ctx, r, sys, samples)
-	for i, s := range samples {
-		res.byGate[s.gate] = append(res.byGate[s.gate], lat[i])
-		res.answers = append(res.answers, s.answer)
-	}
-	res.all = lat
-	return res, err
+	return out, nil
 }
 
 // throughputResult: n releases started at once and driven to the end.
@@ -55,7 +88,15 @@ type throughputResult struct {
 	e2e     []time.Duration
 }
 
-func (t throughputResult) rate() float64 { return float64(t.n) / t.elapsed.Seconds() }
+func (t *throughputResult) rate() float64 { return float64(t.n) / t.elapsed.Seconds() }
+
+// add sums rounds: releases, time and end-to-end samples.
+func (t *throughputResult) add(o throughputResult) *throughputResult {
+	if t == nil {
+		return &o
+	}
+	return &throughputResult{n: t.n + o.n, elapsed: t.elapsed + o.elapsed, e2e: append(t.e2e, o.e2e...)}
+}
 
 // measureThroughput starts n releases at once; each is driven by its own
 // bot, which answers each prompt as soon as it appears.

@@ -30,9 +30,9 @@ func pprofPorts() (map[string]string, error) {
 
 // profileCPU starts a CPU profile of seconds on every profiled role in the
 // background; wait for the returned channel to have the files written.
-func profileCPU(ctx context.Context, cfg config, tag string, seconds int) <-chan struct{} {
+func profileCPU(ctx context.Context, cfg config, tag string, seconds int, on bool) <-chan struct{} {
 	done := make(chan struct{})
-	if cfg.profile == "" {
+	if cfg.profile == "" || !on {
 		close(done)
 		return done
 	}

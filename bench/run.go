@@ -28,44 +28,61 @@ func phaseNames() []string {
 	return names
 }
 
+// runLatency times decisions through the gateway's bot API and through
+// signed Slack clicks against plain signals to the floor.
 func runLatency(ctx context.Context, r *rig, rep *report, log io.Writer) error {
-	fl, err := measureLatency(ctx, r, &floor{r}, r.cfg.releases, log)
+	api := newFoureyes(r)
+	res, err := measureLatency(ctx, r, []system{&floor{r}, api, viaSlack{api}}, r.cfg.releases, log)
 	if err != nil {
 		return err
 	}
-	ours, err := measureLatency(ctx, r, newFoureyes(r), r.cfg.releases, log)
-	if err != nil {
-		return err
-	}
-	rep.percentileRows("decision → next stage's activity started", ours.all, fl.all, "≤ 1.25×")
+	fl, ours, slack := res[0], res[1], res[2]
+	rep.percentileRows("API decision → next stage's activity started", ours.all, fl.all, "≤ 1.25×")
 	for _, g := range gates {
 		rep.percentileRows("… "+g+" gate only", ours.byGate[g], fl.byGate[g], "")
 	}
-	rep.percentileRows("submission answered (gateway: signal + outcome query; floor: SignalWorkflow)", ours.answers, fl.answers, "")
+	rep.percentileRows("Slack click → next stage's activity started", slack.all, fl.all, "≤ 1.25×")
+	rep.percentileRows("gateway answer (API: signal + outcome query; floor: SignalWorkflow returns)", ours.answers, fl.answers, "")
+	rep.percentileRows("Slack acknowledgement, one click at a time", slack.answers, nil, "p99 < 100 ms")
 	return nil
 }
 
+// runThroughput drives releases started at once, in rounds ordered floor,
+// foureyes, foureyes, floor… so that drift in the machine's load and the
+// growing SQLite file weigh on both alike.
 func runThroughput(ctx context.Context, r *rig, rep *report, log io.Writer) error {
-	n := r.cfg.releases
-	fmt.Fprintf(log, "bench: floor throughput: %d releases at once\n", n)
-	fl, err := measureThroughput(ctx, &floor{r}, n)
-	if err != nil {
-		return fmt.Errorf("floor: %w", err)
+	n, sums := r.cfg.releases, map[string]*throughputResult{}
+	for i, sys := range throughputOrder(r) {
+		fmt.Fprintf(log, "bench: throughput round %d: %s, %d releases at once\n", i/2+1, sys.name(), n)
+		profiled := profileCPU(ctx, r.cfg, fmt.Sprintf("throughput-%d", i), 20, sys.name() == "foureyes")
+		res, err := measureThroughput(ctx, sys, n)
+		<-profiled
+		if err != nil {
+			return fmt.Errorf("%s: %w", sys.name(), err)
+		}
+		sums[sys.name()] = sums[sys.name()].add(res)
 	}
-	fmt.Fprintf(log, "bench: foureyes throughput: %d releases at once\n", n)
-	profiled := profileCPU(ctx, r.cfg, "throughput", 20)
-	ours, err := measureThroughput(ctx, newFoureyes(r), n)
-	<-profiled
-	if err != nil {
-		return fmt.Errorf("foureyes: %w", err)
-	}
-	rep.row(fmt.Sprintf("throughput, %d releases started at once (releases/s)", n),
+	ours, fl := sums["foureyes"], sums["floor"]
+	rep.row(fmt.Sprintf("throughput, %d releases started at once, %d rounds (releases/s)", n, r.cfg.rounds),
 		fmt.Sprintf("%.1f", ours.rate()), fmt.Sprintf("%.1f", fl.rate()), ratio(fl.rate(), ours.rate())+" (floor/foureyes)", "≤ 1.25×")
 	for _, p := range []float64{50, 99} {
 		o, f := pct(ours.e2e, p), pct(fl.e2e, p)
-		rep.row(fmt.Sprintf("end to end p%.0f (s)", p), secs(o), secs(f), ratio(float64(o), float64(f)), "")
+		rep.row(fmt.Sprintf("end to end p%.0f (s, n=%d)", p, len(ours.e2e)), secs(o), secs(f), ratio(float64(o), float64(f)), "")
 	}
 	return nil
+}
+
+func throughputOrder(r *rig) []system {
+	pair := []system{&floor{r}, newFoureyes(r)}
+	var out []system
+	for i := range r.cfg.rounds {
+		if i%2 == 1 {
+			out = append(out, pair[1], pair[0])
+			continue
+		}
+		out = append(out, pair...)
+	}
+	return out
 }
 
 func secs(d time.Duration) string { return fmt.Sprintf("%.2f", d.Seconds()) }

@@ -40,7 +40,7 @@ func runScale(ctx context.Context, r *rig, rep *report, log io.Writer) error {
 	if err := scaleDecisions(ctx, r, sys, st.ids, rep); err != nil {
 		return err
 	}
-	return cancelAll(ctx, r, st.ids, rep, log)
+	return cancelAll(ctx, r, st.ids, rep, log, "scale")
 }
 
 type started struct {
@@ -127,7 +127,7 @@ func scaleDecisions(ctx context.Context, r *rig, sys *foureyes, ids []string, re
 
 // cancelAll asks every release to cancel, as its requester rita, and waits
 // until none is running.
-func cancelAll(ctx context.Context, r *rig, ids []string, rep *report, log io.Writer) error {
+func cancelAll(ctx context.Context, r *rig, ids []string, rep *report, log io.Writer, what string) error {
 	t0 := time.Now()
 	err := forEach(ctx, ids, r.cfg.startConc, func(ctx context.Context, id string) error {
 		return r.client.SignalWorkflow(ctx, id, "", workflows.SignalCancel, workflows.CancelRequest{
@@ -140,7 +140,7 @@ func cancelAll(ctx context.Context, r *rig, ids []string, rep *report, log io.Wr
 	if err := waitNoneRunning(ctx, r.client, log); err != nil {
 		return err
 	}
-	rep.row("scale: cancel all as rita: signals sent, all closed (s)",
+	rep.row(what+": cancel all as rita: signals sent, all closed (s)",
 		fmt.Sprintf("%.1f, %.1f", signalled.Seconds(), time.Since(t0).Seconds()), "", "", "")
 	return checkCancelled(ctx, r, ids)
 }

@@ -80,9 +80,9 @@ func slackClick(ctx context.Context, base, id, gate string, now time.Time) (*htt
 	return req, nil
 }
 
-// runSlack: slack releases; the review gate is clicked one release at a
-// time (acknowledgement and decision latency), the approval gate all at
-// once (acknowledgement under a burst).
+// runSlack starts releases and clicks their review gate all at once: the
+// acknowledgement under a burst (one click at a time is timed in the latency
+// phase).
 func runSlack(ctx context.Context, r *rig, rep *report, log io.Writer) error {
 	sys := viaSlack{newFoureyes(r)}
 	ids, _, err := startAll(ctx, sys, r.cfg.slack, 16)
@@ -92,50 +92,20 @@ func runSlack(ctx context.Context, r *rig, rep *report, log io.Writer) error {
 	if err := waitPrompts(ctx, sys, ids, "review"); err != nil {
 		return err
 	}
-	fmt.Fprintf(log, "bench: slack: %d releases at the review gate\n", len(ids))
-	samples, err := decideEach(ctx, sys, ids, "review", r.cfg.gap)
-	if err != nil {
-		return err
-	}
-	if err := waitPrompts(ctx, sys, ids, "approval"); err != nil {
-		return err
-	}
-	burst, err := slackBurst(ctx, sys, ids)
-	if err != nil {
-		return err
-	}
-	if err := waitResults(ctx, sys, ids); err != nil {
-		return err
-	}
-	return slackRows(ctx, r, sys, samples, burst, rep)
-}
-
-// slackBurst clicks the approval gate of every release at once.
-func slackBurst(ctx context.Context, sys viaSlack, ids []string) ([]time.Duration, error) {
+	fmt.Fprintf(log, "bench: slack: %d clicks at once\n", len(ids))
 	acks := make([]time.Duration, len(ids))
 	idx := make([]int, len(ids))
 	for i := range idx {
 		idx[i] = i
 	}
-	err := forEach(ctx, idx, len(ids), func(ctx context.Context, i int) error {
-		s, err := decideTimed(ctx, sys, ids[i], "approval")
+	err = forEach(ctx, idx, len(ids), func(ctx context.Context, i int) error {
+		s, err := decideTimed(ctx, sys, ids[i], "review")
 		acks[i] = s.answer
 		return err
 	})
-	return acks, err
-}
-
-func slackRows(ctx context.Context, r *rig, sys viaSlack, samples []sample, burst []time.Duration, rep *report) error {
-	var acks []time.Duration
-	for _, s := range samples {
-		acks = append(acks, s.answer)
-	}
-	rep.percentileRows("Slack acknowledgement, one click at a time", acks, nil, "p99 < 100 ms")
-	rep.percentileRows("Slack acknowledgement, all clicks at once", burst, nil, "p99 < 100 ms")
-	lat, err := latencies(ctx, r, sys, samples)
 	if err != nil {
 		return err
 	}
-	rep.percentileRows("Slack click → next stage's activity started (review gate)", lat, nil, "")
-	return nil
+	rep.percentileRows(fmt.Sprintf("Slack acknowledgement, %d clicks at once", len(ids)), acks, nil, "p99 < 100 ms")
+	return cancelAll(ctx, r, ids, rep, log, "slack")
 }
