@@ -25,6 +25,8 @@ func run(args []string, out io.Writer) int {
 		return runUp(args, out)
 	case "test":
 		return runTest(args, out)
+	case "bench":
+		return runBench(args, out)
 	case "help":
 		fmt.Fprint(out, usage)
 		return 0
@@ -38,6 +40,7 @@ const usage = `usage:
   go run ./stack [up] [--port 7233] [--ui-port 8233] [--gateway-port 8480] [--metrics-port 9464]
                       [--data DIR] [--bin DIR] [--demo=false] [--exit-after-demo]
   go run ./stack test [go test args]
+  go run ./stack bench [bench flags]    (go run ./bench -h lists them)
 `
 
 // logf prints one stack message.
