@@ -22,13 +22,13 @@ type Click struct {
 // Payload is the block_actions JSON Slack sends for the click.
 func (c Click) Payload() string {
 	p := map[string]any{
-		"type": "block_actions",
-		"team": map[string]string{"id": c.Team, "domain": "test"},
-		"user": map[string]string{"id": c.User, "username": strings.ToLower(c.User), "team_id": c.Team},
+		"type":       "block_actions",
+		"team":       map[string]string{"id": c.Team, "domain": "test"},
+		"user":       map[string]string{"id": c.User, "username": strings.ToLower(c.User), "team_id": c.Team},
 		"api_app_id": "A0FOUREYES", "trigger_id": "1.2.3",
-		"container":  map[string]any{"type": "message", "message_ts": c.MessageTS, "channel_id": c.Channel},
-		"channel":    map[string]string{"id": c.Channel, "name": "releases"},
-		"message":    map[string]string{"type": "message", "ts": c.MessageTS},
+		"container": map[string]any{"type": "message", "message_ts": c.MessageTS, "channel_id": c.Channel},
+		"channel":   map[string]string{"id": c.Channel, "name": "releases"},
+		"message":   map[string]string{"type": "message", "ts": c.MessageTS},
 		"actions": []map[string]any{{"action_id": c.ActionID, "block_id": "foureyes_decide",
 			"type": "button", "value": c.Value, "action_ts": c.ActionTS,
 			"text": map[string]string{"type": "plain_text", "text": c.ActionID}}},

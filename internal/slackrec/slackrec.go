@@ -39,7 +39,7 @@ type Server struct {
 	mu       sync.Mutex
 	calls    []Call
 	ts       int
-	channels map[string]string   // channel name -> id
+	channels map[string]string    // channel name -> id
 	failures map[string][]Failure // method -> next answers
 }
 
