@@ -1,0 +1,16 @@
+// Package faults proves foureyes' reliability and security promises against
+// the real stack (the Temporal dev server and each role its own process):
+//
+//   - TestFaults: releases while role processes are SIGKILLed at random
+//     moments (the deploy worker mid-deploy included) and the dev server is
+//     stopped and restarted on its SQLite file; every release ends as its
+//     decisions call for, the deploy command runs once per deployed release,
+//     no decision is lost, every audit chain verifies.
+//   - TestHostileRequests: hostile calls to the gateway are refused with the
+//     right status and reason, and signal nothing.
+//   - TestSecretsStayApart: no role process, and no deploy command, holds
+//     another role's secret or the bot token hashes.
+//
+// `make faults` runs them verbosely; `go test ./...` runs them too (not in
+// -short mode). The figures go to $FOUREYES_FIGURES (see internal/figures).
+package faults

@@ -1,0 +1,447 @@
+package faults
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+
+	"github.com/foureyes/foureyes/audit"
+	"github.com/foureyes/foureyes/config"
+	"github.com/foureyes/foureyes/devstack"
+	"github.com/foureyes/foureyes/internal/figures"
+	"github.com/foureyes/foureyes/workflows"
+)
+
+// Knobs: FOUREYES_FAULT_ROUNDS rounds with role kills and
+// FOUREYES_FAULT_SERVER_ROUNDS with a dev server restart, of
+// FOUREYES_FAULT_RELEASES concurrent releases each; FOUREYES_FAULT_SEED.
+func knob(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil {
+		return v
+	}
+	return def
+}
+
+// plan is what a release's decisions call for.
+type plan struct {
+	kind, want string
+}
+
+var plans = []plan{
+	{"deploy", workflows.StatusDeployed},
+	{"deploy", workflows.StatusDeployed},
+	{"deploy", workflows.StatusDeployed},
+	{"reject-review", workflows.StatusRejected},
+	{"reject-approval", workflows.StatusRejected},
+}
+
+// decision is one decision sent and the gateway's final answer.
+type decision struct {
+	rid, gate, verdict, who string
+	want, code              int
+	outcome                 string
+}
+
+type release struct {
+	id         string
+	plan       plan
+	decisions  []decision
+	res        workflows.ReleaseResult
+	err        error
+	start, end time.Time
+}
+
+// fault is one process killed (or the server stopped) and restarted.
+type fault struct {
+	target     string
+	midDeploy  bool
+	at         time.Time
+	restartErr error
+}
+
+type faultRun struct {
+	s        *stackT
+	rng      *rand.Rand
+	mu       sync.Mutex
+	procs    sync.Mutex // the stack's role processes, as the injector changes them
+	releases []*release
+	faults   []fault
+}
+
+func faults(t *testing.T, s *stackT) {
+	seed := uint64(knob("FOUREYES_FAULT_SEED", int(time.Now().UnixNano()%1e6)))
+	t.Logf("seed %d (FOUREYES_FAULT_SEED=%d reproduces the schedule)", seed, seed)
+	f := &faultRun{s: s, rng: rand.New(rand.NewPCG(seed, 7))}
+	n := knob("FOUREYES_FAULT_RELEASES", 6)
+	perm := append([]string(nil), config.Roles...)
+	f.rng.Shuffle(len(perm), func(i, j int) { perm[i], perm[j] = perm[j], perm[i] })
+	for i := range knob("FOUREYES_FAULT_ROUNDS", 4) {
+		// Two distinct roles a round; four rounds kill every role.
+		roles := []string{perm[(2*i)%len(perm)], perm[(2*i+1)%len(perm)]}
+		f.round(t, n, func(ctx context.Context, rels []*release) { f.killRoles(ctx, rels, roles, i%2 == 0) })
+	}
+	for range knob("FOUREYES_FAULT_SERVER_ROUNDS", 1) {
+		f.round(t, n, func(ctx context.Context, _ []*release) { f.restartServer(ctx, f.jitter(500, 3000)) })
+	}
+	f.report(t)
+}
+
+// killRoles kills each role at a random moment, the deploy worker always
+// mid-deploy (and in every other round anyway).
+func (f *faultRun) killRoles(ctx context.Context, rels []*release, roles []string, midDeploy bool) {
+	var wg sync.WaitGroup
+	for _, role := range roles {
+		if role == config.RoleDeploy {
+			midDeploy = true
+			continue
+		}
+		wg.Go(func() { f.killRole(ctx, role, f.jitter(200, 2500)) })
+	}
+	if midDeploy {
+		wg.Go(func() { f.killMidDeploy(ctx, rels) })
+	}
+	wg.Wait()
+}
+
+// intn is rng.IntN for concurrent callers.
+func (f *faultRun) intn(n int) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.rng.IntN(n)
+}
+
+func (f *faultRun) jitter(minMS, maxMS int) time.Duration {
+	return time.Duration(minMS+f.intn(maxMS-minMS+1)) * time.Millisecond
+}
+
+// round runs n releases at once while inject injects its faults.
+func (f *faultRun) round(t *testing.T, n int, inject func(context.Context, []*release)) {
+	begin := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	rels := make([]*release, n)
+	for i := range rels {
+		p := plans[f.intn(len(plans))]
+		if i == 0 {
+			p = plans[0] // a deploy for the mid-deploy kill to hit
+		}
+		rels[i] = &release{id: fmt.Sprintf("release-svc%02d-prod-%d", len(f.releases)+i, time.Now().UnixNano()), plan: p}
+	}
+	var wg sync.WaitGroup
+	for _, r := range rels {
+		wg.Go(func() { r.err = f.drive(ctx, r) })
+	}
+	// Faults stop with the round's releases: no kill waits for a deploy
+	// that will not come.
+	ictx, stop := context.WithCancel(ctx)
+	injected := make(chan struct{})
+	go func() { inject(ictx, rels); close(injected) }()
+	wg.Wait()
+	stop()
+	<-injected
+	f.releases = append(f.releases, rels...)
+	t.Logf("round %d: %d releases, %d faults so far, %.1fs", len(f.releases)/n, n, len(f.faults), time.Since(begin).Seconds())
+	if err := f.s.local.Check(); err != nil {
+		t.Fatalf("after the round: %v", err)
+	}
+}
+
+// drive runs one release through the gateway as its plan says.
+func (f *faultRun) drive(ctx context.Context, r *release) error {
+	r.start = time.Now()
+	defer func() { r.end = time.Now() }()
+	if err := f.startRelease(ctx, r); err != nil {
+		return err
+	}
+	if err := f.decisions(ctx, r); err != nil {
+		return err
+	}
+	res, err := retry(ctx, func(ctx context.Context) (workflows.ReleaseResult, error) {
+		var res workflows.ReleaseResult
+		return res, f.s.client.GetWorkflow(ctx, r.id, "").Get(ctx, &res)
+	})
+	r.res = res
+	return err
+}
+
+// startRelease starts the workflow; a retry after a lost answer finds it.
+func (f *faultRun) startRelease(ctx context.Context, r *release) error {
+	svc, _, _ := strings.Cut(strings.TrimPrefix(r.id, "release-"), "-")
+	req := workflows.ReleaseRequest{Service: svc, Environment: "prod", Commit: randomCommit(f),
+		Authors: []string{"alice"}, Requester: "rita", Title: "fault run " + r.plan.kind}
+	_, err := retry(ctx, func(ctx context.Context) (client.WorkflowRun, error) {
+		return f.s.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: r.id,
+			TaskQueue:                workflows.QueueOrchestrator,
+			WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		}, "Release", req)
+	})
+	return err
+}
+
+func randomCommit(f *faultRun) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return fmt.Sprintf("%016x%016x%08x", f.rng.Uint64(), f.rng.Uint64(), f.rng.Uint32())
+}
+
+// decisions sends the plan's decisions, each once its gate is open.
+func (f *faultRun) decisions(ctx context.Context, r *release) error {
+	reviewer := []string{"bob", "ci-bot"}[f.intn(2)]
+	steps := map[string][]decision{
+		"deploy": {{gate: "review", verdict: "approve", who: reviewer, want: http.StatusOK},
+			{gate: "approval", verdict: "approve", who: "alice", want: http.StatusForbidden},
+			{gate: "approval", verdict: "approve", who: "carol", want: http.StatusOK},
+			{gate: "approval", verdict: "approve", who: "dave", want: http.StatusOK}},
+		"reject-review": {{gate: "review", verdict: "reject", who: "bob", want: http.StatusOK}},
+		"reject-approval": {{gate: "review", verdict: "approve", who: reviewer, want: http.StatusOK},
+			{gate: "approval", verdict: "approve", who: "carol", want: http.StatusOK},
+			{gate: "approval", verdict: "reject", who: "dave", want: http.StatusOK}},
+	}[r.plan.kind]
+	for i, d := range steps {
+		if i == 0 || d.gate != steps[i-1].gate {
+			if err := f.s.waitStatus(ctx, r.id, "awaiting_"+d.gate); err != nil {
+				return err
+			}
+		}
+		d.rid = fmt.Sprintf("%s-%d", r.id, i)
+		code, a, err := f.s.decide(ctx, r.id, d.gate, d.verdict, d.who, d.rid)
+		if err != nil {
+			return fmt.Errorf("%s %s at %s: %w", d.who, d.verdict, d.gate, err)
+		}
+		d.code, d.outcome = code, a.Outcome
+		r.decisions = append(r.decisions, d)
+	}
+	return nil
+}
+
+// killRole SIGKILLs a role after wait and restarts it.
+func (f *faultRun) killRole(ctx context.Context, role string, wait time.Duration) {
+	select {
+	case <-ctx.Done():
+		return
+	case <-time.After(wait):
+	}
+	f.kill(role, false)
+}
+
+// kill SIGKILLs a role's process and restarts it a moment later (even when
+// the round is over: the next one needs it).
+func (f *faultRun) kill(role string, midDeploy bool) {
+	flt := fault{target: role, midDeploy: midDeploy, at: time.Now()}
+	_ = f.process(role).Kill()
+	time.Sleep(f.jitter(200, 1500))
+	f.procs.Lock()
+	_, flt.restartErr = f.s.local.StartRole(context.Background(), role)
+	f.procs.Unlock()
+	f.record(flt)
+}
+
+func (f *faultRun) process(role string) *devstack.Process {
+	f.procs.Lock()
+	defer f.procs.Unlock()
+	return f.s.local.Roles[role]
+}
+
+func (f *faultRun) record(flt fault) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.faults = append(f.faults, flt)
+}
+
+// killMidDeploy waits until a deploy command of the round runs, then kills
+// the deploy worker while it does (the command sleeps 2s).
+func (f *faultRun) killMidDeploy(ctx context.Context, rels []*release) {
+	for ctx.Err() == nil {
+		for _, r := range rels {
+			if started, ended := f.s.deployRuns(r.id); started > 0 && ended == 0 {
+				time.Sleep(f.jitter(0, 1000))
+				f.kill(config.RoleDeploy, true)
+				return
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// restartServer stops the dev server after wait and starts it again on the
+// same port and SQLite file.
+func (f *faultRun) restartServer(ctx context.Context, wait time.Duration) {
+	select {
+	case <-ctx.Done():
+		return
+	case <-time.After(wait):
+	}
+	flt := fault{target: "server", at: time.Now()}
+	_ = f.s.local.Server.Stop()
+	time.Sleep(f.jitter(200, 2000))
+	flt.restartErr = f.s.local.StartServer(context.Background(), f.s.cli)
+	f.record(flt)
+}
+
+// deployRuns counts the deploy command's start and end lines for a release.
+func (s *stackT) deployRuns(id string) (started, ended int) {
+	data, _ := os.ReadFile(s.counter)
+	for _, line := range strings.Split(string(data), "\n") {
+		switch line {
+		case id + " start":
+			started++
+		case id + " end":
+			ended++
+		}
+	}
+	return started, ended
+}
+
+// tally is what the checks found.
+type tally struct {
+	correct, duplicates, resumed, decisions, chains int
+	problems                                        []string
+}
+
+func (f *faultRun) report(t *testing.T) {
+	var tl tally
+	for _, r := range f.releases {
+		f.check(r, &tl)
+	}
+	for _, p := range tl.problems {
+		t.Error(p)
+	}
+	byTarget, mid, survived := map[string]int{}, 0, 0
+	for _, flt := range f.faults {
+		byTarget[flt.target]++
+		if flt.midDeploy {
+			mid++
+		}
+		if flt.restartErr == nil && f.survived(flt) {
+			survived++
+		}
+		if flt.restartErr != nil {
+			t.Errorf("restarting %s: %v", flt.target, flt.restartErr)
+		}
+	}
+	lived := f.livedThroughFaults()
+	figures.Report(t, "faults injected %d (orchestrator %d, build %d, review %d, approval %d, deploy %d of which %d mid-deploy; dev server restarts %d), survived %d",
+		len(f.faults), byTarget["orchestrator"], byTarget["build"], byTarget["review"], byTarget["approval"],
+		byTarget["deploy"], mid, byTarget["server"], survived)
+	figures.Report(t, "releases ending correctly %d of %d (%d lived through a fault, %d deploys resumed after their worker died); duplicate deploys %d; decisions %d, lost 0; audit chains verified %d",
+		tl.correct, len(f.releases), lived, tl.resumed, tl.duplicates, tl.decisions, tl.chains)
+	if lived < 20 && len(f.releases) >= 20 {
+		t.Errorf("only %d releases lived through a fault, want at least 20", lived)
+	}
+}
+
+// survived: every release running when the fault hit ended correctly.
+func (f *faultRun) survived(flt fault) bool {
+	for _, r := range f.releases {
+		if !flt.at.Before(r.start) && flt.at.Before(r.end) && (r.err != nil || r.res.Status != r.plan.want) {
+			return false
+		}
+	}
+	return true
+}
+
+func (f *faultRun) livedThroughFaults() int {
+	n := 0
+	for _, r := range f.releases {
+		for _, flt := range f.faults {
+			if !flt.at.Before(r.start) && flt.at.Before(r.end) {
+				n++
+				break
+			}
+		}
+	}
+	return n
+}
+
+// check holds one release to its plan; problems are added to tl.
+func (f *faultRun) check(r *release, tl *tally) {
+	before := len(tl.problems)
+	bad := func(format string, args ...any) {
+		tl.problems = append(tl.problems, r.id+" ("+r.plan.kind+"): "+fmt.Sprintf(format, args...))
+	}
+	if r.err != nil {
+		bad("%v", r.err)
+		return
+	}
+	if r.res.Status != r.plan.want {
+		bad("ended %s (%s), want %s", r.res.Status, r.res.Reason, r.plan.want)
+	}
+	f.checkDeploys(r, tl, bad)
+	f.checkTrail(r, tl, bad)
+	if len(tl.problems) == before {
+		tl.correct++
+	}
+}
+
+// checkDeploys: the command ran once for a deployed release, never otherwise.
+func (f *faultRun) checkDeploys(r *release, tl *tally, bad func(string, ...any)) {
+	started, ended := f.s.deployRuns(r.id)
+	want := 0
+	if r.plan.want == workflows.StatusDeployed {
+		want = 1
+	}
+	tl.duplicates += max(0, started-want)
+	if started != want || ended != want {
+		bad("deploy command started %d and ended %d times, want %d", started, ended, want)
+	}
+}
+
+// checkTrail: the chain verifies and holds every decision the gateway took.
+func (f *faultRun) checkTrail(r *release, tl *tally, bad func(string, ...any)) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	entries, err := f.s.trail(ctx, r.id)
+	if err != nil || len(entries) == 0 {
+		bad("audit trail: %v", err)
+		return
+	}
+	var buf bytes.Buffer
+	_ = audit.Export(&buf, entries)
+	if n, err := audit.Verify(&buf); err != nil || n != len(entries) || entries[len(entries)-1].Hash != r.res.AuditHead {
+		bad("audit chain does not verify: %v (n=%d of %d)", err, n, len(entries))
+	} else {
+		tl.chains++
+	}
+	for _, d := range r.decisions {
+		tl.decisions++
+		f.checkDecision(ctx, r, d, entries, bad)
+	}
+	for _, e := range entries {
+		if e.Type == audit.EventDeploy && strings.Contains(e.Detail, "resumed") {
+			tl.resumed++
+		}
+	}
+}
+
+// checkDecision: the answer was the expected one, the release reports the
+// same outcome for its request id, and the audit trail records it.
+func (f *faultRun) checkDecision(ctx context.Context, r *release, d decision, entries []audit.Entry, bad func(string, ...any)) {
+	if d.code != d.want {
+		bad("%s %s at %s answered %d (%s), want %d", d.who, d.verdict, d.gate, d.code, d.outcome, d.want)
+	}
+	o, err := query[workflows.DecisionOutcome](ctx, f.s, r.id, workflows.QueryDecision, d.rid)
+	if err != nil || o.Outcome != d.outcome {
+		bad("request %s: release says %q (%v), gateway said %q", d.rid, o.Outcome, err, d.outcome)
+	}
+	want, match := audit.EventDecision, "rid="+d.rid
+	if d.outcome == workflows.OutcomeRefused {
+		want, match = audit.EventDecisionRefused, d.gate
+	}
+	for _, e := range entries {
+		if e.Type == want && e.Actor == d.who && strings.Contains(e.Detail, match) {
+			return
+		}
+	}
+	bad("decision %s (%s by %s) is not in the audit trail", d.rid, d.outcome, d.who)
+}

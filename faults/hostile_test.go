@@ -1,0 +1,5 @@
+package faults
+
+import "testing"
+
+func hostile(t *testing.T, s *stackT) {}
