@@ -12,7 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-		"testing"
+	"testing"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -105,11 +105,11 @@ func (s *stackT) prepare(root, slackAPI string) error {
 		return err
 	}
 	s.secrets = map[string]string{
-		"FOUREYES_BUILD_REGISTRY_TOKEN":         "registry-token-b81f",
-		"FOUREYES_REVIEW_SCANNER_TOKEN":         "scanner-token-5c2e",
+		"FOUREYES_BUILD_REGISTRY_TOKEN":          "registry-token-b81f",
+		"FOUREYES_REVIEW_SCANNER_TOKEN":          "scanner-token-5c2e",
 		"FOUREYES_APPROVAL_SLACK_SIGNING_SECRET": "slack-signing-secret-9d4a",
 		"FOUREYES_APPROVAL_SLACK_BOT_TOKEN":      "xoxb-faults-1f0c",
-		"FOUREYES_DEPLOY_CREDENTIALS":           "deploy-credentials-3e7f",
+		"FOUREYES_DEPLOY_CREDENTIALS":            "deploy-credentials-3e7f",
 	}
 	s.local = &devstack.Local{Root: root, DataDir: filepath.Join(dir, "data"), BinDir: filepath.Join(dir, "bin"),
 		Extra: s.extra(policyFile, slackAPI)}
@@ -121,9 +121,9 @@ func (s *stackT) extra(policyFile, slackAPI string) map[string][]string {
 		`sleep 2; printf '%%s end\n' "$FOUREYES_RELEASE_ID" >> '%s'`, s.counter, s.envDir, s.counter)
 	extra := map[string][]string{
 		"orchestrator": {"FOUREYES_ORCHESTRATOR_POLICY_FILE=" + policyFile},
-		"approval":     {"FOUREYES_APPROVAL_POLICY_FILE=" + policyFile, "FOUREYES_APPROVAL_SLACK_TEAM_ID=" + slackTeam,
+		"approval": {"FOUREYES_APPROVAL_POLICY_FILE=" + policyFile, "FOUREYES_APPROVAL_SLACK_TEAM_ID=" + slackTeam,
 			"FOUREYES_APPROVAL_SLACK_API_URL=" + slackAPI},
-		"deploy":       {"FOUREYES_DEPLOY_COMMAND=" + deploy},
+		"deploy": {"FOUREYES_DEPLOY_COMMAND=" + deploy},
 	}
 	for k, v := range s.secrets {
 		role := strings.ToLower(strings.Split(k, "_")[1])
