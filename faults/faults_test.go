@@ -19,6 +19,7 @@ import (
 	"github.com/foureyes/foureyes/audit"
 	"github.com/foureyes/foureyes/config"
 	"github.com/foureyes/foureyes/devstack"
+	"github.com/foureyes/foureyes/gateway"
 	"github.com/foureyes/foureyes/internal/figures"
 	"github.com/foureyes/foureyes/workflows"
 )
@@ -430,7 +431,7 @@ func (f *faultRun) checkDecision(ctx context.Context, r *release, d decision, en
 	if d.code != d.want {
 		bad("%s %s at %s answered %d (%s), want %d", d.who, d.verdict, d.gate, d.code, d.outcome, d.want)
 	}
-	o, err := query[workflows.DecisionOutcome](ctx, f.s, r.id, workflows.QueryDecision, d.rid)
+	o, err := query[workflows.DecisionOutcome](ctx, f.s, r.id, workflows.QueryDecision, gateway.ScopedRequestID(d.who, d.rid))
 	if err != nil || o.Outcome != d.outcome {
 		bad("request %s: release says %q (%v), gateway said %q", d.rid, o.Outcome, err, d.outcome)
 	}

@@ -82,9 +82,15 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (string, b
 	return identity, true
 }
 
+// ScopedRequestID is the request id the workflow sees: the caller's, under
+// the caller's identity, so that nobody can take over (or pre-empt) another
+// identity's request id. Policy identities hold no "/".
+func ScopedRequestID(identity, requestID string) string { return identity + "/" + requestID }
+
 // decide signals the release and waits for the workflow's outcome.
 func (s *Server) decide(ctx context.Context, identity, channel string, req Request) (Answer, int) {
 	ans := Answer{ReleaseID: req.ReleaseID, Gate: req.Gate, Identity: identity, RequestID: req.RequestID}
+	req.RequestID = ScopedRequestID(identity, req.RequestID)
 	d := workflows.Decision{RequestID: req.RequestID, Gate: req.Gate, Verdict: req.Verdict,
 		Identity: identity, Channel: channel, Comment: req.Comment}
 	sctx, cancel := context.WithTimeout(ctx, temporalTimeout)

@@ -248,9 +248,11 @@ func TestTokenPicksIdentity(t *testing.T) {
 		require.Equal(t, 200, status)
 		assert.Equal(t, want, got["identity"])
 		require.Len(t, f.fake.signals, 1)
-		assert.Equal(t, workflows.Decision{RequestID: "r-1", Gate: "approval", Verdict: "approve",
+		// The workflow sees the request id under the caller's identity.
+		assert.Equal(t, workflows.Decision{RequestID: want + "/r-1", Gate: "approval", Verdict: "approve",
 			Identity: want, Channel: workflows.ChannelAPI, Comment: "lgtm"}, f.fake.signals[0])
-		assert.Equal(t, []any{"r-1"}, f.fake.queryArgs)
+		assert.Equal(t, []any{want + "/r-1"}, f.fake.queryArgs)
+		assert.Equal(t, "r-1", got["request_id"])
 		assert.NotContains(t, f.logs.String(), token)
 		assert.Contains(t, f.logs.String(), "identity="+want)
 	}
@@ -266,11 +268,13 @@ func TestPollsUntilOutcome(t *testing.T) {
 	assert.Equal(t, "accepted", got["outcome"])
 	assert.Len(t, fake.queryArgs, 4)
 	// A request id is made when absent, and the query asks about that id.
-	id := fake.signals[0].RequestID
+	scoped := fake.signals[0].RequestID
+	id, ok := strings.CutPrefix(scoped, "scan-bot/")
+	require.True(t, ok, scoped)
 	_, err := uuid.Parse(id)
 	assert.NoError(t, err)
 	assert.Equal(t, id, got["request_id"])
-	assert.Equal(t, id, fake.queryArgs[0])
+	assert.Equal(t, scoped, fake.queryArgs[0])
 	assert.Equal(t, "reject", fake.signals[0].Verdict)
 }
 

@@ -128,7 +128,7 @@ func TestSlackClickSignalsAsPolicyIdentity(t *testing.T) {
 	assert.Equal(t, workflows.ChannelSlack, d.Channel)
 	assert.Equal(t, workflows.VerdictApprove, d.Verdict)
 	assert.Equal(t, "approval", d.Gate)
-	assert.True(t, strings.HasPrefix(d.RequestID, "slack-"), d.RequestID)
+	assert.True(t, strings.HasPrefix(d.RequestID, "bob/slack-"), d.RequestID)
 	assert.Empty(t, f.api.Calls(slackrec.PostEphemeral), "an accepted click shows in the prompt, not privately")
 	assert.Contains(t, f.logs.String(), "identity=bob")
 

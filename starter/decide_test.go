@@ -111,7 +111,7 @@ func TestDecideSignalsTokenIdentity(t *testing.T) {
 	assert.Equal(t, workflows.ChannelAPI, d.Channel)
 	assert.Equal(t, "reject", d.Verdict)
 	assert.Equal(t, "review", d.Gate)
-	assert.Equal(t, ans.RequestID, d.RequestID, "a request id is made by the CLI")
+	assert.Equal(t, gateway.ScopedRequestID("ci-bot", ans.RequestID), d.RequestID, "a request id is made by the CLI")
 	assert.NotEmpty(t, d.RequestID)
 
 	code, _, errs = cli(t, nil, "decide", "r1", "--gate", "review", "--approve", "--token-file", filepath.Join(t.TempDir(), "none"))
