@@ -70,25 +70,11 @@ func (s *Server) handleSlackInteraction(w http.ResponseWriter, r *http.Request) 
 		writeError(w, http.StatusMethodNotAllowed, "method not allowed: use POST")
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, slackMaxBody))
-	if err != nil {
-		status := http.StatusBadRequest
-		if tooLarge(err) {
-			status = http.StatusRequestEntityTooLarge
-		}
-		s.slackRefused(w, r, status, "body: "+err.Error())
-		return
+	cb, status, why := s.readSlack(w, r)
+	var c *slackClick
+	if status == http.StatusOK {
+		c, status, why = s.checkClick(cb)
 	}
-	if why := s.verifySlack(r.Header, body); why != "" {
-		s.slackRefused(w, r, http.StatusUnauthorized, why)
-		return
-	}
-	cb, err := slackPayload(body)
-	if err != nil {
-		s.slackRefused(w, r, http.StatusBadRequest, err.Error())
-		return
-	}
-	c, status, why := s.checkClick(cb)
 	if status != http.StatusOK {
 		s.slackRefused(w, r, status, why)
 		return
@@ -97,6 +83,25 @@ func (s *Server) handleSlackInteraction(w http.ResponseWriter, r *http.Request) 
 	if c != nil {
 		s.takeClick(*c)
 	}
+}
+
+// readSlack reads and verifies the raw body, then decodes its payload.
+func (s *Server) readSlack(w http.ResponseWriter, r *http.Request) (slack.InteractionCallback, int, string) {
+	var cb slack.InteractionCallback
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, slackMaxBody))
+	switch {
+	case tooLarge(err):
+		return cb, http.StatusRequestEntityTooLarge, "body: " + err.Error()
+	case err != nil:
+		return cb, http.StatusBadRequest, "body: " + err.Error()
+	}
+	if why := s.verifySlack(r.Header, body); why != "" {
+		return cb, http.StatusUnauthorized, why
+	}
+	if cb, err = slackPayload(body); err != nil {
+		return cb, http.StatusBadRequest, err.Error()
+	}
+	return cb, http.StatusOK, ""
 }
 
 func (s *Server) slackRefused(w http.ResponseWriter, r *http.Request, status int, why string) {
