@@ -31,6 +31,7 @@ const slackTeam = "T0FAULTS1"
 // stackT is the stack every test of this package shares (started once).
 type stackT struct {
 	dir     string
+	slack   *slackrec.Server // the Slack Web API the approval role talks to
 	local   *devstack.Local
 	cli     string
 	client  client.Client
@@ -49,8 +50,10 @@ func TestRealStack(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the fault, hostile and secrets suites need the real stack; skipped in -short mode")
 	}
-	s, err := startStack(slackrec.New(t).URL())
+	api := slackrec.New(t)
+	s, err := startStack(api.URL())
 	if s != nil {
+		s.slack = api
 		t.Cleanup(func() { s.stop() })
 	}
 	if err != nil {
@@ -197,6 +200,18 @@ func revokedPolicy(root, out, token string) (*policy.Policy, error) {
 	}
 	p, _, err := policy.Load(out)
 	return p, err
+}
+
+func mustPolicy(t *testing.T) *policy.Policy {
+	root, err := devstack.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _, err := policy.Load(filepath.Join(root, "deploy", "policy.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // retry calls f until it succeeds or ctx ends: the stack may be restarting.
