@@ -198,7 +198,9 @@ func genDecision(rng *rand.Rand, c propCase, i, n int, pool []string) propDecisi
 func named(p policy.Policy, gate string) []string {
 	r := p.Environments["prod"].Gates[gate]
 	var out []string
-	in := func(groups []string) bool { return slices.ContainsFunc(groups, func(g string) bool { return slices.Contains(r.Groups, g) }) }
+	in := func(groups []string) bool {
+		return slices.ContainsFunc(groups, func(g string) bool { return slices.Contains(r.Groups, g) })
+	}
 	for _, h := range p.Humans {
 		if slices.Contains(r.Identities, h.ID) || in(h.Groups) {
 			out = append(out, h.ID)
