@@ -25,6 +25,8 @@ func run(args []string, out io.Writer) int {
 		return runUp(args, out)
 	case "test":
 		return runTest(args, out)
+	case "screenshots":
+		return runScreenshots(args, out)
 	case "bench":
 		return runBench(args, out)
 	case "help":
@@ -40,6 +42,7 @@ const usage = `usage:
   go run ./stack [up] [--port 7233] [--ui-port 8233] [--gateway-port 8480] [--metrics-port 9464]
                       [--data DIR] [--bin DIR] [--demo=false] [--exit-after-demo]
   go run ./stack test [go test args]
+  go run ./stack screenshots [--out docs]   Temporal UI screenshots of a release at its approval gate
   go run ./stack bench [bench flags]    (go run ./bench -h lists them)
 `
 

@@ -108,20 +108,15 @@ func (r *release) upsertPolicyMemo(ctx workflow.Context) {
 	}
 }
 
-// details is the release's current details (Temporal markdown): the open
-// gate, who signed, who is awaited, the deadline, the last refused attempt.
+// details is the release's current details (Temporal markdown, four lines
+// to fit the UI's pane; the static summary names the change): status and
+// open gate with its deadline, who is awaited, who signed, the last refusal.
 func (r *release) details(awaiting []string) string {
 	var b strings.Builder
-	q := r.req
-	fmt.Fprintf(&b, "**%s → %s: %s**\n\n", q.Service, q.Environment, VisibleStatus(r.status))
-	fmt.Fprintf(&b, "- Commit: `%s` by %s, requested by %s\n", shortCommit(q.Commit), strings.Join(q.Authors, ", "), q.Requester)
-	b.WriteString(r.gateLine())
-	fmt.Fprintf(&b, "- Signed: %s\n", r.signedLine())
+	fmt.Fprintf(&b, "- **%s**: %s", VisibleStatus(r.status), r.gateLine())
 	fmt.Fprintf(&b, "- Awaiting: %s\n", orNone(strings.Join(awaiting, ", ")))
+	fmt.Fprintf(&b, "- Signed: %s\n", r.signedLine())
 	b.WriteString(r.refusalLine())
-	if r.policyHash != "" {
-		fmt.Fprintf(&b, "- Policy: sha256:%s\n", r.policyHash)
-	}
 	return b.String()
 }
 
@@ -130,25 +125,25 @@ func (r *release) details(awaiting []string) string {
 func (r *release) gateLine() string {
 	switch {
 	case r.result != nil:
-		return fmt.Sprintf("- Outcome: **%s** %s\n", r.result.Status, r.result.Reason)
+		return strings.TrimSpace("release ended. "+r.result.Reason) + "\n"
 	case r.gate != nil && r.gate.open():
 		g := r.gate
-		return fmt.Sprintf("- Open gate: **%s**, needs %s, %d signed; deadline %s\n",
-			g.name, g.needed(), g.approvals(), g.deadline.Format(time.RFC3339))
+		return fmt.Sprintf("open gate **%s**, %d of %s signed, deadline %s\n",
+			g.name, g.approvals(), g.needed(), g.deadline.Format(shortTime))
 	}
-	return fmt.Sprintf("- Open gate: none (stage %s)\n", r.stage)
+	return fmt.Sprintf("no gate open (stage %s)\n", r.stage)
 }
 
-// signedLine lists every accepted decision, gate by gate.
+// signedLine lists every accepted decision, gate by gate (the audit trail
+// has the times and comments).
 func (r *release) signedLine() string {
 	var parts []string
 	for _, g := range r.gates {
 		for _, s := range g.signed {
-			parts = append(parts, fmt.Sprintf("%s: %s (%s via %s, %s)", g.name, s.Identity, s.Verdict, s.Channel,
-				s.At.Format(time.RFC3339)))
+			parts = append(parts, fmt.Sprintf("%s %sd %s via %s", s.Identity, s.Verdict, g.name, s.Channel))
 		}
 	}
-	return orNone(strings.Join(parts, "; "))
+	return orNone(strings.Join(parts, ", "))
 }
 
 func (r *release) refusalLine() string {
@@ -156,9 +151,12 @@ func (r *release) refusalLine() string {
 	if f == nil {
 		return "- Last refused: none\n"
 	}
-	return fmt.Sprintf("- Last refused: %s at gate %s via %s, %s: %s\n", f.Identity, f.Gate, f.Channel,
-		f.At.Format(time.RFC3339), f.Reason)
+	return fmt.Sprintf("- Last refused: %s at %s via %s (%s): %s\n", f.Identity, f.Gate, f.Channel,
+		f.At.Format(shortTime), f.Reason)
 }
+
+// shortTime keeps the details short enough for the UI's details pane.
+const shortTime = "2006-01-02 15:04 UTC"
 
 func orNone(s string) string {
 	if s == "" {

@@ -72,18 +72,17 @@ func (s *ReleaseSuite) TestCurrentDetailsSayGateSignersAwaitedDeadlineAndRefusal
 	s.env.RegisterDelayedCallback(func() {
 		d := s.details()
 		for _, want := range []string{
-			"payments → prod: awaiting_approval", "Open gate: **approval**, needs 2 of prod-owners, 1 signed",
-			"deadline " + t0.Add(24*time.Hour+time.Minute).Format(time.RFC3339),
-			"review: bob (approve via api", "approval: carol (approve via api",
-			"Awaiting: dave", "Last refused: alice at gate approval via api", "you authored this change",
-			"Policy: sha256:feedface",
+			"- **awaiting_approval**: open gate **approval**, 1 of 2 of prod-owners signed",
+			"deadline " + t0.Add(24*time.Hour+time.Minute).Format(shortTime),
+			"Signed: bob approved review via api, carol approved approval via api",
+			"Awaiting: dave", "Last refused: alice at approval via api (2026-03-02 09:01 UTC): you authored this change",
 		} {
 			s.Contains(d, want)
 		}
 	}, 150*time.Second)
 	s.decide(3*time.Minute, "a2", "approval", "dave", VerdictApprove)
 	s.run()
-	s.Contains(s.details(), "Outcome: **deployed**")
+	s.Contains(s.details(), "- **deployed**: release ended.")
 }
 
 func (s *ReleaseSuite) TestMetricsCountDecisionsGatesStagesAndOutcome() {
