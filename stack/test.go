@@ -6,13 +6,17 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 
 	"github.com/foureyes/foureyes/devstack"
+	"github.com/foureyes/foureyes/internal/figures"
 )
 
-// runTest makes sure the Temporal CLI and docker-compose are there, then runs
-// go test -count=1 ./... (plus args) and returns its exit code.
+// runTest makes sure the Temporal CLI and docker-compose are there, runs
+// go test -count=1 ./... (plus args), then — for the whole suite, or when
+// FOUREYES_FUZZTIME is set — every fuzz target for a bounded time, and prints
+// the figures the reliability and security suites reported.
 func runTest(args []string, out io.Writer) int {
 	root, err := devstack.RepoRoot()
 	if err != nil {
@@ -28,12 +32,24 @@ func runTest(args []string, out io.Writer) int {
 		fmt.Fprintf(os.Stderr, "stack test: %v\n", err)
 		return 1
 	}
-	cmd := exec.Command("go", goTestArgs(args)...)
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), devstack.TemporalCLIEnv+"="+cli)
+	figs := filepath.Join(os.TempDir(), fmt.Sprintf("foureyes-figures-%d.txt", os.Getpid()))
+	defer os.Remove(figs)
+	env := append(os.Environ(), devstack.TemporalCLIEnv+"="+cli, figures.Env+"="+figs)
+	code := goCmd(root, env, out, goTestArgs(args)...)
+	if code == 0 && fuzzWanted(args) {
+		code = runFuzz(root, env, out, fuzzTime())
+	}
+	printFigures(out, figs)
+	return code
+}
+
+// goCmd runs go with args in root and returns its exit code.
+func goCmd(root string, env []string, out io.Writer, args ...string) int {
+	cmd := exec.Command("go", args...)
+	cmd.Dir, cmd.Env = root, env
 	cmd.Stdout, cmd.Stderr = out, os.Stderr
-	logf(out, "go %s", strings.Join(cmd.Args[1:], " "))
-	err = cmd.Run()
+	logf(out, "go %s", strings.Join(args, " "))
+	err := cmd.Run()
 	var exit *exec.ExitError
 	if errors.As(err, &exit) {
 		return exit.ExitCode()
