@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -270,5 +271,57 @@ func TestIdentity(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, tt.want, got)
 		})
+	}
+}
+
+// roleVars lists every variable a role's configuration reads, with whether
+// it is a secret.
+func roleVars(role string) map[string]bool {
+	vars := map[string]bool{}
+	for _, f := range reflect.VisibleFields(roleTypes[role]) {
+		vars[Prefix(role)+envKey(f)] = f.Tag.Get("secret") == "true"
+	}
+	return vars
+}
+
+// TestConfigCannotHoldAnotherRolesSettings: with every other role's
+// non-secret variables set (their secrets set refuse the start, see
+// TestRefusesForeignSecrets), a role's loaded configuration holds none of
+// their values: it reads its own prefix only.
+func TestConfigCannotHoldAnotherRolesSettings(t *testing.T) {
+	for _, role := range Roles {
+		var kv []string
+		for _, other := range Roles {
+			for v, secret := range roleVars(other) {
+				if other != role && !secret {
+					kv = append(kv, v, "foreign:"+v)
+				}
+			}
+		}
+		cfg, err := load(role, env(role, kv...))
+		require.NoError(t, err, role)
+		assert.NotContains(t, fmt.Sprintf("%+v", cfg), "foreign:", role)
+	}
+}
+
+// TestSecretsBelongToOneRole: no role's configuration has a field named like
+// another role's secret (a FOUREYES_DEPLOY_SLACK_BOT_TOKEN would be the same
+// secret under another name), and the deploy role has nothing that could
+// hold a Slack token or reach the policy, where the bot token hashes are.
+func TestSecretsBelongToOneRole(t *testing.T) {
+	for _, owner := range Roles {
+		for _, secret := range SecretVars(owner) {
+			key := strings.TrimPrefix(secret, Prefix(owner))
+			for _, role := range Roles {
+				if _, has := roleVars(role)[Prefix(role)+key]; has && role != owner {
+					t.Errorf("role %s reads %s%s, a secret of role %s", role, Prefix(role), key, owner)
+				}
+			}
+		}
+	}
+	for v := range roleVars(RoleDeploy) {
+		for _, word := range []string{"SLACK", "POLICY", "TOKEN"} {
+			assert.NotContains(t, v, word, "the deploy role must not read %s", v)
+		}
 	}
 }
