@@ -86,6 +86,7 @@ type throughputResult struct {
 	n       int
 	elapsed time.Duration
 	e2e     []time.Duration
+	cpu     map[string]float64 // CPU seconds per process (cpuSpent)
 }
 
 func (t *throughputResult) rate() float64 { return float64(t.n) / t.elapsed.Seconds() }
@@ -95,7 +96,11 @@ func (t *throughputResult) add(o throughputResult) *throughputResult {
 	if t == nil {
 		return &o
 	}
-	return &throughputResult{n: t.n + o.n, elapsed: t.elapsed + o.elapsed, e2e: append(t.e2e, o.e2e...)}
+	cpu := map[string]float64{}
+	for k, v := range o.cpu {
+		cpu[k] = t.cpu[k] + v
+	}
+	return &throughputResult{n: t.n + o.n, elapsed: t.elapsed + o.elapsed, e2e: append(t.e2e, o.e2e...), cpu: cpu}
 }
 
 // measureThroughput starts n releases at once; each is driven by its own

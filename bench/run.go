@@ -4,7 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"time"
+
+	roles "github.com/foureyes/foureyes/config"
 )
 
 // A phase is one part of the run; phases run in this order, floor first.
@@ -55,7 +58,9 @@ func runThroughput(ctx context.Context, r *rig, rep *report, log io.Writer) erro
 	for i, sys := range throughputOrder(r) {
 		fmt.Fprintf(log, "bench: throughput round %d: %s, %d releases at once\n", i/2+1, sys.name(), n)
 		profiled := profileCPU(ctx, r.cfg, fmt.Sprintf("throughput-%d", i), 20, sys.name() == "foureyes")
+		before := r.cpu()
 		res, err := measureThroughput(ctx, sys, n)
+		res.cpu = cpuSpent(before, r.cpu())
 		<-profiled
 		if err != nil {
 			return fmt.Errorf("%s: %w", sys.name(), err)
@@ -63,6 +68,7 @@ func runThroughput(ctx context.Context, r *rig, rep *report, log io.Writer) erro
 		sums[sys.name()] = sums[sys.name()].add(res)
 	}
 	ours, fl := sums["foureyes"], sums["floor"]
+	cpuRows(rep, ours, fl)
 	rep.row(fmt.Sprintf("throughput, %d releases started at once, %d rounds (releases/s)", n, r.cfg.rounds),
 		fmt.Sprintf("%.1f", ours.rate()), fmt.Sprintf("%.1f", fl.rate()), ratio(fl.rate(), ours.rate())+" (floor/foureyes)", "≤ 1.25×")
 	for _, p := range []float64{50, 99} {
@@ -86,3 +92,27 @@ func throughputOrder(r *rig) []system {
 }
 
 func secs(d time.Duration) string { return fmt.Sprintf("%.2f", d.Seconds()) }
+
+// cpuSpent is the CPU seconds each process used between two readings.
+func cpuSpent(before, after map[string]float64) map[string]float64 {
+	out := map[string]float64{}
+	for k, v := range after {
+		out[k] = v - before[k]
+	}
+	return out
+}
+
+// cpuRows reports CPU per release: the server's and the workers' (the
+// system's own roles), and each foureyes role's.
+func cpuRows(rep *report, ours, fl *throughputResult) {
+	per := func(t *throughputResult, k string) float64 { return 1000 * t.cpu[k] / float64(t.n) }
+	rep.row("CPU per release in the throughput phase: dev server (ms)", fmt.Sprintf("%.0f", per(ours, "server")),
+		fmt.Sprintf("%.0f", per(fl, "server")), ratio(per(ours, "server"), per(fl, "server")), "")
+	rep.row("CPU per release: the system's workers (ms)", fmt.Sprintf("%.0f", per(ours, "foureyes")),
+		fmt.Sprintf("%.0f", per(fl, "floor")), ratio(per(ours, "foureyes"), per(fl, "floor")), "")
+	var parts []string
+	for _, role := range roles.Roles {
+		parts = append(parts, fmt.Sprintf("%s %.0f", role, per(ours, role)))
+	}
+	rep.note("foureyes CPU per release by role (ms): %s", strings.Join(parts, ", "))
+}

@@ -105,6 +105,20 @@ func (r *rig) startRoles(ctx context.Context) error {
 	return nil
 }
 
+// cpu is the CPU seconds used so far by the server, the foureyes roles and
+// the floor roles.
+func (r *rig) cpu() map[string]float64 {
+	m := map[string]float64{"server": cpuSeconds(r.local.Server.Pid())}
+	for name, p := range r.local.Roles {
+		m["foureyes"] += cpuSeconds(p.Pid())
+		m[name] = cpuSeconds(p.Pid())
+	}
+	for _, p := range r.floor {
+		m["floor"] += cpuSeconds(p.Pid())
+	}
+	return m
+}
+
 // check fails when a process of the rig has exited.
 func (r *rig) check() error {
 	if err := r.local.Check(); err != nil {

@@ -62,11 +62,14 @@ func newReleaseID() string {
 // service is the service of a release named by newReleaseID.
 func service(id string) string { return strings.Split(id, "-")[1] }
 
+// start starts a release as `starter start` does (search attributes, memo).
 func (f *foureyes) start(ctx context.Context, id string) error {
+	req := workflows.ReleaseRequest{Service: service(id), Environment: "staging", Commit: benchCommit,
+		Authors: []string{"alice"}, Requester: "rita", Title: "bench"}
 	_, err := f.r.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id,
-		TaskQueue: workflows.QueueOrchestrator}, "Release", workflows.ReleaseRequest{
-		Service: service(id), Environment: "staging", Commit: benchCommit,
-		Authors: []string{"alice"}, Requester: "rita", Title: "bench"})
+		TaskQueue: workflows.QueueOrchestrator, TypedSearchAttributes: workflows.StartAttributes(req),
+		Memo: map[string]any{"service": req.Service, "environment": req.Environment, "title": req.Title}},
+		"Release", req)
 	return err
 }
 

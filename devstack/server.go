@@ -35,7 +35,13 @@ type Tuning struct {
 
 // DefaultTuning is what the local stack runs with: settings that lowered the
 // bare-Temporal floor measured by `go run ./bench` (docs/benchmarks.md).
-var DefaultTuning = Tuning{}
+// Write-ahead logging without an fsync per commit (the dev server is not a
+// production store), and one partition per task queue: with the default four
+// a task may wait for a poller on another partition.
+var DefaultTuning = Tuning{
+	SQLitePragmas: []string{"journal_mode=WAL", "synchronous=NORMAL"},
+	DynamicConfig: []string{"matching.numTaskqueueReadPartitions=1", "matching.numTaskqueueWritePartitions=1"},
+}
 
 // StartServer runs `temporal server start-dev` on 127.0.0.1 and waits until
 // the frontend answers a health check.

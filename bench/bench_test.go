@@ -1,0 +1,100 @@
+package main
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/slack-go/slack"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestMain lets the test binary serve as the floor roles, as the bench
+// binary does: the smoke test starts them with os.Executable().
+func TestMain(m *testing.M) {
+	if len(os.Args) == 3 && os.Args[1] == "-role" && strings.HasPrefix(os.Args[2], floorRolePrefix) {
+		os.Exit(runFloorRole(os.Args[2]))
+	}
+	os.Exit(m.Run())
+}
+
+func TestPercentile(t *testing.T) {
+	ds := []time.Duration{5, 1, 4, 2, 3, 6, 7, 8, 9, 10}
+	assert.Equal(t, time.Duration(5), pct(ds, 50))
+	assert.Equal(t, time.Duration(10), pct(ds, 99))
+	assert.Equal(t, time.Duration(1), pct(ds, 1))
+	assert.Equal(t, time.Duration(0), pct(nil, 50))
+}
+
+func TestPromptParsers(t *testing.T) {
+	parse := parseConsolePrompt()
+	var got [][2]string
+	for _, line := range strings.Split("==== foureyes: review needed ====\n  release:   r1\n"+
+		"==== foureyes: reminder: approval still needed ====\n  release:   r2\n"+
+		"==== foureyes: approval needed ====\n  service:   x\n  release:   r3\n", "\n") {
+		if id, gate, ok := parse(line); ok {
+			got = append(got, [2]string{id, gate})
+		}
+	}
+	assert.Equal(t, [][2]string{{"r1", "review"}, {"r3", "approval"}}, got)
+	id, gate, ok := parseFloorPrompt("prompt wf-1 approval")
+	assert.True(t, ok)
+	assert.Equal(t, [2]string{"wf-1", "approval"}, [2]string{id, gate})
+	_, _, ok = parseFloorPrompt("time=... level=INFO msg=started")
+	assert.False(t, ok)
+}
+
+func TestWatcherFollowsAppends(t *testing.T) {
+	path := t.TempDir() + "/approval.log"
+	require.NoError(t, os.WriteFile(path, []byte("prompt a review\npro"), 0o644))
+	w := watch(path, parseFloorPrompt)
+	defer w.stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	require.NoError(t, w.wait(ctx, "a", "review"))
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	require.NoError(t, err)
+	_, _ = f.WriteString("mpt b approval\n")
+	f.Close()
+	require.NoError(t, w.wait(ctx, "b", "approval"))
+	assert.Equal(t, 1, w.promptCount("review"))
+	assert.False(t, w.isPrompted("a", "approval"))
+}
+
+// The clicks the bench sends pass slack-go's verifier with the secret.
+func TestSlackClickIsSigned(t *testing.T) {
+	req, err := slackClick(context.Background(), "http://127.0.0.1:1", "release-x", "review", time.Now())
+	require.NoError(t, err)
+	body, _ := io.ReadAll(req.Body)
+	v, err := slack.NewSecretsVerifier(req.Header, slackSecret)
+	require.NoError(t, err)
+	_, _ = v.Write(body)
+	require.NoError(t, v.Ensure())
+	assert.Equal(t, http.MethodPost, req.Method)
+	assert.Contains(t, string(body), "foureyes_approve")
+}
+
+// TestBenchSmoke runs every phase with tiny counts on the real dev server:
+// a correctness check of the bench, not a measurement.
+func TestBenchSmoke(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the dev server and ten role processes")
+	}
+	cfg, err := parseFlags([]string{"-releases", "2", "-rounds", "1", "-open", "4",
+		"-scale-decisions", "2", "-slack", "2", "-gap", "10ms"}, io.Discard)
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	rep, err := bench(ctx, cfg, io.Discard)
+	require.NoError(t, err)
+	var b strings.Builder
+	rep.print(&b)
+	for _, want := range []string{"API decision", "Slack click", "throughput", "scale: releases open", "cancel all"} {
+		assert.Contains(t, b.String(), want)
+	}
+}
