@@ -54,7 +54,7 @@ func (s *Server) handleDecision(w http.ResponseWriter, r *http.Request) {
 		req.RequestID = uuid.NewString()
 	}
 	ans, status := s.decide(r.Context(), identity, workflows.ChannelAPI, req)
-	s.log.Info("decision", "release", req.ReleaseID, "gate", req.Gate, "verdict", req.Verdict,
+	s.log.Info("decision", "WorkflowID", req.ReleaseID, "stage", workflows.StageOfGate(req.Gate), "gate", req.Gate, "verdict", req.Verdict,
 		"identity", identity, "request_id", req.RequestID, "outcome", ans.Outcome,
 		"reason", ans.Reason, "error", ans.Error, "status", status)
 	writeJSON(w, status, ans)

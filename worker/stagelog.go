@@ -37,7 +37,7 @@ func (a *stageActivity) ExecuteActivity(ctx context.Context, in *interceptor.Exe
 	info := activity.GetInfo(ctx)
 	a.stage = stageOf(info.ActivityType.Name, in.Args)
 	logger := activity.GetLogger(ctx)
-	logger.Info("activity started", "Attempt", info.Attempt)
+	logger.Info("activity started")
 	start := time.Now()
 	res, err := a.Next.ExecuteActivity(ctx, in)
 	took := time.Since(start).Round(time.Millisecond).String()

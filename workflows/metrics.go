@@ -52,7 +52,6 @@ func (r *release) enterStage(ctx workflow.Context, stage string) {
 		r.observeStage(ctx, "passed")
 	}
 	r.stageAt = workflow.Now(ctx)
-	r.logger(ctx).Info("release entered stage", "next", stage)
 }
 
 func (r *release) observeStage(ctx workflow.Context, outcome string) {
@@ -68,6 +67,15 @@ func (r *release) countRelease(ctx workflow.Context, status, reason string) {
 		"outcome": status, "service": r.req.Service, "environment": r.req.Environment,
 	}).Counter(MetricReleases).Inc(1)
 	r.logger(ctx).Info("release ended", "outcome", status, "reason", reason)
+}
+
+// StageOfGate is the stage a gate belongs to (review → review, approval →
+// approve), for log lines about decisions.
+func StageOfGate(gate string) string {
+	if gate == policy.GateApproval {
+		return StageApprove
+	}
+	return StageReview
 }
 
 // reasonCodes maps the start of a refusal reason (policy rules, judge) to a

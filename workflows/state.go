@@ -58,6 +58,7 @@ func (r *release) record(ctx workflow.Context, e audit.Entry) {
 func (r *release) setStage(ctx workflow.Context, stage, status string) {
 	r.enterStage(ctx, stage)
 	r.stage, r.status = stage, status
+	r.logger(ctx).Info("release stage", "status", status)
 }
 
 func (r *release) addExecutor(identity string) {
