@@ -204,6 +204,10 @@ func TestList(t *testing.T) {
 	code, _, _ = cli(t, fake, "list", "--status", "running")
 	require.Equal(t, 0, code)
 	assert.Equal(t, "WorkflowType = 'Release' AND ExecutionStatus = 'Running'", fake.listQueries[2])
+
+	code, _, _ = cli(t, fake, "list", "--status", "rejected", "--since", "168h")
+	require.Equal(t, 0, code)
+	assert.Regexp(t, `^WorkflowType = 'Release' AND ReleaseStatus = 'rejected' AND StartTime > '\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ'$`, fake.listQueries[3])
 }
 
 func TestCancel(t *testing.T) {

@@ -39,6 +39,8 @@ type listed struct {
 
 type listFilter struct {
 	service, env, status, requester, awaiting string
+	since                                     time.Duration // started within; 0 = any time
+	now                                       time.Time
 	limit                                     int
 }
 
@@ -57,8 +59,10 @@ func cmdList(e *env, args []string) error {
 	fs.StringVar(&f.status, "status", "", "running, closed, or a release status ("+strings.Join(releaseStatuses, ", ")+")")
 	fs.StringVar(&f.requester, "requester", "", "only releases requested by this identity")
 	fs.StringVar(&f.awaiting, "awaiting", "", "only releases whose open gate awaits this identity")
+	fs.DurationVar(&f.since, "since", 0, "only releases started within this duration (e.g. 168h)")
 	fs.IntVar(&f.limit, "limit", 20, "at most N releases")
 	asJSON := fs.Bool("json", false, "print JSON")
+	f.now = time.Now()
 	_, err := parseArgs(fs, args)
 	if err == nil {
 		err = f.validate()
@@ -114,6 +118,8 @@ func (f listFilter) validate() error {
 		return fail(exitUsage, "--requester: not an identity")
 	case f.awaiting != "" && !identityPattern.MatchString(f.awaiting):
 		return fail(exitUsage, "--awaiting: not an identity")
+	case f.since < 0:
+		return fail(exitUsage, "--since: must be a positive duration")
 	case f.limit < 1 || f.limit > maxListLimit:
 		return fail(exitUsage, "--limit: must be between 1 and %d", maxListLimit)
 	}
@@ -141,6 +147,9 @@ func (f listFilter) visibilityQuery() string {
 	}
 	add(workflows.AttrRequester.GetName(), f.requester)
 	add(workflows.AttrAwaiting.GetName(), f.awaiting)
+	if f.since > 0 {
+		q = append(q, "StartTime > '"+f.now.Add(-f.since).UTC().Format(time.RFC3339)+"'")
+	}
 	return strings.Join(q, " AND ")
 }
 

@@ -22,7 +22,7 @@ func commands() []command {
 	return []command{
 		{"start", startSynopsis, "start a release", cmdStart},
 		{"status", "RELEASE [--json]", "show a release's status", cmdStatus},
-		{"list", "[--service S] [--env E] [--status running|closed|STATUS] [--requester R] [--awaiting ID] [--limit N] [--json]", "list releases (by search attributes)", cmdList},
+		{"list", "[--service S] [--env E] [--status running|closed|STATUS] [--requester R] [--awaiting ID] [--since D] [--limit N] [--json]", "list releases (by search attributes)", cmdList},
 		{"decide", decideSynopsis, "approve or reject a gate through the gateway", cmdDecide},
 		{"cancel", "RELEASE [--as IDENTITY] [--reason R]", "ask to cancel a release", cmdCancel},
 		{"wait", "RELEASE [--json]", "wait for a release's result", cmdWait},
