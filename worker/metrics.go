@@ -93,6 +93,7 @@ func (p *process) serveMetrics() (stop func(), err error) {
 			p.log.Warn("metrics endpoint stopped", "error", err)
 		}
 	}()
-	p.log.Info("metrics listening", "addr", "http://"+ln.Addr().String()+"/metrics")
+	p.metricsAddr = ln.Addr().String()
+	p.log.Info("metrics listening", "addr", "http://"+p.metricsAddr+"/metrics")
 	return func() { _ = srv.Close(); _ = p.metrics.closer.Close() }, nil
 }

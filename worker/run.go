@@ -36,6 +36,7 @@ type process struct {
 	// metrics and where they are served (empty: not served).
 	metrics       *metrics
 	metricsListen string
+	metricsAddr   string // where it listens, once it does
 }
 
 // run returns the exit code; start-up errors are one line on stderr.
