@@ -35,7 +35,7 @@ func fuzzWanted(args []string) bool {
 // runFuzz runs each target for d, stopping at the first crash.
 func runFuzz(root string, env []string, out io.Writer, d string) int {
 	for _, t := range fuzzTargets {
-		code := goCmd(root, env, out, "test", "-run=^$", "-fuzz=^"+t.name+"$", "-fuzztime="+d, t.pkg)
+		code := goCmd(root, env, out, "test", "-run=^$", "-fuzz=^"+t.name+"$", "-fuzztime="+d, "-fuzzminimizetime=2s", t.pkg)
 		if code != 0 {
 			logf(out, "%s found a crash: the input is in %s/testdata/fuzz/%s/ — fix it and commit the input as a regression test",
 				t.name, strings.TrimPrefix(t.pkg, "./"), t.name)
