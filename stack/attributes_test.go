@@ -19,7 +19,7 @@ func TestComposeRegistersSearchAttributes(t *testing.T) {
 			args := strings.Fields(c)
 			found = found || strings.Contains(c, "search-attribute create") &&
 				strings.Contains(" "+strings.Join(args, " ")+" ", " --name "+name+" ") &&
-				strings.Contains(c, "--type "+typ+" ")
+				strings.Contains(" "+strings.Join(args, " ")+" ", " --type "+typ+" ")
 		}
 		if !found {
 			t.Errorf("docker-compose.yml: temporal-admin-tools does not register %s as %s", name, typ)
