@@ -51,6 +51,8 @@ func profileHeap(ctx context.Context, cfg config, tag string) {
 	for _, role := range profiled {
 		if cfg.profile != "" {
 			fetchProfile(ctx, cfg, role, "heap", tag+"-"+role+".heap.pprof")
+			fetchProfile(ctx, cfg, role, "heap?debug=1", tag+"-"+role+".heap.txt") // with runtime.MemStats
+			fetchProfile(ctx, cfg, role, "goroutine?debug=1", tag+"-"+role+".goroutines.txt")
 		}
 	}
 }
