@@ -90,25 +90,32 @@ func faults(t *testing.T, s *stackT) {
 	for i := range knob("FOUREYES_FAULT_ROUNDS", 4) {
 		// Two distinct roles a round; four rounds kill every role.
 		roles := []string{perm[(2*i)%len(perm)], perm[(2*i+1)%len(perm)]}
-		f.round(t, n, func(ctx context.Context, rels []*release) { f.killRoles(ctx, rels, roles, i%2 == 0) })
+		f.round(t, n, func(ctx context.Context, rels []*release, held func()) {
+			f.killRoles(ctx, rels, roles, i%2 == 0, held)
+		})
 	}
 	for range knob("FOUREYES_FAULT_SERVER_ROUNDS", 1) {
-		f.round(t, n, func(ctx context.Context, _ []*release) { f.restartServer(ctx, f.jitter(500, 3000)) })
+		f.round(t, n, func(ctx context.Context, _ []*release, held func()) {
+			defer held()
+			f.restartServer(ctx, f.jitter(500, 3000))
+		})
 	}
 	f.report(t)
 }
 
 // killRoles kills each role at a random moment, the deploy worker always
-// mid-deploy (and in every other round anyway).
-func (f *faultRun) killRoles(ctx context.Context, rels []*release, roles []string, midDeploy bool) {
-	var wg sync.WaitGroup
+// mid-deploy (and in every other round anyway); held is called once the
+// random-moment kills are done.
+func (f *faultRun) killRoles(ctx context.Context, rels []*release, roles []string, midDeploy bool, held func()) {
+	var wg, random sync.WaitGroup
 	for _, role := range roles {
 		if role == config.RoleDeploy {
 			midDeploy = true
 			continue
 		}
-		wg.Go(func() { f.killRole(ctx, role, f.jitter(200, 2500)) })
+		random.Go(func() { f.killRole(ctx, role, f.jitter(200, 2500)) })
 	}
+	wg.Go(func() { random.Wait(); held() })
 	if midDeploy {
 		wg.Go(func() { f.killMidDeploy(ctx, rels) })
 	}
@@ -126,8 +133,10 @@ func (f *faultRun) jitter(minMS, maxMS int) time.Duration {
 	return time.Duration(minMS+f.intn(maxMS-minMS+1)) * time.Millisecond
 }
 
-// round runs n releases at once while inject injects its faults.
-func (f *faultRun) round(t *testing.T, n int, inject func(context.Context, []*release)) {
+// round runs n releases at once while inject injects its faults. Each
+// release holds its last decision until inject calls held: every release is
+// still running when the random-moment faults hit.
+func (f *faultRun) round(t *testing.T, n int, inject func(context.Context, []*release, func())) {
 	begin := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
@@ -140,14 +149,16 @@ func (f *faultRun) round(t *testing.T, n int, inject func(context.Context, []*re
 		rels[i] = &release{id: fmt.Sprintf("release-svc%02d-prod-%d", len(f.releases)+i, time.Now().UnixNano()), plan: p}
 	}
 	var wg sync.WaitGroup
+	hold := make(chan struct{})
+	held := sync.OnceFunc(func() { close(hold) })
 	for _, r := range rels {
-		wg.Go(func() { r.err = f.drive(ctx, r) })
+		wg.Go(func() { r.err = f.drive(ctx, r, hold) })
 	}
 	// Faults stop with the round's releases: no kill waits for a deploy
 	// that will not come.
 	ictx, stop := context.WithCancel(ctx)
 	injected := make(chan struct{})
-	go func() { inject(ictx, rels); close(injected) }()
+	go func() { inject(ictx, rels, held); held(); close(injected) }()
 	wg.Wait()
 	stop()
 	<-injected
@@ -159,13 +170,13 @@ func (f *faultRun) round(t *testing.T, n int, inject func(context.Context, []*re
 }
 
 // drive runs one release through the gateway as its plan says.
-func (f *faultRun) drive(ctx context.Context, r *release) error {
+func (f *faultRun) drive(ctx context.Context, r *release, hold <-chan struct{}) error {
 	r.start = time.Now()
 	defer func() { r.end = time.Now() }()
 	if err := f.startRelease(ctx, r); err != nil {
 		return err
 	}
-	if err := f.decisions(ctx, r); err != nil {
+	if err := f.decisions(ctx, r, hold); err != nil {
 		return err
 	}
 	res, err := retry(ctx, func(ctx context.Context) (workflows.ReleaseResult, error) {
@@ -197,7 +208,7 @@ func randomCommit(f *faultRun) string {
 }
 
 // decisions sends the plan's decisions, each once its gate is open.
-func (f *faultRun) decisions(ctx context.Context, r *release) error {
+func (f *faultRun) decisions(ctx context.Context, r *release, hold <-chan struct{}) error {
 	reviewer := []string{"bob", "ci-bot"}[f.intn(2)]
 	steps := map[string][]decision{
 		"deploy": {{gate: "review", verdict: "approve", who: reviewer, want: http.StatusOK},
@@ -213,6 +224,13 @@ func (f *faultRun) decisions(ctx context.Context, r *release) error {
 		if i == 0 || d.gate != steps[i-1].gate {
 			if err := f.s.waitStatus(ctx, r.id, "awaiting_"+d.gate); err != nil {
 				return err
+			}
+		}
+		if i == len(steps)-1 {
+			select { // the last decision ends the release (or starts its deploy)
+			case <-hold:
+			case <-ctx.Done():
+				return ctx.Err()
 			}
 		}
 		d.rid = fmt.Sprintf("%s-%d", r.id, i)
