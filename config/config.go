@@ -36,6 +36,10 @@ var Roles = []string{RoleOrchestrator, RoleBuild, RoleReview, RoleApproval, Role
 type Orchestrator struct {
 	Identity   string `env:"IDENTITY"`
 	PolicyFile string `env:"POLICY_FILE, required"`
+	// CacheSize is how many releases the worker keeps in memory (the SDK's
+	// sticky cache, about 90 KB each); others are replayed from their history
+	// when they next move. docs/benchmarks.md.
+	CacheSize int `env:"CACHE_SIZE, default=10000"`
 }
 
 // Build is the build role's configuration (FOUREYES_BUILD_*).

@@ -62,7 +62,7 @@ func TestLoadDefaults(t *testing.T) {
 		role string
 		want any
 	}{
-		{RoleOrchestrator, &Orchestrator{Identity: id("orchestrator"), PolicyFile: "policy.yaml"}},
+		{RoleOrchestrator, &Orchestrator{Identity: id("orchestrator"), PolicyFile: "policy.yaml", CacheSize: 10000}},
 		{RoleBuild, &Build{Identity: id("build"), ArtifactDir: "/art", Timeout: 10 * time.Minute}},
 		{RoleReview, &Review{Identity: id("review"), ArtifactDir: "/art", Timeout: 10 * time.Minute}},
 		{RoleApproval, &Approval{Identity: id("approval"), PolicyFile: "policy.yaml",

@@ -55,6 +55,10 @@ func orchestratorRole(ctx context.Context, e roleEnv) (*role, error) {
 	if _, err := loadPolicy(cfg.PolicyFile); err != nil {
 		return nil, err
 	}
+	if cfg.CacheSize < 1 {
+		return nil, fmt.Errorf("FOUREYES_ORCHESTRATOR_CACHE_SIZE: must be at least 1 (got %d)", cfg.CacheSize)
+	}
+	worker.SetStickyWorkflowCacheSize(cfg.CacheSize)
 	acts := &activities.PolicyActivities{Identity: cfg.Identity, PolicyFile: cfg.PolicyFile}
 	return &role{identity: cfg.Identity, queue: workflows.QueueOrchestrator, register: func(r worker.Registry) {
 		r.RegisterWorkflow(workflows.Release)
