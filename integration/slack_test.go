@@ -60,8 +60,11 @@ func TestSlackApprovals(t *testing.T) {
 	assert.Equal(t, http.StatusUnauthorized, s.postSigned(forged, "not-the-secret"))
 	assert.Empty(t, s.status(id).Signed, "a forged click signs nothing")
 
-	for _, who := range []string{slackCarol, slackDave} {
+	// A click is acknowledged before it is signalled: wait for each to count,
+	// so that the order of signers (and of the message) is known.
+	for i, who := range []string{slackCarol, slackDave} {
 		assert.Equal(t, http.StatusOK, s.click(approval, who, activities.SlackActionApprove))
+		s.waitSigned(id, i+1)
 	}
 	res := s.result(run)
 	require.Equal(t, workflows.StatusDeployed, res.Status, res.Reason)
@@ -164,4 +167,16 @@ func checkSlackTrail(t *testing.T, entries []audit.Entry, head string) {
 		}
 	}
 	assert.Equal(t, []string{"bob", "carol", "dave"}, signers)
+}
+
+// waitSigned polls the status query until n decisions count at the gate.
+func (s *stackT) waitSigned(id string, n int) {
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if len(s.status(id).Signed) >= n {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	s.t.Fatalf("release %s never had %d signers", id, n)
 }
