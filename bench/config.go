@@ -26,6 +26,7 @@ type config struct {
 	profile        string // folder for pprof profiles of the orchestrator; "" = none
 	bare           bool   // dev server without the stack's default tuning
 	cache          int    // FOUREYES_ORCHESTRATOR_CACHE_SIZE; 0 = the role's default
+	compression    string // TEMPORAL_GRPC_COMPRESSION of every role; "" = the stack's
 	pragmas, dyn   list
 	pprof          map[string]string // role -> pprof listen address, with -profile
 }
@@ -57,6 +58,7 @@ func parseFlags(args []string, log io.Writer) (config, error) {
 	fs.StringVar(&c.profile, "profile", "", "write CPU and heap profiles of the orchestrator and approval roles to this folder")
 	fs.BoolVar(&c.bare, "bare", false, "run the dev server without the stack's default tuning (devstack.DefaultTuning)")
 	fs.IntVar(&c.cache, "orchestrator-cache", 0, "FOUREYES_ORCHESTRATOR_CACHE_SIZE for the orchestrator (0: its default)")
+	fs.StringVar(&c.compression, "grpc-compression", "", "TEMPORAL_GRPC_COMPRESSION (gzip or none) of every role, floor too (default: the stack's)")
 	fs.Var(&c.pragmas, "sqlite-pragma", "extra dev server SQLite pragma PRAGMA=VALUE (repeatable)")
 	fs.Var(&c.dyn, "dynamic-config", "extra dev server dynamic config KEY=JSON (repeatable)")
 	if err := fs.Parse(args); err != nil {
@@ -116,8 +118,13 @@ func (c config) extra(slackURL string) map[string][]string {
 	e := map[string][]string{"approval": {"FOUREYES_APPROVAL_SLACK_SIGNING_SECRET=" + slackSecret,
 		"FOUREYES_APPROVAL_SLACK_TEAM_ID=" + slackTeam, "FOUREYES_APPROVAL_SLACK_BOT_TOKEN=xoxb-bench-not-a-real-token",
 		"FOUREYES_APPROVAL_SLACK_API_URL=" + slackURL}}
+	for _, role := range floorRoles {
+		if c.compression != "" {
+			e[role] = append(e[role], "TEMPORAL_GRPC_COMPRESSION="+c.compression)
+		}
+	}
 	if c.cache > 0 {
-		e["orchestrator"] = []string{fmt.Sprintf("FOUREYES_ORCHESTRATOR_CACHE_SIZE=%d", c.cache)}
+		e["orchestrator"] = append(e["orchestrator"], fmt.Sprintf("FOUREYES_ORCHESTRATOR_CACHE_SIZE=%d", c.cache))
 	}
 	if c.profile != "" {
 		e["orchestrator"] = append(e["orchestrator"], "FOUREYES_PPROF_LISTEN="+c.pprof["orchestrator"])

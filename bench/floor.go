@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -11,11 +12,10 @@ import (
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
-
-	"github.com/foureyes/foureyes/devstack"
 )
 
 // The floor: a bare workflow with the same shape as a release (the same
@@ -94,7 +94,7 @@ func (a *floorActivities) FloorPrompt(ctx context.Context, gate string) error {
 func runFloorRole(name string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	c, err := devstack.Dial(ctx, os.Getenv("TEMPORAL_ADDRESS"))
+	c, err := floorDial(ctx)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "floor %s: %v\n", name, err)
 		return 1
@@ -105,6 +105,17 @@ func runFloorRole(name string) int {
 		return 1
 	}
 	return 0
+}
+
+// floorDial connects as the foureyes roles do: TEMPORAL_ADDRESS and
+// TEMPORAL_GRPC_COMPRESSION, SDK logging discarded.
+func floorDial(ctx context.Context) (client.Client, error) {
+	opts := client.Options{HostPort: os.Getenv("TEMPORAL_ADDRESS"),
+		Logger: tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))}
+	if os.Getenv("TEMPORAL_GRPC_COMPRESSION") == "none" {
+		opts.ConnectionOptions.GrpcCompression = &client.GrpcCompressionNone{}
+	}
+	return client.DialContext(ctx, opts)
 }
 
 func floorWorker(c client.Client, name string) worker.Worker {

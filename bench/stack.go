@@ -91,9 +91,18 @@ func (r *rig) startRoles(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// The floor's clients use the transport the foureyes roles use.
+	roleEnv, err := r.local.RoleEnv("orchestrator")
+	if err != nil {
+		return err
+	}
+	compression, ok := devstack.LookupEnv(roleEnv, "TEMPORAL_GRPC_COMPRESSION")
+	if !ok {
+		compression = "gzip"
+	}
 	r.floor = map[string]*devstack.Process{}
 	for _, role := range floorRoles {
-		env := []string{"TEMPORAL_ADDRESS=" + r.local.Server.Addr}
+		env := []string{"TEMPORAL_ADDRESS=" + r.local.Server.Addr, "TEMPORAL_GRPC_COMPRESSION=" + compression}
 		p, err := devstack.StartRole(ctx, exe, devstack.Role{Name: floorRolePrefix + role, Env: env}, r.local.LogDir())
 		if err != nil {
 			return err

@@ -22,6 +22,10 @@ type Temporal struct {
 	TLSCert   string `env:"TEMPORAL_TLS_CERT"` // client certificate file (mTLS)
 	TLSKey    string `env:"TEMPORAL_TLS_KEY"`  // its private key file
 	TLSCA     string `env:"TEMPORAL_TLS_CA"`   // CA bundle file for the server
+	// Compression of gRPC requests: gzip (the SDK's default, for a distant
+	// server) or none (a server on the same host or network: gzip only
+	// costs CPU on both sides; docs/benchmarks.md).
+	Compression string `env:"TEMPORAL_GRPC_COMPRESSION, default=gzip"`
 }
 
 // LoadTemporal reads the TEMPORAL_* variables.
@@ -32,6 +36,9 @@ func LoadTemporal(ctx context.Context, l envconfig.Lookuper) (Temporal, error) {
 	}
 	if (t.TLSCert == "") != (t.TLSKey == "") {
 		return Temporal{}, errors.New("TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY must be set together")
+	}
+	if t.Compression != "gzip" && t.Compression != "none" {
+		return Temporal{}, fmt.Errorf("TEMPORAL_GRPC_COMPRESSION: want gzip or none (got %q)", t.Compression)
 	}
 	return t, nil
 }
@@ -54,6 +61,9 @@ func (t Temporal) ClientOptions(identity string, logger *slog.Logger) (client.Op
 		return client.Options{}, err
 	}
 	opts.ConnectionOptions.TLS = cfg
+	if t.Compression == "none" {
+		opts.ConnectionOptions.GrpcCompression = &client.GrpcCompressionNone{}
+	}
 	if t.APIKey != "" {
 		opts.Credentials = client.NewAPIKeyStaticCredentials(t.APIKey)
 	}

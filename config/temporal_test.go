@@ -21,13 +21,14 @@ import (
 	"github.com/sethvargo/go-envconfig"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
 )
 
 func TestLoadTemporal(t *testing.T) {
 	ctx := context.Background()
 	got, err := LoadTemporal(ctx, envconfig.MapLookuper(map[string]string{"TEMPORAL_ADDRESS": ""}))
 	require.NoError(t, err)
-	assert.Equal(t, Temporal{Address: "localhost:7233", Namespace: "default"}, got)
+	assert.Equal(t, Temporal{Address: "localhost:7233", Namespace: "default", Compression: "gzip"}, got)
 
 	all := map[string]string{
 		"TEMPORAL_ADDRESS": "ns.tmprl.cloud:7233", "TEMPORAL_NAMESPACE": "ns", "TEMPORAL_API_KEY": "k",
@@ -36,10 +37,21 @@ func TestLoadTemporal(t *testing.T) {
 	got, err = LoadTemporal(ctx, envconfig.MapLookuper(all))
 	require.NoError(t, err)
 	assert.Equal(t, Temporal{Address: "ns.tmprl.cloud:7233", Namespace: "ns", APIKey: "k",
-		TLSCert: "c.pem", TLSKey: "k.pem", TLSCA: "ca.pem"}, got)
+		TLSCert: "c.pem", TLSKey: "k.pem", TLSCA: "ca.pem", Compression: "gzip"}, got)
 
 	_, err = LoadTemporal(ctx, envconfig.MapLookuper(map[string]string{"TEMPORAL_TLS_CERT": "c.pem"}))
 	assert.EqualError(t, err, "TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY must be set together")
+	_, err = LoadTemporal(ctx, envconfig.MapLookuper(map[string]string{"TEMPORAL_GRPC_COMPRESSION": "zstd"}))
+	assert.EqualError(t, err, `TEMPORAL_GRPC_COMPRESSION: want gzip or none (got "zstd")`)
+}
+
+func TestClientOptionsCompression(t *testing.T) {
+	opts, err := Temporal{Compression: "none"}.ClientOptions("id", nil)
+	require.NoError(t, err)
+	assert.IsType(t, &client.GrpcCompressionNone{}, opts.ConnectionOptions.GrpcCompression)
+	opts, err = Temporal{Compression: "gzip"}.ClientOptions("id", nil)
+	require.NoError(t, err)
+	assert.Nil(t, opts.ConnectionOptions.GrpcCompression, "the SDK's default: gzip")
 }
 
 func TestClientOptionsPlain(t *testing.T) {

@@ -112,6 +112,8 @@ func (l *Local) RoleEnv(name string) ([]string, error) {
 	if l.Server != nil {
 		env = SetEnv(env, "TEMPORAL_ADDRESS", l.Server.Addr)
 	}
+	// The server is on this host: gzip would only cost CPU on both sides.
+	env = SetEnv(env, "TEMPORAL_GRPC_COMPRESSION", "none")
 	for k, v := range l.overrides()[name] {
 		env = SetEnv(env, k, v)
 	}
