@@ -19,7 +19,9 @@ var fullSHA = regexp.MustCompile(`^[0-9a-f]{40}$`)
 // results, not errors, so that every release ends with a sealed audit trail.
 func Release(ctx workflow.Context, req ReleaseRequest) (ReleaseResult, error) {
 	r := newRelease(ctx, req)
-	r.visible = workflow.GetVersion(ctx, versionSearchAttributes, workflow.DefaultVersion, 1) >= 1
+	v := workflow.GetVersion(ctx, versionSearchAttributes, workflow.DefaultVersion, 2)
+	r.visible, r.batched = v >= 1, v >= 2
+	r.startPublisher(ctx)
 	if err := r.registerQueries(ctx); err != nil {
 		return ReleaseResult{}, err
 	}
@@ -186,7 +188,7 @@ func (r *release) finish(ctx workflow.Context, status, reason string) ReleaseRes
 	res := ReleaseResult{Status: status, Reason: reason, ArtifactRef: r.artifact.ArtifactRef,
 		ArtifactDigest: r.artifact.Digest, PolicyHash: r.policyHash, AuditHead: r.chain.Head()}
 	r.result = &res
-	r.publish(ctx)
+	r.publishNow(ctx)
 	r.countRelease(ctx, status, reason)
 	r.notify(ctx, r.notification(kindOutcome, r.gate, reason))
 	r.flushNotices(ctx)

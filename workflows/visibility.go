@@ -53,9 +53,9 @@ func StartAttributes(req ReleaseRequest) temporal.SearchAttributes {
 		AttrRequester.ValueSet(req.Requester), AttrCommit.ValueSet(req.Commit), AttrAwaiting.ValueSet([]string{}))
 }
 
-// publish makes the release's current state visible: the current details
+// publishNow makes the release's current state visible: the current details
 // always, the search attributes (only those that changed) on new releases.
-func (r *release) publish(ctx workflow.Context) {
+func (r *release) publishNow(ctx workflow.Context) {
 	now := workflow.Now(ctx).UTC()
 	awaiting := r.awaiting(now)
 	workflow.SetCurrentDetails(ctx, r.details(awaiting))
