@@ -24,6 +24,11 @@ const (
 	exitRuntime = 1 // Temporal unreachable, port taken, worker failed
 )
 
+// pollers per task queue kind (the SDK's default is 2): a release hands its
+// roles several tasks at once (three notifications at each gate), and a task
+// no poller is waiting for is written to the server's backlog and read back.
+const pollers = 4
+
 // stopTimeout is how long running activities get to finish on shutdown.
 const stopTimeout = 10 * time.Second
 
@@ -129,7 +134,8 @@ func (p *process) run(ctx context.Context) error {
 	fatal := make(chan error, 1)
 	w := worker.New(c, p.role.queue, worker.Options{Identity: p.role.identity,
 		WorkerStopTimeout: stopTimeout, OnFatalError: func(err error) { fatal <- err },
-		Interceptors: []interceptor.WorkerInterceptor{&stageLogging{}}})
+		Interceptors:                     []interceptor.WorkerInterceptor{&stageLogging{}},
+		MaxConcurrentWorkflowTaskPollers: pollers, MaxConcurrentActivityTaskPollers: pollers})
 	p.role.register(w)
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker on %s: %w", p.role.queue, err)
