@@ -27,6 +27,7 @@ type config struct {
 	bare           bool   // dev server without the stack's default tuning
 	cache          int    // FOUREYES_ORCHESTRATOR_CACHE_SIZE; 0 = the role's default
 	compression    string // TEMPORAL_GRPC_COMPRESSION of every role; "" = the stack's
+	floorUpserts   bool   // the floor upserts a search attribute as often as a release
 	pragmas, dyn   list
 	pprof          map[string]string // role -> pprof listen address, with -profile
 }
@@ -59,6 +60,7 @@ func parseFlags(args []string, log io.Writer) (config, error) {
 	fs.BoolVar(&c.bare, "bare", false, "run the dev server without the stack's default tuning (devstack.DefaultTuning)")
 	fs.IntVar(&c.cache, "orchestrator-cache", 0, "FOUREYES_ORCHESTRATOR_CACHE_SIZE for the orchestrator (0: its default)")
 	fs.StringVar(&c.compression, "grpc-compression", "", "TEMPORAL_GRPC_COMPRESSION (gzip or none) of every role, floor too (default: the stack's)")
+	fs.BoolVar(&c.floorUpserts, "floor-upserts", false, "the floor also upserts a search attribute in the six workflow tasks where a release does")
 	fs.Var(&c.pragmas, "sqlite-pragma", "extra dev server SQLite pragma PRAGMA=VALUE (repeatable)")
 	fs.Var(&c.dyn, "dynamic-config", "extra dev server dynamic config KEY=JSON (repeatable)")
 	if err := fs.Parse(args); err != nil {

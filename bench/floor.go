@@ -16,6 +16,8 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/foureyes/foureyes/workflows"
 )
 
 // The floor: a bare workflow with the same shape as a release (the same
@@ -46,17 +48,27 @@ func floorOptions(queue string) workflow.ActivityOptions {
 // FloorRelease mirrors Release: policy, build, review, then per gate a
 // prompt, a signal, a decision and an outcome notice, then deploy, verify
 // and a last notice it waits for.
-func FloorRelease(ctx workflow.Context) error {
+// With upserts (bench -floor-upserts) it also upserts a search attribute in
+// the six workflow tasks where a release does, to tell their cost.
+func FloorRelease(ctx workflow.Context, upserts bool) error {
+	up := func(status string) {
+		if upserts {
+			_ = workflow.UpsertTypedSearchAttributes(ctx, workflows.AttrStatus.ValueSet(status))
+		}
+	}
+	up("building")
 	for _, role := range []string{"orchestrator", "build", "review"} {
 		if err := floorRun(ctx, role, floorStep, "").Get(ctx, nil); err != nil {
 			return err
 		}
+		up(role)
 	}
 	decisions := workflow.GetSignalChannel(ctx, floorSignal)
 	floorRun(ctx, "approval", floorPrompt, "review")
 	for _, next := range []string{"approval", ""} {
 		var gate string
 		decisions.Receive(ctx, &gate)
+		up(gate)
 		floorRun(ctx, "approval", floorNotify, gate)
 		floorRun(ctx, "approval", floorNotify, gate)
 		if next != "" {

@@ -32,6 +32,9 @@ func (r *report) noteMachine() {
 	r.note("machine: %d cores, %s memory, load average %s (at start)", runtime.NumCPU(), memTotal(), loadAvg())
 	t := r.cfg.tuning()
 	r.note("dev server tuning: sqlite pragmas %v, dynamic config %v", t.SQLitePragmas, t.DynamicConfig)
+	if r.cfg.floorUpserts {
+		r.note("the floor upserts ReleaseStatus six times per release (-floor-upserts)")
+	}
 	if r.cfg.compression != "" {
 		r.note("gRPC compression of every role (foureyes and floor): %s", r.cfg.compression)
 	}

@@ -131,7 +131,7 @@ func (f *floor) prompts() *watcher { return f.r.fprompts }
 
 func (f *floor) start(ctx context.Context, id string) error {
 	_, err := f.r.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id,
-		TaskQueue: floorQueue("orchestrator")}, floorWorkflow)
+		TaskQueue: floorQueue("orchestrator")}, floorWorkflow, f.r.cfg.floorUpserts)
 	return err
 }
 
