@@ -46,23 +46,7 @@ func parseFlags(args []string, log io.Writer) (config, error) {
 	c := config{root: root}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(log)
-	fs.IntVar(&c.releases, "releases", 200, "releases per system for latency (2 decisions each) and throughput")
-	fs.IntVar(&c.rounds, "rounds", 2, "throughput rounds per system (floor and foureyes alternate)")
-	fs.IntVar(&c.open, "open", 2000, "releases held open at the review gate at once (scale phase)")
-	fs.IntVar(&c.startConc, "start-concurrency", 32, "concurrent starts in the scale phase")
-	fs.IntVar(&c.scaleDecisions, "scale-decisions", 100, "decisions on random releases while all are open")
-	fs.IntVar(&c.slack, "slack", 200, "signed Slack interactions to time")
-	fs.DurationVar(&c.gap, "gap", 100*time.Millisecond, "pause between timed decisions")
-	fs.DurationVar(&c.timeout, "timeout", 60*time.Minute, "stop everything after this long")
-	ph := fs.String("phases", strings.Join(phaseNames(), ","), "phases to run")
-	fs.BoolVar(&c.keep, "keep", false, "keep the temporary folder (logs, SQLite file)")
-	fs.StringVar(&c.profile, "profile", "", "write CPU and heap profiles of the orchestrator and approval roles to this folder")
-	fs.BoolVar(&c.bare, "bare", false, "run the dev server without the stack's default tuning (devstack.DefaultTuning)")
-	fs.IntVar(&c.cache, "orchestrator-cache", 0, "FOUREYES_ORCHESTRATOR_CACHE_SIZE for the orchestrator (0: its default)")
-	fs.StringVar(&c.compression, "grpc-compression", "", "TEMPORAL_GRPC_COMPRESSION (gzip or none) of every role, floor too (default: the stack's)")
-	fs.BoolVar(&c.floorUpserts, "floor-upserts", false, "the floor also upserts a search attribute in the six workflow tasks where a release does")
-	fs.Var(&c.pragmas, "sqlite-pragma", "extra dev server SQLite pragma PRAGMA=VALUE (repeatable)")
-	fs.Var(&c.dyn, "dynamic-config", "extra dev server dynamic config KEY=JSON (repeatable)")
+	ph := c.flags(fs)
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -76,6 +60,32 @@ func parseFlags(args []string, log io.Writer) (config, error) {
 		fmt.Fprintf(log, "bench: -phases: %v\n", err)
 	}
 	return c, err
+}
+
+// flags defines the counts and durations, then the settings; it returns
+// the -phases value.
+func (c *config) flags(fs *flag.FlagSet) *string {
+	fs.IntVar(&c.releases, "releases", 200, "releases per system for latency (2 decisions each) and throughput")
+	fs.IntVar(&c.rounds, "rounds", 2, "throughput rounds per system (floor and foureyes alternate)")
+	fs.IntVar(&c.open, "open", 2000, "releases held open at the review gate at once (scale phase)")
+	fs.IntVar(&c.startConc, "start-concurrency", 32, "concurrent starts in the scale phase")
+	fs.IntVar(&c.scaleDecisions, "scale-decisions", 100, "decisions on random releases while all are open")
+	fs.IntVar(&c.slack, "slack", 200, "signed Slack interactions to time")
+	fs.DurationVar(&c.gap, "gap", 100*time.Millisecond, "pause between timed decisions")
+	fs.DurationVar(&c.timeout, "timeout", 60*time.Minute, "stop everything after this long")
+	c.settingFlags(fs)
+	return fs.String("phases", strings.Join(phaseNames(), ","), "phases to run")
+}
+
+func (c *config) settingFlags(fs *flag.FlagSet) {
+	fs.BoolVar(&c.keep, "keep", false, "keep the temporary folder (logs, SQLite file)")
+	fs.StringVar(&c.profile, "profile", "", "write CPU and heap profiles of the orchestrator and approval roles to this folder")
+	fs.BoolVar(&c.bare, "bare", false, "run the dev server without the stack's default tuning (devstack.DefaultTuning)")
+	fs.IntVar(&c.cache, "orchestrator-cache", 0, "FOUREYES_ORCHESTRATOR_CACHE_SIZE for the orchestrator (0: its default)")
+	fs.StringVar(&c.compression, "grpc-compression", "", "TEMPORAL_GRPC_COMPRESSION (gzip or none) of every role, floor too (default: the stack's)")
+	fs.BoolVar(&c.floorUpserts, "floor-upserts", false, "the floor also upserts a search attribute in the six workflow tasks where a release does")
+	fs.Var(&c.pragmas, "sqlite-pragma", "extra dev server SQLite pragma PRAGMA=VALUE (repeatable)")
+	fs.Var(&c.dyn, "dynamic-config", "extra dev server dynamic config KEY=JSON (repeatable)")
 }
 
 func parsePhases(s string) (map[string]bool, error) {

@@ -25,20 +25,24 @@ func forEach[T any](ctx context.Context, items []T, n int, fn func(context.Conte
 			}
 		}()
 	}
-feed:
-	for _, it := range items {
-		select {
-		case ch <- it:
-		case <-ctx.Done():
-			break feed
-		}
-	}
-	close(ch)
+	feed(ctx, items, ch)
 	wg.Wait()
 	if p := first.Load(); p != nil {
 		return *p
 	}
 	return ctx.Err()
+}
+
+// feed sends items to ch until they are all sent or ctx ends, then closes ch.
+func feed[T any](ctx context.Context, items []T, ch chan<- T) {
+	defer close(ch)
+	for _, it := range items {
+		select {
+		case ch <- it:
+		case <-ctx.Done():
+			return
+		}
+	}
 }
 
 // startAll starts n releases, conc at a time, and returns their ids and how

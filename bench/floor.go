@@ -47,9 +47,9 @@ func floorOptions(queue string) workflow.ActivityOptions {
 
 // FloorRelease mirrors Release: policy, build, review, then per gate a
 // prompt, a signal, a decision and an outcome notice, then deploy, verify
-// and a last notice it waits for.
-// With upserts (bench -floor-upserts) it also upserts a search attribute in
-// the six workflow tasks where a release does, to tell their cost.
+// and a last notice it waits for. With upserts (bench -floor-upserts) it
+// also upserts a search attribute in the six workflow tasks where a release
+// does, to tell their cost.
 func FloorRelease(ctx workflow.Context, upserts bool) error {
 	up := func(status string) {
 		if upserts {
@@ -63,6 +63,18 @@ func FloorRelease(ctx workflow.Context, upserts bool) error {
 		}
 		up(role)
 	}
+	floorGates(ctx, up)
+	for _, act := range []string{floorDeploy, floorStep} {
+		if err := floorRun(ctx, "deploy", act, "").Get(ctx, nil); err != nil {
+			return err
+		}
+	}
+	return floorRun(ctx, "approval", floorNotify, "").Get(ctx, nil)
+}
+
+// floorGates prompts for the review gate, then on each signal sends the two
+// notices and the next gate's prompt, as a release does.
+func floorGates(ctx workflow.Context, up func(string)) {
 	decisions := workflow.GetSignalChannel(ctx, floorSignal)
 	floorRun(ctx, "approval", floorPrompt, "review")
 	for _, next := range []string{"approval", ""} {
@@ -75,12 +87,6 @@ func FloorRelease(ctx workflow.Context, upserts bool) error {
 			floorRun(ctx, "approval", floorPrompt, next)
 		}
 	}
-	for _, act := range []string{floorDeploy, floorStep} {
-		if err := floorRun(ctx, "deploy", act, "").Get(ctx, nil); err != nil {
-			return err
-		}
-	}
-	return floorRun(ctx, "approval", floorNotify, "").Get(ctx, nil)
 }
 
 func floorRun(ctx workflow.Context, role, act, arg string) workflow.Future {

@@ -56,32 +56,37 @@ func startTolerant(ctx context.Context, sys system, n, conc int, log io.Writer) 
 	var errs atomic.Int64
 	var first atomic.Pointer[error]
 	ok := make([]bool, n)
-	ids := make([]string, n)
-	idx := make([]int, n)
+	ids, idx := make([]string, n), make([]int, n)
 	for i := range ids {
 		ids[i], idx[i] = newReleaseID(), i
 	}
 	t0 := time.Now()
 	_ = forEach(ctx, idx, conc, func(ctx context.Context, i int) error {
-		if err := sys.start(ctx, ids[i]); err != nil {
+		err := sys.start(ctx, ids[i])
+		if ok[i] = err == nil; !ok[i] {
 			errs.Add(1)
 			first.CompareAndSwap(nil, &err)
-			return nil
 		}
-		ok[i] = true
 		return nil
 	})
 	st := started{took: time.Since(t0), errs: int(errs.Load())}
 	if p := first.Load(); p != nil {
 		st.first = *p
 	}
-	for i, id := range ids {
-		if ok[i] {
-			st.ids = append(st.ids, id)
-		}
-	}
+	st.ids = kept(ids, ok)
 	fmt.Fprintf(log, "bench: scale: started %d of %d in %s\n", len(st.ids), n, st.took.Round(time.Millisecond))
 	return st
+}
+
+// kept are the ids whose ok is true.
+func kept(ids []string, ok []bool) []string {
+	var out []string
+	for i, id := range ids {
+		if ok[i] {
+			out = append(out, id)
+		}
+	}
+	return out
 }
 
 // waitOpen waits until want releases past base were prompted for review,

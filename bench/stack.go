@@ -87,11 +87,21 @@ func (r *rig) startRoles(ctx context.Context) error {
 	if err := r.local.WaitGateway(ctx, time.Minute); err != nil {
 		return err
 	}
+	if err := r.startFloor(ctx); err != nil {
+		return err
+	}
+	r.prompts = watch(r.local.Roles["approval"].LogFile, parseConsolePrompt())
+	r.fprompts = watch(r.floor["approval"].LogFile, parseFloorPrompt)
+	return nil
+}
+
+// startFloor starts the floor roles as processes of this binary, with the
+// gRPC transport the foureyes roles use.
+func (r *rig) startFloor(ctx context.Context) error {
 	exe, err := os.Executable()
 	if err != nil {
 		return err
 	}
-	// The floor's clients use the transport the foureyes roles use.
 	roleEnv, err := r.local.RoleEnv("orchestrator")
 	if err != nil {
 		return err
@@ -109,8 +119,6 @@ func (r *rig) startRoles(ctx context.Context) error {
 		}
 		r.floor[role] = p
 	}
-	r.prompts = watch(r.local.Roles["approval"].LogFile, parseConsolePrompt())
-	r.fprompts = watch(r.floor["approval"].LogFile, parseFloorPrompt)
 	return nil
 }
 
