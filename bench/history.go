@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -14,7 +15,28 @@ import (
 // accepts and returns when a worker started it (the ActivityTaskStarted
 // event's time, which the server sets to the real start even for retried
 // activities whose start event is written late).
+//
+// The started event is written when the activity closes, so a history read
+// right after a decision may not hold it yet: look again for up to 30 s.
 func nextStart(ctx context.Context, c client.Client, id string,
+	match func(*historypb.ActivityTaskScheduledEventAttributes) bool) (time.Time, error) {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		t, err := readNextStart(ctx, c, id, match)
+		if err == nil || !errors.Is(err, errNotStarted) || time.Now().After(deadline) {
+			return t, err
+		}
+		select {
+		case <-ctx.Done():
+			return time.Time{}, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+var errNotStarted = errors.New("no started activity after the gate in its history")
+
+func readNextStart(ctx context.Context, c client.Client, id string,
 	match func(*historypb.ActivityTaskScheduledEventAttributes) bool) (time.Time, error) {
 	it := c.GetWorkflowHistory(ctx, id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	scheduled := int64(-1)
@@ -30,7 +52,7 @@ func nextStart(ctx context.Context, c client.Client, id string,
 			return ev.GetEventTime().AsTime(), nil
 		}
 	}
-	return time.Time{}, fmt.Errorf("%s: no started activity after the gate in its history", id)
+	return time.Time{}, fmt.Errorf("%s: %w", id, errNotStarted)
 }
 
 type schedAttrs = historypb.ActivityTaskScheduledEventAttributes
