@@ -63,7 +63,9 @@ func goCmd(root string, env []string, out io.Writer, args ...string) int {
 
 // goTestArgs adds ./... unless the caller named packages (./something).
 func goTestArgs(extra []string) []string {
-	args := []string{"test", "-count=1"}
+	// -p 1: several packages start real stacks on free ports; one package at
+	// a time keeps them from racing for the same port and for two cores.
+	args := []string{"test", "-count=1", "-p", "1"}
 	for _, a := range extra {
 		if strings.HasPrefix(a, "./") {
 			return append(args, extra...)
