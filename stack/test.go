@@ -15,8 +15,8 @@ import (
 
 // runTest makes sure the Temporal CLI and docker-compose are there, runs
 // go test -count=1 ./... (plus args), then — for the whole suite, or when
-// FOUREYES_FUZZTIME is set — every fuzz target for a bounded time, and prints
-// the figures the reliability and security suites reported.
+// FOUREYES_FUZZTIME is set — every fuzz target for a bounded time; between the
+// two it prints the figures the reliability and security suites reported.
 func runTest(args []string, out io.Writer) int {
 	root, err := devstack.RepoRoot()
 	if err != nil {
@@ -36,10 +36,11 @@ func runTest(args []string, out io.Writer) int {
 	defer os.Remove(figs)
 	env := append(os.Environ(), devstack.TemporalCLIEnv+"="+cli, figures.Env+"="+figs)
 	code := goCmd(root, env, out, goTestArgs(args)...)
+	// Figures first, so that the run still ends on go test's own closing lines.
+	printFigures(out, figs)
 	if code == 0 && fuzzWanted(args) {
 		code = runFuzz(root, env, out, fuzzTime())
 	}
-	printFigures(out, figs)
 	return code
 }
 
