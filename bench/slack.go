@@ -38,16 +38,7 @@ func (s viaSlack) decide(ctx context.Context, id, gate string) error {
 	if err != nil {
 		return err
 	}
-	resp, err := s.r.http.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("slack interaction answered %s: %s", resp.Status, bytes.TrimSpace(data))
-	}
-	return nil
+	return expectAccepted(s.r.http.Do(req))
 }
 
 func (s viaSlack) next(gate string, a *historypb.ActivityTaskScheduledEventAttributes) bool {

@@ -64,6 +64,20 @@ func (d *demo) start(ctx context.Context) (string, error) {
 // gates signs the review gate as bob, shows alice (the author) refused at
 // the approval gate, then carol and dave approve.
 func (d *demo) gates(ctx context.Context, id string) error {
+	if err := d.reviewThenAuthorRefused(ctx, id); err != nil {
+		return err
+	}
+	for _, who := range []string{"carol", "dave"} {
+		if _, err := d.must(ctx, who, "decide", id, "--gate", "approval", "--approve"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// reviewThenAuthorRefused signs the review gate as bob and shows alice (the
+// author) refused at the approval gate, which stays open.
+func (d *demo) reviewThenAuthorRefused(ctx context.Context, id string) error {
 	if err := d.waitStatus(ctx, id, "awaiting_review"); err != nil {
 		return err
 	}
@@ -81,11 +95,6 @@ func (d *demo) gates(ctx context.Context, id string) error {
 		return fmt.Errorf("alice (the author) approving her own release: want refused (exit %d), got exit %d:\n%s", exitRefused, code, out)
 	}
 	logf(d.s.out, "demo: alice was refused, as she authored the change")
-	for _, who := range []string{"carol", "dave"} {
-		if _, err := d.must(ctx, who, "decide", id, "--gate", "approval", "--approve"); err != nil {
-			return err
-		}
-	}
 	return nil
 }
 
