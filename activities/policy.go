@@ -33,7 +33,7 @@ func (a *PolicyActivities) LoadPolicy(ctx context.Context) (PolicySnapshot, erro
 		return PolicySnapshot{}, temporal.NewNonRetryableApplicationError(
 			"bad policy: "+msg, ErrTypeBadPolicy, err)
 	}
-	return PolicySnapshot{Policy: *p, Hash: hash, Path: a.PolicyFile}, nil
+	return PolicySnapshot{Policy: p, Hash: hash, Path: a.PolicyFile}, nil
 }
 
 // load reads the policy file and parses it unless these exact bytes were

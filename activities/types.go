@@ -6,6 +6,7 @@ package activities
 import (
 	"time"
 
+	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/policy"
 )
 
@@ -18,21 +19,29 @@ const (
 	ActivityDeploy     = "Deploy"
 	ActivityVerify     = "Verify"
 	ActivityRollback   = "Rollback"
+	ActivitySeal       = "Seal"
 )
 
 // PolicySnapshot is the policy pinned into a release at its start.
+// Releases with signed attestations read only Content: the workflow parses it
+// and computes its hash itself, so a rogue answer cannot claim another
+// file's hash. Policy and Hash are kept for histories recorded before.
 type PolicySnapshot struct {
-	Policy policy.Policy `json:"policy"`
-	Hash   string        `json:"hash"` // hex SHA-256 of the file
-	Path   string        `json:"path"`
+	Policy  *policy.Policy `json:"policy,omitempty"` // decoded (histories before signed attestations)
+	Hash    string         `json:"hash"`             // hex SHA-256 of the file, as the activity saw it
+	Path    string         `json:"path"`
+	Content []byte         `json:"content,omitempty"` // the file's bytes
 }
 
 // BuildInput asks the build role for the artifact of one commit.
 type BuildInput struct {
-	ReleaseID   string `json:"release_id"`
-	Service     string `json:"service"`
-	Environment string `json:"environment"`
-	Commit      string `json:"commit"`
+	ReleaseID   string   `json:"release_id"`
+	Service     string   `json:"service"`
+	Environment string   `json:"environment"`
+	Commit      string   `json:"commit"`
+	PolicyHash  string   `json:"policy_hash,omitempty"` // bound into the provenance
+	Authors     []string `json:"authors,omitempty"`     // attested in the provenance
+	Requester   string   `json:"requester,omitempty"`   // attested in the provenance
 }
 
 // BuildResult is the built artifact.
@@ -41,6 +50,9 @@ type BuildResult struct {
 	Digest      string `json:"digest"`       // hex SHA-256 of the artifact bytes
 	Executor    string `json:"executor"`     // identity of the worker that built it
 	Output      string `json:"output"`       // tail of the command's output
+	// Provenance is the build role's signed SLSA provenance v1 of the
+	// artifact (attest.PredicateProvenance); only it is trusted.
+	Provenance attest.Envelope `json:"provenance,omitempty"`
 }
 
 // ReviewInput asks the review role to check an artifact.
@@ -50,6 +62,7 @@ type ReviewInput struct {
 	Commit      string `json:"commit"`
 	ArtifactRef string `json:"artifact_ref"`
 	Digest      string `json:"digest"`
+	PolicyHash  string `json:"policy_hash,omitempty"` // bound into the verdict
 }
 
 // ReviewResult reports the automated checks. Passed=false is a finding, not an error.
@@ -57,6 +70,8 @@ type ReviewResult struct {
 	Passed   bool     `json:"passed"`
 	Findings []string `json:"findings"`
 	Executor string   `json:"executor"`
+	// Attestation is the review role's signed verdict (attest.PredicateReview).
+	Attestation attest.Envelope `json:"attestation,omitempty"`
 }
 
 // Notification kinds.
@@ -107,6 +122,17 @@ type DeployInput struct {
 	Commit      string `json:"commit"`
 	ArtifactRef string `json:"artifact_ref"`
 	Digest      string `json:"digest"`
+	PolicyHash  string `json:"policy_hash,omitempty"`
+	// Bundle is the evidence the deploy role checks itself before Deploy
+	// runs anything (nil in histories before signed attestations).
+	Bundle *Bundle `json:"bundle,omitempty"`
+}
+
+// Bundle is every signed fact a deploy rests on.
+type Bundle struct {
+	Provenance attest.Envelope   `json:"provenance"` // build role
+	Review     attest.Envelope   `json:"review"`     // review role
+	Decisions  []attest.Envelope `json:"decisions"`  // approval role: accepted decisions, in the order accepted
 }
 
 // StepResult is the result of deploy, verify or rollback. OK=false with a nil
@@ -115,4 +141,22 @@ type StepResult struct {
 	OK       bool   `json:"ok"`
 	Output   string `json:"output"`
 	Executor string `json:"executor"`
+	// Receipt is the deploy role's signed account of the step
+	// (attest.PredicateDeploy); only it is trusted.
+	Receipt attest.Envelope `json:"receipt,omitempty"`
+}
+
+// SealInput asks the orchestrator role to sign a release's final chain head.
+type SealInput struct {
+	ReleaseID  string `json:"release_id"`
+	PolicyHash string `json:"policy_hash"`
+	Head       string `json:"head"`    // hash of the last entry
+	Entries    int    `json:"entries"` // entries the head covers
+	Status     string `json:"status"`  // how the release ended
+}
+
+// SealResult is the signed seal (attest.PredicateSeal).
+type SealResult struct {
+	Seal     attest.Envelope `json:"seal"`
+	Executor string          `json:"executor"`
 }

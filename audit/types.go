@@ -5,7 +5,10 @@
 // time, no map iteration), so replaying a release rebuilds the same chain.
 package audit
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // Event types recorded in the trail.
 const (
@@ -27,6 +30,8 @@ const (
 	EventCancelRequested = "cancel_requested"
 	EventCancelRefused   = "cancel_refused"
 	EventReleaseEnded    = "release_ended"
+	EventSealed          = "audit_sealed" // last entry: the orchestrator's signed seal over the head before it
+	EventRefusalsCapped  = "refusals_capped"
 )
 
 // Entry is one link of the chain. Field order is the canonical JSON order.
@@ -41,8 +46,11 @@ type Entry struct {
 	Channel  string    `json:"channel"`  // api, slack, console, cli, or ""
 	Outcome  string    `json:"outcome"`  // accepted, refused, ok, failed, ...
 	Detail   string    `json:"detail"`   // human-readable reason or result
-	Prev     string    `json:"prev"`     // hash of the previous entry ("" for the first)
-	Hash     string    `json:"hash"`     // SHA-256 over the entry with Hash empty
+	// Envelope is the signed fact the entry rests on (a DSSE envelope of an
+	// in-toto statement), present only when it verified when recorded.
+	Envelope json.RawMessage `json:"envelope,omitempty"`
+	Prev     string          `json:"prev"` // hash of the previous entry ("" for the first)
+	Hash     string          `json:"hash"` // SHA-256 over the entry with Hash empty
 }
 
 // API (implemented in chain.go):

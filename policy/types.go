@@ -31,6 +31,10 @@ type Policy struct {
 	ReleaseManagers []string `yaml:"release_managers" json:"release_managers"`
 	// Environments by name (e.g. "staging", "prod").
 	Environments map[string]Environment `yaml:"environments" json:"environments"`
+	// Keys lists, per signing role (orchestrator, build, review, approval,
+	// deploy), the Ed25519 public keys whose signatures count for that role's
+	// facts ("ed25519:<base64>"; several during a rotation).
+	Keys map[string][]string `yaml:"keys" json:"keys,omitempty"`
 }
 
 // Human is a person known to foureyes.

@@ -33,7 +33,7 @@ type validator struct {
 func validate(file string, loc *locator, p *Policy) error {
 	v := &validator{file: file, loc: loc, p: p, ids: map[string]string{},
 		members: map[string][]string{}, tokens: map[string]string{}, slack: map[string]string{}}
-	steps := []func() error{v.version, v.services, v.humans, v.bots, v.releaseManagers, v.environments}
+	steps := []func() error{v.version, v.services, v.humans, v.bots, v.releaseManagers, v.environments, v.keys}
 	for _, step := range steps {
 		if err := step(); err != nil {
 			return err

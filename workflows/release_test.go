@@ -68,7 +68,7 @@ type fakeRoles struct {
 }
 
 func (f *fakeRoles) LoadPolicy(context.Context) (activities.PolicySnapshot, error) {
-	return activities.PolicySnapshot{Policy: f.pol, Hash: "feedface"}, nil
+	return activities.PolicySnapshot{Policy: &f.pol, Hash: "feedface"}, nil
 }
 
 func (f *fakeRoles) Build(_ context.Context, in activities.BuildInput) (activities.BuildResult, error) {

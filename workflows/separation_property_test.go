@@ -225,7 +225,7 @@ type propRoles struct {
 }
 
 func (f *propRoles) LoadPolicy(context.Context) (activities.PolicySnapshot, error) {
-	return activities.PolicySnapshot{Policy: f.pol, Hash: "prop"}, nil
+	return activities.PolicySnapshot{Policy: &f.pol, Hash: "prop"}, nil
 }
 
 func (f *propRoles) Build(context.Context, activities.BuildInput) (activities.BuildResult, error) {

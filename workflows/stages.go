@@ -78,7 +78,7 @@ func (r *release) loadPolicy(ctx workflow.Context) error {
 	if err != nil {
 		return err
 	}
-	r.pol, r.policyHash = sharedPolicy(snap.Hash, snap.Policy), snap.Hash
+	r.pol, r.policyHash = sharedPolicy(snap.Hash, *snap.Policy), snap.Hash
 	return nil
 }
 

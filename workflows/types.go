@@ -6,6 +6,7 @@ package workflows
 import (
 	"time"
 
+	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/audit"
 	"github.com/foureyes/foureyes/policy"
 )
@@ -21,8 +22,11 @@ const (
 
 // Message names.
 const (
-	SignalDecision = "decision"
-	SignalCancel   = "cancel"
+	SignalDecision = "decision" // unsigned: refused for releases with signed attestations
+	SignalCancel   = "cancel"   // unsigned: refused for releases with signed attestations
+	UpdateDecide   = "decide"   // argument: SignedRequest; returns DecisionOutcome
+	UpdateCancel   = "cancel"   // argument: SignedRequest; returns CancelOutcome
+	QueryBinding   = "binding"  // returns Binding: what a signed decision must be bound to
 	QueryStatus    = "status"
 	QueryAudit     = "audit"
 	QueryDecision  = "decision" // argument: request id; returns DecisionOutcome
@@ -170,4 +174,29 @@ type ExplainResult struct {
 // AuditTrail answers QueryAudit.
 type AuditTrail struct {
 	Entries []audit.Entry `json:"entries"`
+}
+
+// SignedRequest is the argument of UpdateDecide and UpdateCancel: a DSSE
+// envelope signed by the approval role (attest.PredicateDecision or
+// attest.PredicateCancel). The workflow reads nothing else: identity,
+// verdict, gate and request id come from the signed statement. The update id
+// is the statement's request id, so a retry is the same update.
+type SignedRequest struct {
+	Envelope attest.Envelope `json:"envelope"`
+}
+
+// CancelOutcome answers UpdateCancel.
+type CancelOutcome struct {
+	RequestID string `json:"request_id"`
+	Outcome   string `json:"outcome"` // accepted, refused
+	Reason    string `json:"reason"`
+}
+
+// Binding answers QueryBinding: what the approval role binds a decision to.
+type Binding struct {
+	ReleaseID      string `json:"release_id"`
+	PolicyHash     string `json:"policy_hash"`
+	ArtifactDigest string `json:"artifact_digest"` // "" before the build is attested
+	OpenGate       string `json:"open_gate"`
+	Signed         bool   `json:"signed"` // the release takes only signed decisions (Updates)
 }
