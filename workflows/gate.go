@@ -1,12 +1,14 @@
 package workflows
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
 
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/audit"
 	"github.com/foureyes/foureyes/policy"
 )
@@ -102,25 +104,36 @@ func (r *release) waitGate(ctx workflow.Context, g *gate) error {
 	return nil
 }
 
-// onDecision judges one decision signal. A retried delivery of the same
-// request id counts once: its first outcome stands.
+// onDecision judges one decision signal. A signal carries no signature:
+// releases with signed attestations refuse it (and record the refusal).
 func (r *release) onDecision(ctx workflow.Context, d Decision) {
 	r.seq++
 	if d.RequestID == "" {
 		d.RequestID = fmt.Sprintf("unnamed-%d", r.seq)
 	}
-	if _, seen := r.outcomes[d.RequestID]; seen {
+	if r.trust.signed {
+		r.refuseUnverified(ctx, "decision", d.RequestID, fmt.Errorf("a decision signal carries no signature (claimed identity %q); decide through the gateway", d.Identity))
 		return
+	}
+	r.decideVerified(ctx, d, nil)
+}
+
+// decideVerified judges a decision whose origin is established. A retried
+// delivery of the same request id counts once: its first outcome stands.
+func (r *release) decideVerified(ctx workflow.Context, d Decision, env attest.Envelope) DecisionOutcome {
+	if o, seen := r.outcomes[d.RequestID]; seen {
+		return o
 	}
 	now := workflow.Now(ctx).UTC()
 	o := r.judge(d, now)
 	r.outcomes[d.RequestID] = o
 	r.countDecision(ctx, d, o)
 	if o.Outcome != OutcomeAccepted {
-		r.refuse(ctx, d, o, now)
-		return
+		r.refuse(ctx, d, o, now, env)
+		return o
 	}
-	r.accept(ctx, d, now)
+	r.accept(ctx, d, now, env)
+	return o
 }
 
 // judge applies the gate state and the pinned policy to a decision.
@@ -153,15 +166,24 @@ func (r *release) closedReason(gateName string) string {
 	return fmt.Sprintf("gate %s is not open (release is %s)", gateName, r.status)
 }
 
-func (r *release) refuse(ctx workflow.Context, d Decision, o DecisionOutcome, now time.Time) {
+func (r *release) refuse(ctx workflow.Context, d Decision, o DecisionOutcome, now time.Time, env attest.Envelope) {
 	r.refusal = &Refusal{Identity: d.Identity, Gate: d.Gate, Channel: d.Channel, Reason: o.Reason, At: now}
+	if r.trust.signed && !r.countRefusal(ctx, d.Identity) {
+		return
+	}
 	r.record(ctx, audit.Entry{Type: audit.EventDecisionRefused, Stage: r.stage, Actor: d.Identity,
-		Channel: d.Channel, Outcome: o.Outcome,
+		Channel: d.Channel, Outcome: o.Outcome, Envelope: json.RawMessage(env),
 		Detail: fmt.Sprintf("%s at gate %s refused: %s", d.Verdict, d.Gate, o.Reason)})
+	if r.trust.signed {
+		r.capNotice(ctx, d.Identity)
+	}
 }
 
-func (r *release) accept(ctx workflow.Context, d Decision, now time.Time) {
+func (r *release) accept(ctx workflow.Context, d Decision, now time.Time, env attest.Envelope) {
 	g := r.gate
+	if env != nil {
+		r.trust.decisions = append(r.trust.decisions, env)
+	}
 	g.signed = append(g.signed, Signer{Identity: d.Identity, Verdict: d.Verdict,
 		Channel: d.Channel, Comment: d.Comment, At: now})
 	switch { // before recording, so that what is published is the gate's new state
@@ -171,7 +193,7 @@ func (r *release) accept(ctx workflow.Context, d Decision, now time.Time) {
 		g.state = GateApproved
 	}
 	r.record(ctx, audit.Entry{Type: audit.EventDecision, Stage: r.stage, Actor: d.Identity,
-		Channel: d.Channel, Outcome: d.Verdict,
+		Channel: d.Channel, Outcome: d.Verdict, Envelope: json.RawMessage(env),
 		Detail: fmt.Sprintf("%s at gate %s (%d of %d); comment: %q", d.Verdict, g.name, g.approvals(), g.rule.Quorum, d.Comment)})
 	switch g.state {
 	case GateRejected:

@@ -86,7 +86,7 @@ var reasonCodes = []struct{ prefix, code string }{
 	{"you signed an earlier gate", "earlier_signer"}, {"you already signed", "already_signed"},
 	{"bot ", "bot_not_allowed"}, {"bots do not count", "bots_do_not_count"},
 	{"not in ", "not_eligible"}, {"not listed", "not_eligible"}, {"freeze window", "freeze"},
-	{"no rule", "no_rule"}, {"verdict", "bad_verdict"},
+	{"no rule", "no_rule"}, {"verdict", "bad_verdict"}, {"unverified", "unverified"},
 }
 
 // ReasonCode is the metric label of a decision's reason: "none" when

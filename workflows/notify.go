@@ -7,6 +7,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/foureyes/foureyes/activities"
+	"github.com/foureyes/foureyes/audit"
 )
 
 const (
@@ -68,9 +69,15 @@ func (r *release) prompt(ctx workflow.Context, g *gate) {
 			return // retries exhausted: decisions still arrive through the API
 		}
 		g.promptRef = res.Ref
+		if r.trust.signed {
+			// an unsigned answer: recorded, but it may not add executors
+			// (a forged one could otherwise bar an eligible approver)
+			r.recordPrompted(ctx, g, res.Executor)
+			return
+		}
 		r.addExecutor(res.Executor)
 		if g.name == "approval" {
-			r.stageExecutor(ctx, StageApprove, res.Executor, "approvers asked: "+g.needed())
+			r.stageExecutor(ctx, StageApprove, res.Executor, nil, "approvers asked: "+g.needed())
 		}
 	})
 }
@@ -82,4 +89,11 @@ func (r *release) flushNotices(ctx workflow.Context) {
 		return
 	}
 	_, _ = workflow.AwaitWithTimeout(ctx, 2*time.Minute, r.lastNotice.IsReady)
+}
+
+func (r *release) recordPrompted(ctx workflow.Context, g *gate, executor string) {
+	if g.name == "approval" {
+		r.record(ctx, audit.Entry{Type: audit.EventStageFinished, Stage: StageApprove,
+			Executor: executor, Outcome: "ok", Detail: "approvers asked: " + g.needed()})
+	}
 }

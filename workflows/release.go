@@ -21,9 +21,16 @@ func Release(ctx workflow.Context, req ReleaseRequest) (ReleaseResult, error) {
 	r := newRelease(ctx, req)
 	v := workflow.GetVersion(ctx, versionSearchAttributes, workflow.DefaultVersion, 2)
 	r.visible, r.batched = v >= 1, v >= 2
+	r.trust.signed = workflow.GetVersion(ctx, changeSignedAttestations, workflow.DefaultVersion,
+		versionSignedAttestations) >= versionSignedAttestations
 	r.startPublisher(ctx)
 	if err := r.registerQueries(ctx); err != nil {
 		return ReleaseResult{}, err
+	}
+	if r.trust.signed {
+		if err := r.registerUpdates(ctx); err != nil {
+			return ReleaseResult{}, err
+		}
 	}
 	status, reason := r.pipeline(ctx)
 	return r.finish(ctx, status, reason), nil
@@ -185,6 +192,9 @@ func (r *release) finish(ctx workflow.Context, status, reason string) ReleaseRes
 	ctx, _ = workflow.NewDisconnectedContext(ctx)
 	r.status = status
 	r.record(ctx, audit.Entry{Type: audit.EventReleaseEnded, Stage: r.stage, Outcome: status, Detail: reason})
+	if r.trust.signed {
+		r.seal(ctx, status)
+	}
 	res := ReleaseResult{Status: status, Reason: reason, ArtifactRef: r.artifact.ArtifactRef,
 		ArtifactDigest: r.artifact.Digest, PolicyHash: r.policyHash, AuditHead: r.chain.Head()}
 	r.result = &res

@@ -21,6 +21,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/foureyes/foureyes/activities"
+	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/audit"
 	"github.com/foureyes/foureyes/policy"
 )
@@ -65,18 +66,33 @@ type fakeRoles struct {
 	rollbacks   int
 	notices     []activities.Notification
 	blockDeploy func(ctx context.Context) error
+	bundles     []*activities.Bundle
+	forgeBuild  func(activities.BuildInput) activities.BuildResult
+	forgeReview func(activities.ReviewInput) activities.ReviewResult
+	forgeDeploy bool // Deploy answers without a receipt
 }
 
+// LoadPolicy claims a hash of its own: the workflow must compute it from the content.
 func (f *fakeRoles) LoadPolicy(context.Context) (activities.PolicySnapshot, error) {
-	return activities.PolicySnapshot{Policy: &f.pol, Hash: "feedface"}, nil
+	return activities.PolicySnapshot{Content: policyContent(f.pol), Path: "test-policy.json", Hash: "feedface"}, nil
 }
 
 func (f *fakeRoles) Build(_ context.Context, in activities.BuildInput) (activities.BuildResult, error) {
-	return activities.BuildResult{ArtifactRef: "/a/" + in.Commit, Digest: "d1", Executor: "foureyes-build@h"}, nil
+	if f.forgeBuild != nil {
+		return f.forgeBuild(in), nil
+	}
+	return signedBuild(in, "foureyes-build@h"), nil
 }
 
-func (f *fakeRoles) Review(context.Context, activities.ReviewInput) (activities.ReviewResult, error) {
-	return activities.ReviewResult{Passed: true, Executor: "foureyes-review@h"}, nil
+func (f *fakeRoles) Review(_ context.Context, in activities.ReviewInput) (activities.ReviewResult, error) {
+	if f.forgeReview != nil {
+		return f.forgeReview(in), nil
+	}
+	return signedReview(in, true, "foureyes-review@h"), nil
+}
+
+func (f *fakeRoles) Seal(_ context.Context, in activities.SealInput) (activities.SealResult, error) {
+	return signedSeal(in), nil
 }
 
 func (f *fakeRoles) Notify(_ context.Context, n activities.Notification) (activities.NotifyResult, error) {
@@ -86,32 +102,40 @@ func (f *fakeRoles) Notify(_ context.Context, n activities.Notification) (activi
 	return activities.NotifyResult{Ref: "msg-" + n.Gate, Executor: "foureyes-approval@h"}, nil
 }
 
-func (f *fakeRoles) Deploy(ctx context.Context, _ activities.DeployInput) (activities.StepResult, error) {
+func (f *fakeRoles) Deploy(ctx context.Context, in activities.DeployInput) (activities.StepResult, error) {
 	f.mu.Lock()
 	f.deploys++
+	f.bundles = append(f.bundles, in.Bundle)
 	f.mu.Unlock()
 	if f.blockDeploy != nil {
 		return activities.StepResult{}, f.blockDeploy(ctx)
 	}
-	return activities.StepResult{OK: f.deployErr == nil, Executor: "foureyes-deploy@h"}, f.deployErr
+	if f.deployErr != nil {
+		return activities.StepResult{}, f.deployErr
+	}
+	if f.forgeDeploy {
+		return activities.StepResult{OK: true, Executor: "foureyes-deploy@h"}, nil
+	}
+	return signedStep(in, attest.StepDeploy, true, "", "foureyes-deploy@h"), nil
 }
 
-func (f *fakeRoles) Verify(context.Context, activities.DeployInput) (activities.StepResult, error) {
-	return activities.StepResult{OK: f.verifyOK, Executor: "foureyes-deploy@h", Output: "verified"}, nil
+func (f *fakeRoles) Verify(_ context.Context, in activities.DeployInput) (activities.StepResult, error) {
+	return signedStep(in, attest.StepVerify, f.verifyOK, "verified", "foureyes-deploy@h"), nil
 }
 
-func (f *fakeRoles) Rollback(context.Context, activities.DeployInput) (activities.StepResult, error) {
+func (f *fakeRoles) Rollback(_ context.Context, in activities.DeployInput) (activities.StepResult, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.rollbacks++
-	return activities.StepResult{OK: true, Executor: "foureyes-deploy@h", Output: "restored"}, nil
+	return signedStep(in, attest.StepRollback, true, "restored", "foureyes-deploy@h"), nil
 }
 
 type ReleaseSuite struct {
 	suite.Suite
 	testsuite.WorkflowTestSuite
-	env   *testsuite.TestWorkflowEnvironment
-	roles *fakeRoles
+	env     *testsuite.TestWorkflowEnvironment
+	roles   *fakeRoles
+	updates map[string]error // update id -> nil when completed, the rejection otherwise
 	scope tally.TestScope // the workflow's metrics
 }
 
@@ -129,6 +153,7 @@ func (s *ReleaseSuite) SetupTest() {
 	for name, fn := range map[string]any{
 		"LoadPolicy": s.roles.LoadPolicy, "Build": s.roles.Build, "Review": s.roles.Review,
 		"Notify": s.roles.Notify, "Deploy": s.roles.Deploy, "Verify": s.roles.Verify, "Rollback": s.roles.Rollback,
+		"Seal": s.roles.Seal,
 	} {
 		s.env.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
 	}
@@ -139,12 +164,33 @@ func request() ReleaseRequest {
 		Authors: []string{"alice"}, Requester: "rita", Title: "t"}
 }
 
-// decide sends a decision after the given workflow time.
+// decide sends a decision signed by the approval role after the given workflow time.
 func (s *ReleaseSuite) decide(after time.Duration, id, gate, who, verdict string) {
+	s.decideSigned(after, attest.RoleApproval, s.binding(), digestOf(testCommit), Decision{RequestID: id, Gate: gate,
+		Verdict: verdict, Identity: who, Channel: ChannelAPI, Comment: who + " says " + verdict})
+}
+
+// binding is what the gateway would bind a decision on the test release to.
+func (s *ReleaseSuite) binding() attest.Binding {
+	return attest.Binding{Release: testWorkflowID, PolicySHA256: policy.HashBytes(policyContent(s.roles.pol))}
+}
+
+// decideSigned sends d as an Update signed with role's key, bound to b and digest.
+func (s *ReleaseSuite) decideSigned(after time.Duration, role string, b attest.Binding, digest string, d Decision) {
 	s.env.RegisterDelayedCallback(func() {
-		s.env.SignalWorkflow(SignalDecision, Decision{RequestID: id, Gate: gate, Verdict: verdict,
-			Identity: who, Channel: ChannelAPI, Comment: who + " says " + verdict})
+		s.update(UpdateDecide, d.RequestID, SignedRequest{Envelope: signedDecision(role, b, digest, d)})
 	}, after)
+}
+
+// update sends an Update and keeps how it ended under its id.
+func (s *ReleaseSuite) update(name, id string, req SignedRequest) {
+	if s.updates == nil {
+		s.updates = map[string]error{}
+	}
+	s.env.UpdateWorkflow(name, id, &testsuite.TestUpdateCallback{
+		OnAccept: func() {}, OnReject: func(err error) { s.updates[id] = err },
+		OnComplete: func(any, error) { s.updates[id] = nil },
+	}, req)
 }
 
 func (s *ReleaseSuite) approveAll() {
@@ -194,7 +240,7 @@ func (s *ReleaseSuite) TestApprovedReleaseDeploysWithFourDistinctExecutors() {
 	res := s.run()
 	s.Equal(StatusDeployed, res.Status)
 	s.Equal(1, s.roles.deploys)
-	s.Equal("feedface", res.PolicyHash)
+	s.Equal(policy.HashBytes(policyContent(testPolicy())), res.PolicyHash, "the hash is computed from the content, not taken from LoadPolicy")
 	executors := map[string]string{}
 	for _, e := range s.entries(audit.EventStageFinished) {
 		executors[e.Stage] = e.Executor
@@ -213,6 +259,9 @@ func (s *ReleaseSuite) verifyChain(head string) {
 	s.NoError(err)
 	s.Equal(len(trail), n)
 	s.Equal(head, trail[len(trail)-1].Hash)
+	last := trail[len(trail)-1]
+	s.Equal(audit.EventSealed, last.Type)
+	s.Equal("ok", last.Outcome, last.Detail)
 }
 
 func (s *ReleaseSuite) TestEligibleRejectAtReviewEndsRejected() {
@@ -350,10 +399,12 @@ func (s *ReleaseSuite) TestApprovalInsideFreezeWindowIsRefused() {
 }
 
 func (s *ReleaseSuite) cancelAfter(after time.Duration, who string) {
-	s.env.RegisterDelayedCallback(func() {
-		s.env.SignalWorkflow(SignalCancel, CancelRequest{RequestID: "c-" + who, Identity: who,
-			Channel: ChannelCLI, Reason: "not today"})
-	}, after)
+	s.env.RegisterDelayedCallback(func() { s.cancelNow(who) }, after)
+}
+
+func (s *ReleaseSuite) cancelNow(who string) {
+	c := CancelRequest{RequestID: "c-" + who, Identity: who, Channel: ChannelCLI, Reason: "not today"}
+	s.update(UpdateCancel, c.RequestID, SignedRequest{Envelope: signedCancel(s.binding(), c)})
 }
 
 func (s *ReleaseSuite) TestCancelBeforeDeployByRequester() {
@@ -371,7 +422,7 @@ func (s *ReleaseSuite) TestCancelBeforeDeployByRequester() {
 func (s *ReleaseSuite) TestCancelDuringDeployRollsBack() {
 	s.approveAll()
 	s.roles.blockDeploy = func(ctx context.Context) error {
-		s.env.SignalWorkflow(SignalCancel, CancelRequest{RequestID: "c1", Identity: "rm", Channel: ChannelCLI, Reason: "stop"})
+		s.cancelNow("rm")
 		for ctx.Err() == nil {
 			activity.RecordHeartbeat(ctx)
 			time.Sleep(10 * time.Millisecond)

@@ -20,8 +20,10 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/foureyes/foureyes/activities"
+	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/audit"
 	"github.com/foureyes/foureyes/internal/figures"
+	"github.com/foureyes/foureyes/internal/testkeys"
 	"github.com/foureyes/foureyes/policy"
 )
 
@@ -49,7 +51,17 @@ type propCase struct {
 type propDecision struct {
 	at                           time.Duration
 	rid, gate, verdict, identity string
+	form                         string // how it arrives: one of forms
 }
+
+// forms a decision arrives in: only formSigned may count; the others are
+// what a holder of namespace access can send without the approval key.
+const (
+	formSigned   = "signed"   // an Update signed by the approval role, bound to this release
+	formSignal   = "signal"   // the unsigned decision signal
+	formOutsider = "outsider" // an Update signed with a key the policy does not list
+	formMisbound = "misbound" // an Update signed by the approval role for another release
+)
 
 func envInt(name string, def int) int {
 	if v, err := strconv.Atoi(os.Getenv(name)); err == nil {
@@ -187,7 +199,10 @@ func genDecision(rng *rand.Rand, c propCase, i, n int, pool []string) propDecisi
 		who = pick(rng, named) // someone the rule names, whom the separation rules may still refuse
 	}
 	d := propDecision{at: time.Duration(5*i+1) * time.Minute, rid: fmt.Sprintf("d%d", i),
-		gate: gate, verdict: verdict, identity: who}
+		gate: gate, verdict: verdict, identity: who, form: formSigned}
+	if rng.IntN(5) == 0 {
+		d.form = pick(rng, []string{formSignal, formOutsider, formMisbound})
+	}
 	if i > 0 && rng.IntN(7) == 0 {
 		d.rid = c.decisions[rng.IntN(i)].rid // a duplicate delivery, maybe with other content
 	}
@@ -225,34 +240,38 @@ type propRoles struct {
 }
 
 func (f *propRoles) LoadPolicy(context.Context) (activities.PolicySnapshot, error) {
-	return activities.PolicySnapshot{Policy: &f.pol, Hash: "prop"}, nil
+	return activities.PolicySnapshot{Content: policyContent(f.pol), Path: "prop.json"}, nil
 }
 
-func (f *propRoles) Build(context.Context, activities.BuildInput) (activities.BuildResult, error) {
-	return activities.BuildResult{ArtifactRef: "/a", Digest: "d", Executor: f.buildExec}, nil
+func (f *propRoles) Build(_ context.Context, in activities.BuildInput) (activities.BuildResult, error) {
+	return signedBuild(in, f.buildExec), nil
 }
 
-func (f *propRoles) Review(context.Context, activities.ReviewInput) (activities.ReviewResult, error) {
-	return activities.ReviewResult{Passed: true, Executor: "foureyes-review@h"}, nil
+func (f *propRoles) Review(_ context.Context, in activities.ReviewInput) (activities.ReviewResult, error) {
+	return signedReview(in, true, "foureyes-review@h"), nil
+}
+
+func (f *propRoles) Seal(_ context.Context, in activities.SealInput) (activities.SealResult, error) {
+	return signedSeal(in), nil
 }
 
 func (f *propRoles) Notify(context.Context, activities.Notification) (activities.NotifyResult, error) {
 	return activities.NotifyResult{Ref: "m", Executor: "foureyes-approval@h"}, nil
 }
 
-func (f *propRoles) Deploy(context.Context, activities.DeployInput) (activities.StepResult, error) {
+func (f *propRoles) Deploy(_ context.Context, in activities.DeployInput) (activities.StepResult, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.deploys++
-	return activities.StepResult{OK: true, Executor: "foureyes-deploy@h"}, nil
+	return signedStep(in, attest.StepDeploy, true, "", "foureyes-deploy@h"), nil
 }
 
-func (f *propRoles) Verify(context.Context, activities.DeployInput) (activities.StepResult, error) {
-	return activities.StepResult{OK: true, Executor: "foureyes-deploy@h"}, nil
+func (f *propRoles) Verify(_ context.Context, in activities.DeployInput) (activities.StepResult, error) {
+	return signedStep(in, attest.StepVerify, true, "", "foureyes-deploy@h"), nil
 }
 
-func (f *propRoles) Rollback(context.Context, activities.DeployInput) (activities.StepResult, error) {
-	return activities.StepResult{OK: true, Executor: "foureyes-deploy@h"}, nil
+func (f *propRoles) Rollback(_ context.Context, in activities.DeployInput) (activities.StepResult, error) {
+	return signedStep(in, attest.StepRollback, true, "", "foureyes-deploy@h"), nil
 }
 
 // propResult is what the workflow did.
@@ -272,14 +291,13 @@ func runCase(t *testing.T, c propCase) propResult {
 	env.SetStartTime(t0)
 	roles := &propRoles{pol: c.pol, buildExec: c.buildExec}
 	for name, fn := range map[string]any{"LoadPolicy": roles.LoadPolicy, "Build": roles.Build, "Review": roles.Review,
-		"Notify": roles.Notify, "Deploy": roles.Deploy, "Verify": roles.Verify, "Rollback": roles.Rollback} {
+		"Notify": roles.Notify, "Deploy": roles.Deploy, "Verify": roles.Verify, "Rollback": roles.Rollback,
+		"Seal": roles.Seal} {
 		env.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
 	}
-	for _, d := range c.decisions {
-		env.RegisterDelayedCallback(func() {
-			env.SignalWorkflow(SignalDecision, Decision{RequestID: d.rid, Gate: d.gate, Verdict: d.verdict,
-				Identity: d.identity, Channel: ChannelAPI})
-		}, d.at)
+	b := attest.Binding{Release: testWorkflowID, PolicySHA256: policy.HashBytes(policyContent(c.pol))}
+	for i, d := range c.decisions {
+		env.RegisterDelayedCallback(func() { send(env, b, i, d) }, d.at)
 	}
 	env.ExecuteWorkflow(Release, c.req)
 	var res ReleaseResult
@@ -287,6 +305,25 @@ func runCase(t *testing.T, c propCase) propResult {
 		t.Fatalf("workflow failed: %v", err)
 	}
 	return propResult{status: res.Status, deploys: roles.deploys, outcomes: queryOutcomes(t, env, c), entries: queryTrail(t, env)}
+}
+
+// send delivers one decision in its form. Forged updates get an id of their
+// own: an update id already used would be answered from Temporal's cache.
+func send(env *testsuite.TestWorkflowEnvironment, b attest.Binding, i int, d propDecision) {
+	dec := Decision{RequestID: d.rid, Gate: d.gate, Verdict: d.verdict, Identity: d.identity, Channel: ChannelAPI}
+	digest, role, id := digestOf(testCommit), attest.RoleApproval, d.rid
+	switch d.form {
+	case formSignal:
+		env.SignalWorkflow(SignalDecision, dec)
+		return
+	case formOutsider:
+		role, id = testkeys.Outsider, fmt.Sprintf("forged-%d", i)
+	case formMisbound:
+		b.Release, id = "another-release", fmt.Sprintf("forged-%d", i)
+	}
+	env.UpdateWorkflow(UpdateDecide, id, &testsuite.TestUpdateCallback{OnAccept: func() {},
+		OnReject: func(error) {}, OnComplete: func(any, error) {}},
+		SignedRequest{Envelope: signedDecision(role, b, digest, dec)})
 }
 
 func queryOutcomes(t *testing.T, env *testsuite.TestWorkflowEnvironment, c propCase) map[string]string {
@@ -340,6 +377,9 @@ func oracle(c propCase) oracleRun {
 		o.expire(d.at)
 		if o.status != "running" {
 			break // the workflow has ended; later signals never arrive
+		}
+		if d.form != formSigned {
+			continue // never counts, never takes the request id
 		}
 		if _, seen := o.outcomes[d.rid]; !seen {
 			o.outcomes[d.rid] = o.judge(d)

@@ -1,10 +1,12 @@
 package workflows
 
 import (
+	"encoding/json"
 	"fmt"
 
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/audit"
 )
 
@@ -32,27 +34,47 @@ func (r *release) listen(ctx workflow.Context) {
 	})
 }
 
-// onCancel accepts a cancel from the requester or a release manager. A cancel
-// stops the running stage; during deploy the release then rolls back.
+// onCancel handles a cancel signal. A signal carries no signature:
+// releases with signed attestations refuse it (and record the refusal).
 func (r *release) onCancel(ctx workflow.Context, c CancelRequest) {
-	why := ""
+	if r.trust.signed {
+		r.refuseUnverified(ctx, "cancel", c.RequestID, fmt.Errorf("a cancel signal carries no signature (claimed identity %q); cancel through the gateway", c.Identity))
+		return
+	}
+	r.applyCancel(ctx, c, nil)
+}
+
+// cancelRefusal says why c may not cancel the release ("" when it may): only
+// the requester or a release manager, once, before the release ends.
+func (r *release) cancelRefusal(c CancelRequest) string {
 	switch {
 	case r.result != nil:
-		why = "release has already ended " + r.result.Status
+		return "release has already ended " + r.result.Status
 	case r.cancelled():
-		why = "release is already being cancelled by " + r.cancel.Identity
+		return "release is already being cancelled by " + r.cancel.Identity
 	case c.Identity != r.req.Requester && !r.pol.IsReleaseManager(c.Identity):
-		why = fmt.Sprintf("%s is neither the requester (%s) nor a release manager", c.Identity, r.req.Requester)
+		return fmt.Sprintf("%s is neither the requester (%s) nor a release manager", c.Identity, r.req.Requester)
 	}
-	if why != "" {
-		r.record(ctx, audit.Entry{Type: audit.EventCancelRefused, Stage: r.stage, Actor: c.Identity,
-			Channel: c.Channel, Outcome: OutcomeRefused, Detail: why})
-		return
+	return ""
+}
+
+// applyCancel accepts a cancel from the requester or a release manager (it
+// stops the running stage; during deploy the release then rolls back) and
+// returns why it refused one otherwise.
+func (r *release) applyCancel(ctx workflow.Context, c CancelRequest, env attest.Envelope) string {
+	if why := r.cancelRefusal(c); why != "" {
+		if !r.trust.signed || r.countRefusal(ctx, c.Identity) {
+			r.record(ctx, audit.Entry{Type: audit.EventCancelRefused, Stage: r.stage, Actor: c.Identity,
+				Channel: c.Channel, Outcome: OutcomeRefused, Detail: why, Envelope: json.RawMessage(env)})
+			r.capNotice(ctx, c.Identity)
+		}
+		return why
 	}
 	r.cancel = &c
 	r.record(ctx, audit.Entry{Type: audit.EventCancelRequested, Stage: r.stage, Actor: c.Identity,
-		Channel: c.Channel, Outcome: OutcomeAccepted, Detail: c.Reason})
+		Channel: c.Channel, Outcome: OutcomeAccepted, Detail: c.Reason, Envelope: json.RawMessage(env)})
 	if r.stopStage != nil {
 		r.stopStage()
 	}
+	return ""
 }

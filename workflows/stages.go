@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/foureyes/foureyes/activities"
+	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/audit"
 )
 
@@ -45,11 +47,12 @@ func (r *release) run(ctx workflow.Context, queue, activity string, in, out any)
 	return workflow.ExecuteActivity(sctx, activity, in).Get(sctx, out)
 }
 
-// stageExecutor records a finished stage with the worker that ran it.
-func (r *release) stageExecutor(ctx workflow.Context, stage, executor, detail string) {
+// stageExecutor records a finished stage with the worker that ran it and
+// the signed statement it rests on (nil when there is none).
+func (r *release) stageExecutor(ctx workflow.Context, stage, executor string, env attest.Envelope, detail string) {
 	r.addExecutor(executor)
 	r.record(ctx, audit.Entry{Type: audit.EventStageFinished, Stage: stage,
-		Executor: executor, Outcome: "ok", Detail: detail})
+		Executor: executor, Outcome: "ok", Detail: detail, Envelope: json.RawMessage(env)})
 }
 
 // stageFailed records a failed stage with the identity of the worker that
@@ -78,7 +81,15 @@ func (r *release) loadPolicy(ctx workflow.Context) error {
 	if err != nil {
 		return err
 	}
-	r.pol, r.policyHash = sharedPolicy(snap.Hash, *snap.Policy), snap.Hash
+	if !r.trust.signed {
+		r.pol, r.policyHash = sharedPolicy(snap.Hash, *snap.Policy), snap.Hash
+		return nil
+	}
+	pp, hash, err := pinContent(snap)
+	if err != nil {
+		return err
+	}
+	r.pol, r.policyHash, r.trust.keys, r.trust.ready = pp.pol, hash, pp.keys, true
 	return nil
 }
 
@@ -86,11 +97,22 @@ func (r *release) build(ctx workflow.Context) error {
 	r.startStage(ctx, StageCode, StatusBuilding, "building commit "+r.req.Commit)
 	in := activities.BuildInput{ReleaseID: r.id, Service: r.req.Service,
 		Environment: r.req.Environment, Commit: r.req.Commit}
-	if err := r.run(ctx, QueueBuild, activities.ActivityBuild, in, &r.artifact); err != nil {
+	if r.trust.signed {
+		in.PolicyHash, in.Authors, in.Requester = r.policyHash, r.req.Authors, r.req.Requester
+	}
+	var res activities.BuildResult
+	err := r.run(ctx, QueueBuild, activities.ActivityBuild, in, &res)
+	if err == nil && r.trust.signed {
+		if res, err = r.verifyBuild(res); err != nil {
+			err = errors.New("build result refused (fail closed): " + err.Error())
+		}
+	}
+	if err != nil {
 		r.stageFailed(ctx, StageCode, err)
 		return err
 	}
-	r.stageExecutor(ctx, StageCode, r.artifact.Executor,
+	r.artifact, r.trust.provenance = res, res.Provenance
+	r.stageExecutor(ctx, StageCode, r.artifact.Executor, res.Provenance,
 		fmt.Sprintf("artifact %s sha256:%s", r.artifact.ArtifactRef, r.artifact.Digest))
 	return nil
 }
@@ -100,30 +122,64 @@ func (r *release) review(ctx workflow.Context) (passed bool, err error) {
 	r.startStage(ctx, StageReview, StatusReviewing, "automated review checks")
 	in := activities.ReviewInput{ReleaseID: r.id, Service: r.req.Service, Commit: r.req.Commit,
 		ArtifactRef: r.artifact.ArtifactRef, Digest: r.artifact.Digest}
+	if r.trust.signed {
+		in.PolicyHash = r.policyHash
+	}
 	var res activities.ReviewResult
-	if err := r.run(ctx, QueueReview, activities.ActivityReview, in, &res); err != nil {
+	err = r.run(ctx, QueueReview, activities.ActivityReview, in, &res)
+	if err == nil && r.trust.signed {
+		if res, err = r.verifyReview(res); err != nil {
+			err = errors.New("review result refused (fail closed): " + err.Error())
+		}
+	}
+	if err != nil {
 		r.stageFailed(ctx, StageReview, err)
 		return false, err
 	}
+	r.trust.review = res.Attestation
 	detail := "automated checks passed"
 	if !res.Passed {
 		detail = "automated checks failed: " + strings.Join(res.Findings, "; ")
 	}
-	r.stageExecutor(ctx, StageReview, res.Executor, detail)
+	r.stageExecutor(ctx, StageReview, res.Executor, res.Attestation, detail)
 	return res.Passed, nil
 }
 
 func (r *release) deployInput() activities.DeployInput {
-	return activities.DeployInput{ReleaseID: r.id, Service: r.req.Service,
+	in := activities.DeployInput{ReleaseID: r.id, Service: r.req.Service,
 		Environment: r.req.Environment, Commit: r.req.Commit,
 		ArtifactRef: r.artifact.ArtifactRef, Digest: r.artifact.Digest}
+	if r.trust.signed {
+		in.PolicyHash = r.policyHash
+		in.Bundle = &activities.Bundle{Provenance: r.trust.provenance, Review: r.trust.review,
+			Decisions: r.trust.decisions}
+	}
+	return in
+}
+
+// stepNames maps the deploy role's activities to their receipts' steps.
+var stepNames = map[string]string{activities.ActivityDeploy: attest.StepDeploy,
+	activities.ActivityVerify: attest.StepVerify, activities.ActivityRollback: attest.StepRollback}
+
+// trustStep replaces a deploy-role result by what its signed receipt says.
+func (r *release) trustStep(activity string, res activities.StepResult, err error) (activities.StepResult, error) {
+	if err != nil || !r.trust.signed {
+		return res, err
+	}
+	v, verr := r.verifyReceipt(res, stepNames[activity])
+	if verr != nil {
+		return v, errors.New(activity + " result refused (fail closed): " + verr.Error())
+	}
+	return v, nil
 }
 
 // step runs deploy or verify and records it under the deploy stage.
 func (r *release) step(ctx workflow.Context, activity, event string) (activities.StepResult, error) {
 	var res activities.StepResult
 	err := r.run(ctx, QueueDeploy, activity, r.deployInput(), &res)
-	e := audit.Entry{Type: event, Stage: StageDeploy, Executor: res.Executor, Outcome: "ok", Detail: res.Output}
+	res, err = r.trustStep(activity, res, err)
+	e := audit.Entry{Type: event, Stage: StageDeploy, Executor: res.Executor, Outcome: "ok", Detail: res.Output,
+		Envelope: json.RawMessage(res.Receipt)}
 	switch {
 	case err != nil:
 		r.stageFailed(ctx, StageDeploy, err)
@@ -146,10 +202,11 @@ func (r *release) rollback(ctx workflow.Context, why string) error {
 	var res activities.StepResult
 	err := workflow.ExecuteActivity(workflow.WithActivityOptions(dctx, opts),
 		activities.ActivityRollback, r.deployInput()).Get(dctx, &res)
+	res, err = r.trustStep(activities.ActivityRollback, res, err)
 	e := audit.Entry{Type: audit.EventRollback, Stage: StageDeploy, Executor: res.Executor,
-		Outcome: "ok", Detail: why + "; " + res.Output}
+		Outcome: "ok", Detail: why + "; " + res.Output, Envelope: json.RawMessage(res.Receipt)}
 	if err != nil || !res.OK {
-		e.Outcome, e.Detail = "failed", why+"; rollback failed: "+rootMessage(err)+res.Output
+		e.Outcome, e.Detail, e.Envelope = "failed", why+"; rollback failed: "+rootMessage(err)+res.Output, nil
 	}
 	r.record(dctx, e)
 	if err == nil && !res.OK {

@@ -37,6 +37,7 @@ type release struct {
 	dirty      bool            // state changed since the last publish (batched)
 	gates      []*gate         // every gate opened, in order
 	stageAt    time.Time       // when the current stage began
+	trust      trust           // keys and verified envelopes (signed attestations)
 }
 
 func newRelease(ctx workflow.Context, req ReleaseRequest) *release {
@@ -105,6 +106,9 @@ func (r *release) registerQueries(ctx workflow.Context) error {
 	if err := workflow.SetQueryHandler(ctx, QueryDecision, r.decisionOutcome); err != nil {
 		return err
 	}
+	if err := workflow.SetQueryHandler(ctx, QueryBinding, r.bindingView); err != nil {
+		return err
+	}
 	return workflow.SetQueryHandler(ctx, QueryExplain, func() (ExplainResult, error) {
 		return r.explain(), nil
 	})
@@ -138,4 +142,14 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// bindingView answers QueryBinding: what the approval role binds a signed
+// decision to (the artifact digest only once its provenance verified).
+func (r *release) bindingView() (Binding, error) {
+	b := Binding{ReleaseID: r.id, PolicyHash: r.policyHash, ArtifactDigest: r.artifact.Digest, Signed: r.trust.signed}
+	if r.gate != nil && r.gate.open() {
+		b.OpenGate = r.gate.name
+	}
+	return b, nil
 }

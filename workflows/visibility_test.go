@@ -64,7 +64,7 @@ func (s *ReleaseSuite) TestMemoGetsThePolicyHash() {
 	}).Return(nil)
 	s.decide(time.Minute, "r1", "review", "bob", VerdictReject)
 	s.run()
-	s.Equal(map[string]any{"policy_hash": "sha256:feedface"}, memo)
+	s.Equal(map[string]any{"policy_hash": "sha256:" + s.binding().PolicySHA256}, memo)
 }
 
 func (s *ReleaseSuite) TestCurrentDetailsSayGateSignersAwaitedDeadlineAndRefusal() {

@@ -1,0 +1,192 @@
+package workflows
+
+import (
+	"time"
+
+	"github.com/foureyes/foureyes/activities"
+	"github.com/foureyes/foureyes/attest"
+	"github.com/foureyes/foureyes/audit"
+	"github.com/foureyes/foureyes/internal/testkeys"
+)
+
+// Attacks on the workflow by a holder of namespace access: each must be
+// refused, recorded, and leave nothing deployed.
+
+// forgedThenExpired sends the honest review, then a forged approval pair;
+// the release must expire at the approval gate with both refused.
+func (s *ReleaseSuite) forgedApprovals(send func(after time.Duration, d Decision)) ReleaseResult {
+	s.decide(time.Minute, "r1", "review", "bob", VerdictApprove)
+	send(2*time.Minute, Decision{RequestID: "f1", Gate: "approval", Verdict: VerdictApprove, Identity: "carol", Channel: ChannelSlack})
+	send(3*time.Minute, Decision{RequestID: "f2", Gate: "approval", Verdict: VerdictApprove, Identity: "dave", Channel: ChannelSlack})
+	res := s.run()
+	s.Equal(StatusExpired, res.Status)
+	s.Zero(s.roles.deploys)
+	s.Len(s.entries(audit.EventDecisionRefused), 2)
+	return res
+}
+
+func (s *ReleaseSuite) TestForgedDecisionSignalIsRefusedAndRecorded() {
+	s.forgedApprovals(func(after time.Duration, d Decision) {
+		s.env.RegisterDelayedCallback(func() { s.env.SignalWorkflow(SignalDecision, d) }, after)
+	})
+	for _, e := range s.entries(audit.EventDecisionRefused) {
+		s.Empty(e.Actor, "an unsigned claim names nobody")
+		s.Contains(e.Detail, "carries no signature")
+	}
+}
+
+func (s *ReleaseSuite) refusedWith(code string) {
+	for _, e := range s.entries(audit.EventDecisionRefused) {
+		s.Contains(e.Detail, code)
+		s.Empty(e.Envelope, "an envelope that did not verify is not kept as evidence")
+	}
+}
+
+func (s *ReleaseSuite) TestDecisionSignedByAnotherRoleIsRefused() {
+	s.forgedApprovals(func(after time.Duration, d Decision) {
+		s.decideSigned(after, attest.RoleBuild, s.binding(), digestOf(testCommit), d)
+	})
+	s.refusedWith(attest.CodeWrongRole)
+}
+
+func (s *ReleaseSuite) TestDecisionSignedByAnUnknownKeyIsRefused() {
+	s.forgedApprovals(func(after time.Duration, d Decision) {
+		s.decideSigned(after, testkeys.Outsider, s.binding(), digestOf(testCommit), d)
+	})
+	s.refusedWith(attest.CodeBadSignature)
+}
+
+func (s *ReleaseSuite) TestDecisionReplayedFromAnotherReleaseIsRefused() {
+	s.forgedApprovals(func(after time.Duration, d Decision) {
+		b := s.binding()
+		b.Release = "another-release"
+		s.decideSigned(after, attest.RoleApproval, b, digestOf(testCommit), d)
+	})
+	s.refusedWith(attest.CodeMisbound)
+}
+
+func (s *ReleaseSuite) TestDecisionForAnotherArtifactIsRefused() {
+	s.forgedApprovals(func(after time.Duration, d Decision) {
+		s.decideSigned(after, attest.RoleApproval, s.binding(), digestOf("another commit"), d)
+	})
+	s.refusedWith(attest.CodeMisbound)
+}
+
+func (s *ReleaseSuite) TestDecisionUnderAnotherPolicyIsRefused() {
+	s.forgedApprovals(func(after time.Duration, d Decision) {
+		b := s.binding()
+		b.PolicySHA256 = "feedface"
+		s.decideSigned(after, attest.RoleApproval, b, digestOf(testCommit), d)
+	})
+	s.refusedWith(attest.CodeMisbound)
+}
+
+func (s *ReleaseSuite) TestReviewDecisionReplayedAtApprovalGateIsClosed() {
+	s.decide(time.Minute, "r1", "review", "bob", VerdictApprove)
+	// bob's envelope is for the review gate: sent again at the approval gate it is the same request
+	s.decide(2*time.Minute, "r1", "review", "bob", VerdictApprove)
+	s.decide(3*time.Minute, "a1", "approval", "carol", VerdictApprove)
+	res := s.run()
+	s.Equal(StatusExpired, res.Status)
+	s.Len(s.entries(audit.EventDecision), 2, "a replayed request id counts once")
+}
+
+func (s *ReleaseSuite) TestUnsignedBuildResultFailsClosed() {
+	s.roles.forgeBuild = func(in activities.BuildInput) activities.BuildResult {
+		return activities.BuildResult{ArtifactRef: "/evil", Digest: digestOf("evil"), Executor: "foureyes-build@h"}
+	}
+	s.approveAll()
+	res := s.run()
+	s.Equal(StatusFailed, res.Status)
+	s.Contains(res.Reason, "build result refused")
+	s.Zero(s.roles.deploys)
+}
+
+func (s *ReleaseSuite) TestBuildProvenanceOfAnotherReleaseFailsClosed() {
+	s.roles.forgeBuild = func(in activities.BuildInput) activities.BuildResult {
+		in.ReleaseID = "another-release"
+		return signedBuild(in, "foureyes-build@h")
+	}
+	res := s.run()
+	s.Equal(StatusFailed, res.Status)
+	s.Contains(res.Reason, "bound to release")
+}
+
+func (s *ReleaseSuite) TestForgedReviewPassIsNotBelieved() {
+	s.roles.forgeReview = func(in activities.ReviewInput) activities.ReviewResult {
+		res := signedReview(in, false, "foureyes-review@h") // the review role said no
+		res.Passed = true                                  // and the forger says yes
+		return res
+	}
+	res := s.run()
+	s.Equal(StatusRejected, res.Status)
+	s.Zero(s.roles.deploys)
+}
+
+func (s *ReleaseSuite) TestUnsignedReviewResultFailsClosed() {
+	s.roles.forgeReview = func(in activities.ReviewInput) activities.ReviewResult {
+		return activities.ReviewResult{Passed: true, Executor: "foureyes-review@h"}
+	}
+	res := s.run()
+	s.Equal(StatusFailed, res.Status)
+	s.Contains(res.Reason, "review result refused")
+}
+
+func (s *ReleaseSuite) TestDeployWithoutReceiptRollsBack() {
+	s.approveAll()
+	s.roles.forgeDeploy = true
+	res := s.run()
+	s.Equal(StatusRolledBack, res.Status)
+	s.Contains(res.Reason, "Deploy result refused")
+	s.Equal(1, s.roles.rollbacks)
+}
+
+func (s *ReleaseSuite) TestDeployGetsTheWholeSignedBundle() {
+	s.approveAll()
+	s.Equal(StatusDeployed, s.run().Status)
+	s.Require().Len(s.roles.bundles, 1)
+	b := s.roles.bundles[0]
+	s.Require().NotNil(b)
+	s.NotEmpty(b.Provenance)
+	s.NotEmpty(b.Review)
+	s.Len(b.Decisions, 3, "bob, carol and dave")
+	for _, e := range s.entries(audit.EventDecision) {
+		s.NotEmpty(e.Envelope, "accepted decisions carry their envelope")
+	}
+}
+
+func (s *ReleaseSuite) TestForgedCancelSignalIsRefused() {
+	s.decide(time.Minute, "r1", "review", "bob", VerdictApprove)
+	s.env.RegisterDelayedCallback(func() {
+		s.env.SignalWorkflow(SignalCancel, CancelRequest{RequestID: "c", Identity: "rita", Reason: "forged"})
+	}, 2*time.Minute)
+	s.decide(3*time.Minute, "a1", "approval", "carol", VerdictApprove)
+	s.decide(4*time.Minute, "a2", "approval", "dave", VerdictApprove)
+	res := s.run()
+	s.Equal(StatusDeployed, res.Status)
+	s.Empty(s.entries(audit.EventCancelRequested))
+}
+
+func (s *ReleaseSuite) TestFloodOfRefusedDecisionsIsBounded() {
+	s.decide(time.Minute, "r1", "review", "bob", VerdictApprove)
+	for i := range 3 * refusalCap {
+		d := Decision{RequestID: "x" + string(rune('A'+i%26)) + string(rune('a'+i/26)), Gate: "approval",
+			Verdict: VerdictApprove, Identity: "alice", Channel: ChannelAPI}
+		s.decideSigned(90*time.Second, attest.RoleApproval, s.binding(), digestOf(testCommit), d)
+		d.RequestID = "forged-" + d.RequestID
+		s.decideSigned(90*time.Second, testkeys.Outsider, s.binding(), digestOf(testCommit), d)
+	}
+	s.decide(3*time.Minute, "a1", "approval", "carol", VerdictApprove)
+	s.decide(4*time.Minute, "a2", "approval", "dave", VerdictApprove)
+	res := s.run()
+	s.Equal(StatusDeployed, res.Status, "a flood does not stop the release")
+	s.Equal(2*refusalCap, len(s.entries(audit.EventDecisionRefused)), "alice's and the unverified sender's first refusals")
+	s.Equal(2, len(s.entries(audit.EventRefusalsCapped)))
+	rejected := 0
+	for _, err := range s.updates {
+		if err != nil {
+			rejected++
+		}
+	}
+	s.Equal(2*2*refusalCap, rejected, "the rest were rejected before reaching history")
+}

@@ -1,0 +1,93 @@
+package workflows
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"time"
+
+	"github.com/foureyes/foureyes/activities"
+	"github.com/foureyes/foureyes/attest"
+	"github.com/foureyes/foureyes/internal/testkeys"
+	"github.com/foureyes/foureyes/policy"
+)
+
+// testWorkflowID is the id the SDK's test environment gives a workflow.
+const testWorkflowID = "default-test-workflow-id"
+
+// digestOf is the fake build's artifact digest for a commit.
+func digestOf(commit string) string {
+	sum := sha256.Sum256([]byte("artifact of " + commit))
+	return hex.EncodeToString(sum[:])
+}
+
+// policyContent is p as a policy file listing the test keys.
+func policyContent(p policy.Policy) []byte {
+	p.Keys = testkeys.PolicyKeys()
+	b, err := json.Marshal(p)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+func mustAttest(role string, s attest.Subject, predicateType string, pred any) attest.Envelope {
+	env, err := testkeys.Signer(role).Attest(s, predicateType, pred)
+	if err != nil {
+		panic(err)
+	}
+	return env
+}
+
+// signedBuild is what an honest build role answers.
+func signedBuild(in activities.BuildInput, builder string) activities.BuildResult {
+	digest := digestOf(in.Commit)
+	var p attest.Provenance
+	p.BuildDefinition.BuildType = attest.BuildType
+	p.BuildDefinition.ExternalParameters = attest.BuildParameters{
+		Binding: attest.Binding{Release: in.ReleaseID, PolicySHA256: in.PolicyHash},
+		Service: in.Service, Environment: in.Environment, Commit: in.Commit,
+		Authors: in.Authors, Requester: in.Requester, ArtifactRef: "/a/" + in.Commit}
+	p.RunDetails.Builder.ID = builder
+	return activities.BuildResult{ArtifactRef: "/a/" + in.Commit, Digest: digest, Executor: builder,
+		Provenance: mustAttest(attest.RoleBuild, attest.ArtifactSubject(digest), attest.PredicateProvenance, p)}
+}
+
+// signedReview is what an honest review role answers.
+func signedReview(in activities.ReviewInput, passed bool, reviewer string) activities.ReviewResult {
+	v := attest.Review{Binding: attest.Binding{Release: in.ReleaseID, PolicySHA256: in.PolicyHash},
+		Commit: in.Commit, Passed: passed, Reviewer: reviewer}
+	return activities.ReviewResult{Passed: passed, Executor: reviewer,
+		Attestation: mustAttest(attest.RoleReview, attest.ArtifactSubject(in.Digest), attest.PredicateReview, v)}
+}
+
+// signedStep is what an honest deploy role answers for one step.
+func signedStep(in activities.DeployInput, step string, ok bool, output, deployer string) activities.StepResult {
+	rc := attest.Receipt{Binding: attest.Binding{Release: in.ReleaseID, PolicySHA256: in.PolicyHash},
+		Step: step, Service: in.Service, Environment: in.Environment, Commit: in.Commit,
+		OK: ok, Output: output, Deployer: deployer}
+	return activities.StepResult{OK: ok, Output: output, Executor: deployer,
+		Receipt: mustAttest(attest.RoleDeploy, attest.ArtifactSubject(in.Digest), attest.PredicateDeploy, rc)}
+}
+
+// signedSeal is what an honest orchestrator answers.
+func signedSeal(in activities.SealInput) activities.SealResult {
+	s := attest.Seal{Binding: attest.Binding{Release: in.ReleaseID, PolicySHA256: in.PolicyHash},
+		Head: in.Head, Entries: in.Entries, Status: in.Status, Sealer: "foureyes-orchestrator@h"}
+	return activities.SealResult{Executor: "foureyes-orchestrator@h",
+		Seal: mustAttest(attest.RoleOrchestrator, attest.SealSubject(in.ReleaseID, in.Head), attest.PredicateSeal, s)}
+}
+
+// signedDecision is what the gateway signs for an authenticated decision.
+func signedDecision(role string, b attest.Binding, digest string, d Decision) attest.Envelope {
+	st := attest.Decision{Binding: b, RequestID: d.RequestID, Gate: d.Gate, Verdict: d.Verdict,
+		Identity: d.Identity, Channel: d.Channel, Comment: d.Comment,
+		Evidence: attest.Evidence{Kind: "token", TokenFingerprint: "0123456789abcdef"}, At: time.Unix(0, 0).UTC()}
+	return mustAttest(role, attest.ArtifactSubject(digest), attest.PredicateDecision, st)
+}
+
+// signedCancel is what the gateway signs for an authenticated cancel.
+func signedCancel(b attest.Binding, c CancelRequest) attest.Envelope {
+	st := attest.Cancel{Binding: b, RequestID: c.RequestID, Identity: c.Identity, Channel: c.Channel, Reason: c.Reason}
+	return mustAttest(attest.RoleApproval, attest.ReleaseSubject(b.Release), attest.PredicateCancel, st)
+}

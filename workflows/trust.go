@@ -1,0 +1,97 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/foureyes/foureyes/activities"
+	"github.com/foureyes/foureyes/attest"
+	"github.com/foureyes/foureyes/policy"
+)
+
+// Versions of the Release workflow (workflow.GetVersion change ids).
+const (
+	// changeSignedAttestations: stage results, decisions and cancels count
+	// only with a valid signature of the role that owns them; decisions and
+	// cancels arrive as Updates; the trail ends with a signed seal.
+	changeSignedAttestations  = "signed-attestations"
+	versionSignedAttestations = 1
+)
+
+// refusalCap bounds what one sender's refused decisions add to a release:
+// the first refusalCap are recorded, then one refusals_capped entry; later
+// ones are rejected by the update validator, so they never reach history.
+const refusalCap = 20
+
+// unverifiedSender is the sender of decisions whose signature did not verify.
+const unverifiedSender = "(unverified)"
+
+// trust is what a release with signed attestations knows for certain: the
+// key ring of its pinned policy and the verified envelopes it rests on.
+type trust struct {
+	signed     bool
+	ready      bool // policy pinned, keys read
+	keys       attest.KeyRing
+	provenance attest.Envelope
+	review     attest.Envelope
+	decisions  []attest.Envelope // accepted decisions, in the order accepted
+	refusals   map[string]int    // by sender; looked up, never iterated
+}
+
+// parsed holds one policy and key ring per content hash for the worker's
+// releases: the hash is computed here from the content, so sharing is safe.
+var parsed sync.Map // hash -> pinnedPolicy
+
+type pinnedPolicy struct {
+	pol  policy.Policy
+	keys attest.KeyRing
+}
+
+// pinContent parses the policy the release received and computes its hash:
+// what LoadPolicy claims about the file is not trusted.
+func pinContent(snap activities.PolicySnapshot) (pinnedPolicy, string, error) {
+	if len(snap.Content) == 0 {
+		return pinnedPolicy{}, "", errors.New("LoadPolicy answered without the policy's content")
+	}
+	hash := policy.HashBytes(snap.Content)
+	if v, ok := parsed.Load(hash); ok {
+		return v.(pinnedPolicy), hash, nil
+	}
+	p, err := policy.Parse(snap.Path, snap.Content)
+	if err == nil {
+		err = p.RequireKeys(snap.Path)
+	}
+	if err != nil {
+		return pinnedPolicy{}, "", err
+	}
+	keys, err := p.KeyRing()
+	if err != nil {
+		return pinnedPolicy{}, "", fmt.Errorf("%s: keys: %w", snap.Path, err)
+	}
+	pp := pinnedPolicy{pol: *p, keys: keys}
+	parsed.Store(hash, pp)
+	return pp, hash, nil
+}
+
+// binding is what every signed fact of this release must be bound to.
+func (r *release) binding() attest.Binding {
+	return attest.Binding{Release: r.id, PolicySHA256: r.policyHash}
+}
+
+// verifyFact checks env as a fact of role about subject, bound to this
+// release, and decodes its predicate into pred. bound extracts the binding.
+func (r *release) verifyFact(env attest.Envelope, role, predicateType string, subject attest.Subject,
+	pred any, bound func() attest.Binding) error {
+	f, err := r.trust.keys.Verify(env, role, predicateType)
+	if err != nil {
+		return err
+	}
+	if err := f.CheckSubject(subject); err != nil {
+		return err
+	}
+	if err := f.Decode(pred); err != nil {
+		return err
+	}
+	return bound().Check(r.binding())
+}

@@ -1,0 +1,133 @@
+package workflows
+
+import (
+	"fmt"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/foureyes/foureyes/attest"
+	"github.com/foureyes/foureyes/audit"
+)
+
+// ErrTypeRefusalsCapped: an update refused without being recorded, because
+// its sender already reached refusalCap refusals on this release.
+const ErrTypeRefusalsCapped = "RefusalsCapped"
+
+// registerUpdates takes signed decisions and cancels as Updates: the caller
+// gets the outcome back in the same round trip.
+func (r *release) registerUpdates(ctx workflow.Context) error {
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateDecide, r.onDecide,
+		workflow.UpdateHandlerOptions{Validator: r.validateDecide}); err != nil {
+		return err
+	}
+	return workflow.SetUpdateHandlerWithOptions(ctx, UpdateCancel, r.onCancelUpdate,
+		workflow.UpdateHandlerOptions{Validator: r.validateCancel})
+}
+
+// validateDecide rejects (without a trace in history) only what would be
+// refused from a sender that has used up its recorded refusals, and
+// anything before the policy is pinned.
+func (r *release) validateDecide(ctx workflow.Context, req SignedRequest) error {
+	if !r.trust.ready {
+		return temporal.NewApplicationError("release is starting: its policy is not pinned yet; try again", "NotReady")
+	}
+	d, err := r.verifyDecision(req.Envelope)
+	sender := unverifiedSender
+	if err == nil {
+		if _, seen := r.outcomes[d.RequestID]; seen || r.judge(d, workflow.Now(ctx).UTC()).Outcome == OutcomeAccepted {
+			return nil
+		}
+		sender = d.Identity
+	}
+	return r.checkCap(sender)
+}
+
+func (r *release) validateCancel(ctx workflow.Context, req SignedRequest) error {
+	if !r.trust.ready {
+		return temporal.NewApplicationError("release is starting: its policy is not pinned yet; try again", "NotReady")
+	}
+	c, err := r.verifyCancel(req.Envelope)
+	if err == nil && r.cancelRefusal(c) == "" {
+		return nil
+	}
+	sender := unverifiedSender
+	if err == nil {
+		sender = c.Identity
+	}
+	return r.checkCap(sender)
+}
+
+func (r *release) checkCap(sender string) error {
+	if r.trust.refusals[sender] < refusalCap {
+		return nil
+	}
+	return temporal.NewApplicationError(fmt.Sprintf(
+		"refused and not recorded: %s already has %d refused requests recorded on this release", sender, refusalCap),
+		ErrTypeRefusalsCapped)
+}
+
+// onDecide judges a signed decision; an unverifiable one is refused and recorded.
+func (r *release) onDecide(ctx workflow.Context, req SignedRequest) (DecisionOutcome, error) {
+	d, err := r.verifyDecision(req.Envelope)
+	if err != nil {
+		return r.refuseUnverified(ctx, "decision", updateID(ctx), err), nil
+	}
+	return r.decideVerified(ctx, d, req.Envelope), nil
+}
+
+// onCancelUpdate applies a signed cancel; an unverifiable one is refused and recorded.
+func (r *release) onCancelUpdate(ctx workflow.Context, req SignedRequest) (CancelOutcome, error) {
+	c, err := r.verifyCancel(req.Envelope)
+	if err != nil {
+		o := r.refuseUnverified(ctx, "cancel", updateID(ctx), err)
+		return CancelOutcome{RequestID: o.RequestID, Outcome: OutcomeRefused, Reason: o.Reason}, nil
+	}
+	why := r.applyCancel(ctx, c, req.Envelope)
+	if why != "" {
+		return CancelOutcome{RequestID: c.RequestID, Outcome: OutcomeRefused, Reason: why}, nil
+	}
+	return CancelOutcome{RequestID: c.RequestID, Outcome: OutcomeAccepted}, nil
+}
+
+// refuseUnverified records a request whose signature did not verify. Its
+// claims are not trusted: no actor, and its outcome is not kept under its
+// request id (which would let a forger pre-empt someone else's).
+func (r *release) refuseUnverified(ctx workflow.Context, kind, id string, err error) DecisionOutcome {
+	o := DecisionOutcome{RequestID: id, Outcome: OutcomeRefused,
+		Reason: fmt.Sprintf("unverified %s: %s", kind, err)}
+	r.countDecision(ctx, Decision{RequestID: id}, o)
+	if r.countRefusal(ctx, unverifiedSender) {
+		r.record(ctx, audit.Entry{Type: audit.EventDecisionRefused, Stage: r.stage, Outcome: OutcomeRefused,
+			Detail: fmt.Sprintf("%s refused (update %q, %s): %s", kind, id, attest.CodeOf(err), err)})
+		r.capNotice(ctx, unverifiedSender)
+	}
+	return o
+}
+
+// countRefusal counts one refusal of sender and reports whether it may
+// still be recorded.
+func (r *release) countRefusal(ctx workflow.Context, sender string) bool {
+	if r.trust.refusals == nil {
+		r.trust.refusals = map[string]int{}
+	}
+	r.trust.refusals[sender]++
+	return r.trust.refusals[sender] <= refusalCap
+}
+
+// capNotice records, once, that sender's later refusals go unrecorded.
+func (r *release) capNotice(ctx workflow.Context, sender string) {
+	if r.trust.refusals[sender] != refusalCap {
+		return
+	}
+	r.record(ctx, audit.Entry{Type: audit.EventRefusalsCapped, Stage: r.stage, Actor: sender, Outcome: OutcomeRefused,
+		Detail: fmt.Sprintf("%d refused requests from %s recorded; later ones are refused without a record", refusalCap, sender)})
+}
+
+// updateID is the id of the Update being handled.
+func updateID(ctx workflow.Context) string {
+	if info := workflow.GetCurrentUpdateInfo(ctx); info != nil {
+		return info.ID
+	}
+	return ""
+}
