@@ -115,7 +115,7 @@ func (s *ReleaseSuite) TestBuildProvenanceOfAnotherReleaseFailsClosed() {
 func (s *ReleaseSuite) TestForgedReviewPassIsNotBelieved() {
 	s.roles.forgeReview = func(in activities.ReviewInput) activities.ReviewResult {
 		res := signedReview(in, false, "foureyes-review@h") // the review role said no
-		res.Passed = true                                  // and the forger says yes
+		res.Passed = true                                   // and the forger says yes
 		return res
 	}
 	res := s.run()

@@ -136,7 +136,7 @@ type ReleaseSuite struct {
 	env     *testsuite.TestWorkflowEnvironment
 	roles   *fakeRoles
 	updates map[string]error // update id -> nil when completed, the rejection otherwise
-	scope tally.TestScope // the workflow's metrics
+	scope   tally.TestScope  // the workflow's metrics
 }
 
 func TestRelease(t *testing.T) { suite.Run(t, new(ReleaseSuite)) }
