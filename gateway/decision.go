@@ -14,9 +14,10 @@ import (
 	"github.com/foureyes/foureyes/workflows"
 )
 
-// Answer is the JSON body of a /v1/decisions response once the caller is
-// authenticated and the body is valid. Error is set (and Outcome empty) when
-// the decision did not reach the workflow. Other errors answer {"error": "..."}.
+// Answer is the JSON body of a /v1/decisions or /v1/cancels response once
+// the caller is authenticated and the body is valid (a cancel leaves Gate and
+// GateState empty). Error is set (and Outcome empty) when the request did not
+// reach the workflow. Other errors answer {"error": "..."}.
 type Answer struct {
 	Outcome   string `json:"outcome"`
 	Reason    string `json:"reason"`
@@ -28,6 +29,9 @@ type Answer struct {
 	Error     string `json:"error,omitempty"`
 }
 
+// pendingReason answers a decision whose outcome did not come in time.
+const pendingReason = "not processed yet; send it again with the same request_id to learn its outcome"
+
 // Polling of QueryDecision after the signal.
 const (
 	pollFirst = 10 * time.Millisecond
@@ -35,51 +39,62 @@ const (
 )
 
 func (s *Server) handleDecision(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		writeError(w, http.StatusMethodNotAllowed, "method not allowed: use POST")
-		return
-	}
-	identity, ok := s.authenticate(w, r)
+	c, ok := s.admit(w, r, workflows.ChannelAPI)
 	if !ok {
 		return
 	}
 	req, bad := decodeRequest(w, r, s.maxBody)
 	if bad != nil {
-		s.log.Info("decision rejected", "identity", identity, "status", bad.status, "error", bad.msg)
+		s.log.Info("decision rejected", "identity", c.identity, "status", bad.status, "error", bad.msg)
 		writeError(w, bad.status, bad.msg)
 		return
 	}
 	if req.RequestID == "" {
 		req.RequestID = uuid.NewString()
 	}
-	ans, status := s.decide(r.Context(), identity, workflows.ChannelAPI, req)
+	ans, status := s.decide(r.Context(), c, req)
 	s.log.Info("decision", "WorkflowID", req.ReleaseID, "stage", workflows.StageOfGate(req.Gate), "gate", req.Gate, "verdict", req.Verdict,
-		"identity", identity, "request_id", req.RequestID, "outcome", ans.Outcome,
+		"identity", c.identity, "request_id", req.RequestID, "outcome", ans.Outcome,
 		"reason", ans.Reason, "error", ans.Error, "status", status)
 	writeJSON(w, status, ans)
 }
 
+// admit lets a POST through once its bearer token names an identity that
+// is within its rate limit; otherwise it answers 405, 401 or 429.
+func (s *Server) admit(w http.ResponseWriter, r *http.Request, channel string) (caller, bool) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		writeError(w, http.StatusMethodNotAllowed, "method not allowed: use POST")
+		return caller{}, false
+	}
+	c, ok := s.authenticate(w, r)
+	if !ok || s.limited(w, c.identity) {
+		return caller{}, false
+	}
+	c.channel = channel
+	return c, true
+}
+
 // authenticate maps the bearer token to a policy identity or answers 401.
-func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (string, bool) {
+func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (caller, bool) {
 	token, ok := bearerToken(r.Header.Get("Authorization"))
 	if !ok {
-		s.log.Warn("decision unauthenticated", "remote", r.RemoteAddr, "error", "missing or malformed bearer token")
+		s.log.Warn("request unauthenticated", "path", r.URL.Path, "remote", r.RemoteAddr, "error", "missing or malformed bearer token")
 		w.Header().Set("WWW-Authenticate", `Bearer realm="foureyes"`)
 		writeError(w, http.StatusUnauthorized, "missing or malformed Authorization: Bearer token")
-		return "", false
+		return caller{}, false
 	}
 	var identity string
 	if s.policy != nil {
 		identity, ok = s.policy.IdentityForToken(token)
 	}
 	if !ok {
-		s.log.Warn("decision unauthenticated", "remote", r.RemoteAddr, "error", "unknown token")
+		s.log.Warn("request unauthenticated", "path", r.URL.Path, "remote", r.RemoteAddr, "error", "unknown token")
 		w.Header().Set("WWW-Authenticate", `Bearer realm="foureyes", error="invalid_token"`)
 		writeError(w, http.StatusUnauthorized, "unknown token")
-		return "", false
+		return caller{}, false
 	}
-	return identity, true
+	return caller{identity: identity, evidence: tokenEvidence(token)}, true
 }
 
 // ScopedRequestID is the request id the workflow sees: the caller's, under
@@ -87,12 +102,26 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (string, b
 // identity's request id. Policy identities hold no "/".
 func ScopedRequestID(identity, requestID string) string { return identity + "/" + requestID }
 
-// decide signals the release and waits for the workflow's outcome.
-func (s *Server) decide(ctx context.Context, identity, channel string, req Request) (Answer, int) {
-	ans := Answer{ReleaseID: req.ReleaseID, Gate: req.Gate, Identity: identity, RequestID: req.RequestID}
-	req.RequestID = ScopedRequestID(identity, req.RequestID)
+// decide takes one authenticated decision to the release: signed, as the
+// decide Update, when the release takes signed decisions; as the unsigned
+// signal for a release that predates them.
+func (s *Server) decide(ctx context.Context, c caller, req Request) (Answer, int) {
+	ans := Answer{ReleaseID: req.ReleaseID, Gate: req.Gate, Identity: c.identity, RequestID: req.RequestID}
+	req.RequestID = ScopedRequestID(c.identity, req.RequestID)
+	bd, err := s.binding(ctx, req.ReleaseID)
+	switch {
+	case err != nil:
+		return s.signalFailed(ctx, ans, err)
+	case bd.Signed:
+		return s.decideSigned(ctx, c, req, bd, ans)
+	}
+	return s.decideUnsigned(ctx, c, req, ans)
+}
+
+// decideUnsigned signals the release and polls for the workflow's outcome.
+func (s *Server) decideUnsigned(ctx context.Context, c caller, req Request, ans Answer) (Answer, int) {
 	d := workflows.Decision{RequestID: req.RequestID, Gate: req.Gate, Verdict: req.Verdict,
-		Identity: identity, Channel: channel, Comment: req.Comment}
+		Identity: c.identity, Channel: c.channel, Comment: req.Comment}
 	sctx, cancel := context.WithTimeout(ctx, temporalTimeout)
 	err := s.client.SignalWorkflow(sctx, req.ReleaseID, "", workflows.SignalDecision, d)
 	cancel()
@@ -138,7 +167,7 @@ func (s *Server) awaitOutcome(ctx context.Context, releaseID, requestID string) 
 		}
 		select {
 		case <-ctx.Done():
-			last.Reason = "decision not processed yet; send it again with the same request_id to learn its outcome"
+			last.Reason = pendingReason
 			return last, nil
 		case <-time.After(delay):
 		}

@@ -1,7 +1,37 @@
-// Package gateway is the approval role's HTTP server. Bots and people with an
-// API token post decisions to POST /v1/decisions; the gateway authenticates
-// the token, signals the release workflow and answers with the outcome the
-// workflow reports for that decision.
+// Package gateway is the approval role's HTTP server: the one component that
+// authenticates people and bots, and vouches for them by signing what they
+// asked with the approval role's key.
+//
+// POST /v1/decisions, with "Authorization: Bearer TOKEN" and the body
+// {"release_id","gate","verdict","comment","request_id"} (request_id
+// optional; the identity is the token's, never the body's), and Slack button
+// clicks (POST /slack/interactions, or Socket Mode) are decisions. For each,
+// the gateway queries the release's binding (workflows.QueryBinding: policy
+// hash and artifact digest, cached per release once the digest is known),
+// signs an attest.Decision about the artifact, bound to the release and its
+// policy, naming the identity, channel and the evidence it checked (token
+// fingerprint, or Slack team, user and action time), and sends it as the
+// release's "decide" Update. The Update id is the caller's request id
+// scoped by identity, so a retry is the same update and gets the same answer.
+// Answers: 200 accepted, 403 refused (with the workflow's reason), 409
+// gate_closed (also when no artifact is attested yet, so no gate can be
+// open), 404 unknown release, 202 pending (not processed in time: send the
+// same request_id again), 400/413 bad body, 401 bad token, 429 rate limited,
+// 503 Temporal unreachable or no signing key.
+//
+// POST /v1/cancels, authenticated the same way, with the body
+// {"release_id","reason","request_id"}, signs an attest.Cancel about the
+// release (channel "cli" for the starter's User-Agent "foureyes-starter/...",
+// else "api") and sends it as the "cancel" Update: 200 accepted, 403 refused,
+// 404, 409, 503 as for decisions.
+//
+// Every authenticated identity has a token bucket (RateLimit, default 5 per
+// second, bursts of 20); over it the answer is 429 with Retry-After in whole
+// seconds, and a Slack click gets an ephemeral reply instead of a decision.
+//
+// Releases started before signed decisions (Binding.Signed false) still get
+// the unsigned decision and cancel signals, with the outcome polled from
+// QueryDecision.
 package gateway
 
 import (
@@ -11,6 +41,7 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/policy"
 )
 
@@ -30,6 +61,11 @@ type Options struct {
 	MaxBodyBytes int64         // default 64 KiB
 	DecisionWait time.Duration // default 3s: how long to wait for the workflow's outcome
 	Slack        *SlackOptions // nil: no Slack interactions
+	// Signer is the approval role's key (attest.LoadSigner(attest.RoleApproval,
+	// $FOUREYES_APPROVAL_SIGNING_KEY_FILE)). Without it, decisions on releases
+	// that take only signed ones are answered 503.
+	Signer    *attest.Signer
+	RateLimit *RateLimit // nil: DefaultRateLimit; PerSecond 0: no limit
 }
 
 // Server answers decision requests.
@@ -40,12 +76,16 @@ type Server struct {
 	maxBody      int64
 	decisionWait time.Duration
 	slack        *slackState
+	signer       *attest.Signer
+	limits       *limiters // nil: no limit
+	bindings     bindings
 }
 
 // New returns a Server with defaults filled in.
 func New(o Options) *Server {
 	s := &Server{client: o.Client, policy: o.Policy, log: o.Logger,
-		maxBody: o.MaxBodyBytes, decisionWait: o.DecisionWait, slack: newSlackState(o.Slack)}
+		maxBody: o.MaxBodyBytes, decisionWait: o.DecisionWait, slack: newSlackState(o.Slack),
+		signer: o.Signer, limits: newLimiters(o.RateLimit)}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -58,11 +98,12 @@ func New(o Options) *Server {
 	return s
 }
 
-// Handler routes POST /v1/decisions, GET /healthz and, with a Slack signing
-// secret, POST /slack/interactions.
+// Handler routes POST /v1/decisions, POST /v1/cancels, GET /healthz and,
+// with a Slack signing secret, POST /slack/interactions.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/v1/decisions", s.handleDecision)
+	mux.HandleFunc("/v1/cancels", s.handleCancel)
 	if s.slack != nil && s.slack.opts.SigningSecret != "" {
 		mux.HandleFunc(SlackInteractionsPath, s.handleSlackInteraction)
 	}

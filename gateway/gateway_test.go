@@ -30,42 +30,106 @@ import (
 	"github.com/foureyes/foureyes/workflows"
 )
 
-// fakeClient stands in for Temporal: it records signals and answers queries
-// from a script of outcomes (the last one repeats).
+// fakeClient stands in for Temporal: it records signals and updates, answers
+// QueryBinding with binding (zero: a release that predates signed decisions)
+// and other queries from a script of outcomes (the last one repeats).
 type fakeClient struct {
 	client.Client
-	mu          sync.Mutex
-	signalErr   error
-	describeErr error
-	closed      bool
-	outcomes    []workflows.DecisionOutcome
-	queryErr    error
-	signals     []workflows.Decision
-	queryArgs   []any
+	mu            sync.Mutex
+	signalErr     error
+	describeErr   error
+	closed        bool
+	outcomes      []workflows.DecisionOutcome
+	queryErr      error
+	signals       []workflows.Decision
+	cancels       []workflows.CancelRequest
+	queryArgs     []any
+	binding       workflows.Binding
+	bindingErr    error // overrides queryErr for QueryBinding
+	bindingCalls  int
+	updates       []client.UpdateWorkflowOptions
+	updateErr     error // from UpdateWorkflow
+	updateFailure error // from the handle's Get (the workflow's rejection)
+	updateResult  any   // the handler's result; default: the next scripted outcome
 }
 
 func (f *fakeClient) SignalWorkflow(_ context.Context, id, _, name string, arg any) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if name != workflows.SignalDecision {
+	switch name {
+	case workflows.SignalDecision:
+		f.signals = append(f.signals, arg.(workflows.Decision))
+	case workflows.SignalCancel:
+		f.cancels = append(f.cancels, arg.(workflows.CancelRequest))
+	default:
 		return serviceerror.NewInvalidArgument("unexpected signal " + name)
 	}
-	f.signals = append(f.signals, arg.(workflows.Decision))
 	return f.signalErr
 }
 
 func (f *fakeClient) QueryWorkflow(_ context.Context, id, _, name string, args ...any) (converter.EncodedValue, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if name == workflows.QueryBinding {
+		return f.queryBinding()
+	}
 	f.queryArgs = append(f.queryArgs, args...)
 	if f.queryErr != nil {
 		return nil, f.queryErr
 	}
+	return jsonValue{f.nextOutcome()}, nil
+}
+
+func (f *fakeClient) queryBinding() (converter.EncodedValue, error) {
+	f.bindingCalls++
+	switch {
+	case f.bindingErr != nil:
+		return nil, f.bindingErr
+	case f.queryErr != nil:
+		return nil, f.queryErr
+	}
+	return jsonValue{f.binding}, nil
+}
+
+func (f *fakeClient) nextOutcome() workflows.DecisionOutcome {
 	out := f.outcomes[0]
 	if len(f.outcomes) > 1 {
 		f.outcomes = f.outcomes[1:]
 	}
-	return jsonValue{out}, nil
+	return out
+}
+
+// UpdateWorkflow records the update and answers as the workflow's handler
+// would, at once (WaitForStage Completed).
+func (f *fakeClient) UpdateWorkflow(_ context.Context, o client.UpdateWorkflowOptions) (client.WorkflowUpdateHandle, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.updates = append(f.updates, o)
+	if f.updateErr != nil {
+		return nil, f.updateErr
+	}
+	var result any = f.updateResult
+	if result == nil {
+		result = f.nextOutcome()
+	}
+	return &fakeUpdate{id: o.UpdateID, workflow: o.WorkflowID, value: result, err: f.updateFailure}, nil
+}
+
+// fakeUpdate is a completed update.
+type fakeUpdate struct {
+	id, workflow string
+	value        any
+	err          error
+}
+
+func (u *fakeUpdate) WorkflowID() string { return u.workflow }
+func (u *fakeUpdate) RunID() string      { return "run-1" }
+func (u *fakeUpdate) UpdateID() string   { return u.id }
+func (u *fakeUpdate) Get(_ context.Context, ptr any) error {
+	if u.err != nil {
+		return u.err
+	}
+	return jsonValue{u.value}.Get(ptr)
 }
 
 func (f *fakeClient) DescribeWorkflowExecution(_ context.Context, id, _ string) (*workflowservice.DescribeWorkflowExecutionResponse, error) {

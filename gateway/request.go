@@ -41,21 +41,30 @@ func invalid(format string, args ...any) *badRequest {
 	return &badRequest{status: http.StatusBadRequest, msg: fmt.Sprintf(format, args...)}
 }
 
-// decodeRequest reads one strict JSON object of at most max bytes.
+// decodeRequest reads a decision request.
 func decodeRequest(w http.ResponseWriter, r *http.Request, max int64) (Request, *badRequest) {
+	var req Request
+	if bad := decodeStrict(w, r, max, &req); bad != nil {
+		return req, bad
+	}
+	return req, req.validate()
+}
+
+// decodeStrict reads one JSON object of at most max bytes into v, refusing
+// unknown fields (such as an identity) and trailing data.
+func decodeStrict(w http.ResponseWriter, r *http.Request, max int64, v any) *badRequest {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, max))
 	dec.DisallowUnknownFields()
-	var req Request
-	if err := dec.Decode(&req); err != nil {
-		return req, decodeError(err, max)
+	if err := dec.Decode(v); err != nil {
+		return decodeError(err, max)
 	}
 	if err := dec.Decode(new(json.RawMessage)); err != io.EOF {
 		if tooLarge(err) {
-			return req, decodeError(err, max)
+			return decodeError(err, max)
 		}
-		return req, invalid("body must hold a single JSON object")
+		return invalid("body must hold a single JSON object")
 	}
-	return req, req.validate()
+	return nil
 }
 
 func tooLarge(err error) bool {

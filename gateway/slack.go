@@ -17,6 +17,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/foureyes/foureyes/activities"
+	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/workflows"
 )
 
@@ -36,7 +37,8 @@ const (
 	slackMaxBody = 1 << 20 // block_actions carry the whole message
 	// seenFor covers the five-minute timestamp window either side of now.
 	seenFor = 11 * time.Minute
-	// slackWork bounds the signal, the outcome poll and the ephemeral reply.
+	// slackWork bounds the decision (query, update or signal and poll) and
+	// the ephemeral reply.
 	slackWork = 30 * time.Second
 )
 
@@ -57,9 +59,11 @@ func newSlackState(o *SlackOptions) *slackState {
 // slackClick is one verified click on a prompt's button.
 type slackClick struct {
 	req       Request
+	team      string
 	user      string
 	channel   string
 	messageTS string
+	actionTS  string
 }
 
 // handleSlackInteraction verifies a request from Slack, acknowledges it at
@@ -175,9 +179,9 @@ func clickFor(cb slack.InteractionCallback, a *slack.BlockAction, verdict string
 	if err := json.Unmarshal([]byte(a.Value), &b); err != nil {
 		return nil, http.StatusBadRequest, "button value is not foureyes': " + err.Error()
 	}
-	c := &slackClick{user: cb.User.ID, channel: first(cb.Container.ChannelID, cb.Channel.ID),
-		messageTS: first(cb.Container.MessageTs, cb.Message.Timestamp)}
-	sum := sha256.Sum256([]byte(c.user + "|" + first(a.ActionTs, cb.ActionTs) + "|" + c.messageTS + "|" + a.ActionID))
+	c := &slackClick{team: cb.Team.ID, user: cb.User.ID, channel: first(cb.Container.ChannelID, cb.Channel.ID),
+		messageTS: first(cb.Container.MessageTs, cb.Message.Timestamp), actionTS: first(a.ActionTs, cb.ActionTs)}
+	sum := sha256.Sum256([]byte(c.user + "|" + c.actionTS + "|" + c.messageTS + "|" + a.ActionID))
 	c.req = Request{ReleaseID: b.ReleaseID, Gate: b.Gate, Verdict: verdict,
 		Comment: "via Slack", RequestID: "slack-" + hex.EncodeToString(sum[:16])}
 	if bad := c.req.validate(); bad != nil {
@@ -208,21 +212,39 @@ func (s *Server) takeClick(c slackClick) {
 	}()
 }
 
-// decideClick signals the gate as the clicker's policy identity. An unknown
-// Slack user is signalled as "slack:ID", which the workflow refuses as
-// unknown and records (fail closed, in the audit trail).
+// decideClick decides as the clicker's policy identity, vouched for by the
+// click's team, user and action time. An unknown Slack user decides as
+// "slack:ID", which the workflow refuses as unknown and records (fail
+// closed, in the audit trail). A clicker over the rate limit is told so,
+// privately, and nothing reaches the workflow.
 func (s *Server) decideClick(ctx context.Context, c slackClick) {
+	who := s.clicker(c)
+	var ans Answer
+	status := http.StatusTooManyRequests
+	if d := s.limits.wait(who.identity); d > 0 {
+		ans.Error = "too many decisions: " + s.limits.describe(who.identity) + "; try again in " + retryAfter(d) + "s"
+	} else {
+		ans, status = s.decide(ctx, who, c.req)
+	}
+	s.log.Info("decision", "channel", workflows.ChannelSlack, "release", c.req.ReleaseID, "gate", c.req.Gate,
+		"verdict", c.req.Verdict, "identity", who.identity, "slack_user", c.user, "request_id", c.req.RequestID,
+		"outcome", ans.Outcome, "reason", ans.Reason, "error", ans.Error, "status", status)
+	s.replyEphemeral(ctx, c, ephemeralText(c.req, ans))
+}
+
+// clicker is the authenticated caller behind a verified click.
+func (s *Server) clicker(c slackClick) caller {
 	identity := "slack:" + c.user
 	if s.policy != nil {
 		if id, ok := s.policy.IdentityForSlack(c.user); ok {
 			identity = id
 		}
 	}
-	ans, status := s.decide(ctx, identity, workflows.ChannelSlack, c.req)
-	s.log.Info("decision", "channel", workflows.ChannelSlack, "release", c.req.ReleaseID, "gate", c.req.Gate,
-		"verdict", c.req.Verdict, "identity", identity, "slack_user", c.user, "request_id", c.req.RequestID,
-		"outcome", ans.Outcome, "reason", ans.Reason, "error", ans.Error, "status", status)
-	text := ephemeralText(c.req, ans)
+	return caller{identity: identity, channel: workflows.ChannelSlack,
+		evidence: attest.Evidence{Kind: "slack", SlackTeam: c.team, SlackUser: c.user, ActionTS: c.actionTS}}
+}
+
+func (s *Server) replyEphemeral(ctx context.Context, c slackClick, text string) {
 	if text == "" || s.slack.opts.Client == nil {
 		return
 	}

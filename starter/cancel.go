@@ -1,38 +1,102 @@
 package main
 
 import (
-	"context"
+	"bytes"
+	"encoding/json"
+	"flag"
 	"fmt"
+	"net/http"
 	"strings"
 
 	"github.com/google/uuid"
-	"go.temporal.io/sdk/client"
 
-	"github.com/foureyes/foureyes/workflows"
+	"github.com/foureyes/foureyes/gateway"
 )
 
+const cancelSynopsis = "RELEASE [--reason R] [--request-id ID] [--token-file F] [--gateway URL] [--json]"
+
+type cancelArgs struct {
+	req        gateway.CancelRequest
+	tokenFile  string
+	gatewayURL string
+	asJSON     bool
+}
+
+// cmdCancel asks the gateway to cancel a release as the caller's token
+// identity; the gateway signs the cancel and the release judges it.
 func cmdCancel(e *env, args []string) error {
 	fs := newFlags("cancel")
-	as := fs.String("as", e.getenv("FOUREYES_IDENTITY"), "identity asking (default $FOUREYES_IDENTITY)")
-	reason := fs.String("reason", "", "why")
+	var c cancelArgs
+	fs.StringVar(&c.req.Reason, "reason", "", "why")
+	fs.StringVar(&c.req.RequestID, "request-id", uuid.NewString(), "request id (re-send one to learn its outcome)")
+	fs.StringVar(&c.tokenFile, "token-file", "", "file holding the API token (default $FOUREYES_TOKEN)")
+	fs.StringVar(&c.gatewayURL, "gateway", e.envOr("FOUREYES_GATEWAY_URL", "http://127.0.0.1:8480"), "gateway URL")
+	fs.BoolVar(&c.asJSON, "json", false, "print JSON")
+	fs.String("as", "", "no longer accepted: the identity is the API token's")
 	pos, err := parseArgs(fs, args, "RELEASE")
 	if err != nil {
 		return err
 	}
-	if strings.TrimSpace(*as) == "" {
-		return fail(exitUsage, "--as: required (or set FOUREYES_IDENTITY)")
+	if flagGiven(fs, "as") {
+		return usageError("--as: cancels are authenticated by your API token now (FOUREYES_TOKEN or --token-file)")
 	}
-	req := workflows.CancelRequest{RequestID: uuid.NewString(), Identity: *as, Channel: workflows.ChannelCLI, Reason: *reason}
-	err = withClient(e, func(ctx context.Context, c client.Client) error {
-		if err := c.SignalWorkflow(ctx, pos[0], "", workflows.SignalCancel, req); err != nil {
-			return notFoundOrEnded(ctx, c, pos[0], err)
-		}
-		return nil
-	})
+	c.req.ReleaseID = pos[0]
+	token, err := readToken(e, c.tokenFile)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "cancel requested for %s as %s (request id %s)\n", pos[0], req.Identity, req.RequestID)
-	fmt.Fprintf(e.stdout, "  the release decides whether %s may cancel it: starter status %s\n", req.Identity, pos[0])
+	return postCancel(e, c, token)
+}
+
+func flagGiven(fs *flag.FlagSet, name string) bool {
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == name })
+	return given
+}
+
+func postCancel(e *env, c cancelArgs, token string) error {
+	body, err := json.Marshal(c.req)
+	if err != nil {
+		return fail(exitFailure, "%v", err)
+	}
+	hreq, err := gatewayRequest(c.gatewayURL, "/v1/cancels", token, body)
+	if err != nil {
+		return err
+	}
+	status, ans, err := send(hreq)
+	if err != nil {
+		return fail(exitFailure, "gateway %s: %v", c.gatewayURL, err)
+	}
+	if err := printCancel(e, ans, c.asJSON); err != nil {
+		return err
+	}
+	if status == http.StatusAccepted {
+		return fail(exitFailure, "not known yet: run again with --request-id %s, or see starter status %s", ans.RequestID, ans.ReleaseID)
+	}
+	return answerError(status, ans)
+}
+
+// gatewayRequest is an authenticated POST of a JSON body to the gateway.
+// The User-Agent tells the gateway the request comes from this CLI.
+func gatewayRequest(base, path, token string, body []byte) (*http.Request, error) {
+	hreq, err := http.NewRequest(http.MethodPost, strings.TrimRight(base, "/")+path, bytes.NewReader(body))
+	if err != nil {
+		return nil, fail(exitUsage, "--gateway: %v", err)
+	}
+	hreq.Header.Set("Content-Type", "application/json")
+	hreq.Header.Set("Authorization", "Bearer "+token)
+	hreq.Header.Set("User-Agent", gateway.StarterUserAgent+"/1")
+	return hreq, nil
+}
+
+func printCancel(e *env, ans gateway.Answer, asJSON bool) error {
+	if asJSON {
+		return printJSON(e.stdout, ans)
+	}
+	if ans.Outcome == "" {
+		return nil
+	}
+	fmt.Fprintln(e.stdout, strings.TrimSuffix(ans.Outcome+": "+ans.Reason, ": "))
+	fmt.Fprintf(e.stdout, "  cancel of release %s, as %s, request id %s\n", ans.ReleaseID, ans.Identity, ans.RequestID)
 	return nil
 }

@@ -69,7 +69,14 @@ func TestUsageAndUnknown(t *testing.T) {
 		{[]string{"list", "--status", "done"}, 2, "", "--status: must be running, closed or one of building"},
 		{[]string{"list", "--awaiting", "carol' OR 1=1"}, 2, "", "--awaiting: not an identity"},
 		{[]string{"list", "--service", "A'B"}, 2, "", "--service: must match"},
-		{[]string{"cancel", "r1"}, 2, "", "starter: cancel: --as: required"},
+		{[]string{"cancel", "r1", "--as", "bob"}, 2, "", "starter: cancel: --as: cancels are authenticated by your API token now"},
+		{[]string{"cancel", "r1", "--as="}, 2, "", "--as: cancels are authenticated by your API token"},
+		{[]string{"cancel", "r1"}, 2, "", "starter: cancel: no API token: set FOUREYES_TOKEN or use --token-file"},
+		{[]string{"cancel"}, 2, "", "starter: cancel: missing RELEASE"},
+		{[]string{"help", "cancel"}, 0, "usage: starter cancel RELEASE [--reason R]", ""},
+		{[]string{"keys"}, 2, "", `unknown command "keys"`},
+		{[]string{"keys", "generate"}, 2, "", "starter: keys generate: missing ROLE"},
+		{[]string{"help", "keys", "generate"}, 0, "usage: starter keys generate ROLE [--dir DIR", ""},
 		{[]string{"audit"}, 2, "", "starter: audit: missing RELEASE"},
 		{[]string{"audit", "r1", "--verify", "f"}, 2, "", "--verify takes a file"},
 		{[]string{"policy", "check"}, 2, "", "starter: policy check: missing FILE"},
@@ -77,6 +84,7 @@ func TestUsageAndUnknown(t *testing.T) {
 	for _, tc := range tests {
 		t.Setenv("FOUREYES_IDENTITY", "")
 		t.Setenv("FOUREYES_POLICY_FILE", "")
+		t.Setenv("FOUREYES_TOKEN", "")
 		code, out, errs := cli(t, nil, tc.args...)
 		assert.Equal(t, tc.code, code, "%v: %s", tc.args, errs)
 		assert.Contains(t, out, tc.stdout, "%v", tc.args)

@@ -210,31 +210,6 @@ func TestList(t *testing.T) {
 	assert.Regexp(t, `^WorkflowType = 'Release' AND ReleaseStatus = 'rejected' AND StartTime > '\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ'$`, fake.listQueries[3])
 }
 
-func TestCancel(t *testing.T) {
-	t.Setenv("FOUREYES_IDENTITY", "rita")
-	fake := &fakeTemporal{}
-	code, out, errs := cli(t, fake, "cancel", "r1", "--reason", "wrong commit")
-	require.Equal(t, 0, code, errs)
-	assert.Contains(t, out, "cancel requested for r1 as rita")
-	assert.Equal(t, []string{workflows.SignalCancel}, fake.signalNames)
-	req := fake.signals[0].(workflows.CancelRequest)
-	assert.Equal(t, "rita", req.Identity)
-	assert.Equal(t, workflows.ChannelCLI, req.Channel)
-	assert.Equal(t, "wrong commit", req.Reason)
-	assert.NotEmpty(t, req.RequestID)
-
-	code, _, _ = cli(t, &fakeTemporal{}, "cancel", "r1", "--as", "bob")
-	assert.Equal(t, 0, code)
-	nf := serviceerror.NewNotFound("workflow execution already completed")
-	code, _, errs = cli(t, &fakeTemporal{signalErr: nf}, "cancel", "r1")
-	assert.Equal(t, 4, code, errs)
-	code, _, errs = cli(t, &fakeTemporal{signalErr: nf, describe: enums.WORKFLOW_EXECUTION_STATUS_COMPLETED}, "cancel", "r1")
-	assert.Equal(t, 3, code)
-	assert.Contains(t, errs, "release r1 has ended (completed)")
-	code, _, _ = cli(t, &fakeTemporal{signalErr: serviceerror.NewUnavailable("down")}, "cancel", "r1")
-	assert.Equal(t, 1, code)
-}
-
 func TestWait(t *testing.T) {
 	code, out, _ := cli(t, &fakeTemporal{result: workflows.ReleaseResult{Status: "deployed", AuditHead: "h1"}}, "wait", "r1")
 	assert.Equal(t, 0, code)

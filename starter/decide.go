@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -97,13 +96,10 @@ func postDecision(e *env, d decideArgs, token string) error {
 	if err != nil {
 		return fail(exitFailure, "%v", err)
 	}
-	url := strings.TrimRight(d.gatewayURL, "/") + "/v1/decisions"
-	hreq, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	hreq, err := gatewayRequest(d.gatewayURL, "/v1/decisions", token, body)
 	if err != nil {
-		return fail(exitUsage, "--gateway: %v", err)
+		return err
 	}
-	hreq.Header.Set("Content-Type", "application/json")
-	hreq.Header.Set("Authorization", "Bearer "+token)
 	status, ans, err := send(hreq)
 	if err != nil {
 		return fail(exitFailure, "gateway %s: %v", d.gatewayURL, err)

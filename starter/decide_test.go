@@ -15,8 +15,11 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
 
+	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/gateway"
+	"github.com/foureyes/foureyes/internal/testkeys"
 	"github.com/foureyes/foureyes/policy"
 	"github.com/foureyes/foureyes/workflows"
 )
@@ -34,21 +37,25 @@ func demoToken(t *testing.T, name string) string {
 	return ""
 }
 
-// gatewayFor serves a real gateway backed by fake Temporal and the demo policy.
-func gatewayFor(t *testing.T, fake *fakeTemporal) string {
+// gatewayFor serves a real gateway, holding the approval role's test key,
+// backed by fake Temporal and the demo policy.
+func gatewayFor(t *testing.T, fake client.Client) string {
 	p, _, err := policy.Load(filepath.Join("..", "deploy", "policy.yaml"))
 	require.NoError(t, err)
 	s := gateway.New(gateway.Options{Client: fake, Policy: p, DecisionWait: 50 * time.Millisecond,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Signer: testkeys.Signer(attest.RoleApproval)})
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
 	t.Setenv("FOUREYES_GATEWAY_URL", srv.URL)
 	return srv.URL
 }
 
+// outcomeFake is a release that predates signed decisions (its binding is
+// unsigned): the gateway signals it and polls QueryDecision.
 func outcomeFake(outcome string) *fakeTemporal {
 	return &fakeTemporal{queries: map[string]any{workflows.QueryDecision: workflows.DecisionOutcome{
-		Outcome: outcome, Reason: "reason for " + outcome, Gate: "approval", GateState: "open"}}}
+		Outcome: outcome, Reason: "reason for " + outcome, Gate: "approval", GateState: "open"},
+		workflows.QueryBinding: workflows.Binding{ReleaseID: "release-api-prod-1"}}}
 }
 
 func TestDecide(t *testing.T) {

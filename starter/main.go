@@ -24,11 +24,12 @@ func commands() []command {
 		{"status", "RELEASE [--json]", "show a release's status", cmdStatus},
 		{"list", "[--service S] [--env E] [--status running|closed|STATUS] [--requester R] [--awaiting ID] [--since D] [--limit N] [--json]", "list releases (by search attributes)", cmdList},
 		{"decide", decideSynopsis, "approve or reject a gate through the gateway", cmdDecide},
-		{"cancel", "RELEASE [--as IDENTITY] [--reason R]", "ask to cancel a release", cmdCancel},
+		{"cancel", cancelSynopsis, "ask to cancel a release through the gateway", cmdCancel},
 		{"wait", "RELEASE [--json]", "wait for a release's result", cmdWait},
 		{"audit", "RELEASE [--export FILE] [--json] | --verify FILE", "show, export or verify an audit trail", cmdAudit},
 		{"policy check", "[FILE (default $FOUREYES_POLICY_FILE)] [--json]", "validate a policy file", cmdPolicyCheck},
 		{"policy explain", "RELEASE [--json]", "who may still sign the open gate", cmdPolicyExplain},
+		{"keys generate", "ROLE [--dir DIR (default .)]", "write a role's signing key pair (ROLE.key, ROLE.pub)", cmdKeysGenerate},
 		{"help", "[COMMAND]", "show this help", nil},
 	}
 }

@@ -1,0 +1,121 @@
+package gateway
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/foureyes/foureyes/attest"
+	"github.com/foureyes/foureyes/workflows"
+)
+
+// CancelRequest is the body of POST /v1/cancels. Like a decision, it cannot
+// name an identity: the caller is the bearer token's identity.
+type CancelRequest struct {
+	ReleaseID string `json:"release_id"`
+	Reason    string `json:"reason"`
+	RequestID string `json:"request_id"`
+}
+
+// StarterUserAgent starts the User-Agent of the release manager's CLI; its
+// cancels are attested as channel "cli".
+const StarterUserAgent = "foureyes-starter"
+
+// pendingCancelReason answers a cancel sent to a release that predates
+// signed cancels: the signal has no outcome to wait for.
+const pendingCancelReason = "cancel sent to a release that predates signed cancels; its status shows whether it was taken"
+
+func (q CancelRequest) validate() *badRequest {
+	switch {
+	case q.ReleaseID == "":
+		return invalid("release_id is required")
+	case !validID(q.ReleaseID):
+		return invalid("field release_id: must be at most %d printable characters without spaces", maxIDLen)
+	case q.RequestID != "" && !validID(q.RequestID):
+		return invalid("field request_id: must be at most %d printable characters without spaces", maxIDLen)
+	case len(q.Reason) > maxCommentLen:
+		return invalid("field reason: longer than %d bytes", maxCommentLen)
+	}
+	return nil
+}
+
+// cancelChannel tells the starter CLI from other API clients. It is only a
+// label in the attestation: the identity comes from the token either way.
+func cancelChannel(r *http.Request) string {
+	if strings.HasPrefix(r.UserAgent(), StarterUserAgent) {
+		return workflows.ChannelCLI
+	}
+	return workflows.ChannelAPI
+}
+
+func (s *Server) handleCancel(w http.ResponseWriter, r *http.Request) {
+	c, ok := s.admit(w, r, cancelChannel(r))
+	if !ok {
+		return
+	}
+	var req CancelRequest
+	bad := decodeStrict(w, r, s.maxBody, &req)
+	if bad == nil {
+		bad = req.validate()
+	}
+	if bad != nil {
+		s.log.Info("cancel rejected", "identity", c.identity, "status", bad.status, "error", bad.msg)
+		writeError(w, bad.status, bad.msg)
+		return
+	}
+	if req.RequestID == "" {
+		req.RequestID = uuid.NewString()
+	}
+	ans, status := s.cancel(r.Context(), c, req)
+	s.log.Info("cancel", "WorkflowID", req.ReleaseID, "identity", c.identity, "channel", c.channel,
+		"request_id", req.RequestID, "outcome", ans.Outcome, "reason", ans.Reason, "error", ans.Error, "status", status)
+	writeJSON(w, status, ans)
+}
+
+// cancel takes one authenticated cancel to the release: signed, as the
+// cancel Update, or as the unsigned signal for a release that predates it.
+func (s *Server) cancel(ctx context.Context, c caller, req CancelRequest) (Answer, int) {
+	ans := Answer{ReleaseID: req.ReleaseID, Identity: c.identity, RequestID: req.RequestID}
+	req.RequestID = ScopedRequestID(c.identity, req.RequestID)
+	bd, err := s.binding(ctx, req.ReleaseID)
+	switch {
+	case err != nil:
+		return s.signalFailed(ctx, ans, err)
+	case bd.Signed:
+		return s.cancelSigned(ctx, c, req, bd, ans)
+	}
+	return s.cancelUnsigned(ctx, c, req, ans)
+}
+
+// cancelSigned signs the cancel (about the release: it may come before
+// there is an artifact) and sends it as the cancel Update.
+func (s *Server) cancelSigned(ctx context.Context, c caller, req CancelRequest, bd workflows.Binding, ans Answer) (Answer, int) {
+	pred := attest.Cancel{Binding: attest.Binding{Release: req.ReleaseID, PolicySHA256: bd.PolicyHash},
+		RequestID: req.RequestID, Identity: c.identity, Channel: c.channel, Reason: req.Reason,
+		Evidence: c.evidence, At: time.Now().UTC()}
+	env, err := s.attest(attest.ReleaseSubject(req.ReleaseID), attest.PredicateCancel, pred)
+	if err != nil {
+		return s.signFailed(ans, err)
+	}
+	var out workflows.CancelOutcome
+	if err := s.update(ctx, req.ReleaseID, req.RequestID, workflows.UpdateCancel, env, &out); err != nil {
+		return s.updateFailed(ctx, ans, err)
+	}
+	ans.Outcome, ans.Reason = out.Outcome, out.Reason
+	return ans, outcomeStatus(out.Outcome)
+}
+
+func (s *Server) cancelUnsigned(ctx context.Context, c caller, req CancelRequest, ans Answer) (Answer, int) {
+	sig := workflows.CancelRequest{RequestID: req.RequestID, Identity: c.identity, Channel: c.channel, Reason: req.Reason}
+	sctx, cancel := context.WithTimeout(ctx, temporalTimeout)
+	err := s.client.SignalWorkflow(sctx, req.ReleaseID, "", workflows.SignalCancel, sig)
+	cancel()
+	if err != nil {
+		return s.signalFailed(ctx, ans, err)
+	}
+	ans.Outcome, ans.Reason = workflows.OutcomePending, pendingCancelReason
+	return ans, http.StatusAccepted
+}

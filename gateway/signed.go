@@ -1,0 +1,104 @@
+package gateway
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"net/http"
+	"time"
+
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/foureyes/foureyes/attest"
+	"github.com/foureyes/foureyes/workflows"
+)
+
+// caller is an authenticated caller and the evidence the gateway checked.
+type caller struct {
+	identity string
+	channel  string
+	evidence attest.Evidence
+}
+
+// tokenEvidence names a bearer token without revealing it.
+func tokenEvidence(token string) attest.Evidence {
+	sum := sha256.Sum256([]byte(token))
+	return attest.Evidence{Kind: "token", TokenFingerprint: hex.EncodeToString(sum[:])[:16]}
+}
+
+// errNoSigner: the release takes only signed decisions and this gateway has
+// no approval key to sign them with.
+var errNoSigner = errors.New("the gateway has no approval signing key")
+
+// decideSigned signs the decision for the release's binding and sends it as
+// the decide Update, whose result is the workflow's verdict on it.
+func (s *Server) decideSigned(ctx context.Context, c caller, req Request, bd workflows.Binding, ans Answer) (Answer, int) {
+	if bd.ArtifactDigest == "" {
+		ans.Outcome, ans.GateState = workflows.OutcomeGateClosed, "closed"
+		ans.Reason = "no gate is open: the release has no attested artifact yet"
+		return ans, http.StatusConflict
+	}
+	pred := attest.Decision{Binding: attest.Binding{Release: req.ReleaseID, PolicySHA256: bd.PolicyHash},
+		RequestID: req.RequestID, Gate: req.Gate, Verdict: req.Verdict, Identity: c.identity,
+		Channel: c.channel, Comment: req.Comment, Evidence: c.evidence, At: time.Now().UTC()}
+	env, err := s.attest(attest.ArtifactSubject(bd.ArtifactDigest), attest.PredicateDecision, pred)
+	if err != nil {
+		return s.signFailed(ans, err)
+	}
+	var out workflows.DecisionOutcome
+	if err := s.update(ctx, req.ReleaseID, req.RequestID, workflows.UpdateDecide, env, &out); err != nil {
+		return s.updateFailed(ctx, ans, err)
+	}
+	ans.Outcome, ans.Reason, ans.GateState = out.Outcome, out.Reason, out.GateState
+	return ans, outcomeStatus(out.Outcome)
+}
+
+func (s *Server) attest(subject attest.Subject, predicateType string, pred any) (attest.Envelope, error) {
+	if s.signer == nil {
+		return nil, errNoSigner
+	}
+	return s.signer.Attest(subject, predicateType, pred)
+}
+
+func (s *Server) signFailed(ans Answer, err error) (Answer, int) {
+	s.log.Error("signing failed", "release", ans.ReleaseID, "error", err)
+	ans.Error = "the gateway cannot sign: " + err.Error()
+	return ans, http.StatusServiceUnavailable
+}
+
+// update sends env as a signed request and waits for the handler's result.
+// The update id is the scoped request id: a retry is the same update, and
+// Temporal answers it with the first one's result.
+func (s *Server) update(ctx context.Context, release, updateID, name string, env attest.Envelope, out any) error {
+	ctx, cancel := context.WithTimeout(ctx, temporalTimeout+s.decisionWait)
+	defer cancel()
+	h, err := s.client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{UpdateID: updateID, WorkflowID: release,
+		UpdateName: name, Args: []any{workflows.SignedRequest{Envelope: env}},
+		WaitForStage: client.WorkflowUpdateStageCompleted})
+	if err != nil {
+		return err
+	}
+	return h.Get(ctx, out)
+}
+
+// updateFailed maps an Update's error: one the workflow refused (its
+// validator, or a handler error) is 403; one still running when the wait
+// ran out is pending (the same request id learns its outcome); the rest as
+// for signals.
+func (s *Server) updateFailed(ctx context.Context, ans Answer, err error) (Answer, int) {
+	var app *temporal.ApplicationError
+	var timeout *client.WorkflowUpdateServiceTimeoutOrCanceledError
+	var unavailable *serviceerror.Unavailable
+	switch {
+	case errors.As(err, &app):
+		ans.Outcome, ans.Reason = workflows.OutcomeRefused, app.Message()
+		return ans, http.StatusForbidden
+	case errors.As(err, &timeout) && !errors.As(err, &unavailable):
+		ans.Outcome, ans.Reason = workflows.OutcomePending, pendingReason
+		return ans, http.StatusAccepted
+	}
+	return s.signalFailed(ctx, ans, err)
+}
