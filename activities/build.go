@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/foureyes/foureyes/attest"
 )
 
 // BuildActivities are the build role's activities.
@@ -22,16 +24,36 @@ type BuildActivities struct {
 	// RegistryToken is the build role's own secret, passed to Command as
 	// FOUREYES_BUILD_REGISTRY_TOKEN when set.
 	RegistryToken string
+	// Signer is the build role's key: it signs the provenance of every artifact.
+	Signer *attest.Signer
 }
 
 // Build produces the artifact of one commit at ArtifactDir/<service>-<commit>.tar
-// and returns its SHA-256. A release gets one artifact: attempts of the same
-// release take turns (a lock) and a retry returns the artifact an earlier
-// attempt recorded, as long as it still hashes to the recorded digest.
+// and returns its SHA-256 with the build role's signed provenance: only the
+// provenance is trusted downstream, so nothing is built without a key.
 func (a *BuildActivities) Build(ctx context.Context, in BuildInput) (BuildResult, error) {
 	if err := checkBuildInput(in); err != nil {
 		return BuildResult{}, err
 	}
+	if err := requireSigner(a.Signer, attest.RoleBuild); err != nil {
+		return BuildResult{}, err
+	}
+	started := time.Now()
+	res, err := a.buildOnce(ctx, in)
+	if err != nil {
+		return res, err
+	}
+	prov := provenance(in, res, started, time.Now())
+	if res.Provenance, err = sign(a.Signer, attest.ArtifactSubject(res.Digest), attest.PredicateProvenance, prov); err != nil {
+		return BuildResult{}, err
+	}
+	return res, nil
+}
+
+// buildOnce gives a release one artifact: attempts of the same release take
+// turns (a lock) and a retry returns the artifact an earlier attempt
+// recorded, as long as it still hashes to the recorded digest.
+func (a *BuildActivities) buildOnce(ctx context.Context, in BuildInput) (BuildResult, error) {
 	dir, err := filepath.Abs(a.ArtifactDir)
 	if err != nil {
 		return BuildResult{}, err

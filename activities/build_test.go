@@ -43,7 +43,7 @@ func TestBuildRefusesBadInput(t *testing.T) {
 	}
 	for field, in := range cases {
 		dir := t.TempDir()
-		b := &BuildActivities{ArtifactDir: dir}
+		b := &BuildActivities{Signer: buildKey, ArtifactDir: dir}
 		_, err := execute[BuildResult](t, b, b.Build, in)
 		appErr := requireAppError(t, err, ErrTypeInvalidInput, true)
 		assert.Contains(t, appErr.Error(), "invalid "+strings.TrimSpace(field))
@@ -55,7 +55,7 @@ func TestBuildCommandSeesOnlyItsEnvironment(t *testing.T) {
 	t.Setenv("FOUREYES_DEPLOY_CREDENTIALS", "foreign-secret")
 	t.Setenv("WORKER_ONLY_VARIABLE", "leak")
 	dir := t.TempDir()
-	b := &BuildActivities{Identity: "foureyes-build@test", ArtifactDir: dir, RegistryToken: "reg-token",
+	b := &BuildActivities{Signer: buildKey, Identity: "foureyes-build@test", ArtifactDir: dir, RegistryToken: "reg-token",
 		Command: `env | sort > "$FOUREYES_ARTIFACT_PATH"; echo built it`}
 	res, err := execute[BuildResult](t, b, b.Build,
 		BuildInput{ReleaseID: "rel-1", Service: "web", Environment: "prod", Commit: commitA})
@@ -76,7 +76,7 @@ func TestBuildCommandSeesOnlyItsEnvironment(t *testing.T) {
 
 func TestBuildCommandWithoutTokenGetsNoTokenVariable(t *testing.T) {
 	dir := t.TempDir()
-	b := &BuildActivities{ArtifactDir: dir, Command: `env > "$FOUREYES_ARTIFACT_PATH"`}
+	b := &BuildActivities{Signer: buildKey, ArtifactDir: dir, Command: `env > "$FOUREYES_ARTIFACT_PATH"`}
 	res, err := execute[BuildResult](t, b, b.Build, BuildInput{Service: "web", Commit: commitA})
 	require.NoError(t, err)
 	data, err := os.ReadFile(res.ArtifactRef)
@@ -86,7 +86,7 @@ func TestBuildCommandWithoutTokenGetsNoTokenVariable(t *testing.T) {
 
 func TestBuildCommandReusesIdenticalArtifact(t *testing.T) {
 	dir := t.TempDir()
-	b := &BuildActivities{ArtifactDir: dir, Command: `printf '%s' "$FOUREYES_COMMIT" > "$FOUREYES_ARTIFACT_PATH"`}
+	b := &BuildActivities{Signer: buildKey, ArtifactDir: dir, Command: `printf '%s' "$FOUREYES_COMMIT" > "$FOUREYES_ARTIFACT_PATH"`}
 	in := BuildInput{Service: "web", Commit: commitA}
 	first, err := execute[BuildResult](t, b, b.Build, in)
 	require.NoError(t, err)
@@ -113,7 +113,7 @@ func TestBuildCommandFailures(t *testing.T) {
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
-			b := &BuildActivities{ArtifactDir: dir, Command: c.command, Timeout: c.timeout}
+			b := &BuildActivities{Signer: buildKey, ArtifactDir: dir, Command: c.command, Timeout: c.timeout}
 			start := time.Now()
 			_, err := execute[BuildResult](t, b, b.Build, BuildInput{Service: "web", Commit: commitA})
 			appErr := requireAppError(t, err, ErrTypeCommandFailed, c.nonRetryable)
@@ -133,7 +133,7 @@ func TestCommandHeartbeats(t *testing.T) {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestActivityEnvironment()
 	env.SetOnActivityHeartbeatListener(func(*activity.Info, converter.EncodedValues) { beats.Add(1) })
-	b := &BuildActivities{ArtifactDir: t.TempDir(), Command: `sleep 0.3; echo x > "$FOUREYES_ARTIFACT_PATH"`}
+	b := &BuildActivities{Signer: buildKey, ArtifactDir: t.TempDir(), Command: `sleep 0.3; echo x > "$FOUREYES_ARTIFACT_PATH"`}
 	env.RegisterActivity(b)
 	_, err := env.ExecuteActivity(b.Build, BuildInput{Service: "web", Commit: commitA})
 	require.NoError(t, err)

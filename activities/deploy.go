@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/foureyes/foureyes/attest"
 )
 
 // DeployActivities are the deploy role's activities. Whatever the commands
@@ -21,6 +23,13 @@ type DeployActivities struct {
 	// Credentials is the deploy role's own secret, passed to commands as
 	// FOUREYES_DEPLOY_CREDENTIALS when set.
 	Credentials string
+	// PolicyFile is the deploy role's own copy of the policy: its keys and
+	// rules judge every deploy, whatever the workflow says (deploycheck.go).
+	PolicyFile string
+	// Signer is the deploy role's key: it signs a receipt of every step.
+	Signer *attest.Signer
+
+	policies policyCache
 }
 
 // deployState is the record of what is deployed to one service in one environment.
@@ -36,16 +45,30 @@ type deployState struct {
 	PreviousReleaseID string    `json:"previous_release_id,omitempty"` // release saved as .prev by this deploy
 }
 
-// Deploy deploys the approved artifact, refusing any file whose SHA-256 is not
-// the approved digest. Its command runs at most once per release, whatever
+// Deploy deploys the approved artifact. It first checks, on its own, that
+// the signed bundle proves the release was built, reviewed and approved
+// under its own copy of the policy (checkAllowed), and runs nothing when it
+// does not. It deploys its own copy of the artifact, which must hash to the
+// approved digest. Its command runs at most once per release, whatever
 // happens to the workers (see once): a retry, a duplicated task or a worker
-// restarted after a crash either finds the release recorded, or waits for the
-// command still running and takes its outcome, or — the command killed
+// restarted after a crash either finds the release recorded, or waits for
+// the command still running and takes its outcome, or — the command killed
 // midway, outcome unknown — fails without running it again.
 func (a *DeployActivities) Deploy(ctx context.Context, in DeployInput) (StepResult, error) {
-	if err := checkDeployInput(in); err != nil {
+	if err := a.checkStep(in); err != nil {
 		return StepResult{}, err
 	}
+	if err := a.checkAllowed(ctx, in); err != nil {
+		return StepResult{}, err
+	}
+	res, err := a.deploy(ctx, in)
+	if err != nil {
+		return StepResult{}, err
+	}
+	return a.receipt(in, attest.StepDeploy, res)
+}
+
+func (a *DeployActivities) deploy(ctx context.Context, in DeployInput) (StepResult, error) {
 	lock, err := a.once(in, "deploy").acquire(ctx)
 	if err != nil {
 		return StepResult{}, err
@@ -58,7 +81,7 @@ func (a *DeployActivities) Deploy(ctx context.Context, in DeployInput) (StepResu
 	if cur != nil && cur.ReleaseID == in.ReleaseID {
 		return a.ok(fmt.Sprintf("release %s is already deployed to %s/%s; nothing to do", in.ReleaseID, in.Environment, in.Service)), nil
 	}
-	path, err := a.approvedArtifact(in)
+	path, err := a.stageArtifact(in)
 	if err != nil {
 		return StepResult{}, err
 	}
@@ -72,12 +95,29 @@ func (a *DeployActivities) Deploy(ctx context.Context, in DeployInput) (StepResu
 	return a.ok(out + fmt.Sprintf("deployed release %s (%s) to %s/%s", in.ReleaseID, in.Digest, in.Environment, in.Service)), nil
 }
 
-// Verify checks that the record holds this release and that its artifact
-// still hashes to the approved digest, then runs VerifyCommand if any.
-func (a *DeployActivities) Verify(ctx context.Context, in DeployInput) (StepResult, error) {
+// checkStep checks the input and that the role can sign its receipt.
+func (a *DeployActivities) checkStep(in DeployInput) error {
 	if err := checkDeployInput(in); err != nil {
+		return err
+	}
+	return requireSigner(a.Signer, attest.RoleDeploy)
+}
+
+// Verify checks that the record holds this release and that the deploy
+// role's copy of its artifact still hashes to the approved digest, then runs
+// VerifyCommand if any.
+func (a *DeployActivities) Verify(ctx context.Context, in DeployInput) (StepResult, error) {
+	if err := a.checkStep(in); err != nil {
 		return StepResult{}, err
 	}
+	res, err := a.verify(ctx, in)
+	if err != nil {
+		return StepResult{}, err
+	}
+	return a.receipt(in, attest.StepVerify, res)
+}
+
+func (a *DeployActivities) verify(ctx context.Context, in DeployInput) (StepResult, error) {
 	path, problem, err := a.checkState(in)
 	if err != nil {
 		return StepResult{}, err
@@ -103,12 +143,22 @@ func (a *DeployActivities) Verify(ctx context.Context, in DeployInput) (StepResu
 // release still running, fences it (it never runs after its rollback), runs
 // RollbackCommand unless an earlier attempt ran it to success, then puts back
 // the record this release's deploy saved (or removes the record when there
-// was none). A record not holding this release is left alone, so repeated
-// rollbacks and rollbacks after a later release do nothing.
+// was none). Only a release this role deployed, or started deploying, is
+// rolled back: a record not holding this release is left alone and no
+// command runs, so repeated rollbacks, rollbacks after a later release and
+// rollbacks of releases it never deployed (a rogue caller's) change nothing.
 func (a *DeployActivities) Rollback(ctx context.Context, in DeployInput) (StepResult, error) {
-	if err := checkDeployInput(in); err != nil {
+	if err := a.checkStep(in); err != nil {
 		return StepResult{}, err
 	}
+	res, err := a.rollback(ctx, in)
+	if err != nil {
+		return StepResult{}, err
+	}
+	return a.receipt(in, attest.StepRollback, res)
+}
+
+func (a *DeployActivities) rollback(ctx context.Context, in DeployInput) (StepResult, error) {
 	deploy := a.once(in, "deploy")
 	lock, err := deploy.acquire(ctx)
 	if err != nil {
@@ -122,7 +172,7 @@ func (a *DeployActivities) Rollback(ctx context.Context, in DeployInput) (StepRe
 	if err != nil {
 		return StepResult{}, err
 	}
-	out, err := a.rollbackCommand(ctx, in, prev)
+	out, err := a.rollbackIfDeployed(ctx, in, deploy, cur, prev)
 	if err != nil {
 		return StepResult{}, err
 	}
@@ -131,4 +181,35 @@ func (a *DeployActivities) Rollback(ctx context.Context, in DeployInput) (StepRe
 		return StepResult{}, err
 	}
 	return a.ok(out + msg), nil
+}
+
+// rollbackIfDeployed runs the rollback command only when this role recorded
+// the release or started its deploy command (which it does only after
+// checking the bundle): otherwise there is nothing of this release to undo,
+// and running it would undo another release.
+func (a *DeployActivities) rollbackIfDeployed(ctx context.Context, in DeployInput, deploy once, cur, prev *deployState) (string, error) {
+	st, err := deploy.state()
+	if err != nil {
+		return "", err
+	}
+	if cur == nil && !st.started {
+		if a.RollbackCommand == "" {
+			return "", nil
+		}
+		return fmt.Sprintf("this role never deployed release %s; the rollback command did not run\n", in.ReleaseID), nil
+	}
+	return a.rollbackCommand(ctx, in, prev)
+}
+
+// receipt signs the deploy role's account of a step it ran.
+func (a *DeployActivities) receipt(in DeployInput, step string, res StepResult) (StepResult, error) {
+	r := attest.Receipt{Binding: attest.Binding{Release: in.ReleaseID, PolicySHA256: in.PolicyHash},
+		Step: step, Service: in.Service, Environment: in.Environment, Commit: in.Commit,
+		OK: res.OK, Output: clip(res.Output), Deployer: a.Identity, At: time.Now().UTC()}
+	env, err := sign(a.Signer, attest.ArtifactSubject(in.Digest), attest.PredicateDeploy, r)
+	if err != nil {
+		return StepResult{}, err
+	}
+	res.Receipt = env
+	return res, nil
 }

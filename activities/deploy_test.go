@@ -2,31 +2,67 @@ package activities
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/foureyes/foureyes/attest"
 )
 
 type deployFixture struct {
 	artifacts, state string
+	policyHash       string
 	d                *DeployActivities
 }
 
 func newDeployFixture(t *testing.T) *deployFixture {
+	return newDeployFixtureWith(t, withKeys(fmt.Sprintf(testPolicyYAML, "")))
+}
+
+// newDeployFixtureWith gives the deploy role the policy content.
+func newDeployFixtureWith(t *testing.T, content string) *deployFixture {
 	f := &deployFixture{artifacts: t.TempDir(), state: t.TempDir()}
-	f.d = &DeployActivities{Identity: "foureyes-deploy@test", ArtifactDir: f.artifacts, StateDir: f.state}
+	path, hash := writePolicy(t, content)
+	f.policyHash = hash
+	f.d = &DeployActivities{Identity: "foureyes-deploy@test", ArtifactDir: f.artifacts, StateDir: f.state,
+		PolicyFile: path, Signer: deployKey}
 	return f
 }
 
-// input builds commit's artifact and returns the deploy input of release id.
+// input builds commit's artifact for release id (authored by alice,
+// requested by rita), has it reviewed, and returns the deploy input with
+// the bundle a release approved by bob, then carol and dave, carries.
 func (f *deployFixture) input(t *testing.T, id, commit string) DeployInput {
-	b := build(t, f.artifacts, "web", commit)
-	return DeployInput{ReleaseID: id, Service: "web", Environment: "prod", Commit: commit,
-		ArtifactRef: b.ArtifactRef, Digest: b.Digest}
+	t.Helper()
+	b := &BuildActivities{Identity: testBuilder, ArtifactDir: f.artifacts, Signer: buildKey}
+	built, err := execute[BuildResult](t, b, b.Build, BuildInput{ReleaseID: id, Service: "web", Environment: "prod",
+		Commit: commit, PolicyHash: f.policyHash, Authors: []string{testAuthor}, Requester: testRequester})
+	require.NoError(t, err)
+	r := &ReviewActivities{Identity: testReviewer, ArtifactDir: f.artifacts, Signer: reviewKey}
+	reviewed := review(t, r, ReviewInput{ReleaseID: id, Service: "web", Commit: commit,
+		ArtifactRef: built.ArtifactRef, Digest: built.Digest, PolicyHash: f.policyHash})
+	in := DeployInput{ReleaseID: id, Service: "web", Environment: "prod", Commit: commit,
+		ArtifactRef: built.ArtifactRef, Digest: built.Digest, PolicyHash: f.policyHash,
+		Bundle: &Bundle{Provenance: built.Provenance, Review: reviewed.Attestation}}
+	for _, d := range []struct{ gate, who string }{{"review", "bob"}, {"approval", "carol"}, {"approval", "dave"}} {
+		in.Bundle.Decisions = append(in.Bundle.Decisions, signAs(t, approvalKey, in.Digest,
+			attest.PredicateDecision, decisionOf(in, d.gate, d.who)))
+	}
+	return in
+}
+
+// decisionOf is who's approval of gate, as the approval role signs it.
+func decisionOf(in DeployInput, gate, who string) attest.Decision {
+	return attest.Decision{Binding: attest.Binding{Release: in.ReleaseID, PolicySHA256: in.PolicyHash},
+		RequestID: who + "/" + in.ReleaseID + "-" + gate, Gate: gate, Verdict: "approve", Identity: who,
+		Channel: "api", Evidence: attest.Evidence{Kind: "token", TokenFingerprint: "0123456789abcdef"},
+		At: time.Now().UTC().Add(-2 * time.Hour)}
 }
 
 func (f *deployFixture) step(t *testing.T, fn func(*DeployActivities) any, in DeployInput) StepResult {
@@ -60,7 +96,8 @@ func TestDeployThenVerify(t *testing.T) {
 	assert.Equal(t, "rel-1", st["release_id"])
 	assert.Equal(t, commitA, st["commit"])
 	assert.Equal(t, in.Digest, st["digest"])
-	assert.Equal(t, in.ArtifactRef, st["artifact_ref"])
+	assert.Equal(t, f.d.artifactCopy(in), st["artifact_ref"], "the deploy role's own copy was deployed")
+	assert.NotEqual(t, in.ArtifactRef, st["artifact_ref"])
 	assert.Equal(t, "foureyes-deploy@test", st["deployed_by"])
 
 	assert.True(t, f.step(t, verifyFn, in).OK)
@@ -108,6 +145,10 @@ func TestVerifyFailsWhenStateDoesNotHold(t *testing.T) {
 
 	f.step(t, deployFn, in)
 	writeFile(t, in.ArtifactRef, "swapped after deploy")
+	assert.True(t, f.step(t, verifyFn, in).OK, "the shared artifact folder is not what was deployed")
+	copied := f.d.artifactCopy(in)
+	require.NoError(t, os.Chmod(copied, 0o644))
+	writeFile(t, copied, "the deploy role's copy swapped after deploy")
 	res := f.step(t, verifyFn, in)
 	assert.False(t, res.OK)
 	assert.Contains(t, res.Output, "now hashes to")

@@ -96,8 +96,7 @@ func (a *DeployActivities) rollbackCommand(ctx context.Context, in DeployInput, 
 	if st, err := o.state(); err != nil || (st.exited && st.rc == 0) {
 		return o.output() + "the rollback command had already run; not run again\n", err
 	}
-	path, _ := resolveArtifact(a.ArtifactDir, in.ArtifactRef)
-	res, err := o.run(ctx, lock, a.RollbackCommand, withPrevious(a.env(in, path), prev), a.Timeout)
+	res, err := o.run(ctx, lock, a.RollbackCommand, withPrevious(a.env(in, a.artifactCopy(in)), prev), a.Timeout)
 	switch {
 	case err != nil:
 		return "", err

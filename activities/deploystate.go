@@ -8,8 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"time"
-
-	"go.temporal.io/sdk/temporal"
 )
 
 func checkDeployInput(in DeployInput) error {
@@ -34,25 +32,6 @@ func (a *DeployActivities) statePath(in DeployInput) string {
 	return filepath.Join(a.StateDir, in.Environment, in.Service+".json")
 }
 
-// approvedArtifact resolves the artifact and refuses it unless it hashes to
-// the digest the release was approved with.
-func (a *DeployActivities) approvedArtifact(in DeployInput) (string, error) {
-	path, err := resolveArtifact(a.ArtifactDir, in.ArtifactRef)
-	if err != nil {
-		return "", temporal.NewNonRetryableApplicationError("refusing to deploy: "+err.Error(), ErrTypeArtifactMissing, err)
-	}
-	got, err := sha256File(path)
-	if err != nil {
-		return "", err
-	}
-	if got != in.Digest {
-		return "", temporal.NewNonRetryableApplicationError(fmt.Sprintf(
-			"refusing to deploy: artifact %s hashes to %s, but release %s was approved with digest %s",
-			path, got, in.ReleaseID, in.Digest), ErrTypeDigestMismatch, nil)
-	}
-	return path, nil
-}
-
 // record makes this release the current record, keeping cur as .prev.
 func (a *DeployActivities) record(in DeployInput, path string, cur *deployState) error {
 	file := a.statePath(in)
@@ -74,7 +53,7 @@ func (a *DeployActivities) record(in DeployInput, path string, cur *deployState)
 }
 
 // checkState returns the artifact path, or a problem when the record does not
-// hold this release as approved.
+// hold this release as approved or its artifact no longer hashes to it.
 func (a *DeployActivities) checkState(in DeployInput) (path, problem string, err error) {
 	st, err := readState(a.statePath(in))
 	switch {
@@ -87,7 +66,7 @@ func (a *DeployActivities) checkState(in DeployInput) (path, problem string, err
 	case st.Digest != in.Digest:
 		return "", fmt.Sprintf("deployed digest is %s, not the approved %s", st.Digest, in.Digest), nil
 	}
-	if path, err = resolveArtifact(a.ArtifactDir, st.ArtifactRef); err != nil {
+	if path, err = a.deployedArtifact(in, st); err != nil {
 		return "", err.Error(), nil
 	}
 	got, err := sha256File(path)

@@ -45,7 +45,7 @@ func requireAppError(t *testing.T, err error, typ string, nonRetryable bool) *te
 // build makes a default artifact in dir and returns the result.
 func build(t *testing.T, dir, service, commit string) BuildResult {
 	t.Helper()
-	b := &BuildActivities{Identity: "foureyes-build@test", ArtifactDir: dir}
+	b := &BuildActivities{Identity: testBuilder, ArtifactDir: dir, Signer: buildKey}
 	res, err := execute[BuildResult](t, b, b.Build, BuildInput{ReleaseID: "r-" + commit[:4], Service: service, Environment: "staging", Commit: commit})
 	require.NoError(t, err)
 	return res

@@ -6,9 +6,11 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"time"
 
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/policy"
 )
 
@@ -16,15 +18,19 @@ import (
 type PolicyActivities struct {
 	Identity   string
 	PolicyFile string
+	// Signer is the orchestrator role's key: it seals each release's audit chain.
+	Signer *attest.Signer
 
-	mu     sync.Mutex
-	parsed map[string]*policy.Policy // by file hash: the file is read every time, parsed once per content
+	cache policyCache
 }
 
-// LoadPolicy reads and validates the policy file, to be pinned into a release.
-// A bad policy is non-retryable: retrying cannot fix the file.
+// LoadPolicy reads the policy file, to be pinned into a release: its exact
+// bytes, which the workflow parses and hashes itself (a rogue answer cannot
+// claim another file's hash). The file is still checked here, so that a bad
+// policy fails with its file and field, non-retryably: retrying cannot fix
+// the file. A policy without every role's key could verify nothing.
 func (a *PolicyActivities) LoadPolicy(ctx context.Context) (PolicySnapshot, error) {
-	p, hash, err := a.load()
+	l, err := a.cache.load(a.PolicyFile)
 	if err != nil {
 		msg := err.Error()
 		if !strings.Contains(msg, a.PolicyFile) {
@@ -33,29 +39,81 @@ func (a *PolicyActivities) LoadPolicy(ctx context.Context) (PolicySnapshot, erro
 		return PolicySnapshot{}, temporal.NewNonRetryableApplicationError(
 			"bad policy: "+msg, ErrTypeBadPolicy, err)
 	}
-	return PolicySnapshot{Policy: p, Hash: hash, Path: a.PolicyFile}, nil
+	return PolicySnapshot{Content: l.data, Hash: l.hash, Path: a.PolicyFile}, nil
 }
 
-// load reads the policy file and parses it unless these exact bytes were
-// parsed before (parsing was 5 % of the orchestrator's CPU; docs/benchmarks.md).
-func (a *PolicyActivities) load() (*policy.Policy, string, error) {
-	data, err := os.ReadFile(a.PolicyFile)
+// Seal signs the final head of a release's audit chain, so that an export
+// cut short, re-chained or re-signed no longer verifies.
+func (a *PolicyActivities) Seal(ctx context.Context, in SealInput) (SealResult, error) {
+	if err := checkReleaseID(in.ReleaseID); err != nil {
+		return SealResult{}, err
+	}
+	if !digestRE.MatchString(in.Head) {
+		return SealResult{}, invalid("head", in.Head, "want the 64-character lowercase hex SHA-256 of the last entry")
+	}
+	if err := requireSigner(a.Signer, attest.RoleOrchestrator); err != nil {
+		return SealResult{}, err
+	}
+	seal := attest.Seal{Binding: attest.Binding{Release: in.ReleaseID, PolicySHA256: in.PolicyHash},
+		Head: in.Head, Entries: in.Entries, Status: in.Status, Sealer: a.Identity, At: time.Now().UTC()}
+	env, err := sign(a.Signer, attest.SealSubject(in.ReleaseID, in.Head), attest.PredicateSeal, seal)
 	if err != nil {
-		return nil, "", fmt.Errorf("read policy: %w", err)
+		return SealResult{}, err
+	}
+	return SealResult{Seal: env, Executor: a.Identity}, nil
+}
+
+// policyCache reads a policy file on every call (it may change between
+// releases) but parses it once per content: parsing was 5 % of the
+// orchestrator's CPU (docs/benchmarks.md).
+type policyCache struct {
+	mu     sync.Mutex
+	parsed map[string]*loadedPolicy // by file hash
+}
+
+// loadedPolicy is one content of a policy file, checked.
+type loadedPolicy struct {
+	data []byte
+	hash string
+	pol  *policy.Policy
+	ring attest.KeyRing
+}
+
+// load reads, parses and checks path: a valid policy that lists every
+// signing role's key.
+func (c *policyCache) load(path string) (*loadedPolicy, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read policy: %w", err)
 	}
 	hash := policy.HashBytes(data)
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if p, ok := a.parsed[hash]; ok {
-		return p, hash, nil
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if l, ok := c.parsed[hash]; ok {
+		return l, nil
 	}
-	p, err := policy.Parse(a.PolicyFile, data)
+	l, err := checkPolicy(path, data)
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
-	if a.parsed == nil {
-		a.parsed = map[string]*policy.Policy{}
+	if c.parsed == nil {
+		c.parsed = map[string]*loadedPolicy{}
 	}
-	a.parsed[hash] = p
-	return p, hash, nil
+	c.parsed[hash] = l
+	return l, nil
+}
+
+func checkPolicy(path string, data []byte) (*loadedPolicy, error) {
+	p, err := policy.Parse(path, data)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.RequireKeys(path); err != nil {
+		return nil, err
+	}
+	ring, err := p.KeyRing()
+	if err != nil {
+		return nil, fmt.Errorf("%s: keys: %w", path, err)
+	}
+	return &loadedPolicy{data: data, hash: policy.HashBytes(data), pol: p, ring: ring}, nil
 }

@@ -1,12 +1,19 @@
 package activities
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/foureyes/foureyes/attest"
+	"github.com/foureyes/foureyes/internal/testkeys"
+	"github.com/foureyes/foureyes/policy"
 )
 
 func TestLoadPolicyRefusesBadFile(t *testing.T) {
@@ -28,18 +35,83 @@ func TestLoadPolicyFollowsTheFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "policy.yaml")
 	demo, err := os.ReadFile(filepath.Join("..", "deploy", "policy.yaml"))
 	require.NoError(t, err)
-	writeFile(t, path, string(demo))
+	keyed := withKeys(string(demo))
+	writeFile(t, path, keyed)
 	a := &PolicyActivities{Identity: "foureyes-orchestrator@test", PolicyFile: path}
 	first, err := execute[PolicySnapshot](t, a, a.LoadPolicy)
 	require.NoError(t, err)
+	assert.Equal(t, []byte(keyed), first.Content, "the file's exact bytes")
+	assert.Equal(t, policy.HashBytes([]byte(keyed)), first.Hash)
+	assert.Equal(t, path, first.Path)
+	assert.Nil(t, first.Policy, "the workflow parses Content itself")
 	again, err := execute[PolicySnapshot](t, a, a.LoadPolicy)
 	require.NoError(t, err)
 	assert.Equal(t, first, again)
-	writeFile(t, path, string(demo)+"\n# changed\n")
+	writeFile(t, path, keyed+"\n# changed\n")
 	changed, err := execute[PolicySnapshot](t, a, a.LoadPolicy)
 	require.NoError(t, err)
 	assert.NotEqual(t, first.Hash, changed.Hash)
 	writeFile(t, path, `{"version": 99}`)
 	_, err = execute[PolicySnapshot](t, a, a.LoadPolicy)
 	assert.ErrorContains(t, err, "version", "a bad file fails even after good ones")
+}
+
+// A policy that lacks a signing role's key could verify nothing: refused
+// with the file and the field, like any bad policy.
+func TestLoadPolicyRefusesPolicyWithoutKeys(t *testing.T) {
+	path, _ := writePolicy(t, fmt.Sprintf(testPolicyYAML, ""))
+	a := &PolicyActivities{PolicyFile: path}
+	_, err := execute[PolicySnapshot](t, a, a.LoadPolicy)
+	appErr := requireAppError(t, err, ErrTypeBadPolicy, true)
+	assert.Contains(t, appErr.Error(), path+": keys.orchestrator: is required")
+
+	content := withKeys(fmt.Sprintf(testPolicyYAML, ""))
+	deployKeyLine := fmt.Sprintf("  deploy: [%q]\n", testkeys.Public(attest.RoleDeploy))
+	require.Contains(t, content, deployKeyLine)
+	path, _ = writePolicy(t, strings.Replace(content, deployKeyLine, "", 1))
+	a = &PolicyActivities{PolicyFile: path}
+	_, err = execute[PolicySnapshot](t, a, a.LoadPolicy)
+	assert.ErrorContains(t, err, path+": keys.deploy: is required")
+}
+
+func TestSealSignsTheChainHead(t *testing.T) {
+	a := &PolicyActivities{Identity: "foureyes-orchestrator@test", Signer: sealKey}
+	head := strings.Repeat("c", 64)
+	in := SealInput{ReleaseID: "rel-1", PolicyHash: strings.Repeat("d", 64), Head: head, Entries: 17, Status: "deployed"}
+	res, err := execute[SealResult](t, a, a.Seal, in)
+	require.NoError(t, err)
+	assert.Equal(t, "foureyes-orchestrator@test", res.Executor)
+
+	f, err := testkeys.Ring().Verify(res.Seal, attest.RoleOrchestrator, attest.PredicateSeal)
+	require.NoError(t, err)
+	assert.Equal(t, attest.SealSubject("rel-1", head), f.Subject)
+	var seal attest.Seal
+	require.NoError(t, f.Decode(&seal))
+	require.NoError(t, seal.Binding.Check(attest.Binding{Release: "rel-1", PolicySHA256: in.PolicyHash}))
+	assert.Equal(t, []any{head, 17, "deployed", "foureyes-orchestrator@test"},
+		[]any{seal.Head, seal.Entries, seal.Status, seal.Sealer})
+	assert.WithinDuration(t, time.Now(), seal.At, time.Minute)
+	_, err = testkeys.Ring().Verify(res.Seal, attest.RoleDeploy, attest.PredicateSeal)
+	assert.Equal(t, attest.CodeWrongRole, attest.CodeOf(err), "only the orchestrator's key seals")
+}
+
+func TestSealRefuses(t *testing.T) {
+	good := SealInput{ReleaseID: "rel-1", Head: strings.Repeat("c", 64), Entries: 3}
+	cases := map[string]struct {
+		a    *PolicyActivities
+		edit func(*SealInput)
+		typ  string
+	}{
+		"no key":      {&PolicyActivities{}, func(*SealInput) {}, ErrTypeNoSigningKey},
+		"short head":  {&PolicyActivities{Signer: sealKey}, func(in *SealInput) { in.Head = "abc" }, ErrTypeInvalidInput},
+		"bad release": {&PolicyActivities{Signer: sealKey}, func(in *SealInput) { in.ReleaseID = "../x" }, ErrTypeInvalidInput},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			in := good
+			c.edit(&in)
+			_, err := execute[SealResult](t, c.a, c.a.Seal, in)
+			requireAppError(t, err, c.typ, true)
+		})
+	}
 }

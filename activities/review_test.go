@@ -24,7 +24,7 @@ func reviewInput(b BuildResult) ReviewInput {
 func TestReviewPassesBuiltArtifact(t *testing.T) {
 	dir := t.TempDir()
 	b := build(t, dir, "web", commitA)
-	r := &ReviewActivities{Identity: "foureyes-review@test", ArtifactDir: dir}
+	r := &ReviewActivities{Signer: reviewKey, Identity: "foureyes-review@test", ArtifactDir: dir}
 	res := review(t, r, reviewInput(b))
 	assert.True(t, res.Passed, res.Findings)
 	assert.Empty(t, res.Findings)
@@ -56,7 +56,7 @@ func TestReviewFindings(t *testing.T) {
 		"symlink escape":  {func(in *ReviewInput) { in.ArtifactRef = filepath.Join(dir, "link.tar") }, "leads outside"},
 		"missing":         {func(in *ReviewInput) { in.ArtifactRef = "nope.tar" }, "nope.tar"},
 	}
-	r := &ReviewActivities{ArtifactDir: dir}
+	r := &ReviewActivities{Signer: reviewKey, ArtifactDir: dir}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
 			in := reviewInput(b)
@@ -73,7 +73,7 @@ func TestReviewDetectsTamperedArtifact(t *testing.T) {
 	dir := t.TempDir()
 	b := build(t, dir, "web", commitA)
 	writeFile(t, b.ArtifactRef, "tampered")
-	res := review(t, &ReviewActivities{ArtifactDir: dir}, reviewInput(b))
+	res := review(t, &ReviewActivities{Signer: reviewKey, ArtifactDir: dir}, reviewInput(b))
 	assert.False(t, res.Passed)
 	assert.Contains(t, res.Findings[0], "not the built digest")
 }
@@ -84,11 +84,11 @@ func TestReviewCommand(t *testing.T) {
 	b := build(t, dir, "web", commitA)
 	pass := `test "$FOUREYES_ARTIFACT_DIGEST" = "$(sha256sum "$FOUREYES_ARTIFACT_PATH" | cut -d' ' -f1)" &&
 		test "$FOUREYES_REVIEW_SCANNER_TOKEN" = scan && test -z "$FOUREYES_BUILD_REGISTRY_TOKEN"`
-	res := review(t, &ReviewActivities{ArtifactDir: dir, Command: pass, ScannerToken: "scan"}, reviewInput(b))
+	res := review(t, &ReviewActivities{Signer: reviewKey, ArtifactDir: dir, Command: pass, ScannerToken: "scan"}, reviewInput(b))
 	assert.True(t, res.Passed, res.Findings)
 
 	fail := `echo "CVE-2099-1 in libfoo"; exit 1`
-	res = review(t, &ReviewActivities{ArtifactDir: dir, Command: fail}, reviewInput(b))
+	res = review(t, &ReviewActivities{Signer: reviewKey, ArtifactDir: dir, Command: fail}, reviewInput(b))
 	assert.False(t, res.Passed)
 	require.Len(t, res.Findings, 1)
 	assert.Contains(t, res.Findings[0], "CVE-2099-1 in libfoo")
