@@ -76,7 +76,19 @@ func Export(w io.Writer, entries []Entry) error {
 // the previous entry's Hash and that each Hash holds. It returns the number
 // of entries verified; the error names the first line that does not hold.
 // The final newline is optional; any other deviation is an error.
+//
+// Verify proves only that the file is internally consistent: anyone can cut
+// it after any entry, or remove entries and recompute every hash, and the
+// result still verifies. It is for callers that have no policy; whoever must
+// know the trail is the one the release sealed uses VerifySigned.
 func Verify(r io.Reader) (int, error) {
+	return scan(r, nil)
+}
+
+// scan verifies the hash chain line by line and calls check (if not nil) on
+// every entry that links, so that VerifySigned reads the file only once and
+// names failures the same way. It returns the number of entries verified.
+func scan(r io.Reader, check func(*Entry) error) (int, error) {
 	br := bufio.NewReader(r)
 	var prev *Entry
 	n := 0
@@ -89,6 +101,9 @@ func Verify(r io.Reader) (int, error) {
 			return n, fmt.Errorf("line %d: %w", n+1, err)
 		}
 		e, verr := verifyLine(bytes.TrimSuffix(line, []byte{'\n'}), prev)
+		if verr == nil && check != nil {
+			verr = check(e)
+		}
 		if verr != nil {
 			return n, fmt.Errorf("line %d%s: %w", n+1, seqNote(e), verr)
 		}
@@ -146,11 +161,15 @@ func decodeStrict(line []byte) (*Entry, error) {
 	return &e, nil
 }
 
+// seqNote names an entry in an error: " (seq 3, decision_accepted)".
 func seqNote(e *Entry) string {
-	if e == nil {
+	switch {
+	case e == nil:
 		return ""
+	case e.Type == "":
+		return fmt.Sprintf(" (seq %d)", e.Seq)
 	}
-	return fmt.Sprintf(" (seq %d)", e.Seq)
+	return fmt.Sprintf(" (seq %d, %s)", e.Seq, e.Type)
 }
 
 // canonical is the encoding/json form of e with Time in UTC.

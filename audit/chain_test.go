@@ -201,31 +201,31 @@ func TestVerifyErrors(t *testing.T) {
 	}{
 		{name: "empty file", raw: "", want: "no entries"},
 		{name: "only newline", raw: "\n", want: "line 1: not canonical JSON"},
-		{name: "delete first", lines: good[1:], want: "line 1 (seq 2): first entry has seq 2, want 1"},
+		{name: "delete first", lines: good[1:], want: "line 1 (seq 2, stage_finished): first entry has seq 2, want 1"},
 		{name: "delete middle", lines: []string{good[0], good[2], good[3]}, wantN: 1,
-			want: "line 2 (seq 3): seq 3 follows 1"},
+			want: "line 2 (seq 3, decision_accepted): seq 3 follows 1"},
 		{name: "swap", lines: []string{good[0], good[2], good[1], good[3]}, wantN: 1,
-			want: "line 2 (seq 3): seq 3 follows 1"},
+			want: "line 2 (seq 3, decision_accepted): seq 3 follows 1"},
 		{name: "duplicate", lines: []string{good[0], good[1], good[1], good[2]}, wantN: 2,
-			want: "line 3 (seq 2): seq 2 follows 2"},
+			want: "line 3 (seq 2, stage_finished): seq 2 follows 2"},
 		{name: "insert foreign", lines: []string{good[0], good[1], foreign, good[2]}, wantN: 2,
-			want: "line 3 (seq 3): prev does not match hash of seq 2"},
+			want: "line 3 (seq 3, deploy): prev does not match hash of seq 2"},
 		{name: "blank line", raw: good[0] + "\n\n" + good[1] + "\n", wantN: 1, want: "line 2: not canonical JSON"},
-		{name: "crlf", raw: good[0] + "\r\n" + good[1] + "\r\n", want: "line 1 (seq 1): not canonical JSON"},
-		{name: "spaces", lines: []string{strings.Replace(good[0], `":`, `": `, 1)}, want: "line 1 (seq 1): not canonical JSON"},
+		{name: "crlf", raw: good[0] + "\r\n" + good[1] + "\r\n", want: "line 1 (seq 1, release_started): not canonical JSON"},
+		{name: "spaces", lines: []string{strings.Replace(good[0], `":`, `": `, 1)}, want: "line 1 (seq 1, release_started): not canonical JSON"},
 		{name: "unknown field", lines: []string{strings.Replace(good[0], `{`, `{"x":1,`, 1)},
 			want: "line 1: not canonical JSON: json: unknown field \"x\""},
-		{name: "key case", lines: []string{strings.Replace(good[0], `"seq"`, `"Seq"`, 1)}, want: "line 1 (seq 1): not canonical JSON"},
-		{name: "trailing data", lines: []string{good[0] + "}"}, want: "line 1 (seq 1): not canonical JSON"},
+		{name: "key case", lines: []string{strings.Replace(good[0], `"seq"`, `"Seq"`, 1)}, want: "line 1 (seq 1, release_started): not canonical JSON"},
+		{name: "trailing data", lines: []string{good[0] + "}"}, want: "line 1 (seq 1, release_started): not canonical JSON"},
 		{name: "two objects on one line", lines: []string{good[0] + good[1]}, want: "line 1: not canonical JSON: trailing data"},
 		{name: "non-UTC time", lines: []string{strings.Replace(good[0], "15:09:26.535897932Z", "16:09:26.535897932+01:00", 1)},
-			want: "line 1 (seq 1): not canonical JSON"},
+			want: "line 1 (seq 1, release_started): not canonical JSON"},
 		{name: "edited detail", lines: []string{good[0], strings.Replace(good[1], `"outcome":"ok"`, `"outcome":"failed"`, 1)}, wantN: 1,
-			want: "line 2 (seq 2): hash mismatch: recorded " + e2.Hash + ", computed "},
+			want: "line 2 (seq 2, stage_finished): hash mismatch: recorded " + e2.Hash + ", computed "},
 		{name: "edited and resealed", lines: reseal(func(e *Entry) { e.Outcome = "failed" }), wantN: 2,
-			want: "line 3 (seq 3): prev does not match hash of seq 2"},
+			want: "line 3 (seq 3, decision_accepted): prev does not match hash of seq 2"},
 		{name: "first prev set", lines: []string{strings.Replace(good[0], `"prev":""`, `"prev":"00"`, 1)},
-			want: "line 1 (seq 1): prev of the first entry must be empty"},
+			want: "line 1 (seq 1, release_started): prev of the first entry must be empty"},
 		{name: "truncated line", lines: []string{good[0], good[1][:len(good[1])-5]}, wantN: 1, want: "line 2: not canonical JSON: "},
 	}
 	for _, tt := range tests {
@@ -313,7 +313,7 @@ func ExampleVerify() {
 	n, err := Verify(bytes.NewReader(buf.Bytes()))
 	fmt.Println(n, err)
 	n, err = Verify(bytes.NewReader(tampered))
-	fmt.Println(n, err != nil && strings.HasPrefix(err.Error(), "line 1 (seq 1): hash mismatch"))
+	fmt.Println(n, err != nil && strings.HasPrefix(err.Error(), "line 1 (seq 1, release_started): hash mismatch"))
 	// Output:
 	// 2 <nil>
 	// 0 true

@@ -63,6 +63,14 @@ type Entry struct {
 //	Verify(r io.Reader) (n int, err error)
 //	    checks every line is canonical JSON of an Entry, Seq runs 1,2,3..,
 //	    Prev links and Hash holds; error names the first entry that does not
-//	    hold (line number and seq) and why. n = entries verified.
+//	    hold (line number, seq and type) and why. n = entries verified.
+//	    Proves internal consistency only: a cut or re-chained file passes.
+//	VerifySigned(r io.Reader, ring attest.KeyRing) (Report, error)
+//	    Verify, plus every envelope verified with the role that owns the
+//	    fact, the predicate type of the entry, bound to the entry's release,
+//	    one policy and the attested artifact; the chain must end with an
+//	    audit_sealed entry whose orchestrator seal signs the head before it.
+//	ExportInToto(w io.Writer, entries []Entry) (int, error)
+//	    the entries' envelopes as an in-toto bundle (.intoto.jsonl)
 //
 // Chain is a plain value (entries slice) so it can live in workflow state.

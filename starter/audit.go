@@ -5,55 +5,85 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"text/tabwriter"
 	"time"
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/audit"
+	"github.com/foureyes/foureyes/policy"
 	"github.com/foureyes/foureyes/workflows"
 )
 
-// verified is what audit --verify prints with --json.
+// verified is what audit --verify prints with --json: the report's fields
+// (Entries and Head are the same in both) follow. With --chain-only there
+// is no report, and ChainOnly says so.
 type verified struct {
-	File    string `json:"file"`
-	Entries int    `json:"entries"`
-	Head    string `json:"head"`
+	File      string `json:"file"`
+	Entries   int    `json:"entries"`
+	Head      string `json:"head"`
+	ChainOnly bool   `json:"chain_only,omitempty"` // signatures and the seal were not checked
+	Policy    string `json:"policy,omitempty"`     // the file whose keys were used
+	*audit.Report
+}
+
+// auditFlags are the flags of starter audit.
+type auditFlags struct {
+	export, intoto, verify, policy string
+	chainOnly, json                bool
+}
+
+func (f *auditFlags) define(fs *flag.FlagSet) {
+	fs.StringVar(&f.export, "export", "", "write the trail as JSON lines to FILE (- for stdout)")
+	fs.StringVar(&f.intoto, "intoto", "", "write the trail's signed envelopes as an in-toto bundle (.intoto.jsonl) to FILE (- for stdout)")
+	fs.StringVar(&f.verify, "verify", "", "verify an exported trail")
+	fs.StringVar(&f.policy, "policy", "", "with --verify: the policy whose keys check every signature and the seal (default $FOUREYES_POLICY_FILE)")
+	fs.BoolVar(&f.chainOnly, "chain-only", false, "with --verify: check the hash chain only (a cut or re-chained export passes)")
+	fs.BoolVar(&f.json, "json", false, "print JSON")
 }
 
 func cmdAudit(e *env, args []string) error {
+	var f auditFlags
 	fs := newFlags("audit")
-	export := fs.String("export", "", "write the trail as JSON lines to FILE (- for stdout)")
-	verify := fs.String("verify", "", "verify an exported trail")
-	asJSON := fs.Bool("json", false, "print JSON")
+	f.define(fs)
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
-	if *verify != "" {
-		if len(pos) > 0 || *export != "" {
+	if f.verify != "" {
+		switch {
+		case len(pos) > 0:
 			return usageError("--verify takes a file, not a release")
+		case f.export != "" || f.intoto != "":
+			return usageError("--export and --intoto take a RELEASE, not --verify")
 		}
-		return verifyFile(e, *verify, *asJSON)
+		return verifyFile(e, f)
+	}
+	if f.policy != "" || f.chainOnly {
+		return usageError("--policy and --chain-only go with --verify")
 	}
 	if err := positional(pos, "RELEASE"); err != nil {
 		return err
 	}
-	return showTrail(e, pos[0], *export, *asJSON)
+	return showTrail(e, pos[0], f)
 }
 
-// showTrail prints a release's trail as a table or JSON, or exports it.
-func showTrail(e *env, id, export string, asJSON bool) error {
+// showTrail prints a release's trail as a table or JSON, or exports it
+// (as JSON lines, as an in-toto bundle, or both).
+func showTrail(e *env, id string, f auditFlags) error {
 	trail, err := fetchTrail(e, id)
 	switch {
 	case err != nil:
 		return err
-	case export != "":
-		return exportTrail(e, export, trail.Entries)
-	case asJSON:
+	case f.export != "" || f.intoto != "":
+		return exportBoth(e, f, trail.Entries)
+	case f.json:
 		return printJSON(e.stdout, trail)
 	}
 	return printTrail(e.stdout, trail.Entries)
@@ -66,22 +96,38 @@ func fetchTrail(e *env, id string) (workflows.AuditTrail, error) {
 	})
 }
 
-func exportTrail(e *env, file string, entries []audit.Entry) error {
+// exportBoth writes the JSON-lines export and/or the in-toto bundle.
+func exportBoth(e *env, f auditFlags, entries []audit.Entry) error {
+	if f.export != "" {
+		err := writeOut(e, "--export", "entries", f.export, func(w io.Writer) (int, error) { return len(entries), audit.Export(w, entries) })
+		if err != nil {
+			return err
+		}
+	}
+	if f.intoto != "" {
+		return writeOut(e, "--intoto", "envelopes", f.intoto, func(w io.Writer) (int, error) { return audit.ExportInToto(w, entries) })
+	}
+	return nil
+}
+
+// writeOut writes to file (stdout for -) and says how many things it wrote.
+func writeOut(e *env, flagName, things, file string, write func(io.Writer) (int, error)) error {
 	if file == "-" {
-		return audit.Export(e.stdout, entries)
+		_, err := write(e.stdout)
+		return err
 	}
-	f, err := os.Create(file)
+	out, err := os.Create(file)
 	if err != nil {
-		return fail(exitFailure, "--export: %v", err)
+		return fail(exitFailure, "%s: %v", flagName, err)
 	}
-	if err := audit.Export(f, entries); err != nil {
-		f.Close()
-		return fail(exitFailure, "--export: %v", err)
+	n, err := write(out)
+	if cerr := out.Close(); err == nil {
+		err = cerr
 	}
-	if err := f.Close(); err != nil {
-		return fail(exitFailure, "--export: %v", err)
+	if err != nil {
+		return fail(exitFailure, "%s: %v", flagName, err)
 	}
-	fmt.Fprintf(e.stderr, "exported %d entries to %s\n", len(entries), file)
+	fmt.Fprintf(e.stderr, "exported %d %s to %s\n", n, things, file)
 	return nil
 }
 
@@ -102,22 +148,100 @@ func dash(s string) string {
 	return s
 }
 
-// verifyFile checks an exported trail: exit 0 with its head, or 3 naming the first bad entry.
-func verifyFile(e *env, file string, asJSON bool) error {
-	data, err := readInput(file)
+// verifyFile checks an exported trail against the policy's keys: exit 0
+// with what it proved, or 3 naming the first entry that fails. Without a
+// policy it refuses to run unless --chain-only says a chain check is wanted:
+// a bare "ok" on an unsigned check would pass a cut or re-chained export.
+func verifyFile(e *env, f auditFlags) error {
+	if f.policy == "" && !f.chainOnly {
+		f.policy = e.getenv("FOUREYES_POLICY_FILE")
+	}
+	switch {
+	case f.chainOnly && f.policy != "":
+		return usageError("--chain-only checks no signatures: it takes no --policy")
+	case !f.chainOnly && f.policy == "":
+		return usageError("--verify needs --policy FILE (or $FOUREYES_POLICY_FILE) to check signatures and the seal; --chain-only checks the hash chain only")
+	}
+	data, err := readInput(f.verify)
 	if err != nil {
 		return fail(exitUsage, "--verify: %v", err)
 	}
+	if f.chainOnly {
+		return verifyChain(e, f, data)
+	}
+	return verifySigned(e, f, data)
+}
+
+// verifyChain checks the hash chain only, and says what that does not prove.
+func verifyChain(e *env, f auditFlags, data []byte) error {
 	n, err := audit.Verify(bytes.NewReader(data))
 	if err != nil {
-		return fail(exitRefused, "%s: %v", file, err)
+		return fail(exitRefused, "%s: %v", f.verify, err)
 	}
-	v := verified{File: file, Entries: n, Head: lastHash(data)}
-	if asJSON {
+	fmt.Fprintln(e.stderr, "starter: audit: warning: --chain-only: signatures and the seal were NOT checked; a cut or re-chained export also passes (use --policy FILE)")
+	v := verified{File: f.verify, Entries: n, Head: lastHash(data), ChainOnly: true}
+	if f.json {
 		return printJSON(e.stdout, v)
 	}
 	fmt.Fprintf(e.stdout, "ok: %d entries, chain head %s\n", v.Entries, v.Head)
 	return nil
+}
+
+// verifySigned checks the chain, every envelope and the seal with the
+// policy's key ring.
+func verifySigned(e *env, f auditFlags, data []byte) error {
+	ring, hash, err := loadRing(f.policy)
+	if err != nil {
+		return err
+	}
+	rep, err := audit.VerifySigned(bytes.NewReader(data), ring)
+	if err != nil {
+		return fail(exitRefused, "%s: %v", f.verify, err)
+	}
+	v := verified{File: f.verify, Entries: rep.Entries, Head: rep.Head, Policy: f.policy, Report: &rep}
+	if f.json {
+		return printJSON(e.stdout, v)
+	}
+	printReport(e.stdout, v, hash)
+	return nil
+}
+
+// loadRing reads the policy's public keys; a policy that lacks a role's key
+// could not have governed a signed release, so it is refused up front.
+func loadRing(file string) (attest.KeyRing, string, error) {
+	p, hash, err := policy.Load(file)
+	if err != nil {
+		return attest.KeyRing{}, "", fail(exitUsage, "--policy: %v", err)
+	}
+	if err := p.RequireKeys(file); err != nil {
+		return attest.KeyRing{}, "", fail(exitUsage, "--policy: %v", err)
+	}
+	ring, err := p.KeyRing()
+	if err != nil {
+		return attest.KeyRing{}, "", fail(exitUsage, "--policy: %v", err)
+	}
+	return ring, hash, nil
+}
+
+// printReport says what was proved: the entries, the envelopes per role,
+// the seal, and whether the release ran under the very policy given.
+func printReport(w io.Writer, v verified, policyHash string) {
+	fmt.Fprintf(w, "ok: %d entries, chain head %s\n", v.Entries, v.Head)
+	var roles []string
+	total := 0
+	for _, r := range attest.Roles {
+		if n := v.Envelopes[r]; n > 0 {
+			roles, total = append(roles, fmt.Sprintf("%s %d", r, n)), total+n
+		}
+	}
+	fmt.Fprintf(w, "envelopes: %d verified (%s)\n", total, strings.Join(roles, ", "))
+	s := v.Seal
+	fmt.Fprintf(w, "sealed: by orchestrator key %s (%s), head %s, %d entries, status %s\n", s.KeyID, dash(s.Sealer), s.Head, s.Entries, dash(s.Status))
+	fmt.Fprintf(w, "release %s under policy sha256:%s", v.Release, v.PolicySHA256)
+	if v.PolicySHA256 != policyHash {
+		fmt.Fprintf(w, " (keys from %s, sha256:%s: another version)", v.Policy, policyHash)
+	}
+	fmt.Fprintln(w)
 }
 
 func readInput(file string) ([]byte, error) {

@@ -232,6 +232,7 @@ func sampleTrail() workflows.AuditTrail {
 }
 
 func TestAuditShowExportVerify(t *testing.T) {
+	t.Setenv("FOUREYES_POLICY_FILE", "")
 	trail := sampleTrail()
 	fake := &fakeTemporal{queries: map[string]any{workflows.QueryAudit: trail}}
 	code, out, errs := cli(t, fake, "audit", "r1")
@@ -243,7 +244,7 @@ func TestAuditShowExportVerify(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "trail.jsonl")
 	code, _, errs = cli(t, fake, "audit", "r1", "--export", file)
 	require.Equal(t, 0, code, errs)
-	code, out, errs = cli(t, nil, "audit", "--verify", file)
+	code, out, errs = cli(t, nil, "audit", "--verify", file, "--chain-only")
 	require.Equal(t, 0, code, errs)
 	assert.Equal(t, "ok: 3 entries, chain head "+trail.Entries[2].Hash+"\n", out)
 
@@ -251,12 +252,12 @@ func TestAuditShowExportVerify(t *testing.T) {
 	require.NoError(t, err)
 	tampered := strings.Replace(string(data), "alice authored the change", "alice may sign", 1)
 	require.NoError(t, os.WriteFile(file, []byte(tampered), 0o600))
-	code, out, errs = cli(t, nil, "audit", "--verify", file)
+	code, out, errs = cli(t, nil, "audit", "--verify", file, "--chain-only")
 	assert.Equal(t, 3, code)
 	assert.Empty(t, out)
 	assert.Contains(t, errs, "starter: audit: "+file+": line 3")
 
-	code, _, errs = cli(t, nil, "audit", "--verify", filepath.Join(t.TempDir(), "missing"))
+	code, _, errs = cli(t, nil, "audit", "--verify", filepath.Join(t.TempDir(), "missing"), "--chain-only")
 	assert.Equal(t, 2, code, errs)
 }
 

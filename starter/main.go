@@ -26,7 +26,7 @@ func commands() []command {
 		{"decide", decideSynopsis, "approve or reject a gate through the gateway", cmdDecide},
 		{"cancel", cancelSynopsis, "ask to cancel a release through the gateway", cmdCancel},
 		{"wait", "RELEASE [--json]", "wait for a release's result", cmdWait},
-		{"audit", "RELEASE [--export FILE] [--json] | --verify FILE", "show, export or verify an audit trail", cmdAudit},
+		{"audit", "RELEASE [--export FILE] [--intoto FILE] [--json] | --verify FILE (--policy FILE (default $FOUREYES_POLICY_FILE) | --chain-only) [--json]", "show, export or verify an audit trail", cmdAudit},
 		{"policy check", "[FILE (default $FOUREYES_POLICY_FILE)] [--json]", "validate a policy file", cmdPolicyCheck},
 		{"policy explain", "RELEASE [--json]", "who may still sign the open gate", cmdPolicyExplain},
 		{"keys generate", "ROLE [--dir DIR (default .)]", "write a role's signing key pair (ROLE.key, ROLE.pub)", cmdKeysGenerate},
