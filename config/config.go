@@ -6,6 +6,8 @@
 // An empty variable counts as unset everywhere: it takes the default, fails
 // "required", and is not a held secret. Fields tagged secret:"true" are the
 // role's secrets; SecretVars and CheckSecrets are derived from those tags.
+// Each role's SIGNING_KEY_FILE is one: whoever can read a role's key can
+// speak for that role, so no role may even be told where another's key is.
 package config
 
 import (
@@ -32,10 +34,11 @@ const (
 var Roles = []string{RoleOrchestrator, RoleBuild, RoleReview, RoleApproval, RoleDeploy}
 
 // Orchestrator is the orchestrator's configuration (FOUREYES_ORCHESTRATOR_*).
-// It holds no secret.
+// Its only secret is its signing key, which seals audit chains.
 type Orchestrator struct {
-	Identity   string `env:"IDENTITY"`
-	PolicyFile string `env:"POLICY_FILE, required"`
+	Identity       string `env:"IDENTITY"`
+	PolicyFile     string `env:"POLICY_FILE, required"`
+	SigningKeyFile string `env:"SIGNING_KEY_FILE, required" secret:"true"`
 	// CacheSize is how many releases the worker keeps in memory (the SDK's
 	// sticky cache, about 90 KB each); others are replayed from their history
 	// when they next move. docs/benchmarks.md.
@@ -49,6 +52,8 @@ type Build struct {
 	Command       string        `env:"COMMAND"`
 	Timeout       time.Duration `env:"TIMEOUT, default=10m"`
 	RegistryToken string        `env:"REGISTRY_TOKEN" secret:"true"`
+	// SigningKeyFile holds the key that signs build provenance.
+	SigningKeyFile string `env:"SIGNING_KEY_FILE, required" secret:"true"`
 }
 
 // Review is the review role's configuration (FOUREYES_REVIEW_*).
@@ -58,6 +63,8 @@ type Review struct {
 	Command      string        `env:"COMMAND"`
 	Timeout      time.Duration `env:"TIMEOUT, default=10m"`
 	ScannerToken string        `env:"SCANNER_TOKEN" secret:"true"`
+	// SigningKeyFile holds the key that signs review verdicts.
+	SigningKeyFile string `env:"SIGNING_KEY_FILE, required" secret:"true"`
 }
 
 // Approval is the approval role's configuration (FOUREYES_APPROVAL_*).
@@ -72,6 +79,9 @@ type Approval struct {
 	SlackTeamID        string `env:"SLACK_TEAM_ID"`
 	// SlackAPIURL points slack-go at another Web API (tests: a slacktest server).
 	SlackAPIURL string `env:"SLACK_API_URL"`
+	// SigningKeyFile holds the key that signs the decisions and cancels the
+	// gateway authenticated.
+	SigningKeyFile string `env:"SIGNING_KEY_FILE, required" secret:"true"`
 }
 
 // Deploy is the deploy role's configuration (FOUREYES_DEPLOY_*).
@@ -84,6 +94,11 @@ type Deploy struct {
 	RollbackCommand string        `env:"ROLLBACK_COMMAND"`
 	Timeout         time.Duration `env:"TIMEOUT, default=10m"`
 	Credentials     string        `env:"CREDENTIALS" secret:"true"`
+	// PolicyFile is the deploy role's own copy of the policy: it checks
+	// every deploy's signed bundle against it, whatever the workflow says.
+	PolicyFile string `env:"POLICY_FILE, required"`
+	// SigningKeyFile holds the key that signs deploy, verify and rollback receipts.
+	SigningKeyFile string `env:"SIGNING_KEY_FILE, required" secret:"true"`
 }
 
 // roleTypes maps each role to its configuration struct.
@@ -101,7 +116,7 @@ func Prefix(role string) string {
 }
 
 // SecretVars returns the full names of the role's secret variables (none for
-// the orchestrator or an unknown role).
+// an unknown role).
 func SecretVars(role string) []string {
 	t, ok := roleTypes[role]
 	if !ok {
@@ -117,7 +132,7 @@ func SecretVars(role string) []string {
 }
 
 // CheckSecrets returns an error naming every other role's secret variable
-// that is set (non-empty) in l. The orchestrator may hold none of them.
+// that is set (non-empty) in l, signing key files included.
 func CheckSecrets(role string, l envconfig.Lookuper) error {
 	if err := checkRole(role); err != nil {
 		return err

@@ -17,11 +17,15 @@ import (
 
 // required is the minimal environment each role starts with.
 var required = map[string]map[string]string{
-	RoleOrchestrator: {"FOUREYES_ORCHESTRATOR_POLICY_FILE": "policy.yaml"},
-	RoleBuild:        {"FOUREYES_BUILD_ARTIFACT_DIR": "/art"},
-	RoleReview:       {"FOUREYES_REVIEW_ARTIFACT_DIR": "/art"},
-	RoleApproval:     {"FOUREYES_APPROVAL_POLICY_FILE": "policy.yaml"},
-	RoleDeploy:       {"FOUREYES_DEPLOY_ARTIFACT_DIR": "/art", "FOUREYES_DEPLOY_STATE_DIR": "/state"},
+	RoleOrchestrator: {"FOUREYES_ORCHESTRATOR_POLICY_FILE": "policy.yaml",
+		"FOUREYES_ORCHESTRATOR_SIGNING_KEY_FILE": "/keys/orchestrator.key"},
+	RoleBuild: {"FOUREYES_BUILD_ARTIFACT_DIR": "/art", "FOUREYES_BUILD_SIGNING_KEY_FILE": "/keys/build.key"},
+	RoleReview: {"FOUREYES_REVIEW_ARTIFACT_DIR": "/art",
+		"FOUREYES_REVIEW_SIGNING_KEY_FILE": "/keys/review.key"},
+	RoleApproval: {"FOUREYES_APPROVAL_POLICY_FILE": "policy.yaml",
+		"FOUREYES_APPROVAL_SIGNING_KEY_FILE": "/keys/approval.key"},
+	RoleDeploy: {"FOUREYES_DEPLOY_ARTIFACT_DIR": "/art", "FOUREYES_DEPLOY_STATE_DIR": "/state",
+		"FOUREYES_DEPLOY_POLICY_FILE": "deploy-policy.yaml", "FOUREYES_DEPLOY_SIGNING_KEY_FILE": "/keys/deploy.key"},
 }
 
 func env(role string, extra ...string) envconfig.Lookuper {
@@ -62,12 +66,16 @@ func TestLoadDefaults(t *testing.T) {
 		role string
 		want any
 	}{
-		{RoleOrchestrator, &Orchestrator{Identity: id("orchestrator"), PolicyFile: "policy.yaml", CacheSize: 10000}},
-		{RoleBuild, &Build{Identity: id("build"), ArtifactDir: "/art", Timeout: 10 * time.Minute}},
-		{RoleReview, &Review{Identity: id("review"), ArtifactDir: "/art", Timeout: 10 * time.Minute}},
+		{RoleOrchestrator, &Orchestrator{Identity: id("orchestrator"), PolicyFile: "policy.yaml", CacheSize: 10000,
+			SigningKeyFile: "/keys/orchestrator.key"}},
+		{RoleBuild, &Build{Identity: id("build"), ArtifactDir: "/art", Timeout: 10 * time.Minute,
+			SigningKeyFile: "/keys/build.key"}},
+		{RoleReview, &Review{Identity: id("review"), ArtifactDir: "/art", Timeout: 10 * time.Minute,
+			SigningKeyFile: "/keys/review.key"}},
 		{RoleApproval, &Approval{Identity: id("approval"), PolicyFile: "policy.yaml",
-			Listen: "127.0.0.1:8480", UIURL: "http://localhost:8233"}},
-		{RoleDeploy, &Deploy{Identity: id("deploy"), ArtifactDir: "/art", StateDir: "/state", Timeout: 10 * time.Minute}},
+			Listen: "127.0.0.1:8480", UIURL: "http://localhost:8233", SigningKeyFile: "/keys/approval.key"}},
+		{RoleDeploy, &Deploy{Identity: id("deploy"), ArtifactDir: "/art", StateDir: "/state", Timeout: 10 * time.Minute,
+			PolicyFile: "deploy-policy.yaml", SigningKeyFile: "/keys/deploy.key"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.role, func(t *testing.T) {
@@ -93,6 +101,7 @@ func TestLoadAllVariables(t *testing.T) {
 		Identity: "foureyes-deploy@prod-1", ArtifactDir: "/art", StateDir: "/state",
 		Command: "deploy.sh", VerifyCommand: "verify.sh", RollbackCommand: "rollback.sh",
 		Timeout: 90 * time.Second, Credentials: "s3cret",
+		PolicyFile: "deploy-policy.yaml", SigningKeyFile: "/keys/deploy.key",
 	}, got)
 
 	a, err := Load[Approval](context.Background(), RoleApproval, env(RoleApproval,
@@ -149,12 +158,12 @@ func TestLoadBadValues(t *testing.T) {
 
 func TestSecretVars(t *testing.T) {
 	assert.Equal(t, map[string][]string{
-		RoleOrchestrator: nil,
-		RoleBuild:        {"FOUREYES_BUILD_REGISTRY_TOKEN"},
-		RoleReview:       {"FOUREYES_REVIEW_SCANNER_TOKEN"},
+		RoleOrchestrator: {"FOUREYES_ORCHESTRATOR_SIGNING_KEY_FILE"},
+		RoleBuild:        {"FOUREYES_BUILD_REGISTRY_TOKEN", "FOUREYES_BUILD_SIGNING_KEY_FILE"},
+		RoleReview:       {"FOUREYES_REVIEW_SCANNER_TOKEN", "FOUREYES_REVIEW_SIGNING_KEY_FILE"},
 		RoleApproval: {"FOUREYES_APPROVAL_SLACK_BOT_TOKEN", "FOUREYES_APPROVAL_SLACK_SIGNING_SECRET",
-			"FOUREYES_APPROVAL_SLACK_APP_TOKEN"},
-		RoleDeploy: {"FOUREYES_DEPLOY_CREDENTIALS"},
+			"FOUREYES_APPROVAL_SLACK_APP_TOKEN", "FOUREYES_APPROVAL_SIGNING_KEY_FILE"},
+		RoleDeploy: {"FOUREYES_DEPLOY_CREDENTIALS", "FOUREYES_DEPLOY_SIGNING_KEY_FILE"},
 	}, func() map[string][]string {
 		m := map[string][]string{}
 		for _, r := range Roles {
@@ -190,7 +199,7 @@ func TestRefusesForeignSecrets(t *testing.T) {
 	for _, r := range Roles {
 		secrets += len(SecretVars(r))
 	}
-	assert.Equal(t, 6, secrets)
+	assert.Equal(t, 6+len(Roles), secrets, "six tokens and credentials, and a signing key per role")
 	assert.Equal(t, secrets*(len(Roles)-1), n, "each secret is foreign to every other role")
 }
 
@@ -307,21 +316,49 @@ func TestConfigCannotHoldAnotherRolesSettings(t *testing.T) {
 // TestSecretsBelongToOneRole: no role's configuration has a field named like
 // another role's secret (a FOUREYES_DEPLOY_SLACK_BOT_TOKEN would be the same
 // secret under another name), and the deploy role has nothing that could
-// hold a Slack token or reach the policy, where the bot token hashes are.
+// hold a Slack token. SIGNING_KEY_FILE is the exception that proves the
+// rule: every role has one, each naming its own key (a policy refuses one
+// key listed for two roles). The deploy role reads the policy (its own
+// copy, to judge deploys) through POLICY_FILE only.
 func TestSecretsBelongToOneRole(t *testing.T) {
 	for _, owner := range Roles {
 		for _, secret := range SecretVars(owner) {
 			key := strings.TrimPrefix(secret, Prefix(owner))
 			for _, role := range Roles {
-				if _, has := roleVars(role)[Prefix(role)+key]; has && role != owner {
+				if _, has := roleVars(role)[Prefix(role)+key]; has && role != owner && key != "SIGNING_KEY_FILE" {
 					t.Errorf("role %s reads %s%s, a secret of role %s", role, Prefix(role), key, owner)
 				}
 			}
 		}
 	}
 	for v := range roleVars(RoleDeploy) {
-		for _, word := range []string{"SLACK", "POLICY", "TOKEN"} {
+		for _, word := range []string{"SLACK", "TOKEN"} {
 			assert.NotContains(t, v, word, "the deploy role must not read %s", v)
+		}
+		if strings.Contains(v, "POLICY") {
+			assert.Equal(t, "FOUREYES_DEPLOY_POLICY_FILE", v)
+		}
+	}
+}
+
+// Every role signs what it owns: it needs its own key file, and refuses to
+// start when told where another role's key is.
+func TestSigningKeyFiles(t *testing.T) {
+	for _, role := range Roles {
+		own := Prefix(role) + "SIGNING_KEY_FILE"
+		assert.Contains(t, SecretVars(role), own)
+		m := maps.Clone(required[role])
+		delete(m, own)
+		_, err := load(role, envconfig.MapLookuper(m))
+		assert.EqualError(t, err, own+": missing required value")
+		for _, other := range Roles {
+			if other == role {
+				continue
+			}
+			theirs := Prefix(other) + "SIGNING_KEY_FILE"
+			_, err := load(role, env(role, theirs, "/keys/"+other+".key"))
+			assert.EqualError(t, err, fmt.Sprintf(
+				"role %s refuses to start: %s (a secret of role %s) is set in its environment", role, theirs, other))
 		}
 	}
 }

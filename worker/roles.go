@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/foureyes/foureyes/activities"
+	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/config"
 	"github.com/foureyes/foureyes/gateway"
 	"github.com/foureyes/foureyes/policy"
@@ -51,15 +52,19 @@ func orchestratorRole(ctx context.Context, e roleEnv) (*role, error) {
 	if err != nil {
 		return nil, err
 	}
+	signer, err := loadSigner(config.RoleOrchestrator, cfg.SigningKeyFile)
+	if err != nil {
+		return nil, err
+	}
 	// Fail at start rather than at the first release.
-	if _, err := loadPolicy(cfg.PolicyFile); err != nil {
+	if _, err := loadKeyedPolicy(cfg.PolicyFile); err != nil {
 		return nil, err
 	}
 	if cfg.CacheSize < 1 {
 		return nil, fmt.Errorf("FOUREYES_ORCHESTRATOR_CACHE_SIZE: must be at least 1 (got %d)", cfg.CacheSize)
 	}
 	worker.SetStickyWorkflowCacheSize(cfg.CacheSize)
-	acts := &activities.PolicyActivities{Identity: cfg.Identity, PolicyFile: cfg.PolicyFile}
+	acts := &activities.PolicyActivities{Identity: cfg.Identity, PolicyFile: cfg.PolicyFile, Signer: signer}
 	return &role{identity: cfg.Identity, queue: workflows.QueueOrchestrator, register: func(r worker.Registry) {
 		r.RegisterWorkflow(workflows.Release)
 		r.RegisterActivity(acts)
@@ -71,8 +76,12 @@ func buildRole(ctx context.Context, e roleEnv) (*role, error) {
 	if err != nil {
 		return nil, err
 	}
+	signer, err := loadSigner(config.RoleBuild, cfg.SigningKeyFile)
+	if err != nil {
+		return nil, err
+	}
 	acts := &activities.BuildActivities{Identity: cfg.Identity, ArtifactDir: cfg.ArtifactDir,
-		Command: cfg.Command, Timeout: cfg.Timeout, RegistryToken: cfg.RegistryToken}
+		Command: cfg.Command, Timeout: cfg.Timeout, RegistryToken: cfg.RegistryToken, Signer: signer}
 	return activityRole(cfg.Identity, workflows.QueueBuild, acts), nil
 }
 
@@ -81,8 +90,12 @@ func reviewRole(ctx context.Context, e roleEnv) (*role, error) {
 	if err != nil {
 		return nil, err
 	}
+	signer, err := loadSigner(config.RoleReview, cfg.SigningKeyFile)
+	if err != nil {
+		return nil, err
+	}
 	acts := &activities.ReviewActivities{Identity: cfg.Identity, ArtifactDir: cfg.ArtifactDir,
-		Command: cfg.Command, Timeout: cfg.Timeout, ScannerToken: cfg.ScannerToken}
+		Command: cfg.Command, Timeout: cfg.Timeout, ScannerToken: cfg.ScannerToken, Signer: signer}
 	return activityRole(cfg.Identity, workflows.QueueReview, acts), nil
 }
 
@@ -91,9 +104,19 @@ func deployRole(ctx context.Context, e roleEnv) (*role, error) {
 	if err != nil {
 		return nil, err
 	}
+	signer, err := loadSigner(config.RoleDeploy, cfg.SigningKeyFile)
+	if err != nil {
+		return nil, err
+	}
+	// The deploy role judges every deploy by its own policy: it must load
+	// and list every role's key now, not at the first deploy.
+	if _, err := loadKeyedPolicy(cfg.PolicyFile); err != nil {
+		return nil, err
+	}
 	acts := &activities.DeployActivities{Identity: cfg.Identity, ArtifactDir: cfg.ArtifactDir,
 		StateDir: cfg.StateDir, Command: cfg.Command, VerifyCommand: cfg.VerifyCommand,
-		RollbackCommand: cfg.RollbackCommand, Timeout: cfg.Timeout, Credentials: cfg.Credentials}
+		RollbackCommand: cfg.RollbackCommand, Timeout: cfg.Timeout, Credentials: cfg.Credentials,
+		PolicyFile: cfg.PolicyFile, Signer: signer}
 	return activityRole(cfg.Identity, workflows.QueueDeploy, acts), nil
 }
 
@@ -105,13 +128,17 @@ func approvalRole(ctx context.Context, e roleEnv) (*role, error) {
 	if err != nil {
 		return nil, err
 	}
+	signer, err := loadSigner(config.RoleApproval, cfg.SigningKeyFile)
+	if err != nil {
+		return nil, err
+	}
 	pol, err := loadPolicy(cfg.PolicyFile)
 	if err != nil {
 		return nil, err
 	}
 	r := activityRole(cfg.Identity, workflows.QueueApproval,
 		&activities.ApprovalActivities{Identity: cfg.Identity, Notifier: approvalNotifier(cfg, e)})
-	gw := &sharedGateway{opts: gateway.Options{Policy: pol, Slack: gatewaySlack(cfg)}}
+	gw := &sharedGateway{opts: gateway.Options{Policy: pol, Slack: gatewaySlack(cfg), Signer: signer}}
 	r.listen = cfg.Listen
 	r.handler = func(c client.Client, log *slog.Logger) http.Handler { return gw.get(c, log).Handler() }
 	r.background = socketMode(cfg, gw)
@@ -128,4 +155,27 @@ func loadPolicy(path string) (*policy.Policy, error) {
 		return nil, fmt.Errorf("bad policy: %w", err)
 	}
 	return p, nil
+}
+
+// loadKeyedPolicy loads a policy that verifies attestations: it must list
+// every signing role's key (error: "FILE: keys.ROLE: is required ...").
+func loadKeyedPolicy(path string) (*policy.Policy, error) {
+	p, err := loadPolicy(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.RequireKeys(path); err != nil {
+		return nil, fmt.Errorf("bad policy: %w", err)
+	}
+	return p, nil
+}
+
+// loadSigner reads the role's signing key; the error names the variable and
+// the file, never the key.
+func loadSigner(role, path string) (*attest.Signer, error) {
+	s, err := attest.LoadSigner(role, path)
+	if err != nil {
+		return nil, fmt.Errorf("%sSIGNING_KEY_FILE=%s: %w", config.Prefix(role), path, err)
+	}
+	return s, nil
 }

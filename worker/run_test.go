@@ -42,6 +42,7 @@ func TestEveryRoleIsWired(t *testing.T) {
 }
 
 func TestStartUpErrorsExit2WithOneLine(t *testing.T) {
+	k := newTestKeys(t)
 	badPolicy := filepath.Join(t.TempDir(), "policy.yaml")
 	require.NoError(t, os.WriteFile(badPolicy, []byte("version: 7\n"), 0o644))
 	cases := map[string]struct {
@@ -56,10 +57,15 @@ func TestStartUpErrorsExit2WithOneLine(t *testing.T) {
 		"foreign secret": {[]string{"-role", "build"}, map[string]string{
 			"FOUREYES_BUILD_ARTIFACT_DIR": t.TempDir(), "FOUREYES_DEPLOY_CREDENTIALS": "s3cr3t-value"},
 			[]string{"FOUREYES_DEPLOY_CREDENTIALS"}},
-		"bad policy": {[]string{"-role", "approval"}, map[string]string{"FOUREYES_APPROVAL_POLICY_FILE": badPolicy},
+		"bad policy": {[]string{"-role", "approval"}, k.env(t, "approval", "FOUREYES_APPROVAL_POLICY_FILE", badPolicy),
 			[]string{badPolicy, "version"}},
-		"bad identity": {[]string{"-role", "review"}, map[string]string{
-			"FOUREYES_REVIEW_ARTIFACT_DIR": t.TempDir(), "FOUREYES_REVIEW_IDENTITY": "mallory"},
+		"no signing key": {[]string{"-role", "deploy"}, k.env(t, "deploy", "FOUREYES_DEPLOY_SIGNING_KEY_FILE", ""),
+			[]string{"FOUREYES_DEPLOY_SIGNING_KEY_FILE"}},
+		"another role's key": {[]string{"-role", "build"}, k.env(t, "build", "FOUREYES_DEPLOY_SIGNING_KEY_FILE", k.key("deploy")),
+			[]string{"FOUREYES_DEPLOY_SIGNING_KEY_FILE", "a secret of role deploy"}},
+		"policy without keys": {[]string{"-role", "orchestrator"}, k.env(t, "orchestrator",
+			"FOUREYES_ORCHESTRATOR_POLICY_FILE", k.bare), []string{k.bare, "keys.orchestrator"}},
+		"bad identity": {[]string{"-role", "review"}, k.env(t, "review", "FOUREYES_REVIEW_IDENTITY", "mallory"),
 			[]string{"FOUREYES_REVIEW_IDENTITY"}},
 	}
 	for name, c := range cases {
@@ -74,6 +80,7 @@ func TestStartUpErrorsExit2WithOneLine(t *testing.T) {
 				assert.Contains(t, last, w)
 			}
 			assert.NotContains(t, stderr, "s3cr3t-value", "secrets are never printed")
+			assert.NotContains(t, stderr, "PRIVATE KEY", "keys are never printed")
 		})
 	}
 }
@@ -81,10 +88,7 @@ func TestStartUpErrorsExit2WithOneLine(t *testing.T) {
 func TestUnreachableTemporalExits1(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	code, _, stderr := runWith(ctx, map[string]string{
-		"TEMPORAL_ADDRESS":            "127.0.0.1:1",
-		"FOUREYES_BUILD_ARTIFACT_DIR": t.TempDir(),
-	}, "-role", "build")
+	code, _, stderr := runWith(ctx, newTestKeys(t).env(t, "build", "TEMPORAL_ADDRESS", "127.0.0.1:1"), "-role", "build")
 	assert.Equal(t, exitRuntime, code)
 	assert.Contains(t, stderr, "worker: role build: connect to Temporal at 127.0.0.1:1")
 }

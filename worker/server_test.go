@@ -44,6 +44,7 @@ func TestApprovalRoleServesAndStopsGracefully(t *testing.T) {
 	port, err := devstack.FreePort()
 	require.NoError(t, err)
 	listen := "127.0.0.1:" + strconv.Itoa(port)
+	k := newTestKeys(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	type result struct {
 		code           int
@@ -51,12 +52,11 @@ func TestApprovalRoleServesAndStopsGracefully(t *testing.T) {
 	}
 	done := make(chan result, 1)
 	go func() {
-		code, out, errOut := runWith(ctx, map[string]string{
-			"TEMPORAL_ADDRESS":              addr,
-			"FOUREYES_APPROVAL_POLICY_FILE": repoFile(t, "deploy/policy.yaml"),
-			"FOUREYES_APPROVAL_LISTEN":      listen,
-			"FOUREYES_APPROVAL_IDENTITY":    "foureyes-approval@test",
-		}, "-role", "approval")
+		code, out, errOut := runWith(ctx, k.env(t, "approval",
+			"TEMPORAL_ADDRESS", addr,
+			"FOUREYES_APPROVAL_LISTEN", listen,
+			"FOUREYES_APPROVAL_IDENTITY", "foureyes-approval@test",
+		), "-role", "approval")
 		done <- result{code, out, errOut}
 	}()
 
@@ -87,11 +87,10 @@ func TestTakenGatewayPortExits1(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	defer ln.Close()
-	code, _, stderr := runWith(context.Background(), map[string]string{
-		"TEMPORAL_ADDRESS":              addr,
-		"FOUREYES_APPROVAL_POLICY_FILE": repoFile(t, "deploy/policy.yaml"),
-		"FOUREYES_APPROVAL_LISTEN":      ln.Addr().String(),
-	}, "-role", "approval")
+	code, _, stderr := runWith(context.Background(), newTestKeys(t).env(t, "approval",
+		"TEMPORAL_ADDRESS", addr,
+		"FOUREYES_APPROVAL_LISTEN", ln.Addr().String(),
+	), "-role", "approval")
 	assert.Equal(t, exitRuntime, code)
 	assert.Contains(t, stderr, "worker: role approval: gateway: listen")
 	assert.Contains(t, stderr, "address already in use")

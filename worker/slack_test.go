@@ -24,7 +24,7 @@ import (
 // The approval role takes Slack clicks only when configured for them: the
 // route with a signing secret, Socket Mode with an app token.
 func TestApprovalRoleSlackWiring(t *testing.T) {
-	base := map[string]string{"FOUREYES_APPROVAL_POLICY_FILE": repoFile(t, "deploy/policy.yaml")}
+	base := newTestKeys(t).env(t, "approval")
 	with := func(kv ...string) map[string]string {
 		m := map[string]string{}
 		for k, v := range base {

@@ -74,6 +74,8 @@ func stageOf(activityType string, args []any) string {
 			}
 		}
 		return workflows.StageReview
+	case activities.ActivitySeal:
+		return "end"
 	}
 	return "start" // LoadPolicy
 }

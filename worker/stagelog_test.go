@@ -18,6 +18,7 @@ func TestStageOf(t *testing.T) {
 		{"LoadPolicy", nil, "start"}, {activities.ActivityBuild, nil, "code"}, {activities.ActivityReview, nil, "review"},
 		{activities.ActivityNotify, prompt("review"), "review"}, {activities.ActivityNotify, prompt("approval"), "approve"},
 		{activities.ActivityDeploy, nil, "deploy"}, {activities.ActivityVerify, nil, "deploy"}, {activities.ActivityRollback, nil, "deploy"},
+		{activities.ActivitySeal, nil, "end"},
 	} {
 		assert.Equal(t, c.want, stageOf(c.activity, c.args), c.activity)
 	}
