@@ -82,6 +82,10 @@ type Approval struct {
 	// SigningKeyFile holds the key that signs the decisions and cancels the
 	// gateway authenticated.
 	SigningKeyFile string `env:"SIGNING_KEY_FILE, required" secret:"true"`
+	// RatePerSecond and RateBurst limit the requests of one identity at the
+	// gateway (429 with Retry-After beyond them); a rate of 0 turns it off.
+	RatePerSecond float64 `env:"RATE_PER_SECOND, default=5"`
+	RateBurst     int     `env:"RATE_BURST, default=20"`
 }
 
 // Deploy is the deploy role's configuration (FOUREYES_DEPLOY_*).

@@ -73,7 +73,7 @@ func TestLoadDefaults(t *testing.T) {
 		{RoleReview, &Review{Identity: id("review"), ArtifactDir: "/art", Timeout: 10 * time.Minute,
 			SigningKeyFile: "/keys/review.key"}},
 		{RoleApproval, &Approval{Identity: id("approval"), PolicyFile: "policy.yaml",
-			Listen: "127.0.0.1:8480", UIURL: "http://localhost:8233", SigningKeyFile: "/keys/approval.key"}},
+			Listen: "127.0.0.1:8480", UIURL: "http://localhost:8233", SigningKeyFile: "/keys/approval.key", RatePerSecond: 5, RateBurst: 20}},
 		{RoleDeploy, &Deploy{Identity: id("deploy"), ArtifactDir: "/art", StateDir: "/state", Timeout: 10 * time.Minute,
 			PolicyFile: "deploy-policy.yaml", SigningKeyFile: "/keys/deploy.key"}},
 	}

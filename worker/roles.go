@@ -138,7 +138,8 @@ func approvalRole(ctx context.Context, e roleEnv) (*role, error) {
 	}
 	r := activityRole(cfg.Identity, workflows.QueueApproval,
 		&activities.ApprovalActivities{Identity: cfg.Identity, Notifier: approvalNotifier(cfg, e)})
-	gw := &sharedGateway{opts: gateway.Options{Policy: pol, Slack: gatewaySlack(cfg), Signer: signer}}
+	gw := &sharedGateway{opts: gateway.Options{Policy: pol, Slack: gatewaySlack(cfg), Signer: signer,
+		RateLimit: &gateway.RateLimit{PerSecond: cfg.RatePerSecond, Burst: cfg.RateBurst}}}
 	r.listen = cfg.Listen
 	r.handler = func(c client.Client, log *slog.Logger) http.Handler { return gw.get(c, log).Handler() }
 	r.background = socketMode(cfg, gw)
