@@ -1,10 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net/http"
 	"sync/atomic"
 	"time"
 
@@ -135,8 +138,7 @@ func scaleDecisions(ctx context.Context, r *rig, sys *foureyes, ids []string, re
 func cancelAll(ctx context.Context, r *rig, ids []string, rep *report, log io.Writer, what string) error {
 	t0 := time.Now()
 	err := forEach(ctx, ids, r.cfg.startConc, func(ctx context.Context, id string) error {
-		return r.client.SignalWorkflow(ctx, id, "", workflows.SignalCancel, workflows.CancelRequest{
-			RequestID: uuid.NewString(), Identity: "rita", Channel: workflows.ChannelCLI, Reason: "bench: scale phase over"})
+		return cancelAsRita(ctx, r, id)
 	})
 	if err != nil {
 		return fmt.Errorf("cancel: %w", err)
@@ -145,7 +147,7 @@ func cancelAll(ctx context.Context, r *rig, ids []string, rep *report, log io.Wr
 	if err := waitNoneRunning(ctx, r.client, log); err != nil {
 		return err
 	}
-	rep.row(what+": cancel all as rita: signals sent, all closed (s)",
+	rep.row(what+": cancel all as rita (gateway): answered, all closed (s)",
 		fmt.Sprintf("%.1f, %.1f", signalled.Seconds(), time.Since(t0).Seconds()), "", "", "")
 	return checkCancelled(ctx, r, ids)
 }
@@ -179,4 +181,18 @@ func checkCancelled(ctx context.Context, r *rig, ids []string) error {
 		}
 	}
 	return nil
+}
+
+// cancelAsRita cancels through the gateway with rita's token, as
+// `starter cancel` does: cancels are signed by the approval role.
+func cancelAsRita(ctx context.Context, r *rig, id string) error {
+	body, _ := json.Marshal(map[string]string{"release_id": id, "reason": "bench: scale phase over",
+		"request_id": uuid.NewString()})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.local.GatewayURL()+"/v1/cancels", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+r.tokens["rita"])
+	req.Header.Set("Content-Type", "application/json")
+	return expectAccepted(r.http.Do(req))
 }
