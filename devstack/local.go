@@ -27,6 +27,9 @@ type Local struct {
 	Extra map[string][]string
 	// Tuning of the dev server; nil means DefaultTuning.
 	Tuning *Tuning
+	// BasePolicy is the policy without keys that PolicyFile is composed
+	// from; "" means Root/deploy/policy.yaml.
+	BasePolicy string
 
 	Server *Process
 	Roles  map[string]*Process
@@ -44,17 +47,41 @@ func (l *Local) GatewayAddr() string {
 // GatewayURL is the base URL of the decision gateway.
 func (l *Local) GatewayURL() string { return "http://" + l.GatewayAddr() }
 
-// PolicyFile is the policy every role of the local stack reads.
-func (l *Local) PolicyFile() string { return filepath.Join(l.Root, "deploy", "policy.yaml") }
+// PolicyFile is the policy every role of the local stack (and the demo)
+// reads: BasePolicy followed by the public keys of KeyDir (WriteKeys).
+func (l *Local) PolicyFile() string { return filepath.Join(l.DataDir, "policy.yaml") }
 
-// MakeDirs creates the data folders.
+// KeyDir holds each signing role's key pair, ROLE.key and ROLE.pub (0700).
+func (l *Local) KeyDir() string { return filepath.Join(l.DataDir, "keys") }
+
+// KeyFile is role's private key, given to that role only.
+func (l *Local) KeyFile(role string) string { return filepath.Join(l.KeyDir(), role+".key") }
+
+func (l *Local) basePolicy() string {
+	if l.BasePolicy != "" {
+		return l.BasePolicy
+	}
+	return filepath.Join(l.Root, "deploy", "policy.yaml")
+}
+
+// MakeDirs creates the data folders, the signing keys and the policy.
 func (l *Local) MakeDirs() error {
 	for _, d := range []string{"artifacts", "deployments", "logs"} {
 		if err := os.MkdirAll(filepath.Join(l.DataDir, d), 0o755); err != nil {
 			return err
 		}
 	}
-	return nil
+	return l.WriteKeys()
+}
+
+// WriteKeys generates a key pair per signing role on first use (later runs
+// reuse them) and composes PolicyFile, rewritten only when it would change.
+func (l *Local) WriteKeys() error {
+	keys, err := EnsureKeys(l.KeyDir())
+	if err != nil {
+		return fmt.Errorf("signing keys: %w", err)
+	}
+	return WritePolicy(l.basePolicy(), l.PolicyFile(), keys)
 }
 
 // StartServer starts the dev server on the stack's SQLite file.
@@ -102,12 +129,19 @@ func (l *Local) StartRole(ctx context.Context, name string) (*Process, error) {
 	return p, nil
 }
 
-// RoleEnv is deploy/env/<role>.env with the stack's address, paths and ports,
-// the role's own secrets (only) from this process's environment, and Extra.
+// RoleEnv is deploy/env/<role>.env with the role's own secrets (only) from
+// this process's environment, then the stack's address, paths, ports and
+// the role's own signing key (which a shell variable cannot replace), then
+// Extra. It is the only place a role's environment is made.
 func (l *Local) RoleEnv(name string) ([]string, error) {
 	env, err := ReadEnvFile(filepath.Join(l.Root, "deploy", "env", name+".env"))
 	if err != nil {
 		return nil, err
+	}
+	for _, k := range config.SecretVars(name) {
+		if v := os.Getenv(k); v != "" {
+			env = SetEnv(env, k, v)
+		}
 	}
 	if l.Server != nil {
 		env = SetEnv(env, "TEMPORAL_ADDRESS", l.Server.Addr)
@@ -117,11 +151,7 @@ func (l *Local) RoleEnv(name string) ([]string, error) {
 	for k, v := range l.overrides()[name] {
 		env = SetEnv(env, k, v)
 	}
-	for _, k := range config.SecretVars(name) {
-		if v := os.Getenv(k); v != "" {
-			env = SetEnv(env, k, v)
-		}
-	}
+	env = SetEnv(env, KeyFileVar(name), l.KeyFile(name))
 	return appendSettings(env, l.Extra[name]), nil
 }
 
@@ -144,7 +174,9 @@ func (l *Local) overrides() map[string]map[string]string {
 		"build":        {"FOUREYES_BUILD_ARTIFACT_DIR": artifacts},
 		"review":       {"FOUREYES_REVIEW_ARTIFACT_DIR": artifacts},
 		"approval":     approval,
-		"deploy":       {"FOUREYES_DEPLOY_ARTIFACT_DIR": artifacts, "FOUREYES_DEPLOY_STATE_DIR": filepath.Join(l.DataDir, "deployments")},
+		"deploy": {"FOUREYES_DEPLOY_ARTIFACT_DIR": artifacts, "FOUREYES_DEPLOY_STATE_DIR": filepath.Join(l.DataDir, "deployments"),
+			// The deploy role's own copy of the policy: on one machine, the same file.
+			"FOUREYES_DEPLOY_POLICY_FILE": l.PolicyFile()},
 	}
 }
 

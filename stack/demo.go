@@ -39,7 +39,7 @@ func (s *stack) runDemo(ctx context.Context) (bool, error) {
 		logf(s.out, "demo: took %.1fs", time.Since(start).Seconds())
 	}(time.Now())
 	logf(s.out, "demo: a release of payments to prod (review by 1, approval by 2, author may not approve)")
-	if _, err := d.must(ctx, "", "policy", "check", "deploy/policy.yaml"); err != nil {
+	if _, err := d.must(ctx, "", "policy", "check", s.policyArg()); err != nil {
 		return false, err
 	}
 	id, err := d.start(ctx)
@@ -202,12 +202,22 @@ func (d *demo) starter(ctx context.Context, as string, args ...string) ([]byte, 
 	return out, code, err
 }
 
+// policyArg is the stack's policy (deploy/policy.yaml + keys) as the demo
+// names it: relative to the repository root starter runs in, if inside it.
+func (s *stack) policyArg() string {
+	rel, err := filepath.Rel(s.cfg.root, s.local.PolicyFile())
+	if err != nil || strings.HasPrefix(rel, "..") {
+		return s.local.PolicyFile()
+	}
+	return rel
+}
+
 // run executes starter with a minimal environment; err only when it could
 // not run at all.
 func (d *demo) run(ctx context.Context, as string, args ...string) ([]byte, int, error) {
 	env := append(devstack.BaseEnv(), "TEMPORAL_ADDRESS="+d.s.local.Server.Addr,
 		"FOUREYES_GATEWAY_URL="+d.s.local.GatewayURL(),
-		"FOUREYES_POLICY_FILE="+filepath.Join(d.s.cfg.root, "deploy", "policy.yaml"))
+		"FOUREYES_POLICY_FILE="+d.s.local.PolicyFile())
 	if d.s.cfg.uiPort != 0 {
 		env = append(env, "FOUREYES_UI_URL=http://localhost:"+strconv.Itoa(d.s.cfg.uiPort))
 	}

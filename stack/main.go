@@ -2,6 +2,7 @@
 //
 //	go run ./stack [up] [flags]   Temporal dev server + the five roles + demo
 //	go run ./stack test [args]    install test tools, then go test ./...
+//	go run ./stack keys           signing keys and policy for docker-compose
 package main
 
 import (
@@ -29,6 +30,8 @@ func run(args []string, out io.Writer) int {
 		return runScreenshots(args, out)
 	case "bench":
 		return runBench(args, out)
+	case "keys":
+		return runKeys(args, out)
 	case "help":
 		fmt.Fprint(out, usage)
 		return 0
@@ -44,6 +47,8 @@ const usage = `usage:
   go run ./stack test [go test args]
   go run ./stack screenshots [--out docs]   Temporal UI screenshots of a release at its approval gate
   go run ./stack bench [bench flags]    (go run ./bench -h lists them)
+  go run ./stack keys [--dir keys] [--policy deploy/policy.yaml]
+                      signing keys and keys/policy.yaml for docker-compose
 `
 
 // logf prints one stack message.

@@ -33,17 +33,25 @@ func TestRoleEnv(t *testing.T) {
 		if _, has := devstack.LookupEnv(env, "FOUREYES_BUILD_REGISTRY_TOKEN"); has {
 			t.Errorf("%s: empty build token passed on", role)
 		}
+		for _, other := range roleNames {
+			if _, has := devstack.LookupEnv(env, devstack.KeyFileVar(other)); has != (other == role) {
+				t.Errorf("%s: holds %s = %v", role, devstack.KeyFileVar(other), has)
+			}
+		}
 	}
 	env, _ := s.local.RoleEnv("approval")
 	for k, want := range map[string]string{"FOUREYES_APPROVAL_LISTEN": "127.0.0.1:9480",
-		"FOUREYES_APPROVAL_UI_URL": "http://localhost:8233", "FOUREYES_APPROVAL_POLICY_FILE": root + "/deploy/policy.yaml"} {
+		"FOUREYES_APPROVAL_UI_URL": "http://localhost:8233", "FOUREYES_APPROVAL_POLICY_FILE": "/d/policy.yaml"} {
 		if v, _ := devstack.LookupEnv(env, k); v != want {
 			t.Errorf("approval %s = %q, want %q", k, v, want)
 		}
 	}
 	env, _ = s.local.RoleEnv("deploy")
-	if v, _ := devstack.LookupEnv(env, "FOUREYES_DEPLOY_STATE_DIR"); v != "/d/deployments" {
-		t.Errorf("deploy state dir = %q", v)
+	for k, want := range map[string]string{"FOUREYES_DEPLOY_STATE_DIR": "/d/deployments",
+		"FOUREYES_DEPLOY_POLICY_FILE": "/d/policy.yaml", "FOUREYES_DEPLOY_SIGNING_KEY_FILE": "/d/keys/deploy.key"} {
+		if v, _ := devstack.LookupEnv(env, k); v != want {
+			t.Errorf("deploy %s = %q, want %q", k, v, want)
+		}
 	}
 }
 

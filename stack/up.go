@@ -107,7 +107,9 @@ func (s *stack) start(ctx context.Context) error {
 	if err := s.checkPorts(); err != nil {
 		return err
 	}
-	if err := s.local.MakeDirs(); err != nil {
+	if _, err := step(s.out, "signing keys and policy", func() (string, error) {
+		return s.local.PolicyFile(), s.local.MakeDirs()
+	}); err != nil {
 		return err
 	}
 	if err := s.setupMetrics(); err != nil {

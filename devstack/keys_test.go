@@ -1,0 +1,167 @@
+package devstack
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/foureyes/foureyes/attest"
+	"github.com/foureyes/foureyes/policy"
+)
+
+func testLocal(t *testing.T) *Local {
+	t.Helper()
+	root, err := RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Local{Root: root, DataDir: t.TempDir(), GatewayPort: 9480}
+}
+
+// policyKeys loads the stack's policy, which must list every role's key.
+func policyKeys(t *testing.T, l *Local) map[string][]string {
+	t.Helper()
+	p, _, err := policy.Load(l.PolicyFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.RequireKeys(l.PolicyFile()); err != nil {
+		t.Fatal(err)
+	}
+	return p.Keys
+}
+
+func TestMakeDirsWritesKeysAndPolicy(t *testing.T) {
+	l := testLocal(t)
+	if err := l.MakeDirs(); err != nil {
+		t.Fatal(err)
+	}
+	checkMode(t, l.KeyDir(), 0o700)
+	keys := policyKeys(t, l)
+	for _, role := range attest.Roles {
+		checkMode(t, l.KeyFile(role), 0o600)
+		priv, err := attest.ReadPrivateKey(l.KeyFile(role))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := attest.FormatPublicKey(priv.Public().(ed25519.PublicKey)); len(keys[role]) != 1 || keys[role][0] != want {
+			t.Errorf("policy keys.%s = %v, want [%s]", role, keys[role], want)
+		}
+	}
+	base, _ := os.ReadFile(filepath.Join(l.Root, "deploy", "policy.yaml"))
+	composed, _ := os.ReadFile(l.PolicyFile())
+	if !bytes.HasPrefix(composed, base) {
+		t.Error("the stack's policy does not start with the bytes of deploy/policy.yaml")
+	}
+}
+
+func checkMode(t *testing.T, path string, want os.FileMode) {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fi.Mode().Perm(); got != want {
+		t.Errorf("%s: mode %o, want %o", path, got, want)
+	}
+}
+
+func TestSecondStartReusesKeys(t *testing.T) {
+	l := testLocal(t)
+	if err := l.MakeDirs(); err != nil {
+		t.Fatal(err)
+	}
+	first := policyKeys(t, l)
+	before, _ := os.Stat(l.PolicyFile())
+	_ = os.Chmod(l.KeyFile("build"), 0o644) // loosened by hand: tightened again
+	if err := l.MakeDirs(); err != nil {
+		t.Fatal(err)
+	}
+	for _, role := range attest.Roles {
+		if got := policyKeys(t, l)[role]; len(got) != 1 || got[0] != first[role][0] {
+			t.Errorf("%s: key %v after a second start, want %v", role, got, first[role])
+		}
+	}
+	if after, _ := os.Stat(l.PolicyFile()); !os.SameFile(before, after) || !after.ModTime().Equal(before.ModTime()) {
+		t.Error("policy rewritten although its content did not change")
+	}
+	checkMode(t, l.KeyFile("build"), 0o600)
+}
+
+func TestBrokenKeyIsNotReplaced(t *testing.T) {
+	l := testLocal(t)
+	if err := os.MkdirAll(l.KeyDir(), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(l.KeyFile("review"), []byte("garbage"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.MakeDirs(); err == nil || !strings.Contains(err.Error(), l.KeyFile("review")) {
+		t.Fatalf("err = %v, want one naming %s", err, l.KeyFile("review"))
+	}
+	if data, _ := os.ReadFile(l.KeyFile("review")); string(data) != "garbage" {
+		t.Error("an unreadable key was overwritten")
+	}
+}
+
+func TestComposePolicyRefusesBaseWithKeys(t *testing.T) {
+	l := testLocal(t)
+	if err := l.MakeDirs(); err != nil {
+		t.Fatal(err)
+	}
+	withKeys, _ := os.ReadFile(l.PolicyFile())
+	keys, _ := EnsureKeys(l.KeyDir())
+	if _, err := ComposePolicy("p.yaml", withKeys, keys); err == nil || !strings.Contains(err.Error(), "keys: already listed") {
+		t.Fatalf("err = %v, want keys: already listed", err)
+	}
+}
+
+// TestRoleEnvHoldsOnlyItsOwnKey: each role is given its own key file and no
+// other role's, even when the shell running the stack sets them all.
+func TestRoleEnvHoldsOnlyItsOwnKey(t *testing.T) {
+	l := testLocal(t)
+	for _, role := range attest.Roles {
+		t.Setenv(KeyFileVar(role), "/shell/"+role+".key")
+	}
+	for _, role := range attest.Roles {
+		env, err := l.RoleEnv(role)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v, _ := LookupEnv(env, KeyFileVar(role)); v != l.KeyFile(role) {
+			t.Errorf("%s: %s = %q, want %q", role, KeyFileVar(role), v, l.KeyFile(role))
+		}
+		for _, other := range attest.Roles {
+			if other != role {
+				checkNoKeyOf(t, role, env, other, l.KeyFile(other))
+			}
+		}
+	}
+}
+
+func checkNoKeyOf(t *testing.T, role string, env []string, other, otherKey string) {
+	t.Helper()
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		if k == KeyFileVar(other) || strings.Contains(v, otherKey) || strings.Contains(v, other+".key") {
+			t.Errorf("%s: %s gives it the %s role's key", role, kv, other)
+		}
+	}
+}
+
+func TestRoleEnvPolicyFiles(t *testing.T) {
+	l := testLocal(t)
+	for role, k := range map[string]string{"orchestrator": "FOUREYES_ORCHESTRATOR_POLICY_FILE",
+		"approval": "FOUREYES_APPROVAL_POLICY_FILE", "deploy": "FOUREYES_DEPLOY_POLICY_FILE"} {
+		env, err := l.RoleEnv(role)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v, _ := LookupEnv(env, k); v != l.PolicyFile() {
+			t.Errorf("%s: %s = %q, want %q", role, k, v, l.PolicyFile())
+		}
+	}
+}
