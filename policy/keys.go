@@ -2,7 +2,6 @@ package policy
 
 import (
 	"fmt"
-	"slices"
 
 	"github.com/foureyes/foureyes/attest"
 )
@@ -44,9 +43,3 @@ func (p *Policy) RequireKeys(file string) error {
 
 // KeyRing returns the policy's public keys for verifying attestations.
 func (p *Policy) KeyRing() (attest.KeyRing, error) { return attest.NewKeyRing(p.Keys) }
-
-// ServiceRole reports whether id is one of the policy's service identities,
-// bare or as NAME@HOST.
-func (p *Policy) ServiceRole(id string) bool {
-	return slices.ContainsFunc(p.ServiceIdentities, func(s string) bool { return id == s || len(id) > len(s) && id[:len(s)+1] == s+"@" })
-}

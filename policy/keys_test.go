@@ -44,12 +44,3 @@ func TestRequireKeysAndKeyRing(t *testing.T) {
 	delete(p.Keys, attest.RoleDeploy)
 	require.ErrorContains(t, p.RequireKeys("policy.yaml"), "keys.deploy: is required: the public key of the deploy role")
 }
-
-func TestServiceRole(t *testing.T) {
-	p, err := Parse("policy.yaml", []byte(testYAML))
-	require.NoError(t, err)
-	require.True(t, p.ServiceRole("foureyes-build"))
-	require.True(t, p.ServiceRole("foureyes-build@host-1"))
-	require.False(t, p.ServiceRole("foureyes-builder"))
-	require.False(t, p.ServiceRole("bob"))
-}
