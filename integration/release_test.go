@@ -9,10 +9,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/audit"
 	"github.com/foureyes/foureyes/workflows"
 )
@@ -20,15 +22,23 @@ import (
 const (
 	commitA = "3f2a9c1d8e7b6a5f4e3d2c1b0a9f8e7d6c5b4a39"
 	commitB = "b0a9f8e7d6c5b4a393f2a9c1d8e7b6a5f4e3d2c1"
+	// commitC deploys, then fails its verification (the stack's verify
+	// command refuses it), so its release rolls back.
+	commitC = "c1d8e7b6a5f4e3d2c1b0a9f8e7d6c5b4a393f2a9"
 )
 
-// TestReleasesThroughTheGateway drives one release to deployed and one to
-// rejected through the real gateway, with every role its own process, and
-// checks the exported audit chains.
+// TestReleasesThroughTheGateway drives releases through the real gateway,
+// with every role its own process, to each way a release ends: deployed,
+// rejected, cancelled and rolled back. Each trail is exported with the real
+// starter and checked as an auditor holding only the policy would.
 func TestReleasesThroughTheGateway(t *testing.T) {
-	s := startStack(t, nil)
+	s := startStack(t, map[string][]string{"deploy": {
+		`FOUREYES_DEPLOY_VERIFY_COMMAND=test "$FOUREYES_COMMIT" != ` + commitC,
+	}})
 	t.Run("deployed", func(t *testing.T) { s.t = t; deployedRelease(s) })
 	t.Run("rejected", func(t *testing.T) { s.t = t; rejectedRelease(s) })
+	t.Run("cancelled", func(t *testing.T) { s.t = t; cancelledRelease(s) })
+	t.Run("rolled_back", func(t *testing.T) { s.t = t; rolledBackRelease(s) })
 }
 
 func deployedRelease(s *stackT) {
@@ -40,6 +50,7 @@ func deployedRelease(s *stackT) {
 	require.Equal(t, http.StatusOK, code, a.Reason)
 	s.waitStatus(id, workflows.StatusAwaitingApproval)
 
+	s.forgeDecision(id, "carol")
 	code, a = s.decide(id, "approval", "approve", "alice")
 	assert.Equal(t, http.StatusForbidden, code)
 	assert.Equal(t, workflows.OutcomeRefused, a.Outcome)
@@ -47,6 +58,7 @@ func deployedRelease(s *stackT) {
 	for _, who := range []string{"carol", "dave"} {
 		code, a = s.decide(id, "approval", "approve", who)
 		require.Equal(t, http.StatusOK, code, a.Reason)
+		assert.Equal(t, workflows.OutcomeAccepted, a.Outcome, "the outcome comes back with the answer")
 	}
 	res := s.result(run)
 	require.Equal(t, workflows.StatusDeployed, res.Status, res.Reason)
@@ -58,6 +70,49 @@ func deployedRelease(s *stackT) {
 	checkChain(t, entries, res.AuditHead)
 	checkExecutors(t, entries)
 	checkRefusalRecorded(t, entries, "alice", "you authored this change")
+	checkForgedRefused(t, entries, "decision", "carol")
+	assert.Equal(t, []string{"bob", "carol", "dave"}, signers(entries), "the forged carol counted nowhere")
+	// Approval: bob, alice (refused, but genuinely hers), carol, dave.
+	s.checkSigned(id, res, envelopes{attest.RoleBuild: 1, attest.RoleReview: 1, attest.RoleApproval: 4,
+		attest.RoleDeploy: 2, attest.RoleOrchestrator: 1})
+	s.recordHistory(id, res)
+}
+
+// forgeDecision sends what any holder of namespace access could: a plain
+// decision signal claiming to be who, past the gateway. The release refuses
+// it (it carries no signature) and records the refusal without an actor.
+func (s *stackT) forgeDecision(id, who string) {
+	err := s.client.SignalWorkflow(context.Background(), id, "", workflows.SignalDecision, workflows.Decision{
+		RequestID: "forged-" + who, Gate: "approval", Verdict: workflows.VerdictApprove, Identity: who,
+		Channel: workflows.ChannelSlack, Comment: "forged"})
+	require.NoError(s.t, err)
+	s.waitTrail(id, func(e audit.Entry) bool { return isForged(e, "decision", who) })
+	assert.Empty(s.t, s.status(id).Signed, "a forged decision signs nothing")
+}
+
+func isForged(e audit.Entry, kind, who string) bool {
+	return e.Type == audit.EventDecisionRefused && e.Actor == "" && len(e.Envelope) == 0 &&
+		strings.Contains(e.Detail, "a "+kind+" signal carries no signature (claimed identity \""+who+"\")")
+}
+
+func checkForgedRefused(t *testing.T, entries []audit.Entry, kind, who string) {
+	for _, e := range entries {
+		if isForged(e, kind, who) {
+			return
+		}
+	}
+	t.Errorf("no refusal of the forged %s signal claiming %s in the audit trail", kind, who)
+}
+
+// signers are the identities whose decisions counted, in order.
+func signers(entries []audit.Entry) []string {
+	var ids []string
+	for _, e := range entries {
+		if e.Type == audit.EventDecision {
+			ids = append(ids, e.Actor)
+		}
+	}
+	return ids
 }
 
 func rejectedRelease(s *stackT) {
@@ -73,6 +128,111 @@ func rejectedRelease(s *stackT) {
 	_, err := os.Stat(filepath.Join(s.local.DataDir, "deployments", "staging", "ledger.json"))
 	assert.True(t, os.IsNotExist(err), "a rejected release deploys nothing")
 	checkChain(t, s.trail(id), res.AuditHead)
+	s.checkSigned(id, res, envelopes{attest.RoleBuild: 1, attest.RoleReview: 1, attest.RoleApproval: 1,
+		attest.RoleOrchestrator: 1})
+	s.recordHistory(id, res)
+}
+
+// cancelledRelease cancels a release waiting for review with the real
+// `starter cancel`, through the gateway: a forged cancel signal, --as, and
+// a cancel by someone who may not are refused; the requester's is accepted,
+// and the answer says so at once.
+func cancelledRelease(s *stackT) {
+	t := s.t
+	run := s.start("ledger", "prod", commitB, []string{"alice"}, "rita")
+	id := run.GetID()
+	s.waitStatus(id, workflows.StatusAwaitingReview)
+
+	err := s.client.SignalWorkflow(context.Background(), id, "", workflows.SignalCancel,
+		workflows.CancelRequest{RequestID: "forged-cancel", Identity: "rita", Channel: workflows.ChannelCLI, Reason: "forged"})
+	require.NoError(t, err)
+	s.waitTrail(id, func(e audit.Entry) bool { return isForged(e, "cancel", "rita") })
+	assert.Equal(t, workflows.StatusAwaitingReview, s.status(id).Status, "a forged cancel stops nothing")
+
+	out, code := s.starter("rita", "cancel", id, "--as", "rita")
+	assert.Equal(t, 2, code, "--as is no longer accepted: %s", out)
+	out, code = s.starter("", "cancel", id)
+	assert.Equal(t, 2, code, "a cancel needs a token: %s", out)
+	out, code = s.starter("bob", "cancel", id, "--reason", "not mine to cancel")
+	assert.Equal(t, 3, code, "bob is neither the requester nor a release manager: %s", out)
+	assert.Contains(t, out, "bob is neither the requester (rita) nor a release manager")
+
+	out, code = s.starter("rita", "cancel", id, "--reason", "wrong commit", "--request-id", "rita-cancel-1")
+	require.Equal(t, 0, code, out)
+	assert.Contains(t, out, "accepted")
+	assert.Contains(t, out, "as rita, request id rita-cancel-1")
+	res := s.result(run)
+	assert.Equal(t, workflows.StatusCancelled, res.Status)
+	assert.Contains(t, res.Reason, "rita")
+
+	entries := s.trail(id)
+	checkChain(t, entries, res.AuditHead)
+	checkForgedRefused(t, entries, "cancel", "rita")
+	var cancels []string
+	for _, e := range entries {
+		if e.Type == audit.EventCancelRequested || e.Type == audit.EventCancelRefused {
+			assert.NotEmpty(t, e.Envelope, "the gateway signed %s's cancel", e.Actor)
+			assert.Equal(t, workflows.ChannelCLI, e.Channel)
+			cancels = append(cancels, e.Type+":"+e.Actor)
+		}
+	}
+	assert.Equal(t, []string{"cancel_refused:bob", "cancel_requested:rita"}, cancels)
+	// Approval: bob's refused cancel and rita's accepted one.
+	s.checkSigned(id, res, envelopes{attest.RoleBuild: 1, attest.RoleReview: 1, attest.RoleApproval: 2,
+		attest.RoleOrchestrator: 1})
+	s.recordHistory(id, res)
+}
+
+// rolledBackRelease deploys a commit whose verification fails: the deploy
+// role rolls it back, the previous record is back, and the trail carries
+// the deploy role's receipts of all three steps.
+func rolledBackRelease(s *stackT) {
+	t := s.t
+	record := filepath.Join(s.local.DataDir, "deployments", "prod", "payments.json")
+	before, beforeErr := os.ReadFile(record)
+	run := s.start("payments", "prod", commitC, []string{"alice"}, "rita")
+	id := run.GetID()
+	s.waitStatus(id, workflows.StatusAwaitingReview)
+	code, a := s.decide(id, "review", "approve", "bob")
+	require.Equal(t, http.StatusOK, code, a.Reason)
+	s.waitStatus(id, workflows.StatusAwaitingApproval)
+	for _, who := range []string{"carol", "dave"} {
+		code, a = s.decide(id, "approval", "approve", who)
+		require.Equal(t, http.StatusOK, code, a.Reason)
+	}
+	res := s.result(run)
+	require.Equal(t, workflows.StatusRolledBack, res.Status, res.Reason)
+
+	after, afterErr := os.ReadFile(record)
+	assert.Equal(t, os.IsNotExist(beforeErr), os.IsNotExist(afterErr), "the record is back as it was")
+	assert.Equal(t, string(before), string(after), "the record is back as it was")
+	entries := s.trail(id)
+	checkChain(t, entries, res.AuditHead)
+	var steps []string
+	for _, e := range entries {
+		switch e.Type {
+		case audit.EventDeploy, audit.EventVerify, audit.EventRollback:
+			steps = append(steps, e.Type+":"+e.Outcome)
+		}
+	}
+	assert.Equal(t, []string{"deploy:ok", "verify:failed", "rollback:ok"}, steps)
+	s.checkSigned(id, res, envelopes{attest.RoleBuild: 1, attest.RoleReview: 1, attest.RoleApproval: 3,
+		attest.RoleDeploy: 3, attest.RoleOrchestrator: 1})
+	s.recordHistory(id, res)
+}
+
+// waitTrail polls the audit query until an entry satisfies ok.
+func (s *stackT) waitTrail(id string, ok func(audit.Entry) bool) {
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, e := range s.trail(id) {
+			if ok(e) {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	s.t.Fatalf("release %s: the awaited entry never reached the audit trail", id)
 }
 
 func (s *stackT) trail(id string) []audit.Entry {

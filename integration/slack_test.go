@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/foureyes/foureyes/activities"
+	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/audit"
 	"github.com/foureyes/foureyes/internal/slackrec"
 	"github.com/foureyes/foureyes/workflows"
@@ -75,6 +76,10 @@ func TestSlackApprovals(t *testing.T) {
 	assert.Equal(t, http.StatusOK, s.click(approval, slackDave, activities.SlackActionApprove))
 	assert.Contains(t, waitEphemeral(t, api, slackDave).Text(), "was not counted")
 	checkSlackTrail(t, s.trail(id), res.AuditHead)
+	// Approval: bob, alice and slack:U0MALLORY (both refused on the
+	// policy's rules, so their signed decisions are kept), carol, dave.
+	s.checkSigned(id, res, envelopes{attest.RoleBuild: 1, attest.RoleReview: 1, attest.RoleApproval: 5,
+		attest.RoleDeploy: 2, attest.RoleOrchestrator: 1})
 }
 
 // clickN makes every click's action_ts unique, as Slack's are.

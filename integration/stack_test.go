@@ -6,9 +6,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -17,8 +19,10 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
 
+	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/devstack"
 	"github.com/foureyes/foureyes/gateway"
+	"github.com/foureyes/foureyes/policy"
 	"github.com/foureyes/foureyes/workflows"
 )
 
@@ -28,6 +32,8 @@ type stackT struct {
 	local  *devstack.Local
 	client client.Client
 	tokens map[string]string // identity -> demo token
+	cli    string            // the Temporal CLI
+	ring   attest.KeyRing    // the public keys of the stack's data/policy.yaml
 }
 
 // startStack builds the binaries and starts the dev server and the five
@@ -52,7 +58,39 @@ func startStack(t *testing.T, extra map[string][]string) *stackT {
 	c, err := devstack.Dial(ctx, local.Server.Addr)
 	require.NoError(t, err)
 	t.Cleanup(c.Close)
-	return &stackT{t: t, local: local, client: c, tokens: demoTokens(t, root)}
+	return &stackT{t: t, local: local, client: c, tokens: demoTokens(t, root), cli: cli, ring: keyRing(t, local)}
+}
+
+// keyRing reads the public keys the stack composed into its policy: the
+// keys an auditor checks an exported trail with.
+func keyRing(t *testing.T, local *devstack.Local) attest.KeyRing {
+	p, _, err := policy.Load(local.PolicyFile())
+	require.NoError(t, err)
+	require.NoError(t, p.RequireKeys(local.PolicyFile()), "the stack lists every signing role's key")
+	ring, err := p.KeyRing()
+	require.NoError(t, err)
+	return ring
+}
+
+// starter runs the real starter binary against the stack, with who's demo
+// token if who is set, and returns its combined output and exit code.
+func (s *stackT) starter(who string, args ...string) (string, int) {
+	env := append(devstack.BaseEnv(), "TEMPORAL_ADDRESS="+s.local.Server.Addr,
+		"FOUREYES_GATEWAY_URL="+s.local.GatewayURL())
+	if who != "" {
+		env = append(env, "FOUREYES_TOKEN="+s.tokens[who])
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(s.local.BinDir, "starter"), args...)
+	cmd.Env = env
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		return string(out), exit.ExitCode()
+	}
+	require.NoError(s.t, err, "starter %v: %s", args, out)
+	return string(out), 0
 }
 
 func freePort(t *testing.T) int {

@@ -1,0 +1,46 @@
+package integration
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/foureyes/foureyes/workflows"
+)
+
+// RecordEnv names a folder: when set, each release of
+// TestReleasesThroughTheGateway writes its history there as
+// <service>-<env>-<status>-signed.json, the way the replay test's histories
+// (workflows/testdata/histories) are recorded:
+//
+//	FOUREYES_RECORD_HISTORIES=$PWD/workflows/testdata/histories \
+//	  go test ./integration -count=1 -run TestReleasesThroughTheGateway
+const RecordEnv = "FOUREYES_RECORD_HISTORIES"
+
+// recordHistory writes the ended release's history with the Temporal CLI
+// (`temporal workflow show -o json`), if RecordEnv asks for it.
+func (s *stackT) recordHistory(id string, res workflows.ReleaseResult) {
+	dir := os.Getenv(RecordEnv)
+	if dir == "" {
+		return
+	}
+	st := s.status(id)
+	name := fmt.Sprintf("%s-%s-%s-signed.json", st.Request.Service, st.Request.Environment,
+		strings.ReplaceAll(res.Status, "_", "-"))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, s.cli, "workflow", "show", "-w", id, "-o", "json", "--address", s.local.Server.Addr)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	require.NoError(s.t, err, "temporal workflow show: %s", stderr.String())
+	require.NoError(s.t, os.WriteFile(filepath.Join(dir, name), out, 0o644))
+	s.t.Logf("recorded the history of %s in %s (%d bytes)", id, filepath.Join(dir, name), len(out))
+}
