@@ -1,26 +1,75 @@
 package workflows
 
 import (
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
 )
 
 // TestReplayRecordedHistories replays histories recorded on the real dev
-// server (testdata/histories, written by `temporal workflow show -o json`).
+// server (testdata/histories, written by `temporal workflow show -o json`;
+// the *-signed.json ones by the integration test, see its RecordEnv).
 // A change to the workflow that breaks determinism for running releases fails
 // here: guard such a change with workflow.GetVersion.
+//
+// Each history is replayed under its own workflow id: a release with signed
+// attestations checks that every fact is bound to its release id, and under
+// the replayer's default id it would fail closed and take another path.
 func TestReplayRecordedHistories(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("testdata", "histories", "*.json"))
 	require.NoError(t, err)
 	require.NotEmpty(t, files, "no recorded histories: the replay test would prove nothing")
+	signed := 0
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
+			hist := readHistory(t, f)
+			id := hist.Events[0].GetWorkflowExecutionStartedEventAttributes().GetWorkflowId()
+			require.NotEmpty(t, id, "the started event names the release")
+			if strings.HasSuffix(f, "-signed.json") {
+				requireSignedPath(t, hist)
+				signed++
+			}
 			r := worker.NewWorkflowReplayer()
 			r.RegisterWorkflow(Release)
-			require.NoError(t, r.ReplayWorkflowHistoryFromJSONFile(nil, f))
+			require.NoError(t, r.ReplayWorkflowHistoryWithOptions(nil, hist,
+				worker.ReplayWorkflowHistoryOptions{OriginalExecution: workflow.Execution{ID: id}}))
 		})
 	}
+	require.NotZero(t, signed, "no recorded history of a release with signed attestations")
+}
+
+func readHistory(t *testing.T, file string) *historypb.History {
+	f, err := os.Open(file)
+	require.NoError(t, err)
+	defer f.Close()
+	hist, err := client.HistoryFromJSON(f, client.HistoryJSONOptions{})
+	require.NoError(t, err)
+	require.NotEmpty(t, hist.Events)
+	return hist
+}
+
+// requireSignedPath: a *-signed.json history took the signed-attestations
+// path (its version marker) and received its decisions or cancels as Updates.
+func requireSignedPath(t *testing.T, hist *historypb.History) {
+	marker, updates := false, 0
+	for _, ev := range hist.Events {
+		switch ev.GetEventType() {
+		case enumspb.EVENT_TYPE_MARKER_RECORDED:
+			for _, p := range ev.GetMarkerRecordedEventAttributes().GetDetails()["change-id"].GetPayloads() {
+				marker = marker || string(p.GetData()) == `"`+changeSignedAttestations+`"`
+			}
+		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
+			updates++
+		}
+	}
+	require.True(t, marker, "no %s version marker", changeSignedAttestations)
+	require.NotZero(t, updates, "no Update accepted")
 }
