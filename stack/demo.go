@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -108,11 +109,7 @@ func (d *demo) finish(ctx context.Context, id string) (bool, error) {
 	if _, err := d.must(ctx, "", "audit", id); err != nil {
 		return false, err
 	}
-	export := d.relPath(filepath.Join(d.s.cfg.dataDir, "audit-"+strings.ReplaceAll(id, "/", "_")+".jsonl"))
-	if _, err := d.must(ctx, "", "audit", id, "--export", export); err != nil {
-		return false, err
-	}
-	if _, err := d.must(ctx, "", "audit", "--verify", export); err != nil {
+	if err := d.exportAndVerify(ctx, id); err != nil {
 		return false, err
 	}
 	status, err := d.status(ctx, id)
@@ -127,6 +124,44 @@ func (d *demo) finish(ctx context.Context, id string) (bool, error) {
 		logf(d.s.out, "demo: http://localhost:%d/namespaces/default/workflows/%s", d.s.cfg.uiPort, id)
 	}
 	return status == "deployed", nil
+}
+
+// exportAndVerify exports the trail (JSON lines, and its envelopes as an
+// in-toto bundle) and verifies it as an auditor would, with the policy's
+// keys: every signature and the seal. A copy cut before its seal is refused.
+func (d *demo) exportAndVerify(ctx context.Context, id string) error {
+	base := filepath.Join(d.s.cfg.dataDir, "audit-"+strings.ReplaceAll(id, "/", "_"))
+	export, bundle := d.relPath(base+".jsonl"), d.relPath(base+".intoto.jsonl")
+	if _, err := d.must(ctx, "", "audit", id, "--export", export, "--intoto", bundle); err != nil {
+		return err
+	}
+	if _, err := d.must(ctx, "", "audit", "--verify", export, "--policy", d.s.policyArg()); err != nil {
+		return err
+	}
+	cut := d.relPath(base + ".cut.jsonl")
+	if err := cutLastLine(base+".jsonl", base+".cut.jsonl"); err != nil {
+		return err
+	}
+	fmt.Fprintf(d.s.out, "\n$ head -n -1 %s > %s   # the same trail without its last entry, the seal\n", export, cut)
+	out, code, err := d.starter(ctx, "", "audit", "--verify", cut, "--policy", d.s.policyArg())
+	if err != nil {
+		return err
+	}
+	if code != exitRefused {
+		return fmt.Errorf("a cut export: want refused (exit %d), got exit %d:\n%s", exitRefused, code, out)
+	}
+	logf(d.s.out, "demo: the cut export was refused")
+	return nil
+}
+
+// cutLastLine copies a JSON-lines file without its last line.
+func cutLastLine(from, to string) error {
+	data, err := os.ReadFile(from)
+	if err != nil {
+		return err
+	}
+	lines := strings.SplitAfter(strings.TrimRight(string(data), "\n"), "\n")
+	return os.WriteFile(to, []byte(strings.Join(lines[:len(lines)-1], "")), 0o644)
 }
 
 // terminal release states: waiting for anything else after one is futile.

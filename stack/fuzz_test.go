@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -8,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/foureyes/foureyes/internal/figures"
 )
 
 var fuzzFuncRE = regexp.MustCompile(`(?m)^func (Fuzz\w+)\(f \*testing\.F\)`)
@@ -54,5 +57,41 @@ func TestFuzzWanted(t *testing.T) {
 		if got := fuzzWanted(tc.args); got != tc.want {
 			t.Errorf("FOUREYES_FUZZTIME=%q args %v: %v, want %v", tc.env, tc.args, got, tc.want)
 		}
+	}
+}
+
+// TestPrintFigures: every line the suites reported through internal/figures
+// is printed, in order, under one heading — the hostile suite's attacks
+// figure like the others — and nothing when no suite reported.
+func TestPrintFigures(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv(figures.Env, filepath.Join(dir, "figures.txt"))
+	// Sample lines (not figures of any run) in the suites' formats.
+	lines := []string{
+		"faults injected 3 (sample figure), survived 3",
+		"attacks tried 17 / refused 17 (sample figure: forged decisions 12, forged cancel 1, rogue deploy 1, forged completions 2, rogue LoadPolicy 1); nothing deployed",
+		"property cases run 5 (sample figure)",
+	}
+	for _, l := range lines {
+		figures.Report(t, "%s", l)
+	}
+	var out bytes.Buffer
+	printFigures(&out, filepath.Join(dir, "figures.txt"))
+	got := out.String()
+	if !strings.Contains(got, "figures of this run:") {
+		t.Errorf("no heading:\n%s", got)
+	}
+	last := -1
+	for _, l := range lines {
+		i := strings.Index(got, "  "+t.Name()+": "+l+"\n")
+		if i < 0 || i < last {
+			t.Errorf("figure %q missing or out of order:\n%s", l, got)
+		}
+		last = i
+	}
+	out.Reset()
+	printFigures(&out, filepath.Join(dir, "none.txt"))
+	if out.Len() != 0 {
+		t.Errorf("no figures reported, printed %q", out.String())
 	}
 }

@@ -126,7 +126,11 @@ func TestUpDemo(t *testing.T) {
 		t.Fatalf("stack up --exit-after-demo exited %d", code)
 	}
 	for _, want := range []string{"alice was refused", "ended deployed", "stopped 5 roles",
-		"foureyes_releases_total{", `reason="author"`} {
+		"foureyes_releases_total{", `reason="author"`,
+		// the trail: exported with its envelopes, verified with the policy's
+		// keys (signatures and the seal), refused once cut
+		"--intoto", "envelopes to", "--policy", "envelopes: ", "approval ", "sealed: by orchestrator key ",
+		"status deployed", "the chain ends without an audit_sealed entry", "the cut export was refused"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("transcript lacks %q", want)
 		}
