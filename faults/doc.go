@@ -8,6 +8,14 @@
 //     no decision is lost, every audit chain verifies.
 //   - TestHostileRequests: hostile calls to the gateway are refused with the
 //     right status and reason, and signal nothing.
+//   - TestRealStack/Attacks: the attacks of a compromised component or any
+//     namespace client, each refused with nothing deployed: forged
+//     decisions (each approver, each channel; signal, unsigned Update,
+//     Update signed by a fresh key or by the build role's key), forged
+//     cancels, a rogue workflow scheduling Deploy, `activity complete` on
+//     Build and Review, a rogue LoadPolicy poller, envelopes replayed onto
+//     another release or gate, a cut or re-chained audit export (the real
+//     starter binary), and a flood of 10,000 refused decisions.
 //   - TestSecretsStayApart: no role process, and no deploy command, holds
 //     another role's secret or the bot token hashes.
 //

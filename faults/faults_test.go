@@ -353,7 +353,7 @@ func (f *faultRun) report(t *testing.T) {
 	figures.Report(t, "faults injected %d (orchestrator %d, build %d, review %d, approval %d, deploy %d of which %d mid-deploy; dev server restarts %d), survived %d",
 		len(f.faults), byTarget["orchestrator"], byTarget["build"], byTarget["review"], byTarget["approval"],
 		byTarget["deploy"], mid, byTarget["server"], survived)
-	figures.Report(t, "releases ending correctly %d of %d (%d lived through a fault, %d deploys resumed after their worker died); duplicate deploys %d; decisions %d, lost 0; audit chains verified %d",
+	figures.Report(t, "releases ending correctly %d of %d (%d lived through a fault, %d deploys resumed after their worker died); duplicate deploys %d; decisions %d, lost 0; audit chains verified %d (hashes, signatures and seal)",
 		tl.correct, len(f.releases), lived, tl.resumed, tl.duplicates, tl.decisions, tl.chains)
 	if lived < 20 && len(f.releases) >= 20 {
 		t.Errorf("only %d releases lived through a fault, want at least 20", lived)
@@ -429,6 +429,8 @@ func (f *faultRun) checkTrail(r *release, tl *tally, bad func(string, ...any)) {
 	_ = audit.Export(&buf, entries)
 	if n, err := audit.Verify(&buf); err != nil || n != len(entries) || entries[len(entries)-1].Hash != r.res.AuditHead {
 		bad("audit chain does not verify: %v (n=%d of %d)", err, n, len(entries))
+	} else if err := f.s.verifySigned(entries); err != nil {
+		bad("audit trail's signatures or seal do not verify: %v", err)
 	} else {
 		tl.chains++
 	}

@@ -115,9 +115,9 @@ func (h *hostileRun) reviewGateCases(replay func(context.Context) (int, string, 
 	return []hcase{
 		h.recordedAPI("requester signs", "rita", "review", "approve", 403, "you requested this release"),
 		h.recordedAPI("not eligible (not a reviewer)", "carol", "review", "approve", 403, "not in reviewers"),
-		h.signal("identity the policy does not know (signalled past the gateway)", "mallory", "review", "approve", "unknown identity"),
-		h.signal("service identity (signalled past the gateway)", "foureyes-deploy@faults", "review", "approve", "service identity"),
-		h.signal("verdict neither approve nor reject (signalled past the gateway)", "bob", "review", "lgtm", "neither approve nor reject"),
+		h.signal("identity the policy does not know (signalled past the gateway)", "mallory", "review", "approve"),
+		h.signal("service identity (signalled past the gateway)", "foureyes-deploy@faults", "review", "approve"),
+		h.signal("verdict neither approve nor reject (signalled past the gateway)", "bob", "review", "lgtm"),
 		{name: "Slack user the policy does not know", kind: "slack", send: replay, status: 200,
 			text: "unknown identity", actor: "slack:U0MALLORY1", channel: workflows.ChannelSlack},
 		h.slack("replayed Slack request", replay, 401, "replayed"),
@@ -171,6 +171,9 @@ func (h *hostileRun) report(ctx context.Context) {
 	require(h.t, audit.Export(&buf, entries))
 	if n, err := audit.Verify(&buf); err != nil || n != len(entries) {
 		h.t.Errorf("audit chain: %v (%d of %d)", err, n, len(entries))
+	}
+	if err := h.s.verifySigned(entries); err != nil {
+		h.t.Errorf("audit trail's signatures or seal: %v", err)
 	}
 	h.toldPrivately(ctx, "U0MALLORY1", "U0ALICE01")
 	total, refused := 0, 0
@@ -317,24 +320,25 @@ func answerText(got map[string]any) string {
 }
 
 // signal sends a decision straight to Temporal, as someone with Temporal
-// access but no token would, and reads the release's answer.
-func (h *hostileRun) signal(name, who, gate, verdict, text string) hcase {
+// access but no token would. The release refuses it whatever it claims (a
+// signal carries no signature) and records the refusal with no actor: the
+// claimed identity is not believed. The answer is that recorded refusal.
+func (h *hostileRun) signal(name, who, gate, verdict string) hcase {
 	h.seq++
 	rid := fmt.Sprintf("signal-%d", h.seq)
-	return hcase{name: name, kind: "signal", status: http.StatusForbidden, text: text, actor: who, channel: workflows.ChannelAPI,
+	return hcase{name: name, kind: "signal", status: http.StatusForbidden,
+		text: fmt.Sprintf("a decision signal carries no signature (claimed identity %q)", who),
 		send: func(ctx context.Context) (int, string, error) {
 			d := workflows.Decision{RequestID: rid, Gate: gate, Verdict: verdict, Identity: who, Channel: workflows.ChannelAPI}
 			if err := h.s.client.SignalWorkflow(ctx, h.id, "", workflows.SignalDecision, d); err != nil {
 				return 0, "", err
 			}
-			o, err := retry(ctx, func(ctx context.Context) (workflows.DecisionOutcome, error) {
-				o, err := query[workflows.DecisionOutcome](ctx, h.s, h.id, workflows.QueryDecision, rid)
-				if err == nil && o.Outcome == workflows.OutcomePending {
-					err = fmt.Errorf("pending")
-				}
-				return o, err
-			})
-			return map[string]int{workflows.OutcomeRefused: 403, workflows.OutcomeGateClosed: 409}[o.Outcome], o.Reason, err
+			e, err := h.s.unsignedRefusal(ctx, h.id, rid)
+			if err != nil {
+				return 0, "", err
+			}
+			h.recorded++
+			return http.StatusForbidden, e.Detail, nil
 		}}
 }
 

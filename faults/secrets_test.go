@@ -5,10 +5,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/config"
+	"github.com/foureyes/foureyes/devstack"
 	"github.com/foureyes/foureyes/internal/figures"
 )
 
@@ -21,7 +24,7 @@ func secrets(t *testing.T, s *stackT) {
 		if err != nil {
 			t.Fatalf("%s: %v", role, err)
 		}
-		for _, p := range s.foreign(role, env) {
+		for _, p := range s.foreign(role, env, false) {
 			t.Errorf("role %s process: %s", role, p)
 		}
 	}
@@ -31,20 +34,21 @@ func secrets(t *testing.T, s *stackT) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, p := range s.foreign(config.RoleDeploy, strings.Split(string(data), "\n")) {
+		for _, p := range s.foreign(config.RoleDeploy, strings.Split(string(data), "\n"), true) {
 			t.Errorf("deploy command %s: %s", filepath.Base(f), p)
 		}
 	}
 	if len(files) == 0 {
 		t.Error("no deploy command environment was captured")
 	}
-	figures.Report(t, "secrets apart: %d role processes and %d deploy command environments checked: each holds its own secrets only; deploy sees no Slack secret, no policy, no token or token hash",
+	figures.Report(t, "secrets apart: %d role processes and %d deploy command environments checked: each holds its own secrets and signing key only; deploy sees no Slack secret, no token or token hash, and no policy but its own copy (its commands none, and no key)",
 		len(config.Roles), len(files))
 }
 
 // foreign lists what env (KEY=VALUE lines) of role must not hold, and any
-// own secret it lacks.
-func (s *stackT) foreign(role string, env []string) []string {
+// own secret it lacks; command: env is a command's the role ran, which holds
+// no signing key and no policy at all.
+func (s *stackT) foreign(role string, env []string, command bool) []string {
 	var problems []string
 	joined := strings.Join(env, "\n")
 	for name, value := range s.secrets {
@@ -53,18 +57,44 @@ func (s *stackT) foreign(role string, env []string) []string {
 			problems = append(problems, fmt.Sprintf("holds %s: %v, want %v", name, has, own))
 		}
 	}
+	problems = append(problems, s.foreignKeys(role, env, command)...)
 	if role == config.RoleDeploy {
-		problems = append(problems, s.deployForbidden(env, joined)...)
+		problems = append(problems, s.deployForbidden(env, joined, command)...)
 	}
 	return problems
 }
 
-// deployForbidden: nothing of the approval role, no policy, no token.
-func (s *stackT) deployForbidden(env []string, joined string) []string {
+// foreignKeys: a role process is told where its own signing key is and
+// nothing of another's; a command is told of no key; no key is in the
+// environment itself.
+func (s *stackT) foreignKeys(role string, env []string, command bool) []string {
+	var problems []string
+	joined := strings.Join(env, "\n")
+	for _, r := range attest.Roles {
+		k := devstack.KeyFileVar(r)
+		want := r == role && !command
+		if has := slices.ContainsFunc(env, func(kv string) bool { return strings.HasPrefix(kv, k+"=") }); has != want {
+			problems = append(problems, fmt.Sprintf("has %s: %v, want %v", k, has, want))
+		}
+		if path := s.keyFiles[r]; path != "" && r != role && strings.Contains(joined, path) {
+			problems = append(problems, "names the signing key file of "+r)
+		}
+	}
+	if strings.Contains(joined, "PRIVATE KEY") {
+		problems = append(problems, "holds a private key")
+	}
+	return problems
+}
+
+// deployForbidden: nothing of the approval role, no token, no policy but
+// the deploy role's own copy (which it needs to judge a bundle; its
+// commands need none).
+func (s *stackT) deployForbidden(env []string, joined string, command bool) []string {
 	var problems []string
 	for _, kv := range env {
-		if k, _, _ := strings.Cut(kv, "="); strings.Contains(k, "SLACK") || strings.Contains(k, "POLICY") ||
-			strings.HasPrefix(k, config.Prefix(config.RoleApproval)) {
+		k, _, _ := strings.Cut(kv, "=")
+		if strings.Contains(k, "SLACK") || strings.HasPrefix(k, config.Prefix(config.RoleApproval)) ||
+			strings.Contains(k, "POLICY") && (command || k != "FOUREYES_DEPLOY_POLICY_FILE") {
 			problems = append(problems, "has "+k)
 		}
 	}
@@ -104,22 +134,41 @@ func processEnv(pid int) ([]string, error) {
 // The checker is not vacuous: leaks of each kind are caught.
 func TestForeignCatchesLeaks(t *testing.T) {
 	s := &stackT{secrets: map[string]string{"FOUREYES_DEPLOY_CREDENTIALS": "dc", "FOUREYES_APPROVAL_SLACK_BOT_TOKEN": "xoxb-1"},
-		tokens: map[string]string{"bob": "tok-bob"}}
+		tokens: map[string]string{"bob": "tok-bob"}, keyFiles: map[string]string{"build": "/k/build.key", "deploy": "/k/deploy.key"}}
 	s.policy = mustPolicy(t)
 	hash := s.policy.Humans[0].TokenSHA256
+	key := devstack.KeyFileVar(config.RoleDeploy) + "=/k/deploy.key"
 	for name, env := range map[string][]string{
-		"other role's secret":      {"FOUREYES_DEPLOY_CREDENTIALS=dc", "X=xoxb-1"},
-		"own secret missing":       {},
-		"Slack variable":           {"FOUREYES_DEPLOY_CREDENTIALS=dc", "FOUREYES_APPROVAL_SLACK_TEAM_ID=T1"},
-		"policy file":              {"FOUREYES_DEPLOY_CREDENTIALS=dc", "FOUREYES_ORCHESTRATOR_POLICY_FILE=/p"},
-		"token":                    {"FOUREYES_DEPLOY_CREDENTIALS=dc", "T=tok-bob"},
-		"token hash of the policy": {"FOUREYES_DEPLOY_CREDENTIALS=dc", "H=" + hash},
+		"other role's secret":      {"FOUREYES_DEPLOY_CREDENTIALS=dc", key, "X=xoxb-1"},
+		"own secret missing":       {key},
+		"own key missing":          {"FOUREYES_DEPLOY_CREDENTIALS=dc"},
+		"other role's key":         {"FOUREYES_DEPLOY_CREDENTIALS=dc", key, devstack.KeyFileVar(config.RoleBuild) + "=/k/build.key"},
+		"other role's key path":    {"FOUREYES_DEPLOY_CREDENTIALS=dc", key, "X=/k/build.key"},
+		"a private key":            {"FOUREYES_DEPLOY_CREDENTIALS=dc", key, "X=-----BEGIN PRIVATE KEY-----"},
+		"Slack variable":           {"FOUREYES_DEPLOY_CREDENTIALS=dc", key, "FOUREYES_APPROVAL_SLACK_TEAM_ID=T1"},
+		"policy file":              {"FOUREYES_DEPLOY_CREDENTIALS=dc", key, "FOUREYES_ORCHESTRATOR_POLICY_FILE=/p"},
+		"token":                    {"FOUREYES_DEPLOY_CREDENTIALS=dc", key, "T=tok-bob"},
+		"token hash of the policy": {"FOUREYES_DEPLOY_CREDENTIALS=dc", key, "H=" + hash},
 	} {
-		if len(s.foreign(config.RoleDeploy, env)) == 0 {
+		if len(s.foreign(config.RoleDeploy, env, false)) == 0 {
 			t.Errorf("%s: not caught", name)
 		}
 	}
-	if p := s.foreign(config.RoleDeploy, []string{"FOUREYES_DEPLOY_CREDENTIALS=dc", "PATH=/bin"}); len(p) != 0 {
+	own := []string{"FOUREYES_DEPLOY_CREDENTIALS=dc", key, "FOUREYES_DEPLOY_POLICY_FILE=/p", "PATH=/bin"}
+	if p := s.foreign(config.RoleDeploy, own, false); len(p) != 0 {
 		t.Errorf("clean environment flagged: %v", p)
+	}
+	// A deploy command is told of no key and no policy.
+	for name, env := range map[string][]string{
+		"the deploy key":     {"FOUREYES_DEPLOY_CREDENTIALS=dc", key},
+		"the deploy policy":  {"FOUREYES_DEPLOY_CREDENTIALS=dc", "FOUREYES_DEPLOY_POLICY_FILE=/p"},
+		"own secret missing": {},
+	} {
+		if len(s.foreign(config.RoleDeploy, env, true)) == 0 {
+			t.Errorf("deploy command with %s: not caught", name)
+		}
+	}
+	if p := s.foreign(config.RoleDeploy, []string{"FOUREYES_DEPLOY_CREDENTIALS=dc", "PATH=/bin"}, true); len(p) != 0 {
+		t.Errorf("clean command environment flagged: %v", p)
 	}
 }

@@ -11,12 +11,14 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/audit"
 	"github.com/foureyes/foureyes/devstack"
 	"github.com/foureyes/foureyes/gateway"
@@ -30,22 +32,25 @@ const slackTeam = "T0FAULTS1"
 
 // stackT is the stack every test of this package shares (started once).
 type stackT struct {
-	dir     string
-	slack   *slackrec.Server // the Slack Web API the approval role talks to
-	local   *devstack.Local
-	cli     string
-	client  client.Client
-	tokens  map[string]string // identity -> demo token
-	secrets map[string]string // secret variable -> value given to its role only
-	counter string            // the deploy command appends "<release> start|end" here
-	envDir  string            // the deploy command writes its environment here
-	revoked string            // erin's token: its hash is not in the stack's policy
-	policy  *policy.Policy
+	dir      string
+	slack    *slackrec.Server // the Slack Web API the approval role talks to
+	local    *devstack.Local
+	cli      string
+	client   client.Client
+	tokens   map[string]string // identity -> demo token
+	secrets  map[string]string // secret variable -> value given to its role only
+	counter  string            // the deploy command appends "<release> start|end" here
+	envDir   string            // the deploy command writes its environment here
+	revoked  string            // erin's token: its hash is not in the stack's policy
+	keyFiles map[string]string // signing role -> its private key file
+	ring     attest.KeyRing    // the public keys of the stack's policy
+	policy   *policy.Policy
 }
 
 // TestRealStack starts one stack and runs the suites against it: hostile
-// requests first (on a quiet stack), then the faults, then the secrets check
-// (over processes restarted by the faults too).
+// requests first (on a quiet stack), then the attacks of a compromised
+// component or namespace client, then the faults, then the secrets check
+// (over processes restarted by the attacks and the faults too).
 func TestRealStack(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the fault, hostile and secrets suites need the real stack; skipped in -short mode")
@@ -60,6 +65,7 @@ func TestRealStack(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Run("Hostile", func(t *testing.T) { hostile(t, s) })
+	t.Run("Attacks", func(t *testing.T) { attacks(t, s) })
 	t.Run("Faults", func(t *testing.T) { faults(t, s) })
 	t.Run("Secrets", func(t *testing.T) { secrets(t, s) })
 }
@@ -114,19 +120,22 @@ func (s *stackT) prepare(root, slackAPI string) error {
 		"FOUREYES_APPROVAL_SLACK_BOT_TOKEN":      "xoxb-faults-1f0c",
 		"FOUREYES_DEPLOY_CREDENTIALS":            "deploy-credentials-3e7f",
 	}
+	// The roles read the stack's policy: this one plus the stack's keys.
 	s.local = &devstack.Local{Root: root, DataDir: filepath.Join(dir, "data"), BinDir: filepath.Join(dir, "bin"),
-		Extra: s.extra(policyFile, slackAPI)}
+		BasePolicy: policyFile, Extra: s.extra(slackAPI)}
+	s.keyFiles = map[string]string{}
+	for _, role := range attest.Roles {
+		s.keyFiles[role] = s.local.KeyFile(role)
+	}
 	return nil
 }
 
-func (s *stackT) extra(policyFile, slackAPI string) map[string][]string {
+func (s *stackT) extra(slackAPI string) map[string][]string {
 	deploy := fmt.Sprintf(`printf '%%s start\n' "$FOUREYES_RELEASE_ID" >> '%s'; env > '%s'/"$FOUREYES_RELEASE_ID.env"; `+
 		`sleep 2; printf '%%s end\n' "$FOUREYES_RELEASE_ID" >> '%s'`, s.counter, s.envDir, s.counter)
 	extra := map[string][]string{
-		"orchestrator": {"FOUREYES_ORCHESTRATOR_POLICY_FILE=" + policyFile},
-		"approval": {"FOUREYES_APPROVAL_POLICY_FILE=" + policyFile, "FOUREYES_APPROVAL_SLACK_TEAM_ID=" + slackTeam,
-			"FOUREYES_APPROVAL_SLACK_API_URL=" + slackAPI},
-		"deploy": {"FOUREYES_DEPLOY_COMMAND=" + deploy},
+		"approval": {"FOUREYES_APPROVAL_SLACK_TEAM_ID=" + slackTeam, "FOUREYES_APPROVAL_SLACK_API_URL=" + slackAPI},
+		"deploy":   {"FOUREYES_DEPLOY_COMMAND=" + deploy},
 	}
 	for k, v := range s.secrets {
 		role := strings.ToLower(strings.Split(k, "_")[1])
@@ -152,6 +161,13 @@ func (s *stackT) boot(root string) error {
 	}
 	ctx := context.Background()
 	if err := s.local.MakeDirs(); err != nil {
+		return err
+	}
+	p, _, err := policy.Load(s.local.PolicyFile())
+	if err != nil {
+		return err
+	}
+	if s.ring, err = p.KeyRing(); err != nil {
 		return err
 	}
 	if err := s.local.StartServer(ctx, s.cli); err != nil {
@@ -243,9 +259,44 @@ func query[T any](ctx context.Context, s *stackT, id, name string, args ...any) 
 	})
 }
 
+// verifySigned checks an exported trail as an auditor would: the chain,
+// every envelope against the stack's keys, and the seal at its end.
+func (s *stackT) verifySigned(entries []audit.Entry) error {
+	var buf bytes.Buffer
+	if err := audit.Export(&buf, entries); err != nil {
+		return err
+	}
+	rep, err := audit.VerifySigned(&buf, s.ring)
+	if err == nil && rep.Entries != len(entries) {
+		err = fmt.Errorf("%d of %d entries verified", rep.Entries, len(entries))
+	}
+	return err
+}
+
 func (s *stackT) trail(ctx context.Context, id string) ([]audit.Entry, error) {
 	a, err := query[workflows.AuditTrail](ctx, s, id, workflows.QueryAudit)
 	return a.Entries, err
+}
+
+// unsignedRefusal waits for the refusal the release recorded for update (or
+// request) id rid of a request whose signature did not verify, and checks it
+// names no actor: what an unsigned request claims is not believed.
+func (s *stackT) unsignedRefusal(ctx context.Context, release, rid string) (audit.Entry, error) {
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	e, err := retry(ctx, func(ctx context.Context) (audit.Entry, error) {
+		entries, err := s.trail(ctx, release)
+		for _, e := range entries {
+			if e.Type == audit.EventDecisionRefused && strings.Contains(e.Detail, strconv.Quote(rid)) {
+				return e, nil
+			}
+		}
+		return audit.Entry{}, fmt.Errorf("no refusal of %q recorded yet (%v)", rid, err)
+	})
+	if err == nil && (e.Actor != "" || e.Channel != "" || len(e.Envelope) != 0) {
+		err = fmt.Errorf("the refusal of unsigned %q names actor %q, channel %q or keeps an envelope: %+v", rid, e.Actor, e.Channel, e)
+	}
+	return e, err
 }
 
 // waitStatus polls until the release's status is want.
@@ -297,7 +348,7 @@ func (s *stackT) decide(ctx context.Context, id, gate, verdict, who, rid string)
 	}
 	f, err := retry(ctx, func(ctx context.Context) (final, error) {
 		code, got, err := s.post(ctx, "/v1/decisions", "Bearer "+s.tokens[who], body, nil)
-		if err == nil && (code == http.StatusAccepted || code >= 500) {
+		if err == nil && (code == http.StatusAccepted || code == http.StatusTooManyRequests || code >= 500) {
 			err = fmt.Errorf("gateway answered %d: %v", code, got)
 		}
 		var a gateway.Answer
