@@ -83,6 +83,8 @@ func attacks(t *testing.T, s *stackT) {
 	for _, st := range steps {
 		t.Run(st.name, func(t *testing.T) {
 			at := time.Now()
+			ctx, cancel := context.WithTimeout(ctx, 100*time.Second)
+			defer cancel()
 			st.run(ctx, t)
 			t.Logf("%s: %.1fs", st.name, time.Since(at).Seconds())
 		})

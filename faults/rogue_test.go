@@ -170,10 +170,13 @@ func (a *attackRun) forgeCompletion(ctx context.Context, role, queue, name strin
 	if err := a.s.client.CompleteActivity(ctx, token, forged, nil); err != nil {
 		return fmt.Errorf("activity complete: %w", err)
 	}
-	res, err := a.result(ctx, id)
+	// Refused, the release fails at once; taken, it would wait at a gate.
+	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	res, err := a.result(rctx, id)
 	switch {
 	case err != nil:
-		return err
+		return fmt.Errorf("the release did not fail after the forged %s: %w", name, err)
 	case res.Status != workflows.StatusFailed || !strings.Contains(res.Reason, reason):
 		return fmt.Errorf("release ended %s (%s), want failed with %q", res.Status, res.Reason, reason)
 	case a.s.deployed(id) != 0:
