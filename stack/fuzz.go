@@ -15,6 +15,7 @@ var fuzzTargets = []struct{ pkg, name string }{
 	{"./policy", "FuzzParse"},
 	{"./audit", "FuzzVerify"},
 	{"./gateway", "FuzzSlackInteraction"},
+	{"./attest", "FuzzVerify"},
 }
 
 // fuzzTime is how long each target runs: FOUREYES_FUZZTIME, default 10s.
