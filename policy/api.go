@@ -15,7 +15,8 @@ package policy
 //
 //	(p *Policy) Decide(c Check) Verdict
 //	    every rule for one decision (approve or reject): known identity,
-//	    not a service identity, not an executor, not an author, not the
+//	    not a service identity, not an executor, not an author, no commit
+//	    email that maps to nobody (unless allowed; approvals only), not the
 //	    requester, not an earlier signer, not already signed, eligible by
 //	    group/identity, bot allowed at the gate and bots counting, no freeze
 //	    window at c.Now, rule present (fail closed).
@@ -28,6 +29,13 @@ package policy
 //	(p *Policy) IdentityForToken(token string) (string, bool)
 //	    SHA-256 of token compared in constant time with every token hash.
 //	(p *Policy) IdentityForSlack(userID string) (string, bool)
+//	(p *Policy) Service(name string) (Service, bool)
+//	    the service's repository and build command, if the policy lists it.
+//	(p *Policy) IdentityForEmail(email string) (string, bool)
+//	(p *Policy) MapEmails(emails []string) (identities, unmapped []string)
+//	    commit emails to identities (email or git_emails, ignoring case).
+//	(p *Policy) AllowsUnmapped(env string) bool      // unmapped_emails: allow
+//	(p *Policy) AllowsNoRepository(env string) bool  // services_without_repository: allow
 //	(p *Policy) Known(id string) bool
 //	(p *Policy) IsReleaseManager(id string) bool
 //	(d Duration) Std() time.Duration

@@ -94,6 +94,10 @@ func normalize(p *Policy) {
 	p.ReleaseManagers = nilIfEmpty(p.ReleaseManagers)
 	for i := range p.Humans {
 		p.Humans[i].Groups = nilIfEmpty(p.Humans[i].Groups)
+		p.Humans[i].GitEmails = nilIfEmpty(p.Humans[i].GitEmails)
+	}
+	if len(p.Services) == 0 {
+		p.Services = nil
 	}
 	for i := range p.Bots {
 		p.Bots[i].Gates = nilIfEmpty(p.Bots[i].Gates)

@@ -13,7 +13,7 @@ const timeFormat = time.RFC3339
 // separation lists the checks of Decide after the rule lookup, in order;
 // each returns why the decision is refused, or "".
 var separation = []func(p *Policy, c Check, r GateRule) string{
-	checkKnown, checkService, checkExecutor, checkAuthor, checkRequester,
+	checkKnown, checkService, checkExecutor, checkAuthor, checkUnmapped, checkRequester,
 	checkEarlier, checkSigned, checkBot, checkEligible, checkFreeze,
 }
 

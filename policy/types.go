@@ -29,6 +29,10 @@ type Policy struct {
 	ServiceIdentities []string `yaml:"service_identities" json:"service_identities"`
 	// ReleaseManagers are groups whose members may cancel any release.
 	ReleaseManagers []string `yaml:"release_managers" json:"release_managers"`
+	// Services by name: where each service's code lives and how it is
+	// built. The build role checks out the release's commit from the
+	// repository and takes the change's authors from its commits.
+	Services map[string]Service `yaml:"services" json:"services,omitempty"`
 	// Environments by name (e.g. "staging", "prod").
 	Environments map[string]Environment `yaml:"environments" json:"environments"`
 	// Keys lists, per signing role (orchestrator, build, review, approval,
@@ -45,7 +49,31 @@ type Human struct {
 	Groups []string `yaml:"groups" json:"groups"`
 	// TokenSHA256 (optional) lets the person decide through the API.
 	TokenSHA256 string `yaml:"token_sha256" json:"token_sha256,omitempty"`
+	// GitEmails (optional) are other addresses the person writes commits
+	// with; commits by Email or any of these are the person's.
+	GitEmails []string `yaml:"git_emails" json:"git_emails,omitempty"`
 }
+
+// Service is one deployable service: its git repository and, optionally,
+// the command that builds it.
+type Service struct {
+	// Repository is a URL (https://, ssh://, git://, file://, or
+	// user@host:path) or a path; a relative path is relative to the folder
+	// of the policy file the build role reads.
+	Repository string `yaml:"repository" json:"repository"`
+	// Build (optional) is a shell command run in a clean checkout of the
+	// commit; it writes the artifact to $FOUREYES_ARTIFACT_PATH. Without
+	// it the build role's FOUREYES_BUILD_COMMAND, else `git archive`.
+	Build string `yaml:"build" json:"build,omitempty"`
+}
+
+// Settings of an environment for commits and services.
+const (
+	UnmappedBlock = "block"  // an email that maps to no identity blocks approvals (default)
+	UnmappedAllow = "allow"  // such emails are shown, approvals go on
+	NoRepoRefuse  = "refuse" // a service without a repository cannot be released (default)
+	NoRepoAllow   = "allow"  // built without sources; authors only as declared
+)
 
 // Bot is an automated decider authenticated by an API token.
 type Bot struct {
@@ -58,6 +86,14 @@ type Bot struct {
 // Environment holds the rule of each gate for releases into it.
 type Environment struct {
 	Gates map[string]GateRule `yaml:"gates" json:"gates"`
+	// UnmappedEmails says what an author, committer or co-author email that
+	// maps to no identity does: "block" (the default: no approval at any
+	// gate, fail closed) or "allow".
+	UnmappedEmails string `yaml:"unmapped_emails" json:"unmapped_emails,omitempty"`
+	// ServicesWithoutRepository says whether a service the policy names no
+	// repository for may be released here: "refuse" (the default) or
+	// "allow" (built without sources, its authors only those declared).
+	ServicesWithoutRepository string `yaml:"services_without_repository" json:"services_without_repository,omitempty"`
 }
 
 // GateRule says who may sign one gate of one environment, and how many must.
@@ -86,13 +122,16 @@ type Duration time.Duration
 type Check struct {
 	Environment string
 	Gate        string
-	Identity    string    // who is deciding
-	Authors     []string  // identities that authored the change
-	Requester   string    // identity that requested the release
-	Earlier     []string  // identities that signed an earlier gate
-	Signed      []string  // identities that already signed this gate
-	Executors   []string  // worker identities that ran stages of this release
-	Now         time.Time // workflow time of the decision
+	Identity    string   // who is deciding
+	Authors     []string // identities that authored the change
+	// Unmapped are emails of the change's commits that map to no identity:
+	// unless the environment allows them, they block every approval.
+	Unmapped  []string
+	Requester string    // identity that requested the release
+	Earlier   []string  // identities that signed an earlier gate
+	Signed    []string  // identities that already signed this gate
+	Executors []string  // worker identities that ran stages of this release
+	Now       time.Time // workflow time of the decision
 	// Reject is true for a rejection: a freeze window stops approvals and
 	// deploys, never a "no".
 	Reject bool

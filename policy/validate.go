@@ -28,12 +28,15 @@ type validator struct {
 	members map[string][]string // group -> identities, in file order
 	tokens  map[string]string   // token hash -> identity
 	slack   map[string]string   // Slack user id -> identity
+	emails  map[string]string   // lowercase email -> identity
 }
 
 func validate(file string, loc *locator, p *Policy) error {
 	v := &validator{file: file, loc: loc, p: p, ids: map[string]string{},
-		members: map[string][]string{}, tokens: map[string]string{}, slack: map[string]string{}}
-	steps := []func() error{v.version, v.services, v.humans, v.bots, v.releaseManagers, v.environments, v.keys}
+		members: map[string][]string{}, tokens: map[string]string{}, slack: map[string]string{},
+		emails: map[string]string{}}
+	steps := []func() error{v.version, v.services, v.humans, v.bots, v.releaseManagers, v.sources,
+		v.environments, v.keys}
 	for _, step := range steps {
 		if err := step(); err != nil {
 			return err
@@ -143,8 +146,13 @@ func (v *validator) human(base string, h Human) error {
 	if err := v.identity(base+".id", h.ID, "human"); err != nil {
 		return err
 	}
-	if err := v.email(base+".email", h.Email); err != nil {
+	if err := v.ownEmail(base+".email", h.ID, h.Email); err != nil {
 		return err
+	}
+	for i, e := range h.GitEmails {
+		if err := v.ownEmail(fmt.Sprintf("%s.git_emails[%d]", base, i), h.ID, e); err != nil {
+			return err
+		}
 	}
 	if err := v.slackID(base+".slack", h.ID, h.Slack); err != nil {
 		return err
@@ -164,6 +172,19 @@ func (v *validator) email(path, s string) error {
 		strings.IndexFunc(s, unicode.IsSpace) >= 0 || !isText(s) {
 		return v.fail(path, "%q is not an email address", s)
 	}
+	return nil
+}
+
+// ownEmail registers an address commits are mapped by: one identity each.
+func (v *validator) ownEmail(path, id, s string) error {
+	if err := v.email(path, s); err != nil {
+		return err
+	}
+	key := strings.ToLower(s)
+	if other, dup := v.emails[key]; dup {
+		return v.fail(path, "email %q already belongs to %q: commits must map to one identity", s, other)
+	}
+	v.emails[key] = id
 	return nil
 }
 
@@ -248,6 +269,12 @@ func (v *validator) environment(name string, env Environment) error {
 	base := "environments." + name
 	if !nameRE.MatchString(name) {
 		return v.fail(base, "%q is not a valid environment name", name)
+	}
+	if err := v.oneOf(base+".unmapped_emails", env.UnmappedEmails, UnmappedBlock, UnmappedAllow); err != nil {
+		return err
+	}
+	if err := v.oneOf(base+".services_without_repository", env.ServicesWithoutRepository, NoRepoRefuse, NoRepoAllow); err != nil {
+		return err
 	}
 	for _, g := range sortedKeys(env.Gates) {
 		if !slices.Contains(Gates, g) {
