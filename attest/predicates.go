@@ -1,6 +1,8 @@
 package attest
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"strings"
 	"time"
 )
@@ -13,6 +15,7 @@ const (
 	PredicateCancel     = "https://foureyes.dev/attestations/cancel/v1"
 	PredicateDeploy     = "https://foureyes.dev/attestations/deploy-receipt/v1"
 	PredicateSeal       = "https://foureyes.dev/attestations/audit-seal/v1"
+	PredicateDeployed   = "https://foureyes.dev/attestations/deployed-state/v1"
 	// BuildType is the SLSA buildType of foureyes' build role.
 	BuildType = "https://foureyes.dev/build/v1"
 )
@@ -63,17 +66,96 @@ type Provenance struct {
 type BuildDefinition struct {
 	BuildType          string          `json:"buildType"`
 	ExternalParameters BuildParameters `json:"externalParameters"`
+	// ResolvedDependencies names the source: the repository and the commit
+	// its ref resolved to (SLSA: uri git+REPO, digest gitCommit).
+	ResolvedDependencies []ResourceDescriptor `json:"resolvedDependencies,omitempty"`
 }
 
-// BuildParameters are the release's inputs to the build, as the build role received them.
+// ResourceDescriptor is an in-toto resource descriptor.
+type ResourceDescriptor struct {
+	URI    string            `json:"uri"`
+	Digest map[string]string `json:"digest"`
+}
+
+// BuildParameters are the release's inputs to the build, as the build role
+// received them, and — for a service with a repository — what it found in
+// git: the commit its ref resolved to and the change's authors.
 type BuildParameters struct {
 	Binding
-	Service     string   `json:"service"`
-	Environment string   `json:"environment"`
+	Service     string `json:"service"`
+	Environment string `json:"environment"`
+	// Commit is the full SHA built: the ref resolved once by the build role.
 	Commit      string   `json:"commit"`
-	Authors     []string `json:"authors"`
+	Authors     []string `json:"authors"` // declared by the requester
 	Requester   string   `json:"requester"`
 	ArtifactRef string   `json:"artifact_ref"`
+	// Repository is the service's repository as the policy names it ("" for
+	// a service without one, built from nothing but its declared commit).
+	Repository string `json:"repository,omitempty"`
+	Ref        string `json:"ref,omitempty"` // what the release asked for: SHA, short SHA, tag or branch
+	// BuildCommand is the command that built the artifact in a clean
+	// checkout ("" for the default build, git archive of the commit).
+	BuildCommand string `json:"build_command,omitempty"`
+	// Change is the commits and authors since the last deploy.
+	Change *Change `json:"change,omitempty"`
+	// Rebuild is set when this commit was built before into other bytes.
+	Rebuild *Rebuild `json:"rebuild,omitempty"`
+}
+
+// Change is what a release deploys that is not deployed yet: the commits
+// reachable from the release's commit and not from Base, the commit the
+// deploy role last deployed to the service and environment (signed by it,
+// PredicateDeployed). On a first release (nothing deployed), or a redeploy
+// of the deployed commit, it is the commit alone.
+type Change struct {
+	Base        string `json:"base"`         // last deployed commit; "" on a first release
+	BaseRelease string `json:"base_release"` // the release that deployed it
+	// BaseIsAncestor is false when Base is not an ancestor of the commit
+	// (history rewritten, force-pushed, another branch): the change is then
+	// every commit since their merge base, a superset of what changed.
+	BaseIsAncestor bool `json:"base_is_ancestor"`
+	// Commits lists the change's commits, newest first, at most
+	// MaxChangeCommits of them; CommitCount counts them all.
+	Commits     []ChangeCommit `json:"commits"`
+	CommitCount int            `json:"commit_count"`
+	// Emails are every author, committer and Co-authored-by email of every
+	// commit (lowercase, sorted, once each); Identities those the policy
+	// maps to a person, Unmapped the others.
+	Emails     []string `json:"emails"`
+	Identities []string `json:"identities"`
+	Unmapped   []string `json:"unmapped"`
+}
+
+// MaxChangeCommits bounds the commits a provenance lists (all count).
+const MaxChangeCommits = 1000
+
+// ChangeCommit is one commit of a change.
+type ChangeCommit struct {
+	SHA       string   `json:"sha"`
+	Subject   string   `json:"subject"`
+	Author    string   `json:"author"` // email
+	Committer string   `json:"committer"`
+	CoAuthors []string `json:"co_authors,omitempty"`
+}
+
+// Contains reports whether the change lists commit sha.
+func (c *Change) Contains(sha string) bool {
+	if c == nil {
+		return false
+	}
+	for _, k := range c.Commits {
+		if k.SHA == sha {
+			return true
+		}
+	}
+	return false
+}
+
+// Rebuild records that a build of the same service and commit gave other
+// bytes before: the build is not reproducible.
+type Rebuild struct {
+	Reproducible  bool     `json:"reproducible"`
+	EarlierDigest []string `json:"earlier_digests"`
 }
 
 // RunDetails: who built it, when.
@@ -155,6 +237,27 @@ type Receipt struct {
 	Output      string    `json:"output"`
 	Deployer    string    `json:"deployer"`
 	At          time.Time `json:"at"`
+}
+
+// DeployedState is the deploy role's statement of what is deployed to one
+// service in one environment, asked for by a release (bound to it) before
+// its build: where the release's change begins.
+type DeployedState struct {
+	Binding
+	Service     string    `json:"service"`
+	Environment string    `json:"environment"`
+	Commit      string    `json:"commit"`  // "" when nothing is deployed
+	Release     string    `json:"release"` // the release that deployed it
+	Digest      string    `json:"digest"`
+	Deployer    string    `json:"deployer"`
+	At          time.Time `json:"at"`
+}
+
+// DeploymentSubject names one service's deployment in one environment.
+func DeploymentSubject(service, environment string) Subject {
+	name := "deployment:" + environment + "/" + service
+	sum := sha256.Sum256([]byte(name))
+	return Subject{Name: name, SHA256: hex.EncodeToString(sum[:])}
 }
 
 // Seal is the orchestrator's signature over a release's final audit chain head.
