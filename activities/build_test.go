@@ -22,7 +22,7 @@ func TestBuildDefaultIsDeterministic(t *testing.T) {
 	elsewhere := build(t, t.TempDir(), "web", commitA)
 	other := build(t, dir, "web", commitB)
 
-	assert.Equal(t, filepath.Join(dir, "web-"+commitA+".tar"), first.ArtifactRef)
+	assert.Equal(t, filepath.Join(dir, "sha256", first.Digest), first.ArtifactRef, "named by its digest")
 	assert.Equal(t, first.Digest, second.Digest)
 	assert.Equal(t, first.Digest, elsewhere.Digest)
 	assert.NotEqual(t, first.Digest, other.Digest)
@@ -31,7 +31,14 @@ func TestBuildDefaultIsDeterministic(t *testing.T) {
 	got, err := sha256File(first.ArtifactRef)
 	require.NoError(t, err)
 	assert.Equal(t, got, first.Digest)
-	assert.ElementsMatch(t, []string{"web-" + commitA + ".tar", "web-" + commitB + ".tar"}, listDir(t, dir))
+	artifacts, inProgress := stored(t, dir)
+	assert.ElementsMatch(t, []string{first.Digest, other.Digest}, artifacts)
+	assert.Empty(t, inProgress)
+	assert.Empty(t, listDir(t, dir))
+	info, err := os.Stat(first.ArtifactRef)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o444), info.Mode().Perm(), "read-only once written")
+	assert.Equal(t, commitA, first.Commit)
 }
 
 func TestBuildRefusesBadInput(t *testing.T) {
@@ -65,13 +72,15 @@ func TestBuildCommandSeesOnlyItsEnvironment(t *testing.T) {
 	require.NoError(t, err)
 	env := string(data)
 	for _, want := range []string{"FOUREYES_COMMIT=" + commitA, "FOUREYES_SERVICE=web", "FOUREYES_ENVIRONMENT=prod",
-		"FOUREYES_RELEASE_ID=rel-1", "FOUREYES_ARTIFACT_PATH=" + dir, "FOUREYES_BUILD_REGISTRY_TOKEN=reg-token", "PATH="} {
+		"FOUREYES_RELEASE_ID=rel-1", "FOUREYES_ARTIFACT_PATH=" + filepath.Join(dir, ".tmp"), "FOUREYES_BUILD_REGISTRY_TOKEN=reg-token", "PATH="} {
 		assert.Contains(t, env, want)
 	}
 	assert.NotContains(t, env, "foreign-secret")
 	assert.NotContains(t, env, "WORKER_ONLY_VARIABLE")
 	assert.Contains(t, res.Output, "built it")
-	assert.Equal(t, []string{"web-" + commitA + ".tar"}, listDir(t, dir), "no temp file left")
+	artifacts, inProgress := stored(t, dir)
+	assert.Equal(t, []string{res.Digest}, artifacts)
+	assert.Empty(t, inProgress, "no temp file left")
 }
 
 func TestBuildCommandWithoutTokenGetsNoTokenVariable(t *testing.T) {
@@ -121,7 +130,9 @@ func TestBuildCommandFailures(t *testing.T) {
 			// Killing only sh would leave the background sleep holding the output
 			// pipe until WaitDelay (5s).
 			assert.Less(t, time.Since(start), 4*time.Second, "process group killed on timeout")
-			assert.Empty(t, listDir(t, dir), "no partial artifact")
+			artifacts, inProgress := stored(t, dir)
+			assert.Empty(t, artifacts, "no partial artifact")
+			assert.Empty(t, inProgress, "no partial artifact")
 		})
 	}
 }

@@ -49,9 +49,13 @@ func (a *DeployActivities) checkBundle(in DeployInput, now time.Time) error {
 	if err != nil {
 		return err
 	}
+	cur, err := readState(a.statePath(in))
+	if err != nil {
+		return err
+	}
 	c := &bundleCheck{pol: l.pol, ring: l.ring, in: in, subject: attest.ArtifactSubject(in.Digest),
-		bind: attest.Binding{Release: in.ReleaseID, PolicySHA256: in.PolicyHash}}
-	for _, step := range []func() error{c.provenance, c.review, c.decisions, c.gates} {
+		bind: attest.Binding{Release: in.ReleaseID, PolicySHA256: in.PolicyHash}, deployed: cur}
+	for _, step := range []func() error{c.provenance, c.source, c.review, c.decisions, c.gates} {
 		if err := step(); err != nil {
 			return err
 		}
@@ -88,6 +92,11 @@ type bundleCheck struct {
 	prov    attest.Provenance
 	rev     attest.Review
 	decided []attest.Decision
+	// deployed is the role's record of what is deployed now (nil: nothing).
+	deployed *deployState
+	// authors and unmapped come from the attested change, mapped by this
+	// role's own policy.
+	authors, unmapped []string
 }
 
 // fact verifies env as role's statement of predicateType about this
@@ -127,6 +136,56 @@ func (c *bundleCheck) provenance() error {
 		return errors.New("build provenance: names no builder")
 	}
 	return nil
+}
+
+// source: a service the policy names a repository for was built from that
+// repository, with the change's authors read from git and attested; the
+// change starts at what is deployed now (or covers it: a commit deployed
+// since the build is one of the change's), else its authors could miss
+// someone's commits. A service without a repository only where the
+// environment allows it, its authors only those declared.
+func (c *bundleCheck) source() error {
+	p := c.prov.BuildDefinition.ExternalParameters
+	env, svc := c.in.Environment, c.in.Service
+	c.authors = p.Authors
+	repo, listed := c.pol.Service(svc)
+	switch {
+	case !listed && p.Repository != "":
+		return fmt.Errorf("build provenance: built from %s, but the deploy role's policy names no repository for %s", p.Repository, svc)
+	case !listed && !c.pol.AllowsNoRepository(env):
+		return fmt.Errorf("service %s has no repository in the policy, and environment %s refuses services without one", svc, env)
+	case !listed:
+		return nil
+	case p.Repository != repo.Repository:
+		return fmt.Errorf("build provenance: built from %q, but the policy's repository of %s is %q", p.Repository, svc, repo.Repository)
+	case p.Change == nil:
+		return fmt.Errorf("build provenance: no change read from git for %s (its authors are unknown)", svc)
+	}
+	if d := c.deployed; d != nil && d.Commit != p.Change.Base && !p.Change.Contains(d.Commit) {
+		return fmt.Errorf("the change was read from %s, but %s is deployed to %s/%s now (release %s) and is not part of it: "+
+			"its authors are not known; start a new release", orNothing(p.Change.Base), d.Commit, env, svc, d.ReleaseID)
+	}
+	ids, unmapped := c.pol.MapEmails(p.Change.Emails)
+	c.authors = union(c.authors, ids, p.Change.Identities)
+	c.unmapped = union(unmapped, p.Change.Unmapped)
+	return nil
+}
+
+func orNothing(commit string) string {
+	if commit == "" {
+		return "nothing deployed"
+	}
+	return commit
+}
+
+// union is the sorted set of every list's members.
+func union(lists ...[]string) []string {
+	var out []string
+	for _, l := range lists {
+		out = append(out, l...)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // review: the review role passed this artifact of this commit.
@@ -221,11 +280,12 @@ func (c *bundleCheck) gate(gate string, earlier []string) ([]string, error) {
 }
 
 // check is the policy question for decision d, with the facts the build
-// and review roles signed: authors, requester, who ran the stages.
+// and review roles signed: authors (declared and from git), emails that
+// map to nobody, requester, who ran the stages.
 func (c *bundleCheck) check(d attest.Decision, earlier, signed []string) policy.Check {
 	p := c.prov.BuildDefinition.ExternalParameters
 	return policy.Check{Environment: c.in.Environment, Gate: d.Gate, Identity: d.Identity,
-		Authors: p.Authors, Requester: p.Requester, Earlier: earlier, Signed: signed,
+		Authors: c.authors, Unmapped: c.unmapped, Requester: p.Requester, Earlier: earlier, Signed: signed,
 		Executors: []string{c.prov.RunDetails.Builder.ID, c.rev.Reviewer}, Now: d.At}
 }
 

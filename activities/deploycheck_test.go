@@ -21,7 +21,7 @@ import (
 func provenanceOf(in DeployInput) attest.Provenance {
 	return provenance(BuildInput{ReleaseID: in.ReleaseID, Service: in.Service, Environment: in.Environment,
 		Commit: in.Commit, PolicyHash: in.PolicyHash, Authors: []string{testAuthor}, Requester: testRequester},
-		BuildResult{ArtifactRef: in.ArtifactRef, Digest: in.Digest, Executor: testBuilder}, time.Now(), time.Now())
+		buildRecord{Result: BuildResult{ArtifactRef: in.ArtifactRef, Digest: in.Digest, Executor: testBuilder}}, time.Now(), time.Now())
 }
 
 func reviewOf(in DeployInput) attest.Review {

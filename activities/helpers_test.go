@@ -51,18 +51,40 @@ func build(t *testing.T, dir, service, commit string) BuildResult {
 	return res
 }
 
+// listDir lists what dir holds besides its own folders (the artifact
+// store sha256/, the records .runs/, .builds/, builds in progress .tmp/):
+// nothing, in an artifact folder.
 func listDir(t *testing.T, dir string) []string {
 	t.Helper()
 	entries, err := os.ReadDir(dir)
 	require.NoError(t, err)
 	var names []string
 	for _, e := range entries {
-		if e.Name() == ".runs" { // per-release records, not artifacts
-			continue
+		if !strings.HasPrefix(e.Name(), ".") && e.Name() != storeDir {
+			names = append(names, e.Name())
 		}
-		names = append(names, e.Name())
 	}
 	return names
+}
+
+// stored lists the artifacts in dir's store (sha256/<digest>) and of
+// builds in progress (.tmp/<name>).
+func stored(t *testing.T, dir string) (artifacts, inProgress []string) {
+	t.Helper()
+	return names(t, filepath.Join(dir, storeDir)), names(t, filepath.Join(dir, tmpDir))
+}
+
+func names(t *testing.T, dir string) []string {
+	entries, err := os.ReadDir(dir)
+	if os.IsNotExist(err) {
+		return nil
+	}
+	require.NoError(t, err)
+	var out []string
+	for _, e := range entries {
+		out = append(out, e.Name())
+	}
+	return out
 }
 
 func writeFile(t *testing.T, path, content string) {

@@ -32,7 +32,7 @@ func TestReviewPassesBuiltArtifact(t *testing.T) {
 
 	// A reference relative to the review role's own artifact dir works too.
 	in := reviewInput(b)
-	in.ArtifactRef = filepath.Base(b.ArtifactRef)
+	in.ArtifactRef = filepath.Join("sha256", filepath.Base(b.ArtifactRef))
 	assert.True(t, review(t, r, in).Passed)
 }
 

@@ -36,6 +36,11 @@ func (e *commandError) Error() string { return e.msg }
 // tail of the combined output; a failed command is a *commandError, a
 // cancelled activity is ctx's error.
 func runShell(ctx context.Context, script string, env []string, timeout time.Duration) (string, error) {
+	return runShellIn(ctx, script, env, timeout, "")
+}
+
+// runShellIn is runShell in folder dir ("" = the worker's).
+func runShellIn(ctx context.Context, script string, env []string, timeout time.Duration, dir string) (string, error) {
 	runCtx, cancel := ctx, context.CancelFunc(func() {})
 	if timeout > 0 {
 		runCtx, cancel = context.WithTimeout(ctx, timeout)
@@ -43,7 +48,7 @@ func runShell(ctx context.Context, script string, env []string, timeout time.Dur
 	defer cancel()
 	out := &tailBuffer{max: outputTail}
 	cmd := exec.CommandContext(runCtx, "sh", "-c", script)
-	cmd.Env, cmd.Stdout, cmd.Stderr = env, out, out
+	cmd.Env, cmd.Stdout, cmd.Stderr, cmd.Dir = env, out, out, dir
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 5 * time.Second // background children holding the pipes

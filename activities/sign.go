@@ -38,18 +38,28 @@ func sign(s *attest.Signer, subject attest.Subject, predicateType string, predic
 	return env, nil
 }
 
-// provenance is the build role's SLSA provenance of res, built for in.
-func provenance(in BuildInput, res BuildResult, started, finished time.Time) attest.Provenance {
-	return attest.Provenance{
+// provenance is the build role's SLSA provenance of rec, built for in.
+func provenance(in BuildInput, rec buildRecord, started, finished time.Time) attest.Provenance {
+	res := rec.Result
+	p := attest.Provenance{
 		BuildDefinition: attest.BuildDefinition{BuildType: attest.BuildType,
 			ExternalParameters: attest.BuildParameters{
 				Binding: attest.Binding{Release: in.ReleaseID, PolicySHA256: in.PolicyHash},
 				Service: in.Service, Environment: in.Environment, Commit: in.Commit,
-				Authors: nonNil(in.Authors), Requester: in.Requester, ArtifactRef: res.ArtifactRef}},
+				Authors: nonNil(in.Authors), Requester: in.Requester, ArtifactRef: res.ArtifactRef,
+				Rebuild: rec.Rebuild}},
 		RunDetails: attest.RunDetails{Builder: attest.Builder{ID: res.Executor},
 			Metadata: attest.BuildMetadata{InvocationID: in.ReleaseID,
 				StartedOn: started.UTC(), FinishedOn: finished.UTC()}},
 	}
+	if src := rec.Source; src != nil {
+		ext := &p.BuildDefinition.ExternalParameters
+		change := src.Change
+		ext.Commit, ext.Ref, ext.Repository, ext.BuildCommand, ext.Change = src.Commit, in.Commit, src.Repository, src.Command, &change
+		p.BuildDefinition.ResolvedDependencies = []attest.ResourceDescriptor{
+			{URI: "git+" + src.Repository, Digest: map[string]string{"gitCommit": src.Commit}}}
+	}
+	return p
 }
 
 // nonNil keeps empty lists as [] in signed JSON (null would not be a list).

@@ -20,6 +20,7 @@ const (
 	ActivityVerify     = "Verify"
 	ActivityRollback   = "Rollback"
 	ActivitySeal       = "Seal"
+	ActivityDeployed   = "Deployed"
 )
 
 // PolicySnapshot is the policy pinned into a release at its start.
@@ -35,13 +36,23 @@ type PolicySnapshot struct {
 
 // BuildInput asks the build role for the artifact of one commit.
 type BuildInput struct {
-	ReleaseID   string   `json:"release_id"`
-	Service     string   `json:"service"`
-	Environment string   `json:"environment"`
-	Commit      string   `json:"commit"`
-	PolicyHash  string   `json:"policy_hash,omitempty"` // bound into the provenance
-	Authors     []string `json:"authors,omitempty"`     // attested in the provenance
-	Requester   string   `json:"requester,omitempty"`   // attested in the provenance
+	ReleaseID   string `json:"release_id"`
+	Service     string `json:"service"`
+	Environment string `json:"environment"`
+	// Commit is what the release asked for: a full SHA or, with Git, also
+	// a short SHA, a tag or a branch, which the build role resolves.
+	Commit     string   `json:"commit"`
+	PolicyHash string   `json:"policy_hash,omitempty"` // bound into the provenance
+	Authors    []string `json:"authors,omitempty"`     // attested in the provenance
+	Requester  string   `json:"requester,omitempty"`   // attested in the provenance
+	// Git: build from the service's repository (the build role's own policy
+	// names it) and take the change's authors from its commits. False in
+	// releases recorded before sources came from git.
+	Git bool `json:"git,omitempty"`
+	// Deployed is the deploy role's signed statement of what is deployed to
+	// the service and environment (attest.PredicateDeployed), bound to this
+	// release: the change starts after that commit.
+	Deployed attest.Envelope `json:"deployed,omitempty"`
 }
 
 // BuildResult is the built artifact.
@@ -50,9 +61,25 @@ type BuildResult struct {
 	Digest      string `json:"digest"`       // hex SHA-256 of the artifact bytes
 	Executor    string `json:"executor"`     // identity of the worker that built it
 	Output      string `json:"output"`       // tail of the command's output
+	Commit      string `json:"commit"`       // the full SHA built (the provenance says it too)
 	// Provenance is the build role's signed SLSA provenance v1 of the
 	// artifact (attest.PredicateProvenance); only it is trusted.
 	Provenance attest.Envelope `json:"provenance,omitempty"`
+}
+
+// DeployedInput asks the deploy role what is deployed to a service in an
+// environment, for a release about to build.
+type DeployedInput struct {
+	ReleaseID   string `json:"release_id"`
+	Service     string `json:"service"`
+	Environment string `json:"environment"`
+	PolicyHash  string `json:"policy_hash"`
+}
+
+// DeployedResult is the deploy role's signed answer (attest.PredicateDeployed).
+type DeployedResult struct {
+	Statement attest.Envelope `json:"statement"`
+	Executor  string          `json:"executor"`
 }
 
 // ReviewInput asks the review role to check an artifact.
@@ -102,10 +129,24 @@ type Notification struct {
 	SlackChannel   string    `json:"slack_channel"`
 	Outcome        string    `json:"outcome"`
 	Detail         string    `json:"detail"`
-	Ref            string    `json:"ref"`                  // reference of the prompt message, for updates
-	GateState      string    `json:"gate_state,omitempty"` // open, approved, rejected, expired, closed
-	Quorum         int       `json:"quorum,omitempty"`     // approvals the gate needs
-	Ended          bool      `json:"ended,omitempty"`      // the release has ended (final outcome)
+	Ref            string    `json:"ref"` // reference of the prompt message, for updates
+	// The change, when its authors came from git: the commit's ref as
+	// asked, the commits (newest first, at most a few) and how many there
+	// are, and emails that map to nobody (they block approvals).
+	CommitRef   string       `json:"commit_ref,omitempty"`
+	Commits     []CommitLine `json:"commits,omitempty"`
+	CommitCount int          `json:"commit_count,omitempty"`
+	Unmapped    []string     `json:"unmapped,omitempty"`
+	GateState   string       `json:"gate_state,omitempty"` // open, approved, rejected, expired, closed
+	Quorum      int          `json:"quorum,omitempty"`     // approvals the gate needs
+	Ended       bool         `json:"ended,omitempty"`      // the release has ended (final outcome)
+}
+
+// CommitLine is one commit of a change as people are shown it.
+type CommitLine struct {
+	Short   string `json:"short"` // 7 characters
+	Subject string `json:"subject"`
+	Author  string `json:"author"` // identity, else email
 }
 
 // NotifyResult says where the notification went.

@@ -246,8 +246,8 @@ type DeployedState struct {
 	Binding
 	Service     string    `json:"service"`
 	Environment string    `json:"environment"`
-	Commit      string    `json:"commit"`  // "" when nothing is deployed
-	Release     string    `json:"release"` // the release that deployed it
+	Commit      string    `json:"commit"`           // "" when nothing is deployed
+	By          string    `json:"deployed_release"` // the release that deployed it
 	Digest      string    `json:"digest"`
 	Deployer    string    `json:"deployer"`
 	At          time.Time `json:"at"`

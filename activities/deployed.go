@@ -1,0 +1,40 @@
+package activities
+
+import (
+	"context"
+	"time"
+
+	"github.com/foureyes/foureyes/attest"
+)
+
+// Deployed answers, signed, what this role's record says is deployed to a
+// service in an environment: the commit and the release that deployed it
+// (nothing, on a first release). A release asks before its build: its
+// change, and so its authors, start after that commit. The answer is bound
+// to the asking release, so it cannot serve another; Deploy checks the
+// change against the record again before anything runs.
+func (a *DeployActivities) Deployed(ctx context.Context, in DeployedInput) (DeployedResult, error) {
+	if err := checkReleaseID(in.ReleaseID); err != nil {
+		return DeployedResult{}, err
+	}
+	for _, err := range []error{checkName("service", in.Service), checkName("environment", in.Environment),
+		requireSigner(a.Signer, attest.RoleDeploy)} {
+		if err != nil {
+			return DeployedResult{}, err
+		}
+	}
+	st, err := readState(a.statePath(DeployInput{Service: in.Service, Environment: in.Environment}))
+	if err != nil {
+		return DeployedResult{}, err
+	}
+	s := attest.DeployedState{Binding: attest.Binding{Release: in.ReleaseID, PolicySHA256: in.PolicyHash},
+		Service: in.Service, Environment: in.Environment, Deployer: a.Identity, At: time.Now().UTC()}
+	if st != nil {
+		s.Commit, s.By, s.Digest = st.Commit, st.ReleaseID, st.Digest
+	}
+	env, err := sign(a.Signer, attest.DeploymentSubject(in.Service, in.Environment), attest.PredicateDeployed, s)
+	if err != nil {
+		return DeployedResult{}, err
+	}
+	return DeployedResult{Statement: env, Executor: a.Identity}, nil
+}

@@ -1,0 +1,204 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/foureyes/foureyes/attest"
+)
+
+// buildFromGit resolves the release's commit in the service's repository,
+// reads the change since the last deploy, and builds the commit: the
+// command in a clean worktree (removed afterwards), else git archive.
+func (a *BuildActivities) buildFromGit(ctx context.Context, in BuildInput, dir string, l *loadedPolicy, repo, command string) (buildRecord, error) {
+	base, baseRelease, err := deployedBase(in, l.ring)
+	if err != nil {
+		return buildRecord{}, err
+	}
+	stateDir, err := a.stateDir()
+	if err != nil {
+		return buildRecord{}, err
+	}
+	m, err := openMirror(ctx, gitRunner{timeout: a.GitTimeout}, stateDir, a.remote(repo))
+	if err != nil {
+		return buildRecord{}, err
+	}
+	defer m.release()
+	sha, err := m.resolve(ctx, in.Commit)
+	if err != nil {
+		return buildRecord{}, err
+	}
+	change, err := readChange(ctx, m, sha, base, baseRelease)
+	if err != nil {
+		return buildRecord{}, err
+	}
+	change.Identities, change.Unmapped = l.pol.MapEmails(change.Emails)
+	change.Identities, change.Unmapped = nonNil(change.Identities), nonNil(change.Unmapped)
+	if command == "" {
+		command = a.Command
+	}
+	tmp, err := tempArtifact(dir, in)
+	if err != nil {
+		return buildRecord{}, err
+	}
+	defer os.Remove(tmp)
+	out := fmt.Sprintf("%s resolved to %s in %s; ", in.Commit, sha, repo)
+	if command == "" {
+		err = m.archive(ctx, sha, tmp)
+		out += "git archive of " + sha
+	} else {
+		var cmdOut string
+		cmdOut, err = a.buildInWorktree(ctx, m, in, filepath.Join(stateDir, "worktrees"), sha, command, tmp)
+		out += "built in a clean worktree\n" + cmdOut
+	}
+	if err != nil {
+		return buildRecord{}, err
+	}
+	m.release()
+	return a.store(dir, tmp, in, sha, out, &builtSource{Repository: repo, Commit: sha, Command: command, Change: change})
+}
+
+// buildInWorktree checks the commit out in a worktree of its own, runs the
+// command there without holding the mirror, and removes the worktree.
+func (a *BuildActivities) buildInWorktree(ctx context.Context, m *mirror, in BuildInput, root, sha, command, tmp string) (string, error) {
+	name := in.ReleaseID
+	if name == "" {
+		name = fmt.Sprintf("build-%d", time.Now().UnixNano())
+	}
+	wt := filepath.Join(root, name)
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return "", err
+	}
+	if _, err := os.Stat(wt); err == nil { // left by an attempt of this release that was killed
+		if err := m.removeWorktree(ctx, wt); err != nil {
+			return "", err
+		}
+	}
+	if err := m.addWorktree(ctx, wt, sha); err != nil {
+		return "", err
+	}
+	m.release()
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		if m.acquire(cctx) == nil {
+			_ = m.removeWorktree(cctx, wt)
+		} else {
+			_ = os.RemoveAll(wt)
+		}
+	}()
+	return a.runCommand(ctx, in, command, sha, wt, tmp)
+}
+
+// stateDir is the build role's own folder.
+func (a *BuildActivities) stateDir() (string, error) {
+	dir := a.StateDir
+	if dir == "" {
+		dir = filepath.Join(a.ArtifactDir, ".build")
+	}
+	return filepath.Abs(dir)
+}
+
+// remote is what git fetches a repository from: a URL or scp-like address
+// as written, a relative path taken from the folder of the build role's
+// policy file.
+func (a *BuildActivities) remote(repo string) string {
+	if strings.Contains(repo, "://") || scpLike(repo) || filepath.IsAbs(repo) {
+		return repo
+	}
+	policy, err := filepath.Abs(a.PolicyFile)
+	if err != nil {
+		return repo
+	}
+	return filepath.Join(filepath.Dir(policy), repo)
+}
+
+// scpLike: git reads host:path (a colon before any slash) as ssh.
+func scpLike(s string) bool {
+	colon, slash := strings.Index(s, ":"), strings.Index(s, "/")
+	return colon > 0 && (slash < 0 || colon < slash)
+}
+
+// deployedBase reads the deploy role's signed statement of what is deployed
+// to the release's service and environment: the change begins there. It
+// must be bound to this release and policy; without it the build stops
+// (the change, hence its authors, could not be known).
+func deployedBase(in BuildInput, ring attest.KeyRing) (commit, release string, err error) {
+	if len(in.Deployed) == 0 {
+		return "", "", refused("no statement of the deploy role says what is deployed to %s in %s: "+
+			"the change and its authors cannot be known (fail closed)", in.Service, in.Environment)
+	}
+	var st attest.DeployedState
+	f, err := ring.Verify(in.Deployed, attest.RoleDeploy, attest.PredicateDeployed)
+	if err == nil {
+		err = f.CheckSubject(attest.DeploymentSubject(in.Service, in.Environment))
+	}
+	if err == nil {
+		err = f.Decode(&st)
+	}
+	if err == nil {
+		err = st.Binding.Check(attest.Binding{Release: in.ReleaseID, PolicySHA256: in.PolicyHash})
+	}
+	switch {
+	case err != nil:
+		return "", "", refused("the deploy role's statement of what is deployed: %v", err)
+	case st.Service != in.Service || st.Environment != in.Environment:
+		return "", "", refused("the deploy role's statement is about %s in %s", st.Service, st.Environment)
+	case st.Commit != "" && !commitRE.MatchString(st.Commit):
+		return "", "", refused("the deploy role's statement names %q as deployed, not a commit", st.Commit)
+	}
+	return st.Commit, st.By, nil
+}
+
+// readChange is what the release deploys that base does not have: the
+// commits reachable from sha and not from base. Nothing deployed yet, a
+// redeploy of base, or a step back to an ancestor of base: the commit
+// alone. A base that is not an ancestor (rewritten history) gives every
+// commit since their merge base, flagged.
+func readChange(ctx context.Context, m *mirror, sha, base, baseRelease string) (attest.Change, error) {
+	ch := attest.Change{Base: base, BaseRelease: baseRelease}
+	var list []commitInfo
+	var err error
+	if base != "" && base != sha {
+		if err := m.fetchCommit(ctx, base); err != nil {
+			return ch, sourceFailure(fmt.Sprintf("the last deployed commit %s (release %s) is not in %s, so the change "+
+				"since it cannot be read (fail closed)", base, baseRelease, m.remote), err)
+		}
+		if ch.BaseIsAncestor, err = m.isAncestor(ctx, base, sha); err != nil {
+			return ch, sourceFailure("comparing "+base+" with "+sha, err)
+		}
+		if list, err = m.commits(ctx, sha, "^"+base); err != nil {
+			return ch, sourceFailure("reading the commits since "+base, err)
+		}
+	} else {
+		ch.BaseIsAncestor = base == sha && base != ""
+	}
+	if len(list) == 0 {
+		if list, err = m.commits(ctx, "-n1", sha); err != nil {
+			return ch, sourceFailure("reading commit "+sha, err)
+		}
+	}
+	ch.CommitCount = len(list)
+	ch.Commits = []attest.ChangeCommit{}
+	emails := map[string]bool{}
+	for i, c := range list {
+		if i < attest.MaxChangeCommits {
+			ch.Commits = append(ch.Commits, attest.ChangeCommit{SHA: c.sha, Subject: c.subject,
+				Author: c.author, Committer: c.committer, CoAuthors: c.coAuthors})
+		}
+		emails[c.author], emails[c.committer] = true, true
+		for _, e := range c.coAuthors {
+			emails[e] = true
+		}
+	}
+	for e := range emails {
+		ch.Emails = append(ch.Emails, e)
+	}
+	slices.Sort(ch.Emails)
+	return ch, nil
+}
