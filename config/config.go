@@ -52,6 +52,13 @@ type Build struct {
 	Command       string        `env:"COMMAND"`
 	Timeout       time.Duration `env:"TIMEOUT, default=10m"`
 	RegistryToken string        `env:"REGISTRY_TOKEN" secret:"true"`
+	// PolicyFile is the build role's own copy of the policy: the repository
+	// and build command of each service come from it, never from a task.
+	PolicyFile string `env:"POLICY_FILE, required"`
+	// StateDir holds a bare mirror per repository and the worktrees builds
+	// run in (default: ARTIFACT_DIR/.build).
+	StateDir   string        `env:"STATE_DIR"`
+	GitTimeout time.Duration `env:"GIT_TIMEOUT, default=5m"`
 	// SigningKeyFile holds the key that signs build provenance.
 	SigningKeyFile string `env:"SIGNING_KEY_FILE, required" secret:"true"`
 }

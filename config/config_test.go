@@ -19,7 +19,8 @@ import (
 var required = map[string]map[string]string{
 	RoleOrchestrator: {"FOUREYES_ORCHESTRATOR_POLICY_FILE": "policy.yaml",
 		"FOUREYES_ORCHESTRATOR_SIGNING_KEY_FILE": "/keys/orchestrator.key"},
-	RoleBuild: {"FOUREYES_BUILD_ARTIFACT_DIR": "/art", "FOUREYES_BUILD_SIGNING_KEY_FILE": "/keys/build.key"},
+	RoleBuild: {"FOUREYES_BUILD_ARTIFACT_DIR": "/art", "FOUREYES_BUILD_SIGNING_KEY_FILE": "/keys/build.key",
+		"FOUREYES_BUILD_POLICY_FILE": "build-policy.yaml"},
 	RoleReview: {"FOUREYES_REVIEW_ARTIFACT_DIR": "/art",
 		"FOUREYES_REVIEW_SIGNING_KEY_FILE": "/keys/review.key"},
 	RoleApproval: {"FOUREYES_APPROVAL_POLICY_FILE": "policy.yaml",
@@ -69,6 +70,7 @@ func TestLoadDefaults(t *testing.T) {
 		{RoleOrchestrator, &Orchestrator{Identity: id("orchestrator"), PolicyFile: "policy.yaml", CacheSize: 10000,
 			SigningKeyFile: "/keys/orchestrator.key"}},
 		{RoleBuild, &Build{Identity: id("build"), ArtifactDir: "/art", Timeout: 10 * time.Minute,
+			PolicyFile: "build-policy.yaml", GitTimeout: 5 * time.Minute,
 			SigningKeyFile: "/keys/build.key"}},
 		{RoleReview, &Review{Identity: id("review"), ArtifactDir: "/art", Timeout: 10 * time.Minute,
 			SigningKeyFile: "/keys/review.key"}},
@@ -319,7 +321,8 @@ func TestConfigCannotHoldAnotherRolesSettings(t *testing.T) {
 // hold a Slack token. SIGNING_KEY_FILE is the exception that proves the
 // rule: every role has one, each naming its own key (a policy refuses one
 // key listed for two roles). The deploy role reads the policy (its own
-// copy, to judge deploys) through POLICY_FILE only.
+// copy, to judge deploys) through POLICY_FILE only, and so does the build
+// role (its own copy names each service's repository and build command).
 func TestSecretsBelongToOneRole(t *testing.T) {
 	for _, owner := range Roles {
 		for _, secret := range SecretVars(owner) {
@@ -337,6 +340,11 @@ func TestSecretsBelongToOneRole(t *testing.T) {
 		}
 		if strings.Contains(v, "POLICY") {
 			assert.Equal(t, "FOUREYES_DEPLOY_POLICY_FILE", v)
+		}
+	}
+	for v := range roleVars(RoleBuild) {
+		if strings.Contains(v, "POLICY") {
+			assert.Equal(t, "FOUREYES_BUILD_POLICY_FILE", v)
 		}
 	}
 }

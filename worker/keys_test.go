@@ -52,7 +52,7 @@ func (k *testKeys) env(t *testing.T, role string, kv ...string) map[string]strin
 	switch role {
 	case config.RoleOrchestrator, config.RoleApproval:
 		m[p+"POLICY_FILE"] = k.policy
-	case config.RoleDeploy:
+	case config.RoleDeploy, config.RoleBuild:
 		m[p+"POLICY_FILE"], m[p+"STATE_DIR"] = k.policy, t.TempDir()
 		m[p+"ARTIFACT_DIR"] = t.TempDir()
 	default:
@@ -118,11 +118,12 @@ func TestRolesRefuseAnotherRolesKey(t *testing.T) {
 	}
 }
 
-// The orchestrator and the deploy role verify with their policy's keys:
-// a policy without them stops them at start with the file and field.
+// The orchestrator, the build and the deploy role verify with their
+// policy's keys: a policy without them stops them at start with the file
+// and field.
 func TestPolicyWithoutKeysStopsVerifyingRoles(t *testing.T) {
 	k := newTestKeys(t)
-	for _, name := range []string{config.RoleOrchestrator, config.RoleDeploy} {
+	for _, name := range []string{config.RoleOrchestrator, config.RoleBuild, config.RoleDeploy} {
 		_, err := wire(name, k.env(t, name, config.Prefix(name)+"POLICY_FILE", k.bare))
 		require.Error(t, err, name)
 		assert.Contains(t, err.Error(), k.bare+": keys.orchestrator: is required")
@@ -131,6 +132,10 @@ func TestPolicyWithoutKeysStopsVerifyingRoles(t *testing.T) {
 	delete(m, "FOUREYES_DEPLOY_POLICY_FILE")
 	_, err := wire(config.RoleDeploy, m)
 	assert.EqualError(t, err, "FOUREYES_DEPLOY_POLICY_FILE: missing required value")
+	m = k.env(t, config.RoleBuild)
+	delete(m, "FOUREYES_BUILD_POLICY_FILE")
+	_, err = wire(config.RoleBuild, m)
+	assert.EqualError(t, err, "FOUREYES_BUILD_POLICY_FILE: missing required value")
 }
 
 // registry records the activities a role's worker registers (the embedded

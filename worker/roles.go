@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os/exec"
 
 	"github.com/sethvargo/go-envconfig"
 	"go.temporal.io/sdk/client"
@@ -80,7 +81,17 @@ func buildRole(ctx context.Context, e roleEnv) (*role, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The build role takes each service's repository from its own policy,
+	// and runs git for the services that have one.
+	p, err := loadKeyedPolicy(cfg.PolicyFile)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := exec.LookPath("git"); err != nil && len(p.Services) > 0 {
+		return nil, fmt.Errorf("the policy names repositories, but git is not installed (Debian: apt-get install git): %w", err)
+	}
 	acts := &activities.BuildActivities{Identity: cfg.Identity, ArtifactDir: cfg.ArtifactDir,
+		StateDir: cfg.StateDir, PolicyFile: cfg.PolicyFile, GitTimeout: cfg.GitTimeout,
 		Command: cfg.Command, Timeout: cfg.Timeout, RegistryToken: cfg.RegistryToken, Signer: signer}
 	return activityRole(cfg.Identity, workflows.QueueBuild, acts), nil
 }

@@ -61,7 +61,7 @@ func (o *stageOutbound) GetLogger(ctx context.Context) log.Logger {
 // stageOf is the release stage an activity works for.
 func stageOf(activityType string, args []any) string {
 	switch activityType {
-	case activities.ActivityBuild:
+	case activities.ActivityBuild, activities.ActivityDeployed: // the change's start, asked before the build
 		return workflows.StageCode
 	case activities.ActivityReview:
 		return workflows.StageReview

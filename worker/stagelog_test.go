@@ -15,7 +15,7 @@ func TestStageOf(t *testing.T) {
 		args     []any
 		want     string
 	}{
-		{"LoadPolicy", nil, "start"}, {activities.ActivityBuild, nil, "code"}, {activities.ActivityReview, nil, "review"},
+		{"LoadPolicy", nil, "start"}, {activities.ActivityDeployed, nil, "code"}, {activities.ActivityBuild, nil, "code"}, {activities.ActivityReview, nil, "review"},
 		{activities.ActivityNotify, prompt("review"), "review"}, {activities.ActivityNotify, prompt("approval"), "approve"},
 		{activities.ActivityDeploy, nil, "deploy"}, {activities.ActivityVerify, nil, "deploy"}, {activities.ActivityRollback, nil, "deploy"},
 		{activities.ActivitySeal, nil, "end"},
