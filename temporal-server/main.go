@@ -1,0 +1,143 @@
+// Command temporal-server is foureyes' Temporal server: Temporal v1.32 with
+// all services in one process on SQLite and the Web UI beside it (what
+// `temporal server start-dev` runs), where every call is authenticated (API
+// key or mTLS certificate) and authorized by the caller's role (internal/authz).
+//
+//	temporal-server --config FILE [--data DIR] [--port 7233] [--ui-port 8233] ...
+//	temporal-server init DIR      # a config and an API key per foureyes identity
+//	temporal-server hash-key      # the api_key_sha256 of the key on stdin
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"go.temporal.io/server/common/headers"
+	"go.temporal.io/server/common/log"
+
+	"github.com/foureyes/foureyes/temporal-server/internal/authz"
+	"github.com/foureyes/foureyes/temporal-server/internal/devserver"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "temporal-server:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) > 0 {
+		switch args[0] {
+		case "init":
+			if len(args) != 2 {
+				return fmt.Errorf("usage: temporal-server init DIR")
+			}
+			return initDir(args[1], stdout)
+		case "hash-key":
+			key, err := io.ReadAll(stdin)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(stdout, authz.HashKey(strings.TrimSpace(string(key))))
+			return nil
+		}
+	}
+	return serve(args, stdout, stderr)
+}
+
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+func serve(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("temporal-server", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var o devserver.Options
+	var dyn, pragmas, attrs listFlag
+	configFile := fs.String("config", "", "authorization config (identities, roles); required")
+	dataDir := fs.String("data", "data", "folder of the SQLite file temporal-server.db (made on first run)")
+	uiKeyFile := fs.String("ui-api-key-file", "", "file holding the API key of the operator the Web UI calls as")
+	logLevel := fs.String("log-level", "warn", "server log level: debug, info, warn, error")
+	fs.StringVar(&o.IP, "ip", "127.0.0.1", "IP of the frontend and the Web UI")
+	fs.IntVar(&o.Port, "port", 7233, "frontend gRPC port")
+	fs.IntVar(&o.UIPort, "ui-port", 8233, "Web UI port; 0: no UI")
+	fs.IntVar(&o.HTTPPort, "http-port", 0, "frontend HTTP API port; 0: none")
+	fs.IntVar(&o.MetricsPort, "metrics-port", 0, "Prometheus metrics port; 0: none")
+	fs.Var(&dyn, "dynamic-config", "dynamic config KEY=VALUE, VALUE in JSON (repeatable)")
+	fs.Var(&pragmas, "sqlite-pragma", "SQLite pragma NAME=VALUE, e.g. journal_mode=WAL (repeatable)")
+	fs.Var(&attrs, "search-attribute", "one more search attribute NAME=TYPE (repeatable); foureyes' are always registered")
+	fs.StringVar(&o.TLS.CertFile, "tls-cert", "", "frontend TLS certificate (PEM)")
+	fs.StringVar(&o.TLS.KeyFile, "tls-key", "", "frontend TLS key (PEM)")
+	fs.StringVar(&o.TLS.ClientCAFile, "tls-client-ca", "", "require client certificates signed by this CA (mTLS)")
+	fs.StringVar(&o.TLS.CAFile, "tls-ca", "", "CA the Web UI trusts the frontend's certificate by")
+	fs.StringVar(&o.TLS.UICertFile, "ui-tls-cert", "", "the Web UI's client certificate (mTLS)")
+	fs.StringVar(&o.TLS.UIKeyFile, "ui-tls-key", "", "the Web UI's client key (mTLS)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if *configFile == "" {
+		return fmt.Errorf("--config is required (temporal-server init DIR writes one)")
+	}
+	began := time.Now()
+	cfg, err := authz.Load(*configFile)
+	if err != nil {
+		return err
+	}
+	o.Authz = cfg
+	if o.DynamicConfig, err = devserver.ParseDynamicConfig(dyn); err != nil {
+		return err
+	}
+	if o.SQLitePragmas, err = devserver.ParsePairs("--sqlite-pragma", pragmas); err != nil {
+		return err
+	}
+	if o.SearchAttributes, err = devserver.ParseSearchAttributes(append(devserver.DefaultSearchAttributes, attrs...)); err != nil {
+		return err
+	}
+	if *uiKeyFile != "" {
+		b, err := os.ReadFile(*uiKeyFile)
+		if err != nil {
+			return fmt.Errorf("--ui-api-key-file: %w", err)
+		}
+		o.UIAPIKey = strings.TrimSpace(string(b))
+	}
+	o.DBFile = filepath.Join(*dataDir, "temporal-server.db")
+	o.Logger = log.NewZapLogger(log.BuildZapLogger(log.Config{Level: *logLevel, Format: "json"}))
+	o.AuthzLog = slog.New(slog.NewJSONHandler(stderr, nil))
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	s, err := devserver.Start(ctx, o)
+	if err != nil {
+		return err
+	}
+	persistence := "reused"
+	if s.Created {
+		persistence = "created"
+	}
+	fmt.Fprintf(stdout, "%-22s %s (Temporal %s, authorization on: %d identities, namespace %s)\n",
+		"Temporal Server:", s.FrontendAddr, headers.ServerVersion, len(cfg.Identities), cfg.Namespace)
+	fmt.Fprintf(stdout, "%-22s %s (%s)\n", "Temporal Persistence:", o.DBFile, persistence)
+	if s.UIAddr != "" {
+		fmt.Fprintf(stdout, "%-22s http://%s\n", "Temporal UI:", s.UIAddr)
+	}
+	fmt.Fprintf(stdout, "%-22s %.2fs\n", "Ready in:", time.Since(began).Seconds())
+	<-ctx.Done()
+	s.Stop()
+	tried, denied := s.Authorizer.Counts()
+	fmt.Fprintf(stdout, "authz denied %d / tried %d\n", denied, tried)
+	return nil
+}
