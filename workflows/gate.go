@@ -63,7 +63,7 @@ func (g *gate) needed() string {
 func (r *release) check(g *gate, identity string, now time.Time) policy.Check {
 	return policy.Check{
 		Environment: r.req.Environment, Gate: g.name, Identity: identity,
-		Authors: r.req.Authors, Requester: r.req.Requester,
+		Authors: r.authors(), Unmapped: r.src.unmapped, Requester: r.req.Requester,
 		Earlier: r.earlier, Signed: g.signerIDs(), Executors: r.executors, Now: now,
 	}
 }

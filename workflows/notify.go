@@ -31,9 +31,12 @@ var notifyOptions = workflow.ActivityOptions{
 func (r *release) notification(kind string, g *gate, detail string) activities.Notification {
 	n := activities.Notification{
 		Kind: kind, ReleaseID: r.id, Service: r.req.Service, Environment: r.req.Environment,
-		Commit: r.req.Commit, Link: r.req.Link, Authors: r.req.Authors, Requester: r.req.Requester,
+		Commit: r.commitSHA(), Link: r.req.Link, Authors: r.authors(), Requester: r.req.Requester,
 		ArtifactDigest: r.artifact.Digest, PolicyHash: r.policyHash, Detail: detail, Outcome: r.status,
 		Ended: r.result != nil,
+	}
+	if c := r.src.change; c != nil {
+		n.CommitRef, n.Commits, n.CommitCount, n.Unmapped = r.req.Commit, r.commitLines(10), c.CommitCount, r.src.unmapped
 	}
 	if g != nil {
 		n.Gate, n.Needed, n.Deadline = g.name, g.needed(), g.deadline

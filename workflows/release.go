@@ -23,6 +23,8 @@ func Release(ctx workflow.Context, req ReleaseRequest) (ReleaseResult, error) {
 	r.visible, r.batched = v >= 1, v >= 2
 	r.trust.signed = workflow.GetVersion(ctx, changeSignedAttestations, workflow.DefaultVersion,
 		versionSignedAttestations) >= versionSignedAttestations
+	r.src.enabled = r.trust.signed && workflow.GetVersion(ctx, changeGitSources, workflow.DefaultVersion,
+		versionGitSources) >= versionGitSources
 	r.startPublisher(ctx)
 	if err := r.registerQueries(ctx); err != nil {
 		return ReleaseResult{}, err
@@ -62,11 +64,16 @@ func (r *release) describe() string {
 // validate fails closed on a request the pinned policy cannot judge.
 func (r *release) validate() string {
 	q := r.req
-	switch {
-	case !fullSHA.MatchString(q.Commit):
+	if r.src.enabled {
+		if why := r.validateSource(); why != "" {
+			return why
+		}
+	} else if !fullSHA.MatchString(q.Commit) {
 		return fmt.Sprintf("commit %q is not a full 40-hex SHA", q.Commit)
-	case len(q.Authors) == 0:
+	} else if len(q.Authors) == 0 {
 		return "the change has no author"
+	}
+	switch {
 	case !r.pol.Known(q.Requester):
 		return fmt.Sprintf("requester %q is not an identity of the policy", q.Requester)
 	}
@@ -196,7 +203,7 @@ func (r *release) finish(ctx workflow.Context, status, reason string) ReleaseRes
 		r.seal(ctx, status)
 	}
 	res := ReleaseResult{Status: status, Reason: reason, ArtifactRef: r.artifact.ArtifactRef,
-		ArtifactDigest: r.artifact.Digest, PolicyHash: r.policyHash, AuditHead: r.chain.Head()}
+		ArtifactDigest: r.artifact.Digest, PolicyHash: r.policyHash, AuditHead: r.chain.Head(), Commit: r.src.commit}
 	r.result = &res
 	r.publishNow(ctx)
 	r.countRelease(ctx, status, reason)

@@ -50,6 +50,7 @@ func testPolicy() policy.Policy {
 			Gates: []string{"review", "approval"}, Groups: []string{"reviewers", "prod-owners"}}},
 		ServiceIdentities: []string{"foureyes-orchestrator", "foureyes-build", "foureyes-review", "foureyes-approval", "foureyes-deploy"},
 		ReleaseManagers:   []string{"release-managers"},
+		Services: map[string]policy.Service{"payments": {Repository: testRepo}},
 		Environments: map[string]policy.Environment{"prod": {Gates: map[string]policy.GateRule{
 			"review":   {Groups: []string{"reviewers"}, Quorum: 1, BotsCount: true, Deadline: day},
 			"approval": {Groups: []string{"prod-owners"}, Quorum: 2, Deadline: day},
@@ -71,6 +72,21 @@ type fakeRoles struct {
 	forgeBuild  func(activities.BuildInput) activities.BuildResult
 	forgeReview func(activities.ReviewInput) activities.ReviewResult
 	forgeDeploy bool // Deploy answers without a receipt
+	// gitEmails write the change's commits (default: the declared authors');
+	// deployed is what the deploy role says is deployed; forgeDeployed
+	// replaces its answer.
+	gitEmails     []string
+	deployed      string
+	forgeDeployed func(activities.DeployedInput) activities.DeployedResult
+	builds        []activities.BuildInput
+	deployInputs  []activities.DeployInput
+}
+
+func (f *fakeRoles) Deployed(_ context.Context, in activities.DeployedInput) (activities.DeployedResult, error) {
+	if f.forgeDeployed != nil {
+		return f.forgeDeployed(in), nil
+	}
+	return signedDeployed(in, f.deployed), nil
 }
 
 // LoadPolicy claims a hash of its own: the workflow must compute it from the content.
@@ -79,10 +95,13 @@ func (f *fakeRoles) LoadPolicy(context.Context) (activities.PolicySnapshot, erro
 }
 
 func (f *fakeRoles) Build(_ context.Context, in activities.BuildInput) (activities.BuildResult, error) {
+	f.mu.Lock()
+	f.builds = append(f.builds, in)
+	f.mu.Unlock()
 	if f.forgeBuild != nil {
 		return f.forgeBuild(in), nil
 	}
-	return signedBuild(in, "foureyes-build@h"), nil
+	return signedBuild(in, "foureyes-build@h", f.gitEmails...), nil
 }
 
 func (f *fakeRoles) Review(_ context.Context, in activities.ReviewInput) (activities.ReviewResult, error) {
@@ -107,6 +126,7 @@ func (f *fakeRoles) Deploy(ctx context.Context, in activities.DeployInput) (acti
 	f.mu.Lock()
 	f.deploys++
 	f.bundles = append(f.bundles, in.Bundle)
+	f.deployInputs = append(f.deployInputs, in)
 	f.mu.Unlock()
 	if f.blockDeploy != nil {
 		return activities.StepResult{}, f.blockDeploy(ctx)
@@ -154,7 +174,7 @@ func (s *ReleaseSuite) SetupTest() {
 	for name, fn := range map[string]any{
 		"LoadPolicy": s.roles.LoadPolicy, "Build": s.roles.Build, "Review": s.roles.Review,
 		"Notify": s.roles.Notify, "Deploy": s.roles.Deploy, "Verify": s.roles.Verify, "Rollback": s.roles.Rollback,
-		"Seal": s.roles.Seal,
+		"Seal": s.roles.Seal, "Deployed": s.roles.Deployed,
 	} {
 		s.env.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
 	}

@@ -44,6 +44,22 @@ type propCase struct {
 	req       ReleaseRequest
 	buildExec string // the build stage's executor (sometimes a human's host)
 	decisions []propDecision
+	// gitAuthors wrote the change's commits (their emails are attested);
+	// stranger: a commit email that maps to nobody is among them.
+	gitAuthors []string
+	stranger   bool
+}
+
+// emails are the commit emails the build role attests.
+func (c propCase) emails() []string {
+	var out []string
+	for _, a := range c.gitAuthors {
+		out = append(out, a+"@x")
+	}
+	if c.stranger {
+		out = append(out, "stranger@nowhere.example")
+	}
+	return out
 }
 
 // propDecision arrives at minute 5i+1; deadlines and freeze edges end in :30
@@ -141,7 +157,9 @@ func genPolicy(rng *rand.Rand) policy.Policy {
 	for _, g := range policy.Gates {
 		rules[g] = genRule(rng, groups)
 	}
-	p.Environments = map[string]policy.Environment{"prod": {Gates: rules}}
+	p.Environments = map[string]policy.Environment{"prod": {Gates: rules,
+		UnmappedEmails: pick(rng, []string{"", policy.UnmappedBlock, policy.UnmappedAllow})}}
+	p.Services = map[string]policy.Service{"svc": {Repository: testRepo}}
 	return p
 }
 
@@ -162,15 +180,16 @@ func genRelease(rng *rand.Rand, pol policy.Policy) propCase {
 	humans := []string{"h0", "h1", "h2", "h3", "h4", "h5"}
 	c := propCase{pol: pol, buildExec: "foureyes-build@h",
 		req: ReleaseRequest{Service: "svc", Environment: "prod", Commit: testCommit, Title: "property",
-			Authors: subset(rng, humans, 0.15), Requester: pick(rng, humans)}}
-	if len(c.req.Authors) == 0 {
-		c.req.Authors = []string{pick(rng, humans)}
+			Authors: subset(rng, humans, 0.1), Requester: pick(rng, humans)},
+		gitAuthors: append([]string{pick(rng, humans)}, subset(rng, humans, 0.1)...), stranger: rng.IntN(10) == 0}
+	if rng.IntN(3) == 0 {
+		c.req.Commit = "main" // a branch, resolved by the build role
 	}
 	if rng.IntN(8) == 0 {
 		c.buildExec = pick(rng, humans) + "@ci" // a person's machine ran the build
 	}
 	pool := append(append([]string{}, humans...), "b0", "b1", "mallory", "", "foureyes-review",
-		"foureyes-deploy@h", "foureyes-build@h", c.req.Requester, c.req.Authors[0])
+		"foureyes-deploy@h", "foureyes-build@h", c.req.Requester, c.gitAuthors[0])
 	n := 4 + rng.IntN(16)
 	for i := range n {
 		c.decisions = append(c.decisions, genDecision(rng, c, i, n, pool))
@@ -235,6 +254,7 @@ func named(p policy.Policy, gate string) []string {
 type propRoles struct {
 	pol       policy.Policy
 	buildExec string
+	emails    []string // who wrote the change's commits
 	mu        sync.Mutex
 	deploys   int
 }
@@ -244,7 +264,11 @@ func (f *propRoles) LoadPolicy(context.Context) (activities.PolicySnapshot, erro
 }
 
 func (f *propRoles) Build(_ context.Context, in activities.BuildInput) (activities.BuildResult, error) {
-	return signedBuild(in, f.buildExec), nil
+	return signedBuild(in, f.buildExec, f.emails...), nil
+}
+
+func (f *propRoles) Deployed(_ context.Context, in activities.DeployedInput) (activities.DeployedResult, error) {
+	return signedDeployed(in, ""), nil
 }
 
 func (f *propRoles) Review(_ context.Context, in activities.ReviewInput) (activities.ReviewResult, error) {
@@ -289,10 +313,10 @@ func runCase(t *testing.T, c propCase) propResult {
 	s.SetLogger(quiet)
 	env := s.NewTestWorkflowEnvironment()
 	env.SetStartTime(t0)
-	roles := &propRoles{pol: c.pol, buildExec: c.buildExec}
+	roles := &propRoles{pol: c.pol, buildExec: c.buildExec, emails: c.emails()}
 	for name, fn := range map[string]any{"LoadPolicy": roles.LoadPolicy, "Build": roles.Build, "Review": roles.Review,
 		"Notify": roles.Notify, "Deploy": roles.Deploy, "Verify": roles.Verify, "Rollback": roles.Rollback,
-		"Seal": roles.Seal} {
+		"Seal": roles.Seal, "Deployed": roles.Deployed} {
 		env.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
 	}
 	b := attest.Binding{Release: testWorkflowID, PolicySHA256: policy.HashBytes(policyContent(c.pol))}
@@ -441,8 +465,10 @@ func (o *oracleRun) allowed(gate, id, verdict string, at time.Duration) bool {
 	switch {
 	case human == nil && bot == nil: // unknown, service identities included
 		return false
-	case o.ranAStage(id), slices.Contains(c.req.Authors, id), id == c.req.Requester:
+	case o.ranAStage(id), slices.Contains(c.req.Authors, id), slices.Contains(c.gitAuthors, id), id == c.req.Requester:
 		return false
+	case c.stranger && verdict == VerdictApprove && c.pol.Environments["prod"].UnmappedEmails != policy.UnmappedAllow:
+		return false // a commit by someone the policy does not know
 	case gate == "approval" && o.signedGate("review", id), o.signedGate(gate, id):
 		return false
 	case bot != nil && (!slices.Contains(bot.Gates, gate) || !r.BotsCount):

@@ -39,18 +39,60 @@ func mustAttest(role string, s attest.Subject, predicateType string, pred any) a
 	return env
 }
 
-// signedBuild is what an honest build role answers.
-func signedBuild(in activities.BuildInput, builder string) activities.BuildResult {
-	digest := digestOf(in.Commit)
+// testRepo is the repository the test policies name for their services.
+const testRepo = "https://git.example.com/payments.git"
+
+// signedBuild is what an honest build role answers. With git sources it
+// resolves a ref to testCommit and attests the change: the commit alone
+// (or since what the deploy role said is deployed), written by emails
+// (default: the declared authors at example.com).
+func signedBuild(in activities.BuildInput, builder string, emails ...string) activities.BuildResult {
+	commit := in.Commit
+	if in.Git && !fullSHA.MatchString(commit) {
+		commit = testCommit
+	}
+	digest := digestOf(commit)
 	var p attest.Provenance
 	p.BuildDefinition.BuildType = attest.BuildType
 	p.BuildDefinition.ExternalParameters = attest.BuildParameters{
 		Binding: attest.Binding{Release: in.ReleaseID, PolicySHA256: in.PolicyHash},
-		Service: in.Service, Environment: in.Environment, Commit: in.Commit,
-		Authors: in.Authors, Requester: in.Requester, ArtifactRef: "/a/" + in.Commit}
+		Service: in.Service, Environment: in.Environment, Commit: commit,
+		Authors: in.Authors, Requester: in.Requester, ArtifactRef: "/a/" + commit}
+	if in.Git && len(in.Deployed) > 0 {
+		if len(emails) == 0 {
+			for _, a := range in.Authors {
+				emails = append(emails, a+"@example.com")
+			}
+		}
+		var st attest.DeployedState
+		f, err := testkeys.Ring().Verify(in.Deployed, attest.RoleDeploy, attest.PredicateDeployed)
+		if err == nil {
+			err = f.Decode(&st)
+		}
+		if err != nil {
+			panic(err)
+		}
+		ext := &p.BuildDefinition.ExternalParameters
+		ext.Ref, ext.Repository = in.Commit, testRepo
+		ext.Change = &attest.Change{Base: st.Commit, BaseRelease: st.By, CommitCount: 1,
+			Commits: []attest.ChangeCommit{{SHA: commit, Subject: "the change", Author: emails[0], Committer: emails[0],
+				CoAuthors: emails[1:]}}, Emails: union(emails)}
+	}
 	p.RunDetails.Builder.ID = builder
-	return activities.BuildResult{ArtifactRef: "/a/" + in.Commit, Digest: digest, Executor: builder,
+	return activities.BuildResult{ArtifactRef: "/a/" + commit, Digest: digest, Executor: builder, Commit: commit,
 		Provenance: mustAttest(attest.RoleBuild, attest.ArtifactSubject(digest), attest.PredicateProvenance, p)}
+}
+
+// signedDeployed is the deploy role's statement that commit ("" = nothing)
+// is deployed.
+func signedDeployed(in activities.DeployedInput, commit string) activities.DeployedResult {
+	st := attest.DeployedState{Binding: attest.Binding{Release: in.ReleaseID, PolicySHA256: in.PolicyHash},
+		Service: in.Service, Environment: in.Environment, Commit: commit, Deployer: "foureyes-deploy@h"}
+	if commit != "" {
+		st.By = "an-earlier-release"
+	}
+	return activities.DeployedResult{Executor: "foureyes-deploy@h",
+		Statement: mustAttest(attest.RoleDeploy, attest.DeploymentSubject(in.Service, in.Environment), attest.PredicateDeployed, st)}
 }
 
 // signedReview is what an honest review role answers.

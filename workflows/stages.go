@@ -94,14 +94,27 @@ func (r *release) loadPolicy(ctx workflow.Context) error {
 }
 
 func (r *release) build(ctx workflow.Context) error {
-	r.startStage(ctx, StageCode, StatusBuilding, "building commit "+r.req.Commit)
+	detail := "building commit " + r.req.Commit
+	if r.src.listed {
+		detail = fmt.Sprintf("building %s of %s from %s", r.req.Commit, r.req.Service, r.src.repo)
+	}
+	r.startStage(ctx, StageCode, StatusBuilding, detail)
 	in := activities.BuildInput{ReleaseID: r.id, Service: r.req.Service,
 		Environment: r.req.Environment, Commit: r.req.Commit}
 	if r.trust.signed {
 		in.PolicyHash, in.Authors, in.Requester = r.policyHash, r.req.Authors, r.req.Requester
 	}
+	var err error
+	if r.src.enabled {
+		in.Git = true
+		if r.src.listed {
+			in.Deployed, err = r.askDeployed(ctx)
+		}
+	}
 	var res activities.BuildResult
-	err := r.run(ctx, QueueBuild, activities.ActivityBuild, in, &res)
+	if err == nil {
+		err = r.run(ctx, QueueBuild, activities.ActivityBuild, in, &res)
+	}
 	if err == nil && r.trust.signed {
 		if res, err = r.verifyBuild(res); err != nil {
 			err = errors.New("build result refused (fail closed): " + err.Error())
@@ -113,14 +126,14 @@ func (r *release) build(ctx workflow.Context) error {
 	}
 	r.artifact, r.trust.provenance = res, res.Provenance
 	r.stageExecutor(ctx, StageCode, r.artifact.Executor, res.Provenance,
-		fmt.Sprintf("artifact %s sha256:%s", r.artifact.ArtifactRef, r.artifact.Digest))
+		fmt.Sprintf("artifact %s sha256:%s", r.artifact.ArtifactRef, r.artifact.Digest)+r.describeChange())
 	return nil
 }
 
 // review runs the automated checks; findings end the release rejected.
 func (r *release) review(ctx workflow.Context) (passed bool, err error) {
 	r.startStage(ctx, StageReview, StatusReviewing, "automated review checks")
-	in := activities.ReviewInput{ReleaseID: r.id, Service: r.req.Service, Commit: r.req.Commit,
+	in := activities.ReviewInput{ReleaseID: r.id, Service: r.req.Service, Commit: r.commitSHA(),
 		ArtifactRef: r.artifact.ArtifactRef, Digest: r.artifact.Digest}
 	if r.trust.signed {
 		in.PolicyHash = r.policyHash
@@ -147,7 +160,7 @@ func (r *release) review(ctx workflow.Context) (passed bool, err error) {
 
 func (r *release) deployInput() activities.DeployInput {
 	in := activities.DeployInput{ReleaseID: r.id, Service: r.req.Service,
-		Environment: r.req.Environment, Commit: r.req.Commit,
+		Environment: r.req.Environment, Commit: r.commitSHA(),
 		ArtifactRef: r.artifact.ArtifactRef, Digest: r.artifact.Digest}
 	if r.trust.signed {
 		in.PolicyHash = r.policyHash
@@ -217,7 +230,7 @@ func (r *release) rollback(ctx workflow.Context, why string) error {
 
 // summary is the one line the UI shows for a stage's activity.
 func (r *release) summary(activity string) string {
-	what := fmt.Sprintf("%s %s", r.req.Service, shortCommit(r.req.Commit))
+	what := fmt.Sprintf("%s %s", r.req.Service, shortCommit(r.commitSHA()))
 	switch activity {
 	case activities.ActivityBuild:
 		return "code: build " + what

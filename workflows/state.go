@@ -38,6 +38,7 @@ type release struct {
 	gates      []*gate         // every gate opened, in order
 	stageAt    time.Time       // when the current stage began
 	trust      trust           // keys and verified envelopes (signed attestations)
+	src        source          // what git said (git sources)
 }
 
 func newRelease(ctx workflow.Context, req ReleaseRequest) *release {
@@ -79,6 +80,9 @@ func (r *release) statusView() Status {
 		ArtifactRef: r.artifact.ArtifactRef, ArtifactDigest: r.artifact.Digest,
 		PolicyHash: r.policyHash, LastRefusal: r.refusal,
 		Executors: r.executors, Result: r.result,
+	}
+	if r.src.enabled {
+		s.Commit, s.Authors, s.Change = r.src.commit, r.authors(), r.changeView()
 	}
 	if r.gate != nil {
 		s.Quorum = r.gate.rule.Quorum

@@ -82,8 +82,13 @@ const (
 type ReleaseRequest struct {
 	Service     string   `json:"service"`
 	Environment string   `json:"environment"`
-	Commit      string   `json:"commit"`  // full 40-hex SHA
-	Authors     []string `json:"authors"` // policy identities
+	// Commit is a full 40-hex SHA or, for a service whose repository the
+	// policy names, also a short SHA, a tag or a branch: the build role
+	// resolves it once and the release pins the full SHA.
+	Commit string `json:"commit"`
+	// Authors are policy identities declared by the requester; with a
+	// repository, those of the change's commits count too (optional then).
+	Authors     []string `json:"authors"`
 	Requester   string   `json:"requester"`
 	Title       string   `json:"title"`
 	Link        string   `json:"link"`
@@ -97,6 +102,7 @@ type ReleaseResult struct {
 	ArtifactDigest string `json:"artifact_digest"`
 	PolicyHash     string `json:"policy_hash"`
 	AuditHead      string `json:"audit_head"`
+	Commit         string `json:"commit,omitempty"` // the full SHA, once resolved
 }
 
 // Decision is the payload of SignalDecision.
@@ -161,6 +167,27 @@ type Status struct {
 	LastRefusal    *Refusal       `json:"last_refusal,omitempty"`
 	Executors      []string       `json:"executors"` // worker identities that ran stages
 	Result         *ReleaseResult `json:"result,omitempty"`
+	// Commit is the full SHA the release builds and deploys: Request.Commit
+	// as the build role resolved it ("" before the build).
+	Commit string `json:"commit,omitempty"`
+	// Authors are every author the gates know: declared and from git.
+	Authors []string `json:"authors,omitempty"`
+	// Change is what git says the release changes (releases with sources).
+	Change *Change `json:"change,omitempty"`
+}
+
+// Change is a release's change as the build role read it from git and
+// attested: the commits since the last deployed one, and their authors.
+type Change struct {
+	Repository     string                `json:"repository"`
+	Ref            string                `json:"ref"`
+	Base           string                `json:"base"` // last deployed commit; "" on a first release
+	BaseRelease    string                `json:"base_release"`
+	BaseIsAncestor bool                  `json:"base_is_ancestor"`
+	Commits        []attest.ChangeCommit `json:"commits"` // newest first, at most 20
+	CommitCount    int                   `json:"commit_count"`
+	Authors        []string              `json:"authors"`  // identities of the commits' emails
+	Unmapped       []string              `json:"unmapped"` // emails that map to nobody
 }
 
 // ExplainResult answers QueryExplain: who could still sign the open gate.

@@ -18,12 +18,19 @@ func (r *release) verifyBuild(res activities.BuildResult) (activities.BuildResul
 	switch {
 	case err != nil:
 		return res, err
-	case ext.Commit != r.req.Commit || ext.Service != r.req.Service || ext.Environment != r.req.Environment:
+	case ext.Service != r.req.Service || ext.Environment != r.req.Environment:
+		return res, fmt.Errorf("provenance is for %s to %s at %s, not this release's", ext.Service, ext.Environment, ext.Commit)
+	case !r.src.enabled && ext.Commit != r.req.Commit:
 		return res, fmt.Errorf("provenance is for %s to %s at %s, not this release's", ext.Service, ext.Environment, ext.Commit)
 	case p.RunDetails.Builder.ID == "":
 		return res, fmt.Errorf("provenance names no builder")
 	}
-	return activities.BuildResult{ArtifactRef: ext.ArtifactRef, Digest: res.Digest,
+	if r.src.enabled {
+		if err := r.verifySource(*ext); err != nil {
+			return res, err
+		}
+	}
+	return activities.BuildResult{ArtifactRef: ext.ArtifactRef, Digest: res.Digest, Commit: ext.Commit,
 		Executor: p.RunDetails.Builder.ID, Output: res.Output, Provenance: res.Provenance}, nil
 }
 
@@ -35,8 +42,8 @@ func (r *release) verifyReview(res activities.ReviewResult) (activities.ReviewRe
 	switch {
 	case err != nil:
 		return res, err
-	case v.Commit != r.req.Commit:
-		return res, fmt.Errorf("review verdict is for commit %s, not %s", v.Commit, r.req.Commit)
+	case v.Commit != r.commitSHA():
+		return res, fmt.Errorf("review verdict is for commit %s, not %s", v.Commit, r.commitSHA())
 	case v.Reviewer == "":
 		return res, fmt.Errorf("review verdict names no reviewer")
 	}

@@ -86,7 +86,7 @@ func (r *release) attributeUpdates(ctx workflow.Context, awaiting []string) []te
 		key temporal.SearchAttributeKeyKeyword
 		val string
 	}{{AttrService, r.req.Service}, {AttrEnvironment, r.req.Environment}, {AttrStatus, VisibleStatus(r.status)},
-		{AttrRequester, r.req.Requester}, {AttrCommit, r.req.Commit}} {
+		{AttrRequester, r.req.Requester}, {AttrCommit, r.commitSHA()}} {
 		if v, ok := cur.GetKeyword(kv.key); !ok || v != kv.val {
 			ups = append(ups, kv.key.ValueSet(kv.val))
 		}
@@ -117,7 +117,29 @@ func (r *release) details(awaiting []string) string {
 	fmt.Fprintf(&b, "- Awaiting: %s\n", orNone(strings.Join(awaiting, ", ")))
 	fmt.Fprintf(&b, "- Signed: %s\n", r.signedLine())
 	b.WriteString(r.refusalLine())
+	b.WriteString(r.changeLine())
 	return b.String()
+}
+
+// changeLine lists the change's commits (short SHA, subject, author), the
+// first five, and the emails that map to nobody; "" without git sources.
+func (r *release) changeLine() string {
+	c := r.src.change
+	if c == nil {
+		return ""
+	}
+	var parts []string
+	for _, l := range r.commitLines(5) {
+		parts = append(parts, fmt.Sprintf("`%s` %s (%s)", l.Short, l.Subject, l.Author))
+	}
+	if more := c.CommitCount - len(parts); more > 0 {
+		parts = append(parts, fmt.Sprintf("and %d more", more))
+	}
+	line := fmt.Sprintf("- Change @ `%s`: %s\n", shortCommit(r.src.commit), strings.Join(parts, "; "))
+	if len(r.src.unmapped) > 0 {
+		line += fmt.Sprintf("- Unmapped emails: %s\n", strings.Join(r.src.unmapped, ", "))
+	}
+	return line
 }
 
 // gateLine names the open gate, its quorum and deadline, or how the release
