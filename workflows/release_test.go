@@ -50,7 +50,7 @@ func testPolicy() policy.Policy {
 			Gates: []string{"review", "approval"}, Groups: []string{"reviewers", "prod-owners"}}},
 		ServiceIdentities: []string{"foureyes-orchestrator", "foureyes-build", "foureyes-review", "foureyes-approval", "foureyes-deploy"},
 		ReleaseManagers:   []string{"release-managers"},
-		Services: map[string]policy.Service{"payments": {Repository: testRepo}},
+		Services:          map[string]policy.Service{"payments": {Repository: testRepo}},
 		Environments: map[string]policy.Environment{"prod": {Gates: map[string]policy.GateRule{
 			"review":   {Groups: []string{"reviewers"}, Quorum: 1, BotsCount: true, Deadline: day},
 			"approval": {Groups: []string{"prod-owners"}, Quorum: 2, Deadline: day},

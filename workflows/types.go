@@ -80,18 +80,18 @@ const (
 
 // ReleaseRequest starts a release.
 type ReleaseRequest struct {
-	Service     string   `json:"service"`
-	Environment string   `json:"environment"`
+	Service     string `json:"service"`
+	Environment string `json:"environment"`
 	// Commit is a full 40-hex SHA or, for a service whose repository the
 	// policy names, also a short SHA, a tag or a branch: the build role
 	// resolves it once and the release pins the full SHA.
 	Commit string `json:"commit"`
 	// Authors are policy identities declared by the requester; with a
 	// repository, those of the change's commits count too (optional then).
-	Authors     []string `json:"authors"`
-	Requester   string   `json:"requester"`
-	Title       string   `json:"title"`
-	Link        string   `json:"link"`
+	Authors   []string `json:"authors"`
+	Requester string   `json:"requester"`
+	Title     string   `json:"title"`
+	Link      string   `json:"link"`
 }
 
 // ReleaseResult is how a release ended.
