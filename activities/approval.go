@@ -91,8 +91,11 @@ func (c *ConsoleNotifier) Notify(_ context.Context, n Notification) (string, err
 func (c *ConsoleNotifier) format(n Notification) string {
 	var b strings.Builder
 	line := func(k, v string) {
+		if k != "" {
+			k += ":"
+		}
 		if v != "" {
-			fmt.Fprintf(&b, "  %-10s %s\n", k+":", v)
+			fmt.Fprintf(&b, "  %-10s %s\n", k, v)
 		}
 	}
 	fmt.Fprintf(&b, "\n==== foureyes: %s ====\n", headline(n))
@@ -101,6 +104,16 @@ func (c *ConsoleNotifier) format(n Notification) string {
 	line("link", n.Link)
 	line("requester", n.Requester)
 	line("authors", strings.Join(n.Authors, ", "))
+	for i, c := range n.Commits {
+		k := ""
+		if i == 0 {
+			k = fmt.Sprintf("change (%d)", n.CommitCount)
+		}
+		line(k, fmt.Sprintf("%s %s (%s)", c.Short, c.Subject, c.Author))
+	}
+	if len(n.Unmapped) > 0 {
+		line("unmapped", strings.Join(n.Unmapped, ", ")+" (map to nobody)")
+	}
 	line("needed", n.Needed)
 	line("signed", strings.Join(n.Signed, ", "))
 	line("asked", strings.Join(n.Awaiting, ", "))

@@ -32,6 +32,18 @@ func TestConsoleNotifierPrintsPrompt(t *testing.T) {
 	}
 }
 
+func TestConsoleNotifierListsTheChange(t *testing.T) {
+	var out bytes.Buffer
+	n := prompt()
+	n.CommitRef, n.CommitCount, n.Unmapped = "main", 2, []string{"zed@elsewhere.org"}
+	n.Commits = []CommitLine{{Short: "c0ffee1", Subject: "Fix rounding", Author: "alice"},
+		{Short: "bead123", Subject: "Export", Author: "zed@elsewhere.org"}}
+	_, err := (&ConsoleNotifier{W: &out}).Notify(context.Background(), n)
+	require.NoError(t, err)
+	assert.Contains(t, out.String(), "  change (2): c0ffee1 Fix rounding (alice)\n             bead123 Export (zed@elsewhere.org)\n")
+	assert.Contains(t, out.String(), "  unmapped:  zed@elsewhere.org (map to nobody)")
+}
+
 func TestConsoleNotifierKeepsRefAndOmitsDecideOnOutcome(t *testing.T) {
 	var out bytes.Buffer
 	n := prompt()

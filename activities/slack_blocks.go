@@ -14,10 +14,14 @@ func (s *SlackNotifier) message(n Notification) []slack.MsgOption {
 	blocks := []slack.Block{
 		slack.NewHeaderBlock(plain(title(n))),
 		slack.NewSectionBlock(nil, facts(n), nil),
+	}
+	if c := changeText(n); c != "" {
+		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(c), nil, nil))
+	}
+	blocks = append(blocks,
 		slack.NewSectionBlock(mrkdwn(state(n)), nil, nil),
 		slack.NewContextBlock("", mrkdwn(fmt.Sprintf("<%s|%s in Temporal>",
-			releaseURL(s.UIURL, s.Namespace, n.ReleaseID), esc(n.ReleaseID)))),
-	}
+			releaseURL(s.UIURL, s.Namespace, n.ReleaseID), esc(n.ReleaseID)))))
 	if open(n) {
 		blocks = append(blocks, buttons(n))
 	}
@@ -51,6 +55,33 @@ func facts(n Notification) []*slack.TextBlockObject {
 		field("Policy", "`sha256:"+short(n.PolicyHash, 12)+"`"), field("Needed", esc(n.Needed)),
 		field("Deadline", deadline(n.Deadline)), field("Approvals", progress(n)),
 	}
+}
+
+// changeText lists the change's commits as git tells them (short SHA,
+// subject, author) and the emails that map to nobody; "" without git.
+func changeText(n Notification) string {
+	if len(n.Commits) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "*Change* (%s of %s, from git):", plural(n.CommitCount, "commit"), esc(n.CommitRef))
+	for _, c := range n.Commits {
+		fmt.Fprintf(&b, "\n`%s` %s — %s", esc(c.Short), esc(c.Subject), esc(c.Author))
+	}
+	if more := n.CommitCount - len(n.Commits); more > 0 {
+		fmt.Fprintf(&b, "\n… and %d more", more)
+	}
+	if len(n.Unmapped) > 0 {
+		fmt.Fprintf(&b, "\n:warning: *Emails that map to nobody:* %s", esc(strings.Join(n.Unmapped, ", ")))
+	}
+	return b.String()
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }
 
 // state is the line under the facts: who may still sign, or how it ended.

@@ -228,3 +228,20 @@ func TestNotifiersTellEveryoneAndReturnFirstError(t *testing.T) {
 type notifierFunc func(context.Context, Notification) (string, error)
 
 func (f notifierFunc) Notify(ctx context.Context, n Notification) (string, error) { return f(ctx, n) }
+
+func TestSlackPromptListsTheChange(t *testing.T) {
+	s, srv := newSlack(t)
+	n := slackPrompt()
+	n.CommitRef, n.CommitCount = "main", 3
+	n.Commits = []CommitLine{{Short: "c0ffee1", Subject: "Fix <rounding>", Author: "alice"},
+		{Short: "bead123", Subject: "Add ledger export", Author: "zed@elsewhere.org"}}
+	n.Unmapped = []string{"zed@elsewhere.org"}
+	_, err := s.Notify(context.Background(), n)
+	require.NoError(t, err)
+	text := srv.Calls(slackrec.PostMessage)[0].BlocksText()
+	for _, want := range []string{"*Change* (3 commits of main, from git):", "`c0ffee1` Fix &lt;rounding&gt; — alice",
+		"`bead123` Add ledger export — zed@elsewhere.org", "… and 1 more", "*Emails that map to nobody:* zed@elsewhere.org"} {
+		assert.Contains(t, text, want)
+	}
+	assert.Empty(t, changeText(slackPrompt()), "no change section without git")
+}
