@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/sdk/converter"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/audit"
 	"github.com/foureyes/foureyes/policy"
 	"github.com/foureyes/foureyes/workflows"
@@ -43,12 +44,13 @@ func TestStartValidation(t *testing.T) {
 		{with("--service", "API"), "--service: must be set and match [a-z0-9-]+"},
 		{with("--service", ""), "--service"},
 		{with("--env", "prod env"), "--env:"},
-		{with("--commit", "abc123"), "--commit: must be a full 40-hex commit SHA"},
-		{with("--commit", sha+"0"), "--commit"},
+		{with("--commit", "main..v2"), "--commit: must be a commit SHA (full or short), a tag or a branch"},
+		{with("--commit", "-main"), "--commit"},
+		{with("--commit", "HEAD@{1}"), "--commit"},
+		{with("--commit", ""), "--commit"},
 		{with("--author", " "), "--author:"},
 		{with("--requester", ""), "--requester: required"},
 		{base[:9], "--requester: required"}, // no requester flag, no FOUREYES_IDENTITY
-		{[]string{"start", "--service", "api", "--env", "prod", "--commit", sha, "--requester", "rita"}, "--author: at least one author"},
 		{append(base, "extra"), `unexpected argument "extra"`},
 	}
 	t.Setenv("FOUREYES_IDENTITY", "")
@@ -82,6 +84,21 @@ func TestStart(t *testing.T) {
 	assert.Contains(t, out, "started "+o.ID)
 	assert.Contains(t, out, "http://ui.example/namespaces/ns1/workflows/"+o.ID)
 	assert.True(t, fake.closed)
+}
+
+// A short SHA, a tag or a branch is the build role's to resolve; the
+// authors may be left to git.
+func TestStartTakesRefsAndNoAuthor(t *testing.T) {
+	t.Setenv("FOUREYES_IDENTITY", "rita")
+	for _, rev := range []string{"main", "v1.2.0", "release/2026-01", "0123abc", "refs/heads/main", "Feature-X"} {
+		fake := &fakeTemporal{}
+		code, _, errs := cli(t, fake, "start", "--service", "api", "--env", "prod", "--commit", rev)
+		require.Equal(t, 0, code, errs)
+		req := fake.startArgs[1].(workflows.ReleaseRequest)
+		assert.Equal(t, rev, req.Commit, "kept as given")
+		assert.Empty(t, req.Authors)
+		assert.Contains(t, fake.started[0].StaticDetails, "- Authors: from git; requested by rita")
+	}
 }
 
 func TestStartWait(t *testing.T) {
@@ -122,6 +139,25 @@ func sampleStatus() workflows.Status {
 		Awaiting: []string{"dave", "erin"}, Deadline: at.Add(time.Hour), ArtifactDigest: "digest1", PolicyHash: "phash",
 		LastRefusal: &workflows.Refusal{Identity: "alice", Gate: "approval", Channel: "api", Reason: "alice authored the change"},
 		Executors:   []string{"foureyes-build@h"},
+	}
+}
+
+func TestStatusShowsTheChangeFromGit(t *testing.T) {
+	st := sampleStatus()
+	st.Request.Commit, st.Request.Authors, st.Commit = "main", nil, sha
+	st.Authors = []string{"alice", "erin"}
+	st.Change = &workflows.Change{Repository: "repos/api", Ref: "main", Base: strings.Repeat("b", 40), BaseRelease: "release-api-prod-0",
+		BaseIsAncestor: true, CommitCount: 3, Authors: []string{"alice", "erin"}, Unmapped: []string{"zed@elsewhere.org"},
+		Commits: []attest.ChangeCommit{{SHA: sha, Subject: "Fix rounding", Author: "alice@example.com"},
+			{SHA: strings.Repeat("c", 40), Subject: "Export", Author: "zed@elsewhere.org"}}}
+	fake := &fakeTemporal{queries: map[string]any{workflows.QueryStatus: st}}
+	code, out, errs := cli(t, fake, "status", "release-api-prod-1")
+	require.Equal(t, 0, code, errs)
+	for _, want := range []string{"api → prod @ main", "commit        " + sha + " (main resolved by the build role)",
+		"commits       3 of repos/api, since bbbbbbbbbbbb (release release-api-prod-0)",
+		"0123456789ab Fix rounding (alice@example.com)", "cccccccccccc Export (zed@elsewhere.org)", "… and 1 more",
+		"git authors   alice, erin", "unmapped      zed@elsewhere.org (map to no identity", "all authors   alice, erin"} {
+		assert.Contains(t, out, want)
 	}
 }
 

@@ -8,17 +8,18 @@ import (
 	"github.com/google/uuid"
 	"go.temporal.io/sdk/client"
 
+	"github.com/foureyes/foureyes/activities"
 	"github.com/foureyes/foureyes/workflows"
 )
 
-const startSynopsis = "--service S --env E --commit SHA --author A [--author B ...] [--requester R] [--title T] [--link L] [--wait] [--json]"
+const startSynopsis = "--service S --env E --commit SHA|SHORT|TAG|BRANCH [--author A ...] [--requester R] [--title T] [--link L] [--wait] [--json]"
 
 // releaseWorkflow is the workflow type name, started by name.
 const releaseWorkflow = "Release"
 
 var (
-	namePattern   = regexp.MustCompile(`^[a-z0-9-]+$`)
-	commitPattern = regexp.MustCompile(`^[0-9a-f]{40}$`)
+	namePattern = regexp.MustCompile(`^[a-z0-9-]+$`)
+	fullSHA     = regexp.MustCompile(`^[0-9a-fA-F]{40}$`)
 )
 
 // startOutput is what start prints with --json.
@@ -35,8 +36,8 @@ func cmdStart(e *env, args []string) error {
 	var authors stringList
 	fs.StringVar(&req.Service, "service", "", "service name ([a-z0-9-]+)")
 	fs.StringVar(&req.Environment, "env", "", "environment, as named in the policy")
-	fs.StringVar(&req.Commit, "commit", "", "full 40-hex commit SHA")
-	fs.Var(&authors, "author", "author identity (repeatable)")
+	fs.StringVar(&req.Commit, "commit", "", "commit: full or short SHA, tag or branch (resolved by the build role)")
+	fs.Var(&authors, "author", "author identity (repeatable; the commits' authors count anyway)")
 	fs.StringVar(&req.Requester, "requester", e.getenv("FOUREYES_IDENTITY"), "requester identity")
 	fs.StringVar(&req.Title, "title", "", "title")
 	fs.StringVar(&req.Link, "link", "", "link to the change")
@@ -52,18 +53,22 @@ func cmdStart(e *env, args []string) error {
 	return startRelease(e, req, *wait, *asJSON)
 }
 
-// validateStart checks a request locally, naming the flag at fault.
+// validateStart checks a request locally, naming the flag at fault. The
+// commit may be a full or short SHA, a tag or a branch: the build role
+// resolves it in the service's repository (a service without one needs the
+// full SHA and --author: the release says so). Authors are optional: the
+// change's commits name theirs, and the declared ones count too.
 func validateStart(req *workflows.ReleaseRequest) error {
-	req.Commit = strings.ToLower(req.Commit)
+	if fullSHA.MatchString(req.Commit) {
+		req.Commit = strings.ToLower(req.Commit)
+	}
 	switch {
 	case !namePattern.MatchString(req.Service):
 		return fail(exitUsage, "--service: must be set and match [a-z0-9-]+ (got %q)", req.Service)
 	case !namePattern.MatchString(req.Environment):
 		return fail(exitUsage, "--env: must be set and match [a-z0-9-]+ (got %q)", req.Environment)
-	case !commitPattern.MatchString(req.Commit):
-		return fail(exitUsage, "--commit: must be a full 40-hex commit SHA (got %q)", req.Commit)
-	case len(req.Authors) == 0:
-		return fail(exitUsage, "--author: at least one author is required")
+	case !activities.ValidRevision(req.Commit):
+		return fail(exitUsage, "--commit: must be a commit SHA (full or short), a tag or a branch (got %q)", req.Commit)
 	case strings.TrimSpace(req.Requester) == "":
 		return fail(exitUsage, "--requester: required (or set FOUREYES_IDENTITY)")
 	}
@@ -129,7 +134,13 @@ func staticDetails(req workflows.ReleaseRequest) string {
 	fmt.Fprintf(&b, "**%s**\n\n", oneLine(title, 200))
 	fmt.Fprintf(&b, "- Service: %s, environment: %s\n", req.Service, req.Environment)
 	fmt.Fprintf(&b, "- Commit: `%s`\n", req.Commit)
-	fmt.Fprintf(&b, "- Authors: %s; requested by %s\n", strings.Join(req.Authors, ", "), req.Requester)
+	declared := strings.Join(req.Authors, ", ")
+	if declared == "" {
+		declared = "from git"
+	} else {
+		declared += " (and those of the commits)"
+	}
+	fmt.Fprintf(&b, "- Authors: %s; requested by %s\n", declared, req.Requester)
 	if req.Link != "" {
 		fmt.Fprintf(&b, "- Change: %s\n", oneLine(req.Link, 500))
 	}

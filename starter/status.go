@@ -87,6 +87,7 @@ func printStatus(w io.Writer, st workflows.Status, now time.Time) {
 	if !st.Deadline.IsZero() {
 		fmt.Fprintf(tw, "deadline\t%s (%s)\n", st.Deadline.Format(time.RFC3339), until(st.Deadline, now))
 	}
+	printChange(tw, st)
 	row(tw, "artifact", st.ArtifactRef)
 	row(tw, "digest", st.ArtifactDigest)
 	row(tw, "policy", st.PolicyHash)
@@ -98,6 +99,39 @@ func printStatus(w io.Writer, st workflows.Status, now time.Time) {
 		fmt.Fprintf(tw, "result\t%s\n", strings.TrimSuffix(res.Status+": "+res.Reason, ": "))
 	}
 	tw.Flush()
+}
+
+// printChange shows the commit the release pinned and, from git, the
+// change's commits and authors.
+func printChange(w io.Writer, st workflows.Status) {
+	if st.Commit != "" && st.Commit != st.Request.Commit {
+		fmt.Fprintf(w, "commit\t%s (%s resolved by the build role)\n", st.Commit, st.Request.Commit)
+	} else {
+		row(w, "commit", st.Commit)
+	}
+	c := st.Change
+	if c == nil {
+		return
+	}
+	since := "nothing deployed before: the commit alone"
+	if c.Base != "" {
+		since = fmt.Sprintf("since %s (release %s)", short(c.Base), c.BaseRelease)
+		if !c.BaseIsAncestor {
+			since += ", not an ancestor: every commit since their merge base"
+		}
+	}
+	fmt.Fprintf(w, "commits\t%d of %s, %s\n", c.CommitCount, c.Repository, since)
+	for _, k := range c.Commits {
+		fmt.Fprintf(w, "\t  %s %s (%s)\n", short(k.SHA), k.Subject, k.Author)
+	}
+	if more := c.CommitCount - len(c.Commits); more > 0 {
+		fmt.Fprintf(w, "\t  … and %d more\n", more)
+	}
+	row(w, "git authors", strings.Join(c.Authors, ", "))
+	if len(c.Unmapped) > 0 {
+		fmt.Fprintf(w, "unmapped\t%s (map to no identity: approvals are refused unless the policy allows them)\n", strings.Join(c.Unmapped, ", "))
+	}
+	row(w, "all authors", strings.Join(st.Authors, ", "))
 }
 
 func printRequest(w io.Writer, id string, r workflows.ReleaseRequest) {
