@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -155,13 +156,50 @@ func checkNoKeyOf(t *testing.T, role string, env []string, other, otherKey strin
 func TestRoleEnvPolicyFiles(t *testing.T) {
 	l := testLocal(t)
 	for role, k := range map[string]string{"orchestrator": "FOUREYES_ORCHESTRATOR_POLICY_FILE",
-		"approval": "FOUREYES_APPROVAL_POLICY_FILE", "deploy": "FOUREYES_DEPLOY_POLICY_FILE"} {
+		"approval": "FOUREYES_APPROVAL_POLICY_FILE", "deploy": "FOUREYES_DEPLOY_POLICY_FILE",
+		"build": "FOUREYES_BUILD_POLICY_FILE"} {
 		env, err := l.RoleEnv(role)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if v, _ := LookupEnv(env, k); v != l.PolicyFile() {
 			t.Errorf("%s: %s = %q, want %q", role, k, v, l.PolicyFile())
+		}
+	}
+}
+
+// The demo repositories are made once, with the same commit ids on every
+// machine, and the policy's relative repository paths name them.
+func TestMakeDirsMakesTheDemoRepositories(t *testing.T) {
+	l := testLocal(t)
+	if err := l.MakeDirs(); err != nil {
+		t.Fatal(err)
+	}
+	head := func() string {
+		out, err := exec.Command("git", "-C", filepath.Join(l.RepoDir(), "payments"), "log", "--format=%H %ae %(trailers:key=Co-authored-by,valueonly)", "-1").Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	first := head()
+	if !strings.HasPrefix(first, "63496342a797d4c5c7622a3b0d36fe90c0724ef1 alice@example.com Erin Example <erin@example.com>") {
+		t.Errorf("payments' head: %q", first)
+	}
+	if err := l.MakeDirs(); err != nil {
+		t.Fatal(err)
+	}
+	if again := head(); again != first {
+		t.Errorf("made again: %q, was %q", again, first)
+	}
+	p, _, err := policy.Load(l.PolicyFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"payments", "ledger"} {
+		svc, ok := p.Service(name)
+		if !ok || filepath.Join(filepath.Dir(l.PolicyFile()), svc.Repository) != filepath.Join(l.RepoDir(), name) {
+			t.Errorf("the policy's %s repository %q is not %s", name, svc.Repository, filepath.Join(l.RepoDir(), name))
 		}
 	}
 }

@@ -64,15 +64,23 @@ func (l *Local) basePolicy() string {
 	return filepath.Join(l.Root, "deploy", "policy.yaml")
 }
 
-// MakeDirs creates the data folders, the signing keys and the policy.
+// MakeDirs creates the data folders, the demo repositories, the signing
+// keys and the policy.
 func (l *Local) MakeDirs() error {
-	for _, d := range []string{"artifacts", "deployments", "logs"} {
+	for _, d := range []string{"artifacts", "deployments", "logs", "build"} {
 		if err := os.MkdirAll(filepath.Join(l.DataDir, d), 0o755); err != nil {
 			return err
 		}
 	}
+	if err := MakeDemoRepositories(l.RepoDir()); err != nil {
+		return err
+	}
 	return l.WriteKeys()
 }
+
+// RepoDir holds the demo repositories the sample policy names
+// (repos/payments, repos/ledger: relative to data/policy.yaml).
+func (l *Local) RepoDir() string { return filepath.Join(l.DataDir, "repos") }
 
 // WriteKeys generates a key pair per signing role on first use (later runs
 // reuse them) and composes PolicyFile, rewritten only when it would change.
@@ -171,7 +179,9 @@ func (l *Local) overrides() map[string]map[string]string {
 	}
 	return map[string]map[string]string{
 		"orchestrator": {"FOUREYES_ORCHESTRATOR_POLICY_FILE": l.PolicyFile()},
-		"build":        {"FOUREYES_BUILD_ARTIFACT_DIR": artifacts},
+		"build": {"FOUREYES_BUILD_ARTIFACT_DIR": artifacts, "FOUREYES_BUILD_STATE_DIR": filepath.Join(l.DataDir, "build"),
+			// The build role's own copy of the policy (repositories, build commands).
+			"FOUREYES_BUILD_POLICY_FILE": l.PolicyFile()},
 		"review":       {"FOUREYES_REVIEW_ARTIFACT_DIR": artifacts},
 		"approval":     approval,
 		"deploy": {"FOUREYES_DEPLOY_ARTIFACT_DIR": artifacts, "FOUREYES_DEPLOY_STATE_DIR": filepath.Join(l.DataDir, "deployments"),

@@ -195,7 +195,7 @@ func checkRoleService(t *testing.T, role string, svc composeService) {
 	const policy = "./keys/policy.yaml:/etc/foureyes/policy.yaml:ro"
 	want := map[string][]composeVolume{
 		"orchestrator": {policy},
-		"build":        {"artifacts:/data/artifacts"},
+		"build":        {"artifacts:/data/artifacts", "build:/data/build", policy, "./keys/repos:/etc/foureyes/repos:ro"},
 		"review":       {"artifacts:/data/artifacts:ro"},
 		"approval":     {policy},
 		"deploy":       {"artifacts:/data/artifacts:ro", "deployments:/data/deployments", policy},

@@ -16,8 +16,10 @@ import (
 	"github.com/foureyes/foureyes/devstack"
 )
 
-// demoCommit is the fixed commit the demo releases.
-const demoCommit = "3f2a9c1d8e7b6a5f4e3d2c1b0a9f8e7d6c5b4a39"
+// demoRef is what the demo releases: the branch of data/repos/payments
+// whose last commit alice wrote with erin (devstack.MakeDemoRepositories);
+// the build role resolves it and reads the authors from git.
+const demoRef = "main"
 
 // Exit codes of starter (docs/DESIGN.md).
 const exitRefused = 3
@@ -43,6 +45,9 @@ func (s *stack) runDemo(ctx context.Context) (bool, error) {
 	if _, err := d.must(ctx, "", "policy", "check", s.policyArg()); err != nil {
 		return false, err
 	}
+	if err := d.showRepository(ctx); err != nil {
+		return false, err
+	}
 	id, err := d.start(ctx)
 	if err != nil {
 		return false, err
@@ -53,13 +58,29 @@ func (s *stack) runDemo(ctx context.Context) (bool, error) {
 	return d.finish(ctx, id)
 }
 
+// start starts the release with no --author: who wrote the change is
+// read from git by the build role.
 func (d *demo) start(ctx context.Context) (string, error) {
-	out, err := d.must(ctx, "", "start", "--service", "payments", "--env", "prod", "--commit", demoCommit,
-		"--author", "alice", "--requester", "rita", "--title", "Demo release", "--json")
+	out, err := d.must(ctx, "", "start", "--service", "payments", "--env", "prod", "--commit", demoRef,
+		"--requester", "rita", "--title", "Demo release", "--json")
 	if err != nil {
 		return "", err
 	}
 	return releaseID(out)
+}
+
+// showRepository prints the demo repository's history: who wrote what.
+func (d *demo) showRepository(ctx context.Context) error {
+	repo := filepath.Join(d.s.local.RepoDir(), "payments")
+	args := []string{"-C", d.relPath(repo), "log", "--format=%h %s  (author: %an <%ae>)%n%(trailers:key=Co-authored-by,separator=%x2C )"}
+	fmt.Fprintf(d.s.out, "\n$ git %s   # the repository data/policy.yaml names for payments\n", shellJoin(args))
+	cmd := exec.CommandContext(ctx, "git", args...)
+	cmd.Dir, cmd.Env = d.s.cfg.root, devstack.BaseEnv()
+	out, err := cmd.CombinedOutput()
+	if text := strings.TrimRight(string(out), "\n"); text != "" {
+		fmt.Fprintf(d.s.out, "  %s\n", strings.ReplaceAll(text, "\n", "\n  "))
+	}
+	return err
 }
 
 // gates signs the review gate as bob, shows alice (the author) refused at
@@ -95,7 +116,7 @@ func (d *demo) reviewThenAuthorRefused(ctx context.Context, id string) error {
 	if code != exitRefused {
 		return fmt.Errorf("alice (the author) approving her own release: want refused (exit %d), got exit %d:\n%s", exitRefused, code, out)
 	}
-	logf(d.s.out, "demo: alice was refused, as she authored the change")
+	logf(d.s.out, "demo: alice was refused, as she authored the change (found in git: nobody declared her)")
 	return nil
 }
 
@@ -110,6 +131,9 @@ func (d *demo) finish(ctx context.Context, id string) (bool, error) {
 		return false, err
 	}
 	if err := d.exportAndVerify(ctx, id); err != nil {
+		return false, err
+	}
+	if err := d.showArtifacts(); err != nil {
 		return false, err
 	}
 	status, err := d.status(ctx, id)
@@ -151,6 +175,25 @@ func (d *demo) exportAndVerify(ctx context.Context, id string) error {
 		return fmt.Errorf("a cut export: want refused (exit %d), got exit %d:\n%s", exitRefused, code, out)
 	}
 	logf(d.s.out, "demo: the cut export was refused")
+	return nil
+}
+
+// showArtifacts lists the artifact store: every artifact named by its
+// SHA-256, read-only.
+func (d *demo) showArtifacts() error {
+	dir := filepath.Join(d.s.cfg.dataDir, "artifacts", "sha256")
+	fmt.Fprintf(d.s.out, "\n$ ls -l %s   # artifacts by digest, written once, read-only\n", d.relPath(dir))
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		info, err := e.Info()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(d.s.out, "  %s %6d %s\n", info.Mode(), info.Size(), e.Name())
+	}
 	return nil
 }
 

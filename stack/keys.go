@@ -13,7 +13,8 @@ import (
 )
 
 // runKeys prepares docker-compose's keys: DIR/<role>.key and .pub (kept when
-// present) and DIR/policy.yaml, deploy/policy.yaml followed by keys:.
+// present) and DIR/policy.yaml, deploy/policy.yaml followed by keys:, and
+// the demo repositories it names (DIR/repos).
 func runKeys(args []string, out io.Writer) int {
 	root, err := devstack.RepoRoot()
 	if err != nil {
@@ -48,6 +49,10 @@ func writeComposeKeys(dir, base string, out io.Writer) error {
 	}
 	policyFile := filepath.Join(dir, "policy.yaml")
 	if err := devstack.WritePolicy(base, policyFile, keys); err != nil {
+		return err
+	}
+	// The repositories the sample policy names, relative to it.
+	if err := devstack.MakeDemoRepositories(filepath.Join(dir, "repos")); err != nil {
 		return err
 	}
 	for _, role := range attest.Roles {

@@ -93,8 +93,8 @@ func (s *stack) releaseAtApprovalGate(ctx context.Context) (id, runID string, er
 		return "", "", err
 	}
 	d := &demo{s: s, tokens: tokens}
-	outJSON, err := d.must(ctx, "", "start", "--service", "payments", "--env", "prod", "--commit", demoCommit,
-		"--author", "alice", "--requester", "rita", "--title", "Faster card refunds",
+	outJSON, err := d.must(ctx, "", "start", "--service", "payments", "--env", "prod", "--commit", demoRef,
+		"--requester", "rita", "--title", "Faster card refunds",
 		"--link", "https://git.example.com/payments/pull/42", "--json")
 	if err != nil {
 		return "", "", err

@@ -32,6 +32,10 @@ func runTest(args []string, out io.Writer) int {
 		fmt.Fprintf(os.Stderr, "stack test: %v\n", err)
 		return 1
 	}
+	if err := ensureGit(out); err != nil {
+		fmt.Fprintf(os.Stderr, "stack test: %v\n", err)
+		return 1
+	}
 	figs := filepath.Join(os.TempDir(), fmt.Sprintf("foureyes-figures-%d.txt", os.Getpid()))
 	defer os.Remove(figs)
 	env := append(os.Environ(), devstack.TemporalCLIEnv+"="+cli, figures.Env+"="+figs)
@@ -73,6 +77,28 @@ func goTestArgs(extra []string) []string {
 		}
 	}
 	return append(append(args, "./..."), extra...)
+}
+
+// ensureGit installs Debian's git with apt-get when missing: the build role
+// runs it, and the tests make real repositories. Without it the tests
+// cannot pass, so it is an error wherever it cannot be installed.
+func ensureGit(out io.Writer) error {
+	if _, err := exec.LookPath("git"); err == nil {
+		return nil
+	}
+	if _, err := exec.LookPath("apt-get"); err == nil && os.Geteuid() == 0 {
+		logf(out, "installing git with apt-get")
+		cmd := exec.Command("sh", "-c", "apt-get update && apt-get install -y --no-install-recommends git")
+		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
+		cmd.Stdout, cmd.Stderr = out, out
+		if err := cmd.Run(); err != nil {
+			logf(out, "apt-get install git: %v", err)
+		}
+		if _, err := exec.LookPath("git"); err == nil {
+			return nil
+		}
+	}
+	return errors.New("git is not installed and could not be installed (apt-get install git, as root)")
 }
 
 // ensureCompose installs docker-compose with apt-get when missing and

@@ -57,8 +57,12 @@ func (r *release) pipeline(ctx workflow.Context) (string, string) {
 
 func (r *release) describe() string {
 	q := r.req
+	by := strings.Join(q.Authors, ", ")
+	if by == "" {
+		by = "(authors from git)"
+	}
 	return fmt.Sprintf("%s to %s at %s by %s, requested by %s, policy sha256:%s: %s %s",
-		q.Service, q.Environment, q.Commit, strings.Join(q.Authors, ", "), q.Requester, r.policyHash, q.Title, q.Link)
+		q.Service, q.Environment, q.Commit, by, q.Requester, r.policyHash, q.Title, q.Link)
 }
 
 // validate fails closed on a request the pinned policy cannot judge.
