@@ -3,7 +3,6 @@ package integration
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,8 +16,9 @@ import (
 
 // RecordEnv names a folder: when set, each release of
 // TestReleasesThroughTheGateway writes its history there as
-// <service>-<env>-<status>-signed.json, the way the replay test's histories
-// (workflows/testdata/histories) are recorded:
+// <service>-<env>-<status>[-<label>]-git.json (releases with git sources;
+// the *-signed.json ones were recorded before them), the way the replay
+// test's histories (workflows/testdata/histories) are recorded:
 //
 //	FOUREYES_RECORD_HISTORIES=$PWD/workflows/testdata/histories \
 //	  go test ./integration -count=1 -run TestReleasesThroughTheGateway
@@ -26,14 +26,14 @@ const RecordEnv = "FOUREYES_RECORD_HISTORIES"
 
 // recordHistory writes the ended release's history with the Temporal CLI
 // (`temporal workflow show -o json`), if RecordEnv asks for it.
-func (s *stackT) recordHistory(id string, res workflows.ReleaseResult) {
+func (s *stackT) recordHistory(id string, res workflows.ReleaseResult, label ...string) {
 	dir := os.Getenv(RecordEnv)
 	if dir == "" {
 		return
 	}
 	st := s.status(id)
-	name := fmt.Sprintf("%s-%s-%s-signed.json", st.Request.Service, st.Request.Environment,
-		strings.ReplaceAll(res.Status, "_", "-"))
+	name := strings.Join(append([]string{st.Request.Service, st.Request.Environment,
+		strings.ReplaceAll(res.Status, "_", "-")}, label...), "-") + "-git.json"
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, s.cli, "workflow", "show", "-w", id, "-o", "json", "--address", s.local.Server.Addr)

@@ -16,34 +16,33 @@ import (
 
 	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/audit"
+	"github.com/foureyes/foureyes/devstack"
+	"github.com/foureyes/foureyes/internal/gitrepo"
 	"github.com/foureyes/foureyes/workflows"
-)
-
-const (
-	commitA = "3f2a9c1d8e7b6a5f4e3d2c1b0a9f8e7d6c5b4a39"
-	commitB = "b0a9f8e7d6c5b4a393f2a9c1d8e7b6a5f4e3d2c1"
-	// commitC deploys, then fails its verification (the stack's verify
-	// command refuses it), so its release rolls back.
-	commitC = "c1d8e7b6a5f4e3d2c1b0a9f8e7d6c5b4a393f2a9"
 )
 
 // TestReleasesThroughTheGateway drives releases through the real gateway,
 // with every role its own process, to each way a release ends: deployed,
-// rejected, cancelled and rolled back. Each trail is exported with the real
-// starter and checked as an auditor holding only the policy would.
+// rejected, cancelled and rolled back, each of a real commit the build role
+// checks out (asked for by tag, branch, full or short SHA); then releases
+// whose authors only git knows. Each trail is exported with the real starter
+// and checked as an auditor holding only the policy would.
 func TestReleasesThroughTheGateway(t *testing.T) {
-	s := startStack(t, map[string][]string{"deploy": {
-		`FOUREYES_DEPLOY_VERIFY_COMMAND=test "$FOUREYES_COMMIT" != ` + commitC,
-	}})
+	s := startStack(t, func(g commits) map[string][]string {
+		// C deploys, then fails its verification, so its release rolls back.
+		return map[string][]string{"deploy": {`FOUREYES_DEPLOY_VERIFY_COMMAND=test "$FOUREYES_COMMIT" != ` + g.C}}
+	})
 	t.Run("deployed", func(t *testing.T) { s.t = t; deployedRelease(s) })
 	t.Run("rejected", func(t *testing.T) { s.t = t; rejectedRelease(s) })
 	t.Run("cancelled", func(t *testing.T) { s.t = t; cancelledRelease(s) })
 	t.Run("rolled_back", func(t *testing.T) { s.t = t; rolledBackRelease(s) })
+	t.Run("author_from_git", func(t *testing.T) { s.t = t; authorFromGit(s) })
+	t.Run("unmapped_email", func(t *testing.T) { s.t = t; unmappedEmail(s) })
 }
 
 func deployedRelease(s *stackT) {
 	t := s.t
-	run := s.start("payments", "prod", commitA, []string{"alice"}, "rita")
+	run := s.start("payments", "prod", "v1.4.0", []string{"alice"}, "rita")
 	id := run.GetID()
 	s.waitStatus(id, workflows.StatusAwaitingReview)
 	code, a := s.decide(id, "review", "approve", "bob")
@@ -65,6 +64,13 @@ func deployedRelease(s *stackT) {
 
 	code, a = s.decide(id, "approval", "approve", "erin")
 	assert.Equal(t, http.StatusConflict, code, "a decision after the end finds the gate closed")
+	assert.Equal(t, s.git.A, res.Commit, "the tag resolved once, pinned")
+	st := s.status(id)
+	assert.Equal(t, s.git.A, st.Commit)
+	require.NotNil(t, st.Change)
+	assert.Equal(t, "", st.Change.Base, "a first release: the commit alone")
+	assert.Equal(t, []string{"alice"}, st.Change.Authors)
+	checkArtifactByDigest(t, s, res)
 	checkDeployedState(t, s, id, res.ArtifactDigest)
 	entries := s.trail(id)
 	checkChain(t, entries, res.AuditHead)
@@ -117,7 +123,7 @@ func signers(entries []audit.Entry) []string {
 
 func rejectedRelease(s *stackT) {
 	t := s.t
-	run := s.start("ledger", "staging", commitB, []string{"alice"}, "rita")
+	run := s.start("ledger", "staging", "main", []string{"alice"}, "rita")
 	id := run.GetID()
 	s.waitStatus(id, workflows.StatusAwaitingReview)
 	code, a := s.decide(id, "review", "reject", "ci-bot")
@@ -139,7 +145,7 @@ func rejectedRelease(s *stackT) {
 // and the answer says so at once.
 func cancelledRelease(s *stackT) {
 	t := s.t
-	run := s.start("ledger", "prod", commitB, []string{"alice"}, "rita")
+	run := s.start("ledger", "prod", s.git.B, []string{"alice"}, "rita")
 	id := run.GetID()
 	s.waitStatus(id, workflows.StatusAwaitingReview)
 
@@ -190,7 +196,7 @@ func rolledBackRelease(s *stackT) {
 	t := s.t
 	record := filepath.Join(s.local.DataDir, "deployments", "prod", "payments.json")
 	before, beforeErr := os.ReadFile(record)
-	run := s.start("payments", "prod", commitC, []string{"alice"}, "rita")
+	run := s.start("payments", "prod", "main", []string{"alice"}, "rita") // main is C
 	id := run.GetID()
 	s.waitStatus(id, workflows.StatusAwaitingReview)
 	code, a := s.decide(id, "review", "approve", "bob")
@@ -202,6 +208,11 @@ func rolledBackRelease(s *stackT) {
 	}
 	res := s.result(run)
 	require.Equal(t, workflows.StatusRolledBack, res.Status, res.Reason)
+	assert.Equal(t, s.git.C, res.Commit)
+	if ch := s.status(id).Change; assert.NotNil(t, ch) {
+		assert.Equal(t, s.git.A, ch.Base, "the change since the deployed commit")
+		assert.Equal(t, 1, ch.CommitCount)
+	}
 
 	after, afterErr := os.ReadFile(record)
 	assert.Equal(t, os.IsNotExist(beforeErr), os.IsNotExist(afterErr), "the record is back as it was")
@@ -219,6 +230,88 @@ func rolledBackRelease(s *stackT) {
 	s.checkSigned(id, res, envelopes{attest.RoleBuild: 1, attest.RoleReview: 1, attest.RoleApproval: 3,
 		attest.RoleDeploy: 3, attest.RoleOrchestrator: 1})
 	s.recordHistory(id, res)
+}
+
+// authorFromGit: the real starter starts a release of alice's commit (by
+// short SHA) declaring bob as its author. Bob is refused as the declared
+// author, alice as the author git names; the change reaches back to the
+// last deployed commit (A: C was rolled back), so C counts too.
+func authorFromGit(s *stackT) {
+	t := s.t
+	d := commit(t, s.git.payments, devstack.DemoAlice, "payments: refund receipts\n", "receipts.go")
+	out, code := s.starter("", "start", "--service", "payments", "--env", "prod", "--commit", d[:8],
+		"--author", "bob", "--requester", "rita", "--title", "receipts", "--json")
+	require.Equal(t, 0, code, out)
+	var started struct {
+		ReleaseID string `json:"release_id"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &started), out)
+	id := started.ReleaseID
+	s.waitStatus(id, workflows.StatusAwaitingReview)
+	code, a := s.decide(id, "review", "approve", "bob")
+	assert.Equal(t, http.StatusForbidden, code)
+	assert.Contains(t, a.Reason, "you authored this change", "bob, as declared")
+	code, a = s.decide(id, "review", "approve", "ci-bot")
+	require.Equal(t, http.StatusOK, code, a.Reason)
+	s.waitStatus(id, workflows.StatusAwaitingApproval)
+	code, a = s.decide(id, "approval", "approve", "alice")
+	assert.Equal(t, http.StatusForbidden, code)
+	assert.Equal(t, workflows.OutcomeRefused, a.Outcome)
+	assert.Contains(t, a.Reason, "you authored this change", "alice, found in git though nobody named her")
+	for _, who := range []string{"carol", "dave"} {
+		code, a = s.decide(id, "approval", "approve", who)
+		require.Equal(t, http.StatusOK, code, a.Reason)
+	}
+	out, code = s.starter("", "wait", id, "--json")
+	require.Equal(t, 0, code, out)
+	st := s.status(id)
+	assert.Equal(t, d, st.Commit, "the short SHA resolved to the full one")
+	assert.Equal(t, []string{"alice", "bob"}, st.Authors)
+	require.NotNil(t, st.Change)
+	assert.Equal(t, s.git.A, st.Change.Base)
+	assert.Equal(t, 2, st.Change.CommitCount, "C (rolled back, never deployed) and D")
+	out, code = s.starter("", "status", id)
+	require.Equal(t, 0, code, out)
+	assert.Contains(t, out, "git authors   alice")
+	assert.Contains(t, out, "payments: refund receipts (alice@example.com)")
+	entries := s.trail(id)
+	checkRefusalRecorded(t, entries, "alice", "you authored this change")
+	res := s.result(s.client.GetWorkflow(context.Background(), id, ""))
+	s.checkSigned(id, res, envelopes{attest.RoleBuild: 1, attest.RoleReview: 1, attest.RoleApproval: 5,
+		attest.RoleDeploy: 2, attest.RoleOrchestrator: 1})
+	s.recordHistory(id, res, "author-from-git")
+}
+
+// unmappedEmail: a ledger commit co-authored by someone the policy does not
+// know. Every approval is refused, naming the email (staging blocks them by
+// default); a rejection still ends the release.
+func unmappedEmail(s *stackT) {
+	t := s.t
+	_, err := s.git.ledger.Commit(gitrepo.Commit{Author: devstack.DemoAlice,
+		Message: "ledger: nightly totals\n\nCo-authored-by: Mallory <mallory@elsewhere.example>\n"})
+	require.NoError(t, err)
+	run := s.start("ledger", "staging", "main", nil, "rita")
+	id := run.GetID()
+	s.waitStatus(id, workflows.StatusAwaitingReview)
+	code, a := s.decide(id, "review", "approve", "bob")
+	assert.Equal(t, http.StatusForbidden, code)
+	assert.Contains(t, a.Reason, `the change has commits by "mallory@elsewhere.example", which maps to no identity of the policy`)
+	assert.Empty(t, s.status(id).Awaiting)
+	code, a = s.decide(id, "review", "reject", "bob")
+	require.Equal(t, http.StatusOK, code, a.Reason)
+	res := s.result(run)
+	assert.Equal(t, workflows.StatusRejected, res.Status)
+	s.recordHistory(id, res, "unmapped-email")
+}
+
+// checkArtifactByDigest: the artifact is stored once under its digest,
+// read-only.
+func checkArtifactByDigest(t *testing.T, s *stackT, res workflows.ReleaseResult) {
+	path := filepath.Join(s.local.DataDir, "artifacts", "sha256", res.ArtifactDigest)
+	assert.Equal(t, path, res.ArtifactRef)
+	info, err := os.Stat(path)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o444), info.Mode().Perm())
 }
 
 // waitTrail polls the audit query until an entry satisfies ok.

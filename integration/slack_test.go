@@ -35,13 +35,15 @@ const (
 // prompt ends showing the outcome without buttons.
 func TestSlackApprovals(t *testing.T) {
 	api := slackrec.New(t)
-	s := startStack(t, map[string][]string{"approval": {
-		"FOUREYES_APPROVAL_SLACK_BOT_TOKEN=xoxb-integration",
-		"FOUREYES_APPROVAL_SLACK_SIGNING_SECRET=" + slackSecret,
-		"FOUREYES_APPROVAL_SLACK_TEAM_ID=" + slackTeam,
-		"FOUREYES_APPROVAL_SLACK_API_URL=" + api.URL(),
-	}})
-	run := s.start("payments", "prod", commitA, []string{"alice"}, "rita")
+	s := startStack(t, func(commits) map[string][]string {
+		return map[string][]string{"approval": {
+			"FOUREYES_APPROVAL_SLACK_BOT_TOKEN=xoxb-integration",
+			"FOUREYES_APPROVAL_SLACK_SIGNING_SECRET=" + slackSecret,
+			"FOUREYES_APPROVAL_SLACK_TEAM_ID=" + slackTeam,
+			"FOUREYES_APPROVAL_SLACK_API_URL=" + api.URL(),
+		}}
+	})
+	run := s.start("payments", "prod", s.git.A, nil, "rita") // authors: from git
 	id := run.GetID()
 
 	review := waitPrompt(t, api, id, "review")
@@ -52,6 +54,7 @@ func TestSlackApprovals(t *testing.T) {
 
 	approval := waitPrompt(t, api, id, "approval")
 	assert.Contains(t, approval.BlocksText(), "2 of prod-owners")
+	assert.Contains(t, approval.BlocksText(), "`"+s.git.A[:7]+"` payments: faster card refunds — alice", "the change's commits, from git")
 	assert.Equal(t, http.StatusOK, s.click(approval, slackAlice, activities.SlackActionApprove))
 	assert.Contains(t, waitEphemeral(t, api, slackAlice).Text(), "was refused: you authored this change")
 	assert.Equal(t, http.StatusOK, s.click(approval, "U0MALLORY", activities.SlackActionApprove))

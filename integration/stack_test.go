@@ -34,11 +34,13 @@ type stackT struct {
 	tokens map[string]string // identity -> demo token
 	cli    string            // the Temporal CLI
 	ring   attest.KeyRing    // the public keys of the stack's data/policy.yaml
+	git    commits           // the commits the tests release
 }
 
 // startStack builds the binaries and starts the dev server and the five
-// roles on free ports in a temporary data folder. extra adds role settings.
-func startStack(t *testing.T, extra map[string][]string) *stackT {
+// roles on free ports in a temporary data folder, whose demo repositories
+// get the tests' commits (git). extra adds role settings; it may name them.
+func startStack(t *testing.T, extra func(commits) map[string][]string) *stackT {
 	if testing.Short() {
 		t.Skip("integration test skipped in -short mode")
 	}
@@ -48,8 +50,12 @@ func startStack(t *testing.T, extra map[string][]string) *stackT {
 	require.NoError(t, err, "the Temporal CLI is needed: go run ./stack test installs it")
 	bin := t.TempDir()
 	require.NoError(t, devstack.BuildBinaries(root, bin, io.Discard))
-	local := &devstack.Local{Root: root, DataDir: t.TempDir(), BinDir: bin, GatewayPort: freePort(t), Extra: extra}
+	local := &devstack.Local{Root: root, DataDir: t.TempDir(), BinDir: bin, GatewayPort: freePort(t)}
 	require.NoError(t, local.MakeDirs())
+	git := makeCommits(t, local.RepoDir())
+	if extra != nil {
+		local.Extra = extra(git)
+	}
 	ctx := context.Background()
 	t.Cleanup(func() { local.Stop() })
 	require.NoError(t, local.StartServer(ctx, cli))
@@ -58,7 +64,7 @@ func startStack(t *testing.T, extra map[string][]string) *stackT {
 	c, err := devstack.Dial(ctx, local.Server.Addr)
 	require.NoError(t, err)
 	t.Cleanup(c.Close)
-	return &stackT{t: t, local: local, client: c, tokens: demoTokens(t, root), cli: cli, ring: keyRing(t, local)}
+	return &stackT{t: t, local: local, client: c, tokens: demoTokens(t, root), cli: cli, ring: keyRing(t, local), git: git}
 }
 
 // keyRing reads the public keys the stack composed into its policy: the

@@ -16,7 +16,8 @@ import (
 
 // TestReplayRecordedHistories replays histories recorded on the real dev
 // server (testdata/histories, written by `temporal workflow show -o json`;
-// the *-signed.json ones by the integration test, see its RecordEnv).
+// the *-signed.json and *-git.json ones by the integration test, see its
+// RecordEnv: *-signed.json before git sources, *-git.json with them).
 // A change to the workflow that breaks determinism for running releases fails
 // here: guard such a change with workflow.GetVersion.
 //
@@ -27,15 +28,21 @@ func TestReplayRecordedHistories(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("testdata", "histories", "*.json"))
 	require.NoError(t, err)
 	require.NotEmpty(t, files, "no recorded histories: the replay test would prove nothing")
-	signed := 0
+	signed, git := 0, 0
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			hist := readHistory(t, f)
 			id := hist.Events[0].GetWorkflowExecutionStartedEventAttributes().GetWorkflowId()
 			require.NotEmpty(t, id, "the started event names the release")
-			if strings.HasSuffix(f, "-signed.json") {
+			switch {
+			case strings.HasSuffix(f, "-signed.json"):
 				requireSignedPath(t, hist)
+				require.False(t, hasMarker(hist, changeGitSources), "recorded before git sources")
 				signed++
+			case strings.HasSuffix(f, "-git.json"):
+				requireSignedPath(t, hist)
+				require.True(t, hasMarker(hist, changeGitSources), "no %s version marker", changeGitSources)
+				git++
 			}
 			r := worker.NewWorkflowReplayer()
 			r.RegisterWorkflow(Release)
@@ -44,6 +51,22 @@ func TestReplayRecordedHistories(t *testing.T) {
 		})
 	}
 	require.NotZero(t, signed, "no recorded history of a release with signed attestations")
+	require.NotZero(t, git, "no recorded history of a release with git sources")
+}
+
+// hasMarker reports whether the history took GetVersion(change).
+func hasMarker(hist *historypb.History, change string) bool {
+	for _, ev := range hist.Events {
+		if ev.GetEventType() != enumspb.EVENT_TYPE_MARKER_RECORDED {
+			continue
+		}
+		for _, p := range ev.GetMarkerRecordedEventAttributes().GetDetails()["change-id"].GetPayloads() {
+			if string(p.GetData()) == `"`+change+`"` {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func readHistory(t *testing.T, file string) *historypb.History {
