@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -109,7 +110,9 @@ func (g gitRunner) run(ctx context.Context, dir string, args ...string) (string,
 	var stdout bytes.Buffer
 	stderr := &tailBuffer{max: outputTail}
 	cmd.Stdout, cmd.Stderr = &stdout, stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Its own group (killed whole on timeout), and killed with the worker:
+	// a git left running could hold the mirror's ref locks.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 5 * time.Second
 	stop := startHeartbeat(ctx)
@@ -179,7 +182,7 @@ func openMirror(ctx context.Context, g gitRunner, stateDir, remote string) (*mir
 		return nil, err
 	}
 	if _, err := os.Stat(filepath.Join(m.dir, "HEAD")); err == nil {
-		return m, nil
+		return m, m.clearStaleLocks()
 	}
 	if err := os.MkdirAll(m.dir, 0o755); err != nil {
 		m.release()
@@ -193,6 +196,23 @@ func openMirror(ctx context.Context, g gitRunner, stateDir, remote string) (*mir
 		}
 	}
 	return m, nil
+}
+
+// clearStaleLocks removes the lock files a git killed with its worker left
+// in the mirror (refs, packed-refs, config, shallow): whoever holds the
+// mirror's flock is the only one running git in it.
+func (m *mirror) clearStaleLocks() error {
+	return filepath.WalkDir(m.dir, func(path string, d fs.DirEntry, err error) error {
+		switch {
+		case err != nil:
+			return err
+		case d.IsDir() && (d.Name() == "objects" || d.Name() == "worktrees"):
+			return filepath.SkipDir
+		case !d.IsDir() && strings.HasSuffix(d.Name(), ".lock"):
+			return os.Remove(path)
+		}
+		return nil
+	})
 }
 
 func (m *mirror) acquire(ctx context.Context) error {

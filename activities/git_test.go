@@ -562,3 +562,16 @@ func TestDeployedStatement(t *testing.T) {
 	assert.Equal(t, "rel-3", st.Release)
 	assert.Equal(t, built.Digest, st.Digest)
 }
+
+// TestStaleLockOfAKilledGitIsCleared: a git killed with its worker leaves a
+// ref lock in the mirror; the next build, holding the mirror, clears it.
+func TestStaleLockOfAKilledGitIsCleared(t *testing.T) {
+	f := newGitFixture(t, "", "")
+	sha := f.commit(t, alice, "one")
+	f.build(t, "rel-1", sha)
+	mirror := mirrorDir(f.b.StateDir, f.repo.Dir)
+	writeFile(t, filepath.Join(mirror, "refs", "foureyes", "heads", "main.lock"), "")
+	writeFile(t, filepath.Join(mirror, "packed-refs.lock"), "")
+	_, p := f.build(t, "rel-2", "main")
+	assert.Equal(t, sha, p.Commit)
+}
