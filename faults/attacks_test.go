@@ -152,11 +152,6 @@ func (a *attackRun) startRelease(ctx context.Context, service, commit string) (s
 	return id, err
 }
 
-// commitOf is a commit id made from a name.
-func commitOf(name string) string {
-	return fmt.Sprintf("%040x", []byte(name + strings.Repeat("-", 20))[:20])
-}
-
 // startReleases starts the releases the attacks aim at, all at once, and
 // waits for each at its review gate; it then drives the reference release
 // to deployed the honest way in the background, and takes the releases

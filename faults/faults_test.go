@@ -201,10 +201,11 @@ func (f *faultRun) startRelease(ctx context.Context, r *release) error {
 	return err
 }
 
+// randomCommit is one of the suites' real commits, at random.
 func randomCommit(f *faultRun) string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return fmt.Sprintf("%016x%016x%08x", f.rng.Uint64(), f.rng.Uint64(), f.rng.Uint32())
+	return faultCommits[f.rng.IntN(len(faultCommits))]
 }
 
 // decisions sends the plan's decisions, each once its gate is open.

@@ -73,7 +73,7 @@ func (h *hostileRun) start(ctx context.Context) {
 	_, err := h.s.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: h.id,
 		TaskQueue: workflows.QueueOrchestrator, WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_FAIL},
 		"Release", workflows.ReleaseRequest{Service: "hostile", Environment: "prod",
-			Commit: strings.Repeat("ab", 20), Authors: []string{"alice"}, Requester: "rita", Title: "hostile"})
+			Commit: commitOf("hostile"), Authors: []string{"alice"}, Requester: "rita", Title: "hostile"})
 	require(h.t, err)
 	require(h.t, h.s.waitStatus(ctx, h.id, workflows.StatusAwaitingReview))
 }

@@ -188,9 +188,11 @@ func (a *attackRun) forgeCompletion(ctx context.Context, role, queue, name strin
 // rogueLoadPolicy: the attacker's worker answers LoadPolicy (alongside the
 // real orchestrator) with a permissive policy: the real one with a key of
 // the attacker's own added for every role, claiming the real file's hash.
-// Once a release pins it, the attacker approves its review gate with a
-// decision signed by that key, carol and dave approve through the gateway:
-// the deploy role must still refuse (its own policy has another hash).
+// The build role builds only under its own copy of the policy, so it
+// refuses such a release; were it built, the attacker would approve its
+// review gate with a decision signed by that key, carol and dave through the
+// gateway: the deploy role must still refuse (its own policy has another
+// hash).
 func (a *attackRun) rogueLoadPolicy(ctx context.Context, t *testing.T) {
 	a.attempt(t, "rogue LoadPolicy", "a permissive policy answered by a rogue poller, then approved", func() error {
 		content, rogueKeys, err := a.roguePolicy(t)
@@ -201,8 +203,8 @@ func (a *attackRun) rogueLoadPolicy(ctx context.Context, t *testing.T) {
 		if err != nil {
 			return err
 		}
-		if err := a.s.waitStatus(ctx, id, workflows.StatusAwaitingReview); err != nil {
-			return err
+		if st, err := a.reviewOrEnd(ctx, id); err != nil || st.Result != nil {
+			return a.buildRoleRefused(t, id, st, err)
 		}
 		bd, err := a.binding(ctx, id)
 		if err != nil {
@@ -247,6 +249,34 @@ func (a *attackRun) rogueLoadPolicy(ctx context.Context, t *testing.T) {
 		}
 		return a.deployRoleLogged(ctx, id, "but the deploy role's policy")
 	})
+}
+
+// reviewOrEnd waits until the release awaits review or has ended.
+func (a *attackRun) reviewOrEnd(ctx context.Context, id string) (workflows.Status, error) {
+	return retry(ctx, func(ctx context.Context) (workflows.Status, error) {
+		st, err := query[workflows.Status](ctx, a.s, id, workflows.QueryStatus)
+		if err == nil && st.Result == nil && st.Status != workflows.StatusAwaitingReview {
+			err = fmt.Errorf("status %s, waiting for %s or the end", st.Status, workflows.StatusAwaitingReview)
+		}
+		return st, err
+	})
+}
+
+// buildRoleRefused: the rogue-policy release ended before its review
+// because the build role, which builds only under its own copy of the
+// policy, refused the rogue one; nothing was built or deployed.
+func (a *attackRun) buildRoleRefused(t *testing.T, id string, st workflows.Status, err error) error {
+	switch {
+	case err != nil:
+		return err
+	case st.Result.Status != workflows.StatusFailed || !strings.Contains(st.Result.Reason, "but the build role's policy"):
+		return fmt.Errorf("the rogue-policy release ended %s before its review (%s), not refused by the build role",
+			st.Result.Status, st.Result.Reason)
+	case a.s.deployed(id) != 0:
+		return errors.New("the rogue-policy release deployed")
+	}
+	t.Logf("the rogue-policy release failed at the build role: %s", st.Result.Reason)
+	return nil
 }
 
 // pinRoguePolicy runs the attacker's LoadPolicy worker and starts releases

@@ -200,10 +200,18 @@ func demoTokens(root string) (map[string]string, error) {
 }
 
 // revokedPolicy writes deploy/policy.yaml without the hash of token: the
-// token's owner stays, the token no longer works.
+// token's owner stays, the token no longer works. Every service of the
+// suites builds from one repository of real commits, made next to it.
 func revokedPolicy(root, out, token string) (*policy.Policy, error) {
 	data, err := os.ReadFile(filepath.Join(root, "deploy", "policy.yaml"))
 	if err != nil {
+		return nil, err
+	}
+	repo, err := makeFaultRepo(filepath.Join(filepath.Dir(out), "repo"))
+	if err != nil {
+		return nil, err
+	}
+	if data, err = withServices(data, repo); err != nil {
 		return nil, err
 	}
 	sum := sha256.Sum256([]byte(token))
