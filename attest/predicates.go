@@ -127,7 +127,7 @@ type Change struct {
 }
 
 // MaxChangeCommits bounds the commits a provenance lists (all count).
-const MaxChangeCommits = 1000
+const MaxChangeCommits = 250
 
 // ChangeCommit is one commit of a change.
 type ChangeCommit struct {
