@@ -8,6 +8,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -184,10 +185,22 @@ func checkCancelled(ctx context.Context, r *rig, ids []string) error {
 }
 
 // cancelAsRita cancels through the gateway with rita's token, as
-// `starter cancel` does: cancels are signed by the approval role.
+// `starter cancel` does: cancels are signed by the approval role. A busy
+// stack may answer 503 (try again): the same request id is sent again.
 func cancelAsRita(ctx context.Context, r *rig, id string) error {
 	body, _ := json.Marshal(map[string]string{"release_id": id, "reason": "bench: scale phase over",
 		"request_id": uuid.NewString()})
+	var err error
+	for attempt := range 5 {
+		if err = postCancel(ctx, r, id, body); err == nil || !strings.Contains(err.Error(), "503") {
+			return err
+		}
+		time.Sleep(time.Duration(attempt+1) * 500 * time.Millisecond)
+	}
+	return err
+}
+
+func postCancel(ctx context.Context, r *rig, id string, body []byte) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.local.GatewayURL()+"/v1/cancels", bytes.NewReader(body))
 	if err != nil {
 		return err
