@@ -192,7 +192,7 @@ func cancelAsRita(ctx context.Context, r *rig, id string) error {
 		"request_id": uuid.NewString()})
 	var err error
 	for attempt := range 5 {
-		if err = postCancel(ctx, r, id, body); err == nil || !strings.Contains(err.Error(), "503") {
+		if err = postCancel(ctx, r, body); err == nil || !strings.Contains(err.Error(), "503") {
 			return err
 		}
 		time.Sleep(time.Duration(attempt+1) * 500 * time.Millisecond)
@@ -200,7 +200,7 @@ func cancelAsRita(ctx context.Context, r *rig, id string) error {
 	return err
 }
 
-func postCancel(ctx context.Context, r *rig, id string, body []byte) error {
+func postCancel(ctx context.Context, r *rig, body []byte) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.local.GatewayURL()+"/v1/cancels", bytes.NewReader(body))
 	if err != nil {
 		return err
