@@ -281,14 +281,8 @@ func TestSmoke(t *testing.T) {
 	t.Logf("principals in history: %v", principals)
 
 	// The Web UI lists the release as the operator.
-	resp, err := http.Get("http://" + s.UIAddr + "/api/v1/namespaces/default/workflows")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "release-smoke") {
-		t.Errorf("UI list: %s %s", resp.Status, body)
+	if status, body := uiList(ctx, t, s.UIAddr, "release-smoke"); status != http.StatusOK || !strings.Contains(body, "release-smoke") {
+		t.Errorf("UI list: %d %s", status, body)
 	}
 
 	tried, denied := s.Authorizer.Counts()
