@@ -204,6 +204,8 @@ func (r *release) finish(ctx workflow.Context, status, reason string) ReleaseRes
 	r.status = status
 	r.record(ctx, audit.Entry{Type: audit.EventReleaseEnded, Stage: r.stage, Outcome: status, Detail: reason})
 	if r.trust.signed {
+		r.closing = workflow.GetVersion(ctx, changeSealClosesTrail, workflow.DefaultVersion,
+			versionSealClosesTrail) >= versionSealClosesTrail
 		r.seal(ctx, status)
 	}
 	res := ReleaseResult{Status: status, Reason: reason, ArtifactRef: r.artifact.ArtifactRef,

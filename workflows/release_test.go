@@ -80,6 +80,7 @@ type fakeRoles struct {
 	forgeDeployed func(activities.DeployedInput) activities.DeployedResult
 	builds        []activities.BuildInput
 	deployInputs  []activities.DeployInput
+	sealing       func() // called while the seal is being signed
 }
 
 func (f *fakeRoles) Deployed(_ context.Context, in activities.DeployedInput) (activities.DeployedResult, error) {
@@ -112,6 +113,9 @@ func (f *fakeRoles) Review(_ context.Context, in activities.ReviewInput) (activi
 }
 
 func (f *fakeRoles) Seal(_ context.Context, in activities.SealInput) (activities.SealResult, error) {
+	if f.sealing != nil {
+		f.sealing()
+	}
 	return signedSeal(in), nil
 }
 

@@ -216,3 +216,26 @@ func (s *ReleaseSuite) TestServiceWithoutRepository() {
 	s.Equal(StatusFailed, res.Status)
 	s.Contains(res.Reason, `service ledger has no repository to resolve "main" in`)
 }
+
+// A decision handled while the seal is being signed is answered but not
+// recorded: the sealed head stays the last entry before the seal.
+func (s *ReleaseSuite) TestDecisionDuringTheSealIsNotRecorded() {
+	s.decide(time.Minute, "r1", "review", "bob", VerdictReject)
+	done := make(chan struct{})
+	s.roles.sealing = func() {
+		s.env.RegisterDelayedCallback(func() {
+			s.decide(0, "late", "review", "dave", VerdictApprove)
+			close(done)
+		}, 0)
+		select {
+		case <-done:
+		case <-time.After(2 * time.Second):
+		}
+	}
+	res := s.run()
+	s.Equal(StatusRejected, res.Status)
+	trail := s.trail()
+	s.Equal(audit.EventSealed, trail[len(trail)-1].Type)
+	s.Equal(audit.EventReleaseEnded, trail[len(trail)-2].Type)
+	s.verifyChain(res.AuditHead)
+}

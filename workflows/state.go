@@ -39,6 +39,7 @@ type release struct {
 	stageAt    time.Time       // when the current stage began
 	trust      trust           // keys and verified envelopes (signed attestations)
 	src        source          // what git said (git sources)
+	closing    bool            // ended: only the seal joins the trail (changeSealClosesTrail)
 }
 
 func newRelease(ctx workflow.Context, req ReleaseRequest) *release {
@@ -52,6 +53,9 @@ func newRelease(ctx workflow.Context, req ReleaseRequest) *release {
 // record appends one entry to the audit chain at workflow time. Every
 // transition is recorded, so it also publishes the new state.
 func (r *release) record(ctx workflow.Context, e audit.Entry) {
+	if r.closing && e.Type != audit.EventSealed {
+		return // the release has ended: its trail ends with the seal
+	}
 	r.now = workflow.Now(ctx).UTC()
 	e.Time = r.now
 	e.Release = r.id
