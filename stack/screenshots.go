@@ -155,8 +155,9 @@ func (s *stack) photograph(ctx context.Context, chromium, dir, id, runID string)
 		want      []string
 	}{
 		{shotList, ui + "?query=" + url.QueryEscape(screenshotQuery), []string{id}},
-		{shotDetails, page + "/user-metadata", []string{"payments → prod @ 3f2a9c1 by rita", "Current Details",
-			"awaiting_approval: open gate approval", "deadline", "Awaiting: dave", "carol approved approval", "Last refused: alice", "you authored this change"}},
+		{shotDetails, page + "/user-metadata", []string{"payments → prod @ main by rita", "Current Details",
+			"awaiting_approval: open gate approval", "deadline", "Awaiting: dave", "carol approved approval", "Last refused: alice", "you authored this change",
+			"payments: round amounts half to even (alice)"}},
 		// metadata: the search attributes and the memo on one page
 		{shotAttrsMem, page + "/metadata", []string{`"ReleaseAwaiting"`, `"awaiting_approval"`, `"policy_hash"`}},
 	}

@@ -110,12 +110,12 @@ func (r *release) upsertPolicyMemo(ctx workflow.Context) {
 
 // details is the release's current details (Temporal markdown, four lines
 // to fit the UI's pane; the static summary names the change): status and
-// open gate with its deadline, who is awaited, who signed, the last refusal.
+// open gate with its deadline, who is awaited and who signed, the last
+// refusal, and (git sources) the change's commits.
 func (r *release) details(awaiting []string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "- **%s**: %s", VisibleStatus(r.status), r.gateLine())
-	fmt.Fprintf(&b, "- Awaiting: %s\n", orNone(strings.Join(awaiting, ", ")))
-	fmt.Fprintf(&b, "- Signed: %s\n", r.signedLine())
+	fmt.Fprintf(&b, "- Awaiting: %s. Signed: %s\n", orNone(strings.Join(awaiting, ", ")), r.signedLine())
 	b.WriteString(r.refusalLine())
 	b.WriteString(r.changeLine())
 	return b.String()
