@@ -182,8 +182,8 @@ func (l *Local) overrides() map[string]map[string]string {
 		"build": {"FOUREYES_BUILD_ARTIFACT_DIR": artifacts, "FOUREYES_BUILD_STATE_DIR": filepath.Join(l.DataDir, "build"),
 			// The build role's own copy of the policy (repositories, build commands).
 			"FOUREYES_BUILD_POLICY_FILE": l.PolicyFile()},
-		"review":       {"FOUREYES_REVIEW_ARTIFACT_DIR": artifacts},
-		"approval":     approval,
+		"review":   {"FOUREYES_REVIEW_ARTIFACT_DIR": artifacts},
+		"approval": approval,
 		"deploy": {"FOUREYES_DEPLOY_ARTIFACT_DIR": artifacts, "FOUREYES_DEPLOY_STATE_DIR": filepath.Join(l.DataDir, "deployments"),
 			// The deploy role's own copy of the policy: on one machine, the same file.
 			"FOUREYES_DEPLOY_POLICY_FILE": l.PolicyFile()},
