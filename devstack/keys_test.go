@@ -203,3 +203,32 @@ func TestMakeDirsMakesTheDemoRepositories(t *testing.T) {
 		}
 	}
 }
+
+// A deploy record of a demo service from before git (a made-up commit) is
+// moved aside; one of a commit the repository has stays.
+func TestPreGitDeployRecordsAreRetired(t *testing.T) {
+	l := testLocal(t)
+	if err := l.MakeDirs(); err != nil {
+		t.Fatal(err)
+	}
+	old := filepath.Join(l.DataDir, "deployments", "prod", "payments.json")
+	kept := filepath.Join(l.DataDir, "deployments", "staging", "payments.json")
+	for path, commit := range map[string]string{old: "3f2a9c1d8e7b6a5f4e3d2c1b0a9f8e7d6c5b4a39",
+		kept: "63496342a797d4c5c7622a3b0d36fe90c0724ef1"} {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(`{"commit": "`+commit+`"}`), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := l.MakeDirs(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(old + ".before-git"); err != nil {
+		t.Errorf("the made-up commit's record was not moved aside: %v", err)
+	}
+	if _, err := os.Stat(kept); err != nil {
+		t.Errorf("a record of a real commit was moved: %v", err)
+	}
+}

@@ -75,6 +75,9 @@ func (l *Local) MakeDirs() error {
 	if err := MakeDemoRepositories(l.RepoDir()); err != nil {
 		return err
 	}
+	if err := RetirePreGitRecords(filepath.Join(l.DataDir, "deployments"), l.RepoDir()); err != nil {
+		return err
+	}
 	return l.WriteKeys()
 }
 

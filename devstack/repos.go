@@ -1,6 +1,7 @@
 package devstack
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -55,6 +56,52 @@ func MakeDemoRepositories(dir string) error {
 		}
 	}
 	return nil
+}
+
+// RetirePreGitRecords moves aside (NAME.json.before-git) each deploy record
+// of a demo service, in deployments/<environment>/, whose commit the demo
+// repository does not have: written by a stack from before releases were
+// built from git (their commits were made up), it would make every later
+// release of the service fail closed, the change since it unreadable.
+func RetirePreGitRecords(deployments, repos string) error {
+	envs, err := os.ReadDir(deployments)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, env := range envs {
+		for name := range demoRepositories {
+			for _, file := range []string{name + ".json", name + ".json.prev"} {
+				path := filepath.Join(deployments, env.Name(), file)
+				if err := retireIfUnknown(path, &gitrepo.Repo{Dir: filepath.Join(repos, name)}); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func retireIfUnknown(path string, repo *gitrepo.Repo) error {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var rec struct {
+		Commit string `json:"commit"`
+	}
+	if json.Unmarshal(data, &rec) != nil || rec.Commit == "" {
+		return nil
+	}
+	if _, err := repo.Git(nil, "cat-file", "-e", rec.Commit+"^{commit}"); err == nil {
+		return nil
+	}
+	return os.Rename(path, path+".before-git")
 }
 
 func makeRepository(path string, commits []gitrepo.Commit) error {
