@@ -166,8 +166,8 @@ func (c *bundleCheck) source() error {
 			"its authors are not known; start a new release", orNothing(p.Change.Base), d.Commit, env, svc, d.ReleaseID)
 	}
 	ids, unmapped := c.pol.MapEmails(p.Change.Emails)
-	c.authors = union(c.authors, ids, p.Change.Identities)
-	c.unmapped = union(unmapped, p.Change.Unmapped)
+	c.authors = policy.Union(c.authors, ids, p.Change.Identities)
+	c.unmapped = policy.Union(unmapped, p.Change.Unmapped)
 	return nil
 }
 
@@ -176,16 +176,6 @@ func orNothing(commit string) string {
 		return "nothing deployed"
 	}
 	return commit
-}
-
-// union is the sorted set of every list's members.
-func union(lists ...[]string) []string {
-	var out []string
-	for _, l := range lists {
-		out = append(out, l...)
-	}
-	slices.Sort(out)
-	return slices.Compact(out)
 }
 
 // review: the review role passed this artifact of this commit.

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
+	"slices"
 )
 
 // IdentityForToken finds the human or bot whose token_sha256 is the SHA-256
@@ -41,4 +42,15 @@ func (p *Policy) IdentityForSlack(userID string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// Union is the sorted set of every list's members: the identities (or
+// emails) of a change, however many sources name them.
+func Union(lists ...[]string) []string {
+	var out []string
+	for _, l := range lists {
+		out = append(out, l...)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }

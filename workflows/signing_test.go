@@ -76,7 +76,7 @@ func signedBuild(in activities.BuildInput, builder string, emails ...string) act
 		ext.Ref, ext.Repository = in.Commit, testRepo
 		ext.Change = &attest.Change{Base: st.Commit, BaseRelease: st.By, CommitCount: 1,
 			Commits: []attest.ChangeCommit{{SHA: commit, Subject: "the change", Author: emails[0], Committer: emails[0],
-				CoAuthors: emails[1:]}}, Emails: union(emails)}
+				CoAuthors: emails[1:]}}, Emails: policy.Union(emails)}
 	}
 	p.RunDetails.Builder.ID = builder
 	return activities.BuildResult{ArtifactRef: "/a/" + commit, Digest: digest, Executor: builder, Commit: commit,

@@ -3,7 +3,6 @@ package workflows
 import (
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -12,6 +11,7 @@ import (
 
 	"github.com/foureyes/foureyes/activities"
 	"github.com/foureyes/foureyes/attest"
+	"github.com/foureyes/foureyes/policy"
 )
 
 // changeGitSources: the build role builds from the service's repository
@@ -112,19 +112,9 @@ func (r *release) verifySource(ext attest.BuildParameters) error {
 	}
 	r.src.commit, r.src.change = ext.Commit, ext.Change
 	ids, unmapped := r.pol.MapEmails(ext.Change.Emails)
-	r.src.authors = union(ids, ext.Change.Identities)
-	r.src.unmapped = union(unmapped, ext.Change.Unmapped)
+	r.src.authors = policy.Union(ids, ext.Change.Identities)
+	r.src.unmapped = policy.Union(unmapped, ext.Change.Unmapped)
 	return nil
-}
-
-// union is the sorted set of every list's members.
-func union(lists ...[]string) []string {
-	var out []string
-	for _, l := range lists {
-		out = append(out, l...)
-	}
-	slices.Sort(out)
-	return slices.Compact(out)
 }
 
 // commitSHA is the commit the release deploys: the one the build resolved,
@@ -141,7 +131,7 @@ func (r *release) authors() []string {
 	if len(r.src.authors) == 0 {
 		return r.req.Authors
 	}
-	return union(r.req.Authors, r.src.authors)
+	return policy.Union(r.req.Authors, r.src.authors)
 }
 
 // describeChange is the audit detail of the attested source.
