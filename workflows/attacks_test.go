@@ -3,6 +3,8 @@ package workflows
 import (
 	"time"
 
+	"go.temporal.io/sdk/testsuite"
+
 	"github.com/foureyes/foureyes/activities"
 	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/audit"
@@ -81,14 +83,29 @@ func (s *ReleaseSuite) TestDecisionUnderAnotherPolicyIsRefused() {
 	s.refusedWith(attest.CodeMisbound)
 }
 
-func (s *ReleaseSuite) TestReviewDecisionReplayedAtApprovalGateIsClosed() {
+// A valid envelope replayed under another update id is the same decision:
+// it answers with its first outcome and counts once (carol cannot make a
+// quorum of two alone).
+func (s *ReleaseSuite) TestReplayedEnvelopeCountsOnce() {
 	s.decide(time.Minute, "r1", "review", "bob", VerdictApprove)
-	// bob's envelope is for the review gate: sent again at the approval gate it is the same request
-	s.decide(2*time.Minute, "r1", "review", "bob", VerdictApprove)
-	s.decide(3*time.Minute, "a1", "approval", "carol", VerdictApprove)
+	carol := Decision{RequestID: "a1", Gate: "approval", Verdict: VerdictApprove, Identity: "carol", Channel: ChannelAPI}
+	var replayed DecisionOutcome
+	for i, id := range []string{"a1", "a1-replayed"} {
+		s.env.RegisterDelayedCallback(func() {
+			env := signedDecision(attest.RoleApproval, s.binding(), digestOf(testCommit), carol)
+			s.env.UpdateWorkflow(UpdateDecide, id, &testsuite.TestUpdateCallback{OnAccept: func() {},
+				OnReject: func(err error) { s.Fail("rejected", err.Error()) },
+				OnComplete: func(v any, err error) {
+					s.Require().NoError(err)
+					replayed = v.(DecisionOutcome)
+				}}, SignedRequest{Envelope: env})
+		}, time.Duration(2+i)*time.Minute)
+	}
 	res := s.run()
 	s.Equal(StatusExpired, res.Status)
-	s.Len(s.entries(audit.EventDecision), 2, "a replayed request id counts once")
+	s.Equal(OutcomeAccepted, replayed.Outcome, "the replay answers with the first outcome, not a second judgement")
+	s.Equal(2, len(s.entries(audit.EventDecision)), "bob once, carol once")
+	s.Equal(0, len(s.entries(audit.EventDecisionRefused)), "the replay is not judged again")
 }
 
 func (s *ReleaseSuite) TestUnsignedBuildResultFailsClosed() {
