@@ -334,7 +334,6 @@ func (a *attackRun) stillAwaiting(ctx context.Context, id, gate string, signers 
 // as the decision signal, and as the decide Update unsigned, signed with a
 // key of the attacker's own, or signed with the build role's real key.
 func (a *attackRun) forgedDecisions(ctx context.Context, t *testing.T) {
-	fresh := attest.NewSigner(attest.RoleApproval, a.attacker)
 	for _, target := range []struct{ who, gate string }{{"bob", "review"}, {"carol", "approval"}, {"dave", "approval"}} {
 		id := a.releases[target.who]
 		bd, err := a.binding(ctx, id)
@@ -354,12 +353,7 @@ func (a *attackRun) forgedDecisions(ctx context.Context, t *testing.T) {
 				}
 				return err
 			})
-			forms := []struct {
-				form, code string
-				signer     *attest.Signer
-			}{{"unsigned", attest.CodeUnsigned, nil}, {"fresh-key", attest.CodeBadSignature, fresh},
-				{"build-key", attest.CodeWrongRole, a.stolen}}
-			for _, f := range forms {
+			for _, f := range a.forgeries() {
 				a.attempt(t, "forged decision", name+" as the decide Update, "+f.form, func() error {
 					var env attest.Envelope
 					if f.signer != nil {
@@ -388,7 +382,6 @@ func (a *attackRun) forgedDecisions(ctx context.Context, t *testing.T) {
 // that is not the gateway; the release keeps running.
 func (a *attackRun) forgedCancels(ctx context.Context, t *testing.T) {
 	id := a.releases["cancel"]
-	fresh := attest.NewSigner(attest.RoleApproval, a.attacker)
 	a.attempt(t, "forged cancel", "cancel signal as rita", func() error {
 		c := workflows.CancelRequest{RequestID: "forged-cancel-signal", Identity: "rita", Channel: workflows.ChannelCLI, Reason: "forged"}
 		if err := a.s.client.SignalWorkflow(ctx, id, "", workflows.SignalCancel, c); err != nil {
@@ -400,12 +393,7 @@ func (a *attackRun) forgedCancels(ctx context.Context, t *testing.T) {
 		}
 		return err
 	})
-	forms := []struct {
-		form, code string
-		signer     *attest.Signer
-	}{{"unsigned", attest.CodeUnsigned, nil}, {"fresh-key", attest.CodeBadSignature, fresh},
-		{"build-key", attest.CodeWrongRole, a.stolen}}
-	for _, f := range forms {
+	for _, f := range a.forgeries() {
 		a.attempt(t, "forged cancel", "cancel Update as rita, "+f.form, func() error {
 			rid := "forged-cancel-" + f.form
 			var env attest.Envelope
@@ -576,4 +564,18 @@ func (a *attackRun) report(t *testing.T, took time.Duration) {
 			f.total, f.took.Seconds(), f.updates, f.answered, f.rejected, f.errors, f.gateway, f.forbidden, f.limited,
 			f.trail, f.history)
 	}
+}
+
+// forgery is one way to sign a request without the approval role's key,
+// and the code the workflow must refuse it with.
+type forgery struct {
+	form, code string
+	signer     *attest.Signer // nil: no envelope at all
+}
+
+// forgeries: no signature, a key nobody lists, and the build role's real key.
+func (a *attackRun) forgeries() []forgery {
+	return []forgery{{"unsigned", attest.CodeUnsigned, nil},
+		{"fresh-key", attest.CodeBadSignature, attest.NewSigner(attest.RoleApproval, a.attacker)},
+		{"build-key", attest.CodeWrongRole, a.stolen}}
 }
