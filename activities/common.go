@@ -72,10 +72,6 @@ func commandFailure(step string, err error, retryable bool) error {
 		temporal.ApplicationErrorOptions{NonRetryable: !retryable && !ce.timedOut})
 }
 
-func artifactName(service, commit string) string {
-	return service + "-" + commit + ".tar"
-}
-
 // resolveArtifact maps an artifact reference (absolute, or relative to dir)
 // to a path that lies inside dir, also after following symlinks.
 func resolveArtifact(dir, ref string) (string, error) {

@@ -24,7 +24,6 @@ var (
 	alice = gitrepo.Person{Name: "Alice", Email: "alice@example.com"}
 	bob   = gitrepo.Person{Name: "Bob", Email: "bob@example.com"}
 	frank = gitrepo.Person{Name: "Frank", Email: "Frank@Example.com"}
-	zed   = gitrepo.Person{Name: "Zed", Email: "zed@elsewhere.org"}
 )
 
 // gitFixture: service payments lives in a real repository made by the

@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 
 	"github.com/secure-systems-lab/go-securesystemslib/dsse"
@@ -144,5 +143,3 @@ func upper(s string) string {
 	}
 	return string(b)
 }
-
-var errEmpty = errors.New("no envelope: the fact is unsigned")

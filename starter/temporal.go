@@ -100,23 +100,6 @@ func describe(ctx context.Context, c client.Client, id string) (*workflowservice
 	return resp, nil
 }
 
-// notFoundOrEnded explains a NotFound from a signal: the release is unknown
-// (exit 4) or has already ended (exit 3).
-func notFoundOrEnded(ctx context.Context, c client.Client, id string, err error) error {
-	var nf *serviceerror.NotFound
-	if !errors.As(err, &nf) {
-		return temporalError(id, err)
-	}
-	resp, derr := describe(ctx, c, id)
-	if derr != nil {
-		return derr
-	}
-	if st := resp.GetWorkflowExecutionInfo().GetStatus(); st != enums.WORKFLOW_EXECUTION_STATUS_RUNNING {
-		return fail(exitRefused, "release %s has ended (%s)", id, statusName(st))
-	}
-	return temporalError(id, err)
-}
-
 // statusName is the lower-case name of a workflow execution status.
 func statusName(s enums.WorkflowExecutionStatus) string {
 	switch s {
