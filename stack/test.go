@@ -13,7 +13,8 @@ import (
 	"github.com/foureyes/foureyes/internal/figures"
 )
 
-// runTest makes sure the Temporal CLI and docker-compose are there, runs
+// runTest builds foureyes' Temporal server, makes sure the Temporal CLI
+// (the operators' client) and docker-compose are there, runs
 // go test -count=1 ./... (plus args), then — for the whole suite, or when
 // FOUREYES_FUZZTIME is set — every fuzz target for a bounded time; between the
 // two it prints the figures the reliability and security suites reported.
@@ -23,6 +24,13 @@ func runTest(args []string, out io.Writer) int {
 		fmt.Fprintf(os.Stderr, "stack test: %v\n", err)
 		return 1
 	}
+	server, err := devstack.EnsureTemporalServer(root, out)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "stack test: %v\n", err)
+		return 1
+	}
+	// The operators' client: tests run `temporal workflow list` with the
+	// operator's key against the server.
 	cli, err := devstack.EnsureTemporalCLI(root, out)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "stack test: %v\n", err)
@@ -38,7 +46,7 @@ func runTest(args []string, out io.Writer) int {
 	}
 	figs := filepath.Join(os.TempDir(), fmt.Sprintf("foureyes-figures-%d.txt", os.Getpid()))
 	defer os.Remove(figs)
-	env := append(os.Environ(), devstack.TemporalCLIEnv+"="+cli, figures.Env+"="+figs)
+	env := append(os.Environ(), devstack.TemporalServerEnv+"="+server, devstack.TemporalCLIEnv+"="+cli, figures.Env+"="+figs)
 	code := goCmd(root, env, out, goTestArgs(args)...)
 	// Figures first, so that the run still ends on go test's own closing lines.
 	printFigures(out, figs)
