@@ -165,7 +165,7 @@ func operatorCLI(ctx context.Context, t *testing.T, s *stackT, id string) (strin
 	}
 	listed := fmt.Sprintf("temporal workflow list --query '%s' listed it", query)
 	out, err = run("workflow", "terminate", "--workflow-id", id, "--reason", "operator tries")
-	if err == nil || !regexp.MustCompile(`(?i)permission ?denied`).MatchString(out) {
+	if err == nil || !regexp.MustCompile(`(?i)permission ?denied|unauthorized`).MatchString(out) {
 		t.Errorf("operator: temporal workflow terminate must be denied: %v\n%s", err, out)
 	}
 	return listed, "temporal workflow terminate denied"

@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -22,6 +24,7 @@ import (
 	"github.com/foureyes/foureyes/audit"
 	"github.com/foureyes/foureyes/devstack"
 	"github.com/foureyes/foureyes/gateway"
+	"github.com/foureyes/foureyes/internal/figures"
 	"github.com/foureyes/foureyes/internal/slackrec"
 	"github.com/foureyes/foureyes/policy"
 	"github.com/foureyes/foureyes/workflows"
@@ -59,7 +62,7 @@ func TestRealStack(t *testing.T) {
 	s, err := startStack(api.URL())
 	if s != nil {
 		s.slack = api
-		t.Cleanup(func() { s.stop() })
+		t.Cleanup(func() { s.stop(t) })
 	}
 	if err != nil {
 		t.Fatal(err)
@@ -71,12 +74,45 @@ func TestRealStack(t *testing.T) {
 	t.Run("Secrets", func(t *testing.T) { secrets(t, s) })
 }
 
-func (s *stackT) stop() {
+// stop stops the stack and removes its folder, reporting first what the
+// server counted over the whole run.
+func (s *stackT) stop(t *testing.T) {
+	logFile := ""
+	if s.local.Server != nil {
+		logFile = s.local.Server.LogFile
+	}
 	s.local.Stop()
 	if s.client != nil {
 		s.client.Close()
 	}
+	if logFile != "" {
+		reportServerTally(t, logFile)
+	}
 	os.RemoveAll(s.dir)
+}
+
+// serverTally is the line the server prints when it stops.
+var serverTally = regexp.MustCompile(`(?m)^authz denied (\d+) / tried (\d+)$`)
+
+// reportServerTally adds up the tallies of every server process of the run
+// (the faults restart it).
+func reportServerTally(t *testing.T, logFile string) {
+	data, err := os.ReadFile(logFile)
+	if err != nil {
+		t.Errorf("server log: %v", err)
+		return
+	}
+	denied, tried, runs := 0, 0, 0
+	for _, m := range serverTally.FindAllStringSubmatch(string(data), -1) {
+		d, _ := strconv.Atoi(m[1])
+		n, _ := strconv.Atoi(m[2])
+		denied, tried, runs = denied+d, tried+n, runs+1
+	}
+	if runs == 0 {
+		t.Errorf("%s holds no authz tally: the server did not stop cleanly", logFile)
+		return
+	}
+	figures.Report(t, "the server's own tally over the whole suite (%d server runs): authz denied %d / tried %d calls", runs, denied, tried)
 }
 
 func startStack(slackAPI string) (*stackT, error) {
@@ -96,6 +132,18 @@ func startStack(slackAPI string) (*stackT, error) {
 		return s, fmt.Errorf("%w (logs in %s)", err, s.local.LogDir())
 	}
 	return s, nil
+}
+
+// attackTuning is the stack's tuning without eager activity dispatch. With
+// it (Temporal 1.32's default), the orchestrator's LoadPolicy is handed
+// straight back to the worker that scheduled it and never reaches the queue,
+// so a rogue poller cannot win it: a defence by timing, not one foureyes
+// relies on. Turned off, the rogue LoadPolicy attack reaches the defence
+// that counts (the build and deploy roles compare the policy's hash).
+func attackTuning() *devstack.Tuning {
+	t := devstack.DefaultTuning
+	t.DynamicConfig = append(slices.Clone(t.DynamicConfig), "system.enableActivityEagerExecution=false")
+	return &t
 }
 
 // prepare writes the policy (erin's token revoked), reads the demo tokens
@@ -123,7 +171,7 @@ func (s *stackT) prepare(root, slackAPI string) error {
 	}
 	// The roles read the stack's policy: this one plus the stack's keys.
 	s.local = &devstack.Local{Root: root, DataDir: filepath.Join(dir, "data"), BinDir: filepath.Join(dir, "bin"),
-		BasePolicy: policyFile, Extra: s.extra(slackAPI)}
+		BasePolicy: policyFile, Extra: s.extra(slackAPI), Tuning: attackTuning()}
 	s.keyFiles = map[string]string{}
 	for _, role := range attest.Roles {
 		s.keyFiles[role] = s.local.KeyFile(role)

@@ -48,12 +48,22 @@ func runTest(args []string, out io.Writer) int {
 	defer os.Remove(figs)
 	env := append(os.Environ(), devstack.TemporalServerEnv+"="+server, devstack.TemporalCLIEnv+"="+cli, figures.Env+"="+figs)
 	code := goCmd(root, env, out, goTestArgs(args)...)
+	if code == 0 && len(args) == 0 {
+		code = serverTests(root, env, out)
+	}
 	// Figures first, so that the run still ends on go test's own closing lines.
 	printFigures(out, figs)
 	if code == 0 && fuzzWanted(args) {
 		code = runFuzz(root, env, out, fuzzTime())
 	}
 	return code
+}
+
+// serverTests runs the tests of foureyes' Temporal server, its own module
+// (the authorization table, the real server with every role's calls, mTLS).
+func serverTests(root string, env []string, out io.Writer) int {
+	return goCmd(filepath.Join(root, "temporal-server"), append(env, "GOWORK=off"), out,
+		"test", "-count=1", "-p", "1", "-tags", "release", "./...")
 }
 
 // goCmd runs go with args in root and returns its exit code.
