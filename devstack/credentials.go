@@ -1,7 +1,6 @@
 package devstack
 
 import (
-	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -15,10 +14,9 @@ import (
 	"slices"
 	"strings"
 
-	"gopkg.in/yaml.v3"
-
 	"github.com/foureyes/foureyes/activities"
 	"github.com/foureyes/foureyes/config"
+	"github.com/foureyes/foureyes/internal/serverconfig"
 	"github.com/foureyes/foureyes/workflows"
 )
 
@@ -73,14 +71,14 @@ func (c Credentials) Ensure() error {
 	if err := c.ensureTLS(); err != nil {
 		return fmt.Errorf("local CA: %w", err)
 	}
-	cfg := serverConfig{Namespace: "default", Roles: ServerRoles()}
+	cfg := serverconfig.Config{Namespace: "default", Roles: ServerRoles()}
 	for _, id := range ServerIdentities() {
 		key, err := ensureAPIKey(c.KeyFile(id))
 		if err != nil {
 			return err
 		}
 		sum := sha256.Sum256([]byte(key))
-		cfg.Identities = append(cfg.Identities, serverIdentity{Name: id, Role: serverRole(id), APIKeySHA256: hex.EncodeToString(sum[:])})
+		cfg.Identities = append(cfg.Identities, serverconfig.Identity{Name: id, Role: serverRole(id), APIKeySHA256: hex.EncodeToString(sum[:])})
 	}
 	return writeServerConfig(c.ConfigFile(), cfg)
 }
@@ -109,32 +107,11 @@ func ensureAPIKey(path string) (string, error) {
 	return key, os.WriteFile(path, []byte(key+"\n"), 0o600)
 }
 
-// serverConfig mirrors temporal-server's internal/authz.Config (its own
-// module); the server decodes it strictly, so a mismatch fails at start.
-type serverConfig struct {
-	Namespace  string                `yaml:"namespace"`
-	Roles      map[string]serverRule `yaml:"roles"`
-	Identities []serverIdentity      `yaml:"identities"`
-}
-
-type serverRule struct {
-	TaskQueue     string   `yaml:"task_queue"`
-	ActivityTypes []string `yaml:"activity_types,flow"`
-	WorkflowTypes []string `yaml:"workflow_types,flow,omitempty"`
-	Updates       []string `yaml:"updates,flow,omitempty"`
-}
-
-type serverIdentity struct {
-	Name         string `yaml:"name"`
-	Role         string `yaml:"role"`
-	APIKeySHA256 string `yaml:"api_key_sha256"`
-}
-
 // ServerRoles is each worker role's queue and the activity types its worker
 // registers (the exported methods of its activities struct, as the SDK
 // registers them), so the server allows what the roles run and nothing more.
-func ServerRoles() map[string]serverRule {
-	return map[string]serverRule{
+func ServerRoles() map[string]serverconfig.Rule {
+	return map[string]serverconfig.Rule{
 		config.RoleOrchestrator: {TaskQueue: workflows.QueueOrchestrator, ActivityTypes: methods(&activities.PolicyActivities{}),
 			WorkflowTypes: []string{workflowName(workflows.Release)}},
 		config.RoleBuild:  {TaskQueue: workflows.QueueBuild, ActivityTypes: methods(&activities.BuildActivities{})},
@@ -161,16 +138,13 @@ func workflowName(fn any) string {
 	return full[strings.LastIndex(full, ".")+1:]
 }
 
-func writeServerConfig(path string, cfg serverConfig) error {
-	var buf bytes.Buffer
-	buf.WriteString("# Written by go run ./stack from the workers' task queues and activity types\n" +
+func writeServerConfig(path string, cfg serverconfig.Config) error {
+	data, err := serverconfig.Encode(cfg, "# Written by go run ./stack from the workers' task queues and activity types\n"+
 		"# (devstack.ServerRoles); the API keys are in keys/, only their SHA-256 here.\n")
-	enc := yaml.NewEncoder(&buf)
-	enc.SetIndent(2)
-	if err := enc.Encode(cfg); err != nil {
+	if err != nil {
 		return err
 	}
-	return writeIfChanged(path, buf.Bytes(), 0o644)
+	return writeIfChanged(path, data, 0o644)
 }
 
 // ClientEnv is the TEMPORAL_* environment of a client calling addr as

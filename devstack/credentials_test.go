@@ -12,9 +12,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"gopkg.in/yaml.v3"
 
 	"github.com/foureyes/foureyes/activities"
+	"github.com/foureyes/foureyes/internal/serverconfig"
 	"github.com/foureyes/foureyes/workflows"
 )
 
@@ -49,10 +49,10 @@ func TestServerRolesCoverEveryActivity(t *testing.T) {
 func TestCredentialsEnsure(t *testing.T) {
 	c := Credentials{Dir: t.TempDir()}
 	require.NoError(t, c.Ensure())
-	var cfg serverConfig
 	data, err := os.ReadFile(c.ConfigFile())
 	require.NoError(t, err)
-	require.NoError(t, yaml.Unmarshal(data, &cfg))
+	cfg, err := serverconfig.Load(c.ConfigFile())
+	require.NoError(t, err)
 	keys := map[string]string{}
 	for _, id := range cfg.Identities {
 		key, err := c.ReadKey(id.Name)
