@@ -18,8 +18,11 @@ import (
 // checks that each such event came from the role that owns it.
 
 // byOrchestrator are the events a workflow task completion writes.
+// (A workflow task's scheduled and started events are the server's
+// bookkeeping, written on behalf of whichever call led to them: an update
+// or an activity completion may carry its sender's principal onto them.)
 var byOrchestrator = []enums.EventType{
-	enums.EVENT_TYPE_WORKFLOW_TASK_STARTED, enums.EVENT_TYPE_WORKFLOW_TASK_COMPLETED, enums.EVENT_TYPE_WORKFLOW_TASK_FAILED,
+	enums.EVENT_TYPE_WORKFLOW_TASK_COMPLETED, enums.EVENT_TYPE_WORKFLOW_TASK_FAILED,
 	enums.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED, enums.EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED,
 	enums.EVENT_TYPE_TIMER_STARTED, enums.EVENT_TYPE_TIMER_CANCELED, enums.EVENT_TYPE_MARKER_RECORDED,
 	enums.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES, enums.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED,
@@ -114,7 +117,7 @@ func scheduledID(e *historypb.HistoryEvent) int64 {
 func (r *PrincipalReport) check(e *historypb.HistoryEvent, want string, owned bool, cfg *serverconfig.Config) {
 	p := e.GetPrincipal()
 	if p.GetName() == "" {
-		if owned && e.GetEventType() != enums.EVENT_TYPE_WORKFLOW_TASK_STARTED && e.GetEventType() != enums.EVENT_TYPE_ACTIVITY_TASK_STARTED {
+		if owned && e.GetEventType() != enums.EVENT_TYPE_ACTIVITY_TASK_STARTED {
 			r.Problems = append(r.Problems, fmt.Sprintf("event %d %s: no principal (want %s)", e.GetEventId(), name(e), want))
 		}
 		return

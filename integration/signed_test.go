@@ -51,6 +51,29 @@ func (s *stackT) checkSigned(id string, res workflows.ReleaseResult, want envelo
 	s.checkStarterVerify(dir, data, rep)
 	checkRechained(t, entries, s.ring)
 	s.checkBundle(bundle, rep)
+	s.checkPrincipals(id, dir)
+}
+
+// checkPrincipals runs `starter audit RELEASE --principals` with the
+// server's authorization file (exit 0: every event by its owner), then with
+// a copy where the build and review identities swapped roles: the events of
+// the Build and Review activities are then named (exit 3).
+func (s *stackT) checkPrincipals(id, dir string) {
+	t := s.t
+	config := s.local.Credentials().ConfigFile()
+	out, code := s.starter("", "audit", id, "--principals", config)
+	require.Equal(t, 0, code, out)
+	assert.Contains(t, out, "ok: every attested event came from the role that owns it")
+	data, err := os.ReadFile(config)
+	require.NoError(t, err)
+	swapped := strings.NewReplacer("role: build", "role: review", "role: review", "role: build").Replace(string(data))
+	require.NotEqual(t, string(data), swapped)
+	liar := filepath.Join(dir, "swapped.yaml")
+	require.NoError(t, os.WriteFile(liar, []byte(swapped), 0o644))
+	out, code = s.starter("", "audit", id, "--principals", liar)
+	assert.Equal(t, 3, code, out)
+	assert.Contains(t, out, "NOT BY ITS OWNER: ")
+	assert.Contains(t, out, "by foureyes-build (role review), want role build")
 }
 
 // checkSeal: the last entry is the orchestrator role's seal over the rest.

@@ -133,6 +133,9 @@ func (d *demo) finish(ctx context.Context, id string) (bool, error) {
 	if err := d.exportAndVerify(ctx, id); err != nil {
 		return false, err
 	}
+	if err := d.serverChecks(ctx, id); err != nil {
+		return false, err
+	}
 	if err := d.showArtifacts(); err != nil {
 		return false, err
 	}
