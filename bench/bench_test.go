@@ -79,11 +79,11 @@ func TestSlackClickIsSigned(t *testing.T) {
 	assert.Contains(t, string(body), "foureyes_approve")
 }
 
-// TestBenchSmoke runs every phase with tiny counts on the real dev server:
+// TestBenchSmoke runs every phase with tiny counts on the real server:
 // a correctness check of the bench, not a measurement.
 func TestBenchSmoke(t *testing.T) {
 	if testing.Short() {
-		t.Skip("starts the dev server and ten role processes")
+		t.Skip("starts the server and ten role processes")
 	}
 	cfg, err := parseFlags([]string{"-releases", "2", "-rounds", "1", "-open", "4",
 		"-scale-decisions", "2", "-slack", "2", "-gap", "10ms"}, io.Discard)

@@ -24,7 +24,7 @@ type config struct {
 	phases         map[string]bool
 	keep           bool
 	profile        string // folder for pprof profiles of the orchestrator; "" = none
-	bare           bool   // dev server without the stack's default tuning
+	bare           bool   // server without the stack's default tuning
 	cache          int    // FOUREYES_ORCHESTRATOR_CACHE_SIZE; 0 = the role's default
 	compression    string // TEMPORAL_GRPC_COMPRESSION of every role; "" = the stack's
 	floorUpserts   bool   // the floor upserts a search attribute as often as a release
@@ -80,12 +80,12 @@ func (c *config) flags(fs *flag.FlagSet) *string {
 func (c *config) settingFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.keep, "keep", false, "keep the temporary folder (logs, SQLite file)")
 	fs.StringVar(&c.profile, "profile", "", "write CPU and heap profiles of the orchestrator and approval roles to this folder")
-	fs.BoolVar(&c.bare, "bare", false, "run the dev server without the stack's default tuning (devstack.DefaultTuning)")
+	fs.BoolVar(&c.bare, "bare", false, "run the server without the stack's default tuning (devstack.DefaultTuning)")
 	fs.IntVar(&c.cache, "orchestrator-cache", 0, "FOUREYES_ORCHESTRATOR_CACHE_SIZE for the orchestrator (0: its default)")
 	fs.StringVar(&c.compression, "grpc-compression", "", "TEMPORAL_GRPC_COMPRESSION (gzip or none) of every role, floor too (default: the stack's)")
 	fs.BoolVar(&c.floorUpserts, "floor-upserts", false, "the floor also upserts a search attribute in the six workflow tasks where a release does")
-	fs.Var(&c.pragmas, "sqlite-pragma", "extra dev server SQLite pragma PRAGMA=VALUE (repeatable)")
-	fs.Var(&c.dyn, "dynamic-config", "extra dev server dynamic config KEY=JSON (repeatable)")
+	fs.Var(&c.pragmas, "sqlite-pragma", "extra server SQLite pragma PRAGMA=VALUE (repeatable)")
+	fs.Var(&c.dyn, "dynamic-config", "extra server dynamic config KEY=JSON (repeatable)")
 }
 
 func parsePhases(s string) (map[string]bool, error) {
@@ -111,7 +111,7 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// tuning is the dev server's tuning: the stack's default unless -bare, plus
+// tuning is the server's tuning: the stack's default unless -bare, plus
 // the extra flags.
 func (c config) tuning() *devstack.Tuning {
 	t := devstack.DefaultTuning

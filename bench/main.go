@@ -1,10 +1,10 @@
 // Command bench measures foureyes against the floor that Temporal itself
-// sets, side by side in one run on the embedded dev server: decision latency,
+// sets, side by side in one run on the embedded server: decision latency,
 // release throughput, thousands of open releases, Slack acknowledgement time.
 //
 //	go run ./bench [flags]        (or go run ./stack bench [flags])
 //
-// It starts the dev server, the five foureyes roles and the five floor roles
+// It starts the server, the five foureyes roles and the five floor roles
 // in a temporary folder, prints a markdown table, and removes everything it
 // started, within -timeout. See docs/benchmarks.md.
 package main

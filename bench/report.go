@@ -31,7 +31,7 @@ func (r *report) note(format string, args ...any) {
 func (r *report) noteMachine() {
 	r.note("machine: %d cores, %s memory, load average %s (at start)", runtime.NumCPU(), memTotal(), loadAvg())
 	t := r.cfg.tuning()
-	r.note("dev server tuning: sqlite pragmas %v, dynamic config %v", t.SQLitePragmas, t.DynamicConfig)
+	r.note("server tuning: sqlite pragmas %v, dynamic config %v", t.SQLitePragmas, t.DynamicConfig)
 	if r.cfg.floorUpserts {
 		r.note("the floor upserts ReleaseStatus six times per release (-floor-upserts)")
 	}

@@ -15,7 +15,7 @@ import (
 	"github.com/foureyes/foureyes/devstack"
 )
 
-// rig is everything one bench run starts: the dev server, the five foureyes
+// rig is everything one bench run starts: the server, the five foureyes
 // roles, the five floor roles, a client and the prompt watchers.
 type rig struct {
 	cfg      config

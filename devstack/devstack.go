@@ -1,6 +1,7 @@
-// Package devstack runs foureyes locally without containers: it installs the
-// pinned Temporal CLI, builds the binaries, starts the dev server and one
-// process per role, each with only its own environment.
+// Package devstack runs foureyes locally without containers: it builds
+// foureyes' Temporal server (and installs the CLI, the operators' client),
+// builds the binaries, starts the server and one process per role, each
+// with only its own environment and credentials.
 package devstack
 
 import (
@@ -19,7 +20,7 @@ import (
 // ModulePath is the module whose go.mod RepoRoot looks for.
 const ModulePath = "github.com/foureyes/foureyes"
 
-// TemporalCLIVersion is the pinned Temporal CLI (dev server) version.
+// TemporalCLIVersion is the pinned Temporal CLI version (the operators' client).
 const TemporalCLIVersion = "v1.5.1"
 
 // TemporalCLIEnv overrides the Temporal CLI path.

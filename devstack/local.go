@@ -18,7 +18,7 @@ import (
 	"github.com/foureyes/foureyes/config"
 )
 
-// Local is foureyes on this machine: the dev server and the five roles, each
+// Local is foureyes on this machine: foureyes' Temporal server and the five roles, each
 // its own process. The stack command, the integration tests and the fault
 // suite all start it this way, so what they test is what users run.
 type Local struct {
@@ -27,7 +27,7 @@ type Local struct {
 	GatewayPort           int
 	// Extra holds more KEY=VALUE settings per role (e.g. Slack in tests).
 	Extra map[string][]string
-	// Tuning of the dev server; nil means DefaultTuning.
+	// Tuning of the server; nil means DefaultTuning.
 	Tuning *Tuning
 	// BasePolicy is the policy without keys that PolicyFile is composed
 	// from; "" means Root/deploy/policy.yaml.

@@ -30,7 +30,7 @@ type ServerOptions struct {
 	StartTimeout  time.Duration // wait for the frontend; default 60s
 }
 
-// Tuning is the dev server's SQLite pragmas and dynamic config beyond the
+// Tuning is the server's SQLite pragmas and dynamic config beyond the
 // CLI's defaults.
 type Tuning struct {
 	SQLitePragmas []string
@@ -39,7 +39,7 @@ type Tuning struct {
 
 // DefaultTuning is what the local stack runs with: settings that lowered the
 // bare-Temporal floor measured by `go run ./bench` (docs/benchmarks.md).
-// Write-ahead logging without an fsync per commit (the dev server is not a
+// Write-ahead logging without an fsync per commit (the local server is not a
 // production store), and one partition per task queue: with the default four
 // a task may wait for a poller on another partition.
 var DefaultTuning = Tuning{

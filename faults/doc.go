@@ -1,8 +1,8 @@
 // Package faults proves foureyes' reliability and security promises against
-// the real stack (the Temporal dev server and each role its own process):
+// the real stack (foureyes' Temporal server and each role its own process):
 //
 //   - TestFaults: releases while role processes are SIGKILLed at random
-//     moments (the deploy worker mid-deploy included) and the dev server is
+//     moments (the deploy worker mid-deploy included) and the server is
 //     stopped and restarted on its SQLite file; every release ends as its
 //     decisions call for, the deploy command runs once per deployed release,
 //     no decision is lost, every audit chain verifies.

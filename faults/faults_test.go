@@ -25,7 +25,7 @@ import (
 )
 
 // Knobs: FOUREYES_FAULT_ROUNDS rounds with role kills and
-// FOUREYES_FAULT_SERVER_ROUNDS with a dev server restart, of
+// FOUREYES_FAULT_SERVER_ROUNDS with a server restart, of
 // FOUREYES_FAULT_RELEASES concurrent releases each; FOUREYES_FAULT_SEED.
 func knob(name string, def int) int {
 	if v, err := strconv.Atoi(os.Getenv(name)); err == nil {
@@ -294,7 +294,7 @@ func (f *faultRun) killMidDeploy(ctx context.Context, rels []*release) {
 	}
 }
 
-// restartServer stops the dev server after wait and starts it again on the
+// restartServer stops the server after wait and starts it again on the
 // same port and SQLite file.
 func (f *faultRun) restartServer(ctx context.Context, wait time.Duration) {
 	select {
@@ -351,7 +351,7 @@ func (f *faultRun) report(t *testing.T) {
 		}
 	}
 	lived := f.livedThroughFaults()
-	figures.Report(t, "faults injected %d (orchestrator %d, build %d, review %d, approval %d, deploy %d of which %d mid-deploy; dev server restarts %d), survived %d",
+	figures.Report(t, "faults injected %d (orchestrator %d, build %d, review %d, approval %d, deploy %d of which %d mid-deploy; server restarts %d), survived %d",
 		len(f.faults), byTarget["orchestrator"], byTarget["build"], byTarget["review"], byTarget["approval"],
 		byTarget["deploy"], mid, byTarget["server"], survived)
 	figures.Report(t, "releases ending correctly %d of %d (%d lived through a fault, %d deploys resumed after their worker died); duplicate deploys %d; decisions %d, lost 0; audit chains verified %d (hashes, signatures and seal)",

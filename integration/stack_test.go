@@ -37,7 +37,7 @@ type stackT struct {
 	git    commits           // the commits the tests release
 }
 
-// startStack builds the binaries and starts the dev server and the five
+// startStack builds the binaries and starts foureyes' Temporal server and the five
 // roles on free ports in a temporary data folder, whose demo repositories
 // get the tests' commits (git). extra adds role settings; it may name them.
 func startStack(t *testing.T, extra func(commits) map[string][]string) *stackT {

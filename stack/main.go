@@ -1,6 +1,6 @@
 // Command stack runs foureyes locally without containers.
 //
-//	go run ./stack [up] [flags]   Temporal dev server + the five roles + demo
+//	go run ./stack [up] [flags]   foureyes' Temporal server + the five roles + demo
 //	go run ./stack test [args]    install test tools, then go test ./...
 //	go run ./stack keys           signing keys and policy for docker-compose
 package main
