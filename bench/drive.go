@@ -114,19 +114,21 @@ func sleep(ctx context.Context, d time.Duration) error {
 
 // latencies turns samples into decision-to-next-activity durations, read
 // from each release's history.
-func latencies(ctx context.Context, r *rig, sys system, samples []sample) ([]time.Duration, error) {
+func latencies(ctx context.Context, r *rig, sys system, samples []sample) ([]time.Duration, []path, error) {
 	out := make([]time.Duration, len(samples))
+	paths := make([]path, len(samples))
 	idx := make([]int, len(samples))
 	for i := range idx {
 		idx[i] = i
 	}
 	err := forEach(ctx, idx, 16, func(ctx context.Context, i int) error {
 		s := samples[i]
-		at, err := nextStart(ctx, r.client, s.id, func(a *schedAttrs) bool { return sys.next(s.gate, a) })
-		out[i] = at.Sub(s.sent)
+		p, err := nextStart(ctx, r.client, s.id, func(a *schedAttrs) bool { return sys.next(s.gate, a) })
+		p.sent = s.sent
+		out[i], paths[i] = p.actStarted.Sub(s.sent), p
 		return err
 	})
-	return out, err
+	return out, paths, err
 }
 
 var errTimeout = errors.New("bench: global timeout reached")

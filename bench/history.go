@@ -12,23 +12,23 @@ import (
 )
 
 // nextStart reads a workflow's history for the first activity that match
-// accepts and returns when a worker started it (the ActivityTaskStarted
+// accepts and returns its path: when a worker started it (the ActivityTaskStarted
 // event's time, which the server sets to the real start even for retried
 // activities whose start event is written late).
 //
 // The started event is written when the activity closes, so a history read
 // right after a decision may not hold it yet: look again for up to 30 s.
 func nextStart(ctx context.Context, c client.Client, id string,
-	match func(*historypb.ActivityTaskScheduledEventAttributes) bool) (time.Time, error) {
+	match func(*historypb.ActivityTaskScheduledEventAttributes) bool) (path, error) {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		t, err := readNextStart(ctx, c, id, match)
+		p, err := readNextStart(ctx, c, id, match)
 		if err == nil || !errors.Is(err, errNotStarted) || time.Now().After(deadline) {
-			return t, err
+			return p, err
 		}
 		select {
 		case <-ctx.Done():
-			return time.Time{}, ctx.Err()
+			return path{}, ctx.Err()
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
@@ -37,22 +37,24 @@ func nextStart(ctx context.Context, c client.Client, id string,
 var errNotStarted = errors.New("no started activity after the gate in its history")
 
 func readNextStart(ctx context.Context, c client.Client, id string,
-	match func(*historypb.ActivityTaskScheduledEventAttributes) bool) (time.Time, error) {
+	match func(*historypb.ActivityTaskScheduledEventAttributes) bool) (path, error) {
 	it := c.GetWorkflowHistory(ctx, id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	scheduled := int64(-1)
+	var events []*historypb.HistoryEvent
+	var scheduled *historypb.HistoryEvent
 	for it.HasNext() {
 		ev, err := it.Next()
 		if err != nil {
-			return time.Time{}, err
+			return path{}, err
 		}
-		if a := ev.GetActivityTaskScheduledEventAttributes(); a != nil && scheduled < 0 && match(a) {
-			scheduled = ev.GetEventId()
+		events = append(events, ev)
+		if a := ev.GetActivityTaskScheduledEventAttributes(); a != nil && scheduled == nil && match(a) {
+			scheduled = ev
 		}
-		if a := ev.GetActivityTaskStartedEventAttributes(); a != nil && a.GetScheduledEventId() == scheduled {
-			return ev.GetEventTime().AsTime(), nil
+		if a := ev.GetActivityTaskStartedEventAttributes(); a != nil && scheduled != nil && a.GetScheduledEventId() == scheduled.GetEventId() {
+			return pathOf(events, scheduled, ev), nil
 		}
 	}
-	return time.Time{}, fmt.Errorf("%s: %w", id, errNotStarted)
+	return path{}, fmt.Errorf("%s: %w", id, errNotStarted)
 }
 
 type schedAttrs = historypb.ActivityTaskScheduledEventAttributes

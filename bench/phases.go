@@ -14,6 +14,7 @@ type latencyResult struct {
 	byGate  map[string][]time.Duration
 	all     []time.Duration
 	answers []time.Duration
+	paths   []path // each decision's hops, from the history
 }
 
 // measureLatency starts n releases of each system, then decides each gate
@@ -67,11 +68,11 @@ func latencyResults(ctx context.Context, r *rig, systems []system, ids [][]strin
 		if err := waitResults(ctx, sys, ids[i]); err != nil {
 			return nil, err
 		}
-		lat, err := latencies(ctx, r, sys, samples[i])
+		lat, paths, err := latencies(ctx, r, sys, samples[i])
 		if err != nil {
 			return nil, err
 		}
-		res := latencyResult{byGate: map[string][]time.Duration{}, all: lat}
+		res := latencyResult{byGate: map[string][]time.Duration{}, all: lat, paths: paths}
 		for j, s := range samples[i] {
 			res.byGate[s.gate] = append(res.byGate[s.gate], lat[j])
 			res.answers = append(res.answers, s.answer)

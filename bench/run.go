@@ -40,12 +40,13 @@ func runLatency(ctx context.Context, r *rig, rep *report, log io.Writer) error {
 		return err
 	}
 	fl, ours, slack := res[0], res[1], res[2]
-	rep.percentileRows("API decision → next stage's activity started", ours.all, fl.all, "≤ 1.25×")
+	rep.percentileRows("API decision → next stage's activity started", ours.all, fl.all, "p50 ≤ 12 ms, p99 ≤ 30 ms, ≤ 1.10×")
+	rep.hopRows(ours.paths, fl.paths)
 	for _, g := range gates {
 		rep.percentileRows("… "+g+" gate only", ours.byGate[g], fl.byGate[g], "")
 	}
 	rep.percentileRows("Slack click → next stage's activity started", slack.all, fl.all, "≤ 1.25×")
-	rep.percentileRows("gateway answer (API: signal + outcome query; floor: SignalWorkflow returns)", ours.answers, fl.answers, "")
+	rep.percentileRows("gateway answer (API: the decide Update's result; floor: SignalWorkflow returns)", ours.answers, fl.answers, "p50 ≤ 15 ms")
 	rep.percentileRows("Slack acknowledgement, one click at a time", slack.answers, nil, "p99 < 100 ms")
 	return nil
 }

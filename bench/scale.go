@@ -126,7 +126,7 @@ func scaleDecisions(ctx context.Context, r *rig, sys *foureyes, ids []string, re
 	if err := waitPrompts(ctx, sys, pick, "approval"); err != nil {
 		return err
 	}
-	lat, err := latencies(ctx, r, sys, samples)
+	lat, _, err := latencies(ctx, r, sys, samples)
 	if err != nil {
 		return err
 	}

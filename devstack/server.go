@@ -40,11 +40,16 @@ type Tuning struct {
 // DefaultTuning is what the local stack runs with: settings that lowered the
 // bare-Temporal floor measured by `go run ./bench` (docs/benchmarks.md).
 // Write-ahead logging without an fsync per commit (the local server is not a
-// production store), and one partition per task queue: with the default four
-// a task may wait for a poller on another partition.
+// production store), one partition per task queue (with the default four a
+// task may wait for a poller on another partition), and the history
+// service's transfer-queue reader not rate-limited to its default 20 reads
+// per second per shard: under back-to-back load every hop from a workflow
+// task to its activity waited for the next 50 ms token (docs/benchmarks.md,
+// "Where a decision's time goes").
 var DefaultTuning = Tuning{
 	SQLitePragmas: []string{"journal_mode=WAL", "synchronous=NORMAL"},
-	DynamicConfig: []string{"matching.numTaskqueueReadPartitions=1", "matching.numTaskqueueWritePartitions=1"},
+	DynamicConfig: []string{"matching.numTaskqueueReadPartitions=1", "matching.numTaskqueueWritePartitions=1",
+		"history.transferProcessorMaxPollRPS=1000"},
 }
 
 // StartServer runs foureyes' Temporal server on 127.0.0.1 (TLS, every call
