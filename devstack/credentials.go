@@ -154,10 +154,17 @@ func (c Credentials) ClientEnv(addr, identity string) []string {
 		"TEMPORAL_TLS_CA=" + c.CAFile()}
 }
 
+// Anonymous is how a client with no credential reaches the server at addr:
+// TLS only (the server answers its health checks, nothing else).
+func (c Credentials) Anonymous(addr string) config.Temporal {
+	return config.Temporal{Address: addr, Namespace: "default", TLSCA: c.CAFile(), Compression: "none"}
+}
+
 // Temporal is how identity reaches the server at addr.
 func (c Credentials) Temporal(addr, identity string) config.Temporal {
-	return config.Temporal{Address: addr, Namespace: "default", APIKeyFile: c.KeyFile(identity),
-		TLSCA: c.CAFile(), Compression: "none"}
+	t := c.Anonymous(addr)
+	t.APIKeyFile = c.KeyFile(identity)
+	return t
 }
 
 // CLIEnv is the environment of the Temporal CLI (the operators' client)

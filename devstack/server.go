@@ -143,9 +143,7 @@ func checkWhileRunning(ctx context.Context, c Credentials, p *Process) error {
 func (c Credentials) CheckHealth(ctx context.Context, addr string) error {
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	t := c.Temporal(addr, "")
-	t.APIKeyFile = ""
-	cl, err := dialTemporal(ctx, t, "foureyes-stack-health")
+	cl, err := dialTemporal(ctx, c.Anonymous(addr), "foureyes-stack-health")
 	if err != nil {
 		return err
 	}

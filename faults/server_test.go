@@ -115,8 +115,7 @@ func authzClients(ctx context.Context, t *testing.T, s *stackT) map[string]clien
 		require(t, err)
 		out[id] = c
 	}
-	bare := creds.Temporal(s.local.Server.Addr, "")
-	bare.APIKeyFile = ""
+	bare := creds.Anonymous(s.local.Server.Addr)
 	forged := bare
 	forged.APIKey = "a-key-nobody-issued"
 	for name, tc := range map[string]config.Temporal{nobody: bare, unknownKey: forged} {
