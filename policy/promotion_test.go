@@ -19,8 +19,8 @@ func stagedYAML(t *testing.T, requires, emergency string) string {
 }
 
 const (
-	requires30m  = "    requires:\n      environment: staging\n      verified_for: 30m\n"
-	emergencyOK  = "    emergency:\n      slack_channel: \"#incidents\"\n      skip_requires: true\n      deadline: 2h\n"
+	requires30m = "    requires:\n      environment: staging\n      verified_for: 30m\n"
+	emergencyOK = "    emergency:\n      slack_channel: \"#incidents\"\n      skip_requires: true\n      deadline: 2h\n"
 )
 
 func TestPromotionRuleParses(t *testing.T) {

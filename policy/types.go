@@ -136,10 +136,10 @@ type Check struct {
 	// Unmapped are emails of the change's commits that map to no identity:
 	// unless the environment allows them, they block every approval.
 	Unmapped  []string
-	Requester string    // identity that requested the release
+	Requester string // identity that requested the release
 	// Declarer is the release manager who declared the release an
 	// emergency ("" otherwise): like the requester, they may not sign it.
-	Declarer string
+	Declarer  string
 	Earlier   []string  // identities that signed an earlier gate
 	Signed    []string  // identities that already signed this gate
 	Executors []string  // worker identities that ran stages of this release
