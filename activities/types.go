@@ -140,6 +140,10 @@ type Notification struct {
 	GateState   string       `json:"gate_state,omitempty"` // open, approved, rejected, expired, closed
 	Quorum      int          `json:"quorum,omitempty"`     // approvals the gate needs
 	Ended       bool         `json:"ended,omitempty"`      // the release has ended (final outcome)
+	// Emergency is the break-glass reason of an emergency release ("" otherwise).
+	Emergency string `json:"emergency,omitempty"`
+	// Promotes is the release this one promotes ("" otherwise).
+	Promotes string `json:"promotes,omitempty"`
 }
 
 // CommitLine is one commit of a change as people are shown it.

@@ -87,6 +87,8 @@ var reasonCodes = []struct{ prefix, code string }{
 	{"bot ", "bot_not_allowed"}, {"bots do not count", "bots_do_not_count"},
 	{"not in ", "not_eligible"}, {"not listed", "not_eligible"}, {"freeze window", "freeze"},
 	{"no rule", "no_rule"}, {"verdict", "bad_verdict"}, {"unverified", "unverified"},
+	{"a rejection needs a comment", "comment_missing"}, {"an approval at gate", "comment_missing"},
+	{"you declared this release", "declarer"},
 }
 
 // ReasonCode is the metric label of a decision's reason: "none" when
