@@ -80,10 +80,10 @@ type fakeRoles struct {
 	forgeDeployed func(activities.DeployedInput) activities.DeployedResult
 	// runs is what the deploy role says runs per environment (promotion
 	// evidence); an environment missing here runs deployed.
-	runs map[string]attest.DeployedState
-	builds        []activities.BuildInput
-	deployInputs  []activities.DeployInput
-	sealing       func() // called while the seal is being signed
+	runs         map[string]attest.DeployedState
+	builds       []activities.BuildInput
+	deployInputs []activities.DeployInput
+	sealing      func() // called while the seal is being signed
 }
 
 func (f *fakeRoles) Deployed(_ context.Context, in activities.DeployedInput) (activities.DeployedResult, error) {
