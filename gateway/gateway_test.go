@@ -253,7 +253,8 @@ func TestDecisionStatusCodes(t *testing.T) {
 		{name: "identity in body", body: `{"release_id":"r","gate":"review","verdict":"approve","identity":"bob"}`, status: 400, errText: `unknown field "identity"`},
 		{name: "wrong type", body: `{"release_id":7,"gate":"review","verdict":"approve"}`, status: 400, errText: "field release_id: must be a string"},
 		{name: "missing release", body: `{"gate":"review","verdict":"approve"}`, status: 400, errText: "release_id is required"},
-		{name: "bad gate", body: `{"release_id":"r","gate":"deploy","verdict":"approve"}`, status: 400, errText: "field gate: must be review or approval"},
+		{name: "bad gate", body: `{"release_id":"r","gate":"deploy","verdict":"approve"}`, status: 400, errText: "field gate: must be review, approval or follow_up"},
+		{name: "reject without comment", body: `{"release_id":"r","gate":"review","verdict":"reject","comment":"  "}`, status: 400, errText: "field comment: a rejection needs a comment: say why"},
 		{name: "bad verdict", body: `{"release_id":"r","gate":"review","verdict":"yes"}`, status: 400, errText: "field verdict: must be approve or reject"},
 		{name: "bad request id", body: `{"release_id":"r","gate":"review","verdict":"approve","request_id":"a b"}`, status: 400, errText: "field request_id"},
 		{name: "too large", body: `{"release_id":"r","gate":"review","verdict":"approve","comment":"` + strings.Repeat("x", 2000) + `"}`, status: 413, errText: "larger than 1024 bytes"},
@@ -326,7 +327,7 @@ func TestPollsUntilOutcome(t *testing.T) {
 	pending := outcome(workflows.OutcomePending)
 	fake := &fakeClient{outcomes: []workflows.DecisionOutcome{pending, pending, pending, outcome("accepted")}}
 	f := newFixture(t, fake)
-	body := `{"release_id":"release-api-prod-1","gate":"review","verdict":"reject"}`
+	body := `{"release_id":"release-api-prod-1","gate":"review","verdict":"reject","comment":"breaks the ledger"}`
 	status, got, _ := f.do(t, http.MethodPost, "Bearer "+tokenBot, body)
 	require.Equal(t, 200, status)
 	assert.Equal(t, "accepted", got["outcome"])

@@ -64,8 +64,11 @@ func (d *decideArgs) validate() error {
 	if d.reject {
 		d.req.Verdict = workflows.VerdictReject
 	}
-	if d.req.Gate != policy.GateReview && d.req.Gate != policy.GateApproval {
-		return fail(exitUsage, "--gate: must be %s or %s", policy.GateReview, policy.GateApproval)
+	if d.req.Gate != policy.GateReview && d.req.Gate != policy.GateApproval && d.req.Gate != workflows.GateFollowUp {
+		return fail(exitUsage, "--gate: must be %s, %s or %s", policy.GateReview, policy.GateApproval, workflows.GateFollowUp)
+	}
+	if d.reject && strings.TrimSpace(d.req.Comment) == "" {
+		return usageError("--comment: a rejection needs a comment: say why")
 	}
 	if d.req.RequestID == "" {
 		d.req.RequestID = uuid.NewString()
