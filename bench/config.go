@@ -12,7 +12,7 @@ import (
 
 // config is the bench's flags.
 type config struct {
-	root, cli      string
+	root, server   string
 	releases       int           // latency and throughput releases per system
 	rounds         int           // throughput rounds per system
 	open           int           // releases held open at a gate in the scale phase

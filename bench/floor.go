@@ -12,11 +12,13 @@ import (
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
-	tlog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/sethvargo/go-envconfig"
+
+	fconfig "github.com/foureyes/foureyes/config"
 	"github.com/foureyes/foureyes/workflows"
 )
 
@@ -125,13 +127,16 @@ func runFloorRole(name string) int {
 	return 0
 }
 
-// floorDial connects as the foureyes roles do: TEMPORAL_ADDRESS and
-// TEMPORAL_GRPC_COMPRESSION, SDK logging discarded.
+// floorDial connects as the foureyes roles do (TEMPORAL_* settings: address,
+// API key file, CA, compression), SDK logging discarded.
 func floorDial(ctx context.Context) (client.Client, error) {
-	opts := client.Options{HostPort: os.Getenv("TEMPORAL_ADDRESS"),
-		Logger: tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))}
-	if os.Getenv("TEMPORAL_GRPC_COMPRESSION") == "none" {
-		opts.ConnectionOptions.GrpcCompression = &client.GrpcCompressionNone{}
+	t, err := fconfig.LoadTemporal(ctx, envconfig.OsLookuper())
+	if err != nil {
+		return nil, err
+	}
+	opts, err := t.ClientOptions("foureyes-bench-floor", slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		return nil, err
 	}
 	return client.DialContext(ctx, opts)
 }

@@ -49,11 +49,11 @@ func run(args []string, out, log io.Writer) int {
 // bench starts the rig, runs the chosen phases and always stops the rig.
 func bench(ctx context.Context, cfg config, log io.Writer) (*report, error) {
 	rep := newReport(cfg)
-	cli, err := devstack.EnsureTemporalCLI(cfg.root, log)
+	server, err := devstack.EnsureTemporalServer(cfg.root, log)
 	if err != nil {
 		return rep, err
 	}
-	cfg.cli = cli
+	cfg.server = server
 	r, err := startRig(ctx, cfg, log)
 	if err != nil {
 		return rep, err

@@ -42,13 +42,15 @@ func startRig(ctx context.Context, cfg config, log io.Writer) (r *rig, err error
 	if err = r.prepare(log); err != nil {
 		return r, err
 	}
-	if err = r.local.StartServer(ctx, r.cfg.cli); err != nil {
+	if err = r.local.StartServer(ctx, r.cfg.server); err != nil {
 		return r, err
 	}
 	if err = r.startRoles(ctx); err != nil {
 		return r, err
 	}
-	r.client, err = devstack.Dial(ctx, r.local.Server.Addr)
+	// The bench starts releases and its floor's workflows, reads histories
+	// and queries: the admin's key (each admin call is logged by the server).
+	r.client, err = r.local.Dial(ctx, devstack.IdentityAdmin)
 	return r, err
 }
 
@@ -112,7 +114,9 @@ func (r *rig) startFloor(ctx context.Context) error {
 	}
 	r.floor = map[string]*devstack.Process{}
 	for _, role := range floorRoles {
-		env := []string{"TEMPORAL_ADDRESS=" + r.local.Server.Addr, "TEMPORAL_GRPC_COMPRESSION=" + compression}
+		// The floor's own queues are no foureyes role's: it calls as the admin,
+		// over the same TLS connection with an API key as the roles.
+		env := append(r.local.ClientEnv(devstack.IdentityAdmin), "TEMPORAL_GRPC_COMPRESSION="+compression)
 		p, err := devstack.StartRole(ctx, exe, devstack.Role{Name: floorRolePrefix + role, Env: env}, r.local.LogDir())
 		if err != nil {
 			return err

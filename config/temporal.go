@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 
 	"github.com/sethvargo/go-envconfig"
 	"go.temporal.io/sdk/client"
@@ -19,6 +20,9 @@ type Temporal struct {
 	Address   string `env:"TEMPORAL_ADDRESS, default=localhost:7233"`
 	Namespace string `env:"TEMPORAL_NAMESPACE, default=default"`
 	APIKey    string `env:"TEMPORAL_API_KEY"`
+	// APIKeyFile holds the API key instead (kept out of /proc/*/environ);
+	// set one of the two.
+	APIKeyFile string `env:"TEMPORAL_API_KEY_FILE"`
 	TLSCert   string `env:"TEMPORAL_TLS_CERT"` // client certificate file (mTLS)
 	TLSKey    string `env:"TEMPORAL_TLS_KEY"`  // its private key file
 	TLSCA     string `env:"TEMPORAL_TLS_CA"`   // CA bundle file for the server
@@ -40,7 +44,29 @@ func LoadTemporal(ctx context.Context, l envconfig.Lookuper) (Temporal, error) {
 	if t.Compression != "gzip" && t.Compression != "none" {
 		return Temporal{}, fmt.Errorf("TEMPORAL_GRPC_COMPRESSION: want gzip or none (got %q)", t.Compression)
 	}
+	if err := t.readAPIKeyFile(); err != nil {
+		return Temporal{}, err
+	}
 	return t, nil
+}
+
+// readAPIKeyFile moves the key of TEMPORAL_API_KEY_FILE into APIKey.
+func (t *Temporal) readAPIKeyFile() error {
+	if t.APIKeyFile == "" {
+		return nil
+	}
+	if t.APIKey != "" {
+		return errors.New("TEMPORAL_API_KEY and TEMPORAL_API_KEY_FILE: set one, not both")
+	}
+	b, err := os.ReadFile(t.APIKeyFile)
+	if err != nil {
+		return fmt.Errorf("TEMPORAL_API_KEY_FILE: %w", err)
+	}
+	if t.APIKey = strings.TrimSpace(string(b)); t.APIKey == "" {
+		return fmt.Errorf("TEMPORAL_API_KEY_FILE: %s is empty", t.APIKeyFile)
+	}
+	t.APIKeyFile = "" // read: the key is in APIKey now
+	return nil
 }
 
 // ClientOptions returns client options for t: address, namespace, identity
@@ -49,6 +75,9 @@ func LoadTemporal(ctx context.Context, l envconfig.Lookuper) (Temporal, error) {
 func (t Temporal) ClientOptions(identity string, logger *slog.Logger) (client.Options, error) {
 	if logger == nil {
 		logger = slog.Default()
+	}
+	if err := t.readAPIKeyFile(); err != nil {
+		return client.Options{}, err
 	}
 	opts := client.Options{
 		HostPort:  t.Address,

@@ -195,3 +195,21 @@ func TestNewLogger(t *testing.T) {
 		})
 	}
 }
+
+func TestLoadTemporalAPIKeyFile(t *testing.T) {
+	ctx := context.Background()
+	file := filepath.Join(t.TempDir(), "build.key")
+	require.NoError(t, os.WriteFile(file, []byte("secret-key\n"), 0o600))
+	got, err := LoadTemporal(ctx, envconfig.MapLookuper(map[string]string{"TEMPORAL_API_KEY_FILE": file}))
+	require.NoError(t, err)
+	assert.Equal(t, "secret-key", got.APIKey, "the key, without its newline")
+
+	_, err = LoadTemporal(ctx, envconfig.MapLookuper(map[string]string{"TEMPORAL_API_KEY_FILE": file, "TEMPORAL_API_KEY": "k"}))
+	assert.EqualError(t, err, "TEMPORAL_API_KEY and TEMPORAL_API_KEY_FILE: set one, not both")
+	_, err = LoadTemporal(ctx, envconfig.MapLookuper(map[string]string{"TEMPORAL_API_KEY_FILE": file + ".missing"}))
+	assert.ErrorContains(t, err, "TEMPORAL_API_KEY_FILE: open "+file+".missing")
+	empty := filepath.Join(t.TempDir(), "empty.key")
+	require.NoError(t, os.WriteFile(empty, []byte("\n"), 0o600))
+	_, err = LoadTemporal(ctx, envconfig.MapLookuper(map[string]string{"TEMPORAL_API_KEY_FILE": empty}))
+	assert.EqualError(t, err, "TEMPORAL_API_KEY_FILE: "+empty+" is empty")
+}

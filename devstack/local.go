@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"go.temporal.io/sdk/client"
+
 	"github.com/foureyes/foureyes/config"
 )
 
@@ -95,14 +97,25 @@ func (l *Local) WriteKeys() error {
 	return WritePolicy(l.basePolicy(), l.PolicyFile(), keys)
 }
 
-// StartServer starts the dev server on the stack's SQLite file.
-func (l *Local) StartServer(ctx context.Context, cli string) error {
+// Credentials is the stack's server authorization: data/temporal/ holds
+// the server's config, an API key per identity and the local CA.
+func (l *Local) Credentials() Credentials {
+	return Credentials{Dir: filepath.Join(l.DataDir, "temporal")}
+}
+
+// StartServer starts foureyes' Temporal server (bin: EnsureTemporalServer)
+// on the stack's SQLite file, data/temporal/temporal-server.db.
+func (l *Local) StartServer(ctx context.Context, bin string) error {
 	t := DefaultTuning
 	if l.Tuning != nil {
 		t = *l.Tuning
 	}
+	creds := l.Credentials()
+	if err := creds.Ensure(); err != nil {
+		return fmt.Errorf("server credentials in %s: %w", creds.Dir, err)
+	}
 	p, err := StartServer(ctx, ServerOptions{
-		CLIPath: cli, DBFile: filepath.Join(l.DataDir, "temporal.db"), Port: l.Port, UIPort: l.UIPort,
+		Bin: bin, Creds: creds, DataDir: creds.Dir, Port: l.Port, UIPort: l.UIPort,
 		LogFile: filepath.Join(l.LogDir(), "temporal.log"), SQLitePragmas: t.SQLitePragmas, DynamicConfig: t.DynamicConfig,
 	})
 	if err == nil {
@@ -155,7 +168,7 @@ func (l *Local) RoleEnv(name string) ([]string, error) {
 		}
 	}
 	if l.Server != nil {
-		env = SetEnv(env, "TEMPORAL_ADDRESS", l.Server.Addr)
+		env = appendSettings(env, l.ClientEnv(RoleIdentity(name)))
 	}
 	// The server is on this host: gzip would only cost CPU on both sides.
 	env = SetEnv(env, "TEMPORAL_GRPC_COMPRESSION", "none")
@@ -164,6 +177,17 @@ func (l *Local) RoleEnv(name string) ([]string, error) {
 	}
 	env = SetEnv(env, KeyFileVar(name), l.KeyFile(name))
 	return appendSettings(env, l.Extra[name]), nil
+}
+
+// ClientEnv is the TEMPORAL_* environment of a process calling the stack's
+// server as identity (ServerIdentities), with only that identity's key.
+func (l *Local) ClientEnv(identity string) []string {
+	return l.Credentials().ClientEnv(l.Server.Addr, identity)
+}
+
+// Dial connects to the stack's server as identity.
+func (l *Local) Dial(ctx context.Context, identity string) (client.Client, error) {
+	return l.Credentials().Dial(ctx, l.Server.Addr, identity)
 }
 
 func appendSettings(env, extra []string) []string {

@@ -7,22 +7,26 @@ import (
 	"log/slog"
 	"net"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"time"
 
 	"go.temporal.io/sdk/client"
-	tlog "go.temporal.io/sdk/log"
+
+	"github.com/foureyes/foureyes/config"
+	"github.com/foureyes/foureyes/workflows"
 )
 
-// ServerOptions configures the Temporal dev server.
+// ServerOptions configures foureyes' Temporal server (temporal-server/).
 type ServerOptions struct {
-	CLIPath       string        // temporal binary (see EnsureTemporalCLI)
-	DBFile        string        // SQLite file; "" keeps state in memory
+	Bin           string        // temporal-server binary (see EnsureTemporalServer)
+	Creds         Credentials   // authorization config, API keys, TLS (Ensure'd)
+	DataDir       string        // its SQLite file temporal-server.db; required
 	Port          int           // frontend gRPC port; 0 picks a free one
-	UIPort        int           // Web UI port; 0 = no UI (--headless)
+	UIPort        int           // Web UI port; 0 = no UI
 	LogFile       string        // server stdout/stderr; required
-	DynamicConfig []string      // KEY=VALUE (value is JSON), --dynamic-config-value
-	SQLitePragmas []string      // PRAGMA=VALUE, --sqlite-pragma
+	DynamicConfig []string      // KEY=VALUE (value is JSON)
+	SQLitePragmas []string      // PRAGMA=VALUE
 	StartTimeout  time.Duration // wait for the frontend; default 60s
 }
 
@@ -43,11 +47,12 @@ var DefaultTuning = Tuning{
 	DynamicConfig: []string{"matching.numTaskqueueReadPartitions=1", "matching.numTaskqueueWritePartitions=1"},
 }
 
-// StartServer runs `temporal server start-dev` on 127.0.0.1 and waits until
-// the frontend answers a health check.
+// StartServer runs foureyes' Temporal server on 127.0.0.1 (TLS, every call
+// authorized by the caller's API key) and waits until the frontend answers a
+// health check.
 func StartServer(ctx context.Context, o ServerOptions) (*Process, error) {
-	if o.CLIPath == "" || o.LogFile == "" {
-		return nil, fmt.Errorf("devstack: ServerOptions needs CLIPath and LogFile")
+	if o.Bin == "" || o.LogFile == "" || o.DataDir == "" || o.Creds.Dir == "" {
+		return nil, fmt.Errorf("devstack: ServerOptions needs Bin, Creds, DataDir and LogFile")
 	}
 	if o.Port == 0 {
 		port, err := FreePort()
@@ -56,7 +61,7 @@ func StartServer(ctx context.Context, o ServerOptions) (*Process, error) {
 		}
 		o.Port = port
 	}
-	cmd := exec.Command(o.CLIPath, serverArgs(o)...)
+	cmd := exec.Command(o.Bin, serverArgs(o)...)
 	cmd.Env = BaseEnv()
 	p, err := startProcess("temporal", cmd, o.LogFile)
 	if err != nil {
@@ -66,7 +71,7 @@ func StartServer(ctx context.Context, o ServerOptions) (*Process, error) {
 	if o.StartTimeout == 0 {
 		o.StartTimeout = 60 * time.Second
 	}
-	if err := waitHealthy(ctx, p, o.StartTimeout); err != nil {
+	if err := waitHealthy(ctx, o.Creds, p, o.StartTimeout); err != nil {
 		p.Stop()
 		return nil, err
 	}
@@ -74,34 +79,34 @@ func StartServer(ctx context.Context, o ServerOptions) (*Process, error) {
 }
 
 func serverArgs(o ServerOptions) []string {
-	args := []string{"server", "start-dev", "--ip", "127.0.0.1",
-		"--port", strconv.Itoa(o.Port), "--log-level", "warn"}
-	if o.UIPort == 0 {
-		args = append(args, "--headless")
-	} else {
-		args = append(args, "--ui-port", strconv.Itoa(o.UIPort))
-	}
-	if o.DBFile != "" {
-		args = append(args, "--db-filename", o.DBFile)
+	c := o.Creds
+	args := []string{"--config", c.ConfigFile(), "--data", o.DataDir, "--ip", "127.0.0.1",
+		"--port", strconv.Itoa(o.Port), "--ui-port", strconv.Itoa(o.UIPort), "--log-level", "warn",
+		"--tls-cert", c.ServerCertFile(), "--tls-key", c.ServerKeyFile()}
+	if o.UIPort != 0 {
+		// The UI server calls the frontend as the read-only operator.
+		args = append(args, "--tls-ca", c.CAFile(), "--ui-api-key-file", c.KeyFile(IdentityOperator))
 	}
 	for _, kv := range o.DynamicConfig {
-		args = append(args, "--dynamic-config-value", kv)
+		args = append(args, "--dynamic-config", kv)
 	}
 	for _, kv := range o.SQLitePragmas {
 		args = append(args, "--sqlite-pragma", kv)
 	}
-	args = append(args, searchAttributeArgs()...)
+	for _, nameType := range workflows.SearchAttributes {
+		args = append(args, "--search-attribute", nameType)
+	}
 	return args
 }
 
 // waitHealthy dials the frontend until CheckHealth succeeds, the process
 // exits, ctx ends or timeout passes.
-func waitHealthy(ctx context.Context, p *Process, timeout time.Duration) error {
+func waitHealthy(ctx context.Context, c Credentials, p *Process, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var last error
 	for {
-		if last = checkWhileRunning(ctx, p); last == nil {
+		if last = checkWhileRunning(ctx, c, p); last == nil {
 			return nil
 		}
 		select {
@@ -115,7 +120,7 @@ func waitHealthy(ctx context.Context, p *Process, timeout time.Duration) error {
 }
 
 // checkWhileRunning is CheckHealth, abandoned as soon as the process exits.
-func checkWhileRunning(ctx context.Context, p *Process) error {
+func checkWhileRunning(ctx context.Context, c Credentials, p *Process) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() {
@@ -125,25 +130,53 @@ func checkWhileRunning(ctx context.Context, p *Process) error {
 		case <-ctx.Done():
 		}
 	}()
-	return CheckHealth(ctx, p.Addr)
+	return c.CheckHealth(ctx, p.Addr)
 }
 
-// CheckHealth dials addr and asks the frontend for its health.
-func CheckHealth(ctx context.Context, addr string) error {
+// CheckHealth dials addr without a credential (the server answers health
+// checks of anyone) and asks the frontend for its health.
+func (c Credentials) CheckHealth(ctx context.Context, addr string) error {
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	c, err := Dial(ctx, addr)
+	t := c.Temporal(addr, "")
+	t.APIKeyFile = ""
+	cl, err := dialTemporal(ctx, t, "foureyes-stack-health")
 	if err != nil {
 		return err
 	}
-	defer c.Close()
-	_, err = c.CheckHealth(ctx, &client.CheckHealthRequest{})
+	defer cl.Close()
+	_, err = cl.CheckHealth(ctx, &client.CheckHealthRequest{})
 	return err
 }
 
-// Dial connects a Temporal client to addr (namespace default) with SDK
-// logging discarded.
-func Dial(ctx context.Context, addr string) (client.Client, error) {
-	quiet := tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))
-	return client.DialContext(ctx, client.Options{HostPort: addr, Logger: quiet})
+// Dial connects a Temporal client to addr as identity (namespace default),
+// with SDK logging discarded.
+func (c Credentials) Dial(ctx context.Context, addr, identity string) (client.Client, error) {
+	return dialTemporal(ctx, c.Temporal(addr, identity), "foureyes-stack-"+identity)
+}
+
+func dialTemporal(ctx context.Context, t config.Temporal, clientIdentity string) (client.Client, error) {
+	opts, err := t.ClientOptions(clientIdentity, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		return nil, err
+	}
+	return client.DialContext(ctx, opts)
+}
+
+// StartScratchServer starts a server of its own in dir (credentials, SQLite
+// file, log) on a free port without the Web UI: for tests that need a real
+// server but not the stack.
+func StartScratchServer(ctx context.Context, root, dir string, out io.Writer) (*Process, Credentials, error) {
+	bin, err := EnsureTemporalServer(root, out)
+	if err != nil {
+		return nil, Credentials{}, err
+	}
+	creds := Credentials{Dir: dir}
+	if err := creds.Ensure(); err != nil {
+		return nil, Credentials{}, err
+	}
+	p, err := StartServer(ctx, ServerOptions{Bin: bin, Creds: creds, DataDir: dir,
+		LogFile: filepath.Join(dir, "temporal.log"), SQLitePragmas: DefaultTuning.SQLitePragmas,
+		DynamicConfig: DefaultTuning.DynamicConfig})
+	return p, creds, err
 }

@@ -12,18 +12,28 @@ import (
 	"go.temporal.io/sdk/client"
 )
 
-// temporalCLI finds or installs the pinned CLI, skipping when it cannot.
-func temporalCLI(t *testing.T) string {
+// serverBin finds or builds foureyes' Temporal server.
+func serverBin(t *testing.T) string {
 	t.Helper()
 	root, err := RepoRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cli, err := EnsureTemporalCLI(root, testWriter{t})
+	bin, err := EnsureTemporalServer(root, testWriter{t})
 	if err != nil {
-		t.Skipf("Temporal CLI %s not found and not installable: %v", TemporalCLIVersion, err)
+		t.Fatal(err)
 	}
-	return cli
+	return bin
+}
+
+// scratchCreds makes a server's credentials in a new folder.
+func scratchCreds(t *testing.T) Credentials {
+	t.Helper()
+	c := Credentials{Dir: t.TempDir()}
+	if err := c.Ensure(); err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 type testWriter struct{ t *testing.T }
@@ -34,18 +44,17 @@ func (w testWriter) Write(b []byte) (int, error) {
 }
 
 func TestServerKeepsWorkflowsAcrossRestart(t *testing.T) {
-	cli := temporalCLI(t)
-	dir := t.TempDir()
+	creds := scratchCreds(t)
 	port, err := FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := ServerOptions{CLIPath: cli, DBFile: filepath.Join(dir, "temporal.db"), Port: port,
-		LogFile: filepath.Join(dir, "temporal.log")}
+	opts := ServerOptions{Bin: serverBin(t), Creds: creds, DataDir: creds.Dir, Port: port,
+		LogFile: filepath.Join(creds.Dir, "temporal.log")}
 	ctx := context.Background()
 	srv := startServer(t, opts)
 	// Started on a queue no worker polls: it stays running.
-	c := dial(t, srv.Addr)
+	c := dial(t, creds, srv.Addr)
 	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "devstack-restart", TaskQueue: "devstack-unworked"}, "Unworked")
 	c.Close()
 	if err != nil {
@@ -54,12 +63,12 @@ func TestServerKeepsWorkflowsAcrossRestart(t *testing.T) {
 	if err := srv.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	if err := CheckHealth(ctx, srv.Addr); err == nil {
+	if err := creds.CheckHealth(ctx, srv.Addr); err == nil {
 		t.Fatal("server still healthy after Stop")
 	}
 	srv = startServer(t, opts)
 	defer srv.Stop()
-	c = dial(t, srv.Addr)
+	c = dial(t, creds, srv.Addr)
 	defer c.Close()
 	desc, err := c.DescribeWorkflowExecution(ctx, "devstack-restart", run.GetRunID())
 	if err != nil {
@@ -71,7 +80,7 @@ func TestServerKeepsWorkflowsAcrossRestart(t *testing.T) {
 }
 
 func TestStartServerPortInUse(t *testing.T) {
-	cli := temporalCLI(t)
+	creds := scratchCreds(t)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -79,7 +88,7 @@ func TestStartServerPortInUse(t *testing.T) {
 	defer l.Close()
 	dir := t.TempDir()
 	start := time.Now()
-	_, err = StartServer(context.Background(), ServerOptions{CLIPath: cli,
+	_, err = StartServer(context.Background(), ServerOptions{Bin: serverBin(t), Creds: creds, DataDir: dir,
 		Port: l.Addr().(*net.TCPAddr).Port, LogFile: filepath.Join(dir, "t.log"), StartTimeout: 30 * time.Second})
 	if err == nil || !strings.Contains(err.Error(), "temporal server") {
 		t.Fatalf("err = %v, want a server start error", err)
@@ -87,24 +96,28 @@ func TestStartServerPortInUse(t *testing.T) {
 	t.Logf("failed after %s: %v", time.Since(start).Round(time.Millisecond), err)
 }
 
-func TestStartServerBadCLI(t *testing.T) {
+func TestStartServerBadBinary(t *testing.T) {
 	dir := t.TempDir()
-	_, err := StartServer(context.Background(), ServerOptions{CLIPath: filepath.Join(dir, "missing"), LogFile: filepath.Join(dir, "t.log")})
+	_, err := StartServer(context.Background(), ServerOptions{Bin: filepath.Join(dir, "missing"),
+		Creds: Credentials{Dir: dir}, DataDir: dir, LogFile: filepath.Join(dir, "t.log")})
 	if err == nil {
-		t.Fatal("want an error for a missing CLI")
+		t.Fatal("want an error for a missing server binary")
 	}
 }
 
 func TestServerArgs(t *testing.T) {
-	got := strings.Join(serverArgs(ServerOptions{Port: 7, UIPort: 0, DBFile: "d.db", DynamicConfig: []string{`k="v"`}}), " ")
-	want := `server start-dev --ip 127.0.0.1 --port 7 --log-level warn --headless --db-filename d.db --dynamic-config-value k="v"` +
+	c := Credentials{Dir: "/d"}
+	got := strings.Join(serverArgs(ServerOptions{Creds: c, DataDir: "/d", Port: 7, DynamicConfig: []string{`k="v"`}}), " ")
+	want := `--config /d/temporal-server.yaml --data /d --ip 127.0.0.1 --port 7 --ui-port 0 --log-level warn` +
+		` --tls-cert /d/tls/server.pem --tls-key /d/tls/server.key --dynamic-config k="v"` +
 		` --search-attribute ReleaseService=Keyword --search-attribute ReleaseEnvironment=Keyword --search-attribute ReleaseStatus=Keyword` +
 		` --search-attribute ReleaseRequester=Keyword --search-attribute ReleaseCommit=Keyword --search-attribute ReleaseAwaiting=KeywordList`
 	if got != want {
 		t.Fatalf("args = %s\nwant   %s", got, want)
 	}
-	if got := serverArgs(ServerOptions{Port: 7, UIPort: 9}); !strings.Contains(strings.Join(got, " "), "--ui-port 9") {
-		t.Fatalf("args = %v", got)
+	ui := strings.Join(serverArgs(ServerOptions{Creds: c, Port: 7, UIPort: 9}), " ")
+	if !strings.Contains(ui, "--ui-port 9") || !strings.Contains(ui, "--ui-api-key-file /d/keys/operator.key") {
+		t.Fatalf("args = %v: the UI calls as the operator", ui)
 	}
 }
 
@@ -119,9 +132,9 @@ func startServer(t *testing.T, o ServerOptions) *Process {
 	return p
 }
 
-func dial(t *testing.T, addr string) client.Client {
+func dial(t *testing.T, creds Credentials, addr string) client.Client {
 	t.Helper()
-	c, err := Dial(context.Background(), addr)
+	c, err := creds.Dial(context.Background(), addr, IdentityAdmin)
 	if err != nil {
 		t.Fatal(err)
 	}

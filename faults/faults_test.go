@@ -305,7 +305,7 @@ func (f *faultRun) restartServer(ctx context.Context, wait time.Duration) {
 	flt := fault{target: "server", at: time.Now()}
 	_ = f.s.local.Server.Stop()
 	time.Sleep(f.jitter(200, 2000))
-	flt.restartErr = f.s.local.StartServer(context.Background(), f.s.cli)
+	flt.restartErr = f.s.local.StartServer(context.Background(), f.s.server)
 	f.record(flt)
 }
 

@@ -41,7 +41,7 @@ func secrets(t *testing.T, s *stackT) {
 	if len(files) == 0 {
 		t.Error("no deploy command environment was captured")
 	}
-	figures.Report(t, "secrets apart: %d role processes and %d deploy command environments checked: each holds its own secrets and signing key only; deploy sees no Slack secret, no token or token hash, and no policy but its own copy (its commands none, and no key)",
+	figures.Report(t, "secrets apart: %d role processes and %d deploy command environments checked: each holds its own secrets, signing key and Temporal API key only; deploy sees no Slack secret, no token or token hash, and no policy but its own copy (its commands none, and no key)",
 		len(config.Roles), len(files))
 }
 
@@ -58,6 +58,7 @@ func (s *stackT) foreign(role string, env []string, command bool) []string {
 		}
 	}
 	problems = append(problems, s.foreignKeys(role, env, command)...)
+	problems = append(problems, s.foreignServerKeys(role, env, command)...)
 	if role == config.RoleDeploy {
 		problems = append(problems, s.deployForbidden(env, joined, command)...)
 	}
@@ -82,6 +83,31 @@ func (s *stackT) foreignKeys(role string, env []string, command bool) []string {
 	}
 	if strings.Contains(joined, "PRIVATE KEY") {
 		problems = append(problems, "holds a private key")
+	}
+	return problems
+}
+
+// foreignServerKeys: a role process is told where its own Temporal API key
+// is (and no other identity's); a command is told of none; no key itself is
+// in the environment.
+func (s *stackT) foreignServerKeys(role string, env []string, command bool) []string {
+	var problems []string
+	creds := s.local.Credentials()
+	own, _ := devstack.LookupEnv(env, "TEMPORAL_API_KEY_FILE")
+	if want := creds.KeyFile(devstack.RoleIdentity(role)); !command && own != want {
+		problems = append(problems, fmt.Sprintf("TEMPORAL_API_KEY_FILE=%q, want %q", own, want))
+	}
+	if command && own != "" {
+		problems = append(problems, "a command is told of the Temporal API key "+own)
+	}
+	joined := strings.Join(env, "\n")
+	for _, id := range devstack.ServerIdentities() {
+		if key, err := creds.ReadKey(id); err != nil || strings.Contains(joined, key) {
+			problems = append(problems, fmt.Sprintf("holds the Temporal API key of %s (%v)", id, err))
+		}
+		if id != devstack.RoleIdentity(role) && strings.Contains(joined, creds.KeyFile(id)) {
+			problems = append(problems, "names the Temporal API key file of "+id)
+		}
 	}
 	return problems
 }

@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -22,6 +24,7 @@ import (
 	"github.com/foureyes/foureyes/audit"
 	"github.com/foureyes/foureyes/devstack"
 	"github.com/foureyes/foureyes/gateway"
+	"github.com/foureyes/foureyes/internal/figures"
 	"github.com/foureyes/foureyes/internal/slackrec"
 	"github.com/foureyes/foureyes/policy"
 	"github.com/foureyes/foureyes/workflows"
@@ -35,7 +38,7 @@ type stackT struct {
 	dir      string
 	slack    *slackrec.Server // the Slack Web API the approval role talks to
 	local    *devstack.Local
-	cli      string
+	server   string // foureyes' Temporal server binary
 	client   client.Client
 	tokens   map[string]string // identity -> demo token
 	secrets  map[string]string // secret variable -> value given to its role only
@@ -59,23 +62,57 @@ func TestRealStack(t *testing.T) {
 	s, err := startStack(api.URL())
 	if s != nil {
 		s.slack = api
-		t.Cleanup(func() { s.stop() })
+		t.Cleanup(func() { s.stop(t) })
 	}
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Run("Hostile", func(t *testing.T) { hostile(t, s) })
 	t.Run("Attacks", func(t *testing.T) { attacks(t, s) })
+	t.Run("Server", func(t *testing.T) { serverAuthz(t, s) })
 	t.Run("Faults", func(t *testing.T) { faults(t, s) })
 	t.Run("Secrets", func(t *testing.T) { secrets(t, s) })
 }
 
-func (s *stackT) stop() {
+// stop stops the stack and removes its folder, reporting first what the
+// server counted over the whole run.
+func (s *stackT) stop(t *testing.T) {
+	logFile := ""
+	if s.local.Server != nil {
+		logFile = s.local.Server.LogFile
+	}
 	s.local.Stop()
 	if s.client != nil {
 		s.client.Close()
 	}
+	if logFile != "" {
+		reportServerTally(t, logFile)
+	}
 	os.RemoveAll(s.dir)
+}
+
+// serverTally is the line the server prints when it stops.
+var serverTally = regexp.MustCompile(`(?m)^authz denied (\d+) / tried (\d+)$`)
+
+// reportServerTally adds up the tallies of every server process of the run
+// (the faults restart it).
+func reportServerTally(t *testing.T, logFile string) {
+	data, err := os.ReadFile(logFile)
+	if err != nil {
+		t.Errorf("server log: %v", err)
+		return
+	}
+	denied, tried, runs := 0, 0, 0
+	for _, m := range serverTally.FindAllStringSubmatch(string(data), -1) {
+		d, _ := strconv.Atoi(m[1])
+		n, _ := strconv.Atoi(m[2])
+		denied, tried, runs = denied+d, tried+n, runs+1
+	}
+	if runs == 0 {
+		t.Errorf("%s holds no authz tally: the server did not stop cleanly", logFile)
+		return
+	}
+	figures.Report(t, "the server's own tally over the whole suite (%d server runs): authz denied %d / tried %d calls", runs, denied, tried)
 }
 
 func startStack(slackAPI string) (*stackT, error) {
@@ -95,6 +132,18 @@ func startStack(slackAPI string) (*stackT, error) {
 		return s, fmt.Errorf("%w (logs in %s)", err, s.local.LogDir())
 	}
 	return s, nil
+}
+
+// attackTuning is the stack's tuning without eager activity dispatch. With
+// it (Temporal 1.32's default), the orchestrator's LoadPolicy is handed
+// straight back to the worker that scheduled it and never reaches the queue,
+// so a rogue poller cannot win it: a defence by timing, not one foureyes
+// relies on. Turned off, the rogue LoadPolicy attack reaches the defence
+// that counts (the build and deploy roles compare the policy's hash).
+func attackTuning() *devstack.Tuning {
+	t := devstack.DefaultTuning
+	t.DynamicConfig = append(slices.Clone(t.DynamicConfig), "system.enableActivityEagerExecution=false")
+	return &t
 }
 
 // prepare writes the policy (erin's token revoked), reads the demo tokens
@@ -122,7 +171,7 @@ func (s *stackT) prepare(root, slackAPI string) error {
 	}
 	// The roles read the stack's policy: this one plus the stack's keys.
 	s.local = &devstack.Local{Root: root, DataDir: filepath.Join(dir, "data"), BinDir: filepath.Join(dir, "bin"),
-		BasePolicy: policyFile, Extra: s.extra(slackAPI)}
+		BasePolicy: policyFile, Extra: s.extra(slackAPI), Tuning: attackTuning()}
 	s.keyFiles = map[string]string{}
 	for _, role := range attest.Roles {
 		s.keyFiles[role] = s.local.KeyFile(role)
@@ -147,8 +196,8 @@ func (s *stackT) extra(slackAPI string) map[string][]string {
 // boot builds the binaries and starts the server and the roles on free ports.
 func (s *stackT) boot(root string) error {
 	var err error
-	if s.cli, err = devstack.EnsureTemporalCLI(root, io.Discard); err != nil {
-		return fmt.Errorf("the Temporal CLI is needed (go run ./stack test installs it): %w", err)
+	if s.server, err = devstack.EnsureTemporalServer(root, io.Discard); err != nil {
+		return fmt.Errorf("foureyes' Temporal server is needed (go run ./stack test builds it): %w", err)
 	}
 	if err := devstack.BuildBinaries(root, s.local.BinDir, io.Discard); err != nil {
 		return err
@@ -170,7 +219,7 @@ func (s *stackT) boot(root string) error {
 	if s.ring, err = p.KeyRing(); err != nil {
 		return err
 	}
-	if err := s.local.StartServer(ctx, s.cli); err != nil {
+	if err := s.local.StartServer(ctx, s.server); err != nil {
 		return err
 	}
 	if err := s.local.StartRoles(ctx); err != nil {
@@ -179,7 +228,9 @@ func (s *stackT) boot(root string) error {
 	if err := s.local.WaitGateway(ctx, time.Minute); err != nil {
 		return err
 	}
-	s.client, err = devstack.Dial(ctx, s.local.Server.Addr)
+	// The suites play rogue clients the server would stop (see the
+	// server's own table): they call as the admin to reach the roles' checks.
+	s.client, err = s.local.Dial(ctx, devstack.IdentityAdmin)
 	return err
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/foureyes/foureyes/devstack"
 	"github.com/foureyes/foureyes/workflows"
 )
 
@@ -25,7 +26,8 @@ import (
 const RecordEnv = "FOUREYES_RECORD_HISTORIES"
 
 // recordHistory writes the ended release's history with the Temporal CLI
-// (`temporal workflow show -o json`), if RecordEnv asks for it.
+// (`temporal workflow show -o json`, as the read-only operator), if RecordEnv
+// asks for it.
 func (s *stackT) recordHistory(id string, res workflows.ReleaseResult, label ...string) {
 	dir := os.Getenv(RecordEnv)
 	if dir == "" {
@@ -36,7 +38,10 @@ func (s *stackT) recordHistory(id string, res workflows.ReleaseResult, label ...
 		strings.ReplaceAll(res.Status, "_", "-")}, label...), "-") + "-git.json"
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, s.cli, "workflow", "show", "-w", id, "-o", "json", "--address", s.local.Server.Addr)
+	cmd := exec.CommandContext(ctx, s.cli, "workflow", "show", "-w", id, "-o", "json")
+	env, err := s.local.Credentials().CLIEnv(s.local.Server.Addr, devstack.IdentityOperator)
+	require.NoError(s.t, err)
+	cmd.Env = env
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()

@@ -46,8 +46,10 @@ func startStack(t *testing.T, extra func(commits) map[string][]string) *stackT {
 	}
 	root, err := devstack.RepoRoot()
 	require.NoError(t, err)
+	server, err := devstack.EnsureTemporalServer(root, io.Discard)
+	require.NoError(t, err, "foureyes' Temporal server: go run ./stack test builds it")
 	cli, err := devstack.EnsureTemporalCLI(root, io.Discard)
-	require.NoError(t, err, "the Temporal CLI is needed: go run ./stack test installs it")
+	require.NoError(t, err, "the Temporal CLI (operators' client) is needed: go run ./stack test installs it")
 	bin := t.TempDir()
 	require.NoError(t, devstack.BuildBinaries(root, bin, io.Discard))
 	local := &devstack.Local{Root: root, DataDir: t.TempDir(), BinDir: bin, GatewayPort: freePort(t)}
@@ -58,10 +60,11 @@ func startStack(t *testing.T, extra func(commits) map[string][]string) *stackT {
 	}
 	ctx := context.Background()
 	t.Cleanup(func() { local.Stop() })
-	require.NoError(t, local.StartServer(ctx, cli))
+	require.NoError(t, local.StartServer(ctx, server))
 	require.NoError(t, local.StartRoles(ctx))
 	require.NoError(t, local.WaitGateway(ctx, time.Minute))
-	c, err := devstack.Dial(ctx, local.Server.Addr)
+	// Tests that play rogue clients call as the admin to reach the roles' checks.
+	c, err := local.Dial(ctx, devstack.IdentityAdmin)
 	require.NoError(t, err)
 	t.Cleanup(c.Close)
 	return &stackT{t: t, local: local, client: c, tokens: demoTokens(t, root), cli: cli, ring: keyRing(t, local), git: git}
@@ -78,11 +81,12 @@ func keyRing(t *testing.T, local *devstack.Local) attest.KeyRing {
 	return ring
 }
 
-// starter runs the real starter binary against the stack, with who's demo
-// token if who is set, and returns its combined output and exit code.
+// starter runs the real starter binary against the stack as the release
+// manager, with who's demo token if who is set, and returns its combined
+// output and exit code.
 func (s *stackT) starter(who string, args ...string) (string, int) {
-	env := append(devstack.BaseEnv(), "TEMPORAL_ADDRESS="+s.local.Server.Addr,
-		"FOUREYES_GATEWAY_URL="+s.local.GatewayURL())
+	env := append(devstack.BaseEnv(), s.local.ClientEnv(devstack.IdentityReleaseManager)...)
+	env = append(env, "FOUREYES_GATEWAY_URL="+s.local.GatewayURL())
 	if who != "" {
 		env = append(env, "FOUREYES_TOKEN="+s.tokens[who])
 	}

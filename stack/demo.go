@@ -293,8 +293,10 @@ func (s *stack) policyArg() string {
 // run executes starter with a minimal environment; err only when it could
 // not run at all.
 func (d *demo) run(ctx context.Context, as string, args ...string) ([]byte, int, error) {
-	env := append(devstack.BaseEnv(), "TEMPORAL_ADDRESS="+d.s.local.Server.Addr,
-		"FOUREYES_GATEWAY_URL="+d.s.local.GatewayURL(),
+	// The release manager's credential: the starter starts and reads releases;
+	// decisions go through the gateway with each person's token.
+	env := append(devstack.BaseEnv(), d.s.local.ClientEnv(devstack.IdentityReleaseManager)...)
+	env = append(env, "FOUREYES_GATEWAY_URL="+d.s.local.GatewayURL(),
 		"FOUREYES_POLICY_FILE="+d.s.local.PolicyFile())
 	if d.s.cfg.uiPort != 0 {
 		env = append(env, "FOUREYES_UI_URL=http://localhost:"+strconv.Itoa(d.s.cfg.uiPort))

@@ -120,7 +120,7 @@ func (d *demo) toApprovalGate(ctx context.Context, id string) error {
 // waitListed waits until visibility (what the UI lists) returns the release
 // for the screenshot's query.
 func (s *stack) waitListed(ctx context.Context, id string) error {
-	c, err := devstack.Dial(ctx, s.local.Server.Addr)
+	c, err := s.local.Dial(ctx, devstack.IdentityOperator)
 	if err != nil {
 		return err
 	}

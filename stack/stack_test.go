@@ -26,6 +26,16 @@ func TestRoleEnv(t *testing.T) {
 		if v, _ := devstack.LookupEnv(env, "TEMPORAL_ADDRESS"); v != "127.0.0.1:7" {
 			t.Errorf("%s: TEMPORAL_ADDRESS = %q", role, v)
 		}
+		// Its own API key only, by file; the local CA to trust the server by.
+		if v, _ := devstack.LookupEnv(env, "TEMPORAL_API_KEY_FILE"); v != "/d/temporal/keys/foureyes-"+role+".key" {
+			t.Errorf("%s: TEMPORAL_API_KEY_FILE = %q", role, v)
+		}
+		if v, _ := devstack.LookupEnv(env, "TEMPORAL_TLS_CA"); v != "/d/temporal/tls/ca.pem" {
+			t.Errorf("%s: TEMPORAL_TLS_CA = %q", role, v)
+		}
+		if _, has := devstack.LookupEnv(env, "TEMPORAL_API_KEY"); has {
+			t.Errorf("%s: an API key in the environment", role)
+		}
 		_, has := devstack.LookupEnv(env, "FOUREYES_DEPLOY_CREDENTIALS")
 		if has != (role == "deploy") {
 			t.Errorf("%s: has deploy credentials = %v", role, has)
@@ -113,9 +123,6 @@ func TestUpDemo(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(repoRoot(t), main)); err != nil {
 			t.Skipf("%s not written yet", main)
 		}
-	}
-	if _, err := devstack.EnsureTemporalCLI(repoRoot(t), &bytes.Buffer{}); err != nil {
-		t.Skipf("Temporal CLI not available: %v", err)
 	}
 	ports := freePorts(t, 2)
 	var out bytes.Buffer

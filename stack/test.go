@@ -13,7 +13,8 @@ import (
 	"github.com/foureyes/foureyes/internal/figures"
 )
 
-// runTest makes sure the Temporal CLI and docker-compose are there, runs
+// runTest builds foureyes' Temporal server, makes sure the Temporal CLI
+// (the operators' client) and docker-compose are there, runs
 // go test -count=1 ./... (plus args), then — for the whole suite, or when
 // FOUREYES_FUZZTIME is set — every fuzz target for a bounded time; between the
 // two it prints the figures the reliability and security suites reported.
@@ -23,6 +24,13 @@ func runTest(args []string, out io.Writer) int {
 		fmt.Fprintf(os.Stderr, "stack test: %v\n", err)
 		return 1
 	}
+	server, err := devstack.EnsureTemporalServer(root, out)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "stack test: %v\n", err)
+		return 1
+	}
+	// The operators' client: tests run `temporal workflow list` with the
+	// operator's key against the server.
 	cli, err := devstack.EnsureTemporalCLI(root, out)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "stack test: %v\n", err)
@@ -38,14 +46,24 @@ func runTest(args []string, out io.Writer) int {
 	}
 	figs := filepath.Join(os.TempDir(), fmt.Sprintf("foureyes-figures-%d.txt", os.Getpid()))
 	defer os.Remove(figs)
-	env := append(os.Environ(), devstack.TemporalCLIEnv+"="+cli, figures.Env+"="+figs)
+	env := append(os.Environ(), devstack.TemporalServerEnv+"="+server, devstack.TemporalCLIEnv+"="+cli, figures.Env+"="+figs)
 	code := goCmd(root, env, out, goTestArgs(args)...)
+	if code == 0 && len(args) == 0 {
+		code = serverTests(root, env, out)
+	}
 	// Figures first, so that the run still ends on go test's own closing lines.
 	printFigures(out, figs)
 	if code == 0 && fuzzWanted(args) {
 		code = runFuzz(root, env, out, fuzzTime())
 	}
 	return code
+}
+
+// serverTests runs the tests of foureyes' Temporal server, its own module
+// (the authorization table, the real server with every role's calls, mTLS).
+func serverTests(root string, env []string, out io.Writer) int {
+	return goCmd(filepath.Join(root, "temporal-server"), append(env, "GOWORK=off"), out,
+		"test", "-count=1", "-p", "1", "-tags", "release", "./...")
 }
 
 // goCmd runs go with args in root and returns its exit code.

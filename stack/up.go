@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -115,7 +116,7 @@ func (s *stack) start(ctx context.Context) error {
 	if err := s.setupMetrics(); err != nil {
 		return err
 	}
-	cli, err := step(s.out, "Temporal CLI", func() (string, error) { return devstack.EnsureTemporalCLI(s.cfg.root, s.out) })
+	server, err := step(s.out, "foureyes Temporal server", func() (string, error) { return devstack.EnsureTemporalServer(s.cfg.root, s.out) })
 	if err != nil {
 		return err
 	}
@@ -124,7 +125,7 @@ func (s *stack) start(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
-	if err := s.startServer(ctx, cli); err != nil {
+	if err := s.startServer(ctx, server); err != nil {
 		return err
 	}
 	if err := s.startRoles(ctx); err != nil {
@@ -166,9 +167,9 @@ func step(out io.Writer, what string, f func() (string, error)) (string, error) 
 	return res, nil
 }
 
-func (s *stack) startServer(ctx context.Context, cli string) error {
-	_, err := step(s.out, "Temporal dev server", func() (string, error) {
-		if err := s.local.StartServer(ctx, cli); err != nil {
+func (s *stack) startServer(ctx context.Context, bin string) error {
+	_, err := step(s.out, "Temporal server (authz on)", func() (string, error) {
+		if err := s.local.StartServer(ctx, bin); err != nil {
 			return "", err
 		}
 		return s.local.Server.Addr, nil
@@ -199,7 +200,24 @@ func (s *stack) printAddresses() {
 		}
 	}
 	logf(s.out, "logs               %s", s.logDir)
-	logf(s.out, "binaries           %s (starter: TEMPORAL_ADDRESS=%s FOUREYES_GATEWAY_URL=%s)", s.bin, s.local.Server.Addr, s.local.GatewayURL())
+	logf(s.out, "binaries           %s", s.bin)
+	s.printClientSettings()
+}
+
+// printClientSettings shows how the release manager's starter and an
+// operator's Temporal CLI reach the server, each with its own API key.
+func (s *stack) printClientSettings() {
+	creds := s.local.Credentials()
+	rel := func(p string) string {
+		if r, err := filepath.Rel(s.cfg.root, p); err == nil && !strings.HasPrefix(r, "..") {
+			return r
+		}
+		return p
+	}
+	logf(s.out, "release manager    TEMPORAL_ADDRESS=%s TEMPORAL_TLS_CA=%s TEMPORAL_API_KEY_FILE=%s FOUREYES_GATEWAY_URL=%s %s/starter list",
+		s.local.Server.Addr, rel(creds.CAFile()), rel(creds.KeyFile(devstack.IdentityReleaseManager)), s.local.GatewayURL(), rel(s.bin))
+	logf(s.out, "operator (CLI)     temporal workflow list --address %s --tls-ca-path %s --api-key \"$(cat %s)\"",
+		s.local.Server.Addr, rel(creds.CAFile()), rel(creds.KeyFile(devstack.IdentityOperator)))
 }
 
 // serve waits for Ctrl-C or for a process to die.

@@ -35,8 +35,8 @@ type verified struct {
 
 // auditFlags are the flags of starter audit.
 type auditFlags struct {
-	export, intoto, verify, policy string
-	chainOnly, json                bool
+	export, intoto, verify, policy, principals string
+	chainOnly, json                            bool
 }
 
 func (f *auditFlags) define(fs *flag.FlagSet) {
@@ -45,6 +45,7 @@ func (f *auditFlags) define(fs *flag.FlagSet) {
 	fs.StringVar(&f.verify, "verify", "", "verify an exported trail")
 	fs.StringVar(&f.policy, "policy", "", "with --verify: the policy whose keys check every signature and the seal (default $FOUREYES_POLICY_FILE)")
 	fs.BoolVar(&f.chainOnly, "chain-only", false, "with --verify: check the hash chain only (a cut or re-chained export passes)")
+	fs.StringVar(&f.principals, "principals", "", "check RELEASE's history: every event by the role that owns it, by the server-attested principals and the server's authorization FILE (data/temporal/temporal-server.yaml)")
 	fs.BoolVar(&f.json, "json", false, "print JSON")
 }
 
@@ -70,6 +71,12 @@ func cmdAudit(e *env, args []string) error {
 	}
 	if err := positional(pos, "RELEASE"); err != nil {
 		return err
+	}
+	if f.principals != "" {
+		if f.export != "" || f.intoto != "" {
+			return usageError("--principals checks the history; export the trail in another call")
+		}
+		return checkPrincipals(e, pos[0], f.principals, f.json)
 	}
 	return showTrail(e, pos[0], f)
 }

@@ -30,6 +30,7 @@ import (
 
 	"github.com/foureyes/foureyes/temporal-server/internal/authz"
 	"github.com/foureyes/foureyes/temporal-server/internal/devserver"
+	"github.com/foureyes/foureyes/temporal-server/internal/figures"
 )
 
 // syncBuffer is a log both the server and the test use.
@@ -286,7 +287,7 @@ func TestSmoke(t *testing.T) {
 	}
 
 	tried, denied := s.Authorizer.Counts()
-	t.Logf("authz denied %d / tried %d", denied, tried)
+	figures.Report(t, "authz denied %d / tried %d on the real server (a release's calls by each role, misplaced calls denied)", denied, tried)
 	logs := authzLog.String()
 	for _, want := range []string{`"reason":"no credential"`, `"identity":"foureyes-build","role":"build","api":"/temporal.api.workflowservice.v1.WorkflowService/RespondActivityTaskCompletedById"`,
 		`"reason":"activity Deploy on \"foureyes-deploy\" is not build's"`} {

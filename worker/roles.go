@@ -26,9 +26,12 @@ import (
 type role struct {
 	identity string
 	queue    string
-	register func(worker.Registry)
-	listen   string
-	handler  func(c client.Client, log *slog.Logger) http.Handler
+	// workflows: the role runs workflows (the orchestrator). The others poll
+	// only activity tasks: the server allows them nothing else.
+	workflows bool
+	register  func(worker.Registry)
+	listen    string
+	handler   func(c client.Client, log *slog.Logger) http.Handler
 	// background runs beside the worker until ctx ends (Slack Socket Mode).
 	background func(ctx context.Context, c client.Client, log *slog.Logger)
 }
@@ -66,7 +69,7 @@ func orchestratorRole(ctx context.Context, e roleEnv) (*role, error) {
 	}
 	worker.SetStickyWorkflowCacheSize(cfg.CacheSize)
 	acts := &activities.PolicyActivities{Identity: cfg.Identity, PolicyFile: cfg.PolicyFile, Signer: signer}
-	return &role{identity: cfg.Identity, queue: workflows.QueueOrchestrator, register: func(r worker.Registry) {
+	return &role{identity: cfg.Identity, queue: workflows.QueueOrchestrator, workflows: true, register: func(r worker.Registry) {
 		r.RegisterWorkflow(workflows.Release)
 		r.RegisterActivity(acts)
 	}}, nil

@@ -134,6 +134,7 @@ func (p *process) run(ctx context.Context) error {
 	fatal := make(chan error, 1)
 	w := worker.New(c, p.role.queue, worker.Options{Identity: p.role.identity,
 		WorkerStopTimeout: stopTimeout, OnFatalError: func(err error) { fatal <- err },
+		DisableWorkflowWorker:            !p.role.workflows,
 		Interceptors:                     []interceptor.WorkerInterceptor{&stageLogging{}},
 		MaxConcurrentWorkflowTaskPollers: pollers, MaxConcurrentActivityTaskPollers: pollers})
 	p.role.register(w)

@@ -3,11 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -17,30 +17,27 @@ import (
 	"github.com/foureyes/foureyes/devstack"
 )
 
-// devServer starts a Temporal dev server with the CLI the stack installed,
-// skipping when there is none (this test does not install it).
-func devServer(t *testing.T) string {
+// devServer starts foureyes' Temporal server (built by the stack if
+// missing) and returns the approval role's TEMPORAL_* settings for it.
+func devServer(t *testing.T) []string {
 	if testing.Short() {
-		t.Skip("needs a Temporal dev server")
+		t.Skip("needs a Temporal server")
 	}
-	cli := os.Getenv(devstack.TemporalCLIEnv)
-	if cli == "" {
-		cli = repoFile(t, filepath.Join(".tools", "bin", "temporal"))
-	}
-	if _, err := os.Stat(cli); err != nil {
-		t.Skipf("Temporal CLI not installed (go run ./stack installs it): %v", err)
-	}
-	p, err := devstack.StartServer(context.Background(), devstack.ServerOptions{
-		CLIPath: cli, LogFile: filepath.Join(t.TempDir(), "temporal.log")})
+	p, creds, err := devstack.StartScratchServer(context.Background(), repoFile(t, "."), t.TempDir(), io.Discard)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = p.Stop() })
-	return p.Addr
+	var kv []string
+	for _, setting := range creds.ClientEnv(p.Addr, devstack.RoleIdentity("approval")) {
+		k, v, _ := strings.Cut(setting, "=")
+		kv = append(kv, k, v)
+	}
+	return kv
 }
 
 // TestApprovalRoleServesAndStopsGracefully runs the approval role against a
 // real server: the gateway answers, and a signal ends the process with 0.
 func TestApprovalRoleServesAndStopsGracefully(t *testing.T) {
-	addr := devServer(t)
+	server := devServer(t)
 	port, err := devstack.FreePort()
 	require.NoError(t, err)
 	listen := "127.0.0.1:" + strconv.Itoa(port)
@@ -52,11 +49,10 @@ func TestApprovalRoleServesAndStopsGracefully(t *testing.T) {
 	}
 	done := make(chan result, 1)
 	go func() {
-		code, out, errOut := runWith(ctx, k.env(t, "approval",
-			"TEMPORAL_ADDRESS", addr,
+		code, out, errOut := runWith(ctx, k.env(t, "approval", append(server,
 			"FOUREYES_APPROVAL_LISTEN", listen,
 			"FOUREYES_APPROVAL_IDENTITY", "foureyes-approval@test",
-		), "-role", "approval")
+		)...), "-role", "approval")
 		done <- result{code, out, errOut}
 	}()
 
@@ -83,14 +79,13 @@ func TestApprovalRoleServesAndStopsGracefully(t *testing.T) {
 }
 
 func TestTakenGatewayPortExits1(t *testing.T) {
-	addr := devServer(t)
+	server := devServer(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	defer ln.Close()
-	code, _, stderr := runWith(context.Background(), newTestKeys(t).env(t, "approval",
-		"TEMPORAL_ADDRESS", addr,
+	code, _, stderr := runWith(context.Background(), newTestKeys(t).env(t, "approval", append(server,
 		"FOUREYES_APPROVAL_LISTEN", ln.Addr().String(),
-	), "-role", "approval")
+	)...), "-role", "approval")
 	assert.Equal(t, exitRuntime, code)
 	assert.Contains(t, stderr, "worker: role approval: gateway: listen")
 	assert.Contains(t, stderr, "address already in use")

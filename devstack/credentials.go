@@ -1,0 +1,172 @@
+package devstack
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"runtime"
+	"slices"
+	"strings"
+
+	"github.com/foureyes/foureyes/activities"
+	"github.com/foureyes/foureyes/config"
+	"github.com/foureyes/foureyes/internal/serverconfig"
+	"github.com/foureyes/foureyes/workflows"
+)
+
+// Identities of the Temporal server (temporal-server/README.md) that are
+// not a worker role: each has its own API key.
+const (
+	IdentityReleaseManager = "release-manager" // the starter CLI and the demo
+	IdentityOperator       = "operator"        // read-only: the Web UI and `temporal workflow list`
+	IdentityAdmin          = "admin"           // break-glass; tests that must get past the server
+)
+
+// RoleIdentity is the server identity of a worker role.
+func RoleIdentity(role string) string { return "foureyes-" + role }
+
+// ServerIdentities is every identity of the local server, in config order.
+func ServerIdentities() []string {
+	var ids []string
+	for _, role := range config.Roles {
+		ids = append(ids, RoleIdentity(role))
+	}
+	return append(ids, IdentityReleaseManager, IdentityOperator, IdentityAdmin)
+}
+
+// serverRole is the server role an identity has.
+func serverRole(identity string) string {
+	if role, ok := strings.CutPrefix(identity, "foureyes-"); ok {
+		return role
+	}
+	return identity
+}
+
+// Credentials is the local server's authorization: its config file, an API
+// key per identity (keys/IDENTITY.key, 0600; the config keeps only their
+// SHA-256) and a local CA with the frontend's certificate (tls/), all under
+// Dir. Each process of the stack is given only its own key.
+type Credentials struct{ Dir string }
+
+// ConfigFile is the server's authorization config.
+func (c Credentials) ConfigFile() string { return filepath.Join(c.Dir, "temporal-server.yaml") }
+
+// KeyFile is identity's API key.
+func (c Credentials) KeyFile(identity string) string {
+	return filepath.Join(c.Dir, "keys", identity+".key")
+}
+
+// Ensure makes what is missing (keys and CA are kept across runs) and
+// rewrites the config when it would change.
+func (c Credentials) Ensure() error {
+	if err := os.MkdirAll(filepath.Join(c.Dir, "keys"), 0o700); err != nil {
+		return err
+	}
+	if err := c.ensureTLS(); err != nil {
+		return fmt.Errorf("local CA: %w", err)
+	}
+	cfg := serverconfig.Config{Namespace: "default", Roles: ServerRoles()}
+	for _, id := range ServerIdentities() {
+		key, err := ensureAPIKey(c.KeyFile(id))
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256([]byte(key))
+		cfg.Identities = append(cfg.Identities, serverconfig.Identity{Name: id, Role: serverRole(id), APIKeySHA256: hex.EncodeToString(sum[:])})
+	}
+	return writeServerConfig(c.ConfigFile(), cfg)
+}
+
+// ReadKey returns identity's API key.
+func (c Credentials) ReadKey(identity string) (string, error) {
+	b, err := os.ReadFile(c.KeyFile(identity))
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+// ensureAPIKey returns the key in path, writing a new random one if there is none.
+func ensureAPIKey(path string) (string, error) {
+	if b, err := os.ReadFile(path); err == nil {
+		return strings.TrimSpace(string(b)), os.Chmod(path, 0o600)
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return "", err
+	}
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	key := base64.RawURLEncoding.EncodeToString(b)
+	return key, os.WriteFile(path, []byte(key+"\n"), 0o600)
+}
+
+// ServerRoles is each worker role's queue and the activity types its worker
+// registers (the exported methods of its activities struct, as the SDK
+// registers them), so the server allows what the roles run and nothing more.
+func ServerRoles() map[string]serverconfig.Rule {
+	return map[string]serverconfig.Rule{
+		config.RoleOrchestrator: {TaskQueue: workflows.QueueOrchestrator, ActivityTypes: methods(&activities.PolicyActivities{}),
+			WorkflowTypes: []string{workflowName(workflows.Release)}},
+		config.RoleBuild:  {TaskQueue: workflows.QueueBuild, ActivityTypes: methods(&activities.BuildActivities{})},
+		config.RoleReview: {TaskQueue: workflows.QueueReview, ActivityTypes: methods(&activities.ReviewActivities{})},
+		config.RoleApproval: {TaskQueue: workflows.QueueApproval, ActivityTypes: methods(&activities.ApprovalActivities{}),
+			Updates: []string{workflows.UpdateDecide, workflows.UpdateCancel}},
+		config.RoleDeploy: {TaskQueue: workflows.QueueDeploy, ActivityTypes: methods(&activities.DeployActivities{})},
+	}
+}
+
+func methods(v any) []string {
+	t := reflect.TypeOf(v)
+	var names []string
+	for i := range t.NumMethod() {
+		names = append(names, t.Method(i).Name)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// workflowName is the type name the SDK registers a workflow function under.
+func workflowName(fn any) string {
+	full := runtime.FuncForPC(reflect.ValueOf(fn).Pointer()).Name()
+	return full[strings.LastIndex(full, ".")+1:]
+}
+
+func writeServerConfig(path string, cfg serverconfig.Config) error {
+	data, err := serverconfig.Encode(cfg, "# Written by go run ./stack from the workers' task queues and activity types\n"+
+		"# (devstack.ServerRoles); the API keys are in keys/, only their SHA-256 here.\n")
+	if err != nil {
+		return err
+	}
+	return writeIfChanged(path, data, 0o644)
+}
+
+// ClientEnv is the TEMPORAL_* environment of a client calling addr as
+// identity: the key by file (kept out of /proc/*/environ), the local CA.
+func (c Credentials) ClientEnv(addr, identity string) []string {
+	return []string{"TEMPORAL_ADDRESS=" + addr, "TEMPORAL_API_KEY_FILE=" + c.KeyFile(identity),
+		"TEMPORAL_TLS_CA=" + c.CAFile()}
+}
+
+// Temporal is how identity reaches the server at addr.
+func (c Credentials) Temporal(addr, identity string) config.Temporal {
+	return config.Temporal{Address: addr, Namespace: "default", APIKeyFile: c.KeyFile(identity),
+		TLSCA: c.CAFile(), Compression: "none"}
+}
+
+// CLIEnv is the environment of the Temporal CLI (the operators' client)
+// calling addr as identity: it reads no key file, so the key itself.
+func (c Credentials) CLIEnv(addr, identity string) ([]string, error) {
+	key, err := c.ReadKey(identity)
+	if err != nil {
+		return nil, err
+	}
+	return append(BaseEnv(), "TEMPORAL_ADDRESS="+addr, "TEMPORAL_NAMESPACE=default",
+		"TEMPORAL_TLS_SERVER_CA_CERT_PATH="+c.CAFile(), "TEMPORAL_API_KEY="+key), nil
+}
