@@ -22,13 +22,18 @@ import (
 // and again when the approval gate opens; a release may carry a signed
 // break-glass declaration; a rejection needs a comment; an emergency's
 // deploy is followed by a follow-up review gate.
+//
+// versionEmergencyRefused: a refused declaration sets ReleaseEmergency
+// (set at start from the request) back to false.
 const (
-	changePromotions  = "promotions"
-	versionPromotions = 1
+	changePromotions        = "promotions"
+	versionPromotions       = 1
+	versionEmergencyRefused = 2
 )
 
 // promo is what a release knows about promotion and emergency.
 type promo struct {
+	version  workflow.Version  // GetVersion(changePromotions)
 	enabled  bool              // this release runs the promotion rules (version)
 	declared *attest.Emergency // the verified break-glass declaration; nil: none
 	rule     policy.Emergency  // the environment's break-glass settings (when declared)
@@ -69,6 +74,21 @@ func (r *release) checkEmergency(ctx workflow.Context) string {
 			e.Identity, e.Reason)})
 	r.notify(ctx, r.emergencyNotice())
 	return ""
+}
+
+// unflagEmergency sets ReleaseEmergency back to false after the request's
+// declaration was refused: the release is no emergency, and an operator
+// searching for break-glass releases must not find it as one.
+func (r *release) unflagEmergency(ctx workflow.Context) {
+	if !r.visible || r.promo.version < versionEmergencyRefused {
+		return
+	}
+	if on, _ := workflow.GetTypedSearchAttributes(ctx).GetBool(AttrEmergency); !on {
+		return
+	}
+	if err := workflow.UpsertTypedSearchAttributes(ctx, AttrEmergency.ValueSet(false)); err != nil {
+		workflow.GetLogger(ctx).Warn("ReleaseEmergency not reset", "error", err)
+	}
 }
 
 // emergencyNotice announces the emergency in the policy's channel.

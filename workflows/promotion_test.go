@@ -213,10 +213,14 @@ func (s *ReleaseSuite) TestForgedOrIncompleteEmergencyFailsAtStart() {
 		s.Run(name, func() {
 			s.SetupTest()
 			s.roles.pol = stagedPolicy("")
-			res := s.runRequest(s.emergencyRequest("prod", c.role, c.who, c.reason))
+			req := s.emergencyRequest("prod", c.role, c.who, c.reason)
+			s.Require().NoError(s.env.SetTypedSearchAttributesOnStart(StartAttributes(req)))
+			got := s.upserts()
+			res := s.runRequest(req)
 			s.Equal(StatusFailed, res.Status)
 			s.Contains(res.Reason, "emergency declaration refused (fail closed): "+c.want)
 			s.Empty(s.roles.builds)
+			s.Contains(*got, map[string]any{"ReleaseEmergency": false}, "a refused declaration is no emergency")
 		})
 	}
 }

@@ -25,8 +25,10 @@ func Release(ctx workflow.Context, req ReleaseRequest) (ReleaseResult, error) {
 		versionSignedAttestations) >= versionSignedAttestations
 	r.src.enabled = r.trust.signed && workflow.GetVersion(ctx, changeGitSources, workflow.DefaultVersion,
 		versionGitSources) >= versionGitSources
-	r.promo.enabled = r.src.enabled && workflow.GetVersion(ctx, changePromotions, workflow.DefaultVersion,
-		versionPromotions) >= versionPromotions
+	if r.src.enabled {
+		r.promo.version = workflow.GetVersion(ctx, changePromotions, workflow.DefaultVersion, versionEmergencyRefused)
+	}
+	r.promo.enabled = r.promo.version >= versionPromotions
 	r.startPublisher(ctx)
 	if err := r.registerQueries(ctx); err != nil {
 		return ReleaseResult{}, err
@@ -54,6 +56,7 @@ func (r *release) pipeline(ctx workflow.Context) (string, string) {
 		return StatusFailed, why
 	}
 	if why := r.checkEmergency(ctx); why != "" {
+		r.unflagEmergency(ctx)
 		return StatusFailed, why
 	}
 	r.listen(ctx)
