@@ -107,6 +107,7 @@ func New(o Options) *Server {
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/v1/decisions", s.handleDecision)
+	mux.HandleFunc(BatchPath, s.handleBatch)
 	mux.HandleFunc("/v1/cancels", s.handleCancel)
 	mux.HandleFunc("/v1/emergencies", s.handleEmergency)
 	if s.slack != nil && s.slack.opts.SigningSecret != "" {

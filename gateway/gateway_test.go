@@ -51,6 +51,9 @@ type fakeClient struct {
 	updateErr     error // from UpdateWorkflow
 	updateFailure error // from the handle's Get (the workflow's rejection)
 	updateResult  any   // the handler's result; default: the next scripted outcome
+	// per release (workflow id), when set: its binding and its handler's result
+	bindingOf map[string]workflows.Binding
+	resultOf  map[string]workflows.DecisionOutcome
 }
 
 func (f *fakeClient) SignalWorkflow(_ context.Context, id, _, name string, arg any) error {
@@ -70,6 +73,9 @@ func (f *fakeClient) SignalWorkflow(_ context.Context, id, _, name string, arg a
 func (f *fakeClient) QueryWorkflow(_ context.Context, id, _, name string, args ...any) (converter.EncodedValue, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if bd, ok := f.bindingOf[id]; ok && name == workflows.QueryBinding {
+		return jsonValue{bd}, nil
+	}
 	if name == workflows.QueryBinding {
 		return f.queryBinding()
 	}
@@ -109,6 +115,9 @@ func (f *fakeClient) UpdateWorkflow(_ context.Context, o client.UpdateWorkflowOp
 		return nil, f.updateErr
 	}
 	var result any = f.updateResult
+	if out, ok := f.resultOf[o.WorkflowID]; ok {
+		result = out
+	}
 	if result == nil {
 		result = f.nextOutcome()
 	}
