@@ -1,13 +1,16 @@
 package gateway
 
 import (
+	"encoding/json"
 	"net/http"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/foureyes/foureyes/activities"
 	"github.com/foureyes/foureyes/attest"
+	"github.com/foureyes/foureyes/internal/slackrec"
 	"github.com/foureyes/foureyes/internal/testkeys"
 	"github.com/foureyes/foureyes/workflows"
 )
@@ -98,4 +101,39 @@ func TestBatchRefusals(t *testing.T) {
 			assert.Empty(t, fake.updates)
 		})
 	}
+}
+
+// "Approve for staging and prod" on Slack: each release decided on its
+// own, the clicker told privately what each gate made of it.
+func TestSlackApproveForEveryRelease(t *testing.T) {
+	fake := batchFake()
+	f := newSlackFixture(t, fake)
+	f.gw.signer = testkeys.Signer(attest.RoleApproval)
+	c := click(userBob, activities.SlackActionApproveAll)
+	v, _ := json.Marshal(activities.SlackButton{ReleaseID: "rel-staging", Gate: "approval", Prompt: "p1",
+		Releases: []string{"rel-prod", "rel-other"}})
+	c.Value = string(v)
+	body := c.Body()
+	status, _ := f.post(t, "", body, signedNow(body))
+	require.Equal(t, http.StatusOK, status)
+	f.gw.WaitSlack()
+	require.Len(t, fake.updates, 2)
+	for i, want := range []string{"rel-staging", "rel-prod"} {
+		assert.Equal(t, want, fake.updates[i].WorkflowID)
+		d := envelopeOf(t, fake.updates[i])
+		fact, err := testkeys.Ring().Verify(d, attest.RoleApproval, attest.PredicateDecision)
+		require.NoError(t, err)
+		var dec attest.Decision
+		require.NoError(t, fact.Decode(&dec))
+		assert.Equal(t, "bob", dec.Identity)
+		assert.Equal(t, workflows.ChannelSlack, dec.Channel)
+		assert.Equal(t, want, dec.Binding.Release)
+	}
+	eph := f.api.Calls(slackrec.PostEphemeral)
+	require.Len(t, eph, 1)
+	text := eph[0].Text()
+	assert.Contains(t, text, "approval gate of 3 releases")
+	assert.Contains(t, text, "rel-staging: accepted")
+	assert.Contains(t, text, "rel-prod: refused")
+	assert.Contains(t, text, "rel-other: not decided: it runs artifact")
 }

@@ -64,6 +64,7 @@ type slackClick struct {
 	channel   string
 	messageTS string
 	actionTS  string
+	batch     []string // "approve for staging and prod": every release of the artifact to decide
 }
 
 // handleSlackInteraction verifies a request from Slack, acknowledges it at
@@ -164,7 +165,7 @@ func (s *Server) checkClick(cb slack.InteractionCallback) (*slackClick, int, str
 	}
 	for _, a := range cb.ActionCallback.BlockActions {
 		verdict, ok := map[string]string{activities.SlackActionApprove: workflows.VerdictApprove,
-			activities.SlackActionReject: workflows.VerdictReject}[a.ActionID]
+			activities.SlackActionReject: workflows.VerdictReject, activities.SlackActionApproveAll: workflows.VerdictApprove}[a.ActionID]
 		if ok {
 			return clickFor(cb, a, verdict)
 		}
@@ -186,6 +187,13 @@ func clickFor(cb slack.InteractionCallback, a *slack.BlockAction, verdict string
 		Comment: "via Slack", RequestID: "slack-" + hex.EncodeToString(sum[:16])}
 	if bad := c.req.validate(); bad != nil {
 		return nil, http.StatusBadRequest, "button value: " + bad.msg
+	}
+	if a.ActionID == activities.SlackActionApproveAll {
+		batch := BatchRequest{Request: c.req, Releases: b.Releases}
+		if bad := batch.validate(); bad != nil {
+			return nil, http.StatusBadRequest, "button value: " + bad.msg
+		}
+		c.batch = batch.Releases
 	}
 	return c, http.StatusOK, ""
 }
@@ -223,6 +231,9 @@ func (s *Server) decideClick(ctx context.Context, c slackClick) {
 	status := http.StatusTooManyRequests
 	if d := s.limits.wait(who.identity); d > 0 {
 		ans.Error = "too many decisions: " + s.limits.describe(who.identity) + "; try again in " + retryAfter(d) + "s"
+	} else if c.batch != nil {
+		s.decideAllClick(ctx, who, c)
+		return
 	} else {
 		ans, status = s.decide(ctx, who, c.req)
 	}
@@ -230,6 +241,33 @@ func (s *Server) decideClick(ctx context.Context, c slackClick) {
 		"verdict", c.req.Verdict, "identity", who.identity, "slack_user", c.user, "request_id", c.req.RequestID,
 		"outcome", ans.Outcome, "reason", ans.Reason, "error", ans.Error, "status", status)
 	s.replyEphemeral(ctx, c, ephemeralText(c.req, ans))
+}
+
+// decideAllClick takes "approve for staging and prod": each release of
+// the artifact decided on its own; the clicker is told, privately, what
+// each gate made of it.
+func (s *Server) decideAllClick(ctx context.Context, who caller, c slackClick) {
+	b := s.decideAll(ctx, who, BatchRequest{Request: c.req, Releases: c.batch})
+	lines := []string{fmt.Sprintf("Your approval at the %s gate of %d releases of artifact sha256:%s:", c.req.Gate,
+		len(c.batch), short(b.Digest))}
+	if b.Error != "" {
+		lines = []string{fmt.Sprintf("Your approval for several releases was not recorded: %s.", b.Error)}
+	}
+	for _, a := range b.Answers {
+		what := strings.TrimSuffix(a.Outcome+": "+a.Reason, ": ")
+		if a.Error != "" {
+			what = a.Error
+		}
+		lines = append(lines, fmt.Sprintf("• %s: %s", a.ReleaseID, what))
+	}
+	s.replyEphemeral(ctx, c, strings.Join(lines, "\n"))
+}
+
+func short(digest string) string {
+	if len(digest) > 12 {
+		return digest[:12]
+	}
+	return digest
 }
 
 // clicker is the authenticated caller behind a verified click.

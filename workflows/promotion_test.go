@@ -252,11 +252,17 @@ func (s *ReleaseSuite) TestEmergencyNeedsTwoPeopleAndAFollowUp() {
 	s.NotEmpty(s.roles.bundles[0].Emergency, "the deploy role gets the signed declaration")
 	s.Len(s.entries(audit.EventEmergency), 1)
 	var channels []string
+	prompts := 0
 	for _, n := range s.roles.notices {
 		if n.Emergency != "" {
 			channels = append(channels, n.SlackChannel)
 		}
+		if n.Kind == activities.NotifyPrompt {
+			prompts++
+			s.Equal("ledger down", n.Emergency, "every prompt flags the emergency")
+		}
 	}
+	s.Equal(3, prompts, "review, approval, follow-up")
 	s.Contains(channels, "#incidents")
 }
 
