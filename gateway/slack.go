@@ -65,6 +65,8 @@ type slackClick struct {
 	messageTS string
 	actionTS  string
 	batch     []string // "approve for staging and prod": every release of the artifact to decide
+	trigger   string   // the click's trigger id (to open the reason dialog)
+	reasoned  bool     // a rejection with the reason from the dialog
 }
 
 // handleSlackInteraction verifies a request from Slack, acknowledges it at
@@ -76,6 +78,10 @@ func (s *Server) handleSlackInteraction(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	cb, status, why := s.readSlack(w, r)
+	if status == http.StatusOK && cb.Type == slack.InteractionTypeViewSubmission {
+		s.handleReasonView(w, r, cb)
+		return
+	}
 	var c *slackClick
 	if status == http.StatusOK {
 		c, status, why = s.checkClick(cb)
@@ -159,7 +165,7 @@ func (s *Server) checkClick(cb slack.InteractionCallback) (*slackClick, int, str
 	case s.slack.opts.TeamID == "" || cb.Team.ID != s.slack.opts.TeamID:
 		return nil, http.StatusForbidden, fmt.Sprintf("team %q is not the configured workspace", cb.Team.ID)
 	case cb.Type != slack.InteractionTypeBlockActions:
-		return nil, http.StatusBadRequest, fmt.Sprintf("interaction type %q is not handled (only block_actions)", cb.Type)
+		return nil, http.StatusBadRequest, fmt.Sprintf("interaction type %q is not handled (only block_actions and the reason dialog's view_submission)", cb.Type)
 	case cb.User.ID == "":
 		return nil, http.StatusBadRequest, "payload names no user"
 	}
@@ -181,7 +187,8 @@ func clickFor(cb slack.InteractionCallback, a *slack.BlockAction, verdict string
 		return nil, http.StatusBadRequest, "button value is not foureyes': " + err.Error()
 	}
 	c := &slackClick{team: cb.Team.ID, user: cb.User.ID, channel: first(cb.Container.ChannelID, cb.Channel.ID),
-		messageTS: first(cb.Container.MessageTs, cb.Message.Timestamp), actionTS: first(a.ActionTs, cb.ActionTs)}
+		messageTS: first(cb.Container.MessageTs, cb.Message.Timestamp), actionTS: first(a.ActionTs, cb.ActionTs),
+		trigger: cb.TriggerID}
 	sum := sha256.Sum256([]byte(c.user + "|" + c.actionTS + "|" + c.messageTS + "|" + a.ActionID))
 	c.req = Request{ReleaseID: b.ReleaseID, Gate: b.Gate, Verdict: verdict,
 		Comment: "via Slack", RequestID: "slack-" + hex.EncodeToString(sum[:16])}
@@ -216,6 +223,10 @@ func (s *Server) takeClick(c slackClick) {
 		defer s.slack.work.Done()
 		ctx, cancel := context.WithTimeout(context.Background(), slackWork)
 		defer cancel()
+		if c.req.Verdict == workflows.VerdictReject && !c.reasoned {
+			s.askReason(ctx, c)
+			return
+		}
 		s.decideClick(ctx, c)
 	}()
 }
