@@ -275,6 +275,17 @@ func (s *ReleaseSuite) TestEmergencySkipsThePromotionRuleWhereAllowed() {
 	res := s.runRequest(s.emergencyRequest("prod", attest.RoleApproval, "rm", "card payments failing"))
 	s.Equal(StatusDeployed, res.Status, res.Reason)
 	s.Equal("skipped", s.entries(audit.EventPromotionChecked)[0].Outcome)
+	var releases, decisions int64
+	for _, c := range s.scope.Snapshot().Counters() {
+		if c.Tags()["emergency"] == "true" && c.Name() == MetricReleases {
+			releases += c.Value()
+		}
+		if c.Tags()["emergency"] == "true" && c.Name() == MetricDecisions {
+			decisions += c.Value()
+		}
+	}
+	s.EqualValues(1, releases, "the release counts as an emergency")
+	s.Positive(decisions)
 	s.Contains(s.entries(audit.EventGateOpened)[0].Detail, "by 2026-03-02T11:00:00Z", "deadline shortened to 2h")
 }
 
