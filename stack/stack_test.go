@@ -133,6 +133,9 @@ func TestUpDemo(t *testing.T) {
 		t.Fatalf("stack up --exit-after-demo exited %d", code)
 	}
 	for _, want := range []string{"alice was refused", "ended deployed", "stopped 5 roles",
+		// staging first; prod refused before the soak; then promoted (no rebuild)
+		"payments goes to staging first", "the prod start was refused by the promotion rule", "promotion rule: ",
+		"then promoting release", "(no rebuild)",
 		// the authors came from git: nobody declared alice, the status names
 		// her and her co-author from the commit, and main was pinned
 		"Co-authored-by: Erin Example <erin@example.com>", "found in git: nobody declared her",
