@@ -43,6 +43,9 @@ type deployState struct {
 	DeployedBy        string    `json:"deployed_by"`
 	DeployedAt        time.Time `json:"deployed_at"`
 	PreviousReleaseID string    `json:"previous_release_id,omitempty"` // release saved as .prev by this deploy
+	// VerifiedAt is when Verify last passed for this release here (zero:
+	// never): promotion rules count the soak time from it.
+	VerifiedAt time.Time `json:"verified_at,omitzero"`
 }
 
 // Deploy deploys the approved artifact. It first checks, on its own, that
@@ -125,15 +128,18 @@ func (a *DeployActivities) verify(ctx context.Context, in DeployInput) (StepResu
 	if problem != "" {
 		return StepResult{OK: false, Output: problem, Executor: a.Identity}, nil
 	}
-	if a.VerifyCommand == "" {
-		return a.ok(fmt.Sprintf("release %s holds in %s/%s", in.ReleaseID, in.Environment, in.Service)), nil
+	out := fmt.Sprintf("release %s holds in %s/%s", in.ReleaseID, in.Environment, in.Service)
+	if a.VerifyCommand != "" {
+		out, err = runShell(ctx, a.VerifyCommand, a.env(in, path), a.Timeout)
 	}
-	out, err := runShell(ctx, a.VerifyCommand, a.env(in, path), a.Timeout)
 	var ce *commandError
 	if errors.As(err, &ce) {
 		return StepResult{OK: false, Output: "verify " + ce.msg + "\n" + ce.output, Executor: a.Identity}, nil
 	}
 	if err != nil {
+		return StepResult{}, err
+	}
+	if err := a.markVerified(in); err != nil {
 		return StepResult{}, err
 	}
 	return a.ok(out), nil

@@ -40,14 +40,20 @@ func newDeployFixtureWith(t *testing.T, content string) *deployFixture {
 // the bundle a release approved by bob, then carol and dave, carries.
 func (f *deployFixture) input(t *testing.T, id, commit string) DeployInput {
 	t.Helper()
+	return f.inputFor(t, id, "prod", commit)
+}
+
+// inputFor is input for a release to environment env.
+func (f *deployFixture) inputFor(t *testing.T, id, env, commit string) DeployInput {
+	t.Helper()
 	b := &BuildActivities{Identity: testBuilder, ArtifactDir: f.artifacts, Signer: buildKey}
-	built, err := execute[BuildResult](t, b, b.Build, BuildInput{ReleaseID: id, Service: "web", Environment: "prod",
+	built, err := execute[BuildResult](t, b, b.Build, BuildInput{ReleaseID: id, Service: "web", Environment: env,
 		Commit: commit, PolicyHash: f.policyHash, Authors: []string{testAuthor}, Requester: testRequester})
 	require.NoError(t, err)
 	r := &ReviewActivities{Identity: testReviewer, ArtifactDir: f.artifacts, Signer: reviewKey}
 	reviewed := review(t, r, ReviewInput{ReleaseID: id, Service: "web", Commit: commit,
 		ArtifactRef: built.ArtifactRef, Digest: built.Digest, PolicyHash: f.policyHash})
-	in := DeployInput{ReleaseID: id, Service: "web", Environment: "prod", Commit: commit,
+	in := DeployInput{ReleaseID: id, Service: "web", Environment: env, Commit: commit,
 		ArtifactRef: built.ArtifactRef, Digest: built.Digest, PolicyHash: f.policyHash,
 		Bundle: &Bundle{Provenance: built.Provenance, Review: reviewed.Attestation}}
 	for _, d := range []struct{ gate, who string }{{"review", "bob"}, {"approval", "carol"}, {"approval", "dave"}} {

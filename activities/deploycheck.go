@@ -55,12 +55,15 @@ func (a *DeployActivities) checkBundle(in DeployInput, now time.Time) error {
 	}
 	c := &bundleCheck{pol: l.pol, ring: l.ring, in: in, subject: attest.ArtifactSubject(in.Digest),
 		bind: attest.Binding{Release: in.ReleaseID, PolicySHA256: in.PolicyHash}, deployed: cur}
-	for _, step := range []func() error{c.provenance, c.source, c.review, c.decisions, c.gates} {
+	for _, step := range []func() error{c.provenance, c.source, c.review, c.emergency, c.decisions, c.gates} {
 		if err := step(); err != nil {
 			return err
 		}
 	}
-	return c.freeze(now)
+	if err := c.freeze(now); err != nil {
+		return err
+	}
+	return a.promotion(c, now)
 }
 
 // deployPolicy is the deploy role's own policy, which must be the very
@@ -97,6 +100,8 @@ type bundleCheck struct {
 	// authors and unmapped come from the attested change, mapped by this
 	// role's own policy.
 	authors, unmapped []string
+	// declared is the verified break-glass declaration (nil: none).
+	declared *attest.Emergency
 }
 
 // fact verifies env as role's statement of predicateType about this
@@ -122,16 +127,23 @@ func (c *bundleCheck) fact(what string, env attest.Envelope, role, predicateType
 // environment; its authors, requester and builder feed the gate rules.
 func (c *bundleCheck) provenance() error {
 	p := &c.prov.BuildDefinition.ExternalParameters
+	bound, builtFor := func() attest.Binding { return p.Binding }, c.in.Environment
+	if c.in.Promotes != "" {
+		var err error
+		if bound, builtFor, err = c.promotedProvenance(); err != nil {
+			return err
+		}
+	}
 	if err := c.fact("build provenance", c.in.Bundle.Provenance, attest.RoleBuild, attest.PredicateProvenance,
-		&c.prov, func() attest.Binding { return p.Binding }); err != nil {
+		&c.prov, bound); err != nil {
 		return err
 	}
 	switch {
 	case c.prov.BuildDefinition.BuildType != attest.BuildType:
 		return fmt.Errorf("build provenance: build type %q, not %q", c.prov.BuildDefinition.BuildType, attest.BuildType)
-	case p.Service != c.in.Service || p.Environment != c.in.Environment || p.Commit != c.in.Commit:
+	case p.Service != c.in.Service || p.Environment != builtFor || p.Commit != c.in.Commit:
 		return fmt.Errorf("build provenance: built %s for %s at %s, not %s for %s at %s",
-			p.Service, p.Environment, p.Commit, c.in.Service, c.in.Environment, c.in.Commit)
+			p.Service, p.Environment, p.Commit, c.in.Service, builtFor, c.in.Commit)
 	case c.prov.RunDetails.Builder.ID == "":
 		return errors.New("build provenance: names no builder")
 	}
@@ -259,12 +271,15 @@ func (c *bundleCheck) gate(gate string, earlier []string) ([]string, error) {
 		if v := c.pol.Decide(c.check(d, earlier, signed)); !v.Allowed {
 			return nil, fmt.Errorf("%s gate: %s may not sign: %s", gate, d.Identity, v.Reason)
 		}
+		if why := c.pol.CommentMissing(c.in.Environment, gate, false, d.Comment); why != "" {
+			return nil, fmt.Errorf("%s gate: %s's approval: %s", gate, d.Identity, why)
+		}
 		signed = append(signed, d.Identity)
 	}
-	if len(signed) < rule.Quorum {
+	if len(signed) < c.quorum(gate, rule) {
 		who := append(slices.Clone(rule.Groups), rule.Identities...)
 		return nil, fmt.Errorf("%s gate: %d of %d approvals (quorum of %s not met)",
-			gate, len(signed), rule.Quorum, strings.Join(who, ", "))
+			gate, len(signed), c.quorum(gate, rule), strings.Join(who, ", "))
 	}
 	return signed, nil
 }
@@ -275,7 +290,7 @@ func (c *bundleCheck) gate(gate string, earlier []string) ([]string, error) {
 func (c *bundleCheck) check(d attest.Decision, earlier, signed []string) policy.Check {
 	p := c.prov.BuildDefinition.ExternalParameters
 	return policy.Check{Environment: c.in.Environment, Gate: d.Gate, Identity: d.Identity,
-		Authors: c.authors, Unmapped: c.unmapped, Requester: p.Requester, Earlier: earlier, Signed: signed,
+		Authors: c.authors, Unmapped: c.unmapped, Requester: p.Requester, Declarer: c.declarer(), Earlier: earlier, Signed: signed,
 		Executors: []string{c.prov.RunDetails.Builder.ID, c.rev.Reviewer}, Now: d.At}
 }
 

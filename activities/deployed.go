@@ -31,6 +31,7 @@ func (a *DeployActivities) Deployed(ctx context.Context, in DeployedInput) (Depl
 		Service: in.Service, Environment: in.Environment, Deployer: a.Identity, At: time.Now().UTC()}
 	if st != nil {
 		s.Commit, s.By, s.Digest = st.Commit, st.ReleaseID, st.Digest
+		s.DeployedAt, s.VerifiedAt = st.DeployedAt, st.VerifiedAt
 	}
 	env, err := sign(a.Signer, attest.DeploymentSubject(in.Service, in.Environment), attest.PredicateDeployed, s)
 	if err != nil {

@@ -79,6 +79,18 @@ func (a *DeployActivities) checkState(in DeployInput) (path, problem string, err
 	return path, "", nil
 }
 
+// markVerified records when this release first passed Verify here: the
+// start of its soak time for the promotion rules of later environments.
+func (a *DeployActivities) markVerified(in DeployInput) error {
+	file := a.statePath(in)
+	st, err := readState(file)
+	if err != nil || st == nil || st.ReleaseID != in.ReleaseID || !st.VerifiedAt.IsZero() {
+		return err
+	}
+	st.VerifiedAt = time.Now().UTC()
+	return writeState(file, st)
+}
+
 // ownStates returns the current record if it holds this release, and the
 // .prev record if this release's deploy saved it.
 func (a *DeployActivities) ownStates(in DeployInput) (cur, prev *deployState, err error) {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
@@ -18,7 +19,10 @@ import (
 const (
 	SlackActionApprove = "foureyes_approve"
 	SlackActionReject  = "foureyes_reject"
-	slackActionsBlock  = "foureyes_decide"
+	// SlackActionApproveAll approves the gate of this release and of the
+	// other open prompts of the same artifact (the button's Releases).
+	SlackActionApproveAll = "foureyes_approve_all"
+	slackActionsBlock     = "foureyes_decide"
 )
 
 // Gate states as the workflow reports them (workflows.GateOpen…); activities
@@ -32,7 +36,17 @@ type SlackButton struct {
 	ReleaseID string `json:"release_id"`
 	Gate      string `json:"gate"`
 	Prompt    string `json:"prompt"`
+	// Releases are the other releases of the same artifact waiting at the
+	// same gate (the "approve for staging and prod" button only).
+	Releases []string `json:"releases,omitempty"`
 }
+
+// maxSiblings bounds the releases one button approves (its value must stay
+// within Slack's 2000 characters).
+const maxSiblings = 5
+
+// waiting is an open prompt of this process: a release waiting at a gate.
+type waiting struct{ release, env string }
 
 // SlackNotifier posts a Block Kit prompt to the gate's channel and keeps it
 // truthful: decisions and outcomes update it (chat.update), reminders go in
@@ -44,9 +58,10 @@ type SlackNotifier struct {
 	Namespace string
 
 	mu      sync.Mutex
-	prompts map[string]string // release/gate -> ref of the prompt this process posted
-	ranks   map[string]int    // ref -> rank of the last state shown
-	updates sync.Mutex        // one chat.update at a time, so ranks hold
+	prompts map[string]string    // release/gate -> ref of the prompt this process posted
+	ranks   map[string]int       // ref -> rank of the last state shown
+	open    map[string][]waiting // digest/gate -> open prompts, oldest first
+	updates sync.Mutex           // one chat.update at a time, so ranks hold
 }
 
 // Notify implements Notifier. A gate without a Slack channel is left alone.
@@ -90,6 +105,37 @@ func (s *SlackNotifier) remember(n Notification, ref string) {
 	}
 	s.prompts[n.ReleaseID+"/"+n.Gate] = ref
 	s.ranks[ref] = rank(n)
+	s.track(n)
+}
+
+// track keeps the open prompts per artifact and gate: a prompt whose gate
+// closed leaves.
+func (s *SlackNotifier) track(n Notification) {
+	if n.ArtifactDigest == "" {
+		return
+	}
+	if s.open == nil || len(s.open) > 10000 {
+		s.open = map[string][]waiting{}
+	}
+	key := n.ArtifactDigest + "/" + n.Gate
+	list := slices.DeleteFunc(s.open[key], func(w waiting) bool { return w.release == n.ReleaseID })
+	if open(n) {
+		list = append(list, waiting{release: n.ReleaseID, env: n.Environment})
+	}
+	s.open[key] = list
+}
+
+// siblings are the other releases of n's artifact waiting at its gate.
+func (s *SlackNotifier) siblings(n Notification) []waiting {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []waiting
+	for _, w := range s.open[n.ArtifactDigest+"/"+n.Gate] {
+		if w.release != n.ReleaseID && len(out) < maxSiblings {
+			out = append(out, w)
+		}
+	}
+	return out
 }
 
 // prompt is the ref of the gate's prompt: the workflow's, else the one this
@@ -185,8 +231,12 @@ func slackError(method string, n Notification, err error) error {
 
 // buttonValue names the release, gate and prompt (the gate's deadline tells
 // one opening of a gate from another).
-func buttonValue(n Notification) string {
+func buttonValue(n Notification, others ...waiting) string {
 	sum := sha256.Sum256([]byte(n.ReleaseID + "|" + n.Gate + "|" + n.Deadline.UTC().String()))
-	b, _ := json.Marshal(SlackButton{ReleaseID: n.ReleaseID, Gate: n.Gate, Prompt: hex.EncodeToString(sum[:6])})
+	v := SlackButton{ReleaseID: n.ReleaseID, Gate: n.Gate, Prompt: hex.EncodeToString(sum[:6])}
+	for _, w := range others {
+		v.Releases = append(v.Releases, w.release)
+	}
+	b, _ := json.Marshal(v)
 	return string(b)
 }

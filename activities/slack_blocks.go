@@ -2,6 +2,7 @@ package activities
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -11,10 +12,11 @@ import (
 // message is the prompt in its current state: the facts of the release, the
 // progress or outcome, and the buttons while the gate is open.
 func (s *SlackNotifier) message(n Notification) []slack.MsgOption {
-	blocks := []slack.Block{
-		slack.NewHeaderBlock(plain(title(n))),
-		slack.NewSectionBlock(nil, facts(n), nil),
+	blocks := []slack.Block{slack.NewHeaderBlock(plain(title(n)))}
+	if n.Emergency != "" {
+		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(emergencyText(n)), nil, nil))
 	}
+	blocks = append(blocks, slack.NewSectionBlock(nil, facts(n), nil))
 	if c := changeText(n); c != "" {
 		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(c), nil, nil))
 	}
@@ -23,15 +25,24 @@ func (s *SlackNotifier) message(n Notification) []slack.MsgOption {
 		slack.NewContextBlock("", mrkdwn(fmt.Sprintf("<%s|%s in Temporal>",
 			releaseURL(s.UIURL, s.Namespace, n.ReleaseID), esc(n.ReleaseID)))))
 	if open(n) {
-		blocks = append(blocks, buttons(n))
+		blocks = append(blocks, buttons(n, s.siblings(n)))
 	}
 	return []slack.MsgOption{slack.MsgOptionText(title(n)+" ("+n.ReleaseID+")", false),
 		slack.MsgOptionBlocks(blocks...)}
 }
 
+// emergencyText flags a break-glass release with its reason.
+func emergencyText(n Notification) string {
+	return fmt.Sprintf(":rotating_light: *EMERGENCY* (break-glass): %s\nTwo approvers at least; a follow-up review after the deploy.",
+		esc(short(n.Emergency, 500)))
+}
+
 // title says what the message is about now.
 func title(n Notification) string {
 	what := fmt.Sprintf("%s → %s", n.Service, n.Environment)
+	if n.Emergency != "" {
+		what = "EMERGENCY " + what
+	}
 	gate := capital(n.Gate)
 	switch {
 	case n.Ended:
@@ -112,8 +123,10 @@ func progress(n Notification) string {
 	return fmt.Sprintf("%d of %d: %s", len(n.Signed), n.Quorum, signed)
 }
 
-// buttons: Approve (primary, confirmed) and Reject (danger).
-func buttons(n Notification) *slack.ActionBlock {
+// buttons: Approve (primary, confirmed) and Reject (danger), and, when
+// other releases of the artifact wait at the same gate, "Approve for
+// staging and prod" (confirmed).
+func buttons(n Notification, others []waiting) *slack.ActionBlock {
 	value := buttonValue(n)
 	confirm := slack.NewConfirmationBlockObject(plain("Approve?"),
 		mrkdwn(fmt.Sprintf("Approve the %s gate of %s → %s at `%s`? Your name goes into the audit trail.",
@@ -122,7 +135,29 @@ func buttons(n Notification) *slack.ActionBlock {
 	approve := slack.NewButtonBlockElement(SlackActionApprove, value, plain("Approve")).
 		WithStyle(slack.StylePrimary).WithConfirm(confirm)
 	reject := slack.NewButtonBlockElement(SlackActionReject, value, plain("Reject")).WithStyle(slack.StyleDanger)
-	return slack.NewActionBlock(slackActionsBlock, approve, reject)
+	if len(others) == 0 {
+		return slack.NewActionBlock(slackActionsBlock, approve, reject)
+	}
+	return slack.NewActionBlock(slackActionsBlock, approve, approveAll(n, others), reject)
+}
+
+// approveAll approves the gate of n's release and of others, each judged
+// by its own gate.
+func approveAll(n Notification, others []waiting) *slack.ButtonBlockElement {
+	var envs []string
+	for _, w := range others {
+		if !slices.Contains(envs, w.env) && w.env != n.Environment {
+			envs = append(envs, w.env)
+		}
+	}
+	envs = append(envs, n.Environment)
+	label := "Approve for " + strings.Join(envs, " and ")
+	confirm := slack.NewConfirmationBlockObject(plain(short(label, 90)+"?"),
+		mrkdwn(fmt.Sprintf("Approve the %s gate of %d releases of %s at `%s` (artifact `sha256:%s`)? Each gate judges your approval on its own; your name goes into each audit trail.",
+			esc(n.Gate), len(others)+1, esc(n.Service), short(n.Commit, 7), short(n.ArtifactDigest, 12))),
+		plain("Approve all"), plain("Cancel"))
+	return slack.NewButtonBlockElement(SlackActionApproveAll, buttonValue(n, others...), plain(short(label, 70))).
+		WithStyle(slack.StylePrimary).WithConfirm(confirm)
 }
 
 func reminderText(n Notification) string {

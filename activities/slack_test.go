@@ -245,3 +245,50 @@ func TestSlackPromptListsTheChange(t *testing.T) {
 	}
 	assert.Empty(t, changeText(slackPrompt()), "no change section without git")
 }
+
+// Staging and prod of one artifact wait at approval: prod's prompt gets
+// "Approve for staging and prod", naming the staging release; once
+// staging's gate closed, the button is gone.
+func TestSlackPromptOffersApproveForEveryWaitingRelease(t *testing.T) {
+	s, srv := newSlack(t)
+	staging := slackPrompt()
+	staging.ReleaseID, staging.Environment = "web-staging-7", "staging"
+	_, err := s.Notify(context.Background(), staging)
+	require.NoError(t, err)
+	assert.Nil(t, srv.Calls(slackrec.PostMessage)[0].Button(SlackActionApproveAll), "alone, no such button")
+	prod := slackPrompt()
+	_, err = s.Notify(context.Background(), prod)
+	require.NoError(t, err)
+	all := srv.Calls(slackrec.PostMessage)[1].Button(SlackActionApproveAll)
+	require.NotNil(t, all)
+	assert.Equal(t, "Approve for staging and prod", all.Text.Text)
+	require.NotNil(t, all.Confirm)
+	assert.Contains(t, all.Confirm.Text.Text, "approval gate of 2 releases of web")
+	var v SlackButton
+	require.NoError(t, json.Unmarshal([]byte(all.Value), &v))
+	assert.Equal(t, "web-prod-42", v.ReleaseID)
+	assert.Equal(t, []string{"web-staging-7"}, v.Releases)
+
+	staging.Kind, staging.GateState = NotifyOutcome, "approved"
+	_, err = s.Notify(context.Background(), staging)
+	require.NoError(t, err)
+	prod.Kind, prod.Signed = NotifyDecision, []string{"bob"}
+	_, err = s.Notify(context.Background(), prod)
+	require.NoError(t, err)
+	ups := srv.Calls(slackrec.Update)
+	require.NotEmpty(t, ups)
+	last := ups[len(ups)-1]
+	assert.NotNil(t, last.Button(SlackActionApprove))
+	assert.Nil(t, last.Button(SlackActionApproveAll), "staging's gate closed")
+}
+
+func TestSlackPromptFlagsAnEmergency(t *testing.T) {
+	s, srv := newSlack(t)
+	n := slackPrompt()
+	n.Emergency = "card payments failing"
+	_, err := s.Notify(context.Background(), n)
+	require.NoError(t, err)
+	text := srv.Calls(slackrec.PostMessage)[0].BlocksText()
+	assert.Contains(t, text, "Approval needed: EMERGENCY web → prod")
+	assert.Contains(t, text, "*EMERGENCY* (break-glass): card payments failing")
+}

@@ -140,6 +140,10 @@ type Notification struct {
 	GateState   string       `json:"gate_state,omitempty"` // open, approved, rejected, expired, closed
 	Quorum      int          `json:"quorum,omitempty"`     // approvals the gate needs
 	Ended       bool         `json:"ended,omitempty"`      // the release has ended (final outcome)
+	// Emergency is the break-glass reason of an emergency release ("" otherwise).
+	Emergency string `json:"emergency,omitempty"`
+	// Promotes is the release this one promotes ("" otherwise).
+	Promotes string `json:"promotes,omitempty"`
 }
 
 // CommitLine is one commit of a change as people are shown it.
@@ -164,6 +168,9 @@ type DeployInput struct {
 	ArtifactRef string `json:"artifact_ref"`
 	Digest      string `json:"digest"`
 	PolicyHash  string `json:"policy_hash,omitempty"`
+	// Promotes is the release this one promotes ("" for a release that
+	// built its artifact): the bundle's provenance is that release's.
+	Promotes string `json:"promotes,omitempty"`
 	// Bundle is the evidence the deploy role checks itself before Deploy
 	// runs anything (nil in histories before signed attestations).
 	Bundle *Bundle `json:"bundle,omitempty"`
@@ -174,6 +181,9 @@ type Bundle struct {
 	Provenance attest.Envelope   `json:"provenance"` // build role
 	Review     attest.Envelope   `json:"review"`     // review role
 	Decisions  []attest.Envelope `json:"decisions"`  // approval role: accepted decisions, in the order accepted
+	// Emergency is the approval role's statement that a release manager
+	// declared this release an emergency (attest.PredicateEmergency).
+	Emergency attest.Envelope `json:"emergency,omitempty"`
 }
 
 // StepResult is the result of deploy, verify or rollback. OK=false with a nil

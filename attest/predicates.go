@@ -16,6 +16,7 @@ const (
 	PredicateDeploy     = "https://foureyes.dev/attestations/deploy-receipt/v1"
 	PredicateSeal       = "https://foureyes.dev/attestations/audit-seal/v1"
 	PredicateDeployed   = "https://foureyes.dev/attestations/deployed-state/v1"
+	PredicateEmergency  = "https://foureyes.dev/attestations/emergency/v1"
 	// BuildType is the SLSA buildType of foureyes' build role.
 	BuildType = "https://foureyes.dev/build/v1"
 )
@@ -219,6 +220,18 @@ type Cancel struct {
 	At        time.Time `json:"at"`
 }
 
+// Emergency is a release manager's break-glass declaration for one
+// release, authenticated by the approval role (subject: ReleaseSubject).
+type Emergency struct {
+	Binding
+	RequestID string    `json:"request_id"`
+	Identity  string    `json:"identity"`
+	Channel   string    `json:"channel"`
+	Reason    string    `json:"reason"`
+	Evidence  Evidence  `json:"evidence"`
+	At        time.Time `json:"at"`
+}
+
 // Deploy steps a receipt can be for.
 const (
 	StepDeploy   = "deploy"
@@ -251,6 +264,10 @@ type DeployedState struct {
 	Digest      string    `json:"digest"`
 	Deployer    string    `json:"deployer"`
 	At          time.Time `json:"at"`
+	// DeployedAt and VerifiedAt are when the deployed release was deployed
+	// and verified (zero: not verified): the evidence of promotion rules.
+	DeployedAt time.Time `json:"deployed_at,omitzero"`
+	VerifiedAt time.Time `json:"verified_at,omitzero"`
 }
 
 // DeploymentSubject names one service's deployment in one environment.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/foureyes/foureyes/attest"
@@ -167,7 +168,7 @@ func (v *signedVerifier) fact(e *Entry, r rule) error {
 	if err := c.agree(e, r.predicate); err != nil {
 		return err
 	}
-	if err := v.bound(e, c.binding(r.predicate)); err != nil {
+	if err := v.bound(e, c.binding(r.predicate), r.predicate); err != nil {
 		return err
 	}
 	return v.about(e, r.predicate, f)
@@ -213,14 +214,29 @@ func (c claims) agree(e *Entry, predicate string) error {
 
 // bound checks b names e's release and the same policy as every other fact
 // of the chain (the first one fixes it: the seal is checked against it too).
-func (v *signedVerifier) bound(e *Entry, b attest.Binding) error {
+func (v *signedVerifier) bound(e *Entry, b attest.Binding, predicate string) error {
 	if b.PolicySHA256 == "" {
 		return misbound("bound to no policy")
+	}
+	if predicate == attest.PredicateProvenance && b.Release != "" && b.Release != e.Release && promotedFrom(e) == b.Release {
+		return nil // a promotion's: the promoted release's provenance (under its policy), as the sealed entry says
 	}
 	if v.rep.PolicySHA256 == "" {
 		v.rep.PolicySHA256 = b.PolicySHA256
 	}
 	return b.Check(attest.Binding{Release: e.Release, PolicySHA256: v.rep.PolicySHA256})
+}
+
+// promotedFrom is the release a promotion's code stage names ("" else):
+// the workflow records "promoted from release ID: ..." with the promoted
+// provenance, and the chain and its seal cover that text.
+func promotedFrom(e *Entry) string {
+	rest, ok := strings.CutPrefix(e.Detail, "promoted from release ")
+	if !ok || e.Stage != "code" {
+		return ""
+	}
+	id, _, _ := strings.Cut(rest, ":")
+	return id
 }
 
 // about checks the statement's subject: cancels name the release; every
@@ -245,7 +261,7 @@ func (v *signedVerifier) seal(e *Entry, f attest.Fact) error {
 	if err := f.Decode(&s); err != nil {
 		return err
 	}
-	if err := v.bound(e, s.Binding); err != nil {
+	if err := v.bound(e, s.Binding, attest.PredicateSeal); err != nil {
 		return err
 	}
 	switch {

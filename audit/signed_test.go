@@ -409,3 +409,20 @@ func TestExportInToto(t *testing.T) {
 	assert.Equal(t, 1, n)
 	assert.True(t, strings.HasSuffix(buf.String(), "\n{\"payload\":\"x\"}\n"), "compacted: %q", buf.String())
 }
+
+// A promotion's code stage carries the promoted release's provenance (no
+// rebuild): it verifies when the sealed entry says which release it
+// promotes, and only that one.
+func TestVerifySignedPromotedProvenance(t *testing.T) {
+	entries := release(t)
+	entries[2].Envelope = provenance(t, "rel-staging")
+	entries[2].Detail = "promoted from release rel-staging: artifact a sha256:b, built by foureyes-build@h (no rebuild)"
+	_, err := verifySigned(t, sealed(t, entries, attest.RoleOrchestrator))
+	require.NoError(t, err)
+
+	entries = release(t)
+	entries[2].Envelope = provenance(t, "rel-staging")
+	entries[2].Detail = "promoted from release rel-other: artifact a"
+	rejected(t, sealed(t, entries, attest.RoleOrchestrator),
+		`line 3 (seq 3, stage_finished): build envelope: bound to release "rel-staging", not "rel-1"`, attest.CodeMisbound)
+}

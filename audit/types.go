@@ -32,6 +32,11 @@ const (
 	EventReleaseEnded    = "release_ended"
 	EventSealed          = "audit_sealed" // last entry: the orchestrator's signed seal over the head before it
 	EventRefusalsCapped  = "refusals_capped"
+	// EventEmergency: a release manager's signed break-glass declaration.
+	EventEmergency = "emergency_declared"
+	// EventPromotionChecked: the environment's promotion rule was judged
+	// (outcome met, refused, waiting or skipped).
+	EventPromotionChecked = "promotion_checked"
 )
 
 // Entry is one link of the chain. Field order is the canonical JSON order.

@@ -72,8 +72,12 @@ func (r *rig) prepare(log io.Writer) error {
 	if r.slack, err = startSlackAPI(); err != nil {
 		return err
 	}
+	base, err := devstack.WritePolicyWithoutPromotion(r.cfg.root, dir) // prod releases go straight to prod here
+	if err != nil {
+		return err
+	}
 	r.local = &devstack.Local{Root: r.cfg.root, DataDir: filepath.Join(dir, "data"), BinDir: bin,
-		GatewayPort: port, Extra: r.cfg.extra(r.slack.url), Tuning: r.cfg.tuning()}
+		GatewayPort: port, Extra: r.cfg.extra(r.slack.url), Tuning: r.cfg.tuning(), BasePolicy: base}
 	if r.tokens, err = demoTokens(r.cfg.root); err != nil {
 		return err
 	}

@@ -258,6 +258,7 @@ func revokedPolicy(root, out, token string) (*policy.Policy, error) {
 	if err != nil {
 		return nil, err
 	}
+	data = devstack.WithoutPromotionRules(data) // the suite's prod releases go straight to prod
 	repo, err := makeFaultRepo(filepath.Join(filepath.Dir(out), "repo"))
 	if err != nil {
 		return nil, err

@@ -66,12 +66,16 @@ type Options struct {
 	// that take only signed ones are answered 503.
 	Signer    *attest.Signer
 	RateLimit *RateLimit // nil: DefaultRateLimit; PerSecond 0: no limit
+	// PolicyHash is the hex SHA-256 of Policy's file: emergency
+	// declarations are bound to it (releases pin the same file).
+	PolicyHash string
 }
 
 // Server answers decision requests.
 type Server struct {
 	client       client.Client
 	policy       *policy.Policy
+	policyHash   string
 	log          *slog.Logger
 	maxBody      int64
 	decisionWait time.Duration
@@ -83,7 +87,7 @@ type Server struct {
 
 // New returns a Server with defaults filled in.
 func New(o Options) *Server {
-	s := &Server{client: o.Client, policy: o.Policy, log: o.Logger,
+	s := &Server{client: o.Client, policy: o.Policy, policyHash: o.PolicyHash, log: o.Logger,
 		maxBody: o.MaxBodyBytes, decisionWait: o.DecisionWait, slack: newSlackState(o.Slack),
 		signer: o.Signer, limits: newLimiters(o.RateLimit)}
 	if s.log == nil {
@@ -103,7 +107,9 @@ func New(o Options) *Server {
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/v1/decisions", s.handleDecision)
+	mux.HandleFunc(BatchPath, s.handleBatch)
 	mux.HandleFunc("/v1/cancels", s.handleCancel)
+	mux.HandleFunc("/v1/emergencies", s.handleEmergency)
 	if s.slack != nil && s.slack.opts.SigningSecret != "" {
 		mux.HandleFunc(SlackInteractionsPath, s.handleSlackInteraction)
 	}

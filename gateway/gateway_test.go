@@ -51,6 +51,9 @@ type fakeClient struct {
 	updateErr     error // from UpdateWorkflow
 	updateFailure error // from the handle's Get (the workflow's rejection)
 	updateResult  any   // the handler's result; default: the next scripted outcome
+	// per release (workflow id), when set: its binding and its handler's result
+	bindingOf map[string]workflows.Binding
+	resultOf  map[string]workflows.DecisionOutcome
 }
 
 func (f *fakeClient) SignalWorkflow(_ context.Context, id, _, name string, arg any) error {
@@ -70,6 +73,9 @@ func (f *fakeClient) SignalWorkflow(_ context.Context, id, _, name string, arg a
 func (f *fakeClient) QueryWorkflow(_ context.Context, id, _, name string, args ...any) (converter.EncodedValue, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if bd, ok := f.bindingOf[id]; ok && name == workflows.QueryBinding {
+		return jsonValue{bd}, nil
+	}
 	if name == workflows.QueryBinding {
 		return f.queryBinding()
 	}
@@ -109,6 +115,9 @@ func (f *fakeClient) UpdateWorkflow(_ context.Context, o client.UpdateWorkflowOp
 		return nil, f.updateErr
 	}
 	var result any = f.updateResult
+	if out, ok := f.resultOf[o.WorkflowID]; ok {
+		result = out
+	}
 	if result == nil {
 		result = f.nextOutcome()
 	}
@@ -253,7 +262,8 @@ func TestDecisionStatusCodes(t *testing.T) {
 		{name: "identity in body", body: `{"release_id":"r","gate":"review","verdict":"approve","identity":"bob"}`, status: 400, errText: `unknown field "identity"`},
 		{name: "wrong type", body: `{"release_id":7,"gate":"review","verdict":"approve"}`, status: 400, errText: "field release_id: must be a string"},
 		{name: "missing release", body: `{"gate":"review","verdict":"approve"}`, status: 400, errText: "release_id is required"},
-		{name: "bad gate", body: `{"release_id":"r","gate":"deploy","verdict":"approve"}`, status: 400, errText: "field gate: must be review or approval"},
+		{name: "bad gate", body: `{"release_id":"r","gate":"deploy","verdict":"approve"}`, status: 400, errText: "field gate: must be review, approval or follow_up"},
+		{name: "reject without comment", body: `{"release_id":"r","gate":"review","verdict":"reject","comment":"  "}`, status: 400, errText: "field comment: a rejection needs a comment: say why"},
 		{name: "bad verdict", body: `{"release_id":"r","gate":"review","verdict":"yes"}`, status: 400, errText: "field verdict: must be approve or reject"},
 		{name: "bad request id", body: `{"release_id":"r","gate":"review","verdict":"approve","request_id":"a b"}`, status: 400, errText: "field request_id"},
 		{name: "too large", body: `{"release_id":"r","gate":"review","verdict":"approve","comment":"` + strings.Repeat("x", 2000) + `"}`, status: 413, errText: "larger than 1024 bytes"},
@@ -326,7 +336,7 @@ func TestPollsUntilOutcome(t *testing.T) {
 	pending := outcome(workflows.OutcomePending)
 	fake := &fakeClient{outcomes: []workflows.DecisionOutcome{pending, pending, pending, outcome("accepted")}}
 	f := newFixture(t, fake)
-	body := `{"release_id":"release-api-prod-1","gate":"review","verdict":"reject"}`
+	body := `{"release_id":"release-api-prod-1","gate":"review","verdict":"reject","comment":"breaks the ledger"}`
 	status, got, _ := f.do(t, http.MethodPost, "Bearer "+tokenBot, body)
 	require.Equal(t, 200, status)
 	assert.Equal(t, "accepted", got["outcome"])

@@ -109,10 +109,12 @@ func (q Request) validate() *badRequest {
 		return invalid("release_id is required")
 	case !validID(q.ReleaseID):
 		return invalid("field release_id: must be at most %d printable characters without spaces", maxIDLen)
-	case q.Gate != policy.GateReview && q.Gate != policy.GateApproval:
-		return invalid("field gate: must be %s or %s", policy.GateReview, policy.GateApproval)
+	case q.Gate != policy.GateReview && q.Gate != policy.GateApproval && q.Gate != workflows.GateFollowUp:
+		return invalid("field gate: must be %s, %s or %s", policy.GateReview, policy.GateApproval, workflows.GateFollowUp)
 	case q.Verdict != workflows.VerdictApprove && q.Verdict != workflows.VerdictReject:
 		return invalid("field verdict: must be %s or %s", workflows.VerdictApprove, workflows.VerdictReject)
+	case q.Verdict == workflows.VerdictReject && strings.TrimSpace(q.Comment) == "":
+		return invalid("field comment: a rejection needs a comment: say why")
 	case q.RequestID != "" && !validID(q.RequestID):
 		return invalid("field request_id: must be at most %d printable characters without spaces", maxIDLen)
 	case len(q.Comment) > maxCommentLen:

@@ -418,12 +418,13 @@ func TestCancelMethod(t *testing.T) {
 	assert.Equal(t, "POST", hdr.Get("Allow"))
 }
 
-// A signed release's Slack click is signed with the click's evidence.
+// A signed release's Slack rejection, its reason typed into the dialog the
+// click opened, is signed with the click's evidence and the reason.
 func TestSlackClickSigned(t *testing.T) {
 	f := newSlackFixture(t, &fakeClient{binding: signedBinding()})
 	f.gw.signer = testkeys.Signer(attest.RoleApproval)
-	body := click(userBob, activities.SlackActionReject).Body()
-	status, _ := f.post(t, "", body, signedNow(body))
+	sub := f.rejectWithReason(t, userBob, "the migration drops a column prod still reads")
+	status, _ := f.post(t, "", sub, signedNow(sub))
 	require.Equal(t, http.StatusOK, status)
 	f.gw.WaitSlack()
 	assert.Empty(t, f.fake.signals)
@@ -433,6 +434,7 @@ func TestSlackClickSigned(t *testing.T) {
 	assert.Equal(t, "bob", d.Identity)
 	assert.Equal(t, workflows.ChannelSlack, d.Channel)
 	assert.Equal(t, workflows.VerdictReject, d.Verdict)
+	assert.Equal(t, "the migration drops a column prod still reads", d.Comment)
 	assert.Equal(t, o.UpdateID, d.RequestID)
 	assert.True(t, strings.HasPrefix(d.RequestID, "bob/slack-"), d.RequestID)
 	assert.Equal(t, attest.Evidence{Kind: "slack", SlackTeam: slackTeam, SlackUser: userBob, ActionTS: "1700000100.123456"}, d.Evidence)

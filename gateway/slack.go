@@ -64,6 +64,9 @@ type slackClick struct {
 	channel   string
 	messageTS string
 	actionTS  string
+	batch     []string // "approve for staging and prod": every release of the artifact to decide
+	trigger   string   // the click's trigger id (to open the reason dialog)
+	reasoned  bool     // a rejection with the reason from the dialog
 }
 
 // handleSlackInteraction verifies a request from Slack, acknowledges it at
@@ -75,6 +78,10 @@ func (s *Server) handleSlackInteraction(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	cb, status, why := s.readSlack(w, r)
+	if status == http.StatusOK && cb.Type == slack.InteractionTypeViewSubmission {
+		s.handleReasonView(w, r, cb)
+		return
+	}
 	var c *slackClick
 	if status == http.StatusOK {
 		c, status, why = s.checkClick(cb)
@@ -158,13 +165,13 @@ func (s *Server) checkClick(cb slack.InteractionCallback) (*slackClick, int, str
 	case s.slack.opts.TeamID == "" || cb.Team.ID != s.slack.opts.TeamID:
 		return nil, http.StatusForbidden, fmt.Sprintf("team %q is not the configured workspace", cb.Team.ID)
 	case cb.Type != slack.InteractionTypeBlockActions:
-		return nil, http.StatusBadRequest, fmt.Sprintf("interaction type %q is not handled (only block_actions)", cb.Type)
+		return nil, http.StatusBadRequest, fmt.Sprintf("interaction type %q is not handled (only block_actions and the reason dialog's view_submission)", cb.Type)
 	case cb.User.ID == "":
 		return nil, http.StatusBadRequest, "payload names no user"
 	}
 	for _, a := range cb.ActionCallback.BlockActions {
 		verdict, ok := map[string]string{activities.SlackActionApprove: workflows.VerdictApprove,
-			activities.SlackActionReject: workflows.VerdictReject}[a.ActionID]
+			activities.SlackActionReject: workflows.VerdictReject, activities.SlackActionApproveAll: workflows.VerdictApprove}[a.ActionID]
 		if ok {
 			return clickFor(cb, a, verdict)
 		}
@@ -180,12 +187,20 @@ func clickFor(cb slack.InteractionCallback, a *slack.BlockAction, verdict string
 		return nil, http.StatusBadRequest, "button value is not foureyes': " + err.Error()
 	}
 	c := &slackClick{team: cb.Team.ID, user: cb.User.ID, channel: first(cb.Container.ChannelID, cb.Channel.ID),
-		messageTS: first(cb.Container.MessageTs, cb.Message.Timestamp), actionTS: first(a.ActionTs, cb.ActionTs)}
+		messageTS: first(cb.Container.MessageTs, cb.Message.Timestamp), actionTS: first(a.ActionTs, cb.ActionTs),
+		trigger: cb.TriggerID}
 	sum := sha256.Sum256([]byte(c.user + "|" + c.actionTS + "|" + c.messageTS + "|" + a.ActionID))
 	c.req = Request{ReleaseID: b.ReleaseID, Gate: b.Gate, Verdict: verdict,
 		Comment: "via Slack", RequestID: "slack-" + hex.EncodeToString(sum[:16])}
 	if bad := c.req.validate(); bad != nil {
 		return nil, http.StatusBadRequest, "button value: " + bad.msg
+	}
+	if a.ActionID == activities.SlackActionApproveAll {
+		batch := BatchRequest{Request: c.req, Releases: b.Releases}
+		if bad := batch.validate(); bad != nil {
+			return nil, http.StatusBadRequest, "button value: " + bad.msg
+		}
+		c.batch = batch.Releases
 	}
 	return c, http.StatusOK, ""
 }
@@ -208,6 +223,10 @@ func (s *Server) takeClick(c slackClick) {
 		defer s.slack.work.Done()
 		ctx, cancel := context.WithTimeout(context.Background(), slackWork)
 		defer cancel()
+		if c.req.Verdict == workflows.VerdictReject && !c.reasoned {
+			s.askReason(ctx, c)
+			return
+		}
 		s.decideClick(ctx, c)
 	}()
 }
@@ -223,6 +242,9 @@ func (s *Server) decideClick(ctx context.Context, c slackClick) {
 	status := http.StatusTooManyRequests
 	if d := s.limits.wait(who.identity); d > 0 {
 		ans.Error = "too many decisions: " + s.limits.describe(who.identity) + "; try again in " + retryAfter(d) + "s"
+	} else if c.batch != nil {
+		s.decideAllClick(ctx, who, c)
+		return
 	} else {
 		ans, status = s.decide(ctx, who, c.req)
 	}
@@ -230,6 +252,33 @@ func (s *Server) decideClick(ctx context.Context, c slackClick) {
 		"verdict", c.req.Verdict, "identity", who.identity, "slack_user", c.user, "request_id", c.req.RequestID,
 		"outcome", ans.Outcome, "reason", ans.Reason, "error", ans.Error, "status", status)
 	s.replyEphemeral(ctx, c, ephemeralText(c.req, ans))
+}
+
+// decideAllClick takes "approve for staging and prod": each release of
+// the artifact decided on its own; the clicker is told, privately, what
+// each gate made of it.
+func (s *Server) decideAllClick(ctx context.Context, who caller, c slackClick) {
+	b := s.decideAll(ctx, who, BatchRequest{Request: c.req, Releases: c.batch})
+	lines := []string{fmt.Sprintf("Your approval at the %s gate of %d releases of artifact sha256:%s:", c.req.Gate,
+		len(c.batch), short(b.Digest))}
+	if b.Error != "" {
+		lines = []string{fmt.Sprintf("Your approval for several releases was not recorded: %s.", b.Error)}
+	}
+	for _, a := range b.Answers {
+		what := strings.TrimSuffix(a.Outcome+": "+a.Reason, ": ")
+		if a.Error != "" {
+			what = a.Error
+		}
+		lines = append(lines, fmt.Sprintf("• %s: %s", a.ReleaseID, what))
+	}
+	s.replyEphemeral(ctx, c, strings.Join(lines, "\n"))
+}
+
+func short(digest string) string {
+	if len(digest) > 12 {
+		return digest[:12]
+	}
+	return digest
 }
 
 // clicker is the authenticated caller behind a verified click.

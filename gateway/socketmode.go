@@ -67,6 +67,10 @@ func (s *Server) socketEvent(ctx context.Context, sm *socketmode.Client, evt soc
 			s.log.Warn("slack socket mode interaction refused", "error", "unexpected event data")
 			return
 		}
+		if cb.Type == slack.InteractionTypeViewSubmission { // acked above: the dialog closes
+			s.socketReason(cb)
+			return
+		}
 		c, status, why := s.checkClick(cb)
 		if status != http.StatusOK {
 			s.log.Warn("slack interaction refused", "transport", "socket_mode", "status", status, "error", why)
@@ -76,4 +80,14 @@ func (s *Server) socketEvent(ctx context.Context, sm *socketmode.Client, evt soc
 			s.takeClick(*c)
 		}
 	}
+}
+
+// socketReason takes a reason dialog's submission over Socket Mode.
+func (s *Server) socketReason(cb slack.InteractionCallback) {
+	c, errs, status, why := s.reasonClick(cb)
+	if status != http.StatusOK || errs != nil {
+		s.log.Warn("slack reason dialog refused", "transport", "socket_mode", "status", status, "error", why, "errors", errs)
+		return
+	}
+	s.takeClick(*c)
 }

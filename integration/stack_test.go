@@ -52,7 +52,9 @@ func startStack(t *testing.T, extra func(commits) map[string][]string) *stackT {
 	require.NoError(t, err, "the Temporal CLI (operators' client) is needed: go run ./stack test installs it")
 	bin := t.TempDir()
 	require.NoError(t, devstack.BuildBinaries(root, bin, io.Discard))
-	local := &devstack.Local{Root: root, DataDir: t.TempDir(), BinDir: bin, GatewayPort: freePort(t)}
+	base, err := devstack.WritePolicyWithoutPromotion(root, t.TempDir()) // prod releases go straight to prod here
+	require.NoError(t, err)
+	local := &devstack.Local{Root: root, DataDir: t.TempDir(), BinDir: bin, GatewayPort: freePort(t), BasePolicy: base}
 	require.NoError(t, local.MakeDirs())
 	git := makeCommits(t, local.RepoDir())
 	if extra != nil {

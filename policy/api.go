@@ -38,6 +38,16 @@ package policy
 //	(p *Policy) AllowsNoRepository(env string) bool  // services_without_repository: allow
 //	(p *Policy) Known(id string) bool
 //	(p *Policy) IsReleaseManager(id string) bool
+//	(p *Policy) Requirement(env string) (Requirement, bool)
+//	    the promotion rule: requires {environment, verified_for, unmet}.
+//	(r Requirement) Judge(d *Deployment, digest string, now time.Time) (string, time.Duration)
+//	    "" when digest ran verified in r.Environment for r.VerifiedFor; else
+//	    why not and, when only the soak time is short, how much is left.
+//	(p *Policy) EmergencyRule(env string) (Emergency, bool)
+//	EmergencyQuorum(r GateRule) int       // never below MinEmergencyApprovals (2)
+//	EmergencyDeadline(r GateRule, e Emergency) time.Duration  // only shortens
+//	(p *Policy) CommentMissing(env, gate string, reject bool, comment string) string
+//	    a rejection always needs a comment; an approval where comment_required.
 //	(d Duration) Std() time.Duration
 //	    Duration reads and writes Go duration strings ("24h") in YAML and JSON.
 //

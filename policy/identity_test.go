@@ -94,8 +94,8 @@ func TestDemoScenario(t *testing.T) {
 	assert.Equal(t, []string{"carol", "dave"}, p.Awaiting(c))
 	c.Gate, c.Earlier = GateReview, nil
 	assert.Equal(t, []string{"bob", "ci-bot"}, p.Awaiting(c))
-	c.Environment, c.Gate = "staging", GateApproval
-	assert.Equal(t, []string{"erin"}, p.Awaiting(c))
+	c.Environment, c.Gate = "staging", GateApproval // carol joined staging-owners with the promotion demo
+	assert.Equal(t, []string{"carol", "erin"}, p.Awaiting(c))
 	_, frozen := p.Frozen("prod", GateApproval, date("2025-12-25T00:00:00Z"))
 	assert.True(t, frozen)
 }

@@ -13,7 +13,7 @@ const timeFormat = time.RFC3339
 // separation lists the checks of Decide after the rule lookup, in order;
 // each returns why the decision is refused, or "".
 var separation = []func(p *Policy, c Check, r GateRule) string{
-	checkKnown, checkService, checkExecutor, checkAuthor, checkUnmapped, checkRequester,
+	checkKnown, checkService, checkExecutor, checkAuthor, checkUnmapped, checkRequester, checkDeclarer,
 	checkEarlier, checkSigned, checkBot, checkEligible, checkFreeze,
 }
 
@@ -69,6 +69,13 @@ func checkAuthor(_ *Policy, c Check, _ GateRule) string {
 func checkRequester(_ *Policy, c Check, _ GateRule) string {
 	if c.Requester != "" && c.Requester == c.Identity {
 		return "you requested this release"
+	}
+	return ""
+}
+
+func checkDeclarer(_ *Policy, c Check, _ GateRule) string {
+	if c.Declarer != "" && c.Declarer == c.Identity {
+		return "you declared this release an emergency"
 	}
 	return ""
 }

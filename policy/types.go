@@ -94,6 +94,12 @@ type Environment struct {
 	// repository for may be released here: "refuse" (the default) or
 	// "allow" (built without sources, its authors only those declared).
 	ServicesWithoutRepository string `yaml:"services_without_repository" json:"services_without_repository,omitempty"`
+	// Requires (optional) is the promotion rule: what the release's artifact
+	// must have been through in an earlier environment (promotion.go).
+	Requires *Requirement `yaml:"requires" json:"requires,omitempty"`
+	// Emergency (optional) allows break-glass releases here and says what
+	// they may skip; without it no release here can be an emergency.
+	Emergency *Emergency `yaml:"emergency" json:"emergency,omitempty"`
 }
 
 // GateRule says who may sign one gate of one environment, and how many must.
@@ -105,6 +111,9 @@ type GateRule struct {
 	Deadline     Duration `yaml:"deadline" json:"deadline"`
 	Freeze       []Window `yaml:"freeze" json:"freeze,omitempty"`
 	SlackChannel string   `yaml:"slack_channel" json:"slack_channel,omitempty"`
+	// CommentRequired: an approval at this gate needs a comment too (a
+	// rejection always does, whatever the policy says).
+	CommentRequired bool `yaml:"comment_required" json:"comment_required,omitempty"`
 }
 
 // Window is a freeze window: no decision at the gate and (for the approval
@@ -127,7 +136,10 @@ type Check struct {
 	// Unmapped are emails of the change's commits that map to no identity:
 	// unless the environment allows them, they block every approval.
 	Unmapped  []string
-	Requester string    // identity that requested the release
+	Requester string // identity that requested the release
+	// Declarer is the release manager who declared the release an
+	// emergency ("" otherwise): like the requester, they may not sign it.
+	Declarer  string
 	Earlier   []string  // identities that signed an earlier gate
 	Signed    []string  // identities that already signed this gate
 	Executors []string  // worker identities that ran stages of this release

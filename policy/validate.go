@@ -281,6 +281,9 @@ func (v *validator) environment(name string, env Environment) error {
 			return v.fail(base+".gates."+g, "unknown gate %q (want %s)", g, strings.Join(Gates, " or "))
 		}
 	}
+	if err := v.promotion(name, env); err != nil {
+		return err
+	}
 	for _, g := range Gates {
 		r, ok := env.Gates[g]
 		if !ok {

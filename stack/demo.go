@@ -48,7 +48,14 @@ func (s *stack) runDemo(ctx context.Context) (bool, error) {
 	if err := d.showRepository(ctx); err != nil {
 		return false, err
 	}
-	id, err := d.start(ctx)
+	staging, err := d.stagingFirst(ctx)
+	if err != nil {
+		return false, err
+	}
+	if err := d.prodTooEarly(ctx); err != nil {
+		return false, err
+	}
+	id, err := d.promote(ctx, staging)
 	if err != nil {
 		return false, err
 	}
@@ -58,11 +65,74 @@ func (s *stack) runDemo(ctx context.Context) (bool, error) {
 	return d.finish(ctx, id)
 }
 
-// start starts the release with no --author: who wrote the change is
+// start starts a release to env with no --author: who wrote the change is
 // read from git by the build role.
-func (d *demo) start(ctx context.Context) (string, error) {
-	out, err := d.must(ctx, "", "start", "--service", "payments", "--env", "prod", "--commit", demoRef,
+func (d *demo) start(ctx context.Context, env string) (string, error) {
+	out, err := d.must(ctx, "", "start", "--service", "payments", "--env", env, "--commit", demoRef,
 		"--requester", "rita", "--title", "Demo release", "--json")
+	if err != nil {
+		return "", err
+	}
+	return releaseID(out)
+}
+
+// demoSoak is prod's verified_for in deploy/policy.yaml.
+const demoSoak = 10 * time.Second
+
+// stagingFirst releases payments to staging (bob reviews, carol approves:
+// erin co-authored it) and waits until it is deployed and verified.
+func (d *demo) stagingFirst(ctx context.Context) (string, error) {
+	logf(d.s.out, "demo: payments goes to staging first; prod takes only what staging ran verified for %s", demoSoak)
+	id, err := d.start(ctx, "staging")
+	if err != nil {
+		return "", err
+	}
+	if err := d.waitStatus(ctx, id, "awaiting_review"); err != nil {
+		return "", err
+	}
+	if _, err := d.must(ctx, "bob", "decide", id, "--gate", "review", "--approve"); err != nil {
+		return "", err
+	}
+	if err := d.waitStatus(ctx, id, "awaiting_approval"); err != nil {
+		return "", err
+	}
+	if _, err := d.must(ctx, "carol", "decide", id, "--gate", "approval", "--approve"); err != nil {
+		return "", err
+	}
+	return id, d.waitStatus(ctx, id, "deployed")
+}
+
+// prodTooEarly starts prod at once: refused, staging has not run the
+// artifact verified long enough yet.
+func (d *demo) prodTooEarly(ctx context.Context) error {
+	id, err := d.start(ctx, "prod")
+	if err != nil {
+		return err
+	}
+	if err := d.waitStatus(ctx, id, "failed"); err != nil {
+		return err
+	}
+	out, err := d.must(ctx, "", "status", id, "--json")
+	if err != nil {
+		return err
+	}
+	if !strings.Contains(string(out), "verified in staging for") && !strings.Contains(string(out), "promotion rule") {
+		return fmt.Errorf("prod start before the soak: want refused by the promotion rule, got:\n%s", out)
+	}
+	logf(d.s.out, "demo: the prod start was refused by the promotion rule (staging has not run it verified for %s yet)", demoSoak)
+	return nil
+}
+
+// promote waits out the soak and promotes the staging release to prod
+// (same artifact, no rebuild).
+func (d *demo) promote(ctx context.Context, staging string) (string, error) {
+	logf(d.s.out, "demo: waiting out the soak (%s), then promoting release %s to prod", demoSoak, staging)
+	select {
+	case <-ctx.Done():
+		return "", ctx.Err()
+	case <-time.After(demoSoak + time.Second):
+	}
+	out, err := d.must(ctx, "", "promote", staging, "--to", "prod", "--requester", "rita", "--json")
 	if err != nil {
 		return "", err
 	}

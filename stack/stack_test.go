@@ -133,10 +133,15 @@ func TestUpDemo(t *testing.T) {
 		t.Fatalf("stack up --exit-after-demo exited %d", code)
 	}
 	for _, want := range []string{"alice was refused", "ended deployed", "stopped 5 roles",
+		// staging first; prod refused before the soak; then promoted (no rebuild)
+		"payments goes to staging first", "the prod start was refused by the promotion rule", "promotion rule: ",
+		"then promoting release", "(same artifact, no rebuild)", "promotion_checked", "met ",
 		// the authors came from git: nobody declared alice, the status names
 		// her and her co-author from the commit, and main was pinned
 		"Co-authored-by: Erin Example <erin@example.com>", "found in git: nobody declared her",
-		"(main resolved by the build role)", "git authors   alice, erin", "payments: round amounts half to even (alice@example.com)",
+		// the prod release is a promotion: it shows the promoted release and
+		// the commit staging resolved main to (no "main resolved" line: no build)
+		"promotes      release-payments-staging-", "git authors   alice, erin", "payments: round amounts half to even (alice@example.com)",
 		"artifacts by digest", "-r--r--r--",
 		"foureyes_releases_total{", `reason="author"`,
 		// the trail: exported with its envelopes, verified with the policy's

@@ -16,7 +16,7 @@ import (
 	"github.com/foureyes/foureyes/workflows"
 )
 
-const decideSynopsis = "RELEASE --gate review|approval (--approve | --reject) [--comment C] [--request-id ID] [--token-file F] [--gateway URL] [--json]"
+const decideSynopsis = "RELEASE --gate review|approval (--approve | --reject) [--comment C] [--all-for-digest] [--request-id ID] [--token-file F] [--gateway URL] [--json]"
 
 // httpClient posts decisions; its timeout covers the gateway's wait.
 var httpClient = &http.Client{Timeout: 30 * time.Second}
@@ -28,6 +28,7 @@ type decideArgs struct {
 	tokenFile  string
 	gatewayURL string
 	asJSON     bool
+	all        bool // every queued release of the artifact
 }
 
 func cmdDecide(e *env, args []string) error {
@@ -41,6 +42,7 @@ func cmdDecide(e *env, args []string) error {
 	fs.StringVar(&d.tokenFile, "token-file", "", "file holding the API token (default $FOUREYES_TOKEN)")
 	fs.StringVar(&d.gatewayURL, "gateway", e.envOr("FOUREYES_GATEWAY_URL", "http://127.0.0.1:8480"), "gateway URL")
 	fs.BoolVar(&d.asJSON, "json", false, "print JSON")
+	fs.BoolVar(&d.all, "all-for-digest", false, "approve the gate of every running release of the same artifact waiting at it (each judged by its own gate)")
 	pos, err := parseArgs(fs, args, "RELEASE")
 	if err != nil {
 		return err
@@ -53,6 +55,9 @@ func cmdDecide(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if d.all {
+		return decideAll(e, d, token)
+	}
 	return postDecision(e, d, token)
 }
 
@@ -64,8 +69,14 @@ func (d *decideArgs) validate() error {
 	if d.reject {
 		d.req.Verdict = workflows.VerdictReject
 	}
-	if d.req.Gate != policy.GateReview && d.req.Gate != policy.GateApproval {
-		return fail(exitUsage, "--gate: must be %s or %s", policy.GateReview, policy.GateApproval)
+	if d.req.Gate != policy.GateReview && d.req.Gate != policy.GateApproval && d.req.Gate != workflows.GateFollowUp {
+		return fail(exitUsage, "--gate: must be %s, %s or %s", policy.GateReview, policy.GateApproval, workflows.GateFollowUp)
+	}
+	if d.all && d.reject {
+		return usageError("--all-for-digest: only an approval is taken for several releases; reject each on its own")
+	}
+	if d.reject && strings.TrimSpace(d.req.Comment) == "" {
+		return usageError("--comment: a rejection needs a comment: say why")
 	}
 	if d.req.RequestID == "" {
 		d.req.RequestID = uuid.NewString()

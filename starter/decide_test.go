@@ -80,7 +80,7 @@ func TestDecide(t *testing.T) {
 		{"unknown token", outcomeFake("accepted"), "fe_demo_nobody", nil, 2, "", "starter: decide: unknown token"},
 		{"no token", outcomeFake("accepted"), "", nil, 2, "", "no API token: set FOUREYES_TOKEN or use --token-file"},
 		{"both verdicts", nil, bob, []string{"--reject"}, 2, "", "use exactly one of --approve or --reject"},
-		{"bad gate", nil, bob, []string{"--gate", "deploy"}, 2, "", "--gate: must be review or approval"},
+		{"bad gate", nil, bob, []string{"--gate", "deploy"}, 2, "", "--gate: must be review, approval or follow_up"},
 		{"gateway down", nil, bob, []string{"--gateway", "http://127.0.0.1:1"}, 1, "", "starter: decide: gateway http://127.0.0.1:1"},
 	}
 	for _, tc := range tests {
@@ -106,7 +106,7 @@ func TestDecideSignalsTokenIdentity(t *testing.T) {
 	t.Setenv("FOUREYES_TOKEN", "")
 	tokenFile := filepath.Join(t.TempDir(), "token")
 	require.NoError(t, os.WriteFile(tokenFile, []byte(demoToken(t, "CI_BOT")+"\n"), 0o600))
-	code, out, errs := cli(t, nil, "decide", "release-api-prod-1", "--json", "--gate", "review", "--reject", "--token-file", tokenFile)
+	code, out, errs := cli(t, nil, "decide", "release-api-prod-1", "--json", "--gate", "review", "--reject", "--comment", "breaks refunds", "--token-file", tokenFile)
 	require.Equal(t, 0, code, errs)
 	var ans gateway.Answer
 	require.NoError(t, json.Unmarshal([]byte(out), &ans))

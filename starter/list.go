@@ -42,6 +42,7 @@ type listFilter struct {
 	since                                     time.Duration // started within; 0 = any time
 	now                                       time.Time
 	limit                                     int
+	raw                                       string // a query built elsewhere (validated there)
 }
 
 // releaseStatuses are the values of ReleaseStatus that --status takes.
@@ -129,6 +130,9 @@ func (f listFilter) validate() error {
 // visibilityQuery selects Release workflows by their search attributes
 // (values are validated: no quotes can reach the query).
 func (f listFilter) visibilityQuery() string {
+	if f.raw != "" {
+		return f.raw
+	}
 	q := []string{"WorkflowType = '" + releaseWorkflow + "'"}
 	add := func(attr, v string) {
 		if v != "" {

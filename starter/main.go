@@ -21,6 +21,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"start", startSynopsis, "start a release", cmdStart},
+		{"promote", promoteSynopsis, "start the next environment's release of a deployed release's artifact (no rebuild)", cmdPromote},
 		{"status", "RELEASE [--json]", "show a release's status", cmdStatus},
 		{"list", "[--service S] [--env E] [--status running|closed|STATUS] [--requester R] [--awaiting ID] [--since D] [--limit N] [--json]", "list releases (by search attributes)", cmdList},
 		{"decide", decideSynopsis, "approve or reject a gate through the gateway", cmdDecide},

@@ -9,10 +9,11 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/foureyes/foureyes/activities"
+	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/workflows"
 )
 
-const startSynopsis = "--service S --env E --commit SHA|SHORT|TAG|BRANCH [--author A ...] [--requester R] [--title T] [--link L] [--wait] [--json]"
+const startSynopsis = "--service S --env E --commit SHA|SHORT|TAG|BRANCH [--author A ...] [--requester R] [--title T] [--link L] [--emergency REASON [--token-file F] [--gateway URL]] [--wait] [--json]"
 
 // releaseWorkflow is the workflow type name, started by name.
 const releaseWorkflow = "Release"
@@ -43,6 +44,8 @@ func cmdStart(e *env, args []string) error {
 	fs.StringVar(&req.Link, "link", "", "link to the change")
 	wait := fs.Bool("wait", false, "wait for the result")
 	asJSON := fs.Bool("json", false, "print JSON")
+	var em emergencyFlags
+	em.define(e, fs)
 	if _, err := parseArgs(fs, args); err != nil {
 		return err
 	}
@@ -50,7 +53,26 @@ func cmdStart(e *env, args []string) error {
 	if err := validateStart(&req); err != nil {
 		return err
 	}
-	return startRelease(e, req, *wait, *asJSON)
+	return startDeclared(e, req, em, *wait, *asJSON)
+}
+
+// startDeclared starts the release, first declared an emergency when
+// --emergency says so.
+func startDeclared(e *env, req workflows.ReleaseRequest, em emergencyFlags, wait, asJSON bool) error {
+	id := releaseID(req)
+	if em.reason != "" {
+		env, err := em.declare(e, id)
+		if err != nil {
+			return err
+		}
+		req.Emergency = attest.Envelope(env)
+	}
+	return startRelease(e, id, req, wait, asJSON)
+}
+
+// releaseID is release-<service>-<env>-<uuid>.
+func releaseID(req workflows.ReleaseRequest) string {
+	return fmt.Sprintf("release-%s-%s-%s", req.Service, req.Environment, uuid.NewString())
 }
 
 // validateStart checks a request locally, naming the flag at fault. The
@@ -80,13 +102,13 @@ func validateStart(req *workflows.ReleaseRequest) error {
 	return nil
 }
 
-func startRelease(e *env, req workflows.ReleaseRequest, wait, asJSON bool) error {
+func startRelease(e *env, id string, req workflows.ReleaseRequest, wait, asJSON bool) error {
 	c, err := dial(e)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	run, err := launch(c, req)
+	run, err := launch(c, id, req)
 	if err != nil {
 		return err
 	}
@@ -103,20 +125,30 @@ func startRelease(e *env, req workflows.ReleaseRequest, wait, asJSON bool) error
 // launch starts the Release workflow, by type name, with id
 // release-<service>-<env>-<uuid>, what the UI shows (summary, details, memo)
 // and the search attributes it is found by.
-func launch(c client.Client, req workflows.ReleaseRequest) (client.WorkflowRun, error) {
+func launch(c client.Client, id string, req workflows.ReleaseRequest) (client.WorkflowRun, error) {
 	ctx, cancel := interruptible(callTimeout)
 	defer cancel()
-	id := fmt.Sprintf("release-%s-%s-%s", req.Service, req.Environment, uuid.NewString())
 	opts := client.StartWorkflowOptions{ID: id, TaskQueue: workflows.QueueOrchestrator,
 		StaticSummary: staticSummary(req), StaticDetails: staticDetails(req),
-		Memo: map[string]any{"service": req.Service, "environment": req.Environment,
-			"title": req.Title, "link": req.Link},
+		Memo:                  memo(req),
 		TypedSearchAttributes: workflows.StartAttributes(req)}
 	run, err := c.ExecuteWorkflow(ctx, opts, releaseWorkflow, req)
 	if err != nil {
 		return nil, fail(exitFailure, "starting release: %v", err)
 	}
 	return run, nil
+}
+
+// memo is what the UI shows of the request; a promotion names its release.
+func memo(req workflows.ReleaseRequest) map[string]any {
+	m := map[string]any{"service": req.Service, "environment": req.Environment, "title": req.Title, "link": req.Link}
+	if req.Promotes != nil {
+		m["promotes"] = req.Promotes.Release
+	}
+	if len(req.Emergency) > 0 {
+		m["emergency"] = true
+	}
+	return m
 }
 
 // staticSummary is the release's one line in the UI's workflow list.
@@ -141,6 +173,12 @@ func staticDetails(req workflows.ReleaseRequest) string {
 		declared += " (and those of the commits)"
 	}
 	fmt.Fprintf(&b, "- Authors: %s; requested by %s\n", declared, req.Requester)
+	if req.Promotes != nil {
+		fmt.Fprintf(&b, "- Promotes: %s (same artifact, no rebuild)\n", req.Promotes.Release)
+	}
+	if len(req.Emergency) > 0 {
+		b.WriteString("- **EMERGENCY** (break-glass; see the trail for who and why)\n")
+	}
 	if req.Link != "" {
 		fmt.Fprintf(&b, "- Change: %s\n", oneLine(req.Link, 500))
 	}

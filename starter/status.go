@@ -79,6 +79,10 @@ func printStatus(w io.Writer, st workflows.Status, now time.Time) {
 	printRequest(tw, st.ReleaseID, st.Request)
 	fmt.Fprintf(tw, "stage\t%s\n", st.Stage)
 	fmt.Fprintf(tw, "status\t%s\n", st.Status)
+	if em := st.Emergency; em != nil {
+		fmt.Fprintf(tw, "EMERGENCY\tdeclared by %s: %s\n", em.DeclaredBy, em.Reason)
+	}
+	row(tw, "promotes", promotesLine(st))
 	if st.OpenGate != "" {
 		fmt.Fprintf(tw, "open gate\t%s: %d of %d signed\n", st.OpenGate, accepted(st.Signed), st.Quorum)
 	}

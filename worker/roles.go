@@ -150,9 +150,13 @@ func approvalRole(ctx context.Context, e roleEnv) (*role, error) {
 	if err != nil {
 		return nil, err
 	}
+	polHash, err := fileHash(cfg.PolicyFile) // emergency declarations are bound to it
+	if err != nil {
+		return nil, err
+	}
 	r := activityRole(cfg.Identity, workflows.QueueApproval,
 		&activities.ApprovalActivities{Identity: cfg.Identity, Notifier: approvalNotifier(cfg, e)})
-	gw := &sharedGateway{opts: gateway.Options{Policy: pol, Slack: gatewaySlack(cfg), Signer: signer,
+	gw := &sharedGateway{opts: gateway.Options{Policy: pol, PolicyHash: polHash, Slack: gatewaySlack(cfg), Signer: signer,
 		RateLimit: &gateway.RateLimit{PerSecond: cfg.RatePerSecond, Burst: cfg.RateBurst}}}
 	r.listen = cfg.Listen
 	r.handler = func(c client.Client, log *slog.Logger) http.Handler { return gw.get(c, log).Handler() }
@@ -162,6 +166,12 @@ func approvalRole(ctx context.Context, e roleEnv) (*role, error) {
 
 func activityRole(identity, queue string, acts any) *role {
 	return &role{identity: identity, queue: queue, register: func(r worker.Registry) { r.RegisterActivity(acts) }}
+}
+
+// fileHash is the policy hash of the file at path, as releases pin it.
+func fileHash(path string) (string, error) {
+	_, hash, err := policy.Load(path)
+	return hash, err
 }
 
 func loadPolicy(path string) (*policy.Policy, error) {

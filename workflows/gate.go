@@ -61,17 +61,22 @@ func (g *gate) needed() string {
 
 // check builds the policy question for one identity at a gate.
 func (r *release) check(g *gate, identity string, now time.Time) policy.Check {
-	return policy.Check{
+	c := policy.Check{
 		Environment: r.req.Environment, Gate: g.name, Identity: identity,
-		Authors: r.authors(), Unmapped: r.src.unmapped, Requester: r.req.Requester,
+		Authors: r.authors(), Unmapped: r.src.unmapped, Requester: r.req.Requester, Declarer: r.declarer(),
 		Earlier: r.earlier, Signed: g.signerIDs(), Executors: r.executors, Now: now,
 	}
+	if g.name == GateFollowUp { // judged by the review gate's rule; signers of the emergency may sign it
+		c.Gate, c.Earlier = policy.GateReview, nil
+	}
+	return c
 }
 
 // openGate opens a gate with the rule of the pinned policy. A missing rule
 // opens a gate nobody can sign: it can only expire or be cancelled.
 func (r *release) openGate(ctx workflow.Context, name string) *gate {
 	rule, _ := r.pol.Rule(r.req.Environment, name)
+	rule = r.emergencyRule(name, rule)
 	now := workflow.Now(ctx).UTC()
 	g := &gate{name: name, rule: rule, opened: now, state: GateOpen,
 		deadline: now.Add(rule.Deadline.Std())}
@@ -148,6 +153,9 @@ func (r *release) judge(d Decision, now time.Time) DecisionOutcome {
 		c := r.check(r.gate, d.Identity, now)
 		c.Reject = d.Verdict == VerdictReject
 		v := r.pol.Decide(c)
+		if why := r.commentMissing(c, d.Comment); v.Allowed && why != "" {
+			v = policy.Verdict{Reason: why}
+		}
 		o.Outcome, o.Reason = OutcomeRefused, v.Reason
 		if v.Allowed {
 			o.Outcome, o.Reason = OutcomeAccepted, ""

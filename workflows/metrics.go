@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 
 	"go.temporal.io/sdk/log"
@@ -14,11 +15,15 @@ import (
 // during replay), exposed by the orchestrator. With Prometheus naming they
 // end in _total (counters) and _seconds (timers, as histograms).
 const (
-	MetricDecisions     = "foureyes_decisions"      // gate, outcome, reason, channel, environment
+	MetricDecisions     = "foureyes_decisions"      // gate, outcome, reason, channel, environment, emergency
 	MetricGateWait      = "foureyes_gate_wait"      // gate, outcome, environment
 	MetricStageDuration = "foureyes_stage_duration" // stage, outcome, environment
-	MetricReleases      = "foureyes_releases"       // outcome, service, environment
+	MetricReleases      = "foureyes_releases"       // outcome, service, environment, emergency
 )
+
+// emergencyTag is the emergency label: "true" for a verified break-glass
+// release, else "false".
+func (r *release) emergencyTag() string { return strconv.FormatBool(r.emergency()) }
 
 // logger is the workflow logger (WorkflowID, RunID…) with the stage.
 func (r *release) logger(ctx workflow.Context) log.Logger {
@@ -29,7 +34,7 @@ func (r *release) logger(ctx workflow.Context) log.Logger {
 func (r *release) countDecision(ctx workflow.Context, d Decision, o DecisionOutcome) {
 	workflow.GetMetricsHandler(ctx).WithTags(map[string]string{
 		"gate": oneOf(d.Gate, policy.Gates), "outcome": o.Outcome, "reason": ReasonCode(o),
-		"channel": oneOf(d.Channel, channels), "environment": r.req.Environment,
+		"channel": oneOf(d.Channel, channels), "environment": r.req.Environment, "emergency": r.emergencyTag(),
 	}).Counter(MetricDecisions).Inc(1)
 	r.logger(ctx).Info("decision judged", "identity", d.Identity, "gate", d.Gate, "verdict", d.Verdict,
 		"channel", d.Channel, "outcome", o.Outcome, "reason", o.Reason)
@@ -64,7 +69,7 @@ func (r *release) observeStage(ctx workflow.Context, outcome string) {
 func (r *release) countRelease(ctx workflow.Context, status, reason string) {
 	r.observeStage(ctx, status)
 	workflow.GetMetricsHandler(ctx).WithTags(map[string]string{
-		"outcome": status, "service": r.req.Service, "environment": r.req.Environment,
+		"outcome": status, "service": r.req.Service, "environment": r.req.Environment, "emergency": r.emergencyTag(),
 	}).Counter(MetricReleases).Inc(1)
 	r.logger(ctx).Info("release ended", "outcome", status, "reason", reason)
 }
@@ -87,6 +92,8 @@ var reasonCodes = []struct{ prefix, code string }{
 	{"bot ", "bot_not_allowed"}, {"bots do not count", "bots_do_not_count"},
 	{"not in ", "not_eligible"}, {"not listed", "not_eligible"}, {"freeze window", "freeze"},
 	{"no rule", "no_rule"}, {"verdict", "bad_verdict"}, {"unverified", "unverified"},
+	{"a rejection needs a comment", "comment_missing"}, {"an approval at gate", "comment_missing"},
+	{"you declared this release", "declarer"},
 }
 
 // ReasonCode is the metric label of a decision's reason: "none" when

@@ -35,6 +35,12 @@ func (r *release) notification(kind string, g *gate, detail string) activities.N
 		ArtifactDigest: r.artifact.Digest, PolicyHash: r.policyHash, Detail: detail, Outcome: r.status,
 		Ended: r.result != nil,
 	}
+	if r.emergency() { // the prompts flag it (activity input only: replay does not compare it)
+		n.Emergency = r.promo.declared.Reason
+	}
+	if r.req.Promotes != nil {
+		n.Promotes = r.req.Promotes.Release
+	}
 	if c := r.src.change; c != nil {
 		n.CommitRef, n.Commits, n.CommitCount, n.Unmapped = r.req.Commit, r.commitLines(10), c.CommitCount, r.src.unmapped
 	}

@@ -25,6 +25,10 @@ func Release(ctx workflow.Context, req ReleaseRequest) (ReleaseResult, error) {
 		versionSignedAttestations) >= versionSignedAttestations
 	r.src.enabled = r.trust.signed && workflow.GetVersion(ctx, changeGitSources, workflow.DefaultVersion,
 		versionGitSources) >= versionGitSources
+	if r.src.enabled {
+		r.promo.version = workflow.GetVersion(ctx, changePromotions, workflow.DefaultVersion, versionEmergencyRefused)
+	}
+	r.promo.enabled = r.promo.version >= versionPromotions
 	r.startPublisher(ctx)
 	if err := r.registerQueries(ctx); err != nil {
 		return ReleaseResult{}, err
@@ -49,6 +53,10 @@ func (r *release) pipeline(ctx workflow.Context) (string, string) {
 	r.record(ctx, audit.Entry{Type: audit.EventReleaseStarted, Actor: r.req.Requester, Channel: ChannelCLI,
 		Detail: r.describe()})
 	if why := r.validate(); why != "" {
+		return StatusFailed, why
+	}
+	if why := r.checkEmergency(ctx); why != "" {
+		r.unflagEmergency(ctx)
 		return StatusFailed, why
 	}
 	r.listen(ctx)
@@ -77,6 +85,9 @@ func (r *release) validate() string {
 	} else if len(q.Authors) == 0 {
 		return "the change has no author"
 	}
+	if why := r.validatePromotion(); why != "" {
+		return why
+	}
 	switch {
 	case !r.pol.Known(q.Requester):
 		return fmt.Sprintf("requester %q is not an identity of the policy", q.Requester)
@@ -96,8 +107,15 @@ func (r *release) validate() string {
 
 // stages runs the four duties in order; the first that does not pass ends the release.
 func (r *release) stages(ctx workflow.Context) (string, string) {
-	if err := r.build(ctx); err != nil {
+	if r.req.Promotes != nil {
+		if err := r.adoptPromoted(ctx); err != nil {
+			return r.stopped(ctx, StatusFailed, rootMessage(err))
+		}
+	} else if err := r.build(ctx); err != nil {
 		return r.stopped(ctx, StatusFailed, "build failed: "+rootMessage(err))
+	}
+	if why := r.requirementMet(ctx, "before the review"); why != "" {
+		return r.stopped(ctx, StatusFailed, why)
 	}
 	passed, err := r.review(ctx)
 	if err != nil {
@@ -109,6 +127,9 @@ func (r *release) stages(ctx workflow.Context) (string, string) {
 	if st, why := r.gateStage(ctx, policy.GateReview, StageReview, StatusAwaitingReview); st != "" {
 		return st, why
 	}
+	if why := r.requirementMet(ctx, "as the approval gate opens"); why != "" {
+		return r.stopped(ctx, StatusFailed, why)
+	}
 	r.startStage(ctx, StageApprove, StatusAwaitingApproval, "asking the approvers of "+r.req.Environment)
 	if st, why := r.gateStage(ctx, policy.GateApproval, StageApprove, StatusAwaitingApproval); st != "" {
 		return st, why
@@ -116,7 +137,28 @@ func (r *release) stages(ctx workflow.Context) (string, string) {
 	if st, why := r.waitFreeze(ctx); st != "" {
 		return st, why
 	}
-	return r.deploy(ctx)
+	st, why := r.deploy(ctx)
+	if st == StatusDeployed && r.emergency() {
+		return r.followUp(ctx)
+	}
+	return st, why
+}
+
+// validatePromotion: a promotion names its release and carries its
+// provenance; anything else is checked against the signed provenance.
+func (r *release) validatePromotion() string {
+	p := r.req.Promotes
+	switch {
+	case (p != nil || len(r.req.Emergency) > 0) && !r.promo.enabled:
+		return "this release predates promotions and emergencies"
+	case p == nil:
+		return ""
+	case p.Release == "" || len(p.Provenance) == 0:
+		return "a promotion needs the promoted release and its build provenance"
+	case p.Release == r.id:
+		return "a release cannot promote itself"
+	}
+	return ""
 }
 
 // stopped turns a failure into the cancel outcome when a cancel caused it.

@@ -78,14 +78,20 @@ type fakeRoles struct {
 	gitEmails     []string
 	deployed      string
 	forgeDeployed func(activities.DeployedInput) activities.DeployedResult
-	builds        []activities.BuildInput
-	deployInputs  []activities.DeployInput
-	sealing       func() // called while the seal is being signed
+	// runs is what the deploy role says runs per environment (promotion
+	// evidence); an environment missing here runs deployed.
+	runs         map[string]attest.DeployedState
+	builds       []activities.BuildInput
+	deployInputs []activities.DeployInput
+	sealing      func() // called while the seal is being signed
 }
 
 func (f *fakeRoles) Deployed(_ context.Context, in activities.DeployedInput) (activities.DeployedResult, error) {
 	if f.forgeDeployed != nil {
 		return f.forgeDeployed(in), nil
+	}
+	if st, ok := f.runs[in.Environment]; ok {
+		return signedRun(in, st), nil
 	}
 	return signedDeployed(in, f.deployed), nil
 }

@@ -68,6 +68,7 @@ type propDecision struct {
 	at                           time.Duration
 	rid, gate, verdict, identity string
 	form                         string // how it arrives: one of forms
+	comment                      string // a rejection without one is refused
 }
 
 // forms a decision arrives in: only formSigned may count; the others are
@@ -219,6 +220,9 @@ func genDecision(rng *rand.Rand, c propCase, i, n int, pool []string) propDecisi
 	}
 	d := propDecision{at: time.Duration(5*i+1) * time.Minute, rid: fmt.Sprintf("d%d", i),
 		gate: gate, verdict: verdict, identity: who, form: formSigned}
+	if rng.IntN(2) == 0 {
+		d.comment = "because " + who
+	}
 	if rng.IntN(5) == 0 {
 		d.form = pick(rng, []string{formSignal, formOutsider, formMisbound})
 	}
@@ -334,7 +338,8 @@ func runCase(t *testing.T, c propCase) propResult {
 // send delivers one decision in its form. Forged updates get an id of their
 // own: an update id already used would be answered from Temporal's cache.
 func send(env *testsuite.TestWorkflowEnvironment, b attest.Binding, i int, d propDecision) {
-	dec := Decision{RequestID: d.rid, Gate: d.gate, Verdict: d.verdict, Identity: d.identity, Channel: ChannelAPI}
+	dec := Decision{RequestID: d.rid, Gate: d.gate, Verdict: d.verdict, Identity: d.identity, Channel: ChannelAPI,
+		Comment: d.comment}
 	digest, role, id := digestOf(testCommit), attest.RoleApproval, d.rid
 	switch d.form {
 	case formSignal:
@@ -434,6 +439,8 @@ func (o *oracleRun) judge(d propDecision) string {
 		return OutcomeGateClosed
 	case !o.allowed(d.gate, d.identity, d.verdict, d.at):
 		return OutcomeRefused
+	case d.verdict == VerdictReject && d.comment == "":
+		return OutcomeRefused // a "no" says why
 	}
 	o.signed[d.gate] = append(o.signed[d.gate], signature{d.identity, d.verdict, d.at})
 	switch {

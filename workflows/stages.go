@@ -166,6 +166,12 @@ func (r *release) deployInput() activities.DeployInput {
 		in.PolicyHash = r.policyHash
 		in.Bundle = &activities.Bundle{Provenance: r.trust.provenance, Review: r.trust.review,
 			Decisions: r.trust.decisions}
+		if r.emergency() {
+			in.Bundle.Emergency = r.req.Emergency
+		}
+		if r.req.Promotes != nil {
+			in.Promotes = r.req.Promotes.Release
+		}
 	}
 	return in
 }

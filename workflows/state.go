@@ -40,6 +40,7 @@ type release struct {
 	trust      trust           // keys and verified envelopes (signed attestations)
 	src        source          // what git said (git sources)
 	closing    bool            // ended: only the seal joins the trail (changeSealClosesTrail)
+	promo      promo           // promotion and emergency (changePromotions)
 }
 
 func newRelease(ctx workflow.Context, req ReleaseRequest) *release {
@@ -87,6 +88,12 @@ func (r *release) statusView() Status {
 	}
 	if r.src.enabled {
 		s.Commit, s.Authors, s.Change = r.src.commit, r.authors(), r.changeView()
+	}
+	if e := r.promo.declared; e != nil {
+		s.Emergency = &EmergencyView{DeclaredBy: e.Identity, Reason: e.Reason}
+	}
+	if r.req.Promotes != nil {
+		s.Promotes = r.req.Promotes.Release
 	}
 	if r.gate != nil {
 		s.Quorum = r.gate.rule.Quorum

@@ -39,7 +39,13 @@ const (
 	StageReview  = "review"
 	StageApprove = "approve"
 	StageDeploy  = "deploy"
+	// StageFollowUp: after an emergency's deploy, until its review is signed off.
+	StageFollowUp = "follow_up"
 )
+
+// GateFollowUp is the review gate an emergency's deploy opens: one eligible
+// reviewer signs it off (policy.GateReview's rule, quorum 1, no deadline).
+const GateFollowUp = "follow_up"
 
 // Release states, as shown in status and (later) search attributes.
 const (
@@ -55,6 +61,7 @@ const (
 	StatusCancelled        = "cancelled"
 	StatusRolledBack       = "rolled_back"
 	StatusFailed           = "failed"
+	StatusAwaitingFollowUp = "awaiting_follow_up" // emergency deployed, follow-up review open
 )
 
 // Verdicts a decision carries.
@@ -92,6 +99,20 @@ type ReleaseRequest struct {
 	Requester string   `json:"requester"`
 	Title     string   `json:"title"`
 	Link      string   `json:"link"`
+	// Promotes (optional): the release this one promotes. Its artifact is
+	// deployed as it is, no rebuild, on the build role's provenance kept
+	// exactly as signed.
+	Promotes *Promotion `json:"promotes,omitempty"`
+	// Emergency (optional): the approval role's signed statement that a
+	// release manager declared this release an emergency, with a reason
+	// (attest.PredicateEmergency about attest.ReleaseSubject of its id).
+	Emergency attest.Envelope `json:"emergency,omitempty"`
+}
+
+// Promotion links a release to the one whose artifact it promotes.
+type Promotion struct {
+	Release    string          `json:"release"`
+	Provenance attest.Envelope `json:"provenance"` // the promoted release's, as the build role signed it
 }
 
 // ReleaseResult is how a release ended.
@@ -174,6 +195,16 @@ type Status struct {
 	Authors []string `json:"authors,omitempty"`
 	// Change is what git says the release changes (releases with sources).
 	Change *Change `json:"change,omitempty"`
+	// Emergency is the verified break-glass declaration (nil: none).
+	Emergency *EmergencyView `json:"emergency,omitempty"`
+	// Promotes is the release this one promotes ("" otherwise).
+	Promotes string `json:"promotes,omitempty"`
+}
+
+// EmergencyView is an emergency as status shows it.
+type EmergencyView struct {
+	DeclaredBy string `json:"declared_by"`
+	Reason     string `json:"reason"`
 }
 
 // Change is a release's change as the build role read it from git and

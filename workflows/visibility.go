@@ -20,6 +20,8 @@ var (
 	AttrRequester   = temporal.NewSearchAttributeKeyKeyword("ReleaseRequester")
 	AttrCommit      = temporal.NewSearchAttributeKeyKeyword("ReleaseCommit")
 	AttrAwaiting    = temporal.NewSearchAttributeKeyKeywordList("ReleaseAwaiting") // who may still sign the open gate
+	AttrEmergency   = temporal.NewSearchAttributeKeyBool("ReleaseEmergency")       // a break-glass release
+	AttrPromotes    = temporal.NewSearchAttributeKeyKeyword("ReleasePromotes")     // the release it promotes
 )
 
 // SearchAttributes lists every custom search attribute as NAME=TYPE, the
@@ -27,6 +29,7 @@ var (
 var SearchAttributes = []string{
 	"ReleaseService=Keyword", "ReleaseEnvironment=Keyword", "ReleaseStatus=Keyword",
 	"ReleaseRequester=Keyword", "ReleaseCommit=Keyword", "ReleaseAwaiting=KeywordList",
+	"ReleaseEmergency=Bool", "ReleasePromotes=Keyword",
 }
 
 // versionSearchAttributes guards the upserts (commands) added with the search
@@ -48,9 +51,16 @@ func VisibleStatus(status string) string {
 
 // StartAttributes are the search attributes a release is started with.
 func StartAttributes(req ReleaseRequest) temporal.SearchAttributes {
-	return temporal.NewSearchAttributes(AttrService.ValueSet(req.Service),
+	attrs := []temporal.SearchAttributeUpdate{AttrService.ValueSet(req.Service),
 		AttrEnvironment.ValueSet(req.Environment), AttrStatus.ValueSet(StatusBuilding),
-		AttrRequester.ValueSet(req.Requester), AttrCommit.ValueSet(req.Commit), AttrAwaiting.ValueSet([]string{}))
+		AttrRequester.ValueSet(req.Requester), AttrCommit.ValueSet(req.Commit), AttrAwaiting.ValueSet([]string{})}
+	if req.Promotes != nil { // only then: namespaces registered before them still start releases
+		attrs = append(attrs, AttrPromotes.ValueSet(req.Promotes.Release))
+	}
+	if len(req.Emergency) > 0 {
+		attrs = append(attrs, AttrEmergency.ValueSet(true))
+	}
+	return temporal.NewSearchAttributes(attrs...)
 }
 
 // publishNow makes the release's current state visible: the current details

@@ -105,7 +105,7 @@ func (s *ReleaseSuite) TestMetricsCountDecisionsGatesStagesAndOutcome() {
 	}
 	s.EqualValues(3, count(MetricDecisions, map[string]string{"outcome": OutcomeAccepted, "reason": "none", "channel": "api"}))
 	s.EqualValues(1, count(MetricDecisions, map[string]string{"outcome": OutcomeRefused, "reason": "author", "gate": "approval"}))
-	s.EqualValues(1, count(MetricReleases, map[string]string{"outcome": StatusDeployed, "environment": "prod", "service": "payments"}))
+	s.EqualValues(1, count(MetricReleases, map[string]string{"outcome": StatusDeployed, "environment": "prod", "service": "payments", "emergency": "false"}))
 	timers := map[string]int{}
 	for _, t := range snap.Timers() {
 		timers[t.Name()+"/"+t.Tags()["gate"]+t.Tags()["stage"]] += len(t.Values())

@@ -38,6 +38,26 @@ func (c Click) Payload() string {
 	return string(b)
 }
 
+// Submission is a view_submission of a modal: its callback id, private
+// metadata and the value typed into input block/action.
+type Submission struct {
+	Team, User, ViewID, CallbackID, Metadata string
+	Block, Action, Value                     string
+}
+
+// Body is the form body Slack posts for the submission.
+func (v Submission) Body() string {
+	p := map[string]any{
+		"type": "view_submission", "team": map[string]string{"id": v.Team, "domain": "test"},
+		"user": map[string]string{"id": v.User, "team_id": v.Team}, "api_app_id": "A0FOUREYES", "trigger_id": "4.5.6",
+		"view": map[string]any{"id": v.ViewID, "type": "modal", "callback_id": v.CallbackID, "private_metadata": v.Metadata,
+			"state": map[string]any{"values": map[string]any{v.Block: map[string]any{v.Action: map[string]any{
+				"type": "plain_text_input", "value": v.Value}}}}},
+	}
+	b, _ := json.Marshal(p)
+	return url.Values{"payload": {string(b)}}.Encode()
+}
+
 // Body is the form body Slack posts: payload=<JSON>.
 func (c Click) Body() string { return url.Values{"payload": {c.Payload()}}.Encode() }
 

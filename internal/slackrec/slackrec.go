@@ -23,6 +23,7 @@ const (
 	PostMessage   = "chat.postMessage"
 	Update        = "chat.update"
 	PostEphemeral = "chat.postEphemeral"
+	ViewsOpen     = "views.open" // JSON body: its trigger_id and view are kept in Form
 )
 
 // Call is one recorded Web API call and the message it answered with.
@@ -57,6 +58,7 @@ func New(t testing.TB, more ...slacktest.Binder) *Server {
 		for _, m := range []string{PostMessage, Update, PostEphemeral} {
 			c.Handle("/"+m, s.handler(m))
 		}
+		c.Handle("/"+ViewsOpen, s.viewsOpen)
 	}}, more...)
 	s.Server = slacktest.NewTestServer(binders...)
 	s.Start()
@@ -104,6 +106,28 @@ func (s *Server) handler(method string) http.HandlerFunc {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(s.record(method, r.PostForm))
 	}
+}
+
+// viewsOpen records views.open (a JSON body) and answers with the view.
+func (s *Server) viewsOpen(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		TriggerID string          `json:"trigger_id"`
+		View      json.RawMessage `json:"view"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	if f, ok := s.failure(ViewsOpen); ok {
+		w.WriteHeader(f.Status)
+		fmt.Fprint(w, f.Body)
+		return
+	}
+	s.mu.Lock()
+	s.calls = append(s.calls, Call{Method: ViewsOpen, Form: url.Values{"trigger_id": {body.TriggerID}, "view": {string(body.View)}}})
+	s.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]any{"ok": true, "view": map[string]any{"id": "V0REASON1"}})
 }
 
 func (s *Server) failure(method string) (Failure, bool) {

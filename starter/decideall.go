@@ -1,0 +1,137 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strings"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/foureyes/foureyes/gateway"
+	"github.com/foureyes/foureyes/policy"
+	"github.com/foureyes/foureyes/workflows"
+)
+
+var hexSHA = regexp.MustCompile(`^[0-9a-f]{40}$`)
+
+// awaitingStatus is the ReleaseStatus of a release whose gate is open.
+var awaitingStatus = map[string]string{policy.GateReview: workflows.StatusAwaitingReview,
+	policy.GateApproval: workflows.StatusAwaitingApproval, workflows.GateFollowUp: workflows.StatusAwaitingFollowUp}
+
+// decideAll approves the gate of RELEASE and of every running release of
+// the same service and commit waiting at that gate; the gateway decides
+// only those that run RELEASE's artifact, each on its own.
+func decideAll(e *env, d decideArgs, token string) error {
+	ids, err := queuedWithSameArtifact(e, d.req.ReleaseID, d.req.Gate)
+	if err != nil {
+		return err
+	}
+	body, err := json.Marshal(gateway.BatchRequest{Request: d.req, Releases: ids})
+	if err != nil {
+		return fail(exitFailure, "%v", err)
+	}
+	hreq, err := gatewayRequest(d.gatewayURL, gateway.BatchPath, token, body)
+	if err != nil {
+		return err
+	}
+	status, ans, err := sendBatch(hreq)
+	if err != nil {
+		return fail(exitFailure, "gateway %s: %v", d.gatewayURL, err)
+	}
+	if err := printBatch(e, ans, d.asJSON); err != nil {
+		return err
+	}
+	return batchError(status, ans)
+}
+
+// queuedWithSameArtifact lists the running releases of RELEASE's service
+// and commit that wait at gate (RELEASE itself excluded).
+func queuedWithSameArtifact(e *env, id, gate string) ([]string, error) {
+	c, err := dial(e)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+	defer cancel()
+	var st workflows.Status
+	if err := query(ctx, c, id, workflows.QueryStatus, &st); err != nil {
+		return nil, err
+	}
+	commit := st.Commit
+	if commit == "" {
+		commit = st.Request.Commit
+	}
+	if !namePattern.MatchString(st.Request.Service) || !hexSHA.MatchString(commit) || st.ArtifactDigest == "" {
+		return nil, fail(exitRefused, "release %s has no built artifact yet (service %q, commit %q): nothing to match", id, st.Request.Service, commit)
+	}
+	return listQueued(ctx, c, id, fmt.Sprintf("WorkflowType = '%s' AND ExecutionStatus = 'Running' AND %s = '%s' AND %s = '%s' AND %s = '%s'",
+		releaseWorkflow, workflows.AttrService.GetName(), st.Request.Service, workflows.AttrCommit.GetName(), commit,
+		workflows.AttrStatus.GetName(), awaitingStatus[gate]))
+}
+
+func listQueued(ctx context.Context, c client.Client, self, q string) ([]string, error) {
+	rows, err := listReleases(ctx, c, listFilter{limit: 20, raw: q})
+	if err != nil {
+		return nil, fail(exitFailure, "listing the releases waiting with %s: %v", self, err)
+	}
+	var ids []string
+	for _, r := range rows {
+		if r.ReleaseID != self {
+			ids = append(ids, r.ReleaseID)
+		}
+	}
+	return ids, nil
+}
+
+func sendBatch(req *http.Request) (int, gateway.BatchAnswer, error) {
+	var ans gateway.BatchAnswer
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		return 0, ans, err
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(&ans); err != nil {
+		return 0, ans, fmt.Errorf("answered %s: %v", resp.Status, err)
+	}
+	return resp.StatusCode, ans, nil
+}
+
+// printBatch reports the decision per release.
+func printBatch(e *env, b gateway.BatchAnswer, asJSON bool) error {
+	if asJSON {
+		return printJSON(e.stdout, b)
+	}
+	if b.Digest != "" {
+		fmt.Fprintf(e.stdout, "artifact sha256:%s, %d release(s):\n", b.Digest, len(b.Answers))
+	}
+	for _, a := range b.Answers {
+		what := strings.TrimSuffix(a.Outcome+": "+a.Reason, ": ")
+		if a.Error != "" {
+			what = a.Error
+		}
+		fmt.Fprintf(e.stdout, "  %s: %s\n", a.ReleaseID, what)
+	}
+	return nil
+}
+
+// batchError: 0 when every release took the decision, refused (3) when
+// some did not.
+func batchError(status int, b gateway.BatchAnswer) error {
+	switch {
+	case status == http.StatusOK:
+		return nil
+	case status == http.StatusMultiStatus:
+		n := 0
+		for _, a := range b.Answers {
+			if a.Outcome != workflows.OutcomeAccepted {
+				n++
+			}
+		}
+		return fail(exitRefused, "%d of %d releases did not take the decision", n, len(b.Answers))
+	}
+	return answerError(status, gateway.Answer{Error: b.Error})
+}

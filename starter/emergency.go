@@ -1,0 +1,59 @@
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net/http"
+
+	"github.com/google/uuid"
+
+	"github.com/foureyes/foureyes/gateway"
+)
+
+// emergencyFlags: --emergency REASON makes the release a break-glass one,
+// declared by the API token's identity (a release manager) through the
+// gateway, which signs the declaration for the release id chosen here.
+type emergencyFlags struct {
+	reason, tokenFile, gatewayURL string
+}
+
+func (f *emergencyFlags) define(e *env, fs *flag.FlagSet) {
+	fs.StringVar(&f.reason, "emergency", "", "break-glass: declare the release an emergency, with this reason (release managers; needs the API token)")
+	fs.StringVar(&f.tokenFile, "token-file", "", "file holding the API token (default $FOUREYES_TOKEN), for --emergency")
+	fs.StringVar(&f.gatewayURL, "gateway", e.envOr("FOUREYES_GATEWAY_URL", "http://127.0.0.1:8480"), "gateway URL, for --emergency")
+}
+
+// declare asks the gateway to sign the emergency of release id; the
+// release carries the signed declaration from its start.
+func (f *emergencyFlags) declare(e *env, id string) (json.RawMessage, error) {
+	token, err := readToken(e, f.tokenFile)
+	if err != nil {
+		return nil, err
+	}
+	body, _ := json.Marshal(gateway.EmergencyRequest{ReleaseID: id, Reason: f.reason, RequestID: uuid.NewString()})
+	hreq, err := gatewayRequest(f.gatewayURL, "/v1/emergencies", token, body)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(hreq)
+	if err != nil {
+		return nil, fail(exitFailure, "gateway %s: %v", f.gatewayURL, err)
+	}
+	defer resp.Body.Close()
+	var ans struct {
+		gateway.EmergencyAnswer
+		Error string `json:"error"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&ans); err != nil || resp.StatusCode != http.StatusOK {
+		return nil, fail(exitFailure, "--emergency: the gateway answered %d: %s%v", resp.StatusCode, ans.Error, orNil(err))
+	}
+	return json.RawMessage(ans.Envelope), nil
+}
+
+func orNil(err error) string {
+	if err == nil {
+		return ""
+	}
+	return fmt.Sprintf(" (%v)", err)
+}
