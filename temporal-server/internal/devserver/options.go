@@ -18,6 +18,7 @@ import (
 var DefaultSearchAttributes = []string{
 	"ReleaseService=Keyword", "ReleaseEnvironment=Keyword", "ReleaseStatus=Keyword",
 	"ReleaseRequester=Keyword", "ReleaseCommit=Keyword", "ReleaseAwaiting=KeywordList",
+	"ReleaseEmergency=Bool", "ReleasePromotes=Keyword",
 }
 
 // ParseSearchAttributes turns NAME=TYPE pairs into a map (types as the CLI
