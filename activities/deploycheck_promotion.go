@@ -103,7 +103,7 @@ func (a *DeployActivities) promotion(c *bundleCheck, now time.Time) error {
 	if e, _ := c.pol.EmergencyRule(c.in.Environment); c.declared != nil && e.SkipRequires {
 		return nil
 	}
-	d, err := a.Deployment(c.in.Service, req.Environment)
+	d, err := a.deployment(c.in.Service, req.Environment)
 	if err != nil {
 		return err
 	}
@@ -113,9 +113,9 @@ func (a *DeployActivities) promotion(c *bundleCheck, now time.Time) error {
 	return nil
 }
 
-// Deployment is this role's record of what runs of service in environment
+// deployment is this role's record of what runs of service in environment
 // (nil: nothing) as promotion evidence.
-func (a *DeployActivities) Deployment(service, environment string) (*policy.Deployment, error) {
+func (a *DeployActivities) deployment(service, environment string) (*policy.Deployment, error) {
 	st, err := readState(a.statePath(DeployInput{Service: service, Environment: environment}))
 	if err != nil || st == nil {
 		return nil, err

@@ -104,7 +104,7 @@ func TestPromotionDeploysWhatStagingProved(t *testing.T) {
 	in := promotion(t, f, s)
 	assert.True(t, f.step(t, deployFn, in).OK)
 	assert.Equal(t, "rel-p", f.current(t).ReleaseID)
-	d, err := f.d.Deployment("web", "staging")
+	d, err := f.d.deployment("web", "staging")
 	require.NoError(t, err)
 	assert.Equal(t, s.Digest, d.Digest, "Deployment reads the role's record")
 }

@@ -111,7 +111,8 @@ func TestServerArgs(t *testing.T) {
 	want := `--config /d/temporal-server.yaml --data /d --ip 127.0.0.1 --port 7 --ui-port 0 --log-level warn` +
 		` --tls-cert /d/tls/server.pem --tls-key /d/tls/server.key --dynamic-config k="v"` +
 		` --search-attribute ReleaseService=Keyword --search-attribute ReleaseEnvironment=Keyword --search-attribute ReleaseStatus=Keyword` +
-		` --search-attribute ReleaseRequester=Keyword --search-attribute ReleaseCommit=Keyword --search-attribute ReleaseAwaiting=KeywordList`
+		` --search-attribute ReleaseRequester=Keyword --search-attribute ReleaseCommit=Keyword --search-attribute ReleaseAwaiting=KeywordList` +
+		` --search-attribute ReleaseEmergency=Bool --search-attribute ReleasePromotes=Keyword`
 	if got != want {
 		t.Fatalf("args = %s\nwant   %s", got, want)
 	}

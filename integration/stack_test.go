@@ -41,6 +41,13 @@ type stackT struct {
 // roles on free ports in a temporary data folder, whose demo repositories
 // get the tests' commits (git). extra adds role settings; it may name them.
 func startStack(t *testing.T, extra func(commits) map[string][]string) *stackT {
+	return startStackWith(t, extra, false)
+}
+
+// startStackWith is startStack; promotionRules keeps the sample policy's
+// promotion and emergency sections (the other tests' prod releases go
+// straight to prod).
+func startStackWith(t *testing.T, extra func(commits) map[string][]string, promotionRules bool) *stackT {
 	if testing.Short() {
 		t.Skip("integration test skipped in -short mode")
 	}
@@ -52,8 +59,11 @@ func startStack(t *testing.T, extra func(commits) map[string][]string) *stackT {
 	require.NoError(t, err, "the Temporal CLI (operators' client) is needed: go run ./stack test installs it")
 	bin := t.TempDir()
 	require.NoError(t, devstack.BuildBinaries(root, bin, io.Discard))
-	base, err := devstack.WritePolicyWithoutPromotion(root, t.TempDir()) // prod releases go straight to prod here
-	require.NoError(t, err)
+	base := filepath.Join(root, "deploy", "policy.yaml")
+	if !promotionRules {
+		base, err = devstack.WritePolicyWithoutPromotion(root, t.TempDir())
+		require.NoError(t, err)
+	}
 	local := &devstack.Local{Root: root, DataDir: t.TempDir(), BinDir: bin, GatewayPort: freePort(t), BasePolicy: base}
 	require.NoError(t, local.MakeDirs())
 	git := makeCommits(t, local.RepoDir())
