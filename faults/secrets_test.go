@@ -160,27 +160,44 @@ func processEnv(pid int) ([]string, error) {
 // The checker is not vacuous: leaks of each kind are caught.
 func TestForeignCatchesLeaks(t *testing.T) {
 	s := &stackT{secrets: map[string]string{"FOUREYES_DEPLOY_CREDENTIALS": "dc", "FOUREYES_APPROVAL_SLACK_BOT_TOKEN": "xoxb-1"},
-		tokens: map[string]string{"bob": "tok-bob"}, keyFiles: map[string]string{"build": "/k/build.key", "deploy": "/k/deploy.key"}}
+		tokens: map[string]string{"bob": "tok-bob"}, keyFiles: map[string]string{"build": "/k/build.key", "deploy": "/k/deploy.key"},
+		local: &devstack.Local{DataDir: t.TempDir()}}
 	s.policy = mustPolicy(t)
+	creds := s.local.Credentials()
+	if err := creds.Ensure(); err != nil {
+		t.Fatal(err)
+	}
 	hash := s.policy.Humans[0].TokenSHA256
+	apiKey, err := creds.ReadKey(devstack.IdentityAdmin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The deploy role's own signing key and Temporal API key, by file.
 	key := devstack.KeyFileVar(config.RoleDeploy) + "=/k/deploy.key"
+	tkey := "TEMPORAL_API_KEY_FILE=" + creds.KeyFile(devstack.RoleIdentity(config.RoleDeploy))
+	with := func(extra ...string) []string {
+		return append([]string{"FOUREYES_DEPLOY_CREDENTIALS=dc", key, tkey}, extra...)
+	}
 	for name, env := range map[string][]string{
-		"other role's secret":      {"FOUREYES_DEPLOY_CREDENTIALS=dc", key, "X=xoxb-1"},
-		"own secret missing":       {key},
-		"own key missing":          {"FOUREYES_DEPLOY_CREDENTIALS=dc"},
-		"other role's key":         {"FOUREYES_DEPLOY_CREDENTIALS=dc", key, devstack.KeyFileVar(config.RoleBuild) + "=/k/build.key"},
-		"other role's key path":    {"FOUREYES_DEPLOY_CREDENTIALS=dc", key, "X=/k/build.key"},
-		"a private key":            {"FOUREYES_DEPLOY_CREDENTIALS=dc", key, "X=-----BEGIN PRIVATE KEY-----"},
-		"Slack variable":           {"FOUREYES_DEPLOY_CREDENTIALS=dc", key, "FOUREYES_APPROVAL_SLACK_TEAM_ID=T1"},
-		"policy file":              {"FOUREYES_DEPLOY_CREDENTIALS=dc", key, "FOUREYES_ORCHESTRATOR_POLICY_FILE=/p"},
-		"token":                    {"FOUREYES_DEPLOY_CREDENTIALS=dc", key, "T=tok-bob"},
-		"token hash of the policy": {"FOUREYES_DEPLOY_CREDENTIALS=dc", key, "H=" + hash},
+		"other role's secret":      {"FOUREYES_DEPLOY_CREDENTIALS=dc", key, tkey, "X=xoxb-1"},
+		"own secret missing":       {key, tkey},
+		"own key missing":          {"FOUREYES_DEPLOY_CREDENTIALS=dc", tkey},
+		"other role's key":         with(devstack.KeyFileVar(config.RoleBuild) + "=/k/build.key"),
+		"other role's key path":    with("X=/k/build.key"),
+		"a private key":            with("X=-----BEGIN PRIVATE KEY-----"),
+		"Slack variable":           with("FOUREYES_APPROVAL_SLACK_TEAM_ID=T1"),
+		"policy file":              with("FOUREYES_ORCHESTRATOR_POLICY_FILE=/p"),
+		"token":                    with("T=tok-bob"),
+		"token hash of the policy": with("H=" + hash),
+		"own Temporal key missing": {"FOUREYES_DEPLOY_CREDENTIALS=dc", key},
+		"a Temporal API key":       with("TEMPORAL_API_KEY=" + apiKey),
+		"another's Temporal key":   with("X=" + creds.KeyFile(devstack.IdentityAdmin)),
 	} {
 		if len(s.foreign(config.RoleDeploy, env, false)) == 0 {
 			t.Errorf("%s: not caught", name)
 		}
 	}
-	own := []string{"FOUREYES_DEPLOY_CREDENTIALS=dc", key, "FOUREYES_DEPLOY_POLICY_FILE=/p", "PATH=/bin"}
+	own := with("FOUREYES_DEPLOY_POLICY_FILE=/p", "PATH=/bin")
 	if p := s.foreign(config.RoleDeploy, own, false); len(p) != 0 {
 		t.Errorf("clean environment flagged: %v", p)
 	}
@@ -188,6 +205,7 @@ func TestForeignCatchesLeaks(t *testing.T) {
 	for name, env := range map[string][]string{
 		"the deploy key":     {"FOUREYES_DEPLOY_CREDENTIALS=dc", key},
 		"the deploy policy":  {"FOUREYES_DEPLOY_CREDENTIALS=dc", "FOUREYES_DEPLOY_POLICY_FILE=/p"},
+		"its Temporal key":   {"FOUREYES_DEPLOY_CREDENTIALS=dc", tkey},
 		"own secret missing": {},
 	} {
 		if len(s.foreign(config.RoleDeploy, env, true)) == 0 {
