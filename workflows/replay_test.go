@@ -28,7 +28,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("testdata", "histories", "*.json"))
 	require.NoError(t, err)
 	require.NotEmpty(t, files, "no recorded histories: the replay test would prove nothing")
-	signed, git := 0, 0
+	signed, git, promotions := 0, 0, 0
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			hist := readHistory(t, f)
@@ -39,10 +39,16 @@ func TestReplayRecordedHistories(t *testing.T) {
 				requireSignedPath(t, hist)
 				require.False(t, hasMarker(hist, changeGitSources), "recorded before git sources")
 				signed++
+			case strings.HasSuffix(f, "-promotion-too-early.json"):
+				// Refused at start by the promotion rule: no gate, no Update.
+				require.True(t, hasMarker(hist, changeGitSources), "no %s version marker", changeGitSources)
 			case strings.HasSuffix(f, "-git.json"):
 				requireSignedPath(t, hist)
 				require.True(t, hasMarker(hist, changeGitSources), "no %s version marker", changeGitSources)
 				git++
+			}
+			if hasMarker(hist, changePromotions) {
+				promotions++
 			}
 			r := worker.NewWorkflowReplayer()
 			r.RegisterWorkflow(Release)
@@ -52,6 +58,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 	}
 	require.NotZero(t, signed, "no recorded history of a release with signed attestations")
 	require.NotZero(t, git, "no recorded history of a release with git sources")
+	require.GreaterOrEqual(t, promotions, 3, "the promotion paths (refused at start, promoted, emergency) are recorded")
 }
 
 // hasMarker reports whether the history took GetVersion(change).
