@@ -176,8 +176,8 @@ func authzCalls(s *stackT, id string) []call {
 	var calls []call
 	for _, who := range []string{devstack.RoleIdentity(attest.RoleBuild), devstack.RoleIdentity(attest.RoleDeploy),
 		devstack.RoleIdentity(attest.RoleOrchestrator), devstack.IdentityReleaseManager, devstack.IdentityOperator, nobody, unknownKey} {
-		calls = append(calls, call{who, "send a decide update (forged decision)", false, callDecide(id)},
-			call{who, "send a cancel update", false, callCancelUpdate(id)})
+		calls = append(calls, call{who, "send a decide update (forged decision)", false, callUpdate(id, workflows.UpdateDecide)},
+			call{who, "send a cancel update", false, callUpdate(id, workflows.UpdateCancel)})
 	}
 	for _, who := range []string{devstack.RoleIdentity(attest.RoleApproval), devstack.IdentityReleaseManager, devstack.IdentityOperator} {
 		calls = append(calls, call{who, "signal the legacy unsigned decision", false, callSignal(id, workflows.SignalDecision)},
@@ -233,17 +233,11 @@ func ownCalls(id string) []call {
 	}
 }
 
-func callDecide(id string) func(context.Context, client.Client) error {
+// callUpdate sends the decide or cancel update with an empty request: the
+// server must refuse it before the workflow sees it.
+func callUpdate(id, name string) func(context.Context, client.Client) error {
 	return func(ctx context.Context, c client.Client) error {
-		_, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: id, UpdateName: workflows.UpdateDecide,
-			Args: []any{workflows.SignedRequest{}}, WaitForStage: client.WorkflowUpdateStageAccepted})
-		return err
-	}
-}
-
-func callCancelUpdate(id string) func(context.Context, client.Client) error {
-	return func(ctx context.Context, c client.Client) error {
-		_, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: id, UpdateName: workflows.UpdateCancel,
+		_, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: id, UpdateName: name,
 			Args: []any{workflows.SignedRequest{}}, WaitForStage: client.WorkflowUpdateStageAccepted})
 		return err
 	}
