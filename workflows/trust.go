@@ -44,6 +44,11 @@ type trust struct {
 	review     attest.Envelope
 	decisions  []attest.Envelope // accepted decisions, in the order accepted
 	refusals   map[string]int    // by sender; looked up, never iterated
+	// validated holds decisions the decide validator just verified, by
+	// envelope bytes, for the handler that runs right after it in the same
+	// task: one signature check per decision. On replay validators do not
+	// run and the handler verifies again, with the same result.
+	validated map[string]Decision
 }
 
 // parsed holds one policy and key ring per content hash for the worker's

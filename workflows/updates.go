@@ -33,14 +33,35 @@ func (r *release) validateDecide(ctx workflow.Context, req SignedRequest) error 
 		return temporal.NewApplicationError("release is starting: its policy is not pinned yet; try again", "NotReady")
 	}
 	d, err := r.verifyDecision(req.Envelope)
-	sender := unverifiedSender
-	if err == nil {
-		if _, seen := r.outcomes[d.RequestID]; seen || r.judge(d, workflow.Now(ctx).UTC()).Outcome == OutcomeAccepted {
-			return nil
-		}
-		sender = d.Identity
+	if err != nil {
+		return r.checkCap(unverifiedSender)
 	}
-	return r.checkCap(sender)
+	_, seen := r.outcomes[d.RequestID]
+	if !seen && r.judge(d, workflow.Now(ctx).UTC()).Outcome != OutcomeAccepted {
+		if err := r.checkCap(d.Identity); err != nil {
+			return err
+		}
+	}
+	r.rememberValidated(req.Envelope, d)
+	return nil
+}
+
+// rememberValidated keeps a decision the validator admitted for its handler.
+func (r *release) rememberValidated(env attest.Envelope, d Decision) {
+	if r.trust.validated == nil {
+		r.trust.validated = map[string]Decision{}
+	}
+	r.trust.validated[string(env)] = d
+}
+
+// verifiedDecision is the validator's result for env if it just admitted
+// it, else a fresh verification.
+func (r *release) verifiedDecision(env attest.Envelope) (Decision, error) {
+	if d, ok := r.trust.validated[string(env)]; ok {
+		delete(r.trust.validated, string(env))
+		return d, nil
+	}
+	return r.verifyDecision(env)
 }
 
 func (r *release) validateCancel(ctx workflow.Context, req SignedRequest) error {
@@ -69,7 +90,7 @@ func (r *release) checkCap(sender string) error {
 
 // onDecide judges a signed decision; an unverifiable one is refused and recorded.
 func (r *release) onDecide(ctx workflow.Context, req SignedRequest) (DecisionOutcome, error) {
-	d, err := r.verifyDecision(req.Envelope)
+	d, err := r.verifiedDecision(req.Envelope)
 	if err != nil {
 		return r.refuseUnverified(ctx, "decision", updateID(ctx), err), nil
 	}
