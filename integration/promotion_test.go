@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -12,7 +13,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/workflowservice/v1"
 
+	"github.com/foureyes/foureyes/audit"
 	"github.com/foureyes/foureyes/workflows"
 )
 
@@ -80,7 +83,23 @@ func (s *stackT) emergency(t *testing.T) {
 	s.approve(id, workflows.GateFollowUp, "bob")
 	res := s.resultOf(id)
 	assert.Equal(t, workflows.StatusDeployed, res.Status, res.Reason)
+	s.checkEmergencyFlags(id)
 	s.recordHistory(id, res, "emergency")
+}
+
+// checkEmergencyFlags: the trail holds rita's signed declaration, and the
+// UI's list finds the release by ReleaseEmergency.
+func (s *stackT) checkEmergencyFlags(id string) {
+	declared := false
+	for _, e := range s.trail(id) {
+		declared = declared || (e.Type == audit.EventEmergency && e.Actor == "rita")
+	}
+	assert.True(s.t, declared, "the trail records rita's emergency declaration")
+	query := fmt.Sprintf("WorkflowId = %q AND ReleaseEmergency = true", id)
+	assert.Eventually(s.t, func() bool {
+		resp, err := s.client.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{Query: query})
+		return err == nil && len(resp.GetExecutions()) == 1
+	}, 30*time.Second, 200*time.Millisecond, "visibility (the UI's list) finds it by %s", query)
 }
 
 // startCLI runs `starter start … --requester rita --json` (as who, for a
