@@ -43,6 +43,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 				return fmt.Errorf("usage: temporal-server init DIR")
 			}
 			return initDir(args[1], stdout)
+		case "setup-postgres":
+			return setupPostgres(args[1:], stdout, stderr)
+		case "sql-tool":
+			return sqlTool(args[1:])
 		case "hash-key":
 			key, err := io.ReadAll(stdin)
 			if err != nil {
@@ -83,6 +87,8 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.TLS.CAFile, "tls-ca", "", "CA the Web UI trusts the frontend's certificate by")
 	fs.StringVar(&o.TLS.UICertFile, "ui-tls-cert", "", "the Web UI's client certificate (mTLS)")
 	fs.StringVar(&o.TLS.UIKeyFile, "ui-tls-key", "", "the Web UI's client key (mTLS)")
+	fs.StringVar(&o.TLS.ServerName, "ui-tls-server-name", "", "name the Web UI checks in the frontend's certificate")
+	cluster := addClusterFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -114,9 +120,12 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		}
 		o.UIAPIKey = strings.TrimSpace(string(b))
 	}
-	o.DBFile = filepath.Join(*dataDir, "temporal-server.db")
 	o.Logger = log.NewZapLogger(log.BuildZapLogger(log.Config{Level: *logLevel, Format: "json"}))
 	o.AuthzLog = slog.New(slog.NewJSONHandler(stderr, nil))
+	if len(cluster.services) > 0 {
+		return serveCluster(o, cluster, stdout)
+	}
+	o.DBFile = filepath.Join(*dataDir, "temporal-server.db")
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
