@@ -127,7 +127,8 @@ type serverRule struct {
 type serverIdentity struct {
 	Name         string `yaml:"name"`
 	Role         string `yaml:"role"`
-	APIKeySHA256 string `yaml:"api_key_sha256"`
+	APIKeySHA256 string `yaml:"api_key_sha256,omitempty"`
+	CertSubject  string `yaml:"cert_subject,omitempty"` // the cluster's identities (certs.go)
 }
 
 // ServerRoles is each worker role's queue and the activity types its worker

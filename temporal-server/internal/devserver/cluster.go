@@ -171,7 +171,7 @@ func (s *Server) startTemporal(ctx context.Context, o Options, c ClusterOptions)
 	for k, v := range o.DynamicConfig {
 		dyn[dynamicconfig.MakeKey(k)] = v
 	}
-	s.temporal, err = temporal.NewServer(
+	opts := []temporal.ServerOption{
 		temporal.WithConfig(conf),
 		temporal.ForServices(c.temporalServices()),
 		temporal.WithStaticHosts(c.staticHosts()),
@@ -179,7 +179,17 @@ func (s *Server) startTemporal(ctx context.Context, o Options, c ClusterOptions)
 		temporal.WithAuthorizer(s.Authorizer),
 		temporal.WithClaimMapper(func(*config.Config) authorization.ClaimMapper { return claimMapper }),
 		temporal.WithDynamicConfigClient(dyn),
-	)
+	}
+	// On a new database every process writes the cluster's metadata; all
+	// but the first find it written meanwhile ("version mismatch"): once it
+	// is there, building again reads it.
+	for attempt := 0; ; attempt++ {
+		s.temporal, err = temporal.NewServer(opts...)
+		if err == nil || attempt == 5 || !strings.Contains(err.Error(), "SaveClusterMetadata encountered version mismatch") {
+			break
+		}
+		time.Sleep(time.Second)
+	}
 	if err != nil {
 		s.conn.Close()
 		return fmt.Errorf("building the Temporal server (%s): %w", strings.Join(c.Services, ","), err)
