@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	commonpb "go.temporal.io/api/common/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
@@ -85,7 +87,23 @@ func (c *Cluster) Start(ctx context.Context, step func(what string, f func() (st
 			return err
 		}
 	}
-	return nil
+	return step("history knows the namespace", func() (string, error) { return "default", c.WaitReady(ctx, 90*time.Second) })
+}
+
+// WaitReady waits until history knows the namespace: a new namespace
+// reaches its cache a moment after the frontend registered it (until then
+// a start fails with NamespaceNotFound). Asked for a workflow it does not
+// have, history answers NotFound once it knows the namespace.
+func (c *Cluster) WaitReady(ctx context.Context, timeout time.Duration) error {
+	return c.waitFor(ctx, timeout, func(ctx context.Context, cl client.Client) error {
+		_, err := cl.WorkflowService().DescribeWorkflowExecution(ctx, &workflowservice.DescribeWorkflowExecutionRequest{
+			Namespace: "default", Execution: &commonpb.WorkflowExecution{WorkflowId: "foureyes-readiness-probe"}})
+		var nf *serviceerror.NotFound
+		if err == nil || errors.As(err, &nf) {
+			return nil
+		}
+		return err
+	})
 }
 
 func (c *Cluster) addrOf(service string) string {
@@ -219,6 +237,15 @@ func (c *Cluster) Crash(ctx context.Context, service string) (time.Duration, err
 // WaitServing dials the frontend as the operator until it describes the
 // namespace (the frontend registers it on a new database).
 func (c *Cluster) WaitServing(ctx context.Context, timeout time.Duration) error {
+	return c.waitFor(ctx, timeout, func(ctx context.Context, cl client.Client) error {
+		_, err := cl.WorkflowService().DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: "default"})
+		return err
+	})
+}
+
+// waitFor calls probe as the operator until it succeeds, a process exits or
+// timeout passes.
+func (c *Cluster) waitFor(ctx context.Context, timeout time.Duration, probe func(context.Context, client.Client) error) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var last error
@@ -226,18 +253,19 @@ func (c *Cluster) WaitServing(ctx context.Context, timeout time.Duration) error 
 		if err := c.Check(); err != nil {
 			return err
 		}
-		if last = c.describe(ctx, IdentityOperator); last == nil {
+		if last = c.call(ctx, IdentityOperator, probe); last == nil {
 			return nil
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("cluster frontend %s not serving after %s: %v", c.FrontendAddr(), timeout, last)
+			return fmt.Errorf("cluster frontend %s not ready after %s: %v", c.FrontendAddr(), timeout, last)
 		case <-time.After(300 * time.Millisecond):
 		}
 	}
 }
 
-func (c *Cluster) describe(ctx context.Context, identity string) error {
+// call dials as identity ("" : no certificate) and runs f.
+func (c *Cluster) call(ctx context.Context, identity string, f func(context.Context, client.Client) error) error {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	cl, err := c.Dial(ctx, identity)
@@ -245,8 +273,7 @@ func (c *Cluster) describe(ctx context.Context, identity string) error {
 		return err
 	}
 	defer cl.Close()
-	_, err = cl.WorkflowService().DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: "default"})
-	return err
+	return f(ctx, cl)
 }
 
 // Temporal is how identity reaches the cluster: its certificate, the CA.
@@ -272,7 +299,10 @@ func (c *Cluster) ClientEnv(identity string) []string {
 // RefusedWithoutCertificate calls the frontend with no client certificate;
 // it returns the refusal, or an error if the call was served.
 func (c *Cluster) RefusedWithoutCertificate(ctx context.Context) (string, error) {
-	err := c.describe(ctx, "")
+	err := c.call(ctx, "", func(ctx context.Context, cl client.Client) error {
+		_, err := cl.WorkflowService().DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: "default"})
+		return err
+	})
 	if err == nil {
 		return "", errors.New("a client without a certificate was served")
 	}

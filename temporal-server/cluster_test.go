@@ -10,6 +10,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/big"
@@ -24,6 +25,8 @@ import (
 	"testing"
 	"time"
 
+	commonpb "go.temporal.io/api/common/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
@@ -146,6 +149,12 @@ func TestCluster(t *testing.T) {
 	}
 	runSmokeWorkers(t, dial)
 	rm, approval := mustDial(t, dial, "release-manager"), mustDial(t, dial, "foureyes-approval")
+	for err := historyKnowsNamespace(ctx, rm); err != nil; err = historyKnowsNamespace(ctx, rm) {
+		if ctx.Err() != nil {
+			t.Fatalf("history never learnt the namespace: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 	wr, err := rm.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "release-cluster", TaskQueue: "foureyes-orchestrator",
 		WorkflowExecutionTimeout: 3 * time.Minute}, "Release")
 	if err != nil {
@@ -168,6 +177,19 @@ func TestCluster(t *testing.T) {
 	}
 	if status, body := uiList(ctx, t, uiAddr, "release-cluster"); status != http.StatusOK || !strings.Contains(body, "release-cluster") {
 		t.Errorf("UI (its own process, operator certificate): %d %s", status, body)
+	}
+	for _, s := range []string{"history", "matching", "internal-frontend"} {
+		var out bytes.Buffer
+		err := health([]string{"--address", hosts[s], "--tls-cert", filepath.Join(dir, "internode.pem"), "--tls-key",
+			filepath.Join(dir, "internode.key"), "--tls-ca", filepath.Join(dir, "ca.pem"), "--tls-server-name", "temporal-internode"}, &out, &out)
+		if err != nil {
+			t.Errorf("temporal-server health of %s (the compose healthcheck): %v", s, err)
+		}
+	}
+	var out bytes.Buffer
+	if err := health([]string{"--address", hosts["history"], "--tls-ca", filepath.Join(dir, "ca.pem"),
+		"--tls-server-name", "temporal-internode"}, &out, &out); err == nil {
+		t.Error("history answered a health check without the internode certificate")
 	}
 	figures.Report(t, "cluster: release through 4 server processes on PostgreSQL %s, history and matching SIGKILLed mid-release", pg.Addr)
 }
@@ -271,6 +293,22 @@ func clusterDialer(ctx context.Context, t *testing.T, dir, addr string) func(cn 
 			time.Sleep(300 * time.Millisecond)
 		}
 	}
+}
+
+// historyKnowsNamespace: a new namespace reaches history's cache a moment
+// after the frontend registered it; until then history answers
+// NamespaceNotFound where it will answer NotFound for a workflow it lacks.
+func historyKnowsNamespace(ctx context.Context, c client.Client) error {
+	_, err := c.WorkflowService().DescribeWorkflowExecution(ctx, &workflowservice.DescribeWorkflowExecutionRequest{
+		Namespace: "default", Execution: &commonpb.WorkflowExecution{WorkflowId: "readiness-probe"}})
+	var nf *serviceerror.NotFound
+	if errors.As(err, &nf) {
+		return nil
+	}
+	if err == nil {
+		return nil
+	}
+	return err
 }
 
 // runSmokeWorkers: the orchestrator runs smokeRelease, build and deploy

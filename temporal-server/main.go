@@ -6,6 +6,11 @@
 //	temporal-server --config FILE [--data DIR] [--port 7233] [--ui-port 8233] ...
 //	temporal-server init DIR      # a config and an API key per foureyes identity
 //	temporal-server hash-key      # the api_key_sha256 of the key on stdin
+//	temporal-server --services frontend|history|matching|worker|ui --host ... --postgres-addr ...
+//	                              # one process of a cluster on PostgreSQL (cluster.go)
+//	temporal-server setup-postgres [--postgres-*]   # the cluster's schema job
+//	temporal-server sql-tool ARGS # temporal-sql-tool of the same version
+//	temporal-server health --address HOST:PORT ...  # a container healthcheck
 package main
 
 import (
@@ -45,6 +50,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 			return initDir(args[1], stdout)
 		case "setup-postgres":
 			return setupPostgres(args[1:], stdout, stderr)
+		case "health":
+			return health(args[1:], stdout, stderr)
 		case "sql-tool":
 			return sqlTool(args[1:])
 		case "hash-key":
