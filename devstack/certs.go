@@ -15,8 +15,8 @@ import (
 // frontend), tls/internode.pem (what every Temporal service presents to
 // every other, as server and client), tls/clients/IDENTITY.pem (one client
 // certificate per identity: the five roles, the release manager, the
-// operator, the UI, admin) and temporal-server.yaml, where each identity is
-// its certificate's subject. No API keys: every client shows a certificate.
+// operator, the UI, admin), temporal-server.yaml, where each identity is
+// its certificate's subject, and postgres.password. No API keys: every client shows a certificate.
 // `go run ./stack certs` writes them; the cluster and docker-compose use them.
 type Certs struct{ Dir string }
 
@@ -81,6 +81,9 @@ func (c Certs) Ensure() error {
 			return fmt.Errorf("%s: %w", w.cert, err)
 		}
 	}
+	if _, err := ensureSecret(c.PasswordFile()); err != nil {
+		return err
+	}
 	return c.writeConfig()
 }
 
@@ -122,3 +125,6 @@ func (c Certs) ClientEnv(addr, identity string) []string {
 	return []string{"TEMPORAL_ADDRESS=" + addr, "TEMPORAL_TLS_CERT=" + c.ClientCertFile(identity),
 		"TEMPORAL_TLS_KEY=" + c.ClientKeyFile(identity), "TEMPORAL_TLS_CA=" + c.CAFile()}
 }
+
+// PasswordFile holds the temporal database user's password (0600).
+func (c Certs) PasswordFile() string { return filepath.Join(c.Dir, "postgres.password") }

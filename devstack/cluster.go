@@ -54,7 +54,7 @@ func (c *Cluster) Certs() Certs { return Certs{Dir: c.Dir} }
 func (c *Cluster) FrontendAddr() string { return c.Hosts["frontend"] }
 
 // PasswordFile holds the temporal database user's password (0600).
-func (c *Cluster) PasswordFile() string { return filepath.Join(c.Dir, "postgres.password") }
+func (c *Cluster) PasswordFile() string { return c.Certs().PasswordFile() }
 
 // Start makes the certificates, starts PostgreSQL, runs the schema job and
 // the five server processes, and waits until the frontend serves.
@@ -62,10 +62,9 @@ func (c *Cluster) Start(ctx context.Context, step func(what string, f func() (st
 	if err := step("cluster certificates", func() (string, error) { return c.Dir, c.Certs().Ensure() }); err != nil {
 		return err
 	}
-	if err := c.pickPorts(); err != nil {
+	if err := c.Plan(); err != nil {
 		return err
 	}
-	c.Postgres = &Postgres{Dir: c.PGDir, PasswordFile: c.PasswordFile(), Port: c.PGPort, LogFile: filepath.Join(c.LogDir, "postgres.log")}
 	if err := step("PostgreSQL", func() (string, error) { return c.Postgres.Addr() + " " + c.PGDir, c.Postgres.Start(ctx) }); err != nil {
 		return err
 	}
@@ -113,6 +112,16 @@ func (c *Cluster) addrOf(service string) string {
 	return c.Hosts[service]
 }
 
+// Plan picks the ports and describes PostgreSQL without starting anything:
+// ServiceArgs and SchemaArgs are the command lines Start would run.
+func (c *Cluster) Plan() error {
+	if err := c.pickPorts(); err != nil {
+		return err
+	}
+	c.Postgres = &Postgres{Dir: c.PGDir, PasswordFile: c.PasswordFile(), Port: c.PGPort, LogFile: filepath.Join(c.LogDir, "postgres.log")}
+	return nil
+}
+
 // pickPorts: Temporal's own layout from Port (history +1, matching +2,
 // internal frontend +3, worker +6), or free ports when Port is 0.
 func (c *Cluster) pickPorts() error {
@@ -142,7 +151,7 @@ func (c *Cluster) pickPorts() error {
 // SetupSchema is the one-shot schema job: temporal-server setup-postgres
 // (create both databases, set up and migrate them with temporal-sql-tool).
 func (c *Cluster) SetupSchema(ctx context.Context) error {
-	cmd := exec.CommandContext(ctx, c.Bin, append([]string{"setup-postgres"}, c.postgresArgs()...)...)
+	cmd := exec.CommandContext(ctx, c.Bin, c.SchemaArgs()...)
 	cmd.Env = BaseEnv()
 	p, err := startProcess("schema", cmd, filepath.Join(c.LogDir, "temporal-schema.log"))
 	if err != nil {
@@ -155,6 +164,9 @@ func (c *Cluster) SetupSchema(ctx context.Context) error {
 	return nil
 }
 
+// SchemaArgs is the schema job's command line.
+func (c *Cluster) SchemaArgs() []string { return append([]string{"setup-postgres"}, c.postgresArgs()...) }
+
 func (c *Cluster) postgresArgs() []string {
 	return []string{"--postgres-addr", c.Postgres.Addr(), "--postgres-user", PostgresUser,
 		"--postgres-password-file", c.PasswordFile(), "--postgres-db", "temporal", "--postgres-visibility-db", "temporal_visibility"}
@@ -163,11 +175,12 @@ func (c *Cluster) postgresArgs() []string {
 // ServiceArgs is the command line of one server process (ClusterServices).
 func (c *Cluster) ServiceArgs(service string) []string {
 	k := c.Certs()
-	args := []string{"--services", service, "--config", k.ConfigFile(), "--ip", "127.0.0.1", "--log-level", "warn", "--ui-port", "0"}
+	args := []string{"--services", service, "--config", k.ConfigFile(), "--ip", "127.0.0.1", "--log-level", "warn"}
 	if service == "ui" {
 		return append(args, "--host", "frontend="+c.Hosts["frontend"], "--ui-port", strconv.Itoa(c.UIPort),
 			"--tls-ca", k.CAFile(), "--ui-tls-cert", k.ClientCertFile(IdentityUI), "--ui-tls-key", k.ClientKeyFile(IdentityUI))
 	}
+	args = append(args, "--ui-port", "0") // the UI is a process of its own
 	for _, s := range memberServices {
 		args = append(args, "--host", s+"="+c.Hosts[s])
 	}

@@ -105,6 +105,7 @@ func writeCerts(dir string, out io.Writer) error {
 	for _, id := range devstack.ClusterIdentities() {
 		logf(out, "%-22s %s (%s)", id, k.ClientCertFile(id), devstack.Subject(id))
 	}
+	logf(out, "%-22s %s", "database password", k.PasswordFile())
 	logf(out, "%-22s %s (%.1fs)", "authorization", k.ConfigFile(), time.Since(began).Seconds())
 	return nil
 }
