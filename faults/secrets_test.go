@@ -162,6 +162,12 @@ func TestForeignCatchesLeaks(t *testing.T) {
 	s := &stackT{secrets: map[string]string{"FOUREYES_DEPLOY_CREDENTIALS": "dc", "FOUREYES_APPROVAL_SLACK_BOT_TOKEN": "xoxb-1"},
 		tokens: map[string]string{"bob": "tok-bob"}, keyFiles: map[string]string{"build": "/k/build.key", "deploy": "/k/deploy.key"}}
 	s.policy = mustPolicy(t)
+	// The role's own Temporal API key file, which every role process is told of.
+	s.local = &devstack.Local{DataDir: t.TempDir()}
+	if err := s.local.Credentials().Ensure(); err != nil {
+		t.Fatal(err)
+	}
+	apiKey := "TEMPORAL_API_KEY_FILE=" + s.local.Credentials().KeyFile(devstack.RoleIdentity(config.RoleDeploy))
 	hash := s.policy.Humans[0].TokenSHA256
 	key := devstack.KeyFileVar(config.RoleDeploy) + "=/k/deploy.key"
 	for name, env := range map[string][]string{
@@ -180,7 +186,7 @@ func TestForeignCatchesLeaks(t *testing.T) {
 			t.Errorf("%s: not caught", name)
 		}
 	}
-	own := []string{"FOUREYES_DEPLOY_CREDENTIALS=dc", key, "FOUREYES_DEPLOY_POLICY_FILE=/p", "PATH=/bin"}
+	own := []string{"FOUREYES_DEPLOY_CREDENTIALS=dc", key, apiKey, "FOUREYES_DEPLOY_POLICY_FILE=/p", "PATH=/bin"}
 	if p := s.foreign(config.RoleDeploy, own, false); len(p) != 0 {
 		t.Errorf("clean environment flagged: %v", p)
 	}
