@@ -58,7 +58,7 @@ func EnsurePostgresInstalled(out func(string)) (string, error) {
 		return PostgresBin()
 	}
 	out("installing Debian's postgresql (apt-get)")
-	cmd := exec.Command("apt-get", "install", "-y", "--no-install-recommends", "postgresql")
+	cmd := exec.Command("sh", "-c", "apt-get update && apt-get install -y --no-install-recommends postgresql")
 	cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("apt-get install postgresql: %v\n%s", err, b)
