@@ -1,7 +1,9 @@
 package main
 
 import (
+	"io"
 	"maps"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -224,4 +226,37 @@ func envMap(env []string) map[string]string {
 		m[k] = v
 	}
 	return m
+}
+
+// TestWriteCerts: `stack certs` writes every file docker-compose.yml
+// mounts from ./certs (secrets and read-only files).
+func TestWriteCerts(t *testing.T) {
+	dir := t.TempDir()
+	if err := writeCerts(dir, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	f := parseCompose[clusterComposeView](t, readCompose(t))
+	var files []string
+	for _, s := range f.Secrets {
+		files = append(files, s.File)
+	}
+	for _, svc := range f.Services {
+		for _, v := range svc.Volumes {
+			files = append(files, strings.Split(string(v), ":")[0])
+		}
+	}
+	n := 0
+	for _, file := range files {
+		rel, ok := strings.CutPrefix(file, "./certs/")
+		if !ok {
+			continue
+		}
+		n++
+		if _, err := os.Stat(filepath.Join(dir, rel)); err != nil {
+			t.Errorf("docker-compose.yml mounts %s, which stack certs does not write: %v", file, err)
+		}
+	}
+	if n < 10 {
+		t.Errorf("docker-compose.yml mounts only %d files from ./certs", n)
+	}
 }
