@@ -151,52 +151,16 @@ func (c ClusterOptions) frontendAddr(o Options) string {
 }
 
 func (s *Server) startTemporal(ctx context.Context, o Options, c ClusterOptions) error {
-	conf, err := clusterConfig(o, c)
-	if err != nil {
+	if err := s.dialInternal(o, c); err != nil {
 		return err
 	}
-	internodeClient, err := internodeClientTLS(c.Internode)
-	if err != nil {
-		return err
-	}
-	s.InternalAddr = c.Hosts[primitives.InternalFrontendService]
-	s.conn, err = grpc.NewClient(s.InternalAddr, grpc.WithTransportCredentials(credentials.NewTLS(internodeClient)))
-	if err != nil {
-		return err
-	}
-	s.Authorizer = authz.NewAuthorizer(o.Authz,
-		&authz.MutableStateResolver{Admin: adminservice.NewAdminServiceClient(s.conn)}, o.AuthzLog)
-	claimMapper := authz.NewClaimMapper(o.Authz)
-	dyn := dynamicconfig.StaticClient{}
-	for k, v := range o.DynamicConfig {
-		dyn[dynamicconfig.MakeKey(k)] = v
-	}
-	opts := []temporal.ServerOption{
-		temporal.WithConfig(conf),
-		temporal.ForServices(c.temporalServices()),
-		temporal.WithStaticHosts(c.staticHosts()),
-		temporal.WithLogger(o.Logger),
-		temporal.WithAuthorizer(s.Authorizer),
-		temporal.WithClaimMapper(func(*config.Config) authorization.ClaimMapper { return claimMapper }),
-		temporal.WithDynamicConfigClient(dyn),
-	}
-	// On a new database every process writes the cluster's metadata; all
-	// but the first find it written meanwhile ("version mismatch"): once it
-	// is there, building again reads it.
-	for attempt := 0; ; attempt++ {
-		s.temporal, err = temporal.NewServer(opts...)
-		if err == nil || attempt == 5 || !strings.Contains(err.Error(), "SaveClusterMetadata encountered version mismatch") {
-			break
-		}
-		time.Sleep(time.Second)
+	opts, err := s.serverOptions(o, c)
+	if err == nil {
+		err = s.build(opts, strings.Join(c.Services, ","))
 	}
 	if err != nil {
 		s.conn.Close()
-		return fmt.Errorf("building the Temporal server (%s): %w", strings.Join(c.Services, ","), err)
-	}
-	if err := s.temporal.Start(); err != nil {
-		s.conn.Close()
-		return fmt.Errorf("starting the Temporal server (%s): %w", strings.Join(c.Services, ","), err)
+		return err
 	}
 	if !c.runs(ServiceFrontend) {
 		return nil
@@ -210,6 +174,65 @@ func (s *Server) startTemporal(ctx context.Context, o Options, c ClusterOptions)
 		s.Stop()
 	}
 	return err
+}
+
+// dialInternal is the authorizer's connection to the internal frontend,
+// over internode mTLS like the services'.
+func (s *Server) dialInternal(o Options, c ClusterOptions) error {
+	internodeClient, err := internodeClientTLS(c.Internode)
+	if err != nil {
+		return err
+	}
+	s.InternalAddr = c.Hosts[primitives.InternalFrontendService]
+	s.conn, err = grpc.NewClient(s.InternalAddr, grpc.WithTransportCredentials(credentials.NewTLS(internodeClient)))
+	if err != nil {
+		return err
+	}
+	s.Authorizer = authz.NewAuthorizer(o.Authz,
+		&authz.MutableStateResolver{Admin: adminservice.NewAdminServiceClient(s.conn)}, o.AuthzLog)
+	return nil
+}
+
+func (s *Server) serverOptions(o Options, c ClusterOptions) ([]temporal.ServerOption, error) {
+	conf, err := clusterConfig(o, c)
+	if err != nil {
+		return nil, err
+	}
+	claimMapper := authz.NewClaimMapper(o.Authz)
+	dyn := dynamicconfig.StaticClient{}
+	for k, v := range o.DynamicConfig {
+		dyn[dynamicconfig.MakeKey(k)] = v
+	}
+	return []temporal.ServerOption{
+		temporal.WithConfig(conf),
+		temporal.ForServices(c.temporalServices()),
+		temporal.WithStaticHosts(c.staticHosts()),
+		temporal.WithLogger(o.Logger),
+		temporal.WithAuthorizer(s.Authorizer),
+		temporal.WithClaimMapper(func(*config.Config) authorization.ClaimMapper { return claimMapper }),
+		temporal.WithDynamicConfigClient(dyn),
+	}, nil
+}
+
+// build builds and starts the services. On a new database every process
+// writes the cluster's metadata; all but the first find it written
+// meanwhile ("version mismatch"): once it is there, building again reads it.
+func (s *Server) build(opts []temporal.ServerOption, what string) error {
+	var err error
+	for attempt := 0; ; attempt++ {
+		s.temporal, err = temporal.NewServer(opts...)
+		if err == nil || attempt == 5 || !strings.Contains(err.Error(), "SaveClusterMetadata encountered version mismatch") {
+			break
+		}
+		time.Sleep(time.Second)
+	}
+	if err != nil {
+		return fmt.Errorf("building the Temporal server (%s): %w", what, err)
+	}
+	if err := s.temporal.Start(); err != nil {
+		return fmt.Errorf("starting the Temporal server (%s): %w", what, err)
+	}
+	return nil
 }
 
 // staticHosts: one host per service; Self only for this process's.
