@@ -235,13 +235,12 @@ func (c *Cluster) Crash(ctx context.Context, service string) (time.Duration, err
 		return 0, fmt.Errorf("no process %s", service)
 	}
 	began := time.Now()
-	if err := p.Kill(); err != nil {
-		return 0, err
-	}
 	var err error
 	if service == "postgres" {
-		err = c.Postgres.Start(ctx)
-	} else {
+		if err = c.Postgres.Crash(); err == nil {
+			err = c.Postgres.Start(ctx)
+		}
+	} else if err = p.Kill(); err == nil {
 		err = c.StartService(service)
 	}
 	return time.Since(began), err
@@ -352,8 +351,8 @@ func (c *Cluster) Stop() {
 			_ = p.Stop()
 		}
 	}
-	if c.Postgres != nil && c.Postgres.Proc != nil {
-		_ = c.Postgres.Proc.Stop()
+	if c.Postgres != nil {
+		_ = c.Postgres.Stop()
 	}
 }
 

@@ -196,3 +196,67 @@ func ensureSecret(path string) (string, error) {
 	}
 	return s, os.WriteFile(path, []byte(s+"\n"), 0o600)
 }
+
+// Stop is PostgreSQL's fast shutdown (SIGINT: sessions ended, a clean
+// checkpoint), then Crash if it takes longer than a minute.
+func (p *Postgres) Stop() error {
+	if p.Proc == nil || p.Proc.Exited() {
+		return nil
+	}
+	if err := p.Proc.signal(syscall.SIGINT); err != nil {
+		return err
+	}
+	select {
+	case <-p.Proc.Done():
+		return nil
+	case <-time.After(time.Minute):
+		return p.Crash()
+	}
+}
+
+// Crash SIGKILLs the postmaster and every backend, as a machine or OOM
+// crash would. The backends are not in the postmaster's process group
+// (each is made a session leader), and while one lives a new postmaster
+// refuses the old shared memory: they are found by parent and killed too.
+func (p *Postgres) Crash() error {
+	if p.Proc == nil || p.Proc.Exited() {
+		return nil
+	}
+	children := childrenOf(p.Proc.Pid())
+	if err := p.Proc.Kill(); err != nil {
+		return err
+	}
+	for _, pid := range children {
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for _, pid := range children {
+		for syscall.Kill(pid, 0) == nil && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	return nil
+}
+
+// childrenOf lists the processes whose parent is pid (from /proc).
+func childrenOf(pid int) []int {
+	entries, _ := os.ReadDir("/proc")
+	var out []int
+	for _, e := range entries {
+		child, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		f := strings.Fields(string(data[strings.LastIndexByte(string(data), ')')+1:]))
+		if len(f) > 1 {
+			if ppid, _ := strconv.Atoi(f[1]); ppid == pid {
+				out = append(out, child)
+			}
+		}
+	}
+	return out
+}

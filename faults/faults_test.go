@@ -452,7 +452,9 @@ func (f *faultRun) checkTrail(r *release, tl *tally, bad func(string, ...any)) {
 	var buf bytes.Buffer
 	_ = audit.Export(&buf, entries)
 	if n, err := audit.Verify(&buf); err != nil || n != len(entries) || entries[len(entries)-1].Hash != r.res.AuditHead {
-		bad("audit chain does not verify: %v (n=%d of %d)", err, n, len(entries))
+		last := entries[len(entries)-1]
+		bad("audit chain does not verify: %v (n=%d of %d; last entry %s by %s, hash %.12s; the result's head %.12s)",
+			err, n, len(entries), last.Type, last.Actor, last.Hash, r.res.AuditHead)
 	} else if err := f.s.verifySigned(entries); err != nil {
 		bad("audit trail's signatures or seal do not verify: %v", err)
 	} else {
