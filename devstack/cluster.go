@@ -165,7 +165,9 @@ func (c *Cluster) SetupSchema(ctx context.Context) error {
 }
 
 // SchemaArgs is the schema job's command line.
-func (c *Cluster) SchemaArgs() []string { return append([]string{"setup-postgres"}, c.postgresArgs()...) }
+func (c *Cluster) SchemaArgs() []string {
+	return append([]string{"setup-postgres"}, c.postgresArgs()...)
+}
 
 func (c *Cluster) postgresArgs() []string {
 	return []string{"--postgres-addr", c.Postgres.Addr(), "--postgres-user", PostgresUser,
