@@ -1,19 +1,24 @@
 # Shortcuts; each target is a plain Go command (only Go 1.26 is needed).
 #   make test     every test, then each fuzz target for 10s (what CI runs: .ci/run)
 #   make faults   the fault-injection, hostile-input and secrets suites on the real stack, verbose
+#   make cluster-faults  the fault suite on the cluster (PostgreSQL, four Temporal services, mTLS), full length
 #   make fuzz     each fuzz target for FUZZTIME (default 1m)
 #   make property the separation property test with more cases (CASES, SEED)
 FUZZTIME ?= 1m
 CASES ?= 5000
 SEED ?= 1
 
-.PHONY: test faults fuzz property
+.PHONY: test faults cluster-faults fuzz property
 
 test:
 	go run ./stack test
 
 faults:
 	go test -count=1 -v -timeout 20m -run 'TestRealStack|TestForeignCatchesLeaks' ./faults
+
+# CI runs a short version (1 role round, 3 crash rounds of 6 releases).
+cluster-faults:
+	FOUREYES_CLUSTER_FAULT_ROUNDS=4 FOUREYES_CLUSTER_CRASH_ROUNDS=6 go test -count=1 -v -timeout 30m -run TestClusterFaults ./faults
 
 fuzz:
 	FOUREYES_FUZZTIME=$(FUZZTIME) go run ./stack test -run='^$$'

@@ -30,6 +30,7 @@ type config struct {
 	floorUpserts   bool   // the floor upserts a search attribute as often as a release
 	pragmas, dyn   list
 	pprof          map[string]string // role -> pprof listen address, with -profile
+	cluster        bool              // the server as stack cluster runs it (PostgreSQL, four services, mTLS)
 }
 
 type list []string
@@ -79,6 +80,7 @@ func (c *config) flags(fs *flag.FlagSet) *string {
 
 func (c *config) settingFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.keep, "keep", false, "keep the temporary folder (logs, SQLite file)")
+	fs.BoolVar(&c.cluster, "cluster", false, "run on the cluster (PostgreSQL, frontend, history, matching, worker, mTLS) instead of the dev server")
 	fs.StringVar(&c.profile, "profile", "", "write CPU and heap profiles of the orchestrator and approval roles to this folder")
 	fs.BoolVar(&c.bare, "bare", false, "run the server without the stack's default tuning (devstack.DefaultTuning)")
 	fs.IntVar(&c.cache, "orchestrator-cache", 0, "FOUREYES_ORCHESTRATOR_CACHE_SIZE for the orchestrator (0: its default)")

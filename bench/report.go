@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/foureyes/foureyes/devstack"
 )
 
 // report collects the table rows and notes of one run.
@@ -30,8 +32,13 @@ func (r *report) note(format string, args ...any) {
 // noteMachine records cores, memory, load and the server tuning.
 func (r *report) noteMachine() {
 	r.note("machine: %d cores, %s memory, load average %s (at start)", runtime.NumCPU(), memTotal(), loadAvg())
+	r.note("Temporal server: %s", r.cfg.serverName())
 	t := r.cfg.tuning()
-	r.note("server tuning: sqlite pragmas %v, dynamic config %v", t.SQLitePragmas, t.DynamicConfig)
+	if r.cfg.cluster {
+		r.note("cluster dynamic config %v (the stack's; -sqlite-pragma, -dynamic-config and -bare apply to the dev server only)", devstack.DefaultTuning.DynamicConfig)
+	} else {
+		r.note("dev server tuning: sqlite pragmas %v, dynamic config %v", t.SQLitePragmas, t.DynamicConfig)
+	}
 	if r.cfg.floorUpserts {
 		r.note("the floor upserts ReleaseStatus six times per release (-floor-upserts)")
 	}

@@ -107,7 +107,7 @@ func cpuSpent(before, after map[string]float64) map[string]float64 {
 // system's own roles), and each foureyes role's.
 func cpuRows(rep *report, ours, fl *throughputResult) {
 	per := func(t *throughputResult, k string) float64 { return 1000 * t.cpu[k] / float64(t.n) }
-	rep.row("CPU per release in the throughput phase: server (ms)", fmt.Sprintf("%.0f", per(ours, "server")),
+	rep.row("CPU per release in the throughput phase: Temporal server (ms)", fmt.Sprintf("%.0f", per(ours, "server")),
 		fmt.Sprintf("%.0f", per(fl, "server")), ratio(per(ours, "server"), per(fl, "server")), "")
 	rep.row("CPU per release: the system's workers (ms)", fmt.Sprintf("%.0f", per(ours, "foureyes")),
 		fmt.Sprintf("%.0f", per(fl, "floor")), ratio(per(ours, "foureyes"), per(fl, "floor")), "")

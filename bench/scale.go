@@ -39,7 +39,7 @@ func runScale(ctx context.Context, r *rig, rep *report, log io.Writer) error {
 	profileHeap(ctx, r.cfg, "scale")
 	orch := r.local.Roles["orchestrator"].Pid()
 	rep.row("scale: orchestrator peak RSS (VmHWM, MB)", fmt.Sprintf("%.0f", rssMB(orch, "VmHWM")), "", "", "< 300 MB at 2,000")
-	rep.note("scale: temporal server peak RSS %.0f MB; approval role %.0f MB", rssMB(r.local.Server.Pid(), "VmHWM"),
+	rep.note("scale: Temporal server peak RSS %.0f MB (all its processes); approval role %.0f MB", r.serverPeakMB(),
 		rssMB(r.local.Roles["approval"].Pid(), "VmHWM"))
 	if err := scaleDecisions(ctx, r, sys, st.ids, rep); err != nil {
 		return err

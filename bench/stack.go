@@ -28,6 +28,7 @@ type rig struct {
 	prompts  *watcher          // approval role's console prompts
 	fprompts *watcher          // floor approval role's prompts
 	slack    *slackAPI         // Slack Web API stand-in
+	pgDir    string            // -cluster: PostgreSQL's data, removed by close
 }
 
 // startRig builds the binaries and starts everything on free ports in a
@@ -42,7 +43,12 @@ func startRig(ctx context.Context, cfg config, log io.Writer) (r *rig, err error
 	if err = r.prepare(log); err != nil {
 		return r, err
 	}
-	if err = r.local.StartServer(ctx, r.cfg.server); err != nil {
+	if r.cfg.cluster {
+		err = r.startCluster(ctx)
+	} else {
+		err = r.local.StartServer(ctx, r.cfg.server)
+	}
+	if err != nil {
 		return r, err
 	}
 	if err = r.startRoles(ctx); err != nil {
@@ -133,7 +139,7 @@ func (r *rig) startFloor(ctx context.Context) error {
 // cpu is the CPU seconds used so far by the server, the foureyes roles and
 // the floor roles.
 func (r *rig) cpu() map[string]float64 {
-	m := map[string]float64{"server": cpuSeconds(r.local.Server.Pid())}
+	m := map[string]float64{"server": r.serverCPU()}
 	for name, p := range r.local.Roles {
 		m["foureyes"] += cpuSeconds(p.Pid())
 		m[name] = cpuSeconds(p.Pid())
@@ -178,6 +184,9 @@ func (r *rig) close() {
 	}
 	if r.dir != "" && !r.cfg.keep {
 		_ = os.RemoveAll(r.dir)
+	}
+	if r.pgDir != "" && !r.cfg.keep {
+		_ = os.RemoveAll(r.pgDir)
 	}
 }
 

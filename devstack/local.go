@@ -33,6 +33,10 @@ type Local struct {
 	// from; "" means Root/deploy/policy.yaml.
 	BasePolicy string
 
+	// Cluster, when set, is the server instead of Server: the roles call
+	// its frontend with their own certificates (cluster.go).
+	Cluster *Cluster
+
 	Server *Process
 	Roles  map[string]*Process
 	mu     sync.Mutex
@@ -167,7 +171,7 @@ func (l *Local) RoleEnv(name string) ([]string, error) {
 			env = SetEnv(env, k, v)
 		}
 	}
-	if l.Server != nil {
+	if l.Server != nil || l.Cluster != nil {
 		env = appendSettings(env, l.ClientEnv(RoleIdentity(name)))
 	}
 	// The server is on this host: gzip would only cost CPU on both sides.
@@ -182,11 +186,17 @@ func (l *Local) RoleEnv(name string) ([]string, error) {
 // ClientEnv is the TEMPORAL_* environment of a process calling the stack's
 // server as identity (ServerIdentities), with only that identity's key.
 func (l *Local) ClientEnv(identity string) []string {
+	if l.Cluster != nil {
+		return l.Cluster.ClientEnv(identity)
+	}
 	return l.Credentials().ClientEnv(l.Server.Addr, identity)
 }
 
 // Dial connects to the stack's server as identity.
 func (l *Local) Dial(ctx context.Context, identity string) (client.Client, error) {
+	if l.Cluster != nil {
+		return l.Cluster.Dial(ctx, identity)
+	}
 	return l.Credentials().Dial(ctx, l.Server.Addr, identity)
 }
 
@@ -250,8 +260,13 @@ func healthz(hc *http.Client, base string) error {
 	return nil
 }
 
-// Check fails if the server or a role has exited.
+// Check fails if the server (or a process of the cluster) or a role has exited.
 func (l *Local) Check() error {
+	if l.Cluster != nil {
+		if err := l.Cluster.Check(); err != nil {
+			return err
+		}
+	}
 	for _, p := range l.processes() {
 		if p.Exited() {
 			return fmt.Errorf("%s exited (%v); last log lines of %s:\n%s", p.Name, p.Err(), p.LogFile, p.LogTail(1500))
@@ -301,6 +316,9 @@ func (l *Local) Stop() int {
 	if l.Server != nil {
 		_ = l.Server.Stop()
 		l.Server = nil
+	}
+	if l.Cluster != nil {
+		l.Cluster.Stop()
 	}
 	return n
 }

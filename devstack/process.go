@@ -71,7 +71,11 @@ func startProcess(name string, cmd *exec.Cmd, logFile string) (*Process, error) 
 	offset, _ := f.Seek(0, io.SeekEnd)
 	cmd.Stdout, cmd.Stderr = f, f
 	// Own process group; SIGTERM if we die without stopping it.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+	// (Kept: a Credential the caller set, e.g. PostgreSQL's own user.)
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	cmd.SysProcAttr.Setpgid, cmd.SysProcAttr.Pdeathsig = true, syscall.SIGTERM
 	if err := cmd.Start(); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("start %s: %w", name, err)

@@ -6,6 +6,9 @@
 //     stopped and restarted on its SQLite file; every release ends as its
 //     decisions call for, the deploy command runs once per deployed release,
 //     no decision is lost, every audit chain verifies.
+//   - TestClusterFaults: the same on the cluster (PostgreSQL, Temporal as four
+//     services with mTLS): role kills, then history, matching or PostgreSQL
+//     SIGKILLed mid-release and restarted (`make cluster-faults`: longer).
 //   - TestHostileRequests: hostile calls to the gateway are refused with the
 //     right status and reason, and signal nothing.
 //   - TestRealStack/Attacks: the attacks of a compromised component or any

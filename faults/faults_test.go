@@ -25,7 +25,7 @@ import (
 )
 
 // Knobs: FOUREYES_FAULT_ROUNDS rounds with role kills and
-// FOUREYES_FAULT_SERVER_ROUNDS with a server restart, of
+// FOUREYES_FAULT_SERVER_ROUNDS with a dev server restart, of
 // FOUREYES_FAULT_RELEASES concurrent releases each; FOUREYES_FAULT_SEED.
 func knob(name string, def int) int {
 	if v, err := strconv.Atoi(os.Getenv(name)); err == nil {
@@ -65,6 +65,7 @@ type release struct {
 
 // fault is one process killed (or the server stopped) and restarted.
 type fault struct {
+	down       time.Duration // how long a cluster process was down
 	target     string
 	midDeploy  bool
 	at         time.Time
@@ -83,17 +84,9 @@ type faultRun struct {
 func faults(t *testing.T, s *stackT) {
 	seed := uint64(knob("FOUREYES_FAULT_SEED", int(time.Now().UnixNano()%1e6)))
 	t.Logf("seed %d (FOUREYES_FAULT_SEED=%d reproduces the schedule)", seed, seed)
-	f := &faultRun{s: s, rng: rand.New(rand.NewPCG(seed, 7))}
+	f := newFaultRun(s, seed)
 	n := knob("FOUREYES_FAULT_RELEASES", 6)
-	perm := append([]string(nil), config.Roles...)
-	f.rng.Shuffle(len(perm), func(i, j int) { perm[i], perm[j] = perm[j], perm[i] })
-	for i := range knob("FOUREYES_FAULT_ROUNDS", 4) {
-		// Two distinct roles a round; four rounds kill every role.
-		roles := []string{perm[(2*i)%len(perm)], perm[(2*i+1)%len(perm)]}
-		f.round(t, n, func(ctx context.Context, rels []*release, held func()) {
-			f.killRoles(ctx, rels, roles, i%2 == 0, held)
-		})
-	}
+	f.roleRounds(t, n, knob("FOUREYES_FAULT_ROUNDS", 4))
 	for range knob("FOUREYES_FAULT_SERVER_ROUNDS", 1) {
 		f.round(t, n, func(ctx context.Context, _ []*release, held func()) {
 			defer held()
@@ -101,6 +94,23 @@ func faults(t *testing.T, s *stackT) {
 		})
 	}
 	f.report(t)
+}
+
+func newFaultRun(s *stackT, seed uint64) *faultRun {
+	return &faultRun{s: s, rng: rand.New(rand.NewPCG(seed, 7))}
+}
+
+// roleRounds runs rounds of n releases, each round killing two roles.
+func (f *faultRun) roleRounds(t *testing.T, n, rounds int) {
+	perm := append([]string(nil), config.Roles...)
+	f.rng.Shuffle(len(perm), func(i, j int) { perm[i], perm[j] = perm[j], perm[i] })
+	for i := range rounds {
+		// Two distinct roles a round; four rounds kill every role.
+		roles := []string{perm[(2*i)%len(perm)], perm[(2*i+1)%len(perm)]}
+		f.round(t, n, func(ctx context.Context, rels []*release, held func()) {
+			f.killRoles(ctx, rels, roles, i%2 == 0, held)
+		})
+	}
 }
 
 // killRoles kills each role at a random moment, the deploy worker always
@@ -294,7 +304,7 @@ func (f *faultRun) killMidDeploy(ctx context.Context, rels []*release) {
 	}
 }
 
-// restartServer stops the server after wait and starts it again on the
+// restartServer stops the dev server after wait and starts it again on the
 // same port and SQLite file.
 func (f *faultRun) restartServer(ctx context.Context, wait time.Duration) {
 	select {
@@ -351,14 +361,27 @@ func (f *faultRun) report(t *testing.T) {
 		}
 	}
 	lived := f.livedThroughFaults()
-	figures.Report(t, "faults injected %d (orchestrator %d, build %d, review %d, approval %d, deploy %d of which %d mid-deploy; server restarts %d), survived %d",
+	server := fmt.Sprintf("server restarts %d", byTarget["server"])
+	if f.s.local.Cluster != nil {
+		server = fmt.Sprintf("cluster SIGKILLs: history %d, matching %d, PostgreSQL %d, down at most %s", byTarget["history"],
+			byTarget["matching"], byTarget["postgres"], f.longestDown().Round(time.Millisecond))
+	}
+	figures.Report(t, "faults injected %d (orchestrator %d, build %d, review %d, approval %d, deploy %d of which %d mid-deploy; %s), survived %d",
 		len(f.faults), byTarget["orchestrator"], byTarget["build"], byTarget["review"], byTarget["approval"],
-		byTarget["deploy"], mid, byTarget["server"], survived)
+		byTarget["deploy"], mid, server, survived)
 	figures.Report(t, "releases ending correctly %d of %d (%d lived through a fault, %d deploys resumed after their worker died); duplicate deploys %d; decisions %d, lost 0; audit chains verified %d (hashes, signatures and seal)",
 		tl.correct, len(f.releases), lived, tl.resumed, tl.duplicates, tl.decisions, tl.chains)
 	if lived < 20 && len(f.releases) >= 20 {
 		t.Errorf("only %d releases lived through a fault, want at least 20", lived)
 	}
+}
+
+func (f *faultRun) longestDown() time.Duration {
+	var d time.Duration
+	for _, flt := range f.faults {
+		d = max(d, flt.down)
+	}
+	return d
 }
 
 // survived: every release running when the fault hit ended correctly.
@@ -429,7 +452,9 @@ func (f *faultRun) checkTrail(r *release, tl *tally, bad func(string, ...any)) {
 	var buf bytes.Buffer
 	_ = audit.Export(&buf, entries)
 	if n, err := audit.Verify(&buf); err != nil || n != len(entries) || entries[len(entries)-1].Hash != r.res.AuditHead {
-		bad("audit chain does not verify: %v (n=%d of %d)", err, n, len(entries))
+		last := entries[len(entries)-1]
+		bad("audit chain does not verify: %v (n=%d of %d; last entry %s by %s, hash %.12s; the result's head %.12s)",
+			err, n, len(entries), last.Type, last.Actor, last.Hash, r.res.AuditHead)
 	} else if err := f.s.verifySigned(entries); err != nil {
 		bad("audit trail's signatures or seal do not verify: %v", err)
 	} else {

@@ -48,6 +48,7 @@ type stackT struct {
 	keyFiles map[string]string // signing role -> its private key file
 	ring     attest.KeyRing    // the public keys of the stack's policy
 	policy   *policy.Policy
+	pgDir    string // the cluster's PostgreSQL data (cluster_test.go)
 }
 
 // TestRealStack starts one stack and runs the suites against it: hostile
@@ -222,6 +223,13 @@ func (s *stackT) boot(root string) error {
 	if err := s.local.StartServer(ctx, s.server); err != nil {
 		return err
 	}
+	return s.startRolesAndClient(ctx)
+}
+
+// startRolesAndClient starts the roles, waits for the gateway and dials the
+// suites' client.
+func (s *stackT) startRolesAndClient(ctx context.Context) error {
+	var err error
 	if err := s.local.StartRoles(ctx); err != nil {
 		return err
 	}

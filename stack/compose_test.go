@@ -152,13 +152,11 @@ func loadCompose(t *testing.T) map[string]composeService {
 // file, address, only its own secrets and only the volumes it needs.
 func TestComposeSeparation(t *testing.T) {
 	svcs := loadCompose(t)
-	for _, name := range []string{"postgresql", "temporal", "temporal-admin-tools", "temporal-ui"} {
+	for _, name := range []string{"postgresql", "temporal-schema", "temporal-frontend", "temporal-history",
+		"temporal-matching", "temporal-worker", "temporal-ui"} {
 		if _, ok := svcs[name]; !ok {
 			t.Errorf("service %s missing", name)
 		}
-	}
-	if db := svcs["temporal"].Environment["DB"]; db != "postgres12" {
-		t.Errorf("temporal DB = %q", db)
 	}
 	for _, role := range roleNames {
 		svc, ok := svcs[role]
@@ -181,7 +179,7 @@ func checkRoleService(t *testing.T, role string, svc composeService) {
 	if want := "deploy/env/" + role + ".env"; svc.EnvFile != want {
 		t.Errorf("%s: env_file %q, want %q", role, svc.EnvFile, want)
 	}
-	if a := svc.Environment["TEMPORAL_ADDRESS"]; a != "temporal:7233" {
+	if a := svc.Environment["TEMPORAL_ADDRESS"]; a != "temporal-frontend:7233" {
 		t.Errorf("%s: TEMPORAL_ADDRESS %q", role, a)
 	}
 	for _, other := range config.Roles {
@@ -193,12 +191,13 @@ func checkRoleService(t *testing.T, role string, svc composeService) {
 		}
 	}
 	const policy = "./keys/policy.yaml:/etc/foureyes/policy.yaml:ro"
+	const ca = "./certs/tls/ca.pem:/etc/foureyes/tls/ca.pem:ro" // public: whom to trust
 	want := map[string][]composeVolume{
-		"orchestrator": {policy},
-		"build":        {"artifacts:/data/artifacts", "build:/data/build", policy, "./keys/repos:/etc/foureyes/repos:ro"},
-		"review":       {"artifacts:/data/artifacts:ro"},
-		"approval":     {policy},
-		"deploy":       {"artifacts:/data/artifacts:ro", "deployments:/data/deployments", policy},
+		"orchestrator": {ca, policy},
+		"build":        {ca, "artifacts:/data/artifacts", "build:/data/build", policy, "./keys/repos:/etc/foureyes/repos:ro"},
+		"review":       {ca, "artifacts:/data/artifacts:ro"},
+		"approval":     {ca, policy},
+		"deploy":       {ca, "artifacts:/data/artifacts:ro", "deployments:/data/deployments", policy},
 	}[role]
 	if !slices.Equal(svc.Volumes, want) {
 		t.Errorf("%s: volumes %v, want %v", role, svc.Volumes, want)
@@ -247,7 +246,7 @@ func TestComposeKeysCatchesLeaks(t *testing.T) {
 	good := string(readCompose(t))
 	for name, edit := range map[string][2]string{
 		"key folder mounted": {"      - artifacts:/data/artifacts:ro\n", "      - artifacts:/data/artifacts:ro\n      - ./keys:/keys:ro\n"},
-		"another's secret":   {"secrets: [review.key]", "secrets: [review.key, deploy.key]"},
+		"another's secret":   {"secrets: [review.key,", "secrets: [review.key, deploy.key,"},
 		"another's variable": {"FOUREYES_APPROVAL_SIGNING_KEY_FILE: /run/secrets/approval.key", "FOUREYES_DEPLOY_SIGNING_KEY_FILE: /run/secrets/approval.key"},
 		"swapped key file":   {"file: ./keys/build.key", "file: ./keys/deploy.key"},
 	} {
@@ -323,7 +322,8 @@ func checkKeyVars(t reporter, name string, env map[string]string, secrets []comp
 	for _, role := range attest.Roles {
 		v, has := env[devstack.KeyFileVar(role)]
 		want := "/run/secrets/" + role + ".key"
-		if role == name && (v != want || len(secrets) != 1 || secrets[0].path() != want) {
+		signing := signingSecrets(secrets)
+		if role == name && (v != want || len(signing) != 1 || signing[0].path() != want) {
 			t.Errorf("%s: %s = %q and secrets %v, want %s and that secret only", name, devstack.KeyFileVar(role), v, secrets, want)
 		}
 		if role != name && has {
@@ -335,4 +335,16 @@ func checkKeyVars(t reporter, name string, env map[string]string, secrets []comp
 			}
 		}
 	}
+}
+
+// signingSecrets are the secrets that are a role's signing key (the others
+// are TLS material, checked by TestComposeMatchesCluster).
+func signingSecrets(secrets []composeSecret) []composeSecret {
+	var out []composeSecret
+	for _, s := range secrets {
+		if slices.Contains(attest.Roles, strings.TrimSuffix(s.Source, ".key")) {
+			out = append(out, s)
+		}
+	}
+	return out
 }

@@ -32,6 +32,10 @@ func run(args []string, out io.Writer) int {
 		return runBench(args, out)
 	case "keys":
 		return runKeys(args, out)
+	case "cluster":
+		return runCluster(args, out)
+	case "certs":
+		return runCerts(args, out)
 	case "help":
 		fmt.Fprint(out, usage)
 		return 0
@@ -44,6 +48,9 @@ func run(args []string, out io.Writer) int {
 const usage = `usage:
   go run ./stack [up] [--port 7233] [--ui-port 8233] [--gateway-port 8480] [--metrics-port 9464]
                       [--data DIR] [--bin DIR] [--demo=false] [--exit-after-demo]
+  go run ./stack cluster [same flags] [--pg-port 5432]
+                      the same on PostgreSQL (data/pg), four Temporal services and the UI, mTLS everywhere
+  go run ./stack certs [--dir certs]    the cluster's CA and certificates (docker-compose mounts ./certs)
   go run ./stack test [go test args]
   go run ./stack screenshots [--out docs]   Temporal UI screenshots of a release at its approval gate
   go run ./stack bench [bench flags]    (go run ./bench -h lists them)

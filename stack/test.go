@@ -44,6 +44,11 @@ func runTest(args []string, out io.Writer) int {
 		fmt.Fprintf(os.Stderr, "stack test: %v\n", err)
 		return 1
 	}
+	// The cluster's tests (TestCluster, TestClusterFaults) run PostgreSQL.
+	if _, err := devstack.EnsurePostgresInstalled(func(m string) { logf(out, "%s", m) }); err != nil {
+		fmt.Fprintf(os.Stderr, "stack test: %v\n", err)
+		return 1
+	}
 	figs := filepath.Join(os.TempDir(), fmt.Sprintf("foureyes-figures-%d.txt", os.Getpid()))
 	defer os.Remove(figs)
 	env := append(os.Environ(), devstack.TemporalServerEnv+"="+server, devstack.TemporalCLIEnv+"="+cli, figures.Env+"="+figs)

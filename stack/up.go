@@ -27,6 +27,8 @@ type upConfig struct {
 	port, uiPort, gatewayPort int
 	metricsPort               int // first of five; 0 = free ports, <0 = none
 	demo, exitAfterDemo       bool
+	cluster                   bool // stack cluster: PostgreSQL, four services, mTLS
+	pgPort                    int
 }
 
 // stack is one running local stack.
@@ -55,6 +57,8 @@ func parseUp(args []string) (upConfig, error) {
 	fs.StringVar(&c.binDir, "bin", filepath.Join(root, ".tools", "bin"), "where worker and starter are built")
 	fs.BoolVar(&c.demo, "demo", true, "run the demo release")
 	fs.BoolVar(&c.exitAfterDemo, "exit-after-demo", false, "exit after the demo: 0 if it reached deployed")
+	fs.BoolVar(&c.cluster, "cluster", false, "run the cluster (as go run ./stack cluster)")
+	fs.IntVar(&c.pgPort, "pg-port", 5432, "PostgreSQL port of the cluster (0 = a free port)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -125,7 +129,12 @@ func (s *stack) start(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
-	if err := s.startServer(ctx, server); err != nil {
+	if s.cfg.cluster {
+		err = s.startCluster(ctx, server)
+	} else {
+		err = s.startServer(ctx, server)
+	}
+	if err != nil {
 		return err
 	}
 	if err := s.startRoles(ctx); err != nil {
@@ -142,6 +151,13 @@ func (s *stack) checkPorts() error {
 		if s.cfg.metricsPort > 0 {
 			ports[fmt.Sprintf("--metrics-port (+%d)", i)] = s.cfg.metricsPort + i
 		}
+	}
+	if s.cfg.cluster && s.cfg.port != 0 {
+		// The cluster's services: Temporal's own layout from --port.
+		for _, off := range []int{1, 2, 3, 6} {
+			ports[fmt.Sprintf("--port (+%d, cluster)", off)] = s.cfg.port + off
+		}
+		ports["--pg-port"] = s.cfg.pgPort
 	}
 	for flag, port := range ports {
 		if port == 0 {
@@ -189,7 +205,12 @@ func (s *stack) startRoles(ctx context.Context) error {
 }
 
 func (s *stack) printAddresses() {
-	logf(s.out, "Temporal frontend  %s", s.local.Server.Addr)
+	if s.local.Cluster != nil {
+		logf(s.out, "Temporal frontend  %s (mTLS: client certificates in %s)", s.local.Cluster.FrontendAddr(),
+			filepath.Dir(s.local.Cluster.Certs().ClientCertFile("x")))
+	} else {
+		logf(s.out, "Temporal frontend  %s", s.local.Server.Addr)
+	}
 	if s.cfg.uiPort != 0 {
 		logf(s.out, "Temporal Web UI    http://localhost:%d/namespaces/default/workflows", s.cfg.uiPort)
 	}
@@ -213,6 +234,10 @@ func (s *stack) printClientSettings() {
 			return r
 		}
 		return p
+	}
+	if s.local.Cluster != nil {
+		s.printClusterClients(rel)
+		return
 	}
 	logf(s.out, "release manager    TEMPORAL_ADDRESS=%s TEMPORAL_TLS_CA=%s TEMPORAL_API_KEY_FILE=%s FOUREYES_GATEWAY_URL=%s %s/starter list",
 		s.local.Server.Addr, rel(creds.CAFile()), rel(creds.KeyFile(devstack.IdentityReleaseManager)), s.local.GatewayURL(), rel(s.bin))
@@ -240,12 +265,16 @@ func (s *stack) serve(ctx context.Context) int {
 
 // shutdown stops the roles (in parallel), then the server.
 func (s *stack) shutdown() {
-	if s.local.Server == nil && len(s.local.Roles) == 0 {
+	if s.local.Server == nil && s.local.Cluster == nil && len(s.local.Roles) == 0 {
 		return
 	}
 	start := time.Now()
 	n := s.local.Stop()
-	logf(s.out, "stopped %d roles and the server in %.1fs", n, time.Since(start).Seconds())
+	what := "the server"
+	if s.local.Cluster != nil {
+		what = "the cluster (UI, worker, matching, history, frontend, PostgreSQL)"
+	}
+	logf(s.out, "stopped %d roles and %s in %.1fs", n, what, time.Since(start).Seconds())
 }
 
 func newStack(cfg upConfig, out io.Writer) *stack {

@@ -6,6 +6,11 @@
 //	temporal-server --config FILE [--data DIR] [--port 7233] [--ui-port 8233] ...
 //	temporal-server init DIR      # a config and an API key per foureyes identity
 //	temporal-server hash-key      # the api_key_sha256 of the key on stdin
+//	temporal-server --services frontend|history|matching|worker|ui --host ... --postgres-addr ...
+//	                              # one process of a cluster on PostgreSQL (cluster.go)
+//	temporal-server setup-postgres [--postgres-*]   # the cluster's schema job
+//	temporal-server sql-tool ARGS # temporal-sql-tool of the same version
+//	temporal-server health --address HOST:PORT ...  # a container healthcheck
 package main
 
 import (
@@ -43,6 +48,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 				return fmt.Errorf("usage: temporal-server init DIR")
 			}
 			return initDir(args[1], stdout)
+		case "setup-postgres":
+			return setupPostgres(args[1:], stdout, stderr)
+		case "health":
+			return health(args[1:], stdout, stderr)
+		case "sql-tool":
+			return sqlTool(args[1:])
 		case "hash-key":
 			key, err := io.ReadAll(stdin)
 			if err != nil {
@@ -83,6 +94,8 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.TLS.CAFile, "tls-ca", "", "CA the Web UI trusts the frontend's certificate by")
 	fs.StringVar(&o.TLS.UICertFile, "ui-tls-cert", "", "the Web UI's client certificate (mTLS)")
 	fs.StringVar(&o.TLS.UIKeyFile, "ui-tls-key", "", "the Web UI's client key (mTLS)")
+	fs.StringVar(&o.TLS.ServerName, "ui-tls-server-name", "", "name the Web UI checks in the frontend's certificate")
+	cluster := addClusterFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -114,9 +127,12 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		}
 		o.UIAPIKey = strings.TrimSpace(string(b))
 	}
-	o.DBFile = filepath.Join(*dataDir, "temporal-server.db")
 	o.Logger = log.NewZapLogger(log.BuildZapLogger(log.Config{Level: *logLevel, Format: "json"}))
 	o.AuthzLog = slog.New(slog.NewJSONHandler(stderr, nil))
+	if len(cluster.services) > 0 {
+		return serveCluster(o, cluster, stdout)
+	}
+	o.DBFile = filepath.Join(*dataDir, "temporal-server.db")
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

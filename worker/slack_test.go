@@ -93,7 +93,7 @@ func TestSlackManifestAndReadmeMatchCode(t *testing.T) {
 	require.NoError(t, err)
 	start := strings.Index(string(readme), "## Connect Slack\n")
 	require.GreaterOrEqual(t, start, 0, "README has a Connect Slack section")
-	assert.Less(t, start, strings.Index(string(readme), "## Full stack with Docker"))
+	assert.Less(t, start, strings.Index(string(readme), "## Running in production"))
 	section, _, _ := strings.Cut(string(readme)[start+3:], "\n## ")
 	for _, f := range reflect.VisibleFields(reflect.TypeFor[config.Approval]()) {
 		key, _, _ := strings.Cut(f.Tag.Get("env"), ",")

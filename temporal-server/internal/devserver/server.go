@@ -70,6 +70,9 @@ type TLSOptions struct {
 	// CAFile is what the UI trusts the frontend's certificate by;
 	// UICertFile/UIKeyFile its client certificate under mTLS.
 	CAFile, UICertFile, UIKeyFile string
+	// ServerName: the name the UI checks in the frontend's certificate
+	// when it is not the host it dials ("" : that host).
+	ServerName string
 }
 
 // Server is the running server.
@@ -189,19 +192,28 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		if o.UIAPIKey == "" && o.TLS.UICertFile == "" {
 			o.AuthzLog.Warn("the Web UI has no credential: every call it makes is denied")
 		}
-		s.ui = uiServer(o)
-		s.UIAddr = net.JoinHostPort(dialHost(o.IP), strconv.Itoa(o.UIPort))
-		go func() {
-			if err := s.ui.Start(); err != nil {
-				o.AuthzLog.Error("the Web UI stopped", "error", err)
-			}
-		}()
-		if err := waitListening(ctx, s.UIAddr, 10*time.Second); err != nil {
+		if err := s.startUI(ctx, o, net.JoinHostPort(dialHost(o.IP), strconv.Itoa(o.Port))); err != nil {
 			s.Stop()
-			return nil, fmt.Errorf("web UI: %w", err)
+			return nil, err
 		}
 	}
 	return s, nil
+}
+
+// startUI starts the Web UI on o.IP:o.UIPort, a client of the frontend at
+// frontendAddr.
+func (s *Server) startUI(ctx context.Context, o Options, frontendAddr string) error {
+	s.ui = uiServer(o, frontendAddr)
+	s.UIAddr = net.JoinHostPort(dialHost(o.IP), strconv.Itoa(o.UIPort))
+	go func() {
+		if err := s.ui.Start(); err != nil {
+			o.AuthzLog.Error("the Web UI stopped", "error", err)
+		}
+	}()
+	if err := waitListening(ctx, s.UIAddr, 10*time.Second); err != nil {
+		return fmt.Errorf("web UI: %w", err)
+	}
+	return nil
 }
 
 // Stop stops the UI, then the server.
@@ -209,8 +221,12 @@ func (s *Server) Stop() {
 	if s.ui != nil {
 		s.ui.Stop()
 	}
-	_ = s.temporal.Stop()
-	_ = s.conn.Close()
+	if s.temporal != nil { // nil in a process that runs only the UI
+		_ = s.temporal.Stop()
+	}
+	if s.conn != nil {
+		_ = s.conn.Close()
+	}
 }
 
 func dialHost(ip string) string {
@@ -327,16 +343,16 @@ func (s *Server) registerSearchAttributes(ctx context.Context, ns string, attrs 
 
 // uiServer is the Web UI, calling the frontend as the operator whose key it
 // has (the browser's own Authorization header is not forwarded).
-func uiServer(o Options) *uiserver.Server {
+func uiServer(o Options, frontendAddr string) *uiserver.Server {
 	cfg := &uiconfig.Config{
 		Host: o.IP, Port: o.UIPort, EnableUI: true, HideLogs: true,
-		TemporalGRPCAddress: net.JoinHostPort(dialHost(o.IP), strconv.Itoa(o.Port)),
+		TemporalGRPCAddress: frontendAddr,
 		DefaultNamespace:    o.Authz.Namespace,
 		CORS:                uiconfig.CORS{CookieInsecure: true},
 	}
-	if o.TLS.CertFile != "" {
+	if o.TLS.CertFile != "" || o.TLS.CAFile != "" { // CAFile alone: a UI process of a cluster
 		cfg.TLS = uiconfig.TLS{CaFile: o.TLS.CAFile, CertFile: o.TLS.UICertFile, KeyFile: o.TLS.UIKeyFile,
-			EnableHostVerification: true}
+			EnableHostVerification: true, ServerName: o.TLS.ServerName}
 	}
 	key := o.UIAPIKey
 	middleware := []uiapi.Middleware{
