@@ -13,7 +13,9 @@ import (
 // scheduled the activity, named by the activity's scheduled event.
 func TestPathOf(t *testing.T) {
 	t0 := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
-	at := func(ms int) *timestamppb.Timestamp { return timestamppb.New(t0.Add(time.Duration(ms) * time.Millisecond)) }
+	at := func(ms int) *timestamppb.Timestamp {
+		return timestamppb.New(t0.Add(time.Duration(ms) * time.Millisecond))
+	}
 	events := []*historypb.HistoryEvent{
 		{EventId: 2, EventTime: at(-50)}, // an earlier workflow task: not this decision's
 		{EventId: 5, EventTime: at(1)},
