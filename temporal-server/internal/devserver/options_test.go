@@ -37,7 +37,8 @@ func TestParseSearchAttributes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 6 || got["ReleaseAwaiting"] != enumspb.INDEXED_VALUE_TYPE_KEYWORD_LIST || got["ReleaseStatus"] != enumspb.INDEXED_VALUE_TYPE_KEYWORD {
+	if len(got) != 8 || got["ReleaseAwaiting"] != enumspb.INDEXED_VALUE_TYPE_KEYWORD_LIST || got["ReleaseStatus"] != enumspb.INDEXED_VALUE_TYPE_KEYWORD ||
+		got["ReleaseEmergency"] != enumspb.INDEXED_VALUE_TYPE_BOOL {
 		t.Errorf("got %v", got)
 	}
 	for _, bad := range []string{"X", "=Keyword", "X=Blob"} {
