@@ -48,11 +48,16 @@ func EnsureTemporalServer(root string, out io.Writer) (string, error) {
 
 // buildServer runs go build -tags release (the tag leaves out the
 // Kubernetes client the server's worker autoscaling would compile in, as
-// Temporal's release builds do) outside any workspace.
+// Temporal's release builds do) outside any workspace, on the trimmed copy
+// of the server module (servertrim.go).
 func buildServer(src, bin string, out io.Writer) error {
 	fmt.Fprintf(out, "building foureyes' Temporal server into %s (the first time takes several minutes)\n", bin)
 	start := time.Now()
-	cmd := exec.Command("go", "build", "-tags", "release", "-o", bin, ".")
+	modfile, err := trimmedModfile(src, filepath.Dir(filepath.Dir(bin)))
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command("go", "build", "-modfile", modfile, "-tags", "release", "-o", bin, ".")
 	cmd.Dir = src
 	cmd.Env = append(os.Environ(), "GOWORK=off")
 	cmd.Stdout, cmd.Stderr = out, out
@@ -87,6 +92,6 @@ func sourceHash(dir string) (string, error) {
 }
 
 func buildInput(name string) bool {
-	return name == "go.mod" || name == "go.sum" ||
+	return name == "go.mod" || name == "go.sum" || strings.HasSuffix(name, ".go.txt") ||
 		strings.HasSuffix(name, ".go") && !strings.HasSuffix(name, "_test.go")
 }
