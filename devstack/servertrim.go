@@ -120,3 +120,10 @@ func copyTree(from, to string) error {
 		return os.WriteFile(filepath.Join(to, rel), data, 0o644)
 	})
 }
+
+// TrimmedModfile prepares the trimmed copy for root's temporal-server and
+// returns its go.mod: the server's own tests build on it too, so they reuse
+// what the server's build compiled instead of compiling the module again.
+func TrimmedModfile(root string) (string, error) {
+	return trimmedModfile(filepath.Join(root, "temporal-server"), filepath.Join(root, ".tools"))
+}

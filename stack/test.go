@@ -65,10 +65,19 @@ func runTest(args []string, out io.Writer) int {
 }
 
 // serverTests runs the tests of foureyes' Temporal server, its own module
-// (the authorization table, the real server with every role's calls, mTLS).
+// (the authorization table, the real server with every role's calls, mTLS,
+// the cluster on PostgreSQL), on the trimmed copy of the server module the
+// server's build used (devstack.TrimmedModfile): its packages are compiled
+// already.
 func serverTests(root string, env []string, out io.Writer) int {
-	return goCmd(filepath.Join(root, "temporal-server"), append(env, "GOWORK=off"), out,
-		"test", "-count=1", "-p", "1", "-tags", "release", "./...")
+	args := []string{"test", "-count=1", "-p", "1", "-tags", "release"}
+	modfile, err := devstack.TrimmedModfile(root)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "stack test: %v\n", err)
+		return 1
+	}
+	args = append(args, "-modfile", modfile, "./...")
+	return goCmd(filepath.Join(root, "temporal-server"), append(env, "GOWORK=off"), out, args...)
 }
 
 // goCmd runs go with args in root and returns its exit code.
