@@ -23,9 +23,9 @@ type Temporal struct {
 	// APIKeyFile holds the API key instead (kept out of /proc/*/environ);
 	// set one of the two.
 	APIKeyFile string `env:"TEMPORAL_API_KEY_FILE"`
-	TLSCert   string `env:"TEMPORAL_TLS_CERT"` // client certificate file (mTLS)
-	TLSKey    string `env:"TEMPORAL_TLS_KEY"`  // its private key file
-	TLSCA     string `env:"TEMPORAL_TLS_CA"`   // CA bundle file for the server
+	TLSCert    string `env:"TEMPORAL_TLS_CERT"` // client certificate file (mTLS)
+	TLSKey     string `env:"TEMPORAL_TLS_KEY"`  // its private key file
+	TLSCA      string `env:"TEMPORAL_TLS_CA"`   // CA bundle file for the server
 	// Compression of gRPC requests: gzip (the SDK's default, for a distant
 	// server) or none (a server on the same host or network: gzip only
 	// costs CPU on both sides; docs/benchmarks.md).
