@@ -3,6 +3,7 @@ package devstack
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"os"
@@ -56,20 +57,22 @@ func trimmedModfile(src, tools string) (string, error) {
 }
 
 // serverModule is go.temporal.io/server's folder in the module cache and
-// its version, as src's go.mod requires it.
+// its version, as src's go.mod requires it. `go mod download` fetches it
+// first: on a fresh machine the module cache does not hold it yet, and
+// `go list -m` would then name no folder.
 func serverModule(src string) (dir, version string, err error) {
-	cmd := exec.Command("go", "list", "-m", "-f", "{{.Dir}} {{.Version}}", "go.temporal.io/server")
+	cmd := exec.Command("go", "mod", "download", "-json", "go.temporal.io/server")
 	cmd.Dir = src
 	cmd.Env = append(os.Environ(), "GOWORK=off")
 	out, err := cmd.Output()
 	if err != nil {
-		return "", "", fmt.Errorf("go list -m go.temporal.io/server in %s: %w", src, err)
+		return "", "", fmt.Errorf("go mod download go.temporal.io/server in %s: %w: %s", src, err, out)
 	}
-	dir, version, ok := strings.Cut(strings.TrimSpace(string(out)), " ")
-	if !ok || dir == "" {
-		return "", "", fmt.Errorf("go list -m go.temporal.io/server in %s: %q", src, out)
+	var mod struct{ Dir, Version, Error string }
+	if err := json.Unmarshal(out, &mod); err != nil || mod.Dir == "" {
+		return "", "", fmt.Errorf("go mod download go.temporal.io/server in %s: %q", src, out)
 	}
-	return dir, version, nil
+	return mod.Dir, mod.Version, nil
 }
 
 // patchedCopy copies orig to dst (once: a finished copy holds the patch)
