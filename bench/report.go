@@ -17,6 +17,7 @@ type report struct {
 	cfg   config
 	rows  [][5]string // measure, foureyes, floor, ratio, target
 	notes []string
+	goals []goal
 }
 
 func newReport(cfg config) *report { return &report{cfg: cfg} }
@@ -57,6 +58,7 @@ func (r *report) print(w io.Writer) {
 		fmt.Fprintf(w, "- %s\n", n)
 	}
 	fmt.Fprintf(w, "- load average at the end: %s\n", loadAvg())
+	r.printGoals(w)
 }
 
 // pct is the p-th percentile (nearest rank) of ds.

@@ -48,6 +48,9 @@ func runLatency(ctx context.Context, r *rig, rep *report, log io.Writer) error {
 	rep.percentileRows("Slack click → next stage's activity started", slack.all, fl.all, "≤ 1.25×")
 	rep.percentileRows("gateway answer (API: the decide Update's result; floor: SignalWorkflow returns)", ours.answers, fl.answers, "p50 ≤ 15 ms")
 	rep.percentileRows("Slack acknowledgement, one click at a time", slack.answers, nil, "p99 < 100 ms")
+	rep.latencyGoals(ours.all, fl.all)
+	rep.answerGoal("gateway answer, bot API (the decide Update's result)", ours.answers)
+	rep.answerGoal("gateway answer, Slack click (acknowledgement)", slack.answers)
 	return nil
 }
 
@@ -72,6 +75,10 @@ func runThroughput(ctx context.Context, r *rig, rep *report, log io.Writer) erro
 	cpuRows(rep, ours, fl)
 	rep.row(fmt.Sprintf("throughput, %d releases started at once, %d rounds (releases/s)", n, r.cfg.rounds),
 		fmt.Sprintf("%.1f", ours.rate()), fmt.Sprintf("%.1f", fl.rate()), ratio(fl.rate(), ours.rate())+" (floor/foureyes)", "≤ 1.25×")
+	rep.goal(fmt.Sprintf("throughput, %d releases at once", n), "floor/foureyes ≤ 1.10×",
+		ratio(fl.rate(), ours.rate()), within(fl.rate(), ours.rate(), 1.10))
+	wo, wf := 1000*ours.cpu["foureyes"]/float64(ours.n), 1000*fl.cpu["floor"]/float64(fl.n)
+	rep.goal("workers' CPU per release", "≤ 1.20× the floor's", fmt.Sprintf("%.0f / %.0f ms = %s", wo, wf, ratio(wo, wf)), within(wo, wf, 1.20))
 	for _, p := range []float64{50, 99} {
 		o, f := pct(ours.e2e, p), pct(fl.e2e, p)
 		rep.row(fmt.Sprintf("end to end p%.0f (s, n=%d)", p, len(ours.e2e)), secs(o), secs(f), ratio(float64(o), float64(f)), "")
