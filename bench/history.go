@@ -9,6 +9,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
+	"google.golang.org/protobuf/proto"
 )
 
 // nextStart reads a workflow's history for the first activity that match
@@ -58,3 +59,44 @@ func readNextStart(ctx context.Context, c client.Client, id string,
 }
 
 type schedAttrs = historypb.ActivityTaskScheduledEventAttributes
+
+// historySize is what a finished release leaves in the server, averaged
+// over ids: events, their encoded bytes, activities and search-attribute
+// upserts. It is what the server writes and reads per release, and so
+// what bounds throughput beyond the floor.
+type historySize struct {
+	events, bytes, activities, upserts float64
+}
+
+func measureHistories(ctx context.Context, c client.Client, ids []string) (historySize, error) {
+	var sum historySize
+	for _, id := range ids {
+		it := c.GetWorkflowHistory(ctx, id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		for it.HasNext() {
+			ev, err := it.Next()
+			if err != nil {
+				return sum, fmt.Errorf("history of %s: %w", id, err)
+			}
+			sum.events++
+			sum.bytes += float64(proto.Size(ev))
+			switch ev.GetEventType() {
+			case enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+				sum.activities++
+			case enumspb.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
+				sum.upserts++
+			}
+		}
+	}
+	n := float64(max(1, len(ids)))
+	return historySize{sum.events / n, sum.bytes / n, sum.activities / n, sum.upserts / n}, nil
+}
+
+// historyRows compares what a release of each system leaves in history.
+func (r *report) historyRows(ours, floor historySize) {
+	f := func(v float64) string { return fmt.Sprintf("%.0f", v) }
+	r.row("history per finished release: events", f(ours.events), f(floor.events), ratio(ours.events, floor.events), "")
+	r.row("history per finished release: encoded KB", fmt.Sprintf("%.1f", ours.bytes/1024),
+		fmt.Sprintf("%.1f", floor.bytes/1024), ratio(ours.bytes, floor.bytes), "")
+	r.row("history per finished release: activities / search-attribute upserts",
+		f(ours.activities)+" / "+f(ours.upserts), f(floor.activities)+" / "+f(floor.upserts), "", "")
+}

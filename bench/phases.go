@@ -15,6 +15,7 @@ type latencyResult struct {
 	all     []time.Duration
 	answers []time.Duration
 	paths   []path // each decision's hops, from the history
+	history historySize
 }
 
 // measureLatency starts n releases of each system, then decides each gate
@@ -72,7 +73,11 @@ func latencyResults(ctx context.Context, r *rig, systems []system, ids [][]strin
 		if err != nil {
 			return nil, err
 		}
-		res := latencyResult{byGate: map[string][]time.Duration{}, all: lat, paths: paths}
+		hist, err := measureHistories(ctx, r.client, ids[i][:min(20, len(ids[i]))])
+		if err != nil {
+			return nil, err
+		}
+		res := latencyResult{byGate: map[string][]time.Duration{}, all: lat, paths: paths, history: hist}
 		for j, s := range samples[i] {
 			res.byGate[s.gate] = append(res.byGate[s.gate], lat[j])
 			res.answers = append(res.answers, s.answer)

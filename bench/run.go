@@ -48,6 +48,7 @@ func runLatency(ctx context.Context, r *rig, rep *report, log io.Writer) error {
 	rep.percentileRows("Slack click → next stage's activity started", slack.all, fl.all, "≤ 1.25×")
 	rep.percentileRows("gateway answer (API: the decide Update's result; floor: SignalWorkflow returns)", ours.answers, fl.answers, "p50 ≤ 15 ms")
 	rep.percentileRows("Slack acknowledgement, one click at a time", slack.answers, nil, "p99 < 100 ms")
+	rep.historyRows(ours.history, fl.history)
 	rep.latencyGoals(ours.all, fl.all)
 	rep.answerGoal("gateway answer, bot API (the decide Update's result)", ours.answers)
 	rep.answerGoal("gateway answer, Slack click (acknowledgement)", slack.answers)
