@@ -13,15 +13,55 @@ import (
 // maxBindings bounds the binding cache.
 const maxBindings = 4096
 
-// bindings caches each release's binding once its artifact digest is known:
+// Bindings caches each release's binding once its artifact digest is known:
 // from then on neither the digest nor the pinned policy changes, so a
-// decision costs one Update and no query.
-type bindings struct {
-	mu sync.Mutex
-	m  map[string]workflows.Binding
+// decision costs one Update and no query. The approval role shares one
+// with its notifier (Prompted), so that even a gate's first decision needs
+// no query: the query is a round trip through the orchestrator, about a
+// third of a decision's time (docs/benchmarks.md).
+type Bindings struct {
+	mu     sync.Mutex
+	m      map[string]workflows.Binding
+	primed map[string]bool // learnt from a prompt, not yet confirmed by an Update
 }
 
-func (b *bindings) get(release string) (workflows.Binding, bool) {
+// Prompted learns the binding of a release whose gate was just prompted
+// for, from the prompt the orchestrator sent. It is the same orchestrator
+// that answers QueryBinding, so trusting its prompt adds no trust; a
+// release that takes no signed decisions (from before them) fails its
+// Update, and the gateway then forgets the binding and asks (decide).
+func (b *Bindings) Prompted(release, policyHash, digest string) {
+	if _, known := b.get(release); known || digest == "" || policyHash == "" {
+		return
+	}
+	b.put(workflows.Binding{ReleaseID: release, PolicyHash: policyHash, ArtifactDigest: digest, Signed: true})
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.primed == nil {
+		b.primed = map[string]bool{}
+	}
+	b.primed[release] = true
+}
+
+// confirmed ends a binding's primed state: an Update bound to it succeeded.
+// It reports whether the binding had been primed.
+func (b *Bindings) confirmed(release string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	was := b.primed[release]
+	delete(b.primed, release)
+	return was
+}
+
+// forget drops a release's binding, primed or learnt.
+func (b *Bindings) forget(release string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	delete(b.m, release)
+	delete(b.primed, release)
+}
+
+func (b *Bindings) get(release string) (workflows.Binding, bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	bd, ok := b.m[release]
@@ -30,7 +70,7 @@ func (b *bindings) get(release string) (workflows.Binding, bool) {
 
 // put keeps a binding with a digest, making room by forgetting any one
 // release (a forgotten one is queried again: nothing is lost but a query).
-func (b *bindings) put(bd workflows.Binding) {
+func (b *Bindings) put(bd workflows.Binding) {
 	if bd.ArtifactDigest == "" || bd.ReleaseID == "" {
 		return
 	}
@@ -44,6 +84,7 @@ func (b *bindings) put(bd workflows.Binding) {
 			break
 		}
 		delete(b.m, id)
+		delete(b.primed, id)
 	}
 	b.m[bd.ReleaseID] = bd
 }
@@ -73,4 +114,10 @@ func (s *Server) binding(ctx context.Context, release string) (workflows.Binding
 	bd.ReleaseID = release
 	s.bindings.put(bd)
 	return bd, nil
+}
+
+// Known reports whether the binding of release is cached.
+func (b *Bindings) Known(release string) bool {
+	_, ok := b.get(release)
+	return ok
 }

@@ -108,14 +108,33 @@ func ScopedRequestID(identity, requestID string) string { return identity + "/" 
 func (s *Server) decide(ctx context.Context, c caller, req Request) (Answer, int) {
 	ans := Answer{ReleaseID: req.ReleaseID, Gate: req.Gate, Identity: c.identity, RequestID: req.RequestID}
 	req.RequestID = ScopedRequestID(c.identity, req.RequestID)
+	out, status, err := s.decideBound(ctx, c, req, ans)
+	if err != nil && s.bindings.confirmed(req.ReleaseID) {
+		// The binding came from a prompt and its Update failed (a release
+		// from before signed decisions has no decide Update): ask the
+		// release itself. The same update id makes a repeat harmless.
+		s.bindings.forget(req.ReleaseID)
+		out, status, err = s.decideBound(ctx, c, req, ans)
+	}
+	if err != nil {
+		return s.updateFailed(ctx, ans, err)
+	}
+	return out, status
+}
+
+// decideBound decides against the release's binding; err is the decide
+// Update's failure, for decide to retry or answer.
+func (s *Server) decideBound(ctx context.Context, c caller, req Request, ans Answer) (Answer, int, error) {
 	bd, err := s.binding(ctx, req.ReleaseID)
 	switch {
 	case err != nil:
-		return s.signalFailed(ctx, ans, err)
+		out, status := s.signalFailed(ctx, ans, err)
+		return out, status, nil
 	case bd.Signed:
 		return s.decideSigned(ctx, c, req, bd, ans)
 	}
-	return s.decideUnsigned(ctx, c, req, ans)
+	out, status := s.decideUnsigned(ctx, c, req, ans)
+	return out, status, nil
 }
 
 // decideUnsigned signals the release and polls for the workflow's outcome.

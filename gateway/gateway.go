@@ -69,6 +69,9 @@ type Options struct {
 	// PolicyHash is the hex SHA-256 of Policy's file: emergency
 	// declarations are bound to it (releases pin the same file).
 	PolicyHash string
+	// Bindings is the cache of what decisions are bound to; the approval
+	// role shares it with its notifier (Bindings.Prompted). nil: a new one.
+	Bindings *Bindings
 }
 
 // Server answers decision requests.
@@ -82,14 +85,17 @@ type Server struct {
 	slack        *slackState
 	signer       *attest.Signer
 	limits       *limiters // nil: no limit
-	bindings     bindings
+	bindings     *Bindings
 }
 
 // New returns a Server with defaults filled in.
 func New(o Options) *Server {
 	s := &Server{client: o.Client, policy: o.Policy, policyHash: o.PolicyHash, log: o.Logger,
 		maxBody: o.MaxBodyBytes, decisionWait: o.DecisionWait, slack: newSlackState(o.Slack),
-		signer: o.Signer, limits: newLimiters(o.RateLimit)}
+		signer: o.Signer, limits: newLimiters(o.RateLimit), bindings: o.Bindings}
+	if s.bindings == nil {
+		s.bindings = &Bindings{}
+	}
 	if s.log == nil {
 		s.log = slog.Default()
 	}

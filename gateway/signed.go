@@ -35,25 +35,27 @@ var errNoSigner = errors.New("the gateway has no approval signing key")
 
 // decideSigned signs the decision for the release's binding and sends it as
 // the decide Update, whose result is the workflow's verdict on it.
-func (s *Server) decideSigned(ctx context.Context, c caller, req Request, bd workflows.Binding, ans Answer) (Answer, int) {
+func (s *Server) decideSigned(ctx context.Context, c caller, req Request, bd workflows.Binding, ans Answer) (Answer, int, error) {
 	if bd.ArtifactDigest == "" {
 		ans.Outcome, ans.GateState = workflows.OutcomeGateClosed, "closed"
 		ans.Reason = "no gate is open: the release has no attested artifact yet"
-		return ans, http.StatusConflict
+		return ans, http.StatusConflict, nil
 	}
 	pred := attest.Decision{Binding: attest.Binding{Release: req.ReleaseID, PolicySHA256: bd.PolicyHash},
 		RequestID: req.RequestID, Gate: req.Gate, Verdict: req.Verdict, Identity: c.identity,
 		Channel: c.channel, Comment: req.Comment, Evidence: c.evidence, At: time.Now().UTC()}
 	env, err := s.attest(attest.ArtifactSubject(bd.ArtifactDigest), attest.PredicateDecision, pred)
 	if err != nil {
-		return s.signFailed(ans, err)
+		out, status := s.signFailed(ans, err)
+		return out, status, nil
 	}
 	var out workflows.DecisionOutcome
 	if err := s.update(ctx, req.ReleaseID, req.RequestID, workflows.UpdateDecide, env, &out); err != nil {
-		return s.updateFailed(ctx, ans, err)
+		return ans, 0, err
 	}
+	s.bindings.confirmed(req.ReleaseID)
 	ans.Outcome, ans.Reason, ans.GateState = out.Outcome, out.Reason, out.GateState
-	return ans, outcomeStatus(out.Outcome)
+	return ans, outcomeStatus(out.Outcome), nil
 }
 
 func (s *Server) attest(subject attest.Subject, predicateType string, pred any) (attest.Envelope, error) {

@@ -231,13 +231,57 @@ func TestBindingCached(t *testing.T) {
 	assert.Equal(t, 1, fake.bindingCalls)
 	assert.Len(t, fake.updates, 3)
 
-	var b bindings
+	var b Bindings
 	for i := range maxBindings + 10 {
 		bd := signedBinding()
 		bd.ReleaseID = "release-" + string(rune('a'+i%26)) + strings.Repeat("x", i/26)
 		b.put(bd)
 	}
 	assert.LessOrEqual(t, len(b.m), maxBindings)
+}
+
+// A binding learnt from the prompt spares the query: the gate's first
+// decision is one Update, bound to the prompted artifact and policy.
+func TestPromptedBindingNeedsNoQuery(t *testing.T) {
+	fake := &fakeClient{binding: signedBinding()}
+	bindings := &Bindings{}
+	bindings.Prompted(releaseID, testPolicyHash, testDigest)
+	f := newSignedFixture(t, fake, func(o *Options) { o.Bindings = bindings })
+	status, got, _ := f.post(t, "/v1/decisions", tokenAlice, goodBody)
+	require.Equal(t, 200, status, "%v", got)
+	assert.Zero(t, fake.bindingCalls)
+	require.Len(t, fake.updates, 1)
+	verifiedDecision(t, envelopeOf(t, fake.updates[0]))
+	assert.False(t, bindings.confirmed(releaseID), "a successful Update confirms the binding")
+}
+
+// A prompt cannot replace a binding already learnt, and a prompt without
+// digest or policy teaches nothing.
+func TestPromptedBindingNeverOverrides(t *testing.T) {
+	b := &Bindings{}
+	b.Prompted(releaseID, testPolicyHash, "")
+	b.Prompted(releaseID, "", testDigest)
+	_, ok := b.get(releaseID)
+	assert.False(t, ok)
+	b.put(signedBinding())
+	b.Prompted(releaseID, "another-policy", "another-digest")
+	got, _ := b.get(releaseID)
+	assert.Equal(t, testDigest, got.ArtifactDigest)
+}
+
+// A release from before signed decisions has no decide Update: when the
+// prompted binding's Update fails, the gateway asks the release and signals.
+func TestPromptedBindingFallsBackToTheQuery(t *testing.T) {
+	fake := &fakeClient{updateErr: serviceerror.NewInvalidArgument("unknown update name decide"),
+		binding: workflows.Binding{ReleaseID: releaseID, PolicyHash: testPolicyHash, ArtifactDigest: testDigest}}
+	bindings := &Bindings{}
+	bindings.Prompted(releaseID, testPolicyHash, testDigest)
+	f := newSignedFixture(t, fake, func(o *Options) { o.Bindings = bindings })
+	status, got, _ := f.post(t, "/v1/decisions", tokenAlice, goodBody)
+	require.Equal(t, 200, status, "%v", got)
+	assert.Equal(t, 1, fake.bindingCalls)
+	assert.Len(t, fake.updates, 1, "the Update is not repeated for an unsigned release")
+	assert.Len(t, fake.signals, 1)
 }
 
 // A release that predates signed decisions still gets the signal and the poll.

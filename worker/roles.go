@@ -154,10 +154,12 @@ func approvalRole(ctx context.Context, e roleEnv) (*role, error) {
 	if err != nil {
 		return nil, err
 	}
+	bindings := &gateway.Bindings{}
+	notifier := activities.Notifiers{approvalNotifier(cfg, e), promptedBindings{bindings}}
 	r := activityRole(cfg.Identity, workflows.QueueApproval,
-		&activities.ApprovalActivities{Identity: cfg.Identity, Notifier: approvalNotifier(cfg, e)})
+		&activities.ApprovalActivities{Identity: cfg.Identity, Notifier: notifier})
 	gw := &sharedGateway{opts: gateway.Options{Policy: pol, PolicyHash: polHash, Slack: gatewaySlack(cfg), Signer: signer,
-		RateLimit: &gateway.RateLimit{PerSecond: cfg.RatePerSecond, Burst: cfg.RateBurst}}}
+		RateLimit: &gateway.RateLimit{PerSecond: cfg.RatePerSecond, Burst: cfg.RateBurst}, Bindings: bindings}}
 	r.listen = cfg.Listen
 	r.handler = func(c client.Client, log *slog.Logger) http.Handler { return gw.get(c, log).Handler() }
 	r.background = socketMode(cfg, gw)

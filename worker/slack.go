@@ -43,6 +43,18 @@ func approvalNotifier(cfg *config.Approval, e roleEnv) activities.Notifier {
 		UIURL: cfg.UIURL, Namespace: e.temporal.Namespace}}
 }
 
+// promptedBindings tells the gateway, at each prompt, what decisions on
+// the prompted release are bound to, so that answering the prompt needs no
+// query first (gateway.Bindings.Prompted).
+type promptedBindings struct{ b *gateway.Bindings }
+
+func (p promptedBindings) Notify(_ context.Context, n activities.Notification) (string, error) {
+	if n.Kind == activities.NotifyPrompt {
+		p.b.Prompted(n.ReleaseID, n.PolicyHash, n.ArtifactDigest)
+	}
+	return n.Ref, nil
+}
+
 // gatewaySlack enables Slack clicks: signed HTTP and/or Socket Mode.
 func gatewaySlack(cfg *config.Approval) *gateway.SlackOptions {
 	if cfg.SlackSigningSecret == "" && cfg.SlackAppToken == "" {
