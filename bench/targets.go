@@ -37,9 +37,9 @@ func (r *report) printGoals(w io.Writer) {
 
 // latencyGoals: decision → next activity p50 ≤ 12 ms and p99 ≤ 30 ms, and
 // within 1.10× of the floor at p50 and p99.
-func (r *report) latencyGoals(ours, floor []time.Duration) {
+func (r *report) latencyGoals(what string, ours, floor []time.Duration) {
 	o50, o99, f50, f99 := pct(ours, 50), pct(ours, 99), pct(floor, 50), pct(floor, 99)
-	r.goal("API decision → next activity started", "p50 ≤ 12 ms, p99 ≤ 30 ms",
+	r.goal(what, "p50 ≤ 12 ms, p99 ≤ 30 ms",
 		ms(o50)+" / "+ms(o99)+" ms", o50 <= 12*time.Millisecond && o99 <= 30*time.Millisecond)
 	r.goal("… against the floor", "≤ 1.10× at p50 and p99",
 		ratio(float64(o50), float64(f50))+" / "+ratio(float64(o99), float64(f99)),

@@ -17,9 +17,9 @@ func TestGoalsAreMarkedMetOrMissed(t *testing.T) {
 		}
 		return out
 	}
-	r.latencyGoals(ms(10, 11, 12), ms(10, 11, 12)) // p50 11 ms, p99 12 ms, 1.00×
-	r.answerGoal("slow answer", ms(20, 20, 20))    // p50 20 ms > 15
-	r.latencyGoals(ms(10, 11, 40), ms(10, 11, 12)) // p99 40 ms: both latency goals missed
+	r.latencyGoals("decision", ms(10, 11, 12), ms(10, 11, 12)) // p50 11 ms, p99 12 ms, 1.00×
+	r.answerGoal("slow answer", ms(20, 20, 20))                // p50 20 ms > 15
+	r.latencyGoals("decision", ms(10, 11, 40), ms(10, 11, 12)) // p99 40 ms: both latency goals missed
 	var out strings.Builder
 	r.printGoals(&out)
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
