@@ -50,11 +50,12 @@ func pathOf(events []*historypb.HistoryEvent, sched, started *historypb.HistoryE
 	return p
 }
 
-// hopRows adds a row per hop, p50 / p99 (ms), foureyes beside the floor.
-func (r *report) hopRows(ours, floor []path) {
+// hopRows adds a row per hop, p50 / p99 (ms), foureyes beside the floor;
+// prefix names the gate when the rows are one gate's.
+func (r *report) hopRows(prefix string, ours, floor []path) {
 	for i, name := range hopNames {
 		o, f := hopColumn(ours, i), hopColumn(floor, i)
-		r.row(fmt.Sprintf("  hop %d: %s p50 / p99 (ms)", i+1, name), ms(pct(o, 50))+" / "+ms(pct(o, 99)),
+		r.row(fmt.Sprintf("  %shop %d: %s p50 / p99 (ms)", prefix, i+1, name), ms(pct(o, 50))+" / "+ms(pct(o, 99)),
 			ms(pct(f, 50))+" / "+ms(pct(f, 99)), ratio(float64(pct(o, 50)), float64(pct(f, 50))), "")
 	}
 }

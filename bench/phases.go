@@ -14,7 +14,8 @@ type latencyResult struct {
 	byGate  map[string][]time.Duration
 	all     []time.Duration
 	answers []time.Duration
-	paths   []path // each decision's hops, from the history
+	paths   []path            // each decision's hops, from the history
+	pathsOf map[string][]path // by gate
 	history historySize
 }
 
@@ -77,9 +78,11 @@ func latencyResults(ctx context.Context, r *rig, systems []system, ids [][]strin
 		if err != nil {
 			return nil, err
 		}
-		res := latencyResult{byGate: map[string][]time.Duration{}, all: lat, paths: paths, history: hist}
+		res := latencyResult{byGate: map[string][]time.Duration{}, all: lat, paths: paths, history: hist,
+			pathsOf: map[string][]path{}}
 		for j, s := range samples[i] {
 			res.byGate[s.gate] = append(res.byGate[s.gate], lat[j])
+			res.pathsOf[s.gate] = append(res.pathsOf[s.gate], paths[j])
 			res.answers = append(res.answers, s.answer)
 		}
 		out[i] = res

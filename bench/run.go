@@ -41,9 +41,10 @@ func runLatency(ctx context.Context, r *rig, rep *report, log io.Writer) error {
 	}
 	fl, ours, slack := res[0], res[1], res[2]
 	rep.percentileRows("API decision → next stage's activity started", ours.all, fl.all, "p50 ≤ 12 ms, p99 ≤ 30 ms, ≤ 1.10×")
-	rep.hopRows(ours.paths, fl.paths)
+	rep.hopRows("", ours.paths, fl.paths)
 	for _, g := range gates {
 		rep.percentileRows("… "+g+" gate only", ours.byGate[g], fl.byGate[g], "")
+		rep.hopRows(g+" gate ", ours.pathsOf[g], fl.pathsOf[g])
 	}
 	rep.percentileRows("Slack click → next stage's activity started", slack.all, fl.all, "p50 ≤ 12 ms, p99 ≤ 30 ms, ≤ 1.10×")
 	rep.percentileRows("gateway answer (API: the decide Update's result; floor: SignalWorkflow returns)", ours.answers, fl.answers, "p50 ≤ 15 ms")
