@@ -4,10 +4,9 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 
 	"github.com/foureyes/foureyes/devstack"
+	"github.com/foureyes/foureyes/internal/procstat"
 )
 
 // startCluster runs the rig's server as `stack cluster` does: PostgreSQL,
@@ -47,8 +46,8 @@ func (r *rig) serverGroups() []int {
 // serverCPU is the CPU seconds of every process of the server's groups.
 func (r *rig) serverCPU() float64 {
 	sum := 0.0
-	for _, pid := range groupMembers(r.serverGroups()) {
-		sum += cpuSeconds(pid)
+	for _, pid := range procstat.GroupMembers(r.serverGroups()) {
+		sum += procstat.CPUSeconds(pid)
 	}
 	return sum
 }
@@ -56,37 +55,10 @@ func (r *rig) serverCPU() float64 {
 // serverPeakMB adds up the peak RSS (VmHWM) of the server's processes.
 func (r *rig) serverPeakMB() float64 {
 	sum := 0.0
-	for _, pid := range groupMembers(r.serverGroups()) {
-		sum += rssMB(pid, "VmHWM")
+	for _, pid := range procstat.GroupMembers(r.serverGroups()) {
+		sum += procstat.RSSMB(pid, "VmHWM")
 	}
 	return sum
-}
-
-// groupMembers lists the processes whose process group is one of groups.
-func groupMembers(groups []int) []int {
-	want := map[int]bool{}
-	for _, g := range groups {
-		want[g] = true
-	}
-	entries, _ := os.ReadDir("/proc")
-	var pids []int
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		data, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		f := strings.Fields(string(data[strings.LastIndexByte(string(data), ')')+1:]))
-		if len(f) > 2 {
-			if pgrp, _ := strconv.Atoi(f[2]); want[pgrp] {
-				pids = append(pids, pid)
-			}
-		}
-	}
-	return pids
 }
 
 // serverName names the server in the report.

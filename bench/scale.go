@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
+	"github.com/foureyes/foureyes/internal/procstat"
 	"github.com/foureyes/foureyes/workflows"
 )
 
@@ -38,9 +39,9 @@ func runScale(ctx context.Context, r *rig, rep *report, log io.Writer) error {
 	rep.row("scale: releases open at the review gate at once, time until all open", fmt.Sprintf("%d, %s", open, took.Round(time.Second)), "", "", "≥ 2,000")
 	profileHeap(ctx, r.cfg, "scale")
 	orch := r.local.Roles["orchestrator"].Pid()
-	rep.row("scale: orchestrator peak RSS (VmHWM, MB)", fmt.Sprintf("%.0f", rssMB(orch, "VmHWM")), "", "", "< 300 MB at 2,000")
+	rep.row("scale: orchestrator peak RSS (VmHWM, MB)", fmt.Sprintf("%.0f", procstat.RSSMB(orch, "VmHWM")), "", "", "< 300 MB at 2,000")
 	rep.note("scale: Temporal server peak RSS %.0f MB (all its processes); approval role %.0f MB", r.serverPeakMB(),
-		rssMB(r.local.Roles["approval"].Pid(), "VmHWM"))
+		procstat.RSSMB(r.local.Roles["approval"].Pid(), "VmHWM"))
 	if err := scaleDecisions(ctx, r, sys, st.ids, rep); err != nil {
 		return err
 	}
@@ -102,7 +103,7 @@ func waitOpen(ctx context.Context, r *rig, base, want int, log io.Writer) (int, 
 		if got != last {
 			last, lastAt = got, time.Now()
 			fmt.Fprintf(log, "bench: scale: %d of %d open, orchestrator RSS %.0f MB\n", got, want,
-				rssMB(r.local.Roles["orchestrator"].Pid(), "VmRSS"))
+				procstat.RSSMB(r.local.Roles["orchestrator"].Pid(), "VmRSS"))
 		}
 		if got >= want || time.Since(lastAt) > stallAfter || sleep(ctx, time.Second) != nil {
 			return got, time.Since(t0)

@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/foureyes/foureyes/devstack"
+	"github.com/foureyes/foureyes/internal/procstat"
 )
 
 // rig is everything one bench run starts: the server, the five foureyes
@@ -141,11 +142,11 @@ func (r *rig) startFloor(ctx context.Context) error {
 func (r *rig) cpu() map[string]float64 {
 	m := map[string]float64{"server": r.serverCPU()}
 	for name, p := range r.local.Roles {
-		m["foureyes"] += cpuSeconds(p.Pid())
-		m[name] = cpuSeconds(p.Pid())
+		m["foureyes"] += procstat.CPUSeconds(p.Pid())
+		m[name] = procstat.CPUSeconds(p.Pid())
 	}
 	for _, p := range r.floor {
-		m["floor"] += cpuSeconds(p.Pid())
+		m["floor"] += procstat.CPUSeconds(p.Pid())
 	}
 	return m
 }
