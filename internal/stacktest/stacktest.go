@@ -29,13 +29,14 @@ type Options struct {
 	TempPrefix string
 	// Keep leaves the folder (logs, data) in place when the stack stops.
 	Keep bool
-	// BasePolicy writes the policy the stack's is composed from into dir
-	// (the stack's folder) and returns its path; nil means deploy/policy.yaml.
-	BasePolicy func(root, dir string) (string, error)
+	// BasePolicy writes the policy the stack's is composed from into the
+	// stack's folder (s.Dir) and returns its path; nil means
+	// deploy/policy.yaml.
+	BasePolicy func(s *Stack) (string, error)
 	// Prepare runs once the data folders, the demo repositories and the
 	// keys exist, before the server starts: e.g. commits to release, or
-	// role settings (Local.Extra) that name them.
-	Prepare func(*devstack.Local) error
+	// role settings (s.Local.Extra) that name them.
+	Prepare func(s *Stack) error
 	Extra   map[string][]string // more KEY=VALUE settings per role
 	Tuning  *devstack.Tuning    // nil: devstack.DefaultTuning
 	// Cluster runs the server as `stack cluster` does: PostgreSQL, four
@@ -113,7 +114,7 @@ func (s *Stack) prepare(opts Options) error {
 	base := ""
 	if opts.BasePolicy != nil {
 		var err error
-		if base, err = opts.BasePolicy(s.Root, s.Dir); err != nil {
+		if base, err = opts.BasePolicy(s); err != nil {
 			return err
 		}
 	}
@@ -126,7 +127,7 @@ func (s *Stack) prepare(opts Options) error {
 		return err
 	}
 	if opts.Prepare != nil {
-		return opts.Prepare(s.Local)
+		return opts.Prepare(s)
 	}
 	return nil
 }
@@ -147,8 +148,8 @@ func (s *Stack) readKeys() error {
 
 // WithoutPromotion is a BasePolicy: deploy/policy.yaml without its
 // promotion and emergency rules, so that prod releases go straight to prod.
-func WithoutPromotion(root, dir string) (string, error) {
-	return devstack.WritePolicyWithoutPromotion(root, dir)
+func WithoutPromotion(s *Stack) (string, error) {
+	return devstack.WritePolicyWithoutPromotion(s.Root, s.Dir)
 }
 
 // boot starts the server on free ports, then the roles, waits for the
