@@ -10,6 +10,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"time"
@@ -57,6 +58,7 @@ type Stack struct {
 	Client client.Client // the admin's: suites play rogue clients the server would stop
 	Tokens map[string]string
 	Ring   attest.KeyRing // the public keys of the stack's composed policy
+	HTTP   *http.Client   // the gateway's client; nil: http.DefaultClient
 	pgDir  string         // the cluster's PostgreSQL data (its user must reach it)
 	keep   bool
 }
