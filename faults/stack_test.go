@@ -102,8 +102,9 @@ func reportServerTally(t *testing.T, logFile string) {
 	figures.Report(t, "the server's own tally over the whole suite (%d server runs): authz denied %d / tried %d calls", runs, denied, tried)
 }
 
-// startStack starts the stack the suites share, on the dev server or
-// (cluster) on the production shape, every client by its certificate.
+// startStack starts the stack the suites share: on the dev server, or with
+// cluster on the production shape (PostgreSQL, four services, every client
+// by its certificate; the suites' rogue clients as admin).
 func startStack(slackAPI string, cluster bool) (*stackT, error) {
 	s := &stackT{secrets: roleSecrets()}
 	prefix := "foureyes-faults-"
