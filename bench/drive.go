@@ -123,7 +123,7 @@ func latencies(ctx context.Context, r *rig, sys system, samples []sample) ([]tim
 	}
 	err := forEach(ctx, idx, 16, func(ctx context.Context, i int) error {
 		s := samples[i]
-		p, err := nextStart(ctx, r.client, s.id, func(a *schedAttrs) bool { return sys.next(s.gate, a) })
+		p, err := nextStart(ctx, r.Client, s.id, func(a *schedAttrs) bool { return sys.next(s.gate, a) })
 		p.sent = s.sent
 		out[i], paths[i] = p.actStarted.Sub(s.sent), p
 		return err

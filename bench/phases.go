@@ -74,7 +74,7 @@ func latencyResults(ctx context.Context, r *rig, systems []system, ids [][]strin
 		if err != nil {
 			return nil, err
 		}
-		hist, err := measureHistories(ctx, r.client, ids[i][:min(20, len(ids[i]))])
+		hist, err := measureHistories(ctx, r.Client, ids[i][:min(20, len(ids[i]))])
 		if err != nil {
 			return nil, err
 		}

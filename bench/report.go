@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/foureyes/foureyes/devstack"
+	"github.com/foureyes/foureyes/internal/procstat"
 )
 
 // report collects the table rows and notes of one run.
@@ -102,7 +103,7 @@ func loadAvg() string {
 }
 
 func memTotal() string {
-	kb, err := procField("/proc/meminfo", "MemTotal")
+	kb, err := procstat.FieldKB("/proc/meminfo", "MemTotal")
 	if err != nil {
 		return "?"
 	}

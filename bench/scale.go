@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
+	"github.com/foureyes/foureyes/internal/procstat"
 	"github.com/foureyes/foureyes/workflows"
 )
 
@@ -37,13 +38,13 @@ func runScale(ctx context.Context, r *rig, rep *report, log io.Writer) error {
 	open, took := waitOpen(ctx, r, base, len(st.ids), log)
 	rep.row("scale: releases open at the review gate at once, time until all open", fmt.Sprintf("%d, %s", open, took.Round(time.Second)), "", "", "≥ 10,000")
 	profileHeap(ctx, r.cfg, "scale")
-	orch := r.local.Roles["orchestrator"].Pid()
-	peak := rssMB(orch, "VmHWM")
+	orch := r.Local.Roles["orchestrator"].Pid()
+	peak := procstat.RSSMB(orch, "VmHWM")
 	rep.row("scale: orchestrator peak RSS (VmHWM, MB)", fmt.Sprintf("%.0f", peak), "", "", "< 300 MB")
 	rep.goal(fmt.Sprintf("orchestrator memory with %d releases open", open), "10,000 open, peak RSS < 300 MB",
 		fmt.Sprintf("%d open, %.0f MB", open, peak), open >= 10000 && peak < 300)
 	rep.note("scale: Temporal server peak RSS %.0f MB (all its processes); approval role %.0f MB", r.serverPeakMB(),
-		rssMB(r.local.Roles["approval"].Pid(), "VmHWM"))
+		procstat.RSSMB(r.Local.Roles["approval"].Pid(), "VmHWM"))
 	if err := scaleDecisions(ctx, r, sys, st.ids, rep); err != nil {
 		return err
 	}
@@ -105,7 +106,7 @@ func waitOpen(ctx context.Context, r *rig, base, want int, log io.Writer) (int, 
 		if got != last {
 			last, lastAt = got, time.Now()
 			fmt.Fprintf(log, "bench: scale: %d of %d open, orchestrator RSS %.0f MB\n", got, want,
-				rssMB(r.local.Roles["orchestrator"].Pid(), "VmRSS"))
+				procstat.RSSMB(r.Local.Roles["orchestrator"].Pid(), "VmRSS"))
 		}
 		if got >= want || time.Since(lastAt) > stallAfter || sleep(ctx, time.Second) != nil {
 			return got, time.Since(t0)
@@ -148,7 +149,7 @@ func cancelAll(ctx context.Context, r *rig, ids []string, rep *report, log io.Wr
 		return fmt.Errorf("cancel: %w", err)
 	}
 	signalled := time.Since(t0)
-	if err := waitNoneRunning(ctx, r.client, log); err != nil {
+	if err := waitNoneRunning(ctx, r.Client, log); err != nil {
 		return err
 	}
 	rep.row(what+": cancel all as rita (gateway): answered, all closed (s)",
@@ -177,7 +178,7 @@ func waitNoneRunning(ctx context.Context, c client.Client, log io.Writer) error 
 func checkCancelled(ctx context.Context, r *rig, ids []string) error {
 	for _, i := range rand.Perm(len(ids))[:min(20, len(ids))] {
 		var res workflows.ReleaseResult
-		if err := r.client.GetWorkflow(ctx, ids[i], "").Get(ctx, &res); err != nil {
+		if err := r.Client.GetWorkflow(ctx, ids[i], "").Get(ctx, &res); err != nil {
 			return err
 		}
 		if res.Status != workflows.StatusCancelled {
@@ -204,11 +205,11 @@ func cancelAsRita(ctx context.Context, r *rig, id string) error {
 }
 
 func postCancel(ctx context.Context, r *rig, body []byte) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.local.GatewayURL()+"/v1/cancels", bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.Local.GatewayURL()+"/v1/cancels", bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Authorization", "Bearer "+r.tokens["rita"])
+	req.Header.Set("Authorization", "Bearer "+r.Tokens["rita"])
 	req.Header.Set("Content-Type", "application/json")
 	return expectAccepted(r.http.Do(req))
 }

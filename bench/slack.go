@@ -34,7 +34,7 @@ type viaSlack struct{ *foureyes }
 func (s viaSlack) name() string { return "foureyes via Slack" }
 
 func (s viaSlack) decide(ctx context.Context, id, gate string) error {
-	req, err := slackClick(ctx, s.r.local.GatewayURL(), id, gate, time.Now())
+	req, err := slackClick(ctx, s.r.Local.GatewayURL(), id, gate, time.Now())
 	if err != nil {
 		return err
 	}

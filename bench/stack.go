@@ -6,33 +6,29 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"path/filepath"
-	"strings"
 	"time"
 
-	"go.temporal.io/sdk/client"
-
 	"github.com/foureyes/foureyes/devstack"
+	"github.com/foureyes/foureyes/internal/procstat"
+	"github.com/foureyes/foureyes/internal/stacktest"
 )
 
-// rig is everything one bench run starts: the server, the five foureyes
-// roles, the five floor roles, a client and the prompt watchers.
+// rig is everything one bench run starts: the stack (server, the five
+// foureyes roles, the admin's client), the five floor roles and the prompt
+// watchers.
 type rig struct {
+	*stacktest.Stack
 	cfg      config
-	dir      string // temporary; removed by close unless -keep
-	local    *devstack.Local
 	floor    map[string]*devstack.Process
-	client   client.Client
 	http     *http.Client
-	tokens   map[string]string // identity -> demo API token
-	prompts  *watcher          // approval role's console prompts
-	fprompts *watcher          // floor approval role's prompts
-	slack    *slackAPI         // Slack Web API stand-in
-	pgDir    string            // -cluster: PostgreSQL's data, removed by close
+	prompts  *watcher  // approval role's console prompts
+	fprompts *watcher  // floor approval role's prompts
+	slack    *slackAPI // Slack Web API stand-in
 }
 
 // startRig builds the binaries and starts everything on free ports in a
-// temporary folder. On error, what was started is stopped.
+// temporary folder (removed by close unless -keep); prod releases go
+// straight to prod. On error, what was started is stopped.
 func startRig(ctx context.Context, cfg config, log io.Writer) (r *rig, err error) {
 	r = &rig{cfg: cfg, http: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 256}}}
 	defer func() {
@@ -40,69 +36,29 @@ func startRig(ctx context.Context, cfg config, log io.Writer) (r *rig, err error
 			r.close()
 		}
 	}()
-	if err = r.prepare(log); err != nil {
-		return r, err
-	}
-	if r.cfg.cluster {
-		err = r.startCluster(ctx)
-	} else {
-		err = r.local.StartServer(ctx, r.cfg.server)
-	}
-	if err != nil {
-		return r, err
-	}
-	if err = r.startRoles(ctx); err != nil {
+	if r.slack, err = startSlackAPI(); err != nil {
 		return r, err
 	}
 	// The bench starts releases and its floor's workflows, reads histories
-	// and queries: the admin's key (each admin call is logged by the server).
-	r.client, err = r.local.Dial(ctx, devstack.IdentityAdmin)
-	return r, err
+	// and queries with the stack's client: the admin's key (each admin call
+	// is logged by the server).
+	r.Stack, err = stacktest.Start(ctx, stacktest.Options{TempPrefix: "foureyes-bench-", Keep: cfg.keep,
+		BasePolicy: stacktest.WithoutPromotion, Extra: cfg.extra(r.slack.url), Tuning: cfg.tuning(),
+		Cluster: cfg.cluster, Server: cfg.server, Log: log})
+	if err != nil {
+		return r, err
+	}
+	r.HTTP = r.http // the bench's pool of connections to the gateway
+	return r, r.startFloorAndWatch(ctx)
 }
 
-func (r *rig) prepare(log io.Writer) error {
-	dir, err := os.MkdirTemp("", "foureyes-bench-")
-	if err != nil {
-		return err
-	}
-	r.dir = dir
-	fmt.Fprintf(log, "bench: building binaries into %s\n", dir)
-	bin := filepath.Join(dir, "bin")
-	if err := devstack.BuildBinaries(r.cfg.root, bin, log); err != nil {
-		return err
-	}
-	port, err := devstack.FreePort()
-	if err != nil {
-		return err
-	}
-	if r.slack, err = startSlackAPI(); err != nil {
-		return err
-	}
-	base, err := devstack.WritePolicyWithoutPromotion(r.cfg.root, dir) // prod releases go straight to prod here
-	if err != nil {
-		return err
-	}
-	r.local = &devstack.Local{Root: r.cfg.root, DataDir: filepath.Join(dir, "data"), BinDir: bin,
-		GatewayPort: port, Extra: r.cfg.extra(r.slack.url), Tuning: r.cfg.tuning(), BasePolicy: base}
-	if r.tokens, err = demoTokens(r.cfg.root); err != nil {
-		return err
-	}
-	return r.local.MakeDirs()
-}
-
-// startRoles starts the foureyes roles, then the floor roles, then follows
-// both approval roles' output for prompts.
-func (r *rig) startRoles(ctx context.Context) error {
-	if err := r.local.StartRoles(ctx); err != nil {
-		return err
-	}
-	if err := r.local.WaitGateway(ctx, time.Minute); err != nil {
-		return err
-	}
+// startFloorAndWatch starts the floor roles, then follows both approval
+// roles' output for prompts.
+func (r *rig) startFloorAndWatch(ctx context.Context) error {
 	if err := r.startFloor(ctx); err != nil {
 		return err
 	}
-	r.prompts = watch(r.local.Roles["approval"].LogFile, parseConsolePrompt())
+	r.prompts = watch(r.Local.Roles["approval"].LogFile, parseConsolePrompt())
 	r.fprompts = watch(r.floor["approval"].LogFile, parseFloorPrompt)
 	return nil
 }
@@ -114,7 +70,7 @@ func (r *rig) startFloor(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	roleEnv, err := r.local.RoleEnv("orchestrator")
+	roleEnv, err := r.Local.RoleEnv("orchestrator")
 	if err != nil {
 		return err
 	}
@@ -126,8 +82,8 @@ func (r *rig) startFloor(ctx context.Context) error {
 	for _, role := range floorRoles {
 		// The floor's own queues are no foureyes role's: it calls as the admin,
 		// over the same TLS connection with an API key as the roles.
-		env := append(r.local.ClientEnv(devstack.IdentityAdmin), "TEMPORAL_GRPC_COMPRESSION="+compression)
-		p, err := devstack.StartRole(ctx, exe, devstack.Role{Name: floorRolePrefix + role, Env: env}, r.local.LogDir())
+		env := append(r.Local.ClientEnv(devstack.IdentityAdmin), "TEMPORAL_GRPC_COMPRESSION="+compression)
+		p, err := devstack.StartRole(ctx, exe, devstack.Role{Name: floorRolePrefix + role, Env: env}, r.Local.LogDir())
 		if err != nil {
 			return err
 		}
@@ -140,19 +96,19 @@ func (r *rig) startFloor(ctx context.Context) error {
 // the floor roles.
 func (r *rig) cpu() map[string]float64 {
 	m := map[string]float64{"server": r.serverCPU()}
-	for name, p := range r.local.Roles {
-		m["foureyes"] += cpuSeconds(p.Pid())
-		m[name] = cpuSeconds(p.Pid())
+	for name, p := range r.Local.Roles {
+		m["foureyes"] += procstat.CPUSeconds(p.Pid())
+		m[name] = procstat.CPUSeconds(p.Pid())
 	}
 	for _, p := range r.floor {
-		m["floor"] += cpuSeconds(p.Pid())
+		m["floor"] += procstat.CPUSeconds(p.Pid())
 	}
 	return m
 }
 
 // check fails when a process of the rig has exited.
 func (r *rig) check() error {
-	if err := r.local.Check(); err != nil {
+	if err := r.Local.Check(); err != nil {
 		return err
 	}
 	for _, p := range r.floor {
@@ -163,47 +119,20 @@ func (r *rig) check() error {
 	return nil
 }
 
-// close stops every process and removes the temporary folder.
+// close stops every process and removes the temporary folders.
 func (r *rig) close() {
 	for _, w := range []*watcher{r.prompts, r.fprompts} {
 		if w != nil {
 			w.stop()
 		}
 	}
-	if r.client != nil {
-		r.client.Close()
-	}
 	for _, p := range r.floor {
 		_ = p.Stop()
 	}
-	if r.local != nil {
-		r.local.Stop()
+	if r.Stack != nil {
+		r.Stop()
 	}
 	if r.slack != nil {
 		r.slack.close()
 	}
-	if r.dir != "" && !r.cfg.keep {
-		_ = os.RemoveAll(r.dir)
-	}
-	if r.pgDir != "" && !r.cfg.keep {
-		_ = os.RemoveAll(r.pgDir)
-	}
-}
-
-// demoTokens maps identities to the tokens of deploy/demo-tokens.env.
-func demoTokens(root string) (map[string]string, error) {
-	env, err := devstack.ReadEnvFile(filepath.Join(root, "deploy", "demo-tokens.env"))
-	if err != nil {
-		return nil, err
-	}
-	tokens := map[string]string{}
-	for _, id := range []string{"ci-bot", "erin", "bob", "rita"} {
-		key := "FOUREYES_DEMO_TOKEN_" + strings.ToUpper(strings.ReplaceAll(id, "-", "_"))
-		v, ok := devstack.LookupEnv(env, key)
-		if !ok {
-			return nil, fmt.Errorf("deploy/demo-tokens.env: no %s", key)
-		}
-		tokens[id] = v
-	}
-	return tokens, nil
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -66,7 +65,7 @@ func service(id string) string { return strings.Split(id, "-")[1] }
 func (f *foureyes) start(ctx context.Context, id string) error {
 	req := workflows.ReleaseRequest{Service: service(id), Environment: "staging", Commit: benchCommit,
 		Authors: []string{"alice"}, Requester: "rita", Title: "bench"}
-	_, err := f.r.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id,
+	_, err := f.r.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id,
 		TaskQueue: workflows.QueueOrchestrator, TypedSearchAttributes: workflows.StartAttributes(req),
 		Memo: map[string]any{"service": req.Service, "environment": req.Environment, "title": req.Title}},
 		"Release", req)
@@ -75,15 +74,12 @@ func (f *foureyes) start(ctx context.Context, id string) error {
 
 // decide posts the gate's decision and wants it accepted.
 func (f *foureyes) decide(ctx context.Context, id, gate string) error {
-	body, _ := json.Marshal(gateway.Request{ReleaseID: id, Gate: gate, Verdict: "approve",
-		RequestID: uuid.NewString(), Comment: "bench"})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, f.r.local.GatewayURL()+"/v1/decisions", bytes.NewReader(body))
-	if err != nil {
-		return err
+	code, a, err := f.r.DecideOnce(ctx, f.signers[gate], gateway.Request{ReleaseID: id, Gate: gate,
+		Verdict: "approve", RequestID: uuid.NewString(), Comment: "bench"})
+	if err == nil && code != http.StatusOK {
+		err = fmt.Errorf("decision answered %d: %s: %s", code, a.Outcome, a.Reason)
 	}
-	req.Header.Set("Authorization", "Bearer "+f.r.tokens[f.signers[gate]])
-	req.Header.Set("Content-Type", "application/json")
-	return expectAccepted(f.r.http.Do(req))
+	return err
 }
 
 func expectAccepted(resp *http.Response, err error) error {
@@ -100,7 +96,7 @@ func expectAccepted(resp *http.Response, err error) error {
 
 func (f *foureyes) result(ctx context.Context, id string) error {
 	var res workflows.ReleaseResult
-	if err := f.r.client.GetWorkflow(ctx, id, "").Get(ctx, &res); err != nil {
+	if err := f.r.Client.GetWorkflow(ctx, id, "").Get(ctx, &res); err != nil {
 		return err
 	}
 	if res.Status != workflows.StatusDeployed {
@@ -130,17 +126,17 @@ func (f *floor) name() string      { return "floor" }
 func (f *floor) prompts() *watcher { return f.r.fprompts }
 
 func (f *floor) start(ctx context.Context, id string) error {
-	_, err := f.r.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id,
+	_, err := f.r.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id,
 		TaskQueue: floorQueue("orchestrator")}, floorWorkflow, f.r.cfg.floorUpserts)
 	return err
 }
 
 func (f *floor) decide(ctx context.Context, id, gate string) error {
-	return f.r.client.SignalWorkflow(ctx, id, "", floorSignal, gate)
+	return f.r.Client.SignalWorkflow(ctx, id, "", floorSignal, gate)
 }
 
 func (f *floor) result(ctx context.Context, id string) error {
-	return f.r.client.GetWorkflow(ctx, id, "").Get(ctx, nil)
+	return f.r.Client.GetWorkflow(ctx, id, "").Get(ctx, nil)
 }
 
 func (f *floor) next(gate string, a *historypb.ActivityTaskScheduledEventAttributes) bool {

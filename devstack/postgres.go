@@ -15,6 +15,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/foureyes/foureyes/internal/procstat"
 )
 
 // Postgres is the cluster's own PostgreSQL: a database cluster in Dir
@@ -222,7 +224,7 @@ func (p *Postgres) Crash() error {
 	if p.Proc == nil || p.Proc.Exited() {
 		return nil
 	}
-	children := childrenOf(p.Proc.Pid())
+	children := procstat.Children(p.Proc.Pid())
 	if err := p.Proc.Kill(); err != nil {
 		return err
 	}
@@ -236,27 +238,4 @@ func (p *Postgres) Crash() error {
 		}
 	}
 	return nil
-}
-
-// childrenOf lists the processes whose parent is pid (from /proc).
-func childrenOf(pid int) []int {
-	entries, _ := os.ReadDir("/proc")
-	var out []int
-	for _, e := range entries {
-		child, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		data, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		f := strings.Fields(string(data[strings.LastIndexByte(string(data), ')')+1:]))
-		if len(f) > 1 {
-			if ppid, _ := strconv.Atoi(f[1]); ppid == pid {
-				out = append(out, child)
-			}
-		}
-	}
-	return out
 }

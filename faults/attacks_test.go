@@ -19,6 +19,7 @@ import (
 	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/audit"
 	"github.com/foureyes/foureyes/internal/figures"
+	"github.com/foureyes/foureyes/internal/stacktest"
 	"github.com/foureyes/foureyes/policy"
 	"github.com/foureyes/foureyes/workflows"
 )
@@ -94,9 +95,9 @@ func attacks(t *testing.T, s *stackT) {
 }
 
 func newAttackRun(t *testing.T, s *stackT) *attackRun {
-	content, err := os.ReadFile(s.local.PolicyFile())
+	content, err := os.ReadFile(s.Local.PolicyFile())
 	require(t, err)
-	stolen, err := attest.LoadSigner(attest.RoleBuild, s.local.KeyFile(attest.RoleBuild))
+	stolen, err := attest.LoadSigner(attest.RoleBuild, s.Local.KeyFile(attest.RoleBuild))
 	require(t, err)
 	return &attackRun{s: s, hash: policy.HashBytes(content), content: content, attacker: freshKey(t), stolen: stolen,
 		tried: map[string]int{}, refused: map[string]int{}, releases: map[string]string{}, refDone: make(chan struct{})}
@@ -145,7 +146,7 @@ func releaseID(service string) string {
 // startRelease starts a release by alice, requested by rita.
 func (a *attackRun) startRelease(ctx context.Context, service, commit string) (string, error) {
 	id := releaseID(service)
-	_, err := a.s.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id,
+	_, err := a.s.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id,
 		TaskQueue: workflows.QueueOrchestrator, WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_FAIL},
 		"Release", workflows.ReleaseRequest{Service: service, Environment: "prod", Commit: commit,
 			Authors: []string{"alice"}, Requester: "rita", Title: "attack: " + service})
@@ -165,7 +166,7 @@ func (a *attackRun) startReleases(ctx context.Context, t *testing.T) {
 		id, err := a.startRelease(ctx, service, commitOf(service))
 		require(t, err)
 		a.releases[purpose] = id
-		wg.Go(func() { errs <- a.s.waitStatus(ctx, id, workflows.StatusAwaitingReview) })
+		wg.Go(func() { errs <- a.s.WaitStatus(ctx, id, workflows.StatusAwaitingReview) })
 	}
 	wg.Wait()
 	close(errs)
@@ -178,7 +179,7 @@ func (a *attackRun) startReleases(ctx context.Context, t *testing.T) {
 		require(t, a.legit(ctx, a.releases[who], "review", "bob"))
 	}
 	for _, who := range []string{"carol", "dave"} {
-		require(t, a.s.waitStatus(ctx, a.releases[who], workflows.StatusAwaitingApproval))
+		require(t, a.s.WaitStatus(ctx, a.releases[who], workflows.StatusAwaitingApproval))
 	}
 }
 
@@ -199,7 +200,7 @@ func (a *attackRun) approveAll(ctx context.Context, id string) error {
 	if err := a.legit(ctx, id, "review", "bob"); err != nil {
 		return err
 	}
-	if err := a.s.waitStatus(ctx, id, workflows.StatusAwaitingApproval); err != nil {
+	if err := a.s.WaitStatus(ctx, id, workflows.StatusAwaitingApproval); err != nil {
 		return err
 	}
 	for _, who := range []string{"carol", "dave"} {
@@ -226,12 +227,12 @@ func (a *attackRun) deployRef(ctx context.Context) {
 		r.err = fmt.Errorf("the reference release ended %s (%s)", r.result.Status, r.result.Reason)
 		return
 	}
-	st, err := query[workflows.Status](ctx, a.s, r.id, workflows.QueryStatus)
+	st, err := stacktest.Query[workflows.Status](ctx, a.s.Client, r.id, workflows.QueryStatus)
 	if r.err = err; err != nil {
 		return
 	}
 	r.req = st.Request
-	if r.entries, r.err = a.s.trail(ctx, r.id); r.err != nil {
+	if r.entries, r.err = a.s.Trail(ctx, r.id); r.err != nil {
 		return
 	}
 	r.decision = map[string]attest.Envelope{}
@@ -262,15 +263,15 @@ func (a *attackRun) reference(ctx context.Context, t *testing.T) ref {
 
 // result waits for a release's result.
 func (a *attackRun) result(ctx context.Context, id string) (workflows.ReleaseResult, error) {
-	return retry(ctx, func(ctx context.Context) (workflows.ReleaseResult, error) {
+	return stacktest.Retry(ctx, func(ctx context.Context) (workflows.ReleaseResult, error) {
 		var res workflows.ReleaseResult
-		return res, a.s.client.GetWorkflow(ctx, id, "").Get(ctx, &res)
+		return res, a.s.Client.GetWorkflow(ctx, id, "").Get(ctx, &res)
 	})
 }
 
 // binding is what a decision on release must be bound to.
 func (a *attackRun) binding(ctx context.Context, id string) (workflows.Binding, error) {
-	return query[workflows.Binding](ctx, a.s, id, workflows.QueryBinding)
+	return stacktest.Query[workflows.Binding](ctx, a.s.Client, id, workflows.QueryBinding)
 }
 
 // decision is a decision statement as the gateway would write it, bound to
@@ -291,7 +292,7 @@ func decisionStatement(bd workflows.Binding, rid, gate, who, channel string) att
 func (a *attackRun) update(ctx context.Context, id, updateID, name string, env attest.Envelope, out any) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	h, err := a.s.client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{UpdateID: updateID, WorkflowID: id,
+	h, err := a.s.Client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{UpdateID: updateID, WorkflowID: id,
 		UpdateName: name, Args: []any{workflows.SignedRequest{Envelope: env}},
 		WaitForStage: client.WorkflowUpdateStageCompleted})
 	if err != nil {
@@ -315,7 +316,7 @@ func (a *attackRun) refusedUnsigned(ctx context.Context, id, updateID, code stri
 
 // stillAwaiting: the release still waits at gate, nobody but signers signed it.
 func (a *attackRun) stillAwaiting(ctx context.Context, id, gate string, signers ...string) error {
-	st, err := query[workflows.Status](ctx, a.s, id, workflows.QueryStatus)
+	st, err := stacktest.Query[workflows.Status](ctx, a.s.Client, id, workflows.QueryStatus)
 	if err != nil {
 		return err
 	}
@@ -344,7 +345,7 @@ func (a *attackRun) forgedDecisions(ctx context.Context, t *testing.T) {
 			a.attempt(t, "forged decision", name+" as the decision signal", func() error {
 				d := workflows.Decision{RequestID: rid("signal"), Gate: target.gate, Verdict: workflows.VerdictApprove,
 					Identity: target.who, Channel: ch, Comment: "lgtm"}
-				if err := a.s.client.SignalWorkflow(ctx, id, "", workflows.SignalDecision, d); err != nil {
+				if err := a.s.Client.SignalWorkflow(ctx, id, "", workflows.SignalDecision, d); err != nil {
 					return err
 				}
 				e, err := a.s.unsignedRefusal(ctx, id, rid("signal"))
@@ -384,7 +385,7 @@ func (a *attackRun) forgedCancels(ctx context.Context, t *testing.T) {
 	id := a.releases["cancel"]
 	a.attempt(t, "forged cancel", "cancel signal as rita", func() error {
 		c := workflows.CancelRequest{RequestID: "forged-cancel-signal", Identity: "rita", Channel: workflows.ChannelCLI, Reason: "forged"}
-		if err := a.s.client.SignalWorkflow(ctx, id, "", workflows.SignalCancel, c); err != nil {
+		if err := a.s.Client.SignalWorkflow(ctx, id, "", workflows.SignalCancel, c); err != nil {
 			return err
 		}
 		e, err := a.s.unsignedRefusal(ctx, id, c.RequestID)
@@ -424,7 +425,7 @@ func (a *attackRun) forgedCancels(ctx context.Context, t *testing.T) {
 	if err := a.stillAwaiting(ctx, id, "review"); err != nil {
 		t.Errorf("after the forged cancels: %v", err)
 	}
-	entries, err := a.s.trail(ctx, id)
+	entries, err := a.s.Trail(ctx, id)
 	require(t, err)
 	for _, e := range entries {
 		if e.Type == audit.EventCancelRequested {
@@ -464,10 +465,10 @@ func (a *attackRun) replayedEnvelopes(ctx context.Context, t *testing.T) {
 	}
 	misbound("bob's accepted review decision of another release, at the review gate", "review", "review/bob")
 	require(t, a.legit(ctx, id, "review", "bob"))
-	require(t, a.s.waitStatus(ctx, id, workflows.StatusAwaitingApproval))
+	require(t, a.s.WaitStatus(ctx, id, workflows.StatusAwaitingApproval))
 	misbound("carol's accepted approval of another release, at the approval gate", "approval", "approval/carol")
 	a.attempt(t, "replayed envelope", "bob's review decision again, at the approval gate, under a new update id", func() error {
-		entries, err := a.s.trail(ctx, id)
+		entries, err := a.s.Trail(ctx, id)
 		if err != nil {
 			return err
 		}
@@ -487,7 +488,7 @@ func (a *attackRun) replayedEnvelopes(ctx context.Context, t *testing.T) {
 		if err := a.stillAwaiting(ctx, id, "approval"); err != nil {
 			return err
 		}
-		after, err := a.s.trail(ctx, id)
+		after, err := a.s.Trail(ctx, id)
 		if err == nil && len(after) != len(entries) {
 			err = fmt.Errorf("the trail grew from %d to %d entries: the envelope counted again", len(entries), len(after))
 		}
@@ -502,12 +503,12 @@ func (a *attackRun) cleanUp(ctx context.Context, t *testing.T) {
 	ids := append([]string(nil), a.ids...)
 	a.mu.Unlock()
 	for _, id := range ids {
-		desc, err := a.s.client.DescribeWorkflowExecution(ctx, id, "")
+		desc, err := a.s.Client.DescribeWorkflowExecution(ctx, id, "")
 		if err != nil || desc.GetWorkflowExecutionInfo().GetStatus() != enums.WORKFLOW_EXECUTION_STATUS_RUNNING {
 			continue // a made-up id, or a release that ended
 		}
 		body := fmt.Sprintf(`{"release_id":%q,"reason":"end of the attacks","request_id":"cleanup"}`, id)
-		code, got, err := a.s.post(ctx, "/v1/cancels", "Bearer "+a.s.tokens["rita"], []byte(body), nil)
+		code, got, err := a.s.post(ctx, "/v1/cancels", "Bearer "+a.s.Tokens["rita"], []byte(body), nil)
 		if err != nil || code != 200 {
 			t.Errorf("cancelling %s as rita through the gateway: %d %v %v", id, code, got, err)
 		}
@@ -525,7 +526,7 @@ func (a *attackRun) deploys() int {
 // naming them.
 func (s *stackT) deployed(ids ...string) int {
 	var records []string
-	_ = filepath.WalkDir(filepath.Join(s.local.DataDir, "deployments"), func(path string, d os.DirEntry, err error) error {
+	_ = filepath.WalkDir(filepath.Join(s.Local.DataDir, "deployments"), func(path string, d os.DirEntry, err error) error {
 		if err == nil && !d.IsDir() && (strings.HasSuffix(path, ".json") || strings.HasSuffix(path, ".json.prev")) {
 			if data, err := os.ReadFile(path); err == nil {
 				records = append(records, string(data))

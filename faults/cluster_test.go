@@ -2,17 +2,13 @@ package faults
 
 import (
 	"context"
-	"fmt"
-	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/foureyes/foureyes/devstack"
 	"github.com/foureyes/foureyes/internal/slackrec"
-	"github.com/foureyes/foureyes/policy"
 )
 
 // clusterTargets are the cluster's processes the suite SIGKILLs (then
@@ -33,10 +29,10 @@ func TestClusterFaults(t *testing.T) {
 		t.Fatalf("the cluster fault suite needs PostgreSQL: %v", err)
 	}
 	api := slackrec.New(t)
-	s, err := startClusterStack(api.URL())
+	s, err := startStack(api.URL(), true)
 	if s != nil {
 		s.slack = api
-		t.Cleanup(func() { s.stopCluster(t) })
+		t.Cleanup(func() { s.stop(t) })
 	}
 	if err != nil {
 		t.Fatal(err)
@@ -74,84 +70,6 @@ func (f *faultRun) crash(ctx context.Context, target string, wait time.Duration)
 	case <-time.After(wait):
 	}
 	flt := fault{target: target, at: time.Now()}
-	flt.down, flt.restartErr = f.s.local.Cluster.Crash(context.Background(), target)
+	flt.down, flt.restartErr = f.s.Local.Cluster.Crash(context.Background(), target)
 	f.record(flt)
-}
-
-// startClusterStack is startStack on a cluster: PostgreSQL's data in a
-// folder of its own under /tmp (its user must reach it), every client by
-// its certificate, the suites' rogue clients as admin.
-func startClusterStack(slackAPI string) (*stackT, error) {
-	root, err := devstack.RepoRoot()
-	if err != nil {
-		return nil, err
-	}
-	dir, err := os.MkdirTemp("", "foureyes-cluster-faults-")
-	if err != nil {
-		return nil, err
-	}
-	s := &stackT{dir: dir, counter: filepath.Join(dir, "deploys.log"), envDir: filepath.Join(dir, "deploy-env")}
-	if err := s.prepare(root, slackAPI); err != nil {
-		return nil, err
-	}
-	if err := s.bootCluster(root); err != nil {
-		return s, fmt.Errorf("%w (logs in %s)", err, s.local.LogDir())
-	}
-	return s, nil
-}
-
-func (s *stackT) bootCluster(root string) error {
-	var err error
-	if s.server, err = devstack.EnsureTemporalServer(root, io.Discard); err != nil {
-		return fmt.Errorf("foureyes' Temporal server is needed (go run ./stack test builds it): %w", err)
-	}
-	if err := devstack.BuildBinaries(root, s.local.BinDir, io.Discard); err != nil {
-		return err
-	}
-	if s.local.GatewayPort, err = devstack.FreePort(); err != nil {
-		return err
-	}
-	if err := s.local.MakeDirs(); err != nil {
-		return err
-	}
-	p, _, err := policy.Load(s.local.PolicyFile())
-	if err != nil {
-		return err
-	}
-	if s.ring, err = p.KeyRing(); err != nil {
-		return err
-	}
-	pgDir, err := os.MkdirTemp("", "foureyes-pg-")
-	if err != nil {
-		return err
-	}
-	s.pgDir = pgDir
-	if err := os.Chmod(pgDir, 0o711); err != nil { // user postgres passes through to data/
-		return err
-	}
-	s.local.Cluster = &devstack.Cluster{Bin: s.server, Dir: filepath.Join(s.dir, "cluster"), PGDir: filepath.Join(pgDir, "data"),
-		LogDir: s.local.LogDir()}
-	ctx := context.Background()
-	if err := s.local.Cluster.Start(ctx, func(_ string, f func() (string, error)) error { _, err := f(); return err }); err != nil {
-		return err
-	}
-	return s.startRolesAndClient(ctx)
-}
-
-func (s *stackT) stopCluster(t *testing.T) {
-	logFile := ""
-	if p := s.local.Cluster.Process("frontend"); p != nil {
-		logFile = p.LogFile
-	}
-	s.local.Stop()
-	if s.client != nil {
-		s.client.Close()
-	}
-	if logFile != "" {
-		reportServerTally(t, logFile)
-	}
-	os.RemoveAll(s.dir)
-	if s.pgDir != "" {
-		os.RemoveAll(s.pgDir)
-	}
 }

@@ -78,8 +78,8 @@ func (a *attackRun) writeExport(t *testing.T, dir, name string, entries []audit.
 
 // verifyExport runs `starter audit --verify FILE --policy <the stack's policy>`.
 func (a *attackRun) verifyExport(ctx context.Context, file string) (int, string) {
-	cmd := exec.CommandContext(ctx, filepath.Join(a.s.local.BinDir, "starter"), "audit", "--verify", file,
-		"--policy", a.s.local.PolicyFile())
+	cmd := exec.CommandContext(ctx, filepath.Join(a.s.Local.BinDir, "starter"), "audit", "--verify", file,
+		"--policy", a.s.Local.PolicyFile())
 	cmd.Env = devstack.BaseEnv()
 	out, err := cmd.CombinedOutput()
 	var exit *exec.ExitError

@@ -21,6 +21,7 @@ import (
 	"github.com/foureyes/foureyes/devstack"
 	"github.com/foureyes/foureyes/gateway"
 	"github.com/foureyes/foureyes/internal/figures"
+	"github.com/foureyes/foureyes/internal/stacktest"
 	"github.com/foureyes/foureyes/workflows"
 )
 
@@ -174,7 +175,7 @@ func (f *faultRun) round(t *testing.T, n int, inject func(context.Context, []*re
 	<-injected
 	f.releases = append(f.releases, rels...)
 	t.Logf("round %d: %d releases, %d faults so far, %.1fs", len(f.releases)/n, n, len(f.faults), time.Since(begin).Seconds())
-	if err := f.s.local.Check(); err != nil {
+	if err := f.s.Local.Check(); err != nil {
 		t.Fatalf("after the round: %v", err)
 	}
 }
@@ -189,9 +190,9 @@ func (f *faultRun) drive(ctx context.Context, r *release, hold <-chan struct{}) 
 	if err := f.decisions(ctx, r, hold); err != nil {
 		return err
 	}
-	res, err := retry(ctx, func(ctx context.Context) (workflows.ReleaseResult, error) {
+	res, err := stacktest.Retry(ctx, func(ctx context.Context) (workflows.ReleaseResult, error) {
 		var res workflows.ReleaseResult
-		return res, f.s.client.GetWorkflow(ctx, r.id, "").Get(ctx, &res)
+		return res, f.s.Client.GetWorkflow(ctx, r.id, "").Get(ctx, &res)
 	})
 	r.res = res
 	return err
@@ -202,8 +203,8 @@ func (f *faultRun) startRelease(ctx context.Context, r *release) error {
 	svc, _, _ := strings.Cut(strings.TrimPrefix(r.id, "release-"), "-")
 	req := workflows.ReleaseRequest{Service: svc, Environment: "prod", Commit: randomCommit(f),
 		Authors: []string{"alice"}, Requester: "rita", Title: "fault run " + r.plan.kind}
-	_, err := retry(ctx, func(ctx context.Context) (client.WorkflowRun, error) {
-		return f.s.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: r.id,
+	_, err := stacktest.Retry(ctx, func(ctx context.Context) (client.WorkflowRun, error) {
+		return f.s.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: r.id,
 			TaskQueue:                workflows.QueueOrchestrator,
 			WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		}, "Release", req)
@@ -233,7 +234,7 @@ func (f *faultRun) decisions(ctx context.Context, r *release, hold <-chan struct
 	}[r.plan.kind]
 	for i, d := range steps {
 		if i == 0 || d.gate != steps[i-1].gate {
-			if err := f.s.waitStatus(ctx, r.id, "awaiting_"+d.gate); err != nil {
+			if err := f.s.WaitStatus(ctx, r.id, "awaiting_"+d.gate); err != nil {
 				return err
 			}
 		}
@@ -272,7 +273,7 @@ func (f *faultRun) kill(role string, midDeploy bool) {
 	_ = f.process(role).Kill()
 	time.Sleep(f.jitter(200, 1500))
 	f.procs.Lock()
-	_, flt.restartErr = f.s.local.StartRole(context.Background(), role)
+	_, flt.restartErr = f.s.Local.StartRole(context.Background(), role)
 	f.procs.Unlock()
 	f.record(flt)
 }
@@ -280,7 +281,7 @@ func (f *faultRun) kill(role string, midDeploy bool) {
 func (f *faultRun) process(role string) *devstack.Process {
 	f.procs.Lock()
 	defer f.procs.Unlock()
-	return f.s.local.Roles[role]
+	return f.s.Local.Roles[role]
 }
 
 func (f *faultRun) record(flt fault) {
@@ -313,9 +314,9 @@ func (f *faultRun) restartServer(ctx context.Context, wait time.Duration) {
 	case <-time.After(wait):
 	}
 	flt := fault{target: "server", at: time.Now()}
-	_ = f.s.local.Server.Stop()
+	_ = f.s.Local.Server.Stop()
 	time.Sleep(f.jitter(200, 2000))
-	flt.restartErr = f.s.local.StartServer(context.Background(), f.s.server)
+	flt.restartErr = f.s.Local.StartServer(context.Background(), f.s.Server)
 	f.record(flt)
 }
 
@@ -364,7 +365,7 @@ func (f *faultRun) report(t *testing.T) {
 	}
 	lived := f.livedThroughFaults()
 	server := fmt.Sprintf("server restarts %d", byTarget["server"])
-	if f.s.local.Cluster != nil {
+	if f.s.Local.Cluster != nil {
 		server = fmt.Sprintf("cluster SIGKILLs: history %d, matching %d, PostgreSQL %d, down at most %s", byTarget["history"],
 			byTarget["matching"], byTarget["postgres"], f.longestDown().Round(time.Millisecond))
 	}
@@ -453,7 +454,7 @@ func (f *faultRun) checkDeploys(r *release, tl *tally, bad func(string, ...any))
 func (f *faultRun) checkTrail(r *release, tl *tally, bad func(string, ...any)) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	entries, err := f.s.trail(ctx, r.id)
+	entries, err := f.s.Trail(ctx, r.id)
 	if err != nil || len(entries) == 0 {
 		bad("audit trail: %v", err)
 		return
@@ -465,7 +466,7 @@ func (f *faultRun) checkTrail(r *release, tl *tally, bad func(string, ...any)) {
 	_ = audit.Export(&buf, entries)
 	n, err := audit.Verify(&buf)
 	headDiffers := err == nil && n == len(entries) && entries[len(entries)-1].Hash != r.res.AuditHead
-	if headDiffers && !strictHeads() && f.s.verifySigned(entries) == nil {
+	if headDiffers && !strictHeads() && f.s.VerifySigned(entries) == nil {
 		// The trail verifies, signed and sealed, but a replay of history ends
 		// on another head than the result (see replayedTrail): reported as a
 		// figure; a failure under FOUREYES_FAULT_STRICT_HEADS=1.
@@ -476,7 +477,7 @@ func (f *faultRun) checkTrail(r *release, tl *tally, bad func(string, ...any)) {
 		last := entries[len(entries)-1]
 		bad("audit chain does not verify: %v (n=%d of %d; last entry %s by %s, hash %.12s; the result's head %.12s)",
 			err, n, len(entries), last.Type, last.Actor, last.Hash, r.res.AuditHead)
-	} else if err := f.s.verifySigned(entries); err != nil {
+	} else if err := f.s.VerifySigned(entries); err != nil {
 		bad("audit trail's signatures or seal do not verify: %v", err)
 	} else {
 		tl.chains++
@@ -506,13 +507,13 @@ func strictHeads() bool { return os.Getenv("FOUREYES_FAULT_STRICT_HEADS") == "1"
 // run that completed and a replay).
 func (f *faultRun) replayedTrail(ctx context.Context, r *release, first []audit.Entry, tl *tally) []audit.Entry {
 	f.procs.Lock()
-	_ = f.s.local.Roles[config.RoleOrchestrator].Stop()
-	_, err := f.s.local.StartRole(context.Background(), config.RoleOrchestrator)
+	_ = f.s.Local.Roles[config.RoleOrchestrator].Stop()
+	_, err := f.s.Local.StartRole(context.Background(), config.RoleOrchestrator)
 	f.procs.Unlock()
 	if err != nil {
 		return first
 	}
-	entries, err := f.s.trail(ctx, r.id)
+	entries, err := f.s.Trail(ctx, r.id)
 	if err != nil || len(entries) == 0 || entries[len(entries)-1].Hash != r.res.AuditHead {
 		return first
 	}
@@ -526,7 +527,7 @@ func (f *faultRun) checkDecision(ctx context.Context, r *release, d decision, en
 	if d.code != d.want {
 		bad("%s %s at %s answered %d (%s), want %d", d.who, d.verdict, d.gate, d.code, d.outcome, d.want)
 	}
-	o, err := query[workflows.DecisionOutcome](ctx, f.s, r.id, workflows.QueryDecision, gateway.ScopedRequestID(d.who, d.rid))
+	o, err := stacktest.Query[workflows.DecisionOutcome](ctx, f.s.Client, r.id, workflows.QueryDecision, gateway.ScopedRequestID(d.who, d.rid))
 	if err != nil || o.Outcome != d.outcome {
 		bad("request %s: release says %q (%v), gateway said %q", d.rid, o.Outcome, err, d.outcome)
 	}

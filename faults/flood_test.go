@@ -119,7 +119,7 @@ func (a *attackRun) flood10k(ctx context.Context, t *testing.T) error {
 	if f.limited < floodGateway/2 {
 		return fmt.Errorf("only %d of the author's %d requests were rate-limited", f.limited, floodGateway)
 	}
-	if err := a.s.waitStatus(ctx, id, workflows.StatusAwaitingReview); err != nil {
+	if err := a.s.WaitStatus(ctx, id, workflows.StatusAwaitingReview); err != nil {
 		return err
 	}
 	if err := a.approveAll(ctx, id); err != nil {
@@ -135,7 +135,7 @@ func (a *attackRun) flood10k(ctx context.Context, t *testing.T) error {
 	if err := a.floodTrail(ctx, id); err != nil {
 		return err
 	}
-	desc, err := a.s.client.DescribeWorkflowExecution(ctx, id, "")
+	desc, err := a.s.Client.DescribeWorkflowExecution(ctx, id, "")
 	if err != nil {
 		return err
 	}
@@ -172,11 +172,11 @@ func (a *attackRun) badEnvelopes(ctx context.Context, id string) ([]attest.Envel
 // gateway; it returns the status and the Retry-After header.
 func (a *attackRun) postAsAlice(ctx context.Context, id string, i int) (int, string, error) {
 	body := fmt.Sprintf(`{"release_id":%q,"gate":"review","verdict":"approve","request_id":"flood-alice-%d"}`, id, i)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.s.local.GatewayURL()+"/v1/decisions", bytes.NewReader([]byte(body)))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.s.Local.GatewayURL()+"/v1/decisions", bytes.NewReader([]byte(body)))
 	if err != nil {
 		return 0, "", err
 	}
-	req.Header.Set("Authorization", "Bearer "+a.s.tokens["alice"])
+	req.Header.Set("Authorization", "Bearer "+a.s.Tokens["alice"])
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return 0, "", err
@@ -189,7 +189,7 @@ func (a *attackRun) postAsAlice(ctx context.Context, id string, i int) (int, str
 // floodTrail: at most refusalCap refusals recorded per sender, then one
 // refusals_capped entry; the honest decisions all there.
 func (a *attackRun) floodTrail(ctx context.Context, id string) error {
-	entries, err := a.s.trail(ctx, id)
+	entries, err := a.s.Trail(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -219,7 +219,7 @@ func (a *attackRun) floodTrail(ctx context.Context, id string) error {
 	case accepted != 3:
 		return fmt.Errorf("trail: %s; want bob, carol and dave's decisions", a.flood.trail)
 	}
-	if err := a.s.verifySigned(entries); err != nil {
+	if err := a.s.VerifySigned(entries); err != nil {
 		return fmt.Errorf("the flooded release's trail: %w", err)
 	}
 	return nil

@@ -18,6 +18,7 @@ import (
 	"github.com/foureyes/foureyes/audit"
 	"github.com/foureyes/foureyes/internal/figures"
 	"github.com/foureyes/foureyes/internal/slackrec"
+	"github.com/foureyes/foureyes/internal/stacktest"
 	"github.com/foureyes/foureyes/workflows"
 )
 
@@ -53,7 +54,7 @@ func hostile(t *testing.T, s *stackT) {
 	replay := h.slackRequest(h.click("U0MALLORY1", "review"), time.Now(), nil)
 	h.run(ctx, h.reviewGateCases(replay))
 	h.legit(ctx, "review", "approve", "bob", "bob-review")
-	require(t, s.waitStatus(ctx, h.id, workflows.StatusAwaitingApproval))
+	require(t, s.WaitStatus(ctx, h.id, workflows.StatusAwaitingApproval))
 	h.run(ctx, h.approvalGateCases())
 	h.replayedByAnother(ctx)
 	h.ended(ctx)
@@ -70,17 +71,17 @@ func require(t *testing.T, err error) {
 // start starts the release the hostile requests aim at.
 func (h *hostileRun) start(ctx context.Context) {
 	h.id = fmt.Sprintf("release-hostile-prod-%d", time.Now().UnixNano())
-	_, err := h.s.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: h.id,
+	_, err := h.s.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: h.id,
 		TaskQueue: workflows.QueueOrchestrator, WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_FAIL},
 		"Release", workflows.ReleaseRequest{Service: "hostile", Environment: "prod",
 			Commit: commitOf("hostile"), Authors: []string{"alice"}, Requester: "rita", Title: "hostile"})
 	require(h.t, err)
-	require(h.t, h.s.waitStatus(ctx, h.id, workflows.StatusAwaitingReview))
+	require(h.t, h.s.WaitStatus(ctx, h.id, workflows.StatusAwaitingReview))
 }
 
 // gatewayCases are refused at the gateway: none may reach the release.
 func (h *hostileRun) gatewayCases() []hcase {
-	bob, body := "Bearer "+h.s.tokens["bob"], h.body("review", "approve", "")
+	bob, body := "Bearer "+h.s.Tokens["bob"], h.body("review", "approve", "")
 	big := h.body("review", "approve", strings.Repeat("x", 70<<10))
 	return []hcase{
 		h.api("no token", "", "/v1/decisions", body, 401, "missing or malformed"),
@@ -88,7 +89,7 @@ func (h *hostileRun) gatewayCases() []hcase {
 		h.api("empty bearer", "Bearer ", "/v1/decisions", body, 401, "missing or malformed"),
 		h.api("wrong token", "Bearer fe_demo_mallory_0123456789abcdef", "/v1/decisions", body, 401, "unknown token"),
 		h.api("revoked token (hash no longer in the policy)", "Bearer "+h.s.revoked, "/v1/decisions", body, 401, "unknown token"),
-		h.api("token in the query string", "", "/v1/decisions?access_token="+url.QueryEscape(h.s.tokens["bob"]), body, 401, "missing or malformed"),
+		h.api("token in the query string", "", "/v1/decisions?access_token="+url.QueryEscape(h.s.Tokens["bob"]), body, 401, "missing or malformed"),
 		h.api("body over the size limit", bob, "/v1/decisions", big, 413, "larger than"),
 		h.api("malformed JSON", bob, "/v1/decisions", `{"release_id": "`+h.id, 400, "malformed JSON"),
 		h.api("not an object", bob, "/v1/decisions", `["approve"]`, 400, "JSON object"),
@@ -151,13 +152,13 @@ func (h *hostileRun) replayedByAnother(ctx context.Context) {
 // ended: the release is over; a decision finds the gate closed and changes
 // nothing.
 func (h *hostileRun) ended(ctx context.Context) {
-	_, err := retry(ctx, func(ctx context.Context) (workflows.ReleaseResult, error) {
+	_, err := stacktest.Retry(ctx, func(ctx context.Context) (workflows.ReleaseResult, error) {
 		var res workflows.ReleaseResult
-		return res, h.s.client.GetWorkflow(ctx, h.id, "").Get(ctx, &res)
+		return res, h.s.Client.GetWorkflow(ctx, h.id, "").Get(ctx, &res)
 	})
 	require(h.t, err)
 	base := h.trailLen(ctx)
-	h.run(ctx, []hcase{h.api("decision on an ended release", "Bearer "+h.s.tokens["dave"], "/v1/decisions",
+	h.run(ctx, []hcase{h.api("decision on an ended release", "Bearer "+h.s.Tokens["dave"], "/v1/decisions",
 		h.body("approval", "approve", ""), 409, "release has ended")})
 	if n := h.trailLen(ctx); n != base {
 		h.t.Errorf("the ended release's trail grew from %d to %d entries", base, n)
@@ -165,14 +166,14 @@ func (h *hostileRun) ended(ctx context.Context) {
 }
 
 func (h *hostileRun) report(ctx context.Context) {
-	entries, err := h.s.trail(ctx, h.id)
+	entries, err := h.s.Trail(ctx, h.id)
 	require(h.t, err)
 	var buf bytes.Buffer
 	require(h.t, audit.Export(&buf, entries))
 	if n, err := audit.Verify(&buf); err != nil || n != len(entries) {
 		h.t.Errorf("audit chain: %v (%d of %d)", err, n, len(entries))
 	}
-	if err := h.s.verifySigned(entries); err != nil {
+	if err := h.s.VerifySigned(entries); err != nil {
 		h.t.Errorf("audit trail's signatures or seal: %v", err)
 	}
 	h.toldPrivately(ctx, "U0MALLORY1", "U0ALICE01")
@@ -189,7 +190,7 @@ func (h *hostileRun) toldPrivately(ctx context.Context, users ...string) {
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	for _, u := range users {
-		_, err := retry(ctx, func(context.Context) (bool, error) {
+		_, err := stacktest.Retry(ctx, func(context.Context) (bool, error) {
 			for _, c := range h.s.slack.Calls(slackrec.PostEphemeral) {
 				if c.Form.Get("user") == u && strings.Contains(c.Form.Get("text"), "was refused") {
 					return true, nil
@@ -227,8 +228,8 @@ func (h *hostileRun) run(ctx context.Context, cases []hcase) {
 func (h *hostileRun) recordedRefusal(ctx context.Context, c hcase) bool {
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	_, err := retry(ctx, func(ctx context.Context) (bool, error) {
-		entries, err := h.s.trail(ctx, h.id)
+	_, err := stacktest.Retry(ctx, func(ctx context.Context) (bool, error) {
+		entries, err := h.s.Trail(ctx, h.id)
 		for _, e := range entries {
 			if e.Type == audit.EventDecisionRefused && e.Actor == c.actor && e.Channel == c.channel &&
 				strings.Contains(e.Detail, c.text) {
@@ -245,7 +246,7 @@ func (h *hostileRun) recordedRefusal(ctx context.Context, c hcase) bool {
 
 // noSignal: no decision reached the release since the trail had base entries.
 func (h *hostileRun) noSignal(ctx context.Context, base int) {
-	entries, err := h.s.trail(ctx, h.id)
+	entries, err := h.s.Trail(ctx, h.id)
 	require(h.t, err)
 	for _, e := range entries[base:] {
 		if strings.HasPrefix(e.Type, "decision") {
@@ -255,7 +256,7 @@ func (h *hostileRun) noSignal(ctx context.Context, base int) {
 }
 
 func (h *hostileRun) trailLen(ctx context.Context) int {
-	entries, err := h.s.trail(ctx, h.id)
+	entries, err := h.s.Trail(ctx, h.id)
 	require(h.t, err)
 	return len(entries)
 }
@@ -286,7 +287,7 @@ func (h *hostileRun) api(name, auth, path, body string, status int, text string)
 // recordedAPI is a well-formed decision by who that the release must refuse
 // and record.
 func (h *hostileRun) recordedAPI(name, who, gate, verdict string, status int, text string) hcase {
-	c := h.api(name, "Bearer "+h.s.tokens[who], "/v1/decisions", h.body(gate, verdict, ""), status, text)
+	c := h.api(name, "Bearer "+h.s.Tokens[who], "/v1/decisions", h.body(gate, verdict, ""), status, text)
 	c.actor, c.channel = who, workflows.ChannelAPI
 	return c
 }
@@ -294,7 +295,7 @@ func (h *hostileRun) recordedAPI(name, who, gate, verdict string, status int, te
 func (h *hostileRun) method(name, method, auth string, status int, text string) hcase {
 	return hcase{name: name, kind: "api", status: status, text: text,
 		send: func(ctx context.Context) (int, string, error) {
-			req, err := http.NewRequestWithContext(ctx, method, h.s.local.GatewayURL()+"/v1/decisions", nil)
+			req, err := http.NewRequestWithContext(ctx, method, h.s.Local.GatewayURL()+"/v1/decisions", nil)
 			if err != nil {
 				return 0, "", err
 			}
@@ -330,7 +331,7 @@ func (h *hostileRun) signal(name, who, gate, verdict string) hcase {
 		text: fmt.Sprintf("a decision signal carries no signature (claimed identity %q)", who),
 		send: func(ctx context.Context) (int, string, error) {
 			d := workflows.Decision{RequestID: rid, Gate: gate, Verdict: verdict, Identity: who, Channel: workflows.ChannelAPI}
-			if err := h.s.client.SignalWorkflow(ctx, h.id, "", workflows.SignalDecision, d); err != nil {
+			if err := h.s.Client.SignalWorkflow(ctx, h.id, "", workflows.SignalDecision, d); err != nil {
 				return 0, "", err
 			}
 			e, err := h.s.unsignedRefusal(ctx, h.id, rid)

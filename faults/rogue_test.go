@@ -24,6 +24,7 @@ import (
 	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/audit"
 	"github.com/foureyes/foureyes/config"
+	"github.com/foureyes/foureyes/internal/stacktest"
 	"github.com/foureyes/foureyes/policy"
 	"github.com/foureyes/foureyes/workflows"
 )
@@ -47,7 +48,7 @@ func rogueDeploy(ctx workflow.Context, in activities.DeployInput) (activities.St
 func (a *attackRun) rogueDeploy(ctx context.Context, t *testing.T) {
 	r := a.reference(ctx, t)
 	queue := fmt.Sprintf("faults-rogue-%d", time.Now().UnixNano())
-	w := worker.New(a.s.client, queue, worker.Options{Identity: "mallory@rogue"})
+	w := worker.New(a.s.Client, queue, worker.Options{Identity: "mallory@rogue"})
 	w.RegisterWorkflowWithOptions(rogueDeploy, workflow.RegisterOptions{Name: rogueDeployWorkflow})
 	require(t, w.Start())
 	defer w.Stop()
@@ -76,7 +77,7 @@ func (a *attackRun) rogueDeploy(ctx context.Context, t *testing.T) {
 			in := activities.DeployInput{ReleaseID: id, Service: r.req.Service, Environment: r.req.Environment,
 				Commit: r.req.Commit, ArtifactRef: r.result.ArtifactRef, Digest: r.result.ArtifactDigest,
 				PolicyHash: a.hash, Bundle: b.bundle}
-			run, err := a.s.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "rogue-" + id, TaskQueue: queue,
+			run, err := a.s.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "rogue-" + id, TaskQueue: queue,
 				WorkflowExecutionTimeout: time.Minute}, rogueDeployWorkflow, in)
 			if err != nil {
 				return err
@@ -99,8 +100,8 @@ func (a *attackRun) rogueDeploy(ctx context.Context, t *testing.T) {
 func (a *attackRun) deployRoleLogged(ctx context.Context, id, reason string) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	file := a.s.local.Roles[config.RoleDeploy].LogFile
-	_, err := retry(ctx, func(context.Context) (bool, error) {
+	file := a.s.Local.Roles[config.RoleDeploy].LogFile
+	_, err := stacktest.Retry(ctx, func(context.Context) (bool, error) {
 		f, err := os.Open(file)
 		if err != nil {
 			return false, err
@@ -138,16 +139,16 @@ func (a *attackRun) activityComplete(ctx context.Context, t *testing.T) {
 // on queue with a worker of the attacker's own, completes it with forged,
 // restarts role and checks the release failed with reason.
 func (a *attackRun) forgeCompletion(ctx context.Context, role, queue, name string, forged any, reason string) (err error) {
-	if err := a.s.local.Roles[role].Stop(); err != nil {
+	if err := a.s.Local.Roles[role].Stop(); err != nil {
 		return err
 	}
 	defer func() {
-		if _, rerr := a.s.local.StartRole(context.Background(), role); rerr != nil {
+		if _, rerr := a.s.Local.StartRole(context.Background(), role); rerr != nil {
 			err = errors.Join(err, fmt.Errorf("restarting %s: %w", role, rerr))
 		}
 	}()
 	tokens := make(chan []byte, 4)
-	w := worker.New(a.s.client, queue, worker.Options{Identity: "mallory@rogue", DisableWorkflowWorker: true})
+	w := worker.New(a.s.Client, queue, worker.Options{Identity: "mallory@rogue", DisableWorkflowWorker: true})
 	w.RegisterActivityWithOptions(func(ctx context.Context, _ map[string]any) (map[string]any, error) {
 		tokens <- activity.GetInfo(ctx).TaskToken
 		return nil, activity.ErrResultPending
@@ -167,7 +168,7 @@ func (a *attackRun) forgeCompletion(ctx context.Context, role, queue, name strin
 	case <-time.After(30 * time.Second):
 		return fmt.Errorf("the attacker's worker got no %s task of %s", name, id)
 	}
-	if err := a.s.client.CompleteActivity(ctx, token, forged, nil); err != nil {
+	if err := a.s.Client.CompleteActivity(ctx, token, forged, nil); err != nil {
 		return fmt.Errorf("activity complete: %w", err)
 	}
 	// Refused, the release fails at once; taken, it would wait at a gate.
@@ -225,7 +226,7 @@ func (a *attackRun) rogueLoadPolicy(ctx context.Context, t *testing.T) {
 		}
 		t.Logf("the rogue-policy release took the attacker-signed review decision: %s %s", o.Outcome, o.Reason)
 		if o.Outcome == workflows.OutcomeAccepted {
-			if err := a.s.waitStatus(ctx, id, workflows.StatusAwaitingApproval); err != nil {
+			if err := a.s.WaitStatus(ctx, id, workflows.StatusAwaitingApproval); err != nil {
 				return err
 			}
 			for _, who := range []string{"carol", "dave"} {
@@ -253,8 +254,8 @@ func (a *attackRun) rogueLoadPolicy(ctx context.Context, t *testing.T) {
 
 // reviewOrEnd waits until the release awaits review or has ended.
 func (a *attackRun) reviewOrEnd(ctx context.Context, id string) (workflows.Status, error) {
-	return retry(ctx, func(ctx context.Context) (workflows.Status, error) {
-		st, err := query[workflows.Status](ctx, a.s, id, workflows.QueryStatus)
+	return stacktest.Retry(ctx, func(ctx context.Context) (workflows.Status, error) {
+		st, err := stacktest.Query[workflows.Status](ctx, a.s.Client, id, workflows.QueryStatus)
 		if err == nil && st.Result == nil && st.Status != workflows.StatusAwaitingReview {
 			err = fmt.Errorf("status %s, waiting for %s or the end", st.Status, workflows.StatusAwaitingReview)
 		}
@@ -283,10 +284,10 @@ func (a *attackRun) buildRoleRefused(t *testing.T, id string, st workflows.Statu
 // until one pins the rogue content; the others are cancelled later.
 func (a *attackRun) pinRoguePolicy(ctx context.Context, t *testing.T, content []byte) (string, string, error) {
 	rogueHash := policy.HashBytes(content)
-	w := worker.New(a.s.client, workflows.QueueOrchestrator, worker.Options{Identity: "mallory@rogue",
+	w := worker.New(a.s.Client, workflows.QueueOrchestrator, worker.Options{Identity: "mallory@rogue",
 		DisableWorkflowWorker: true, MaxConcurrentActivityTaskPollers: 16})
 	w.RegisterActivityWithOptions(func(context.Context) (activities.PolicySnapshot, error) {
-		return activities.PolicySnapshot{Content: content, Path: a.s.local.PolicyFile(), Hash: a.hash}, nil
+		return activities.PolicySnapshot{Content: content, Path: a.s.Local.PolicyFile(), Hash: a.hash}, nil
 	}, activity.RegisterOptions{Name: activities.ActivityLoadPolicy})
 	if err := w.Start(); err != nil {
 		return "", "", err
@@ -299,8 +300,8 @@ func (a *attackRun) pinRoguePolicy(ctx context.Context, t *testing.T, content []
 			return "", "", err
 		}
 		a.aim(id)
-		st, err := retry(ctx, func(ctx context.Context) (workflows.Status, error) {
-			st, err := query[workflows.Status](ctx, a.s, id, workflows.QueryStatus)
+		st, err := stacktest.Retry(ctx, func(ctx context.Context) (workflows.Status, error) {
+			st, err := stacktest.Query[workflows.Status](ctx, a.s.Client, id, workflows.QueryStatus)
 			if err == nil && st.PolicyHash == "" {
 				err = errors.New("policy not pinned yet")
 			}

@@ -13,6 +13,7 @@ import (
 	"github.com/foureyes/foureyes/config"
 	"github.com/foureyes/foureyes/devstack"
 	"github.com/foureyes/foureyes/internal/figures"
+	"github.com/foureyes/foureyes/internal/stacktest"
 )
 
 // secrets checks what each role process and each deploy command actually
@@ -20,7 +21,7 @@ import (
 // Slack secret, no policy (where the bot token hashes are) and no token.
 func secrets(t *testing.T, s *stackT) {
 	for _, role := range config.Roles {
-		env, err := processEnv(s.local.Roles[role].Pid())
+		env, err := processEnv(s.Local.Roles[role].Pid())
 		if err != nil {
 			t.Fatalf("%s: %v", role, err)
 		}
@@ -92,7 +93,7 @@ func (s *stackT) foreignKeys(role string, env []string, command bool) []string {
 // in the environment.
 func (s *stackT) foreignServerKeys(role string, env []string, command bool) []string {
 	var problems []string
-	creds := s.local.Credentials()
+	creds := s.Local.Credentials()
 	own, _ := devstack.LookupEnv(env, "TEMPORAL_API_KEY_FILE")
 	if want := creds.KeyFile(devstack.RoleIdentity(role)); !command && own != want {
 		problems = append(problems, fmt.Sprintf("TEMPORAL_API_KEY_FILE=%q, want %q", own, want))
@@ -124,7 +125,7 @@ func (s *stackT) deployForbidden(env []string, joined string, command bool) []st
 			problems = append(problems, "has "+k)
 		}
 	}
-	for who, token := range s.tokens {
+	for who, token := range s.Tokens {
 		if strings.Contains(joined, token) {
 			problems = append(problems, "holds the token of "+who)
 		}
@@ -160,10 +161,10 @@ func processEnv(pid int) ([]string, error) {
 // The checker is not vacuous: leaks of each kind are caught.
 func TestForeignCatchesLeaks(t *testing.T) {
 	s := &stackT{secrets: map[string]string{"FOUREYES_DEPLOY_CREDENTIALS": "dc", "FOUREYES_APPROVAL_SLACK_BOT_TOKEN": "xoxb-1"},
-		tokens: map[string]string{"bob": "tok-bob"}, keyFiles: map[string]string{"build": "/k/build.key", "deploy": "/k/deploy.key"},
-		local: &devstack.Local{DataDir: t.TempDir()}}
+		Stack:    &stacktest.Stack{Tokens: map[string]string{"bob": "tok-bob"}, Local: &devstack.Local{DataDir: t.TempDir()}},
+		keyFiles: map[string]string{"build": "/k/build.key", "deploy": "/k/deploy.key"}}
 	s.policy = mustPolicy(t)
-	creds := s.local.Credentials()
+	creds := s.Local.Credentials()
 	if err := creds.Ensure(); err != nil {
 		t.Fatal(err)
 	}

@@ -86,7 +86,7 @@ func serverAuthz(t *testing.T, s *stackT) {
 // startAuthzRelease starts a release as the release manager (allowed) and
 // waits for it at its review gate: the calls below aim at it.
 func startAuthzRelease(ctx context.Context, t *testing.T, s *stackT) string {
-	rm, err := s.local.Dial(ctx, devstack.IdentityReleaseManager)
+	rm, err := s.Local.Dial(ctx, devstack.IdentityReleaseManager)
 	require(t, err)
 	defer rm.Close()
 	id := releaseID("server-authz")
@@ -94,13 +94,13 @@ func startAuthzRelease(ctx context.Context, t *testing.T, s *stackT) string {
 		"Release", workflows.ReleaseRequest{Service: "payments", Environment: "prod", Commit: commitOf("payments"),
 			Authors: []string{"alice"}, Requester: "rita", Title: "server authorization"})
 	require(t, err)
-	require(t, s.waitStatus(ctx, id, workflows.StatusAwaitingReview))
+	require(t, s.WaitStatus(ctx, id, workflows.StatusAwaitingReview))
 	return id
 }
 
 func cancelAuthzRelease(ctx context.Context, t *testing.T, s *stackT, id string) {
 	body := fmt.Sprintf(`{"release_id":%q,"reason":"end of the authorization table","request_id":"cleanup"}`, id)
-	if code, got, err := s.post(ctx, "/v1/cancels", "Bearer "+s.tokens["rita"], []byte(body), nil); err != nil || code != 200 {
+	if code, got, err := s.post(ctx, "/v1/cancels", "Bearer "+s.Tokens["rita"], []byte(body), nil); err != nil || code != 200 {
 		t.Errorf("cancelling %s as rita: %d %v %v", id, code, got, err)
 	}
 }
@@ -108,14 +108,14 @@ func cancelAuthzRelease(ctx context.Context, t *testing.T, s *stackT, id string)
 // authzClients dials the server as every identity, with no credential, and
 // with a key the server never issued.
 func authzClients(ctx context.Context, t *testing.T, s *stackT) map[string]client.Client {
-	creds := s.local.Credentials()
+	creds := s.Local.Credentials()
 	out := map[string]client.Client{}
 	for _, id := range devstack.ServerIdentities() {
-		c, err := s.local.Dial(ctx, id)
+		c, err := s.Local.Dial(ctx, id)
 		require(t, err)
 		out[id] = c
 	}
-	bare := creds.Anonymous(s.local.Server.Addr)
+	bare := creds.Anonymous(s.Local.Server.Addr)
 	forged := bare
 	forged.APIKey = "a-key-nobody-issued"
 	for name, tc := range map[string]config.Temporal{nobody: bare, unknownKey: forged} {
@@ -136,7 +136,7 @@ func authzClients(ctx context.Context, t *testing.T, s *stackT) map[string]clien
 
 // deniedInServerLog counts the server's "authz denied" log lines.
 func deniedInServerLog(t *testing.T, s *stackT) int {
-	data, err := os.ReadFile(s.local.Server.LogFile)
+	data, err := os.ReadFile(s.Local.Server.LogFile)
 	require(t, err)
 	return strings.Count(string(data), `"msg":"authz denied"`)
 }
@@ -149,7 +149,7 @@ func operatorCLI(ctx context.Context, t *testing.T, s *stackT, id string) (strin
 		t.Errorf("%s is not set: go run ./stack test installs the Temporal CLI and sets it", devstack.TemporalCLIEnv)
 		return "not run", "not run"
 	}
-	env, err := s.local.Credentials().CLIEnv(s.local.Server.Addr, devstack.IdentityOperator)
+	env, err := s.Local.Credentials().CLIEnv(s.Local.Server.Addr, devstack.IdentityOperator)
 	require(t, err)
 	run := func(args ...string) (string, error) {
 		cmd := exec.CommandContext(ctx, cli, args...)

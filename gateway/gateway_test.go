@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -26,6 +25,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
+	"github.com/foureyes/foureyes/internal/demotokens"
 	"github.com/foureyes/foureyes/policy"
 	"github.com/foureyes/foureyes/workflows"
 )
@@ -375,15 +375,10 @@ func TestDefaults(t *testing.T) {
 func TestDemoPolicyTokens(t *testing.T) {
 	p, _, err := policy.Load("../deploy/policy.yaml")
 	require.NoError(t, err)
-	data, err := os.ReadFile("../deploy/demo-tokens.env")
+	tokens, err := demotokens.Read("..")
 	require.NoError(t, err)
 	n := 0
-	for _, line := range strings.Split(string(data), "\n") {
-		name, token, ok := strings.Cut(strings.TrimPrefix(line, "FOUREYES_DEMO_TOKEN_"), "=")
-		if !ok || strings.HasPrefix(line, "#") {
-			continue
-		}
-		want := strings.ReplaceAll(strings.ToLower(name), "_", "-")
+	for want, token := range tokens {
 		fake := &fakeClient{outcomes: []workflows.DecisionOutcome{outcome("accepted")}}
 		srv := httptest.NewServer(New(Options{Client: fake, Policy: p, Logger: slog.New(slog.DiscardHandler)}).Handler())
 		f := &fixture{fake: fake, srv: srv}

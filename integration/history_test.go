@@ -39,7 +39,7 @@ func (s *stackT) recordHistory(id string, res workflows.ReleaseResult, label ...
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, s.cli, "workflow", "show", "-w", id, "-o", "json")
-	env, err := s.local.Credentials().CLIEnv(s.local.Server.Addr, devstack.IdentityOperator)
+	env, err := s.Local.Credentials().CLIEnv(s.Local.Server.Addr, devstack.IdentityOperator)
 	require.NoError(s.t, err)
 	cmd.Env = env
 	var stderr bytes.Buffer

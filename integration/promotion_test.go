@@ -97,7 +97,7 @@ func (s *stackT) checkEmergencyFlags(id string) {
 	assert.True(s.t, declared, "the trail records rita's emergency declaration")
 	query := fmt.Sprintf("WorkflowId = %q AND ReleaseEmergency = true", id)
 	assert.Eventually(s.t, func() bool {
-		resp, err := s.client.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{Query: query})
+		resp, err := s.Client.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{Query: query})
 		return err == nil && len(resp.GetExecutions()) == 1
 	}, 30*time.Second, 200*time.Millisecond, "visibility (the UI's list) finds it by %s", query)
 }
@@ -134,6 +134,6 @@ func (s *stackT) resultOf(id string) workflows.ReleaseResult {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	var res workflows.ReleaseResult
-	require.NoError(s.t, s.client.GetWorkflow(ctx, id, "").Get(ctx, &res))
+	require.NoError(s.t, s.Client.GetWorkflow(ctx, id, "").Get(ctx, &res))
 	return res
 }

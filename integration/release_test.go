@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -88,7 +87,7 @@ func deployedRelease(s *stackT) {
 // decision signal claiming to be who, past the gateway. The release refuses
 // it (it carries no signature) and records the refusal without an actor.
 func (s *stackT) forgeDecision(id, who string) {
-	err := s.client.SignalWorkflow(context.Background(), id, "", workflows.SignalDecision, workflows.Decision{
+	err := s.Client.SignalWorkflow(context.Background(), id, "", workflows.SignalDecision, workflows.Decision{
 		RequestID: "forged-" + who, Gate: "approval", Verdict: workflows.VerdictApprove, Identity: who,
 		Channel: workflows.ChannelSlack, Comment: "forged"})
 	require.NoError(s.t, err)
@@ -131,7 +130,7 @@ func rejectedRelease(s *stackT) {
 	res := s.result(run)
 	assert.Equal(t, workflows.StatusRejected, res.Status)
 	assert.Contains(t, res.Reason, "rejected by ci-bot")
-	_, err := os.Stat(filepath.Join(s.local.DataDir, "deployments", "staging", "ledger.json"))
+	_, err := os.Stat(filepath.Join(s.Local.DataDir, "deployments", "staging", "ledger.json"))
 	assert.True(t, os.IsNotExist(err), "a rejected release deploys nothing")
 	checkChain(t, s.trail(id), res.AuditHead)
 	s.checkSigned(id, res, envelopes{attest.RoleBuild: 1, attest.RoleReview: 1, attest.RoleApproval: 1,
@@ -149,7 +148,7 @@ func cancelledRelease(s *stackT) {
 	id := run.GetID()
 	s.waitStatus(id, workflows.StatusAwaitingReview)
 
-	err := s.client.SignalWorkflow(context.Background(), id, "", workflows.SignalCancel,
+	err := s.Client.SignalWorkflow(context.Background(), id, "", workflows.SignalCancel,
 		workflows.CancelRequest{RequestID: "forged-cancel", Identity: "rita", Channel: workflows.ChannelCLI, Reason: "forged"})
 	require.NoError(t, err)
 	s.waitTrail(id, func(e audit.Entry) bool { return isForged(e, "cancel", "rita") })
@@ -194,7 +193,7 @@ func cancelledRelease(s *stackT) {
 // the deploy role's receipts of all three steps.
 func rolledBackRelease(s *stackT) {
 	t := s.t
-	record := filepath.Join(s.local.DataDir, "deployments", "prod", "payments.json")
+	record := filepath.Join(s.Local.DataDir, "deployments", "prod", "payments.json")
 	before, beforeErr := os.ReadFile(record)
 	run := s.start("payments", "prod", "main", []string{"alice"}, "rita") // main is C
 	id := run.GetID()
@@ -276,7 +275,7 @@ func authorFromGit(s *stackT) {
 	assert.Contains(t, out, "payments: refund receipts (alice@example.com)")
 	entries := s.trail(id)
 	checkRefusalRecorded(t, entries, "alice", "you authored this change")
-	res := s.result(s.client.GetWorkflow(context.Background(), id, ""))
+	res := s.result(s.Client.GetWorkflow(context.Background(), id, ""))
 	s.checkSigned(id, res, envelopes{attest.RoleBuild: 1, attest.RoleReview: 1, attest.RoleApproval: 5,
 		attest.RoleDeploy: 2, attest.RoleOrchestrator: 1})
 	s.recordHistory(id, res, "author-from-git")
@@ -307,33 +306,11 @@ func unmappedEmail(s *stackT) {
 // checkArtifactByDigest: the artifact is stored once under its digest,
 // read-only.
 func checkArtifactByDigest(t *testing.T, s *stackT, res workflows.ReleaseResult) {
-	path := filepath.Join(s.local.DataDir, "artifacts", "sha256", res.ArtifactDigest)
+	path := filepath.Join(s.Local.DataDir, "artifacts", "sha256", res.ArtifactDigest)
 	assert.Equal(t, path, res.ArtifactRef)
 	info, err := os.Stat(path)
 	require.NoError(t, err)
 	assert.Equal(t, os.FileMode(0o444), info.Mode().Perm())
-}
-
-// waitTrail polls the audit query until an entry satisfies ok.
-func (s *stackT) waitTrail(id string, ok func(audit.Entry) bool) {
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		for _, e := range s.trail(id) {
-			if ok(e) {
-				return
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	s.t.Fatalf("release %s: the awaited entry never reached the audit trail", id)
-}
-
-func (s *stackT) trail(id string) []audit.Entry {
-	v, err := s.client.QueryWorkflow(context.Background(), id, "", workflows.QueryAudit)
-	require.NoError(s.t, err)
-	var a workflows.AuditTrail
-	require.NoError(s.t, v.Get(&a))
-	return a.Entries
 }
 
 // checkChain exports the chain, verifies it, and checks that changing one
@@ -382,7 +359,7 @@ func checkRefusalRecorded(t *testing.T, entries []audit.Entry, who, reason strin
 }
 
 func checkDeployedState(t *testing.T, s *stackT, id, digest string) {
-	data, err := os.ReadFile(filepath.Join(s.local.DataDir, "deployments", "prod", "payments.json"))
+	data, err := os.ReadFile(filepath.Join(s.Local.DataDir, "deployments", "prod", "payments.json"))
 	require.NoError(t, err)
 	var state struct {
 		ReleaseID string `json:"release_id"`

@@ -39,7 +39,7 @@ func (s *stackT) checkSigned(id string, res workflows.ReleaseResult, want envelo
 	require.NoError(t, err)
 	entries := readEntries(t, data)
 
-	rep, err := audit.VerifySigned(bytes.NewReader(data), s.ring)
+	rep, err := audit.VerifySigned(bytes.NewReader(data), s.Ring)
 	require.NoError(t, err, "the exported trail of %s verifies with the stack's policy keys", id)
 	assert.Equal(t, len(entries), rep.Entries)
 	assert.Equal(t, res.AuditHead, rep.Head, "the release's audit head is the sealed chain's")
@@ -49,7 +49,7 @@ func (s *stackT) checkSigned(id string, res workflows.ReleaseResult, want envelo
 	checkSeal(t, entries, rep, res.Status)
 
 	s.checkStarterVerify(dir, data, rep)
-	checkRechained(t, entries, s.ring)
+	checkRechained(t, entries, s.Ring)
 	s.checkBundle(bundle, rep)
 	s.checkPrincipals(id, dir)
 }
@@ -60,7 +60,7 @@ func (s *stackT) checkSigned(id string, res workflows.ReleaseResult, want envelo
 // the Build (or, for a promotion, Review) activity are then named (exit 3).
 func (s *stackT) checkPrincipals(id, dir string) {
 	t := s.t
-	config := s.local.Credentials().ConfigFile()
+	config := s.Local.Credentials().ConfigFile()
 	out, code := s.starter("", "audit", id, "--principals", config)
 	require.Equal(t, 0, code, out)
 	assert.Contains(t, out, "ok: every attested event came from the role that owns it")
@@ -96,7 +96,7 @@ func checkSeal(t *testing.T, entries []audit.Entry, rep audit.Report, status str
 // shows that the hash-only check (--chain-only) would have let the cut pass.
 func (s *stackT) checkStarterVerify(dir string, data []byte, rep audit.Report) {
 	t := s.t
-	pol := s.local.PolicyFile()
+	pol := s.Local.PolicyFile()
 	whole := filepath.Join(dir, "whole.jsonl")
 	require.NoError(t, os.WriteFile(whole, data, 0o644))
 	out, code := s.starter("", "audit", "--verify", whole, "--policy", pol)
@@ -164,7 +164,7 @@ func (s *stackT) checkBundle(file string, rep audit.Report) {
 		pt := predicateType(t, sc.Bytes())
 		role, ok := predicateRoles[pt]
 		require.True(t, ok, "bundle line of predicate type %q", pt)
-		_, err := s.ring.Verify(attest.Envelope(bytes.Clone(sc.Bytes())), role, pt)
+		_, err := s.Ring.Verify(attest.Envelope(bytes.Clone(sc.Bytes())), role, pt)
 		require.NoError(t, err, "bundle line %d (%s)", len(byRole), pt)
 		byRole[role]++
 		last = pt

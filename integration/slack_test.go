@@ -105,7 +105,7 @@ func (s *stackT) click(prompt slackrec.Call, user, action string) int {
 }
 
 func (s *stackT) postSigned(body, secret string) int {
-	req, err := slackrec.SignedRequest(s.local.GatewayURL()+"/slack/interactions", secret, body)
+	req, err := slackrec.SignedRequest(s.Local.GatewayURL()+"/slack/interactions", secret, body)
 	require.NoError(s.t, err)
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(s.t, err)

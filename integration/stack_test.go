@@ -3,13 +3,10 @@
 package integration
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os/exec"
 	"path/filepath"
 	"testing"
@@ -19,22 +16,19 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
 
-	"github.com/foureyes/foureyes/attest"
+	"github.com/foureyes/foureyes/audit"
 	"github.com/foureyes/foureyes/devstack"
 	"github.com/foureyes/foureyes/gateway"
-	"github.com/foureyes/foureyes/policy"
+	"github.com/foureyes/foureyes/internal/stacktest"
 	"github.com/foureyes/foureyes/workflows"
 )
 
 // stackT is one running local stack for a test.
 type stackT struct {
-	t      *testing.T
-	local  *devstack.Local
-	client client.Client
-	tokens map[string]string // identity -> demo token
-	cli    string            // the Temporal CLI
-	ring   attest.KeyRing    // the public keys of the stack's data/policy.yaml
-	git    commits           // the commits the tests release
+	*stacktest.Stack
+	t   *testing.T
+	cli string  // the Temporal CLI
+	git commits // the commits the tests release
 }
 
 // startStack builds the binaries and starts foureyes' Temporal server and the five
@@ -53,58 +47,39 @@ func startStackWith(t *testing.T, extra func(commits) map[string][]string, promo
 	}
 	root, err := devstack.RepoRoot()
 	require.NoError(t, err)
-	server, err := devstack.EnsureTemporalServer(root, io.Discard)
-	require.NoError(t, err, "foureyes' Temporal server: go run ./stack test builds it")
 	cli, err := devstack.EnsureTemporalCLI(root, io.Discard)
 	require.NoError(t, err, "the Temporal CLI (operators' client) is needed: go run ./stack test installs it")
-	bin := t.TempDir()
-	require.NoError(t, devstack.BuildBinaries(root, bin, io.Discard))
-	base := filepath.Join(root, "deploy", "policy.yaml")
+	s := &stackT{t: t, cli: cli}
+	opts := stacktest.Options{TempPrefix: "foureyes-integration-", Prepare: func(st *stacktest.Stack) error {
+		s.git = makeCommits(t, st.Local.RepoDir())
+		if extra != nil {
+			st.Local.Extra = extra(s.git)
+		}
+		return nil
+	}}
 	if !promotionRules {
-		base, err = devstack.WritePolicyWithoutPromotion(root, t.TempDir())
-		require.NoError(t, err)
+		opts.BasePolicy = stacktest.WithoutPromotion
 	}
-	local := &devstack.Local{Root: root, DataDir: t.TempDir(), BinDir: bin, GatewayPort: freePort(t), BasePolicy: base}
-	require.NoError(t, local.MakeDirs())
-	git := makeCommits(t, local.RepoDir())
-	if extra != nil {
-		local.Extra = extra(git)
+	s.Stack, err = stacktest.Start(context.Background(), opts)
+	if s.Stack != nil {
+		t.Cleanup(s.Stop)
 	}
-	ctx := context.Background()
-	t.Cleanup(func() { local.Stop() })
-	require.NoError(t, local.StartServer(ctx, server))
-	require.NoError(t, local.StartRoles(ctx))
-	require.NoError(t, local.WaitGateway(ctx, time.Minute))
-	// Tests that play rogue clients call as the admin to reach the roles' checks.
-	c, err := local.Dial(ctx, devstack.IdentityAdmin)
 	require.NoError(t, err)
-	t.Cleanup(c.Close)
-	return &stackT{t: t, local: local, client: c, tokens: demoTokens(t, root), cli: cli, ring: keyRing(t, local), git: git}
-}
-
-// keyRing reads the public keys the stack composed into its policy: the
-// keys an auditor checks an exported trail with.
-func keyRing(t *testing.T, local *devstack.Local) attest.KeyRing {
-	p, _, err := policy.Load(local.PolicyFile())
-	require.NoError(t, err)
-	require.NoError(t, p.RequireKeys(local.PolicyFile()), "the stack lists every signing role's key")
-	ring, err := p.KeyRing()
-	require.NoError(t, err)
-	return ring
+	return s
 }
 
 // starter runs the real starter binary against the stack as the release
 // manager, with who's demo token if who is set, and returns its combined
 // output and exit code.
 func (s *stackT) starter(who string, args ...string) (string, int) {
-	env := append(devstack.BaseEnv(), s.local.ClientEnv(devstack.IdentityReleaseManager)...)
-	env = append(env, "FOUREYES_GATEWAY_URL="+s.local.GatewayURL())
+	env := append(devstack.BaseEnv(), s.Local.ClientEnv(devstack.IdentityReleaseManager)...)
+	env = append(env, "FOUREYES_GATEWAY_URL="+s.Local.GatewayURL())
 	if who != "" {
-		env = append(env, "FOUREYES_TOKEN="+s.tokens[who])
+		env = append(env, "FOUREYES_TOKEN="+s.Tokens[who])
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, filepath.Join(s.local.BinDir, "starter"), args...)
+	cmd := exec.CommandContext(ctx, filepath.Join(s.Local.BinDir, "starter"), args...)
 	cmd.Env = env
 	out, err := cmd.CombinedOutput()
 	var exit *exec.ExitError
@@ -115,31 +90,10 @@ func (s *stackT) starter(who string, args ...string) (string, int) {
 	return string(out), 0
 }
 
-func freePort(t *testing.T) int {
-	p, err := devstack.FreePort()
-	require.NoError(t, err)
-	return p
-}
-
-// demoTokens maps identities to the demo tokens of deploy/demo-tokens.env.
-func demoTokens(t *testing.T, root string) map[string]string {
-	env, err := devstack.ReadEnvFile(filepath.Join(root, "deploy", "demo-tokens.env"))
-	require.NoError(t, err)
-	ids := map[string]string{"ALICE": "alice", "BOB": "bob", "CAROL": "carol", "DAVE": "dave",
-		"ERIN": "erin", "RITA": "rita", "CI_BOT": "ci-bot"}
-	tokens := map[string]string{}
-	for key, id := range ids {
-		v, ok := devstack.LookupEnv(env, "FOUREYES_DEMO_TOKEN_"+key)
-		require.True(t, ok, "demo token for %s", id)
-		tokens[id] = v
-	}
-	return tokens
-}
-
 // start starts a release the way `starter start` does.
 func (s *stackT) start(service, env, commit string, authors []string, requester string) client.WorkflowRun {
 	id := fmt.Sprintf("release-%s-%s-%s", service, env, uuid.NewString())
-	run, err := s.client.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{
+	run, err := s.Client.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{
 		ID: id, TaskQueue: workflows.QueueOrchestrator,
 	}, "Release", workflows.ReleaseRequest{Service: service, Environment: env, Commit: commit,
 		Authors: authors, Requester: requester, Title: "integration"})
@@ -147,40 +101,49 @@ func (s *stackT) start(service, env, commit string, authors []string, requester 
 	return run
 }
 
+// callTimeout bounds each of the tests' queries and waits.
+const callTimeout = 30 * time.Second
+
 func (s *stackT) status(id string) workflows.Status {
-	v, err := s.client.QueryWorkflow(context.Background(), id, "", workflows.QueryStatus)
+	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+	defer cancel()
+	st, err := s.Status(ctx, id)
 	require.NoError(s.t, err)
-	var st workflows.Status
-	require.NoError(s.t, v.Get(&st))
 	return st
 }
 
 // waitStatus polls the status query until the release reaches want.
 func (s *stackT) waitStatus(id, want string) {
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		if s.status(id).Status == want {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+	defer cancel()
+	if err := s.WaitStatus(ctx, id, want); err != nil {
+		s.t.Fatalf("release %s never reached %s: %v", id, want, err)
 	}
-	s.t.Fatalf("release %s never reached %s (last: %s)", id, want, s.status(id).Status)
 }
 
 // decide posts a decision to the gateway as identity, with its token.
 func (s *stackT) decide(id, gate, verdict, who string) (int, gateway.Answer) {
-	body, _ := json.Marshal(gateway.Request{ReleaseID: id, Gate: gate, Verdict: verdict,
-		Comment: who + " via integration test"})
-	req, err := http.NewRequest(http.MethodPost, s.local.GatewayURL()+"/v1/decisions", bytes.NewReader(body))
+	code, a, err := s.DecideOnce(context.Background(), who, gateway.Request{ReleaseID: id, Gate: gate,
+		Verdict: verdict, Comment: who + " via integration test"})
 	require.NoError(s.t, err)
-	req.Header.Set("Authorization", "Bearer "+s.tokens[who])
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
+	return code, a
+}
+
+func (s *stackT) trail(id string) []audit.Entry {
+	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+	defer cancel()
+	entries, err := s.Trail(ctx, id)
 	require.NoError(s.t, err)
-	defer resp.Body.Close()
-	var a gateway.Answer
-	require.NoError(s.t, json.NewDecoder(resp.Body).Decode(&a))
-	return resp.StatusCode, a
+	return entries
+}
+
+// waitTrail polls the audit query until an entry satisfies ok.
+func (s *stackT) waitTrail(id string, ok func(audit.Entry) bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+	defer cancel()
+	if _, err := s.WaitEntry(ctx, id, ok); err != nil {
+		s.t.Fatalf("release %s: the awaited entry never reached the audit trail: %v", id, err)
+	}
 }
 
 func (s *stackT) result(run client.WorkflowRun) workflows.ReleaseResult {

@@ -1,13 +1,12 @@
 package policy
 
 import (
-	"bufio"
-	"os"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/foureyes/foureyes/internal/demotokens"
 )
 
 func TestIdentityForToken(t *testing.T) {
@@ -42,34 +41,12 @@ func TestIdentityForSlack(t *testing.T) {
 	assert.False(t, ok)
 }
 
-// demoTokens reads deploy/demo-tokens.env: FOUREYES_DEMO_TOKEN_CI_BOT -> ci-bot.
-func demoTokens(t *testing.T) map[string]string {
-	t.Helper()
-	f, err := os.Open("../deploy/demo-tokens.env")
-	require.NoError(t, err)
-	defer f.Close()
-	tokens := map[string]string{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		key, value, ok := strings.Cut(line, "=")
-		require.True(t, ok, line)
-		name, ok := strings.CutPrefix(key, "FOUREYES_DEMO_TOKEN_")
-		require.True(t, ok, line)
-		tokens[strings.ReplaceAll(strings.ToLower(name), "_", "-")] = value
-	}
-	require.NoError(t, sc.Err())
-	return tokens
-}
-
 func TestDemoPolicy(t *testing.T) {
 	p, hash, err := Load("../deploy/policy.yaml")
 	require.NoError(t, err)
 	assert.Len(t, hash, 64)
-	tokens := demoTokens(t)
+	tokens, err := demotokens.Read("..") // FOUREYES_DEMO_TOKEN_CI_BOT -> ci-bot
+	require.NoError(t, err)
 	require.Len(t, tokens, len(p.Humans)+len(p.Bots), "one demo token per identity")
 	for id, token := range tokens {
 		got, ok := p.IdentityForToken(token)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/foureyes/foureyes/devstack"
+	"github.com/foureyes/foureyes/internal/demotokens"
 )
 
 // demoRef is what the demo releases: the branch of data/repos/payments
@@ -27,13 +28,13 @@ const exitRefused = 3
 // demo drives the real starter binary like a release manager would.
 type demo struct {
 	s      *stack
-	tokens []string // FOUREYES_DEMO_TOKEN_<NAME>=...
+	tokens map[string]string // identity -> demo token
 }
 
 // runDemo releases payments to prod through both gates; it reports whether
 // the release reached deployed.
 func (s *stack) runDemo(ctx context.Context) (bool, error) {
-	tokens, err := devstack.ReadEnvFile(filepath.Join(s.cfg.root, "deploy", "demo-tokens.env"))
+	tokens, err := demotokens.Read(s.cfg.root)
 	if err != nil {
 		return false, err
 	}
@@ -340,7 +341,7 @@ func (d *demo) must(ctx context.Context, as string, args ...string) ([]byte, err
 func (d *demo) starter(ctx context.Context, as string, args ...string) ([]byte, int, error) {
 	prefix := ""
 	if as != "" {
-		prefix = "FOUREYES_TOKEN=$" + tokenVar(as) + " "
+		prefix = "FOUREYES_TOKEN=$" + demotokens.Var(as) + " "
 	}
 	fmt.Fprintf(d.s.out, "\n$ %sstarter %s\n", prefix, shellJoin(args))
 	out, code, err := d.run(ctx, as, args...)
@@ -375,9 +376,9 @@ func (d *demo) run(ctx context.Context, as string, args ...string) ([]byte, int,
 		env = append(env, "FOUREYES_UI_URL=http://localhost:"+strconv.Itoa(d.s.cfg.uiPort))
 	}
 	if as != "" {
-		tok, ok := devstack.LookupEnv(d.tokens, tokenVar(as))
-		if !ok || tok == "" {
-			return nil, 0, fmt.Errorf("deploy/demo-tokens.env has no %s", tokenVar(as))
+		tok, err := demotokens.Get(d.tokens, as)
+		if err != nil {
+			return nil, 0, err
 		}
 		env = append(env, "FOUREYES_TOKEN="+tok)
 	}
@@ -393,10 +394,6 @@ func (d *demo) run(ctx context.Context, as string, args ...string) ([]byte, int,
 		return buf.Bytes(), exit.ExitCode(), nil
 	}
 	return buf.Bytes(), 0, err
-}
-
-func tokenVar(who string) string {
-	return "FOUREYES_DEMO_TOKEN_" + strings.ToUpper(strings.ReplaceAll(who, "-", "_"))
 }
 
 // relPath shows p relative to the repository root when it lies inside.

@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 
 	"github.com/foureyes/foureyes/devstack"
+	"github.com/foureyes/foureyes/internal/demotokens"
 )
 
 // The list the screenshots show: releases waiting for approval in prod.
@@ -88,7 +89,7 @@ func screenshots(ctx context.Context, root, dir string, out io.Writer) error {
 // review, alice (the author) is refused at the approval gate, carol signs
 // it: the gate stays open, awaiting dave.
 func (s *stack) releaseAtApprovalGate(ctx context.Context) (id, runID string, err error) {
-	tokens, err := devstack.ReadEnvFile(filepath.Join(s.cfg.root, "deploy", "demo-tokens.env"))
+	tokens, err := demotokens.Read(s.cfg.root)
 	if err != nil {
 		return "", "", err
 	}

@@ -81,7 +81,7 @@ func signedCancel(t *testing.T, s *signedTemporal, i int) attest.Cancel {
 }
 
 func TestCancel(t *testing.T) {
-	rita := demoToken(t, "RITA")
+	rita := demoToken(t, "rita")
 	fake := newSignedTemporal(workflows.CancelOutcome{Outcome: "accepted", Reason: "cancelled by rita"})
 	gatewayFor(t, fake)
 	t.Setenv("FOUREYES_TOKEN", rita)
@@ -110,7 +110,7 @@ func TestCancel(t *testing.T) {
 }
 
 func TestCancelExitCodes(t *testing.T) {
-	bob := demoToken(t, "BOB")
+	bob := demoToken(t, "bob")
 	refused := newSignedTemporal(workflows.CancelOutcome{Outcome: "refused", Reason: "bob may not cancel this release"})
 	unknown := newSignedTemporal(nil)
 	unknown.updateErr = serviceerror.NewNotFound("no")
@@ -157,7 +157,7 @@ func TestCancelExitCodes(t *testing.T) {
 func TestCancelUnsignedRelease(t *testing.T) {
 	fake := &fakeTemporal{queries: map[string]any{workflows.QueryBinding: workflows.Binding{ReleaseID: cancelRelease}}}
 	gatewayFor(t, fake)
-	t.Setenv("FOUREYES_TOKEN", demoToken(t, "RITA"))
+	t.Setenv("FOUREYES_TOKEN", demoToken(t, "rita"))
 	code, out, errs := cli(t, nil, "cancel", cancelRelease, "--reason", "wrong commit", "--request-id", "c-9")
 	assert.Equal(t, 1, code)
 	assert.Contains(t, out, "pending: cancel sent to a release that predates signed cancels")
@@ -172,7 +172,7 @@ func TestCancelUnsignedRelease(t *testing.T) {
 func TestDecideSignedRelease(t *testing.T) {
 	fake := newSignedTemporal(workflows.DecisionOutcome{Outcome: "accepted", Reason: "counted", GateState: "open"})
 	gatewayFor(t, fake)
-	t.Setenv("FOUREYES_TOKEN", demoToken(t, "CAROL"))
+	t.Setenv("FOUREYES_TOKEN", demoToken(t, "carol"))
 	code, out, errs := cli(t, nil, "decide", cancelRelease, "--gate", "approval", "--approve", "--request-id", "d-1")
 	require.Equal(t, 0, code, errs)
 	assert.Contains(t, out, "accepted: counted")

@@ -7,7 +7,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -19,22 +18,19 @@ import (
 
 	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/gateway"
+	"github.com/foureyes/foureyes/internal/demotokens"
 	"github.com/foureyes/foureyes/internal/testkeys"
 	"github.com/foureyes/foureyes/policy"
 	"github.com/foureyes/foureyes/workflows"
 )
 
-// demoToken reads a demo identity's token from deploy/demo-tokens.env.
-func demoToken(t *testing.T, name string) string {
-	data, err := os.ReadFile(filepath.Join("..", "deploy", "demo-tokens.env"))
+// demoToken reads a demo identity's token (bob, ci-bot) from deploy/demo-tokens.env.
+func demoToken(t *testing.T, identity string) string {
+	tokens, err := demotokens.Read("..")
 	require.NoError(t, err)
-	for _, line := range strings.Split(string(data), "\n") {
-		if v, ok := strings.CutPrefix(line, "FOUREYES_DEMO_TOKEN_"+name+"="); ok {
-			return strings.TrimSpace(v)
-		}
-	}
-	t.Fatalf("no demo token for %s", name)
-	return ""
+	tok, err := demotokens.Get(tokens, identity)
+	require.NoError(t, err)
+	return tok
 }
 
 // gatewayFor serves a real gateway, holding the approval role's test key,
@@ -59,7 +55,7 @@ func outcomeFake(outcome string) *fakeTemporal {
 }
 
 func TestDecide(t *testing.T) {
-	bob := demoToken(t, "BOB")
+	bob := demoToken(t, "bob")
 	ended := &fakeTemporal{signalErr: serviceerror.NewNotFound("workflow execution already completed"),
 		describe: enums.WORKFLOW_EXECUTION_STATUS_COMPLETED}
 	tests := []struct {
@@ -105,7 +101,7 @@ func TestDecideSignalsTokenIdentity(t *testing.T) {
 	gatewayFor(t, fake)
 	t.Setenv("FOUREYES_TOKEN", "")
 	tokenFile := filepath.Join(t.TempDir(), "token")
-	require.NoError(t, os.WriteFile(tokenFile, []byte(demoToken(t, "CI_BOT")+"\n"), 0o600))
+	require.NoError(t, os.WriteFile(tokenFile, []byte(demoToken(t, "ci-bot")+"\n"), 0o600))
 	code, out, errs := cli(t, nil, "decide", "release-api-prod-1", "--json", "--gate", "review", "--reject", "--comment", "breaks refunds", "--token-file", tokenFile)
 	require.Equal(t, 0, code, errs)
 	var ans gateway.Answer

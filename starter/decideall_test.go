@@ -41,7 +41,7 @@ func newBatchTemporal() batchTemporal {
 func TestDecideAllForDigest(t *testing.T) {
 	fake := newBatchTemporal()
 	gatewayFor(t, fake)
-	t.Setenv("FOUREYES_TOKEN", demoToken(t, "CAROL"))
+	t.Setenv("FOUREYES_TOKEN", demoToken(t, "carol"))
 	code, out, errs := cli(t, fake.fakeTemporal, "decide", "rel-staging", "--gate", "approval", "--approve",
 		"--all-for-digest", "--comment", "same change", "--request-id", "b-1")
 	assert.Equal(t, exitRefused, code, errs)
