@@ -41,8 +41,9 @@ type Orchestrator struct {
 	SigningKeyFile string `env:"SIGNING_KEY_FILE, required" secret:"true"`
 	// CacheSize is how many releases the worker keeps in memory (the SDK's
 	// sticky cache, about 90 KB each); others are replayed from their history
-	// when they next move. docs/benchmarks.md.
-	CacheSize int `env:"CACHE_SIZE, default=10000"`
+	// when they next move. 2000 keeps 10,000 open releases under 300 MB
+	// (docs/benchmarks.md, issue 15).
+	CacheSize int `env:"CACHE_SIZE, default=2000"`
 }
 
 // Build is the build role's configuration (FOUREYES_BUILD_*).

@@ -67,7 +67,7 @@ func TestLoadDefaults(t *testing.T) {
 		role string
 		want any
 	}{
-		{RoleOrchestrator, &Orchestrator{Identity: id("orchestrator"), PolicyFile: "policy.yaml", CacheSize: 10000,
+		{RoleOrchestrator, &Orchestrator{Identity: id("orchestrator"), PolicyFile: "policy.yaml", CacheSize: 2000,
 			SigningKeyFile: "/keys/orchestrator.key"}},
 		{RoleBuild, &Build{Identity: id("build"), ArtifactDir: "/art", Timeout: 10 * time.Minute,
 			PolicyFile: "build-policy.yaml", GitTimeout: 5 * time.Minute,
