@@ -190,26 +190,40 @@ func checkCancelled(ctx context.Context, r *rig, ids []string) error {
 
 // cancelAsRita cancels through the gateway with rita's token, as
 // `starter cancel` does: cancels are signed by the approval role. A busy
-// stack may answer 503 (try again): the same request id is sent again.
+// stack may answer 503 or 429 (try again) or 202 (not processed yet): the
+// same request id is sent again until the answer is final.
 func cancelAsRita(ctx context.Context, r *rig, id string) error {
 	body, _ := json.Marshal(map[string]string{"release_id": id, "reason": "bench: scale phase over",
 		"request_id": uuid.NewString()})
 	var err error
-	for attempt := range 5 {
-		if err = postCancel(ctx, r, body); err == nil || !strings.Contains(err.Error(), "503") {
-			return err
+	for attempt := range 10 {
+		code, data, perr := postCancel(ctx, r, body)
+		switch {
+		case perr != nil:
+			return perr
+		case code == http.StatusOK:
+			return nil
+		case code != http.StatusAccepted && code != http.StatusTooManyRequests && code != http.StatusServiceUnavailable:
+			return fmt.Errorf("cancel answered %d: %s", code, bytes.TrimSpace(data))
 		}
+		err = fmt.Errorf("cancel answered %d after %d tries: %s", code, attempt+1, bytes.TrimSpace(data))
 		time.Sleep(time.Duration(attempt+1) * 500 * time.Millisecond)
 	}
 	return err
 }
 
-func postCancel(ctx context.Context, r *rig, body []byte) error {
+func postCancel(ctx context.Context, r *rig, body []byte) (int, []byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.Local.GatewayURL()+"/v1/cancels", bytes.NewReader(body))
 	if err != nil {
-		return err
+		return 0, nil, err
 	}
 	req.Header.Set("Authorization", "Bearer "+r.Tokens["rita"])
 	req.Header.Set("Content-Type", "application/json")
-	return expectAccepted(r.http.Do(req))
+	resp, err := r.http.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, data, err
 }
