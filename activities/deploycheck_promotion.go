@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/policy"
 )
@@ -116,7 +117,7 @@ func (a *DeployActivities) promotion(c *bundleCheck, now time.Time) error {
 // deployment is this role's record of what runs of service in environment
 // (nil: nothing) as promotion evidence.
 func (a *DeployActivities) deployment(service, environment string) (*policy.Deployment, error) {
-	st, err := readState(a.statePath(DeployInput{Service: service, Environment: environment}))
+	st, err := readState(a.statePath(api.DeployInput{Service: service, Environment: environment}))
 	if err != nil || st == nil {
 		return nil, err
 	}
