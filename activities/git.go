@@ -293,7 +293,7 @@ func (m *mirror) remoteRefs(ctx context.Context, name string) ([]string, error) 
 // refs/tags/...); a short SHA is looked up among the fetched branches and
 // tags.
 func (m *mirror) resolve(ctx context.Context, rev string) (string, error) {
-	if commitRE.MatchString(rev) {
+	if api.ValidCommit(rev) {
 		if err := m.fetchCommit(ctx, rev); err != nil {
 			return "", sourceFailure(fmt.Sprintf("commit %s is not in %s", rev, m.remote), err)
 		}

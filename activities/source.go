@@ -150,7 +150,7 @@ func deployedBase(in api.BuildInput, ring attest.KeyRing) (commit, release strin
 		return "", "", refused("the deploy role's statement of what is deployed: %v", err)
 	case st.Service != in.Service || st.Environment != in.Environment:
 		return "", "", refused("the deploy role's statement is about %s in %s", st.Service, st.Environment)
-	case st.Commit != "" && !commitRE.MatchString(st.Commit):
+	case st.Commit != "" && !api.ValidCommit(st.Commit):
 		return "", "", refused("the deploy role's statement names %q as deployed, not a commit", st.Commit)
 	}
 	return st.Commit, st.By, nil

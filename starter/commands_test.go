@@ -41,7 +41,7 @@ func TestStartValidation(t *testing.T) {
 		args []string
 		want string
 	}{
-		{with("--service", "API"), "--service: must be set and match [a-z0-9-]+"},
+		{with("--service", "API"), "--service: must be set, lowercase letters, digits and '-'"},
 		{with("--service", ""), "--service"},
 		{with("--env", "prod env"), "--env:"},
 		{with("--commit", "main..v2"), "--commit: must be a commit SHA (full or short), a tag or a branch"},

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"regexp"
 	"strings"
 
 	"go.temporal.io/sdk/client"
@@ -13,8 +12,6 @@ import (
 	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/policy"
 )
-
-var hexSHA = regexp.MustCompile(`^[0-9a-f]{40}$`)
 
 // awaitingStatus is the ReleaseStatus of a release whose gate is open.
 var awaitingStatus = map[string]string{policy.GateReview: api.StatusAwaitingReview,
@@ -64,7 +61,7 @@ func queuedWithSameArtifact(e *env, id, gate string) ([]string, error) {
 	if commit == "" {
 		commit = st.Request.Commit
 	}
-	if !namePattern.MatchString(st.Request.Service) || !hexSHA.MatchString(commit) || st.ArtifactDigest == "" {
+	if !api.ValidName(st.Request.Service) || !api.ValidCommit(commit) || st.ArtifactDigest == "" {
 		return nil, fail(exitRefused, "release %s has no built artifact yet (service %q, commit %q): nothing to match", id, st.Request.Service, commit)
 	}
 	return listQueued(ctx, c, id, fmt.Sprintf("WorkflowType = '%s' AND ExecutionStatus = 'Running' AND %s = '%s' AND %s = '%s' AND %s = '%s'",

@@ -109,10 +109,10 @@ func (r listed) shownStatus() string {
 
 func (f listFilter) validate() error {
 	switch {
-	case f.service != "" && !namePattern.MatchString(f.service):
-		return fail(exitUsage, "--service: must match [a-z0-9-]+")
-	case f.env != "" && !namePattern.MatchString(f.env):
-		return fail(exitUsage, "--env: must match [a-z0-9-]+")
+	case f.service != "" && !api.ValidName(f.service):
+		return fail(exitUsage, "--service: must be %s (got %q)", api.NameRule, f.service)
+	case f.env != "" && !api.ValidName(f.env):
+		return fail(exitUsage, "--env: must be %s (got %q)", api.NameRule, f.env)
 	case f.status != "" && f.status != "running" && f.status != "closed" && !slices.Contains(releaseStatuses, f.status):
 		return fail(exitUsage, "--status: must be running, closed or one of %s", strings.Join(releaseStatuses, ", "))
 	case f.requester != "" && !identityPattern.MatchString(f.requester):

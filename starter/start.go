@@ -17,10 +17,8 @@ const startSynopsis = "--service S --env E --commit SHA|SHORT|TAG|BRANCH [--auth
 // releaseWorkflow is the workflow type name, started by name.
 const releaseWorkflow = "Release"
 
-var (
-	namePattern = regexp.MustCompile(`^[a-z0-9-]+$`)
-	fullSHA     = regexp.MustCompile(`^[0-9a-fA-F]{40}$`)
-)
+// fullSHA: a full SHA in any case, which start lowercases.
+var fullSHA = regexp.MustCompile(`^[0-9a-fA-F]{40}$`)
 
 // startOutput is what start prints with --json.
 type startOutput struct {
@@ -34,7 +32,7 @@ func cmdStart(e *env, args []string) error {
 	fs := newFlags("start")
 	var req api.ReleaseRequest
 	var authors stringList
-	fs.StringVar(&req.Service, "service", "", "service name ([a-z0-9-]+)")
+	fs.StringVar(&req.Service, "service", "", "service name ([a-z0-9-], at most 63)")
 	fs.StringVar(&req.Environment, "env", "", "environment, as named in the policy")
 	fs.StringVar(&req.Commit, "commit", "", "commit: full or short SHA, tag or branch (resolved by the build role)")
 	fs.Var(&authors, "author", "author identity (repeatable; the commits' authors count anyway)")
@@ -84,10 +82,10 @@ func validateStart(req *api.ReleaseRequest) error {
 		req.Commit = strings.ToLower(req.Commit)
 	}
 	switch {
-	case !namePattern.MatchString(req.Service):
-		return fail(exitUsage, "--service: must be set and match [a-z0-9-]+ (got %q)", req.Service)
-	case !namePattern.MatchString(req.Environment):
-		return fail(exitUsage, "--env: must be set and match [a-z0-9-]+ (got %q)", req.Environment)
+	case !api.ValidName(req.Service):
+		return fail(exitUsage, "--service: must be set, %s (got %q)", api.NameRule, req.Service)
+	case !api.ValidName(req.Environment):
+		return fail(exitUsage, "--env: must be set, %s (got %q)", api.NameRule, req.Environment)
 	case !api.ValidRevision(req.Commit):
 		return fail(exitUsage, "--commit: must be a commit SHA (full or short), a tag or a branch (got %q)", req.Commit)
 	case strings.TrimSpace(req.Requester) == "":

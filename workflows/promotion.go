@@ -137,7 +137,7 @@ func (r *release) verifyPromoted(ctx workflow.Context) (api.BuildResult, error) 
 		return api.BuildResult{}, fmt.Errorf("the provenance is bound to release %q, not the promoted %q", ext.Release, r.req.Promotes.Release)
 	case ext.Service != r.req.Service || ext.Environment != req.Environment:
 		return api.BuildResult{}, fmt.Errorf("the provenance is for %s in %s; %s takes only what %s proved", ext.Service, ext.Environment, r.req.Environment, req.Environment)
-	case p.RunDetails.Builder.ID == "" || !fullSHA.MatchString(ext.Commit):
+	case p.RunDetails.Builder.ID == "" || !api.ValidCommit(ext.Commit):
 		return api.BuildResult{}, errors.New("the provenance names no builder or no full commit")
 	}
 	if err := r.adoptSource(ctx, *ext); err != nil {

@@ -2,7 +2,6 @@ package workflows
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 
@@ -13,7 +12,6 @@ import (
 	"github.com/foureyes/foureyes/policy"
 )
 
-var fullSHA = regexp.MustCompile(`^[0-9a-f]{40}$`)
 
 // Release runs one release: code, review (+ gate), approve (+ gate), deploy.
 // Business outcomes (rejected, expired, cancelled, rolled back, failed) are
@@ -81,7 +79,7 @@ func (r *release) validate() string {
 		if why := r.validateSource(); why != "" {
 			return why
 		}
-	} else if !fullSHA.MatchString(q.Commit) {
+	} else if !api.ValidCommit(q.Commit) {
 		return fmt.Sprintf("commit %q is not a full 40-hex SHA", q.Commit)
 	} else if len(q.Authors) == 0 {
 		return "the change has no author"

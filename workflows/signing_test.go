@@ -48,7 +48,7 @@ const testRepo = "https://git.example.com/payments.git"
 // (default: the declared authors at example.com).
 func signedBuild(in api.BuildInput, builder string, emails ...string) api.BuildResult {
 	commit := in.Commit
-	if in.Git && !fullSHA.MatchString(commit) {
+	if in.Git && !api.ValidCommit(commit) {
 		commit = testCommit
 	}
 	digest := digestOf(commit)

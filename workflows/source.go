@@ -53,7 +53,7 @@ func (r *release) validateSource() string {
 	case !r.pol.AllowsNoRepository(q.Environment):
 		return fmt.Sprintf("service %s has no repository in the policy, and environment %s refuses services "+
 			"without one (services_without_repository; fail closed)", q.Service, q.Environment)
-	case !fullSHA.MatchString(q.Commit):
+	case !api.ValidCommit(q.Commit):
 		return fmt.Sprintf("service %s has no repository to resolve %q in: give the full 40-hex commit", q.Service, q.Commit)
 	case len(q.Authors) == 0:
 		return fmt.Sprintf("the change has no author (service %s has no repository to read them from)", q.Service)
@@ -100,7 +100,7 @@ func (r *release) verifySource(ext attest.BuildParameters) error {
 		return nil
 	case ext.Ref != q.Commit:
 		return fmt.Errorf("provenance is for %q, not the requested %q", ext.Ref, q.Commit)
-	case !fullSHA.MatchString(ext.Commit) || (fullSHA.MatchString(q.Commit) && ext.Commit != q.Commit):
+	case !api.ValidCommit(ext.Commit) || (api.ValidCommit(q.Commit) && ext.Commit != q.Commit):
 		return fmt.Errorf("provenance resolved %q to %q", q.Commit, ext.Commit)
 	case ext.Repository != r.src.repo:
 		return fmt.Errorf("provenance is for repository %q, not the policy's %q", ext.Repository, r.src.repo)
