@@ -12,7 +12,6 @@ import (
 	"github.com/foureyes/foureyes/policy"
 )
 
-
 // Release runs one release: code, review (+ gate), approve (+ gate), deploy.
 // Business outcomes (rejected, expired, cancelled, rolled back, failed) are
 // results, not errors, so that every release ends with a sealed audit trail.
