@@ -10,7 +10,6 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/foureyes/foureyes/activities"
 	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/audit"
@@ -63,7 +62,7 @@ func (r *release) checkEmergency(ctx workflow.Context) string {
 	err := r.verifyFact(env, attest.RoleApproval, attest.PredicateEmergency, attest.ReleaseSubject(r.id), &e,
 		func() attest.Binding { return e.Binding })
 	if err == nil {
-		err = activities.CheckEmergency(&r.pol, r.req.Environment, e)
+		err = r.pol.CheckEmergency(r.req.Environment, e)
 	}
 	if err != nil {
 		return "emergency declaration refused (fail closed): " + err.Error()
