@@ -66,7 +66,7 @@ func (f *foureyes) start(ctx context.Context, id string) error {
 	_, err := f.r.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id,
 		TaskQueue: api.QueueOrchestrator, TypedSearchAttributes: api.StartAttributes(req),
 		Memo: map[string]any{"service": req.Service, "environment": req.Environment, "title": req.Title}},
-		"Release", req)
+		api.WorkflowRelease, req)
 	return err
 }
 

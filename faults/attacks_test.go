@@ -148,7 +148,7 @@ func (a *attackRun) startRelease(ctx context.Context, service, commit string) (s
 	id := releaseID(service)
 	_, err := a.s.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id,
 		TaskQueue: api.QueueOrchestrator, WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_FAIL},
-		"Release", api.ReleaseRequest{Service: service, Environment: "prod", Commit: commit,
+		api.WorkflowRelease, api.ReleaseRequest{Service: service, Environment: "prod", Commit: commit,
 			Authors: []string{"alice"}, Requester: "rita", Title: "attack: " + service})
 	return id, err
 }

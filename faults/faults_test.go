@@ -206,7 +206,7 @@ func (f *faultRun) startRelease(ctx context.Context, r *release) error {
 		return f.s.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: r.id,
 			TaskQueue:                api.QueueOrchestrator,
 			WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		}, "Release", req)
+		}, api.WorkflowRelease, req)
 	})
 	return err
 }

@@ -72,7 +72,7 @@ func (h *hostileRun) start(ctx context.Context) {
 	h.id = fmt.Sprintf("release-hostile-prod-%d", time.Now().UnixNano())
 	_, err := h.s.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: h.id,
 		TaskQueue: api.QueueOrchestrator, WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_FAIL},
-		"Release", api.ReleaseRequest{Service: "hostile", Environment: "prod",
+		api.WorkflowRelease, api.ReleaseRequest{Service: "hostile", Environment: "prod",
 			Commit: commitOf("hostile"), Authors: []string{"alice"}, Requester: "rita", Title: "hostile"})
 	require(h.t, err)
 	require(h.t, h.s.WaitStatus(ctx, h.id, api.StatusAwaitingReview))

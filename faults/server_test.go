@@ -91,7 +91,7 @@ func startAuthzRelease(ctx context.Context, t *testing.T, s *stackT) string {
 	defer rm.Close()
 	id := releaseID("server-authz")
 	_, err = rm.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: api.QueueOrchestrator},
-		"Release", api.ReleaseRequest{Service: "payments", Environment: "prod", Commit: commitOf("payments"),
+		api.WorkflowRelease, api.ReleaseRequest{Service: "payments", Environment: "prod", Commit: commitOf("payments"),
 			Authors: []string{"alice"}, Requester: "rita", Title: "server authorization"})
 	require(t, err)
 	require(t, s.WaitStatus(ctx, id, api.StatusAwaitingReview))
@@ -209,9 +209,9 @@ func rogueStartCalls(id string) []call {
 	rm := devstack.IdentityReleaseManager
 	return []call{
 		{rm, "start a rogue workflow type (rogue Deploy)", false, callStart("rogueDeploy", api.QueueOrchestrator)},
-		{rm, "start Release on the deploy queue", false, callStart("Release", api.QueueDeploy)},
-		{devstack.RoleIdentity(attest.RoleBuild), "start a Release", false, callStart("Release", api.QueueOrchestrator)},
-		{devstack.RoleIdentity(attest.RoleOrchestrator), "start a Release", false, callStart("Release", api.QueueOrchestrator)},
+		{rm, "start Release on the deploy queue", false, callStart(api.WorkflowRelease, api.QueueDeploy)},
+		{devstack.RoleIdentity(attest.RoleBuild), "start a Release", false, callStart(api.WorkflowRelease, api.QueueOrchestrator)},
+		{devstack.RoleIdentity(attest.RoleOrchestrator), "start a Release", false, callStart(api.WorkflowRelease, api.QueueOrchestrator)},
 		{rm, "signal-with-start a Release", false, callSignalWithStart()},
 		{rm, "update-with-start a Release (multi-operation)", false, callUpdateWithStart()},
 		{rm, "batch-terminate every release", false, callBatchTerminate()},
@@ -288,7 +288,7 @@ func callStart(workflowType, queue string) func(context.Context, client.Client) 
 func callSignalWithStart() func(context.Context, client.Client) error {
 	return func(ctx context.Context, c client.Client) error {
 		_, err := c.SignalWithStartWorkflow(ctx, releaseID("rogue"), api.SignalDecision, api.Decision{},
-			client.StartWorkflowOptions{TaskQueue: api.QueueOrchestrator}, "Release", api.ReleaseRequest{})
+			client.StartWorkflowOptions{TaskQueue: api.QueueOrchestrator}, api.WorkflowRelease, api.ReleaseRequest{})
 		return err
 	}
 }
@@ -296,7 +296,7 @@ func callSignalWithStart() func(context.Context, client.Client) error {
 func callUpdateWithStart() func(context.Context, client.Client) error {
 	return func(ctx context.Context, c client.Client) error {
 		op := c.NewWithStartWorkflowOperation(client.StartWorkflowOptions{ID: releaseID("rogue"), TaskQueue: api.QueueOrchestrator,
-			WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_FAIL}, "Release", api.ReleaseRequest{})
+			WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_FAIL}, api.WorkflowRelease, api.ReleaseRequest{})
 		_, err := c.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{StartWorkflowOperation: op,
 			UpdateOptions: client.UpdateWorkflowOptions{UpdateName: api.UpdateDecide, Args: []any{api.SignedRequest{}},
 				WaitForStage: client.WorkflowUpdateStageAccepted}})

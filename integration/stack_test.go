@@ -94,7 +94,7 @@ func (s *stackT) start(service, env, commit string, authors []string, requester 
 	id := fmt.Sprintf("release-%s-%s-%s", service, env, uuid.NewString())
 	run, err := s.Client.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{
 		ID: id, TaskQueue: api.QueueOrchestrator,
-	}, "Release", api.ReleaseRequest{Service: service, Environment: env, Commit: commit,
+	}, api.WorkflowRelease, api.ReleaseRequest{Service: service, Environment: env, Commit: commit,
 		Authors: authors, Requester: requester, Title: "integration"})
 	require.NoError(s.t, err)
 	return run

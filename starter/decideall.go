@@ -65,7 +65,7 @@ func queuedWithSameArtifact(e *env, id, gate string) ([]string, error) {
 		return nil, fail(exitRefused, "release %s has no built artifact yet (service %q, commit %q): nothing to match", id, st.Request.Service, commit)
 	}
 	return listQueued(ctx, c, id, fmt.Sprintf("WorkflowType = '%s' AND ExecutionStatus = 'Running' AND %s = '%s' AND %s = '%s' AND %s = '%s'",
-		releaseWorkflow, api.AttrService.GetName(), st.Request.Service, api.AttrCommit.GetName(), commit,
+		api.WorkflowRelease, api.AttrService.GetName(), st.Request.Service, api.AttrCommit.GetName(), commit,
 		api.AttrStatus.GetName(), awaitingStatus[gate]))
 }
 

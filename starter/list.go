@@ -133,7 +133,7 @@ func (f listFilter) visibilityQuery() string {
 	if f.raw != "" {
 		return f.raw
 	}
-	q := []string{"WorkflowType = '" + releaseWorkflow + "'"}
+	q := []string{"WorkflowType = '" + api.WorkflowRelease + "'"}
 	add := func(attr, v string) {
 		if v != "" {
 			q = append(q, fmt.Sprintf("%s = '%s'", attr, v))

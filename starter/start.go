@@ -14,9 +14,6 @@ import (
 
 const startSynopsis = "--service S --env E --commit SHA|SHORT|TAG|BRANCH [--author A ...] [--requester R] [--title T] [--link L] [--emergency REASON [--token-file F] [--gateway URL]] [--wait] [--json]"
 
-// releaseWorkflow is the workflow type name, started by name.
-const releaseWorkflow = "Release"
-
 // fullSHA: a full SHA in any case, which start lowercases.
 var fullSHA = regexp.MustCompile(`^[0-9a-fA-F]{40}$`)
 
@@ -129,7 +126,7 @@ func launch(c client.Client, id string, req api.ReleaseRequest) (client.Workflow
 		StaticSummary: staticSummary(req), StaticDetails: staticDetails(req),
 		Memo:                  memo(req),
 		TypedSearchAttributes: api.StartAttributes(req)}
-	run, err := c.ExecuteWorkflow(ctx, opts, releaseWorkflow, req)
+	run, err := c.ExecuteWorkflow(ctx, opts, api.WorkflowRelease, req)
 	if err != nil {
 		return nil, fail(exitFailure, "starting release: %v", err)
 	}

@@ -47,3 +47,10 @@ func TestActivityNames(t *testing.T) {
 		}
 	}
 }
+
+// TestWorkflowName: the workers register Release by its function, so its
+// name is the one clients start (api.WorkflowRelease).
+func TestWorkflowName(t *testing.T) {
+	full := runtime.FuncForPC(reflect.ValueOf(Release).Pointer()).Name()
+	assert.Equal(t, api.WorkflowRelease, full[strings.LastIndex(full, ".")+1:])
+}
