@@ -6,11 +6,14 @@ import (
 	"github.com/foureyes/foureyes/attest"
 )
 
-// Gates. A policy's rules name these two; GateFollowUp is the review an
-// emergency's deploy opens.
+// Gates a decision names. A release passes the review gate, then the
+// approval gate; policy rules are written for these two.
 const (
 	GateReview   = "review"
 	GateApproval = "approval"
+	// GateFollowUp is the review gate an emergency's deploy opens: one
+	// eligible reviewer signs it off (GateReview's rule, quorum 1, no deadline).
+	GateFollowUp = "follow_up"
 )
 
 // Gate states, as status, decision outcomes and notifications report them.
@@ -54,7 +57,7 @@ const (
 // Decision is the payload of SignalDecision.
 type Decision struct {
 	RequestID string `json:"request_id"` // a retried delivery of the same id counts once
-	Gate      string `json:"gate"`       // policy.GateReview or policy.GateApproval
+	Gate      string `json:"gate"`       // GateReview, GateApproval or GateFollowUp
 	Verdict   string `json:"verdict"`    // VerdictApprove or VerdictReject
 	Identity  string `json:"identity"`   // policy identity, authenticated by the gateway
 	Channel   string `json:"channel"`

@@ -16,10 +16,6 @@ const (
 	StageFollowUp = "follow_up"
 )
 
-// GateFollowUp is the review gate an emergency's deploy opens: one eligible
-// reviewer signs it off (policy.GateReview's rule, quorum 1, no deadline).
-const GateFollowUp = "follow_up"
-
 // Release states, as shown in status and (later) search attributes.
 const (
 	StatusBuilding         = "building"

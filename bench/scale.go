@@ -205,7 +205,7 @@ func cancelAsRita(ctx context.Context, r *rig, id string) error {
 }
 
 func postCancel(ctx context.Context, r *rig, body []byte) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.Local.GatewayURL()+"/v1/cancels", bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.Local.GatewayURL()+api.PathCancels, bytes.NewReader(body))
 	if err != nil {
 		return err
 	}

@@ -113,10 +113,10 @@ func New(o Options) *Server {
 // with a Slack signing secret, POST /slack/interactions.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("/v1/decisions", s.handleDecision)
+	mux.HandleFunc(api.PathDecisions, s.handleDecision)
 	mux.HandleFunc(api.PathBatch, s.handleBatch)
-	mux.HandleFunc("/v1/cancels", s.handleCancel)
-	mux.HandleFunc("/v1/emergencies", s.handleEmergency)
+	mux.HandleFunc(api.PathCancels, s.handleCancel)
+	mux.HandleFunc(api.PathEmergencies, s.handleEmergency)
 	if s.slack != nil && s.slack.opts.SigningSecret != "" {
 		mux.HandleFunc(api.PathSlackInteractions, s.handleSlackInteraction)
 	}

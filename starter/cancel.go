@@ -59,7 +59,7 @@ func postCancel(e *env, c cancelArgs, token string) error {
 	if err != nil {
 		return fail(exitFailure, "%v", err)
 	}
-	hreq, err := gatewayRequest(c.gatewayURL, "/v1/cancels", token, body)
+	hreq, err := gatewayRequest(c.gatewayURL, api.PathCancels, token, body)
 	if err != nil {
 		return err
 	}

@@ -106,7 +106,7 @@ func postDecision(e *env, d decideArgs, token string) error {
 	if err != nil {
 		return fail(exitFailure, "%v", err)
 	}
-	hreq, err := gatewayRequest(d.gatewayURL, "/v1/decisions", token, body)
+	hreq, err := gatewayRequest(d.gatewayURL, api.PathDecisions, token, body)
 	if err != nil {
 		return err
 	}

@@ -32,7 +32,7 @@ func (f *emergencyFlags) declare(e *env, id string) (json.RawMessage, error) {
 		return nil, err
 	}
 	body, _ := json.Marshal(api.EmergencyRequest{ReleaseID: id, Reason: f.reason, RequestID: uuid.NewString()})
-	hreq, err := gatewayRequest(f.gatewayURL, "/v1/emergencies", token, body)
+	hreq, err := gatewayRequest(f.gatewayURL, api.PathEmergencies, token, body)
 	if err != nil {
 		return nil, err
 	}

@@ -161,5 +161,5 @@ func (s *Stack) postDecision(ctx context.Context, who string, r api.DecisionRequ
 		return 0, nil, err
 	}
 	hdr := http.Header{"Content-Type": {"application/json"}}
-	return s.Post(ctx, "/v1/decisions", "Bearer "+s.Tokens[who], body, hdr)
+	return s.Post(ctx, api.PathDecisions, "Bearer "+s.Tokens[who], body, hdr)
 }
