@@ -176,9 +176,9 @@ type deployStep struct {
 }
 
 var (
-	stepDeploy   = deployStep{"Deploy", deployRole.Deploy, attest.StepDeploy, audit.EventDeploy}
-	stepVerify   = deployStep{"Verify", deployRole.Verify, attest.StepVerify, audit.EventVerify}
-	stepRollback = deployStep{"Rollback", deployRole.Rollback, attest.StepRollback, audit.EventRollback}
+	stepDeploy   = deployStep{api.ActivityDeploy, deployRole.Deploy, attest.StepDeploy, audit.EventDeploy}
+	stepVerify   = deployStep{api.ActivityVerify, deployRole.Verify, attest.StepVerify, audit.EventVerify}
+	stepRollback = deployStep{api.ActivityRollback, deployRole.Rollback, attest.StepRollback, audit.EventRollback}
 )
 
 // trustStep replaces a deploy-role result by what its signed receipt says.
