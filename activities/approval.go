@@ -10,12 +10,14 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/foureyes/foureyes/api"
 )
 
 // Notifier tells people about a release; it returns a reference of the
 // message so later notifications can update or thread under it.
 type Notifier interface {
-	Notify(ctx context.Context, n Notification) (string, error)
+	Notify(ctx context.Context, n api.Notification) (string, error)
 }
 
 // ApprovalActivities are the approval role's activities.
@@ -25,9 +27,9 @@ type ApprovalActivities struct {
 }
 
 // Notify hands one notification to the configured notifier.
-func (a *ApprovalActivities) Notify(ctx context.Context, n Notification) (NotifyResult, error) {
+func (a *ApprovalActivities) Notify(ctx context.Context, n api.Notification) (api.NotifyResult, error) {
 	if a.Notifier == nil {
-		return NotifyResult{}, errors.New("approval role has no notifier configured")
+		return api.NotifyResult{}, errors.New("approval role has no notifier configured")
 	}
 	ref, err := a.Notifier.Notify(ctx, n)
 	var appErr *temporal.ApplicationError
@@ -35,11 +37,11 @@ func (a *ApprovalActivities) Notify(ctx context.Context, n Notification) (Notify
 	case errors.As(err, &appErr):
 		// Unwrapped: Temporal reads NextRetryDelay (Slack's Retry-After) only
 		// from an ApplicationError returned as is.
-		return NotifyResult{}, appErr
+		return api.NotifyResult{}, appErr
 	case err != nil:
-		return NotifyResult{}, fmt.Errorf("notify %s of release %s: %w", n.Kind, n.ReleaseID, err)
+		return api.NotifyResult{}, fmt.Errorf("notify %s of release %s: %w", n.Kind, n.ReleaseID, err)
 	}
-	return NotifyResult{Ref: ref, Executor: a.Identity}, nil
+	return api.NotifyResult{Ref: ref, Executor: a.Identity}, nil
 }
 
 // Notifiers tells every notifier in turn (console, then Slack). The returned
@@ -50,7 +52,7 @@ func (a *ApprovalActivities) Notify(ctx context.Context, n Notification) (Notify
 type Notifiers []Notifier
 
 // Notify implements Notifier.
-func (ns Notifiers) Notify(ctx context.Context, n Notification) (string, error) {
+func (ns Notifiers) Notify(ctx context.Context, n api.Notification) (string, error) {
 	ref := n.Ref
 	var first error
 	for _, x := range ns {
@@ -76,7 +78,7 @@ type ConsoleNotifier struct {
 }
 
 // Notify prints n and returns its ref: the prompt's ref is kept for updates.
-func (c *ConsoleNotifier) Notify(_ context.Context, n Notification) (string, error) {
+func (c *ConsoleNotifier) Notify(_ context.Context, n api.Notification) (string, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if _, err := io.WriteString(c.W, c.format(n)); err != nil {
@@ -88,7 +90,7 @@ func (c *ConsoleNotifier) Notify(_ context.Context, n Notification) (string, err
 	return "console:" + n.ReleaseID + "/" + n.Gate, nil
 }
 
-func (c *ConsoleNotifier) format(n Notification) string {
+func (c *ConsoleNotifier) format(n api.Notification) string {
 	var b strings.Builder
 	line := func(k, v string) {
 		if k != "" {
@@ -124,7 +126,7 @@ func (c *ConsoleNotifier) format(n Notification) string {
 	line("policy", n.PolicyHash)
 	line("outcome", n.Outcome)
 	line("detail", n.Detail)
-	if n.Kind == NotifyPrompt || n.Kind == NotifyReminder {
+	if n.Kind == api.NotifyPrompt || n.Kind == api.NotifyReminder {
 		line("decide", fmt.Sprintf("starter decide %s --gate %s --approve   (or --reject)", n.ReleaseID, n.Gate))
 	}
 	line("ui", releaseURL(c.UIURL, c.Namespace, n.ReleaseID))
@@ -140,19 +142,19 @@ func releaseURL(uiURL, namespace, releaseID string) string {
 	return strings.TrimRight(uiURL, "/") + "/namespaces/" + namespace + "/workflows/" + releaseID
 }
 
-func headline(n Notification) string {
+func headline(n api.Notification) string {
 	gate := n.Gate
 	if gate == "" {
 		gate = "release"
 	}
 	switch n.Kind {
-	case NotifyPrompt:
+	case api.NotifyPrompt:
 		return gate + " needed"
-	case NotifyReminder:
+	case api.NotifyReminder:
 		return "reminder: " + gate + " still needed"
-	case NotifyDecision:
+	case api.NotifyDecision:
 		return gate + " decision recorded"
-	case NotifyOutcome:
+	case api.NotifyOutcome:
 		return gate + " ended: " + n.Outcome
 	}
 	return n.Kind + " " + gate

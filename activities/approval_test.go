@@ -8,10 +8,12 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/foureyes/foureyes/api"
 )
 
-func prompt() Notification {
-	return Notification{Kind: NotifyPrompt, ReleaseID: "web-prod-42", Gate: "approval", Service: "web",
+func prompt() api.Notification {
+	return api.Notification{Kind: api.NotifyPrompt, ReleaseID: "web-prod-42", Gate: "approval", Service: "web",
 		Environment: "prod", Commit: commitA, Needed: "2 of prod-owners", Awaiting: []string{"alice", "bob"},
 		Signed: []string{"carol"}, Deadline: time.Date(2030, 1, 2, 15, 4, 5, 0, time.UTC), ArtifactDigest: "d1g357"}
 }
@@ -36,7 +38,7 @@ func TestConsoleNotifierListsTheChange(t *testing.T) {
 	var out bytes.Buffer
 	n := prompt()
 	n.CommitRef, n.CommitCount, n.Unmapped = "main", 2, []string{"zed@elsewhere.org"}
-	n.Commits = []CommitLine{{Short: "c0ffee1", Subject: "Fix rounding", Author: "alice"},
+	n.Commits = []api.CommitLine{{Short: "c0ffee1", Subject: "Fix rounding", Author: "alice"},
 		{Short: "bead123", Subject: "Export", Author: "zed@elsewhere.org"}}
 	_, err := (&ConsoleNotifier{W: &out}).Notify(context.Background(), n)
 	require.NoError(t, err)
@@ -47,7 +49,7 @@ func TestConsoleNotifierListsTheChange(t *testing.T) {
 func TestConsoleNotifierKeepsRefAndOmitsDecideOnOutcome(t *testing.T) {
 	var out bytes.Buffer
 	n := prompt()
-	n.Kind, n.Outcome, n.Ref = NotifyOutcome, "approved", "console:web-prod-42/approval"
+	n.Kind, n.Outcome, n.Ref = api.NotifyOutcome, "approved", "console:web-prod-42/approval"
 	ref, err := (&ConsoleNotifier{W: &out}).Notify(context.Background(), n)
 	require.NoError(t, err)
 	assert.Equal(t, n.Ref, ref)
@@ -58,12 +60,12 @@ func TestConsoleNotifierKeepsRefAndOmitsDecideOnOutcome(t *testing.T) {
 func TestNotifyActivity(t *testing.T) {
 	var out bytes.Buffer
 	a := &ApprovalActivities{Identity: "foureyes-approval@test", Notifier: &ConsoleNotifier{W: &out}}
-	res, err := execute[NotifyResult](t, a, a.Notify, prompt())
+	res, err := execute[api.NotifyResult](t, a, a.Notify, prompt())
 	require.NoError(t, err)
-	assert.Equal(t, NotifyResult{Ref: "console:web-prod-42/approval", Executor: "foureyes-approval@test"}, res)
+	assert.Equal(t, api.NotifyResult{Ref: "console:web-prod-42/approval", Executor: "foureyes-approval@test"}, res)
 	assert.Contains(t, out.String(), "starter decide")
 
 	none := &ApprovalActivities{}
-	_, err = execute[NotifyResult](t, none, none.Notify, prompt())
+	_, err = execute[api.NotifyResult](t, none, none.Notify, prompt())
 	assert.ErrorContains(t, err, "no notifier")
 }

@@ -13,6 +13,7 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/attest"
 )
 
@@ -32,7 +33,7 @@ const (
 )
 
 // tempArtifact is a fresh path for a build in progress to write to.
-func tempArtifact(dir string, in BuildInput) (string, error) {
+func tempArtifact(dir string, in api.BuildInput) (string, error) {
 	tmp := filepath.Join(dir, tmpDir)
 	if err := os.MkdirAll(tmp, 0o755); err != nil {
 		return "", err

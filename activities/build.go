@@ -12,6 +12,7 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/attest"
 )
 
@@ -56,22 +57,22 @@ type BuildActivities struct {
 // to identities, and the build command runs in a clean worktree of the
 // commit (default: git archive). The provenance attests all of it.
 // Artifacts are stored once, read-only, as ARTIFACT_DIR/sha256/<digest>.
-func (a *BuildActivities) Build(ctx context.Context, in BuildInput) (BuildResult, error) {
+func (a *BuildActivities) Build(ctx context.Context, in api.BuildInput) (api.BuildResult, error) {
 	if err := checkBuildInput(in); err != nil {
-		return BuildResult{}, err
+		return api.BuildResult{}, err
 	}
 	if err := requireSigner(a.Signer, attest.RoleBuild); err != nil {
-		return BuildResult{}, err
+		return api.BuildResult{}, err
 	}
 	started := time.Now()
 	rec, err := a.buildOnce(ctx, in)
 	if err != nil {
-		return BuildResult{}, err
+		return api.BuildResult{}, err
 	}
 	res := rec.Result
 	prov := provenance(in, rec, started, time.Now())
 	if res.Provenance, err = sign(a.Signer, attest.ArtifactSubject(res.Digest), attest.PredicateProvenance, prov); err != nil {
-		return BuildResult{}, err
+		return api.BuildResult{}, err
 	}
 	return res, nil
 }
@@ -80,7 +81,7 @@ func (a *BuildActivities) Build(ctx context.Context, in BuildInput) (BuildResult
 // returns the same artifact and the same account of its source.
 type buildRecord struct {
 	Ref     string          `json:"ref"` // the commit as the release asked for it
-	Result  BuildResult     `json:"result"`
+	Result  api.BuildResult `json:"result"`
 	Source  *builtSource    `json:"source,omitempty"`
 	Rebuild *attest.Rebuild `json:"rebuild,omitempty"`
 }
@@ -96,7 +97,7 @@ type builtSource struct {
 // buildOnce gives a release one artifact: attempts of the same release take
 // turns (a lock) and a retry returns the artifact an earlier attempt
 // recorded, as long as it still hashes to the recorded digest.
-func (a *BuildActivities) buildOnce(ctx context.Context, in BuildInput) (buildRecord, error) {
+func (a *BuildActivities) buildOnce(ctx context.Context, in api.BuildInput) (buildRecord, error) {
 	dir, err := filepath.Abs(a.ArtifactDir)
 	if err != nil {
 		return buildRecord{}, err
@@ -123,7 +124,7 @@ func (a *BuildActivities) buildOnce(ctx context.Context, in BuildInput) (buildRe
 	return rec, writeJSON(o.path("json"), rec)
 }
 
-func checkBuildInput(in BuildInput) error {
+func checkBuildInput(in api.BuildInput) error {
 	if err := checkName("service", in.Service); err != nil {
 		return err
 	}
@@ -145,7 +146,7 @@ func checkBuildInput(in BuildInput) error {
 // policy names the service's repository; otherwise from the declared commit
 // alone (releases recorded before sources came from git, and services an
 // environment lets through without a repository).
-func (a *BuildActivities) build(ctx context.Context, in BuildInput, dir string) (buildRecord, error) {
+func (a *BuildActivities) build(ctx context.Context, in api.BuildInput, dir string) (buildRecord, error) {
 	if !in.Git {
 		return a.buildDeclared(ctx, in, dir)
 	}
@@ -191,7 +192,7 @@ func (a *BuildActivities) buildPolicy(want string) (*loadedPolicy, error) {
 
 // buildDeclared builds the declared commit without sources: the command
 // (no checkout) or the deterministic default.
-func (a *BuildActivities) buildDeclared(ctx context.Context, in BuildInput, dir string) (buildRecord, error) {
+func (a *BuildActivities) buildDeclared(ctx context.Context, in api.BuildInput, dir string) (buildRecord, error) {
 	tmp, err := tempArtifact(dir, in)
 	if err != nil {
 		return buildRecord{}, err
@@ -205,7 +206,7 @@ func (a *BuildActivities) buildDeclared(ctx context.Context, in BuildInput, dir 
 }
 
 // store files the artifact under its digest and records the build.
-func (a *BuildActivities) store(dir, tmp string, in BuildInput, commit, out string, src *builtSource) (buildRecord, error) {
+func (a *BuildActivities) store(dir, tmp string, in api.BuildInput, commit, out string, src *builtSource) (buildRecord, error) {
 	path, digest, err := storeArtifact(dir, tmp)
 	if err != nil {
 		return buildRecord{}, err
@@ -219,12 +220,12 @@ func (a *BuildActivities) store(dir, tmp string, in BuildInput, commit, out stri
 			in.Service, commit, rebuild.EarlierDigest, digest)
 	}
 	return buildRecord{Ref: in.Commit, Source: src, Rebuild: rebuild,
-		Result: BuildResult{ArtifactRef: path, Digest: digest, Executor: a.Identity, Output: out, Commit: commit}}, nil
+		Result: api.BuildResult{ArtifactRef: path, Digest: digest, Executor: a.Identity, Output: out, Commit: commit}}, nil
 }
 
 // built is the artifact an earlier attempt of this release recorded, if it
 // is still there unchanged.
-func (a *BuildActivities) built(o once, in BuildInput) (buildRecord, bool) {
+func (a *BuildActivities) built(o once, in api.BuildInput) (buildRecord, bool) {
 	var rec buildRecord
 	data, err := os.ReadFile(o.path("json"))
 	if err != nil || json.Unmarshal(data, &rec) != nil || rec.Ref != in.Commit || rec.Result.Digest == "" {
@@ -248,7 +249,7 @@ func writeJSON(path string, v any) error {
 }
 
 // produce writes the artifact of a build without sources to tmp.
-func (a *BuildActivities) produce(ctx context.Context, in BuildInput, tmp string) (string, error) {
+func (a *BuildActivities) produce(ctx context.Context, in api.BuildInput, tmp string) (string, error) {
 	if a.Command == "" {
 		data, err := defaultArtifact(in.Service, in.Commit)
 		if err != nil {
@@ -261,7 +262,7 @@ func (a *BuildActivities) produce(ctx context.Context, in BuildInput, tmp string
 
 // runCommand runs a build command (in dir, when set) that must write the
 // artifact to tmp; a failed or interrupted build leaves nothing behind.
-func (a *BuildActivities) runCommand(ctx context.Context, in BuildInput, command, commit, dir, tmp string) (string, error) {
+func (a *BuildActivities) runCommand(ctx context.Context, in api.BuildInput, command, commit, dir, tmp string) (string, error) {
 	env := append(baseEnv(),
 		"FOUREYES_COMMIT="+commit,
 		"FOUREYES_SERVICE="+in.Service,

@@ -13,6 +13,8 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/testsuite"
+
+	"github.com/foureyes/foureyes/api"
 )
 
 func TestBuildDefaultIsDeterministic(t *testing.T) {
@@ -42,7 +44,7 @@ func TestBuildDefaultIsDeterministic(t *testing.T) {
 }
 
 func TestBuildRefusesBadInput(t *testing.T) {
-	cases := map[string]BuildInput{
+	cases := map[string]api.BuildInput{
 		"commit":   {Service: "web", Commit: "abc123"},
 		"commit ":  {Service: "web", Commit: strings.Repeat("A", 40)},
 		"service":  {Service: "../etc", Commit: commitA},
@@ -51,7 +53,7 @@ func TestBuildRefusesBadInput(t *testing.T) {
 	for field, in := range cases {
 		dir := t.TempDir()
 		b := &BuildActivities{Signer: buildKey, ArtifactDir: dir}
-		_, err := execute[BuildResult](t, b, b.Build, in)
+		_, err := execute[api.BuildResult](t, b, b.Build, in)
 		appErr := requireAppError(t, err, ErrTypeInvalidInput, true)
 		assert.Contains(t, appErr.Error(), "invalid "+strings.TrimSpace(field))
 		assert.Empty(t, listDir(t, dir))
@@ -64,8 +66,8 @@ func TestBuildCommandSeesOnlyItsEnvironment(t *testing.T) {
 	dir := t.TempDir()
 	b := &BuildActivities{Signer: buildKey, Identity: "foureyes-build@test", ArtifactDir: dir, RegistryToken: "reg-token",
 		Command: `env | sort > "$FOUREYES_ARTIFACT_PATH"; echo built it`}
-	res, err := execute[BuildResult](t, b, b.Build,
-		BuildInput{ReleaseID: "rel-1", Service: "web", Environment: "prod", Commit: commitA})
+	res, err := execute[api.BuildResult](t, b, b.Build,
+		api.BuildInput{ReleaseID: "rel-1", Service: "web", Environment: "prod", Commit: commitA})
 	require.NoError(t, err)
 
 	data, err := os.ReadFile(res.ArtifactRef)
@@ -86,7 +88,7 @@ func TestBuildCommandSeesOnlyItsEnvironment(t *testing.T) {
 func TestBuildCommandWithoutTokenGetsNoTokenVariable(t *testing.T) {
 	dir := t.TempDir()
 	b := &BuildActivities{Signer: buildKey, ArtifactDir: dir, Command: `env > "$FOUREYES_ARTIFACT_PATH"`}
-	res, err := execute[BuildResult](t, b, b.Build, BuildInput{Service: "web", Commit: commitA})
+	res, err := execute[api.BuildResult](t, b, b.Build, api.BuildInput{Service: "web", Commit: commitA})
 	require.NoError(t, err)
 	data, err := os.ReadFile(res.ArtifactRef)
 	require.NoError(t, err)
@@ -96,12 +98,12 @@ func TestBuildCommandWithoutTokenGetsNoTokenVariable(t *testing.T) {
 func TestBuildCommandReusesIdenticalArtifact(t *testing.T) {
 	dir := t.TempDir()
 	b := &BuildActivities{Signer: buildKey, ArtifactDir: dir, Command: `printf '%s' "$FOUREYES_COMMIT" > "$FOUREYES_ARTIFACT_PATH"`}
-	in := BuildInput{Service: "web", Commit: commitA}
-	first, err := execute[BuildResult](t, b, b.Build, in)
+	in := api.BuildInput{Service: "web", Commit: commitA}
+	first, err := execute[api.BuildResult](t, b, b.Build, in)
 	require.NoError(t, err)
 	before, err := os.Stat(first.ArtifactRef)
 	require.NoError(t, err)
-	second, err := execute[BuildResult](t, b, b.Build, in)
+	second, err := execute[api.BuildResult](t, b, b.Build, in)
 	require.NoError(t, err)
 	after, err := os.Stat(second.ArtifactRef)
 	require.NoError(t, err)
@@ -124,7 +126,7 @@ func TestBuildCommandFailures(t *testing.T) {
 			dir := t.TempDir()
 			b := &BuildActivities{Signer: buildKey, ArtifactDir: dir, Command: c.command, Timeout: c.timeout}
 			start := time.Now()
-			_, err := execute[BuildResult](t, b, b.Build, BuildInput{Service: "web", Commit: commitA})
+			_, err := execute[api.BuildResult](t, b, b.Build, api.BuildInput{Service: "web", Commit: commitA})
 			appErr := requireAppError(t, err, ErrTypeCommandFailed, c.nonRetryable)
 			assert.Contains(t, appErr.Error(), c.want)
 			// Killing only sh would leave the background sleep holding the output
@@ -146,7 +148,7 @@ func TestCommandHeartbeats(t *testing.T) {
 	env.SetOnActivityHeartbeatListener(func(*activity.Info, converter.EncodedValues) { beats.Add(1) })
 	b := &BuildActivities{Signer: buildKey, ArtifactDir: t.TempDir(), Command: `sleep 0.3; echo x > "$FOUREYES_ARTIFACT_PATH"`}
 	env.RegisterActivity(b)
-	_, err := env.ExecuteActivity(b.Build, BuildInput{Service: "web", Commit: commitA})
+	_, err := env.ExecuteActivity(b.Build, api.BuildInput{Service: "web", Commit: commitA})
 	require.NoError(t, err)
 	assert.Positive(t, beats.Load())
 }

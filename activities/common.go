@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/foureyes/foureyes/api"
 )
 
 // ApplicationError types returned by the activities, for retry policies and
@@ -26,8 +28,6 @@ const (
 )
 
 var (
-	nameRE   = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
-	commitRE = regexp.MustCompile(`^[0-9a-f]{40}$`)
 	digestRE = regexp.MustCompile(`^[0-9a-f]{64}$`)
 )
 
@@ -38,14 +38,14 @@ func invalid(field, value, want string) error {
 
 // checkName guards names that become file names (service, environment).
 func checkName(field, v string) error {
-	if !nameRE.MatchString(v) {
-		return invalid(field, v, "want [a-z0-9-], starting with a letter or digit, at most 63 characters")
+	if !api.ValidName(v) {
+		return invalid(field, v, "want "+api.NameRule)
 	}
 	return nil
 }
 
 func checkCommit(v string) error {
-	if !commitRE.MatchString(v) {
+	if !api.ValidCommit(v) {
 		return invalid("commit", v, "want a full 40-character lowercase hex SHA")
 	}
 	return nil

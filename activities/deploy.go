@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/attest"
 )
 
@@ -57,49 +58,49 @@ type deployState struct {
 // restarted after a crash either finds the release recorded, or waits for
 // the command still running and takes its outcome, or — the command killed
 // midway, outcome unknown — fails without running it again.
-func (a *DeployActivities) Deploy(ctx context.Context, in DeployInput) (StepResult, error) {
+func (a *DeployActivities) Deploy(ctx context.Context, in api.DeployInput) (api.StepResult, error) {
 	if err := a.checkStep(in); err != nil {
-		return StepResult{}, err
+		return api.StepResult{}, err
 	}
 	if err := a.checkAllowed(ctx, in); err != nil {
-		return StepResult{}, err
+		return api.StepResult{}, err
 	}
 	res, err := a.deploy(ctx, in)
 	if err != nil {
-		return StepResult{}, err
+		return api.StepResult{}, err
 	}
 	return a.receipt(in, attest.StepDeploy, res)
 }
 
-func (a *DeployActivities) deploy(ctx context.Context, in DeployInput) (StepResult, error) {
+func (a *DeployActivities) deploy(ctx context.Context, in api.DeployInput) (api.StepResult, error) {
 	lock, err := a.once(in, "deploy").acquire(ctx)
 	if err != nil {
-		return StepResult{}, err
+		return api.StepResult{}, err
 	}
 	defer lock.Close()
 	cur, err := readState(a.statePath(in))
 	if err != nil {
-		return StepResult{}, err
+		return api.StepResult{}, err
 	}
 	if cur != nil && cur.ReleaseID == in.ReleaseID {
 		return a.ok(fmt.Sprintf("release %s is already deployed to %s/%s; nothing to do", in.ReleaseID, in.Environment, in.Service)), nil
 	}
 	path, err := a.stageArtifact(in)
 	if err != nil {
-		return StepResult{}, err
+		return api.StepResult{}, err
 	}
 	out, err := a.deployCommand(ctx, in, path, lock)
 	if err != nil {
-		return StepResult{}, err
+		return api.StepResult{}, err
 	}
 	if err := a.record(in, path, cur); err != nil {
-		return StepResult{}, err
+		return api.StepResult{}, err
 	}
 	return a.ok(out + fmt.Sprintf("deployed release %s (%s) to %s/%s", in.ReleaseID, in.Digest, in.Environment, in.Service)), nil
 }
 
 // checkStep checks the input and that the role can sign its receipt.
-func (a *DeployActivities) checkStep(in DeployInput) error {
+func (a *DeployActivities) checkStep(in api.DeployInput) error {
 	if err := checkDeployInput(in); err != nil {
 		return err
 	}
@@ -109,24 +110,24 @@ func (a *DeployActivities) checkStep(in DeployInput) error {
 // Verify checks that the record holds this release and that the deploy
 // role's copy of its artifact still hashes to the approved digest, then runs
 // VerifyCommand if any.
-func (a *DeployActivities) Verify(ctx context.Context, in DeployInput) (StepResult, error) {
+func (a *DeployActivities) Verify(ctx context.Context, in api.DeployInput) (api.StepResult, error) {
 	if err := a.checkStep(in); err != nil {
-		return StepResult{}, err
+		return api.StepResult{}, err
 	}
 	res, err := a.verify(ctx, in)
 	if err != nil {
-		return StepResult{}, err
+		return api.StepResult{}, err
 	}
 	return a.receipt(in, attest.StepVerify, res)
 }
 
-func (a *DeployActivities) verify(ctx context.Context, in DeployInput) (StepResult, error) {
+func (a *DeployActivities) verify(ctx context.Context, in api.DeployInput) (api.StepResult, error) {
 	path, problem, err := a.checkState(in)
 	if err != nil {
-		return StepResult{}, err
+		return api.StepResult{}, err
 	}
 	if problem != "" {
-		return StepResult{OK: false, Output: problem, Executor: a.Identity}, nil
+		return api.StepResult{OK: false, Output: problem, Executor: a.Identity}, nil
 	}
 	out := fmt.Sprintf("release %s holds in %s/%s", in.ReleaseID, in.Environment, in.Service)
 	if a.VerifyCommand != "" {
@@ -134,13 +135,13 @@ func (a *DeployActivities) verify(ctx context.Context, in DeployInput) (StepResu
 	}
 	var ce *commandError
 	if errors.As(err, &ce) {
-		return StepResult{OK: false, Output: "verify " + ce.msg + "\n" + ce.output, Executor: a.Identity}, nil
+		return api.StepResult{OK: false, Output: "verify " + ce.msg + "\n" + ce.output, Executor: a.Identity}, nil
 	}
 	if err != nil {
-		return StepResult{}, err
+		return api.StepResult{}, err
 	}
 	if err := a.markVerified(in); err != nil {
-		return StepResult{}, err
+		return api.StepResult{}, err
 	}
 	return a.ok(out), nil
 }
@@ -153,38 +154,38 @@ func (a *DeployActivities) verify(ctx context.Context, in DeployInput) (StepResu
 // rolled back: a record not holding this release is left alone and no
 // command runs, so repeated rollbacks, rollbacks after a later release and
 // rollbacks of releases it never deployed (a rogue caller's) change nothing.
-func (a *DeployActivities) Rollback(ctx context.Context, in DeployInput) (StepResult, error) {
+func (a *DeployActivities) Rollback(ctx context.Context, in api.DeployInput) (api.StepResult, error) {
 	if err := a.checkStep(in); err != nil {
-		return StepResult{}, err
+		return api.StepResult{}, err
 	}
 	res, err := a.rollback(ctx, in)
 	if err != nil {
-		return StepResult{}, err
+		return api.StepResult{}, err
 	}
 	return a.receipt(in, attest.StepRollback, res)
 }
 
-func (a *DeployActivities) rollback(ctx context.Context, in DeployInput) (StepResult, error) {
+func (a *DeployActivities) rollback(ctx context.Context, in api.DeployInput) (api.StepResult, error) {
 	deploy := a.once(in, "deploy")
 	lock, err := deploy.acquire(ctx)
 	if err != nil {
-		return StepResult{}, err
+		return api.StepResult{}, err
 	}
 	defer lock.Close()
 	if err := deploy.fence(); err != nil {
-		return StepResult{}, err
+		return api.StepResult{}, err
 	}
 	cur, prev, err := a.ownStates(in)
 	if err != nil {
-		return StepResult{}, err
+		return api.StepResult{}, err
 	}
 	out, err := a.rollbackIfDeployed(ctx, in, deploy, cur, prev)
 	if err != nil {
-		return StepResult{}, err
+		return api.StepResult{}, err
 	}
 	msg, err := a.restore(in, cur, prev)
 	if err != nil {
-		return StepResult{}, err
+		return api.StepResult{}, err
 	}
 	return a.ok(out + msg), nil
 }
@@ -193,7 +194,7 @@ func (a *DeployActivities) rollback(ctx context.Context, in DeployInput) (StepRe
 // the release or started its deploy command (which it does only after
 // checking the bundle): otherwise there is nothing of this release to undo,
 // and running it would undo another release.
-func (a *DeployActivities) rollbackIfDeployed(ctx context.Context, in DeployInput, deploy once, cur, prev *deployState) (string, error) {
+func (a *DeployActivities) rollbackIfDeployed(ctx context.Context, in api.DeployInput, deploy once, cur, prev *deployState) (string, error) {
 	st, err := deploy.state()
 	if err != nil {
 		return "", err
@@ -208,13 +209,13 @@ func (a *DeployActivities) rollbackIfDeployed(ctx context.Context, in DeployInpu
 }
 
 // receipt signs the deploy role's account of a step it ran.
-func (a *DeployActivities) receipt(in DeployInput, step string, res StepResult) (StepResult, error) {
+func (a *DeployActivities) receipt(in api.DeployInput, step string, res api.StepResult) (api.StepResult, error) {
 	r := attest.Receipt{Binding: attest.Binding{Release: in.ReleaseID, PolicySHA256: in.PolicyHash},
 		Step: step, Service: in.Service, Environment: in.Environment, Commit: in.Commit,
 		OK: res.OK, Output: clip(res.Output), Deployer: a.Identity, At: time.Now().UTC()}
 	env, err := sign(a.Signer, attest.ArtifactSubject(in.Digest), attest.PredicateDeploy, r)
 	if err != nil {
-		return StepResult{}, err
+		return api.StepResult{}, err
 	}
 	res.Receipt = env
 	return res, nil

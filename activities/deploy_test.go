@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/attest"
 )
 
@@ -38,24 +39,24 @@ func newDeployFixtureWith(t *testing.T, content string) *deployFixture {
 // input builds commit's artifact for release id (authored by alice,
 // requested by rita), has it reviewed, and returns the deploy input with
 // the bundle a release approved by bob, then carol and dave, carries.
-func (f *deployFixture) input(t *testing.T, id, commit string) DeployInput {
+func (f *deployFixture) input(t *testing.T, id, commit string) api.DeployInput {
 	t.Helper()
 	return f.inputFor(t, id, "prod", commit)
 }
 
 // inputFor is input for a release to environment env.
-func (f *deployFixture) inputFor(t *testing.T, id, env, commit string) DeployInput {
+func (f *deployFixture) inputFor(t *testing.T, id, env, commit string) api.DeployInput {
 	t.Helper()
 	b := &BuildActivities{Identity: testBuilder, ArtifactDir: f.artifacts, Signer: buildKey}
-	built, err := execute[BuildResult](t, b, b.Build, BuildInput{ReleaseID: id, Service: "web", Environment: env,
+	built, err := execute[api.BuildResult](t, b, b.Build, api.BuildInput{ReleaseID: id, Service: "web", Environment: env,
 		Commit: commit, PolicyHash: f.policyHash, Authors: []string{testAuthor}, Requester: testRequester})
 	require.NoError(t, err)
 	r := &ReviewActivities{Identity: testReviewer, ArtifactDir: f.artifacts, Signer: reviewKey}
-	reviewed := review(t, r, ReviewInput{ReleaseID: id, Service: "web", Commit: commit,
+	reviewed := review(t, r, api.ReviewInput{ReleaseID: id, Service: "web", Commit: commit,
 		ArtifactRef: built.ArtifactRef, Digest: built.Digest, PolicyHash: f.policyHash})
-	in := DeployInput{ReleaseID: id, Service: "web", Environment: env, Commit: commit,
+	in := api.DeployInput{ReleaseID: id, Service: "web", Environment: env, Commit: commit,
 		ArtifactRef: built.ArtifactRef, Digest: built.Digest, PolicyHash: f.policyHash,
-		Bundle: &Bundle{Provenance: built.Provenance, Review: reviewed.Attestation}}
+		Bundle: &api.Bundle{Provenance: built.Provenance, Review: reviewed.Attestation}}
 	for _, d := range []struct{ gate, who string }{{"review", "bob"}, {"approval", "carol"}, {"approval", "dave"}} {
 		in.Bundle.Decisions = append(in.Bundle.Decisions, signAs(t, approvalKey, in.Digest,
 			attest.PredicateDecision, decisionOf(in, d.gate, d.who)))
@@ -64,16 +65,16 @@ func (f *deployFixture) inputFor(t *testing.T, id, env, commit string) DeployInp
 }
 
 // decisionOf is who's approval of gate, as the approval role signs it.
-func decisionOf(in DeployInput, gate, who string) attest.Decision {
+func decisionOf(in api.DeployInput, gate, who string) attest.Decision {
 	return attest.Decision{Binding: attest.Binding{Release: in.ReleaseID, PolicySHA256: in.PolicyHash},
 		RequestID: who + "/" + in.ReleaseID + "-" + gate, Gate: gate, Verdict: "approve", Identity: who,
 		Channel: "api", Evidence: attest.Evidence{Kind: "token", TokenFingerprint: "0123456789abcdef"},
 		At: time.Now().UTC().Add(-2 * time.Hour)}
 }
 
-func (f *deployFixture) step(t *testing.T, fn func(*DeployActivities) any, in DeployInput) StepResult {
+func (f *deployFixture) step(t *testing.T, fn func(*DeployActivities) any, in api.DeployInput) api.StepResult {
 	t.Helper()
-	res, err := execute[StepResult](t, f.d, fn(f.d), in)
+	res, err := execute[api.StepResult](t, f.d, fn(f.d), in)
 	require.NoError(t, err)
 	return res
 }
@@ -123,7 +124,7 @@ func TestDeployRefusesTamperedArtifact(t *testing.T) {
 	f := newDeployFixture(t)
 	in := f.input(t, "rel-1", commitA)
 	writeFile(t, in.ArtifactRef, "not what was approved")
-	_, err := execute[StepResult](t, f.d, f.d.Deploy, in)
+	_, err := execute[api.StepResult](t, f.d, f.d.Deploy, in)
 	appErr := requireAppError(t, err, ErrTypeDigestMismatch, true)
 	assert.Contains(t, appErr.Error(), "refusing to deploy")
 	assert.Nil(t, f.current(t))
@@ -134,12 +135,12 @@ func TestDeployRefusesArtifactOutsideDirAndBadInput(t *testing.T) {
 	in := f.input(t, "rel-1", commitA)
 	outside := in
 	outside.ArtifactRef = "../../etc/passwd"
-	_, err := execute[StepResult](t, f.d, f.d.Deploy, outside)
+	_, err := execute[api.StepResult](t, f.d, f.d.Deploy, outside)
 	requireAppError(t, err, ErrTypeArtifactMissing, true)
 
 	bad := in
 	bad.Environment = "../prod"
-	_, err = execute[StepResult](t, f.d, f.d.Deploy, bad)
+	_, err = execute[api.StepResult](t, f.d, f.d.Deploy, bad)
 	requireAppError(t, err, ErrTypeInvalidInput, true)
 	assert.Nil(t, f.current(t))
 }
@@ -229,14 +230,14 @@ func TestFailingDeployCommands(t *testing.T) {
 	f := newDeployFixture(t)
 	in := f.input(t, "rel-1", commitA)
 	f.d.Command = `echo "cluster unreachable"; exit 1`
-	_, err := execute[StepResult](t, f.d, f.d.Deploy, in)
+	_, err := execute[api.StepResult](t, f.d, f.d.Deploy, in)
 	appErr := requireAppError(t, err, ErrTypeCommandFailed, true)
 	assert.Contains(t, appErr.Error(), "cluster unreachable")
 	assert.Nil(t, f.current(t), "a failed deploy records nothing")
 
 	// The failure of a release's deploy is final: a retry reports it again.
 	f.d.Command = "true"
-	_, err = execute[StepResult](t, f.d, f.d.Deploy, in)
+	_, err = execute[api.StepResult](t, f.d, f.d.Deploy, in)
 	assert.Contains(t, requireAppError(t, err, ErrTypeCommandFailed, true).Error(), "cluster unreachable")
 
 	in = f.input(t, "rel-2", commitA)
@@ -247,7 +248,7 @@ func TestFailingDeployCommands(t *testing.T) {
 	assert.Contains(t, res.Output, "health check 503")
 
 	f.d.RollbackCommand = "exit 1"
-	_, err = execute[StepResult](t, f.d, f.d.Rollback, in)
+	_, err = execute[api.StepResult](t, f.d, f.d.Rollback, in)
 	requireAppError(t, err, ErrTypeCommandFailed, false) // worth retrying
 	assert.Equal(t, "rel-2", f.current(t).ReleaseID, "record kept until the rollback command succeeds")
 }

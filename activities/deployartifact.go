@@ -10,13 +10,15 @@ import (
 	"path/filepath"
 
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/foureyes/foureyes/api"
 )
 
 // artifactCopy is where the deploy role keeps its own, read-only copy of a
 // release's artifact: STATE_DIR/<environment>/<service>.runs/<release>/artifact.
 // The artifact folder is shared with other roles (and build commands); a
 // file there could be swapped between the digest check and the deploy.
-func (a *DeployActivities) artifactCopy(in DeployInput) string {
+func (a *DeployActivities) artifactCopy(in api.DeployInput) string {
 	path := filepath.Join(a.once(in, "deploy").dir, "artifact")
 	if abs, err := filepath.Abs(path); err == nil {
 		return abs
@@ -29,7 +31,7 @@ func (a *DeployActivities) artifactCopy(in DeployInput) string {
 // approved digest, and hashes the copy once more: the command is given the
 // copy, exactly the bytes checked. A copy an earlier attempt made is reused
 // when it still hashes right. The caller holds the deploy lock.
-func (a *DeployActivities) stageArtifact(in DeployInput) (string, error) {
+func (a *DeployActivities) stageArtifact(in api.DeployInput) (string, error) {
 	dst := a.artifactCopy(in)
 	if got, err := sha256File(dst); err == nil && got == in.Digest {
 		return dst, nil
@@ -81,7 +83,7 @@ func copyHashing(src, dst, want string) (string, error) {
 // deployedArtifact is the artifact a record deployed: the deploy role's copy,
 // or, for records written before there were copies, the file in the
 // artifact folder.
-func (a *DeployActivities) deployedArtifact(in DeployInput, st *deployState) (string, error) {
+func (a *DeployActivities) deployedArtifact(in api.DeployInput, st *deployState) (string, error) {
 	if st.ArtifactRef == a.artifactCopy(in) {
 		return st.ArtifactRef, nil
 	}

@@ -11,24 +11,17 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/policy"
 )
-
-// ErrTypeDeployRefused: the deploy role found the release's signed bundle
-// short of what its own policy requires, and ran nothing (non-retryable:
-// the same bundle is refused again).
-const ErrTypeDeployRefused = "DeployRefused"
-
-// verdictApprove is workflows.VerdictApprove (workflows imports this package).
-const verdictApprove = "approve"
 
 // checkAllowed is the deploy role's own judgement of a deploy. Anything
 // that reaches its task queue may ask (a rogue workflow, a compromised
 // orchestrator), so it trusts only what the build, review and approval roles
 // signed, judged by its own copy of the policy at its own clock. A refusal
 // names the rule that failed and is logged with the release id.
-func (a *DeployActivities) checkAllowed(ctx context.Context, in DeployInput) error {
+func (a *DeployActivities) checkAllowed(ctx context.Context, in api.DeployInput) error {
 	err := a.checkBundle(in, time.Now())
 	if err == nil {
 		return nil
@@ -36,12 +29,12 @@ func (a *DeployActivities) checkAllowed(ctx context.Context, in DeployInput) err
 	if activity.IsActivity(ctx) {
 		activity.GetLogger(ctx).Warn("deploy refused", "release_id", in.ReleaseID, "reason", err.Error())
 	}
-	return temporal.NewNonRetryableApplicationError("deploy refused: "+err.Error(), ErrTypeDeployRefused, nil)
+	return temporal.NewNonRetryableApplicationError("deploy refused: "+err.Error(), api.ErrTypeDeployRefused, nil)
 }
 
 // checkBundle verifies every fact of the bundle, replays the gates in order
 // and checks the freeze windows at now.
-func (a *DeployActivities) checkBundle(in DeployInput, now time.Time) error {
+func (a *DeployActivities) checkBundle(in api.DeployInput, now time.Time) error {
 	if in.Bundle == nil {
 		return errors.New("no bundle: nothing signed vouches for this release")
 	}
@@ -89,7 +82,7 @@ func (a *DeployActivities) deployPolicy(want string) (*loadedPolicy, error) {
 type bundleCheck struct {
 	pol     *policy.Policy
 	ring    attest.KeyRing
-	in      DeployInput
+	in      api.DeployInput
 	bind    attest.Binding
 	subject attest.Subject
 	prov    attest.Provenance
@@ -231,7 +224,7 @@ func decisionShape(what string, d attest.Decision, seen map[string]bool) error {
 	switch {
 	case !slices.Contains(policy.Gates, d.Gate):
 		return fmt.Errorf("%s: gate %q is not a gate of a release", what, d.Gate)
-	case d.Verdict != verdictApprove:
+	case d.Verdict != api.VerdictApprove:
 		return fmt.Errorf("%s gate: %s's %q decision is in the bundle (only approvals lead to a deploy)", d.Gate, d.Identity, d.Verdict)
 	case d.RequestID == "":
 		return fmt.Errorf("%s: no request id", what)

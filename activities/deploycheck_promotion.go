@@ -3,9 +3,9 @@ package activities
 import (
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
+	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/policy"
 )
@@ -50,28 +50,12 @@ func (c *bundleCheck) emergency() error {
 		err = e.Binding.Check(c.bind)
 	}
 	if err == nil {
-		err = CheckEmergency(c.pol, c.in.Environment, e)
+		err = c.pol.CheckEmergency(c.in.Environment, e)
 	}
 	if err != nil {
 		return fmt.Errorf("emergency declaration: %w", err)
 	}
 	c.declared = &e
-	return nil
-}
-
-// CheckEmergency is what makes a signed declaration count, for the
-// workflow and the deploy role alike.
-func CheckEmergency(pol *policy.Policy, environment string, e attest.Emergency) error {
-	switch _, allowed := pol.EmergencyRule(environment); {
-	case !allowed:
-		return fmt.Errorf("environment %s allows no emergency releases (no emergency: in the policy)", environment)
-	case e.RequestID == "" || e.Identity == "":
-		return errors.New("no request id or identity")
-	case !pol.IsReleaseManager(e.Identity):
-		return fmt.Errorf("%s is not a release manager: only release managers declare emergencies", e.Identity)
-	case strings.TrimSpace(e.Reason) == "":
-		return errors.New("an emergency needs a reason")
-	}
 	return nil
 }
 
@@ -116,7 +100,7 @@ func (a *DeployActivities) promotion(c *bundleCheck, now time.Time) error {
 // deployment is this role's record of what runs of service in environment
 // (nil: nothing) as promotion evidence.
 func (a *DeployActivities) deployment(service, environment string) (*policy.Deployment, error) {
-	st, err := readState(a.statePath(DeployInput{Service: service, Environment: environment}))
+	st, err := readState(a.statePath(api.DeployInput{Service: service, Environment: environment}))
 	if err != nil || st == nil {
 		return nil, err
 	}

@@ -13,30 +13,31 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/testsuite"
 
+	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/internal/testkeys"
 )
 
 // provenanceOf is the provenance the build role signs for in, before edits.
-func provenanceOf(in DeployInput) attest.Provenance {
-	return provenance(BuildInput{ReleaseID: in.ReleaseID, Service: in.Service, Environment: in.Environment,
+func provenanceOf(in api.DeployInput) attest.Provenance {
+	return provenance(api.BuildInput{ReleaseID: in.ReleaseID, Service: in.Service, Environment: in.Environment,
 		Commit: in.Commit, PolicyHash: in.PolicyHash, Authors: []string{testAuthor}, Requester: testRequester},
-		buildRecord{Result: BuildResult{ArtifactRef: in.ArtifactRef, Digest: in.Digest, Executor: testBuilder}}, time.Now(), time.Now())
+		buildRecord{Result: api.BuildResult{ArtifactRef: in.ArtifactRef, Digest: in.Digest, Executor: testBuilder}}, time.Now(), time.Now())
 }
 
-func reviewOf(in DeployInput) attest.Review {
+func reviewOf(in api.DeployInput) attest.Review {
 	return attest.Review{Binding: attest.Binding{Release: in.ReleaseID, PolicySHA256: in.PolicyHash},
 		Commit: in.Commit, Passed: true, Findings: []string{}, Reviewer: testReviewer, At: time.Now()}
 }
 
 // withProvenance re-signs the bundle's provenance as s, edited.
-func withProvenance(t *testing.T, in *DeployInput, s *attest.Signer, edit func(*attest.Provenance)) {
+func withProvenance(t *testing.T, in *api.DeployInput, s *attest.Signer, edit func(*attest.Provenance)) {
 	p := provenanceOf(*in)
 	edit(&p)
 	in.Bundle.Provenance = signAs(t, s, in.Digest, attest.PredicateProvenance, p)
 }
 
-func withReview(t *testing.T, in *DeployInput, s *attest.Signer, edit func(*attest.Review)) {
+func withReview(t *testing.T, in *api.DeployInput, s *attest.Signer, edit func(*attest.Review)) {
 	r := reviewOf(*in)
 	edit(&r)
 	in.Bundle.Review = signAs(t, s, in.Digest, attest.PredicateReview, r)
@@ -44,7 +45,7 @@ func withReview(t *testing.T, in *DeployInput, s *attest.Signer, edit func(*atte
 
 // decided replaces the bundle's decisions with approvals "gate:who", each
 // edited by edit (when given) and signed by s about digest.
-func decided(t *testing.T, in *DeployInput, s *attest.Signer, digest string, edit func(*attest.Decision), who ...string) {
+func decided(t *testing.T, in *api.DeployInput, s *attest.Signer, digest string, edit func(*attest.Decision), who ...string) {
 	in.Bundle.Decisions = nil
 	for _, gw := range who {
 		gate, id, _ := strings.Cut(gw, ":")
@@ -61,7 +62,7 @@ var approvals = []string{"review:bob", "approval:carol", "approval:dave"}
 
 // refusal is one way a bundle falls short.
 type refusal struct {
-	edit func(t *testing.T, f *deployFixture, in *DeployInput)
+	edit func(t *testing.T, f *deployFixture, in *api.DeployInput)
 	want string
 }
 
@@ -69,92 +70,92 @@ func refusals() map[string]refusal {
 	other := strings.Repeat("e", 64)
 	noEdit := func(*attest.Decision) {}
 	return map[string]refusal{
-		"nil bundle": {func(_ *testing.T, _ *deployFixture, in *DeployInput) { in.Bundle = nil }, "no bundle"},
-		"unsigned provenance": {func(_ *testing.T, _ *deployFixture, in *DeployInput) { in.Bundle.Provenance = nil },
+		"nil bundle": {func(_ *testing.T, _ *deployFixture, in *api.DeployInput) { in.Bundle = nil }, "no bundle"},
+		"unsigned provenance": {func(_ *testing.T, _ *deployFixture, in *api.DeployInput) { in.Bundle.Provenance = nil },
 			"build provenance: unsigned"},
-		"provenance signed with the review role's key": {func(t *testing.T, _ *deployFixture, in *DeployInput) {
+		"provenance signed with the review role's key": {func(t *testing.T, _ *deployFixture, in *api.DeployInput) {
 			withProvenance(t, in, reviewKey, func(*attest.Provenance) {})
 		}, "build provenance: signed with the review role's key, not the build role's"},
-		"provenance signed with an outsider's key": {func(t *testing.T, _ *deployFixture, in *DeployInput) {
+		"provenance signed with an outsider's key": {func(t *testing.T, _ *deployFixture, in *api.DeployInput) {
 			withProvenance(t, in, testkeys.Signer(testkeys.Outsider), func(*attest.Provenance) {})
 		}, "build provenance: bad signature"},
-		"provenance of another digest": {func(t *testing.T, _ *deployFixture, in *DeployInput) {
+		"provenance of another digest": {func(t *testing.T, _ *deployFixture, in *api.DeployInput) {
 			in.Bundle.Provenance = signAs(t, buildKey, other, attest.PredicateProvenance, provenanceOf(*in))
 		}, "build provenance: about artifact sha256:" + other},
-		"provenance of another release": {func(t *testing.T, _ *deployFixture, in *DeployInput) {
+		"provenance of another release": {func(t *testing.T, _ *deployFixture, in *api.DeployInput) {
 			withProvenance(t, in, buildKey, func(p *attest.Provenance) { p.BuildDefinition.ExternalParameters.Release = "rel-9" })
 		}, `build provenance: bound to release "rel-9", not "rel-1"`},
-		"provenance under another policy": {func(t *testing.T, _ *deployFixture, in *DeployInput) {
+		"provenance under another policy": {func(t *testing.T, _ *deployFixture, in *api.DeployInput) {
 			withProvenance(t, in, buildKey, func(p *attest.Provenance) { p.BuildDefinition.ExternalParameters.PolicySHA256 = other })
 		}, "build provenance: bound to policy sha256:" + other},
-		"provenance of another environment": {func(t *testing.T, _ *deployFixture, in *DeployInput) {
+		"provenance of another environment": {func(t *testing.T, _ *deployFixture, in *api.DeployInput) {
 			withProvenance(t, in, buildKey, func(p *attest.Provenance) { p.BuildDefinition.ExternalParameters.Environment = "staging" })
 		}, "build provenance: built web for staging"},
-		"a review that failed": {func(t *testing.T, _ *deployFixture, in *DeployInput) {
+		"a review that failed": {func(t *testing.T, _ *deployFixture, in *api.DeployInput) {
 			withReview(t, in, reviewKey, func(r *attest.Review) { r.Passed, r.Findings = false, []string{"CVE-1"} })
 		}, "review verdict: the automated review failed (1 findings)"},
-		"no review": {func(_ *testing.T, _ *deployFixture, in *DeployInput) { in.Bundle.Review = nil },
+		"no review": {func(_ *testing.T, _ *deployFixture, in *api.DeployInput) { in.Bundle.Review = nil },
 			"review verdict: unsigned"},
-		"review signed with the build role's key": {func(t *testing.T, _ *deployFixture, in *DeployInput) {
+		"review signed with the build role's key": {func(t *testing.T, _ *deployFixture, in *api.DeployInput) {
 			withReview(t, in, buildKey, func(*attest.Review) {})
 		}, "review verdict: signed with the build role's key"},
-		"review of another release": {func(t *testing.T, _ *deployFixture, in *DeployInput) {
+		"review of another release": {func(t *testing.T, _ *deployFixture, in *api.DeployInput) {
 			withReview(t, in, reviewKey, func(r *attest.Review) { r.Release = "rel-9" })
 		}, `review verdict: bound to release "rel-9"`},
-		"decision signed with the build role's key": {func(t *testing.T, _ *deployFixture, in *DeployInput) {
+		"decision signed with the build role's key": {func(t *testing.T, _ *deployFixture, in *api.DeployInput) {
 			decided(t, in, buildKey, in.Digest, nil, approvals...)
 		}, "decision 1: signed with the build role's key, not the approval role's"},
-		"decision signed with an outsider's key": {func(t *testing.T, _ *deployFixture, in *DeployInput) {
+		"decision signed with an outsider's key": {func(t *testing.T, _ *deployFixture, in *api.DeployInput) {
 			decided(t, in, testkeys.Signer(testkeys.Outsider), in.Digest, nil, approvals...)
 		}, "decision 1: bad signature"},
-		"decision of another release": {func(t *testing.T, _ *deployFixture, in *DeployInput) {
+		"decision of another release": {func(t *testing.T, _ *deployFixture, in *api.DeployInput) {
 			decided(t, in, approvalKey, in.Digest, func(d *attest.Decision) { d.Release = "rel-9" }, approvals...)
 		}, `decision 1: bound to release "rel-9"`},
-		"decision under another policy": {func(t *testing.T, _ *deployFixture, in *DeployInput) {
+		"decision under another policy": {func(t *testing.T, _ *deployFixture, in *api.DeployInput) {
 			decided(t, in, approvalKey, in.Digest, func(d *attest.Decision) { d.PolicySHA256 = other }, approvals...)
 		}, "decision 1: bound to policy sha256:" + other},
-		"decision about another digest": {func(t *testing.T, _ *deployFixture, in *DeployInput) {
+		"decision about another digest": {func(t *testing.T, _ *deployFixture, in *api.DeployInput) {
 			decided(t, in, approvalKey, other, noEdit, approvals...)
 		}, "decision 1: about artifact sha256:" + other},
-		"decision for no gate": {func(t *testing.T, _ *deployFixture, in *DeployInput) {
+		"decision for no gate": {func(t *testing.T, _ *deployFixture, in *api.DeployInput) {
 			decided(t, in, approvalKey, in.Digest, nil, "review:bob", "deploy:carol", "approval:dave")
 		}, `decision 2: gate "deploy" is not a gate`},
-		"approval replayed at the review gate": {func(t *testing.T, _ *deployFixture, in *DeployInput) {
+		"approval replayed at the review gate": {func(t *testing.T, _ *deployFixture, in *api.DeployInput) {
 			decided(t, in, approvalKey, in.Digest, nil, "review:carol", "approval:carol", "approval:dave")
 		}, "review gate: carol may not sign: not in reviewers"},
-		"no review-gate decision": {func(t *testing.T, _ *deployFixture, in *DeployInput) {
+		"no review-gate decision": {func(t *testing.T, _ *deployFixture, in *api.DeployInput) {
 			decided(t, in, approvalKey, in.Digest, nil, "approval:carol", "approval:dave")
 		}, "review gate: 0 of 1 approvals (quorum of reviewers not met)"},
-		"the author approves": {func(t *testing.T, _ *deployFixture, in *DeployInput) {
+		"the author approves": {func(t *testing.T, _ *deployFixture, in *api.DeployInput) {
 			decided(t, in, approvalKey, in.Digest, nil, "review:bob", "approval:alice", "approval:dave")
 		}, "approval gate: alice may not sign: you authored this change"},
-		"the requester approves": {func(t *testing.T, _ *deployFixture, in *DeployInput) {
+		"the requester approves": {func(t *testing.T, _ *deployFixture, in *api.DeployInput) {
 			decided(t, in, approvalKey, in.Digest, nil, "review:bob", "approval:carol", "approval:rita")
 		}, "approval gate: rita may not sign: you requested this release"},
-		"the reviewer signs the approval gate": {func(t *testing.T, _ *deployFixture, in *DeployInput) {
+		"the reviewer signs the approval gate": {func(t *testing.T, _ *deployFixture, in *api.DeployInput) {
 			decided(t, in, approvalKey, in.Digest, nil, "review:frank", "approval:frank", "approval:dave")
 		}, "approval gate: frank may not sign: you signed an earlier gate (review)"},
-		"who ran the build approves": {func(t *testing.T, _ *deployFixture, in *DeployInput) {
+		"who ran the build approves": {func(t *testing.T, _ *deployFixture, in *api.DeployInput) {
 			withProvenance(t, in, buildKey, func(p *attest.Provenance) { p.RunDetails.Builder.ID = "dave@laptop" })
 		}, "approval gate: dave may not sign: you ran a stage of this release (as dave@laptop)"},
-		"a service identity approves": {func(t *testing.T, _ *deployFixture, in *DeployInput) {
+		"a service identity approves": {func(t *testing.T, _ *deployFixture, in *api.DeployInput) {
 			decided(t, in, approvalKey, in.Digest, nil, "review:bob", "approval:carol", "approval:foureyes-deploy@ops")
 		}, "approval gate: foureyes-deploy@ops may not sign: service identity"},
-		"a bot where bots do not count": {func(t *testing.T, _ *deployFixture, in *DeployInput) {
+		"a bot where bots do not count": {func(t *testing.T, _ *deployFixture, in *api.DeployInput) {
 			decided(t, in, approvalKey, in.Digest, nil, "review:bob", "approval:carol", "approval:ci-bot")
 		}, "approval gate: ci-bot may not sign: bots do not count at this gate"},
-		"the same approver twice": {func(t *testing.T, _ *deployFixture, in *DeployInput) {
+		"the same approver twice": {func(t *testing.T, _ *deployFixture, in *api.DeployInput) {
 			n := 0
 			decided(t, in, approvalKey, in.Digest, func(d *attest.Decision) { n++; d.RequestID += fmt.Sprint(n) },
 				"review:bob", "approval:carol", "approval:carol")
 		}, "approval gate: carol may not sign: you already signed this gate"},
-		"one request id twice": {func(t *testing.T, _ *deployFixture, in *DeployInput) {
+		"one request id twice": {func(t *testing.T, _ *deployFixture, in *api.DeployInput) {
 			decided(t, in, approvalKey, in.Digest, func(d *attest.Decision) { d.RequestID = "same" }, approvals...)
 		}, `decision 2: request id "same" appears twice`},
-		"quorum short": {func(t *testing.T, _ *deployFixture, in *DeployInput) {
+		"quorum short": {func(t *testing.T, _ *deployFixture, in *api.DeployInput) {
 			decided(t, in, approvalKey, in.Digest, nil, "review:bob", "approval:carol")
 		}, "approval gate: 1 of 2 approvals (quorum of prod-owners not met)"},
-		"a reject in the bundle": {func(t *testing.T, _ *deployFixture, in *DeployInput) {
+		"a reject in the bundle": {func(t *testing.T, _ *deployFixture, in *api.DeployInput) {
 			n := 0
 			decided(t, in, approvalKey, in.Digest, func(d *attest.Decision) {
 				if n++; n == 3 {
@@ -162,16 +163,16 @@ func refusals() map[string]refusal {
 				}
 			}, "review:bob", "approval:carol", "approval:dave", "approval:frank")
 		}, `approval gate: dave's "reject" decision is in the bundle`},
-		"the deploy role's policy is not the release's": {func(t *testing.T, f *deployFixture, _ *DeployInput) {
+		"the deploy role's policy is not the release's": {func(t *testing.T, f *deployFixture, _ *api.DeployInput) {
 			data, err := os.ReadFile(f.d.PolicyFile)
 			require.NoError(t, err)
 			writeFile(t, f.d.PolicyFile, string(data)+"# changed after the release pinned it\n")
 		}, "the release pinned policy sha256:"},
-		"the deploy role has no policy": {func(_ *testing.T, f *deployFixture, _ *DeployInput) { f.d.PolicyFile = "" },
+		"the deploy role has no policy": {func(_ *testing.T, f *deployFixture, _ *api.DeployInput) { f.d.PolicyFile = "" },
 			"the deploy role has no policy of its own (FOUREYES_DEPLOY_POLICY_FILE)"},
-		"a rogue workflow's made-up release": {func(_ *testing.T, _ *deployFixture, in *DeployInput) { in.ReleaseID = "rogue-1" },
+		"a rogue workflow's made-up release": {func(_ *testing.T, _ *deployFixture, in *api.DeployInput) { in.ReleaseID = "rogue-1" },
 			`build provenance: bound to release "rel-1", not "rogue-1"`},
-		"a rogue workflow's made-up release, bound throughout": {func(t *testing.T, _ *deployFixture, in *DeployInput) {
+		"a rogue workflow's made-up release, bound throughout": {func(t *testing.T, _ *deployFixture, in *api.DeployInput) {
 			in.ReleaseID = "rogue-1"
 			withProvenance(t, in, buildKey, func(*attest.Provenance) {})
 			withReview(t, in, reviewKey, func(*attest.Review) {})
@@ -187,15 +188,15 @@ func TestDeployRefusals(t *testing.T) {
 			f, counter := counted(t, "0")
 			in := f.input(t, "rel-1", commitA)
 			c.edit(t, f, &in)
-			_, err := execute[StepResult](t, f.d, f.d.Deploy, in)
-			appErr := requireAppError(t, err, ErrTypeDeployRefused, true)
+			_, err := execute[api.StepResult](t, f.d, f.d.Deploy, in)
+			appErr := requireAppError(t, err, api.ErrTypeDeployRefused, true)
 			assert.Contains(t, appErr.Error(), "deploy refused: "+c.want)
 			assertNothingDeployed(t, f, counter, in)
 		})
 	}
 }
 
-func assertNothingDeployed(t *testing.T, f *deployFixture, counter string, in DeployInput) {
+func assertNothingDeployed(t *testing.T, f *deployFixture, counter string, in api.DeployInput) {
 	t.Helper()
 	assert.Empty(t, runs(t, counter), "no command ran")
 	assert.Nil(t, f.current(t), "nothing recorded")
@@ -209,8 +210,8 @@ func TestDeployRefusedInFreezeWindow(t *testing.T) {
 	frozen := newDeployFixtureWith(t, withKeys(fmt.Sprintf(testPolicyYAML, freezeNow())))
 	f.d.PolicyFile, f.policyHash = frozen.d.PolicyFile, frozen.policyHash
 	in := f.input(t, "rel-1", commitA)
-	_, err := execute[StepResult](t, f.d, f.d.Deploy, in)
-	assert.Contains(t, requireAppError(t, err, ErrTypeDeployRefused, true).Error(), "deploy refused: freeze window: change freeze until ")
+	_, err := execute[api.StepResult](t, f.d, f.d.Deploy, in)
+	assert.Contains(t, requireAppError(t, err, api.ErrTypeDeployRefused, true).Error(), "deploy refused: freeze window: change freeze until ")
 	assertNothingDeployed(t, f, counter, in)
 }
 
@@ -261,7 +262,7 @@ func TestDeployRefusesSwapBeforeCopy(t *testing.T) {
 	f, counter := counted(t, "0")
 	in := f.input(t, "rel-1", commitA)
 	writeFile(t, in.ArtifactRef, "swapped after the review")
-	_, err := execute[StepResult](t, f.d, f.d.Deploy, in)
+	_, err := execute[api.StepResult](t, f.d, f.d.Deploy, in)
 	assert.Contains(t, requireAppError(t, err, ErrTypeDigestMismatch, true).Error(), "refusing to deploy")
 	assert.Empty(t, runs(t, counter))
 	entries, err := os.ReadDir(f.d.once(in, "deploy").dir)
@@ -312,7 +313,7 @@ func TestDeployRefusalIsLogged(t *testing.T) {
 	env := s.NewTestActivityEnvironment()
 	env.RegisterActivity(f.d)
 	_, err := env.ExecuteActivity(f.d.Deploy, in)
-	requireAppError(t, err, ErrTypeDeployRefused, true)
+	requireAppError(t, err, api.ErrTypeDeployRefused, true)
 	assert.Contains(t, strings.Join(logger.lines, "\n"), "WARN deploy refused")
 	assert.Contains(t, strings.Join(logger.lines, "\n"), "release_id rel-1")
 }

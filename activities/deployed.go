@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/attest"
 )
 
@@ -13,19 +14,19 @@ import (
 // change, and so its authors, start after that commit. The answer is bound
 // to the asking release, so it cannot serve another; Deploy checks the
 // change against the record again before anything runs.
-func (a *DeployActivities) Deployed(ctx context.Context, in DeployedInput) (DeployedResult, error) {
+func (a *DeployActivities) Deployed(ctx context.Context, in api.DeployedInput) (api.DeployedResult, error) {
 	if err := checkReleaseID(in.ReleaseID); err != nil {
-		return DeployedResult{}, err
+		return api.DeployedResult{}, err
 	}
 	for _, err := range []error{checkName("service", in.Service), checkName("environment", in.Environment),
 		requireSigner(a.Signer, attest.RoleDeploy)} {
 		if err != nil {
-			return DeployedResult{}, err
+			return api.DeployedResult{}, err
 		}
 	}
-	st, err := readState(a.statePath(DeployInput{Service: in.Service, Environment: in.Environment}))
+	st, err := readState(a.statePath(api.DeployInput{Service: in.Service, Environment: in.Environment}))
 	if err != nil {
-		return DeployedResult{}, err
+		return api.DeployedResult{}, err
 	}
 	s := attest.DeployedState{Binding: attest.Binding{Release: in.ReleaseID, PolicySHA256: in.PolicyHash},
 		Service: in.Service, Environment: in.Environment, Deployer: a.Identity, At: time.Now().UTC()}
@@ -35,7 +36,7 @@ func (a *DeployActivities) Deployed(ctx context.Context, in DeployedInput) (Depl
 	}
 	env, err := sign(a.Signer, attest.DeploymentSubject(in.Service, in.Environment), attest.PredicateDeployed, s)
 	if err != nil {
-		return DeployedResult{}, err
+		return api.DeployedResult{}, err
 	}
-	return DeployedResult{Statement: env, Executor: a.Identity}, nil
+	return api.DeployedResult{Statement: env, Executor: a.Identity}, nil
 }

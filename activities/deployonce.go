@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/foureyes/foureyes/api"
 )
 
 // Error types of the deploy role's at-most-once commands (non-retryable).
@@ -32,13 +34,13 @@ func checkReleaseID(v string) error {
 
 // once is where this release's runs of kind are kept:
 // STATE_DIR/<environment>/<service>.runs/<release>/.
-func (a *DeployActivities) once(in DeployInput, kind string) once {
+func (a *DeployActivities) once(in api.DeployInput, kind string) once {
 	return once{dir: filepath.Join(a.StateDir, in.Environment, in.Service+".runs", in.ReleaseID), kind: kind}
 }
 
 // deployCommand runs Command unless an earlier attempt started it; the
 // caller holds the deploy lock.
-func (a *DeployActivities) deployCommand(ctx context.Context, in DeployInput, path string, lock *os.File) (string, error) {
+func (a *DeployActivities) deployCommand(ctx context.Context, in api.DeployInput, path string, lock *os.File) (string, error) {
 	o := a.once(in, "deploy")
 	st, err := o.state()
 	if err != nil {
@@ -61,7 +63,7 @@ func (a *DeployActivities) deployCommand(ctx context.Context, in DeployInput, pa
 }
 
 // deployOutcome: only a clean exit deploys; anything else is final.
-func deployOutcome(in DeployInput, st onceState, res onceResult, timeout time.Duration) (string, error) {
+func deployOutcome(in api.DeployInput, st onceState, res onceResult, timeout time.Duration) (string, error) {
 	switch {
 	case res.rc == 0 && res.resumed:
 		return res.output + fmt.Sprintf("resumed: the deploy command started at %s had already run; not run again\n",
@@ -83,7 +85,7 @@ func deployOutcome(in DeployInput, st onceState, res onceResult, timeout time.Du
 
 // rollbackCommand runs RollbackCommand unless an earlier attempt ran it to
 // success; a failed or interrupted rollback may run again (retryable).
-func (a *DeployActivities) rollbackCommand(ctx context.Context, in DeployInput, prev *deployState) (string, error) {
+func (a *DeployActivities) rollbackCommand(ctx context.Context, in api.DeployInput, prev *deployState) (string, error) {
 	if a.RollbackCommand == "" {
 		return "", nil
 	}

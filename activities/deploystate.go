@@ -8,9 +8,11 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/foureyes/foureyes/api"
 )
 
-func checkDeployInput(in DeployInput) error {
+func checkDeployInput(in api.DeployInput) error {
 	if err := checkReleaseID(in.ReleaseID); err != nil {
 		return err
 	}
@@ -24,16 +26,16 @@ func checkDeployInput(in DeployInput) error {
 	return nil
 }
 
-func (a *DeployActivities) ok(output string) StepResult {
-	return StepResult{OK: true, Output: output, Executor: a.Identity}
+func (a *DeployActivities) ok(output string) api.StepResult {
+	return api.StepResult{OK: true, Output: output, Executor: a.Identity}
 }
 
-func (a *DeployActivities) statePath(in DeployInput) string {
+func (a *DeployActivities) statePath(in api.DeployInput) string {
 	return filepath.Join(a.StateDir, in.Environment, in.Service+".json")
 }
 
 // record makes this release the current record, keeping cur as .prev.
-func (a *DeployActivities) record(in DeployInput, path string, cur *deployState) error {
+func (a *DeployActivities) record(in api.DeployInput, path string, cur *deployState) error {
 	file := a.statePath(in)
 	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
 		return err
@@ -54,7 +56,7 @@ func (a *DeployActivities) record(in DeployInput, path string, cur *deployState)
 
 // checkState returns the artifact path, or a problem when the record does not
 // hold this release as approved or its artifact no longer hashes to it.
-func (a *DeployActivities) checkState(in DeployInput) (path, problem string, err error) {
+func (a *DeployActivities) checkState(in api.DeployInput) (path, problem string, err error) {
 	st, err := readState(a.statePath(in))
 	switch {
 	case err != nil:
@@ -81,7 +83,7 @@ func (a *DeployActivities) checkState(in DeployInput) (path, problem string, err
 
 // markVerified records when this release first passed Verify here: the
 // start of its soak time for the promotion rules of later environments.
-func (a *DeployActivities) markVerified(in DeployInput) error {
+func (a *DeployActivities) markVerified(in api.DeployInput) error {
 	file := a.statePath(in)
 	st, err := readState(file)
 	if err != nil || st == nil || st.ReleaseID != in.ReleaseID || !st.VerifiedAt.IsZero() {
@@ -93,7 +95,7 @@ func (a *DeployActivities) markVerified(in DeployInput) error {
 
 // ownStates returns the current record if it holds this release, and the
 // .prev record if this release's deploy saved it.
-func (a *DeployActivities) ownStates(in DeployInput) (cur, prev *deployState, err error) {
+func (a *DeployActivities) ownStates(in api.DeployInput) (cur, prev *deployState, err error) {
 	file := a.statePath(in)
 	if cur, err = readState(file); err != nil || cur == nil || cur.ReleaseID != in.ReleaseID {
 		return nil, nil, err
@@ -107,7 +109,7 @@ func (a *DeployActivities) ownStates(in DeployInput) (cur, prev *deployState, er
 	return cur, prev, nil
 }
 
-func (a *DeployActivities) restore(in DeployInput, cur, prev *deployState) (string, error) {
+func (a *DeployActivities) restore(in api.DeployInput, cur, prev *deployState) (string, error) {
 	file := a.statePath(in)
 	switch {
 	case cur == nil:
@@ -127,7 +129,7 @@ func (a *DeployActivities) restore(in DeployInput, cur, prev *deployState) (stri
 	return fmt.Sprintf("removed %s (nothing was deployed before release %s)", file, in.ReleaseID), nil
 }
 
-func (a *DeployActivities) env(in DeployInput, path string) []string {
+func (a *DeployActivities) env(in api.DeployInput, path string) []string {
 	stateDir, _ := filepath.Abs(a.StateDir)
 	env := append(baseEnv(),
 		"FOUREYES_COMMIT="+in.Commit,

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/foureyes/foureyes/api"
 )
 
 // ErrTypeSourceFailed: git could not give the build what it needs (unknown
@@ -36,15 +38,8 @@ var (
 	unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 )
 
-// ValidRevision reports whether s may name a release's commit: a full or
-// short SHA, a tag or a branch.
-func ValidRevision(s string) bool {
-	return revisionRE.MatchString(s) && !strings.Contains(s, "..") && !strings.Contains(s, "//") &&
-		!strings.HasSuffix(s, "/") && !strings.HasSuffix(s, ".") && !strings.HasSuffix(s, ".lock")
-}
-
 func checkRevision(v string) error {
-	if !ValidRevision(v) {
+	if !api.ValidRevision(v) {
 		return invalid("commit", v, "want a commit SHA (full or short), a tag or a branch")
 	}
 	return nil
@@ -298,7 +293,7 @@ func (m *mirror) remoteRefs(ctx context.Context, name string) ([]string, error) 
 // refs/tags/...); a short SHA is looked up among the fetched branches and
 // tags.
 func (m *mirror) resolve(ctx context.Context, rev string) (string, error) {
-	if commitRE.MatchString(rev) {
+	if api.ValidCommit(rev) {
 		if err := m.fetchCommit(ctx, rev); err != nil {
 			return "", sourceFailure(fmt.Sprintf("commit %s is not in %s", rev, m.remote), err)
 		}

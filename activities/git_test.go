@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/internal/gitrepo"
 	"github.com/foureyes/foureyes/internal/testkeys"
@@ -72,21 +73,21 @@ func (f *gitFixture) commit(t *testing.T, author gitrepo.Person, message string)
 // deployed is the deploy role's signed statement for release id.
 func (f *gitFixture) deployed(t *testing.T, id string) attest.Envelope {
 	t.Helper()
-	res, err := execute[DeployedResult](t, f.d, f.d.Deployed, DeployedInput{ReleaseID: id, Service: "payments",
+	res, err := execute[api.DeployedResult](t, f.d, f.d.Deployed, api.DeployedInput{ReleaseID: id, Service: "payments",
 		Environment: "prod", PolicyHash: f.policyHash})
 	require.NoError(t, err)
 	return res.Statement
 }
 
-func (f *gitFixture) input(t *testing.T, id, rev string, authors ...string) BuildInput {
-	return BuildInput{ReleaseID: id, Service: "payments", Environment: "prod", Commit: rev, PolicyHash: f.policyHash,
+func (f *gitFixture) input(t *testing.T, id, rev string, authors ...string) api.BuildInput {
+	return api.BuildInput{ReleaseID: id, Service: "payments", Environment: "prod", Commit: rev, PolicyHash: f.policyHash,
 		Authors: authors, Requester: testRequester, Git: true, Deployed: f.deployed(t, id)}
 }
 
 // build builds rev for release id, as the workflow asks.
-func (f *gitFixture) build(t *testing.T, id, rev string, authors ...string) (BuildResult, attest.BuildParameters) {
+func (f *gitFixture) build(t *testing.T, id, rev string, authors ...string) (api.BuildResult, attest.BuildParameters) {
 	t.Helper()
-	res, err := execute[BuildResult](t, f.b, f.b.Build, f.input(t, id, rev, authors...))
+	res, err := execute[api.BuildResult](t, f.b, f.b.Build, f.input(t, id, rev, authors...))
 	require.NoError(t, err)
 	var p attest.Provenance
 	verified(t, res.Provenance, attest.RoleBuild, attest.PredicateProvenance, res.Digest, &p)
@@ -94,22 +95,22 @@ func (f *gitFixture) build(t *testing.T, id, rev string, authors ...string) (Bui
 }
 
 // buildErr is the error of building rev.
-func (f *gitFixture) buildErr(t *testing.T, in BuildInput) error {
+func (f *gitFixture) buildErr(t *testing.T, in api.BuildInput) error {
 	t.Helper()
-	_, err := execute[BuildResult](t, f.b, f.b.Build, in)
+	_, err := execute[api.BuildResult](t, f.b, f.b.Build, in)
 	require.Error(t, err)
 	return err
 }
 
 // deployInput is the deploy of a build, reviewed, with the decisions "gate:who".
-func (f *gitFixture) deployInput(t *testing.T, id string, built BuildResult, who ...string) DeployInput {
+func (f *gitFixture) deployInput(t *testing.T, id string, built api.BuildResult, who ...string) api.DeployInput {
 	t.Helper()
 	r := &ReviewActivities{Identity: testReviewer, ArtifactDir: f.b.ArtifactDir, Signer: reviewKey}
-	reviewed := review(t, r, ReviewInput{ReleaseID: id, Service: "payments", Commit: built.Commit,
+	reviewed := review(t, r, api.ReviewInput{ReleaseID: id, Service: "payments", Commit: built.Commit,
 		ArtifactRef: built.ArtifactRef, Digest: built.Digest, PolicyHash: f.policyHash})
-	in := DeployInput{ReleaseID: id, Service: "payments", Environment: "prod", Commit: built.Commit,
+	in := api.DeployInput{ReleaseID: id, Service: "payments", Environment: "prod", Commit: built.Commit,
 		ArtifactRef: built.ArtifactRef, Digest: built.Digest, PolicyHash: f.policyHash,
-		Bundle: &Bundle{Provenance: built.Provenance, Review: reviewed.Attestation}}
+		Bundle: &api.Bundle{Provenance: built.Provenance, Review: reviewed.Attestation}}
 	if len(who) == 0 {
 		who = approvals
 	}
@@ -117,9 +118,9 @@ func (f *gitFixture) deployInput(t *testing.T, id string, built BuildResult, who
 	return in
 }
 
-func (f *gitFixture) deploy(t *testing.T, in DeployInput) error {
+func (f *gitFixture) deploy(t *testing.T, in api.DeployInput) error {
 	t.Helper()
-	_, err := execute[StepResult](t, f.d, f.d.Deploy, in)
+	_, err := execute[api.StepResult](t, f.d, f.d.Deploy, in)
 	return err
 }
 
@@ -274,7 +275,7 @@ func TestUnmappedEmails(t *testing.T) {
 				require.NoError(t, err)
 				return
 			}
-			appErr := requireAppError(t, err, ErrTypeDeployRefused, true)
+			appErr := requireAppError(t, err, api.ErrTypeDeployRefused, true)
 			assert.Contains(t, appErr.Error(), `review gate: bob may not sign: the change has commits by "someone", "zed@elsewhere.org", which map to no identity`)
 		})
 	}
@@ -291,11 +292,11 @@ func TestRequesterOmitsTheAuthor(t *testing.T) {
 	assert.Equal(t, []string{"alice"}, p.Change.Identities)
 
 	err := f.deploy(t, f.deployInput(t, "rel-1", built, "review:frank", "approval:alice", "approval:dave"))
-	appErr := requireAppError(t, err, ErrTypeDeployRefused, true)
+	appErr := requireAppError(t, err, api.ErrTypeDeployRefused, true)
 	assert.Contains(t, appErr.Error(), "approval gate: alice may not sign: you authored this change")
 
 	err = f.deploy(t, f.deployInput(t, "rel-1", built, "review:bob", "approval:carol", "approval:dave"))
-	appErr = requireAppError(t, err, ErrTypeDeployRefused, true)
+	appErr = requireAppError(t, err, api.ErrTypeDeployRefused, true)
 	assert.Contains(t, appErr.Error(), "review gate: bob may not sign: you authored this change")
 
 	require.NoError(t, f.deploy(t, f.deployInput(t, "rel-1", built, "review:frank", "approval:carol", "approval:dave")))
@@ -314,7 +315,7 @@ func TestDeployChecksTheChangeAgainstWhatIsDeployed(t *testing.T) {
 	require.NoError(t, f.deploy(t, f.deployInput(t, "rel-1", built)))
 
 	err := f.deploy(t, f.deployInput(t, "rel-later", later))
-	appErr := requireAppError(t, err, ErrTypeDeployRefused, true)
+	appErr := requireAppError(t, err, api.ErrTypeDeployRefused, true)
 	assert.Contains(t, appErr.Error(), "the change was read from nothing deployed, but "+c2+" is deployed to prod/payments now (release rel-1)")
 
 	again, p := f.build(t, "rel-2", c3)
@@ -345,7 +346,7 @@ func TestDeployRefusesSourceMismatches(t *testing.T) {
 			verified(t, in.Bundle.Provenance, attest.RoleBuild, attest.PredicateProvenance, in.Digest, &p)
 			c.edit(&p.BuildDefinition.ExternalParameters)
 			in.Bundle.Provenance = signAs(t, buildKey, in.Digest, attest.PredicateProvenance, p)
-			appErr := requireAppError(t, f.deploy(t, in), ErrTypeDeployRefused, true)
+			appErr := requireAppError(t, f.deploy(t, in), api.ErrTypeDeployRefused, true)
 			assert.Contains(t, appErr.Error(), c.want)
 		})
 	}
@@ -414,7 +415,7 @@ func TestDefaultBuildIsGitArchive(t *testing.T) {
 	assert.Equal(t, strings.TrimSpace(want), strings.TrimSpace(string(got)))
 }
 
-func provenanceDeps(t *testing.T, res BuildResult) []attest.ResourceDescriptor {
+func provenanceDeps(t *testing.T, res api.BuildResult) []attest.ResourceDescriptor {
 	var p attest.Provenance
 	verified(t, res.Provenance, attest.RoleBuild, attest.PredicateProvenance, res.Digest, &p)
 	return p.BuildDefinition.ResolvedDependencies
@@ -494,13 +495,13 @@ func TestBuildRefusals(t *testing.T) {
 			Service: "payments", Environment: "prod", Commit: sha})
 	require.NoError(t, err)
 	for name, c := range map[string]struct {
-		edit func(*BuildInput)
+		edit func(*api.BuildInput)
 		want string
 	}{
-		"another policy":         {func(in *BuildInput) { in.PolicyHash = strings.Repeat("e", 64) }, "the release pinned policy sha256:eeee"},
-		"no statement":           {func(in *BuildInput) { in.Deployed = nil }, "no statement of the deploy role says what is deployed to payments in prod"},
-		"another release's":      {func(in *BuildInput) { in.Deployed = other }, `bound to release "rel-other", not "rel-1"`},
-		"signed by another role": {func(in *BuildInput) { in.Deployed = forged }, "signed with the build role's key, not the deploy role's"},
+		"another policy":         {func(in *api.BuildInput) { in.PolicyHash = strings.Repeat("e", 64) }, "the release pinned policy sha256:eeee"},
+		"no statement":           {func(in *api.BuildInput) { in.Deployed = nil }, "no statement of the deploy role says what is deployed to payments in prod"},
+		"another release's":      {func(in *api.BuildInput) { in.Deployed = other }, `bound to release "rel-other", not "rel-1"`},
+		"signed by another role": {func(in *api.BuildInput) { in.Deployed = forged }, "signed with the build role's key, not the deploy role's"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			in := f.input(t, "rel-1", sha)
@@ -522,16 +523,16 @@ func TestServiceWithoutRepository(t *testing.T) {
 	assert.Contains(t, appErr.Error(), "service web has no repository in the build role's policy, and environment prod refuses services without one")
 
 	g := newGitFixture(t, "", "    services_without_repository: allow\n")
-	in = BuildInput{ReleaseID: "rel-1", Service: "web", Environment: "prod", Commit: commitA, PolicyHash: g.policyHash,
+	in = api.BuildInput{ReleaseID: "rel-1", Service: "web", Environment: "prod", Commit: commitA, PolicyHash: g.policyHash,
 		Authors: []string{"alice"}, Requester: testRequester, Git: true}
-	res, err := execute[BuildResult](t, g.b, g.b.Build, in)
+	res, err := execute[api.BuildResult](t, g.b, g.b.Build, in)
 	require.NoError(t, err)
 	var p attest.Provenance
 	verified(t, res.Provenance, attest.RoleBuild, attest.PredicateProvenance, res.Digest, &p)
 	assert.Nil(t, p.BuildDefinition.ExternalParameters.Change)
 	assert.Empty(t, p.BuildDefinition.ExternalParameters.Repository)
 	in.Commit = "main"
-	res, err = execute[BuildResult](t, g.b, g.b.Build, in)
+	res, err = execute[api.BuildResult](t, g.b, g.b.Build, in)
 	requireAppError(t, err, ErrTypeInvalidInput, true)
 	_ = res
 }

@@ -10,6 +10,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+
+	"github.com/foureyes/foureyes/api"
 )
 
 var (
@@ -43,10 +45,10 @@ func requireAppError(t *testing.T, err error, typ string, nonRetryable bool) *te
 }
 
 // build makes a default artifact in dir and returns the result.
-func build(t *testing.T, dir, service, commit string) BuildResult {
+func build(t *testing.T, dir, service, commit string) api.BuildResult {
 	t.Helper()
 	b := &BuildActivities{Identity: testBuilder, ArtifactDir: dir, Signer: buildKey}
-	res, err := execute[BuildResult](t, b, b.Build, BuildInput{ReleaseID: "r-" + commit[:4], Service: service, Environment: "staging", Commit: commit})
+	res, err := execute[api.BuildResult](t, b, b.Build, api.BuildInput{ReleaseID: "r-" + commit[:4], Service: service, Environment: "staging", Commit: commit})
 	require.NoError(t, err)
 	return res
 }

@@ -12,6 +12,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/testsuite"
+
+	"github.com/foureyes/foureyes/api"
 )
 
 // counted is a deploy fixture whose command appends the release id to a
@@ -35,7 +37,7 @@ func runs(t *testing.T, counter string) []string {
 
 // orphan starts the deploy command the way a worker does, then forgets it:
 // what a worker killed mid-deploy leaves behind.
-func orphan(t *testing.T, f *deployFixture, in DeployInput) *os.Process {
+func orphan(t *testing.T, f *deployFixture, in api.DeployInput) *os.Process {
 	o := f.d.once(in, "deploy")
 	lock, err := o.acquire(t.Context())
 	require.NoError(t, err)
@@ -75,7 +77,7 @@ func TestDeployKilledMidwayIsNotRunAgain(t *testing.T) {
 	p := orphan(t, f, in)
 	require.Eventually(t, func() bool { return len(runs(t, counter)) == 1 }, 5*time.Second, 10*time.Millisecond)
 	require.NoError(t, syscall.Kill(-p.Pid, syscall.SIGKILL)) // the host lost it
-	_, err := execute[StepResult](t, f.d, f.d.Deploy, in)
+	_, err := execute[api.StepResult](t, f.d, f.d.Deploy, in)
 	assert.Contains(t, requireAppError(t, err, ErrTypeDeployInterrupted, true).Error(), "not running it again")
 	assert.Equal(t, []string{"rel-1"}, runs(t, counter))
 	assert.Nil(t, f.current(t))
@@ -86,7 +88,7 @@ func TestDeployTimedOutIsNotRunAgain(t *testing.T) {
 	f.d.Timeout = 200 * time.Millisecond
 	in := f.input(t, "rel-1", commitA)
 	for range 2 {
-		_, err := execute[StepResult](t, f.d, f.d.Deploy, in)
+		_, err := execute[api.StepResult](t, f.d, f.d.Deploy, in)
 		requireAppError(t, err, ErrTypeDeployInterrupted, true)
 	}
 	assert.Equal(t, []string{"rel-1"}, runs(t, counter))
@@ -98,7 +100,7 @@ func TestDuplicatedDeployTasksRunTheCommandOnce(t *testing.T) {
 	var wg sync.WaitGroup
 	for range 4 {
 		wg.Go(func() {
-			res, err := execute[StepResult](t, f.d, f.d.Deploy, in)
+			res, err := execute[api.StepResult](t, f.d, f.d.Deploy, in)
 			assert.NoError(t, err)
 			assert.True(t, res.OK)
 		})
@@ -132,7 +134,7 @@ func TestRollbackFencesDeployOfItsRelease(t *testing.T) {
 	in := f.input(t, "rel-1", commitA)
 	res := f.step(t, rollbackFn, in) // e.g. cancelled while its deploy task was still queued
 	assert.Contains(t, res.Output, "never deployed release rel-1")
-	_, err := execute[StepResult](t, f.d, f.d.Deploy, in)
+	_, err := execute[api.StepResult](t, f.d, f.d.Deploy, in)
 	requireAppError(t, err, ErrTypeDeployFenced, true)
 	assert.Empty(t, runs(t, counter), "neither the rollback nor the fenced deploy ran")
 }
@@ -150,7 +152,7 @@ func TestRollbackCommandRunsAgainOnlyAfterFailure(t *testing.T) {
 	in := f.input(t, "rel-1", commitA)
 	f.step(t, deployFn, in)
 	f.d.RollbackCommand = `echo "rollback" >> ` + counter + `; exit 1`
-	_, err := execute[StepResult](t, f.d, f.d.Rollback, in)
+	_, err := execute[api.StepResult](t, f.d, f.d.Rollback, in)
 	requireAppError(t, err, ErrTypeCommandFailed, false)
 	f.d.RollbackCommand = `echo "rollback" >> ` + counter
 	f.step(t, rollbackFn, in)
@@ -163,7 +165,7 @@ func TestDeployRefusesReleaseIDThatIsNotAName(t *testing.T) {
 	in := f.input(t, "rel-1", commitA)
 	for _, id := range []string{"", "../x", "a/b", ".hidden", "a b"} {
 		in.ReleaseID = id
-		_, err := execute[StepResult](t, f.d, f.d.Deploy, in)
+		_, err := execute[api.StepResult](t, f.d, f.d.Deploy, in)
 		requireAppError(t, err, ErrTypeInvalidInput, true)
 	}
 }
@@ -176,12 +178,12 @@ func TestBuildOncePerRelease(t *testing.T) {
 	counter := filepath.Join(t.TempDir(), "builds")
 	b := &BuildActivities{Signer: buildKey, Identity: "foureyes-build@test", ArtifactDir: dir,
 		Command: `echo "$FOUREYES_RELEASE_ID" >> ` + counter + `; date +%s%N > "$FOUREYES_ARTIFACT_PATH"`}
-	in := BuildInput{ReleaseID: "rel-1", Service: "web", Environment: "prod", Commit: commitA}
+	in := api.BuildInput{ReleaseID: "rel-1", Service: "web", Environment: "prod", Commit: commitA}
 	digests := make(chan string, 3)
 	var wg sync.WaitGroup
 	for range 3 {
 		wg.Go(func() {
-			res, err := execute[BuildResult](t, b, b.Build, in)
+			res, err := execute[api.BuildResult](t, b, b.Build, in)
 			assert.NoError(t, err)
 			digests <- res.Digest
 		})
@@ -194,7 +196,7 @@ func TestBuildOncePerRelease(t *testing.T) {
 	}
 	assert.Equal(t, []string{"rel-1"}, runs(t, counter))
 	in.ReleaseID = "rel-2" // another release builds for itself
-	_, err := execute[BuildResult](t, b, b.Build, in)
+	_, err := execute[api.BuildResult](t, b, b.Build, in)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"rel-1", "rel-2"}, runs(t, counter))
 }

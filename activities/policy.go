@@ -10,6 +10,7 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/policy"
 )
@@ -29,38 +30,38 @@ type PolicyActivities struct {
 // claim another file's hash). The file is still checked here, so that a bad
 // policy fails with its file and field, non-retryably: retrying cannot fix
 // the file. A policy without every role's key could verify nothing.
-func (a *PolicyActivities) LoadPolicy(ctx context.Context) (PolicySnapshot, error) {
+func (a *PolicyActivities) LoadPolicy(ctx context.Context) (policy.Snapshot, error) {
 	l, err := a.cache.load(a.PolicyFile)
 	if err != nil {
 		msg := err.Error()
 		if !strings.Contains(msg, a.PolicyFile) {
 			msg = a.PolicyFile + ": " + msg
 		}
-		return PolicySnapshot{}, temporal.NewNonRetryableApplicationError(
+		return policy.Snapshot{}, temporal.NewNonRetryableApplicationError(
 			"bad policy: "+msg, ErrTypeBadPolicy, err)
 	}
-	return PolicySnapshot{Content: l.data, Hash: l.hash, Path: a.PolicyFile}, nil
+	return policy.Snapshot{Content: l.data, Hash: l.hash, Path: a.PolicyFile}, nil
 }
 
 // Seal signs the final head of a release's audit chain, so that an export
 // cut short, re-chained or re-signed no longer verifies.
-func (a *PolicyActivities) Seal(ctx context.Context, in SealInput) (SealResult, error) {
+func (a *PolicyActivities) Seal(ctx context.Context, in api.SealInput) (api.SealResult, error) {
 	if err := checkReleaseID(in.ReleaseID); err != nil {
-		return SealResult{}, err
+		return api.SealResult{}, err
 	}
 	if !digestRE.MatchString(in.Head) {
-		return SealResult{}, invalid("head", in.Head, "want the 64-character lowercase hex SHA-256 of the last entry")
+		return api.SealResult{}, invalid("head", in.Head, "want the 64-character lowercase hex SHA-256 of the last entry")
 	}
 	if err := requireSigner(a.Signer, attest.RoleOrchestrator); err != nil {
-		return SealResult{}, err
+		return api.SealResult{}, err
 	}
 	seal := attest.Seal{Binding: attest.Binding{Release: in.ReleaseID, PolicySHA256: in.PolicyHash},
 		Head: in.Head, Entries: in.Entries, Status: in.Status, Sealer: a.Identity, At: time.Now().UTC()}
 	env, err := sign(a.Signer, attest.SealSubject(in.ReleaseID, in.Head), attest.PredicateSeal, seal)
 	if err != nil {
-		return SealResult{}, err
+		return api.SealResult{}, err
 	}
-	return SealResult{Seal: env, Executor: a.Identity}, nil
+	return api.SealResult{Seal: env, Executor: a.Identity}, nil
 }
 
 // policyCache reads a policy file on every call (it may change between

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/internal/testkeys"
 	"github.com/foureyes/foureyes/policy"
@@ -22,11 +23,11 @@ func TestLoadPolicyRefusesBadFile(t *testing.T) {
 	writeFile(t, bad, `{"version": 99}`)
 	for _, path := range []string{bad, filepath.Join(dir, "missing.yaml")} {
 		a := &PolicyActivities{Identity: "foureyes-orchestrator@test", PolicyFile: path}
-		_, err := execute[PolicySnapshot](t, a, a.LoadPolicy)
+		_, err := execute[policy.Snapshot](t, a, a.LoadPolicy)
 		appErr := requireAppError(t, err, ErrTypeBadPolicy, true)
 		assert.Contains(t, appErr.Error(), path)
 	}
-	_, err := execute[PolicySnapshot](t, &PolicyActivities{PolicyFile: bad}, (&PolicyActivities{PolicyFile: bad}).LoadPolicy)
+	_, err := execute[policy.Snapshot](t, &PolicyActivities{PolicyFile: bad}, (&PolicyActivities{PolicyFile: bad}).LoadPolicy)
 	assert.ErrorContains(t, err, "version", "the error names the field")
 }
 
@@ -38,21 +39,21 @@ func TestLoadPolicyFollowsTheFile(t *testing.T) {
 	keyed := withKeys(string(demo))
 	writeFile(t, path, keyed)
 	a := &PolicyActivities{Identity: "foureyes-orchestrator@test", PolicyFile: path}
-	first, err := execute[PolicySnapshot](t, a, a.LoadPolicy)
+	first, err := execute[policy.Snapshot](t, a, a.LoadPolicy)
 	require.NoError(t, err)
 	assert.Equal(t, []byte(keyed), first.Content, "the file's exact bytes")
 	assert.Equal(t, policy.HashBytes([]byte(keyed)), first.Hash)
 	assert.Equal(t, path, first.Path)
 	assert.Nil(t, first.Policy, "the workflow parses Content itself")
-	again, err := execute[PolicySnapshot](t, a, a.LoadPolicy)
+	again, err := execute[policy.Snapshot](t, a, a.LoadPolicy)
 	require.NoError(t, err)
 	assert.Equal(t, first, again)
 	writeFile(t, path, keyed+"\n# changed\n")
-	changed, err := execute[PolicySnapshot](t, a, a.LoadPolicy)
+	changed, err := execute[policy.Snapshot](t, a, a.LoadPolicy)
 	require.NoError(t, err)
 	assert.NotEqual(t, first.Hash, changed.Hash)
 	writeFile(t, path, `{"version": 99}`)
-	_, err = execute[PolicySnapshot](t, a, a.LoadPolicy)
+	_, err = execute[policy.Snapshot](t, a, a.LoadPolicy)
 	assert.ErrorContains(t, err, "version", "a bad file fails even after good ones")
 }
 
@@ -61,7 +62,7 @@ func TestLoadPolicyFollowsTheFile(t *testing.T) {
 func TestLoadPolicyRefusesPolicyWithoutKeys(t *testing.T) {
 	path, _ := writePolicy(t, fmt.Sprintf(testPolicyYAML, ""))
 	a := &PolicyActivities{PolicyFile: path}
-	_, err := execute[PolicySnapshot](t, a, a.LoadPolicy)
+	_, err := execute[policy.Snapshot](t, a, a.LoadPolicy)
 	appErr := requireAppError(t, err, ErrTypeBadPolicy, true)
 	assert.Contains(t, appErr.Error(), path+": keys.orchestrator: is required")
 
@@ -70,15 +71,15 @@ func TestLoadPolicyRefusesPolicyWithoutKeys(t *testing.T) {
 	require.Contains(t, content, deployKeyLine)
 	path, _ = writePolicy(t, strings.Replace(content, deployKeyLine, "", 1))
 	a = &PolicyActivities{PolicyFile: path}
-	_, err = execute[PolicySnapshot](t, a, a.LoadPolicy)
+	_, err = execute[policy.Snapshot](t, a, a.LoadPolicy)
 	assert.ErrorContains(t, err, path+": keys.deploy: is required")
 }
 
 func TestSealSignsTheChainHead(t *testing.T) {
 	a := &PolicyActivities{Identity: "foureyes-orchestrator@test", Signer: sealKey}
 	head := strings.Repeat("c", 64)
-	in := SealInput{ReleaseID: "rel-1", PolicyHash: strings.Repeat("d", 64), Head: head, Entries: 17, Status: "deployed"}
-	res, err := execute[SealResult](t, a, a.Seal, in)
+	in := api.SealInput{ReleaseID: "rel-1", PolicyHash: strings.Repeat("d", 64), Head: head, Entries: 17, Status: "deployed"}
+	res, err := execute[api.SealResult](t, a, a.Seal, in)
 	require.NoError(t, err)
 	assert.Equal(t, "foureyes-orchestrator@test", res.Executor)
 
@@ -96,21 +97,21 @@ func TestSealSignsTheChainHead(t *testing.T) {
 }
 
 func TestSealRefuses(t *testing.T) {
-	good := SealInput{ReleaseID: "rel-1", Head: strings.Repeat("c", 64), Entries: 3}
+	good := api.SealInput{ReleaseID: "rel-1", Head: strings.Repeat("c", 64), Entries: 3}
 	cases := map[string]struct {
 		a    *PolicyActivities
-		edit func(*SealInput)
+		edit func(*api.SealInput)
 		typ  string
 	}{
-		"no key":      {&PolicyActivities{}, func(*SealInput) {}, ErrTypeNoSigningKey},
-		"short head":  {&PolicyActivities{Signer: sealKey}, func(in *SealInput) { in.Head = "abc" }, ErrTypeInvalidInput},
-		"bad release": {&PolicyActivities{Signer: sealKey}, func(in *SealInput) { in.ReleaseID = "../x" }, ErrTypeInvalidInput},
+		"no key":      {&PolicyActivities{}, func(*api.SealInput) {}, ErrTypeNoSigningKey},
+		"short head":  {&PolicyActivities{Signer: sealKey}, func(in *api.SealInput) { in.Head = "abc" }, ErrTypeInvalidInput},
+		"bad release": {&PolicyActivities{Signer: sealKey}, func(in *api.SealInput) { in.ReleaseID = "../x" }, ErrTypeInvalidInput},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
 			in := good
 			c.edit(&in)
-			_, err := execute[SealResult](t, c.a, c.a.Seal, in)
+			_, err := execute[api.SealResult](t, c.a, c.a.Seal, in)
 			requireAppError(t, err, c.typ, true)
 		})
 	}

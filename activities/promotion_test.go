@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/attest"
 )
 
@@ -31,7 +32,7 @@ func newPromotionFixture(t *testing.T) *deployFixture {
 
 // stagingDeployed deploys commit to staging as release rel-s through the
 // role's own Deploy and, when verify, Verify; it returns the input.
-func stagingDeployed(t *testing.T, f *deployFixture, commit string, verify bool) DeployInput {
+func stagingDeployed(t *testing.T, f *deployFixture, commit string, verify bool) api.DeployInput {
 	in := f.inputFor(t, "rel-s", "staging", commit)
 	require.True(t, f.step(t, deployFn, in).OK)
 	if verify {
@@ -52,16 +53,16 @@ func soaked(t *testing.T, f *deployFixture, d time.Duration) {
 
 // promotion is the prod release rel-p promoting staging's rel-s: the same
 // artifact and provenance, reviewed and approved anew.
-func promotion(t *testing.T, f *deployFixture, staging DeployInput) DeployInput {
+func promotion(t *testing.T, f *deployFixture, staging api.DeployInput) api.DeployInput {
 	in := f.input(t, "rel-p", staging.Commit)
 	in.Promotes, in.Bundle.Provenance = staging.ReleaseID, staging.Bundle.Provenance
 	return in
 }
 
-func refusedWith(t *testing.T, f *deployFixture, in DeployInput, want string) {
+func refusedWith(t *testing.T, f *deployFixture, in api.DeployInput, want string) {
 	t.Helper()
-	_, err := execute[StepResult](t, f.d, f.d.Deploy, in)
-	assert.Contains(t, requireAppError(t, err, ErrTypeDeployRefused, true).Error(), "deploy refused: "+want)
+	_, err := execute[api.StepResult](t, f.d, f.d.Deploy, in)
+	assert.Contains(t, requireAppError(t, err, api.ErrTypeDeployRefused, true).Error(), "deploy refused: "+want)
 	assert.Nil(t, f.current(t), "nothing deployed to prod")
 }
 
@@ -123,7 +124,7 @@ func TestPromotionProvenanceMustBeThePromotedRelease(t *testing.T) {
 }
 
 // declared is rita's break-glass declaration for in, signed by s.
-func declared(t *testing.T, in *DeployInput, s *attest.Signer, edit func(*attest.Emergency)) {
+func declared(t *testing.T, in *api.DeployInput, s *attest.Signer, edit func(*attest.Emergency)) {
 	e := attest.Emergency{Binding: attest.Binding{Release: in.ReleaseID, PolicySHA256: in.PolicyHash},
 		RequestID: "em-1", Identity: "rita", Channel: "api", Reason: "payments are down", At: time.Now().UTC()}
 	if edit != nil {
@@ -171,14 +172,14 @@ func TestEmergencyIsNeverOnePerson(t *testing.T) {
 	in = f.inputFor(t, "rel-e2", "staging", commitB)
 	decided(t, &in, approvalKey, in.Digest, nil, "review:bob", "approval:carol")
 	declared(t, &in, approvalKey, nil)
-	_, err := execute[StepResult](t, f.d, f.d.Deploy, in)
-	assert.Contains(t, requireAppError(t, err, ErrTypeDeployRefused, true).Error(), "approval gate: 1 of 2 approvals")
+	_, err := execute[api.StepResult](t, f.d, f.d.Deploy, in)
+	assert.Contains(t, requireAppError(t, err, api.ErrTypeDeployRefused, true).Error(), "approval gate: 1 of 2 approvals")
 }
 
 func TestDeployedStatementCarriesTheSoak(t *testing.T) {
 	f := newPromotionFixture(t)
 	stagingDeployed(t, f, commitA, true)
-	res, err := execute[DeployedResult](t, f.d, f.d.Deployed, DeployedInput{ReleaseID: "rel-p", Service: "web",
+	res, err := execute[api.DeployedResult](t, f.d, f.d.Deployed, api.DeployedInput{ReleaseID: "rel-p", Service: "web",
 		Environment: "staging", PolicyHash: f.policyHash})
 	require.NoError(t, err)
 	var st attest.DeployedState

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/attest"
 )
 
@@ -25,30 +26,30 @@ type ReviewActivities struct {
 // Review runs the automated checks on a built artifact. Failed checks are
 // findings (Passed=false), not errors: the review gate shows them to people.
 // Command runs only on an artifact that passed the default checks.
-func (a *ReviewActivities) Review(ctx context.Context, in ReviewInput) (ReviewResult, error) {
+func (a *ReviewActivities) Review(ctx context.Context, in api.ReviewInput) (api.ReviewResult, error) {
 	// The verdict is signed about the digest: without a well-formed one
 	// there is nothing to vouch for.
 	if err := checkDigest(in.Digest); err != nil {
-		return ReviewResult{}, err
+		return api.ReviewResult{}, err
 	}
 	if err := requireSigner(a.Signer, attest.RoleReview); err != nil {
-		return ReviewResult{}, err
+		return api.ReviewResult{}, err
 	}
 	findings, err := a.findings(ctx, in)
 	if err != nil {
-		return ReviewResult{}, err
+		return api.ReviewResult{}, err
 	}
-	res := ReviewResult{Passed: len(findings) == 0, Findings: findings, Executor: a.Identity}
+	res := api.ReviewResult{Passed: len(findings) == 0, Findings: findings, Executor: a.Identity}
 	verdict := attest.Review{Binding: attest.Binding{Release: in.ReleaseID, PolicySHA256: in.PolicyHash},
 		Commit: in.Commit, Passed: res.Passed, Findings: findings, Reviewer: a.Identity, At: time.Now().UTC()}
 	if res.Attestation, err = sign(a.Signer, attest.ArtifactSubject(in.Digest), attest.PredicateReview, verdict); err != nil {
-		return ReviewResult{}, err
+		return api.ReviewResult{}, err
 	}
 	return res, nil
 }
 
 // findings runs the default checks, then Command on a sound artifact.
-func (a *ReviewActivities) findings(ctx context.Context, in ReviewInput) ([]string, error) {
+func (a *ReviewActivities) findings(ctx context.Context, in api.ReviewInput) ([]string, error) {
 	findings, path := a.defaultChecks(in)
 	if a.Command != "" && len(findings) == 0 {
 		_, err := runShell(ctx, a.Command, a.env(in, path), a.Timeout)
@@ -64,7 +65,7 @@ func (a *ReviewActivities) findings(ctx context.Context, in ReviewInput) ([]stri
 
 // defaultChecks returns the findings and, when it is sound, the artifact
 // path. Review has checked the digest's form.
-func (a *ReviewActivities) defaultChecks(in ReviewInput) ([]string, string) {
+func (a *ReviewActivities) defaultChecks(in api.ReviewInput) ([]string, string) {
 	findings := []string{}
 	if err := checkCommit(in.Commit); err != nil {
 		findings = append(findings, err.Error())
@@ -83,7 +84,7 @@ func (a *ReviewActivities) defaultChecks(in ReviewInput) ([]string, string) {
 	return findings, path
 }
 
-func (a *ReviewActivities) env(in ReviewInput, path string) []string {
+func (a *ReviewActivities) env(in api.ReviewInput, path string) []string {
 	env := append(baseEnv(),
 		"FOUREYES_COMMIT="+in.Commit,
 		"FOUREYES_SERVICE="+in.Service,

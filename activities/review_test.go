@@ -8,17 +8,19 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/foureyes/foureyes/api"
 )
 
-func review(t *testing.T, r *ReviewActivities, in ReviewInput) ReviewResult {
+func review(t *testing.T, r *ReviewActivities, in api.ReviewInput) api.ReviewResult {
 	t.Helper()
-	res, err := execute[ReviewResult](t, r, r.Review, in)
+	res, err := execute[api.ReviewResult](t, r, r.Review, in)
 	require.NoError(t, err)
 	return res
 }
 
-func reviewInput(b BuildResult) ReviewInput {
-	return ReviewInput{ReleaseID: "rel-1", Service: "web", Commit: commitA, ArtifactRef: b.ArtifactRef, Digest: b.Digest}
+func reviewInput(b api.BuildResult) api.ReviewInput {
+	return api.ReviewInput{ReleaseID: "rel-1", Service: "web", Commit: commitA, ArtifactRef: b.ArtifactRef, Digest: b.Digest}
 }
 
 func TestReviewPassesBuiltArtifact(t *testing.T) {
@@ -46,15 +48,15 @@ func TestReviewFindings(t *testing.T) {
 	require.NoError(t, os.Symlink(outside, filepath.Join(dir, "link.tar")))
 
 	cases := map[string]struct {
-		edit func(*ReviewInput)
+		edit func(*api.ReviewInput)
 		want string
 	}{
-		"digest mismatch": {func(in *ReviewInput) { in.Digest = strings.Repeat("0", 64) }, "hashes to"},
-		"short commit":    {func(in *ReviewInput) { in.Commit = "abc" }, "invalid commit"},
-		"dot-dot escape":  {func(in *ReviewInput) { in.ArtifactRef = "../" + filepath.Base(outside) }, "outside the artifact dir"},
-		"absolute escape": {func(in *ReviewInput) { in.ArtifactRef = outside }, "outside the artifact dir"},
-		"symlink escape":  {func(in *ReviewInput) { in.ArtifactRef = filepath.Join(dir, "link.tar") }, "leads outside"},
-		"missing":         {func(in *ReviewInput) { in.ArtifactRef = "nope.tar" }, "nope.tar"},
+		"digest mismatch": {func(in *api.ReviewInput) { in.Digest = strings.Repeat("0", 64) }, "hashes to"},
+		"short commit":    {func(in *api.ReviewInput) { in.Commit = "abc" }, "invalid commit"},
+		"dot-dot escape":  {func(in *api.ReviewInput) { in.ArtifactRef = "../" + filepath.Base(outside) }, "outside the artifact dir"},
+		"absolute escape": {func(in *api.ReviewInput) { in.ArtifactRef = outside }, "outside the artifact dir"},
+		"symlink escape":  {func(in *api.ReviewInput) { in.ArtifactRef = filepath.Join(dir, "link.tar") }, "leads outside"},
+		"missing":         {func(in *api.ReviewInput) { in.ArtifactRef = "nope.tar" }, "nope.tar"},
 	}
 	r := &ReviewActivities{Signer: reviewKey, ArtifactDir: dir}
 	for name, c := range cases {

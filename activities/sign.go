@@ -7,6 +7,7 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/attest"
 )
 
@@ -39,7 +40,7 @@ func sign(s *attest.Signer, subject attest.Subject, predicateType string, predic
 }
 
 // provenance is the build role's SLSA provenance of rec, built for in.
-func provenance(in BuildInput, rec buildRecord, started, finished time.Time) attest.Provenance {
+func provenance(in api.BuildInput, rec buildRecord, started, finished time.Time) attest.Provenance {
 	res := rec.Result
 	p := attest.Provenance{
 		BuildDefinition: attest.BuildDefinition{BuildType: attest.BuildType,

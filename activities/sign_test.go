@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/internal/testkeys"
 )
@@ -16,10 +17,10 @@ var testPolicyHash = strings.Repeat("d", 64)
 func TestBuildSignsProvenance(t *testing.T) {
 	dir := t.TempDir()
 	b := &BuildActivities{Identity: testBuilder, ArtifactDir: dir, Signer: buildKey}
-	in := BuildInput{ReleaseID: "rel-1", Service: "web", Environment: "prod", Commit: commitA,
+	in := api.BuildInput{ReleaseID: "rel-1", Service: "web", Environment: "prod", Commit: commitA,
 		PolicyHash: testPolicyHash, Authors: []string{"alice", "erin"}, Requester: "rita"}
 	for _, attempt := range []string{"built", "reused by a retry"} {
-		res, err := execute[BuildResult](t, b, b.Build, in)
+		res, err := execute[api.BuildResult](t, b, b.Build, in)
 		require.NoError(t, err, attempt)
 		var p attest.Provenance
 		verified(t, res.Provenance, attest.RoleBuild, attest.PredicateProvenance, res.Digest, &p)
@@ -48,20 +49,20 @@ func TestProvenanceIsTheBuildRoles(t *testing.T) {
 func TestRolesWithoutKeyDoNothing(t *testing.T) {
 	dir := t.TempDir()
 	b := &BuildActivities{ArtifactDir: dir, Command: "exit 1"}
-	_, err := execute[BuildResult](t, b, b.Build, BuildInput{ReleaseID: "rel-1", Service: "web", Commit: commitA})
+	_, err := execute[api.BuildResult](t, b, b.Build, api.BuildInput{ReleaseID: "rel-1", Service: "web", Commit: commitA})
 	assert.Contains(t, requireAppError(t, err, ErrTypeNoSigningKey, true).Error(), "FOUREYES_BUILD_SIGNING_KEY_FILE")
 	assert.Empty(t, listDir(t, dir), "nothing built")
 
 	built := build(t, dir, "web", commitA)
 	r := &ReviewActivities{ArtifactDir: dir}
-	_, err = execute[ReviewResult](t, r, r.Review, reviewInput(built))
+	_, err = execute[api.ReviewResult](t, r, r.Review, reviewInput(built))
 	assert.Contains(t, requireAppError(t, err, ErrTypeNoSigningKey, true).Error(), "FOUREYES_REVIEW_SIGNING_KEY_FILE")
 
 	f := newDeployFixture(t)
 	in := f.input(t, "rel-1", commitA)
 	f.d.Signer = nil
 	for _, fn := range []func(*DeployActivities) any{deployFn, verifyFn, rollbackFn} {
-		_, err := execute[StepResult](t, f.d, fn(f.d), in)
+		_, err := execute[api.StepResult](t, f.d, fn(f.d), in)
 		requireAppError(t, err, ErrTypeNoSigningKey, true)
 	}
 	assert.NoDirExists(t, f.d.once(in, "deploy").dir, "nothing deployed, fenced or recorded")
@@ -95,7 +96,7 @@ func TestReviewRefusesMalformedDigest(t *testing.T) {
 	in := reviewInput(build(t, dir, "web", commitA))
 	in.Digest = "abc"
 	r := &ReviewActivities{ArtifactDir: dir, Signer: reviewKey}
-	_, err := execute[ReviewResult](t, r, r.Review, in)
+	_, err := execute[api.ReviewResult](t, r, r.Review, in)
 	requireAppError(t, err, ErrTypeInvalidInput, true)
 }
 

@@ -13,33 +13,12 @@ import (
 
 	"github.com/slack-go/slack"
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/foureyes/foureyes/api"
 )
 
-// Action ids of the prompt's buttons: the gateway acts only on these.
-const (
-	SlackActionApprove = "foureyes_approve"
-	SlackActionReject  = "foureyes_reject"
-	// SlackActionApproveAll approves the gate of this release and of the
-	// other open prompts of the same artifact (the button's Releases).
-	SlackActionApproveAll = "foureyes_approve_all"
-	slackActionsBlock     = "foureyes_decide"
-)
-
-// Gate states as the workflow reports them (workflows.GateOpen…); activities
-// cannot import workflows.
-const gateOpen = "open"
-
-// SlackButton is the value of a prompt's buttons: the release, the gate and
-// the prompt a click answers. The gateway trusts it only after checking
-// Slack's signature, and the workflow still judges the gate itself.
-type SlackButton struct {
-	ReleaseID string `json:"release_id"`
-	Gate      string `json:"gate"`
-	Prompt    string `json:"prompt"`
-	// Releases are the other releases of the same artifact waiting at the
-	// same gate (the "approve for staging and prod" button only).
-	Releases []string `json:"releases,omitempty"`
-}
+// slackActionsBlock is the block id of the prompt's buttons.
+const slackActionsBlock = "foureyes_decide"
 
 // maxSiblings bounds the releases one button approves (its value must stay
 // within Slack's 2000 characters).
@@ -65,16 +44,16 @@ type SlackNotifier struct {
 }
 
 // Notify implements Notifier. A gate without a Slack channel is left alone.
-func (s *SlackNotifier) Notify(ctx context.Context, n Notification) (string, error) {
+func (s *SlackNotifier) Notify(ctx context.Context, n api.Notification) (string, error) {
 	if n.SlackChannel == "" || s.Client == nil {
 		return n.Ref, nil
 	}
 	switch n.Kind {
-	case NotifyPrompt:
+	case api.NotifyPrompt:
 		return s.post(ctx, n)
-	case NotifyReminder:
+	case api.NotifyReminder:
 		return s.remind(ctx, n)
-	case NotifyDecision, NotifyOutcome:
+	case api.NotifyDecision, api.NotifyOutcome:
 		return s.update(ctx, n)
 	}
 	return n.Ref, nil
@@ -82,7 +61,7 @@ func (s *SlackNotifier) Notify(ctx context.Context, n Notification) (string, err
 
 // post sends the prompt once per process: a retry after a lost result finds
 // the message already posted.
-func (s *SlackNotifier) post(ctx context.Context, n Notification) (string, error) {
+func (s *SlackNotifier) post(ctx context.Context, n api.Notification) (string, error) {
 	if ref := s.prompt(n); ref != "" {
 		return ref, nil
 	}
@@ -97,7 +76,7 @@ func (s *SlackNotifier) post(ctx context.Context, n Notification) (string, error
 
 // remember keeps the prompt's ref and the state it shows. A long-running
 // process forgets old prompts rather than grow without bound.
-func (s *SlackNotifier) remember(n Notification, ref string) {
+func (s *SlackNotifier) remember(n api.Notification, ref string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.prompts == nil || len(s.ranks) > 10000 {
@@ -110,7 +89,7 @@ func (s *SlackNotifier) remember(n Notification, ref string) {
 
 // track keeps the open prompts per artifact and gate: a prompt whose gate
 // closed leaves.
-func (s *SlackNotifier) track(n Notification) {
+func (s *SlackNotifier) track(n api.Notification) {
 	if n.ArtifactDigest == "" {
 		return
 	}
@@ -126,7 +105,7 @@ func (s *SlackNotifier) track(n Notification) {
 }
 
 // siblings are the other releases of n's artifact waiting at its gate.
-func (s *SlackNotifier) siblings(n Notification) []waiting {
+func (s *SlackNotifier) siblings(n api.Notification) []waiting {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []waiting
@@ -140,7 +119,7 @@ func (s *SlackNotifier) siblings(n Notification) []waiting {
 
 // prompt is the ref of the gate's prompt: the workflow's, else the one this
 // process posted (a decision can arrive before the workflow saw the ref).
-func (s *SlackNotifier) prompt(n Notification) string {
+func (s *SlackNotifier) prompt(n api.Notification) string {
 	if _, _, ok := splitRef(n.Ref); ok {
 		return n.Ref
 	}
@@ -152,7 +131,7 @@ func (s *SlackNotifier) prompt(n Notification) string {
 // update shows a decision or outcome on the prompt. Notifications run
 // concurrently, so a state older than the one shown is skipped. Without a
 // prompt (it never reached Slack) the state is posted as a new message.
-func (s *SlackNotifier) update(ctx context.Context, n Notification) (string, error) {
+func (s *SlackNotifier) update(ctx context.Context, n api.Notification) (string, error) {
 	ref := s.prompt(n)
 	ch, ts, ok := splitRef(ref)
 	if !ok {
@@ -177,7 +156,7 @@ func (s *SlackNotifier) shown(ref string) int {
 }
 
 // remind replies in the prompt's thread (or the channel without a prompt).
-func (s *SlackNotifier) remind(ctx context.Context, n Notification) (string, error) {
+func (s *SlackNotifier) remind(ctx context.Context, n api.Notification) (string, error) {
 	ref := s.prompt(n)
 	ch, ts, ok := splitRef(ref)
 	opts := []slack.MsgOption{slack.MsgOptionText(reminderText(n), false)}
@@ -194,7 +173,7 @@ func (s *SlackNotifier) remind(ctx context.Context, n Notification) (string, err
 
 // rank orders the states of one prompt: more signers, then the gate closed,
 // then the release ended.
-func rank(n Notification) int {
+func rank(n api.Notification) int {
 	r := len(n.Signed)
 	if !open(n) {
 		r += 1000
@@ -206,11 +185,11 @@ func rank(n Notification) int {
 }
 
 // open reports whether the gate still takes decisions (its buttons stay).
-func open(n Notification) bool {
-	if n.Ended || n.Kind == NotifyOutcome {
+func open(n api.Notification) bool {
+	if n.Ended || n.Kind == api.NotifyOutcome {
 		return false
 	}
-	return n.GateState == gateOpen || n.GateState == ""
+	return n.GateState == api.GateOpen || n.GateState == ""
 }
 
 func splitRef(ref string) (channel, ts string, ok bool) {
@@ -219,7 +198,7 @@ func splitRef(ref string) (channel, ts string, ok bool) {
 }
 
 // slackError keeps Slack's Retry-After as Temporal's next retry delay.
-func slackError(method string, n Notification, err error) error {
+func slackError(method string, n api.Notification, err error) error {
 	msg := fmt.Sprintf("slack %s for the %s of release %s", method, n.Kind, n.ReleaseID)
 	var rl *slack.RateLimitedError
 	if errors.As(err, &rl) {
@@ -231,9 +210,9 @@ func slackError(method string, n Notification, err error) error {
 
 // buttonValue names the release, gate and prompt (the gate's deadline tells
 // one opening of a gate from another).
-func buttonValue(n Notification, others ...waiting) string {
+func buttonValue(n api.Notification, others ...waiting) string {
 	sum := sha256.Sum256([]byte(n.ReleaseID + "|" + n.Gate + "|" + n.Deadline.UTC().String()))
-	v := SlackButton{ReleaseID: n.ReleaseID, Gate: n.Gate, Prompt: hex.EncodeToString(sum[:6])}
+	v := api.SlackButton{ReleaseID: n.ReleaseID, Gate: n.Gate, Prompt: hex.EncodeToString(sum[:6])}
 	for _, w := range others {
 		v.Releases = append(v.Releases, w.release)
 	}

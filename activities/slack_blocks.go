@@ -7,11 +7,13 @@ import (
 	"time"
 
 	"github.com/slack-go/slack"
+
+	"github.com/foureyes/foureyes/api"
 )
 
 // message is the prompt in its current state: the facts of the release, the
 // progress or outcome, and the buttons while the gate is open.
-func (s *SlackNotifier) message(n Notification) []slack.MsgOption {
+func (s *SlackNotifier) message(n api.Notification) []slack.MsgOption {
 	blocks := []slack.Block{slack.NewHeaderBlock(plain(title(n)))}
 	if n.Emergency != "" {
 		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(emergencyText(n)), nil, nil))
@@ -32,13 +34,13 @@ func (s *SlackNotifier) message(n Notification) []slack.MsgOption {
 }
 
 // emergencyText flags a break-glass release with its reason.
-func emergencyText(n Notification) string {
+func emergencyText(n api.Notification) string {
 	return fmt.Sprintf(":rotating_light: *EMERGENCY* (break-glass): %s\nTwo approvers at least; a follow-up review after the deploy.",
 		esc(short(n.Emergency, 500)))
 }
 
 // title says what the message is about now.
-func title(n Notification) string {
+func title(n api.Notification) string {
 	what := fmt.Sprintf("%s → %s", n.Service, n.Environment)
 	if n.Emergency != "" {
 		what = "EMERGENCY " + what
@@ -54,7 +56,7 @@ func title(n Notification) string {
 }
 
 // facts are the section's fields (Slack allows ten).
-func facts(n Notification) []*slack.TextBlockObject {
+func facts(n api.Notification) []*slack.TextBlockObject {
 	commit := "`" + short(n.Commit, 7) + "`"
 	if safeLink(n.Link) {
 		commit = fmt.Sprintf("<%s|%s>", n.Link, short(n.Commit, 7))
@@ -70,7 +72,7 @@ func facts(n Notification) []*slack.TextBlockObject {
 
 // changeText lists the change's commits as git tells them (short SHA,
 // subject, author) and the emails that map to nobody; "" without git.
-func changeText(n Notification) string {
+func changeText(n api.Notification) string {
 	if len(n.Commits) == 0 {
 		return ""
 	}
@@ -96,7 +98,7 @@ func plural(n int, what string) string {
 }
 
 // state is the line under the facts: who may still sign, or how it ended.
-func state(n Notification) string {
+func state(n api.Notification) string {
 	detail := ""
 	if n.Detail != "" {
 		detail = "\n" + esc(n.Detail)
@@ -112,7 +114,7 @@ func state(n Notification) string {
 	return fmt.Sprintf("%s *%s %s*%s", icon(gateState(n)), capital(n.Gate), words(gateState(n)), detail)
 }
 
-func progress(n Notification) string {
+func progress(n api.Notification) string {
 	signed := "nobody yet"
 	if len(n.Signed) > 0 {
 		signed = esc(strings.Join(n.Signed, ", "))
@@ -126,15 +128,15 @@ func progress(n Notification) string {
 // buttons: Approve (primary, confirmed) and Reject (danger), and, when
 // other releases of the artifact wait at the same gate, "Approve for
 // staging and prod" (confirmed).
-func buttons(n Notification, others []waiting) *slack.ActionBlock {
+func buttons(n api.Notification, others []waiting) *slack.ActionBlock {
 	value := buttonValue(n)
 	confirm := slack.NewConfirmationBlockObject(plain("Approve?"),
 		mrkdwn(fmt.Sprintf("Approve the %s gate of %s → %s at `%s`? Your name goes into the audit trail.",
 			esc(n.Gate), esc(n.Service), esc(n.Environment), short(n.Commit, 7))),
 		plain("Approve"), plain("Cancel"))
-	approve := slack.NewButtonBlockElement(SlackActionApprove, value, plain("Approve")).
+	approve := slack.NewButtonBlockElement(api.SlackActionApprove, value, plain("Approve")).
 		WithStyle(slack.StylePrimary).WithConfirm(confirm)
-	reject := slack.NewButtonBlockElement(SlackActionReject, value, plain("Reject")).WithStyle(slack.StyleDanger)
+	reject := slack.NewButtonBlockElement(api.SlackActionReject, value, plain("Reject")).WithStyle(slack.StyleDanger)
 	if len(others) == 0 {
 		return slack.NewActionBlock(slackActionsBlock, approve, reject)
 	}
@@ -143,7 +145,7 @@ func buttons(n Notification, others []waiting) *slack.ActionBlock {
 
 // approveAll approves the gate of n's release and of others, each judged
 // by its own gate.
-func approveAll(n Notification, others []waiting) *slack.ButtonBlockElement {
+func approveAll(n api.Notification, others []waiting) *slack.ButtonBlockElement {
 	var envs []string
 	for _, w := range others {
 		if !slices.Contains(envs, w.env) && w.env != n.Environment {
@@ -156,11 +158,11 @@ func approveAll(n Notification, others []waiting) *slack.ButtonBlockElement {
 		mrkdwn(fmt.Sprintf("Approve the %s gate of %d releases of %s at `%s` (artifact `sha256:%s`)? Each gate judges your approval on its own; your name goes into each audit trail.",
 			esc(n.Gate), len(others)+1, esc(n.Service), short(n.Commit, 7), short(n.ArtifactDigest, 12))),
 		plain("Approve all"), plain("Cancel"))
-	return slack.NewButtonBlockElement(SlackActionApproveAll, buttonValue(n, others...), plain(short(label, 70))).
+	return slack.NewButtonBlockElement(api.SlackActionApproveAll, buttonValue(n, others...), plain(short(label, 70))).
 		WithStyle(slack.StylePrimary).WithConfirm(confirm)
 }
 
-func reminderText(n Notification) string {
+func reminderText(n api.Notification) string {
 	return fmt.Sprintf("Reminder: the %s gate of %s → %s still needs %s (%s) by %s.",
 		n.Gate, esc(n.Service), esc(n.Environment), esc(n.Needed), progress(n), deadline(n.Deadline))
 }
@@ -212,8 +214,8 @@ func short(s string, n int) string {
 
 // gateState of a closed gate; releases started before the field existed
 // do not report it.
-func gateState(n Notification) string {
-	if n.GateState == "" || n.GateState == gateOpen {
+func gateState(n api.Notification) string {
+	if n.GateState == "" || n.GateState == api.GateOpen {
 		return "ended"
 	}
 	return n.GateState

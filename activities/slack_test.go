@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/internal/slackrec"
 )
 
@@ -22,7 +23,7 @@ func newSlack(t *testing.T) (*SlackNotifier, *slackrec.Server) {
 	return &SlackNotifier{Client: api, UIURL: "http://ui.test:8233/", Namespace: "prod-ns"}, srv
 }
 
-func slackPrompt() Notification {
+func slackPrompt() api.Notification {
 	n := prompt()
 	n.Signed, n.Quorum, n.GateState = nil, 2, "open"
 	n.SlackChannel, n.Authors, n.Requester = "#releases-prod", []string{"alice"}, "rita"
@@ -49,7 +50,7 @@ func TestSlackPromptPostsBlocksWithButtons(t *testing.T) {
 		"<http://ui.test:8233/namespaces/prod-ns/workflows/web-prod-42|web-prod-42 in Temporal>"} {
 		assert.Contains(t, text, want)
 	}
-	approve, reject := p.Button(SlackActionApprove), p.Button(SlackActionReject)
+	approve, reject := p.Button(api.SlackActionApprove), p.Button(api.SlackActionReject)
 	require.NotNil(t, approve)
 	require.NotNil(t, reject)
 	assert.Equal(t, slack.StylePrimary, approve.Style)
@@ -57,7 +58,7 @@ func TestSlackPromptPostsBlocksWithButtons(t *testing.T) {
 	require.NotNil(t, approve.Confirm, "approve asks for confirmation")
 	assert.Contains(t, approve.Confirm.Text.Text, "Approve the approval gate of web → prod")
 	assert.Nil(t, reject.Confirm)
-	var v SlackButton
+	var v api.SlackButton
 	require.NoError(t, json.Unmarshal([]byte(approve.Value), &v))
 	assert.Equal(t, "web-prod-42", v.ReleaseID)
 	assert.Equal(t, "approval", v.Gate)
@@ -81,7 +82,7 @@ func TestSlackDecisionUpdatesProgressThenOutcome(t *testing.T) {
 	require.NoError(t, err)
 
 	n := slackPrompt()
-	n.Kind, n.Ref, n.Signed, n.Detail, n.Awaiting = NotifyDecision, ref, []string{"carol"}, "carol approved", []string{"dave"}
+	n.Kind, n.Ref, n.Signed, n.Detail, n.Awaiting = api.NotifyDecision, ref, []string{"carol"}, "carol approved", []string{"dave"}
 	_, err = s.Notify(context.Background(), n)
 	require.NoError(t, err)
 	ups := srv.Calls(slackrec.Update)
@@ -90,7 +91,7 @@ func TestSlackDecisionUpdatesProgressThenOutcome(t *testing.T) {
 	assert.Equal(t, "1700000000.000001", ups[0].TS())
 	assert.Contains(t, ups[0].BlocksText(), "1 of 2: carol")
 	assert.Contains(t, ups[0].BlocksText(), "carol approved")
-	assert.NotNil(t, ups[0].Button(SlackActionApprove), "the gate is still open")
+	assert.NotNil(t, ups[0].Button(api.SlackActionApprove), "the gate is still open")
 
 	n.Signed, n.GateState, n.Detail = []string{"carol", "dave"}, "approved", "dave approved"
 	_, err = s.Notify(context.Background(), n)
@@ -106,7 +107,7 @@ func TestSlackReleaseOutcomeRemovesButtons(t *testing.T) {
 	ref, err := s.Notify(context.Background(), slackPrompt())
 	require.NoError(t, err)
 	n := slackPrompt()
-	n.Kind, n.Ref, n.Ended, n.Outcome, n.Detail = NotifyOutcome, ref, true, "rolled_back", "verification failed"
+	n.Kind, n.Ref, n.Ended, n.Outcome, n.Detail = api.NotifyOutcome, ref, true, "rolled_back", "verification failed"
 	n.Signed, n.GateState = []string{"carol", "dave"}, "approved"
 	_, err = s.Notify(context.Background(), n)
 	require.NoError(t, err)
@@ -124,11 +125,11 @@ func TestSlackSkipsStaleUpdate(t *testing.T) {
 	ref, err := s.Notify(context.Background(), slackPrompt())
 	require.NoError(t, err)
 	final := slackPrompt()
-	final.Kind, final.Ref, final.Ended, final.Outcome = NotifyOutcome, ref, true, "deployed"
+	final.Kind, final.Ref, final.Ended, final.Outcome = api.NotifyOutcome, ref, true, "deployed"
 	_, err = s.Notify(context.Background(), final)
 	require.NoError(t, err)
 	late := slackPrompt()
-	late.Kind, late.Ref, late.Signed = NotifyDecision, ref, []string{"carol"}
+	late.Kind, late.Ref, late.Signed = api.NotifyDecision, ref, []string{"carol"}
 	_, err = s.Notify(context.Background(), late)
 	require.NoError(t, err)
 	ups := srv.Calls(slackrec.Update)
@@ -143,7 +144,7 @@ func TestSlackDecisionWithoutRefFindsPrompt(t *testing.T) {
 	_, err := s.Notify(context.Background(), slackPrompt())
 	require.NoError(t, err)
 	n := slackPrompt()
-	n.Kind, n.Signed = NotifyDecision, []string{"carol"}
+	n.Kind, n.Signed = api.NotifyDecision, []string{"carol"}
 	_, err = s.Notify(context.Background(), n)
 	require.NoError(t, err)
 	require.Len(t, srv.Calls(slackrec.Update), 1)
@@ -161,7 +162,7 @@ func TestSlackReminderGoesInThread(t *testing.T) {
 	ref, err := s.Notify(context.Background(), slackPrompt())
 	require.NoError(t, err)
 	n := slackPrompt()
-	n.Kind, n.Ref, n.Signed = NotifyReminder, ref, []string{"carol"}
+	n.Kind, n.Ref, n.Signed = api.NotifyReminder, ref, []string{"carol"}
 	got, err := s.Notify(context.Background(), n)
 	require.NoError(t, err)
 	assert.Equal(t, ref, got)
@@ -200,11 +201,11 @@ func TestSlackErrorsAreRetried(t *testing.T) {
 
 	srv.Fail(slackrec.PostMessage, slackrec.Failure{Status: 429, Header: map[string]string{"Retry-After": "3"}})
 	a := &ApprovalActivities{Identity: "foureyes-approval@test", Notifier: Notifiers{&ConsoleNotifier{W: io.Discard}, s}}
-	_, err = execute[NotifyResult](t, a, a.Notify, slackPrompt())
+	_, err = execute[api.NotifyResult](t, a, a.Notify, slackPrompt())
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "rate limit")
 
-	res, err := execute[NotifyResult](t, a, a.Notify, slackPrompt())
+	res, err := execute[api.NotifyResult](t, a, a.Notify, slackPrompt())
 	require.NoError(t, err)
 	assert.Equal(t, "C00000001|1700000000.000001", res.Ref, "the Slack ref wins over the console's")
 }
@@ -213,27 +214,29 @@ func TestNotifiersTellEveryoneAndReturnFirstError(t *testing.T) {
 	boom := errors.New("boom")
 	var told []string
 	mk := func(name, ref string, err error) Notifier {
-		return notifierFunc(func(_ context.Context, n Notification) (string, error) {
+		return notifierFunc(func(_ context.Context, n api.Notification) (string, error) {
 			told = append(told, name)
 			return ref, err
 		})
 	}
 	ref, err := Notifiers{mk("console", "console:x", nil), mk("slack", "", boom), mk("third", "", nil)}.
-		Notify(context.Background(), Notification{})
+		Notify(context.Background(), api.Notification{})
 	assert.Equal(t, []string{"console", "slack", "third"}, told)
 	assert.ErrorIs(t, err, boom)
 	assert.Equal(t, "console:x", ref)
 }
 
-type notifierFunc func(context.Context, Notification) (string, error)
+type notifierFunc func(context.Context, api.Notification) (string, error)
 
-func (f notifierFunc) Notify(ctx context.Context, n Notification) (string, error) { return f(ctx, n) }
+func (f notifierFunc) Notify(ctx context.Context, n api.Notification) (string, error) {
+	return f(ctx, n)
+}
 
 func TestSlackPromptListsTheChange(t *testing.T) {
 	s, srv := newSlack(t)
 	n := slackPrompt()
 	n.CommitRef, n.CommitCount = "main", 3
-	n.Commits = []CommitLine{{Short: "c0ffee1", Subject: "Fix <rounding>", Author: "alice"},
+	n.Commits = []api.CommitLine{{Short: "c0ffee1", Subject: "Fix <rounding>", Author: "alice"},
 		{Short: "bead123", Subject: "Add ledger export", Author: "zed@elsewhere.org"}}
 	n.Unmapped = []string{"zed@elsewhere.org"}
 	_, err := s.Notify(context.Background(), n)
@@ -255,31 +258,31 @@ func TestSlackPromptOffersApproveForEveryWaitingRelease(t *testing.T) {
 	staging.ReleaseID, staging.Environment = "web-staging-7", "staging"
 	_, err := s.Notify(context.Background(), staging)
 	require.NoError(t, err)
-	assert.Nil(t, srv.Calls(slackrec.PostMessage)[0].Button(SlackActionApproveAll), "alone, no such button")
+	assert.Nil(t, srv.Calls(slackrec.PostMessage)[0].Button(api.SlackActionApproveAll), "alone, no such button")
 	prod := slackPrompt()
 	_, err = s.Notify(context.Background(), prod)
 	require.NoError(t, err)
-	all := srv.Calls(slackrec.PostMessage)[1].Button(SlackActionApproveAll)
+	all := srv.Calls(slackrec.PostMessage)[1].Button(api.SlackActionApproveAll)
 	require.NotNil(t, all)
 	assert.Equal(t, "Approve for staging and prod", all.Text.Text)
 	require.NotNil(t, all.Confirm)
 	assert.Contains(t, all.Confirm.Text.Text, "approval gate of 2 releases of web")
-	var v SlackButton
+	var v api.SlackButton
 	require.NoError(t, json.Unmarshal([]byte(all.Value), &v))
 	assert.Equal(t, "web-prod-42", v.ReleaseID)
 	assert.Equal(t, []string{"web-staging-7"}, v.Releases)
 
-	staging.Kind, staging.GateState = NotifyOutcome, "approved"
+	staging.Kind, staging.GateState = api.NotifyOutcome, "approved"
 	_, err = s.Notify(context.Background(), staging)
 	require.NoError(t, err)
-	prod.Kind, prod.Signed = NotifyDecision, []string{"bob"}
+	prod.Kind, prod.Signed = api.NotifyDecision, []string{"bob"}
 	_, err = s.Notify(context.Background(), prod)
 	require.NoError(t, err)
 	ups := srv.Calls(slackrec.Update)
 	require.NotEmpty(t, ups)
 	last := ups[len(ups)-1]
-	assert.NotNil(t, last.Button(SlackActionApprove))
-	assert.Nil(t, last.Button(SlackActionApproveAll), "staging's gate closed")
+	assert.NotNil(t, last.Button(api.SlackActionApprove))
+	assert.Nil(t, last.Button(api.SlackActionApproveAll), "staging's gate closed")
 }
 
 func TestSlackPromptFlagsAnEmergency(t *testing.T) {

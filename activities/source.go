@@ -9,13 +9,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/attest"
 )
 
 // buildFromGit resolves the release's commit in the service's repository,
 // reads the change since the last deploy, and builds the commit: the
 // command in a clean worktree (removed afterwards), else git archive.
-func (a *BuildActivities) buildFromGit(ctx context.Context, in BuildInput, dir string, l *loadedPolicy, repo, command string) (buildRecord, error) {
+func (a *BuildActivities) buildFromGit(ctx context.Context, in api.BuildInput, dir string, l *loadedPolicy, repo, command string) (buildRecord, error) {
 	base, baseRelease, err := deployedBase(in, l.ring)
 	if err != nil {
 		return buildRecord{}, err
@@ -65,7 +66,7 @@ func (a *BuildActivities) buildFromGit(ctx context.Context, in BuildInput, dir s
 
 // buildInWorktree checks the commit out in a worktree of its own, runs the
 // command there without holding the mirror, and removes the worktree.
-func (a *BuildActivities) buildInWorktree(ctx context.Context, m *mirror, in BuildInput, root, sha, command, tmp string) (string, error) {
+func (a *BuildActivities) buildInWorktree(ctx context.Context, m *mirror, in api.BuildInput, root, sha, command, tmp string) (string, error) {
 	name := in.ReleaseID
 	if name == "" {
 		name = fmt.Sprintf("build-%d", time.Now().UnixNano())
@@ -128,7 +129,7 @@ func scpLike(s string) bool {
 // to the release's service and environment: the change begins there. It
 // must be bound to this release and policy; without it the build stops
 // (the change, hence its authors, could not be known).
-func deployedBase(in BuildInput, ring attest.KeyRing) (commit, release string, err error) {
+func deployedBase(in api.BuildInput, ring attest.KeyRing) (commit, release string, err error) {
 	if len(in.Deployed) == 0 {
 		return "", "", refused("no statement of the deploy role says what is deployed to %s in %s: "+
 			"the change and its authors cannot be known (fail closed)", in.Service, in.Environment)
@@ -149,7 +150,7 @@ func deployedBase(in BuildInput, ring attest.KeyRing) (commit, release string, e
 		return "", "", refused("the deploy role's statement of what is deployed: %v", err)
 	case st.Service != in.Service || st.Environment != in.Environment:
 		return "", "", refused("the deploy role's statement is about %s in %s", st.Service, st.Environment)
-	case st.Commit != "" && !commitRE.MatchString(st.Commit):
+	case st.Commit != "" && !api.ValidCommit(st.Commit):
 		return "", "", refused("the deploy role's statement names %q as deployed, not a commit", st.Commit)
 	}
 	return st.Commit, st.By, nil

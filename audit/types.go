@@ -79,3 +79,8 @@ type Entry struct {
 //	    the entries' envelopes as an in-toto bundle (.intoto.jsonl)
 //
 // Chain is a plain value (entries slice) so it can live in workflow state.
+
+// Trail answers the release workflow's audit query: the chain as recorded.
+type Trail struct {
+	Entries []Entry `json:"entries"`
+}

@@ -10,16 +10,15 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/sethvargo/go-envconfig"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/sethvargo/go-envconfig"
-
+	"github.com/foureyes/foureyes/api"
 	fconfig "github.com/foureyes/foureyes/config"
-	"github.com/foureyes/foureyes/workflows"
 )
 
 // The floor: a bare workflow with the same shape as a release (the same
@@ -55,7 +54,7 @@ func floorOptions(queue string) workflow.ActivityOptions {
 func FloorRelease(ctx workflow.Context, upserts bool) error {
 	up := func(status string) {
 		if upserts {
-			_ = workflow.UpsertTypedSearchAttributes(ctx, workflows.AttrStatus.ValueSet(status))
+			_ = workflow.UpsertTypedSearchAttributes(ctx, api.AttrStatus.ValueSet(status))
 		}
 	}
 	up("building")

@@ -15,8 +15,8 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
+	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/internal/procstat"
-	"github.com/foureyes/foureyes/workflows"
 )
 
 // stallAfter ends the wait for open releases when no new one reached the
@@ -176,11 +176,11 @@ func waitNoneRunning(ctx context.Context, c client.Client, log io.Writer) error 
 // checkCancelled checks that a sample of the releases ended cancelled.
 func checkCancelled(ctx context.Context, r *rig, ids []string) error {
 	for _, i := range rand.Perm(len(ids))[:min(20, len(ids))] {
-		var res workflows.ReleaseResult
+		var res api.ReleaseResult
 		if err := r.Client.GetWorkflow(ctx, ids[i], "").Get(ctx, &res); err != nil {
 			return err
 		}
-		if res.Status != workflows.StatusCancelled {
+		if res.Status != api.StatusCancelled {
 			return fmt.Errorf("release %s ended %s after cancel: %s", ids[i], res.Status, res.Reason)
 		}
 	}
@@ -212,7 +212,7 @@ func cancelAsRita(ctx context.Context, r *rig, id string) error {
 }
 
 func postCancel(ctx context.Context, r *rig, body []byte) (int, []byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.Local.GatewayURL()+"/v1/cancels", bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.Local.GatewayURL()+api.PathCancels, bytes.NewReader(body))
 	if err != nil {
 		return 0, nil, err
 	}

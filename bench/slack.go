@@ -15,6 +15,8 @@ import (
 	"time"
 
 	historypb "go.temporal.io/api/history/v1"
+
+	"github.com/foureyes/foureyes/api"
 )
 
 // The approval role's Slack settings in the bench: a test signing secret and
@@ -55,11 +57,11 @@ func slackClick(ctx context.Context, base, id, gate string, now time.Time) (*htt
 		"type": "block_actions", "team": map[string]string{"id": slackTeam},
 		"user":      map[string]string{"id": slackUsers[gate]},
 		"container": map[string]string{"channel_id": "CBENCH0001", "message_ts": actionTS},
-		"actions": []map[string]string{{"action_id": "foureyes_approve", "block_id": "foureyes_decide",
+		"actions": []map[string]string{{"action_id": api.SlackActionApprove, "block_id": "foureyes_decide",
 			"value": string(value), "action_ts": actionTS, "type": "button"}},
 	})
 	body := url.Values{"payload": {string(payload)}}.Encode()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/slack/interactions", bytes.NewBufferString(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+api.PathSlackInteractions, bytes.NewBufferString(body))
 	if err != nil {
 		return nil, err
 	}

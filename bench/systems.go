@@ -13,9 +13,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
-	"github.com/foureyes/foureyes/activities"
-	"github.com/foureyes/foureyes/gateway"
-	"github.com/foureyes/foureyes/workflows"
+	"github.com/foureyes/foureyes/api"
 )
 
 // Gates in the order a release meets them.
@@ -63,18 +61,18 @@ func service(id string) string { return strings.Split(id, "-")[1] }
 
 // start starts a release as `starter start` does (search attributes, memo).
 func (f *foureyes) start(ctx context.Context, id string) error {
-	req := workflows.ReleaseRequest{Service: service(id), Environment: "staging", Commit: benchCommit,
+	req := api.ReleaseRequest{Service: service(id), Environment: "staging", Commit: benchCommit,
 		Authors: []string{"alice"}, Requester: "rita", Title: "bench"}
 	_, err := f.r.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id,
-		TaskQueue: workflows.QueueOrchestrator, TypedSearchAttributes: workflows.StartAttributes(req),
+		TaskQueue: api.QueueOrchestrator, TypedSearchAttributes: api.StartAttributes(req),
 		Memo: map[string]any{"service": req.Service, "environment": req.Environment, "title": req.Title}},
-		"Release", req)
+		api.WorkflowRelease, req)
 	return err
 }
 
 // decide posts the gate's decision and wants it accepted.
 func (f *foureyes) decide(ctx context.Context, id, gate string) error {
-	code, a, err := f.r.DecideOnce(ctx, f.signers[gate], gateway.Request{ReleaseID: id, Gate: gate,
+	code, a, err := f.r.DecideOnce(ctx, f.signers[gate], api.DecisionRequest{ReleaseID: id, Gate: gate,
 		Verdict: "approve", RequestID: uuid.NewString(), Comment: "bench"})
 	if err == nil && code != http.StatusOK {
 		err = fmt.Errorf("decision answered %d: %s: %s", code, a.Outcome, a.Reason)
@@ -95,11 +93,11 @@ func expectAccepted(resp *http.Response, err error) error {
 }
 
 func (f *foureyes) result(ctx context.Context, id string) error {
-	var res workflows.ReleaseResult
+	var res api.ReleaseResult
 	if err := f.r.Client.GetWorkflow(ctx, id, "").Get(ctx, &res); err != nil {
 		return err
 	}
-	if res.Status != workflows.StatusDeployed {
+	if res.Status != api.StatusDeployed {
 		return fmt.Errorf("release %s ended %s: %s", id, res.Status, res.Reason)
 	}
 	return nil
@@ -109,12 +107,12 @@ func (f *foureyes) result(ctx context.Context, id string) error {
 // activity); after the approval gate the deploy.
 func (f *foureyes) next(gate string, a *historypb.ActivityTaskScheduledEventAttributes) bool {
 	switch a.GetActivityType().GetName() {
-	case activities.ActivityDeploy:
+	case api.ActivityDeploy:
 		return gate == "approval"
-	case activities.ActivityNotify:
-		var n activities.Notification
+	case api.ActivityNotify:
+		var n api.Notification
 		err := converter.GetDefaultDataConverter().FromPayloads(a.GetInput(), &n)
-		return gate == "review" && err == nil && n.Kind == activities.NotifyPrompt && n.Gate == "approval"
+		return gate == "review" && err == nil && n.Kind == api.NotifyPrompt && n.Gate == "approval"
 	}
 	return false
 }

@@ -16,8 +16,8 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
+	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/config"
-	"github.com/foureyes/foureyes/workflows"
 )
 
 // The cluster's server processes, in start order. "frontend" also runs
@@ -194,7 +194,7 @@ func (c *Cluster) ServiceArgs(service string) []string {
 	}
 	if service == "frontend" {
 		args = append(args, "--tls-cert", k.FrontendCertFile(), "--tls-key", k.FrontendKeyFile(), "--tls-client-ca", k.CAFile())
-		for _, nameType := range workflows.SearchAttributes {
+		for _, nameType := range api.SearchAttributes {
 			args = append(args, "--search-attribute", nameType)
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/foureyes/foureyes/activities"
+	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/config"
 	"github.com/foureyes/foureyes/internal/serverconfig"
 	"github.com/foureyes/foureyes/workflows"
@@ -112,13 +113,13 @@ func ensureAPIKey(path string) (string, error) {
 // registers them), so the server allows what the roles run and nothing more.
 func ServerRoles() map[string]serverconfig.Rule {
 	return map[string]serverconfig.Rule{
-		config.RoleOrchestrator: {TaskQueue: workflows.QueueOrchestrator, ActivityTypes: methods(&activities.PolicyActivities{}),
+		config.RoleOrchestrator: {TaskQueue: api.QueueOrchestrator, ActivityTypes: methods(&activities.PolicyActivities{}),
 			WorkflowTypes: []string{workflowName(workflows.Release)}},
-		config.RoleBuild:  {TaskQueue: workflows.QueueBuild, ActivityTypes: methods(&activities.BuildActivities{})},
-		config.RoleReview: {TaskQueue: workflows.QueueReview, ActivityTypes: methods(&activities.ReviewActivities{})},
-		config.RoleApproval: {TaskQueue: workflows.QueueApproval, ActivityTypes: methods(&activities.ApprovalActivities{}),
-			Updates: []string{workflows.UpdateDecide, workflows.UpdateCancel}},
-		config.RoleDeploy: {TaskQueue: workflows.QueueDeploy, ActivityTypes: methods(&activities.DeployActivities{})},
+		config.RoleBuild:  {TaskQueue: api.QueueBuild, ActivityTypes: methods(&activities.BuildActivities{})},
+		config.RoleReview: {TaskQueue: api.QueueReview, ActivityTypes: methods(&activities.ReviewActivities{})},
+		config.RoleApproval: {TaskQueue: api.QueueApproval, ActivityTypes: methods(&activities.ApprovalActivities{}),
+			Updates: []string{api.UpdateDecide, api.UpdateCancel}},
+		config.RoleDeploy: {TaskQueue: api.QueueDeploy, ActivityTypes: methods(&activities.DeployActivities{})},
 	}
 }
 

@@ -13,9 +13,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/foureyes/foureyes/activities"
+	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/internal/serverconfig"
-	"github.com/foureyes/foureyes/workflows"
 )
 
 // TestServerRolesCoverEveryActivity: every activity type the workflow
@@ -23,11 +22,11 @@ import (
 // would deny it anywhere else.
 func TestServerRolesCoverEveryActivity(t *testing.T) {
 	onQueue := map[string]string{
-		activities.ActivityLoadPolicy: workflows.QueueOrchestrator, activities.ActivitySeal: workflows.QueueOrchestrator,
-		activities.ActivityBuild: workflows.QueueBuild, activities.ActivityReview: workflows.QueueReview,
-		activities.ActivityNotify: workflows.QueueApproval, activities.ActivityDeploy: workflows.QueueDeploy,
-		activities.ActivityVerify: workflows.QueueDeploy, activities.ActivityRollback: workflows.QueueDeploy,
-		activities.ActivityDeployed: workflows.QueueDeploy,
+		api.ActivityLoadPolicy: api.QueueOrchestrator, api.ActivitySeal: api.QueueOrchestrator,
+		api.ActivityBuild: api.QueueBuild, api.ActivityReview: api.QueueReview,
+		api.ActivityNotify: api.QueueApproval, api.ActivityDeploy: api.QueueDeploy,
+		api.ActivityVerify: api.QueueDeploy, api.ActivityRollback: api.QueueDeploy,
+		api.ActivityDeployed: api.QueueDeploy,
 	}
 	allowed := map[string][]string{}
 	for _, r := range ServerRoles() {
@@ -40,7 +39,7 @@ func TestServerRolesCoverEveryActivity(t *testing.T) {
 	}
 	assert.Len(t, allowed, len(onQueue), "an activity type the workflow never schedules: %v", allowed)
 	assert.Equal(t, []string{"Release"}, ServerRoles()["orchestrator"].WorkflowTypes)
-	assert.Equal(t, []string{workflows.UpdateDecide, workflows.UpdateCancel}, ServerRoles()["approval"].Updates)
+	assert.Equal(t, []string{api.UpdateDecide, api.UpdateCancel}, ServerRoles()["approval"].Updates)
 }
 
 // TestCredentialsEnsure: one key per identity (0600, kept across runs), the

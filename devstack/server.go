@@ -13,8 +13,8 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/config"
-	"github.com/foureyes/foureyes/workflows"
 )
 
 // ServerOptions configures foureyes' Temporal server (temporal-server/).
@@ -98,7 +98,7 @@ func serverArgs(o ServerOptions) []string {
 	for _, kv := range o.SQLitePragmas {
 		args = append(args, "--sqlite-pragma", kv)
 	}
-	for _, nameType := range workflows.SearchAttributes {
+	for _, nameType := range api.SearchAttributes {
 		args = append(args, "--search-attribute", nameType)
 	}
 	return args

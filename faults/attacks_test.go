@@ -16,12 +16,12 @@ import (
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
+	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/audit"
 	"github.com/foureyes/foureyes/internal/figures"
 	"github.com/foureyes/foureyes/internal/stacktest"
 	"github.com/foureyes/foureyes/policy"
-	"github.com/foureyes/foureyes/workflows"
 )
 
 // The attacks of issue 9, each tried on the real stack as an attacker would:
@@ -55,8 +55,8 @@ type attackRun struct {
 // ref is a deployed release's facts an attacker can read from Temporal.
 type ref struct {
 	id       string
-	req      workflows.ReleaseRequest
-	result   workflows.ReleaseResult
+	req      api.ReleaseRequest
+	result   api.ReleaseResult
 	entries  []audit.Entry
 	err      error
 	decision map[string]attest.Envelope // gate/identity -> accepted decision envelope
@@ -147,8 +147,8 @@ func releaseID(service string) string {
 func (a *attackRun) startRelease(ctx context.Context, service, commit string) (string, error) {
 	id := releaseID(service)
 	_, err := a.s.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id,
-		TaskQueue: workflows.QueueOrchestrator, WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_FAIL},
-		"Release", workflows.ReleaseRequest{Service: service, Environment: "prod", Commit: commit,
+		TaskQueue: api.QueueOrchestrator, WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_FAIL},
+		api.WorkflowRelease, api.ReleaseRequest{Service: service, Environment: "prod", Commit: commit,
 			Authors: []string{"alice"}, Requester: "rita", Title: "attack: " + service})
 	return id, err
 }
@@ -166,7 +166,7 @@ func (a *attackRun) startReleases(ctx context.Context, t *testing.T) {
 		id, err := a.startRelease(ctx, service, commitOf(service))
 		require(t, err)
 		a.releases[purpose] = id
-		wg.Go(func() { errs <- a.s.WaitStatus(ctx, id, workflows.StatusAwaitingReview) })
+		wg.Go(func() { errs <- a.s.WaitStatus(ctx, id, api.StatusAwaitingReview) })
 	}
 	wg.Wait()
 	close(errs)
@@ -179,14 +179,14 @@ func (a *attackRun) startReleases(ctx context.Context, t *testing.T) {
 		require(t, a.legit(ctx, a.releases[who], "review", "bob"))
 	}
 	for _, who := range []string{"carol", "dave"} {
-		require(t, a.s.WaitStatus(ctx, a.releases[who], workflows.StatusAwaitingApproval))
+		require(t, a.s.WaitStatus(ctx, a.releases[who], api.StatusAwaitingApproval))
 	}
 }
 
 // legit sends who's approval of gate through the gateway: it must be accepted.
 func (a *attackRun) legit(ctx context.Context, id, gate, who string) error {
 	code, ans, err := a.s.decide(ctx, id, gate, "approve", who, gate+"-"+who)
-	if err == nil && (code != 200 || ans.Outcome != workflows.OutcomeAccepted) {
+	if err == nil && (code != 200 || ans.Outcome != api.OutcomeAccepted) {
 		err = fmt.Errorf("%d %+v", code, ans)
 	}
 	if err != nil {
@@ -200,7 +200,7 @@ func (a *attackRun) approveAll(ctx context.Context, id string) error {
 	if err := a.legit(ctx, id, "review", "bob"); err != nil {
 		return err
 	}
-	if err := a.s.WaitStatus(ctx, id, workflows.StatusAwaitingApproval); err != nil {
+	if err := a.s.WaitStatus(ctx, id, api.StatusAwaitingApproval); err != nil {
 		return err
 	}
 	for _, who := range []string{"carol", "dave"} {
@@ -223,11 +223,11 @@ func (a *attackRun) deployRef(ctx context.Context) {
 	if r.result, r.err = a.result(ctx, r.id); r.err != nil {
 		return
 	}
-	if r.result.Status != workflows.StatusDeployed {
+	if r.result.Status != api.StatusDeployed {
 		r.err = fmt.Errorf("the reference release ended %s (%s)", r.result.Status, r.result.Reason)
 		return
 	}
-	st, err := stacktest.Query[workflows.Status](ctx, a.s.Client, r.id, workflows.QueryStatus)
+	st, err := stacktest.Query[api.Status](ctx, a.s.Client, r.id, api.QueryStatus)
 	if r.err = err; err != nil {
 		return
 	}
@@ -262,28 +262,28 @@ func (a *attackRun) reference(ctx context.Context, t *testing.T) ref {
 }
 
 // result waits for a release's result.
-func (a *attackRun) result(ctx context.Context, id string) (workflows.ReleaseResult, error) {
-	return stacktest.Retry(ctx, func(ctx context.Context) (workflows.ReleaseResult, error) {
-		var res workflows.ReleaseResult
+func (a *attackRun) result(ctx context.Context, id string) (api.ReleaseResult, error) {
+	return stacktest.Retry(ctx, func(ctx context.Context) (api.ReleaseResult, error) {
+		var res api.ReleaseResult
 		return res, a.s.Client.GetWorkflow(ctx, id, "").Get(ctx, &res)
 	})
 }
 
 // binding is what a decision on release must be bound to.
-func (a *attackRun) binding(ctx context.Context, id string) (workflows.Binding, error) {
-	return stacktest.Query[workflows.Binding](ctx, a.s.Client, id, workflows.QueryBinding)
+func (a *attackRun) binding(ctx context.Context, id string) (api.Binding, error) {
+	return stacktest.Query[api.Binding](ctx, a.s.Client, id, api.QueryBinding)
 }
 
 // decision is a decision statement as the gateway would write it, bound to
 // the release's real binding.
-func decisionStatement(bd workflows.Binding, rid, gate, who, channel string) attest.Decision {
+func decisionStatement(bd api.Binding, rid, gate, who, channel string) attest.Decision {
 	ev := attest.Evidence{Kind: "token", TokenFingerprint: "0123456789abcdef"}
-	if channel == workflows.ChannelSlack {
+	if channel == api.ChannelSlack {
 		ev = attest.Evidence{Kind: "slack", SlackTeam: slackTeam, SlackUser: "U0" + strings.ToUpper(who) + "01",
 			ActionTS: "1700000001.000200"}
 	}
 	return attest.Decision{Binding: attest.Binding{Release: bd.ReleaseID, PolicySHA256: bd.PolicyHash},
-		RequestID: rid, Gate: gate, Verdict: workflows.VerdictApprove, Identity: who, Channel: channel,
+		RequestID: rid, Gate: gate, Verdict: api.VerdictApprove, Identity: who, Channel: channel,
 		Comment: "lgtm", Evidence: ev, At: time.Now().UTC()}
 }
 
@@ -293,7 +293,7 @@ func (a *attackRun) update(ctx context.Context, id, updateID, name string, env a
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	h, err := a.s.Client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{UpdateID: updateID, WorkflowID: id,
-		UpdateName: name, Args: []any{workflows.SignedRequest{Envelope: env}},
+		UpdateName: name, Args: []any{api.SignedRequest{Envelope: env}},
 		WaitForStage: client.WorkflowUpdateStageCompleted})
 	if err != nil {
 		return err
@@ -303,8 +303,8 @@ func (a *attackRun) update(ctx context.Context, id, updateID, name string, env a
 
 // refusedUnsigned: the Update was answered refused as unverified (code),
 // and the refusal is in the trail with no actor.
-func (a *attackRun) refusedUnsigned(ctx context.Context, id, updateID, code string, o workflows.DecisionOutcome) error {
-	if o.Outcome != workflows.OutcomeRefused || !strings.Contains(o.Reason, "unverified") {
+func (a *attackRun) refusedUnsigned(ctx context.Context, id, updateID, code string, o api.DecisionOutcome) error {
+	if o.Outcome != api.OutcomeRefused || !strings.Contains(o.Reason, "unverified") {
 		return fmt.Errorf("answered %s (%s), want refused as unverified", o.Outcome, o.Reason)
 	}
 	e, err := a.s.unsignedRefusal(ctx, id, updateID)
@@ -316,7 +316,7 @@ func (a *attackRun) refusedUnsigned(ctx context.Context, id, updateID, code stri
 
 // stillAwaiting: the release still waits at gate, nobody but signers signed it.
 func (a *attackRun) stillAwaiting(ctx context.Context, id, gate string, signers ...string) error {
-	st, err := stacktest.Query[workflows.Status](ctx, a.s.Client, id, workflows.QueryStatus)
+	st, err := stacktest.Query[api.Status](ctx, a.s.Client, id, api.QueryStatus)
 	if err != nil {
 		return err
 	}
@@ -339,13 +339,13 @@ func (a *attackRun) forgedDecisions(ctx context.Context, t *testing.T) {
 		id := a.releases[target.who]
 		bd, err := a.binding(ctx, id)
 		require(t, err)
-		for _, ch := range []string{workflows.ChannelAPI, workflows.ChannelSlack, workflows.ChannelCLI} {
+		for _, ch := range []string{api.ChannelAPI, api.ChannelSlack, api.ChannelCLI} {
 			name := fmt.Sprintf("%s at %s via %s", target.who, target.gate, ch)
 			rid := func(form string) string { return fmt.Sprintf("forged-%s-%s-%s", target.who, ch, form) }
 			a.attempt(t, "forged decision", name+" as the decision signal", func() error {
-				d := workflows.Decision{RequestID: rid("signal"), Gate: target.gate, Verdict: workflows.VerdictApprove,
+				d := api.Decision{RequestID: rid("signal"), Gate: target.gate, Verdict: api.VerdictApprove,
 					Identity: target.who, Channel: ch, Comment: "lgtm"}
-				if err := a.s.Client.SignalWorkflow(ctx, id, "", workflows.SignalDecision, d); err != nil {
+				if err := a.s.Client.SignalWorkflow(ctx, id, "", api.SignalDecision, d); err != nil {
 					return err
 				}
 				e, err := a.s.unsignedRefusal(ctx, id, rid("signal"))
@@ -365,8 +365,8 @@ func (a *attackRun) forgedDecisions(ctx context.Context, t *testing.T) {
 							return err
 						}
 					}
-					var o workflows.DecisionOutcome
-					if err := a.update(ctx, id, rid(f.form), workflows.UpdateDecide, env, &o); err != nil {
+					var o api.DecisionOutcome
+					if err := a.update(ctx, id, rid(f.form), api.UpdateDecide, env, &o); err != nil {
 						return err
 					}
 					return a.refusedUnsigned(ctx, id, rid(f.form), f.code, o)
@@ -384,8 +384,8 @@ func (a *attackRun) forgedDecisions(ctx context.Context, t *testing.T) {
 func (a *attackRun) forgedCancels(ctx context.Context, t *testing.T) {
 	id := a.releases["cancel"]
 	a.attempt(t, "forged cancel", "cancel signal as rita", func() error {
-		c := workflows.CancelRequest{RequestID: "forged-cancel-signal", Identity: "rita", Channel: workflows.ChannelCLI, Reason: "forged"}
-		if err := a.s.Client.SignalWorkflow(ctx, id, "", workflows.SignalCancel, c); err != nil {
+		c := api.CancelRequest{RequestID: "forged-cancel-signal", Identity: "rita", Channel: api.ChannelCLI, Reason: "forged"}
+		if err := a.s.Client.SignalWorkflow(ctx, id, "", api.SignalCancel, c); err != nil {
 			return err
 		}
 		e, err := a.s.unsignedRefusal(ctx, id, c.RequestID)
@@ -402,17 +402,17 @@ func (a *attackRun) forgedCancels(ctx context.Context, t *testing.T) {
 				var err error
 				env, err = f.signer.Attest(attest.ReleaseSubject(id), attest.PredicateCancel, attest.Cancel{
 					Binding:   attest.Binding{Release: id, PolicySHA256: a.hash},
-					RequestID: rid, Identity: "rita", Channel: workflows.ChannelCLI, Reason: "forged",
+					RequestID: rid, Identity: "rita", Channel: api.ChannelCLI, Reason: "forged",
 					Evidence: attest.Evidence{Kind: "token", TokenFingerprint: "0123456789abcdef"}, At: time.Now().UTC()})
 				if err != nil {
 					return err
 				}
 			}
-			var o workflows.CancelOutcome
-			if err := a.update(ctx, id, rid, workflows.UpdateCancel, env, &o); err != nil {
+			var o api.CancelOutcome
+			if err := a.update(ctx, id, rid, api.UpdateCancel, env, &o); err != nil {
 				return err
 			}
-			if o.Outcome != workflows.OutcomeRefused || !strings.Contains(o.Reason, "unverified") {
+			if o.Outcome != api.OutcomeRefused || !strings.Contains(o.Reason, "unverified") {
 				return fmt.Errorf("answered %s (%s), want refused as unverified", o.Outcome, o.Reason)
 			}
 			e, err := a.s.unsignedRefusal(ctx, id, rid)
@@ -450,8 +450,8 @@ func (a *attackRun) replayedEnvelopes(ctx context.Context, t *testing.T) {
 	misbound := func(name, gate, key string) {
 		a.attempt(t, "replayed envelope", name, func() error {
 			uid := "replay-" + strings.ReplaceAll(key, "/", "-")
-			var o workflows.DecisionOutcome
-			if err := a.update(ctx, id, uid, workflows.UpdateDecide, r.decision[key], &o); err != nil {
+			var o api.DecisionOutcome
+			if err := a.update(ctx, id, uid, api.UpdateDecide, r.decision[key], &o); err != nil {
 				return err
 			}
 			if err := a.refusedUnsigned(ctx, id, uid, attest.CodeMisbound, o); err != nil {
@@ -465,7 +465,7 @@ func (a *attackRun) replayedEnvelopes(ctx context.Context, t *testing.T) {
 	}
 	misbound("bob's accepted review decision of another release, at the review gate", "review", "review/bob")
 	require(t, a.legit(ctx, id, "review", "bob"))
-	require(t, a.s.WaitStatus(ctx, id, workflows.StatusAwaitingApproval))
+	require(t, a.s.WaitStatus(ctx, id, api.StatusAwaitingApproval))
 	misbound("carol's accepted approval of another release, at the approval gate", "approval", "approval/carol")
 	a.attempt(t, "replayed envelope", "bob's review decision again, at the approval gate, under a new update id", func() error {
 		entries, err := a.s.Trail(ctx, id)
@@ -478,11 +478,11 @@ func (a *attackRun) replayedEnvelopes(ctx context.Context, t *testing.T) {
 				own = attest.Envelope(e.Envelope)
 			}
 		}
-		var o workflows.DecisionOutcome
-		if err := a.update(ctx, id, "replay-own-review-at-approval", workflows.UpdateDecide, own, &o); err != nil {
+		var o api.DecisionOutcome
+		if err := a.update(ctx, id, "replay-own-review-at-approval", api.UpdateDecide, own, &o); err != nil {
 			return err
 		}
-		if o.Outcome != workflows.OutcomeAccepted || o.Gate != "review" {
+		if o.Outcome != api.OutcomeAccepted || o.Gate != "review" {
 			return fmt.Errorf("answered %+v; want the request's first outcome (accepted at gate review) again", o)
 		}
 		if err := a.stillAwaiting(ctx, id, "approval"); err != nil {

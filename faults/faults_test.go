@@ -16,13 +16,12 @@ import (
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
+	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/audit"
 	"github.com/foureyes/foureyes/config"
 	"github.com/foureyes/foureyes/devstack"
-	"github.com/foureyes/foureyes/gateway"
 	"github.com/foureyes/foureyes/internal/figures"
 	"github.com/foureyes/foureyes/internal/stacktest"
-	"github.com/foureyes/foureyes/workflows"
 )
 
 // Knobs: FOUREYES_FAULT_ROUNDS rounds with role kills and
@@ -41,11 +40,11 @@ type plan struct {
 }
 
 var plans = []plan{
-	{"deploy", workflows.StatusDeployed},
-	{"deploy", workflows.StatusDeployed},
-	{"deploy", workflows.StatusDeployed},
-	{"reject-review", workflows.StatusRejected},
-	{"reject-approval", workflows.StatusRejected},
+	{"deploy", api.StatusDeployed},
+	{"deploy", api.StatusDeployed},
+	{"deploy", api.StatusDeployed},
+	{"reject-review", api.StatusRejected},
+	{"reject-approval", api.StatusRejected},
 }
 
 // decision is one decision sent and the gateway's final answer.
@@ -59,7 +58,7 @@ type release struct {
 	id         string
 	plan       plan
 	decisions  []decision
-	res        workflows.ReleaseResult
+	res        api.ReleaseResult
 	err        error
 	start, end time.Time
 }
@@ -190,8 +189,8 @@ func (f *faultRun) drive(ctx context.Context, r *release, hold <-chan struct{}) 
 	if err := f.decisions(ctx, r, hold); err != nil {
 		return err
 	}
-	res, err := stacktest.Retry(ctx, func(ctx context.Context) (workflows.ReleaseResult, error) {
-		var res workflows.ReleaseResult
+	res, err := stacktest.Retry(ctx, func(ctx context.Context) (api.ReleaseResult, error) {
+		var res api.ReleaseResult
 		return res, f.s.Client.GetWorkflow(ctx, r.id, "").Get(ctx, &res)
 	})
 	r.res = res
@@ -201,13 +200,13 @@ func (f *faultRun) drive(ctx context.Context, r *release, hold <-chan struct{}) 
 // startRelease starts the workflow; a retry after a lost answer finds it.
 func (f *faultRun) startRelease(ctx context.Context, r *release) error {
 	svc, _, _ := strings.Cut(strings.TrimPrefix(r.id, "release-"), "-")
-	req := workflows.ReleaseRequest{Service: svc, Environment: "prod", Commit: randomCommit(f),
+	req := api.ReleaseRequest{Service: svc, Environment: "prod", Commit: randomCommit(f),
 		Authors: []string{"alice"}, Requester: "rita", Title: "fault run " + r.plan.kind}
 	_, err := stacktest.Retry(ctx, func(ctx context.Context) (client.WorkflowRun, error) {
 		return f.s.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: r.id,
-			TaskQueue:                workflows.QueueOrchestrator,
+			TaskQueue:                api.QueueOrchestrator,
 			WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		}, "Release", req)
+		}, api.WorkflowRelease, req)
 	})
 	return err
 }
@@ -441,7 +440,7 @@ func (f *faultRun) check(r *release, tl *tally) {
 func (f *faultRun) checkDeploys(r *release, tl *tally, bad func(string, ...any)) {
 	started, ended := f.s.deployRuns(r.id)
 	want := 0
-	if r.plan.want == workflows.StatusDeployed {
+	if r.plan.want == api.StatusDeployed {
 		want = 1
 	}
 	tl.duplicates += max(0, started-want)
@@ -527,12 +526,12 @@ func (f *faultRun) checkDecision(ctx context.Context, r *release, d decision, en
 	if d.code != d.want {
 		bad("%s %s at %s answered %d (%s), want %d", d.who, d.verdict, d.gate, d.code, d.outcome, d.want)
 	}
-	o, err := stacktest.Query[workflows.DecisionOutcome](ctx, f.s.Client, r.id, workflows.QueryDecision, gateway.ScopedRequestID(d.who, d.rid))
+	o, err := stacktest.Query[api.DecisionOutcome](ctx, f.s.Client, r.id, api.QueryDecision, api.ScopedRequestID(d.who, d.rid))
 	if err != nil || o.Outcome != d.outcome {
 		bad("request %s: release says %q (%v), gateway said %q", d.rid, o.Outcome, err, d.outcome)
 	}
 	want, match := audit.EventDecision, "rid="+d.rid
-	if d.outcome == workflows.OutcomeRefused {
+	if d.outcome == api.OutcomeRefused {
 		want, match = audit.EventDecisionRefused, d.gate
 	}
 	for _, e := range entries {

@@ -14,9 +14,9 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/audit"
-	"github.com/foureyes/foureyes/workflows"
 )
 
 // The flood: FOUREYES_FLOOD_UPDATES decide Updates with bad envelopes
@@ -75,13 +75,13 @@ func (a *attackRun) flood10k(ctx context.Context, t *testing.T) error {
 	for range floodSenders {
 		wg.Go(func() {
 			for i := range jobs {
-				var o workflows.DecisionOutcome
-				err := a.update(ctx, id, fmt.Sprintf("flood-%d", i), workflows.UpdateDecide, envs[i%len(envs)], &o)
+				var o api.DecisionOutcome
+				err := a.update(ctx, id, fmt.Sprintf("flood-%d", i), api.UpdateDecide, envs[i%len(envs)], &o)
 				var app *temporal.ApplicationError
 				switch {
-				case err == nil && o.Outcome == workflows.OutcomeRefused:
+				case err == nil && o.Outcome == api.OutcomeRefused:
 					answered.Add(1)
-				case errors.As(err, &app) && app.Type() == workflows.ErrTypeRefusalsCapped:
+				case errors.As(err, &app) && app.Type() == api.ErrTypeRefusalsCapped:
 					rejected.Add(1)
 				default:
 					fail("update", fmt.Errorf("%+v, %w", o, err))
@@ -119,7 +119,7 @@ func (a *attackRun) flood10k(ctx context.Context, t *testing.T) error {
 	if f.limited < floodGateway/2 {
 		return fmt.Errorf("only %d of the author's %d requests were rate-limited", f.limited, floodGateway)
 	}
-	if err := a.s.WaitStatus(ctx, id, workflows.StatusAwaitingReview); err != nil {
+	if err := a.s.WaitStatus(ctx, id, api.StatusAwaitingReview); err != nil {
 		return err
 	}
 	if err := a.approveAll(ctx, id); err != nil {
@@ -129,7 +129,7 @@ func (a *attackRun) flood10k(ctx context.Context, t *testing.T) error {
 	if err != nil {
 		return err
 	}
-	if res.Status != workflows.StatusDeployed {
+	if res.Status != api.StatusDeployed {
 		return fmt.Errorf("after the flood the release ended %s (%s), want deployed", res.Status, res.Reason)
 	}
 	if err := a.floodTrail(ctx, id); err != nil {
@@ -156,7 +156,7 @@ func (a *attackRun) badEnvelopes(ctx context.Context, id string) ([]attest.Envel
 	subject := attest.ArtifactSubject(bd.ArtifactDigest)
 	envs := []attest.Envelope{nil}
 	for _, s := range []*attest.Signer{attest.NewSigner(attest.RoleApproval, a.attacker), a.stolen} {
-		env, err := s.Attest(subject, attest.PredicateDecision, decisionStatement(bd, "flood", "review", "bob", workflows.ChannelAPI))
+		env, err := s.Attest(subject, attest.PredicateDecision, decisionStatement(bd, "flood", "review", "bob", api.ChannelAPI))
 		if err != nil {
 			return nil, err
 		}

@@ -14,12 +14,11 @@ import (
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
-	"github.com/foureyes/foureyes/activities"
+	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/audit"
 	"github.com/foureyes/foureyes/internal/figures"
 	"github.com/foureyes/foureyes/internal/slackrec"
 	"github.com/foureyes/foureyes/internal/stacktest"
-	"github.com/foureyes/foureyes/workflows"
 )
 
 // hcase is one hostile request and how it must be refused.
@@ -54,7 +53,7 @@ func hostile(t *testing.T, s *stackT) {
 	replay := h.slackRequest(h.click("U0MALLORY1", "review"), time.Now(), nil)
 	h.run(ctx, h.reviewGateCases(replay))
 	h.legit(ctx, "review", "approve", "bob", "bob-review")
-	require(t, s.WaitStatus(ctx, h.id, workflows.StatusAwaitingApproval))
+	require(t, s.WaitStatus(ctx, h.id, api.StatusAwaitingApproval))
 	h.run(ctx, h.approvalGateCases())
 	h.replayedByAnother(ctx)
 	h.ended(ctx)
@@ -72,11 +71,11 @@ func require(t *testing.T, err error) {
 func (h *hostileRun) start(ctx context.Context) {
 	h.id = fmt.Sprintf("release-hostile-prod-%d", time.Now().UnixNano())
 	_, err := h.s.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: h.id,
-		TaskQueue: workflows.QueueOrchestrator, WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_FAIL},
-		"Release", workflows.ReleaseRequest{Service: "hostile", Environment: "prod",
+		TaskQueue: api.QueueOrchestrator, WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_FAIL},
+		api.WorkflowRelease, api.ReleaseRequest{Service: "hostile", Environment: "prod",
 			Commit: commitOf("hostile"), Authors: []string{"alice"}, Requester: "rita", Title: "hostile"})
 	require(h.t, err)
-	require(h.t, h.s.WaitStatus(ctx, h.id, workflows.StatusAwaitingReview))
+	require(h.t, h.s.WaitStatus(ctx, h.id, api.StatusAwaitingReview))
 }
 
 // gatewayCases are refused at the gateway: none may reach the release.
@@ -120,7 +119,7 @@ func (h *hostileRun) reviewGateCases(replay func(context.Context) (int, string, 
 		h.signal("service identity (signalled past the gateway)", "foureyes-deploy@faults", "review", "approve"),
 		h.signal("verdict neither approve nor reject (signalled past the gateway)", "bob", "review", "lgtm"),
 		{name: "Slack user the policy does not know", kind: "slack", send: replay, status: 200,
-			text: "unknown identity", actor: "slack:U0MALLORY1", channel: workflows.ChannelSlack},
+			text: "unknown identity", actor: "slack:U0MALLORY1", channel: api.ChannelSlack},
 		h.slack("replayed Slack request", replay, 401, "replayed"),
 	}
 }
@@ -134,7 +133,7 @@ func (h *hostileRun) approvalGateCases() []hcase {
 		h.recordedAPI("bot at a gate it may not answer", "ci-bot", "approval", "approve", 403, "may not answer the approval gate"),
 		{name: "author approves own change through Slack", kind: "slack", status: 200,
 			send: h.slackRequest(h.click("U0ALICE01", "approval"), time.Now(), nil),
-			text: "you authored this change", actor: "alice", channel: workflows.ChannelSlack},
+			text: "you authored this change", actor: "alice", channel: api.ChannelSlack},
 	}
 }
 
@@ -152,8 +151,8 @@ func (h *hostileRun) replayedByAnother(ctx context.Context) {
 // ended: the release is over; a decision finds the gate closed and changes
 // nothing.
 func (h *hostileRun) ended(ctx context.Context) {
-	_, err := stacktest.Retry(ctx, func(ctx context.Context) (workflows.ReleaseResult, error) {
-		var res workflows.ReleaseResult
+	_, err := stacktest.Retry(ctx, func(ctx context.Context) (api.ReleaseResult, error) {
+		var res api.ReleaseResult
 		return res, h.s.Client.GetWorkflow(ctx, h.id, "").Get(ctx, &res)
 	})
 	require(h.t, err)
@@ -288,7 +287,7 @@ func (h *hostileRun) api(name, auth, path, body string, status int, text string)
 // and record.
 func (h *hostileRun) recordedAPI(name, who, gate, verdict string, status int, text string) hcase {
 	c := h.api(name, "Bearer "+h.s.Tokens[who], "/v1/decisions", h.body(gate, verdict, ""), status, text)
-	c.actor, c.channel = who, workflows.ChannelAPI
+	c.actor, c.channel = who, api.ChannelAPI
 	return c
 }
 
@@ -330,8 +329,8 @@ func (h *hostileRun) signal(name, who, gate, verdict string) hcase {
 	return hcase{name: name, kind: "signal", status: http.StatusForbidden,
 		text: fmt.Sprintf("a decision signal carries no signature (claimed identity %q)", who),
 		send: func(ctx context.Context) (int, string, error) {
-			d := workflows.Decision{RequestID: rid, Gate: gate, Verdict: verdict, Identity: who, Channel: workflows.ChannelAPI}
-			if err := h.s.Client.SignalWorkflow(ctx, h.id, "", workflows.SignalDecision, d); err != nil {
+			d := api.Decision{RequestID: rid, Gate: gate, Verdict: verdict, Identity: who, Channel: api.ChannelAPI}
+			if err := h.s.Client.SignalWorkflow(ctx, h.id, "", api.SignalDecision, d); err != nil {
 				return 0, "", err
 			}
 			e, err := h.s.unsignedRefusal(ctx, h.id, rid)
@@ -346,9 +345,9 @@ func (h *hostileRun) signal(name, who, gate, verdict string) hcase {
 // click is a click on the release's prompt button by a Slack user.
 func (h *hostileRun) click(user, gate string) slackrec.Click {
 	h.seq++
-	value, _ := json.Marshal(activities.SlackButton{ReleaseID: h.id, Gate: gate, Prompt: "hostile"})
+	value, _ := json.Marshal(api.SlackButton{ReleaseID: h.id, Gate: gate, Prompt: "hostile"})
 	return slackrec.Click{Team: slackTeam, User: user, Channel: "C0FAULTS1", MessageTS: "1700000000.000100",
-		ActionID: activities.SlackActionApprove, Value: string(value), ActionTS: fmt.Sprintf("1700000001.%06d", h.seq)}
+		ActionID: api.SlackActionApprove, Value: string(value), ActionTS: fmt.Sprintf("1700000001.%06d", h.seq)}
 }
 
 func (h *hostileRun) otherTeam(c slackrec.Click) slackrec.Click {

@@ -20,24 +20,23 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/foureyes/foureyes/activities"
+	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/audit"
 	"github.com/foureyes/foureyes/config"
 	"github.com/foureyes/foureyes/internal/stacktest"
 	"github.com/foureyes/foureyes/policy"
-	"github.com/foureyes/foureyes/workflows"
 )
 
 // rogueDeployWorkflow is the attacker's own workflow: it asks the deploy
 // role to deploy, once, whatever it is given.
 const rogueDeployWorkflow = "FaultsRogueDeploy"
 
-func rogueDeploy(ctx workflow.Context, in activities.DeployInput) (activities.StepResult, error) {
-	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{TaskQueue: workflows.QueueDeploy,
+func rogueDeploy(ctx workflow.Context, in api.DeployInput) (api.StepResult, error) {
+	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{TaskQueue: api.QueueDeploy,
 		StartToCloseTimeout: time.Minute, RetryPolicy: &temporal.RetryPolicy{MaximumAttempts: 1}})
-	var res activities.StepResult
-	err := workflow.ExecuteActivity(ctx, activities.ActivityDeploy, in).Get(ctx, &res)
+	var res api.StepResult
+	err := workflow.ExecuteActivity(ctx, api.ActivityDeploy, in).Get(ctx, &res)
 	return res, err
 }
 
@@ -52,12 +51,12 @@ func (a *attackRun) rogueDeploy(ctx context.Context, t *testing.T) {
 	w.RegisterWorkflowWithOptions(rogueDeploy, workflow.RegisterOptions{Name: rogueDeployWorkflow})
 	require(t, w.Start())
 	defer w.Stop()
-	bundle := &activities.Bundle{}
+	bundle := &api.Bundle{}
 	for _, e := range r.entries {
 		switch {
-		case e.Type == audit.EventStageFinished && e.Stage == workflows.StageCode:
+		case e.Type == audit.EventStageFinished && e.Stage == api.StageCode:
 			bundle.Provenance = attest.Envelope(e.Envelope)
-		case e.Type == audit.EventStageFinished && e.Stage == workflows.StageReview:
+		case e.Type == audit.EventStageFinished && e.Stage == api.StageReview:
 			bundle.Review = attest.Envelope(e.Envelope)
 		case e.Type == audit.EventDecision:
 			bundle.Decisions = append(bundle.Decisions, attest.Envelope(e.Envelope))
@@ -68,13 +67,13 @@ func (a *attackRun) rogueDeploy(ctx context.Context, t *testing.T) {
 	}
 	for _, b := range []struct {
 		name   string
-		bundle *activities.Bundle
+		bundle *api.Bundle
 		reason string
 	}{{"no bundle", nil, "no bundle"}, {"the bundle of a deployed release", bundle, "bound to release"}} {
 		a.attempt(t, "rogue Deploy", "Deploy of a real artifact for a made-up release, "+b.name, func() error {
 			id := releaseID("rogue")
 			a.aim(id)
-			in := activities.DeployInput{ReleaseID: id, Service: r.req.Service, Environment: r.req.Environment,
+			in := api.DeployInput{ReleaseID: id, Service: r.req.Service, Environment: r.req.Environment,
 				Commit: r.req.Commit, ArtifactRef: r.result.ArtifactRef, Digest: r.result.ArtifactDigest,
 				PolicyHash: a.hash, Bundle: b.bundle}
 			run, err := a.s.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "rogue-" + id, TaskQueue: queue,
@@ -82,11 +81,11 @@ func (a *attackRun) rogueDeploy(ctx context.Context, t *testing.T) {
 			if err != nil {
 				return err
 			}
-			var res activities.StepResult
+			var res api.StepResult
 			err = run.Get(ctx, &res)
 			var app *temporal.ApplicationError
-			if !errors.As(err, &app) || app.Type() != activities.ErrTypeDeployRefused || !strings.Contains(app.Error(), b.reason) {
-				return fmt.Errorf("the deploy role answered %+v, %v; want a %s error saying %q", res, err, activities.ErrTypeDeployRefused, b.reason)
+			if !errors.As(err, &app) || app.Type() != api.ErrTypeDeployRefused || !strings.Contains(app.Error(), b.reason) {
+				return fmt.Errorf("the deploy role answered %+v, %v; want a %s error saying %q", res, err, api.ErrTypeDeployRefused, b.reason)
 			}
 			if n := a.s.deployed(id); n != 0 {
 				return fmt.Errorf("deployed %d times", n)
@@ -125,13 +124,13 @@ func (a *attackRun) deployRoleLogged(ctx context.Context, id, reason string) err
 func (a *attackRun) activityComplete(ctx context.Context, t *testing.T) {
 	evil := sha256.Sum256([]byte("evil bytes"))
 	a.attempt(t, "activity complete", "Build completed with an unsigned result of the attacker's choosing", func() error {
-		return a.forgeCompletion(ctx, config.RoleBuild, workflows.QueueBuild, activities.ActivityBuild,
-			activities.BuildResult{ArtifactRef: "/tmp/evil.tar", Digest: hex.EncodeToString(evil[:]), Executor: "foureyes-build@evil"},
+		return a.forgeCompletion(ctx, config.RoleBuild, api.QueueBuild, api.ActivityBuild,
+			api.BuildResult{ArtifactRef: "/tmp/evil.tar", Digest: hex.EncodeToString(evil[:]), Executor: "foureyes-build@evil"},
 			"build result refused")
 	})
 	a.attempt(t, "activity complete", "Review completed as passed, without the review role's attestation", func() error {
-		return a.forgeCompletion(ctx, config.RoleReview, workflows.QueueReview, activities.ActivityReview,
-			activities.ReviewResult{Passed: true, Executor: "foureyes-review@evil"}, "review result refused")
+		return a.forgeCompletion(ctx, config.RoleReview, api.QueueReview, api.ActivityReview,
+			api.ReviewResult{Passed: true, Executor: "foureyes-review@evil"}, "review result refused")
 	})
 }
 
@@ -178,7 +177,7 @@ func (a *attackRun) forgeCompletion(ctx context.Context, role, queue, name strin
 	switch {
 	case err != nil:
 		return fmt.Errorf("the release did not fail after the forged %s: %w", name, err)
-	case res.Status != workflows.StatusFailed || !strings.Contains(res.Reason, reason):
+	case res.Status != api.StatusFailed || !strings.Contains(res.Reason, reason):
 		return fmt.Errorf("release ended %s (%s), want failed with %q", res.Status, res.Reason, reason)
 	case a.s.deployed(id) != 0:
 		return errors.New("deployed")
@@ -216,17 +215,17 @@ func (a *attackRun) rogueLoadPolicy(ctx context.Context, t *testing.T) {
 		}
 		mine := attest.NewSigner(attest.RoleApproval, rogueKeys[attest.RoleApproval])
 		env, err := mine.Attest(attest.ArtifactSubject(bd.ArtifactDigest), attest.PredicateDecision,
-			decisionStatement(bd, "rogue-bob", "review", "bob", workflows.ChannelSlack))
+			decisionStatement(bd, "rogue-bob", "review", "bob", api.ChannelSlack))
 		if err != nil {
 			return err
 		}
-		var o workflows.DecisionOutcome
-		if err := a.update(ctx, id, "rogue-bob", workflows.UpdateDecide, env, &o); err != nil {
+		var o api.DecisionOutcome
+		if err := a.update(ctx, id, "rogue-bob", api.UpdateDecide, env, &o); err != nil {
 			return err
 		}
 		t.Logf("the rogue-policy release took the attacker-signed review decision: %s %s", o.Outcome, o.Reason)
-		if o.Outcome == workflows.OutcomeAccepted {
-			if err := a.s.WaitStatus(ctx, id, workflows.StatusAwaitingApproval); err != nil {
+		if o.Outcome == api.OutcomeAccepted {
+			if err := a.s.WaitStatus(ctx, id, api.StatusAwaitingApproval); err != nil {
 				return err
 			}
 			for _, who := range []string{"carol", "dave"} {
@@ -239,13 +238,13 @@ func (a *attackRun) rogueLoadPolicy(ctx context.Context, t *testing.T) {
 		switch {
 		case err != nil:
 			return err
-		case res.Status == workflows.StatusDeployed:
+		case res.Status == api.StatusDeployed:
 			return errors.New("the rogue-policy release deployed")
 		case a.s.deployed(id) != 0:
 			return fmt.Errorf("the deploy command ran for the rogue-policy release (ended %s)", res.Status)
 		}
 		t.Logf("the rogue-policy release ended %s: %s", res.Status, res.Reason)
-		if o.Outcome != workflows.OutcomeAccepted {
+		if o.Outcome != api.OutcomeAccepted {
 			return nil // the workflow itself stopped it
 		}
 		return a.deployRoleLogged(ctx, id, "but the deploy role's policy")
@@ -253,11 +252,11 @@ func (a *attackRun) rogueLoadPolicy(ctx context.Context, t *testing.T) {
 }
 
 // reviewOrEnd waits until the release awaits review or has ended.
-func (a *attackRun) reviewOrEnd(ctx context.Context, id string) (workflows.Status, error) {
-	return stacktest.Retry(ctx, func(ctx context.Context) (workflows.Status, error) {
-		st, err := stacktest.Query[workflows.Status](ctx, a.s.Client, id, workflows.QueryStatus)
-		if err == nil && st.Result == nil && st.Status != workflows.StatusAwaitingReview {
-			err = fmt.Errorf("status %s, waiting for %s or the end", st.Status, workflows.StatusAwaitingReview)
+func (a *attackRun) reviewOrEnd(ctx context.Context, id string) (api.Status, error) {
+	return stacktest.Retry(ctx, func(ctx context.Context) (api.Status, error) {
+		st, err := stacktest.Query[api.Status](ctx, a.s.Client, id, api.QueryStatus)
+		if err == nil && st.Result == nil && st.Status != api.StatusAwaitingReview {
+			err = fmt.Errorf("status %s, waiting for %s or the end", st.Status, api.StatusAwaitingReview)
 		}
 		return st, err
 	})
@@ -266,11 +265,11 @@ func (a *attackRun) reviewOrEnd(ctx context.Context, id string) (workflows.Statu
 // buildRoleRefused: the rogue-policy release ended before its review
 // because the build role, which builds only under its own copy of the
 // policy, refused the rogue one; nothing was built or deployed.
-func (a *attackRun) buildRoleRefused(t *testing.T, id string, st workflows.Status, err error) error {
+func (a *attackRun) buildRoleRefused(t *testing.T, id string, st api.Status, err error) error {
 	switch {
 	case err != nil:
 		return err
-	case st.Result.Status != workflows.StatusFailed || !strings.Contains(st.Result.Reason, "but the build role's policy"):
+	case st.Result.Status != api.StatusFailed || !strings.Contains(st.Result.Reason, "but the build role's policy"):
 		return fmt.Errorf("the rogue-policy release ended %s before its review (%s), not refused by the build role",
 			st.Result.Status, st.Result.Reason)
 	case a.s.deployed(id) != 0:
@@ -284,11 +283,11 @@ func (a *attackRun) buildRoleRefused(t *testing.T, id string, st workflows.Statu
 // until one pins the rogue content; the others are cancelled later.
 func (a *attackRun) pinRoguePolicy(ctx context.Context, t *testing.T, content []byte) (string, string, error) {
 	rogueHash := policy.HashBytes(content)
-	w := worker.New(a.s.Client, workflows.QueueOrchestrator, worker.Options{Identity: "mallory@rogue",
+	w := worker.New(a.s.Client, api.QueueOrchestrator, worker.Options{Identity: "mallory@rogue",
 		DisableWorkflowWorker: true, MaxConcurrentActivityTaskPollers: 16})
-	w.RegisterActivityWithOptions(func(context.Context) (activities.PolicySnapshot, error) {
-		return activities.PolicySnapshot{Content: content, Path: a.s.Local.PolicyFile(), Hash: a.hash}, nil
-	}, activity.RegisterOptions{Name: activities.ActivityLoadPolicy})
+	w.RegisterActivityWithOptions(func(context.Context) (policy.Snapshot, error) {
+		return policy.Snapshot{Content: content, Path: a.s.Local.PolicyFile(), Hash: a.hash}, nil
+	}, activity.RegisterOptions{Name: api.ActivityLoadPolicy})
 	if err := w.Start(); err != nil {
 		return "", "", err
 	}
@@ -300,8 +299,8 @@ func (a *attackRun) pinRoguePolicy(ctx context.Context, t *testing.T, content []
 			return "", "", err
 		}
 		a.aim(id)
-		st, err := stacktest.Retry(ctx, func(ctx context.Context) (workflows.Status, error) {
-			st, err := stacktest.Query[workflows.Status](ctx, a.s.Client, id, workflows.QueryStatus)
+		st, err := stacktest.Retry(ctx, func(ctx context.Context) (api.Status, error) {
+			st, err := stacktest.Query[api.Status](ctx, a.s.Client, id, api.QueryStatus)
 			if err == nil && st.PolicyHash == "" {
 				err = errors.New("policy not pinned yet")
 			}

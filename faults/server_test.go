@@ -21,11 +21,11 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
+	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/config"
 	"github.com/foureyes/foureyes/devstack"
 	"github.com/foureyes/foureyes/internal/figures"
-	"github.com/foureyes/foureyes/workflows"
 )
 
 // The server's own authorization (temporal-server/internal/authz), tried on
@@ -90,11 +90,11 @@ func startAuthzRelease(ctx context.Context, t *testing.T, s *stackT) string {
 	require(t, err)
 	defer rm.Close()
 	id := releaseID("server-authz")
-	_, err = rm.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: workflows.QueueOrchestrator},
-		"Release", workflows.ReleaseRequest{Service: "payments", Environment: "prod", Commit: commitOf("payments"),
+	_, err = rm.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: api.QueueOrchestrator},
+		api.WorkflowRelease, api.ReleaseRequest{Service: "payments", Environment: "prod", Commit: commitOf("payments"),
 			Authors: []string{"alice"}, Requester: "rita", Title: "server authorization"})
 	require(t, err)
-	require(t, s.WaitStatus(ctx, id, workflows.StatusAwaitingReview))
+	require(t, s.WaitStatus(ctx, id, api.StatusAwaitingReview))
 	return id
 }
 
@@ -157,7 +157,7 @@ func operatorCLI(ctx context.Context, t *testing.T, s *stackT, id string) (strin
 		out, err := cmd.CombinedOutput()
 		return string(out), err
 	}
-	query := fmt.Sprintf(`WorkflowId = %q AND ReleaseStatus = %q`, id, workflows.StatusAwaitingReview)
+	query := fmt.Sprintf(`WorkflowId = %q AND ReleaseStatus = %q`, id, api.StatusAwaitingReview)
 	out, err := run("workflow", "list", "--query", query)
 	if err != nil || !strings.Contains(out, id) {
 		t.Errorf("operator: temporal workflow list --query %s: %v\n%s", query, err, out)
@@ -176,11 +176,11 @@ func authzCalls(s *stackT, id string) []call {
 	var calls []call
 	for _, who := range []string{devstack.RoleIdentity(attest.RoleBuild), devstack.RoleIdentity(attest.RoleDeploy),
 		devstack.RoleIdentity(attest.RoleOrchestrator), devstack.IdentityReleaseManager, devstack.IdentityOperator, nobody, unknownKey} {
-		calls = append(calls, call{who, "send a decide update (forged decision)", false, callUpdate(id, workflows.UpdateDecide)},
-			call{who, "send a cancel update", false, callUpdate(id, workflows.UpdateCancel)})
+		calls = append(calls, call{who, "send a decide update (forged decision)", false, callUpdate(id, api.UpdateDecide)},
+			call{who, "send a cancel update", false, callUpdate(id, api.UpdateCancel)})
 	}
 	for _, who := range []string{devstack.RoleIdentity(attest.RoleApproval), devstack.IdentityReleaseManager, devstack.IdentityOperator} {
-		calls = append(calls, call{who, "signal the legacy unsigned decision", false, callSignal(id, workflows.SignalDecision)},
+		calls = append(calls, call{who, "signal the legacy unsigned decision", false, callSignal(id, api.SignalDecision)},
 			call{who, "terminate a release", false, callTerminate(id)},
 			call{who, "request cancellation of a release", false, callRequestCancel(id)})
 	}
@@ -193,12 +193,12 @@ func authzCalls(s *stackT, id string) []call {
 // complete its activities, or workflow tasks as a non-orchestrator.
 func rogueWorkerCalls() []call {
 	return []call{
-		{devstack.RoleIdentity(attest.RoleBuild), "poll the deploy queue's activity tasks", false, callPollActivity(workflows.QueueDeploy)},
-		{devstack.RoleIdentity(attest.RoleReview), "poll the build queue's activity tasks", false, callPollActivity(workflows.QueueBuild)},
-		{devstack.RoleIdentity(attest.RoleBuild), "poll the orchestrator's workflow tasks (rogue LoadPolicy)", false, callPollWorkflow(workflows.QueueOrchestrator)},
-		{devstack.RoleIdentity(attest.RoleDeploy), "poll workflow tasks on its own queue", false, callPollWorkflow(workflows.QueueDeploy)},
-		{devstack.RoleIdentity(attest.RoleOrchestrator), "poll the deploy queue's activity tasks", false, callPollActivity(workflows.QueueDeploy)},
-		{devstack.IdentityOperator, "poll the approval queue's activity tasks", false, callPollActivity(workflows.QueueApproval)},
+		{devstack.RoleIdentity(attest.RoleBuild), "poll the deploy queue's activity tasks", false, callPollActivity(api.QueueDeploy)},
+		{devstack.RoleIdentity(attest.RoleReview), "poll the build queue's activity tasks", false, callPollActivity(api.QueueBuild)},
+		{devstack.RoleIdentity(attest.RoleBuild), "poll the orchestrator's workflow tasks (rogue LoadPolicy)", false, callPollWorkflow(api.QueueOrchestrator)},
+		{devstack.RoleIdentity(attest.RoleDeploy), "poll workflow tasks on its own queue", false, callPollWorkflow(api.QueueDeploy)},
+		{devstack.RoleIdentity(attest.RoleOrchestrator), "poll the deploy queue's activity tasks", false, callPollActivity(api.QueueDeploy)},
+		{devstack.IdentityOperator, "poll the approval queue's activity tasks", false, callPollActivity(api.QueueApproval)},
 		{devstack.IdentityReleaseManager, "poll workflow tasks of a rogue queue", false, callPollWorkflow("rogue")},
 	}
 }
@@ -208,10 +208,10 @@ func rogueWorkerCalls() []call {
 func rogueStartCalls(id string) []call {
 	rm := devstack.IdentityReleaseManager
 	return []call{
-		{rm, "start a rogue workflow type (rogue Deploy)", false, callStart("rogueDeploy", workflows.QueueOrchestrator)},
-		{rm, "start Release on the deploy queue", false, callStart("Release", workflows.QueueDeploy)},
-		{devstack.RoleIdentity(attest.RoleBuild), "start a Release", false, callStart("Release", workflows.QueueOrchestrator)},
-		{devstack.RoleIdentity(attest.RoleOrchestrator), "start a Release", false, callStart("Release", workflows.QueueOrchestrator)},
+		{rm, "start a rogue workflow type (rogue Deploy)", false, callStart("rogueDeploy", api.QueueOrchestrator)},
+		{rm, "start Release on the deploy queue", false, callStart(api.WorkflowRelease, api.QueueDeploy)},
+		{devstack.RoleIdentity(attest.RoleBuild), "start a Release", false, callStart(api.WorkflowRelease, api.QueueOrchestrator)},
+		{devstack.RoleIdentity(attest.RoleOrchestrator), "start a Release", false, callStart(api.WorkflowRelease, api.QueueOrchestrator)},
 		{rm, "signal-with-start a Release", false, callSignalWithStart()},
 		{rm, "update-with-start a Release (multi-operation)", false, callUpdateWithStart()},
 		{rm, "batch-terminate every release", false, callBatchTerminate()},
@@ -226,10 +226,10 @@ func ownCalls(id string) []call {
 	return []call{
 		{devstack.IdentityReleaseManager, "list releases", true, callList()},
 		{devstack.IdentityReleaseManager, "describe a release", true, callDescribe(id)},
-		{devstack.IdentityReleaseManager, "query a release's status", true, callQuery(id, workflows.QueryStatus)},
+		{devstack.IdentityReleaseManager, "query a release's status", true, callQuery(id, api.QueryStatus)},
 		{devstack.IdentityOperator, "list releases", true, callList()},
 		{devstack.IdentityOperator, "read a release's history", true, callHistory(id)},
-		{devstack.RoleIdentity(attest.RoleApproval), "query a release's binding", true, callQuery(id, workflows.QueryBinding)},
+		{devstack.RoleIdentity(attest.RoleApproval), "query a release's binding", true, callQuery(id, api.QueryBinding)},
 	}
 }
 
@@ -238,14 +238,14 @@ func ownCalls(id string) []call {
 func callUpdate(id, name string) func(context.Context, client.Client) error {
 	return func(ctx context.Context, c client.Client) error {
 		_, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: id, UpdateName: name,
-			Args: []any{workflows.SignedRequest{}}, WaitForStage: client.WorkflowUpdateStageAccepted})
+			Args: []any{api.SignedRequest{}}, WaitForStage: client.WorkflowUpdateStageAccepted})
 		return err
 	}
 }
 
 func callSignal(id, name string) func(context.Context, client.Client) error {
 	return func(ctx context.Context, c client.Client) error {
-		return c.SignalWorkflow(ctx, id, "", name, workflows.Decision{Gate: "review", Identity: "bob"})
+		return c.SignalWorkflow(ctx, id, "", name, api.Decision{Gate: "review", Identity: "bob"})
 	}
 }
 
@@ -280,25 +280,25 @@ func callPollWorkflow(queue string) func(context.Context, client.Client) error {
 func callStart(workflowType, queue string) func(context.Context, client.Client) error {
 	return func(ctx context.Context, c client.Client) error {
 		_, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: releaseID("rogue"), TaskQueue: queue},
-			workflowType, workflows.ReleaseRequest{Service: "payments", Environment: "prod", Commit: "main"})
+			workflowType, api.ReleaseRequest{Service: "payments", Environment: "prod", Commit: "main"})
 		return err
 	}
 }
 
 func callSignalWithStart() func(context.Context, client.Client) error {
 	return func(ctx context.Context, c client.Client) error {
-		_, err := c.SignalWithStartWorkflow(ctx, releaseID("rogue"), workflows.SignalDecision, workflows.Decision{},
-			client.StartWorkflowOptions{TaskQueue: workflows.QueueOrchestrator}, "Release", workflows.ReleaseRequest{})
+		_, err := c.SignalWithStartWorkflow(ctx, releaseID("rogue"), api.SignalDecision, api.Decision{},
+			client.StartWorkflowOptions{TaskQueue: api.QueueOrchestrator}, api.WorkflowRelease, api.ReleaseRequest{})
 		return err
 	}
 }
 
 func callUpdateWithStart() func(context.Context, client.Client) error {
 	return func(ctx context.Context, c client.Client) error {
-		op := c.NewWithStartWorkflowOperation(client.StartWorkflowOptions{ID: releaseID("rogue"), TaskQueue: workflows.QueueOrchestrator,
-			WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_FAIL}, "Release", workflows.ReleaseRequest{})
+		op := c.NewWithStartWorkflowOperation(client.StartWorkflowOptions{ID: releaseID("rogue"), TaskQueue: api.QueueOrchestrator,
+			WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_FAIL}, api.WorkflowRelease, api.ReleaseRequest{})
 		_, err := c.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{StartWorkflowOperation: op,
-			UpdateOptions: client.UpdateWorkflowOptions{UpdateName: workflows.UpdateDecide, Args: []any{workflows.SignedRequest{}},
+			UpdateOptions: client.UpdateWorkflowOptions{UpdateName: api.UpdateDecide, Args: []any{api.SignedRequest{}},
 				WaitForStage: client.WorkflowUpdateStageAccepted}})
 		return err
 	}

@@ -17,10 +17,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/audit"
 	"github.com/foureyes/foureyes/devstack"
-	"github.com/foureyes/foureyes/gateway"
 	"github.com/foureyes/foureyes/internal/figures"
 	"github.com/foureyes/foureyes/internal/slackrec"
 	"github.com/foureyes/foureyes/internal/stacktest"
@@ -252,7 +252,7 @@ func (s *stackT) post(ctx context.Context, path, auth string, body []byte, hdr h
 
 // decide posts a decision as who until the gateway gives a final answer,
 // always with request id rid (stacktest.Stack.Decide).
-func (s *stackT) decide(ctx context.Context, id, gate, verdict, who, rid string) (int, gateway.Answer, error) {
-	return s.Decide(ctx, who, gateway.Request{ReleaseID: id, Gate: gate, Verdict: verdict,
+func (s *stackT) decide(ctx context.Context, id, gate, verdict, who, rid string) (int, api.Answer, error) {
+	return s.Decide(ctx, who, api.DecisionRequest{ReleaseID: id, Gate: gate, Verdict: verdict,
 		RequestID: rid, Comment: "rid=" + rid})
 }

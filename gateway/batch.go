@@ -8,40 +8,19 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/foureyes/foureyes/workflows"
+	"github.com/foureyes/foureyes/api"
 )
-
-// BatchPath is POST /v1/decisions/all-for-digest: one approval of one
-// change for several queued releases of the same artifact (staging and
-// prod, say). Each release is still decided on its own: its own signed
-// decision, judged by its own gate, recorded in its own trail.
-const BatchPath = "/v1/decisions/all-for-digest"
 
 // maxBatch bounds the releases of one batch.
 const maxBatch = 20
 
-// BatchRequest is the body of POST /v1/decisions/all-for-digest: the
-// decision of Request for ReleaseID and every one of Releases, which must
-// all run the artifact ReleaseID runs.
-type BatchRequest struct {
-	Request
-	Releases []string `json:"release_ids"`
-}
-
-// BatchAnswer reports the decision per release, the named one first.
-type BatchAnswer struct {
-	Digest  string   `json:"artifact_digest"`
-	Answers []Answer `json:"answers"`
-	Error   string   `json:"error,omitempty"`
-}
-
 // validate: an approval (a rejection is one release's own business), of at
 // most maxBatch distinct releases.
-func (q *BatchRequest) validate() *badRequest {
-	if bad := q.Request.validate(); bad != nil {
+func validateBatch(q *api.BatchRequest) *badRequest {
+	if bad := validateDecision(q.DecisionRequest); bad != nil {
 		return bad
 	}
-	if q.Verdict != workflows.VerdictApprove {
+	if q.Verdict != api.VerdictApprove {
 		return invalid("field verdict: only an approval is taken for several releases; reject each on its own")
 	}
 	ids := []string{q.ReleaseID}
@@ -61,14 +40,14 @@ func (q *BatchRequest) validate() *badRequest {
 }
 
 func (s *Server) handleBatch(w http.ResponseWriter, r *http.Request) {
-	c, ok := s.admit(w, r, workflows.ChannelAPI)
+	c, ok := s.admit(w, r, api.ChannelAPI)
 	if !ok {
 		return
 	}
-	var req BatchRequest
+	var req api.BatchRequest
 	bad := decodeStrict(w, r, s.maxBody, &req)
 	if bad == nil {
-		bad = req.validate()
+		bad = validateBatch(&req)
 	}
 	if bad != nil {
 		writeError(w, bad.status, bad.msg)
@@ -83,12 +62,12 @@ func (s *Server) handleBatch(w http.ResponseWriter, r *http.Request) {
 
 // batchStatus is 200 when every release took the decision, 207 when some
 // did not (each answer says why), or the error's status.
-func batchStatus(b BatchAnswer) int {
+func batchStatus(b api.BatchAnswer) int {
 	if b.Error != "" {
 		return http.StatusConflict
 	}
 	for _, a := range b.Answers {
-		if a.Outcome != workflows.OutcomeAccepted {
+		if a.Outcome != api.OutcomeAccepted {
 			return http.StatusMultiStatus
 		}
 	}
@@ -98,17 +77,17 @@ func batchStatus(b BatchAnswer) int {
 // decideAll decides every release of the batch whose artifact is the named
 // release's; one refusing gate does not stop the others. A release of
 // another artifact is not decided (its answer says so).
-func (s *Server) decideAll(ctx context.Context, c caller, req BatchRequest) BatchAnswer {
+func (s *Server) decideAll(ctx context.Context, c caller, req api.BatchRequest) api.BatchAnswer {
 	first, err := s.binding(ctx, req.ReleaseID)
 	if err == nil && (!first.Signed || first.ArtifactDigest == "") {
 		err = fmt.Errorf("release %s has no signed artifact yet: nothing to match the others with", req.ReleaseID)
 	}
 	if err != nil {
-		return BatchAnswer{Error: "release " + req.ReleaseID + ": " + err.Error()}
+		return api.BatchAnswer{Error: "release " + req.ReleaseID + ": " + err.Error()}
 	}
-	out := BatchAnswer{Digest: first.ArtifactDigest}
+	out := api.BatchAnswer{Digest: first.ArtifactDigest}
 	for _, id := range req.Releases {
-		one := req.Request
+		one := req.DecisionRequest
 		one.ReleaseID = id
 		out.Answers = append(out.Answers, s.decideSame(ctx, c, one, first.ArtifactDigest))
 	}
@@ -116,8 +95,8 @@ func (s *Server) decideAll(ctx context.Context, c caller, req BatchRequest) Batc
 }
 
 // decideSame decides one release of the batch if it runs digest.
-func (s *Server) decideSame(ctx context.Context, c caller, req Request, digest string) Answer {
-	ans := Answer{ReleaseID: req.ReleaseID, Gate: req.Gate, Identity: c.identity, RequestID: req.RequestID}
+func (s *Server) decideSame(ctx context.Context, c caller, req api.DecisionRequest, digest string) api.Answer {
+	ans := api.Answer{ReleaseID: req.ReleaseID, Gate: req.Gate, Identity: c.identity, RequestID: req.RequestID}
 	bd, err := s.binding(ctx, req.ReleaseID)
 	switch {
 	case err != nil:

@@ -8,26 +8,25 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/foureyes/foureyes/activities"
+	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/internal/slackrec"
 	"github.com/foureyes/foureyes/internal/testkeys"
-	"github.com/foureyes/foureyes/workflows"
 )
 
 // batchFake holds staging and prod releases of one artifact (prod's gate
 // refuses) and a release of another artifact.
 func batchFake() *fakeClient {
-	bd := func(id, digest string) workflows.Binding {
+	bd := func(id, digest string) api.Binding {
 		b := signedBinding()
 		b.ReleaseID, b.ArtifactDigest = id, digest
 		return b
 	}
 	return &fakeClient{
-		bindingOf: map[string]workflows.Binding{"rel-staging": bd("rel-staging", testDigest),
+		bindingOf: map[string]api.Binding{"rel-staging": bd("rel-staging", testDigest),
 			"rel-prod": bd("rel-prod", testDigest), "rel-other": bd("rel-other", tokenHash("another artifact"))},
-		resultOf: map[string]workflows.DecisionOutcome{"rel-staging": outcome(workflows.OutcomeAccepted),
-			"rel-prod": outcome(workflows.OutcomeRefused)},
+		resultOf: map[string]api.DecisionOutcome{"rel-staging": outcome(api.OutcomeAccepted),
+			"rel-prod": outcome(api.OutcomeRefused)},
 	}
 }
 
@@ -40,7 +39,7 @@ const batchBody = `{"release_id":"rel-staging","release_ids":["rel-prod","rel-ot
 func TestBatchDecidesEachReleaseOfTheDigest(t *testing.T) {
 	fake := batchFake()
 	f := newSignedFixture(t, fake, nil)
-	status, got, _ := f.post(t, BatchPath, tokenAlice, batchBody)
+	status, got, _ := f.post(t, api.PathBatch, tokenAlice, batchBody)
 	require.Equal(t, http.StatusMultiStatus, status, "%v", got)
 	assert.Equal(t, testDigest, got["artifact_digest"])
 	answers := got["answers"].([]any)
@@ -69,10 +68,10 @@ func TestBatchDecidesEachReleaseOfTheDigest(t *testing.T) {
 
 func TestBatchAllAcceptedIs200(t *testing.T) {
 	fake := batchFake()
-	fake.resultOf["rel-prod"] = outcome(workflows.OutcomeAccepted)
+	fake.resultOf["rel-prod"] = outcome(api.OutcomeAccepted)
 	f := newSignedFixture(t, fake, nil)
 	body := `{"release_id":"rel-staging","release_ids":["rel-prod"],"gate":"approval","verdict":"approve"}`
-	status, got, _ := f.post(t, BatchPath, tokenAlice, body)
+	status, got, _ := f.post(t, api.PathBatch, tokenAlice, body)
 	assert.Equal(t, http.StatusOK, status, "%v", got)
 	assert.Len(t, fake.updates, 2)
 }
@@ -93,9 +92,9 @@ func TestBatchRefusals(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			fake := batchFake()
-			fake.bindingOf["rel-new"] = workflows.Binding{Signed: true}
+			fake.bindingOf["rel-new"] = api.Binding{Signed: true}
 			f := newSignedFixture(t, fake, nil)
-			status, got, _ := f.post(t, BatchPath, tokenAlice, tc.body)
+			status, got, _ := f.post(t, api.PathBatch, tokenAlice, tc.body)
 			assert.Equal(t, tc.status, status, "%v", got)
 			assert.Contains(t, got["error"], tc.text)
 			assert.Empty(t, fake.updates)
@@ -109,8 +108,8 @@ func TestSlackApproveForEveryRelease(t *testing.T) {
 	fake := batchFake()
 	f := newSlackFixture(t, fake)
 	f.gw.signer = testkeys.Signer(attest.RoleApproval)
-	c := click(userBob, activities.SlackActionApproveAll)
-	v, _ := json.Marshal(activities.SlackButton{ReleaseID: "rel-staging", Gate: "approval", Prompt: "p1",
+	c := click(userBob, api.SlackActionApproveAll)
+	v, _ := json.Marshal(api.SlackButton{ReleaseID: "rel-staging", Gate: "approval", Prompt: "p1",
 		Releases: []string{"rel-prod", "rel-other"}})
 	c.Value = string(v)
 	body := c.Body()
@@ -126,10 +125,10 @@ func TestSlackApproveForEveryRelease(t *testing.T) {
 		var dec attest.Decision
 		require.NoError(t, fact.Decode(&dec))
 		assert.Equal(t, "bob", dec.Identity)
-		assert.Equal(t, workflows.ChannelSlack, dec.Channel)
+		assert.Equal(t, api.ChannelSlack, dec.Channel)
 		assert.Equal(t, want, dec.Binding.Release)
 	}
-	eph := f.api.Calls(slackrec.PostEphemeral)
+	eph := f.slackAPI.Calls(slackrec.PostEphemeral)
 	require.Len(t, eph, 1)
 	text := eph[0].Text()
 	assert.Contains(t, text, "approval gate of 3 releases")

@@ -7,7 +7,7 @@ import (
 
 	"go.temporal.io/api/serviceerror"
 
-	"github.com/foureyes/foureyes/workflows"
+	"github.com/foureyes/foureyes/api"
 )
 
 // maxBindings bounds the binding cache.
@@ -21,7 +21,7 @@ const maxBindings = 4096
 // third of a decision's time (docs/benchmarks.md).
 type Bindings struct {
 	mu     sync.Mutex
-	m      map[string]workflows.Binding
+	m      map[string]api.Binding
 	primed map[string]bool // learnt from a prompt, not yet confirmed by an Update
 }
 
@@ -34,7 +34,7 @@ func (b *Bindings) Prompted(release, policyHash, digest string) {
 	if _, known := b.get(release); known || digest == "" || policyHash == "" {
 		return
 	}
-	b.put(workflows.Binding{ReleaseID: release, PolicyHash: policyHash, ArtifactDigest: digest, Signed: true})
+	b.put(api.Binding{ReleaseID: release, PolicyHash: policyHash, ArtifactDigest: digest, Signed: true})
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.primed == nil {
@@ -61,7 +61,7 @@ func (b *Bindings) forget(release string) {
 	delete(b.primed, release)
 }
 
-func (b *Bindings) get(release string) (workflows.Binding, bool) {
+func (b *Bindings) get(release string) (api.Binding, bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	bd, ok := b.m[release]
@@ -70,14 +70,14 @@ func (b *Bindings) get(release string) (workflows.Binding, bool) {
 
 // put keeps a binding with a digest, making room by forgetting any one
 // release (a forgotten one is queried again: nothing is lost but a query).
-func (b *Bindings) put(bd workflows.Binding) {
+func (b *Bindings) put(bd api.Binding) {
 	if bd.ArtifactDigest == "" || bd.ReleaseID == "" {
 		return
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.m == nil {
-		b.m = map[string]workflows.Binding{}
+		b.m = map[string]api.Binding{}
 	}
 	for id := range b.m {
 		if len(b.m) < maxBindings {
@@ -93,20 +93,20 @@ func (b *Bindings) put(bd workflows.Binding) {
 // release whose workflow does not answer QueryBinding predates signed
 // decisions: it is treated as unsigned (Signed false), which the workflow
 // of a signed release refuses, so the fallback cannot downgrade one.
-func (s *Server) binding(ctx context.Context, release string) (workflows.Binding, error) {
+func (s *Server) binding(ctx context.Context, release string) (api.Binding, error) {
 	if bd, ok := s.bindings.get(release); ok {
 		return bd, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, temporalTimeout)
 	defer cancel()
-	var bd workflows.Binding
-	v, err := s.client.QueryWorkflow(ctx, release, "", workflows.QueryBinding)
+	var bd api.Binding
+	v, err := s.client.QueryWorkflow(ctx, release, "", api.QueryBinding)
 	if err == nil {
 		err = v.Get(&bd)
 	}
 	var qf *serviceerror.QueryFailed
 	if errors.As(err, &qf) {
-		return workflows.Binding{ReleaseID: release}, nil
+		return api.Binding{ReleaseID: release}, nil
 	}
 	if err != nil {
 		return bd, err

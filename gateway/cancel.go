@@ -8,27 +8,15 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/attest"
-	"github.com/foureyes/foureyes/workflows"
 )
-
-// CancelRequest is the body of POST /v1/cancels. Like a decision, it cannot
-// name an identity: the caller is the bearer token's identity.
-type CancelRequest struct {
-	ReleaseID string `json:"release_id"`
-	Reason    string `json:"reason"`
-	RequestID string `json:"request_id"`
-}
-
-// StarterUserAgent starts the User-Agent of the release manager's CLI; its
-// cancels are attested as channel "cli".
-const StarterUserAgent = "foureyes-starter"
 
 // pendingCancelReason answers a cancel sent to a release that predates
 // signed cancels: the signal has no outcome to wait for.
 const pendingCancelReason = "cancel sent to a release that predates signed cancels; its status shows whether it was taken"
 
-func (q CancelRequest) validate() *badRequest {
+func validateCancel(q api.CancelReleaseRequest) *badRequest {
 	switch {
 	case q.ReleaseID == "":
 		return invalid("release_id is required")
@@ -45,10 +33,10 @@ func (q CancelRequest) validate() *badRequest {
 // cancelChannel tells the starter CLI from other API clients. It is only a
 // label in the attestation: the identity comes from the token either way.
 func cancelChannel(r *http.Request) string {
-	if strings.HasPrefix(r.UserAgent(), StarterUserAgent) {
-		return workflows.ChannelCLI
+	if strings.HasPrefix(r.UserAgent(), api.StarterUserAgent) {
+		return api.ChannelCLI
 	}
-	return workflows.ChannelAPI
+	return api.ChannelAPI
 }
 
 func (s *Server) handleCancel(w http.ResponseWriter, r *http.Request) {
@@ -56,10 +44,10 @@ func (s *Server) handleCancel(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var req CancelRequest
+	var req api.CancelReleaseRequest
 	bad := decodeStrict(w, r, s.maxBody, &req)
 	if bad == nil {
-		bad = req.validate()
+		bad = validateCancel(req)
 	}
 	if bad != nil {
 		s.log.Info("cancel rejected", "identity", c.identity, "status", bad.status, "error", bad.msg)
@@ -77,9 +65,9 @@ func (s *Server) handleCancel(w http.ResponseWriter, r *http.Request) {
 
 // cancel takes one authenticated cancel to the release: signed, as the
 // cancel Update, or as the unsigned signal for a release that predates it.
-func (s *Server) cancel(ctx context.Context, c caller, req CancelRequest) (Answer, int) {
-	ans := Answer{ReleaseID: req.ReleaseID, Identity: c.identity, RequestID: req.RequestID}
-	req.RequestID = ScopedRequestID(c.identity, req.RequestID)
+func (s *Server) cancel(ctx context.Context, c caller, req api.CancelReleaseRequest) (api.Answer, int) {
+	ans := api.Answer{ReleaseID: req.ReleaseID, Identity: c.identity, RequestID: req.RequestID}
+	req.RequestID = api.ScopedRequestID(c.identity, req.RequestID)
 	bd, err := s.binding(ctx, req.ReleaseID)
 	switch {
 	case err != nil:
@@ -92,7 +80,7 @@ func (s *Server) cancel(ctx context.Context, c caller, req CancelRequest) (Answe
 
 // cancelSigned signs the cancel (about the release: it may come before
 // there is an artifact) and sends it as the cancel Update.
-func (s *Server) cancelSigned(ctx context.Context, c caller, req CancelRequest, bd workflows.Binding, ans Answer) (Answer, int) {
+func (s *Server) cancelSigned(ctx context.Context, c caller, req api.CancelReleaseRequest, bd api.Binding, ans api.Answer) (api.Answer, int) {
 	pred := attest.Cancel{Binding: attest.Binding{Release: req.ReleaseID, PolicySHA256: bd.PolicyHash},
 		RequestID: req.RequestID, Identity: c.identity, Channel: c.channel, Reason: req.Reason,
 		Evidence: c.evidence, At: time.Now().UTC()}
@@ -100,22 +88,22 @@ func (s *Server) cancelSigned(ctx context.Context, c caller, req CancelRequest, 
 	if err != nil {
 		return s.signFailed(ans, err)
 	}
-	var out workflows.CancelOutcome
-	if err := s.update(ctx, req.ReleaseID, req.RequestID, workflows.UpdateCancel, env, &out); err != nil {
+	var out api.CancelOutcome
+	if err := s.update(ctx, req.ReleaseID, req.RequestID, api.UpdateCancel, env, &out); err != nil {
 		return s.updateFailed(ctx, ans, err)
 	}
 	ans.Outcome, ans.Reason = out.Outcome, out.Reason
 	return ans, outcomeStatus(out.Outcome)
 }
 
-func (s *Server) cancelUnsigned(ctx context.Context, c caller, req CancelRequest, ans Answer) (Answer, int) {
-	sig := workflows.CancelRequest{RequestID: req.RequestID, Identity: c.identity, Channel: c.channel, Reason: req.Reason}
+func (s *Server) cancelUnsigned(ctx context.Context, c caller, req api.CancelReleaseRequest, ans api.Answer) (api.Answer, int) {
+	sig := api.CancelRequest{RequestID: req.RequestID, Identity: c.identity, Channel: c.channel, Reason: req.Reason}
 	sctx, cancel := context.WithTimeout(ctx, temporalTimeout)
-	err := s.client.SignalWorkflow(sctx, req.ReleaseID, "", workflows.SignalCancel, sig)
+	err := s.client.SignalWorkflow(sctx, req.ReleaseID, "", api.SignalCancel, sig)
 	cancel()
 	if err != nil {
 		return s.signalFailed(ctx, ans, err)
 	}
-	ans.Outcome, ans.Reason = workflows.OutcomePending, pendingCancelReason
+	ans.Outcome, ans.Reason = api.OutcomePending, pendingCancelReason
 	return ans, http.StatusAccepted
 }

@@ -11,23 +11,8 @@ import (
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 
-	"github.com/foureyes/foureyes/workflows"
+	"github.com/foureyes/foureyes/api"
 )
-
-// Answer is the JSON body of a /v1/decisions or /v1/cancels response once
-// the caller is authenticated and the body is valid (a cancel leaves Gate and
-// GateState empty). Error is set (and Outcome empty) when the request did not
-// reach the workflow. Other errors answer {"error": "..."}.
-type Answer struct {
-	Outcome   string `json:"outcome"`
-	Reason    string `json:"reason"`
-	ReleaseID string `json:"release_id"`
-	Gate      string `json:"gate"`
-	Identity  string `json:"identity"`
-	RequestID string `json:"request_id"`
-	GateState string `json:"gate_state"`
-	Error     string `json:"error,omitempty"`
-}
 
 // pendingReason answers a decision whose outcome did not come in time.
 const pendingReason = "not processed yet; send it again with the same request_id to learn its outcome"
@@ -39,7 +24,7 @@ const (
 )
 
 func (s *Server) handleDecision(w http.ResponseWriter, r *http.Request) {
-	c, ok := s.admit(w, r, workflows.ChannelAPI)
+	c, ok := s.admit(w, r, api.ChannelAPI)
 	if !ok {
 		return
 	}
@@ -53,7 +38,7 @@ func (s *Server) handleDecision(w http.ResponseWriter, r *http.Request) {
 		req.RequestID = uuid.NewString()
 	}
 	ans, status := s.decide(r.Context(), c, req)
-	s.log.Info("decision", "WorkflowID", req.ReleaseID, "stage", workflows.StageOfGate(req.Gate), "gate", req.Gate, "verdict", req.Verdict,
+	s.log.Info("decision", "WorkflowID", req.ReleaseID, "stage", api.StageOfGate(req.Gate), "gate", req.Gate, "verdict", req.Verdict,
 		"identity", c.identity, "request_id", req.RequestID, "outcome", ans.Outcome,
 		"reason", ans.Reason, "error", ans.Error, "status", status)
 	writeJSON(w, status, ans)
@@ -97,17 +82,12 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (caller, b
 	return caller{identity: identity, evidence: tokenEvidence(token)}, true
 }
 
-// ScopedRequestID is the request id the workflow sees: the caller's, under
-// the caller's identity, so that nobody can take over (or pre-empt) another
-// identity's request id. Policy identities hold no "/".
-func ScopedRequestID(identity, requestID string) string { return identity + "/" + requestID }
-
 // decide takes one authenticated decision to the release: signed, as the
 // decide Update, when the release takes signed decisions; as the unsigned
 // signal for a release that predates them.
-func (s *Server) decide(ctx context.Context, c caller, req Request) (Answer, int) {
-	ans := Answer{ReleaseID: req.ReleaseID, Gate: req.Gate, Identity: c.identity, RequestID: req.RequestID}
-	req.RequestID = ScopedRequestID(c.identity, req.RequestID)
+func (s *Server) decide(ctx context.Context, c caller, req api.DecisionRequest) (api.Answer, int) {
+	ans := api.Answer{ReleaseID: req.ReleaseID, Gate: req.Gate, Identity: c.identity, RequestID: req.RequestID}
+	req.RequestID = api.ScopedRequestID(c.identity, req.RequestID)
 	out, status, err := s.decideBound(ctx, c, req, ans)
 	if err != nil && s.bindings.confirmed(req.ReleaseID) {
 		// The binding came from a prompt and its Update failed (a release
@@ -124,7 +104,7 @@ func (s *Server) decide(ctx context.Context, c caller, req Request) (Answer, int
 
 // decideBound decides against the release's binding; err is the decide
 // Update's failure, for decide to retry or answer.
-func (s *Server) decideBound(ctx context.Context, c caller, req Request, ans Answer) (Answer, int, error) {
+func (s *Server) decideBound(ctx context.Context, c caller, req api.DecisionRequest, ans api.Answer) (api.Answer, int, error) {
 	bd, err := s.binding(ctx, req.ReleaseID)
 	switch {
 	case err != nil:
@@ -138,11 +118,11 @@ func (s *Server) decideBound(ctx context.Context, c caller, req Request, ans Ans
 }
 
 // decideUnsigned signals the release and polls for the workflow's outcome.
-func (s *Server) decideUnsigned(ctx context.Context, c caller, req Request, ans Answer) (Answer, int) {
-	d := workflows.Decision{RequestID: req.RequestID, Gate: req.Gate, Verdict: req.Verdict,
+func (s *Server) decideUnsigned(ctx context.Context, c caller, req api.DecisionRequest, ans api.Answer) (api.Answer, int) {
+	d := api.Decision{RequestID: req.RequestID, Gate: req.Gate, Verdict: req.Verdict,
 		Identity: c.identity, Channel: c.channel, Comment: req.Comment}
 	sctx, cancel := context.WithTimeout(ctx, temporalTimeout)
-	err := s.client.SignalWorkflow(sctx, req.ReleaseID, "", workflows.SignalDecision, d)
+	err := s.client.SignalWorkflow(sctx, req.ReleaseID, "", api.SignalDecision, d)
 	cancel()
 	if err != nil {
 		return s.signalFailed(ctx, ans, err)
@@ -157,11 +137,11 @@ func (s *Server) decideUnsigned(ctx context.Context, c caller, req Request, ans 
 
 func outcomeStatus(outcome string) int {
 	switch outcome {
-	case workflows.OutcomeAccepted:
+	case api.OutcomeAccepted:
 		return http.StatusOK
-	case workflows.OutcomeRefused:
+	case api.OutcomeRefused:
 		return http.StatusForbidden
-	case workflows.OutcomeGateClosed:
+	case api.OutcomeGateClosed:
 		return http.StatusConflict
 	}
 	return http.StatusAccepted
@@ -169,17 +149,17 @@ func outcomeStatus(outcome string) int {
 
 // awaitOutcome polls QueryDecision until the outcome is known or
 // DecisionWait passes (then it reports pending).
-func (s *Server) awaitOutcome(ctx context.Context, releaseID, requestID string) (workflows.DecisionOutcome, error) {
+func (s *Server) awaitOutcome(ctx context.Context, releaseID, requestID string) (api.DecisionOutcome, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.decisionWait)
 	defer cancel()
-	last := workflows.DecisionOutcome{RequestID: requestID, Outcome: workflows.OutcomePending}
+	last := api.DecisionOutcome{RequestID: requestID, Outcome: api.OutcomePending}
 	for delay := pollFirst; ; delay = min(delay*3/2, pollMax) {
 		out, err := s.queryOutcome(ctx, releaseID, requestID)
 		var nf *serviceerror.NotFound
 		switch {
 		case errors.As(err, &nf):
 			return out, err
-		case err == nil && out.Outcome != workflows.OutcomePending && out.Outcome != "":
+		case err == nil && out.Outcome != api.OutcomePending && out.Outcome != "":
 			return out, nil
 		case err == nil:
 			last.GateState = out.GateState
@@ -193,9 +173,9 @@ func (s *Server) awaitOutcome(ctx context.Context, releaseID, requestID string) 
 	}
 }
 
-func (s *Server) queryOutcome(ctx context.Context, releaseID, requestID string) (workflows.DecisionOutcome, error) {
-	var out workflows.DecisionOutcome
-	v, err := s.client.QueryWorkflow(ctx, releaseID, "", workflows.QueryDecision, requestID)
+func (s *Server) queryOutcome(ctx context.Context, releaseID, requestID string) (api.DecisionOutcome, error) {
+	var out api.DecisionOutcome
+	v, err := s.client.QueryWorkflow(ctx, releaseID, "", api.QueryDecision, requestID)
 	if err != nil {
 		return out, err
 	}
@@ -204,7 +184,7 @@ func (s *Server) queryOutcome(ctx context.Context, releaseID, requestID string) 
 
 // signalFailed maps a Temporal error to an answer: unknown release (404),
 // ended release (409 gate_closed), bad id (400) or Temporal unreachable (503).
-func (s *Server) signalFailed(ctx context.Context, ans Answer, err error) (Answer, int) {
+func (s *Server) signalFailed(ctx context.Context, ans api.Answer, err error) (api.Answer, int) {
 	var nf *serviceerror.NotFound
 	var ia *serviceerror.InvalidArgument
 	switch {
@@ -220,7 +200,7 @@ func (s *Server) signalFailed(ctx context.Context, ans Answer, err error) (Answe
 }
 
 // notFound tells an unknown release from one that has already ended.
-func (s *Server) notFound(ctx context.Context, ans Answer) (Answer, int) {
+func (s *Server) notFound(ctx context.Context, ans api.Answer) (api.Answer, int) {
 	ctx, cancel := context.WithTimeout(ctx, temporalTimeout)
 	defer cancel()
 	desc, err := s.client.DescribeWorkflowExecution(ctx, ans.ReleaseID, "")
@@ -234,7 +214,7 @@ func (s *Server) notFound(ctx context.Context, ans Answer) (Answer, int) {
 		ans.Error = "temporal unavailable, try again"
 		return ans, http.StatusServiceUnavailable
 	case desc.GetWorkflowExecutionInfo().GetStatus() != enums.WORKFLOW_EXECUTION_STATUS_RUNNING:
-		ans.Outcome, ans.Reason, ans.GateState = workflows.OutcomeGateClosed, "release has ended", "closed"
+		ans.Outcome, ans.Reason, ans.GateState = api.OutcomeGateClosed, "release has ended", "closed"
 		return ans, http.StatusConflict
 	}
 	ans.Error = "release is running but did not take the decision, try again"

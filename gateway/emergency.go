@@ -7,27 +7,11 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/attest"
 )
 
-// EmergencyRequest is the body of POST /v1/emergencies: the caller (the
-// token's identity, a release manager) declares the release about to start
-// under ReleaseID an emergency. The answer carries the signed declaration
-// the release is started with (workflows.ReleaseRequest.Emergency).
-type EmergencyRequest struct {
-	ReleaseID string `json:"release_id"`
-	Reason    string `json:"reason"`
-	RequestID string `json:"request_id"`
-}
-
-// EmergencyAnswer is the JSON body of a successful /v1/emergencies call.
-type EmergencyAnswer struct {
-	ReleaseID string          `json:"release_id"`
-	Identity  string          `json:"identity"`
-	Envelope  attest.Envelope `json:"envelope"`
-}
-
-func (q EmergencyRequest) validate() *badRequest {
+func validateEmergency(q api.EmergencyRequest) *badRequest {
 	switch {
 	case q.ReleaseID == "" || !validID(q.ReleaseID):
 		return invalid("field release_id: required, at most %d printable characters without spaces", maxIDLen)
@@ -47,10 +31,10 @@ func (s *Server) handleEmergency(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var req EmergencyRequest
+	var req api.EmergencyRequest
 	bad := decodeStrict(w, r, s.maxBody, &req)
 	if bad == nil {
-		bad = req.validate()
+		bad = validateEmergency(req)
 	}
 	if bad == nil && !s.policy.IsReleaseManager(c.identity) {
 		bad = &badRequest{status: http.StatusForbidden, msg: c.identity + " is not a release manager: only release managers declare emergencies"}
@@ -64,7 +48,7 @@ func (s *Server) handleEmergency(w http.ResponseWriter, r *http.Request) {
 		req.RequestID = uuid.NewString()
 	}
 	pred := attest.Emergency{Binding: attest.Binding{Release: req.ReleaseID, PolicySHA256: s.policyHash},
-		RequestID: ScopedRequestID(c.identity, req.RequestID), Identity: c.identity, Channel: c.channel,
+		RequestID: api.ScopedRequestID(c.identity, req.RequestID), Identity: c.identity, Channel: c.channel,
 		Reason: req.Reason, Evidence: c.evidence, At: time.Now().UTC()}
 	env, err := s.attest(attest.ReleaseSubject(req.ReleaseID), attest.PredicateEmergency, pred)
 	if err != nil {
@@ -72,5 +56,5 @@ func (s *Server) handleEmergency(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.Warn("emergency declared", "WorkflowID", req.ReleaseID, "identity", c.identity, "reason", req.Reason)
-	writeJSON(w, http.StatusOK, EmergencyAnswer{ReleaseID: req.ReleaseID, Identity: c.identity, Envelope: env})
+	writeJSON(w, http.StatusOK, api.EmergencyAnswer{ReleaseID: req.ReleaseID, Identity: c.identity, Envelope: env})
 }

@@ -6,7 +6,7 @@
 // {"release_id","gate","verdict","comment","request_id"} (request_id
 // optional; the identity is the token's, never the body's), and Slack button
 // clicks (POST /slack/interactions, or Socket Mode) are decisions. For each,
-// the gateway queries the release's binding (workflows.QueryBinding: policy
+// the gateway queries the release's binding (api.QueryBinding: policy
 // hash and artifact digest, cached per release once the digest is known),
 // signs an attest.Decision about the artifact, bound to the release and its
 // policy, naming the identity, channel and the evidence it checked (token
@@ -41,6 +41,7 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/policy"
 )
@@ -112,12 +113,12 @@ func New(o Options) *Server {
 // with a Slack signing secret, POST /slack/interactions.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("/v1/decisions", s.handleDecision)
-	mux.HandleFunc(BatchPath, s.handleBatch)
-	mux.HandleFunc("/v1/cancels", s.handleCancel)
-	mux.HandleFunc("/v1/emergencies", s.handleEmergency)
+	mux.HandleFunc(api.PathDecisions, s.handleDecision)
+	mux.HandleFunc(api.PathBatch, s.handleBatch)
+	mux.HandleFunc(api.PathCancels, s.handleCancel)
+	mux.HandleFunc(api.PathEmergencies, s.handleEmergency)
 	if s.slack != nil && s.slack.opts.SigningSecret != "" {
-		mux.HandleFunc(SlackInteractionsPath, s.handleSlackInteraction)
+		mux.HandleFunc(api.PathSlackInteractions, s.handleSlackInteraction)
 	}
 	mux.HandleFunc("/healthz", s.handleHealth)
 	return mux

@@ -25,9 +25,9 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
+	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/internal/demotokens"
 	"github.com/foureyes/foureyes/policy"
-	"github.com/foureyes/foureyes/workflows"
 )
 
 // fakeClient stands in for Temporal: it records signals and updates, answers
@@ -39,12 +39,12 @@ type fakeClient struct {
 	signalErr     error
 	describeErr   error
 	closed        bool
-	outcomes      []workflows.DecisionOutcome
+	outcomes      []api.DecisionOutcome
 	queryErr      error
-	signals       []workflows.Decision
-	cancels       []workflows.CancelRequest
+	signals       []api.Decision
+	cancels       []api.CancelRequest
 	queryArgs     []any
-	binding       workflows.Binding
+	binding       api.Binding
 	bindingErr    error // overrides queryErr for QueryBinding
 	bindingCalls  int
 	updates       []client.UpdateWorkflowOptions
@@ -52,18 +52,18 @@ type fakeClient struct {
 	updateFailure error // from the handle's Get (the workflow's rejection)
 	updateResult  any   // the handler's result; default: the next scripted outcome
 	// per release (workflow id), when set: its binding and its handler's result
-	bindingOf map[string]workflows.Binding
-	resultOf  map[string]workflows.DecisionOutcome
+	bindingOf map[string]api.Binding
+	resultOf  map[string]api.DecisionOutcome
 }
 
 func (f *fakeClient) SignalWorkflow(_ context.Context, id, _, name string, arg any) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	switch name {
-	case workflows.SignalDecision:
-		f.signals = append(f.signals, arg.(workflows.Decision))
-	case workflows.SignalCancel:
-		f.cancels = append(f.cancels, arg.(workflows.CancelRequest))
+	case api.SignalDecision:
+		f.signals = append(f.signals, arg.(api.Decision))
+	case api.SignalCancel:
+		f.cancels = append(f.cancels, arg.(api.CancelRequest))
 	default:
 		return serviceerror.NewInvalidArgument("unexpected signal " + name)
 	}
@@ -73,10 +73,10 @@ func (f *fakeClient) SignalWorkflow(_ context.Context, id, _, name string, arg a
 func (f *fakeClient) QueryWorkflow(_ context.Context, id, _, name string, args ...any) (converter.EncodedValue, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if bd, ok := f.bindingOf[id]; ok && name == workflows.QueryBinding {
+	if bd, ok := f.bindingOf[id]; ok && name == api.QueryBinding {
 		return jsonValue{bd}, nil
 	}
-	if name == workflows.QueryBinding {
+	if name == api.QueryBinding {
 		return f.queryBinding()
 	}
 	f.queryArgs = append(f.queryArgs, args...)
@@ -97,7 +97,7 @@ func (f *fakeClient) queryBinding() (converter.EncodedValue, error) {
 	return jsonValue{f.binding}, nil
 }
 
-func (f *fakeClient) nextOutcome() workflows.DecisionOutcome {
+func (f *fakeClient) nextOutcome() api.DecisionOutcome {
 	out := f.outcomes[0]
 	if len(f.outcomes) > 1 {
 		f.outcomes = f.outcomes[1:]
@@ -186,8 +186,8 @@ func testPolicy() *policy.Policy {
 	}
 }
 
-func outcome(o string) workflows.DecisionOutcome {
-	return workflows.DecisionOutcome{Outcome: o, Reason: "because " + o, GateState: "open"}
+func outcome(o string) api.DecisionOutcome {
+	return api.DecisionOutcome{Outcome: o, Reason: "because " + o, GateState: "open"}
 }
 
 type fixture struct {
@@ -198,7 +198,7 @@ type fixture struct {
 
 func newFixture(t *testing.T, fake *fakeClient) *fixture {
 	if fake.outcomes == nil {
-		fake.outcomes = []workflows.DecisionOutcome{outcome(workflows.OutcomeAccepted)}
+		fake.outcomes = []api.DecisionOutcome{outcome(api.OutcomeAccepted)}
 	}
 	logs := &bytes.Buffer{}
 	s := New(Options{Client: fake, Policy: testPolicy(), Logger: slog.New(slog.NewTextHandler(logs, nil)),
@@ -239,9 +239,9 @@ func TestDecisionStatusCodes(t *testing.T) {
 		errText string
 	}{
 		{name: "accepted", status: 200, outcome: "accepted"},
-		{name: "refused", fake: &fakeClient{outcomes: []workflows.DecisionOutcome{outcome("refused")}}, status: 403, outcome: "refused"},
-		{name: "gate closed by workflow", fake: &fakeClient{outcomes: []workflows.DecisionOutcome{outcome("gate_closed")}}, status: 409, outcome: "gate_closed"},
-		{name: "pending until wait passes", fake: &fakeClient{outcomes: []workflows.DecisionOutcome{outcome("pending")}}, status: 202, outcome: "pending"},
+		{name: "refused", fake: &fakeClient{outcomes: []api.DecisionOutcome{outcome("refused")}}, status: 403, outcome: "refused"},
+		{name: "gate closed by workflow", fake: &fakeClient{outcomes: []api.DecisionOutcome{outcome("gate_closed")}}, status: 409, outcome: "gate_closed"},
+		{name: "pending until wait passes", fake: &fakeClient{outcomes: []api.DecisionOutcome{outcome("pending")}}, status: 202, outcome: "pending"},
 		{name: "query failing stays pending", fake: &fakeClient{queryErr: serviceerror.NewQueryFailed("no worker")}, status: 202, outcome: "pending"},
 		{name: "unknown release", fake: &fakeClient{signalErr: serviceerror.NewNotFound("no"), describeErr: serviceerror.NewNotFound("no")}, status: 404, errText: "unknown release"},
 		{name: "release ended", fake: &fakeClient{signalErr: serviceerror.NewNotFound("workflow execution already completed"), closed: true}, status: 409, outcome: "gate_closed"},
@@ -323,8 +323,8 @@ func TestTokenPicksIdentity(t *testing.T) {
 		assert.Equal(t, want, got["identity"])
 		require.Len(t, f.fake.signals, 1)
 		// The workflow sees the request id under the caller's identity.
-		assert.Equal(t, workflows.Decision{RequestID: want + "/r-1", Gate: "approval", Verdict: "approve",
-			Identity: want, Channel: workflows.ChannelAPI, Comment: "lgtm"}, f.fake.signals[0])
+		assert.Equal(t, api.Decision{RequestID: want + "/r-1", Gate: "approval", Verdict: "approve",
+			Identity: want, Channel: api.ChannelAPI, Comment: "lgtm"}, f.fake.signals[0])
 		assert.Equal(t, []any{want + "/r-1"}, f.fake.queryArgs)
 		assert.Equal(t, "r-1", got["request_id"])
 		assert.NotContains(t, f.logs.String(), token)
@@ -333,8 +333,8 @@ func TestTokenPicksIdentity(t *testing.T) {
 }
 
 func TestPollsUntilOutcome(t *testing.T) {
-	pending := outcome(workflows.OutcomePending)
-	fake := &fakeClient{outcomes: []workflows.DecisionOutcome{pending, pending, pending, outcome("accepted")}}
+	pending := outcome(api.OutcomePending)
+	fake := &fakeClient{outcomes: []api.DecisionOutcome{pending, pending, pending, outcome("accepted")}}
 	f := newFixture(t, fake)
 	body := `{"release_id":"release-api-prod-1","gate":"review","verdict":"reject","comment":"breaks the ledger"}`
 	status, got, _ := f.do(t, http.MethodPost, "Bearer "+tokenBot, body)
@@ -379,7 +379,7 @@ func TestDemoPolicyTokens(t *testing.T) {
 	require.NoError(t, err)
 	n := 0
 	for want, token := range tokens {
-		fake := &fakeClient{outcomes: []workflows.DecisionOutcome{outcome("accepted")}}
+		fake := &fakeClient{outcomes: []api.DecisionOutcome{outcome("accepted")}}
 		srv := httptest.NewServer(New(Options{Client: fake, Policy: p, Logger: slog.New(slog.DiscardHandler)}).Handler())
 		f := &fixture{fake: fake, srv: srv}
 		status, got, _ := f.do(t, http.MethodPost, "Bearer "+token, goodBody)

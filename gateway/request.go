@@ -9,8 +9,8 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/policy"
-	"github.com/foureyes/foureyes/workflows"
 )
 
 // Limits on request fields.
@@ -18,16 +18,6 @@ const (
 	maxIDLen      = 255
 	maxCommentLen = 4000
 )
-
-// Request is the body of POST /v1/decisions. It cannot name an identity:
-// the identity is the one the bearer token belongs to.
-type Request struct {
-	ReleaseID string `json:"release_id"`
-	Gate      string `json:"gate"`
-	Verdict   string `json:"verdict"`
-	Comment   string `json:"comment"`
-	RequestID string `json:"request_id"`
-}
 
 // badRequest is a client error with its HTTP status.
 type badRequest struct {
@@ -42,12 +32,12 @@ func invalid(format string, args ...any) *badRequest {
 }
 
 // decodeRequest reads a decision request.
-func decodeRequest(w http.ResponseWriter, r *http.Request, max int64) (Request, *badRequest) {
-	var req Request
+func decodeRequest(w http.ResponseWriter, r *http.Request, max int64) (api.DecisionRequest, *badRequest) {
+	var req api.DecisionRequest
 	if bad := decodeStrict(w, r, max, &req); bad != nil {
 		return req, bad
 	}
-	return req, req.validate()
+	return req, validateDecision(req)
 }
 
 // decodeStrict reads one JSON object of at most max bytes into v, refusing
@@ -103,17 +93,17 @@ func jsonKind(goKind string) string {
 }
 
 // validate checks the fields the workflow needs.
-func (q Request) validate() *badRequest {
+func validateDecision(q api.DecisionRequest) *badRequest {
 	switch {
 	case q.ReleaseID == "":
 		return invalid("release_id is required")
 	case !validID(q.ReleaseID):
 		return invalid("field release_id: must be at most %d printable characters without spaces", maxIDLen)
-	case q.Gate != policy.GateReview && q.Gate != policy.GateApproval && q.Gate != workflows.GateFollowUp:
-		return invalid("field gate: must be %s, %s or %s", policy.GateReview, policy.GateApproval, workflows.GateFollowUp)
-	case q.Verdict != workflows.VerdictApprove && q.Verdict != workflows.VerdictReject:
-		return invalid("field verdict: must be %s or %s", workflows.VerdictApprove, workflows.VerdictReject)
-	case q.Verdict == workflows.VerdictReject && strings.TrimSpace(q.Comment) == "":
+	case q.Gate != policy.GateReview && q.Gate != policy.GateApproval && q.Gate != api.GateFollowUp:
+		return invalid("field gate: must be %s, %s or %s", policy.GateReview, policy.GateApproval, api.GateFollowUp)
+	case q.Verdict != api.VerdictApprove && q.Verdict != api.VerdictReject:
+		return invalid("field verdict: must be %s or %s", api.VerdictApprove, api.VerdictReject)
+	case q.Verdict == api.VerdictReject && strings.TrimSpace(q.Comment) == "":
 		return invalid("field comment: a rejection needs a comment: say why")
 	case q.RequestID != "" && !validID(q.RequestID):
 		return invalid("field request_id: must be at most %d printable characters without spaces", maxIDLen)

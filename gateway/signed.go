@@ -12,8 +12,8 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/attest"
-	"github.com/foureyes/foureyes/workflows"
 )
 
 // caller is an authenticated caller and the evidence the gateway checked.
@@ -35,9 +35,9 @@ var errNoSigner = errors.New("the gateway has no approval signing key")
 
 // decideSigned signs the decision for the release's binding and sends it as
 // the decide Update, whose result is the workflow's verdict on it.
-func (s *Server) decideSigned(ctx context.Context, c caller, req Request, bd workflows.Binding, ans Answer) (Answer, int, error) {
+func (s *Server) decideSigned(ctx context.Context, c caller, req api.DecisionRequest, bd api.Binding, ans api.Answer) (api.Answer, int, error) {
 	if bd.ArtifactDigest == "" {
-		ans.Outcome, ans.GateState = workflows.OutcomeGateClosed, "closed"
+		ans.Outcome, ans.GateState = api.OutcomeGateClosed, "closed"
 		ans.Reason = "no gate is open: the release has no attested artifact yet"
 		return ans, http.StatusConflict, nil
 	}
@@ -49,8 +49,8 @@ func (s *Server) decideSigned(ctx context.Context, c caller, req Request, bd wor
 		out, status := s.signFailed(ans, err)
 		return out, status, nil
 	}
-	var out workflows.DecisionOutcome
-	if err := s.update(ctx, req.ReleaseID, req.RequestID, workflows.UpdateDecide, env, &out); err != nil {
+	var out api.DecisionOutcome
+	if err := s.update(ctx, req.ReleaseID, req.RequestID, api.UpdateDecide, env, &out); err != nil {
 		return ans, 0, err
 	}
 	s.bindings.confirmed(req.ReleaseID)
@@ -65,7 +65,7 @@ func (s *Server) attest(subject attest.Subject, predicateType string, pred any) 
 	return s.signer.Attest(subject, predicateType, pred)
 }
 
-func (s *Server) signFailed(ans Answer, err error) (Answer, int) {
+func (s *Server) signFailed(ans api.Answer, err error) (api.Answer, int) {
 	s.log.Error("signing failed", "release", ans.ReleaseID, "error", err)
 	ans.Error = "the gateway cannot sign: " + err.Error()
 	return ans, http.StatusServiceUnavailable
@@ -78,7 +78,7 @@ func (s *Server) update(ctx context.Context, release, updateID, name string, env
 	ctx, cancel := context.WithTimeout(ctx, temporalTimeout+s.decisionWait)
 	defer cancel()
 	h, err := s.client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{UpdateID: updateID, WorkflowID: release,
-		UpdateName: name, Args: []any{workflows.SignedRequest{Envelope: env}},
+		UpdateName: name, Args: []any{api.SignedRequest{Envelope: env}},
 		WaitForStage: client.WorkflowUpdateStageCompleted})
 	if err != nil {
 		return err
@@ -90,16 +90,16 @@ func (s *Server) update(ctx context.Context, release, updateID, name string, env
 // validator, or a handler error) is 403; one still running when the wait
 // ran out is pending (the same request id learns its outcome); the rest as
 // for signals.
-func (s *Server) updateFailed(ctx context.Context, ans Answer, err error) (Answer, int) {
+func (s *Server) updateFailed(ctx context.Context, ans api.Answer, err error) (api.Answer, int) {
 	var app *temporal.ApplicationError
 	var timeout *client.WorkflowUpdateServiceTimeoutOrCanceledError
 	var unavailable *serviceerror.Unavailable
 	switch {
 	case errors.As(err, &app):
-		ans.Outcome, ans.Reason = workflows.OutcomeRefused, app.Message()
+		ans.Outcome, ans.Reason = api.OutcomeRefused, app.Message()
 		return ans, http.StatusForbidden
 	case errors.As(err, &timeout) && !errors.As(err, &unavailable):
-		ans.Outcome, ans.Reason = workflows.OutcomePending, pendingReason
+		ans.Outcome, ans.Reason = api.OutcomePending, pendingReason
 		return ans, http.StatusAccepted
 	}
 	return s.signalFailed(ctx, ans, err)

@@ -17,11 +17,10 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/foureyes/foureyes/activities"
+	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/internal/slackrec"
 	"github.com/foureyes/foureyes/internal/testkeys"
-	"github.com/foureyes/foureyes/workflows"
 )
 
 var (
@@ -30,8 +29,8 @@ var (
 )
 
 // signedBinding is what a release that takes signed decisions answers.
-func signedBinding() workflows.Binding {
-	return workflows.Binding{ReleaseID: releaseID, PolicyHash: testPolicyHash, ArtifactDigest: testDigest,
+func signedBinding() api.Binding {
+	return api.Binding{ReleaseID: releaseID, PolicyHash: testPolicyHash, ArtifactDigest: testDigest,
 		OpenGate: "approval", Signed: true}
 }
 
@@ -44,7 +43,7 @@ type signedFixture struct {
 // newSignedFixture serves a gateway holding the approval role's test key.
 func newSignedFixture(t *testing.T, fake *fakeClient, mod func(*Options)) *signedFixture {
 	if fake.outcomes == nil {
-		fake.outcomes = []workflows.DecisionOutcome{outcome(workflows.OutcomeAccepted)}
+		fake.outcomes = []api.DecisionOutcome{outcome(api.OutcomeAccepted)}
 	}
 	logs := &syncBuffer{}
 	o := Options{Client: fake, Policy: testPolicy(), Logger: slog.New(slog.NewTextHandler(logs, nil)),
@@ -85,7 +84,7 @@ func (f *signedFixture) send(t *testing.T, req *http.Request) (int, map[string]a
 // envelopeOf is the envelope the i-th update carried.
 func envelopeOf(t *testing.T, o client.UpdateWorkflowOptions) attest.Envelope {
 	require.Len(t, o.Args, 1)
-	sr, ok := o.Args[0].(workflows.SignedRequest)
+	sr, ok := o.Args[0].(api.SignedRequest)
 	require.True(t, ok, "update argument is %T", o.Args[0])
 	return sr.Envelope
 }
@@ -117,14 +116,14 @@ func TestSignedDecisionIsUpdate(t *testing.T) {
 		o := fake.updates[0]
 		assert.Equal(t, identity+"/r-1", o.UpdateID, "the update id is the scoped request id")
 		assert.Equal(t, releaseID, o.WorkflowID)
-		assert.Equal(t, workflows.UpdateDecide, o.UpdateName)
+		assert.Equal(t, api.UpdateDecide, o.UpdateName)
 		assert.Equal(t, client.WorkflowUpdateStageCompleted, o.WaitForStage)
 		d := verifiedDecision(t, envelopeOf(t, o))
 		assert.Equal(t, identity, d.Identity, "the token's identity, not the body's")
 		assert.Equal(t, identity+"/r-1", d.RequestID)
 		assert.Equal(t, "approval", d.Gate)
 		assert.Equal(t, "approve", d.Verdict)
-		assert.Equal(t, workflows.ChannelAPI, d.Channel)
+		assert.Equal(t, api.ChannelAPI, d.Channel)
 		assert.Equal(t, "lgtm", d.Comment)
 		assert.Equal(t, attest.Evidence{Kind: "token", TokenFingerprint: tokenHash(token)[:16]}, d.Evidence)
 		assert.False(t, d.At.Before(before.Add(-time.Second)), d.At)
@@ -273,7 +272,7 @@ func TestPromptedBindingNeverOverrides(t *testing.T) {
 // prompted binding's Update fails, the gateway asks the release and signals.
 func TestPromptedBindingFallsBackToTheQuery(t *testing.T) {
 	fake := &fakeClient{updateErr: serviceerror.NewInvalidArgument("unknown update name decide"),
-		binding: workflows.Binding{ReleaseID: releaseID, PolicyHash: testPolicyHash, ArtifactDigest: testDigest}}
+		binding: api.Binding{ReleaseID: releaseID, PolicyHash: testPolicyHash, ArtifactDigest: testDigest}}
 	bindings := &Bindings{}
 	bindings.Prompted(releaseID, testPolicyHash, testDigest)
 	f := newSignedFixture(t, fake, func(o *Options) { o.Bindings = bindings })
@@ -287,7 +286,7 @@ func TestPromptedBindingFallsBackToTheQuery(t *testing.T) {
 // A release that predates signed decisions still gets the signal and the poll.
 func TestUnsignedReleaseStillSignals(t *testing.T) {
 	for name, fake := range map[string]*fakeClient{
-		"signed false":     {binding: workflows.Binding{ReleaseID: releaseID, PolicyHash: testPolicyHash, ArtifactDigest: testDigest}},
+		"signed false":     {binding: api.Binding{ReleaseID: releaseID, PolicyHash: testPolicyHash, ArtifactDigest: testDigest}},
 		"no binding query": {bindingErr: serviceerror.NewQueryFailed("unknown queryType binding")},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -296,8 +295,8 @@ func TestUnsignedReleaseStillSignals(t *testing.T) {
 			require.Equal(t, 200, status, "%v", got)
 			assert.Empty(t, fake.updates)
 			require.Len(t, fake.signals, 1)
-			assert.Equal(t, workflows.Decision{RequestID: "alice/r-1", Gate: "approval", Verdict: "approve",
-				Identity: "alice", Channel: workflows.ChannelAPI, Comment: "lgtm"}, fake.signals[0])
+			assert.Equal(t, api.Decision{RequestID: "alice/r-1", Gate: "approval", Verdict: "approve",
+				Identity: "alice", Channel: api.ChannelAPI, Comment: "lgtm"}, fake.signals[0])
 			assert.Equal(t, []any{"alice/r-1"}, fake.queryArgs)
 		})
 	}
@@ -360,7 +359,7 @@ func identityN(i int) string {
 }
 
 func TestCancelEndpoint(t *testing.T) {
-	accepted := workflows.CancelOutcome{Outcome: workflows.OutcomeAccepted, Reason: "cancelled by alice"}
+	accepted := api.CancelOutcome{Outcome: api.OutcomeAccepted, Reason: "cancelled by alice"}
 	fake := &fakeClient{binding: signedBinding(), updateResult: accepted}
 	f := newSignedFixture(t, fake, nil)
 	body := `{"release_id":"` + releaseID + `","reason":"wrong commit","request_id":"c-1"}`
@@ -373,7 +372,7 @@ func TestCancelEndpoint(t *testing.T) {
 	require.Len(t, fake.updates, 1)
 	o := fake.updates[0]
 	assert.Equal(t, "alice/c-1", o.UpdateID)
-	assert.Equal(t, workflows.UpdateCancel, o.UpdateName)
+	assert.Equal(t, api.UpdateCancel, o.UpdateName)
 	assert.Equal(t, releaseID, o.WorkflowID)
 	assert.Equal(t, client.WorkflowUpdateStageCompleted, o.WaitForStage)
 	fact, err := testkeys.Ring().Verify(envelopeOf(t, o), attest.RoleApproval, attest.PredicateCancel)
@@ -384,7 +383,7 @@ func TestCancelEndpoint(t *testing.T) {
 	require.NoError(t, c.Binding.Check(attest.Binding{Release: releaseID, PolicySHA256: testPolicyHash}))
 	assert.Equal(t, "alice", c.Identity)
 	assert.Equal(t, "alice/c-1", c.RequestID)
-	assert.Equal(t, workflows.ChannelCLI, c.Channel)
+	assert.Equal(t, api.ChannelCLI, c.Channel)
 	assert.Equal(t, "wrong commit", c.Reason)
 	assert.Equal(t, attest.Evidence{Kind: "token", TokenFingerprint: tokenHash(tokenAlice)[:16]}, c.Evidence)
 	assert.Empty(t, fake.cancels)
@@ -395,12 +394,12 @@ func TestCancelEndpoint(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, fact.Decode(&c))
 	assert.Equal(t, "scan-bot", c.Identity)
-	assert.Equal(t, workflows.ChannelAPI, c.Channel)
+	assert.Equal(t, api.ChannelAPI, c.Channel)
 	assert.True(t, strings.HasPrefix(fake.updates[1].UpdateID, "scan-bot/"), "a request id is made when absent")
 }
 
 func TestCancelAnswers(t *testing.T) {
-	refused := workflows.CancelOutcome{Outcome: workflows.OutcomeRefused, Reason: "alice may not cancel"}
+	refused := api.CancelOutcome{Outcome: api.OutcomeRefused, Reason: "alice may not cancel"}
 	body := `{"release_id":"` + releaseID + `","reason":"r"}`
 	tests := []struct {
 		name, token, body string
@@ -437,20 +436,20 @@ func TestCancelAnswers(t *testing.T) {
 }
 
 func TestCancelValidate(t *testing.T) {
-	assert.Nil(t, CancelRequest{ReleaseID: "r", Reason: strings.Repeat("x", maxCommentLen)}.validate())
-	assert.Contains(t, CancelRequest{ReleaseID: "r", Reason: strings.Repeat("x", maxCommentLen+1)}.validate().msg, "field reason: longer than")
-	assert.Contains(t, CancelRequest{ReleaseID: "a b"}.validate().msg, "field release_id")
+	assert.Nil(t, validateCancel(api.CancelReleaseRequest{ReleaseID: "r", Reason: strings.Repeat("x", maxCommentLen)}))
+	assert.Contains(t, validateCancel(api.CancelReleaseRequest{ReleaseID: "r", Reason: strings.Repeat("x", maxCommentLen+1)}).msg, "field reason: longer than")
+	assert.Contains(t, validateCancel(api.CancelReleaseRequest{ReleaseID: "a b"}).msg, "field release_id")
 }
 
 func TestCancelUnsignedReleaseSignals(t *testing.T) {
-	fake := &fakeClient{binding: workflows.Binding{ReleaseID: releaseID}}
+	fake := &fakeClient{binding: api.Binding{ReleaseID: releaseID}}
 	f := newSignedFixture(t, fake, nil)
 	status, got, _ := f.post(t, "/v1/cancels", tokenAlice, `{"release_id":"`+releaseID+`","reason":"r","request_id":"c-2"}`,
-		"User-Agent", StarterUserAgent+"/dev")
+		"User-Agent", api.StarterUserAgent+"/dev")
 	assert.Equal(t, 202, status, "%v", got)
 	assert.Equal(t, "pending", got["outcome"])
 	assert.Empty(t, fake.updates)
-	assert.Equal(t, []workflows.CancelRequest{{RequestID: "alice/c-2", Identity: "alice", Channel: workflows.ChannelCLI, Reason: "r"}}, fake.cancels)
+	assert.Equal(t, []api.CancelRequest{{RequestID: "alice/c-2", Identity: "alice", Channel: api.ChannelCLI, Reason: "r"}}, fake.cancels)
 }
 
 func TestCancelMethod(t *testing.T) {
@@ -476,8 +475,8 @@ func TestSlackClickSigned(t *testing.T) {
 	o := f.fake.updates[0]
 	d := verifiedDecision(t, envelopeOf(t, o))
 	assert.Equal(t, "bob", d.Identity)
-	assert.Equal(t, workflows.ChannelSlack, d.Channel)
-	assert.Equal(t, workflows.VerdictReject, d.Verdict)
+	assert.Equal(t, api.ChannelSlack, d.Channel)
+	assert.Equal(t, api.VerdictReject, d.Verdict)
 	assert.Equal(t, "the migration drops a column prod still reads", d.Comment)
 	assert.Equal(t, o.UpdateID, d.RequestID)
 	assert.True(t, strings.HasPrefix(d.RequestID, "bob/slack-"), d.RequestID)
@@ -490,7 +489,7 @@ func TestSlackClickRateLimited(t *testing.T) {
 	f.gw.signer = testkeys.Signer(attest.RoleApproval)
 	f.gw.limits = newLimiters(&RateLimit{PerSecond: 0.01, Burst: 1})
 	for i, ts := range []string{"1700000100.000001", "1700000100.000002"} {
-		c := click(userBob, activities.SlackActionApprove)
+		c := click(userBob, api.SlackActionApprove)
 		c.ActionTS = ts
 		body := c.Body()
 		status, _ := f.post(t, "", body, signedNow(body))
@@ -499,7 +498,7 @@ func TestSlackClickRateLimited(t *testing.T) {
 	}
 	assert.Len(t, f.fake.updates, 1)
 	assert.Empty(t, f.fake.signals)
-	eph := f.api.Calls(slackrec.PostEphemeral)
+	eph := f.slackAPI.Calls(slackrec.PostEphemeral)
 	require.Len(t, eph, 1)
 	assert.Equal(t, userBob, eph[0].User())
 	assert.Contains(t, eph[0].Text(), "was not recorded: too many decisions: bob may send")

@@ -16,9 +16,8 @@ import (
 
 	"github.com/slack-go/slack"
 
-	"github.com/foureyes/foureyes/activities"
+	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/attest"
-	"github.com/foureyes/foureyes/workflows"
 )
 
 // SlackOptions enable Slack interactions: POST /slack/interactions (signed
@@ -28,10 +27,6 @@ type SlackOptions struct {
 	TeamID        string        // only clicks from this workspace are taken
 	Client        *slack.Client // the bot, for ephemeral replies to refused clickers
 }
-
-// SlackInteractionsPath is the Interactivity Request URL's path (the app
-// manifest names it).
-const SlackInteractionsPath = "/slack/interactions"
 
 const (
 	slackMaxBody = 1 << 20 // block_actions carry the whole message
@@ -58,7 +53,7 @@ func newSlackState(o *SlackOptions) *slackState {
 
 // slackClick is one verified click on a prompt's button.
 type slackClick struct {
-	req       Request
+	req       api.DecisionRequest
 	team      string
 	user      string
 	channel   string
@@ -170,8 +165,8 @@ func (s *Server) checkClick(cb slack.InteractionCallback) (*slackClick, int, str
 		return nil, http.StatusBadRequest, "payload names no user"
 	}
 	for _, a := range cb.ActionCallback.BlockActions {
-		verdict, ok := map[string]string{activities.SlackActionApprove: workflows.VerdictApprove,
-			activities.SlackActionReject: workflows.VerdictReject, activities.SlackActionApproveAll: workflows.VerdictApprove}[a.ActionID]
+		verdict, ok := map[string]string{api.SlackActionApprove: api.VerdictApprove,
+			api.SlackActionReject: api.VerdictReject, api.SlackActionApproveAll: api.VerdictApprove}[a.ActionID]
 		if ok {
 			return clickFor(cb, a, verdict)
 		}
@@ -182,7 +177,7 @@ func (s *Server) checkClick(cb slack.InteractionCallback) (*slackClick, int, str
 // clickFor reads the button's value into a request. Its id is derived from
 // the click (user, action time, message) so that a redelivery counts once.
 func clickFor(cb slack.InteractionCallback, a *slack.BlockAction, verdict string) (*slackClick, int, string) {
-	var b activities.SlackButton
+	var b api.SlackButton
 	if err := json.Unmarshal([]byte(a.Value), &b); err != nil {
 		return nil, http.StatusBadRequest, "button value is not foureyes': " + err.Error()
 	}
@@ -190,14 +185,14 @@ func clickFor(cb slack.InteractionCallback, a *slack.BlockAction, verdict string
 		messageTS: first(cb.Container.MessageTs, cb.Message.Timestamp), actionTS: first(a.ActionTs, cb.ActionTs),
 		trigger: cb.TriggerID}
 	sum := sha256.Sum256([]byte(c.user + "|" + c.actionTS + "|" + c.messageTS + "|" + a.ActionID))
-	c.req = Request{ReleaseID: b.ReleaseID, Gate: b.Gate, Verdict: verdict,
+	c.req = api.DecisionRequest{ReleaseID: b.ReleaseID, Gate: b.Gate, Verdict: verdict,
 		Comment: "via Slack", RequestID: "slack-" + hex.EncodeToString(sum[:16])}
-	if bad := c.req.validate(); bad != nil {
+	if bad := validateDecision(c.req); bad != nil {
 		return nil, http.StatusBadRequest, "button value: " + bad.msg
 	}
-	if a.ActionID == activities.SlackActionApproveAll {
-		batch := BatchRequest{Request: c.req, Releases: b.Releases}
-		if bad := batch.validate(); bad != nil {
+	if a.ActionID == api.SlackActionApproveAll {
+		batch := api.BatchRequest{DecisionRequest: c.req, Releases: b.Releases}
+		if bad := validateBatch(&batch); bad != nil {
 			return nil, http.StatusBadRequest, "button value: " + bad.msg
 		}
 		c.batch = batch.Releases
@@ -223,7 +218,7 @@ func (s *Server) takeClick(c slackClick) {
 		defer s.slack.work.Done()
 		ctx, cancel := context.WithTimeout(context.Background(), slackWork)
 		defer cancel()
-		if c.req.Verdict == workflows.VerdictReject && !c.reasoned {
+		if c.req.Verdict == api.VerdictReject && !c.reasoned {
 			s.askReason(ctx, c)
 			return
 		}
@@ -238,7 +233,7 @@ func (s *Server) takeClick(c slackClick) {
 // privately, and nothing reaches the workflow.
 func (s *Server) decideClick(ctx context.Context, c slackClick) {
 	who := s.clicker(c)
-	var ans Answer
+	var ans api.Answer
 	status := http.StatusTooManyRequests
 	if d := s.limits.wait(who.identity); d > 0 {
 		ans.Error = "too many decisions: " + s.limits.describe(who.identity) + "; try again in " + retryAfter(d) + "s"
@@ -248,7 +243,7 @@ func (s *Server) decideClick(ctx context.Context, c slackClick) {
 	} else {
 		ans, status = s.decide(ctx, who, c.req)
 	}
-	s.log.Info("decision", "channel", workflows.ChannelSlack, "release", c.req.ReleaseID, "gate", c.req.Gate,
+	s.log.Info("decision", "channel", api.ChannelSlack, "release", c.req.ReleaseID, "gate", c.req.Gate,
 		"verdict", c.req.Verdict, "identity", who.identity, "slack_user", c.user, "request_id", c.req.RequestID,
 		"outcome", ans.Outcome, "reason", ans.Reason, "error", ans.Error, "status", status)
 	s.replyEphemeral(ctx, c, ephemeralText(c.req, ans))
@@ -258,7 +253,7 @@ func (s *Server) decideClick(ctx context.Context, c slackClick) {
 // the artifact decided on its own; the clicker is told, privately, what
 // each gate made of it.
 func (s *Server) decideAllClick(ctx context.Context, who caller, c slackClick) {
-	b := s.decideAll(ctx, who, BatchRequest{Request: c.req, Releases: c.batch})
+	b := s.decideAll(ctx, who, api.BatchRequest{DecisionRequest: c.req, Releases: c.batch})
 	lines := []string{fmt.Sprintf("Your approval at the %s gate of %d releases of artifact sha256:%s:", c.req.Gate,
 		len(c.batch), short(b.Digest))}
 	if b.Error != "" {
@@ -289,7 +284,7 @@ func (s *Server) clicker(c slackClick) caller {
 			identity = id
 		}
 	}
-	return caller{identity: identity, channel: workflows.ChannelSlack,
+	return caller{identity: identity, channel: api.ChannelSlack,
 		evidence: attest.Evidence{Kind: "slack", SlackTeam: c.team, SlackUser: c.user, ActionTS: c.actionTS}}
 }
 
@@ -305,16 +300,16 @@ func (s *Server) replyEphemeral(ctx context.Context, c slackClick, text string) 
 
 // ephemeralText tells the clicker why their click did not count; an
 // accepted click shows in the updated prompt instead.
-func ephemeralText(q Request, a Answer) string {
+func ephemeralText(q api.DecisionRequest, a api.Answer) string {
 	what := fmt.Sprintf("Your %s at the %s gate of %s", q.Verdict, q.Gate, q.ReleaseID)
 	switch {
 	case a.Error != "":
 		return what + " was not recorded: " + a.Error + "."
-	case a.Outcome == workflows.OutcomeRefused:
+	case a.Outcome == api.OutcomeRefused:
 		return what + " was refused: " + strings.TrimSuffix(a.Reason, ".") + "."
-	case a.Outcome == workflows.OutcomeGateClosed:
+	case a.Outcome == api.OutcomeGateClosed:
 		return what + " was not counted: " + strings.TrimSuffix(a.Reason, ".") + "."
-	case a.Outcome == workflows.OutcomePending:
+	case a.Outcome == api.OutcomePending:
 		return what + " was sent but is not processed yet; the message updates when it is."
 	}
 	return ""

@@ -12,10 +12,9 @@ import (
 
 	"github.com/slack-go/slack"
 
-	"github.com/foureyes/foureyes/activities"
+	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/internal/slackrec"
 	"github.com/foureyes/foureyes/policy"
-	"github.com/foureyes/foureyes/workflows"
 )
 
 // fuzzClick is a seed click on release r's gate by user.
@@ -30,27 +29,27 @@ func fuzzClick(user, action, value string) string {
 // names a valid gate and verdict, as the clicker's policy identity
 // (or "slack:USER", which the workflow refuses), under a scoped request id.
 func FuzzSlackInteraction(f *testing.F) {
-	value, _ := json.Marshal(activities.SlackButton{ReleaseID: releaseID, Gate: "approval", Prompt: "p"})
+	value, _ := json.Marshal(api.SlackButton{ReleaseID: releaseID, Gate: "approval", Prompt: "p"})
 	for _, body := range []string{
-		fuzzClick(userBob, activities.SlackActionApprove, string(value)),
-		fuzzClick(userAlice, activities.SlackActionReject, string(value)),
-		fuzzClick("U0NOBODY1", activities.SlackActionApprove, string(value)),
+		fuzzClick(userBob, api.SlackActionApprove, string(value)),
+		fuzzClick(userAlice, api.SlackActionReject, string(value)),
+		fuzzClick("U0NOBODY1", api.SlackActionApprove, string(value)),
 		fuzzClick(userBob, "other_action", string(value)),
-		fuzzClick(userBob, activities.SlackActionApprove, `{"release_id":"a b","gate":"deploy"}`),
+		fuzzClick(userBob, api.SlackActionApprove, `{"release_id":"a b","gate":"deploy"}`),
 		"payload=" + `{"type":"view_submission","team":{"id":"T0TEST"},"user":{"id":"U1"}}`,
 		"payload=1&payload=2", "", "payload=%zz", "payload={",
 	} {
 		f.Add([]byte(body), true)
 		f.Add([]byte(body), false)
 	}
-	api := slackrec.New(f)
+	slackAPI := slackrec.New(f)
 	f.Fuzz(func(t *testing.T, body []byte, signed bool) {
-		fake := &fakeClient{outcomes: []workflows.DecisionOutcome{outcome(workflows.OutcomeAccepted)}}
+		fake := &fakeClient{outcomes: []api.DecisionOutcome{outcome(api.OutcomeAccepted)}}
 		pol := testPolicy()
 		pol.Humans[0].Slack, pol.Humans[1].Slack = userBob, userAlice
 		gw := New(Options{Client: fake, Policy: pol, Logger: slog.New(slog.DiscardHandler), DecisionWait: time.Millisecond,
 			Slack: &SlackOptions{SigningSecret: slackSecret, TeamID: slackTeam,
-				Client: slack.New("xoxb-test", slack.OptionAPIURL(api.URL()))}})
+				Client: slack.New("xoxb-test", slack.OptionAPIURL(slackAPI.URL()))}})
 		req := httptest.NewRequest(http.MethodPost, "/slack/interactions", strings.NewReader(string(body)))
 		if signed {
 			slackrec.Sign(req.Header, slackSecret, string(body), time.Now())
@@ -62,7 +61,7 @@ func FuzzSlackInteraction(f *testing.F) {
 	})
 }
 
-func checkFuzzedClick(t *testing.T, pol *policy.Policy, signed bool, status int, signals []workflows.Decision) {
+func checkFuzzedClick(t *testing.T, pol *policy.Policy, signed bool, status int, signals []api.Decision) {
 	if !slices.Contains([]int{200, 400, 401, 403, 413}, status) {
 		t.Fatalf("status %d", status)
 	}
@@ -79,9 +78,9 @@ func checkFuzzedClick(t *testing.T, pol *policy.Policy, signed bool, status int,
 			t.Fatalf("signal as %q, neither a policy identity nor slack:USER", d.Identity)
 		case !strings.HasPrefix(d.RequestID, d.Identity+"/slack-"):
 			t.Fatalf("request id %q not scoped to %s", d.RequestID, d.Identity)
-		case d.Channel != workflows.ChannelSlack || (d.Gate != "review" && d.Gate != "approval"):
+		case d.Channel != api.ChannelSlack || (d.Gate != "review" && d.Gate != "approval"):
 			t.Fatalf("signal %+v", d)
-		case d.Verdict != workflows.VerdictApprove && d.Verdict != workflows.VerdictReject:
+		case d.Verdict != api.VerdictApprove && d.Verdict != api.VerdictReject:
 			t.Fatalf("verdict %q", d.Verdict)
 		}
 	}

@@ -11,7 +11,7 @@ import (
 
 	"github.com/slack-go/slack"
 
-	"github.com/foureyes/foureyes/workflows"
+	"github.com/foureyes/foureyes/api"
 )
 
 // A reject click opens a modal asking for the reason (views.open); its
@@ -98,9 +98,9 @@ func (s *Server) reasonClick(cb slack.InteractionCallback) (*slackClick, map[str
 	}
 	sum := sha256.Sum256([]byte(cb.User.ID + "|" + cb.View.ID + "|" + m.ActionTS))
 	c := &slackClick{team: cb.Team.ID, user: cb.User.ID, channel: m.Channel, messageTS: m.MessageTS, actionTS: m.ActionTS,
-		reasoned: true, req: Request{ReleaseID: m.Release, Gate: m.Gate, Verdict: workflows.VerdictReject, Comment: reason,
+		reasoned: true, req: api.DecisionRequest{ReleaseID: m.Release, Gate: m.Gate, Verdict: api.VerdictReject, Comment: reason,
 			RequestID: "slack-" + hex.EncodeToString(sum[:16])}}
-	if bad := c.req.validate(); bad != nil {
+	if bad := validateDecision(c.req); bad != nil {
 		return nil, nil, http.StatusBadRequest, "reason dialog: " + bad.msg
 	}
 	return c, nil, http.StatusOK, ""

@@ -9,20 +9,19 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/foureyes/foureyes/activities"
+	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/internal/slackrec"
-	"github.com/foureyes/foureyes/workflows"
 )
 
 // rejectWithReason clicks Reject as user, checks the reason dialog opened
 // (views.open with the click's trigger id) and returns the signed-to-be
 // body of its submission with reason.
 func (f *slackFixture) rejectWithReason(t *testing.T, user, reason string) string {
-	body := click(user, activities.SlackActionReject).Body()
+	body := click(user, api.SlackActionReject).Body()
 	status, _ := f.post(t, "", body, signedNow(body))
 	require.Equal(t, http.StatusOK, status)
 	f.gw.WaitSlack()
-	opens := f.api.Calls(slackrec.ViewsOpen)
+	opens := f.slackAPI.Calls(slackrec.ViewsOpen)
 	require.NotEmpty(t, opens, "the reject click opens the reason dialog")
 	open := opens[len(opens)-1]
 	assert.Equal(t, "1.2.3", open.Form.Get("trigger_id"))
@@ -46,7 +45,7 @@ func TestSlackRejectAsksForTheReason(t *testing.T) {
 	require.Equal(t, http.StatusOK, status)
 	sig := f.signals()
 	require.Len(t, sig, 1)
-	assert.Equal(t, workflows.VerdictReject, sig[0].Verdict)
+	assert.Equal(t, api.VerdictReject, sig[0].Verdict)
 	assert.Equal(t, "breaks the checkout", sig[0].Comment)
 	assert.Equal(t, "bob", sig[0].Identity)
 }

@@ -23,9 +23,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/api/serviceerror"
 
-	"github.com/foureyes/foureyes/activities"
+	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/internal/slackrec"
-	"github.com/foureyes/foureyes/workflows"
 )
 
 const (
@@ -55,32 +54,32 @@ func (s *syncBuffer) String() string {
 }
 
 type slackFixture struct {
-	fake *fakeClient
-	gw   *Server
-	srv  *httptest.Server
-	api  *slackrec.Server
-	logs *syncBuffer
+	fake     *fakeClient
+	gw       *Server
+	srv      *httptest.Server
+	slackAPI *slackrec.Server
+	logs     *syncBuffer
 }
 
 func newSlackFixture(t *testing.T, fake *fakeClient) *slackFixture {
 	if fake.outcomes == nil {
-		fake.outcomes = []workflows.DecisionOutcome{outcome(workflows.OutcomeAccepted)}
+		fake.outcomes = []api.DecisionOutcome{outcome(api.OutcomeAccepted)}
 	}
 	pol := testPolicy()
 	pol.Humans[0].Slack, pol.Humans[1].Slack = userBob, userAlice
-	api := slackrec.New(t)
+	slackAPI := slackrec.New(t)
 	logs := &syncBuffer{}
 	gw := New(Options{Client: fake, Policy: pol, Logger: slog.New(slog.NewTextHandler(logs, nil)),
 		DecisionWait: 100 * time.Millisecond,
 		Slack: &SlackOptions{SigningSecret: slackSecret, TeamID: slackTeam,
-			Client: slack.New("xoxb-test", slack.OptionAPIURL(api.URL()))}})
+			Client: slack.New("xoxb-test", slack.OptionAPIURL(slackAPI.URL()))}})
 	srv := httptest.NewServer(gw.Handler())
 	t.Cleanup(srv.Close)
-	return &slackFixture{fake: fake, gw: gw, srv: srv, api: api, logs: logs}
+	return &slackFixture{fake: fake, gw: gw, srv: srv, slackAPI: slackAPI, logs: logs}
 }
 
 func buttonValue(release, gate string) string {
-	b, _ := json.Marshal(activities.SlackButton{ReleaseID: release, Gate: gate, Prompt: "p1"})
+	b, _ := json.Marshal(api.SlackButton{ReleaseID: release, Gate: gate, Prompt: "p1"})
 	return string(b)
 }
 
@@ -109,51 +108,51 @@ func signedNow(body string) func(http.Header) {
 	return func(h http.Header) { slackrec.Sign(h, slackSecret, body, time.Now()) }
 }
 
-func (f *slackFixture) signals() []workflows.Decision {
+func (f *slackFixture) signals() []api.Decision {
 	f.gw.WaitSlack()
 	f.fake.mu.Lock()
 	defer f.fake.mu.Unlock()
-	return append([]workflows.Decision(nil), f.fake.signals...)
+	return append([]api.Decision(nil), f.fake.signals...)
 }
 
 func TestSlackClickSignalsAsPolicyIdentity(t *testing.T) {
 	f := newSlackFixture(t, &fakeClient{})
-	body := click(userBob, activities.SlackActionApprove).Body()
+	body := click(userBob, api.SlackActionApprove).Body()
 	status, _ := f.post(t, "", body, signedNow(body))
 	require.Equal(t, http.StatusOK, status)
 	sig := f.signals()
 	require.Len(t, sig, 1)
 	d := sig[0]
 	assert.Equal(t, "bob", d.Identity)
-	assert.Equal(t, workflows.ChannelSlack, d.Channel)
-	assert.Equal(t, workflows.VerdictApprove, d.Verdict)
+	assert.Equal(t, api.ChannelSlack, d.Channel)
+	assert.Equal(t, api.VerdictApprove, d.Verdict)
 	assert.Equal(t, "approval", d.Gate)
 	assert.True(t, strings.HasPrefix(d.RequestID, "bob/slack-"), d.RequestID)
-	assert.Empty(t, f.api.Calls(slackrec.PostEphemeral), "an accepted click shows in the prompt, not privately")
+	assert.Empty(t, f.slackAPI.Calls(slackrec.PostEphemeral), "an accepted click shows in the prompt, not privately")
 	assert.Contains(t, f.logs.String(), "identity=bob")
 
-	body = click(userBob, activities.SlackActionReject).Body()
+	body = click(userBob, api.SlackActionReject).Body()
 	status, _ = f.post(t, "", body, signedNow(body))
 	require.Equal(t, http.StatusOK, status)
 	assert.Len(t, f.signals(), 1, "a reject click asks for the reason first")
-	require.Len(t, f.api.Calls(slackrec.ViewsOpen), 1)
+	require.Len(t, f.slackAPI.Calls(slackrec.ViewsOpen), 1)
 }
 
 func TestSlackRefusalsAnswerEphemeral(t *testing.T) {
-	refused := workflows.DecisionOutcome{Outcome: workflows.OutcomeRefused, Reason: "you authored this change"}
-	closed := workflows.DecisionOutcome{Outcome: workflows.OutcomeGateClosed, Reason: "gate approval is approved"}
+	refused := api.DecisionOutcome{Outcome: api.OutcomeRefused, Reason: "you authored this change"}
+	closed := api.DecisionOutcome{Outcome: api.OutcomeGateClosed, Reason: "gate approval is approved"}
 	cases := []struct {
 		name, user, identity string
 		fake                 *fakeClient
 		want                 string
 	}{
-		{"author refused", userAlice, "alice", &fakeClient{outcomes: []workflows.DecisionOutcome{refused}},
+		{"author refused", userAlice, "alice", &fakeClient{outcomes: []api.DecisionOutcome{refused}},
 			"Your approve at the approval gate of release-api-prod-1 was refused: you authored this change."},
-		{"gate closed", userBob, "bob", &fakeClient{outcomes: []workflows.DecisionOutcome{closed}},
+		{"gate closed", userBob, "bob", &fakeClient{outcomes: []api.DecisionOutcome{closed}},
 			"was not counted: gate approval is approved."},
-		{"unknown slack user", "U0NOBODY1", "slack:U0NOBODY1", &fakeClient{outcomes: []workflows.DecisionOutcome{
-			{Outcome: workflows.OutcomeRefused, Reason: `unknown identity "slack:U0NOBODY1"`}}}, `was refused: unknown identity`},
-		{"pending", userBob, "bob", &fakeClient{outcomes: []workflows.DecisionOutcome{outcome(workflows.OutcomePending)}},
+		{"unknown slack user", "U0NOBODY1", "slack:U0NOBODY1", &fakeClient{outcomes: []api.DecisionOutcome{
+			{Outcome: api.OutcomeRefused, Reason: `unknown identity "slack:U0NOBODY1"`}}}, `was refused: unknown identity`},
+		{"pending", userBob, "bob", &fakeClient{outcomes: []api.DecisionOutcome{outcome(api.OutcomePending)}},
 			"not processed yet"},
 		{"unknown release", userBob, "bob", &fakeClient{signalErr: notFound(), describeErr: notFound()},
 			"was not recorded: unknown release."},
@@ -161,12 +160,12 @@ func TestSlackRefusalsAnswerEphemeral(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			f := newSlackFixture(t, c.fake)
-			body := click(c.user, activities.SlackActionApprove).Body()
+			body := click(c.user, api.SlackActionApprove).Body()
 			status, _ := f.post(t, "", body, signedNow(body))
 			require.Equal(t, http.StatusOK, status)
 			require.Len(t, f.signals(), 1)
 			assert.Equal(t, c.identity, f.signals()[0].Identity, "the workflow judges (and records) every click")
-			eph := f.api.Calls(slackrec.PostEphemeral)
+			eph := f.slackAPI.Calls(slackrec.PostEphemeral)
 			require.Len(t, eph, 1)
 			assert.Equal(t, c.user, eph[0].User())
 			assert.Equal(t, "C0PROD", eph[0].Channel())
@@ -180,7 +179,7 @@ func TestSlackAcksBeforeDeciding(t *testing.T) {
 	slow := &slowClient{fakeClient: &fakeClient{}, delay: 2 * time.Second}
 	f := newSlackFixture(t, slow.fakeClient)
 	f.gw.client = slow
-	body := click(userBob, activities.SlackActionApprove).Body()
+	body := click(userBob, api.SlackActionApprove).Body()
 	status, took := f.post(t, "", body, signedNow(body))
 	assert.Equal(t, http.StatusOK, status)
 	assert.Less(t, took, time.Second)
@@ -202,7 +201,7 @@ func (s *slowClient) SignalWorkflow(ctx context.Context, id, run, name string, a
 // A double delivery (Slack retry, re-signed) of one click counts once.
 func TestSlackRedeliveryCountsOnce(t *testing.T) {
 	f := newSlackFixture(t, &fakeClient{})
-	body := click(userBob, activities.SlackActionApprove).Body()
+	body := click(userBob, api.SlackActionApprove).Body()
 	status, _ := f.post(t, "", body, signedNow(body))
 	require.Equal(t, http.StatusOK, status)
 	retry := func(h http.Header) {
@@ -215,7 +214,7 @@ func TestSlackRedeliveryCountsOnce(t *testing.T) {
 }
 
 func TestSlackRequestsRefused(t *testing.T) {
-	good := click(userBob, activities.SlackActionApprove)
+	good := click(userBob, api.SlackActionApprove)
 	body := good.Body()
 	withPayload := func(p string) string { return url.Values{"payload": {p}}.Encode() }
 	wrongTeam := good
@@ -271,7 +270,7 @@ func TestSlackRequestsRefused(t *testing.T) {
 
 func TestSlackReplayedSignatureIs401(t *testing.T) {
 	f := newSlackFixture(t, &fakeClient{})
-	body := click(userBob, activities.SlackActionApprove).Body()
+	body := click(userBob, api.SlackActionApprove).Body()
 	ts := strconv.FormatInt(time.Now().Unix(), 10)
 	same := func(h http.Header) {
 		h.Set("X-Slack-Request-Timestamp", ts)
@@ -305,17 +304,17 @@ func TestSlackRouteNeedsSigningSecret(t *testing.T) {
 // team is acknowledged and dropped.
 func TestSlackSocketMode(t *testing.T) {
 	acks := make(chan string, 4)
-	foreign := click(userBob, activities.SlackActionApprove)
+	foreign := click(userBob, api.SlackActionApprove)
 	foreign.Team = "T0OTHER"
-	envelopes := []string{envelope("env-foreign", foreign), envelope("env-1", click(userBob, activities.SlackActionApprove))}
-	api := slackrec.New(t, func(c slacktest.Customize) {
+	envelopes := []string{envelope("env-foreign", foreign), envelope("env-1", click(userBob, api.SlackActionApprove))}
+	slackAPI := slackrec.New(t, func(c slacktest.Customize) {
 		c.Handle("/ws", slacktest.Websocket(func(conn *websocket.Conn) { serveSocket(conn, envelopes, acks) }))
 	})
-	fake := &fakeClient{outcomes: []workflows.DecisionOutcome{outcome(workflows.OutcomeAccepted)}}
+	fake := &fakeClient{outcomes: []api.DecisionOutcome{outcome(api.OutcomeAccepted)}}
 	gw := New(Options{Client: fake, Policy: testPolicy(), Logger: slog.New(slog.DiscardHandler),
 		DecisionWait: 100 * time.Millisecond, Slack: &SlackOptions{TeamID: slackTeam}})
 	gw.policy.Humans[0].Slack = userBob
-	sm := socketmode.New(slack.New("xoxb-test", slack.OptionAPIURL(api.URL()), slack.OptionAppLevelToken("xapp-test")))
+	sm := socketmode.New(slack.New("xoxb-test", slack.OptionAPIURL(slackAPI.URL()), slack.OptionAppLevelToken("xapp-test")))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { gw.RunSocketMode(ctx, sm); close(done) }()
@@ -330,7 +329,7 @@ func TestSlackSocketMode(t *testing.T) {
 	require.Eventually(t, func() bool { fake.mu.Lock(); defer fake.mu.Unlock(); return len(fake.signals) == 1 },
 		5*time.Second, 10*time.Millisecond)
 	assert.Equal(t, "bob", fake.signals[0].Identity)
-	assert.Equal(t, workflows.ChannelSlack, fake.signals[0].Channel)
+	assert.Equal(t, api.ChannelSlack, fake.signals[0].Channel)
 	cancel()
 	select {
 	case <-done:

@@ -11,8 +11,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/devstack"
-	"github.com/foureyes/foureyes/workflows"
 )
 
 // RecordEnv names a folder: when set, each release of
@@ -28,7 +28,7 @@ const RecordEnv = "FOUREYES_RECORD_HISTORIES"
 // recordHistory writes the ended release's history with the Temporal CLI
 // (`temporal workflow show -o json`, as the read-only operator), if RecordEnv
 // asks for it.
-func (s *stackT) recordHistory(id string, res workflows.ReleaseResult, label ...string) {
+func (s *stackT) recordHistory(id string, res api.ReleaseResult, label ...string) {
 	dir := os.Getenv(RecordEnv)
 	if dir == "" {
 		return

@@ -15,8 +15,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/api/workflowservice/v1"
 
+	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/audit"
-	"github.com/foureyes/foureyes/workflows"
 )
 
 // soak is prod's verified_for in deploy/policy.yaml.
@@ -35,12 +35,12 @@ func TestPromotionAndEmergency(t *testing.T) {
 	staging := s.startCLI("", "--service", "payments", "--env", "staging", "--commit", s.git.A)
 	s.approve(staging, "review", "bob")
 	s.approve(staging, "approval", "carol")
-	s.waitStatus(staging, workflows.StatusDeployed)
+	s.waitStatus(staging, api.StatusDeployed)
 	verified := time.Now()
 
 	early := s.startCLI("", "--service", "payments", "--env", "prod", "--commit", s.git.A)
 	res := s.resultOf(early)
-	assert.Equal(t, workflows.StatusFailed, res.Status)
+	assert.Equal(t, api.StatusFailed, res.Status)
 	assert.Contains(t, res.Reason, "staging", "refused by the promotion rule, naming staging")
 	s.recordHistory(early, res, "promotion-too-early")
 	if dir := os.Getenv(RecordEnv); dir != "" {
@@ -57,7 +57,7 @@ func TestPromotionAndEmergency(t *testing.T) {
 	s.approve(prod, "approval", "carol")
 	s.approve(prod, "approval", "dave")
 	res = s.resultOf(prod)
-	require.Equal(t, workflows.StatusDeployed, res.Status, res.Reason)
+	require.Equal(t, api.StatusDeployed, res.Status, res.Reason)
 	st, stStaging := s.status(prod), s.status(staging)
 	assert.Equal(t, staging, st.Promotes)
 	assert.Equal(t, stStaging.ArtifactDigest, st.ArtifactDigest, "the very artifact staging ran: no rebuild")
@@ -72,17 +72,17 @@ func (s *stackT) emergency(t *testing.T) {
 	id := s.startCLI("rita", "--service", "payments", "--env", "prod", "--commit", s.git.C, "--emergency", "card refunds failing")
 	s.approve(id, "review", "bob")
 	s.approve(id, "approval", "carol")
-	assert.Equal(t, workflows.StatusAwaitingApproval, s.status(id).Status, "one approver is never enough for an emergency")
+	assert.Equal(t, api.StatusAwaitingApproval, s.status(id).Status, "one approver is never enough for an emergency")
 	s.approve(id, "approval", "dave")
-	s.waitStatus(id, workflows.StatusAwaitingFollowUp)
+	s.waitStatus(id, api.StatusAwaitingFollowUp)
 	st := s.status(id)
 	require.NotNil(t, st.Emergency, "the status shows the break-glass flag")
 	out, code := s.starter("", "status", id)
 	require.Equal(t, 0, code, out)
 	assert.Contains(t, strings.ToLower(out), "emergency")
-	s.approve(id, workflows.GateFollowUp, "bob")
+	s.approve(id, api.GateFollowUp, "bob")
 	res := s.resultOf(id)
-	assert.Equal(t, workflows.StatusDeployed, res.Status, res.Reason)
+	assert.Equal(t, api.StatusDeployed, res.Status, res.Reason)
 	s.checkEmergencyFlags(id)
 	s.recordHistory(id, res, "emergency")
 }
@@ -127,13 +127,13 @@ func (s *stackT) approve(id, gate, who string) {
 	}
 	code, ans := s.decide(id, gate, "approve", who)
 	require.Equal(s.t, http.StatusOK, code, "%s approving %s at %s: %+v", who, id, gate, ans)
-	require.Equal(s.t, workflows.OutcomeAccepted, ans.Outcome, "%s approving %s at %s: %+v", who, id, gate, ans)
+	require.Equal(s.t, api.OutcomeAccepted, ans.Outcome, "%s approving %s at %s: %+v", who, id, gate, ans)
 }
 
-func (s *stackT) resultOf(id string) workflows.ReleaseResult {
+func (s *stackT) resultOf(id string) api.ReleaseResult {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	var res workflows.ReleaseResult
+	var res api.ReleaseResult
 	require.NoError(s.t, s.Client.GetWorkflow(ctx, id, "").Get(ctx, &res))
 	return res
 }

@@ -13,11 +13,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/audit"
 	"github.com/foureyes/foureyes/devstack"
 	"github.com/foureyes/foureyes/internal/gitrepo"
-	"github.com/foureyes/foureyes/workflows"
 )
 
 // TestReleasesThroughTheGateway drives releases through the real gateway,
@@ -43,23 +43,23 @@ func deployedRelease(s *stackT) {
 	t := s.t
 	run := s.start("payments", "prod", "v1.4.0", []string{"alice"}, "rita")
 	id := run.GetID()
-	s.waitStatus(id, workflows.StatusAwaitingReview)
+	s.waitStatus(id, api.StatusAwaitingReview)
 	code, a := s.decide(id, "review", "approve", "bob")
 	require.Equal(t, http.StatusOK, code, a.Reason)
-	s.waitStatus(id, workflows.StatusAwaitingApproval)
+	s.waitStatus(id, api.StatusAwaitingApproval)
 
 	s.forgeDecision(id, "carol")
 	code, a = s.decide(id, "approval", "approve", "alice")
 	assert.Equal(t, http.StatusForbidden, code)
-	assert.Equal(t, workflows.OutcomeRefused, a.Outcome)
+	assert.Equal(t, api.OutcomeRefused, a.Outcome)
 	assert.Contains(t, a.Reason, "you authored this change")
 	for _, who := range []string{"carol", "dave"} {
 		code, a = s.decide(id, "approval", "approve", who)
 		require.Equal(t, http.StatusOK, code, a.Reason)
-		assert.Equal(t, workflows.OutcomeAccepted, a.Outcome, "the outcome comes back with the answer")
+		assert.Equal(t, api.OutcomeAccepted, a.Outcome, "the outcome comes back with the answer")
 	}
 	res := s.result(run)
-	require.Equal(t, workflows.StatusDeployed, res.Status, res.Reason)
+	require.Equal(t, api.StatusDeployed, res.Status, res.Reason)
 
 	code, a = s.decide(id, "approval", "approve", "erin")
 	assert.Equal(t, http.StatusConflict, code, "a decision after the end finds the gate closed")
@@ -87,9 +87,9 @@ func deployedRelease(s *stackT) {
 // decision signal claiming to be who, past the gateway. The release refuses
 // it (it carries no signature) and records the refusal without an actor.
 func (s *stackT) forgeDecision(id, who string) {
-	err := s.Client.SignalWorkflow(context.Background(), id, "", workflows.SignalDecision, workflows.Decision{
-		RequestID: "forged-" + who, Gate: "approval", Verdict: workflows.VerdictApprove, Identity: who,
-		Channel: workflows.ChannelSlack, Comment: "forged"})
+	err := s.Client.SignalWorkflow(context.Background(), id, "", api.SignalDecision, api.Decision{
+		RequestID: "forged-" + who, Gate: "approval", Verdict: api.VerdictApprove, Identity: who,
+		Channel: api.ChannelSlack, Comment: "forged"})
 	require.NoError(s.t, err)
 	s.waitTrail(id, func(e audit.Entry) bool { return isForged(e, "decision", who) })
 	assert.Empty(s.t, s.status(id).Signed, "a forged decision signs nothing")
@@ -124,11 +124,11 @@ func rejectedRelease(s *stackT) {
 	t := s.t
 	run := s.start("ledger", "staging", "main", []string{"alice"}, "rita")
 	id := run.GetID()
-	s.waitStatus(id, workflows.StatusAwaitingReview)
+	s.waitStatus(id, api.StatusAwaitingReview)
 	code, a := s.decide(id, "review", "reject", "ci-bot")
 	require.Equal(t, http.StatusOK, code, a.Reason)
 	res := s.result(run)
-	assert.Equal(t, workflows.StatusRejected, res.Status)
+	assert.Equal(t, api.StatusRejected, res.Status)
 	assert.Contains(t, res.Reason, "rejected by ci-bot")
 	_, err := os.Stat(filepath.Join(s.Local.DataDir, "deployments", "staging", "ledger.json"))
 	assert.True(t, os.IsNotExist(err), "a rejected release deploys nothing")
@@ -146,13 +146,13 @@ func cancelledRelease(s *stackT) {
 	t := s.t
 	run := s.start("ledger", "prod", s.git.B, []string{"alice"}, "rita")
 	id := run.GetID()
-	s.waitStatus(id, workflows.StatusAwaitingReview)
+	s.waitStatus(id, api.StatusAwaitingReview)
 
-	err := s.Client.SignalWorkflow(context.Background(), id, "", workflows.SignalCancel,
-		workflows.CancelRequest{RequestID: "forged-cancel", Identity: "rita", Channel: workflows.ChannelCLI, Reason: "forged"})
+	err := s.Client.SignalWorkflow(context.Background(), id, "", api.SignalCancel,
+		api.CancelRequest{RequestID: "forged-cancel", Identity: "rita", Channel: api.ChannelCLI, Reason: "forged"})
 	require.NoError(t, err)
 	s.waitTrail(id, func(e audit.Entry) bool { return isForged(e, "cancel", "rita") })
-	assert.Equal(t, workflows.StatusAwaitingReview, s.status(id).Status, "a forged cancel stops nothing")
+	assert.Equal(t, api.StatusAwaitingReview, s.status(id).Status, "a forged cancel stops nothing")
 
 	out, code := s.starter("rita", "cancel", id, "--as", "rita")
 	assert.Equal(t, 2, code, "--as is no longer accepted: %s", out)
@@ -167,7 +167,7 @@ func cancelledRelease(s *stackT) {
 	assert.Contains(t, out, "accepted")
 	assert.Contains(t, out, "as rita, request id rita-cancel-1")
 	res := s.result(run)
-	assert.Equal(t, workflows.StatusCancelled, res.Status)
+	assert.Equal(t, api.StatusCancelled, res.Status)
 	assert.Contains(t, res.Reason, "rita")
 
 	entries := s.trail(id)
@@ -177,7 +177,7 @@ func cancelledRelease(s *stackT) {
 	for _, e := range entries {
 		if e.Type == audit.EventCancelRequested || e.Type == audit.EventCancelRefused {
 			assert.NotEmpty(t, e.Envelope, "the gateway signed %s's cancel", e.Actor)
-			assert.Equal(t, workflows.ChannelCLI, e.Channel)
+			assert.Equal(t, api.ChannelCLI, e.Channel)
 			cancels = append(cancels, e.Type+":"+e.Actor)
 		}
 	}
@@ -197,16 +197,16 @@ func rolledBackRelease(s *stackT) {
 	before, beforeErr := os.ReadFile(record)
 	run := s.start("payments", "prod", "main", []string{"alice"}, "rita") // main is C
 	id := run.GetID()
-	s.waitStatus(id, workflows.StatusAwaitingReview)
+	s.waitStatus(id, api.StatusAwaitingReview)
 	code, a := s.decide(id, "review", "approve", "bob")
 	require.Equal(t, http.StatusOK, code, a.Reason)
-	s.waitStatus(id, workflows.StatusAwaitingApproval)
+	s.waitStatus(id, api.StatusAwaitingApproval)
 	for _, who := range []string{"carol", "dave"} {
 		code, a = s.decide(id, "approval", "approve", who)
 		require.Equal(t, http.StatusOK, code, a.Reason)
 	}
 	res := s.result(run)
-	require.Equal(t, workflows.StatusRolledBack, res.Status, res.Reason)
+	require.Equal(t, api.StatusRolledBack, res.Status, res.Reason)
 	assert.Equal(t, s.git.C, res.Commit)
 	if ch := s.status(id).Change; assert.NotNil(t, ch) {
 		assert.Equal(t, s.git.A, ch.Base, "the change since the deployed commit")
@@ -246,16 +246,16 @@ func authorFromGit(s *stackT) {
 	}
 	require.NoError(t, json.Unmarshal([]byte(out), &started), out)
 	id := started.ReleaseID
-	s.waitStatus(id, workflows.StatusAwaitingReview)
+	s.waitStatus(id, api.StatusAwaitingReview)
 	code, a := s.decide(id, "review", "approve", "bob")
 	assert.Equal(t, http.StatusForbidden, code)
 	assert.Contains(t, a.Reason, "you authored this change", "bob, as declared")
 	code, a = s.decide(id, "review", "approve", "ci-bot")
 	require.Equal(t, http.StatusOK, code, a.Reason)
-	s.waitStatus(id, workflows.StatusAwaitingApproval)
+	s.waitStatus(id, api.StatusAwaitingApproval)
 	code, a = s.decide(id, "approval", "approve", "alice")
 	assert.Equal(t, http.StatusForbidden, code)
-	assert.Equal(t, workflows.OutcomeRefused, a.Outcome)
+	assert.Equal(t, api.OutcomeRefused, a.Outcome)
 	assert.Contains(t, a.Reason, "you authored this change", "alice, found in git though nobody named her")
 	for _, who := range []string{"carol", "dave"} {
 		code, a = s.decide(id, "approval", "approve", who)
@@ -291,7 +291,7 @@ func unmappedEmail(s *stackT) {
 	require.NoError(t, err)
 	run := s.start("ledger", "staging", "main", nil, "rita")
 	id := run.GetID()
-	s.waitStatus(id, workflows.StatusAwaitingReview)
+	s.waitStatus(id, api.StatusAwaitingReview)
 	code, a := s.decide(id, "review", "approve", "bob")
 	assert.Equal(t, http.StatusForbidden, code)
 	assert.Contains(t, a.Reason, `the change has commits by "mallory@elsewhere.example", which maps to no identity of the policy`)
@@ -299,13 +299,13 @@ func unmappedEmail(s *stackT) {
 	code, a = s.decide(id, "review", "reject", "bob")
 	require.Equal(t, http.StatusOK, code, a.Reason)
 	res := s.result(run)
-	assert.Equal(t, workflows.StatusRejected, res.Status)
+	assert.Equal(t, api.StatusRejected, res.Status)
 	s.recordHistory(id, res, "unmapped-email")
 }
 
 // checkArtifactByDigest: the artifact is stored once under its digest,
 // read-only.
-func checkArtifactByDigest(t *testing.T, s *stackT, res workflows.ReleaseResult) {
+func checkArtifactByDigest(t *testing.T, s *stackT, res api.ReleaseResult) {
 	path := filepath.Join(s.Local.DataDir, "artifacts", "sha256", res.ArtifactDigest)
 	assert.Equal(t, path, res.ArtifactRef)
 	info, err := os.Stat(path)

@@ -13,9 +13,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/audit"
-	"github.com/foureyes/foureyes/workflows"
 )
 
 // envelopes counts, by signing role, the envelopes a release's trail must
@@ -29,7 +29,7 @@ type envelopes map[string]int
 // real `starter audit --verify FILE --policy FILE` passes it (exit 0) and
 // refuses it cut (exit 3), a re-chained copy is refused naming the seal, and
 // every line of the bundle verifies on its own.
-func (s *stackT) checkSigned(id string, res workflows.ReleaseResult, want envelopes) {
+func (s *stackT) checkSigned(id string, res api.ReleaseResult, want envelopes) {
 	t := s.t
 	dir := t.TempDir()
 	export, bundle := filepath.Join(dir, "trail.jsonl"), filepath.Join(dir, "trail.intoto.jsonl")

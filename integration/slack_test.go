@@ -12,11 +12,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/foureyes/foureyes/activities"
+	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/audit"
 	"github.com/foureyes/foureyes/internal/slackrec"
-	"github.com/foureyes/foureyes/workflows"
 )
 
 const (
@@ -34,50 +33,50 @@ const (
 // with the reason, a forged click gets 401, carol and dave approve, and the
 // prompt ends showing the outcome without buttons.
 func TestSlackApprovals(t *testing.T) {
-	api := slackrec.New(t)
+	slackAPI := slackrec.New(t)
 	s := startStack(t, func(commits) map[string][]string {
 		return map[string][]string{"approval": {
 			"FOUREYES_APPROVAL_SLACK_BOT_TOKEN=xoxb-integration",
 			"FOUREYES_APPROVAL_SLACK_SIGNING_SECRET=" + slackSecret,
 			"FOUREYES_APPROVAL_SLACK_TEAM_ID=" + slackTeam,
-			"FOUREYES_APPROVAL_SLACK_API_URL=" + api.URL(),
+			"FOUREYES_APPROVAL_SLACK_API_URL=" + slackAPI.URL(),
 		}}
 	})
 	run := s.start("payments", "prod", s.git.A, nil, "rita") // authors: from git
 	id := run.GetID()
 
-	review := waitPrompt(t, api, id, "review")
+	review := waitPrompt(t, slackAPI, id, "review")
 	assert.Equal(t, "#releases-prod", review.Channel())
 	assert.Contains(t, review.BlocksText(), "Review needed: payments → prod")
-	assert.Equal(t, http.StatusOK, s.click(review, slackBob, activities.SlackActionApprove))
-	s.waitStatus(id, workflows.StatusAwaitingApproval)
+	assert.Equal(t, http.StatusOK, s.click(review, slackBob, api.SlackActionApprove))
+	s.waitStatus(id, api.StatusAwaitingApproval)
 
-	approval := waitPrompt(t, api, id, "approval")
+	approval := waitPrompt(t, slackAPI, id, "approval")
 	assert.Contains(t, approval.BlocksText(), "2 of prod-owners")
 	assert.Contains(t, approval.BlocksText(), "`"+s.git.A[:7]+"` payments: faster card refunds — alice", "the change's commits, from git")
-	assert.Equal(t, http.StatusOK, s.click(approval, slackAlice, activities.SlackActionApprove))
-	assert.Contains(t, waitEphemeral(t, api, slackAlice).Text(), "was refused: you authored this change")
-	assert.Equal(t, http.StatusOK, s.click(approval, "U0MALLORY", activities.SlackActionApprove))
-	assert.Contains(t, waitEphemeral(t, api, "U0MALLORY").Text(), `unknown identity "slack:U0MALLORY"`)
+	assert.Equal(t, http.StatusOK, s.click(approval, slackAlice, api.SlackActionApprove))
+	assert.Contains(t, waitEphemeral(t, slackAPI, slackAlice).Text(), "was refused: you authored this change")
+	assert.Equal(t, http.StatusOK, s.click(approval, "U0MALLORY", api.SlackActionApprove))
+	assert.Contains(t, waitEphemeral(t, slackAPI, "U0MALLORY").Text(), `unknown identity "slack:U0MALLORY"`)
 
-	forged := s.clickBody(approval, slackCarol, activities.SlackActionApprove)
+	forged := s.clickBody(approval, slackCarol, api.SlackActionApprove)
 	assert.Equal(t, http.StatusUnauthorized, s.postSigned(forged, "not-the-secret"))
 	assert.Empty(t, s.status(id).Signed, "a forged click signs nothing")
 
 	// A click is acknowledged before it is signalled: wait for each to count,
 	// so that the order of signers (and of the message) is known.
 	for i, who := range []string{slackCarol, slackDave} {
-		assert.Equal(t, http.StatusOK, s.click(approval, who, activities.SlackActionApprove))
+		assert.Equal(t, http.StatusOK, s.click(approval, who, api.SlackActionApprove))
 		s.waitSigned(id, i+1)
 	}
 	res := s.result(run)
-	require.Equal(t, workflows.StatusDeployed, res.Status, res.Reason)
+	require.Equal(t, api.StatusDeployed, res.Status, res.Reason)
 
-	final := waitFinal(t, api, approval, "Release deployed")
+	final := waitFinal(t, slackAPI, approval, "Release deployed")
 	assert.Contains(t, final.BlocksText(), "2 of 2: carol, dave")
-	assert.Empty(t, waitFinal(t, api, review, "Review approved").Buttons())
-	assert.Equal(t, http.StatusOK, s.click(approval, slackDave, activities.SlackActionApprove))
-	assert.Contains(t, waitEphemeral(t, api, slackDave).Text(), "was not counted")
+	assert.Empty(t, waitFinal(t, slackAPI, review, "Review approved").Buttons())
+	assert.Equal(t, http.StatusOK, s.click(approval, slackDave, api.SlackActionApprove))
+	assert.Contains(t, waitEphemeral(t, slackAPI, slackDave).Text(), "was not counted")
 	checkSlackTrail(t, s.trail(id), res.AuditHead)
 	// Approval: bob, alice and slack:U0MALLORY (both refused on the
 	// policy's rules, so their signed decisions are kept), carol, dave.
@@ -114,12 +113,12 @@ func (s *stackT) postSigned(body, secret string) int {
 }
 
 // waitPrompt finds the prompt posted for the release's gate.
-func waitPrompt(t *testing.T, api *slackrec.Server, id, gate string) slackrec.Call {
+func waitPrompt(t *testing.T, slackAPI *slackrec.Server, id, gate string) slackrec.Call {
 	var found slackrec.Call
 	require.Eventually(t, func() bool {
-		for _, c := range api.Calls(slackrec.PostMessage) {
-			var v activities.SlackButton
-			if b := c.Button(activities.SlackActionApprove); b != nil &&
+		for _, c := range slackAPI.Calls(slackrec.PostMessage) {
+			var v api.SlackButton
+			if b := c.Button(api.SlackActionApprove); b != nil &&
 				json.Unmarshal([]byte(b.Value), &v) == nil && v.ReleaseID == id && v.Gate == gate {
 				found = c
 				return true
@@ -130,10 +129,10 @@ func waitPrompt(t *testing.T, api *slackrec.Server, id, gate string) slackrec.Ca
 	return found
 }
 
-func waitEphemeral(t *testing.T, api *slackrec.Server, user string) slackrec.Call {
+func waitEphemeral(t *testing.T, slackAPI *slackrec.Server, user string) slackrec.Call {
 	var found slackrec.Call
 	require.Eventually(t, func() bool {
-		for _, c := range api.Calls(slackrec.PostEphemeral) {
+		for _, c := range slackAPI.Calls(slackrec.PostEphemeral) {
 			if c.User() == user {
 				found = c
 			}
@@ -144,10 +143,10 @@ func waitEphemeral(t *testing.T, api *slackrec.Server, user string) slackrec.Cal
 }
 
 // waitFinal waits until the prompt's last update shows want, without buttons.
-func waitFinal(t *testing.T, api *slackrec.Server, prompt slackrec.Call, want string) slackrec.Call {
+func waitFinal(t *testing.T, slackAPI *slackrec.Server, prompt slackrec.Call, want string) slackrec.Call {
 	var last slackrec.Call
 	require.Eventually(t, func() bool {
-		for _, c := range api.Calls(slackrec.Update) {
+		for _, c := range slackAPI.Calls(slackrec.Update) {
 			if c.Channel() == prompt.AnsweredChan && c.TS() == prompt.AnsweredTS {
 				last = c
 			}
@@ -167,11 +166,11 @@ func checkSlackTrail(t *testing.T, entries []audit.Entry, head string) {
 	var signers []string
 	for _, e := range entries {
 		if e.Type == audit.EventDecision {
-			assert.Equal(t, workflows.ChannelSlack, e.Channel, "decision by %s", e.Actor)
+			assert.Equal(t, api.ChannelSlack, e.Channel, "decision by %s", e.Actor)
 			signers = append(signers, e.Actor)
 		}
 		if e.Type == audit.EventDecisionRefused {
-			assert.Equal(t, workflows.ChannelSlack, e.Channel)
+			assert.Equal(t, api.ChannelSlack, e.Channel)
 		}
 	}
 	assert.Equal(t, []string{"bob", "carol", "dave"}, signers)

@@ -16,11 +16,10 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
 
+	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/audit"
 	"github.com/foureyes/foureyes/devstack"
-	"github.com/foureyes/foureyes/gateway"
 	"github.com/foureyes/foureyes/internal/stacktest"
-	"github.com/foureyes/foureyes/workflows"
 )
 
 // stackT is one running local stack for a test.
@@ -94,8 +93,8 @@ func (s *stackT) starter(who string, args ...string) (string, int) {
 func (s *stackT) start(service, env, commit string, authors []string, requester string) client.WorkflowRun {
 	id := fmt.Sprintf("release-%s-%s-%s", service, env, uuid.NewString())
 	run, err := s.Client.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{
-		ID: id, TaskQueue: workflows.QueueOrchestrator,
-	}, "Release", workflows.ReleaseRequest{Service: service, Environment: env, Commit: commit,
+		ID: id, TaskQueue: api.QueueOrchestrator,
+	}, api.WorkflowRelease, api.ReleaseRequest{Service: service, Environment: env, Commit: commit,
 		Authors: authors, Requester: requester, Title: "integration"})
 	require.NoError(s.t, err)
 	return run
@@ -104,7 +103,7 @@ func (s *stackT) start(service, env, commit string, authors []string, requester 
 // callTimeout bounds each of the tests' queries and waits.
 const callTimeout = 30 * time.Second
 
-func (s *stackT) status(id string) workflows.Status {
+func (s *stackT) status(id string) api.Status {
 	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
 	defer cancel()
 	st, err := s.Status(ctx, id)
@@ -122,8 +121,8 @@ func (s *stackT) waitStatus(id, want string) {
 }
 
 // decide posts a decision to the gateway as identity, with its token.
-func (s *stackT) decide(id, gate, verdict, who string) (int, gateway.Answer) {
-	code, a, err := s.DecideOnce(context.Background(), who, gateway.Request{ReleaseID: id, Gate: gate,
+func (s *stackT) decide(id, gate, verdict, who string) (int, api.Answer) {
+	code, a, err := s.DecideOnce(context.Background(), who, api.DecisionRequest{ReleaseID: id, Gate: gate,
 		Verdict: verdict, Comment: who + " via integration test"})
 	require.NoError(s.t, err)
 	return code, a
@@ -146,10 +145,10 @@ func (s *stackT) waitTrail(id string, ok func(audit.Entry) bool) {
 	}
 }
 
-func (s *stackT) result(run client.WorkflowRun) workflows.ReleaseResult {
+func (s *stackT) result(run client.WorkflowRun) api.ReleaseResult {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	var res workflows.ReleaseResult
+	var res api.ReleaseResult
 	require.NoError(s.t, run.Get(ctx, &res))
 	return res
 }

@@ -79,6 +79,9 @@ func TestParseErrors(t *testing.T) {
 		{"no environments", strings.Replace(testYAML, envs, "environments: {}\n", 1), "policy.yaml: environments: at least one environment is required"},
 		{"missing environments", strings.Replace(testYAML, envs, "", 1), "policy.yaml: environments: at least one environment is required"},
 		{"bad environment name", m("  prod:", "  Prod:"), `policy.yaml: environments.Prod: "Prod" is not a valid environment name`},
+		// the deploy role's name rule (api.ValidName): names become paths there
+		{"environment name with a dot", m("  prod:", "  prod.eu:"), `policy.yaml: environments.prod.eu: "prod.eu" is not a valid environment name (lowercase letters, digits and '-'`},
+		{"environment name too long", m("  prod:", "  "+strings.Repeat("p", 64)+":"), `is not a valid environment name`},
 		{"unknown gate", m("      approval:\n", "      deploy:\n        groups: [owners]\n      approval:\n"), `policy.yaml: environments.prod.gates.deploy: unknown gate "deploy" (want review or approval)`},
 		{"missing gate", m("      review:\n        groups: [reviewers]\n        quorum: 1\n        bots_count: true\n        deadline: 24h\n", ""), "policy.yaml: environments.prod.gates.review: is required: every environment needs a review and an approval gate"},
 		{"gate nobody may sign", m("        groups: [owners]\n        identities: [dave]\n", ""), "policy.yaml: environments.prod.gates.approval: needs at least one group or identity who may sign"},

@@ -1,9 +1,12 @@
 package policy
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/foureyes/foureyes/attest"
 )
 
 // Settings of a promotion rule when its evidence is not there yet.
@@ -133,4 +136,20 @@ func (p *Policy) CommentMissing(env, gate string, reject bool, comment string) s
 		return fmt.Sprintf("an approval at gate %s in %s needs a comment (comment_required)", gate, env)
 	}
 	return ""
+}
+
+// CheckEmergency is what makes a signed declaration count, for the
+// workflow and the deploy role alike.
+func (p *Policy) CheckEmergency(environment string, e attest.Emergency) error {
+	switch _, allowed := p.EmergencyRule(environment); {
+	case !allowed:
+		return fmt.Errorf("environment %s allows no emergency releases (no emergency: in the policy)", environment)
+	case e.RequestID == "" || e.Identity == "":
+		return errors.New("no request id or identity")
+	case !p.IsReleaseManager(e.Identity):
+		return fmt.Errorf("%s is not a release manager: only release managers declare emergencies", e.Identity)
+	case strings.TrimSpace(e.Reason) == "":
+		return errors.New("an emergency needs a reason")
+	}
+	return nil
 }

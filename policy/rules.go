@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/foureyes/foureyes/api"
 )
 
 // timeFormat is how times appear in reasons people read.
@@ -172,12 +174,12 @@ func (p *Policy) signers(gate string, r GateRule) []string {
 
 // Explain runs Decide for every human and bot (c.Identity is ignored),
 // sorted by identity.
-func (p *Policy) Explain(c Check) []Eligibility {
-	out := make([]Eligibility, 0, len(p.Humans)+len(p.Bots))
+func (p *Policy) Explain(c Check) []api.Eligibility {
+	out := make([]api.Eligibility, 0, len(p.Humans)+len(p.Bots))
 	for _, id := range p.identities() {
 		c.Identity = id
 		v := p.Decide(c)
-		out = append(out, Eligibility{Identity: id, Kind: p.kind(id), Eligible: v.Allowed, Reason: v.Reason})
+		out = append(out, api.Eligibility{Identity: id, Kind: p.kind(id), Eligible: v.Allowed, Reason: v.Reason})
 	}
 	return out
 }

@@ -6,6 +6,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/foureyes/foureyes/api"
 )
 
 // okCheck is a prod approval by carol that every rule lets through.
@@ -103,15 +105,15 @@ func TestExplain(t *testing.T) {
 	c.Identity = "ignored"
 	c.Signed = []string{"dave"}
 	got := p.Explain(c)
-	want := []Eligibility{
-		{"alice", "human", false, "you authored this change"},
-		{"bob", "human", false, "you signed an earlier gate (review)"},
-		{"carol", "human", true, "member of owners"},
-		{"ci-bot", "bot", false, "bot ci-bot may not answer the approval gate"},
-		{"dave", "human", false, "you already signed this gate"},
-		{"erin", "human", false, "not in owners and not listed for this gate"},
-		{"rita", "human", false, "you requested this release"},
-		{"scan-bot", "bot", false, "bots do not count at this gate"},
+	want := []api.Eligibility{
+		{Identity: "alice", Kind: "human", Eligible: false, Reason: "you authored this change"},
+		{Identity: "bob", Kind: "human", Eligible: false, Reason: "you signed an earlier gate (review)"},
+		{Identity: "carol", Kind: "human", Eligible: true, Reason: "member of owners"},
+		{Identity: "ci-bot", Kind: "bot", Eligible: false, Reason: "bot ci-bot may not answer the approval gate"},
+		{Identity: "dave", Kind: "human", Eligible: false, Reason: "you already signed this gate"},
+		{Identity: "erin", Kind: "human", Eligible: false, Reason: "not in owners and not listed for this gate"},
+		{Identity: "rita", Kind: "human", Eligible: false, Reason: "you requested this release"},
+		{Identity: "scan-bot", Kind: "bot", Eligible: false, Reason: "bots do not count at this gate"},
 	}
 	assert.Equal(t, want, got)
 	assert.Equal(t, []string{"carol"}, p.Awaiting(c))

@@ -7,13 +7,11 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/foureyes/foureyes/api"
 )
 
-var (
-	// serviceRE: service names become file names and release ids.
-	serviceRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
-	schemeRE  = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9+.-]*)://`)
-)
+var schemeRE = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9+.-]*)://`)
 
 // schemes git may fetch a service's repository with. Others (and remote
 // helpers, TRANSPORT::ADDRESS, which may run programs) are refused.
@@ -23,8 +21,8 @@ var schemes = []string{"https", "http", "ssh", "git", "file"}
 func (v *validator) sources() error {
 	for _, name := range sortedKeys(v.p.Services) {
 		base := "services." + name
-		if !serviceRE.MatchString(name) {
-			return v.fail(base, "%q is not a valid service name ([a-z0-9-], starting with a letter or digit, at most 63)", name)
+		if !api.ValidName(name) {
+			return v.fail(base, "%q is not a valid service name (%s)", name, api.NameRule)
 		}
 		s := v.p.Services[name]
 		if err := v.repository(base+".repository", s.Repository); err != nil {

@@ -5,12 +5,18 @@
 // evaluate decisions against the policy pinned at its start.
 package policy
 
-import "time"
+import (
+	"time"
+
+	"github.com/foureyes/foureyes/api"
+)
 
 // Gate names. A release passes the review gate, then the approval gate.
+// They are the contract's (api.GateReview, api.GateApproval): decisions
+// name them.
 const (
-	GateReview   = "review"
-	GateApproval = "approval"
+	GateReview   = api.GateReview
+	GateApproval = api.GateApproval
 )
 
 // Gates lists the gates in the order a release meets them.
@@ -155,10 +161,14 @@ type Verdict struct {
 	Reason  string `json:"reason"` // why not, in words a person understands
 }
 
-// Eligibility explains, for one identity, whether it could still sign a gate.
-type Eligibility struct {
-	Identity string `json:"identity"`
-	Kind     string `json:"kind"` // "human" or "bot"
-	Eligible bool   `json:"eligible"`
-	Reason   string `json:"reason"`
+// Snapshot is the policy pinned into a release at its start (the
+// orchestrator's LoadPolicy result). Releases with signed attestations read
+// only Content: the workflow parses it and computes its hash itself, so a
+// rogue answer cannot claim another file's hash. Policy and Hash are kept
+// for histories recorded before.
+type Snapshot struct {
+	Policy  *Policy `json:"policy,omitempty"` // decoded (histories before signed attestations)
+	Hash    string  `json:"hash"`             // hex SHA-256 of the file, as the activity saw it
+	Path    string  `json:"path"`
+	Content []byte  `json:"content,omitempty"` // the file's bytes
 }

@@ -9,11 +9,14 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/foureyes/foureyes/api"
 )
 
 var (
-	// Names are lowercase so that "Alice" can never pass for someone other
-	// than "alice" in a separation check.
+	// Identities are lowercase so that "Alice" can never pass for someone
+	// other than "alice" in a separation check. (Services and environments
+	// follow the contract's stricter api.ValidName.)
 	nameRE  = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
 	hashRE  = regexp.MustCompile(`^[0-9a-f]{64}$`)
 	slackRE = regexp.MustCompile(`^[UW][A-Z0-9]{2,31}$`)
@@ -267,8 +270,8 @@ func (v *validator) environments() error {
 
 func (v *validator) environment(name string, env Environment) error {
 	base := "environments." + name
-	if !nameRE.MatchString(name) {
-		return v.fail(base, "%q is not a valid environment name", name)
+	if !api.ValidName(name) {
+		return v.fail(base, "%q is not a valid environment name (%s)", name, api.NameRule)
 	}
 	if err := v.oneOf(base+".unmapped_emails", env.UnmappedEmails, UnmappedBlock, UnmappedAllow); err != nil {
 		return err

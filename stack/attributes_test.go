@@ -4,7 +4,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/foureyes/foureyes/workflows"
+	"github.com/foureyes/foureyes/api"
 )
 
 // TestComposeRegistersSearchAttributes: the frontend registers every
@@ -12,7 +12,7 @@ import (
 // database, and those a reused one lacks).
 func TestComposeRegistersSearchAttributes(t *testing.T) {
 	args := loadCompose(t)["temporal-frontend"].Command
-	for _, nameType := range workflows.SearchAttributes {
+	for _, nameType := range api.SearchAttributes {
 		i := slices.Index(args, nameType)
 		if i < 1 || args[i-1] != "--search-attribute" {
 			t.Errorf("docker-compose.yml: temporal-frontend has no --search-attribute %s", nameType)

@@ -8,8 +8,8 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
+	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/devstack"
-	"github.com/foureyes/foureyes/workflows"
 )
 
 // serverChecks shows what the server itself enforces: the release's
@@ -26,8 +26,8 @@ func (d *demo) serverChecks(ctx context.Context, id string) error {
 		call      func(context.Context, client.Client) error
 	}{
 		{devstack.RoleIdentity("build"), "send a decide update (a decision in bob's name)", func(ctx context.Context, c client.Client) error {
-			_, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: id, UpdateName: workflows.UpdateDecide,
-				Args: []any{workflows.SignedRequest{}}, WaitForStage: client.WorkflowUpdateStageAccepted})
+			_, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: id, UpdateName: api.UpdateDecide,
+				Args: []any{api.SignedRequest{}}, WaitForStage: client.WorkflowUpdateStageAccepted})
 			return err
 		}},
 		{devstack.IdentityReleaseManager, "terminate the release", func(ctx context.Context, c client.Client) error {

@@ -15,10 +15,10 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/audit"
 	"github.com/foureyes/foureyes/policy"
-	"github.com/foureyes/foureyes/workflows"
 )
 
 // verified is what audit --verify prints with --json: the report's fields
@@ -96,10 +96,10 @@ func showTrail(e *env, id string, f auditFlags) error {
 	return printTrail(e.stdout, trail.Entries)
 }
 
-func fetchTrail(e *env, id string) (workflows.AuditTrail, error) {
-	var trail workflows.AuditTrail
+func fetchTrail(e *env, id string) (audit.Trail, error) {
+	var trail audit.Trail
 	return trail, withClient(e, func(ctx context.Context, c client.Client) error {
-		return query(ctx, c, id, workflows.QueryAudit, &trail)
+		return query(ctx, c, id, api.QueryAudit, &trail)
 	})
 }
 

@@ -13,11 +13,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/audit"
 	"github.com/foureyes/foureyes/internal/testkeys"
 	"github.com/foureyes/foureyes/policy"
-	"github.com/foureyes/foureyes/workflows"
 )
 
 // minimalPolicy is a valid policy; keys are appended per test.
@@ -209,7 +209,7 @@ func TestAuditVerifyUsage(t *testing.T) {
 
 func TestAuditExportInToto(t *testing.T) {
 	trail := signedTrail(t, strings.Repeat("0", 64))
-	fake := &fakeTemporal{queries: map[string]any{workflows.QueryAudit: workflows.AuditTrail{Entries: trail}}}
+	fake := &fakeTemporal{queries: map[string]any{api.QueryAudit: audit.Trail{Entries: trail}}}
 	dir := t.TempDir()
 	jsonl, bundle := filepath.Join(dir, "trail.jsonl"), filepath.Join(dir, "trail.intoto.jsonl")
 	code, out, errs := cli(t, fake, "audit", "r1", "--export", jsonl, "--intoto", bundle)

@@ -10,13 +10,13 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/foureyes/foureyes/gateway"
+	"github.com/foureyes/foureyes/api"
 )
 
 const cancelSynopsis = "RELEASE [--reason R] [--request-id ID] [--token-file F] [--gateway URL] [--json]"
 
 type cancelArgs struct {
-	req        gateway.CancelRequest
+	req        api.CancelReleaseRequest
 	tokenFile  string
 	gatewayURL string
 	asJSON     bool
@@ -59,7 +59,7 @@ func postCancel(e *env, c cancelArgs, token string) error {
 	if err != nil {
 		return fail(exitFailure, "%v", err)
 	}
-	hreq, err := gatewayRequest(c.gatewayURL, "/v1/cancels", token, body)
+	hreq, err := gatewayRequest(c.gatewayURL, api.PathCancels, token, body)
 	if err != nil {
 		return err
 	}
@@ -85,11 +85,11 @@ func gatewayRequest(base, path, token string, body []byte) (*http.Request, error
 	}
 	hreq.Header.Set("Content-Type", "application/json")
 	hreq.Header.Set("Authorization", "Bearer "+token)
-	hreq.Header.Set("User-Agent", gateway.StarterUserAgent+"/1")
+	hreq.Header.Set("User-Agent", api.StarterUserAgent+"/1")
 	return hreq, nil
 }
 
-func printCancel(e *env, ans gateway.Answer, asJSON bool) error {
+func printCancel(e *env, ans api.Answer, asJSON bool) error {
 	if asJSON {
 		return printJSON(e.stdout, ans)
 	}

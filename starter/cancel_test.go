@@ -14,10 +14,9 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
+	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/attest"
-	"github.com/foureyes/foureyes/gateway"
 	"github.com/foureyes/foureyes/internal/testkeys"
-	"github.com/foureyes/foureyes/workflows"
 )
 
 const cancelRelease = "release-api-prod-1"
@@ -27,7 +26,7 @@ const cancelRelease = "release-api-prod-1"
 type signedTemporal struct {
 	*fakeTemporal
 	mu        sync.Mutex
-	binding   workflows.Binding
+	binding   api.Binding
 	result    any
 	updateErr error
 	updates   []client.UpdateWorkflowOptions
@@ -35,11 +34,11 @@ type signedTemporal struct {
 
 func newSignedTemporal(result any) *signedTemporal {
 	return &signedTemporal{fakeTemporal: &fakeTemporal{}, result: result,
-		binding: workflows.Binding{ReleaseID: cancelRelease, PolicyHash: "policy-hash", ArtifactDigest: strings.Repeat("ab", 32), Signed: true}}
+		binding: api.Binding{ReleaseID: cancelRelease, PolicyHash: "policy-hash", ArtifactDigest: strings.Repeat("ab", 32), Signed: true}}
 }
 
 func (s *signedTemporal) QueryWorkflow(ctx context.Context, id, run, name string, args ...any) (converter.EncodedValue, error) {
-	if name == workflows.QueryBinding {
+	if name == api.QueryBinding {
 		return jsonValue{s.binding}, nil
 	}
 	return s.fakeTemporal.QueryWorkflow(ctx, id, run, name, args...)
@@ -68,9 +67,9 @@ func (d doneUpdate) Get(_ context.Context, ptr any) error { return jsonValue{d.v
 func signedCancel(t *testing.T, s *signedTemporal, i int) attest.Cancel {
 	require.Greater(t, len(s.updates), i)
 	o := s.updates[i]
-	assert.Equal(t, workflows.UpdateCancel, o.UpdateName)
+	assert.Equal(t, api.UpdateCancel, o.UpdateName)
 	assert.Equal(t, cancelRelease, o.WorkflowID)
-	env := o.Args[0].(workflows.SignedRequest).Envelope
+	env := o.Args[0].(api.SignedRequest).Envelope
 	fact, err := testkeys.Ring().Verify(env, attest.RoleApproval, attest.PredicateCancel)
 	require.NoError(t, err)
 	require.NoError(t, fact.CheckSubject(attest.ReleaseSubject(cancelRelease)))
@@ -82,7 +81,7 @@ func signedCancel(t *testing.T, s *signedTemporal, i int) attest.Cancel {
 
 func TestCancel(t *testing.T) {
 	rita := demoToken(t, "rita")
-	fake := newSignedTemporal(workflows.CancelOutcome{Outcome: "accepted", Reason: "cancelled by rita"})
+	fake := newSignedTemporal(api.CancelOutcome{Outcome: "accepted", Reason: "cancelled by rita"})
 	gatewayFor(t, fake)
 	t.Setenv("FOUREYES_TOKEN", rita)
 	t.Setenv("FOUREYES_IDENTITY", "bob")
@@ -93,8 +92,8 @@ func TestCancel(t *testing.T) {
 	assert.NotContains(t, out+errs, rita, "the token is never printed")
 	c := signedCancel(t, fake, 0)
 	assert.Equal(t, "rita", c.Identity, "the token's identity, not $FOUREYES_IDENTITY")
-	assert.Equal(t, gateway.ScopedRequestID("rita", "c-1"), c.RequestID)
-	assert.Equal(t, workflows.ChannelCLI, c.Channel)
+	assert.Equal(t, api.ScopedRequestID("rita", "c-1"), c.RequestID)
+	assert.Equal(t, api.ChannelCLI, c.Channel)
 	assert.Equal(t, "wrong commit", c.Reason)
 	assert.Equal(t, attest.Binding{Release: cancelRelease, PolicySHA256: "policy-hash"}, c.Binding)
 	assert.Equal(t, "token", c.Evidence.Kind)
@@ -102,16 +101,16 @@ func TestCancel(t *testing.T) {
 
 	code, out, errs = cli(t, nil, "cancel", cancelRelease, "--json")
 	require.Equal(t, 0, code, errs)
-	var ans gateway.Answer
+	var ans api.Answer
 	require.NoError(t, json.Unmarshal([]byte(out), &ans))
 	assert.Equal(t, "accepted", ans.Outcome)
 	assert.NotEmpty(t, ans.RequestID, "a request id is made by the CLI")
-	assert.Equal(t, gateway.ScopedRequestID("rita", ans.RequestID), signedCancel(t, fake, 1).RequestID)
+	assert.Equal(t, api.ScopedRequestID("rita", ans.RequestID), signedCancel(t, fake, 1).RequestID)
 }
 
 func TestCancelExitCodes(t *testing.T) {
 	bob := demoToken(t, "bob")
-	refused := newSignedTemporal(workflows.CancelOutcome{Outcome: "refused", Reason: "bob may not cancel this release"})
+	refused := newSignedTemporal(api.CancelOutcome{Outcome: "refused", Reason: "bob may not cancel this release"})
 	unknown := newSignedTemporal(nil)
 	unknown.updateErr = serviceerror.NewNotFound("no")
 	ended := newSignedTemporal(nil)
@@ -155,22 +154,22 @@ func TestCancelExitCodes(t *testing.T) {
 // A release that predates signed cancels gets the unsigned signal, as the
 // token's identity; whether it was taken is not known at once.
 func TestCancelUnsignedRelease(t *testing.T) {
-	fake := &fakeTemporal{queries: map[string]any{workflows.QueryBinding: workflows.Binding{ReleaseID: cancelRelease}}}
+	fake := &fakeTemporal{queries: map[string]any{api.QueryBinding: api.Binding{ReleaseID: cancelRelease}}}
 	gatewayFor(t, fake)
 	t.Setenv("FOUREYES_TOKEN", demoToken(t, "rita"))
 	code, out, errs := cli(t, nil, "cancel", cancelRelease, "--reason", "wrong commit", "--request-id", "c-9")
 	assert.Equal(t, 1, code)
 	assert.Contains(t, out, "pending: cancel sent to a release that predates signed cancels")
 	assert.Contains(t, errs, "not known yet: run again with --request-id c-9, or see starter status "+cancelRelease)
-	assert.Equal(t, []string{workflows.SignalCancel}, fake.signalNames)
-	assert.Equal(t, workflows.CancelRequest{RequestID: "rita/c-9", Identity: "rita", Channel: workflows.ChannelCLI,
+	assert.Equal(t, []string{api.SignalCancel}, fake.signalNames)
+	assert.Equal(t, api.CancelRequest{RequestID: "rita/c-9", Identity: "rita", Channel: api.ChannelCLI,
 		Reason: "wrong commit"}, fake.signals[0])
 }
 
 // A signed release's decision from the CLI is an Update carrying the
 // approval role's signature over the token identity's decision.
 func TestDecideSignedRelease(t *testing.T) {
-	fake := newSignedTemporal(workflows.DecisionOutcome{Outcome: "accepted", Reason: "counted", GateState: "open"})
+	fake := newSignedTemporal(api.DecisionOutcome{Outcome: "accepted", Reason: "counted", GateState: "open"})
 	gatewayFor(t, fake)
 	t.Setenv("FOUREYES_TOKEN", demoToken(t, "carol"))
 	code, out, errs := cli(t, nil, "decide", cancelRelease, "--gate", "approval", "--approve", "--request-id", "d-1")
@@ -178,9 +177,9 @@ func TestDecideSignedRelease(t *testing.T) {
 	assert.Contains(t, out, "accepted: counted")
 	require.Len(t, fake.updates, 1)
 	o := fake.updates[0]
-	assert.Equal(t, workflows.UpdateDecide, o.UpdateName)
+	assert.Equal(t, api.UpdateDecide, o.UpdateName)
 	assert.Equal(t, "carol/d-1", o.UpdateID)
-	fact, err := testkeys.Ring().Verify(o.Args[0].(workflows.SignedRequest).Envelope, attest.RoleApproval, attest.PredicateDecision)
+	fact, err := testkeys.Ring().Verify(o.Args[0].(api.SignedRequest).Envelope, attest.RoleApproval, attest.PredicateDecision)
 	require.NoError(t, err)
 	var d attest.Decision
 	require.NoError(t, fact.Decode(&d))

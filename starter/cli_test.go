@@ -68,7 +68,7 @@ func TestUsageAndUnknown(t *testing.T) {
 		{[]string{"list", "--limit", "0"}, 2, "", "starter: list: --limit: must be between 1 and 1000"},
 		{[]string{"list", "--status", "done"}, 2, "", "--status: must be running, closed or one of building"},
 		{[]string{"list", "--awaiting", "carol' OR 1=1"}, 2, "", "--awaiting: not an identity"},
-		{[]string{"list", "--service", "A'B"}, 2, "", "--service: must match"},
+		{[]string{"list", "--service", "A'B"}, 2, "", "--service: must be lowercase letters"},
 		{[]string{"cancel", "r1", "--as", "bob"}, 2, "", "starter: cancel: --as: cancels are authenticated by your API token now"},
 		{[]string{"cancel", "r1", "--as="}, 2, "", "--as: cancels are authenticated by your API token"},
 		{[]string{"cancel", "r1"}, 2, "", "starter: cancel: no API token: set FOUREYES_TOKEN or use --token-file"},

@@ -18,10 +18,10 @@ import (
 	"go.temporal.io/sdk/converter"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/audit"
 	"github.com/foureyes/foureyes/policy"
-	"github.com/foureyes/foureyes/workflows"
 )
 
 const sha = "0123456789abcdef0123456789abcdef01234567"
@@ -41,7 +41,7 @@ func TestStartValidation(t *testing.T) {
 		args []string
 		want string
 	}{
-		{with("--service", "API"), "--service: must be set and match [a-z0-9-]+"},
+		{with("--service", "API"), "--service: must be set, lowercase letters, digits and '-'"},
 		{with("--service", ""), "--service"},
 		{with("--env", "prod env"), "--env:"},
 		{with("--commit", "main..v2"), "--commit: must be a commit SHA (full or short), a tag or a branch"},
@@ -72,14 +72,14 @@ func TestStart(t *testing.T) {
 	require.Len(t, fake.started, 1)
 	o := fake.started[0]
 	assert.Regexp(t, `^release-api-prod-[0-9a-f-]{36}$`, o.ID)
-	assert.Equal(t, workflows.QueueOrchestrator, o.TaskQueue)
-	assert.Equal(t, []any{"Release", workflows.ReleaseRequest{Service: "api", Environment: "prod", Commit: sha,
+	assert.Equal(t, api.QueueOrchestrator, o.TaskQueue)
+	assert.Equal(t, []any{"Release", api.ReleaseRequest{Service: "api", Environment: "prod", Commit: sha,
 		Authors: []string{"alice", "bob"}, Requester: "rita", Title: "Fix", Link: "https://git/pr/1"}}, fake.startArgs)
 	assert.Equal(t, map[string]any{"service": "api", "environment": "prod", "title": "Fix", "link": "https://git/pr/1"}, o.Memo)
 	assert.Equal(t, "api → prod @ 0123456 by rita", o.StaticSummary)
 	assert.Contains(t, o.StaticDetails, "- Change: https://git/pr/1")
-	env, _ := o.TypedSearchAttributes.GetKeyword(workflows.AttrEnvironment)
-	status, _ := o.TypedSearchAttributes.GetKeyword(workflows.AttrStatus)
+	env, _ := o.TypedSearchAttributes.GetKeyword(api.AttrEnvironment)
+	status, _ := o.TypedSearchAttributes.GetKeyword(api.AttrStatus)
 	assert.Equal(t, []string{"prod", "building"}, []string{env, status})
 	assert.Contains(t, out, "started "+o.ID)
 	assert.Contains(t, out, "http://ui.example/namespaces/ns1/workflows/"+o.ID)
@@ -94,7 +94,7 @@ func TestStartTakesRefsAndNoAuthor(t *testing.T) {
 		fake := &fakeTemporal{}
 		code, _, errs := cli(t, fake, "start", "--service", "api", "--env", "prod", "--commit", rev)
 		require.Equal(t, 0, code, errs)
-		req := fake.startArgs[1].(workflows.ReleaseRequest)
+		req := fake.startArgs[1].(api.ReleaseRequest)
 		assert.Equal(t, rev, req.Commit, "kept as given")
 		assert.Empty(t, req.Authors)
 		assert.Contains(t, fake.started[0].StaticDetails, "- Authors: from git; requested by rita")
@@ -105,14 +105,14 @@ func TestStartWait(t *testing.T) {
 	args := []string{"start", "--service", "api", "--env", "prod", "--commit", sha, "--author", "alice", "--requester", "rita", "--wait"}
 	tests := []struct {
 		name      string
-		result    workflows.ReleaseResult
+		result    api.ReleaseResult
 		resultErr error
 		code      int
 		out, errs string
 	}{
-		{"deployed", workflows.ReleaseResult{Status: "deployed", ArtifactDigest: "d1"}, nil, 0, "result  deployed", ""},
-		{"rejected", workflows.ReleaseResult{Status: "rejected", Reason: "bob rejected"}, nil, 3, "rejected", "release ended rejected: bob rejected"},
-		{"unreachable", workflows.ReleaseResult{}, errors.New("connection lost"), 1, "", "connection lost"},
+		{"deployed", api.ReleaseResult{Status: "deployed", ArtifactDigest: "d1"}, nil, 0, "result  deployed", ""},
+		{"rejected", api.ReleaseResult{Status: "rejected", Reason: "bob rejected"}, nil, 3, "rejected", "release ended rejected: bob rejected"},
+		{"unreachable", api.ReleaseResult{}, errors.New("connection lost"), 1, "", "connection lost"},
 	}
 	for _, tc := range tests {
 		fake := &fakeTemporal{result: tc.result, resultErr: tc.resultErr}
@@ -121,7 +121,7 @@ func TestStartWait(t *testing.T) {
 		assert.Contains(t, out, tc.out, tc.name)
 		assert.Contains(t, errs, tc.errs, tc.name)
 	}
-	fake := &fakeTemporal{result: workflows.ReleaseResult{Status: "deployed"}}
+	fake := &fakeTemporal{result: api.ReleaseResult{Status: "deployed"}}
 	code, out, _ := cli(t, fake, append(args, "--json")...)
 	require.Equal(t, 0, code)
 	var got startOutput
@@ -130,14 +130,14 @@ func TestStartWait(t *testing.T) {
 	assert.Equal(t, fake.started[0].ID, got.ReleaseID)
 }
 
-func sampleStatus() workflows.Status {
+func sampleStatus() api.Status {
 	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	return workflows.Status{
+	return api.Status{
 		ReleaseID: "release-api-prod-1", Stage: "approve", Status: "awaiting_approval", OpenGate: "approval", Quorum: 2,
-		Request:  workflows.ReleaseRequest{Service: "api", Environment: "prod", Commit: sha, Authors: []string{"alice"}, Requester: "rita"},
-		Signed:   []workflows.Signer{{Identity: "carol", Verdict: "approve", Channel: "slack", At: at}},
+		Request:  api.ReleaseRequest{Service: "api", Environment: "prod", Commit: sha, Authors: []string{"alice"}, Requester: "rita"},
+		Signed:   []api.Signer{{Identity: "carol", Verdict: "approve", Channel: "slack", At: at}},
 		Awaiting: []string{"dave", "erin"}, Deadline: at.Add(time.Hour), ArtifactDigest: "digest1", PolicyHash: "phash",
-		LastRefusal: &workflows.Refusal{Identity: "alice", Gate: "approval", Channel: "api", Reason: "alice authored the change"},
+		LastRefusal: &api.Refusal{Identity: "alice", Gate: "approval", Channel: "api", Reason: "alice authored the change"},
 		Executors:   []string{"foureyes-build@h"},
 	}
 }
@@ -146,11 +146,11 @@ func TestStatusShowsTheChangeFromGit(t *testing.T) {
 	st := sampleStatus()
 	st.Request.Commit, st.Request.Authors, st.Commit = "main", nil, sha
 	st.Authors = []string{"alice", "erin"}
-	st.Change = &workflows.Change{Repository: "repos/api", Ref: "main", Base: strings.Repeat("b", 40), BaseRelease: "release-api-prod-0",
+	st.Change = &api.Change{Repository: "repos/api", Ref: "main", Base: strings.Repeat("b", 40), BaseRelease: "release-api-prod-0",
 		BaseIsAncestor: true, CommitCount: 3, Authors: []string{"alice", "erin"}, Unmapped: []string{"zed@elsewhere.org"},
 		Commits: []attest.ChangeCommit{{SHA: sha, Subject: "Fix rounding", Author: "alice@example.com"},
 			{SHA: strings.Repeat("c", 40), Subject: "Export", Author: "zed@elsewhere.org"}}}
-	fake := &fakeTemporal{queries: map[string]any{workflows.QueryStatus: st}}
+	fake := &fakeTemporal{queries: map[string]any{api.QueryStatus: st}}
 	code, out, errs := cli(t, fake, "status", "release-api-prod-1")
 	require.Equal(t, 0, code, errs)
 	for _, want := range []string{"api → prod @ main", "commit        " + sha + " (main resolved by the build role)",
@@ -162,7 +162,7 @@ func TestStatusShowsTheChangeFromGit(t *testing.T) {
 }
 
 func TestStatus(t *testing.T) {
-	fake := &fakeTemporal{queries: map[string]any{workflows.QueryStatus: sampleStatus()}}
+	fake := &fakeTemporal{queries: map[string]any{api.QueryStatus: sampleStatus()}}
 	code, out, errs := cli(t, fake, "status", "release-api-prod-1")
 	require.Equal(t, 0, code, errs)
 	for _, want := range []string{"awaiting_approval", "approval: 1 of 2 signed", "carol (slack)", "dave, erin",
@@ -171,7 +171,7 @@ func TestStatus(t *testing.T) {
 	}
 	code, out, _ = cli(t, fake, "status", "release-api-prod-1", "--json")
 	require.Equal(t, 0, code)
-	var st workflows.Status
+	var st api.Status
 	require.NoError(t, json.Unmarshal([]byte(out), &st))
 	assert.Equal(t, "carol", st.Signed[0].Identity)
 }
@@ -247,10 +247,10 @@ func TestList(t *testing.T) {
 }
 
 func TestWait(t *testing.T) {
-	code, out, _ := cli(t, &fakeTemporal{result: workflows.ReleaseResult{Status: "deployed", AuditHead: "h1"}}, "wait", "r1")
+	code, out, _ := cli(t, &fakeTemporal{result: api.ReleaseResult{Status: "deployed", AuditHead: "h1"}}, "wait", "r1")
 	assert.Equal(t, 0, code)
 	assert.Contains(t, out, "h1")
-	code, out, errs := cli(t, &fakeTemporal{result: workflows.ReleaseResult{Status: "rolled_back", Reason: "verify failed"}}, "wait", "r1", "--json")
+	code, out, errs := cli(t, &fakeTemporal{result: api.ReleaseResult{Status: "rolled_back", Reason: "verify failed"}}, "wait", "r1", "--json")
 	assert.Equal(t, 3, code)
 	assert.Contains(t, out, `"status": "rolled_back"`)
 	assert.Contains(t, errs, "starter: wait: release ended rolled_back: verify failed")
@@ -258,19 +258,19 @@ func TestWait(t *testing.T) {
 	assert.Equal(t, 4, code)
 }
 
-func sampleTrail() workflows.AuditTrail {
+func sampleTrail() audit.Trail {
 	var c audit.Chain
 	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	c.Append(audit.Entry{Time: at, Release: "r1", Type: audit.EventReleaseStarted, Actor: "rita", Channel: "cli", Outcome: "ok", Detail: "api to prod"})
 	c.Append(audit.Entry{Time: at.Add(time.Minute), Release: "r1", Type: audit.EventStageFinished, Stage: "code", Executor: "foureyes-build@h", Outcome: "ok", Detail: "built\nartifact"})
 	c.Append(audit.Entry{Time: at.Add(2 * time.Minute), Release: "r1", Type: audit.EventDecisionRefused, Stage: "approve", Actor: "alice", Channel: "api", Outcome: "refused", Detail: "alice authored the change"})
-	return workflows.AuditTrail{Entries: c.Entries()}
+	return audit.Trail{Entries: c.Entries()}
 }
 
 func TestAuditShowExportVerify(t *testing.T) {
 	t.Setenv("FOUREYES_POLICY_FILE", "")
 	trail := sampleTrail()
-	fake := &fakeTemporal{queries: map[string]any{workflows.QueryAudit: trail}}
+	fake := &fakeTemporal{queries: map[string]any{api.QueryAudit: trail}}
 	code, out, errs := cli(t, fake, "audit", "r1")
 	require.Equal(t, 0, code, errs)
 	assert.Contains(t, out, "decision_refused")
@@ -320,18 +320,18 @@ func TestPolicyCheck(t *testing.T) {
 }
 
 func TestPolicyExplain(t *testing.T) {
-	ex := workflows.ExplainResult{Gate: "approval", Quorum: 2, Signed: []string{"carol"}, Identities: []policy.Eligibility{
+	ex := api.ExplainResult{Gate: "approval", Quorum: 2, Signed: []string{"carol"}, Identities: []api.Eligibility{
 		{Identity: "alice", Kind: "human", Reason: "alice authored the change"},
 		{Identity: "dave", Kind: "human", Eligible: true},
 	}}
-	fake := &fakeTemporal{queries: map[string]any{workflows.QueryExplain: ex}}
+	fake := &fakeTemporal{queries: map[string]any{api.QueryExplain: ex}}
 	code, out, errs := cli(t, fake, "policy", "explain", "r1")
 	require.Equal(t, 0, code, errs)
 	assert.Contains(t, out, "gate approval: quorum 2, signed 1 (carol)")
 	assert.Regexp(t, `alice\s+human\s+no\s+alice authored the change`, out)
 	assert.Regexp(t, `dave\s+human\s+yes\s+-`, out)
 
-	fake.queries[workflows.QueryExplain] = workflows.ExplainResult{}
+	fake.queries[api.QueryExplain] = api.ExplainResult{}
 	code, out, _ = cli(t, fake, "policy", "explain", "r1")
 	assert.Equal(t, 0, code)
 	assert.Equal(t, "no gate is open\n", out)

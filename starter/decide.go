@@ -11,9 +11,8 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/foureyes/foureyes/gateway"
+	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/policy"
-	"github.com/foureyes/foureyes/workflows"
 )
 
 const decideSynopsis = "RELEASE --gate review|approval (--approve | --reject) [--comment C] [--all-for-digest] [--request-id ID] [--token-file F] [--gateway URL] [--json]"
@@ -22,7 +21,7 @@ const decideSynopsis = "RELEASE --gate review|approval (--approve | --reject) [-
 var httpClient = &http.Client{Timeout: 30 * time.Second}
 
 type decideArgs struct {
-	req        gateway.Request
+	req        api.DecisionRequest
 	approve    bool
 	reject     bool
 	tokenFile  string
@@ -65,12 +64,12 @@ func (d *decideArgs) validate() error {
 	if d.approve == d.reject {
 		return usageError("use exactly one of --approve or --reject")
 	}
-	d.req.Verdict = workflows.VerdictApprove
+	d.req.Verdict = api.VerdictApprove
 	if d.reject {
-		d.req.Verdict = workflows.VerdictReject
+		d.req.Verdict = api.VerdictReject
 	}
-	if d.req.Gate != policy.GateReview && d.req.Gate != policy.GateApproval && d.req.Gate != workflows.GateFollowUp {
-		return fail(exitUsage, "--gate: must be %s, %s or %s", policy.GateReview, policy.GateApproval, workflows.GateFollowUp)
+	if d.req.Gate != policy.GateReview && d.req.Gate != policy.GateApproval && d.req.Gate != api.GateFollowUp {
+		return fail(exitUsage, "--gate: must be %s, %s or %s", policy.GateReview, policy.GateApproval, api.GateFollowUp)
 	}
 	if d.all && d.reject {
 		return usageError("--all-for-digest: only an approval is taken for several releases; reject each on its own")
@@ -107,7 +106,7 @@ func postDecision(e *env, d decideArgs, token string) error {
 	if err != nil {
 		return fail(exitFailure, "%v", err)
 	}
-	hreq, err := gatewayRequest(d.gatewayURL, "/v1/decisions", token, body)
+	hreq, err := gatewayRequest(d.gatewayURL, api.PathDecisions, token, body)
 	if err != nil {
 		return err
 	}
@@ -122,8 +121,8 @@ func postDecision(e *env, d decideArgs, token string) error {
 }
 
 // send posts the request and decodes the gateway's JSON answer.
-func send(req *http.Request) (int, gateway.Answer, error) {
-	var ans gateway.Answer
+func send(req *http.Request) (int, api.Answer, error) {
+	var ans api.Answer
 	resp, err := httpClient.Do(req)
 	if err != nil {
 		return 0, ans, err
@@ -136,7 +135,7 @@ func send(req *http.Request) (int, gateway.Answer, error) {
 	return resp.StatusCode, ans, nil
 }
 
-func printAnswer(e *env, ans gateway.Answer, asJSON bool) error {
+func printAnswer(e *env, ans api.Answer, asJSON bool) error {
 	if asJSON {
 		return printJSON(e.stdout, ans)
 	}
@@ -153,7 +152,7 @@ func printAnswer(e *env, ans gateway.Answer, asJSON bool) error {
 }
 
 // answerError maps the gateway's status to the CLI's exit code.
-func answerError(status int, ans gateway.Answer) error {
+func answerError(status int, ans api.Answer) error {
 	msg := ans.Error
 	if msg == "" {
 		msg = strings.TrimSuffix(ans.Outcome+": "+ans.Reason, ": ")

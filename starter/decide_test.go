@@ -16,12 +16,12 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
+	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/gateway"
 	"github.com/foureyes/foureyes/internal/demotokens"
 	"github.com/foureyes/foureyes/internal/testkeys"
 	"github.com/foureyes/foureyes/policy"
-	"github.com/foureyes/foureyes/workflows"
 )
 
 // demoToken reads a demo identity's token (bob, ci-bot) from deploy/demo-tokens.env.
@@ -49,9 +49,9 @@ func gatewayFor(t *testing.T, fake client.Client) string {
 // outcomeFake is a release that predates signed decisions (its binding is
 // unsigned): the gateway signals it and polls QueryDecision.
 func outcomeFake(outcome string) *fakeTemporal {
-	return &fakeTemporal{queries: map[string]any{workflows.QueryDecision: workflows.DecisionOutcome{
+	return &fakeTemporal{queries: map[string]any{api.QueryDecision: api.DecisionOutcome{
 		Outcome: outcome, Reason: "reason for " + outcome, Gate: "approval", GateState: "open"},
-		workflows.QueryBinding: workflows.Binding{ReleaseID: "release-api-prod-1"}}}
+		api.QueryBinding: api.Binding{ReleaseID: "release-api-prod-1"}}}
 }
 
 func TestDecide(t *testing.T) {
@@ -104,17 +104,17 @@ func TestDecideSignalsTokenIdentity(t *testing.T) {
 	require.NoError(t, os.WriteFile(tokenFile, []byte(demoToken(t, "ci-bot")+"\n"), 0o600))
 	code, out, errs := cli(t, nil, "decide", "release-api-prod-1", "--json", "--gate", "review", "--reject", "--comment", "breaks refunds", "--token-file", tokenFile)
 	require.Equal(t, 0, code, errs)
-	var ans gateway.Answer
+	var ans api.Answer
 	require.NoError(t, json.Unmarshal([]byte(out), &ans))
 	assert.Equal(t, "accepted", ans.Outcome)
 	assert.Equal(t, "ci-bot", ans.Identity)
 	require.Len(t, fake.signals, 1)
-	d := fake.signals[0].(workflows.Decision)
+	d := fake.signals[0].(api.Decision)
 	assert.Equal(t, "ci-bot", d.Identity)
-	assert.Equal(t, workflows.ChannelAPI, d.Channel)
+	assert.Equal(t, api.ChannelAPI, d.Channel)
 	assert.Equal(t, "reject", d.Verdict)
 	assert.Equal(t, "review", d.Gate)
-	assert.Equal(t, gateway.ScopedRequestID("ci-bot", ans.RequestID), d.RequestID, "a request id is made by the CLI")
+	assert.Equal(t, api.ScopedRequestID("ci-bot", ans.RequestID), d.RequestID, "a request id is made by the CLI")
 	assert.NotEmpty(t, d.RequestID)
 
 	code, _, errs = cli(t, nil, "decide", "r1", "--gate", "review", "--approve", "--token-file", filepath.Join(t.TempDir(), "none"))

@@ -5,21 +5,17 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"regexp"
 	"strings"
 
 	"go.temporal.io/sdk/client"
 
-	"github.com/foureyes/foureyes/gateway"
+	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/policy"
-	"github.com/foureyes/foureyes/workflows"
 )
 
-var hexSHA = regexp.MustCompile(`^[0-9a-f]{40}$`)
-
 // awaitingStatus is the ReleaseStatus of a release whose gate is open.
-var awaitingStatus = map[string]string{policy.GateReview: workflows.StatusAwaitingReview,
-	policy.GateApproval: workflows.StatusAwaitingApproval, workflows.GateFollowUp: workflows.StatusAwaitingFollowUp}
+var awaitingStatus = map[string]string{policy.GateReview: api.StatusAwaitingReview,
+	policy.GateApproval: api.StatusAwaitingApproval, api.GateFollowUp: api.StatusAwaitingFollowUp}
 
 // decideAll approves the gate of RELEASE and of every running release of
 // the same service and commit waiting at that gate; the gateway decides
@@ -29,11 +25,11 @@ func decideAll(e *env, d decideArgs, token string) error {
 	if err != nil {
 		return err
 	}
-	body, err := json.Marshal(gateway.BatchRequest{Request: d.req, Releases: ids})
+	body, err := json.Marshal(api.BatchRequest{DecisionRequest: d.req, Releases: ids})
 	if err != nil {
 		return fail(exitFailure, "%v", err)
 	}
-	hreq, err := gatewayRequest(d.gatewayURL, gateway.BatchPath, token, body)
+	hreq, err := gatewayRequest(d.gatewayURL, api.PathBatch, token, body)
 	if err != nil {
 		return err
 	}
@@ -57,20 +53,20 @@ func queuedWithSameArtifact(e *env, id, gate string) ([]string, error) {
 	defer c.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
 	defer cancel()
-	var st workflows.Status
-	if err := query(ctx, c, id, workflows.QueryStatus, &st); err != nil {
+	var st api.Status
+	if err := query(ctx, c, id, api.QueryStatus, &st); err != nil {
 		return nil, err
 	}
 	commit := st.Commit
 	if commit == "" {
 		commit = st.Request.Commit
 	}
-	if !namePattern.MatchString(st.Request.Service) || !hexSHA.MatchString(commit) || st.ArtifactDigest == "" {
+	if !api.ValidName(st.Request.Service) || !api.ValidCommit(commit) || st.ArtifactDigest == "" {
 		return nil, fail(exitRefused, "release %s has no built artifact yet (service %q, commit %q): nothing to match", id, st.Request.Service, commit)
 	}
 	return listQueued(ctx, c, id, fmt.Sprintf("WorkflowType = '%s' AND ExecutionStatus = 'Running' AND %s = '%s' AND %s = '%s' AND %s = '%s'",
-		releaseWorkflow, workflows.AttrService.GetName(), st.Request.Service, workflows.AttrCommit.GetName(), commit,
-		workflows.AttrStatus.GetName(), awaitingStatus[gate]))
+		api.WorkflowRelease, api.AttrService.GetName(), st.Request.Service, api.AttrCommit.GetName(), commit,
+		api.AttrStatus.GetName(), awaitingStatus[gate]))
 }
 
 func listQueued(ctx context.Context, c client.Client, self, q string) ([]string, error) {
@@ -87,8 +83,8 @@ func listQueued(ctx context.Context, c client.Client, self, q string) ([]string,
 	return ids, nil
 }
 
-func sendBatch(req *http.Request) (int, gateway.BatchAnswer, error) {
-	var ans gateway.BatchAnswer
+func sendBatch(req *http.Request) (int, api.BatchAnswer, error) {
+	var ans api.BatchAnswer
 	resp, err := httpClient.Do(req)
 	if err != nil {
 		return 0, ans, err
@@ -101,7 +97,7 @@ func sendBatch(req *http.Request) (int, gateway.BatchAnswer, error) {
 }
 
 // printBatch reports the decision per release.
-func printBatch(e *env, b gateway.BatchAnswer, asJSON bool) error {
+func printBatch(e *env, b api.BatchAnswer, asJSON bool) error {
 	if asJSON {
 		return printJSON(e.stdout, b)
 	}
@@ -120,18 +116,18 @@ func printBatch(e *env, b gateway.BatchAnswer, asJSON bool) error {
 
 // batchError: 0 when every release took the decision, refused (3) when
 // some did not.
-func batchError(status int, b gateway.BatchAnswer) error {
+func batchError(status int, b api.BatchAnswer) error {
 	switch {
 	case status == http.StatusOK:
 		return nil
 	case status == http.StatusMultiStatus:
 		n := 0
 		for _, a := range b.Answers {
-			if a.Outcome != workflows.OutcomeAccepted {
+			if a.Outcome != api.OutcomeAccepted {
 				n++
 			}
 		}
 		return fail(exitRefused, "%d of %d releases did not take the decision", n, len(b.Answers))
 	}
-	return answerError(status, gateway.Answer{Error: b.Error})
+	return answerError(status, api.Answer{Error: b.Error})
 }

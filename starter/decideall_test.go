@@ -11,7 +11,7 @@ import (
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/sdk/client"
 
-	"github.com/foureyes/foureyes/workflows"
+	"github.com/foureyes/foureyes/api"
 )
 
 // batchTemporal: staging (the named release) and prod wait at approval
@@ -20,9 +20,9 @@ type batchTemporal struct{ *signedTemporal }
 
 func (b batchTemporal) UpdateWorkflow(ctx context.Context, o client.UpdateWorkflowOptions) (client.WorkflowUpdateHandle, error) {
 	_, _ = b.signedTemporal.UpdateWorkflow(ctx, o)
-	out := workflows.DecisionOutcome{Outcome: "accepted", Reason: "counted", GateState: "open"}
+	out := api.DecisionOutcome{Outcome: "accepted", Reason: "counted", GateState: "open"}
 	if o.WorkflowID == "rel-prod" {
-		out = workflows.DecisionOutcome{Outcome: "refused", Reason: "carol is not in prod-approvers", GateState: "open"}
+		out = api.DecisionOutcome{Outcome: "refused", Reason: "carol is not in prod-approvers", GateState: "open"}
 	}
 	return doneUpdate{value: out}, nil
 }
@@ -30,8 +30,8 @@ func (b batchTemporal) UpdateWorkflow(ctx context.Context, o client.UpdateWorkfl
 func newBatchTemporal() batchTemporal {
 	s := newSignedTemporal(nil)
 	commit := strings.Repeat("c", 40)
-	s.queries = map[string]any{workflows.QueryStatus: workflows.Status{ReleaseID: "rel-staging", Commit: commit,
-		ArtifactDigest: s.binding.ArtifactDigest, Request: workflows.ReleaseRequest{Service: "api", Environment: "staging"}}}
+	s.queries = map[string]any{api.QueryStatus: api.Status{ReleaseID: "rel-staging", Commit: commit,
+		ArtifactDigest: s.binding.ArtifactDigest, Request: api.ReleaseRequest{Service: "api", Environment: "staging"}}}
 	for _, id := range []string{"rel-staging", "rel-prod"} {
 		s.executions = append(s.executions, &workflowpb.WorkflowExecutionInfo{Execution: &commonpb.WorkflowExecution{WorkflowId: id}})
 	}

@@ -8,7 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/foureyes/foureyes/gateway"
+	"github.com/foureyes/foureyes/api"
 )
 
 // emergencyFlags: --emergency REASON makes the release a break-glass one,
@@ -31,8 +31,8 @@ func (f *emergencyFlags) declare(e *env, id string) (json.RawMessage, error) {
 	if err != nil {
 		return nil, err
 	}
-	body, _ := json.Marshal(gateway.EmergencyRequest{ReleaseID: id, Reason: f.reason, RequestID: uuid.NewString()})
-	hreq, err := gatewayRequest(f.gatewayURL, "/v1/emergencies", token, body)
+	body, _ := json.Marshal(api.EmergencyRequest{ReleaseID: id, Reason: f.reason, RequestID: uuid.NewString()})
+	hreq, err := gatewayRequest(f.gatewayURL, api.PathEmergencies, token, body)
 	if err != nil {
 		return nil, err
 	}
@@ -42,7 +42,7 @@ func (f *emergencyFlags) declare(e *env, id string) (json.RawMessage, error) {
 	}
 	defer resp.Body.Close()
 	var ans struct {
-		gateway.EmergencyAnswer
+		api.EmergencyAnswer
 		Error string `json:"error"`
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&ans); err != nil || resp.StatusCode != http.StatusOK {

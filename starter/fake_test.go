@@ -15,7 +15,7 @@ import (
 	"go.temporal.io/sdk/converter"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/foureyes/foureyes/workflows"
+	"github.com/foureyes/foureyes/api"
 )
 
 // fakeTemporal records what the CLI asks of Temporal and answers from its fields.
@@ -26,7 +26,7 @@ type fakeTemporal struct {
 	queryErr    error
 	describe    enums.WorkflowExecutionStatus // 0: NotFound
 	signalErr   error
-	result      workflows.ReleaseResult
+	result      api.ReleaseResult
 	resultErr   error
 	executions  []*workflowpb.WorkflowExecutionInfo
 	listQueries []string

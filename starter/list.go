@@ -16,7 +16,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
-	"github.com/foureyes/foureyes/workflows"
+	"github.com/foureyes/foureyes/api"
 )
 
 const maxListLimit = 1000
@@ -46,9 +46,9 @@ type listFilter struct {
 }
 
 // releaseStatuses are the values of ReleaseStatus that --status takes.
-var releaseStatuses = []string{workflows.StatusBuilding, workflows.StatusAwaitingReview, workflows.StatusAwaitingApproval,
-	workflows.StatusDeploying, workflows.StatusDeployed, workflows.StatusRejected, workflows.StatusExpired,
-	workflows.StatusCancelled, workflows.StatusRolledBack, workflows.StatusFailed}
+var releaseStatuses = []string{api.StatusBuilding, api.StatusAwaitingReview, api.StatusAwaitingApproval,
+	api.StatusDeploying, api.StatusDeployed, api.StatusRejected, api.StatusExpired,
+	api.StatusCancelled, api.StatusRolledBack, api.StatusFailed}
 
 var identityPattern = regexp.MustCompile(`^[A-Za-z0-9._@+-]+$`)
 
@@ -109,10 +109,10 @@ func (r listed) shownStatus() string {
 
 func (f listFilter) validate() error {
 	switch {
-	case f.service != "" && !namePattern.MatchString(f.service):
-		return fail(exitUsage, "--service: must match [a-z0-9-]+")
-	case f.env != "" && !namePattern.MatchString(f.env):
-		return fail(exitUsage, "--env: must match [a-z0-9-]+")
+	case f.service != "" && !api.ValidName(f.service):
+		return fail(exitUsage, "--service: must be %s (got %q)", api.NameRule, f.service)
+	case f.env != "" && !api.ValidName(f.env):
+		return fail(exitUsage, "--env: must be %s (got %q)", api.NameRule, f.env)
 	case f.status != "" && f.status != "running" && f.status != "closed" && !slices.Contains(releaseStatuses, f.status):
 		return fail(exitUsage, "--status: must be running, closed or one of %s", strings.Join(releaseStatuses, ", "))
 	case f.requester != "" && !identityPattern.MatchString(f.requester):
@@ -133,24 +133,24 @@ func (f listFilter) visibilityQuery() string {
 	if f.raw != "" {
 		return f.raw
 	}
-	q := []string{"WorkflowType = '" + releaseWorkflow + "'"}
+	q := []string{"WorkflowType = '" + api.WorkflowRelease + "'"}
 	add := func(attr, v string) {
 		if v != "" {
 			q = append(q, fmt.Sprintf("%s = '%s'", attr, v))
 		}
 	}
-	add(workflows.AttrService.GetName(), f.service)
-	add(workflows.AttrEnvironment.GetName(), f.env)
+	add(api.AttrService.GetName(), f.service)
+	add(api.AttrEnvironment.GetName(), f.env)
 	switch f.status {
 	case "running":
 		q = append(q, "ExecutionStatus = 'Running'")
 	case "closed":
 		q = append(q, "ExecutionStatus != 'Running'")
 	default:
-		add(workflows.AttrStatus.GetName(), f.status)
+		add(api.AttrStatus.GetName(), f.status)
 	}
-	add(workflows.AttrRequester.GetName(), f.requester)
-	add(workflows.AttrAwaiting.GetName(), f.awaiting)
+	add(api.AttrRequester.GetName(), f.requester)
+	add(api.AttrAwaiting.GetName(), f.awaiting)
 	if f.since > 0 {
 		q = append(q, "StartTime > '"+f.now.Add(-f.since).UTC().Format(time.RFC3339)+"'")
 	}
@@ -186,12 +186,12 @@ func toListed(ex *workflowpb.WorkflowExecutionInfo) listed {
 		r.CloseTime = &t
 	}
 	sa := ex.GetSearchAttributes().GetIndexedFields()
-	decode(sa[workflows.AttrStatus.GetName()], &r.ReleaseStatus)
-	decode(sa[workflows.AttrService.GetName()], &r.Service)
-	decode(sa[workflows.AttrEnvironment.GetName()], &r.Environment)
-	decode(sa[workflows.AttrRequester.GetName()], &r.Requester)
-	decode(sa[workflows.AttrCommit.GetName()], &r.Commit)
-	decode(sa[workflows.AttrAwaiting.GetName()], &r.Awaiting)
+	decode(sa[api.AttrStatus.GetName()], &r.ReleaseStatus)
+	decode(sa[api.AttrService.GetName()], &r.Service)
+	decode(sa[api.AttrEnvironment.GetName()], &r.Environment)
+	decode(sa[api.AttrRequester.GetName()], &r.Requester)
+	decode(sa[api.AttrCommit.GetName()], &r.Commit)
+	decode(sa[api.AttrAwaiting.GetName()], &r.Awaiting)
 	memo := ex.GetMemo().GetFields() // releases started before the search attributes
 	if r.Service == "" {
 		decode(memo["service"], &r.Service)

@@ -10,8 +10,8 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/policy"
-	"github.com/foureyes/foureyes/workflows"
 )
 
 // checked is what policy check prints with --json.
@@ -57,9 +57,9 @@ func cmdPolicyExplain(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	var ex workflows.ExplainResult
+	var ex api.ExplainResult
 	err = withClient(e, func(ctx context.Context, c client.Client) error {
-		return query(ctx, c, pos[0], workflows.QueryExplain, &ex)
+		return query(ctx, c, pos[0], api.QueryExplain, &ex)
 	})
 	if err != nil {
 		return err
@@ -70,7 +70,7 @@ func cmdPolicyExplain(e *env, args []string) error {
 	return printExplain(e, ex)
 }
 
-func printExplain(e *env, ex workflows.ExplainResult) error {
+func printExplain(e *env, ex api.ExplainResult) error {
 	if ex.Gate == "" {
 		fmt.Fprintln(e.stdout, "no gate is open")
 		return nil

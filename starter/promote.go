@@ -7,9 +7,9 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/audit"
-	"github.com/foureyes/foureyes/workflows"
 )
 
 const promoteSynopsis = "RELEASE --to ENV [--requester R] [--title T] [--emergency REASON [--token-file F] [--gateway URL]] [--wait] [--json]"
@@ -31,7 +31,7 @@ func cmdPromote(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	var req workflows.ReleaseRequest
+	var req api.ReleaseRequest
 	err = withClient(e, func(ctx context.Context, c client.Client) error {
 		req, err = promotion(ctx, c, pos[0], *to)
 		return err
@@ -51,32 +51,32 @@ func cmdPromote(e *env, args []string) error {
 
 // promotion is the request promoting release id to env: only a deployed
 // release with a signed build provenance can be promoted.
-func promotion(ctx context.Context, c client.Client, id, env string) (workflows.ReleaseRequest, error) {
-	var st workflows.Status
-	if err := query(ctx, c, id, workflows.QueryStatus, &st); err != nil {
-		return workflows.ReleaseRequest{}, err
+func promotion(ctx context.Context, c client.Client, id, env string) (api.ReleaseRequest, error) {
+	var st api.Status
+	if err := query(ctx, c, id, api.QueryStatus, &st); err != nil {
+		return api.ReleaseRequest{}, err
 	}
 	if err := promotable(st, env); err != nil {
-		return workflows.ReleaseRequest{}, err
+		return api.ReleaseRequest{}, err
 	}
-	var trail workflows.AuditTrail
-	if err := query(ctx, c, id, workflows.QueryAudit, &trail); err != nil {
-		return workflows.ReleaseRequest{}, err
+	var trail audit.Trail
+	if err := query(ctx, c, id, api.QueryAudit, &trail); err != nil {
+		return api.ReleaseRequest{}, err
 	}
 	prov, err := provenanceOf(trail.Entries)
 	if err != nil {
-		return workflows.ReleaseRequest{}, fail(exitFailure, "release %s: %v", id, err)
+		return api.ReleaseRequest{}, fail(exitFailure, "release %s: %v", id, err)
 	}
 	q := st.Request
-	return workflows.ReleaseRequest{Service: q.Service, Environment: env, Commit: st.Commit, Authors: q.Authors,
-		Title: q.Title, Link: q.Link, Promotes: &workflows.Promotion{Release: id, Provenance: prov}}, nil
+	return api.ReleaseRequest{Service: q.Service, Environment: env, Commit: st.Commit, Authors: q.Authors,
+		Title: q.Title, Link: q.Link, Promotes: &api.Promotion{Release: id, Provenance: prov}}, nil
 }
 
-func promotable(st workflows.Status, env string) error {
+func promotable(st api.Status, env string) error {
 	switch {
 	case env == "":
 		return fail(exitUsage, "--to: required (the environment to promote to)")
-	case st.Result == nil || st.Result.Status != workflows.StatusDeployed:
+	case st.Result == nil || st.Result.Status != api.StatusDeployed:
 		return fail(exitFailure, "release %s is %s: only a deployed release can be promoted", st.ReleaseID, st.Status)
 	case st.Request.Environment == env:
 		return fail(exitUsage, "--to: release %s is already in %s", st.ReleaseID, env)
@@ -90,7 +90,7 @@ func promotable(st workflows.Status, env string) error {
 // entry of a trail (the release verified it before recording it).
 func provenanceOf(entries []audit.Entry) (attest.Envelope, error) {
 	for _, e := range entries {
-		if e.Type == audit.EventStageFinished && e.Stage == workflows.StageCode && len(e.Envelope) > 0 {
+		if e.Type == audit.EventStageFinished && e.Stage == api.StageCode && len(e.Envelope) > 0 {
 			return attest.Envelope(e.Envelope), nil
 		}
 	}
@@ -98,7 +98,7 @@ func provenanceOf(entries []audit.Entry) (attest.Envelope, error) {
 }
 
 // promotesLine is how status names the link between releases.
-func promotesLine(st workflows.Status) string {
+func promotesLine(st api.Status) string {
 	if st.Promotes == "" {
 		return ""
 	}

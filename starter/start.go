@@ -8,34 +8,28 @@ import (
 	"github.com/google/uuid"
 	"go.temporal.io/sdk/client"
 
-	"github.com/foureyes/foureyes/activities"
+	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/attest"
-	"github.com/foureyes/foureyes/workflows"
 )
 
 const startSynopsis = "--service S --env E --commit SHA|SHORT|TAG|BRANCH [--author A ...] [--requester R] [--title T] [--link L] [--emergency REASON [--token-file F] [--gateway URL]] [--wait] [--json]"
 
-// releaseWorkflow is the workflow type name, started by name.
-const releaseWorkflow = "Release"
-
-var (
-	namePattern = regexp.MustCompile(`^[a-z0-9-]+$`)
-	fullSHA     = regexp.MustCompile(`^[0-9a-fA-F]{40}$`)
-)
+// fullSHA: a full SHA in any case, which start lowercases.
+var fullSHA = regexp.MustCompile(`^[0-9a-fA-F]{40}$`)
 
 // startOutput is what start prints with --json.
 type startOutput struct {
-	ReleaseID string                   `json:"release_id"`
-	RunID     string                   `json:"run_id"`
-	URL       string                   `json:"url"`
-	Result    *workflows.ReleaseResult `json:"result,omitempty"`
+	ReleaseID string             `json:"release_id"`
+	RunID     string             `json:"run_id"`
+	URL       string             `json:"url"`
+	Result    *api.ReleaseResult `json:"result,omitempty"`
 }
 
 func cmdStart(e *env, args []string) error {
 	fs := newFlags("start")
-	var req workflows.ReleaseRequest
+	var req api.ReleaseRequest
 	var authors stringList
-	fs.StringVar(&req.Service, "service", "", "service name ([a-z0-9-]+)")
+	fs.StringVar(&req.Service, "service", "", "service name ([a-z0-9-], at most 63)")
 	fs.StringVar(&req.Environment, "env", "", "environment, as named in the policy")
 	fs.StringVar(&req.Commit, "commit", "", "commit: full or short SHA, tag or branch (resolved by the build role)")
 	fs.Var(&authors, "author", "author identity (repeatable; the commits' authors count anyway)")
@@ -58,7 +52,7 @@ func cmdStart(e *env, args []string) error {
 
 // startDeclared starts the release, first declared an emergency when
 // --emergency says so.
-func startDeclared(e *env, req workflows.ReleaseRequest, em emergencyFlags, wait, asJSON bool) error {
+func startDeclared(e *env, req api.ReleaseRequest, em emergencyFlags, wait, asJSON bool) error {
 	id := releaseID(req)
 	if em.reason != "" {
 		env, err := em.declare(e, id)
@@ -71,7 +65,7 @@ func startDeclared(e *env, req workflows.ReleaseRequest, em emergencyFlags, wait
 }
 
 // releaseID is release-<service>-<env>-<uuid>.
-func releaseID(req workflows.ReleaseRequest) string {
+func releaseID(req api.ReleaseRequest) string {
 	return fmt.Sprintf("release-%s-%s-%s", req.Service, req.Environment, uuid.NewString())
 }
 
@@ -80,16 +74,16 @@ func releaseID(req workflows.ReleaseRequest) string {
 // resolves it in the service's repository (a service without one needs the
 // full SHA and --author: the release says so). Authors are optional: the
 // change's commits name theirs, and the declared ones count too.
-func validateStart(req *workflows.ReleaseRequest) error {
+func validateStart(req *api.ReleaseRequest) error {
 	if fullSHA.MatchString(req.Commit) {
 		req.Commit = strings.ToLower(req.Commit)
 	}
 	switch {
-	case !namePattern.MatchString(req.Service):
-		return fail(exitUsage, "--service: must be set and match [a-z0-9-]+ (got %q)", req.Service)
-	case !namePattern.MatchString(req.Environment):
-		return fail(exitUsage, "--env: must be set and match [a-z0-9-]+ (got %q)", req.Environment)
-	case !activities.ValidRevision(req.Commit):
+	case !api.ValidName(req.Service):
+		return fail(exitUsage, "--service: must be set, %s (got %q)", api.NameRule, req.Service)
+	case !api.ValidName(req.Environment):
+		return fail(exitUsage, "--env: must be set, %s (got %q)", api.NameRule, req.Environment)
+	case !api.ValidRevision(req.Commit):
 		return fail(exitUsage, "--commit: must be a commit SHA (full or short), a tag or a branch (got %q)", req.Commit)
 	case strings.TrimSpace(req.Requester) == "":
 		return fail(exitUsage, "--requester: required (or set FOUREYES_IDENTITY)")
@@ -102,7 +96,7 @@ func validateStart(req *workflows.ReleaseRequest) error {
 	return nil
 }
 
-func startRelease(e *env, id string, req workflows.ReleaseRequest, wait, asJSON bool) error {
+func startRelease(e *env, id string, req api.ReleaseRequest, wait, asJSON bool) error {
 	c, err := dial(e)
 	if err != nil {
 		return err
@@ -125,14 +119,14 @@ func startRelease(e *env, id string, req workflows.ReleaseRequest, wait, asJSON 
 // launch starts the Release workflow, by type name, with id
 // release-<service>-<env>-<uuid>, what the UI shows (summary, details, memo)
 // and the search attributes it is found by.
-func launch(c client.Client, id string, req workflows.ReleaseRequest) (client.WorkflowRun, error) {
+func launch(c client.Client, id string, req api.ReleaseRequest) (client.WorkflowRun, error) {
 	ctx, cancel := interruptible(callTimeout)
 	defer cancel()
-	opts := client.StartWorkflowOptions{ID: id, TaskQueue: workflows.QueueOrchestrator,
+	opts := client.StartWorkflowOptions{ID: id, TaskQueue: api.QueueOrchestrator,
 		StaticSummary: staticSummary(req), StaticDetails: staticDetails(req),
 		Memo:                  memo(req),
-		TypedSearchAttributes: workflows.StartAttributes(req)}
-	run, err := c.ExecuteWorkflow(ctx, opts, releaseWorkflow, req)
+		TypedSearchAttributes: api.StartAttributes(req)}
+	run, err := c.ExecuteWorkflow(ctx, opts, api.WorkflowRelease, req)
 	if err != nil {
 		return nil, fail(exitFailure, "starting release: %v", err)
 	}
@@ -140,7 +134,7 @@ func launch(c client.Client, id string, req workflows.ReleaseRequest) (client.Wo
 }
 
 // memo is what the UI shows of the request; a promotion names its release.
-func memo(req workflows.ReleaseRequest) map[string]any {
+func memo(req api.ReleaseRequest) map[string]any {
 	m := map[string]any{"service": req.Service, "environment": req.Environment, "title": req.Title, "link": req.Link}
 	if req.Promotes != nil {
 		m["promotes"] = req.Promotes.Release
@@ -152,12 +146,12 @@ func memo(req workflows.ReleaseRequest) map[string]any {
 }
 
 // staticSummary is the release's one line in the UI's workflow list.
-func staticSummary(req workflows.ReleaseRequest) string {
+func staticSummary(req api.ReleaseRequest) string {
 	return fmt.Sprintf("%s → %s @ %.7s by %s", req.Service, req.Environment, req.Commit, req.Requester)
 }
 
 // staticDetails is the release request as Temporal markdown.
-func staticDetails(req workflows.ReleaseRequest) string {
+func staticDetails(req api.ReleaseRequest) string {
 	var b strings.Builder
 	title := req.Title
 	if title == "" {

@@ -11,7 +11,7 @@ import (
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
-	"github.com/foureyes/foureyes/workflows"
+	"github.com/foureyes/foureyes/api"
 )
 
 // closedStatus is shown when a closed release no longer answers the query.
@@ -30,8 +30,8 @@ func cmdStatus(e *env, args []string) error {
 		return err
 	}
 	return withClient(e, func(ctx context.Context, c client.Client) error {
-		var st workflows.Status
-		if qerr := query(ctx, c, pos[0], workflows.QueryStatus, &st); qerr != nil {
+		var st api.Status
+		if qerr := query(ctx, c, pos[0], api.QueryStatus, &st); qerr != nil {
 			return showClosed(ctx, e, c, pos[0], qerr, *asJSON)
 		}
 		if *asJSON {
@@ -74,7 +74,7 @@ func showClosed(ctx context.Context, e *env, c client.Client, id string, qerr er
 	return nil
 }
 
-func printStatus(w io.Writer, st workflows.Status, now time.Time) {
+func printStatus(w io.Writer, st api.Status, now time.Time) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	printRequest(tw, st.ReleaseID, st.Request)
 	fmt.Fprintf(tw, "stage\t%s\n", st.Stage)
@@ -107,7 +107,7 @@ func printStatus(w io.Writer, st workflows.Status, now time.Time) {
 
 // printChange shows the commit the release pinned and, from git, the
 // change's commits and authors.
-func printChange(w io.Writer, st workflows.Status) {
+func printChange(w io.Writer, st api.Status) {
 	if st.Commit != "" && st.Commit != st.Request.Commit {
 		fmt.Fprintf(w, "commit\t%s (%s resolved by the build role)\n", st.Commit, st.Request.Commit)
 	} else {
@@ -138,7 +138,7 @@ func printChange(w io.Writer, st workflows.Status) {
 	row(w, "all authors", strings.Join(st.Authors, ", "))
 }
 
-func printRequest(w io.Writer, id string, r workflows.ReleaseRequest) {
+func printRequest(w io.Writer, id string, r api.ReleaseRequest) {
 	fmt.Fprintf(w, "release\t%s\n", id)
 	fmt.Fprintf(w, "change\t%s → %s @ %s\n", r.Service, r.Environment, short(r.Commit))
 	row(w, "title", r.Title)
@@ -147,21 +147,21 @@ func printRequest(w io.Writer, id string, r workflows.ReleaseRequest) {
 }
 
 // accepted counts approvals among the signers.
-func accepted(s []workflows.Signer) int {
+func accepted(s []api.Signer) int {
 	n := 0
 	for _, x := range s {
-		if x.Verdict != workflows.VerdictReject {
+		if x.Verdict != api.VerdictReject {
 			n++
 		}
 	}
 	return n
 }
 
-func signers(s []workflows.Signer) string {
+func signers(s []api.Signer) string {
 	parts := make([]string, len(s))
 	for i, x := range s {
 		parts[i] = fmt.Sprintf("%s (%s", x.Identity, x.Channel)
-		if x.Verdict == workflows.VerdictReject {
+		if x.Verdict == api.VerdictReject {
 			parts[i] += ", rejected"
 		}
 		parts[i] += ")"

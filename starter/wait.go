@@ -10,7 +10,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/foureyes/foureyes/workflows"
+	"github.com/foureyes/foureyes/api"
 )
 
 func cmdWait(e *env, args []string) error {
@@ -37,10 +37,10 @@ func cmdWait(e *env, args []string) error {
 
 // awaitResult waits (until Ctrl-C) for the release's result. A release that
 // ended without one (failed, terminated, timed out) is exit 3.
-func awaitResult(run client.WorkflowRun) (workflows.ReleaseResult, error) {
+func awaitResult(run client.WorkflowRun) (api.ReleaseResult, error) {
 	ctx, cancel := interruptible(0)
 	defer cancel()
-	var res workflows.ReleaseResult
+	var res api.ReleaseResult
 	err := run.Get(ctx, &res)
 	var we *temporal.WorkflowExecutionError
 	if errors.As(err, &we) {
@@ -50,17 +50,17 @@ func awaitResult(run client.WorkflowRun) (workflows.ReleaseResult, error) {
 }
 
 // resultError prints the result (unless JSON) and returns exit 3 unless deployed.
-func resultError(e *env, res workflows.ReleaseResult, asJSON bool) error {
+func resultError(e *env, res api.ReleaseResult, asJSON bool) error {
 	if !asJSON {
 		printResult(e.stdout, res)
 	}
-	if res.Status != workflows.StatusDeployed {
+	if res.Status != api.StatusDeployed {
 		return fail(exitRefused, "release ended %s: %s", res.Status, res.Reason)
 	}
 	return nil
 }
 
-func printResult(w io.Writer, res workflows.ReleaseResult) {
+func printResult(w io.Writer, res api.ReleaseResult) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "result\t%s\n", res.Status)
 	row(tw, "reason", res.Reason)

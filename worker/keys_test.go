@@ -14,7 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/worker"
 
-	"github.com/foureyes/foureyes/activities"
+	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/config"
 )
@@ -166,7 +166,7 @@ func TestRolesSignWithTheirOwnKey(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, strings.TrimSpace(string(want)), signer.PublicKey(), name)
 		if name == config.RoleOrchestrator {
-			_, ok := reflect.TypeOf(reg.activities[0]).MethodByName(activities.ActivitySeal)
+			_, ok := reflect.TypeOf(reg.activities[0]).MethodByName(api.ActivitySeal)
 			assert.True(t, ok, "the orchestrator registers Seal")
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/foureyes/foureyes/activities"
+	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/config"
 	"github.com/foureyes/foureyes/gateway"
@@ -69,7 +70,7 @@ func orchestratorRole(ctx context.Context, e roleEnv) (*role, error) {
 	}
 	worker.SetStickyWorkflowCacheSize(cfg.CacheSize)
 	acts := &activities.PolicyActivities{Identity: cfg.Identity, PolicyFile: cfg.PolicyFile, Signer: signer}
-	return &role{identity: cfg.Identity, queue: workflows.QueueOrchestrator, workflows: true, register: func(r worker.Registry) {
+	return &role{identity: cfg.Identity, queue: api.QueueOrchestrator, workflows: true, register: func(r worker.Registry) {
 		r.RegisterWorkflow(workflows.Release)
 		r.RegisterActivity(acts)
 	}}, nil
@@ -96,7 +97,7 @@ func buildRole(ctx context.Context, e roleEnv) (*role, error) {
 	acts := &activities.BuildActivities{Identity: cfg.Identity, ArtifactDir: cfg.ArtifactDir,
 		StateDir: cfg.StateDir, PolicyFile: cfg.PolicyFile, GitTimeout: cfg.GitTimeout,
 		Command: cfg.Command, Timeout: cfg.Timeout, RegistryToken: cfg.RegistryToken, Signer: signer}
-	return activityRole(cfg.Identity, workflows.QueueBuild, acts), nil
+	return activityRole(cfg.Identity, api.QueueBuild, acts), nil
 }
 
 func reviewRole(ctx context.Context, e roleEnv) (*role, error) {
@@ -110,7 +111,7 @@ func reviewRole(ctx context.Context, e roleEnv) (*role, error) {
 	}
 	acts := &activities.ReviewActivities{Identity: cfg.Identity, ArtifactDir: cfg.ArtifactDir,
 		Command: cfg.Command, Timeout: cfg.Timeout, ScannerToken: cfg.ScannerToken, Signer: signer}
-	return activityRole(cfg.Identity, workflows.QueueReview, acts), nil
+	return activityRole(cfg.Identity, api.QueueReview, acts), nil
 }
 
 func deployRole(ctx context.Context, e roleEnv) (*role, error) {
@@ -131,7 +132,7 @@ func deployRole(ctx context.Context, e roleEnv) (*role, error) {
 		StateDir: cfg.StateDir, Command: cfg.Command, VerifyCommand: cfg.VerifyCommand,
 		RollbackCommand: cfg.RollbackCommand, Timeout: cfg.Timeout, Credentials: cfg.Credentials,
 		PolicyFile: cfg.PolicyFile, Signer: signer}
-	return activityRole(cfg.Identity, workflows.QueueDeploy, acts), nil
+	return activityRole(cfg.Identity, api.QueueDeploy, acts), nil
 }
 
 // approvalRole prompts on the console (and in Slack with a bot token) and
@@ -156,7 +157,7 @@ func approvalRole(ctx context.Context, e roleEnv) (*role, error) {
 	}
 	bindings := &gateway.Bindings{}
 	notifier := activities.Notifiers{approvalNotifier(cfg, e), promptedBindings{bindings}}
-	r := activityRole(cfg.Identity, workflows.QueueApproval,
+	r := activityRole(cfg.Identity, api.QueueApproval,
 		&activities.ApprovalActivities{Identity: cfg.Identity, Notifier: notifier})
 	gw := &sharedGateway{opts: gateway.Options{Policy: pol, PolicyHash: polHash, Slack: gatewaySlack(cfg), Signer: signer,
 		RateLimit: &gateway.RateLimit{PerSecond: cfg.RatePerSecond, Burst: cfg.RateBurst}, Bindings: bindings}}

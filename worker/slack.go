@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/foureyes/foureyes/activities"
+	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/config"
 	"github.com/foureyes/foureyes/gateway"
 )
@@ -48,8 +49,8 @@ func approvalNotifier(cfg *config.Approval, e roleEnv) activities.Notifier {
 // query first (gateway.Bindings.Prompted).
 type promptedBindings struct{ b *gateway.Bindings }
 
-func (p promptedBindings) Notify(_ context.Context, n activities.Notification) (string, error) {
-	if n.Kind == activities.NotifyPrompt {
+func (p promptedBindings) Notify(_ context.Context, n api.Notification) (string, error) {
+	if n.Kind == api.NotifyPrompt {
 		p.b.Prompted(n.ReleaseID, n.PolicyHash, n.ArtifactDigest)
 	}
 	return n.Ref, nil

@@ -17,8 +17,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
 
+	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/config"
-	"github.com/foureyes/foureyes/gateway"
 )
 
 // The approval role takes Slack clicks only when configured for them: the
@@ -85,7 +85,7 @@ func TestSlackManifestAndReadmeMatchCode(t *testing.T) {
 	assert.True(t, m.Settings.Interactivity.IsEnabled)
 	u, err := url.Parse(m.Settings.Interactivity.RequestURL)
 	require.NoError(t, err)
-	assert.Equal(t, gateway.SlackInteractionsPath, u.Path)
+	assert.Equal(t, api.PathSlackInteractions, u.Path)
 	assert.NotNil(t, m.Settings.SocketMode, "the Socket Mode switch is in the manifest")
 	assert.Contains(t, m.OAuth.Scopes.Bot, "chat:write")
 
@@ -102,5 +102,5 @@ func TestSlackManifestAndReadmeMatchCode(t *testing.T) {
 		}
 	}
 	assert.Contains(t, section, "deploy/slack-app-manifest.yaml")
-	assert.Contains(t, section, gateway.SlackInteractionsPath)
+	assert.Contains(t, section, api.PathSlackInteractions)
 }

@@ -8,8 +8,7 @@ import (
 	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/log"
 
-	"github.com/foureyes/foureyes/activities"
-	"github.com/foureyes/foureyes/workflows"
+	"github.com/foureyes/foureyes/api"
 )
 
 // stageLogging logs each activity's start and end and adds the release stage
@@ -61,20 +60,20 @@ func (o *stageOutbound) GetLogger(ctx context.Context) log.Logger {
 // stageOf is the release stage an activity works for.
 func stageOf(activityType string, args []any) string {
 	switch activityType {
-	case activities.ActivityBuild, activities.ActivityDeployed: // the change's start, asked before the build
-		return workflows.StageCode
-	case activities.ActivityReview:
-		return workflows.StageReview
-	case activities.ActivityDeploy, activities.ActivityVerify, activities.ActivityRollback:
-		return workflows.StageDeploy
-	case activities.ActivityNotify:
+	case api.ActivityBuild, api.ActivityDeployed: // the change's start, asked before the build
+		return api.StageCode
+	case api.ActivityReview:
+		return api.StageReview
+	case api.ActivityDeploy, api.ActivityVerify, api.ActivityRollback:
+		return api.StageDeploy
+	case api.ActivityNotify:
 		if len(args) == 1 {
-			if n, ok := args[0].(activities.Notification); ok && n.Gate == "approval" {
-				return workflows.StageApprove
+			if n, ok := args[0].(api.Notification); ok && n.Gate == "approval" {
+				return api.StageApprove
 			}
 		}
-		return workflows.StageReview
-	case activities.ActivitySeal:
+		return api.StageReview
+	case api.ActivitySeal:
 		return "end"
 	}
 	return "start" // LoadPolicy

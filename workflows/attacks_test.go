@@ -5,7 +5,7 @@ import (
 
 	"go.temporal.io/sdk/testsuite"
 
-	"github.com/foureyes/foureyes/activities"
+	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/audit"
 	"github.com/foureyes/foureyes/internal/testkeys"
@@ -16,20 +16,20 @@ import (
 
 // forgedThenExpired sends the honest review, then a forged approval pair;
 // the release must expire at the approval gate with both refused.
-func (s *ReleaseSuite) forgedApprovals(send func(after time.Duration, d Decision)) ReleaseResult {
-	s.decide(time.Minute, "r1", "review", "bob", VerdictApprove)
-	send(2*time.Minute, Decision{RequestID: "f1", Gate: "approval", Verdict: VerdictApprove, Identity: "carol", Channel: ChannelSlack})
-	send(3*time.Minute, Decision{RequestID: "f2", Gate: "approval", Verdict: VerdictApprove, Identity: "dave", Channel: ChannelSlack})
+func (s *ReleaseSuite) forgedApprovals(send func(after time.Duration, d api.Decision)) api.ReleaseResult {
+	s.decide(time.Minute, "r1", "review", "bob", api.VerdictApprove)
+	send(2*time.Minute, api.Decision{RequestID: "f1", Gate: "approval", Verdict: api.VerdictApprove, Identity: "carol", Channel: api.ChannelSlack})
+	send(3*time.Minute, api.Decision{RequestID: "f2", Gate: "approval", Verdict: api.VerdictApprove, Identity: "dave", Channel: api.ChannelSlack})
 	res := s.run()
-	s.Equal(StatusExpired, res.Status)
+	s.Equal(api.StatusExpired, res.Status)
 	s.Zero(s.roles.deploys)
 	s.Len(s.entries(audit.EventDecisionRefused), 2)
 	return res
 }
 
 func (s *ReleaseSuite) TestForgedDecisionSignalIsRefusedAndRecorded() {
-	s.forgedApprovals(func(after time.Duration, d Decision) {
-		s.env.RegisterDelayedCallback(func() { s.env.SignalWorkflow(SignalDecision, d) }, after)
+	s.forgedApprovals(func(after time.Duration, d api.Decision) {
+		s.env.RegisterDelayedCallback(func() { s.env.SignalWorkflow(api.SignalDecision, d) }, after)
 	})
 	for _, e := range s.entries(audit.EventDecisionRefused) {
 		s.Empty(e.Actor, "an unsigned claim names nobody")
@@ -45,21 +45,21 @@ func (s *ReleaseSuite) refusedWith(code string) {
 }
 
 func (s *ReleaseSuite) TestDecisionSignedByAnotherRoleIsRefused() {
-	s.forgedApprovals(func(after time.Duration, d Decision) {
+	s.forgedApprovals(func(after time.Duration, d api.Decision) {
 		s.decideSigned(after, attest.RoleBuild, s.binding(), digestOf(testCommit), d)
 	})
 	s.refusedWith(attest.CodeWrongRole)
 }
 
 func (s *ReleaseSuite) TestDecisionSignedByAnUnknownKeyIsRefused() {
-	s.forgedApprovals(func(after time.Duration, d Decision) {
+	s.forgedApprovals(func(after time.Duration, d api.Decision) {
 		s.decideSigned(after, testkeys.Outsider, s.binding(), digestOf(testCommit), d)
 	})
 	s.refusedWith(attest.CodeBadSignature)
 }
 
 func (s *ReleaseSuite) TestDecisionReplayedFromAnotherReleaseIsRefused() {
-	s.forgedApprovals(func(after time.Duration, d Decision) {
+	s.forgedApprovals(func(after time.Duration, d api.Decision) {
 		b := s.binding()
 		b.Release = "another-release"
 		s.decideSigned(after, attest.RoleApproval, b, digestOf(testCommit), d)
@@ -68,14 +68,14 @@ func (s *ReleaseSuite) TestDecisionReplayedFromAnotherReleaseIsRefused() {
 }
 
 func (s *ReleaseSuite) TestDecisionForAnotherArtifactIsRefused() {
-	s.forgedApprovals(func(after time.Duration, d Decision) {
+	s.forgedApprovals(func(after time.Duration, d api.Decision) {
 		s.decideSigned(after, attest.RoleApproval, s.binding(), digestOf("another commit"), d)
 	})
 	s.refusedWith(attest.CodeMisbound)
 }
 
 func (s *ReleaseSuite) TestDecisionUnderAnotherPolicyIsRefused() {
-	s.forgedApprovals(func(after time.Duration, d Decision) {
+	s.forgedApprovals(func(after time.Duration, d api.Decision) {
 		b := s.binding()
 		b.PolicySHA256 = "feedface"
 		s.decideSigned(after, attest.RoleApproval, b, digestOf(testCommit), d)
@@ -87,65 +87,65 @@ func (s *ReleaseSuite) TestDecisionUnderAnotherPolicyIsRefused() {
 // it answers with its first outcome and counts once (carol cannot make a
 // quorum of two alone).
 func (s *ReleaseSuite) TestReplayedEnvelopeCountsOnce() {
-	s.decide(time.Minute, "r1", "review", "bob", VerdictApprove)
-	carol := Decision{RequestID: "a1", Gate: "approval", Verdict: VerdictApprove, Identity: "carol", Channel: ChannelAPI}
-	var replayed DecisionOutcome
+	s.decide(time.Minute, "r1", "review", "bob", api.VerdictApprove)
+	carol := api.Decision{RequestID: "a1", Gate: "approval", Verdict: api.VerdictApprove, Identity: "carol", Channel: api.ChannelAPI}
+	var replayed api.DecisionOutcome
 	for i, id := range []string{"a1", "a1-replayed"} {
 		s.env.RegisterDelayedCallback(func() {
 			env := signedDecision(attest.RoleApproval, s.binding(), digestOf(testCommit), carol)
-			s.env.UpdateWorkflow(UpdateDecide, id, &testsuite.TestUpdateCallback{OnAccept: func() {},
+			s.env.UpdateWorkflow(api.UpdateDecide, id, &testsuite.TestUpdateCallback{OnAccept: func() {},
 				OnReject: func(err error) { s.Fail("rejected", err.Error()) },
 				OnComplete: func(v any, err error) {
 					s.Require().NoError(err)
-					replayed = v.(DecisionOutcome)
-				}}, SignedRequest{Envelope: env})
+					replayed = v.(api.DecisionOutcome)
+				}}, api.SignedRequest{Envelope: env})
 		}, time.Duration(2+i)*time.Minute)
 	}
 	res := s.run()
-	s.Equal(StatusExpired, res.Status)
-	s.Equal(OutcomeAccepted, replayed.Outcome, "the replay answers with the first outcome, not a second judgement")
+	s.Equal(api.StatusExpired, res.Status)
+	s.Equal(api.OutcomeAccepted, replayed.Outcome, "the replay answers with the first outcome, not a second judgement")
 	s.Equal(2, len(s.entries(audit.EventDecision)), "bob once, carol once")
 	s.Equal(0, len(s.entries(audit.EventDecisionRefused)), "the replay is not judged again")
 }
 
 func (s *ReleaseSuite) TestUnsignedBuildResultFailsClosed() {
-	s.roles.forgeBuild = func(in activities.BuildInput) activities.BuildResult {
-		return activities.BuildResult{ArtifactRef: "/evil", Digest: digestOf("evil"), Executor: "foureyes-build@h"}
+	s.roles.forgeBuild = func(in api.BuildInput) api.BuildResult {
+		return api.BuildResult{ArtifactRef: "/evil", Digest: digestOf("evil"), Executor: "foureyes-build@h"}
 	}
 	s.approveAll()
 	res := s.run()
-	s.Equal(StatusFailed, res.Status)
+	s.Equal(api.StatusFailed, res.Status)
 	s.Contains(res.Reason, "build result refused")
 	s.Zero(s.roles.deploys)
 }
 
 func (s *ReleaseSuite) TestBuildProvenanceOfAnotherReleaseFailsClosed() {
-	s.roles.forgeBuild = func(in activities.BuildInput) activities.BuildResult {
+	s.roles.forgeBuild = func(in api.BuildInput) api.BuildResult {
 		in.ReleaseID = "another-release"
 		return signedBuild(in, "foureyes-build@h")
 	}
 	res := s.run()
-	s.Equal(StatusFailed, res.Status)
+	s.Equal(api.StatusFailed, res.Status)
 	s.Contains(res.Reason, "bound to release")
 }
 
 func (s *ReleaseSuite) TestForgedReviewPassIsNotBelieved() {
-	s.roles.forgeReview = func(in activities.ReviewInput) activities.ReviewResult {
+	s.roles.forgeReview = func(in api.ReviewInput) api.ReviewResult {
 		res := signedReview(in, false, "foureyes-review@h") // the review role said no
 		res.Passed = true                                   // and the forger says yes
 		return res
 	}
 	res := s.run()
-	s.Equal(StatusRejected, res.Status)
+	s.Equal(api.StatusRejected, res.Status)
 	s.Zero(s.roles.deploys)
 }
 
 func (s *ReleaseSuite) TestUnsignedReviewResultFailsClosed() {
-	s.roles.forgeReview = func(in activities.ReviewInput) activities.ReviewResult {
-		return activities.ReviewResult{Passed: true, Executor: "foureyes-review@h"}
+	s.roles.forgeReview = func(in api.ReviewInput) api.ReviewResult {
+		return api.ReviewResult{Passed: true, Executor: "foureyes-review@h"}
 	}
 	res := s.run()
-	s.Equal(StatusFailed, res.Status)
+	s.Equal(api.StatusFailed, res.Status)
 	s.Contains(res.Reason, "review result refused")
 }
 
@@ -153,14 +153,14 @@ func (s *ReleaseSuite) TestDeployWithoutReceiptRollsBack() {
 	s.approveAll()
 	s.roles.forgeDeploy = true
 	res := s.run()
-	s.Equal(StatusRolledBack, res.Status)
+	s.Equal(api.StatusRolledBack, res.Status)
 	s.Contains(res.Reason, "Deploy result refused")
 	s.Equal(1, s.roles.rollbacks)
 }
 
 func (s *ReleaseSuite) TestDeployGetsTheWholeSignedBundle() {
 	s.approveAll()
-	s.Equal(StatusDeployed, s.run().Status)
+	s.Equal(api.StatusDeployed, s.run().Status)
 	s.Require().Len(s.roles.bundles, 1)
 	b := s.roles.bundles[0]
 	s.Require().NotNil(b)
@@ -173,30 +173,30 @@ func (s *ReleaseSuite) TestDeployGetsTheWholeSignedBundle() {
 }
 
 func (s *ReleaseSuite) TestForgedCancelSignalIsRefused() {
-	s.decide(time.Minute, "r1", "review", "bob", VerdictApprove)
+	s.decide(time.Minute, "r1", "review", "bob", api.VerdictApprove)
 	s.env.RegisterDelayedCallback(func() {
-		s.env.SignalWorkflow(SignalCancel, CancelRequest{RequestID: "c", Identity: "rita", Reason: "forged"})
+		s.env.SignalWorkflow(api.SignalCancel, api.CancelRequest{RequestID: "c", Identity: "rita", Reason: "forged"})
 	}, 2*time.Minute)
-	s.decide(3*time.Minute, "a1", "approval", "carol", VerdictApprove)
-	s.decide(4*time.Minute, "a2", "approval", "dave", VerdictApprove)
+	s.decide(3*time.Minute, "a1", "approval", "carol", api.VerdictApprove)
+	s.decide(4*time.Minute, "a2", "approval", "dave", api.VerdictApprove)
 	res := s.run()
-	s.Equal(StatusDeployed, res.Status)
+	s.Equal(api.StatusDeployed, res.Status)
 	s.Empty(s.entries(audit.EventCancelRequested))
 }
 
 func (s *ReleaseSuite) TestFloodOfRefusedDecisionsIsBounded() {
-	s.decide(time.Minute, "r1", "review", "bob", VerdictApprove)
+	s.decide(time.Minute, "r1", "review", "bob", api.VerdictApprove)
 	for i := range 3 * refusalCap {
-		d := Decision{RequestID: "x" + string(rune('A'+i%26)) + string(rune('a'+i/26)), Gate: "approval",
-			Verdict: VerdictApprove, Identity: "alice", Channel: ChannelAPI}
+		d := api.Decision{RequestID: "x" + string(rune('A'+i%26)) + string(rune('a'+i/26)), Gate: "approval",
+			Verdict: api.VerdictApprove, Identity: "alice", Channel: api.ChannelAPI}
 		s.decideSigned(90*time.Second, attest.RoleApproval, s.binding(), digestOf(testCommit), d)
 		d.RequestID = "forged-" + d.RequestID
 		s.decideSigned(90*time.Second, testkeys.Outsider, s.binding(), digestOf(testCommit), d)
 	}
-	s.decide(3*time.Minute, "a1", "approval", "carol", VerdictApprove)
-	s.decide(4*time.Minute, "a2", "approval", "dave", VerdictApprove)
+	s.decide(3*time.Minute, "a1", "approval", "carol", api.VerdictApprove)
+	s.decide(4*time.Minute, "a2", "approval", "dave", api.VerdictApprove)
 	res := s.run()
-	s.Equal(StatusDeployed, res.Status, "a flood does not stop the release")
+	s.Equal(api.StatusDeployed, res.Status, "a flood does not stop the release")
 	s.Equal(2*refusalCap, len(s.entries(audit.EventDecisionRefused)), "alice's and the unverified sender's first refusals")
 	s.Equal(2, len(s.entries(audit.EventRefusalsCapped)))
 	rejected := 0

@@ -8,18 +8,10 @@ import (
 
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/audit"
 	"github.com/foureyes/foureyes/policy"
-)
-
-// Gate states.
-const (
-	GateOpen     = "open"
-	GateApproved = "approved"
-	GateRejected = "rejected"
-	GateExpired  = "expired"
-	GateClosed   = "closed" // ended by cancel
 )
 
 // gate is one policy gate while (and after) it waits for decisions.
@@ -28,12 +20,12 @@ type gate struct {
 	rule      policy.GateRule
 	opened    time.Time
 	deadline  time.Time
-	signed    []Signer
+	signed    []api.Signer
 	state     string
 	promptRef string // reference of the prompt message, for updates
 }
 
-func (g *gate) open() bool { return g.state == GateOpen }
+func (g *gate) open() bool { return g.state == api.GateOpen }
 
 func (g *gate) signerIDs() []string {
 	ids := make([]string, 0, len(g.signed))
@@ -46,7 +38,7 @@ func (g *gate) signerIDs() []string {
 func (g *gate) approvals() int {
 	n := 0
 	for _, s := range g.signed {
-		if s.Verdict == VerdictApprove {
+		if s.Verdict == api.VerdictApprove {
 			n++
 		}
 	}
@@ -66,7 +58,7 @@ func (r *release) check(g *gate, identity string, now time.Time) policy.Check {
 		Authors: r.authors(), Unmapped: r.src.unmapped, Requester: r.req.Requester, Declarer: r.declarer(),
 		Earlier: r.earlier, Signed: g.signerIDs(), Executors: r.executors, Now: now,
 	}
-	if g.name == GateFollowUp { // judged by the review gate's rule; signers of the emergency may sign it
+	if g.name == api.GateFollowUp { // judged by the review gate's rule; signers of the emergency may sign it
 		c.Gate, c.Earlier = policy.GateReview, nil
 	}
 	return c
@@ -78,7 +70,7 @@ func (r *release) openGate(ctx workflow.Context, name string) *gate {
 	rule, _ := r.pol.Rule(r.req.Environment, name)
 	rule = r.emergencyRule(name, rule)
 	now := workflow.Now(ctx).UTC()
-	g := &gate{name: name, rule: rule, opened: now, state: GateOpen,
+	g := &gate{name: name, rule: rule, opened: now, state: api.GateOpen,
 		deadline: now.Add(rule.Deadline.Std())}
 	r.gate = g
 	r.gates = append(r.gates, g)
@@ -98,20 +90,20 @@ func (r *release) waitGate(ctx workflow.Context, g *gate) error {
 	}
 	r.record(ctx, audit.Entry{Type: audit.EventGateReminder, Stage: r.stage,
 		Detail: fmt.Sprintf("half the deadline passed; awaiting %s", strings.Join(r.statusView().Awaiting, ", "))})
-	r.notify(ctx, r.notification(kindReminder, g, ""))
+	r.notify(ctx, r.notification(api.NotifyReminder, g, ""))
 	ok, err = workflow.AwaitWithTimeout(ctx, g.deadline.Sub(workflow.Now(ctx)), done)
 	if err != nil || ok {
 		return err
 	}
-	g.state = GateExpired
-	r.record(ctx, audit.Entry{Type: audit.EventGateExpired, Stage: r.stage, Outcome: GateExpired,
+	g.state = api.GateExpired
+	r.record(ctx, audit.Entry{Type: audit.EventGateExpired, Stage: r.stage, Outcome: api.GateExpired,
 		Detail: fmt.Sprintf("gate %s expired with %d of %d approvals", g.name, g.approvals(), g.rule.Quorum)})
 	return nil
 }
 
 // onDecision judges one decision signal. A signal carries no signature:
 // releases with signed attestations refuse it (and record the refusal).
-func (r *release) onDecision(ctx workflow.Context, d Decision) {
+func (r *release) onDecision(ctx workflow.Context, d api.Decision) {
 	r.seq++
 	if d.RequestID == "" {
 		d.RequestID = fmt.Sprintf("unnamed-%d", r.seq)
@@ -125,7 +117,7 @@ func (r *release) onDecision(ctx workflow.Context, d Decision) {
 
 // decideVerified judges a decision whose origin is established. A retried
 // delivery of the same request id counts once: its first outcome stands.
-func (r *release) decideVerified(ctx workflow.Context, d Decision, env attest.Envelope) DecisionOutcome {
+func (r *release) decideVerified(ctx workflow.Context, d api.Decision, env attest.Envelope) api.DecisionOutcome {
 	if o, seen := r.outcomes[d.RequestID]; seen {
 		return o
 	}
@@ -133,7 +125,7 @@ func (r *release) decideVerified(ctx workflow.Context, d Decision, env attest.En
 	o := r.judge(d, now)
 	r.outcomes[d.RequestID] = o
 	r.countDecision(ctx, d, o)
-	if o.Outcome != OutcomeAccepted {
+	if o.Outcome != api.OutcomeAccepted {
 		r.refuse(ctx, d, o, now, env)
 		return o
 	}
@@ -142,23 +134,23 @@ func (r *release) decideVerified(ctx workflow.Context, d Decision, env attest.En
 }
 
 // judge applies the gate state and the pinned policy to a decision.
-func (r *release) judge(d Decision, now time.Time) DecisionOutcome {
-	o := DecisionOutcome{RequestID: d.RequestID, Gate: d.Gate}
+func (r *release) judge(d api.Decision, now time.Time) api.DecisionOutcome {
+	o := api.DecisionOutcome{RequestID: d.RequestID, Gate: d.Gate}
 	switch {
-	case d.Verdict != VerdictApprove && d.Verdict != VerdictReject:
-		o.Outcome, o.Reason = OutcomeRefused, fmt.Sprintf("verdict %q is neither approve nor reject", d.Verdict)
+	case d.Verdict != api.VerdictApprove && d.Verdict != api.VerdictReject:
+		o.Outcome, o.Reason = api.OutcomeRefused, fmt.Sprintf("verdict %q is neither approve nor reject", d.Verdict)
 	case r.gate == nil || r.gate.name != d.Gate || !r.gate.open() || r.cancelled():
-		o.Outcome, o.Reason = OutcomeGateClosed, r.closedReason(d.Gate)
+		o.Outcome, o.Reason = api.OutcomeGateClosed, r.closedReason(d.Gate)
 	default:
 		c := r.check(r.gate, d.Identity, now)
-		c.Reject = d.Verdict == VerdictReject
+		c.Reject = d.Verdict == api.VerdictReject
 		v := r.pol.Decide(c)
 		if why := r.commentMissing(c, d.Comment); v.Allowed && why != "" {
 			v = policy.Verdict{Reason: why}
 		}
-		o.Outcome, o.Reason = OutcomeRefused, v.Reason
+		o.Outcome, o.Reason = api.OutcomeRefused, v.Reason
 		if v.Allowed {
-			o.Outcome, o.Reason = OutcomeAccepted, ""
+			o.Outcome, o.Reason = api.OutcomeAccepted, ""
 		}
 	}
 	return o
@@ -174,8 +166,8 @@ func (r *release) closedReason(gateName string) string {
 	return fmt.Sprintf("gate %s is not open (release is %s)", gateName, r.status)
 }
 
-func (r *release) refuse(ctx workflow.Context, d Decision, o DecisionOutcome, now time.Time, env attest.Envelope) {
-	r.refusal = &Refusal{Identity: d.Identity, Gate: d.Gate, Channel: d.Channel, Reason: o.Reason, At: now}
+func (r *release) refuse(ctx workflow.Context, d api.Decision, o api.DecisionOutcome, now time.Time, env attest.Envelope) {
+	r.refusal = &api.Refusal{Identity: d.Identity, Gate: d.Gate, Channel: d.Channel, Reason: o.Reason, At: now}
 	if r.trust.signed && !r.countRefusal(ctx, d.Identity) {
 		return
 	}
@@ -187,37 +179,37 @@ func (r *release) refuse(ctx workflow.Context, d Decision, o DecisionOutcome, no
 	}
 }
 
-func (r *release) accept(ctx workflow.Context, d Decision, now time.Time, env attest.Envelope) {
+func (r *release) accept(ctx workflow.Context, d api.Decision, now time.Time, env attest.Envelope) {
 	g := r.gate
 	if env != nil {
 		r.trust.decisions = append(r.trust.decisions, env)
 	}
-	g.signed = append(g.signed, Signer{Identity: d.Identity, Verdict: d.Verdict,
+	g.signed = append(g.signed, api.Signer{Identity: d.Identity, Verdict: d.Verdict,
 		Channel: d.Channel, Comment: d.Comment, At: now})
 	switch { // before recording, so that what is published is the gate's new state
-	case d.Verdict == VerdictReject:
-		g.state = GateRejected
+	case d.Verdict == api.VerdictReject:
+		g.state = api.GateRejected
 	case g.approvals() >= g.rule.Quorum:
-		g.state = GateApproved
+		g.state = api.GateApproved
 	}
 	r.record(ctx, audit.Entry{Type: audit.EventDecision, Stage: r.stage, Actor: d.Identity,
 		Channel: d.Channel, Outcome: d.Verdict, Envelope: json.RawMessage(env),
 		Detail: fmt.Sprintf("%s at gate %s (%d of %d); comment: %q", d.Verdict, g.name, g.approvals(), g.rule.Quorum, d.Comment)})
 	switch g.state {
-	case GateRejected:
+	case api.GateRejected:
 		r.record(ctx, audit.Entry{Type: audit.EventGateRejected, Stage: r.stage, Actor: d.Identity,
-			Outcome: GateRejected, Detail: fmt.Sprintf("gate %s rejected by %s", g.name, d.Identity)})
-	case GateApproved:
-		r.record(ctx, audit.Entry{Type: audit.EventGateApproved, Stage: r.stage, Outcome: GateApproved,
+			Outcome: api.GateRejected, Detail: fmt.Sprintf("gate %s rejected by %s", g.name, d.Identity)})
+	case api.GateApproved:
+		r.record(ctx, audit.Entry{Type: audit.EventGateApproved, Stage: r.stage, Outcome: api.GateApproved,
 			Detail: fmt.Sprintf("gate %s approved by %s", g.name, strings.Join(g.signerIDs(), ", "))})
 	}
-	r.notify(ctx, r.notification(kindDecision, g, d.Identity+" "+d.Verdict+"d"))
+	r.notify(ctx, r.notification(api.NotifyDecision, g, d.Identity+" "+d.Verdict+"d"))
 }
 
 // closeGate ends a gate: its signers become earlier signers for later gates.
 func (r *release) closeGate(g *gate) {
 	if g.open() {
-		g.state = GateClosed
+		g.state = api.GateClosed
 	}
 	r.earlier = append(r.earlier, g.signerIDs()...)
 }

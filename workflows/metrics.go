@@ -8,6 +8,7 @@ import (
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/policy"
 )
 
@@ -31,7 +32,7 @@ func (r *release) logger(ctx workflow.Context) log.Logger {
 }
 
 // countDecision counts one judged decision by outcome and reason code.
-func (r *release) countDecision(ctx workflow.Context, d Decision, o DecisionOutcome) {
+func (r *release) countDecision(ctx workflow.Context, d api.Decision, o api.DecisionOutcome) {
 	workflow.GetMetricsHandler(ctx).WithTags(map[string]string{
 		"gate": oneOf(d.Gate, policy.Gates), "outcome": o.Outcome, "reason": ReasonCode(o),
 		"channel": oneOf(d.Channel, channels), "environment": r.req.Environment, "emergency": r.emergencyTag(),
@@ -74,15 +75,6 @@ func (r *release) countRelease(ctx workflow.Context, status, reason string) {
 	r.logger(ctx).Info("release ended", "outcome", status, "reason", reason)
 }
 
-// StageOfGate is the stage a gate belongs to (review → review, approval →
-// approve), for log lines about decisions.
-func StageOfGate(gate string) string {
-	if gate == policy.GateApproval {
-		return StageApprove
-	}
-	return StageReview
-}
-
 // reasonCodes maps the start of a refusal reason (policy rules, judge) to a
 // short, bounded label value.
 var reasonCodes = []struct{ prefix, code string }{
@@ -98,11 +90,11 @@ var reasonCodes = []struct{ prefix, code string }{
 
 // ReasonCode is the metric label of a decision's reason: "none" when
 // accepted, "gate_closed" for a gate that is not open, else the rule.
-func ReasonCode(o DecisionOutcome) string {
+func ReasonCode(o api.DecisionOutcome) string {
 	switch o.Outcome {
-	case OutcomeAccepted:
+	case api.OutcomeAccepted:
 		return "none"
-	case OutcomeGateClosed:
+	case api.OutcomeGateClosed:
 		return "gate_closed"
 	}
 	for _, rc := range reasonCodes {
@@ -113,7 +105,7 @@ func ReasonCode(o DecisionOutcome) string {
 	return "other"
 }
 
-var channels = []string{ChannelAPI, ChannelSlack, ChannelCLI}
+var channels = []string{api.ChannelAPI, api.ChannelSlack, api.ChannelCLI}
 
 // oneOf keeps a label value bounded: signals may carry anything.
 func oneOf(s string, known []string) string {

@@ -6,21 +6,14 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/foureyes/foureyes/activities"
+	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/audit"
-)
-
-const (
-	kindPrompt   = activities.NotifyPrompt
-	kindReminder = activities.NotifyReminder
-	kindDecision = activities.NotifyDecision
-	kindOutcome  = activities.NotifyOutcome
 )
 
 // notifyOptions: people are told through the approval role. Its failures
 // (Slack down, rate limits) are retried with backoff and never block a gate.
 var notifyOptions = workflow.ActivityOptions{
-	TaskQueue:           QueueApproval,
+	TaskQueue:           api.QueueApproval,
 	StartToCloseTimeout: 30 * time.Second,
 	RetryPolicy: &temporal.RetryPolicy{
 		InitialInterval: time.Second, BackoffCoefficient: 2,
@@ -28,8 +21,8 @@ var notifyOptions = workflow.ActivityOptions{
 	},
 }
 
-func (r *release) notification(kind string, g *gate, detail string) activities.Notification {
-	n := activities.Notification{
+func (r *release) notification(kind string, g *gate, detail string) api.Notification {
+	n := api.Notification{
 		Kind: kind, ReleaseID: r.id, Service: r.req.Service, Environment: r.req.Environment,
 		Commit: r.commitSHA(), Link: r.req.Link, Authors: r.authors(), Requester: r.req.Requester,
 		ArtifactDigest: r.artifact.Digest, PolicyHash: r.policyHash, Detail: detail, Outcome: r.status,
@@ -55,14 +48,14 @@ func (r *release) notification(kind string, g *gate, detail string) activities.N
 
 // notify sends a notification without waiting for it. The last one sent is
 // kept so that the release can wait for its outcome message before it ends.
-func (r *release) notify(ctx workflow.Context, n activities.Notification) workflow.Future {
+func (r *release) notify(ctx workflow.Context, n api.Notification) workflow.Future {
 	opts := notifyOptions
 	opts.Summary = "notify " + n.Kind
 	if n.Gate != "" {
 		opts.Summary += " at gate " + n.Gate
 	}
 	actx := workflow.WithActivityOptions(ctx, opts)
-	f := workflow.ExecuteActivity(actx, activities.ActivityNotify, n)
+	f := workflow.ExecuteActivity(actx, approvalRole.Notify, n)
 	r.lastNotice = f
 	return f
 }
@@ -71,9 +64,9 @@ func (r *release) notify(ctx workflow.Context, n activities.Notification) workfl
 // later updates edit the same message. The approve stage's executor is the
 // approval worker that sent the approval prompt.
 func (r *release) prompt(ctx workflow.Context, g *gate) {
-	f := r.notify(ctx, r.notification(kindPrompt, g, ""))
+	f := r.notify(ctx, r.notification(api.NotifyPrompt, g, ""))
 	workflow.Go(ctx, func(ctx workflow.Context) {
-		var res activities.NotifyResult
+		var res api.NotifyResult
 		if err := f.Get(ctx, &res); err != nil {
 			return // retries exhausted: decisions still arrive through the API
 		}
@@ -86,7 +79,7 @@ func (r *release) prompt(ctx workflow.Context, g *gate) {
 		}
 		r.addExecutor(res.Executor)
 		if g.name == "approval" {
-			r.stageExecutor(ctx, StageApprove, res.Executor, nil, "approvers asked: "+g.needed())
+			r.stageExecutor(ctx, api.StageApprove, res.Executor, nil, "approvers asked: "+g.needed())
 		}
 	})
 }
@@ -102,7 +95,7 @@ func (r *release) flushNotices(ctx workflow.Context) {
 
 func (r *release) recordPrompted(ctx workflow.Context, g *gate, executor string) {
 	if g.name == "approval" {
-		r.record(ctx, audit.Entry{Type: audit.EventStageFinished, Stage: StageApprove,
+		r.record(ctx, audit.Entry{Type: audit.EventStageFinished, Stage: api.StageApprove,
 			Executor: executor, Outcome: "ok", Detail: "approvers asked: " + g.needed()})
 	}
 }

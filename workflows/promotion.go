@@ -10,7 +10,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/foureyes/foureyes/activities"
+	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/audit"
 	"github.com/foureyes/foureyes/policy"
@@ -62,7 +62,7 @@ func (r *release) checkEmergency(ctx workflow.Context) string {
 	err := r.verifyFact(env, attest.RoleApproval, attest.PredicateEmergency, attest.ReleaseSubject(r.id), &e,
 		func() attest.Binding { return e.Binding })
 	if err == nil {
-		err = activities.CheckEmergency(&r.pol, r.req.Environment, e)
+		err = r.pol.CheckEmergency(r.req.Environment, e)
 	}
 	if err != nil {
 		return "emergency declaration refused (fail closed): " + err.Error()
@@ -83,17 +83,17 @@ func (r *release) unflagEmergency(ctx workflow.Context) {
 	if !r.visible || r.promo.version < versionEmergencyRefused {
 		return
 	}
-	if on, _ := workflow.GetTypedSearchAttributes(ctx).GetBool(AttrEmergency); !on {
+	if on, _ := workflow.GetTypedSearchAttributes(ctx).GetBool(api.AttrEmergency); !on {
 		return
 	}
-	if err := workflow.UpsertTypedSearchAttributes(ctx, AttrEmergency.ValueSet(false)); err != nil {
+	if err := workflow.UpsertTypedSearchAttributes(ctx, api.AttrEmergency.ValueSet(false)); err != nil {
 		workflow.GetLogger(ctx).Warn("ReleaseEmergency not reset", "error", err)
 	}
 }
 
 // emergencyNotice announces the emergency in the policy's channel.
-func (r *release) emergencyNotice() activities.Notification {
-	n := r.notification(kindOutcome, nil, fmt.Sprintf("EMERGENCY release declared by %s: %s", r.declarer(), r.promo.declared.Reason))
+func (r *release) emergencyNotice() api.Notification {
+	n := r.notification(api.NotifyOutcome, nil, fmt.Sprintf("EMERGENCY release declared by %s: %s", r.declarer(), r.promo.declared.Reason))
 	n.SlackChannel, n.Emergency = r.promo.rule.SlackChannel, r.promo.declared.Reason
 	return n
 }
@@ -104,24 +104,24 @@ func (r *release) emergencyNotice() activities.Notification {
 // bound to the promoted release. Its change must cover what is deployed
 // here now, or its authors would miss someone's commits.
 func (r *release) adoptPromoted(ctx workflow.Context) error {
-	r.startStage(ctx, StageCode, StatusBuilding, "promoting the artifact of release "+r.req.Promotes.Release+" (no rebuild)")
+	r.startStage(ctx, api.StageCode, api.StatusBuilding, "promoting the artifact of release "+r.req.Promotes.Release+" (no rebuild)")
 	res, err := r.verifyPromoted(ctx)
 	if err != nil {
 		err = errors.New("promotion refused (fail closed): " + err.Error())
-		r.stageFailed(ctx, StageCode, err)
+		r.stageFailed(ctx, api.StageCode, err)
 		return err
 	}
 	r.artifact, r.trust.provenance = res, res.Provenance
-	r.stageExecutor(ctx, StageCode, res.Executor, res.Provenance, fmt.Sprintf(
+	r.stageExecutor(ctx, api.StageCode, res.Executor, res.Provenance, fmt.Sprintf(
 		"promoted from release %s: artifact %s sha256:%s, built by %s (no rebuild)", r.req.Promotes.Release,
 		res.ArtifactRef, res.Digest, res.Executor)+r.describeChange())
 	return nil
 }
 
-func (r *release) verifyPromoted(ctx workflow.Context) (activities.BuildResult, error) {
+func (r *release) verifyPromoted(ctx workflow.Context) (api.BuildResult, error) {
 	req, ok := r.pol.Requirement(r.req.Environment)
 	if !ok {
-		return activities.BuildResult{}, fmt.Errorf("environment %s has no promotion rule (requires): there is nothing to promote from", r.req.Environment)
+		return api.BuildResult{}, fmt.Errorf("environment %s has no promotion rule (requires): there is nothing to promote from", r.req.Environment)
 	}
 	var p attest.Provenance
 	ext := &p.BuildDefinition.ExternalParameters
@@ -131,18 +131,18 @@ func (r *release) verifyPromoted(ctx workflow.Context) (activities.BuildResult, 
 	}
 	switch {
 	case err != nil:
-		return activities.BuildResult{}, err
+		return api.BuildResult{}, err
 	case ext.Release != r.req.Promotes.Release:
-		return activities.BuildResult{}, fmt.Errorf("the provenance is bound to release %q, not the promoted %q", ext.Release, r.req.Promotes.Release)
+		return api.BuildResult{}, fmt.Errorf("the provenance is bound to release %q, not the promoted %q", ext.Release, r.req.Promotes.Release)
 	case ext.Service != r.req.Service || ext.Environment != req.Environment:
-		return activities.BuildResult{}, fmt.Errorf("the provenance is for %s in %s; %s takes only what %s proved", ext.Service, ext.Environment, r.req.Environment, req.Environment)
-	case p.RunDetails.Builder.ID == "" || !fullSHA.MatchString(ext.Commit):
-		return activities.BuildResult{}, errors.New("the provenance names no builder or no full commit")
+		return api.BuildResult{}, fmt.Errorf("the provenance is for %s in %s; %s takes only what %s proved", ext.Service, ext.Environment, r.req.Environment, req.Environment)
+	case p.RunDetails.Builder.ID == "" || !api.ValidCommit(ext.Commit):
+		return api.BuildResult{}, errors.New("the provenance names no builder or no full commit")
 	}
 	if err := r.adoptSource(ctx, *ext); err != nil {
-		return activities.BuildResult{}, err
+		return api.BuildResult{}, err
 	}
-	return activities.BuildResult{ArtifactRef: ext.ArtifactRef, Digest: f.Subject.SHA256, Commit: ext.Commit,
+	return api.BuildResult{ArtifactRef: ext.ArtifactRef, Digest: f.Subject.SHA256, Commit: ext.Commit,
 		Executor: p.RunDetails.Builder.ID, Provenance: r.req.Promotes.Provenance}, nil
 }
 
@@ -223,13 +223,12 @@ func orCancelled(err error) string {
 // verifies its signed answer, bound to this release; the soak time is
 // measured at the deploy role's clock (the statement's time).
 func (r *release) askDeployment(ctx workflow.Context, env string) (*policy.Deployment, time.Time, error) {
-	opts := workflow.ActivityOptions{TaskQueue: QueueDeploy, StartToCloseTimeout: time.Minute,
+	opts := workflow.ActivityOptions{TaskQueue: api.QueueDeploy, StartToCloseTimeout: time.Minute,
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2,
 			MaximumInterval: 30 * time.Second, MaximumAttempts: 5},
 		Summary: fmt.Sprintf("promotion: what runs of %s in %s", r.req.Service, env)}
-	var res activities.DeployedResult
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), activities.ActivityDeployed,
-		activities.DeployedInput{ReleaseID: r.id, Service: r.req.Service, Environment: env, PolicyHash: r.policyHash}).Get(ctx, &res)
+	res, err := call(workflow.WithActivityOptions(ctx, opts), deployRole.Deployed,
+		api.DeployedInput{ReleaseID: r.id, Service: r.req.Service, Environment: env, PolicyHash: r.policyHash})
 	if err != nil {
 		return nil, time.Time{}, fmt.Errorf("what runs in %s could not be asked: %w", env, err)
 	}
@@ -264,26 +263,26 @@ func (r *release) emergencyRule(name string, rule policy.GateRule) policy.GateRu
 func (r *release) followUp(ctx workflow.Context) (string, string) {
 	rule, _ := r.pol.Rule(r.req.Environment, policy.GateReview)
 	rule.Quorum = 1
-	r.setStage(ctx, StageFollowUp, StatusAwaitingFollowUp)
-	g := &gate{name: GateFollowUp, rule: rule, opened: workflow.Now(ctx).UTC(), state: GateOpen}
+	r.setStage(ctx, api.StageFollowUp, api.StatusAwaitingFollowUp)
+	g := &gate{name: api.GateFollowUp, rule: rule, opened: workflow.Now(ctx).UTC(), state: api.GateOpen}
 	r.gate, r.gates = g, append(r.gates, g)
-	r.record(ctx, audit.Entry{Type: audit.EventGateOpened, Stage: StageFollowUp, Detail: fmt.Sprintf(
+	r.record(ctx, audit.Entry{Type: audit.EventGateOpened, Stage: api.StageFollowUp, Detail: fmt.Sprintf(
 		"emergency follow-up: gate %s needs 1 of %s after the deploy; it stays open until signed off", g.name, strings.Join(rule.Groups, ", "))})
 	r.prompt(ctx, g)
 	err := workflow.Await(ctx, func() bool { return !g.open() || r.cancelled() })
 	r.closeGate(g)
-	r.notify(ctx, r.notification(kindOutcome, g, "follow-up "+g.state))
+	r.notify(ctx, r.notification(api.NotifyOutcome, g, "follow-up "+g.state))
 	if err != nil {
-		return StatusDeployed, "deployed in an emergency; the follow-up review was not signed off: " + rootMessage(err)
+		return api.StatusDeployed, "deployed in an emergency; the follow-up review was not signed off: " + rootMessage(err)
 	}
 	if len(g.signed) == 0 {
-		return StatusDeployed, "deployed in an emergency; the follow-up review was closed unsigned by " + r.cancelReason()
+		return api.StatusDeployed, "deployed in an emergency; the follow-up review was closed unsigned by " + r.cancelReason()
 	}
 	last := g.signed[len(g.signed)-1]
-	if last.Verdict == VerdictReject {
-		return StatusDeployed, fmt.Sprintf("deployed in an emergency; the follow-up review by %s found: %s", last.Identity, last.Comment)
+	if last.Verdict == api.VerdictReject {
+		return api.StatusDeployed, fmt.Sprintf("deployed in an emergency; the follow-up review by %s found: %s", last.Identity, last.Comment)
 	}
-	return StatusDeployed, fmt.Sprintf("deployed in an emergency; follow-up review signed off by %s: %s", last.Identity, last.Comment)
+	return api.StatusDeployed, fmt.Sprintf("deployed in an emergency; follow-up review signed off by %s: %s", last.Identity, last.Comment)
 }
 
 // commentMissing: a rejection needs a comment, an approval where the policy

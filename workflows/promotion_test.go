@@ -3,17 +3,17 @@ package workflows
 import (
 	"time"
 
-	"github.com/foureyes/foureyes/activities"
+	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/audit"
 	"github.com/foureyes/foureyes/policy"
 )
 
 // signedRun is the deploy role's statement that st runs in in's environment.
-func signedRun(in activities.DeployedInput, st attest.DeployedState) activities.DeployedResult {
+func signedRun(in api.DeployedInput, st attest.DeployedState) api.DeployedResult {
 	st.Binding = attest.Binding{Release: in.ReleaseID, PolicySHA256: in.PolicyHash}
 	st.Service, st.Environment, st.Deployer = in.Service, in.Environment, "foureyes-deploy@h"
-	return activities.DeployedResult{Executor: "foureyes-deploy@h",
+	return api.DeployedResult{Executor: "foureyes-deploy@h",
 		Statement: mustAttest(attest.RoleDeploy, attest.DeploymentSubject(in.Service, in.Environment), attest.PredicateDeployed, st)}
 }
 
@@ -48,7 +48,7 @@ func (s *ReleaseSuite) stagingRuns(digest string, verifiedAgo time.Duration) {
 func (s *ReleaseSuite) refusedAtStart(want string) {
 	s.approveAll()
 	res := s.run()
-	s.Equal(StatusFailed, res.Status)
+	s.Equal(api.StatusFailed, res.Status)
 	s.Contains(res.Reason, "promotion rule: "+want)
 	s.Empty(s.entries(audit.EventGateOpened), "never reaches a gate that cannot lead anywhere")
 	s.Zero(s.roles.deploys)
@@ -84,7 +84,7 @@ func (s *ReleaseSuite) TestProdWaitsOutTheSoakWhenThePolicySaysWait() {
 	s.roles.pol = stagedPolicy(policy.UnmetWait)
 	s.stagingRuns(digestOf(testCommit), 10*time.Minute)
 	asked := 0
-	s.roles.forgeDeployed = func(in activities.DeployedInput) activities.DeployedResult {
+	s.roles.forgeDeployed = func(in api.DeployedInput) api.DeployedResult {
 		if in.Environment != "staging" {
 			return signedDeployed(in, "")
 		}
@@ -93,11 +93,11 @@ func (s *ReleaseSuite) TestProdWaitsOutTheSoakWhenThePolicySaysWait() {
 		st.At = t0.Add(time.Duration(asked-1) * 20 * time.Minute) // the deploy role's clock moves on
 		return signedRun(in, st)
 	}
-	s.decide(25*time.Minute, "r1", "review", "bob", VerdictApprove)
-	s.decide(26*time.Minute, "a1", "approval", "carol", VerdictApprove)
-	s.decide(27*time.Minute, "a2", "approval", "dave", VerdictApprove)
+	s.decide(25*time.Minute, "r1", "review", "bob", api.VerdictApprove)
+	s.decide(26*time.Minute, "a1", "approval", "carol", api.VerdictApprove)
+	s.decide(27*time.Minute, "a2", "approval", "dave", api.VerdictApprove)
 	res := s.run()
-	s.Equal(StatusDeployed, res.Status, res.Reason)
+	s.Equal(api.StatusDeployed, res.Status, res.Reason)
 	var outcomes []string
 	for _, e := range s.entries(audit.EventPromotionChecked) {
 		outcomes = append(outcomes, e.Outcome)
@@ -110,10 +110,10 @@ func (s *ReleaseSuite) TestProdWaitsOutTheSoakWhenThePolicySaysWait() {
 func (s *ReleaseSuite) TestPromotionRuleCheckedAgainAsTheApprovalGateOpens() {
 	s.roles.pol = stagedPolicy("")
 	s.stagingRuns(digestOf(testCommit), time.Hour)
-	s.decide(time.Minute, "r1", "review", "bob", VerdictApprove)
+	s.decide(time.Minute, "r1", "review", "bob", api.VerdictApprove)
 	s.env.RegisterDelayedCallback(func() { s.roles.runs = map[string]attest.DeployedState{"staging": {}} }, 30*time.Second)
 	res := s.run()
-	s.Equal(StatusFailed, res.Status)
+	s.Equal(api.StatusFailed, res.Status)
 	s.Contains(res.Reason, "was never deployed to staging")
 	s.Len(s.entries(audit.EventGateOpened), 1, "only the review gate opened")
 }
@@ -121,23 +121,23 @@ func (s *ReleaseSuite) TestPromotionRuleCheckedAgainAsTheApprovalGateOpens() {
 // stagingProvenance is the build role's provenance of testCommit's artifact
 // for staging release rel-staging.
 func stagingProvenance(release, env string) attest.Envelope {
-	in := activities.BuildInput{ReleaseID: release, Service: "payments", Environment: env, Commit: testCommit,
+	in := api.BuildInput{ReleaseID: release, Service: "payments", Environment: env, Commit: testCommit,
 		PolicyHash: "an-older-policy", Authors: []string{"alice"}, Requester: "rm", Git: true,
-		Deployed: signedDeployed(activities.DeployedInput{ReleaseID: release, Service: "payments", Environment: env}, "").Statement}
+		Deployed: signedDeployed(api.DeployedInput{ReleaseID: release, Service: "payments", Environment: env}, "").Statement}
 	return signedBuild(in, "foureyes-build@h").Provenance
 }
 
-func promoteRequest(prov attest.Envelope) ReleaseRequest {
+func promoteRequest(prov attest.Envelope) api.ReleaseRequest {
 	req := request()
-	req.Promotes = &Promotion{Release: "rel-staging", Provenance: prov}
+	req.Promotes = &api.Promotion{Release: "rel-staging", Provenance: prov}
 	return req
 }
 
-func (s *ReleaseSuite) runRequest(req ReleaseRequest) ReleaseResult {
+func (s *ReleaseSuite) runRequest(req api.ReleaseRequest) api.ReleaseResult {
 	s.env.ExecuteWorkflow(Release, req)
 	s.True(s.env.IsWorkflowCompleted())
 	s.NoError(s.env.GetWorkflowError())
-	var res ReleaseResult
+	var res api.ReleaseResult
 	s.NoError(s.env.GetWorkflowResult(&res))
 	return res
 }
@@ -148,7 +148,7 @@ func (s *ReleaseSuite) TestPromoteDeploysWithoutRebuild() {
 	prov := stagingProvenance("rel-staging", "staging")
 	s.approveAll()
 	res := s.runRequest(promoteRequest(prov))
-	s.Equal(StatusDeployed, res.Status, res.Reason)
+	s.Equal(api.StatusDeployed, res.Status, res.Reason)
 	s.Empty(s.roles.builds, "no rebuild")
 	s.Equal(digestOf(testCommit), res.ArtifactDigest)
 	in := s.roles.deployInputs[0]
@@ -164,10 +164,10 @@ func (s *ReleaseSuite) TestPromotionCarriesTheAuthorsOver() {
 	s.stagingRuns(digestOf(testCommit), time.Hour)
 	req := promoteRequest(stagingProvenance("rel-staging", "staging"))
 	req.Authors = nil
-	s.decide(time.Minute, "r1", "review", "bob", VerdictApprove)
-	s.decide(2*time.Minute, "a0", "approval", "alice", VerdictApprove)
+	s.decide(time.Minute, "r1", "review", "bob", api.VerdictApprove)
+	s.decide(2*time.Minute, "a0", "approval", "alice", api.VerdictApprove)
 	res := s.runRequest(req)
-	s.Equal(StatusExpired, res.Status)
+	s.Equal(api.StatusExpired, res.Status)
 	s.Equal("you authored this change", s.outcome("a0").Reason)
 }
 
@@ -183,7 +183,7 @@ func (s *ReleaseSuite) TestPromotionOfProvenanceNotOfTheStagingReleaseFails() {
 			s.roles.pol = stagedPolicy("")
 			s.stagingRuns(digestOf(testCommit), time.Hour)
 			res := s.runRequest(promoteRequest(prov))
-			s.Equal(StatusFailed, res.Status)
+			s.Equal(api.StatusFailed, res.Status)
 			s.Contains(res.Reason, "promotion refused (fail closed)")
 			s.Zero(s.roles.deploys)
 		})
@@ -192,11 +192,11 @@ func (s *ReleaseSuite) TestPromotionOfProvenanceNotOfTheStagingReleaseFails() {
 
 // signedEmergency is the approval role's statement of who's declaration.
 func signedEmergency(role string, b attest.Binding, who, reason string) attest.Envelope {
-	e := attest.Emergency{Binding: b, RequestID: "em-1", Identity: who, Channel: ChannelAPI, Reason: reason}
+	e := attest.Emergency{Binding: b, RequestID: "em-1", Identity: who, Channel: api.ChannelAPI, Reason: reason}
 	return mustAttest(role, attest.ReleaseSubject(b.Release), attest.PredicateEmergency, e)
 }
 
-func (s *ReleaseSuite) emergencyRequest(env, role, who, reason string) ReleaseRequest {
+func (s *ReleaseSuite) emergencyRequest(env, role, who, reason string) api.ReleaseRequest {
 	req := request()
 	req.Environment = env
 	req.Emergency = signedEmergency(role, s.binding(), who, reason)
@@ -214,10 +214,10 @@ func (s *ReleaseSuite) TestForgedOrIncompleteEmergencyFailsAtStart() {
 			s.SetupTest()
 			s.roles.pol = stagedPolicy("")
 			req := s.emergencyRequest("prod", c.role, c.who, c.reason)
-			s.Require().NoError(s.env.SetTypedSearchAttributesOnStart(StartAttributes(req)))
+			s.Require().NoError(s.env.SetTypedSearchAttributesOnStart(api.StartAttributes(req)))
 			got := s.upserts()
 			res := s.runRequest(req)
-			s.Equal(StatusFailed, res.Status)
+			s.Equal(api.StatusFailed, res.Status)
 			s.Contains(res.Reason, "emergency declaration refused (fail closed): "+c.want)
 			s.Empty(s.roles.builds)
 			s.Contains(*got, map[string]any{"ReleaseEmergency": false}, "a refused declaration is no emergency")
@@ -230,22 +230,22 @@ func (s *ReleaseSuite) TestForgedOrIncompleteEmergencyFailsAtStart() {
 // deploy a follow-up review stays open until someone signs it off.
 func (s *ReleaseSuite) TestEmergencyNeedsTwoPeopleAndAFollowUp() {
 	s.roles.pol = stagedPolicy("")
-	s.decide(time.Minute, "r1", "review", "bob", VerdictApprove)
-	s.decide(2*time.Minute, "a0", "approval", "rm", VerdictApprove)
-	s.decide(3*time.Minute, "a1", "approval", "carol", VerdictApprove)
+	s.decide(time.Minute, "r1", "review", "bob", api.VerdictApprove)
+	s.decide(2*time.Minute, "a0", "approval", "rm", api.VerdictApprove)
+	s.decide(3*time.Minute, "a1", "approval", "carol", api.VerdictApprove)
 	s.env.RegisterDelayedCallback(func() {
 		st := s.status()
-		s.Equal(StatusAwaitingApproval, st.Status, "one approval does not pass an emergency")
+		s.Equal(api.StatusAwaitingApproval, st.Status, "one approval does not pass an emergency")
 		s.Equal(2, st.Quorum)
-		s.Equal(&EmergencyView{DeclaredBy: "rm", Reason: "ledger down"}, st.Emergency)
+		s.Equal(&api.EmergencyView{DeclaredBy: "rm", Reason: "ledger down"}, st.Emergency)
 	}, 4*time.Minute)
-	s.decide(5*time.Minute, "a2", "approval", "dave", VerdictApprove)
+	s.decide(5*time.Minute, "a2", "approval", "dave", api.VerdictApprove)
 	s.env.RegisterDelayedCallback(func() {
-		s.Equal(StatusAwaitingFollowUp, s.status().Status, "deployed, the follow-up stays open")
+		s.Equal(api.StatusAwaitingFollowUp, s.status().Status, "deployed, the follow-up stays open")
 	}, 30*24*time.Hour)
-	s.decide(30*24*time.Hour+time.Minute, "f1", GateFollowUp, "bob", VerdictApprove)
+	s.decide(30*24*time.Hour+time.Minute, "f1", api.GateFollowUp, "bob", api.VerdictApprove)
 	res := s.runRequest(s.emergencyRequest("staging", attest.RoleApproval, "rm", "ledger down"))
-	s.Equal(StatusDeployed, res.Status)
+	s.Equal(api.StatusDeployed, res.Status)
 	s.Contains(res.Reason, "follow-up review signed off by bob")
 	s.Equal("you declared this release an emergency", s.outcome("a0").Reason)
 	s.Equal(1, s.roles.deploys)
@@ -257,7 +257,7 @@ func (s *ReleaseSuite) TestEmergencyNeedsTwoPeopleAndAFollowUp() {
 		if n.Emergency != "" {
 			channels = append(channels, n.SlackChannel)
 		}
-		if n.Kind == activities.NotifyPrompt {
+		if n.Kind == api.NotifyPrompt {
 			prompts++
 			s.Equal("ledger down", n.Emergency, "every prompt flags the emergency")
 		}
@@ -271,9 +271,9 @@ func (s *ReleaseSuite) TestEmergencySkipsThePromotionRuleWhereAllowed() {
 	s.roles.pol = stagedPolicy("")
 	s.roles.runs = map[string]attest.DeployedState{"staging": {}}
 	s.approveAll()
-	s.decide(10*time.Minute, "f1", GateFollowUp, "bob", VerdictApprove)
+	s.decide(10*time.Minute, "f1", api.GateFollowUp, "bob", api.VerdictApprove)
 	res := s.runRequest(s.emergencyRequest("prod", attest.RoleApproval, "rm", "card payments failing"))
-	s.Equal(StatusDeployed, res.Status, res.Reason)
+	s.Equal(api.StatusDeployed, res.Status, res.Reason)
 	s.Equal("skipped", s.entries(audit.EventPromotionChecked)[0].Outcome)
 	var releases, decisions int64
 	for _, c := range s.scope.Snapshot().Counters() {
@@ -290,11 +290,11 @@ func (s *ReleaseSuite) TestEmergencySkipsThePromotionRuleWhereAllowed() {
 }
 
 func (s *ReleaseSuite) TestRejectWithoutCommentIsRefusedAndRecorded() {
-	s.decideSigned(time.Minute, attest.RoleApproval, s.binding(), digestOf(testCommit), Decision{RequestID: "r0",
-		Gate: "review", Verdict: VerdictReject, Identity: "bob", Channel: ChannelAPI})
+	s.decideSigned(time.Minute, attest.RoleApproval, s.binding(), digestOf(testCommit), api.Decision{RequestID: "r0",
+		Gate: "review", Verdict: api.VerdictReject, Identity: "bob", Channel: api.ChannelAPI})
 	s.approveAll()
 	res := s.run()
-	s.Equal(StatusDeployed, res.Status, "a reason-less no does not count")
+	s.Equal(api.StatusDeployed, res.Status, "a reason-less no does not count")
 	s.Equal("a rejection needs a comment: say why", s.outcome("r0").Reason)
 	s.Contains(s.entries(audit.EventDecisionRefused)[0].Detail, "a rejection needs a comment")
 }

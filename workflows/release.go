@@ -2,22 +2,20 @@ package workflows
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/audit"
 	"github.com/foureyes/foureyes/policy"
 )
 
-var fullSHA = regexp.MustCompile(`^[0-9a-f]{40}$`)
-
 // Release runs one release: code, review (+ gate), approve (+ gate), deploy.
 // Business outcomes (rejected, expired, cancelled, rolled back, failed) are
 // results, not errors, so that every release ends with a sealed audit trail.
-func Release(ctx workflow.Context, req ReleaseRequest) (ReleaseResult, error) {
+func Release(ctx workflow.Context, req api.ReleaseRequest) (api.ReleaseResult, error) {
 	r := newRelease(ctx, req)
 	v := workflow.GetVersion(ctx, versionSearchAttributes, workflow.DefaultVersion, 2)
 	r.visible, r.batched = v >= 1, v >= 2
@@ -31,11 +29,11 @@ func Release(ctx workflow.Context, req ReleaseRequest) (ReleaseResult, error) {
 	r.promo.enabled = r.promo.version >= versionPromotions
 	r.startPublisher(ctx)
 	if err := r.registerQueries(ctx); err != nil {
-		return ReleaseResult{}, err
+		return api.ReleaseResult{}, err
 	}
 	if r.trust.signed {
 		if err := r.registerUpdates(ctx); err != nil {
-			return ReleaseResult{}, err
+			return api.ReleaseResult{}, err
 		}
 	}
 	status, reason := r.pipeline(ctx)
@@ -43,21 +41,21 @@ func Release(ctx workflow.Context, req ReleaseRequest) (ReleaseResult, error) {
 }
 
 func (r *release) pipeline(ctx workflow.Context) (string, string) {
-	r.setStage(ctx, StageCode, StatusBuilding)
+	r.setStage(ctx, api.StageCode, api.StatusBuilding)
 	if err := r.loadPolicy(ctx); err != nil {
 		r.record(ctx, audit.Entry{Type: audit.EventReleaseStarted, Actor: r.req.Requester, Outcome: "failed",
 			Detail: "policy could not be loaded: " + rootMessage(err)})
-		return StatusFailed, "policy could not be loaded: " + rootMessage(err)
+		return api.StatusFailed, "policy could not be loaded: " + rootMessage(err)
 	}
 	r.upsertPolicyMemo(ctx)
-	r.record(ctx, audit.Entry{Type: audit.EventReleaseStarted, Actor: r.req.Requester, Channel: ChannelCLI,
+	r.record(ctx, audit.Entry{Type: audit.EventReleaseStarted, Actor: r.req.Requester, Channel: api.ChannelCLI,
 		Detail: r.describe()})
 	if why := r.validate(); why != "" {
-		return StatusFailed, why
+		return api.StatusFailed, why
 	}
 	if why := r.checkEmergency(ctx); why != "" {
 		r.unflagEmergency(ctx)
-		return StatusFailed, why
+		return api.StatusFailed, why
 	}
 	r.listen(ctx)
 	return r.stages(ctx)
@@ -80,7 +78,7 @@ func (r *release) validate() string {
 		if why := r.validateSource(); why != "" {
 			return why
 		}
-	} else if !fullSHA.MatchString(q.Commit) {
+	} else if !api.ValidCommit(q.Commit) {
 		return fmt.Sprintf("commit %q is not a full 40-hex SHA", q.Commit)
 	} else if len(q.Authors) == 0 {
 		return "the change has no author"
@@ -109,36 +107,36 @@ func (r *release) validate() string {
 func (r *release) stages(ctx workflow.Context) (string, string) {
 	if r.req.Promotes != nil {
 		if err := r.adoptPromoted(ctx); err != nil {
-			return r.stopped(ctx, StatusFailed, rootMessage(err))
+			return r.stopped(ctx, api.StatusFailed, rootMessage(err))
 		}
 	} else if err := r.build(ctx); err != nil {
-		return r.stopped(ctx, StatusFailed, "build failed: "+rootMessage(err))
+		return r.stopped(ctx, api.StatusFailed, "build failed: "+rootMessage(err))
 	}
 	if why := r.requirementMet(ctx, "before the review"); why != "" {
-		return r.stopped(ctx, StatusFailed, why)
+		return r.stopped(ctx, api.StatusFailed, why)
 	}
 	passed, err := r.review(ctx)
 	if err != nil {
-		return r.stopped(ctx, StatusFailed, "review checks failed to run: "+rootMessage(err))
+		return r.stopped(ctx, api.StatusFailed, "review checks failed to run: "+rootMessage(err))
 	}
 	if !passed {
-		return StatusRejected, "automated review checks failed"
+		return api.StatusRejected, "automated review checks failed"
 	}
-	if st, why := r.gateStage(ctx, policy.GateReview, StageReview, StatusAwaitingReview); st != "" {
+	if st, why := r.gateStage(ctx, policy.GateReview, api.StageReview, api.StatusAwaitingReview); st != "" {
 		return st, why
 	}
 	if why := r.requirementMet(ctx, "as the approval gate opens"); why != "" {
-		return r.stopped(ctx, StatusFailed, why)
+		return r.stopped(ctx, api.StatusFailed, why)
 	}
-	r.startStage(ctx, StageApprove, StatusAwaitingApproval, "asking the approvers of "+r.req.Environment)
-	if st, why := r.gateStage(ctx, policy.GateApproval, StageApprove, StatusAwaitingApproval); st != "" {
+	r.startStage(ctx, api.StageApprove, api.StatusAwaitingApproval, "asking the approvers of "+r.req.Environment)
+	if st, why := r.gateStage(ctx, policy.GateApproval, api.StageApprove, api.StatusAwaitingApproval); st != "" {
 		return st, why
 	}
 	if st, why := r.waitFreeze(ctx); st != "" {
 		return st, why
 	}
 	st, why := r.deploy(ctx)
-	if st == StatusDeployed && r.emergency() {
+	if st == api.StatusDeployed && r.emergency() {
 		return r.followUp(ctx)
 	}
 	return st, why
@@ -164,10 +162,10 @@ func (r *release) validatePromotion() string {
 // stopped turns a failure into the cancel outcome when a cancel caused it.
 func (r *release) stopped(ctx workflow.Context, status, reason string) (string, string) {
 	if r.cancelled() {
-		return StatusCancelled, r.cancelReason()
+		return api.StatusCancelled, r.cancelReason()
 	}
 	if ctx.Err() != nil {
-		return StatusCancelled, "workflow cancelled through Temporal"
+		return api.StatusCancelled, "workflow cancelled through Temporal"
 	}
 	return status, reason
 }
@@ -185,15 +183,15 @@ func (r *release) gateStage(ctx workflow.Context, name, stage, status string) (s
 	err := r.waitGate(ctx, g)
 	r.closeGate(g)
 	r.observeGate(ctx, g)
-	r.notify(ctx, r.notification(kindOutcome, g, "gate "+g.state))
+	r.notify(ctx, r.notification(api.NotifyOutcome, g, "gate "+g.state))
 	switch {
 	case err != nil || r.cancelled():
-		return r.stopped(ctx, StatusFailed, "gate wait failed: "+rootMessage(err))
-	case g.state == GateRejected:
+		return r.stopped(ctx, api.StatusFailed, "gate wait failed: "+rootMessage(err))
+	case g.state == api.GateRejected:
 		last := g.signed[len(g.signed)-1]
-		return StatusRejected, fmt.Sprintf("gate %s rejected by %s: %s", name, last.Identity, last.Comment)
-	case g.state == GateExpired:
-		return StatusExpired, fmt.Sprintf("gate %s expired at %s with %d of %d approvals",
+		return api.StatusRejected, fmt.Sprintf("gate %s rejected by %s: %s", name, last.Identity, last.Comment)
+	case g.state == api.GateExpired:
+		return api.StatusExpired, fmt.Sprintf("gate %s expired at %s with %d of %d approvals",
 			name, g.deadline.Format(time.RFC3339), g.approvals(), g.rule.Quorum)
 	}
 	return "", ""
@@ -207,41 +205,41 @@ func (r *release) waitFreeze(ctx workflow.Context) (string, string) {
 		if !frozen {
 			return "", ""
 		}
-		r.setStage(ctx, StageDeploy, StatusFrozen)
-		r.record(ctx, audit.Entry{Type: audit.EventFreezeWait, Stage: StageDeploy,
+		r.setStage(ctx, api.StageDeploy, api.StatusFrozen)
+		r.record(ctx, audit.Entry{Type: audit.EventFreezeWait, Stage: api.StageDeploy,
 			Detail: fmt.Sprintf("freeze window %q until %s: deploy waits", w.Reason, w.End.Format(time.RFC3339))})
 		_, err := workflow.AwaitWithTimeout(ctx, w.End.Sub(workflow.Now(ctx)), r.cancelled)
 		if err != nil || r.cancelled() {
-			return r.stopped(ctx, StatusFailed, "freeze wait failed: "+rootMessage(err))
+			return r.stopped(ctx, api.StatusFailed, "freeze wait failed: "+rootMessage(err))
 		}
 	}
 }
 
 // deploy runs deploy then verify; a failure, or a cancel, rolls back.
 func (r *release) deploy(ctx workflow.Context) (string, string) {
-	r.startStage(ctx, StageDeploy, StatusDeploying, "deploying sha256:"+r.artifact.Digest)
-	res, err := r.step(ctx, "Deploy", audit.EventDeploy)
+	r.startStage(ctx, api.StageDeploy, api.StatusDeploying, "deploying sha256:"+r.artifact.Digest)
+	res, err := r.step(ctx, stepDeploy, fmt.Sprintf("deploy: %s to %s", r.what(), r.req.Environment))
 	why := "deploy failed: " + rootMessage(err) + res.Output
 	if err == nil && res.OK && !r.cancelled() {
-		res, err = r.step(ctx, "Verify", audit.EventVerify)
+		res, err = r.step(ctx, stepVerify, fmt.Sprintf("deploy: verify %s in %s", r.what(), r.req.Environment))
 		why = "verification failed: " + rootMessage(err) + res.Output
 	}
 	if err == nil && res.OK && !r.cancelled() {
-		return StatusDeployed, ""
+		return api.StatusDeployed, ""
 	}
-	status := StatusRolledBack
+	status := api.StatusRolledBack
 	if r.cancelled() || ctx.Err() != nil {
-		status, why = r.stopped(ctx, StatusFailed, why)
+		status, why = r.stopped(ctx, api.StatusFailed, why)
 		why += " during deploy; rolled back"
 	}
 	if rbErr := r.rollback(ctx, why); rbErr != nil {
-		return StatusFailed, why + "; rollback failed, the environment needs a human"
+		return api.StatusFailed, why + "; rollback failed, the environment needs a human"
 	}
 	return status, why
 }
 
 // finish seals the release: final entry, result, outcome message.
-func (r *release) finish(ctx workflow.Context, status, reason string) ReleaseResult {
+func (r *release) finish(ctx workflow.Context, status, reason string) api.ReleaseResult {
 	ctx, _ = workflow.NewDisconnectedContext(ctx)
 	r.status = status
 	r.record(ctx, audit.Entry{Type: audit.EventReleaseEnded, Stage: r.stage, Outcome: status, Detail: reason})
@@ -250,12 +248,12 @@ func (r *release) finish(ctx workflow.Context, status, reason string) ReleaseRes
 			versionSealClosesTrail) >= versionSealClosesTrail
 		r.seal(ctx, status)
 	}
-	res := ReleaseResult{Status: status, Reason: reason, ArtifactRef: r.artifact.ArtifactRef,
+	res := api.ReleaseResult{Status: status, Reason: reason, ArtifactRef: r.artifact.ArtifactRef,
 		ArtifactDigest: r.artifact.Digest, PolicyHash: r.policyHash, AuditHead: r.chain.Head(), Commit: r.src.commit}
 	r.result = &res
 	r.publishNow(ctx)
 	r.countRelease(ctx, status, reason)
-	r.notify(ctx, r.notification(kindOutcome, r.gate, reason))
+	r.notify(ctx, r.notification(api.NotifyOutcome, r.gate, reason))
 	r.flushNotices(ctx)
 	return res
 }

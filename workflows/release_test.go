@@ -20,7 +20,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
-	"github.com/foureyes/foureyes/activities"
+	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/audit"
 	"github.com/foureyes/foureyes/internal/testkeys"
@@ -66,27 +66,27 @@ type fakeRoles struct {
 	verifyOK    bool
 	deploys     int
 	rollbacks   int
-	notices     []activities.Notification
+	notices     []api.Notification
 	blockDeploy func(ctx context.Context) error
-	bundles     []*activities.Bundle
-	forgeBuild  func(activities.BuildInput) activities.BuildResult
-	forgeReview func(activities.ReviewInput) activities.ReviewResult
+	bundles     []*api.Bundle
+	forgeBuild  func(api.BuildInput) api.BuildResult
+	forgeReview func(api.ReviewInput) api.ReviewResult
 	forgeDeploy bool // Deploy answers without a receipt
 	// gitEmails write the change's commits (default: the declared authors');
 	// deployed is what the deploy role says is deployed; forgeDeployed
 	// replaces its answer.
 	gitEmails     []string
 	deployed      string
-	forgeDeployed func(activities.DeployedInput) activities.DeployedResult
+	forgeDeployed func(api.DeployedInput) api.DeployedResult
 	// runs is what the deploy role says runs per environment (promotion
 	// evidence); an environment missing here runs deployed.
 	runs         map[string]attest.DeployedState
-	builds       []activities.BuildInput
-	deployInputs []activities.DeployInput
+	builds       []api.BuildInput
+	deployInputs []api.DeployInput
 	sealing      func() // called while the seal is being signed
 }
 
-func (f *fakeRoles) Deployed(_ context.Context, in activities.DeployedInput) (activities.DeployedResult, error) {
+func (f *fakeRoles) Deployed(_ context.Context, in api.DeployedInput) (api.DeployedResult, error) {
 	if f.forgeDeployed != nil {
 		return f.forgeDeployed(in), nil
 	}
@@ -97,11 +97,11 @@ func (f *fakeRoles) Deployed(_ context.Context, in activities.DeployedInput) (ac
 }
 
 // LoadPolicy claims a hash of its own: the workflow must compute it from the content.
-func (f *fakeRoles) LoadPolicy(context.Context) (activities.PolicySnapshot, error) {
-	return activities.PolicySnapshot{Content: policyContent(f.pol), Path: "test-policy.json", Hash: "feedface"}, nil
+func (f *fakeRoles) LoadPolicy(context.Context) (policy.Snapshot, error) {
+	return policy.Snapshot{Content: policyContent(f.pol), Path: "test-policy.json", Hash: "feedface"}, nil
 }
 
-func (f *fakeRoles) Build(_ context.Context, in activities.BuildInput) (activities.BuildResult, error) {
+func (f *fakeRoles) Build(_ context.Context, in api.BuildInput) (api.BuildResult, error) {
 	f.mu.Lock()
 	f.builds = append(f.builds, in)
 	f.mu.Unlock()
@@ -111,50 +111,50 @@ func (f *fakeRoles) Build(_ context.Context, in activities.BuildInput) (activiti
 	return signedBuild(in, "foureyes-build@h", f.gitEmails...), nil
 }
 
-func (f *fakeRoles) Review(_ context.Context, in activities.ReviewInput) (activities.ReviewResult, error) {
+func (f *fakeRoles) Review(_ context.Context, in api.ReviewInput) (api.ReviewResult, error) {
 	if f.forgeReview != nil {
 		return f.forgeReview(in), nil
 	}
 	return signedReview(in, true, "foureyes-review@h"), nil
 }
 
-func (f *fakeRoles) Seal(_ context.Context, in activities.SealInput) (activities.SealResult, error) {
+func (f *fakeRoles) Seal(_ context.Context, in api.SealInput) (api.SealResult, error) {
 	if f.sealing != nil {
 		f.sealing()
 	}
 	return signedSeal(in), nil
 }
 
-func (f *fakeRoles) Notify(_ context.Context, n activities.Notification) (activities.NotifyResult, error) {
+func (f *fakeRoles) Notify(_ context.Context, n api.Notification) (api.NotifyResult, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.notices = append(f.notices, n)
-	return activities.NotifyResult{Ref: "msg-" + n.Gate, Executor: "foureyes-approval@h"}, nil
+	return api.NotifyResult{Ref: "msg-" + n.Gate, Executor: "foureyes-approval@h"}, nil
 }
 
-func (f *fakeRoles) Deploy(ctx context.Context, in activities.DeployInput) (activities.StepResult, error) {
+func (f *fakeRoles) Deploy(ctx context.Context, in api.DeployInput) (api.StepResult, error) {
 	f.mu.Lock()
 	f.deploys++
 	f.bundles = append(f.bundles, in.Bundle)
 	f.deployInputs = append(f.deployInputs, in)
 	f.mu.Unlock()
 	if f.blockDeploy != nil {
-		return activities.StepResult{}, f.blockDeploy(ctx)
+		return api.StepResult{}, f.blockDeploy(ctx)
 	}
 	if f.deployErr != nil {
-		return activities.StepResult{}, f.deployErr
+		return api.StepResult{}, f.deployErr
 	}
 	if f.forgeDeploy {
-		return activities.StepResult{OK: true, Executor: "foureyes-deploy@h"}, nil
+		return api.StepResult{OK: true, Executor: "foureyes-deploy@h"}, nil
 	}
 	return signedStep(in, attest.StepDeploy, true, "", "foureyes-deploy@h"), nil
 }
 
-func (f *fakeRoles) Verify(_ context.Context, in activities.DeployInput) (activities.StepResult, error) {
+func (f *fakeRoles) Verify(_ context.Context, in api.DeployInput) (api.StepResult, error) {
 	return signedStep(in, attest.StepVerify, f.verifyOK, "verified", "foureyes-deploy@h"), nil
 }
 
-func (f *fakeRoles) Rollback(_ context.Context, in activities.DeployInput) (activities.StepResult, error) {
+func (f *fakeRoles) Rollback(_ context.Context, in api.DeployInput) (api.StepResult, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.rollbacks++
@@ -190,15 +190,15 @@ func (s *ReleaseSuite) SetupTest() {
 	}
 }
 
-func request() ReleaseRequest {
-	return ReleaseRequest{Service: "payments", Environment: "prod", Commit: testCommit,
+func request() api.ReleaseRequest {
+	return api.ReleaseRequest{Service: "payments", Environment: "prod", Commit: testCommit,
 		Authors: []string{"alice"}, Requester: "rita", Title: "t"}
 }
 
 // decide sends a decision signed by the approval role after the given workflow time.
 func (s *ReleaseSuite) decide(after time.Duration, id, gate, who, verdict string) {
-	s.decideSigned(after, attest.RoleApproval, s.binding(), digestOf(testCommit), Decision{RequestID: id, Gate: gate,
-		Verdict: verdict, Identity: who, Channel: ChannelAPI, Comment: who + " says " + verdict})
+	s.decideSigned(after, attest.RoleApproval, s.binding(), digestOf(testCommit), api.Decision{RequestID: id, Gate: gate,
+		Verdict: verdict, Identity: who, Channel: api.ChannelAPI, Comment: who + " says " + verdict})
 }
 
 // binding is what the gateway would bind a decision on the test release to.
@@ -207,14 +207,14 @@ func (s *ReleaseSuite) binding() attest.Binding {
 }
 
 // decideSigned sends d as an Update signed with role's key, bound to b and digest.
-func (s *ReleaseSuite) decideSigned(after time.Duration, role string, b attest.Binding, digest string, d Decision) {
+func (s *ReleaseSuite) decideSigned(after time.Duration, role string, b attest.Binding, digest string, d api.Decision) {
 	s.env.RegisterDelayedCallback(func() {
-		s.update(UpdateDecide, d.RequestID, SignedRequest{Envelope: signedDecision(role, b, digest, d)})
+		s.update(api.UpdateDecide, d.RequestID, api.SignedRequest{Envelope: signedDecision(role, b, digest, d)})
 	}, after)
 }
 
 // update sends an Update and keeps how it ended under its id.
-func (s *ReleaseSuite) update(name, id string, req SignedRequest) {
+func (s *ReleaseSuite) update(name, id string, req api.SignedRequest) {
 	if s.updates == nil {
 		s.updates = map[string]error{}
 	}
@@ -225,32 +225,32 @@ func (s *ReleaseSuite) update(name, id string, req SignedRequest) {
 }
 
 func (s *ReleaseSuite) approveAll() {
-	s.decide(time.Minute, "r1", "review", "bob", VerdictApprove)
-	s.decide(2*time.Minute, "a1", "approval", "carol", VerdictApprove)
-	s.decide(3*time.Minute, "a2", "approval", "dave", VerdictApprove)
+	s.decide(time.Minute, "r1", "review", "bob", api.VerdictApprove)
+	s.decide(2*time.Minute, "a1", "approval", "carol", api.VerdictApprove)
+	s.decide(3*time.Minute, "a2", "approval", "dave", api.VerdictApprove)
 }
 
-func (s *ReleaseSuite) run() ReleaseResult {
+func (s *ReleaseSuite) run() api.ReleaseResult {
 	s.env.ExecuteWorkflow(Release, request())
 	s.True(s.env.IsWorkflowCompleted())
 	s.NoError(s.env.GetWorkflowError())
-	var res ReleaseResult
+	var res api.ReleaseResult
 	s.NoError(s.env.GetWorkflowResult(&res))
 	return res
 }
 
-func (s *ReleaseSuite) outcome(requestID string) DecisionOutcome {
-	v, err := s.env.QueryWorkflow(QueryDecision, requestID)
+func (s *ReleaseSuite) outcome(requestID string) api.DecisionOutcome {
+	v, err := s.env.QueryWorkflow(api.QueryDecision, requestID)
 	s.Require().NoError(err)
-	var o DecisionOutcome
+	var o api.DecisionOutcome
 	s.Require().NoError(v.Get(&o))
 	return o
 }
 
 func (s *ReleaseSuite) trail() []audit.Entry {
-	v, err := s.env.QueryWorkflow(QueryAudit)
+	v, err := s.env.QueryWorkflow(api.QueryAudit)
 	s.Require().NoError(err)
-	var a AuditTrail
+	var a audit.Trail
 	s.Require().NoError(v.Get(&a))
 	return a.Entries
 }
@@ -269,15 +269,15 @@ func (s *ReleaseSuite) entries(typ string) []audit.Entry {
 func (s *ReleaseSuite) TestApprovedReleaseDeploysWithFourDistinctExecutors() {
 	s.approveAll()
 	res := s.run()
-	s.Equal(StatusDeployed, res.Status)
+	s.Equal(api.StatusDeployed, res.Status)
 	s.Equal(1, s.roles.deploys)
 	s.Equal(policy.HashBytes(policyContent(testPolicy())), res.PolicyHash, "the hash is computed from the content, not taken from LoadPolicy")
 	executors := map[string]string{}
 	for _, e := range s.entries(audit.EventStageFinished) {
 		executors[e.Stage] = e.Executor
 	}
-	s.Equal(map[string]string{StageCode: "foureyes-build@h", StageReview: "foureyes-review@h",
-		StageApprove: "foureyes-approval@h"}, executors)
+	s.Equal(map[string]string{api.StageCode: "foureyes-build@h", api.StageReview: "foureyes-review@h",
+		api.StageApprove: "foureyes-approval@h"}, executors)
 	s.Equal("foureyes-deploy@h", s.entries(audit.EventDeploy)[0].Executor)
 	s.verifyChain(res.AuditHead)
 }
@@ -296,9 +296,9 @@ func (s *ReleaseSuite) verifyChain(head string) {
 }
 
 func (s *ReleaseSuite) TestEligibleRejectAtReviewEndsRejected() {
-	s.decide(time.Minute, "r1", "review", "bob", VerdictReject)
+	s.decide(time.Minute, "r1", "review", "bob", api.VerdictReject)
 	res := s.run()
-	s.Equal(StatusRejected, res.Status)
+	s.Equal(api.StatusRejected, res.Status)
 	s.Contains(res.Reason, "rejected by bob")
 	s.Zero(s.roles.deploys)
 }
@@ -307,18 +307,18 @@ func (s *ReleaseSuite) TestEligibleRejectAtReviewEndsRejected() {
 // reason and that the gate keeps waiting for eligible signers.
 func (s *ReleaseSuite) refusedThenApproved(gate, who, reason string) {
 	if gate == "approval" {
-		s.decide(time.Minute, "r1", "review", "bob", VerdictApprove)
+		s.decide(time.Minute, "r1", "review", "bob", api.VerdictApprove)
 	}
-	s.decide(90*time.Second, "bad", gate, who, VerdictApprove)
+	s.decide(90*time.Second, "bad", gate, who, api.VerdictApprove)
 	if gate == "review" {
-		s.decide(2*time.Minute, "r1", "review", "bob", VerdictApprove)
+		s.decide(2*time.Minute, "r1", "review", "bob", api.VerdictApprove)
 	}
-	s.decide(3*time.Minute, "a1", "approval", "carol", VerdictApprove)
-	s.decide(4*time.Minute, "a2", "approval", "dave", VerdictApprove)
+	s.decide(3*time.Minute, "a1", "approval", "carol", api.VerdictApprove)
+	s.decide(4*time.Minute, "a2", "approval", "dave", api.VerdictApprove)
 	res := s.run()
-	s.Equal(StatusDeployed, res.Status)
+	s.Equal(api.StatusDeployed, res.Status)
 	o := s.outcome("bad")
-	s.Equal(OutcomeRefused, o.Outcome)
+	s.Equal(api.OutcomeRefused, o.Outcome)
 	s.Contains(o.Reason, reason)
 	refused := s.entries(audit.EventDecisionRefused)
 	s.Require().Len(refused, 1)
@@ -355,14 +355,14 @@ func (s *ReleaseSuite) TestBotDoesNotCountWhereBotsDoNot() {
 }
 
 func (s *ReleaseSuite) TestQuorumOfTwoWaitsForSecondApprover() {
-	s.decide(time.Minute, "r1", "review", "bob", VerdictApprove)
-	s.decide(2*time.Minute, "a1", "approval", "carol", VerdictApprove)
+	s.decide(time.Minute, "r1", "review", "bob", api.VerdictApprove)
+	s.decide(2*time.Minute, "a1", "approval", "carol", api.VerdictApprove)
 	s.env.RegisterDelayedCallback(func() {
-		v, err := s.env.QueryWorkflow(QueryStatus)
+		v, err := s.env.QueryWorkflow(api.QueryStatus)
 		s.Require().NoError(err)
-		var st Status
+		var st api.Status
 		s.Require().NoError(v.Get(&st))
-		s.Equal(StatusAwaitingApproval, st.Status)
+		s.Equal(api.StatusAwaitingApproval, st.Status)
 		s.Equal("approval", st.OpenGate)
 		s.Equal(2, st.Quorum)
 		s.Require().Len(st.Signed, 1)
@@ -370,41 +370,41 @@ func (s *ReleaseSuite) TestQuorumOfTwoWaitsForSecondApprover() {
 		s.Equal([]string{"dave"}, st.Awaiting)
 		s.Equal(t0.Add(24*time.Hour+time.Minute), st.Deadline)
 	}, 150*time.Second)
-	s.decide(3*time.Minute, "a2", "approval", "dave", VerdictApprove)
-	s.Equal(StatusDeployed, s.run().Status)
+	s.decide(3*time.Minute, "a2", "approval", "dave", api.VerdictApprove)
+	s.Equal(api.StatusDeployed, s.run().Status)
 }
 
 func (s *ReleaseSuite) TestSameApproverTwiceCountsOnce() {
-	s.decide(time.Minute, "r1", "review", "bob", VerdictApprove)
-	s.decide(2*time.Minute, "a1", "approval", "carol", VerdictApprove)
-	s.decide(3*time.Minute, "a1-again", "approval", "carol", VerdictApprove)
+	s.decide(time.Minute, "r1", "review", "bob", api.VerdictApprove)
+	s.decide(2*time.Minute, "a1", "approval", "carol", api.VerdictApprove)
+	s.decide(3*time.Minute, "a1-again", "approval", "carol", api.VerdictApprove)
 	res := s.run()
-	s.Equal(StatusExpired, res.Status)
+	s.Equal(api.StatusExpired, res.Status)
 	s.Contains(s.outcome("a1-again").Reason, "already signed")
 }
 
 func (s *ReleaseSuite) TestDuplicateRequestIDCountsOnce() {
-	s.decide(time.Minute, "r1", "review", "bob", VerdictApprove)
-	s.decide(2*time.Minute, "a1", "approval", "carol", VerdictApprove)
-	s.decide(3*time.Minute, "a1", "approval", "carol", VerdictApprove)
-	s.decide(4*time.Minute, "a1", "approval", "dave", VerdictApprove)
+	s.decide(time.Minute, "r1", "review", "bob", api.VerdictApprove)
+	s.decide(2*time.Minute, "a1", "approval", "carol", api.VerdictApprove)
+	s.decide(3*time.Minute, "a1", "approval", "carol", api.VerdictApprove)
+	s.decide(4*time.Minute, "a1", "approval", "dave", api.VerdictApprove)
 	res := s.run()
-	s.Equal(StatusExpired, res.Status)
+	s.Equal(api.StatusExpired, res.Status)
 	s.Len(s.entries(audit.EventDecision), 2) // bob at review, carol once
 	s.Empty(s.entries(audit.EventDecisionRefused))
-	s.Equal(OutcomeAccepted, s.outcome("a1").Outcome)
+	s.Equal(api.OutcomeAccepted, s.outcome("a1").Outcome)
 }
 
 func (s *ReleaseSuite) TestGateRemindsAtHalfTimeAndExpiresAtDeadline() {
 	res := s.run()
-	s.Equal(StatusExpired, res.Status)
+	s.Equal(api.StatusExpired, res.Status)
 	reminders := s.entries(audit.EventGateReminder)
 	s.Require().Len(reminders, 1)
 	s.Equal(t0.Add(12*time.Hour), reminders[0].Time)
 	expired := s.entries(audit.EventGateExpired)
 	s.Require().Len(expired, 1)
 	s.Equal(t0.Add(24*time.Hour), expired[0].Time)
-	s.Contains(s.noticeKinds(), activities.NotifyReminder)
+	s.Contains(s.noticeKinds(), api.NotifyReminder)
 }
 
 func (s *ReleaseSuite) noticeKinds() []string {
@@ -419,12 +419,12 @@ func (s *ReleaseSuite) TestApprovalInsideFreezeWindowIsRefused() {
 	s.roles.pol.Environments["prod"].Gates["approval"] = policy.GateRule{Groups: []string{"prod-owners"},
 		Quorum: 2, Deadline: policy.Duration(24 * time.Hour),
 		Freeze: []policy.Window{{Start: t0, End: t0.Add(time.Hour), Reason: "holiday"}}}
-	s.decide(time.Minute, "r1", "review", "bob", VerdictApprove)
-	s.decide(2*time.Minute, "frozen", "approval", "carol", VerdictApprove)
-	s.decide(61*time.Minute, "a1", "approval", "carol", VerdictApprove)
-	s.decide(62*time.Minute, "a2", "approval", "dave", VerdictApprove)
+	s.decide(time.Minute, "r1", "review", "bob", api.VerdictApprove)
+	s.decide(2*time.Minute, "frozen", "approval", "carol", api.VerdictApprove)
+	s.decide(61*time.Minute, "a1", "approval", "carol", api.VerdictApprove)
+	s.decide(62*time.Minute, "a2", "approval", "dave", api.VerdictApprove)
 	res := s.run()
-	s.Equal(StatusDeployed, res.Status)
+	s.Equal(api.StatusDeployed, res.Status)
 	s.Contains(s.outcome("frozen").Reason, "freeze")
 	s.Equal(t0.Add(62*time.Minute), s.entries(audit.EventDeploy)[0].Time)
 }
@@ -434,16 +434,16 @@ func (s *ReleaseSuite) cancelAfter(after time.Duration, who string) {
 }
 
 func (s *ReleaseSuite) cancelNow(who string) {
-	c := CancelRequest{RequestID: "c-" + who, Identity: who, Channel: ChannelCLI, Reason: "not today"}
-	s.update(UpdateCancel, c.RequestID, SignedRequest{Envelope: signedCancel(s.binding(), c)})
+	c := api.CancelRequest{RequestID: "c-" + who, Identity: who, Channel: api.ChannelCLI, Reason: "not today"}
+	s.update(api.UpdateCancel, c.RequestID, api.SignedRequest{Envelope: signedCancel(s.binding(), c)})
 }
 
 func (s *ReleaseSuite) TestCancelBeforeDeployByRequester() {
-	s.decide(time.Minute, "r1", "review", "bob", VerdictApprove)
+	s.decide(time.Minute, "r1", "review", "bob", api.VerdictApprove)
 	s.cancelAfter(2*time.Minute, "mallory") // neither requester nor release manager
 	s.cancelAfter(3*time.Minute, "rita")
 	res := s.run()
-	s.Equal(StatusCancelled, res.Status)
+	s.Equal(api.StatusCancelled, res.Status)
 	s.Contains(res.Reason, "cancelled by rita")
 	s.Zero(s.roles.deploys)
 	s.Zero(s.roles.rollbacks)
@@ -461,7 +461,7 @@ func (s *ReleaseSuite) TestCancelDuringDeployRollsBack() {
 		return ctx.Err()
 	}
 	res := s.run()
-	s.Equal(StatusCancelled, res.Status)
+	s.Equal(api.StatusCancelled, res.Status)
 	s.Contains(res.Reason, "rolled back")
 	s.Equal(1, s.roles.rollbacks)
 	s.Len(s.entries(audit.EventRollback), 1)
@@ -471,7 +471,7 @@ func (s *ReleaseSuite) TestDeployFailureRollsBack() {
 	s.approveAll()
 	s.roles.deployErr = temporal.NewNonRetryableApplicationError("boom", "DeployFailed", nil)
 	res := s.run()
-	s.Equal(StatusRolledBack, res.Status)
+	s.Equal(api.StatusRolledBack, res.Status)
 	s.Contains(res.Reason, "boom")
 	s.Equal(1, s.roles.rollbacks)
 }
@@ -480,28 +480,28 @@ func (s *ReleaseSuite) TestVerifyFailureRollsBack() {
 	s.approveAll()
 	s.roles.verifyOK = false
 	res := s.run()
-	s.Equal(StatusRolledBack, res.Status)
+	s.Equal(api.StatusRolledBack, res.Status)
 	s.Contains(res.Reason, "verification failed")
 	s.Equal(1, s.roles.rollbacks)
 }
 
 func (s *ReleaseSuite) TestDecisionForAGateThatIsNotOpenIsClosed() {
-	s.decide(time.Minute, "early", "approval", "carol", VerdictApprove)
-	s.decide(2*time.Minute, "r1", "review", "bob", VerdictApprove)
-	s.decide(3*time.Minute, "late", "review", "ci-bot", VerdictApprove)
+	s.decide(time.Minute, "early", "approval", "carol", api.VerdictApprove)
+	s.decide(2*time.Minute, "r1", "review", "bob", api.VerdictApprove)
+	s.decide(3*time.Minute, "late", "review", "ci-bot", api.VerdictApprove)
 	s.run()
-	s.Equal(OutcomeGateClosed, s.outcome("early").Outcome)
-	s.Equal(OutcomeGateClosed, s.outcome("late").Outcome)
-	s.Equal(OutcomePending, s.outcome("never-sent").Outcome)
+	s.Equal(api.OutcomeGateClosed, s.outcome("early").Outcome)
+	s.Equal(api.OutcomeGateClosed, s.outcome("late").Outcome)
+	s.Equal(api.OutcomePending, s.outcome("never-sent").Outcome)
 }
 
 func (s *ReleaseSuite) TestUnknownEnvironmentFailsClosed() {
 	req := request()
 	req.Environment = "moon"
 	s.env.ExecuteWorkflow(Release, req)
-	var res ReleaseResult
+	var res api.ReleaseResult
 	s.NoError(s.env.GetWorkflowResult(&res))
-	s.Equal(StatusFailed, res.Status)
+	s.Equal(api.StatusFailed, res.Status)
 	s.Contains(res.Reason, "fail closed")
 	s.Zero(s.roles.deploys)
 }

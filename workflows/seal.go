@@ -8,13 +8,13 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/foureyes/foureyes/activities"
+	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/audit"
 )
 
 var sealOptions = workflow.ActivityOptions{
-	TaskQueue: QueueOrchestrator, StartToCloseTimeout: time.Minute, Summary: "seal the audit trail",
+	TaskQueue: api.QueueOrchestrator, StartToCloseTimeout: time.Minute, Summary: "seal the audit trail",
 	RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, MaximumAttempts: 10},
 }
 
@@ -22,11 +22,9 @@ var sealOptions = workflow.ActivityOptions{
 // records the signed seal as the last entry: a cut or re-chained export no
 // longer ends in a valid seal. A seal that fails is recorded as failed.
 func (r *release) seal(ctx workflow.Context, status string) {
-	in := activities.SealInput{ReleaseID: r.id, PolicyHash: r.policyHash, Head: r.chain.Head(),
+	in := api.SealInput{ReleaseID: r.id, PolicyHash: r.policyHash, Head: r.chain.Head(),
 		Entries: len(r.chain.Links), Status: status}
-	var res activities.SealResult
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, sealOptions),
-		activities.ActivitySeal, in).Get(ctx, &res)
+	res, err := call(workflow.WithActivityOptions(ctx, sealOptions), policyRole.Seal, in)
 	var s attest.Seal
 	if err == nil {
 		err = r.verifyFact(res.Seal, attest.RoleOrchestrator, attest.PredicateSeal,

@@ -19,7 +19,7 @@ import (
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/testsuite"
 
-	"github.com/foureyes/foureyes/activities"
+	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/audit"
 	"github.com/foureyes/foureyes/internal/figures"
@@ -41,7 +41,7 @@ var services = []string{"foureyes-orchestrator", "foureyes-build", "foureyes-rev
 // propCase is one random policy, release and decision sequence.
 type propCase struct {
 	pol       policy.Policy
-	req       ReleaseRequest
+	req       api.ReleaseRequest
 	buildExec string // the build stage's executor (sometimes a human's host)
 	decisions []propDecision
 	// gitAuthors wrote the change's commits (their emails are attested);
@@ -103,7 +103,7 @@ func TestSeparationProperty(t *testing.T) {
 		}
 	}
 	figures.Report(t, "property cases run %d (seed %d; %d decisions): deployed %d, rejected %d, expired %d; no deploy without every separation rule and the quorum (independent oracle)",
-		n, seed, stats["decisions"], stats[StatusDeployed], stats[StatusRejected], stats[StatusExpired])
+		n, seed, stats["decisions"], stats[api.StatusDeployed], stats[api.StatusRejected], stats[api.StatusExpired])
 }
 
 func mustJSON(v any) string {
@@ -180,7 +180,7 @@ func genRule(rng *rand.Rand, groups []string) policy.GateRule {
 func genRelease(rng *rand.Rand, pol policy.Policy) propCase {
 	humans := []string{"h0", "h1", "h2", "h3", "h4", "h5"}
 	c := propCase{pol: pol, buildExec: "foureyes-build@h",
-		req: ReleaseRequest{Service: "svc", Environment: "prod", Commit: testCommit, Title: "property",
+		req: api.ReleaseRequest{Service: "svc", Environment: "prod", Commit: testCommit, Title: "property",
 			Authors: subset(rng, humans, 0.1), Requester: pick(rng, humans)},
 		gitAuthors: append([]string{pick(rng, humans)}, subset(rng, humans, 0.1)...), stranger: rng.IntN(10) == 0}
 	if rng.IntN(3) == 0 {
@@ -208,9 +208,9 @@ func genDecision(rng *rand.Rand, c propCase, i, n int, pool []string) propDecisi
 	if rng.IntN(5) == 0 {
 		gate = pick(rng, []string{"review", "approval", "deploy"})
 	}
-	verdict := VerdictApprove
+	verdict := api.VerdictApprove
 	if k := rng.IntN(20); k == 0 {
-		verdict = VerdictReject
+		verdict = api.VerdictReject
 	} else if k == 1 {
 		verdict = "maybe"
 	}
@@ -263,42 +263,42 @@ type propRoles struct {
 	deploys   int
 }
 
-func (f *propRoles) LoadPolicy(context.Context) (activities.PolicySnapshot, error) {
-	return activities.PolicySnapshot{Content: policyContent(f.pol), Path: "prop.json"}, nil
+func (f *propRoles) LoadPolicy(context.Context) (policy.Snapshot, error) {
+	return policy.Snapshot{Content: policyContent(f.pol), Path: "prop.json"}, nil
 }
 
-func (f *propRoles) Build(_ context.Context, in activities.BuildInput) (activities.BuildResult, error) {
+func (f *propRoles) Build(_ context.Context, in api.BuildInput) (api.BuildResult, error) {
 	return signedBuild(in, f.buildExec, f.emails...), nil
 }
 
-func (f *propRoles) Deployed(_ context.Context, in activities.DeployedInput) (activities.DeployedResult, error) {
+func (f *propRoles) Deployed(_ context.Context, in api.DeployedInput) (api.DeployedResult, error) {
 	return signedDeployed(in, ""), nil
 }
 
-func (f *propRoles) Review(_ context.Context, in activities.ReviewInput) (activities.ReviewResult, error) {
+func (f *propRoles) Review(_ context.Context, in api.ReviewInput) (api.ReviewResult, error) {
 	return signedReview(in, true, "foureyes-review@h"), nil
 }
 
-func (f *propRoles) Seal(_ context.Context, in activities.SealInput) (activities.SealResult, error) {
+func (f *propRoles) Seal(_ context.Context, in api.SealInput) (api.SealResult, error) {
 	return signedSeal(in), nil
 }
 
-func (f *propRoles) Notify(context.Context, activities.Notification) (activities.NotifyResult, error) {
-	return activities.NotifyResult{Ref: "m", Executor: "foureyes-approval@h"}, nil
+func (f *propRoles) Notify(context.Context, api.Notification) (api.NotifyResult, error) {
+	return api.NotifyResult{Ref: "m", Executor: "foureyes-approval@h"}, nil
 }
 
-func (f *propRoles) Deploy(_ context.Context, in activities.DeployInput) (activities.StepResult, error) {
+func (f *propRoles) Deploy(_ context.Context, in api.DeployInput) (api.StepResult, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.deploys++
 	return signedStep(in, attest.StepDeploy, true, "", "foureyes-deploy@h"), nil
 }
 
-func (f *propRoles) Verify(_ context.Context, in activities.DeployInput) (activities.StepResult, error) {
+func (f *propRoles) Verify(_ context.Context, in api.DeployInput) (api.StepResult, error) {
 	return signedStep(in, attest.StepVerify, true, "", "foureyes-deploy@h"), nil
 }
 
-func (f *propRoles) Rollback(_ context.Context, in activities.DeployInput) (activities.StepResult, error) {
+func (f *propRoles) Rollback(_ context.Context, in api.DeployInput) (api.StepResult, error) {
 	return signedStep(in, attest.StepRollback, true, "", "foureyes-deploy@h"), nil
 }
 
@@ -328,7 +328,7 @@ func runCase(t *testing.T, c propCase) propResult {
 		env.RegisterDelayedCallback(func() { send(env, b, i, d) }, d.at)
 	}
 	env.ExecuteWorkflow(Release, c.req)
-	var res ReleaseResult
+	var res api.ReleaseResult
 	if err := env.GetWorkflowResult(&res); err != nil {
 		t.Fatalf("workflow failed: %v", err)
 	}
@@ -338,31 +338,31 @@ func runCase(t *testing.T, c propCase) propResult {
 // send delivers one decision in its form. Forged updates get an id of their
 // own: an update id already used would be answered from Temporal's cache.
 func send(env *testsuite.TestWorkflowEnvironment, b attest.Binding, i int, d propDecision) {
-	dec := Decision{RequestID: d.rid, Gate: d.gate, Verdict: d.verdict, Identity: d.identity, Channel: ChannelAPI,
+	dec := api.Decision{RequestID: d.rid, Gate: d.gate, Verdict: d.verdict, Identity: d.identity, Channel: api.ChannelAPI,
 		Comment: d.comment}
 	digest, role, id := digestOf(testCommit), attest.RoleApproval, d.rid
 	switch d.form {
 	case formSignal:
-		env.SignalWorkflow(SignalDecision, dec)
+		env.SignalWorkflow(api.SignalDecision, dec)
 		return
 	case formOutsider:
 		role, id = testkeys.Outsider, fmt.Sprintf("forged-%d", i)
 	case formMisbound:
 		b.Release, id = "another-release", fmt.Sprintf("forged-%d", i)
 	}
-	env.UpdateWorkflow(UpdateDecide, id, &testsuite.TestUpdateCallback{OnAccept: func() {},
+	env.UpdateWorkflow(api.UpdateDecide, id, &testsuite.TestUpdateCallback{OnAccept: func() {},
 		OnReject: func(error) {}, OnComplete: func(any, error) {}},
-		SignedRequest{Envelope: signedDecision(role, b, digest, dec)})
+		api.SignedRequest{Envelope: signedDecision(role, b, digest, dec)})
 }
 
 func queryOutcomes(t *testing.T, env *testsuite.TestWorkflowEnvironment, c propCase) map[string]string {
 	out := map[string]string{}
 	for _, d := range c.decisions {
-		v, err := env.QueryWorkflow(QueryDecision, d.rid)
+		v, err := env.QueryWorkflow(api.QueryDecision, d.rid)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var o DecisionOutcome
+		var o api.DecisionOutcome
 		if err := v.Get(&o); err != nil {
 			t.Fatal(err)
 		}
@@ -372,11 +372,11 @@ func queryOutcomes(t *testing.T, env *testsuite.TestWorkflowEnvironment, c propC
 }
 
 func queryTrail(t *testing.T, env *testsuite.TestWorkflowEnvironment) []audit.Entry {
-	v, err := env.QueryWorkflow(QueryAudit)
+	v, err := env.QueryWorkflow(api.QueryAudit)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var a AuditTrail
+	var a audit.Trail
 	if err := v.Get(&a); err != nil {
 		t.Fatal(err)
 	}
@@ -415,7 +415,7 @@ func oracle(c propCase) oracleRun {
 		}
 	}
 	if o.status == "running" {
-		o.status = StatusExpired // nobody decides any more: the open gate expires
+		o.status = api.StatusExpired // nobody decides any more: the open gate expires
 	}
 	return o
 }
@@ -426,38 +426,38 @@ func (o *oracleRun) rule(gate string) policy.GateRule {
 
 func (o *oracleRun) expire(at time.Duration) {
 	if o.gate != "" && at >= o.opened+o.rule(o.gate).Deadline.Std() {
-		o.gate, o.status = "", StatusExpired
+		o.gate, o.status = "", api.StatusExpired
 	}
 }
 
 // judge decides one decision and moves the release.
 func (o *oracleRun) judge(d propDecision) string {
 	switch {
-	case d.verdict != VerdictApprove && d.verdict != VerdictReject:
-		return OutcomeRefused
+	case d.verdict != api.VerdictApprove && d.verdict != api.VerdictReject:
+		return api.OutcomeRefused
 	case d.gate != o.gate:
-		return OutcomeGateClosed
+		return api.OutcomeGateClosed
 	case !o.allowed(d.gate, d.identity, d.verdict, d.at):
-		return OutcomeRefused
-	case d.verdict == VerdictReject && d.comment == "":
-		return OutcomeRefused // a "no" says why
+		return api.OutcomeRefused
+	case d.verdict == api.VerdictReject && d.comment == "":
+		return api.OutcomeRefused // a "no" says why
 	}
 	o.signed[d.gate] = append(o.signed[d.gate], signature{d.identity, d.verdict, d.at})
 	switch {
-	case d.verdict == VerdictReject:
-		o.gate, o.status = "", StatusRejected
+	case d.verdict == api.VerdictReject:
+		o.gate, o.status = "", api.StatusRejected
 	case o.approvals(d.gate) >= o.rule(d.gate).Quorum && d.gate == "review":
 		o.gate, o.opened = "approval", d.at
 	case o.approvals(d.gate) >= o.rule(d.gate).Quorum:
-		o.gate, o.status = "", StatusDeployed
+		o.gate, o.status = "", api.StatusDeployed
 	}
-	return OutcomeAccepted
+	return api.OutcomeAccepted
 }
 
 func (o *oracleRun) approvals(gate string) int {
 	n := 0
 	for _, s := range o.signed[gate] {
-		if s.verdict == VerdictApprove {
+		if s.verdict == api.VerdictApprove {
 			n++
 		}
 	}
@@ -474,7 +474,7 @@ func (o *oracleRun) allowed(gate, id, verdict string, at time.Duration) bool {
 		return false
 	case o.ranAStage(id), slices.Contains(c.req.Authors, id), slices.Contains(c.gitAuthors, id), id == c.req.Requester:
 		return false
-	case c.stranger && verdict == VerdictApprove && c.pol.Environments["prod"].UnmappedEmails != policy.UnmappedAllow:
+	case c.stranger && verdict == api.VerdictApprove && c.pol.Environments["prod"].UnmappedEmails != policy.UnmappedAllow:
 		return false // a commit by someone the policy does not know
 	case gate == "approval" && o.signedGate("review", id), o.signedGate(gate, id):
 		return false
@@ -483,7 +483,7 @@ func (o *oracleRun) allowed(gate, id, verdict string, at time.Duration) bool {
 	case !o.eligible(r, human, bot, id):
 		return false
 	}
-	return verdict == VerdictReject || !frozen(r, t0.Add(at))
+	return verdict == api.VerdictReject || !frozen(r, t0.Add(at))
 }
 
 func (o *oracleRun) ranAStage(id string) bool {
@@ -561,13 +561,13 @@ func compare(c propCase, got propResult, want oracleRun) []string {
 	if got.status != want.status {
 		problems = append(problems, fmt.Sprintf("status %s, oracle says %s", got.status, want.status))
 	}
-	if wantDeploys := map[bool]int{true: 1}[want.status == StatusDeployed]; got.deploys != wantDeploys {
+	if wantDeploys := map[bool]int{true: 1}[want.status == api.StatusDeployed]; got.deploys != wantDeploys {
 		problems = append(problems, fmt.Sprintf("%d deploys, oracle says %d", got.deploys, wantDeploys))
 	}
 	for _, d := range c.decisions {
 		w, delivered := want.outcomes[d.rid]
 		if !delivered {
-			w = OutcomePending
+			w = api.OutcomePending
 		}
 		if got.outcomes[d.rid] != w {
 			problems = append(problems, fmt.Sprintf("request %s (%s %s at %s): %s, oracle says %s",
@@ -586,7 +586,7 @@ func deploySafe(c propCase, entries []audit.Entry) []string {
 		if e.Type != audit.EventDecision {
 			continue
 		}
-		gate := map[string]string{StageReview: "review", StageApprove: "approval"}[e.Stage]
+		gate := map[string]string{api.StageReview: "review", api.StageApprove: "approval"}[e.Stage]
 		at := e.Time.Sub(t0)
 		if !o.allowed(gate, e.Actor, e.Outcome, at) {
 			problems = append(problems, fmt.Sprintf("deployed, yet %s's %s at %s breaks a rule", e.Actor, e.Outcome, gate))

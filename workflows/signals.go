@@ -6,6 +6,7 @@ import (
 
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/audit"
 )
@@ -14,18 +15,18 @@ import (
 // coroutine, so that every signal is judged in arrival order whatever stage
 // the release is in.
 func (r *release) listen(ctx workflow.Context) {
-	decisions := workflow.GetSignalChannel(ctx, SignalDecision)
-	cancels := workflow.GetSignalChannel(ctx, SignalCancel)
+	decisions := workflow.GetSignalChannel(ctx, api.SignalDecision)
+	cancels := workflow.GetSignalChannel(ctx, api.SignalCancel)
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		for ctx.Err() == nil {
 			sel := workflow.NewSelector(ctx)
 			sel.AddReceive(decisions, func(c workflow.ReceiveChannel, _ bool) {
-				var d Decision
+				var d api.Decision
 				c.Receive(ctx, &d)
 				r.onDecision(ctx, d)
 			})
 			sel.AddReceive(cancels, func(c workflow.ReceiveChannel, _ bool) {
-				var req CancelRequest
+				var req api.CancelRequest
 				c.Receive(ctx, &req)
 				r.onCancel(ctx, req)
 			})
@@ -36,7 +37,7 @@ func (r *release) listen(ctx workflow.Context) {
 
 // onCancel handles a cancel signal. A signal carries no signature:
 // releases with signed attestations refuse it (and record the refusal).
-func (r *release) onCancel(ctx workflow.Context, c CancelRequest) {
+func (r *release) onCancel(ctx workflow.Context, c api.CancelRequest) {
 	if r.trust.signed {
 		r.refuseUnverified(ctx, "cancel", c.RequestID, fmt.Errorf("a cancel signal carries no signature (claimed identity %q); cancel through the gateway", c.Identity))
 		return
@@ -46,7 +47,7 @@ func (r *release) onCancel(ctx workflow.Context, c CancelRequest) {
 
 // cancelRefusal says why c may not cancel the release ("" when it may): only
 // the requester or a release manager, once, before the release ends.
-func (r *release) cancelRefusal(c CancelRequest) string {
+func (r *release) cancelRefusal(c api.CancelRequest) string {
 	switch {
 	case r.result != nil:
 		return "release has already ended " + r.result.Status
@@ -61,18 +62,18 @@ func (r *release) cancelRefusal(c CancelRequest) string {
 // applyCancel accepts a cancel from the requester or a release manager (it
 // stops the running stage; during deploy the release then rolls back) and
 // returns why it refused one otherwise.
-func (r *release) applyCancel(ctx workflow.Context, c CancelRequest, env attest.Envelope) string {
+func (r *release) applyCancel(ctx workflow.Context, c api.CancelRequest, env attest.Envelope) string {
 	if why := r.cancelRefusal(c); why != "" {
 		if !r.trust.signed || r.countRefusal(ctx, c.Identity) {
 			r.record(ctx, audit.Entry{Type: audit.EventCancelRefused, Stage: r.stage, Actor: c.Identity,
-				Channel: c.Channel, Outcome: OutcomeRefused, Detail: why, Envelope: json.RawMessage(env)})
+				Channel: c.Channel, Outcome: api.OutcomeRefused, Detail: why, Envelope: json.RawMessage(env)})
 			r.capNotice(ctx, c.Identity)
 		}
 		return why
 	}
 	r.cancel = &c
 	r.record(ctx, audit.Entry{Type: audit.EventCancelRequested, Stage: r.stage, Actor: c.Identity,
-		Channel: c.Channel, Outcome: OutcomeAccepted, Detail: c.Reason, Envelope: json.RawMessage(env)})
+		Channel: c.Channel, Outcome: api.OutcomeAccepted, Detail: c.Reason, Envelope: json.RawMessage(env)})
 	if r.stopStage != nil {
 		r.stopStage()
 	}

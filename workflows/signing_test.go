@@ -6,7 +6,7 @@ import (
 	"encoding/json"
 	"time"
 
-	"github.com/foureyes/foureyes/activities"
+	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/internal/testkeys"
 	"github.com/foureyes/foureyes/policy"
@@ -46,9 +46,9 @@ const testRepo = "https://git.example.com/payments.git"
 // resolves a ref to testCommit and attests the change: the commit alone
 // (or since what the deploy role said is deployed), written by emails
 // (default: the declared authors at example.com).
-func signedBuild(in activities.BuildInput, builder string, emails ...string) activities.BuildResult {
+func signedBuild(in api.BuildInput, builder string, emails ...string) api.BuildResult {
 	commit := in.Commit
-	if in.Git && !fullSHA.MatchString(commit) {
+	if in.Git && !api.ValidCommit(commit) {
 		commit = testCommit
 	}
 	digest := digestOf(commit)
@@ -79,49 +79,49 @@ func signedBuild(in activities.BuildInput, builder string, emails ...string) act
 				CoAuthors: emails[1:]}}, Emails: policy.Union(emails)}
 	}
 	p.RunDetails.Builder.ID = builder
-	return activities.BuildResult{ArtifactRef: "/a/" + commit, Digest: digest, Executor: builder, Commit: commit,
+	return api.BuildResult{ArtifactRef: "/a/" + commit, Digest: digest, Executor: builder, Commit: commit,
 		Provenance: mustAttest(attest.RoleBuild, attest.ArtifactSubject(digest), attest.PredicateProvenance, p)}
 }
 
 // signedDeployed is the deploy role's statement that commit ("" = nothing)
 // is deployed.
-func signedDeployed(in activities.DeployedInput, commit string) activities.DeployedResult {
+func signedDeployed(in api.DeployedInput, commit string) api.DeployedResult {
 	st := attest.DeployedState{Binding: attest.Binding{Release: in.ReleaseID, PolicySHA256: in.PolicyHash},
 		Service: in.Service, Environment: in.Environment, Commit: commit, Deployer: "foureyes-deploy@h"}
 	if commit != "" {
 		st.By = "an-earlier-release"
 	}
-	return activities.DeployedResult{Executor: "foureyes-deploy@h",
+	return api.DeployedResult{Executor: "foureyes-deploy@h",
 		Statement: mustAttest(attest.RoleDeploy, attest.DeploymentSubject(in.Service, in.Environment), attest.PredicateDeployed, st)}
 }
 
 // signedReview is what an honest review role answers.
-func signedReview(in activities.ReviewInput, passed bool, reviewer string) activities.ReviewResult {
+func signedReview(in api.ReviewInput, passed bool, reviewer string) api.ReviewResult {
 	v := attest.Review{Binding: attest.Binding{Release: in.ReleaseID, PolicySHA256: in.PolicyHash},
 		Commit: in.Commit, Passed: passed, Reviewer: reviewer}
-	return activities.ReviewResult{Passed: passed, Executor: reviewer,
+	return api.ReviewResult{Passed: passed, Executor: reviewer,
 		Attestation: mustAttest(attest.RoleReview, attest.ArtifactSubject(in.Digest), attest.PredicateReview, v)}
 }
 
 // signedStep is what an honest deploy role answers for one step.
-func signedStep(in activities.DeployInput, step string, ok bool, output, deployer string) activities.StepResult {
+func signedStep(in api.DeployInput, step string, ok bool, output, deployer string) api.StepResult {
 	rc := attest.Receipt{Binding: attest.Binding{Release: in.ReleaseID, PolicySHA256: in.PolicyHash},
 		Step: step, Service: in.Service, Environment: in.Environment, Commit: in.Commit,
 		OK: ok, Output: output, Deployer: deployer}
-	return activities.StepResult{OK: ok, Output: output, Executor: deployer,
+	return api.StepResult{OK: ok, Output: output, Executor: deployer,
 		Receipt: mustAttest(attest.RoleDeploy, attest.ArtifactSubject(in.Digest), attest.PredicateDeploy, rc)}
 }
 
 // signedSeal is what an honest orchestrator answers.
-func signedSeal(in activities.SealInput) activities.SealResult {
+func signedSeal(in api.SealInput) api.SealResult {
 	s := attest.Seal{Binding: attest.Binding{Release: in.ReleaseID, PolicySHA256: in.PolicyHash},
 		Head: in.Head, Entries: in.Entries, Status: in.Status, Sealer: "foureyes-orchestrator@h"}
-	return activities.SealResult{Executor: "foureyes-orchestrator@h",
+	return api.SealResult{Executor: "foureyes-orchestrator@h",
 		Seal: mustAttest(attest.RoleOrchestrator, attest.SealSubject(in.ReleaseID, in.Head), attest.PredicateSeal, s)}
 }
 
 // signedDecision is what the gateway signs for an authenticated decision.
-func signedDecision(role string, b attest.Binding, digest string, d Decision) attest.Envelope {
+func signedDecision(role string, b attest.Binding, digest string, d api.Decision) attest.Envelope {
 	st := attest.Decision{Binding: b, RequestID: d.RequestID, Gate: d.Gate, Verdict: d.Verdict,
 		Identity: d.Identity, Channel: d.Channel, Comment: d.Comment,
 		Evidence: attest.Evidence{Kind: "token", TokenFingerprint: "0123456789abcdef"}, At: time.Unix(0, 0).UTC()}
@@ -129,7 +129,7 @@ func signedDecision(role string, b attest.Binding, digest string, d Decision) at
 }
 
 // signedCancel is what the gateway signs for an authenticated cancel.
-func signedCancel(b attest.Binding, c CancelRequest) attest.Envelope {
+func signedCancel(b attest.Binding, c api.CancelRequest) attest.Envelope {
 	st := attest.Cancel{Binding: b, RequestID: c.RequestID, Identity: c.Identity, Channel: c.Channel, Reason: c.Reason}
 	return mustAttest(attest.RoleApproval, attest.ReleaseSubject(b.Release), attest.PredicateCancel, st)
 }

@@ -9,7 +9,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/foureyes/foureyes/activities"
+	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/policy"
 )
@@ -46,14 +46,14 @@ func (r *release) validateSource() string {
 	svc, listed := r.pol.Service(q.Service)
 	r.src.listed, r.src.repo = listed, svc.Repository
 	switch {
-	case listed && !activities.ValidRevision(q.Commit):
+	case listed && !api.ValidRevision(q.Commit):
 		return fmt.Sprintf("commit %q is not a commit SHA (full or short), a tag or a branch", q.Commit)
 	case listed:
 		return ""
 	case !r.pol.AllowsNoRepository(q.Environment):
 		return fmt.Sprintf("service %s has no repository in the policy, and environment %s refuses services "+
 			"without one (services_without_repository; fail closed)", q.Service, q.Environment)
-	case !fullSHA.MatchString(q.Commit):
+	case !api.ValidCommit(q.Commit):
 		return fmt.Sprintf("service %s has no repository to resolve %q in: give the full 40-hex commit", q.Service, q.Commit)
 	case len(q.Authors) == 0:
 		return fmt.Sprintf("the change has no author (service %s has no repository to read them from)", q.Service)
@@ -65,14 +65,13 @@ func (r *release) validateSource() string {
 // the service and environment, and verifies its signed answer: the build
 // role starts the change there.
 func (r *release) askDeployed(ctx workflow.Context) (attest.Envelope, error) {
-	opts := workflow.ActivityOptions{TaskQueue: QueueDeploy, StartToCloseTimeout: time.Minute,
+	opts := workflow.ActivityOptions{TaskQueue: api.QueueDeploy, StartToCloseTimeout: time.Minute,
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2,
 			MaximumInterval: 30 * time.Second, MaximumAttempts: 5},
 		Summary: fmt.Sprintf("code: what is deployed to %s in %s", r.req.Service, r.req.Environment)}
-	var res activities.DeployedResult
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), activities.ActivityDeployed,
-		activities.DeployedInput{ReleaseID: r.id, Service: r.req.Service, Environment: r.req.Environment,
-			PolicyHash: r.policyHash}).Get(ctx, &res)
+	res, err := call(workflow.WithActivityOptions(ctx, opts), deployRole.Deployed,
+		api.DeployedInput{ReleaseID: r.id, Service: r.req.Service, Environment: r.req.Environment,
+			PolicyHash: r.policyHash})
 	if err != nil {
 		return nil, fmt.Errorf("what is deployed to %s in %s could not be asked: %w", r.req.Service, r.req.Environment, err)
 	}
@@ -101,7 +100,7 @@ func (r *release) verifySource(ext attest.BuildParameters) error {
 		return nil
 	case ext.Ref != q.Commit:
 		return fmt.Errorf("provenance is for %q, not the requested %q", ext.Ref, q.Commit)
-	case !fullSHA.MatchString(ext.Commit) || (fullSHA.MatchString(q.Commit) && ext.Commit != q.Commit):
+	case !api.ValidCommit(ext.Commit) || (api.ValidCommit(q.Commit) && ext.Commit != q.Commit):
 		return fmt.Errorf("provenance resolved %q to %q", q.Commit, ext.Commit)
 	case ext.Repository != r.src.repo:
 		return fmt.Errorf("provenance is for repository %q, not the policy's %q", ext.Repository, r.src.repo)
@@ -168,29 +167,29 @@ func countCommits(n int) string {
 }
 
 // commitLines are the change's first n commits as people are shown them.
-func (r *release) commitLines(n int) []activities.CommitLine {
+func (r *release) commitLines(n int) []api.CommitLine {
 	c := r.src.change
 	if c == nil {
 		return nil
 	}
-	var out []activities.CommitLine
+	var out []api.CommitLine
 	for _, k := range c.Commits[:min(n, len(c.Commits))] {
 		who := k.Author
 		if id, ok := r.pol.IdentityForEmail(k.Author); ok {
 			who = id
 		}
-		out = append(out, activities.CommitLine{Short: shortCommit(k.SHA), Subject: k.Subject, Author: who})
+		out = append(out, api.CommitLine{Short: shortCommit(k.SHA), Subject: k.Subject, Author: who})
 	}
 	return out
 }
 
 // changeView is the change as the status query shows it (at most 20 commits).
-func (r *release) changeView() *Change {
+func (r *release) changeView() *api.Change {
 	c := r.src.change
 	if c == nil {
 		return nil
 	}
-	return &Change{Repository: r.src.repo, Ref: r.req.Commit, Base: c.Base, BaseRelease: c.BaseRelease,
+	return &api.Change{Repository: r.src.repo, Ref: r.req.Commit, Base: c.Base, BaseRelease: c.BaseRelease,
 		BaseIsAncestor: c.BaseIsAncestor, Commits: c.Commits[:min(20, len(c.Commits))], CommitCount: c.CommitCount,
 		Authors: r.src.authors, Unmapped: r.src.unmapped}
 }

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,9 +11,10 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/foureyes/foureyes/activities"
+	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/audit"
+	"github.com/foureyes/foureyes/policy"
 )
 
 // stageOptions: each duty runs on its own role's queue. Build and review are
@@ -30,21 +32,11 @@ func stageOptions(queue string) workflow.ActivityOptions {
 			MaximumInterval: 30 * time.Second, MaximumAttempts: 5,
 		},
 	}
-	if queue == QueueDeploy {
+	if queue == api.QueueDeploy {
 		o.WaitForCancellation = true
 		o.RetryPolicy.MaximumAttempts = 3
 	}
 	return o
-}
-
-// run executes one activity of a stage in a context that a cancel stops.
-func (r *release) run(ctx workflow.Context, queue, activity string, in, out any) error {
-	opts := stageOptions(queue)
-	opts.Summary = r.summary(activity)
-	sctx, stop := workflow.WithCancel(workflow.WithActivityOptions(ctx, opts))
-	r.stopStage = stop
-	defer func() { r.stopStage = nil }()
-	return workflow.ExecuteActivity(sctx, activity, in).Get(sctx, out)
 }
 
 // stageExecutor records a finished stage with the worker that ran it and
@@ -73,11 +65,11 @@ func (r *release) startStage(ctx workflow.Context, stage, status, detail string)
 }
 
 func (r *release) loadPolicy(ctx workflow.Context) error {
-	var snap activities.PolicySnapshot
-	opts := workflow.ActivityOptions{TaskQueue: QueueOrchestrator, StartToCloseTimeout: time.Minute,
+	var snap policy.Snapshot
+	opts := workflow.ActivityOptions{TaskQueue: api.QueueOrchestrator, StartToCloseTimeout: time.Minute,
 		RetryPolicy: &temporal.RetryPolicy{MaximumAttempts: 3}, Summary: "load and pin the policy"}
 	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts),
-		activities.ActivityLoadPolicy).Get(ctx, &snap)
+		policyRole.LoadPolicy).Get(ctx, &snap)
 	if err != nil {
 		return err
 	}
@@ -98,8 +90,8 @@ func (r *release) build(ctx workflow.Context) error {
 	if r.src.listed {
 		detail = fmt.Sprintf("building %s of %s from %s", r.req.Commit, r.req.Service, r.src.repo)
 	}
-	r.startStage(ctx, StageCode, StatusBuilding, detail)
-	in := activities.BuildInput{ReleaseID: r.id, Service: r.req.Service,
+	r.startStage(ctx, api.StageCode, api.StatusBuilding, detail)
+	in := api.BuildInput{ReleaseID: r.id, Service: r.req.Service,
 		Environment: r.req.Environment, Commit: r.req.Commit}
 	if r.trust.signed {
 		in.PolicyHash, in.Authors, in.Requester = r.policyHash, r.req.Authors, r.req.Requester
@@ -111,9 +103,9 @@ func (r *release) build(ctx workflow.Context) error {
 			in.Deployed, err = r.askDeployed(ctx)
 		}
 	}
-	var res activities.BuildResult
+	var res api.BuildResult
 	if err == nil {
-		err = r.run(ctx, QueueBuild, activities.ActivityBuild, in, &res)
+		res, err = runStage(ctx, r, api.QueueBuild, "code: build "+r.what(), buildRole.Build, in)
 	}
 	if err == nil && r.trust.signed {
 		if res, err = r.verifyBuild(res); err != nil {
@@ -121,32 +113,31 @@ func (r *release) build(ctx workflow.Context) error {
 		}
 	}
 	if err != nil {
-		r.stageFailed(ctx, StageCode, err)
+		r.stageFailed(ctx, api.StageCode, err)
 		return err
 	}
 	r.artifact, r.trust.provenance = res, res.Provenance
-	r.stageExecutor(ctx, StageCode, r.artifact.Executor, res.Provenance,
+	r.stageExecutor(ctx, api.StageCode, r.artifact.Executor, res.Provenance,
 		fmt.Sprintf("artifact %s sha256:%s", r.artifact.ArtifactRef, r.artifact.Digest)+r.describeChange())
 	return nil
 }
 
 // review runs the automated checks; findings end the release rejected.
 func (r *release) review(ctx workflow.Context) (passed bool, err error) {
-	r.startStage(ctx, StageReview, StatusReviewing, "automated review checks")
-	in := activities.ReviewInput{ReleaseID: r.id, Service: r.req.Service, Commit: r.commitSHA(),
+	r.startStage(ctx, api.StageReview, api.StatusReviewing, "automated review checks")
+	in := api.ReviewInput{ReleaseID: r.id, Service: r.req.Service, Commit: r.commitSHA(),
 		ArtifactRef: r.artifact.ArtifactRef, Digest: r.artifact.Digest}
 	if r.trust.signed {
 		in.PolicyHash = r.policyHash
 	}
-	var res activities.ReviewResult
-	err = r.run(ctx, QueueReview, activities.ActivityReview, in, &res)
+	res, err := runStage(ctx, r, api.QueueReview, "review: automated checks of "+r.what(), reviewRole.Review, in)
 	if err == nil && r.trust.signed {
 		if res, err = r.verifyReview(res); err != nil {
 			err = errors.New("review result refused (fail closed): " + err.Error())
 		}
 	}
 	if err != nil {
-		r.stageFailed(ctx, StageReview, err)
+		r.stageFailed(ctx, api.StageReview, err)
 		return false, err
 	}
 	r.trust.review = res.Attestation
@@ -154,17 +145,17 @@ func (r *release) review(ctx workflow.Context) (passed bool, err error) {
 	if !res.Passed {
 		detail = "automated checks failed: " + strings.Join(res.Findings, "; ")
 	}
-	r.stageExecutor(ctx, StageReview, res.Executor, res.Attestation, detail)
+	r.stageExecutor(ctx, api.StageReview, res.Executor, res.Attestation, detail)
 	return res.Passed, nil
 }
 
-func (r *release) deployInput() activities.DeployInput {
-	in := activities.DeployInput{ReleaseID: r.id, Service: r.req.Service,
+func (r *release) deployInput() api.DeployInput {
+	in := api.DeployInput{ReleaseID: r.id, Service: r.req.Service,
 		Environment: r.req.Environment, Commit: r.commitSHA(),
 		ArtifactRef: r.artifact.ArtifactRef, Digest: r.artifact.Digest}
 	if r.trust.signed {
 		in.PolicyHash = r.policyHash
-		in.Bundle = &activities.Bundle{Provenance: r.trust.provenance, Review: r.trust.review,
+		in.Bundle = &api.Bundle{Provenance: r.trust.provenance, Review: r.trust.review,
 			Decisions: r.trust.decisions}
 		if r.emergency() {
 			in.Bundle.Emergency = r.req.Emergency
@@ -176,32 +167,41 @@ func (r *release) deployInput() activities.DeployInput {
 	return in
 }
 
-// stepNames maps the deploy role's activities to their receipts' steps.
-var stepNames = map[string]string{activities.ActivityDeploy: attest.StepDeploy,
-	activities.ActivityVerify: attest.StepVerify, activities.ActivityRollback: attest.StepRollback}
+// deployStep is one of the deploy role's steps, each with a signed receipt.
+type deployStep struct {
+	name     string // as refusals name it
+	activity func(context.Context, api.DeployInput) (api.StepResult, error)
+	receipt  string // the step its receipt names (attest.Step*)
+	event    string // its audit event
+}
+
+var (
+	stepDeploy   = deployStep{api.ActivityDeploy, deployRole.Deploy, attest.StepDeploy, audit.EventDeploy}
+	stepVerify   = deployStep{api.ActivityVerify, deployRole.Verify, attest.StepVerify, audit.EventVerify}
+	stepRollback = deployStep{api.ActivityRollback, deployRole.Rollback, attest.StepRollback, audit.EventRollback}
+)
 
 // trustStep replaces a deploy-role result by what its signed receipt says.
-func (r *release) trustStep(activity string, res activities.StepResult, err error) (activities.StepResult, error) {
+func (r *release) trustStep(s deployStep, res api.StepResult, err error) (api.StepResult, error) {
 	if err != nil || !r.trust.signed {
 		return res, err
 	}
-	v, verr := r.verifyReceipt(res, stepNames[activity])
+	v, verr := r.verifyReceipt(res, s.receipt)
 	if verr != nil {
-		return v, errors.New(activity + " result refused (fail closed): " + verr.Error())
+		return v, errors.New(s.name + " result refused (fail closed): " + verr.Error())
 	}
 	return v, nil
 }
 
 // step runs deploy or verify and records it under the deploy stage.
-func (r *release) step(ctx workflow.Context, activity, event string) (activities.StepResult, error) {
-	var res activities.StepResult
-	err := r.run(ctx, QueueDeploy, activity, r.deployInput(), &res)
-	res, err = r.trustStep(activity, res, err)
-	e := audit.Entry{Type: event, Stage: StageDeploy, Executor: res.Executor, Outcome: "ok", Detail: res.Output,
+func (r *release) step(ctx workflow.Context, s deployStep, summary string) (api.StepResult, error) {
+	res, err := runStage(ctx, r, api.QueueDeploy, summary, s.activity, r.deployInput())
+	res, err = r.trustStep(s, res, err)
+	e := audit.Entry{Type: s.event, Stage: api.StageDeploy, Executor: res.Executor, Outcome: "ok", Detail: res.Output,
 		Envelope: json.RawMessage(res.Receipt)}
 	switch {
 	case err != nil:
-		r.stageFailed(ctx, StageDeploy, err)
+		r.stageFailed(ctx, api.StageDeploy, err)
 		return res, err
 	case !res.OK:
 		e.Outcome = "failed"
@@ -215,14 +215,12 @@ func (r *release) step(ctx workflow.Context, activity, event string) (activities
 // the cancel does not reach.
 func (r *release) rollback(ctx workflow.Context, why string) error {
 	dctx, _ := workflow.NewDisconnectedContext(ctx)
-	opts := stageOptions(QueueDeploy)
+	opts := stageOptions(api.QueueDeploy)
 	opts.RetryPolicy.MaximumAttempts = 10
-	opts.Summary = r.summary(activities.ActivityRollback)
-	var res activities.StepResult
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(dctx, opts),
-		activities.ActivityRollback, r.deployInput()).Get(dctx, &res)
-	res, err = r.trustStep(activities.ActivityRollback, res, err)
-	e := audit.Entry{Type: audit.EventRollback, Stage: StageDeploy, Executor: res.Executor,
+	opts.Summary = fmt.Sprintf("deploy: roll back %s in %s", r.req.Service, r.req.Environment)
+	res, err := call(workflow.WithActivityOptions(dctx, opts), stepRollback.activity, r.deployInput())
+	res, err = r.trustStep(stepRollback, res, err)
+	e := audit.Entry{Type: audit.EventRollback, Stage: api.StageDeploy, Executor: res.Executor,
 		Outcome: "ok", Detail: why + "; " + res.Output, Envelope: json.RawMessage(res.Receipt)}
 	if err != nil || !res.OK {
 		e.Outcome, e.Detail, e.Envelope = "failed", why+"; rollback failed: "+rootMessage(err)+res.Output, nil
@@ -234,22 +232,9 @@ func (r *release) rollback(ctx workflow.Context, why string) error {
 	return err
 }
 
-// summary is the one line the UI shows for a stage's activity.
-func (r *release) summary(activity string) string {
-	what := fmt.Sprintf("%s %s", r.req.Service, shortCommit(r.commitSHA()))
-	switch activity {
-	case activities.ActivityBuild:
-		return "code: build " + what
-	case activities.ActivityReview:
-		return "review: automated checks of " + what
-	case activities.ActivityDeploy:
-		return fmt.Sprintf("deploy: %s to %s", what, r.req.Environment)
-	case activities.ActivityVerify:
-		return fmt.Sprintf("deploy: verify %s in %s", what, r.req.Environment)
-	case activities.ActivityRollback:
-		return fmt.Sprintf("deploy: roll back %s in %s", r.req.Service, r.req.Environment)
-	}
-	return activity
+// what names the release's service and commit in the UI's activity lines.
+func (r *release) what() string {
+	return fmt.Sprintf("%s %s", r.req.Service, shortCommit(r.commitSHA()))
 }
 
 func rootMessage(err error) string {

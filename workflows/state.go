@@ -5,7 +5,7 @@ import (
 
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/foureyes/foureyes/activities"
+	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/audit"
 	"github.com/foureyes/foureyes/policy"
 )
@@ -14,21 +14,21 @@ import (
 // answer is derived from it; it changes only in workflow code.
 type release struct {
 	id         string
-	req        ReleaseRequest
+	req        api.ReleaseRequest
 	pol        policy.Policy
 	policyHash string
 	stage      string
 	status     string
-	artifact   activities.BuildResult
+	artifact   api.BuildResult
 	executors  []string // worker identities that ran a stage
 	earlier    []string // identities that signed an earlier gate
 	gate       *gate    // the open (or last) gate; nil before the first
 	chain      audit.Chain
-	outcomes   map[string]DecisionOutcome // by request id; looked up, never iterated
-	refusal    *Refusal
-	cancel     *CancelRequest // an accepted cancel
+	outcomes   map[string]api.DecisionOutcome // by request id; looked up, never iterated
+	refusal    *api.Refusal
+	cancel     *api.CancelRequest // an accepted cancel
 	stopStage  workflow.CancelFunc
-	result     *ReleaseResult
+	result     *api.ReleaseResult
 	lastNotice workflow.Future // the last notification sent
 	seq        int             // decisions seen, to name those without a request id
 	now        time.Time       // workflow time of the last step, for queries
@@ -43,11 +43,11 @@ type release struct {
 	promo      promo           // promotion and emergency (changePromotions)
 }
 
-func newRelease(ctx workflow.Context, req ReleaseRequest) *release {
+func newRelease(ctx workflow.Context, req api.ReleaseRequest) *release {
 	return &release{
 		id:       workflow.GetInfo(ctx).WorkflowExecution.ID,
 		req:      req,
-		outcomes: map[string]DecisionOutcome{},
+		outcomes: map[string]api.DecisionOutcome{},
 	}
 }
 
@@ -79,8 +79,8 @@ func (r *release) addExecutor(identity string) {
 // cancelled reports whether an accepted cancel is pending or done.
 func (r *release) cancelled() bool { return r.cancel != nil }
 
-func (r *release) statusView() Status {
-	s := Status{
+func (r *release) statusView() api.Status {
+	s := api.Status{
 		ReleaseID: r.id, Request: r.req, Stage: r.stage, Status: r.status,
 		ArtifactRef: r.artifact.ArtifactRef, ArtifactDigest: r.artifact.Digest,
 		PolicyHash: r.policyHash, LastRefusal: r.refusal,
@@ -90,7 +90,7 @@ func (r *release) statusView() Status {
 		s.Commit, s.Authors, s.Change = r.src.commit, r.authors(), r.changeView()
 	}
 	if e := r.promo.declared; e != nil {
-		s.Emergency = &EmergencyView{DeclaredBy: e.Identity, Reason: e.Reason}
+		s.Emergency = &api.EmergencyView{DeclaredBy: e.Identity, Reason: e.Reason}
 	}
 	if r.req.Promotes != nil {
 		s.Promotes = r.req.Promotes.Release
@@ -108,43 +108,43 @@ func (r *release) statusView() Status {
 }
 
 func (r *release) registerQueries(ctx workflow.Context) error {
-	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (Status, error) {
+	if err := workflow.SetQueryHandler(ctx, api.QueryStatus, func() (api.Status, error) {
 		return r.statusView(), nil
 	}); err != nil {
 		return err
 	}
-	if err := workflow.SetQueryHandler(ctx, QueryAudit, func() (AuditTrail, error) {
-		return AuditTrail{Entries: r.chain.Entries()}, nil
+	if err := workflow.SetQueryHandler(ctx, api.QueryAudit, func() (audit.Trail, error) {
+		return audit.Trail{Entries: r.chain.Entries()}, nil
 	}); err != nil {
 		return err
 	}
-	if err := workflow.SetQueryHandler(ctx, QueryDecision, r.decisionOutcome); err != nil {
+	if err := workflow.SetQueryHandler(ctx, api.QueryDecision, r.decisionOutcome); err != nil {
 		return err
 	}
-	if err := workflow.SetQueryHandler(ctx, QueryBinding, r.bindingView); err != nil {
+	if err := workflow.SetQueryHandler(ctx, api.QueryBinding, r.bindingView); err != nil {
 		return err
 	}
-	return workflow.SetQueryHandler(ctx, QueryExplain, func() (ExplainResult, error) {
+	return workflow.SetQueryHandler(ctx, api.QueryExplain, func() (api.ExplainResult, error) {
 		return r.explain(), nil
 	})
 }
 
-func (r *release) decisionOutcome(requestID string) (DecisionOutcome, error) {
+func (r *release) decisionOutcome(requestID string) (api.DecisionOutcome, error) {
 	if o, ok := r.outcomes[requestID]; ok {
 		if r.gate != nil && r.gate.name == o.Gate {
 			o.GateState = r.gate.state
 		}
 		return o, nil
 	}
-	return DecisionOutcome{RequestID: requestID, Outcome: OutcomePending}, nil
+	return api.DecisionOutcome{RequestID: requestID, Outcome: api.OutcomePending}, nil
 }
 
-func (r *release) explain() ExplainResult {
+func (r *release) explain() api.ExplainResult {
 	if r.gate == nil || !r.gate.open() {
-		return ExplainResult{}
+		return api.ExplainResult{}
 	}
 	c := r.check(r.gate, "", r.now)
-	return ExplainResult{
+	return api.ExplainResult{
 		Gate: r.gate.name, Quorum: r.gate.rule.Quorum,
 		Signed: r.gate.signerIDs(), Identities: r.pol.Explain(c),
 	}
@@ -161,8 +161,8 @@ func contains(list []string, s string) bool {
 
 // bindingView answers QueryBinding: what the approval role binds a signed
 // decision to (the artifact digest only once its provenance verified).
-func (r *release) bindingView() (Binding, error) {
-	b := Binding{ReleaseID: r.id, PolicyHash: r.policyHash, ArtifactDigest: r.artifact.Digest, Signed: r.trust.signed}
+func (r *release) bindingView() (api.Binding, error) {
+	b := api.Binding{ReleaseID: r.id, PolicyHash: r.policyHash, ArtifactDigest: r.artifact.Digest, Signed: r.trust.signed}
 	if r.gate != nil && r.gate.open() {
 		b.OpenGate = r.gate.name
 	}

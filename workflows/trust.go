@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/foureyes/foureyes/activities"
+	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/policy"
 )
@@ -48,7 +48,7 @@ type trust struct {
 	// envelope bytes, for the handler that runs right after it in the same
 	// task: one signature check per decision. On replay validators do not
 	// run and the handler verifies again, with the same result.
-	validated map[string]Decision
+	validated map[string]api.Decision
 }
 
 // parsed holds one policy and key ring per content hash for the worker's
@@ -62,7 +62,7 @@ type pinnedPolicy struct {
 
 // pinContent parses the policy the release received and computes its hash:
 // what LoadPolicy claims about the file is not trusted.
-func pinContent(snap activities.PolicySnapshot) (pinnedPolicy, string, error) {
+func pinContent(snap policy.Snapshot) (pinnedPolicy, string, error) {
 	if len(snap.Content) == 0 {
 		return pinnedPolicy{}, "", errors.New("LoadPolicy answered without the policy's content")
 	}

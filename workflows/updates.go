@@ -6,29 +6,26 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/audit"
 )
 
-// ErrTypeRefusalsCapped: an update refused without being recorded, because
-// its sender already reached refusalCap refusals on this release.
-const ErrTypeRefusalsCapped = "RefusalsCapped"
-
 // registerUpdates takes signed decisions and cancels as Updates: the caller
 // gets the outcome back in the same round trip.
 func (r *release) registerUpdates(ctx workflow.Context) error {
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateDecide, r.onDecide,
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, api.UpdateDecide, r.onDecide,
 		workflow.UpdateHandlerOptions{Validator: r.validateDecide}); err != nil {
 		return err
 	}
-	return workflow.SetUpdateHandlerWithOptions(ctx, UpdateCancel, r.onCancelUpdate,
+	return workflow.SetUpdateHandlerWithOptions(ctx, api.UpdateCancel, r.onCancelUpdate,
 		workflow.UpdateHandlerOptions{Validator: r.validateCancel})
 }
 
 // validateDecide rejects (without a trace in history) only what would be
 // refused from a sender that has used up its recorded refusals, and
 // anything before the policy is pinned.
-func (r *release) validateDecide(ctx workflow.Context, req SignedRequest) error {
+func (r *release) validateDecide(ctx workflow.Context, req api.SignedRequest) error {
 	if !r.trust.ready {
 		return temporal.NewApplicationError("release is starting: its policy is not pinned yet; try again", "NotReady")
 	}
@@ -37,7 +34,7 @@ func (r *release) validateDecide(ctx workflow.Context, req SignedRequest) error 
 		return r.checkCap(unverifiedSender)
 	}
 	_, seen := r.outcomes[d.RequestID]
-	if !seen && r.judge(d, workflow.Now(ctx).UTC()).Outcome != OutcomeAccepted {
+	if !seen && r.judge(d, workflow.Now(ctx).UTC()).Outcome != api.OutcomeAccepted {
 		if err := r.checkCap(d.Identity); err != nil {
 			return err
 		}
@@ -47,16 +44,16 @@ func (r *release) validateDecide(ctx workflow.Context, req SignedRequest) error 
 }
 
 // rememberValidated keeps a decision the validator admitted for its handler.
-func (r *release) rememberValidated(env attest.Envelope, d Decision) {
+func (r *release) rememberValidated(env attest.Envelope, d api.Decision) {
 	if r.trust.validated == nil {
-		r.trust.validated = map[string]Decision{}
+		r.trust.validated = map[string]api.Decision{}
 	}
 	r.trust.validated[string(env)] = d
 }
 
 // verifiedDecision is the validator's result for env if it just admitted
 // it, else a fresh verification.
-func (r *release) verifiedDecision(env attest.Envelope) (Decision, error) {
+func (r *release) verifiedDecision(env attest.Envelope) (api.Decision, error) {
 	if d, ok := r.trust.validated[string(env)]; ok {
 		delete(r.trust.validated, string(env))
 		return d, nil
@@ -64,7 +61,7 @@ func (r *release) verifiedDecision(env attest.Envelope) (Decision, error) {
 	return r.verifyDecision(env)
 }
 
-func (r *release) validateCancel(ctx workflow.Context, req SignedRequest) error {
+func (r *release) validateCancel(ctx workflow.Context, req api.SignedRequest) error {
 	if !r.trust.ready {
 		return temporal.NewApplicationError("release is starting: its policy is not pinned yet; try again", "NotReady")
 	}
@@ -85,11 +82,11 @@ func (r *release) checkCap(sender string) error {
 	}
 	return temporal.NewApplicationError(fmt.Sprintf(
 		"refused and not recorded: %s already has %d refused requests recorded on this release", sender, refusalCap),
-		ErrTypeRefusalsCapped)
+		api.ErrTypeRefusalsCapped)
 }
 
 // onDecide judges a signed decision; an unverifiable one is refused and recorded.
-func (r *release) onDecide(ctx workflow.Context, req SignedRequest) (DecisionOutcome, error) {
+func (r *release) onDecide(ctx workflow.Context, req api.SignedRequest) (api.DecisionOutcome, error) {
 	d, err := r.verifiedDecision(req.Envelope)
 	if err != nil {
 		return r.refuseUnverified(ctx, "decision", updateID(ctx), err), nil
@@ -98,28 +95,28 @@ func (r *release) onDecide(ctx workflow.Context, req SignedRequest) (DecisionOut
 }
 
 // onCancelUpdate applies a signed cancel; an unverifiable one is refused and recorded.
-func (r *release) onCancelUpdate(ctx workflow.Context, req SignedRequest) (CancelOutcome, error) {
+func (r *release) onCancelUpdate(ctx workflow.Context, req api.SignedRequest) (api.CancelOutcome, error) {
 	c, err := r.verifyCancel(req.Envelope)
 	if err != nil {
 		o := r.refuseUnverified(ctx, "cancel", updateID(ctx), err)
-		return CancelOutcome{RequestID: o.RequestID, Outcome: OutcomeRefused, Reason: o.Reason}, nil
+		return api.CancelOutcome{RequestID: o.RequestID, Outcome: api.OutcomeRefused, Reason: o.Reason}, nil
 	}
 	why := r.applyCancel(ctx, c, req.Envelope)
 	if why != "" {
-		return CancelOutcome{RequestID: c.RequestID, Outcome: OutcomeRefused, Reason: why}, nil
+		return api.CancelOutcome{RequestID: c.RequestID, Outcome: api.OutcomeRefused, Reason: why}, nil
 	}
-	return CancelOutcome{RequestID: c.RequestID, Outcome: OutcomeAccepted}, nil
+	return api.CancelOutcome{RequestID: c.RequestID, Outcome: api.OutcomeAccepted}, nil
 }
 
 // refuseUnverified records a request whose signature did not verify. Its
 // claims are not trusted: no actor, and its outcome is not kept under its
 // request id (which would let a forger pre-empt someone else's).
-func (r *release) refuseUnverified(ctx workflow.Context, kind, id string, err error) DecisionOutcome {
-	o := DecisionOutcome{RequestID: id, Outcome: OutcomeRefused,
+func (r *release) refuseUnverified(ctx workflow.Context, kind, id string, err error) api.DecisionOutcome {
+	o := api.DecisionOutcome{RequestID: id, Outcome: api.OutcomeRefused,
 		Reason: fmt.Sprintf("unverified %s: %s", kind, err)}
-	r.countDecision(ctx, Decision{RequestID: id}, o)
+	r.countDecision(ctx, api.Decision{RequestID: id}, o)
 	if r.countRefusal(ctx, unverifiedSender) {
-		r.record(ctx, audit.Entry{Type: audit.EventDecisionRefused, Stage: r.stage, Outcome: OutcomeRefused,
+		r.record(ctx, audit.Entry{Type: audit.EventDecisionRefused, Stage: r.stage, Outcome: api.OutcomeRefused,
 			Detail: fmt.Sprintf("%s refused (update %q, %s): %s", kind, id, attest.CodeOf(err), err)})
 		r.capNotice(ctx, unverifiedSender)
 	}
@@ -141,7 +138,7 @@ func (r *release) capNotice(ctx workflow.Context, sender string) {
 	if r.trust.refusals[sender] != refusalCap {
 		return
 	}
-	r.record(ctx, audit.Entry{Type: audit.EventRefusalsCapped, Stage: r.stage, Actor: sender, Outcome: OutcomeRefused,
+	r.record(ctx, audit.Entry{Type: audit.EventRefusalsCapped, Stage: r.stage, Actor: sender, Outcome: api.OutcomeRefused,
 		Detail: fmt.Sprintf("%d refused requests from %s recorded; later ones are refused without a record", refusalCap, sender)})
 }
 

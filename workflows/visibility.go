@@ -8,60 +8,13 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
-)
 
-// Custom search attributes: what an operator finds releases by in the
-// Temporal UI and CLI. They must be registered on the namespace (the dev
-// server of `go run ./stack` and docker-compose's admin tools do it).
-var (
-	AttrService     = temporal.NewSearchAttributeKeyKeyword("ReleaseService")
-	AttrEnvironment = temporal.NewSearchAttributeKeyKeyword("ReleaseEnvironment")
-	AttrStatus      = temporal.NewSearchAttributeKeyKeyword("ReleaseStatus")
-	AttrRequester   = temporal.NewSearchAttributeKeyKeyword("ReleaseRequester")
-	AttrCommit      = temporal.NewSearchAttributeKeyKeyword("ReleaseCommit")
-	AttrAwaiting    = temporal.NewSearchAttributeKeyKeywordList("ReleaseAwaiting") // who may still sign the open gate
-	AttrEmergency   = temporal.NewSearchAttributeKeyBool("ReleaseEmergency")       // a break-glass release
-	AttrPromotes    = temporal.NewSearchAttributeKeyKeyword("ReleasePromotes")     // the release it promotes
+	"github.com/foureyes/foureyes/api"
 )
-
-// SearchAttributes lists every custom search attribute as NAME=TYPE, the
-// form `temporal server start-dev --search-attribute` takes.
-var SearchAttributes = []string{
-	"ReleaseService=Keyword", "ReleaseEnvironment=Keyword", "ReleaseStatus=Keyword",
-	"ReleaseRequester=Keyword", "ReleaseCommit=Keyword", "ReleaseAwaiting=KeywordList",
-	"ReleaseEmergency=Bool", "ReleasePromotes=Keyword",
-}
 
 // versionSearchAttributes guards the upserts (commands) added with the search
 // attributes: releases started before them replay without.
 const versionSearchAttributes = "search-attributes"
-
-// VisibleStatus is the ReleaseStatus of an internal status: the automated
-// checks count as awaiting review (the review stage has begun), a deploy
-// held by a freeze window as deploying (all gates passed).
-func VisibleStatus(status string) string {
-	switch status {
-	case StatusReviewing:
-		return StatusAwaitingReview
-	case StatusFrozen:
-		return StatusDeploying
-	}
-	return status
-}
-
-// StartAttributes are the search attributes a release is started with.
-func StartAttributes(req ReleaseRequest) temporal.SearchAttributes {
-	attrs := []temporal.SearchAttributeUpdate{AttrService.ValueSet(req.Service),
-		AttrEnvironment.ValueSet(req.Environment), AttrStatus.ValueSet(StatusBuilding),
-		AttrRequester.ValueSet(req.Requester), AttrCommit.ValueSet(req.Commit), AttrAwaiting.ValueSet([]string{})}
-	if req.Promotes != nil { // only then: namespaces registered before them still start releases
-		attrs = append(attrs, AttrPromotes.ValueSet(req.Promotes.Release))
-	}
-	if len(req.Emergency) > 0 {
-		attrs = append(attrs, AttrEmergency.ValueSet(true))
-	}
-	return temporal.NewSearchAttributes(attrs...)
-}
 
 // publishNow makes the release's current state visible: the current details
 // always, the search attributes (only those that changed) on new releases.
@@ -95,14 +48,14 @@ func (r *release) attributeUpdates(ctx workflow.Context, awaiting []string) []te
 	for _, kv := range []struct {
 		key temporal.SearchAttributeKeyKeyword
 		val string
-	}{{AttrService, r.req.Service}, {AttrEnvironment, r.req.Environment}, {AttrStatus, VisibleStatus(r.status)},
-		{AttrRequester, r.req.Requester}, {AttrCommit, r.commitSHA()}} {
+	}{{api.AttrService, r.req.Service}, {api.AttrEnvironment, r.req.Environment}, {api.AttrStatus, api.VisibleStatus(r.status)},
+		{api.AttrRequester, r.req.Requester}, {api.AttrCommit, r.commitSHA()}} {
 		if v, ok := cur.GetKeyword(kv.key); !ok || v != kv.val {
 			ups = append(ups, kv.key.ValueSet(kv.val))
 		}
 	}
-	if old, ok := cur.GetKeywordList(AttrAwaiting); !ok || !slices.Equal(old, awaiting) {
-		ups = append(ups, AttrAwaiting.ValueSet(append([]string{}, awaiting...))) // [] when nobody
+	if old, ok := cur.GetKeywordList(api.AttrAwaiting); !ok || !slices.Equal(old, awaiting) {
+		ups = append(ups, api.AttrAwaiting.ValueSet(append([]string{}, awaiting...))) // [] when nobody
 	}
 	return ups
 }
@@ -124,7 +77,7 @@ func (r *release) upsertPolicyMemo(ctx workflow.Context) {
 // refusal, and (git sources) the change's commits.
 func (r *release) details(awaiting []string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "- **%s**: %s", VisibleStatus(r.status), r.gateLine())
+	fmt.Fprintf(&b, "- **%s**: %s", api.VisibleStatus(r.status), r.gateLine())
 	fmt.Fprintf(&b, "- Awaiting: %s. Signed: %s\n", orNone(strings.Join(awaiting, ", ")), r.signedLine())
 	b.WriteString(r.refusalLine())
 	b.WriteString(r.changeLine())

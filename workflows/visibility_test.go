@@ -6,6 +6,8 @@ import (
 	"github.com/stretchr/testify/mock"
 	sdkpb "go.temporal.io/api/sdk/v1"
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/foureyes/foureyes/api"
 )
 
 // upserts records every search attribute upsert, by attribute name.
@@ -33,10 +35,10 @@ func (s *ReleaseSuite) details() string {
 }
 
 func (s *ReleaseSuite) TestSearchAttributesFollowTheRelease() {
-	s.Require().NoError(s.env.SetTypedSearchAttributesOnStart(StartAttributes(request())))
+	s.Require().NoError(s.env.SetTypedSearchAttributesOnStart(api.StartAttributes(request())))
 	got := s.upserts()
 	s.approveAll()
-	s.Equal(StatusDeployed, s.run().Status)
+	s.Equal(api.StatusDeployed, s.run().Status)
 
 	var statuses []any
 	var awaiting [][]string
@@ -50,7 +52,7 @@ func (s *ReleaseSuite) TestSearchAttributesFollowTheRelease() {
 			awaiting = append(awaiting, list)
 		}
 	}
-	s.Equal([]any{StatusAwaitingReview, StatusAwaitingApproval, StatusDeploying, StatusDeployed}, statuses)
+	s.Equal([]any{api.StatusAwaitingReview, api.StatusAwaitingApproval, api.StatusDeploying, api.StatusDeployed}, statuses)
 	// review: bob or the bot; approval: carol and dave (not the author, requester or bob); then none.
 	// Published once per workflow task: the moment between the review gate's end and the approval
 	// gate's opening (one task) is never upserted.
@@ -62,15 +64,15 @@ func (s *ReleaseSuite) TestMemoGetsThePolicyHash() {
 	s.env.OnUpsertMemo(mock.Anything).Run(func(args mock.Arguments) {
 		memo = args.Get(0).(map[string]any)
 	}).Return(nil)
-	s.decide(time.Minute, "r1", "review", "bob", VerdictReject)
+	s.decide(time.Minute, "r1", "review", "bob", api.VerdictReject)
 	s.run()
 	s.Equal(map[string]any{"policy_hash": "sha256:" + s.binding().PolicySHA256}, memo)
 }
 
 func (s *ReleaseSuite) TestCurrentDetailsSayGateSignersAwaitedDeadlineAndRefusal() {
-	s.decide(time.Minute, "r1", "review", "bob", VerdictApprove)
-	s.decide(90*time.Second, "self", "approval", "alice", VerdictApprove)
-	s.decide(2*time.Minute, "a1", "approval", "carol", VerdictApprove)
+	s.decide(time.Minute, "r1", "review", "bob", api.VerdictApprove)
+	s.decide(90*time.Second, "self", "approval", "alice", api.VerdictApprove)
+	s.decide(2*time.Minute, "a1", "approval", "carol", api.VerdictApprove)
 	s.env.RegisterDelayedCallback(func() {
 		d := s.details()
 		for _, want := range []string{
@@ -82,16 +84,16 @@ func (s *ReleaseSuite) TestCurrentDetailsSayGateSignersAwaitedDeadlineAndRefusal
 			s.Contains(d, want)
 		}
 	}, 150*time.Second)
-	s.decide(3*time.Minute, "a2", "approval", "dave", VerdictApprove)
+	s.decide(3*time.Minute, "a2", "approval", "dave", api.VerdictApprove)
 	s.run()
 	s.Contains(s.details(), "- **deployed**: release ended.")
 }
 
 func (s *ReleaseSuite) TestMetricsCountDecisionsGatesStagesAndOutcome() {
-	s.decide(time.Minute, "r1", "review", "bob", VerdictApprove)
-	s.decide(90*time.Second, "self", "approval", "alice", VerdictApprove)
-	s.decide(2*time.Minute, "a1", "approval", "carol", VerdictApprove)
-	s.decide(3*time.Minute, "a2", "approval", "dave", VerdictApprove)
+	s.decide(time.Minute, "r1", "review", "bob", api.VerdictApprove)
+	s.decide(90*time.Second, "self", "approval", "alice", api.VerdictApprove)
+	s.decide(2*time.Minute, "a1", "approval", "carol", api.VerdictApprove)
+	s.decide(3*time.Minute, "a2", "approval", "dave", api.VerdictApprove)
 	s.run()
 	snap := s.scope.Snapshot()
 	count := func(name string, tags map[string]string) int64 {
@@ -103,16 +105,16 @@ func (s *ReleaseSuite) TestMetricsCountDecisionsGatesStagesAndOutcome() {
 		}
 		return n
 	}
-	s.EqualValues(3, count(MetricDecisions, map[string]string{"outcome": OutcomeAccepted, "reason": "none", "channel": "api"}))
-	s.EqualValues(1, count(MetricDecisions, map[string]string{"outcome": OutcomeRefused, "reason": "author", "gate": "approval"}))
-	s.EqualValues(1, count(MetricReleases, map[string]string{"outcome": StatusDeployed, "environment": "prod", "service": "payments", "emergency": "false"}))
+	s.EqualValues(3, count(MetricDecisions, map[string]string{"outcome": api.OutcomeAccepted, "reason": "none", "channel": "api"}))
+	s.EqualValues(1, count(MetricDecisions, map[string]string{"outcome": api.OutcomeRefused, "reason": "author", "gate": "approval"}))
+	s.EqualValues(1, count(MetricReleases, map[string]string{"outcome": api.StatusDeployed, "environment": "prod", "service": "payments", "emergency": "false"}))
 	timers := map[string]int{}
 	for _, t := range snap.Timers() {
 		timers[t.Name()+"/"+t.Tags()["gate"]+t.Tags()["stage"]] += len(t.Values())
 	}
 	s.Equal(1, timers[MetricGateWait+"/approval"])
-	s.Equal(1, timers[MetricStageDuration+"/"+StageCode])
-	s.Equal(1, timers[MetricStageDuration+"/"+StageDeploy])
+	s.Equal(1, timers[MetricStageDuration+"/"+api.StageCode])
+	s.Equal(1, timers[MetricStageDuration+"/"+api.StageDeploy])
 }
 
 func hasTags(have, want map[string]string) bool {
@@ -132,13 +134,13 @@ func (s *ReleaseSuite) TestReasonCodesCoverEveryRefusalOfTheTests() {
 		"bots do not count at this gate": "bots_do_not_count", "not in prod-owners": "not_eligible",
 		"freeze window: holiday until x": "freeze", "something new": "other",
 	} {
-		s.Equal(code, ReasonCode(DecisionOutcome{Outcome: OutcomeRefused, Reason: reason}), reason)
+		s.Equal(code, ReasonCode(api.DecisionOutcome{Outcome: api.OutcomeRefused, Reason: reason}), reason)
 	}
-	s.Equal("gate_closed", ReasonCode(DecisionOutcome{Outcome: OutcomeGateClosed, Reason: "gate review is approved"}))
+	s.Equal("gate_closed", ReasonCode(api.DecisionOutcome{Outcome: api.OutcomeGateClosed, Reason: "gate review is approved"}))
 }
 
 func (s *ReleaseSuite) TestVisibleStatusMapsInternalOnes() {
-	s.Equal(StatusAwaitingReview, VisibleStatus(StatusReviewing))
-	s.Equal(StatusDeploying, VisibleStatus(StatusFrozen))
-	s.Equal(StatusRolledBack, VisibleStatus(StatusRolledBack))
+	s.Equal(api.StatusAwaitingReview, api.VisibleStatus(api.StatusReviewing))
+	s.Equal(api.StatusDeploying, api.VisibleStatus(api.StatusFrozen))
+	s.Equal(api.StatusRolledBack, api.VisibleStatus(api.StatusRolledBack))
 }

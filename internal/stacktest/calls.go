@@ -11,9 +11,8 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/audit"
-	"github.com/foureyes/foureyes/gateway"
-	"github.com/foureyes/foureyes/workflows"
 )
 
 // Retry calls f until it succeeds or ctx ends: the stack may be
@@ -47,8 +46,8 @@ func Query[T any](ctx context.Context, c client.Client, id, name string, args ..
 }
 
 // Status is the release's status query.
-func (s *Stack) Status(ctx context.Context, id string) (workflows.Status, error) {
-	return Query[workflows.Status](ctx, s.Client, id, workflows.QueryStatus)
+func (s *Stack) Status(ctx context.Context, id string) (api.Status, error) {
+	return Query[api.Status](ctx, s.Client, id, api.QueryStatus)
 }
 
 // WaitStatus polls until the release's status is want or ctx ends.
@@ -65,7 +64,7 @@ func (s *Stack) WaitStatus(ctx context.Context, id, want string) error {
 
 // Trail is the release's audit trail (its audit query).
 func (s *Stack) Trail(ctx context.Context, id string) ([]audit.Entry, error) {
-	a, err := Query[workflows.AuditTrail](ctx, s.Client, id, workflows.QueryAudit)
+	a, err := Query[audit.Trail](ctx, s.Client, id, api.QueryAudit)
 	return a.Entries, err
 }
 
@@ -124,8 +123,8 @@ func (s *Stack) Post(ctx context.Context, path, auth string, body []byte, hdr ht
 
 // DecideOnce posts one decision to the bot API with who's demo token; its
 // answer must be JSON.
-func (s *Stack) DecideOnce(ctx context.Context, who string, r gateway.Request) (int, gateway.Answer, error) {
-	var a gateway.Answer
+func (s *Stack) DecideOnce(ctx context.Context, who string, r api.DecisionRequest) (int, api.Answer, error) {
+	var a api.Answer
 	code, raw, err := s.postDecision(ctx, who, r)
 	if err == nil {
 		if jerr := json.Unmarshal(raw, &a); jerr != nil {
@@ -139,7 +138,7 @@ func (s *Stack) DecideOnce(ctx context.Context, who string, r gateway.Request) (
 // (not 202 pending, not 429, not 5xx, not unreachable), always with the
 // same request id, as a client facing a restarting stack should. What of
 // the final answer is not JSON stays out of the Answer.
-func (s *Stack) Decide(ctx context.Context, who string, r gateway.Request) (int, gateway.Answer, error) {
+func (s *Stack) Decide(ctx context.Context, who string, r api.DecisionRequest) (int, api.Answer, error) {
 	type final struct {
 		code int
 		raw  []byte
@@ -151,16 +150,16 @@ func (s *Stack) Decide(ctx context.Context, who string, r gateway.Request) (int,
 		}
 		return final{code, raw}, err
 	})
-	var a gateway.Answer
+	var a api.Answer
 	_ = json.Unmarshal(f.raw, &a)
 	return f.code, a, err
 }
 
-func (s *Stack) postDecision(ctx context.Context, who string, r gateway.Request) (int, []byte, error) {
+func (s *Stack) postDecision(ctx context.Context, who string, r api.DecisionRequest) (int, []byte, error) {
 	body, err := json.Marshal(r)
 	if err != nil {
 		return 0, nil, err
 	}
 	hdr := http.Header{"Content-Type": {"application/json"}}
-	return s.Post(ctx, "/v1/decisions", "Bearer "+s.Tokens[who], body, hdr)
+	return s.Post(ctx, api.PathDecisions, "Bearer "+s.Tokens[who], body, hdr)
 }

@@ -12,16 +12,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/devstack"
-	"github.com/foureyes/foureyes/gateway"
 )
 
 // gatewayStub serves /v1/decisions with the answers in turn (the last one
 // again once they run out) and records the requests.
-func gatewayStub(t *testing.T, answers ...func(http.ResponseWriter)) (*Stack, *[]gateway.Request) {
-	var got []gateway.Request
+func gatewayStub(t *testing.T, answers ...func(http.ResponseWriter)) (*Stack, *[]api.DecisionRequest) {
+	var got []api.DecisionRequest
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var req gateway.Request
+		var req api.DecisionRequest
 		if r.URL.Path != "/v1/decisions" || r.Header.Get("Authorization") != "Bearer tok-bob" ||
 			json.NewDecoder(r.Body).Decode(&req) != nil {
 			http.Error(w, "bad request", http.StatusBadRequest)
@@ -39,7 +39,7 @@ func gatewayStub(t *testing.T, answers ...func(http.ResponseWriter)) (*Stack, *[
 func answer(code int, outcome string) func(http.ResponseWriter) {
 	return func(w http.ResponseWriter) {
 		w.WriteHeader(code)
-		_ = json.NewEncoder(w).Encode(gateway.Answer{Outcome: outcome})
+		_ = json.NewEncoder(w).Encode(api.Answer{Outcome: outcome})
 	}
 }
 
@@ -50,7 +50,7 @@ func TestDecideRetriesUntilFinal(t *testing.T) {
 		answer(http.StatusOK, "accepted"))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	req := gateway.Request{ReleaseID: "r1", Gate: "review", Verdict: "approve", RequestID: "rid-1"}
+	req := api.DecisionRequest{ReleaseID: "r1", Gate: "review", Verdict: "approve", RequestID: "rid-1"}
 	code, a, err := s.Decide(ctx, "bob", req)
 	if err != nil || code != http.StatusOK || a.Outcome != "accepted" {
 		t.Fatalf("Decide = %d, %+v, %v; want 200 accepted", code, a, err)
@@ -65,11 +65,11 @@ func TestDecideOnce(t *testing.T) {
 	s, got := gatewayStub(t, answer(http.StatusAccepted, "pending"), func(w http.ResponseWriter) {
 		http.Error(w, "upstream down", http.StatusBadGateway)
 	})
-	code, a, err := s.DecideOnce(context.Background(), "bob", gateway.Request{ReleaseID: "r1"})
+	code, a, err := s.DecideOnce(context.Background(), "bob", api.DecisionRequest{ReleaseID: "r1"})
 	if err != nil || code != http.StatusAccepted || a.Outcome != "pending" || len(*got) != 1 {
 		t.Fatalf("DecideOnce = %d, %+v, %v after %d requests", code, a, err, len(*got))
 	}
-	if _, _, err := s.DecideOnce(context.Background(), "bob", gateway.Request{ReleaseID: "r1"}); err == nil {
+	if _, _, err := s.DecideOnce(context.Background(), "bob", api.DecisionRequest{ReleaseID: "r1"}); err == nil {
 		t.Error("a body that is no answer passed")
 	}
 }

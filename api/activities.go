@@ -1,38 +1,26 @@
-// Package activities holds the duties of foureyes' worker roles. Each role's
-// activities are methods on their own struct, holding only that role's
-// dependencies, registered only by that role's worker.
-package activities
+package api
 
 import (
 	"time"
 
 	"github.com/foureyes/foureyes/attest"
-	"github.com/foureyes/foureyes/policy"
 )
 
-// Activity names, as registered (method names of the role structs).
+// Activity names, as the workers register them (the method names of the
+// roles' structs) and the histories record them. The workflow calls the
+// methods themselves; the names are for those who see only activity types:
+// the server's authorization, the workers' stage logs, the bench.
 const (
-	ActivityLoadPolicy = "LoadPolicy"
-	ActivityBuild      = "Build"
-	ActivityReview     = "Review"
-	ActivityNotify     = "Notify"
-	ActivityDeploy     = "Deploy"
-	ActivityVerify     = "Verify"
-	ActivityRollback   = "Rollback"
-	ActivitySeal       = "Seal"
-	ActivityDeployed   = "Deployed"
+	ActivityLoadPolicy = "LoadPolicy" // orchestrator
+	ActivitySeal       = "Seal"       // orchestrator
+	ActivityBuild      = "Build"      // build
+	ActivityReview     = "Review"     // review
+	ActivityNotify     = "Notify"     // approval
+	ActivityDeployed   = "Deployed"   // deploy
+	ActivityDeploy     = "Deploy"     // deploy
+	ActivityVerify     = "Verify"     // deploy
+	ActivityRollback   = "Rollback"   // deploy
 )
-
-// PolicySnapshot is the policy pinned into a release at its start.
-// Releases with signed attestations read only Content: the workflow parses it
-// and computes its hash itself, so a rogue answer cannot claim another
-// file's hash. Policy and Hash are kept for histories recorded before.
-type PolicySnapshot struct {
-	Policy  *policy.Policy `json:"policy,omitempty"` // decoded (histories before signed attestations)
-	Hash    string         `json:"hash"`             // hex SHA-256 of the file, as the activity saw it
-	Path    string         `json:"path"`
-	Content []byte         `json:"content,omitempty"` // the file's bytes
-}
 
 // BuildInput asks the build role for the artifact of one commit.
 type BuildInput struct {

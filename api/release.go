@@ -1,36 +1,9 @@
-// Package workflows holds the Release workflow: four separated duties (code,
-// review, approve, deploy), each an activity on its own role's task queue,
-// with policy gates between them that move only on signals.
-package workflows
+package api
 
 import (
 	"time"
 
 	"github.com/foureyes/foureyes/attest"
-	"github.com/foureyes/foureyes/audit"
-	"github.com/foureyes/foureyes/policy"
-)
-
-// Task queues, one per role. Each role's worker polls only its own.
-const (
-	QueueOrchestrator = "foureyes-orchestrator"
-	QueueBuild        = "foureyes-build"
-	QueueReview       = "foureyes-review"
-	QueueApproval     = "foureyes-approval"
-	QueueDeploy       = "foureyes-deploy"
-)
-
-// Message names.
-const (
-	SignalDecision = "decision" // unsigned: refused for releases with signed attestations
-	SignalCancel   = "cancel"   // unsigned: refused for releases with signed attestations
-	UpdateDecide   = "decide"   // argument: SignedRequest; returns DecisionOutcome
-	UpdateCancel   = "cancel"   // argument: SignedRequest; returns CancelOutcome
-	QueryBinding   = "binding"  // returns Binding: what a signed decision must be bound to
-	QueryStatus    = "status"
-	QueryAudit     = "audit"
-	QueryDecision  = "decision" // argument: request id; returns DecisionOutcome
-	QueryExplain   = "explain"  // returns ExplainResult for the open gate
 )
 
 // Stages of a release.
@@ -42,10 +15,6 @@ const (
 	// StageFollowUp: after an emergency's deploy, until its review is signed off.
 	StageFollowUp = "follow_up"
 )
-
-// GateFollowUp is the review gate an emergency's deploy opens: one eligible
-// reviewer signs it off (policy.GateReview's rule, quorum 1, no deadline).
-const GateFollowUp = "follow_up"
 
 // Release states, as shown in status and (later) search attributes.
 const (
@@ -62,27 +31,6 @@ const (
 	StatusRolledBack       = "rolled_back"
 	StatusFailed           = "failed"
 	StatusAwaitingFollowUp = "awaiting_follow_up" // emergency deployed, follow-up review open
-)
-
-// Verdicts a decision carries.
-const (
-	VerdictApprove = "approve"
-	VerdictReject  = "reject"
-)
-
-// Channels a decision or request arrives through.
-const (
-	ChannelAPI   = "api"
-	ChannelSlack = "slack"
-	ChannelCLI   = "cli"
-)
-
-// Decision outcomes reported back to the caller.
-const (
-	OutcomeAccepted   = "accepted"
-	OutcomeRefused    = "refused"
-	OutcomeGateClosed = "gate_closed"
-	OutcomePending    = "pending" // not (yet) processed by the workflow
 )
 
 // ReleaseRequest starts a release.
@@ -124,51 +72,6 @@ type ReleaseResult struct {
 	PolicyHash     string `json:"policy_hash"`
 	AuditHead      string `json:"audit_head"`
 	Commit         string `json:"commit,omitempty"` // the full SHA, once resolved
-}
-
-// Decision is the payload of SignalDecision.
-type Decision struct {
-	RequestID string `json:"request_id"` // a retried delivery of the same id counts once
-	Gate      string `json:"gate"`       // policy.GateReview or policy.GateApproval
-	Verdict   string `json:"verdict"`    // VerdictApprove or VerdictReject
-	Identity  string `json:"identity"`   // policy identity, authenticated by the gateway
-	Channel   string `json:"channel"`
-	Comment   string `json:"comment"`
-}
-
-// CancelRequest is the payload of SignalCancel.
-type CancelRequest struct {
-	RequestID string `json:"request_id"`
-	Identity  string `json:"identity"`
-	Channel   string `json:"channel"`
-	Reason    string `json:"reason"`
-}
-
-// DecisionOutcome is what happened to one decision (QueryDecision).
-type DecisionOutcome struct {
-	RequestID string `json:"request_id"`
-	Outcome   string `json:"outcome"` // accepted, refused, gate_closed, pending
-	Reason    string `json:"reason"`
-	Gate      string `json:"gate"`
-	GateState string `json:"gate_state"` // open, approved, rejected, expired, closed
-}
-
-// Signer is one accepted decision at a gate.
-type Signer struct {
-	Identity string    `json:"identity"`
-	Verdict  string    `json:"verdict"`
-	Channel  string    `json:"channel"`
-	Comment  string    `json:"comment"`
-	At       time.Time `json:"at"`
-}
-
-// Refusal is one refused decision attempt.
-type Refusal struct {
-	Identity string    `json:"identity"`
-	Gate     string    `json:"gate"`
-	Channel  string    `json:"channel"`
-	Reason   string    `json:"reason"`
-	At       time.Time `json:"at"`
 }
 
 // Status answers QueryStatus.
@@ -219,42 +122,4 @@ type Change struct {
 	CommitCount    int                   `json:"commit_count"`
 	Authors        []string              `json:"authors"`  // identities of the commits' emails
 	Unmapped       []string              `json:"unmapped"` // emails that map to nobody
-}
-
-// ExplainResult answers QueryExplain: who could still sign the open gate.
-type ExplainResult struct {
-	Gate       string               `json:"gate"`
-	Quorum     int                  `json:"quorum"`
-	Signed     []string             `json:"signed"`
-	Identities []policy.Eligibility `json:"identities"`
-}
-
-// AuditTrail answers QueryAudit.
-type AuditTrail struct {
-	Entries []audit.Entry `json:"entries"`
-}
-
-// SignedRequest is the argument of UpdateDecide and UpdateCancel: a DSSE
-// envelope signed by the approval role (attest.PredicateDecision or
-// attest.PredicateCancel). The workflow reads nothing else: identity,
-// verdict, gate and request id come from the signed statement. The update id
-// is the statement's request id, so a retry is the same update.
-type SignedRequest struct {
-	Envelope attest.Envelope `json:"envelope"`
-}
-
-// CancelOutcome answers UpdateCancel.
-type CancelOutcome struct {
-	RequestID string `json:"request_id"`
-	Outcome   string `json:"outcome"` // accepted, refused
-	Reason    string `json:"reason"`
-}
-
-// Binding answers QueryBinding: what the approval role binds a decision to.
-type Binding struct {
-	ReleaseID      string `json:"release_id"`
-	PolicyHash     string `json:"policy_hash"`
-	ArtifactDigest string `json:"artifact_digest"` // "" before the build is attested
-	OpenGate       string `json:"open_gate"`
-	Signed         bool   `json:"signed"` // the release takes only signed decisions (Updates)
 }

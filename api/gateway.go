@@ -1,0 +1,112 @@
+package api
+
+import "github.com/foureyes/foureyes/attest"
+
+// The approval role's gateway: its HTTP paths and bodies. Every POST is
+// authenticated by a bearer token; no body can name an identity.
+const (
+	PathDecisions = "/v1/decisions"
+	// PathBatch: one approval of one change for several queued releases of
+	// the same artifact (staging and prod, say). Each release is still
+	// decided on its own: its own signed decision, judged by its own gate,
+	// recorded in its own trail.
+	PathBatch             = "/v1/decisions/all-for-digest"
+	PathCancels           = "/v1/cancels"
+	PathEmergencies       = "/v1/emergencies"
+	PathSlackInteractions = "/slack/interactions"
+)
+
+// StarterUserAgent starts the User-Agent of the release manager's CLI; its
+// cancels are attested as channel "cli".
+const StarterUserAgent = "foureyes-starter"
+
+// DecisionRequest is the body of POST /v1/decisions. It cannot name an
+// identity: the identity is the one the bearer token belongs to.
+type DecisionRequest struct {
+	ReleaseID string `json:"release_id"`
+	Gate      string `json:"gate"`
+	Verdict   string `json:"verdict"`
+	Comment   string `json:"comment"`
+	RequestID string `json:"request_id"`
+}
+
+// BatchRequest is the body of POST /v1/decisions/all-for-digest: the
+// decision of DecisionRequest for ReleaseID and every one of Releases,
+// which must all run the artifact ReleaseID runs.
+type BatchRequest struct {
+	DecisionRequest
+	Releases []string `json:"release_ids"`
+}
+
+// Answer is the JSON body of a /v1/decisions or /v1/cancels response once
+// the caller is authenticated and the body is valid (a cancel leaves Gate and
+// GateState empty). Error is set (and Outcome empty) when the request did not
+// reach the workflow. Other errors answer {"error": "..."}.
+type Answer struct {
+	Outcome   string `json:"outcome"`
+	Reason    string `json:"reason"`
+	ReleaseID string `json:"release_id"`
+	Gate      string `json:"gate"`
+	Identity  string `json:"identity"`
+	RequestID string `json:"request_id"`
+	GateState string `json:"gate_state"`
+	Error     string `json:"error,omitempty"`
+}
+
+// BatchAnswer reports the decision per release, the named one first.
+type BatchAnswer struct {
+	Digest  string   `json:"artifact_digest"`
+	Answers []Answer `json:"answers"`
+	Error   string   `json:"error,omitempty"`
+}
+
+// CancelReleaseRequest is the body of POST /v1/cancels. Like a decision,
+// it cannot name an identity: the caller is the bearer token's identity.
+type CancelReleaseRequest struct {
+	ReleaseID string `json:"release_id"`
+	Reason    string `json:"reason"`
+	RequestID string `json:"request_id"`
+}
+
+// EmergencyRequest is the body of POST /v1/emergencies: the caller (the
+// token's identity, a release manager) declares the release about to start
+// under ReleaseID an emergency. The answer carries the signed declaration
+// the release is started with (ReleaseRequest.Emergency).
+type EmergencyRequest struct {
+	ReleaseID string `json:"release_id"`
+	Reason    string `json:"reason"`
+	RequestID string `json:"request_id"`
+}
+
+// EmergencyAnswer is the JSON body of a successful /v1/emergencies call.
+type EmergencyAnswer struct {
+	ReleaseID string          `json:"release_id"`
+	Identity  string          `json:"identity"`
+	Envelope  attest.Envelope `json:"envelope"`
+}
+
+// ScopedRequestID is the request id the workflow sees: the caller's, under
+// the caller's identity, so that nobody can take over (or pre-empt) another
+// identity's request id. Policy identities hold no "/".
+func ScopedRequestID(identity, requestID string) string { return identity + "/" + requestID }
+
+// Action ids of a Slack prompt's buttons: the gateway acts only on these.
+const (
+	SlackActionApprove = "foureyes_approve"
+	SlackActionReject  = "foureyes_reject"
+	// SlackActionApproveAll approves the gate of this release and of the
+	// other open prompts of the same artifact (the button's Releases).
+	SlackActionApproveAll = "foureyes_approve_all"
+)
+
+// SlackButton is the value of a prompt's buttons: the release, the gate and
+// the prompt a click answers. The gateway trusts it only after checking
+// Slack's signature, and the workflow still judges the gate itself.
+type SlackButton struct {
+	ReleaseID string `json:"release_id"`
+	Gate      string `json:"gate"`
+	Prompt    string `json:"prompt"`
+	// Releases are the other releases of the same artifact waiting at the
+	// same gate (the "approve for staging and prod" button only).
+	Releases []string `json:"releases,omitempty"`
+}
