@@ -119,18 +119,18 @@ func short12(digest string) string {
 	return digest
 }
 
-// CommentMissing says why a decision without a comment is refused: a
-// rejection always needs one (no policy can waive it), an approval where
-// the gate rule says comment_required. "" when the comment is there.
-func (p *Policy) CommentMissing(env, gate string, reject bool, comment string) string {
+// CheckComment refuses a decision without a comment: a rejection always
+// needs one (no policy can waive it), an approval where the gate rule says
+// comment_required. It passes when the comment is there.
+func (p *Policy) CheckComment(env, gate string, reject bool, comment string) Verdict {
 	if strings.TrimSpace(comment) != "" {
-		return ""
+		return pass
 	}
 	if reject {
-		return "a rejection needs a comment: say why"
+		return refuse(RuleCommentMissing, "a rejection needs a comment: say why")
 	}
 	if r, ok := p.Rule(env, gate); ok && r.CommentRequired {
-		return fmt.Sprintf("an approval at gate %s in %s needs a comment (comment_required)", gate, env)
+		return refuse(RuleCommentMissing, "an approval at gate %s in %s needs a comment (comment_required)", gate, env)
 	}
-	return ""
+	return pass
 }

@@ -149,10 +149,14 @@ type Check struct {
 	Reject bool
 }
 
-// Verdict is the answer to a Check.
+// Verdict is the answer to a Check. The zero Verdict refuses (fail closed).
 type Verdict struct {
-	Allowed bool   `json:"allowed"`
-	Reason  string `json:"reason"` // why not, in words a person understands
+	Allowed bool `json:"allowed"`
+	// Rule is the code of the rule that refused ("" when allowed): what
+	// metrics, dashboards and programs read. Reason is for people and may
+	// be reworded at any time.
+	Rule   Rule   `json:"rule,omitempty"`
+	Reason string `json:"reason"` // why (not), in words a person understands
 }
 
 // Eligibility explains, for one identity, whether it could still sign a gate.
@@ -160,5 +164,6 @@ type Eligibility struct {
 	Identity string `json:"identity"`
 	Kind     string `json:"kind"` // "human" or "bot"
 	Eligible bool   `json:"eligible"`
+	Rule     Rule   `json:"rule,omitempty"` // the rule that makes it ineligible
 	Reason   string `json:"reason"`
 }
