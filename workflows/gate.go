@@ -146,22 +146,33 @@ func (r *release) judge(d Decision, now time.Time) DecisionOutcome {
 	o := DecisionOutcome{RequestID: d.RequestID, Gate: d.Gate}
 	switch {
 	case d.Verdict != VerdictApprove && d.Verdict != VerdictReject:
-		o.Outcome, o.Reason = OutcomeRefused, fmt.Sprintf("verdict %q is neither approve nor reject", d.Verdict)
+		o.Outcome, o.Rule = OutcomeRefused, RuleBadVerdict
+		o.Reason = fmt.Sprintf("verdict %q is neither approve nor reject", d.Verdict)
 	case r.gate == nil || r.gate.name != d.Gate || !r.gate.open() || r.cancelled():
-		o.Outcome, o.Reason = OutcomeGateClosed, r.closedReason(d.Gate)
+		o.Outcome, o.Rule, o.Reason = OutcomeGateClosed, RuleGateClosed, r.closedReason(d.Gate)
 	default:
-		c := r.check(r.gate, d.Identity, now)
-		c.Reject = d.Verdict == VerdictReject
-		v := r.pol.Decide(c)
-		if why := r.commentMissing(c, d.Comment); v.Allowed && why != "" {
-			v = policy.Verdict{Reason: why}
-		}
-		o.Outcome, o.Reason = OutcomeRefused, v.Reason
+		v := r.decide(d, now)
+		o.Outcome, o.Rule, o.Reason = OutcomeRefused, v.Rule, v.Reason
 		if v.Allowed {
 			o.Outcome, o.Reason = OutcomeAccepted, ""
 		}
 	}
 	return o
+}
+
+// decide applies the pinned policy's rules, then the comment rule, to a
+// decision at the open gate.
+func (r *release) decide(d Decision, now time.Time) policy.Verdict {
+	c := r.check(r.gate, d.Identity, now)
+	c.Reject = d.Verdict == VerdictReject
+	v := r.pol.Decide(c)
+	if !v.Allowed {
+		return v
+	}
+	if cv := r.checkComment(c, d.Comment); !cv.Allowed {
+		return cv
+	}
+	return v
 }
 
 func (r *release) closedReason(gateName string) string {
@@ -175,12 +186,12 @@ func (r *release) closedReason(gateName string) string {
 }
 
 func (r *release) refuse(ctx workflow.Context, d Decision, o DecisionOutcome, now time.Time, env attest.Envelope) {
-	r.refusal = &Refusal{Identity: d.Identity, Gate: d.Gate, Channel: d.Channel, Reason: o.Reason, At: now}
+	r.refusal = &Refusal{Identity: d.Identity, Gate: d.Gate, Channel: d.Channel, Rule: o.Rule, Reason: o.Reason, At: now}
 	if r.trust.signed && !r.countRefusal(ctx, d.Identity) {
 		return
 	}
 	r.record(ctx, audit.Entry{Type: audit.EventDecisionRefused, Stage: r.stage, Actor: d.Identity,
-		Channel: d.Channel, Outcome: o.Outcome, Envelope: json.RawMessage(env),
+		Channel: d.Channel, Outcome: o.Outcome, Rule: r.auditRule(o.Rule), Envelope: json.RawMessage(env),
 		Detail: fmt.Sprintf("%s at gate %s refused: %s", d.Verdict, d.Gate, o.Reason)})
 	if r.trust.signed {
 		r.capNotice(ctx, d.Identity)

@@ -16,21 +16,6 @@ import (
 	"github.com/foureyes/foureyes/policy"
 )
 
-// changePromotions: environments in order. A release may promote another
-// (same artifact and provenance, no rebuild); an environment's promotion
-// rule is judged on the deploy role's signed statement before the review
-// and again when the approval gate opens; a release may carry a signed
-// break-glass declaration; a rejection needs a comment; an emergency's
-// deploy is followed by a follow-up review gate.
-//
-// versionEmergencyRefused: a refused declaration sets ReleaseEmergency
-// (set at start from the request) back to false.
-const (
-	changePromotions        = "promotions"
-	versionPromotions       = 1
-	versionEmergencyRefused = 2
-)
-
 // promo is what a release knows about promotion and emergency.
 type promo struct {
 	version  workflow.Version  // GetVersion(changePromotions)
@@ -286,11 +271,11 @@ func (r *release) followUp(ctx workflow.Context) (string, string) {
 	return StatusDeployed, fmt.Sprintf("deployed in an emergency; follow-up review signed off by %s: %s", last.Identity, last.Comment)
 }
 
-// commentMissing: a rejection needs a comment, an approval where the policy
+// checkComment: a rejection needs a comment, an approval where the policy
 // says so (releases with promotions only: earlier ones took none).
-func (r *release) commentMissing(c policy.Check, comment string) string {
+func (r *release) checkComment(c policy.Check, comment string) policy.Verdict {
 	if !r.promo.enabled {
-		return ""
+		return policy.Verdict{Allowed: true}
 	}
-	return r.pol.CommentMissing(r.req.Environment, c.Gate, c.Reject, comment)
+	return r.pol.CheckComment(r.req.Environment, c.Gate, c.Reject, comment)
 }

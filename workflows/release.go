@@ -19,14 +19,14 @@ var fullSHA = regexp.MustCompile(`^[0-9a-f]{40}$`)
 // results, not errors, so that every release ends with a sealed audit trail.
 func Release(ctx workflow.Context, req ReleaseRequest) (ReleaseResult, error) {
 	r := newRelease(ctx, req)
-	v := workflow.GetVersion(ctx, versionSearchAttributes, workflow.DefaultVersion, 2)
-	r.visible, r.batched = v >= 1, v >= 2
+	v := workflow.GetVersion(ctx, changeSearchAttributes, workflow.DefaultVersion, versionBatchedPublish)
+	r.visible, r.batched = v >= versionVisible, v >= versionBatchedPublish
 	r.trust.signed = workflow.GetVersion(ctx, changeSignedAttestations, workflow.DefaultVersion,
 		versionSignedAttestations) >= versionSignedAttestations
 	r.src.enabled = r.trust.signed && workflow.GetVersion(ctx, changeGitSources, workflow.DefaultVersion,
 		versionGitSources) >= versionGitSources
 	if r.src.enabled {
-		r.promo.version = workflow.GetVersion(ctx, changePromotions, workflow.DefaultVersion, versionEmergencyRefused)
+		r.promo.version = workflow.GetVersion(ctx, changePromotions, workflow.DefaultVersion, latestPromotions)
 	}
 	r.promo.enabled = r.promo.version >= versionPromotions
 	r.startPublisher(ctx)

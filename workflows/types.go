@@ -148,9 +148,12 @@ type CancelRequest struct {
 type DecisionOutcome struct {
 	RequestID string `json:"request_id"`
 	Outcome   string `json:"outcome"` // accepted, refused, gate_closed, pending
-	Reason    string `json:"reason"`
-	Gate      string `json:"gate"`
-	GateState string `json:"gate_state"` // open, approved, rejected, expired, closed
+	// Rule is the code of what refused it (a policy.Rule or one of
+	// JudgeRules; "" when accepted or pending); Reason says it for people.
+	Rule      policy.Rule `json:"rule,omitempty"`
+	Reason    string      `json:"reason"`
+	Gate      string      `json:"gate"`
+	GateState string      `json:"gate_state"` // open, approved, rejected, expired, closed
 }
 
 // Signer is one accepted decision at a gate.
@@ -164,11 +167,12 @@ type Signer struct {
 
 // Refusal is one refused decision attempt.
 type Refusal struct {
-	Identity string    `json:"identity"`
-	Gate     string    `json:"gate"`
-	Channel  string    `json:"channel"`
-	Reason   string    `json:"reason"`
-	At       time.Time `json:"at"`
+	Identity string      `json:"identity"`
+	Gate     string      `json:"gate"`
+	Channel  string      `json:"channel"`
+	Rule     policy.Rule `json:"rule,omitempty"` // code of the rule that refused it
+	Reason   string      `json:"reason"`
+	At       time.Time   `json:"at"`
 }
 
 // Status answers QueryStatus.

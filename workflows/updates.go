@@ -14,6 +14,10 @@ import (
 // its sender already reached refusalCap refusals on this release.
 const ErrTypeRefusalsCapped = "RefusalsCapped"
 
+// ErrTypeNotReady: an update refused because the release has not pinned
+// its policy yet; the same request may be sent again.
+const ErrTypeNotReady = "NotReady"
+
 // registerUpdates takes signed decisions and cancels as Updates: the caller
 // gets the outcome back in the same round trip.
 func (r *release) registerUpdates(ctx workflow.Context) error {
@@ -30,7 +34,7 @@ func (r *release) registerUpdates(ctx workflow.Context) error {
 // anything before the policy is pinned.
 func (r *release) validateDecide(ctx workflow.Context, req SignedRequest) error {
 	if !r.trust.ready {
-		return temporal.NewApplicationError("release is starting: its policy is not pinned yet; try again", "NotReady")
+		return temporal.NewApplicationError("release is starting: its policy is not pinned yet; try again", ErrTypeNotReady)
 	}
 	d, err := r.verifyDecision(req.Envelope)
 	if err != nil {
@@ -66,7 +70,7 @@ func (r *release) verifiedDecision(env attest.Envelope) (Decision, error) {
 
 func (r *release) validateCancel(ctx workflow.Context, req SignedRequest) error {
 	if !r.trust.ready {
-		return temporal.NewApplicationError("release is starting: its policy is not pinned yet; try again", "NotReady")
+		return temporal.NewApplicationError("release is starting: its policy is not pinned yet; try again", ErrTypeNotReady)
 	}
 	c, err := r.verifyCancel(req.Envelope)
 	if err == nil && r.cancelRefusal(c) == "" {
@@ -115,12 +119,12 @@ func (r *release) onCancelUpdate(ctx workflow.Context, req SignedRequest) (Cance
 // claims are not trusted: no actor, and its outcome is not kept under its
 // request id (which would let a forger pre-empt someone else's).
 func (r *release) refuseUnverified(ctx workflow.Context, kind, id string, err error) DecisionOutcome {
-	o := DecisionOutcome{RequestID: id, Outcome: OutcomeRefused,
+	o := DecisionOutcome{RequestID: id, Outcome: OutcomeRefused, Rule: RuleUnverified,
 		Reason: fmt.Sprintf("unverified %s: %s", kind, err)}
 	r.countDecision(ctx, Decision{RequestID: id}, o)
 	if r.countRefusal(ctx, unverifiedSender) {
 		r.record(ctx, audit.Entry{Type: audit.EventDecisionRefused, Stage: r.stage, Outcome: OutcomeRefused,
-			Detail: fmt.Sprintf("%s refused (update %q, %s): %s", kind, id, attest.CodeOf(err), err)})
+			Rule: r.auditRule(RuleUnverified), Detail: fmt.Sprintf("%s refused (update %q, %s): %s", kind, id, attest.CodeOf(err), err)})
 		r.capNotice(ctx, unverifiedSender)
 	}
 	return o

@@ -32,10 +32,6 @@ var SearchAttributes = []string{
 	"ReleaseEmergency=Bool", "ReleasePromotes=Keyword",
 }
 
-// versionSearchAttributes guards the upserts (commands) added with the search
-// attributes: releases started before them replay without.
-const versionSearchAttributes = "search-attributes"
-
 // VisibleStatus is the ReleaseStatus of an internal status: the automated
 // checks count as awaiting review (the review stage has begun), a deploy
 // held by a freeze window as deploying (all gates passed).
