@@ -11,22 +11,26 @@ import (
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 
+	"github.com/foureyes/foureyes/policy"
 	"github.com/foureyes/foureyes/workflows"
 )
 
 // Answer is the JSON body of a /v1/decisions or /v1/cancels response once
 // the caller is authenticated and the body is valid (a cancel leaves Gate and
 // GateState empty). Error is set (and Outcome empty) when the request did not
-// reach the workflow. Other errors answer {"error": "..."}.
+// reach the workflow. Other errors answer {"error": "..."}. A refusal (403)
+// or a closed gate (409) names its rule by code in Rule, for programs;
+// Reason says it for people and may be reworded.
 type Answer struct {
-	Outcome   string `json:"outcome"`
-	Reason    string `json:"reason"`
-	ReleaseID string `json:"release_id"`
-	Gate      string `json:"gate"`
-	Identity  string `json:"identity"`
-	RequestID string `json:"request_id"`
-	GateState string `json:"gate_state"`
-	Error     string `json:"error,omitempty"`
+	Outcome   string      `json:"outcome"`
+	Rule      policy.Rule `json:"rule,omitempty"`
+	Reason    string      `json:"reason"`
+	ReleaseID string      `json:"release_id"`
+	Gate      string      `json:"gate"`
+	Identity  string      `json:"identity"`
+	RequestID string      `json:"request_id"`
+	GateState string      `json:"gate_state"`
+	Error     string      `json:"error,omitempty"`
 }
 
 // pendingReason answers a decision whose outcome did not come in time.
@@ -151,7 +155,7 @@ func (s *Server) decideUnsigned(ctx context.Context, c caller, req Request, ans 
 	if err != nil {
 		return s.signalFailed(ctx, ans, err)
 	}
-	ans.Outcome, ans.Reason, ans.GateState = out.Outcome, out.Reason, out.GateState
+	ans.Outcome, ans.Rule, ans.Reason, ans.GateState = out.Outcome, out.Rule, out.Reason, out.GateState
 	return ans, outcomeStatus(out.Outcome)
 }
 
@@ -234,7 +238,7 @@ func (s *Server) notFound(ctx context.Context, ans Answer) (Answer, int) {
 		ans.Error = "temporal unavailable, try again"
 		return ans, http.StatusServiceUnavailable
 	case desc.GetWorkflowExecutionInfo().GetStatus() != enums.WORKFLOW_EXECUTION_STATUS_RUNNING:
-		ans.Outcome, ans.Reason, ans.GateState = workflows.OutcomeGateClosed, "release has ended", "closed"
+		ans.Outcome, ans.Rule, ans.Reason, ans.GateState = workflows.OutcomeGateClosed, workflows.RuleGateClosed, "release has ended", "closed"
 		return ans, http.StatusConflict
 	}
 	ans.Error = "release is running but did not take the decision, try again"

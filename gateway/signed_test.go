@@ -21,6 +21,7 @@ import (
 	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/internal/slackrec"
 	"github.com/foureyes/foureyes/internal/testkeys"
+	"github.com/foureyes/foureyes/policy"
 	"github.com/foureyes/foureyes/workflows"
 )
 
@@ -503,4 +504,32 @@ func TestSlackClickRateLimited(t *testing.T) {
 	require.Len(t, eph, 1)
 	assert.Equal(t, userBob, eph[0].User())
 	assert.Contains(t, eph[0].Text(), "was not recorded: too many decisions: bob may send")
+}
+
+// A refusal's body names its rule by code beside the message: programs
+// read the code, people the reason.
+func TestRefusalNamesItsRule(t *testing.T) {
+	author := workflows.DecisionOutcome{Outcome: workflows.OutcomeRefused, Rule: policy.RuleAuthor, Reason: "you authored this change"}
+	capped := temporal.NewApplicationError("refused and not recorded: alice already has 20 refused requests", workflows.ErrTypeRefusalsCapped)
+	tests := []struct {
+		name   string
+		fake   *fakeClient
+		status int
+		rule   string
+		reason string
+	}{
+		{"refused by a policy rule", &fakeClient{updateResult: author}, 403, "author", "you authored this change"},
+		{"refusals capped by the validator", &fakeClient{updateFailure: capped}, 403, "refusals_capped", "already has 20"},
+		{"release ended", &fakeClient{updateErr: serviceerror.NewNotFound("workflow execution already completed"), closed: true}, 409, "gate_closed", "release has ended"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.fake.binding = signedBinding()
+			f := newSignedFixture(t, tc.fake, nil)
+			status, got, _ := f.post(t, "/v1/decisions", tokenAlice, goodBody)
+			assert.Equal(t, tc.status, status, "%v", got)
+			assert.Equal(t, tc.rule, got["rule"])
+			assert.Contains(t, got["reason"], tc.reason)
+		})
+	}
 }

@@ -25,6 +25,7 @@ import (
 
 	"github.com/foureyes/foureyes/activities"
 	"github.com/foureyes/foureyes/internal/slackrec"
+	"github.com/foureyes/foureyes/policy"
 	"github.com/foureyes/foureyes/workflows"
 )
 
@@ -140,17 +141,17 @@ func TestSlackClickSignalsAsPolicyIdentity(t *testing.T) {
 }
 
 func TestSlackRefusalsAnswerEphemeral(t *testing.T) {
-	refused := workflows.DecisionOutcome{Outcome: workflows.OutcomeRefused, Reason: "you authored this change"}
-	closed := workflows.DecisionOutcome{Outcome: workflows.OutcomeGateClosed, Reason: "gate approval is approved"}
+	refused := workflows.DecisionOutcome{Outcome: workflows.OutcomeRefused, Rule: policy.RuleAuthor, Reason: "you authored this change"}
+	closed := workflows.DecisionOutcome{Outcome: workflows.OutcomeGateClosed, Rule: workflows.RuleGateClosed, Reason: "gate approval is approved"}
 	cases := []struct {
 		name, user, identity string
 		fake                 *fakeClient
 		want                 string
 	}{
 		{"author refused", userAlice, "alice", &fakeClient{outcomes: []workflows.DecisionOutcome{refused}},
-			"Your approve at the approval gate of release-api-prod-1 was refused: you authored this change."},
+			"Your approve at the approval gate of release-api-prod-1 was refused: you authored this change (rule author)."},
 		{"gate closed", userBob, "bob", &fakeClient{outcomes: []workflows.DecisionOutcome{closed}},
-			"was not counted: gate approval is approved."},
+			"was not counted: gate approval is approved (rule gate_closed)."},
 		{"unknown slack user", "U0NOBODY1", "slack:U0NOBODY1", &fakeClient{outcomes: []workflows.DecisionOutcome{
 			{Outcome: workflows.OutcomeRefused, Reason: `unknown identity "slack:U0NOBODY1"`}}}, `was refused: unknown identity`},
 		{"pending", userBob, "bob", &fakeClient{outcomes: []workflows.DecisionOutcome{outcome(workflows.OutcomePending)}},
