@@ -104,7 +104,7 @@ func (s *Server) cancelSigned(ctx context.Context, c caller, req CancelRequest, 
 	if err := s.update(ctx, req.ReleaseID, req.RequestID, workflows.UpdateCancel, env, &out); err != nil {
 		return s.updateFailed(ctx, ans, err)
 	}
-	ans.Outcome, ans.Reason = out.Outcome, out.Reason
+	ans.Outcome, ans.Rule, ans.Reason = out.Outcome, out.Rule, out.Reason
 	return ans, outcomeStatus(out.Outcome)
 }
 

@@ -401,7 +401,7 @@ func TestCancelEndpoint(t *testing.T) {
 }
 
 func TestCancelAnswers(t *testing.T) {
-	refused := workflows.CancelOutcome{Outcome: workflows.OutcomeRefused, Reason: "alice may not cancel"}
+	refused := workflows.CancelOutcome{Outcome: workflows.OutcomeRefused, Rule: workflows.RuleMayNotCancel, Reason: "alice may not cancel"}
 	body := `{"release_id":"` + releaseID + `","reason":"r"}`
 	tests := []struct {
 		name, token, body string
@@ -430,6 +430,9 @@ func TestCancelAnswers(t *testing.T) {
 			assert.Equal(t, tc.status, status, "%v", got)
 			assert.Contains(t, fmtAnswer(got), tc.text)
 			assert.Len(t, tc.fake.updates, tc.updates)
+			if tc.name == "refused" {
+				assert.Equal(t, "may_not_cancel", got["rule"], "a refused cancel names its rule too")
+			}
 			if status == 401 {
 				assert.Contains(t, hdr.Get("WWW-Authenticate"), "Bearer")
 			}

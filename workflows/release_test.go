@@ -459,6 +459,7 @@ func (s *ReleaseSuite) TestApprovalInsideFreezeWindowIsRefused() {
 	res := s.run()
 	s.Equal(StatusDeployed, res.Status)
 	s.Contains(s.outcome("frozen").Reason, "freeze")
+	s.Equal(policy.RuleFreeze, s.outcome("frozen").Rule)
 	s.Equal(t0.Add(62*time.Minute), s.entries(audit.EventDeploy)[0].Time)
 }
 
@@ -480,7 +481,9 @@ func (s *ReleaseSuite) TestCancelBeforeDeployByRequester() {
 	s.Contains(res.Reason, "cancelled by rita")
 	s.Zero(s.roles.deploys)
 	s.Zero(s.roles.rollbacks)
-	s.Len(s.entries(audit.EventCancelRefused), 1)
+	refused := s.entries(audit.EventCancelRefused)
+	s.Require().Len(refused, 1)
+	s.Equal(string(RuleMayNotCancel), refused[0].Rule)
 }
 
 func (s *ReleaseSuite) TestCancelDuringDeployRollsBack() {

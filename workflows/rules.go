@@ -13,7 +13,18 @@ const (
 	RuleNotReady       policy.Rule = "not_ready"       // the release's policy is not pinned yet (ErrTypeNotReady)
 )
 
-// JudgeRules lists the codes above.
+// Codes of refused cancels.
+const (
+	RuleReleaseEnded      policy.Rule = "release_ended"      // the release has already ended
+	RuleAlreadyCancelling policy.Rule = "already_cancelling" // another cancel was accepted first
+	RuleMayNotCancel      policy.Rule = "may_not_cancel"     // neither the requester nor a release manager
+)
+
+// CancelRules lists the codes of refused cancels (RuleUnverified,
+// RuleRefusalsCapped and RuleNotReady apply to cancels too).
+var CancelRules = []policy.Rule{RuleReleaseEnded, RuleAlreadyCancelling, RuleMayNotCancel}
+
+// JudgeRules lists the codes of the judge's refused decisions.
 var JudgeRules = []policy.Rule{RuleBadVerdict, RuleGateClosed, RuleUnverified, RuleRefusalsCapped, RuleNotReady}
 
 // RuleOfError is the code of an Update the workflow refused with an

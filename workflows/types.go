@@ -249,9 +249,10 @@ type SignedRequest struct {
 
 // CancelOutcome answers UpdateCancel.
 type CancelOutcome struct {
-	RequestID string `json:"request_id"`
-	Outcome   string `json:"outcome"` // accepted, refused
-	Reason    string `json:"reason"`
+	RequestID string      `json:"request_id"`
+	Outcome   string      `json:"outcome"`        // accepted, refused
+	Rule      policy.Rule `json:"rule,omitempty"` // code of what refused it (CancelRules, unverified, ...)
+	Reason    string      `json:"reason"`
 }
 
 // Binding answers QueryBinding: what the approval role binds a decision to.

@@ -73,7 +73,7 @@ func (r *release) validateCancel(ctx workflow.Context, req SignedRequest) error 
 		return temporal.NewApplicationError("release is starting: its policy is not pinned yet; try again", ErrTypeNotReady)
 	}
 	c, err := r.verifyCancel(req.Envelope)
-	if err == nil && r.cancelRefusal(c) == "" {
+	if err == nil && r.judgeCancel(c).Allowed {
 		return nil
 	}
 	sender := unverifiedSender
@@ -106,11 +106,10 @@ func (r *release) onCancelUpdate(ctx workflow.Context, req SignedRequest) (Cance
 	c, err := r.verifyCancel(req.Envelope)
 	if err != nil {
 		o := r.refuseUnverified(ctx, "cancel", updateID(ctx), err)
-		return CancelOutcome{RequestID: o.RequestID, Outcome: OutcomeRefused, Reason: o.Reason}, nil
+		return CancelOutcome{RequestID: o.RequestID, Outcome: OutcomeRefused, Rule: o.Rule, Reason: o.Reason}, nil
 	}
-	why := r.applyCancel(ctx, c, req.Envelope)
-	if why != "" {
-		return CancelOutcome{RequestID: c.RequestID, Outcome: OutcomeRefused, Reason: why}, nil
+	if v := r.applyCancel(ctx, c, req.Envelope); !v.Allowed {
+		return CancelOutcome{RequestID: c.RequestID, Outcome: OutcomeRefused, Rule: v.Rule, Reason: v.Reason}, nil
 	}
 	return CancelOutcome{RequestID: c.RequestID, Outcome: OutcomeAccepted}, nil
 }
