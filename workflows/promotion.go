@@ -246,7 +246,7 @@ func (r *release) emergencyRule(name string, rule policy.GateRule) policy.GateRu
 // followUp opens, after an emergency's deploy, a review gate that stays
 // open until one eligible reviewer (not its author, requester or
 // declarer) signs it off; the release ends when they do.
-func (r *release) followUp(ctx workflow.Context) (string, string) {
+func (r *release) followUp(ctx workflow.Context) ending {
 	rule, _ := r.pol.Rule(r.req.Environment, policy.GateReview)
 	rule.Quorum = 1
 	r.setStage(ctx, StageFollowUp, StatusAwaitingFollowUp)
@@ -259,16 +259,16 @@ func (r *release) followUp(ctx workflow.Context) (string, string) {
 	r.closeGate(g)
 	r.notify(ctx, r.notification(kindOutcome, g, "follow-up "+g.state))
 	if err != nil {
-		return StatusDeployed, "deployed in an emergency; the follow-up review was not signed off: " + rootMessage(err)
+		return endWith(StatusDeployed, "deployed in an emergency; the follow-up review was not signed off: "+rootMessage(err))
 	}
 	if len(g.signed) == 0 {
-		return StatusDeployed, "deployed in an emergency; the follow-up review was closed unsigned by " + r.cancelReason()
+		return endWith(StatusDeployed, "deployed in an emergency; the follow-up review was closed unsigned by "+r.cancelReason())
 	}
 	last := g.signed[len(g.signed)-1]
 	if last.Verdict == VerdictReject {
-		return StatusDeployed, fmt.Sprintf("deployed in an emergency; the follow-up review by %s found: %s", last.Identity, last.Comment)
+		return endWith(StatusDeployed, fmt.Sprintf("deployed in an emergency; the follow-up review by %s found: %s", last.Identity, last.Comment))
 	}
-	return StatusDeployed, fmt.Sprintf("deployed in an emergency; follow-up review signed off by %s: %s", last.Identity, last.Comment)
+	return endWith(StatusDeployed, fmt.Sprintf("deployed in an emergency; follow-up review signed off by %s: %s", last.Identity, last.Comment))
 }
 
 // checkComment: a rejection needs a comment, an approval where the policy
