@@ -41,8 +41,8 @@ package policy
 //	(p *Policy) IsReleaseManager(id string) bool
 //	(p *Policy) Requirement(env string) (Requirement, bool)
 //	    the promotion rule: requires {environment, verified_for, unmet}.
-//	(r Requirement) Judge(d *Deployment, digest string, now time.Time) (string, time.Duration)
-//	    "" when digest ran verified in r.Environment for r.VerifiedFor; else
+//	(r Requirement) Judge(d *Deployment, digest string, now time.Time) Judgement
+//	    Met when digest ran verified in r.Environment for r.VerifiedFor; else
 //	    why not and, when only the soak time is short, how much is left.
 //	(p *Policy) EmergencyRule(env string) (Emergency, bool)
 //	EmergencyQuorum(r GateRule) int       // never below MinEmergencyApprovals (2)

@@ -120,14 +120,15 @@ func TestRequirementJudge(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			why, left := r.Judge(tc.d, digest, now)
+			j := r.Judge(tc.d, digest, now)
 			if tc.want == "" {
-				assert.Empty(t, why)
+				assert.Equal(t, Judgement{Met: true}, j)
 				return
 			}
-			assert.Contains(t, why, tc.want)
-			assert.Contains(t, why, "takes only what staging verified for 30m0s")
-			assert.Equal(t, tc.left, left)
+			assert.False(t, j.Met)
+			assert.Contains(t, j.Reason, tc.want)
+			assert.Contains(t, j.Reason, "takes only what staging verified for 30m0s")
+			assert.Equal(t, tc.left, j.Left)
 		})
 	}
 }

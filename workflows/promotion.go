@@ -179,19 +179,19 @@ func (r *release) requirementMet(ctx workflow.Context, when string) string {
 		if err != nil {
 			return "promotion rule: " + rootMessage(err)
 		}
-		why, left := req.Judge(d, r.artifact.Digest, at)
-		if why == "" {
+		j := req.Judge(d, r.artifact.Digest, at)
+		if j.Met {
 			r.record(ctx, audit.Entry{Type: audit.EventPromotionChecked, Outcome: "met", Detail: fmt.Sprintf(
 				"%s: sha256:%s ran verified in %s since %s (release %s)", when, r.artifact.Digest, req.Environment,
 				d.VerifiedAt.Format(time.RFC3339), d.Release)})
 			return ""
 		}
-		if left == 0 || !req.Waits() {
-			r.record(ctx, audit.Entry{Type: audit.EventPromotionChecked, Outcome: "refused", Detail: when + ": " + why})
-			return "promotion rule: " + why
+		if j.Left == 0 || !req.Waits() {
+			r.record(ctx, audit.Entry{Type: audit.EventPromotionChecked, Outcome: "refused", Detail: when + ": " + j.Reason})
+			return "promotion rule: " + j.Reason
 		}
-		r.record(ctx, audit.Entry{Type: audit.EventPromotionChecked, Outcome: "waiting", Detail: when + ": " + why})
-		if ok, err := workflow.AwaitWithTimeout(ctx, left, r.cancelled); ok || err != nil {
+		r.record(ctx, audit.Entry{Type: audit.EventPromotionChecked, Outcome: "waiting", Detail: when + ": " + j.Reason})
+		if ok, err := workflow.AwaitWithTimeout(ctx, j.Left, r.cancelled); ok || err != nil {
 			return "promotion rule: wait ended: " + orCancelled(err)
 		}
 	}
