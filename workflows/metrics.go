@@ -84,8 +84,8 @@ func StageOfGate(gate string) string {
 
 // ReasonLabel is the metric label of a decision's reason: "none" when
 // accepted, else the code of the rule that refused it ("other" if none
-// did, which a test keeps from happening). Never the message: rewording
-// one must not move its counts.
+// did, which ReleaseSuite.TearDownTest catches). Never the message:
+// rewording one must not move its counts.
 func ReasonLabel(o DecisionOutcome) string {
 	switch {
 	case o.Outcome == OutcomeAccepted:

@@ -191,6 +191,16 @@ func (s *ReleaseSuite) SetupTest() {
 	}
 }
 
+// TearDownTest: whatever a test refused, each refusal was counted under
+// its rule's code, never "other" (a refusal made without a code).
+func (s *ReleaseSuite) TearDownTest() {
+	for _, c := range s.scope.Snapshot().Counters() {
+		if c.Name() == MetricDecisions {
+			s.NotEqual("other", c.Tags()["reason"], "a decision counted without a rule code: %v", c.Tags())
+		}
+	}
+}
+
 func request() ReleaseRequest {
 	return ReleaseRequest{Service: "payments", Environment: "prod", Commit: testCommit,
 		Authors: []string{"alice"}, Requester: "rita", Title: "t"}
