@@ -264,8 +264,8 @@ func (c *bundleCheck) gate(gate string, earlier []string) ([]string, error) {
 		if v := c.pol.Decide(c.check(d, earlier, signed)); !v.Allowed {
 			return nil, fmt.Errorf("%s gate: %s may not sign: %s", gate, d.Identity, v.Reason)
 		}
-		if why := c.pol.CommentMissing(c.in.Environment, gate, false, d.Comment); why != "" {
-			return nil, fmt.Errorf("%s gate: %s's approval: %s", gate, d.Identity, why)
+		if v := c.pol.CheckComment(c.in.Environment, gate, false, d.Comment); !v.Allowed {
+			return nil, fmt.Errorf("%s gate: %s's approval: %s", gate, d.Identity, v.Reason)
 		}
 		signed = append(signed, d.Identity)
 	}

@@ -91,8 +91,8 @@ func (a *DeployActivities) promotion(c *bundleCheck, now time.Time) error {
 	if err != nil {
 		return err
 	}
-	if why, _ := req.Judge(d, c.in.Digest, now); why != "" {
-		return errors.New("promotion rule: " + why)
+	if j := req.Judge(d, c.in.Digest, now); !j.Met {
+		return errors.New("promotion rule: " + j.Reason)
 	}
 	return nil
 }

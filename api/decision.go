@@ -76,6 +76,9 @@ type CancelRequest struct {
 type DecisionOutcome struct {
 	RequestID string `json:"request_id"`
 	Outcome   string `json:"outcome"` // accepted, refused, gate_closed, pending
+	// Rule is the code of what refused it ("" when accepted or pending);
+	// Reason says it for people.
+	Rule      Rule   `json:"rule,omitempty"`
 	Reason    string `json:"reason"`
 	Gate      string `json:"gate"`
 	GateState string `json:"gate_state"` // open, approved, rejected, expired, closed
@@ -95,6 +98,7 @@ type Refusal struct {
 	Identity string    `json:"identity"`
 	Gate     string    `json:"gate"`
 	Channel  string    `json:"channel"`
+	Rule     Rule      `json:"rule,omitempty"` // code of the rule that refused it
 	Reason   string    `json:"reason"`
 	At       time.Time `json:"at"`
 }
@@ -112,6 +116,7 @@ type Eligibility struct {
 	Identity string `json:"identity"`
 	Kind     string `json:"kind"` // "human" or "bot"
 	Eligible bool   `json:"eligible"`
+	Rule     Rule   `json:"rule,omitempty"` // the rule that makes it ineligible
 	Reason   string `json:"reason"`
 }
 
@@ -127,7 +132,8 @@ type SignedRequest struct {
 // CancelOutcome answers UpdateCancel.
 type CancelOutcome struct {
 	RequestID string `json:"request_id"`
-	Outcome   string `json:"outcome"` // accepted, refused
+	Outcome   string `json:"outcome"`        // accepted, refused
+	Rule      Rule   `json:"rule,omitempty"` // code of what refused it
 	Reason    string `json:"reason"`
 }
 

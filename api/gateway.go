@@ -43,7 +43,10 @@ type BatchRequest struct {
 // GateState empty). Error is set (and Outcome empty) when the request did not
 // reach the workflow. Other errors answer {"error": "..."}.
 type Answer struct {
-	Outcome   string `json:"outcome"`
+	Outcome string `json:"outcome"`
+	// Rule names what refused it (a 403) or closed the gate (a 409) by
+	// code, for programs; Reason says it for people and may be reworded.
+	Rule      Rule   `json:"rule,omitempty"`
 	Reason    string `json:"reason"`
 	ReleaseID string `json:"release_id"`
 	Gate      string `json:"gate"`

@@ -45,6 +45,9 @@ const (
 	// ErrTypeRefusalsCapped: an update refused without being recorded,
 	// because its sender already reached the release's cap of refusals.
 	ErrTypeRefusalsCapped = "RefusalsCapped"
+	// ErrTypeNotReady: an update refused because the release has not
+	// pinned its policy yet; the same request may be sent again.
+	ErrTypeNotReady = "NotReady"
 	// ErrTypeDeployRefused: the deploy role found the release's signed
 	// bundle short of what its own policy requires, and ran nothing
 	// (non-retryable: the same bundle is refused again).

@@ -50,7 +50,11 @@ type Entry struct {
 	Executor string    `json:"executor"` // worker identity that ran the step, if any
 	Channel  string    `json:"channel"`  // api, slack, console, cli, or ""
 	Outcome  string    `json:"outcome"`  // accepted, refused, ok, failed, ...
-	Detail   string    `json:"detail"`   // human-readable reason or result
+	// Rule is the code of the rule that refused a decision (decision_refused
+	// entries of releases recorded since rule codes; omitted otherwise, so
+	// older entries hash as they did). Detail says it for people.
+	Rule   string `json:"rule,omitempty"`
+	Detail string `json:"detail"` // human-readable reason or result
 	// Envelope is the signed fact the entry rests on (a DSSE envelope of an
 	// in-toto statement), present only when it verified when recorded.
 	Envelope json.RawMessage `json:"envelope,omitempty"`

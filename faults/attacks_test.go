@@ -304,8 +304,8 @@ func (a *attackRun) update(ctx context.Context, id, updateID, name string, env a
 // refusedUnsigned: the Update was answered refused as unverified (code),
 // and the refusal is in the trail with no actor.
 func (a *attackRun) refusedUnsigned(ctx context.Context, id, updateID, code string, o api.DecisionOutcome) error {
-	if o.Outcome != api.OutcomeRefused || !strings.Contains(o.Reason, "unverified") {
-		return fmt.Errorf("answered %s (%s), want refused as unverified", o.Outcome, o.Reason)
+	if o.Outcome != api.OutcomeRefused || o.Rule != api.RuleUnverified {
+		return fmt.Errorf("answered %s (%s: %s), want refused as unverified", o.Outcome, o.Rule, o.Reason)
 	}
 	e, err := a.s.unsignedRefusal(ctx, id, updateID)
 	if err == nil && !strings.Contains(e.Detail, code) {
@@ -412,8 +412,8 @@ func (a *attackRun) forgedCancels(ctx context.Context, t *testing.T) {
 			if err := a.update(ctx, id, rid, api.UpdateCancel, env, &o); err != nil {
 				return err
 			}
-			if o.Outcome != api.OutcomeRefused || !strings.Contains(o.Reason, "unverified") {
-				return fmt.Errorf("answered %s (%s), want refused as unverified", o.Outcome, o.Reason)
+			if o.Outcome != api.OutcomeRefused || o.Rule != api.RuleUnverified {
+				return fmt.Errorf("answered %s (%s: %s), want refused as unverified", o.Outcome, o.Rule, o.Reason)
 			}
 			e, err := a.s.unsignedRefusal(ctx, id, rid)
 			if err == nil && !strings.Contains(e.Detail, f.code) {

@@ -92,7 +92,7 @@ func (s *Server) cancelSigned(ctx context.Context, c caller, req api.CancelRelea
 	if err := s.update(ctx, req.ReleaseID, req.RequestID, api.UpdateCancel, env, &out); err != nil {
 		return s.updateFailed(ctx, ans, err)
 	}
-	ans.Outcome, ans.Reason = out.Outcome, out.Reason
+	ans.Outcome, ans.Rule, ans.Reason = out.Outcome, out.Rule, out.Reason
 	return ans, outcomeStatus(out.Outcome)
 }
 

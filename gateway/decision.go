@@ -131,7 +131,7 @@ func (s *Server) decideUnsigned(ctx context.Context, c caller, req api.DecisionR
 	if err != nil {
 		return s.signalFailed(ctx, ans, err)
 	}
-	ans.Outcome, ans.Reason, ans.GateState = out.Outcome, out.Reason, out.GateState
+	ans.Outcome, ans.Rule, ans.Reason, ans.GateState = out.Outcome, out.Rule, out.Reason, out.GateState
 	return ans, outcomeStatus(out.Outcome)
 }
 
@@ -214,7 +214,7 @@ func (s *Server) notFound(ctx context.Context, ans api.Answer) (api.Answer, int)
 		ans.Error = "temporal unavailable, try again"
 		return ans, http.StatusServiceUnavailable
 	case desc.GetWorkflowExecutionInfo().GetStatus() != enums.WORKFLOW_EXECUTION_STATUS_RUNNING:
-		ans.Outcome, ans.Reason, ans.GateState = api.OutcomeGateClosed, "release has ended", "closed"
+		ans.Outcome, ans.Rule, ans.Reason, ans.GateState = api.OutcomeGateClosed, api.RuleGateClosed, "release has ended", "closed"
 		return ans, http.StatusConflict
 	}
 	ans.Error = "release is running but did not take the decision, try again"

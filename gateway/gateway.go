@@ -13,7 +13,8 @@
 // fingerprint, or Slack team, user and action time), and sends it as the
 // release's "decide" Update. The Update id is the caller's request id
 // scoped by identity, so a retry is the same update and gets the same answer.
-// Answers: 200 accepted, 403 refused (with the workflow's reason), 409
+// Answers: 200 accepted, 403 refused (with the refusing rule's code in
+// "rule" and the workflow's reason for people in "reason"), 409
 // gate_closed (also when no artifact is attested yet, so no gate can be
 // open), 404 unknown release, 202 pending (not processed in time: send the
 // same request_id again), 400/413 bad body, 401 bad token, 429 rate limited,

@@ -37,7 +37,7 @@ var errNoSigner = errors.New("the gateway has no approval signing key")
 // the decide Update, whose result is the workflow's verdict on it.
 func (s *Server) decideSigned(ctx context.Context, c caller, req api.DecisionRequest, bd api.Binding, ans api.Answer) (api.Answer, int, error) {
 	if bd.ArtifactDigest == "" {
-		ans.Outcome, ans.GateState = api.OutcomeGateClosed, "closed"
+		ans.Outcome, ans.Rule, ans.GateState = api.OutcomeGateClosed, api.RuleGateClosed, "closed"
 		ans.Reason = "no gate is open: the release has no attested artifact yet"
 		return ans, http.StatusConflict, nil
 	}
@@ -54,7 +54,7 @@ func (s *Server) decideSigned(ctx context.Context, c caller, req api.DecisionReq
 		return ans, 0, err
 	}
 	s.bindings.confirmed(req.ReleaseID)
-	ans.Outcome, ans.Reason, ans.GateState = out.Outcome, out.Reason, out.GateState
+	ans.Outcome, ans.Rule, ans.Reason, ans.GateState = out.Outcome, out.Rule, out.Reason, out.GateState
 	return ans, outcomeStatus(out.Outcome), nil
 }
 
@@ -96,7 +96,7 @@ func (s *Server) updateFailed(ctx context.Context, ans api.Answer, err error) (a
 	var unavailable *serviceerror.Unavailable
 	switch {
 	case errors.As(err, &app):
-		ans.Outcome, ans.Reason = api.OutcomeRefused, app.Message()
+		ans.Outcome, ans.Rule, ans.Reason = api.OutcomeRefused, api.RuleOfError(app.Type()), app.Message()
 		return ans, http.StatusForbidden
 	case errors.As(err, &timeout) && !errors.As(err, &unavailable):
 		ans.Outcome, ans.Reason = api.OutcomePending, pendingReason

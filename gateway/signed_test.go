@@ -21,6 +21,7 @@ import (
 	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/internal/slackrec"
 	"github.com/foureyes/foureyes/internal/testkeys"
+	"github.com/foureyes/foureyes/policy"
 )
 
 var (
@@ -399,7 +400,7 @@ func TestCancelEndpoint(t *testing.T) {
 }
 
 func TestCancelAnswers(t *testing.T) {
-	refused := api.CancelOutcome{Outcome: api.OutcomeRefused, Reason: "alice may not cancel"}
+	refused := api.CancelOutcome{Outcome: api.OutcomeRefused, Rule: api.RuleMayNotCancel, Reason: "alice may not cancel"}
 	body := `{"release_id":"` + releaseID + `","reason":"r"}`
 	tests := []struct {
 		name, token, body string
@@ -428,6 +429,9 @@ func TestCancelAnswers(t *testing.T) {
 			assert.Equal(t, tc.status, status, "%v", got)
 			assert.Contains(t, fmtAnswer(got), tc.text)
 			assert.Len(t, tc.fake.updates, tc.updates)
+			if tc.name == "refused" {
+				assert.Equal(t, "may_not_cancel", got["rule"], "a refused cancel names its rule too")
+			}
 			if status == 401 {
 				assert.Contains(t, hdr.Get("WWW-Authenticate"), "Bearer")
 			}
@@ -502,4 +506,32 @@ func TestSlackClickRateLimited(t *testing.T) {
 	require.Len(t, eph, 1)
 	assert.Equal(t, userBob, eph[0].User())
 	assert.Contains(t, eph[0].Text(), "was not recorded: too many decisions: bob may send")
+}
+
+// A refusal's body names its rule by code beside the message: programs
+// read the code, people the reason.
+func TestRefusalNamesItsRule(t *testing.T) {
+	author := api.DecisionOutcome{Outcome: api.OutcomeRefused, Rule: policy.RuleAuthor, Reason: "you authored this change"}
+	capped := temporal.NewApplicationError("refused and not recorded: alice already has 20 refused requests", api.ErrTypeRefusalsCapped)
+	tests := []struct {
+		name   string
+		fake   *fakeClient
+		status int
+		rule   string
+		reason string
+	}{
+		{"refused by a policy rule", &fakeClient{updateResult: author}, 403, "author", "you authored this change"},
+		{"refusals capped by the validator", &fakeClient{updateFailure: capped}, 403, "refusals_capped", "already has 20"},
+		{"release ended", &fakeClient{updateErr: serviceerror.NewNotFound("workflow execution already completed"), closed: true}, 409, "gate_closed", "release has ended"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.fake.binding = signedBinding()
+			f := newSignedFixture(t, tc.fake, nil)
+			status, got, _ := f.post(t, "/v1/decisions", tokenAlice, goodBody)
+			assert.Equal(t, tc.status, status, "%v", got)
+			assert.Equal(t, tc.rule, got["rule"])
+			assert.Contains(t, got["reason"], tc.reason)
+		})
+	}
 }

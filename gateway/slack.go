@@ -260,7 +260,10 @@ func (s *Server) decideAllClick(ctx context.Context, who caller, c slackClick) {
 		lines = []string{fmt.Sprintf("Your approval for several releases was not recorded: %s.", b.Error)}
 	}
 	for _, a := range b.Answers {
-		what := strings.TrimSuffix(a.Outcome+": "+a.Reason, ": ")
+		what := a.Outcome
+		if a.Reason != "" {
+			what += ": " + withRule(a)
+		}
 		if a.Error != "" {
 			what = a.Error
 		}
@@ -306,13 +309,23 @@ func ephemeralText(q api.DecisionRequest, a api.Answer) string {
 	case a.Error != "":
 		return what + " was not recorded: " + a.Error + "."
 	case a.Outcome == api.OutcomeRefused:
-		return what + " was refused: " + strings.TrimSuffix(a.Reason, ".") + "."
+		return what + " was refused: " + withRule(a) + "."
 	case a.Outcome == api.OutcomeGateClosed:
-		return what + " was not counted: " + strings.TrimSuffix(a.Reason, ".") + "."
+		return what + " was not counted: " + withRule(a) + "."
 	case a.Outcome == api.OutcomePending:
 		return what + " was sent but is not processed yet; the message updates when it is."
 	}
 	return ""
+}
+
+// withRule is the answer's reason with its rule's code, which people can
+// quote and search for: "you authored this change (rule author)".
+func withRule(a api.Answer) string {
+	why := strings.TrimSuffix(a.Reason, ".")
+	if a.Rule == "" {
+		return why
+	}
+	return why + " (rule " + string(a.Rule) + ")"
 }
 
 // WaitSlack waits for clicks being decided in the background (for shutdown

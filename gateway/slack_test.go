@@ -25,6 +25,7 @@ import (
 
 	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/internal/slackrec"
+	"github.com/foureyes/foureyes/policy"
 )
 
 const (
@@ -139,17 +140,17 @@ func TestSlackClickSignalsAsPolicyIdentity(t *testing.T) {
 }
 
 func TestSlackRefusalsAnswerEphemeral(t *testing.T) {
-	refused := api.DecisionOutcome{Outcome: api.OutcomeRefused, Reason: "you authored this change"}
-	closed := api.DecisionOutcome{Outcome: api.OutcomeGateClosed, Reason: "gate approval is approved"}
+	refused := api.DecisionOutcome{Outcome: api.OutcomeRefused, Rule: policy.RuleAuthor, Reason: "you authored this change"}
+	closed := api.DecisionOutcome{Outcome: api.OutcomeGateClosed, Rule: api.RuleGateClosed, Reason: "gate approval is approved"}
 	cases := []struct {
 		name, user, identity string
 		fake                 *fakeClient
 		want                 string
 	}{
 		{"author refused", userAlice, "alice", &fakeClient{outcomes: []api.DecisionOutcome{refused}},
-			"Your approve at the approval gate of release-api-prod-1 was refused: you authored this change."},
+			"Your approve at the approval gate of release-api-prod-1 was refused: you authored this change (rule author)."},
 		{"gate closed", userBob, "bob", &fakeClient{outcomes: []api.DecisionOutcome{closed}},
-			"was not counted: gate approval is approved."},
+			"was not counted: gate approval is approved (rule gate_closed)."},
 		{"unknown slack user", "U0NOBODY1", "slack:U0NOBODY1", &fakeClient{outcomes: []api.DecisionOutcome{
 			{Outcome: api.OutcomeRefused, Reason: `unknown identity "slack:U0NOBODY1"`}}}, `was refused: unknown identity`},
 		{"pending", userBob, "bob", &fakeClient{outcomes: []api.DecisionOutcome{outcome(api.OutcomePending)}},

@@ -18,6 +18,7 @@ import (
 	"github.com/foureyes/foureyes/audit"
 	"github.com/foureyes/foureyes/devstack"
 	"github.com/foureyes/foureyes/internal/gitrepo"
+	"github.com/foureyes/foureyes/policy"
 )
 
 // TestReleasesThroughTheGateway drives releases through the real gateway,
@@ -52,6 +53,7 @@ func deployedRelease(s *stackT) {
 	code, a = s.decide(id, "approval", "approve", "alice")
 	assert.Equal(t, http.StatusForbidden, code)
 	assert.Equal(t, api.OutcomeRefused, a.Outcome)
+	assert.Equal(t, policy.RuleAuthor, a.Rule, "the 403 names the rule by code")
 	assert.Contains(t, a.Reason, "you authored this change")
 	for _, who := range []string{"carol", "dave"} {
 		code, a = s.decide(id, "approval", "approve", who)
@@ -294,6 +296,7 @@ func unmappedEmail(s *stackT) {
 	s.waitStatus(id, api.StatusAwaitingReview)
 	code, a := s.decide(id, "review", "approve", "bob")
 	assert.Equal(t, http.StatusForbidden, code)
+	assert.Equal(t, policy.RuleUnmappedEmail, a.Rule)
 	assert.Contains(t, a.Reason, `the change has commits by "mallory@elsewhere.example", which maps to no identity of the policy`)
 	assert.Empty(t, s.status(id).Awaiting)
 	code, a = s.decide(id, "review", "reject", "bob")

@@ -19,7 +19,8 @@ package policy
 //	    email that maps to nobody (unless allowed; approvals only), not the
 //	    requester, not an earlier signer, not already signed, eligible by
 //	    group/identity, bot allowed at the gate and bots counting, no freeze
-//	    window at c.Now, rule present (fail closed).
+//	    window at c.Now, rule present (fail closed). A refusal names its
+//	    rule by code (Verdict.Rule, one of Rules) and says why in Reason.
 //	(p *Policy) Explain(c Check) []Eligibility
 //	    Decide for every known identity (c.Identity ignored), sorted by identity.
 //	(p *Policy) Awaiting(c Check) []string
@@ -40,13 +41,13 @@ package policy
 //	(p *Policy) IsReleaseManager(id string) bool
 //	(p *Policy) Requirement(env string) (Requirement, bool)
 //	    the promotion rule: requires {environment, verified_for, unmet}.
-//	(r Requirement) Judge(d *Deployment, digest string, now time.Time) (string, time.Duration)
-//	    "" when digest ran verified in r.Environment for r.VerifiedFor; else
+//	(r Requirement) Judge(d *Deployment, digest string, now time.Time) Judgement
+//	    Met when digest ran verified in r.Environment for r.VerifiedFor; else
 //	    why not and, when only the soak time is short, how much is left.
 //	(p *Policy) EmergencyRule(env string) (Emergency, bool)
 //	EmergencyQuorum(r GateRule) int       // never below MinEmergencyApprovals (2)
 //	EmergencyDeadline(r GateRule, e Emergency) time.Duration  // only shortens
-//	(p *Policy) CommentMissing(env, gate string, reject bool, comment string) string
+//	(p *Policy) CheckComment(env, gate string, reject bool, comment string) Verdict
 //	    a rejection always needs a comment; an approval where comment_required.
 //	(d Duration) Std() time.Duration
 //	    Duration reads and writes Go duration strings ("24h") in YAML and JSON.

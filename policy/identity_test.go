@@ -67,7 +67,7 @@ func TestDemoScenario(t *testing.T) {
 	c := Check{Environment: "prod", Gate: GateApproval, Authors: []string{"alice"},
 		Requester: "rita", Earlier: []string{"bob"}, Now: date("2026-02-01T00:00:00Z")}
 	c.Identity = "alice"
-	assert.Equal(t, Verdict{Reason: "you authored this change"}, p.Decide(c))
+	assert.Equal(t, Verdict{Rule: RuleAuthor, Reason: "you authored this change"}, p.Decide(c))
 	assert.Equal(t, []string{"carol", "dave"}, p.Awaiting(c))
 	c.Gate, c.Earlier = GateReview, nil
 	assert.Equal(t, []string{"bob", "ci-bot"}, p.Awaiting(c))

@@ -85,30 +85,40 @@ func EmergencyDeadline(r GateRule, e Emergency) time.Duration {
 	return d
 }
 
+// Judgement is a promotion rule judged on its evidence.
+type Judgement struct {
+	Met    bool
+	Reason string // why not, for people ("" when met)
+	// Left is, when only the soak time is short, how much of it is left.
+	Left time.Duration
+}
+
 // Judge checks the evidence d (nil: nothing deployed there) for the
-// artifact digest at now. It returns "" when the rule is met; otherwise why
-// not and, when only the soak time is missing, how much of it is left.
-func (r Requirement) Judge(d *Deployment, digest string, now time.Time) (reason string, left time.Duration) {
+// artifact digest at now.
+func (r Requirement) Judge(d *Deployment, digest string, now time.Time) Judgement {
 	what := fmt.Sprintf("takes only what %s verified for %s", r.Environment, r.VerifiedFor)
+	unmet := func(format string, args ...any) Judgement {
+		return Judgement{Reason: fmt.Sprintf(format, args...) + "; this environment " + what}
+	}
 	switch {
 	case d == nil:
-		return fmt.Sprintf("sha256:%s was never deployed to %s (nothing is deployed there); this environment %s",
-			short12(digest), r.Environment, what), 0
+		return unmet("sha256:%s was never deployed to %s (nothing is deployed there)", short12(digest), r.Environment)
 	case d.Digest != digest:
-		return fmt.Sprintf("%s runs sha256:%s (release %s), not sha256:%s (a deploy of it since rolled back or "+
-			"replaced does not count); this environment %s", r.Environment, short12(d.Digest), d.Release, short12(digest), what), 0
+		return unmet("%s runs sha256:%s (release %s), not sha256:%s (a deploy of it since rolled back or "+
+			"replaced does not count)", r.Environment, short12(d.Digest), d.Release, short12(digest))
 	case d.VerifiedAt.IsZero():
-		return fmt.Sprintf("sha256:%s is deployed to %s (release %s) but was not verified; this environment %s",
-			short12(digest), r.Environment, d.Release, what), 0
+		return unmet("sha256:%s is deployed to %s (release %s) but was not verified", short12(digest), r.Environment, d.Release)
 	}
 	soak := now.Sub(d.VerifiedAt)
-	if soak < r.VerifiedFor.Std() {
-		left = r.VerifiedFor.Std() - soak
-		return fmt.Sprintf("sha256:%s was verified in %s at %s, %s ago; this environment %s (%s left)",
-			short12(digest), r.Environment, d.VerifiedAt.UTC().Format(timeFormat), soak.Round(time.Second),
-			what, left.Round(time.Second)), left
+	if soak >= r.VerifiedFor.Std() {
+		return Judgement{Met: true}
 	}
-	return "", 0
+	left := r.VerifiedFor.Std() - soak
+	j := unmet("sha256:%s was verified in %s at %s, %s ago", short12(digest), r.Environment,
+		d.VerifiedAt.UTC().Format(timeFormat), soak.Round(time.Second))
+	j.Reason += fmt.Sprintf(" (%s left)", left.Round(time.Second))
+	j.Left = left
+	return j
 }
 
 // Waits reports whether a release short of the soak time waits rather
@@ -122,20 +132,20 @@ func short12(digest string) string {
 	return digest
 }
 
-// CommentMissing says why a decision without a comment is refused: a
-// rejection always needs one (no policy can waive it), an approval where
-// the gate rule says comment_required. "" when the comment is there.
-func (p *Policy) CommentMissing(env, gate string, reject bool, comment string) string {
+// CheckComment refuses a decision without a comment: a rejection always
+// needs one (no policy can waive it), an approval where the gate rule says
+// comment_required. It passes when the comment is there.
+func (p *Policy) CheckComment(env, gate string, reject bool, comment string) Verdict {
 	if strings.TrimSpace(comment) != "" {
-		return ""
+		return pass
 	}
 	if reject {
-		return "a rejection needs a comment: say why"
+		return refuse(RuleCommentMissing, "a rejection needs a comment: say why")
 	}
 	if r, ok := p.Rule(env, gate); ok && r.CommentRequired {
-		return fmt.Sprintf("an approval at gate %s in %s needs a comment (comment_required)", gate, env)
+		return refuse(RuleCommentMissing, "an approval at gate %s in %s needs a comment (comment_required)", gate, env)
 	}
-	return ""
+	return pass
 }
 
 // CheckEmergency is what makes a signed declaration count, for the

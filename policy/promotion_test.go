@@ -120,14 +120,15 @@ func TestRequirementJudge(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			why, left := r.Judge(tc.d, digest, now)
+			j := r.Judge(tc.d, digest, now)
 			if tc.want == "" {
-				assert.Empty(t, why)
+				assert.Equal(t, Judgement{Met: true}, j)
 				return
 			}
-			assert.Contains(t, why, tc.want)
-			assert.Contains(t, why, "takes only what staging verified for 30m0s")
-			assert.Equal(t, tc.left, left)
+			assert.False(t, j.Met)
+			assert.Contains(t, j.Reason, tc.want)
+			assert.Contains(t, j.Reason, "takes only what staging verified for 30m0s")
+			assert.Equal(t, tc.left, j.Left)
 		})
 	}
 }
@@ -136,11 +137,14 @@ func TestCommentRules(t *testing.T) {
 	p, err := Parse("policy.yaml", []byte(mutate(t, "        slack_channel: \"#releases-prod\"\n",
 		"        slack_channel: \"#releases-prod\"\n        comment_required: true\n")))
 	require.NoError(t, err)
-	assert.Equal(t, "a rejection needs a comment: say why", p.CommentMissing("prod", GateReview, true, "  "))
-	assert.Empty(t, p.CommentMissing("prod", GateReview, false, ""), "review approvals need no comment here")
-	assert.Contains(t, p.CommentMissing("prod", GateApproval, false, ""), "needs a comment (comment_required)")
-	assert.Empty(t, p.CommentMissing("prod", GateApproval, false, "LGTM, checked the dashboards"))
-	assert.Empty(t, p.CommentMissing("prod", GateReview, true, "breaks the ledger"))
+	assert.Equal(t, Verdict{Rule: RuleCommentMissing, Reason: "a rejection needs a comment: say why"},
+		p.CheckComment("prod", GateReview, true, "  "))
+	assert.True(t, p.CheckComment("prod", GateReview, false, "").Allowed, "review approvals need no comment here")
+	v := p.CheckComment("prod", GateApproval, false, "")
+	assert.Equal(t, RuleCommentMissing, v.Rule)
+	assert.Contains(t, v.Reason, "needs a comment (comment_required)")
+	assert.True(t, p.CheckComment("prod", GateApproval, false, "LGTM, checked the dashboards").Allowed)
+	assert.True(t, p.CheckComment("prod", GateReview, true, "breaks the ledger").Allowed)
 }
 
 func TestDeclarerMayNotSign(t *testing.T) {
@@ -148,8 +152,7 @@ func TestDeclarerMayNotSign(t *testing.T) {
 	c := Check{Environment: "prod", Gate: GateApproval, Identity: "carol", Authors: []string{"alice"},
 		Requester: "rita", Declarer: "carol", Now: date("2026-01-05T00:00:00Z")}
 	v := p.Decide(c)
-	assert.False(t, v.Allowed)
-	assert.Equal(t, "you declared this release an emergency", v.Reason)
+	assert.Equal(t, Verdict{Rule: RuleDeclarer, Reason: "you declared this release an emergency"}, v)
 	c.Declarer = ""
 	assert.True(t, p.Decide(c).Allowed)
 }

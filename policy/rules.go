@@ -1,7 +1,6 @@
 package policy
 
 import (
-	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -13,22 +12,22 @@ import (
 const timeFormat = time.RFC3339
 
 // separation lists the checks of Decide after the rule lookup, in order;
-// each returns why the decision is refused, or "".
-var separation = []func(p *Policy, c Check, r GateRule) string{
+// each returns pass or the verdict of the rule that refuses.
+var separation = []func(p *Policy, c Check, r GateRule) Verdict{
 	checkKnown, checkService, checkExecutor, checkAuthor, checkUnmapped, checkRequester, checkDeclarer,
 	checkEarlier, checkSigned, checkBot, checkEligible, checkFreeze,
 }
 
 // Decide applies every rule to one decision (approve or reject alike); the
-// first failing rule gives the reason. A missing rule refuses (fail closed).
+// first failing rule gives the verdict. A missing rule refuses (fail closed).
 func (p *Policy) Decide(c Check) Verdict {
 	r, ok := p.Rule(c.Environment, c.Gate)
 	if !ok {
-		return Verdict{Reason: fmt.Sprintf("no rule for gate %s in environment %s (fail closed)", c.Gate, c.Environment)}
+		return refuse(RuleNoRule, "no rule for gate %s in environment %s (fail closed)", c.Gate, c.Environment)
 	}
 	for _, check := range separation {
-		if reason := check(p, c, r); reason != "" {
-			return Verdict{Reason: reason}
+		if v := check(p, c, r); !v.Allowed {
+			return v
 		}
 	}
 	_, why := p.admits(r, c.Identity)
@@ -37,59 +36,59 @@ func (p *Policy) Decide(c Check) Verdict {
 
 // checkKnown lets service identities through so that checkService can say
 // what they are rather than "unknown".
-func checkKnown(p *Policy, c Check, _ GateRule) string {
+func checkKnown(p *Policy, c Check, _ GateRule) Verdict {
 	if p.Known(c.Identity) || p.isService(c.Identity) {
-		return ""
+		return pass
 	}
-	return fmt.Sprintf("unknown identity %q", c.Identity)
+	return refuse(RuleUnknownIdentity, "unknown identity %q", c.Identity)
 }
 
-func checkService(p *Policy, c Check, _ GateRule) string {
+func checkService(p *Policy, c Check, _ GateRule) Verdict {
 	if p.isService(c.Identity) {
-		return fmt.Sprintf("service identity %s may never sign", c.Identity)
+		return refuse(RuleServiceIdentity, "service identity %s may never sign", c.Identity)
 	}
-	return ""
+	return pass
 }
 
 // checkExecutor matches "bob" against worker identities "bob" and "bob@host".
-func checkExecutor(_ *Policy, c Check, _ GateRule) string {
+func checkExecutor(_ *Policy, c Check, _ GateRule) Verdict {
 	for _, e := range c.Executors {
 		if e == c.Identity || strings.HasPrefix(e, c.Identity+"@") {
-			return fmt.Sprintf("you ran a stage of this release (as %s)", e)
+			return refuse(RuleRanAStage, "you ran a stage of this release (as %s)", e)
 		}
 	}
-	return ""
+	return pass
 }
 
-func checkAuthor(_ *Policy, c Check, _ GateRule) string {
+func checkAuthor(_ *Policy, c Check, _ GateRule) Verdict {
 	if slices.Contains(c.Authors, c.Identity) {
-		return "you authored this change"
+		return refuse(RuleAuthor, "you authored this change")
 	}
-	return ""
+	return pass
 }
 
-func checkRequester(_ *Policy, c Check, _ GateRule) string {
+func checkRequester(_ *Policy, c Check, _ GateRule) Verdict {
 	if c.Requester != "" && c.Requester == c.Identity {
-		return "you requested this release"
+		return refuse(RuleRequester, "you requested this release")
 	}
-	return ""
+	return pass
 }
 
-func checkDeclarer(_ *Policy, c Check, _ GateRule) string {
+func checkDeclarer(_ *Policy, c Check, _ GateRule) Verdict {
 	if c.Declarer != "" && c.Declarer == c.Identity {
-		return "you declared this release an emergency"
+		return refuse(RuleDeclarer, "you declared this release an emergency")
 	}
-	return ""
+	return pass
 }
 
-func checkEarlier(_ *Policy, c Check, _ GateRule) string {
+func checkEarlier(_ *Policy, c Check, _ GateRule) Verdict {
 	if !slices.Contains(c.Earlier, c.Identity) {
-		return ""
+		return pass
 	}
 	if before := earlierGates(c.Gate); len(before) > 0 {
-		return fmt.Sprintf("you signed an earlier gate (%s)", strings.Join(before, ", "))
+		return refuse(RuleEarlierSigner, "you signed an earlier gate (%s)", strings.Join(before, ", "))
 	}
-	return "you signed an earlier gate"
+	return refuse(RuleEarlierSigner, "you signed an earlier gate")
 }
 
 // earlierGates are the gates a release meets before gate.
@@ -100,29 +99,29 @@ func earlierGates(gate string) []string {
 	return nil
 }
 
-func checkSigned(_ *Policy, c Check, _ GateRule) string {
+func checkSigned(_ *Policy, c Check, _ GateRule) Verdict {
 	if slices.Contains(c.Signed, c.Identity) {
-		return "you already signed this gate"
+		return refuse(RuleAlreadySigned, "you already signed this gate")
 	}
-	return ""
+	return pass
 }
 
-func checkBot(p *Policy, c Check, r GateRule) string {
+func checkBot(p *Policy, c Check, r GateRule) Verdict {
 	b := p.bot(c.Identity)
 	switch {
 	case b == nil:
-		return ""
+		return pass
 	case !slices.Contains(b.Gates, c.Gate):
-		return fmt.Sprintf("bot %s may not answer the %s gate", b.ID, c.Gate)
+		return refuse(RuleBotNotAllowed, "bot %s may not answer the %s gate", b.ID, c.Gate)
 	case !r.BotsCount:
-		return "bots do not count at this gate"
+		return refuse(RuleBotsDoNotCount, "bots do not count at this gate")
 	}
-	return ""
+	return pass
 }
 
-func checkEligible(p *Policy, c Check, r GateRule) string {
+func checkEligible(p *Policy, c Check, r GateRule) Verdict {
 	if ok, _ := p.admits(r, c.Identity); ok {
-		return ""
+		return pass
 	}
 	var why []string
 	if len(r.Groups) > 0 {
@@ -131,14 +130,14 @@ func checkEligible(p *Policy, c Check, r GateRule) string {
 	if len(r.Identities) > 0 {
 		why = append(why, "not listed for this gate")
 	}
-	return strings.Join(why, " and ")
+	return refuse(RuleNotEligible, "%s", strings.Join(why, " and "))
 }
 
-func checkFreeze(_ *Policy, c Check, r GateRule) string {
+func checkFreeze(_ *Policy, c Check, r GateRule) Verdict {
 	if w, ok := frozenAt(r, c.Now); ok && !c.Reject {
-		return fmt.Sprintf("freeze window: %s until %s", w.Reason, w.End.UTC().Format(timeFormat))
+		return refuse(RuleFreeze, "freeze window: %s until %s", w.Reason, w.End.UTC().Format(timeFormat))
 	}
-	return ""
+	return pass
 }
 
 // admits reports whether the rule names id, directly or by group, and how.
@@ -179,7 +178,7 @@ func (p *Policy) Explain(c Check) []api.Eligibility {
 	for _, id := range p.identities() {
 		c.Identity = id
 		v := p.Decide(c)
-		out = append(out, api.Eligibility{Identity: id, Kind: p.kind(id), Eligible: v.Allowed, Reason: v.Reason})
+		out = append(out, api.Eligibility{Identity: id, Kind: p.kind(id), Eligible: v.Allowed, Rule: v.Rule, Reason: v.Reason})
 	}
 	return out
 }

@@ -132,15 +132,15 @@ func (p *Policy) MapEmails(emails []string) (identities, unmapped []string) {
 // checkUnmapped: an approval of a change with a commit by someone the
 // policy does not know could be that person's own; fail closed unless the
 // environment says otherwise. A "no" is always possible.
-func checkUnmapped(p *Policy, c Check, _ GateRule) string {
+func checkUnmapped(p *Policy, c Check, _ GateRule) Verdict {
 	if len(c.Unmapped) == 0 || c.Reject || p.AllowsUnmapped(c.Environment) {
-		return ""
+		return pass
 	}
 	verb := "maps"
 	if len(c.Unmapped) > 1 {
 		verb = "map"
 	}
-	return fmt.Sprintf("the change has commits by %s, which %s to no identity of the policy (fail closed: unmapped_emails is block in %s)",
+	return refuse(RuleUnmappedEmail, "the change has commits by %s, which %s to no identity of the policy (fail closed: unmapped_emails is block in %s)",
 		quoteList(c.Unmapped), verb, c.Environment)
 }
 

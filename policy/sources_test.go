@@ -108,6 +108,7 @@ func TestUnmappedEmailBlocksApprovals(t *testing.T) {
 		Requester: "rita", Unmapped: []string{"zed@x.org"}, Now: date("2026-01-05T00:00:00Z")}
 	v := p.Decide(c)
 	assert.False(t, v.Allowed)
+	assert.Equal(t, RuleUnmappedEmail, v.Rule)
 	assert.Equal(t, `the change has commits by "zed@x.org", which maps to no identity of the policy (fail closed: unmapped_emails is block in prod)`, v.Reason)
 	assert.Empty(t, p.Awaiting(c), "nobody may approve")
 

@@ -155,10 +155,14 @@ type Check struct {
 	Reject bool
 }
 
-// Verdict is the answer to a Check.
+// Verdict is the answer to a Check. The zero Verdict refuses (fail closed).
 type Verdict struct {
-	Allowed bool   `json:"allowed"`
-	Reason  string `json:"reason"` // why not, in words a person understands
+	Allowed bool `json:"allowed"`
+	// Rule is the code of the rule that refused ("" when allowed): what
+	// metrics, dashboards and programs read. Reason is for people and may
+	// be reworded at any time.
+	Rule   api.Rule `json:"rule,omitempty"`
+	Reason string   `json:"reason"` // why (not), in words a person understands
 }
 
 // Snapshot is the policy pinned into a release at its start (the

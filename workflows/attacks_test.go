@@ -40,6 +40,7 @@ func (s *ReleaseSuite) TestForgedDecisionSignalIsRefusedAndRecorded() {
 func (s *ReleaseSuite) refusedWith(code string) {
 	for _, e := range s.entries(audit.EventDecisionRefused) {
 		s.Contains(e.Detail, code)
+		s.Equal(string(api.RuleUnverified), e.Rule)
 		s.Empty(e.Envelope, "an envelope that did not verify is not kept as evidence")
 	}
 }

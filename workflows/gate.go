@@ -138,22 +138,33 @@ func (r *release) judge(d api.Decision, now time.Time) api.DecisionOutcome {
 	o := api.DecisionOutcome{RequestID: d.RequestID, Gate: d.Gate}
 	switch {
 	case d.Verdict != api.VerdictApprove && d.Verdict != api.VerdictReject:
-		o.Outcome, o.Reason = api.OutcomeRefused, fmt.Sprintf("verdict %q is neither approve nor reject", d.Verdict)
+		o.Outcome, o.Rule = api.OutcomeRefused, api.RuleBadVerdict
+		o.Reason = fmt.Sprintf("verdict %q is neither approve nor reject", d.Verdict)
 	case r.gate == nil || r.gate.name != d.Gate || !r.gate.open() || r.cancelled():
-		o.Outcome, o.Reason = api.OutcomeGateClosed, r.closedReason(d.Gate)
+		o.Outcome, o.Rule, o.Reason = api.OutcomeGateClosed, api.RuleGateClosed, r.closedReason(d.Gate)
 	default:
-		c := r.check(r.gate, d.Identity, now)
-		c.Reject = d.Verdict == api.VerdictReject
-		v := r.pol.Decide(c)
-		if why := r.commentMissing(c, d.Comment); v.Allowed && why != "" {
-			v = policy.Verdict{Reason: why}
-		}
-		o.Outcome, o.Reason = api.OutcomeRefused, v.Reason
+		v := r.decide(d, now)
+		o.Outcome, o.Rule, o.Reason = api.OutcomeRefused, v.Rule, v.Reason
 		if v.Allowed {
 			o.Outcome, o.Reason = api.OutcomeAccepted, ""
 		}
 	}
 	return o
+}
+
+// decide applies the pinned policy's rules, then the comment rule, to a
+// decision at the open gate.
+func (r *release) decide(d api.Decision, now time.Time) policy.Verdict {
+	c := r.check(r.gate, d.Identity, now)
+	c.Reject = d.Verdict == api.VerdictReject
+	v := r.pol.Decide(c)
+	if !v.Allowed {
+		return v
+	}
+	if cv := r.checkComment(c, d.Comment); !cv.Allowed {
+		return cv
+	}
+	return v
 }
 
 func (r *release) closedReason(gateName string) string {
@@ -167,12 +178,12 @@ func (r *release) closedReason(gateName string) string {
 }
 
 func (r *release) refuse(ctx workflow.Context, d api.Decision, o api.DecisionOutcome, now time.Time, env attest.Envelope) {
-	r.refusal = &api.Refusal{Identity: d.Identity, Gate: d.Gate, Channel: d.Channel, Reason: o.Reason, At: now}
+	r.refusal = &api.Refusal{Identity: d.Identity, Gate: d.Gate, Channel: d.Channel, Rule: o.Rule, Reason: o.Reason, At: now}
 	if r.trust.signed && !r.countRefusal(ctx, d.Identity) {
 		return
 	}
 	r.record(ctx, audit.Entry{Type: audit.EventDecisionRefused, Stage: r.stage, Actor: d.Identity,
-		Channel: d.Channel, Outcome: o.Outcome, Envelope: json.RawMessage(env),
+		Channel: d.Channel, Outcome: o.Outcome, Rule: r.auditRule(o.Rule), Envelope: json.RawMessage(env),
 		Detail: fmt.Sprintf("%s at gate %s refused: %s", d.Verdict, d.Gate, o.Reason)})
 	if r.trust.signed {
 		r.capNotice(ctx, d.Identity)

@@ -3,7 +3,6 @@ package workflows
 import (
 	"slices"
 	"strconv"
-	"strings"
 
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/workflow"
@@ -34,11 +33,11 @@ func (r *release) logger(ctx workflow.Context) log.Logger {
 // countDecision counts one judged decision by outcome and reason code.
 func (r *release) countDecision(ctx workflow.Context, d api.Decision, o api.DecisionOutcome) {
 	workflow.GetMetricsHandler(ctx).WithTags(map[string]string{
-		"gate": oneOf(d.Gate, policy.Gates), "outcome": o.Outcome, "reason": ReasonCode(o),
+		"gate": oneOf(d.Gate, policy.Gates), "outcome": o.Outcome, "reason": ReasonLabel(o),
 		"channel": oneOf(d.Channel, channels), "environment": r.req.Environment, "emergency": r.emergencyTag(),
 	}).Counter(MetricDecisions).Inc(1)
 	r.logger(ctx).Info("decision judged", "identity", d.Identity, "gate", d.Gate, "verdict", d.Verdict,
-		"channel", d.Channel, "outcome", o.Outcome, "reason", o.Reason)
+		"channel", d.Channel, "outcome", o.Outcome, "rule", o.Rule, "reason", o.Reason)
 }
 
 // observeGate records how long a gate waited and how it ended.
@@ -75,34 +74,28 @@ func (r *release) countRelease(ctx workflow.Context, status, reason string) {
 	r.logger(ctx).Info("release ended", "outcome", status, "reason", reason)
 }
 
-// reasonCodes maps the start of a refusal reason (policy rules, judge) to a
-// short, bounded label value.
-var reasonCodes = []struct{ prefix, code string }{
-	{"unknown identity", "unknown_identity"}, {"service identity", "service_identity"},
-	{"you ran a stage", "ran_a_stage"}, {"you authored", "author"}, {"you requested", "requester"},
-	{"you signed an earlier gate", "earlier_signer"}, {"you already signed", "already_signed"},
-	{"bot ", "bot_not_allowed"}, {"bots do not count", "bots_do_not_count"},
-	{"not in ", "not_eligible"}, {"not listed", "not_eligible"}, {"freeze window", "freeze"},
-	{"no rule", "no_rule"}, {"verdict", "bad_verdict"}, {"unverified", "unverified"},
-	{"a rejection needs a comment", "comment_missing"}, {"an approval at gate", "comment_missing"},
-	{"you declared this release", "declarer"},
+// ReasonLabel is the metric label of a decision's reason: "none" when
+// accepted, else the code of the rule that refused it ("other" if none
+// did, which ReleaseSuite.TearDownTest catches). Never the message:
+// rewording one must not move its counts.
+func ReasonLabel(o api.DecisionOutcome) string {
+	switch {
+	case o.Outcome == api.OutcomeAccepted:
+		return "none"
+	case o.Rule == "":
+		return "other"
+	}
+	return string(o.Rule)
 }
 
-// ReasonCode is the metric label of a decision's reason: "none" when
-// accepted, "gate_closed" for a gate that is not open, else the rule.
-func ReasonCode(o api.DecisionOutcome) string {
-	switch o.Outcome {
-	case api.OutcomeAccepted:
-		return "none"
-	case api.OutcomeGateClosed:
-		return "gate_closed"
+// auditRule is the rule code a refusal's audit entry carries: none for
+// releases recorded before versionRuleCodes, whose entries (and hashes)
+// stay as they were.
+func (r *release) auditRule(rule api.Rule) string {
+	if r.promo.version < versionRuleCodes {
+		return ""
 	}
-	for _, rc := range reasonCodes {
-		if strings.HasPrefix(o.Reason, rc.prefix) {
-			return rc.code
-		}
-	}
-	return "other"
+	return string(rule)
 }
 
 var channels = []string{api.ChannelAPI, api.ChannelSlack, api.ChannelCLI}

@@ -16,21 +16,6 @@ import (
 	"github.com/foureyes/foureyes/policy"
 )
 
-// changePromotions: environments in order. A release may promote another
-// (same artifact and provenance, no rebuild); an environment's promotion
-// rule is judged on the deploy role's signed statement before the review
-// and again when the approval gate opens; a release may carry a signed
-// break-glass declaration; a rejection needs a comment; an emergency's
-// deploy is followed by a follow-up review gate.
-//
-// versionEmergencyRefused: a refused declaration sets ReleaseEmergency
-// (set at start from the request) back to false.
-const (
-	changePromotions        = "promotions"
-	versionPromotions       = 1
-	versionEmergencyRefused = 2
-)
-
 // promo is what a release knows about promotion and emergency.
 type promo struct {
 	version  workflow.Version  // GetVersion(changePromotions)
@@ -194,19 +179,19 @@ func (r *release) requirementMet(ctx workflow.Context, when string) string {
 		if err != nil {
 			return "promotion rule: " + rootMessage(err)
 		}
-		why, left := req.Judge(d, r.artifact.Digest, at)
-		if why == "" {
+		j := req.Judge(d, r.artifact.Digest, at)
+		if j.Met {
 			r.record(ctx, audit.Entry{Type: audit.EventPromotionChecked, Outcome: "met", Detail: fmt.Sprintf(
 				"%s: sha256:%s ran verified in %s since %s (release %s)", when, r.artifact.Digest, req.Environment,
 				d.VerifiedAt.Format(time.RFC3339), d.Release)})
 			return ""
 		}
-		if left == 0 || !req.Waits() {
-			r.record(ctx, audit.Entry{Type: audit.EventPromotionChecked, Outcome: "refused", Detail: when + ": " + why})
-			return "promotion rule: " + why
+		if j.Left == 0 || !req.Waits() {
+			r.record(ctx, audit.Entry{Type: audit.EventPromotionChecked, Outcome: "refused", Detail: when + ": " + j.Reason})
+			return "promotion rule: " + j.Reason
 		}
-		r.record(ctx, audit.Entry{Type: audit.EventPromotionChecked, Outcome: "waiting", Detail: when + ": " + why})
-		if ok, err := workflow.AwaitWithTimeout(ctx, left, r.cancelled); ok || err != nil {
+		r.record(ctx, audit.Entry{Type: audit.EventPromotionChecked, Outcome: "waiting", Detail: when + ": " + j.Reason})
+		if ok, err := workflow.AwaitWithTimeout(ctx, j.Left, r.cancelled); ok || err != nil {
 			return "promotion rule: wait ended: " + orCancelled(err)
 		}
 	}
@@ -260,7 +245,7 @@ func (r *release) emergencyRule(name string, rule policy.GateRule) policy.GateRu
 // followUp opens, after an emergency's deploy, a review gate that stays
 // open until one eligible reviewer (not its author, requester or
 // declarer) signs it off; the release ends when they do.
-func (r *release) followUp(ctx workflow.Context) (string, string) {
+func (r *release) followUp(ctx workflow.Context) ending {
 	rule, _ := r.pol.Rule(r.req.Environment, policy.GateReview)
 	rule.Quorum = 1
 	r.setStage(ctx, api.StageFollowUp, api.StatusAwaitingFollowUp)
@@ -273,23 +258,23 @@ func (r *release) followUp(ctx workflow.Context) (string, string) {
 	r.closeGate(g)
 	r.notify(ctx, r.notification(api.NotifyOutcome, g, "follow-up "+g.state))
 	if err != nil {
-		return api.StatusDeployed, "deployed in an emergency; the follow-up review was not signed off: " + rootMessage(err)
+		return endWith(api.StatusDeployed, "deployed in an emergency; the follow-up review was not signed off: "+rootMessage(err))
 	}
 	if len(g.signed) == 0 {
-		return api.StatusDeployed, "deployed in an emergency; the follow-up review was closed unsigned by " + r.cancelReason()
+		return endWith(api.StatusDeployed, "deployed in an emergency; the follow-up review was closed unsigned by "+r.cancelReason())
 	}
 	last := g.signed[len(g.signed)-1]
 	if last.Verdict == api.VerdictReject {
-		return api.StatusDeployed, fmt.Sprintf("deployed in an emergency; the follow-up review by %s found: %s", last.Identity, last.Comment)
+		return endWith(api.StatusDeployed, fmt.Sprintf("deployed in an emergency; the follow-up review by %s found: %s", last.Identity, last.Comment))
 	}
-	return api.StatusDeployed, fmt.Sprintf("deployed in an emergency; follow-up review signed off by %s: %s", last.Identity, last.Comment)
+	return endWith(api.StatusDeployed, fmt.Sprintf("deployed in an emergency; follow-up review signed off by %s: %s", last.Identity, last.Comment))
 }
 
-// commentMissing: a rejection needs a comment, an approval where the policy
+// checkComment: a rejection needs a comment, an approval where the policy
 // says so (releases with promotions only: earlier ones took none).
-func (r *release) commentMissing(c policy.Check, comment string) string {
+func (r *release) checkComment(c policy.Check, comment string) policy.Verdict {
 	if !r.promo.enabled {
-		return ""
+		return policy.Verdict{Allowed: true}
 	}
-	return r.pol.CommentMissing(r.req.Environment, c.Gate, c.Reject, comment)
+	return r.pol.CheckComment(r.req.Environment, c.Gate, c.Reject, comment)
 }

@@ -17,14 +17,14 @@ import (
 // results, not errors, so that every release ends with a sealed audit trail.
 func Release(ctx workflow.Context, req api.ReleaseRequest) (api.ReleaseResult, error) {
 	r := newRelease(ctx, req)
-	v := workflow.GetVersion(ctx, versionSearchAttributes, workflow.DefaultVersion, 2)
-	r.visible, r.batched = v >= 1, v >= 2
+	v := workflow.GetVersion(ctx, changeSearchAttributes, workflow.DefaultVersion, versionBatchedPublish)
+	r.visible, r.batched = v >= versionVisible, v >= versionBatchedPublish
 	r.trust.signed = workflow.GetVersion(ctx, changeSignedAttestations, workflow.DefaultVersion,
 		versionSignedAttestations) >= versionSignedAttestations
 	r.src.enabled = r.trust.signed && workflow.GetVersion(ctx, changeGitSources, workflow.DefaultVersion,
 		versionGitSources) >= versionGitSources
 	if r.src.enabled {
-		r.promo.version = workflow.GetVersion(ctx, changePromotions, workflow.DefaultVersion, versionEmergencyRefused)
+		r.promo.version = workflow.GetVersion(ctx, changePromotions, workflow.DefaultVersion, latestPromotions)
 	}
 	r.promo.enabled = r.promo.version >= versionPromotions
 	r.startPublisher(ctx)
@@ -36,26 +36,39 @@ func Release(ctx workflow.Context, req api.ReleaseRequest) (api.ReleaseResult, e
 			return api.ReleaseResult{}, err
 		}
 	}
-	status, reason := r.pipeline(ctx)
-	return r.finish(ctx, status, reason), nil
+	return r.finish(ctx, r.pipeline(ctx)), nil
 }
 
-func (r *release) pipeline(ctx workflow.Context) (string, string) {
+// ending is how a release ends: its status and why. A step after which the
+// release goes on returns goOn, the zero ending.
+type ending struct {
+	status string // a Status constant; "" while the release goes on
+	reason string
+}
+
+var goOn ending
+
+// over reports whether the release ends here.
+func (e ending) over() bool { return e.status != "" }
+
+func endWith(status, reason string) ending { return ending{status: status, reason: reason} }
+
+func (r *release) pipeline(ctx workflow.Context) ending {
 	r.setStage(ctx, api.StageCode, api.StatusBuilding)
 	if err := r.loadPolicy(ctx); err != nil {
 		r.record(ctx, audit.Entry{Type: audit.EventReleaseStarted, Actor: r.req.Requester, Outcome: "failed",
 			Detail: "policy could not be loaded: " + rootMessage(err)})
-		return api.StatusFailed, "policy could not be loaded: " + rootMessage(err)
+		return endWith(api.StatusFailed, "policy could not be loaded: "+rootMessage(err))
 	}
 	r.upsertPolicyMemo(ctx)
 	r.record(ctx, audit.Entry{Type: audit.EventReleaseStarted, Actor: r.req.Requester, Channel: api.ChannelCLI,
 		Detail: r.describe()})
 	if why := r.validate(); why != "" {
-		return api.StatusFailed, why
+		return endWith(api.StatusFailed, why)
 	}
 	if why := r.checkEmergency(ctx); why != "" {
 		r.unflagEmergency(ctx)
-		return api.StatusFailed, why
+		return endWith(api.StatusFailed, why)
 	}
 	r.listen(ctx)
 	return r.stages(ctx)
@@ -104,7 +117,7 @@ func (r *release) validate() string {
 }
 
 // stages runs the four duties in order; the first that does not pass ends the release.
-func (r *release) stages(ctx workflow.Context) (string, string) {
+func (r *release) stages(ctx workflow.Context) ending {
 	if r.req.Promotes != nil {
 		if err := r.adoptPromoted(ctx); err != nil {
 			return r.stopped(ctx, api.StatusFailed, rootMessage(err))
@@ -120,26 +133,26 @@ func (r *release) stages(ctx workflow.Context) (string, string) {
 		return r.stopped(ctx, api.StatusFailed, "review checks failed to run: "+rootMessage(err))
 	}
 	if !passed {
-		return api.StatusRejected, "automated review checks failed"
+		return endWith(api.StatusRejected, "automated review checks failed")
 	}
-	if st, why := r.gateStage(ctx, policy.GateReview, api.StageReview, api.StatusAwaitingReview); st != "" {
-		return st, why
+	if e := r.gateStage(ctx, policy.GateReview, api.StageReview, api.StatusAwaitingReview); e.over() {
+		return e
 	}
 	if why := r.requirementMet(ctx, "as the approval gate opens"); why != "" {
 		return r.stopped(ctx, api.StatusFailed, why)
 	}
 	r.startStage(ctx, api.StageApprove, api.StatusAwaitingApproval, "asking the approvers of "+r.req.Environment)
-	if st, why := r.gateStage(ctx, policy.GateApproval, api.StageApprove, api.StatusAwaitingApproval); st != "" {
-		return st, why
+	if e := r.gateStage(ctx, policy.GateApproval, api.StageApprove, api.StatusAwaitingApproval); e.over() {
+		return e
 	}
-	if st, why := r.waitFreeze(ctx); st != "" {
-		return st, why
+	if e := r.waitFreeze(ctx); e.over() {
+		return e
 	}
-	st, why := r.deploy(ctx)
-	if st == api.StatusDeployed && r.emergency() {
+	e := r.deploy(ctx)
+	if e.status == api.StatusDeployed && r.emergency() {
 		return r.followUp(ctx)
 	}
-	return st, why
+	return e
 }
 
 // validatePromotion: a promotion names its release and carries its
@@ -160,14 +173,14 @@ func (r *release) validatePromotion() string {
 }
 
 // stopped turns a failure into the cancel outcome when a cancel caused it.
-func (r *release) stopped(ctx workflow.Context, status, reason string) (string, string) {
+func (r *release) stopped(ctx workflow.Context, status, reason string) ending {
 	if r.cancelled() {
-		return api.StatusCancelled, r.cancelReason()
+		return endWith(api.StatusCancelled, r.cancelReason())
 	}
 	if ctx.Err() != nil {
-		return api.StatusCancelled, "workflow cancelled through Temporal"
+		return endWith(api.StatusCancelled, "workflow cancelled through Temporal")
 	}
-	return status, reason
+	return endWith(status, reason)
 }
 
 func (r *release) cancelReason() string {
@@ -175,8 +188,8 @@ func (r *release) cancelReason() string {
 }
 
 // gateStage opens a gate, asks its signers and waits for the outcome.
-// It returns an empty status when the gate approved.
-func (r *release) gateStage(ctx workflow.Context, name, stage, status string) (string, string) {
+// It returns goOn when the gate approved.
+func (r *release) gateStage(ctx workflow.Context, name, stage, status string) ending {
 	r.setStage(ctx, stage, status)
 	g := r.openGate(ctx, name)
 	r.prompt(ctx, g)
@@ -189,21 +202,21 @@ func (r *release) gateStage(ctx workflow.Context, name, stage, status string) (s
 		return r.stopped(ctx, api.StatusFailed, "gate wait failed: "+rootMessage(err))
 	case g.state == api.GateRejected:
 		last := g.signed[len(g.signed)-1]
-		return api.StatusRejected, fmt.Sprintf("gate %s rejected by %s: %s", name, last.Identity, last.Comment)
+		return endWith(api.StatusRejected, fmt.Sprintf("gate %s rejected by %s: %s", name, last.Identity, last.Comment))
 	case g.state == api.GateExpired:
-		return api.StatusExpired, fmt.Sprintf("gate %s expired at %s with %d of %d approvals",
-			name, g.deadline.Format(time.RFC3339), g.approvals(), g.rule.Quorum)
+		return endWith(api.StatusExpired, fmt.Sprintf("gate %s expired at %s with %d of %d approvals",
+			name, g.deadline.Format(time.RFC3339), g.approvals(), g.rule.Quorum))
 	}
-	return "", ""
+	return goOn
 }
 
 // waitFreeze holds an approved release until the approval gate's freeze
 // windows are over: no deploy inside them.
-func (r *release) waitFreeze(ctx workflow.Context) (string, string) {
+func (r *release) waitFreeze(ctx workflow.Context) ending {
 	for {
 		w, frozen := r.pol.Frozen(r.req.Environment, policy.GateApproval, workflow.Now(ctx))
 		if !frozen {
-			return "", ""
+			return goOn
 		}
 		r.setStage(ctx, api.StageDeploy, api.StatusFrozen)
 		r.record(ctx, audit.Entry{Type: audit.EventFreezeWait, Stage: api.StageDeploy,
@@ -216,7 +229,7 @@ func (r *release) waitFreeze(ctx workflow.Context) (string, string) {
 }
 
 // deploy runs deploy then verify; a failure, or a cancel, rolls back.
-func (r *release) deploy(ctx workflow.Context) (string, string) {
+func (r *release) deploy(ctx workflow.Context) ending {
 	r.startStage(ctx, api.StageDeploy, api.StatusDeploying, "deploying sha256:"+r.artifact.Digest)
 	res, err := r.step(ctx, stepDeploy, fmt.Sprintf("deploy: %s to %s", r.what(), r.req.Environment))
 	why := "deploy failed: " + rootMessage(err) + res.Output
@@ -225,22 +238,23 @@ func (r *release) deploy(ctx workflow.Context) (string, string) {
 		why = "verification failed: " + rootMessage(err) + res.Output
 	}
 	if err == nil && res.OK && !r.cancelled() {
-		return api.StatusDeployed, ""
+		return endWith(api.StatusDeployed, "")
 	}
-	status := api.StatusRolledBack
+	e := endWith(api.StatusRolledBack, why)
 	if r.cancelled() || ctx.Err() != nil {
-		status, why = r.stopped(ctx, api.StatusFailed, why)
-		why += " during deploy; rolled back"
+		e = r.stopped(ctx, api.StatusFailed, why)
+		e.reason += " during deploy; rolled back"
 	}
-	if rbErr := r.rollback(ctx, why); rbErr != nil {
-		return api.StatusFailed, why + "; rollback failed, the environment needs a human"
+	if rbErr := r.rollback(ctx, e.reason); rbErr != nil {
+		return endWith(api.StatusFailed, e.reason+"; rollback failed, the environment needs a human")
 	}
-	return status, why
+	return e
 }
 
 // finish seals the release: final entry, result, outcome message.
-func (r *release) finish(ctx workflow.Context, status, reason string) api.ReleaseResult {
+func (r *release) finish(ctx workflow.Context, e ending) api.ReleaseResult {
 	ctx, _ = workflow.NewDisconnectedContext(ctx)
+	status, reason := e.status, e.reason
 	r.status = status
 	r.record(ctx, audit.Entry{Type: audit.EventReleaseEnded, Stage: r.stage, Outcome: status, Detail: reason})
 	if r.trust.signed {

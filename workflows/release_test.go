@@ -19,6 +19,7 @@ import (
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/attest"
@@ -190,6 +191,16 @@ func (s *ReleaseSuite) SetupTest() {
 	}
 }
 
+// TearDownTest: whatever a test refused, each refusal was counted under
+// its rule's code, never "other" (a refusal made without a code).
+func (s *ReleaseSuite) TearDownTest() {
+	for _, c := range s.scope.Snapshot().Counters() {
+		if c.Name() == MetricDecisions {
+			s.NotEqual("other", c.Tags()["reason"], "a decision counted without a rule code: %v", c.Tags())
+		}
+	}
+}
+
 func request() api.ReleaseRequest {
 	return api.ReleaseRequest{Service: "payments", Environment: "prod", Commit: testCommit,
 		Authors: []string{"alice"}, Requester: "rita", Title: "t"}
@@ -303,9 +314,10 @@ func (s *ReleaseSuite) TestEligibleRejectAtReviewEndsRejected() {
 	s.Zero(s.roles.deploys)
 }
 
-// refusedThenApproved checks that a refused decision is recorded with its
-// reason and that the gate keeps waiting for eligible signers.
-func (s *ReleaseSuite) refusedThenApproved(gate, who, reason string) {
+// refusedThenApproved checks that a refused decision is answered, counted
+// and recorded with its rule's code and reason, and that the gate keeps
+// waiting for eligible signers.
+func (s *ReleaseSuite) refusedThenApproved(gate, who string, rule api.Rule, reason string) {
 	if gate == "approval" {
 		s.decide(time.Minute, "r1", "review", "bob", api.VerdictApprove)
 	}
@@ -319,39 +331,70 @@ func (s *ReleaseSuite) refusedThenApproved(gate, who, reason string) {
 	s.Equal(api.StatusDeployed, res.Status)
 	o := s.outcome("bad")
 	s.Equal(api.OutcomeRefused, o.Outcome)
+	s.Equal(rule, o.Rule)
 	s.Contains(o.Reason, reason)
 	refused := s.entries(audit.EventDecisionRefused)
 	s.Require().Len(refused, 1)
 	s.Equal(who, refused[0].Actor)
+	s.Equal(string(rule), refused[0].Rule)
 	s.Contains(refused[0].Detail, reason)
+	s.EqualValues(1, s.decisionCount(map[string]string{"outcome": api.OutcomeRefused, "reason": string(rule)}))
+}
+
+// decisionCount sums MetricDecisions over the counters with tags.
+func (s *ReleaseSuite) decisionCount(tags map[string]string) int64 {
+	var n int64
+	for _, c := range s.scope.Snapshot().Counters() {
+		if c.Name() == MetricDecisions && hasTags(c.Tags(), tags) {
+			n += c.Value()
+		}
+	}
+	return n
+}
+
+// A release recorded before versionRuleCodes records its refusals as it
+// did (no rule code: the entries hash as before); its answers and metrics,
+// which are not in its history, carry the code.
+func (s *ReleaseSuite) TestRefusalsBeforeRuleCodesRecordNoCode() {
+	s.env.OnGetVersion(changePromotions, workflow.DefaultVersion, latestPromotions).Return(workflow.Version(versionEmergencyRefused))
+	s.decide(time.Minute, "r1", "review", "bob", api.VerdictApprove)
+	s.decide(90*time.Second, "self", "approval", "alice", api.VerdictApprove)
+	s.decide(3*time.Minute, "a1", "approval", "carol", api.VerdictApprove)
+	s.decide(4*time.Minute, "a2", "approval", "dave", api.VerdictApprove)
+	s.Equal(api.StatusDeployed, s.run().Status)
+	refused := s.entries(audit.EventDecisionRefused)
+	s.Require().Len(refused, 1)
+	s.Empty(refused[0].Rule)
+	s.Equal(policy.RuleAuthor, s.outcome("self").Rule)
+	s.EqualValues(1, s.decisionCount(map[string]string{"outcome": api.OutcomeRefused, "reason": "author"}))
 }
 
 func (s *ReleaseSuite) TestSelfApprovalIsRefusedAndRecorded() {
-	s.refusedThenApproved("approval", "alice", "authored")
+	s.refusedThenApproved("approval", "alice", policy.RuleAuthor, "authored")
 }
 
 func (s *ReleaseSuite) TestRequesterIsRefused() {
-	s.refusedThenApproved("approval", "rita", "requested")
+	s.refusedThenApproved("approval", "rita", policy.RuleRequester, "requested")
 }
 
 func (s *ReleaseSuite) TestEarlierSignerIsRefused() {
-	s.refusedThenApproved("approval", "bob", "earlier gate")
+	s.refusedThenApproved("approval", "bob", policy.RuleEarlierSigner, "earlier gate")
 }
 
 func (s *ReleaseSuite) TestNonOwnerIsRefused() {
-	s.refusedThenApproved("approval", "mallory", "prod-owners")
+	s.refusedThenApproved("approval", "mallory", policy.RuleNotEligible, "prod-owners")
 }
 
 func (s *ReleaseSuite) TestUnknownIdentityIsRefused() {
-	s.refusedThenApproved("review", "eve", "unknown")
+	s.refusedThenApproved("review", "eve", policy.RuleUnknownIdentity, "unknown")
 }
 
 func (s *ReleaseSuite) TestServiceIdentityIsRefused() {
-	s.refusedThenApproved("review", "foureyes-deploy@h", "service identity")
+	s.refusedThenApproved("review", "foureyes-deploy@h", policy.RuleServiceIdentity, "service identity")
 }
 
 func (s *ReleaseSuite) TestBotDoesNotCountWhereBotsDoNot() {
-	s.refusedThenApproved("approval", "ci-bot", "bots do not count")
+	s.refusedThenApproved("approval", "ci-bot", policy.RuleBotsDoNotCount, "bots do not count")
 }
 
 func (s *ReleaseSuite) TestQuorumOfTwoWaitsForSecondApprover() {
@@ -426,6 +469,7 @@ func (s *ReleaseSuite) TestApprovalInsideFreezeWindowIsRefused() {
 	res := s.run()
 	s.Equal(api.StatusDeployed, res.Status)
 	s.Contains(s.outcome("frozen").Reason, "freeze")
+	s.Equal(policy.RuleFreeze, s.outcome("frozen").Rule)
 	s.Equal(t0.Add(62*time.Minute), s.entries(audit.EventDeploy)[0].Time)
 }
 
@@ -447,7 +491,9 @@ func (s *ReleaseSuite) TestCancelBeforeDeployByRequester() {
 	s.Contains(res.Reason, "cancelled by rita")
 	s.Zero(s.roles.deploys)
 	s.Zero(s.roles.rollbacks)
-	s.Len(s.entries(audit.EventCancelRefused), 1)
+	refused := s.entries(audit.EventCancelRefused)
+	s.Require().Len(refused, 1)
+	s.Equal(string(api.RuleMayNotCancel), refused[0].Rule)
 }
 
 func (s *ReleaseSuite) TestCancelDuringDeployRollsBack() {
@@ -492,6 +538,8 @@ func (s *ReleaseSuite) TestDecisionForAGateThatIsNotOpenIsClosed() {
 	s.run()
 	s.Equal(api.OutcomeGateClosed, s.outcome("early").Outcome)
 	s.Equal(api.OutcomeGateClosed, s.outcome("late").Outcome)
+	s.Equal(api.RuleGateClosed, s.outcome("late").Rule)
+	s.EqualValues(2, s.decisionCount(map[string]string{"outcome": api.OutcomeGateClosed, "reason": "gate_closed"}))
 	s.Equal(api.OutcomePending, s.outcome("never-sent").Outcome)
 }
 

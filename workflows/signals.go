@@ -9,6 +9,7 @@ import (
 	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/audit"
+	"github.com/foureyes/foureyes/policy"
 )
 
 // listen handles decisions and cancels for the rest of the release, in one
@@ -45,31 +46,33 @@ func (r *release) onCancel(ctx workflow.Context, c api.CancelRequest) {
 	r.applyCancel(ctx, c, nil)
 }
 
-// cancelRefusal says why c may not cancel the release ("" when it may): only
-// the requester or a release manager, once, before the release ends.
-func (r *release) cancelRefusal(c api.CancelRequest) string {
+// judgeCancel says whether c may cancel the release: only the requester or
+// a release manager, once, before the release ends.
+func (r *release) judgeCancel(c api.CancelRequest) policy.Verdict {
 	switch {
 	case r.result != nil:
-		return "release has already ended " + r.result.Status
+		return policy.Verdict{Rule: api.RuleReleaseEnded, Reason: "release has already ended " + r.result.Status}
 	case r.cancelled():
-		return "release is already being cancelled by " + r.cancel.Identity
+		return policy.Verdict{Rule: api.RuleAlreadyCancelling, Reason: "release is already being cancelled by " + r.cancel.Identity}
 	case c.Identity != r.req.Requester && !r.pol.IsReleaseManager(c.Identity):
-		return fmt.Sprintf("%s is neither the requester (%s) nor a release manager", c.Identity, r.req.Requester)
+		return policy.Verdict{Rule: api.RuleMayNotCancel,
+			Reason: fmt.Sprintf("%s is neither the requester (%s) nor a release manager", c.Identity, r.req.Requester)}
 	}
-	return ""
+	return policy.Verdict{Allowed: true}
 }
 
 // applyCancel accepts a cancel from the requester or a release manager (it
 // stops the running stage; during deploy the release then rolls back) and
-// returns why it refused one otherwise.
-func (r *release) applyCancel(ctx workflow.Context, c api.CancelRequest, env attest.Envelope) string {
-	if why := r.cancelRefusal(c); why != "" {
+// returns the verdict, with why it refused one otherwise.
+func (r *release) applyCancel(ctx workflow.Context, c api.CancelRequest, env attest.Envelope) policy.Verdict {
+	if v := r.judgeCancel(c); !v.Allowed {
 		if !r.trust.signed || r.countRefusal(ctx, c.Identity) {
 			r.record(ctx, audit.Entry{Type: audit.EventCancelRefused, Stage: r.stage, Actor: c.Identity,
-				Channel: c.Channel, Outcome: api.OutcomeRefused, Detail: why, Envelope: json.RawMessage(env)})
+				Channel: c.Channel, Outcome: api.OutcomeRefused, Rule: r.auditRule(v.Rule), Detail: v.Reason,
+				Envelope: json.RawMessage(env)})
 			r.capNotice(ctx, c.Identity)
 		}
-		return why
+		return v
 	}
 	r.cancel = &c
 	r.record(ctx, audit.Entry{Type: audit.EventCancelRequested, Stage: r.stage, Actor: c.Identity,
@@ -77,5 +80,5 @@ func (r *release) applyCancel(ctx workflow.Context, c api.CancelRequest, env att
 	if r.stopStage != nil {
 		r.stopStage()
 	}
-	return ""
+	return policy.Verdict{Allowed: true}
 }

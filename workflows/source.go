@@ -14,18 +14,6 @@ import (
 	"github.com/foureyes/foureyes/policy"
 )
 
-// changeGitSources: the build role builds from the service's repository
-// and resolves the requested commit (SHA, short SHA, tag, branch) once; the
-// change since the last deployed commit (asked of the deploy role first,
-// the Deployed activity) and its authors come from git, attested in the
-// provenance; the author rule uses declared and attested authors, and an
-// email that maps to nobody blocks approvals unless the environment allows
-// it. Releases recorded before take the declared commit and authors only.
-const (
-	changeGitSources  = "git-sources"
-	versionGitSources = 1
-)
-
 // source is what a release with git sources learned about its commit.
 type source struct {
 	enabled  bool   // this release takes its source from git (version)

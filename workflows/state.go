@@ -32,8 +32,8 @@ type release struct {
 	lastNotice workflow.Future // the last notification sent
 	seq        int             // decisions seen, to name those without a request id
 	now        time.Time       // workflow time of the last step, for queries
-	visible    bool            // upserts search attributes and memo (version 1)
-	batched    bool            // publishes once per workflow task (version 2)
+	visible    bool            // upserts search attributes and memo (versionVisible)
+	batched    bool            // publishes once per workflow task (versionBatchedPublish)
 	dirty      bool            // state changed since the last publish (batched)
 	gates      []*gate         // every gate opened, in order
 	stageAt    time.Time       // when the current stage began

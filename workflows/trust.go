@@ -10,22 +10,6 @@ import (
 	"github.com/foureyes/foureyes/policy"
 )
 
-// Versions of the Release workflow (workflow.GetVersion change ids).
-const (
-	// changeSignedAttestations: stage results, decisions and cancels count
-	// only with a valid signature of the role that owns them; decisions and
-	// cancels arrive as Updates; the trail ends with a signed seal.
-	changeSignedAttestations  = "signed-attestations"
-	versionSignedAttestations = 1
-	// changeSealClosesTrail: once the release has ended, nothing but the
-	// seal joins its trail. A decision or cancel handled while the seal is
-	// being signed, or after, is answered (the gate is closed) but not
-	// recorded: an entry recorded then would fall between the head the seal
-	// signs and the seal (the export would no longer verify) or after it.
-	changeSealClosesTrail  = "seal-closes-trail"
-	versionSealClosesTrail = 1
-)
-
 // refusalCap bounds what one sender's refused decisions add to a release:
 // the first refusalCap are recorded, then one refusals_capped entry; later
 // ones are rejected by the update validator, so they never reach history.

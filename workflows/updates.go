@@ -27,7 +27,7 @@ func (r *release) registerUpdates(ctx workflow.Context) error {
 // anything before the policy is pinned.
 func (r *release) validateDecide(ctx workflow.Context, req api.SignedRequest) error {
 	if !r.trust.ready {
-		return temporal.NewApplicationError("release is starting: its policy is not pinned yet; try again", "NotReady")
+		return temporal.NewApplicationError("release is starting: its policy is not pinned yet; try again", api.ErrTypeNotReady)
 	}
 	d, err := r.verifyDecision(req.Envelope)
 	if err != nil {
@@ -63,10 +63,10 @@ func (r *release) verifiedDecision(env attest.Envelope) (api.Decision, error) {
 
 func (r *release) validateCancel(ctx workflow.Context, req api.SignedRequest) error {
 	if !r.trust.ready {
-		return temporal.NewApplicationError("release is starting: its policy is not pinned yet; try again", "NotReady")
+		return temporal.NewApplicationError("release is starting: its policy is not pinned yet; try again", api.ErrTypeNotReady)
 	}
 	c, err := r.verifyCancel(req.Envelope)
-	if err == nil && r.cancelRefusal(c) == "" {
+	if err == nil && r.judgeCancel(c).Allowed {
 		return nil
 	}
 	sender := unverifiedSender
@@ -99,11 +99,10 @@ func (r *release) onCancelUpdate(ctx workflow.Context, req api.SignedRequest) (a
 	c, err := r.verifyCancel(req.Envelope)
 	if err != nil {
 		o := r.refuseUnverified(ctx, "cancel", updateID(ctx), err)
-		return api.CancelOutcome{RequestID: o.RequestID, Outcome: api.OutcomeRefused, Reason: o.Reason}, nil
+		return api.CancelOutcome{RequestID: o.RequestID, Outcome: api.OutcomeRefused, Rule: o.Rule, Reason: o.Reason}, nil
 	}
-	why := r.applyCancel(ctx, c, req.Envelope)
-	if why != "" {
-		return api.CancelOutcome{RequestID: c.RequestID, Outcome: api.OutcomeRefused, Reason: why}, nil
+	if v := r.applyCancel(ctx, c, req.Envelope); !v.Allowed {
+		return api.CancelOutcome{RequestID: c.RequestID, Outcome: api.OutcomeRefused, Rule: v.Rule, Reason: v.Reason}, nil
 	}
 	return api.CancelOutcome{RequestID: c.RequestID, Outcome: api.OutcomeAccepted}, nil
 }
@@ -112,12 +111,12 @@ func (r *release) onCancelUpdate(ctx workflow.Context, req api.SignedRequest) (a
 // claims are not trusted: no actor, and its outcome is not kept under its
 // request id (which would let a forger pre-empt someone else's).
 func (r *release) refuseUnverified(ctx workflow.Context, kind, id string, err error) api.DecisionOutcome {
-	o := api.DecisionOutcome{RequestID: id, Outcome: api.OutcomeRefused,
+	o := api.DecisionOutcome{RequestID: id, Outcome: api.OutcomeRefused, Rule: api.RuleUnverified,
 		Reason: fmt.Sprintf("unverified %s: %s", kind, err)}
 	r.countDecision(ctx, api.Decision{RequestID: id}, o)
 	if r.countRefusal(ctx, unverifiedSender) {
 		r.record(ctx, audit.Entry{Type: audit.EventDecisionRefused, Stage: r.stage, Outcome: api.OutcomeRefused,
-			Detail: fmt.Sprintf("%s refused (update %q, %s): %s", kind, id, attest.CodeOf(err), err)})
+			Rule: r.auditRule(api.RuleUnverified), Detail: fmt.Sprintf("%s refused (update %q, %s): %s", kind, id, attest.CodeOf(err), err)})
 		r.capNotice(ctx, unverifiedSender)
 	}
 	return o

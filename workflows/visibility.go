@@ -12,10 +12,6 @@ import (
 	"github.com/foureyes/foureyes/api"
 )
 
-// versionSearchAttributes guards the upserts (commands) added with the search
-// attributes: releases started before them replay without.
-const versionSearchAttributes = "search-attributes"
-
 // publishNow makes the release's current state visible: the current details
 // always, the search attributes (only those that changed) on new releases.
 func (r *release) publishNow(ctx workflow.Context) {
