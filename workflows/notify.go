@@ -41,7 +41,7 @@ func (r *release) notification(kind string, g *gate, detail string) api.Notifica
 		n.Gate, n.Needed, n.Deadline = g.name, g.needed(), g.deadline
 		n.GateState, n.Quorum = g.state, g.rule.Quorum
 		n.Signed, n.SlackChannel, n.Ref = g.signerIDs(), g.rule.SlackChannel, g.promptRef
-		n.Awaiting = r.pol.Awaiting(r.check(g, "", r.now))
+		n.Awaiting = append([]string{}, g.whoMaySign()...) // [] (not null) when nobody, as before
 	}
 	return n
 }

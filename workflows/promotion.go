@@ -269,12 +269,3 @@ func (r *release) followUp(ctx workflow.Context) ending {
 	}
 	return endWith(api.StatusDeployed, fmt.Sprintf("deployed in an emergency; follow-up review signed off by %s: %s", last.Identity, last.Comment))
 }
-
-// checkComment: a rejection needs a comment, an approval where the policy
-// says so (releases with promotions only: earlier ones took none).
-func (r *release) checkComment(c policy.Check, comment string) policy.Verdict {
-	if !r.promo.enabled {
-		return policy.Verdict{Allowed: true}
-	}
-	return r.pol.CheckComment(r.req.Environment, c.Gate, c.Reject, comment)
-}

@@ -61,6 +61,7 @@ func (r *release) record(ctx workflow.Context, e audit.Entry) {
 	e.Time = r.now
 	e.Release = r.id
 	r.chain.Append(e)
+	r.refreshAwaiting()
 	r.publish(ctx)
 }
 
@@ -73,6 +74,7 @@ func (r *release) setStage(ctx workflow.Context, stage, status string) {
 func (r *release) addExecutor(identity string) {
 	if identity != "" && !contains(r.executors, identity) {
 		r.executors = append(r.executors, identity)
+		r.refreshAwaiting() // executors may not sign: who may changes without a record
 	}
 }
 
@@ -101,7 +103,7 @@ func (r *release) statusView() api.Status {
 		if r.gate.open() {
 			s.Deadline = r.gate.deadline
 			s.OpenGate = r.gate.name
-			s.Awaiting = r.pol.Awaiting(r.check(r.gate, "", r.now))
+			s.Awaiting = r.gate.whoMaySign()
 		}
 	}
 	return s
@@ -143,7 +145,7 @@ func (r *release) explain() api.ExplainResult {
 	if r.gate == nil || !r.gate.open() {
 		return api.ExplainResult{}
 	}
-	c := r.check(r.gate, "", r.now)
+	c := r.gate.check(r.facts(r.now), "")
 	return api.ExplainResult{
 		Gate: r.gate.name, Quorum: r.gate.rule.Quorum,
 		Signed: r.gate.signerIDs(), Identities: r.pol.Explain(c),

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
@@ -15,8 +14,7 @@ import (
 // publishNow makes the release's current state visible: the current details
 // always, the search attributes (only those that changed) on new releases.
 func (r *release) publishNow(ctx workflow.Context) {
-	now := workflow.Now(ctx).UTC()
-	awaiting := r.awaiting(now)
+	awaiting := r.awaiting()
 	workflow.SetCurrentDetails(ctx, r.details(awaiting))
 	if !r.visible {
 		return
@@ -28,12 +26,13 @@ func (r *release) publishNow(ctx workflow.Context) {
 	}
 }
 
-// awaiting is who may still sign the open gate.
-func (r *release) awaiting(now time.Time) []string {
-	if r.gate == nil || !r.gate.open() || r.result != nil {
+// awaiting is who may still sign the open gate (nobody once the release
+// ended), as computed at the last state change.
+func (r *release) awaiting() []string {
+	if r.result != nil {
 		return nil
 	}
-	return r.pol.Awaiting(r.check(r.gate, "", now))
+	return r.gate.whoMaySign()
 }
 
 // attributeUpdates are the search attributes whose value differs from the
