@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/foureyes/foureyes/api"
+	"github.com/foureyes/foureyes/audit"
 )
 
 // query answers one of the release's queries into out.
@@ -88,4 +89,18 @@ func (s *ReleaseSuite) TestAwaitingAgreesEverywhereAfterEachDecision() {
 	s.query(api.QueryStatus, &st)
 	s.Empty(st.Awaiting)
 	s.Empty(lastAwaitingUpsert(*ups))
+}
+
+// A request id used at the review gate and again at the approval gate
+// keeps its first outcome: the second decision is not judged or counted.
+func (s *ReleaseSuite) TestRequestIDReusedAtTheNextGateKeepsItsFirstOutcome() {
+	s.decide(time.Minute, "r1", "review", "bob", api.VerdictApprove)
+	s.decide(2*time.Minute, "r1", "approval", "carol", api.VerdictApprove)
+	s.decide(3*time.Minute, "a1", "approval", "carol", api.VerdictApprove)
+	s.decide(4*time.Minute, "a2", "approval", "dave", api.VerdictApprove)
+	s.Equal(api.StatusDeployed, s.run().Status)
+	o := s.outcome("r1")
+	s.Equal("review", o.Gate)
+	s.Equal(api.OutcomeAccepted, o.Outcome)
+	s.Len(s.entries(audit.EventDecision), 3, "bob, then carol and dave once each")
 }

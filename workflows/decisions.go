@@ -99,12 +99,12 @@ func (r *release) onDecision(ctx workflow.Context, d api.Decision) {
 // decideVerified judges a decision whose origin is established. A retried
 // delivery of the same request id counts once: its first outcome stands.
 func (r *release) decideVerified(ctx workflow.Context, d api.Decision, env attest.Envelope) api.DecisionOutcome {
-	if o, seen := r.outcomes[d.RequestID]; seen {
+	if o, seen := r.outcome(d.RequestID); seen {
 		return o
 	}
 	now := workflow.Now(ctx).UTC()
 	o := r.judge(d, now)
-	r.outcomes[d.RequestID] = o
+	r.keepOutcome(o)
 	r.countDecision(ctx, d, o)
 	if o.Outcome != api.OutcomeAccepted {
 		r.refuse(ctx, d, o, now, env)
@@ -112,6 +112,29 @@ func (r *release) decideVerified(ctx workflow.Context, d api.Decision, env attes
 	}
 	r.accept(ctx, d, now, env)
 	return o
+}
+
+// outcome is the first outcome of a request id, whichever gate it named.
+func (r *release) outcome(requestID string) (api.DecisionOutcome, bool) {
+	for _, g := range r.gates {
+		if o, ok := g.outcomes[requestID]; ok {
+			return o, true
+		}
+	}
+	o, ok := r.misdirected[requestID]
+	return o, ok
+}
+
+// keepOutcome leaves an outcome with the gate its decision named, or with
+// the release when it named no gate the release opened.
+func (r *release) keepOutcome(o api.DecisionOutcome) {
+	for _, g := range r.gates {
+		if g.name == o.Gate {
+			g.keep(o)
+			return
+		}
+	}
+	r.misdirected[o.RequestID] = o
 }
 
 func (r *release) refuse(ctx workflow.Context, d api.Decision, o api.DecisionOutcome, now time.Time, env attest.Envelope) {

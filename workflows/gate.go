@@ -20,8 +20,9 @@ type gate struct {
 	deadline  time.Time
 	signed    []api.Signer
 	state     string
-	promptRef string   // reference of the prompt message, for updates
-	awaiting  []string // who may still sign, as of the last state change (refreshAwaiting)
+	promptRef string                         // reference of the prompt message, for updates
+	awaiting  []string                       // who may still sign, as of the last state change (refreshAwaiting)
+	outcomes  map[string]api.DecisionOutcome // of decisions naming this gate, by request id; looked up, never iterated
 }
 
 // judgeInput is what a gate needs from its release to judge a decision.
@@ -142,6 +143,14 @@ func (g *gate) refreshAwaiting(pol *policy.Policy, facts policy.Check) {
 	if g.open() {
 		g.awaiting = pol.Awaiting(g.check(facts, ""))
 	}
+}
+
+// keep remembers the outcome of a decision that named this gate.
+func (g *gate) keep(o api.DecisionOutcome) {
+	if g.outcomes == nil {
+		g.outcomes = map[string]api.DecisionOutcome{}
+	}
+	g.outcomes[o.RequestID] = o
 }
 
 // whoMaySign is who may still sign: nobody once the gate is decided, and

@@ -151,3 +151,24 @@ func TestFollowUpGateIsJudgedAsAReview(t *testing.T) {
 	assert.Equal(t, []string{"x"}, c.Signed)
 	assert.Equal(t, "bob", c.Identity)
 }
+
+// Each gate keeps the outcomes of the decisions that named it; the release
+// keeps those that named no gate it opened. A request id's first outcome
+// stands whichever gate it named later.
+func TestOutcomesAreKeptByTheGateTheyNamed(t *testing.T) {
+	review := &gate{name: policy.GateReview}
+	approval := &gate{name: policy.GateApproval}
+	r := &release{gates: []*gate{review, approval}, misdirected: map[string]api.DecisionOutcome{}}
+	r.keepOutcome(api.DecisionOutcome{RequestID: "r1", Gate: policy.GateReview, Outcome: api.OutcomeAccepted})
+	r.keepOutcome(api.DecisionOutcome{RequestID: "x", Gate: "nonsense", Outcome: api.OutcomeGateClosed})
+	assert.Contains(t, review.outcomes, "r1")
+	assert.Empty(t, approval.outcomes)
+	assert.Contains(t, r.misdirected, "x")
+	for id, gate := range map[string]string{"r1": policy.GateReview, "x": "nonsense"} {
+		o, ok := r.outcome(id)
+		assert.True(t, ok)
+		assert.Equal(t, gate, o.Gate)
+	}
+	_, ok := r.outcome("never")
+	assert.False(t, ok)
+}

@@ -13,41 +13,41 @@ import (
 // release is the whole state of one Release workflow. Everything the queries
 // answer is derived from it; it changes only in workflow code.
 type release struct {
-	id         string
-	req        api.ReleaseRequest
-	pol        policy.Policy
-	policyHash string
-	stage      string
-	status     string
-	artifact   api.BuildResult
-	executors  []string // worker identities that ran a stage
-	earlier    []string // identities that signed an earlier gate
-	gate       *gate    // the open (or last) gate; nil before the first
-	chain      audit.Chain
-	outcomes   map[string]api.DecisionOutcome // by request id; looked up, never iterated
-	refusal    *api.Refusal
-	cancel     *api.CancelRequest // an accepted cancel
-	stopStage  workflow.CancelFunc
-	result     *api.ReleaseResult
-	lastNotice workflow.Future // the last notification sent
-	seq        int             // decisions seen, to name those without a request id
-	now        time.Time       // workflow time of the last step, for queries
-	visible    bool            // upserts search attributes and memo (versionVisible)
-	batched    bool            // publishes once per workflow task (versionBatchedPublish)
-	dirty      bool            // state changed since the last publish (batched)
-	gates      []*gate         // every gate opened, in order
-	stageAt    time.Time       // when the current stage began
-	trust      trust           // keys and verified envelopes (signed attestations)
-	src        source          // what git said (git sources)
-	closing    bool            // ended: only the seal joins the trail (changeSealClosesTrail)
-	promo      promo           // promotion and emergency (changePromotions)
+	id          string
+	req         api.ReleaseRequest
+	pol         policy.Policy
+	policyHash  string
+	stage       string
+	status      string
+	artifact    api.BuildResult
+	executors   []string // worker identities that ran a stage
+	earlier     []string // identities that signed an earlier gate
+	gate        *gate    // the open (or last) gate; nil before the first
+	chain       audit.Chain
+	misdirected map[string]api.DecisionOutcome // of decisions naming no gate opened (gates keep theirs); looked up, never iterated
+	refusal     *api.Refusal
+	cancel      *api.CancelRequest // an accepted cancel
+	stopStage   workflow.CancelFunc
+	result      *api.ReleaseResult
+	lastNotice  workflow.Future // the last notification sent
+	seq         int             // decisions seen, to name those without a request id
+	now         time.Time       // workflow time of the last step, for queries
+	visible     bool            // upserts search attributes and memo (versionVisible)
+	batched     bool            // publishes once per workflow task (versionBatchedPublish)
+	dirty       bool            // state changed since the last publish (batched)
+	gates       []*gate         // every gate opened, in order
+	stageAt     time.Time       // when the current stage began
+	trust       trust           // keys and verified envelopes (signed attestations)
+	src         source          // what git said (git sources)
+	closing     bool            // ended: only the seal joins the trail (changeSealClosesTrail)
+	promo       promo           // promotion and emergency (changePromotions)
 }
 
 func newRelease(ctx workflow.Context, req api.ReleaseRequest) *release {
 	return &release{
-		id:       workflow.GetInfo(ctx).WorkflowExecution.ID,
-		req:      req,
-		outcomes: map[string]api.DecisionOutcome{},
+		id:          workflow.GetInfo(ctx).WorkflowExecution.ID,
+		req:         req,
+		misdirected: map[string]api.DecisionOutcome{},
 	}
 }
 
@@ -132,7 +132,7 @@ func (r *release) registerQueries(ctx workflow.Context) error {
 }
 
 func (r *release) decisionOutcome(requestID string) (api.DecisionOutcome, error) {
-	if o, ok := r.outcomes[requestID]; ok {
+	if o, ok := r.outcome(requestID); ok {
 		if r.gate != nil && r.gate.name == o.Gate {
 			o.GateState = r.gate.state
 		}

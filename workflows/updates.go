@@ -33,7 +33,7 @@ func (r *release) validateDecide(ctx workflow.Context, req api.SignedRequest) er
 	if err != nil {
 		return r.checkCap(unverifiedSender)
 	}
-	_, seen := r.outcomes[d.RequestID]
+	_, seen := r.outcome(d.RequestID)
 	if !seen && r.judge(d, workflow.Now(ctx).UTC()).Outcome != api.OutcomeAccepted {
 		if err := r.checkCap(d.Identity); err != nil {
 			return err
