@@ -14,6 +14,7 @@ import (
 
 	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/attest"
+	"github.com/foureyes/foureyes/internal/once"
 )
 
 // ErrTypeBuildRefused: the build role will not build this release as asked
@@ -108,8 +109,8 @@ func (a *BuildActivities) buildOnce(ctx context.Context, in api.BuildInput) (bui
 	if in.ReleaseID == "" {
 		return a.build(ctx, in, dir)
 	}
-	o := once{dir: filepath.Join(dir, ".runs", in.ReleaseID), kind: "build"}
-	lock, err := o.acquire(ctx)
+	o := once.Step{Dir: filepath.Join(dir, ".runs", in.ReleaseID), Kind: "build"}
+	lock, err := o.Acquire(ctx)
 	if err != nil {
 		return buildRecord{}, err
 	}
@@ -121,7 +122,7 @@ func (a *BuildActivities) buildOnce(ctx context.Context, in api.BuildInput) (bui
 	if err != nil {
 		return rec, err
 	}
-	return rec, writeJSON(o.path("json"), rec)
+	return rec, writeJSON(o.Path("json"), rec)
 }
 
 func checkBuildInput(in api.BuildInput) error {
@@ -225,9 +226,9 @@ func (a *BuildActivities) store(dir, tmp string, in api.BuildInput, commit, out 
 
 // built is the artifact an earlier attempt of this release recorded, if it
 // is still there unchanged.
-func (a *BuildActivities) built(o once, in api.BuildInput) (buildRecord, bool) {
+func (a *BuildActivities) built(o once.Step, in api.BuildInput) (buildRecord, bool) {
 	var rec buildRecord
-	data, err := os.ReadFile(o.path("json"))
+	data, err := os.ReadFile(o.Path("json"))
 	if err != nil || json.Unmarshal(data, &rec) != nil || rec.Ref != in.Commit || rec.Result.Digest == "" {
 		return rec, false
 	}

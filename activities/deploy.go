@@ -8,6 +8,7 @@ import (
 
 	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/attest"
+	"github.com/foureyes/foureyes/internal/once"
 )
 
 // DeployActivities are the deploy role's activities. Whatever the commands
@@ -54,7 +55,7 @@ type deployState struct {
 // under its own copy of the policy (checkAllowed), and runs nothing when it
 // does not. It deploys its own copy of the artifact, which must hash to the
 // approved digest. Its command runs at most once per release, whatever
-// happens to the workers (see once): a retry, a duplicated task or a worker
+// happens to the workers (see package once): a retry, a duplicated task or a worker
 // restarted after a crash either finds the release recorded, or waits for
 // the command still running and takes its outcome, or — the command killed
 // midway, outcome unknown — fails without running it again.
@@ -73,7 +74,7 @@ func (a *DeployActivities) Deploy(ctx context.Context, in api.DeployInput) (api.
 }
 
 func (a *DeployActivities) deploy(ctx context.Context, in api.DeployInput) (api.StepResult, error) {
-	lock, err := a.once(in, "deploy").acquire(ctx)
+	lock, err := a.step(in, "deploy").Acquire(ctx)
 	if err != nil {
 		return api.StepResult{}, err
 	}
@@ -166,13 +167,13 @@ func (a *DeployActivities) Rollback(ctx context.Context, in api.DeployInput) (ap
 }
 
 func (a *DeployActivities) rollback(ctx context.Context, in api.DeployInput) (api.StepResult, error) {
-	deploy := a.once(in, "deploy")
-	lock, err := deploy.acquire(ctx)
+	deploy := a.step(in, "deploy")
+	lock, err := deploy.Acquire(ctx)
 	if err != nil {
 		return api.StepResult{}, err
 	}
 	defer lock.Close()
-	if err := deploy.fence(); err != nil {
+	if err := deploy.Fence("fenced by rollback"); err != nil {
 		return api.StepResult{}, err
 	}
 	cur, prev, err := a.ownStates(in)
@@ -194,12 +195,12 @@ func (a *DeployActivities) rollback(ctx context.Context, in api.DeployInput) (ap
 // the release or started its deploy command (which it does only after
 // checking the bundle): otherwise there is nothing of this release to undo,
 // and running it would undo another release.
-func (a *DeployActivities) rollbackIfDeployed(ctx context.Context, in api.DeployInput, deploy once, cur, prev *deployState) (string, error) {
-	st, err := deploy.state()
+func (a *DeployActivities) rollbackIfDeployed(ctx context.Context, in api.DeployInput, deploy once.Step, cur, prev *deployState) (string, error) {
+	st, err := deploy.State()
 	if err != nil {
 		return "", err
 	}
-	if cur == nil && !st.started {
+	if cur == nil && !st.Started {
 		if a.RollbackCommand == "" {
 			return "", nil
 		}

@@ -19,7 +19,7 @@ import (
 // The artifact folder is shared with other roles (and build commands); a
 // file there could be swapped between the digest check and the deploy.
 func (a *DeployActivities) artifactCopy(in api.DeployInput) string {
-	path := filepath.Join(a.once(in, "deploy").dir, "artifact")
+	path := filepath.Join(a.step(in, "deploy").Dir, "artifact")
 	if abs, err := filepath.Abs(path); err == nil {
 		return abs
 	}

@@ -200,7 +200,7 @@ func assertNothingDeployed(t *testing.T, f *deployFixture, counter string, in ap
 	t.Helper()
 	assert.Empty(t, runs(t, counter), "no command ran")
 	assert.Nil(t, f.current(t), "nothing recorded")
-	assert.NoDirExists(t, f.d.once(in, "deploy").dir, "not even a lock or a copy")
+	assert.NoDirExists(t, f.d.step(in, "deploy").Dir, "not even a lock or a copy")
 }
 
 // The freeze window of the approval gate holds at the deploy role's own
@@ -265,7 +265,7 @@ func TestDeployRefusesSwapBeforeCopy(t *testing.T) {
 	_, err := execute[api.StepResult](t, f.d, f.d.Deploy, in)
 	assert.Contains(t, requireAppError(t, err, ErrTypeDigestMismatch, true).Error(), "refusing to deploy")
 	assert.Empty(t, runs(t, counter))
-	entries, err := os.ReadDir(f.d.once(in, "deploy").dir)
+	entries, err := os.ReadDir(f.d.step(in, "deploy").Dir)
 	require.NoError(t, err)
 	for _, e := range entries {
 		assert.NotContains(t, e.Name(), "artifact", "no copy of the wrong bytes")

@@ -3,7 +3,6 @@ package activities
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 	"time"
@@ -11,6 +10,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/foureyes/foureyes/api"
+	"github.com/foureyes/foureyes/internal/once"
 )
 
 // Error types of the deploy role's at-most-once commands (non-retryable).
@@ -32,30 +32,30 @@ func checkReleaseID(v string) error {
 	return nil
 }
 
-// once is where this release's runs of kind are kept:
+// step is where this release's runs of kind are kept:
 // STATE_DIR/<environment>/<service>.runs/<release>/.
-func (a *DeployActivities) once(in api.DeployInput, kind string) once {
-	return once{dir: filepath.Join(a.StateDir, in.Environment, in.Service+".runs", in.ReleaseID), kind: kind}
+func (a *DeployActivities) step(in api.DeployInput, kind string) once.Step {
+	return once.Step{Dir: filepath.Join(a.StateDir, in.Environment, in.Service+".runs", in.ReleaseID), Kind: kind}
 }
 
 // deployCommand runs Command unless an earlier attempt started it; the
 // caller holds the deploy lock.
-func (a *DeployActivities) deployCommand(ctx context.Context, in api.DeployInput, path string, lock *os.File) (string, error) {
-	o := a.once(in, "deploy")
-	st, err := o.state()
+func (a *DeployActivities) deployCommand(ctx context.Context, in api.DeployInput, path string, lock *once.Lock) (string, error) {
+	o := a.step(in, "deploy")
+	st, err := o.State()
 	if err != nil {
 		return "", err
 	}
-	if st.fenced {
+	if st.Fenced {
 		return "", temporal.NewNonRetryableApplicationError(fmt.Sprintf(
 			"release %s was rolled back; its deploy never runs again", in.ReleaseID), ErrTypeDeployFenced, nil)
 	}
 	if a.Command == "" {
 		return "", nil
 	}
-	res := o.earlier(st)
-	if !st.started {
-		if res, err = o.run(ctx, lock, a.Command, a.env(in, path), a.Timeout); err != nil {
+	res := o.Earlier(st)
+	if !st.Started {
+		if res, err = o.Run(ctx, lock, a.Command, a.env(in, path), a.Timeout); err != nil {
 			return "", err
 		}
 	}
@@ -63,24 +63,24 @@ func (a *DeployActivities) deployCommand(ctx context.Context, in api.DeployInput
 }
 
 // deployOutcome: only a clean exit deploys; anything else is final.
-func deployOutcome(in api.DeployInput, st onceState, res onceResult, timeout time.Duration) (string, error) {
+func deployOutcome(in api.DeployInput, st once.State, res once.Result, timeout time.Duration) (string, error) {
 	switch {
-	case res.rc == 0 && res.resumed:
-		return res.output + fmt.Sprintf("resumed: the deploy command started at %s had already run; not run again\n",
-			st.startedAt.Format(time.RFC3339)), nil
-	case res.rc == 0:
-		return res.output, nil
-	case res.rc > 0:
+	case res.RC == 0 && res.Resumed:
+		return res.Output + fmt.Sprintf("resumed: the deploy command started at %s had already run; not run again\n",
+			st.StartedAt.Format(time.RFC3339)), nil
+	case res.RC == 0:
+		return res.Output, nil
+	case res.RC > 0:
 		return "", temporal.NewNonRetryableApplicationError(fmt.Sprintf(
-			"deploy command failed: exit status %d\n%s", res.rc, res.output), ErrTypeCommandFailed, nil)
+			"deploy command failed: exit status %d\n%s", res.RC, res.Output), ErrTypeCommandFailed, nil)
 	}
 	how := "was killed before it reported an outcome"
-	if res.timedOut {
+	if res.TimedOut {
 		how = fmt.Sprintf("timed out after %s and was killed", timeout)
 	}
 	return "", temporal.NewNonRetryableApplicationError(fmt.Sprintf(
 		"deploy command of release %s %s; not running it again (at most once per release): check the environment\n%s",
-		in.ReleaseID, how, res.output), ErrTypeDeployInterrupted, nil)
+		in.ReleaseID, how, res.Output), ErrTypeDeployInterrupted, nil)
 }
 
 // rollbackCommand runs RollbackCommand unless an earlier attempt ran it to
@@ -89,22 +89,27 @@ func (a *DeployActivities) rollbackCommand(ctx context.Context, in api.DeployInp
 	if a.RollbackCommand == "" {
 		return "", nil
 	}
-	o := a.once(in, "rollback")
-	lock, err := o.acquire(ctx)
+	o := a.step(in, "rollback")
+	lock, err := o.Acquire(ctx)
 	if err != nil {
 		return "", err
 	}
 	defer lock.Close()
-	if st, err := o.state(); err != nil || (st.exited && st.rc == 0) {
-		return o.output() + "the rollback command had already run; not run again\n", err
+	if st, err := o.State(); err != nil || (st.Exited && st.RC == 0) {
+		return o.Output() + "the rollback command had already run; not run again\n", err
 	}
-	res, err := o.run(ctx, lock, a.RollbackCommand, withPrevious(a.env(in, a.artifactCopy(in)), prev), a.Timeout)
+	res, err := o.Run(ctx, lock, a.RollbackCommand, withPrevious(a.env(in, a.artifactCopy(in)), prev), a.Timeout)
 	switch {
 	case err != nil:
 		return "", err
-	case res.rc != 0:
-		return "", temporal.NewApplicationError(fmt.Sprintf("rollback command failed (exit %d)\n%s", res.rc, res.output),
+	case res.RC != 0:
+		return "", temporal.NewApplicationError(fmt.Sprintf("rollback command failed (exit %d)\n%s", res.RC, res.Output),
 			ErrTypeCommandFailed)
 	}
-	return res.output, nil
+	return res.Output, nil
 }
+
+// ErrTypeWorkerStopping: the worker stopped while its command ran on; the
+// next attempt resumes it (retryable). Kept here for the callers of the
+// deploy role's errors.
+const ErrTypeWorkerStopping = once.ErrTypeWorkerStopping

@@ -19,6 +19,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/foureyes/foureyes/api"
+	"github.com/foureyes/foureyes/internal/once"
 )
 
 // ErrTypeSourceFailed: git could not give the build what it needs (unknown
@@ -156,7 +157,7 @@ type mirror struct {
 	g      gitRunner
 	dir    string // the bare repository
 	remote string // what git fetches from: a URL or an absolute path
-	lock   *os.File
+	lock   *once.Lock
 }
 
 // mirrorDir is where the mirror of remote lives: a readable name and a hash.
@@ -211,7 +212,7 @@ func (m *mirror) clearStaleLocks() error {
 }
 
 func (m *mirror) acquire(ctx context.Context) error {
-	lock, err := (once{dir: filepath.Dir(m.dir), kind: filepath.Base(m.dir)}).acquire(ctx)
+	lock, err := (once.Step{Dir: filepath.Dir(m.dir), Kind: filepath.Base(m.dir)}).Acquire(ctx)
 	m.lock = lock
 	return err
 }

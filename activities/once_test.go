@@ -38,11 +38,11 @@ func runs(t *testing.T, counter string) []string {
 // orphan starts the deploy command the way a worker does, then forgets it:
 // what a worker killed mid-deploy leaves behind.
 func orphan(t *testing.T, f *deployFixture, in api.DeployInput) *os.Process {
-	o := f.d.once(in, "deploy")
-	lock, err := o.acquire(t.Context())
+	o := f.d.step(in, "deploy")
+	lock, err := o.Acquire(t.Context())
 	require.NoError(t, err)
 	defer lock.Close()
-	cmd, err := o.start(lock, f.d.Command, f.d.env(in, in.ArtifactRef))
+	cmd, err := o.Start(lock, f.d.Command, f.d.env(in, in.ArtifactRef))
 	require.NoError(t, err)
 	go cmd.Wait() // reap it, as init would
 	return cmd.Process

@@ -65,7 +65,7 @@ func TestRolesWithoutKeyDoNothing(t *testing.T) {
 		_, err := execute[api.StepResult](t, f.d, fn(f.d), in)
 		requireAppError(t, err, ErrTypeNoSigningKey, true)
 	}
-	assert.NoDirExists(t, f.d.once(in, "deploy").dir, "nothing deployed, fenced or recorded")
+	assert.NoDirExists(t, f.d.step(in, "deploy").Dir, "nothing deployed, fenced or recorded")
 }
 
 func TestReviewSignsVerdict(t *testing.T) {

@@ -2,14 +2,9 @@ package gateway
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -18,6 +13,7 @@ import (
 
 	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/attest"
+	"github.com/foureyes/foureyes/internal/slackui"
 )
 
 // SlackOptions enable Slack interactions: POST /slack/interactions (signed
@@ -104,7 +100,7 @@ func (s *Server) readSlack(w http.ResponseWriter, r *http.Request) (slack.Intera
 	if why := s.verifySlack(r.Header, body); why != "" {
 		return cb, http.StatusUnauthorized, why
 	}
-	if cb, err = slackPayload(body); err != nil {
+	if cb, err = slackui.Payload(body); err != nil {
 		return cb, http.StatusBadRequest, err.Error()
 	}
 	return cb, http.StatusOK, ""
@@ -135,24 +131,6 @@ func (s *Server) verifySlack(h http.Header, body []byte) string {
 	return ""
 }
 
-// slackPayload reads the payload field of the form body only: the query
-// string is not signed.
-func slackPayload(body []byte) (slack.InteractionCallback, error) {
-	var cb slack.InteractionCallback
-	form, err := url.ParseQuery(string(body))
-	if err != nil {
-		return cb, fmt.Errorf("malformed form body: %v", err)
-	}
-	p := form["payload"]
-	if len(p) != 1 || p[0] == "" {
-		return cb, errors.New("body must hold exactly one payload field")
-	}
-	if err := json.Unmarshal([]byte(p[0]), &cb); err != nil {
-		return cb, fmt.Errorf("malformed payload JSON: %v", err)
-	}
-	return cb, nil
-}
-
 // checkClick accepts only block_actions from the configured team. A nil
 // click with 200 is an interaction that asks nothing of foureyes.
 func (s *Server) checkClick(cb slack.InteractionCallback) (*slackClick, int, string) {
@@ -164,47 +142,34 @@ func (s *Server) checkClick(cb slack.InteractionCallback) (*slackClick, int, str
 	case cb.User.ID == "":
 		return nil, http.StatusBadRequest, "payload names no user"
 	}
-	for _, a := range cb.ActionCallback.BlockActions {
-		verdict, ok := map[string]string{api.SlackActionApprove: api.VerdictApprove,
-			api.SlackActionReject: api.VerdictReject, api.SlackActionApproveAll: api.VerdictApprove}[a.ActionID]
-		if ok {
-			return clickFor(cb, a, verdict)
-		}
+	k, err := slackui.ParseClick(cb)
+	switch {
+	case err != nil:
+		return nil, http.StatusBadRequest, err.Error()
+	case k == nil:
+		return nil, http.StatusOK, ""
 	}
-	return nil, http.StatusOK, ""
+	return clickFor(*k)
 }
 
-// clickFor reads the button's value into a request. Its id is derived from
-// the click (user, action time, message) so that a redelivery counts once.
-func clickFor(cb slack.InteractionCallback, a *slack.BlockAction, verdict string) (*slackClick, int, string) {
-	var b api.SlackButton
-	if err := json.Unmarshal([]byte(a.Value), &b); err != nil {
-		return nil, http.StatusBadRequest, "button value is not foureyes': " + err.Error()
-	}
-	c := &slackClick{team: cb.Team.ID, user: cb.User.ID, channel: first(cb.Container.ChannelID, cb.Channel.ID),
-		messageTS: first(cb.Container.MessageTs, cb.Message.Timestamp), actionTS: first(a.ActionTs, cb.ActionTs),
-		trigger: cb.TriggerID}
-	sum := sha256.Sum256([]byte(c.user + "|" + c.actionTS + "|" + c.messageTS + "|" + a.ActionID))
-	c.req = api.DecisionRequest{ReleaseID: b.ReleaseID, Gate: b.Gate, Verdict: verdict,
-		Comment: "via Slack", RequestID: "slack-" + hex.EncodeToString(sum[:16])}
+// clickFor turns a click into a request; its id is the click's, so that a
+// redelivery counts once.
+func clickFor(k slackui.Click) (*slackClick, int, string) {
+	c := &slackClick{team: k.Team, user: k.User, channel: k.Channel, messageTS: k.MessageTS, actionTS: k.ActionTS,
+		trigger: k.Trigger}
+	c.req = api.DecisionRequest{ReleaseID: k.Button.ReleaseID, Gate: k.Button.Gate, Verdict: k.Verdict,
+		Comment: "via Slack", RequestID: k.ID()}
 	if bad := validateDecision(c.req); bad != nil {
 		return nil, http.StatusBadRequest, "button value: " + bad.msg
 	}
-	if a.ActionID == api.SlackActionApproveAll {
-		batch := api.BatchRequest{DecisionRequest: c.req, Releases: b.Releases}
+	if k.Action == api.SlackActionApproveAll {
+		batch := api.BatchRequest{DecisionRequest: c.req, Releases: k.Button.Releases}
 		if bad := validateBatch(&batch); bad != nil {
 			return nil, http.StatusBadRequest, "button value: " + bad.msg
 		}
 		c.batch = batch.Releases
 	}
 	return c, http.StatusOK, ""
-}
-
-func first(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // takeClick decides in the background, after Slack has its answer.
@@ -295,8 +260,7 @@ func (s *Server) replyEphemeral(ctx context.Context, c slackClick, text string) 
 	if text == "" || s.slack.opts.Client == nil {
 		return
 	}
-	if _, err := s.slack.opts.Client.PostEphemeralContext(ctx, c.channel, c.user,
-		slack.MsgOptionText(text, false)); err != nil {
+	if err := slackui.Ephemeral(ctx, s.slack.opts.Client, c.channel, c.user, text); err != nil {
 		s.log.Warn("slack ephemeral reply failed", "user", c.user, "channel", c.channel, "error", err)
 	}
 }

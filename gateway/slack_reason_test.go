@@ -11,6 +11,7 @@ import (
 
 	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/internal/slackrec"
+	"github.com/foureyes/foureyes/internal/slackui"
 )
 
 // rejectWithReason clicks Reject as user, checks the reason dialog opened
@@ -27,13 +28,13 @@ func (f *slackFixture) rejectWithReason(t *testing.T, user, reason string) strin
 	assert.Equal(t, "1.2.3", open.Form.Get("trigger_id"))
 	var view slack.ModalViewRequest
 	require.NoError(t, json.Unmarshal([]byte(open.Form.Get("view")), &view))
-	assert.Equal(t, slackReasonView, view.CallbackID)
+	assert.Equal(t, slackui.ReasonView, view.CallbackID)
 	require.Len(t, view.Blocks.BlockSet, 2)
 	in, ok := view.Blocks.BlockSet[1].(*slack.InputBlock)
 	require.True(t, ok, "%T", view.Blocks.BlockSet[1])
-	assert.Equal(t, slackReasonBlock, in.BlockID)
+	assert.Equal(t, slackui.ReasonBlock, in.BlockID)
 	return slackrec.Submission{Team: slackTeam, User: user, ViewID: "V0REASON1", CallbackID: view.CallbackID,
-		Metadata: view.PrivateMetadata, Block: in.BlockID, Action: slackReasonAction, Value: reason}.Body()
+		Metadata: view.PrivateMetadata, Block: in.BlockID, Action: slackui.ReasonAction, Value: reason}.Body()
 }
 
 // Unsigned release: the reason reaches the workflow as the reject's comment.
@@ -63,14 +64,14 @@ func TestSlackRejectWithoutReasonStaysOpen(t *testing.T) {
 	var got slack.ViewSubmissionResponse
 	require.NoError(t, json.NewDecoder(resp.Body).Decode(&got))
 	assert.Equal(t, slack.RAErrors, got.ResponseAction)
-	assert.Equal(t, "A rejection needs a reason: say why.", got.Errors[slackReasonBlock])
+	assert.Equal(t, "A rejection needs a reason: say why.", got.Errors[slackui.ReasonBlock])
 	assert.Empty(t, f.signals())
 }
 
 func TestSlackReasonSubmissionRefusals(t *testing.T) {
 	f := newSlackFixture(t, &fakeClient{})
-	good := slackrec.Submission{Team: slackTeam, User: userBob, ViewID: "V1", CallbackID: slackReasonView,
-		Metadata: `{"r":"release-api-prod-1","g":"approval"}`, Block: slackReasonBlock, Action: slackReasonAction, Value: "no"}
+	good := slackrec.Submission{Team: slackTeam, User: userBob, ViewID: "V1", CallbackID: slackui.ReasonView,
+		Metadata: `{"r":"release-api-prod-1","g":"approval"}`, Block: slackui.ReasonBlock, Action: slackui.ReasonAction, Value: "no"}
 	cases := map[string]struct {
 		mod    func(*slackrec.Submission)
 		status int

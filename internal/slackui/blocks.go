@@ -1,4 +1,4 @@
-package activities
+package slackui
 
 import (
 	"fmt"
@@ -11,9 +11,11 @@ import (
 	"github.com/foureyes/foureyes/api"
 )
 
-// message is the prompt in its current state: the facts of the release, the
-// progress or outcome, and the buttons while the gate is open.
-func (s *SlackNotifier) message(n api.Notification) []slack.MsgOption {
+// Message is the prompt in its current state: the facts of the release, the
+// progress or outcome, a link to the release (releaseURL), and the buttons
+// while the gate is open. others are the other releases of the artifact
+// waiting at the same gate (at most MaxSiblings are offered).
+func Message(n api.Notification, releaseURL string, others []Waiting) []slack.MsgOption {
 	blocks := []slack.Block{slack.NewHeaderBlock(plain(title(n)))}
 	if n.Emergency != "" {
 		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(emergencyText(n)), nil, nil))
@@ -24,10 +26,9 @@ func (s *SlackNotifier) message(n api.Notification) []slack.MsgOption {
 	}
 	blocks = append(blocks,
 		slack.NewSectionBlock(mrkdwn(state(n)), nil, nil),
-		slack.NewContextBlock("", mrkdwn(fmt.Sprintf("<%s|%s in Temporal>",
-			releaseURL(s.UIURL, s.Namespace, n.ReleaseID), esc(n.ReleaseID)))))
-	if open(n) {
-		blocks = append(blocks, buttons(n, s.siblings(n)))
+		slack.NewContextBlock("", mrkdwn(fmt.Sprintf("<%s|%s in Temporal>", releaseURL, esc(n.ReleaseID)))))
+	if Open(n) {
+		blocks = append(blocks, buttons(n, others[:min(len(others), MaxSiblings)]))
 	}
 	return []slack.MsgOption{slack.MsgOptionText(title(n)+" ("+n.ReleaseID+")", false),
 		slack.MsgOptionBlocks(blocks...)}
@@ -49,7 +50,7 @@ func title(n api.Notification) string {
 	switch {
 	case n.Ended:
 		return fmt.Sprintf("Release %s: %s", words(n.Outcome), what)
-	case open(n):
+	case Open(n):
 		return fmt.Sprintf("%s needed: %s", gate, what)
 	}
 	return fmt.Sprintf("%s %s: %s", gate, words(gateState(n)), what)
@@ -106,9 +107,9 @@ func state(n api.Notification) string {
 	switch {
 	case n.Ended:
 		return fmt.Sprintf("%s *Release %s*%s", icon(n.Outcome), words(n.Outcome), detail)
-	case open(n) && len(n.Awaiting) > 0:
+	case Open(n) && len(n.Awaiting) > 0:
 		return "*Can still sign:* " + esc(strings.Join(n.Awaiting, ", ")) + detail
-	case open(n):
+	case Open(n):
 		return "*Nobody else can sign this gate.*" + detail
 	}
 	return fmt.Sprintf("%s *%s %s*%s", icon(gateState(n)), capital(n.Gate), words(gateState(n)), detail)
@@ -128,8 +129,8 @@ func progress(n api.Notification) string {
 // buttons: Approve (primary, confirmed) and Reject (danger), and, when
 // other releases of the artifact wait at the same gate, "Approve for
 // staging and prod" (confirmed).
-func buttons(n api.Notification, others []waiting) *slack.ActionBlock {
-	value := buttonValue(n)
+func buttons(n api.Notification, others []Waiting) *slack.ActionBlock {
+	value := ButtonValue(n)
 	confirm := slack.NewConfirmationBlockObject(plain("Approve?"),
 		mrkdwn(fmt.Sprintf("Approve the %s gate of %s → %s at `%s`? Your name goes into the audit trail.",
 			esc(n.Gate), esc(n.Service), esc(n.Environment), short(n.Commit, 7))),
@@ -138,18 +139,18 @@ func buttons(n api.Notification, others []waiting) *slack.ActionBlock {
 		WithStyle(slack.StylePrimary).WithConfirm(confirm)
 	reject := slack.NewButtonBlockElement(api.SlackActionReject, value, plain("Reject")).WithStyle(slack.StyleDanger)
 	if len(others) == 0 {
-		return slack.NewActionBlock(slackActionsBlock, approve, reject)
+		return slack.NewActionBlock(ActionsBlock, approve, reject)
 	}
-	return slack.NewActionBlock(slackActionsBlock, approve, approveAll(n, others), reject)
+	return slack.NewActionBlock(ActionsBlock, approve, approveAll(n, others), reject)
 }
 
 // approveAll approves the gate of n's release and of others, each judged
 // by its own gate.
-func approveAll(n api.Notification, others []waiting) *slack.ButtonBlockElement {
+func approveAll(n api.Notification, others []Waiting) *slack.ButtonBlockElement {
 	var envs []string
 	for _, w := range others {
-		if !slices.Contains(envs, w.env) && w.env != n.Environment {
-			envs = append(envs, w.env)
+		if !slices.Contains(envs, w.Env) && w.Env != n.Environment {
+			envs = append(envs, w.Env)
 		}
 	}
 	envs = append(envs, n.Environment)
@@ -158,11 +159,12 @@ func approveAll(n api.Notification, others []waiting) *slack.ButtonBlockElement 
 		mrkdwn(fmt.Sprintf("Approve the %s gate of %d releases of %s at `%s` (artifact `sha256:%s`)? Each gate judges your approval on its own; your name goes into each audit trail.",
 			esc(n.Gate), len(others)+1, esc(n.Service), short(n.Commit, 7), short(n.ArtifactDigest, 12))),
 		plain("Approve all"), plain("Cancel"))
-	return slack.NewButtonBlockElement(api.SlackActionApproveAll, buttonValue(n, others...), plain(short(label, 70))).
+	return slack.NewButtonBlockElement(api.SlackActionApproveAll, ButtonValue(n, others...), plain(short(label, 70))).
 		WithStyle(slack.StylePrimary).WithConfirm(confirm)
 }
 
-func reminderText(n api.Notification) string {
+// ReminderText is the reminder in the prompt's thread.
+func ReminderText(n api.Notification) string {
 	return fmt.Sprintf("Reminder: the %s gate of %s → %s still needs %s (%s) by %s.",
 		n.Gate, esc(n.Service), esc(n.Environment), esc(n.Needed), progress(n), deadline(n.Deadline))
 }

@@ -1,0 +1,141 @@
+package once
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+)
+
+// Step is where the runs of one command are kept: Dir/Kind.*.
+type Step struct {
+	Dir, Kind string
+}
+
+// State is what the files say about earlier runs.
+type State struct {
+	Started, Exited, Fenced bool
+	RC                      int       // the exit status, when Exited
+	StartedAt               time.Time // when Started
+}
+
+// Result is how a command ended: RC -1 means killed midway (or never
+// reported).
+type Result struct {
+	RC       int
+	Output   string // the tail of the command's log
+	TimedOut bool
+	Resumed  bool // an earlier attempt ran it; this one only read its outcome
+}
+
+// ErrTypeWorkerStopping: the worker stopped while its command ran on; the
+// next attempt resumes it (retryable).
+const ErrTypeWorkerStopping = "WorkerStopping"
+
+// OutputTail is how much of a command's output a Result keeps.
+const OutputTail = 4 << 10
+
+// wrapper runs $1 with the lock (fd 3) held by the wrapper only, and
+// brackets it with the .started and .exit files of prefix $2.
+const wrapper = `printf '%s\n' "$$" > "$2.started.tmp" && mv -f "$2.started.tmp" "$2.started" || exit 125
+sh -c "$1" 3>&-
+rc=$?
+printf '%s\n' "$rc" > "$2.exit.tmp" && mv -f "$2.exit.tmp" "$2.exit"
+exit $rc`
+
+// Variables so that tests can be quick.
+var (
+	lockPoll       = 250 * time.Millisecond // how often a waiting attempt tries the lock again
+	heartbeatEvery = 5 * time.Second        // how often a running command heartbeats
+)
+
+// Path is the step's file with extension ext (e.g. "json" for a caller's
+// own record next to the run).
+func (s Step) Path(ext string) string { return filepath.Join(s.Dir, s.Kind+"."+ext) }
+
+// State reads the files; the caller holds the lock.
+func (s Step) State() (State, error) {
+	var st State
+	info, err := os.Stat(s.Path("started"))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return st, err
+	}
+	st.Started = err == nil
+	if st.Started {
+		st.StartedAt = info.ModTime().UTC()
+	}
+	if _, err := os.Stat(s.Path("fenced")); err == nil {
+		st.Fenced = true
+	}
+	data, err := os.ReadFile(s.Path("exit"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return st, nil
+	}
+	if err != nil {
+		return st, err
+	}
+	st.Exited = true
+	if st.RC, err = strconv.Atoi(strings.TrimSpace(string(data))); err != nil {
+		return st, fmt.Errorf("%s: %w", s.Path("exit"), err)
+	}
+	return st, nil
+}
+
+// Earlier is the outcome of an earlier run, as a result.
+func (s Step) Earlier(st State) Result {
+	res := Result{RC: -1, Resumed: true, Output: s.Output()}
+	if st.Exited {
+		res.RC = st.RC
+	}
+	return res
+}
+
+// Output is the tail of the command's log.
+func (s Step) Output() string {
+	data, _ := os.ReadFile(s.Path("log"))
+	if len(data) > OutputTail {
+		data = data[len(data)-OutputTail:]
+	}
+	return strings.ToValidUTF8(string(data), "")
+}
+
+// Fence marks the step as never to run (again), why being kept in the
+// file; the caller holds its lock.
+func (s Step) Fence(why string) error {
+	if err := os.MkdirAll(s.Dir, 0o755); err != nil {
+		return err
+	}
+	return writeAtomic(s.Path("fenced"), []byte(why+"\n"))
+}
+
+// clear forgets an earlier run so that the command may run again.
+func (s Step) clear() error {
+	for _, ext := range []string{"started", "exit", "log"} {
+		if err := os.Remove(s.Path(ext)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s Step) stopping() error {
+	return temporal.NewApplicationError(fmt.Sprintf(
+		"worker stopping; the %s command keeps running and the next attempt resumes it", s.Kind),
+		ErrTypeWorkerStopping)
+}
+
+// writeAtomic writes through a temp file and a rename, so that readers
+// never see a partial file.
+func writeAtomic(path string, data []byte) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
