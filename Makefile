@@ -14,11 +14,11 @@ test:
 	go run ./stack test
 
 faults:
-	go test -count=1 -v -timeout 20m -run 'TestRealStack|TestForeignCatchesLeaks' ./faults
+	go test -count=1 -v -timeout 20m -run 'TestRealStack|TestForeignCatchesLeaks' ./e2e/faults
 
 # CI runs a short version (1 role round, 3 crash rounds of 6 releases).
 cluster-faults:
-	FOUREYES_FAULT_STRICT_HEADS=1 FOUREYES_CLUSTER_FAULT_ROUNDS=4 FOUREYES_CLUSTER_CRASH_ROUNDS=6 go test -count=1 -v -timeout 30m -run TestClusterFaults ./faults
+	FOUREYES_FAULT_STRICT_HEADS=1 FOUREYES_CLUSTER_FAULT_ROUNDS=4 FOUREYES_CLUSTER_CRASH_ROUNDS=6 go test -count=1 -v -timeout 30m -run TestClusterFaults ./e2e/faults
 
 fuzz:
 	FOUREYES_FUZZTIME=$(FUZZTIME) go run ./stack test -run='^$$'

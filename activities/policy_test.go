@@ -34,7 +34,7 @@ func TestLoadPolicyRefusesBadFile(t *testing.T) {
 // A changed file is parsed again; an unchanged one is not.
 func TestLoadPolicyFollowsTheFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "policy.yaml")
-	demo, err := os.ReadFile(filepath.Join("..", "deploy", "policy.yaml"))
+	demo, err := os.ReadFile(filepath.Join("..", "deployments", "policy.yaml"))
 	require.NoError(t, err)
 	keyed := withKeys(string(demo))
 	writeFile(t, path, keyed)

@@ -1,7 +1,7 @@
 package main
 
 import (
-	"github.com/foureyes/foureyes/devstack"
+	"github.com/foureyes/foureyes/internal/devstack"
 	"github.com/foureyes/foureyes/internal/procstat"
 )
 

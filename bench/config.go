@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/foureyes/foureyes/devstack"
+	"github.com/foureyes/foureyes/internal/devstack"
 )
 
 // config is the bench's flags.

@@ -18,7 +18,7 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/foureyes/foureyes/devstack"
+	"github.com/foureyes/foureyes/internal/devstack"
 )
 
 func main() {

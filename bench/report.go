@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/foureyes/foureyes/devstack"
+	"github.com/foureyes/foureyes/internal/devstack"
 	"github.com/foureyes/foureyes/internal/procstat"
 )
 

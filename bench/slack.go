@@ -26,7 +26,7 @@ const (
 	slackTeam   = "TBENCH0001"
 )
 
-// slackUsers are the policy's Slack ids of the signers (deploy/policy.yaml).
+// slackUsers are the policy's Slack ids of the signers (deployments/policy.yaml).
 var slackUsers = map[string]string{"review": "U0BOB0001", "approval": "U0ERIN001"}
 
 // viaSlack is foureyes decided by signed Slack button clicks: decide returns

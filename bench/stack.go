@@ -8,7 +8,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/foureyes/foureyes/devstack"
+	"github.com/foureyes/foureyes/internal/devstack"
 	"github.com/foureyes/foureyes/internal/procstat"
 	"github.com/foureyes/foureyes/internal/stacktest"
 )

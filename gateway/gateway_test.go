@@ -373,7 +373,7 @@ func TestDefaults(t *testing.T) {
 
 // Every demo token maps to its own identity through the real policy.
 func TestDemoPolicyTokens(t *testing.T) {
-	p, _, err := policy.Load("../deploy/policy.yaml")
+	p, _, err := policy.Load("../deployments/policy.yaml")
 	require.NoError(t, err)
 	tokens, err := demotokens.Read("..")
 	require.NoError(t, err)

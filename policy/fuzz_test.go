@@ -20,7 +20,7 @@ approval: {identities: [a], quorum: 1, deadline: 90m, freeze: [{start: 2025-01-0
 
 func FuzzParse(f *testing.F) {
 	f.Add([]byte(testYAML))
-	if demo, err := os.ReadFile("../deploy/policy.yaml"); err == nil {
+	if demo, err := os.ReadFile("../deployments/policy.yaml"); err == nil {
 		f.Add(demo)
 	}
 	if p, err := Parse("seed", []byte(testYAML)); err == nil {

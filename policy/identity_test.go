@@ -42,7 +42,7 @@ func TestIdentityForSlack(t *testing.T) {
 }
 
 func TestDemoPolicy(t *testing.T) {
-	p, hash, err := Load("../deploy/policy.yaml")
+	p, hash, err := Load("../deployments/policy.yaml")
 	require.NoError(t, err)
 	assert.Len(t, hash, 64)
 	tokens, err := demotokens.Read("..") // FOUREYES_DEMO_TOKEN_CI_BOT -> ci-bot
@@ -62,7 +62,7 @@ func TestDemoPolicy(t *testing.T) {
 // The demo: alice authors a change; her own prod approval is refused while
 // carol and dave may approve.
 func TestDemoScenario(t *testing.T) {
-	p, _, err := Load("../deploy/policy.yaml")
+	p, _, err := Load("../deployments/policy.yaml")
 	require.NoError(t, err)
 	c := Check{Environment: "prod", Gate: GateApproval, Authors: []string{"alice"},
 		Requester: "rita", Earlier: []string{"bob"}, Now: date("2026-02-01T00:00:00Z")}

@@ -7,7 +7,7 @@ import (
 	"os"
 	"os/exec"
 
-	"github.com/foureyes/foureyes/devstack"
+	"github.com/foureyes/foureyes/internal/devstack"
 )
 
 // runBench runs `go run ./bench ARGS` from the repository root: foureyes

@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/foureyes/foureyes/config"
-	"github.com/foureyes/foureyes/devstack"
+	"github.com/foureyes/foureyes/internal/devstack"
 )
 
 // clusterComposeView is what of docker-compose.yml the comparison with

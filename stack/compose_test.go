@@ -13,7 +13,7 @@ import (
 
 	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/config"
-	"github.com/foureyes/foureyes/devstack"
+	"github.com/foureyes/foureyes/internal/devstack"
 )
 
 func repoRoot(t *testing.T) string {
@@ -176,7 +176,7 @@ func checkRoleService(t *testing.T, role string, svc composeService) {
 	if want := []string{"-role", role}; !slices.Equal(svc.Command, want) {
 		t.Errorf("%s: command %v, want %v", role, svc.Command, want)
 	}
-	if want := "deploy/env/" + role + ".env"; svc.EnvFile != want {
+	if want := "deployments/env/" + role + ".env"; svc.EnvFile != want {
 		t.Errorf("%s: env_file %q, want %q", role, svc.EnvFile, want)
 	}
 	if a := svc.Environment["TEMPORAL_ADDRESS"]; a != "temporal-frontend:7233" {
@@ -204,11 +204,11 @@ func checkRoleService(t *testing.T, role string, svc composeService) {
 	}
 }
 
-// TestRoleEnvFiles checks each deploy/env file holds only its role's
+// TestRoleEnvFiles checks each deployments/env file holds only its role's
 // settings and no secret value.
 func TestRoleEnvFiles(t *testing.T) {
 	for _, role := range roleNames {
-		env, err := devstack.ReadEnvFile(filepath.Join(repoRoot(t), "deploy", "env", role+".env"))
+		env, err := devstack.ReadEnvFile(filepath.Join(repoRoot(t), "deployments", "env", role+".env"))
 		if err != nil {
 			t.Fatal(err)
 		}

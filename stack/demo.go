@@ -13,8 +13,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/foureyes/foureyes/devstack"
 	"github.com/foureyes/foureyes/internal/demotokens"
+	"github.com/foureyes/foureyes/internal/devstack"
 )
 
 // demoRef is what the demo releases: the branch of data/repos/payments
@@ -77,7 +77,7 @@ func (d *demo) start(ctx context.Context, env string) (string, error) {
 	return releaseID(out)
 }
 
-// demoSoak is prod's verified_for in deploy/policy.yaml.
+// demoSoak is prod's verified_for in deployments/policy.yaml.
 const demoSoak = 10 * time.Second
 
 // stagingFirst releases payments to staging (bob reviews, carol approves:
@@ -354,7 +354,7 @@ func (d *demo) starter(ctx context.Context, as string, args ...string) ([]byte, 
 	return out, code, err
 }
 
-// policyArg is the stack's policy (deploy/policy.yaml + keys) as the demo
+// policyArg is the stack's policy (deployments/policy.yaml + keys) as the demo
 // names it: relative to the repository root starter runs in, if inside it.
 func (s *stack) policyArg() string {
 	rel, err := filepath.Rel(s.cfg.root, s.local.PolicyFile())

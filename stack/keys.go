@@ -9,11 +9,11 @@ import (
 	"path/filepath"
 
 	"github.com/foureyes/foureyes/attest"
-	"github.com/foureyes/foureyes/devstack"
+	"github.com/foureyes/foureyes/internal/devstack"
 )
 
 // runKeys prepares docker-compose's keys: DIR/<role>.key and .pub (kept when
-// present) and DIR/policy.yaml, deploy/policy.yaml followed by keys:, and
+// present) and DIR/policy.yaml, deployments/policy.yaml followed by keys:, and
 // the demo repositories it names (DIR/repos).
 func runKeys(args []string, out io.Writer) int {
 	root, err := devstack.RepoRoot()
@@ -23,7 +23,7 @@ func runKeys(args []string, out io.Writer) int {
 	}
 	fs := flag.NewFlagSet("stack keys", flag.ContinueOnError)
 	dir := fs.String("dir", filepath.Join(root, "keys"), "key folder (docker-compose.yml mounts ./keys)")
-	base := fs.String("policy", filepath.Join(root, "deploy", "policy.yaml"), "policy without keys")
+	base := fs.String("policy", filepath.Join(root, "deployments", "policy.yaml"), "policy without keys")
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
 		fmt.Fprintf(os.Stderr, "stack keys: bad arguments %v\n", args)
 		return 2

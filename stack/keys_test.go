@@ -14,7 +14,7 @@ import (
 // keeps the keys on a second run and keeps them out of git.
 func TestWriteComposeKeys(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "keys")
-	base := filepath.Join(repoRoot(t), "deploy", "policy.yaml")
+	base := filepath.Join(repoRoot(t), "deployments", "policy.yaml")
 	var first map[string][]string
 	for run := 0; run < 2; run++ {
 		if err := writeComposeKeys(dir, base, &bytes.Buffer{}); err != nil {

@@ -54,7 +54,7 @@ const usage = `usage:
   go run ./stack test [go test args]
   go run ./stack screenshots [--out docs]   Temporal UI screenshots of a release at its approval gate
   go run ./stack bench [bench flags]    (go run ./bench -h lists them)
-  go run ./stack keys [--dir keys] [--policy deploy/policy.yaml]
+  go run ./stack keys [--dir keys] [--policy deployments/policy.yaml]
                       signing keys and keys/policy.yaml for docker-compose
 `
 

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/foureyes/foureyes/config"
-	"github.com/foureyes/foureyes/devstack"
+	"github.com/foureyes/foureyes/internal/devstack"
 )
 
 // setupMetrics gives each role a Prometheus endpoint: --metrics-port and

@@ -17,8 +17,9 @@ import (
 
 	"go.temporal.io/api/workflowservice/v1"
 
-	"github.com/foureyes/foureyes/devstack"
 	"github.com/foureyes/foureyes/internal/demotokens"
+	"github.com/foureyes/foureyes/internal/devstack"
+	"github.com/foureyes/foureyes/internal/headless"
 )
 
 // The list the screenshots show: releases waiting for approval in prod.
@@ -144,11 +145,11 @@ func (s *stack) waitListed(ctx context.Context, id string) error {
 // photograph saves the filtered list and the release's metadata pages,
 // each once the rendered page shows what it must.
 func (s *stack) photograph(ctx context.Context, chromium, dir, id, runID string) error {
-	b, err := startBrowser(ctx, chromium)
+	b, err := headless.Start(ctx, chromium)
 	if err != nil {
 		return err
 	}
-	defer b.close()
+	defer b.Close()
 	ui := fmt.Sprintf("http://localhost:%d/namespaces/default/workflows", s.cfg.uiPort)
 	page := ui + "/" + url.PathEscape(id) + "/" + url.PathEscape(runID)
 	shots := []struct {
@@ -163,15 +164,15 @@ func (s *stack) photograph(ctx context.Context, chromium, dir, id, runID string)
 		{shotAttrsMem, page + "/metadata", []string{`"ReleaseAwaiting"`, `"awaiting_approval"`, `"policy_hash"`}},
 	}
 	for _, sh := range shots {
-		if err := b.open(sh.url, 1800, 1000); err != nil {
+		if err := b.Open(sh.url, 1800, 1000); err != nil {
 			return err
 		}
-		if err := b.waitText(ctx, 45*time.Second, sh.want...); err != nil {
+		if err := b.WaitText(ctx, 45*time.Second, sh.want...); err != nil {
 			return fmt.Errorf("%s: %w", sh.url, err)
 		}
 		time.Sleep(time.Second) // let late layout settle before the picture
 		path := filepath.Join(dir, sh.file)
-		if err := b.screenshot(path); err != nil {
+		if err := b.Screenshot(path); err != nil {
 			return err
 		}
 		logf(s.out, "%-40s %s", sh.file, sh.url)

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/foureyes/foureyes/devstack"
+	"github.com/foureyes/foureyes/internal/devstack"
 )
 
 func TestRoleEnv(t *testing.T) {

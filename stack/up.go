@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/foureyes/foureyes/config"
-	"github.com/foureyes/foureyes/devstack"
+	"github.com/foureyes/foureyes/internal/devstack"
 )
 
 // Roles in start order (orchestrator first).

@@ -298,7 +298,7 @@ func TestAuditShowExportVerify(t *testing.T) {
 }
 
 func TestPolicyCheck(t *testing.T) {
-	good := filepath.Join("..", "deploy", "policy.yaml")
+	good := filepath.Join("..", "deployments", "policy.yaml")
 	_, hash, err := policy.Load(good)
 	require.NoError(t, err)
 	code, out, errs := cli(t, nil, "policy", "check", good)

@@ -24,7 +24,7 @@ import (
 	"github.com/foureyes/foureyes/policy"
 )
 
-// demoToken reads a demo identity's token (bob, ci-bot) from deploy/demo-tokens.env.
+// demoToken reads a demo identity's token (bob, ci-bot) from deployments/demo-tokens.env.
 func demoToken(t *testing.T, identity string) string {
 	tokens, err := demotokens.Read("..")
 	require.NoError(t, err)
@@ -36,7 +36,7 @@ func demoToken(t *testing.T, identity string) string {
 // gatewayFor serves a real gateway, holding the approval role's test key,
 // backed by fake Temporal and the demo policy.
 func gatewayFor(t *testing.T, fake client.Client) string {
-	p, _, err := policy.Load(filepath.Join("..", "deploy", "policy.yaml"))
+	p, _, err := policy.Load(filepath.Join("..", "deployments", "policy.yaml"))
 	require.NoError(t, err)
 	s := gateway.New(gateway.Options{Client: fake, Policy: p, DecisionWait: 50 * time.Millisecond,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Signer: testkeys.Signer(attest.RoleApproval)})

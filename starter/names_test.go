@@ -19,7 +19,7 @@ import (
 // alike by the policy, the starter and the deploy role (api.ValidName): a
 // policy can no longer declare a name the starter or the deploy role refuses.
 func TestOneNameRule(t *testing.T) {
-	demo, err := os.ReadFile(filepath.Join("..", "deploy", "policy.yaml"))
+	demo, err := os.ReadFile(filepath.Join("..", "deployments", "policy.yaml"))
 	require.NoError(t, err)
 	for _, name := range []string{"prod-eu", "eu2", "prod.eu", "prod_eu", "Prod", "-prod", strings.Repeat("p", 64)} {
 		want := api.ValidName(name)

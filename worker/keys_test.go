@@ -28,7 +28,7 @@ type testKeys struct {
 }
 
 func newTestKeys(t *testing.T) *testKeys {
-	k := &testKeys{dir: t.TempDir(), bare: repoFile(t, "deploy/policy.yaml")}
+	k := &testKeys{dir: t.TempDir(), bare: repoFile(t, "deployments/policy.yaml")}
 	demo, err := os.ReadFile(k.bare)
 	require.NoError(t, err)
 	var b strings.Builder

@@ -78,7 +78,7 @@ type manifest struct {
 // The manifest and README's "Connect Slack" match the code: the route the
 // gateway serves, the scope the notifier needs, every Slack setting.
 func TestSlackManifestAndReadmeMatchCode(t *testing.T) {
-	raw, err := os.ReadFile(repoFile(t, "deploy/slack-app-manifest.yaml"))
+	raw, err := os.ReadFile(repoFile(t, "deployments/slack-app-manifest.yaml"))
 	require.NoError(t, err)
 	var m manifest
 	require.NoError(t, yaml.Unmarshal(raw, &m))
@@ -101,6 +101,6 @@ func TestSlackManifestAndReadmeMatchCode(t *testing.T) {
 			assert.Contains(t, section, config.Prefix(config.RoleApproval)+key)
 		}
 	}
-	assert.Contains(t, section, "deploy/slack-app-manifest.yaml")
+	assert.Contains(t, section, "deployments/slack-app-manifest.yaml")
 	assert.Contains(t, section, api.PathSlackInteractions)
 }

@@ -1,5 +1,5 @@
-// Package demotokens reads deploy/demo-tokens.env, the public API tokens of
-// the demo identities of deploy/policy.yaml. It imports nothing of
+// Package demotokens reads deployments/demo-tokens.env, the public API tokens of
+// the demo identities of deployments/policy.yaml. It imports nothing of
 // foureyes, so that every package's tests (policy's and gateway's own
 // among them) and the stack tools can share the one reader.
 package demotokens
@@ -16,7 +16,7 @@ import (
 const prefix = "FOUREYES_DEMO_TOKEN_"
 
 // Path is the file in the repository at root.
-func Path(root string) string { return filepath.Join(root, "deploy", "demo-tokens.env") }
+func Path(root string) string { return filepath.Join(root, "deployments", "demo-tokens.env") }
 
 // Var names identity's variable in the file: ci-bot -> FOUREYES_DEMO_TOKEN_CI_BOT.
 func Var(identity string) string {
@@ -70,5 +70,5 @@ func Get(tokens map[string]string, identity string) (string, error) {
 	if tok, ok := tokens[identity]; ok {
 		return tok, nil
 	}
-	return "", fmt.Errorf("deploy/demo-tokens.env has no %s", Var(identity))
+	return "", fmt.Errorf("deployments/demo-tokens.env has no %s", Var(identity))
 }

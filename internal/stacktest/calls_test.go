@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/foureyes/foureyes/api"
-	"github.com/foureyes/foureyes/devstack"
+	"github.com/foureyes/foureyes/internal/devstack"
 )
 
 // gatewayStub serves /v1/decisions with the answers in turn (the last one

@@ -18,13 +18,13 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/foureyes/foureyes/attest"
-	"github.com/foureyes/foureyes/devstack"
 	"github.com/foureyes/foureyes/internal/demotokens"
+	"github.com/foureyes/foureyes/internal/devstack"
 	"github.com/foureyes/foureyes/policy"
 )
 
 // Options says which stack to start; the zero value is the dev server
-// with deploy/policy.yaml in a new temporary folder.
+// with deployments/policy.yaml in a new temporary folder.
 type Options struct {
 	// TempPrefix names the temporary folder (os.MkdirTemp's pattern).
 	TempPrefix string
@@ -32,7 +32,7 @@ type Options struct {
 	Keep bool
 	// BasePolicy writes the policy the stack's is composed from into the
 	// stack's folder (s.Dir) and returns its path; nil means
-	// deploy/policy.yaml.
+	// deployments/policy.yaml.
 	BasePolicy func(s *Stack) (string, error)
 	// Prepare runs once the data folders, the demo repositories and the
 	// keys exist, before the server starts: e.g. commits to release, or
@@ -148,7 +148,7 @@ func (s *Stack) readKeys() error {
 	return err
 }
 
-// WithoutPromotion is a BasePolicy: deploy/policy.yaml without its
+// WithoutPromotion is a BasePolicy: deployments/policy.yaml without its
 // promotion and emergency rules, so that prod releases go straight to prod.
 func WithoutPromotion(s *Stack) (string, error) {
 	return devstack.WritePolicyWithoutPromotion(s.Root, s.Dir)

@@ -1,0 +1,41 @@
+package devstack
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// WithoutPromotionRules is a policy's text without its environments'
+// requires: and emergency: sections (indented four spaces, their fields
+// six, as in deployments/policy.yaml). Suites whose releases go straight to
+// prod (integration, faults, bench) run with it: the promotion rule is
+// tested on its own, and a staging release before every prod one would
+// only slow them down.
+func WithoutPromotionRules(data []byte) []byte {
+	var out strings.Builder
+	skip := false
+	for _, l := range strings.SplitAfter(string(data), "\n") {
+		switch {
+		case strings.HasPrefix(l, "    requires:") || strings.HasPrefix(l, "    emergency:"):
+			skip = true
+			continue
+		case skip && strings.HasPrefix(l, "      "):
+			continue
+		}
+		skip = false
+		out.WriteString(l)
+	}
+	return []byte(out.String())
+}
+
+// WritePolicyWithoutPromotion writes root's deployments/policy.yaml without its
+// promotion rules to dir/base-policy.yaml, for Local.BasePolicy.
+func WritePolicyWithoutPromotion(root, dir string) (string, error) {
+	data, err := os.ReadFile(filepath.Join(root, "deployments", "policy.yaml"))
+	if err != nil {
+		return "", err
+	}
+	out := filepath.Join(dir, "base-policy.yaml")
+	return out, os.WriteFile(out, WithoutPromotionRules(data), 0o644)
+}
