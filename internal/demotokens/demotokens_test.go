@@ -25,7 +25,7 @@ func TestReadRepositoryFile(t *testing.T) {
 func TestReadRefusesOtherLines(t *testing.T) {
 	for _, bad := range []string{"OTHER=x", "FOUREYES_DEMO_TOKEN_BOB", "FOUREYES_DEMO_TOKEN_BOB=", "FOUREYES_DEMO_TOKEN_=x"} {
 		root := t.TempDir()
-		if err := os.MkdirAll(filepath.Join(root, "deploy"), 0o755); err != nil {
+		if err := os.MkdirAll(filepath.Dir(Path(root)), 0o755); err != nil {
 			t.Fatal(err)
 		}
 		data := "# comment\n\nFOUREYES_DEMO_TOKEN_CI_BOT=a\n" + bad + "\n"

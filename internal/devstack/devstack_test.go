@@ -70,7 +70,7 @@ func TestRepoRoot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(filepath.Join(root, "devstack", "devstack.go")); err != nil {
+	if _, err := os.Stat(filepath.Join(root, "internal", "devstack", "devstack.go")); err != nil {
 		t.Fatalf("RepoRoot = %s: %v", root, err)
 	}
 }
