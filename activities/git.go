@@ -31,10 +31,6 @@ const ErrTypeSourceFailed = "SourceFailed"
 const DefaultGitTimeout = 5 * time.Minute
 
 var (
-	// revisionRE is what a release may ask for: a full or short SHA, a tag
-	// or a branch (refs/... too); never an option, never a revision
-	// expression (no "..", "@{", "^", "~", ":").
-	revisionRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/+-]{0,199}$`)
 	shortSHARE = regexp.MustCompile(`^[0-9a-f]{4,39}$`)
 	unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 )

@@ -5,19 +5,17 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 )
 
 // slackAPI stands in for Slack's Web API (FOUREYES_APPROVAL_SLACK_API_URL):
-// it answers every chat.* call as Slack does, at once, and counts them.
+// it answers every chat.* call as Slack does, at once.
 type slackAPI struct {
-	srv   *http.Server
-	url   string
-	mu    sync.Mutex
-	ts    int
-	calls map[string]int
+	srv *http.Server
+	url string
+	mu  sync.Mutex
+	ts  int
 }
 
 func startSlackAPI() (*slackAPI, error) {
@@ -25,7 +23,7 @@ func startSlackAPI() (*slackAPI, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &slackAPI{url: "http://" + ln.Addr().String() + "/api/", calls: map[string]int{}}
+	s := &slackAPI{url: "http://" + ln.Addr().String() + "/api/"}
 	s.srv = &http.Server{Handler: http.HandlerFunc(s.serve), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = s.srv.Serve(ln) }()
 	return s, nil
@@ -33,9 +31,7 @@ func startSlackAPI() (*slackAPI, error) {
 
 func (s *slackAPI) serve(w http.ResponseWriter, r *http.Request) {
 	_ = r.ParseForm()
-	method := strings.TrimPrefix(r.URL.Path, "/api/")
 	s.mu.Lock()
-	s.calls[method]++
 	s.ts++
 	ts := fmt.Sprintf("1700000000.%06d", s.ts)
 	s.mu.Unlock()
@@ -47,10 +43,3 @@ func (s *slackAPI) serve(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *slackAPI) close() { _ = s.srv.Close() }
-
-// count is how many calls of method were made.
-func (s *slackAPI) count(method string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.calls[method]
-}
