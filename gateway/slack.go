@@ -49,15 +49,10 @@ func newSlackState(o *SlackOptions) *slackState {
 
 // slackClick is one verified click on a prompt's button.
 type slackClick struct {
-	req       api.DecisionRequest
-	team      string
-	user      string
-	channel   string
-	messageTS string
-	actionTS  string
-	batch     []string // "approve for staging and prod": every release of the artifact to decide
-	trigger   string   // the click's trigger id (to open the reason dialog)
-	reasoned  bool     // a rejection with the reason from the dialog
+	slackui.Click                     // who clicked where (Action, Verdict and Button only for buttons)
+	req           api.DecisionRequest // what the click decides
+	batch         []string            // "approve for staging and prod": every release of the artifact to decide
+	reasoned      bool                // a rejection with the reason from the dialog
 }
 
 // handleSlackInteraction verifies a request from Slack, acknowledges it at
@@ -155,8 +150,7 @@ func (s *Server) checkClick(cb slack.InteractionCallback) (*slackClick, int, str
 // clickFor turns a click into a request; its id is the click's, so that a
 // redelivery counts once.
 func clickFor(k slackui.Click) (*slackClick, int, string) {
-	c := &slackClick{team: k.Team, user: k.User, channel: k.Channel, messageTS: k.MessageTS, actionTS: k.ActionTS,
-		trigger: k.Trigger}
+	c := &slackClick{Click: k}
 	c.req = api.DecisionRequest{ReleaseID: k.Button.ReleaseID, Gate: k.Button.Gate, Verdict: k.Verdict,
 		Comment: "via Slack", RequestID: k.ID()}
 	if bad := validateDecision(c.req); bad != nil {
@@ -175,7 +169,7 @@ func clickFor(k slackui.Click) (*slackClick, int, string) {
 // takeClick decides in the background, after Slack has its answer.
 func (s *Server) takeClick(c slackClick) {
 	if s.slack.clicks.seen(c.req.RequestID) {
-		s.log.Info("slack click already taken", "request_id", c.req.RequestID, "user", c.user)
+		s.log.Info("slack click already taken", "request_id", c.req.RequestID, "user", c.User)
 		return
 	}
 	s.slack.work.Add(1)
@@ -209,7 +203,7 @@ func (s *Server) decideClick(ctx context.Context, c slackClick) {
 		ans, status = s.decide(ctx, who, c.req)
 	}
 	s.log.Info("decision", "channel", api.ChannelSlack, "release", c.req.ReleaseID, "gate", c.req.Gate,
-		"verdict", c.req.Verdict, "identity", who.identity, "slack_user", c.user, "request_id", c.req.RequestID,
+		"verdict", c.req.Verdict, "identity", who.identity, "slack_user", c.User, "request_id", c.req.RequestID,
 		"outcome", ans.Outcome, "reason", ans.Reason, "error", ans.Error, "status", status)
 	s.replyEphemeral(ctx, c, ephemeralText(c.req, ans))
 }
@@ -246,22 +240,22 @@ func short(digest string) string {
 
 // clicker is the authenticated caller behind a verified click.
 func (s *Server) clicker(c slackClick) caller {
-	identity := "slack:" + c.user
+	identity := "slack:" + c.User
 	if s.policy != nil {
-		if id, ok := s.policy.IdentityForSlack(c.user); ok {
+		if id, ok := s.policy.IdentityForSlack(c.User); ok {
 			identity = id
 		}
 	}
 	return caller{identity: identity, channel: api.ChannelSlack,
-		evidence: attest.Evidence{Kind: "slack", SlackTeam: c.team, SlackUser: c.user, ActionTS: c.actionTS}}
+		evidence: attest.Evidence{Kind: "slack", SlackTeam: c.Team, SlackUser: c.User, ActionTS: c.ActionTS}}
 }
 
 func (s *Server) replyEphemeral(ctx context.Context, c slackClick, text string) {
 	if text == "" || s.slack.opts.Client == nil {
 		return
 	}
-	if err := slackui.Ephemeral(ctx, s.slack.opts.Client, c.channel, c.user, text); err != nil {
-		s.log.Warn("slack ephemeral reply failed", "user", c.user, "channel", c.channel, "error", err)
+	if err := slackui.Ephemeral(ctx, s.slack.opts.Client, c.Channel, c.User, text); err != nil {
+		s.log.Warn("slack ephemeral reply failed", "user", c.User, "channel", c.Channel, "error", err)
 	}
 }
 

@@ -13,15 +13,15 @@ import (
 
 // askReason opens the reason modal for a reject click.
 func (s *Server) askReason(ctx context.Context, c slackClick) {
-	if s.slack.opts.Client == nil || c.trigger == "" {
+	if s.slack.opts.Client == nil || c.Trigger == "" {
 		s.log.Warn("slack reject click dropped: a rejection needs a reason and no modal can be opened",
-			"user", c.user, "release", c.req.ReleaseID, "has_client", s.slack.opts.Client != nil)
+			"user", c.User, "release", c.req.ReleaseID, "has_client", s.slack.opts.Client != nil)
 		return
 	}
-	view := slackui.ReasonModal(slackui.ReasonMeta{Release: c.req.ReleaseID, Gate: c.req.Gate, Channel: c.channel,
-		MessageTS: c.messageTS, ActionTS: c.actionTS}, maxCommentLen)
-	if _, err := s.slack.opts.Client.OpenViewContext(ctx, c.trigger, view); err != nil {
-		s.log.Warn("slack reason modal not opened", "user", c.user, "release", c.req.ReleaseID, "error", err)
+	view := slackui.ReasonModal(slackui.ReasonMeta{Release: c.req.ReleaseID, Gate: c.req.Gate, Channel: c.Channel,
+		MessageTS: c.MessageTS, ActionTS: c.ActionTS}, maxCommentLen)
+	if _, err := s.slack.opts.Client.OpenViewContext(ctx, c.Trigger, view); err != nil {
+		s.log.Warn("slack reason modal not opened", "user", c.User, "release", c.req.ReleaseID, "error", err)
 		s.replyEphemeral(ctx, c, fmt.Sprintf("Your reject at the %s gate of %s was not recorded: the reason dialog could not open (%v).",
 			c.req.Gate, c.req.ReleaseID, err))
 	}
@@ -55,9 +55,9 @@ func (s *Server) reasonClick(cb slack.InteractionCallback) (*slackClick, map[str
 	case r.Text == "":
 		return nil, slackui.ReasonRequired, http.StatusOK, ""
 	}
-	c := &slackClick{team: r.Team, user: r.User, channel: r.Channel, messageTS: r.MessageTS, actionTS: r.ActionTS,
-		reasoned: true, req: api.DecisionRequest{ReleaseID: r.Release, Gate: r.Gate, Verdict: api.VerdictReject,
-			Comment: r.Text, RequestID: r.ID}}
+	c := &slackClick{Click: slackui.Click{Team: r.Team, User: r.User, Channel: r.Channel, MessageTS: r.MessageTS,
+		ActionTS: r.ActionTS}, reasoned: true, req: api.DecisionRequest{ReleaseID: r.Release, Gate: r.Gate, Verdict: api.VerdictReject,
+		Comment: r.Text, RequestID: r.ID}}
 	if bad := validateDecision(c.req); bad != nil {
 		return nil, nil, http.StatusBadRequest, "reason dialog: " + bad.msg
 	}
