@@ -245,7 +245,7 @@ func writeJSON(path string, v any) error {
 	if err != nil {
 		return err
 	}
-	_, err = writeFileAtomic(path, append(data, '\n'))
+	_, err = once.WriteFile(path, append(data, '\n'))
 	return err
 }
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/foureyes/foureyes/api"
+	"github.com/foureyes/foureyes/internal/once"
 )
 
 func checkDeployInput(in api.DeployInput) error {
@@ -175,6 +176,6 @@ func writeState(path string, st *deployState) error {
 	if err != nil {
 		return err
 	}
-	_, err = writeFileAtomic(path, append(data, '\n'))
+	_, err = once.WriteFile(path, append(data, '\n'))
 	return err
 }

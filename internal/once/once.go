@@ -1,6 +1,7 @@
 package once
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -111,7 +112,8 @@ func (s Step) Fence(why string) error {
 	if err := os.MkdirAll(s.Dir, 0o755); err != nil {
 		return err
 	}
-	return writeAtomic(s.Path("fenced"), []byte(why+"\n"))
+	_, err := WriteFile(s.Path("fenced"), []byte(why+"\n"))
+	return err
 }
 
 // clear forgets an earlier run so that the command may run again.
@@ -130,24 +132,28 @@ func (s Step) stopping() error {
 		ErrTypeWorkerStopping)
 }
 
-// writeAtomic writes through a temp file and a rename, so that readers
-// never see a partial file.
-func writeAtomic(path string, data []byte) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+// WriteFile writes a record (a run's state, a deploy or build record, a
+// fence) through a temp file, synced, and a rename, then syncs the folder:
+// readers never see a partial file and a crash loses no record that was
+// written. An identical existing file is kept (changed is false).
+func WriteFile(path string, data []byte) (changed bool, err error) {
+	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, data) {
+		return false, nil
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
-		return err
+		return false, err
 	}
-	_, werr := f.Write(data)
-	// Synced before and after the rename: a fence lost in a crash would let
-	// the fenced command run after its rollback.
-	if err := errors.Join(werr, f.Sync(), f.Close()); err != nil {
-		return err
+	defer os.Remove(tmp.Name()) // no-op after the rename
+	_, werr := tmp.Write(data)
+	// Other roles' workers (maybe other users) read artifacts and state.
+	if err := errors.Join(werr, tmp.Chmod(0o644), tmp.Sync(), tmp.Close()); err != nil {
+		return false, err
 	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return false, err
 	}
-	return syncDir(filepath.Dir(path))
+	return true, syncDir(filepath.Dir(path))
 }
 
 func syncDir(dir string) error {

@@ -3,6 +3,7 @@ package once
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -125,4 +126,27 @@ func TestCommandGetsOnlyTheGivenEnvironment(t *testing.T) {
 		[]string{"ONCE_TEST_X=given", "PATH=" + os.Getenv("PATH")}, 0)
 	require.NoError(t, err)
 	assert.Equal(t, "given\n", res.Output)
+}
+
+func TestWriteFileReplacesWholeAndKeepsIdentical(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "record.json")
+	changed, err := WriteFile(path, []byte("one\n"))
+	require.NoError(t, err)
+	assert.True(t, changed)
+	changed, err = WriteFile(path, []byte("one\n"))
+	require.NoError(t, err)
+	assert.False(t, changed, "an identical record is kept")
+	changed, err = WriteFile(path, []byte("two\n"))
+	require.NoError(t, err)
+	assert.True(t, changed)
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.Equal(t, "two\n", string(data))
+	info, err := os.Stat(path)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o644), info.Mode().Perm(), "other roles read records")
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	assert.Len(t, entries, 1, "no temp file left behind")
 }
