@@ -95,3 +95,37 @@ func TestPrintFigures(t *testing.T) {
 		t.Errorf("no figures reported, printed %q", out.String())
 	}
 }
+
+// Each target's budget is a count of executions (a duration can fail a clean
+// run, golang/go#75804) unless FOUREYES_FUZZTIME overrides it.
+func TestFuzzBudgets(t *testing.T) {
+	t.Setenv("FOUREYES_FUZZTIME", "")
+	countRE := regexp.MustCompile(`^[1-9][0-9]*x$`)
+	for _, f := range fuzzTargets {
+		if got := fuzzBudget(f.budget); !countRE.MatchString(got) {
+			t.Errorf("%s %s: budget %q, want a count like 10000x", f.pkg, f.name, got)
+		}
+	}
+	t.Setenv("FOUREYES_FUZZTIME", "1m")
+	if got := fuzzBudget("20000x"); got != "1m" {
+		t.Errorf("FOUREYES_FUZZTIME=1m: budget %q", got)
+	}
+}
+
+// A failed fuzz run names the input the fuzzer wrote, and only a new one.
+func TestNewNames(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "seed"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	before := dirNames(dir)
+	if err := os.WriteFile(filepath.Join(dir, "crash1"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got := newNames(before, dirNames(dir)); !slices.Equal(got, []string{"crash1"}) {
+		t.Errorf("new inputs %v, want [crash1]", got)
+	}
+	if got := dirNames(filepath.Join(dir, "missing")); len(got) != 0 {
+		t.Errorf("missing folder lists %v", got)
+	}
+}

@@ -16,7 +16,7 @@ import (
 // runTest builds foureyes' Temporal server, makes sure the Temporal CLI
 // (the operators' client) and docker-compose are there, runs
 // go test -count=1 ./... (plus args), then — for the whole suite, or when
-// FOUREYES_FUZZTIME is set — every fuzz target for a bounded time; between the
+// FOUREYES_FUZZTIME is set — every fuzz target for a bounded budget; between the
 // two it prints the figures the reliability and security suites reported.
 func runTest(args []string, out io.Writer) int {
 	root, err := devstack.RepoRoot()
@@ -59,7 +59,7 @@ func runTest(args []string, out io.Writer) int {
 	// Figures first, so that the run still ends on go test's own closing lines.
 	printFigures(out, figs)
 	if code == 0 && fuzzWanted(args) {
-		code = runFuzz(root, env, out, fuzzTime())
+		code = runFuzz(root, env, out)
 	}
 	return code
 }
