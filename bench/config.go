@@ -81,7 +81,7 @@ func (c *config) flags(fs *flag.FlagSet) *string {
 func (c *config) settingFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.keep, "keep", false, "keep the temporary folder (logs, SQLite file)")
 	fs.BoolVar(&c.cluster, "cluster", false, "run on the cluster (PostgreSQL, frontend, history, matching, worker, mTLS) instead of the dev server")
-	fs.StringVar(&c.profile, "profile", "", "write CPU and heap profiles of the orchestrator and approval roles to this folder")
+	fs.StringVar(&c.profile, "profile", "", "write CPU and heap profiles of the orchestrator, the approval role and the Temporal server to this folder")
 	fs.BoolVar(&c.bare, "bare", false, "run the server without the stack's default tuning (devstack.DefaultTuning)")
 	fs.IntVar(&c.cache, "orchestrator-cache", 0, "FOUREYES_ORCHESTRATOR_CACHE_SIZE for the orchestrator (0: its default)")
 	fs.StringVar(&c.compression, "grpc-compression", "", "TEMPORAL_GRPC_COMPRESSION (gzip or none) of every role, floor too (default: the stack's)")
@@ -122,6 +122,9 @@ func (c config) tuning() *devstack.Tuning {
 	}
 	t.SQLitePragmas = append(append([]string{}, t.SQLitePragmas...), c.pragmas...)
 	t.DynamicConfig = append(append([]string{}, t.DynamicConfig...), c.dyn...)
+	if c.profile != "" {
+		t.PprofListen = c.pprof["server"]
+	}
 	return &t
 }
 

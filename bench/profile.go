@@ -13,8 +13,9 @@ import (
 	"github.com/foureyes/foureyes/internal/devstack"
 )
 
-// profiled are the roles whose pprof endpoints -profile turns on.
-var profiled = []string{"orchestrator", "approval"}
+// profiled are the processes whose pprof endpoints -profile turns on: two
+// roles and foureyes' Temporal server (its CPU per release bounds throughput).
+var profiled = []string{"orchestrator", "approval", "server"}
 
 func pprofPorts() (map[string]string, error) {
 	m := map[string]string{}

@@ -19,6 +19,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -66,6 +69,26 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	return serve(args, stdout, stderr)
 }
 
+// servePprof serves net/http/pprof on addr (nothing when addr is ""): the
+// bench profiles the server's CPU per release with it.
+func servePprof(addr string, stderr io.Writer) (net.Addr, error) {
+	if addr == "" {
+		return nil, nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("--pprof-listen: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	go func() {
+		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		fmt.Fprintln(stderr, "temporal-server: pprof:", srv.Serve(ln))
+	}()
+	return ln.Addr(), nil
+}
+
 type listFlag []string
 
 func (l *listFlag) String() string     { return strings.Join(*l, ",") }
@@ -80,6 +103,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	dataDir := fs.String("data", "data", "folder of the SQLite file temporal-server.db (made on first run)")
 	uiKeyFile := fs.String("ui-api-key-file", "", "file holding the API key of the operator the Web UI calls as")
 	logLevel := fs.String("log-level", "warn", "server log level: debug, info, warn, error")
+	pprofAddr := fs.String("pprof-listen", "", "serve Go's pprof endpoints (/debug/pprof/) on this address, e.g. 127.0.0.1:6060; \"\": none")
 	fs.StringVar(&o.IP, "ip", "127.0.0.1", "IP of the frontend and the Web UI")
 	fs.IntVar(&o.Port, "port", 7233, "frontend gRPC port")
 	fs.IntVar(&o.UIPort, "ui-port", 8233, "Web UI port; 0: no UI")
@@ -106,6 +130,9 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("--config is required (temporal-server init DIR writes one)")
 	}
 	began := time.Now()
+	if _, err := servePprof(*pprofAddr, stderr); err != nil {
+		return err
+	}
 	cfg, err := authz.Load(*configFile)
 	if err != nil {
 		return err

@@ -27,6 +27,7 @@ type ServerOptions struct {
 	LogFile       string        // server stdout/stderr; required
 	DynamicConfig []string      // KEY=VALUE (value is JSON)
 	SQLitePragmas []string      // PRAGMA=VALUE
+	PprofListen   string        // serve pprof here ("": none)
 	StartTimeout  time.Duration // wait for the frontend; default 60s
 }
 
@@ -35,6 +36,7 @@ type ServerOptions struct {
 type Tuning struct {
 	SQLitePragmas []string
 	DynamicConfig []string
+	PprofListen   string // the bench profiles the server here; "": no pprof
 }
 
 // DefaultTuning is what the local stack runs with: settings that lowered the
@@ -100,6 +102,9 @@ func serverArgs(o ServerOptions) []string {
 	}
 	for _, nameType := range api.SearchAttributes {
 		args = append(args, "--search-attribute", nameType)
+	}
+	if o.PprofListen != "" {
+		args = append(args, "--pprof-listen", o.PprofListen)
 	}
 	return args
 }
