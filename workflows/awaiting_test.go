@@ -37,10 +37,10 @@ func eligible(x api.ExplainResult) []string {
 }
 
 // awaitingAgree checks, a moment after a decision, that the status, the
-// search attribute, the explain query and the decision's notification
-// (want: nil when no notice went out, e.g. for a refusal) name the same
-// people.
-func (s *ReleaseSuite) awaitingAgree(ups *[]map[string]any, wantNotice []string, want ...string) {
+// search attribute, the explain query and the last notification of kind
+// (wantNotice: nil when no notice went out, e.g. for a refusal) name the
+// same people.
+func (s *ReleaseSuite) awaitingAgree(ups *[]map[string]any, kind string, wantNotice []string, want ...string) {
 	var st api.Status
 	var x api.ExplainResult
 	s.query(api.QueryStatus, &st)
@@ -49,7 +49,7 @@ func (s *ReleaseSuite) awaitingAgree(ups *[]map[string]any, wantNotice []string,
 	s.ElementsMatch(want, lastAwaitingUpsert(*ups), "search attribute")
 	s.ElementsMatch(want, eligible(x), "explain")
 	if wantNotice != nil {
-		s.ElementsMatch(wantNotice, s.lastNotice(api.NotifyDecision).Awaiting, "notification")
+		s.ElementsMatch(wantNotice, s.lastNotice(kind).Awaiting, "notification")
 	}
 }
 
@@ -68,21 +68,21 @@ func (s *ReleaseSuite) lastNotice(kind string) api.Notification {
 
 // After every decision the status, the search attribute, the explain query
 // and the notification agree on who may still sign: one answer, computed
-// when the state changed. The decision that ends a gate is notified with
-// nobody left to sign it.
+// when the state changed. The decision that ends a gate is told by the
+// gate's outcome notice, with nobody left to sign it.
 func (s *ReleaseSuite) TestAwaitingAgreesEverywhereAfterEachDecision() {
 	s.Require().NoError(s.env.SetTypedSearchAttributesOnStart(api.StartAttributes(request())))
 	ups := s.upserts()
-	after := func(at time.Duration, notice []string, want ...string) {
-		s.env.RegisterDelayedCallback(func() { s.awaitingAgree(ups, notice, want...) }, at+time.Second)
+	after := func(at time.Duration, kind string, notice []string, want ...string) {
+		s.env.RegisterDelayedCallback(func() { s.awaitingAgree(ups, kind, notice, want...) }, at+time.Second)
 	}
-	after(0, nil, "bob", "ci-bot")
+	after(0, "", nil, "bob", "ci-bot")
 	s.decide(time.Minute, "r1", "review", "bob", api.VerdictApprove)
-	after(time.Minute, []string{}, "carol", "dave") // review decided; the approval gate is open
+	after(time.Minute, api.NotifyOutcome, []string{}, "carol", "dave") // review decided; the approval gate is open
 	s.decide(90*time.Second, "self", "approval", "alice", api.VerdictApprove)
-	after(90*time.Second, nil, "carol", "dave") // a refusal changes nobody's eligibility
+	after(90*time.Second, "", nil, "carol", "dave") // a refusal changes nobody's eligibility
 	s.decide(2*time.Minute, "a1", "approval", "carol", api.VerdictApprove)
-	after(2*time.Minute, []string{"dave"}, "dave")
+	after(2*time.Minute, api.NotifyDecision, []string{"dave"}, "dave")
 	s.decide(3*time.Minute, "a2", "approval", "dave", api.VerdictApprove)
 	s.Equal(api.StatusDeployed, s.run().Status)
 	var st api.Status

@@ -162,7 +162,11 @@ func (r *release) accept(ctx workflow.Context, d api.Decision, now time.Time, en
 		Channel: d.Channel, Outcome: d.Verdict, Envelope: json.RawMessage(env),
 		Detail: fmt.Sprintf("%s at gate %s (%d of %d); comment: %q", d.Verdict, g.name, g.approvals(), g.rule.Quorum, d.Comment)})
 	r.recordGateDecided(ctx, g, state, d.Identity)
-	r.notify(ctx, r.notification(api.NotifyDecision, g, d.Identity+" "+d.Verdict+"d"))
+	if state == api.GateOpen || !r.leanNotices() {
+		// lean notices: a decision that decides the gate is told by the
+		// gate's outcome notice, sent in the same workflow task
+		r.notify(ctx, r.notification(api.NotifyDecision, g, d.Identity+" "+d.Verdict+"d"))
+	}
 }
 
 // recordGateDecided records a gate's rejection or approval (nothing while

@@ -60,6 +60,19 @@ func (r *release) notify(ctx workflow.Context, n api.Notification) workflow.Futu
 	return f
 }
 
+// notifyOutcome tells how a gate ended. When the release goes on past it
+// (lean notices), the notice is sent from a coroutine that runs once the
+// main one blocks: after the next stage's first command, so that the next
+// approval prompt is not queued behind it.
+func (r *release) notifyOutcome(ctx workflow.Context, g *gate, goesOn bool) {
+	n := r.notification(api.NotifyOutcome, g, "gate "+g.state)
+	if !goesOn || !r.leanNotices() {
+		r.notify(ctx, n)
+		return
+	}
+	workflow.Go(ctx, func(ctx workflow.Context) { r.notify(ctx, n) })
+}
+
 // prompt asks the gate's signers and remembers the message reference so that
 // later updates edit the same message. The approve stage's executor is the
 // approval worker that sent the approval prompt.

@@ -17,16 +17,12 @@ import (
 // results, not errors, so that every release ends with a sealed audit trail.
 func Release(ctx workflow.Context, req api.ReleaseRequest) (api.ReleaseResult, error) {
 	r := newRelease(ctx, req)
-	v := workflow.GetVersion(ctx, changeSearchAttributes, workflow.DefaultVersion, versionBatchedPublish)
-	r.visible, r.batched = v >= versionVisible, v >= versionBatchedPublish
-	r.trust.signed = workflow.GetVersion(ctx, changeSignedAttestations, workflow.DefaultVersion,
-		versionSignedAttestations) >= versionSignedAttestations
-	r.src.enabled = r.trust.signed && workflow.GetVersion(ctx, changeGitSources, workflow.DefaultVersion,
-		versionGitSources) >= versionGitSources
-	if r.src.enabled {
-		r.promo.version = workflow.GetVersion(ctx, changePromotions, workflow.DefaultVersion, latestPromotions)
+	r.version = workflow.GetVersion(ctx, changeRelease, workflow.DefaultVersion, latestRelease)
+	if r.version >= versionOneMarker {
+		r.takeLatestEarlierChanges()
+	} else {
+		r.askEarlierChanges(ctx)
 	}
-	r.promo.enabled = r.promo.version >= versionPromotions
 	r.startPublisher(ctx)
 	if err := r.registerQueries(ctx); err != nil {
 		return api.ReleaseResult{}, err
@@ -38,6 +34,38 @@ func Release(ctx workflow.Context, req api.ReleaseRequest) (api.ReleaseResult, e
 	}
 	return r.finish(ctx, r.pipeline(ctx)), nil
 }
+
+// askEarlierChanges takes the versions a release recorded before
+// changeRelease, one GetVersion call each, in the order they were added.
+func (r *release) askEarlierChanges(ctx workflow.Context) {
+	v := workflow.GetVersion(ctx, changeSearchAttributes, workflow.DefaultVersion, versionBatchedPublish)
+	r.visible, r.batched = v >= versionVisible, v >= versionBatchedPublish
+	r.trust.signed = workflow.GetVersion(ctx, changeSignedAttestations, workflow.DefaultVersion,
+		versionSignedAttestations) >= versionSignedAttestations
+	r.src.enabled = r.trust.signed && workflow.GetVersion(ctx, changeGitSources, workflow.DefaultVersion,
+		versionGitSources) >= versionGitSources
+	if r.src.enabled {
+		r.promo.version = workflow.GetVersion(ctx, changePromotions, workflow.DefaultVersion, latestPromotions)
+	}
+	r.promo.enabled = r.promo.version >= versionPromotions
+}
+
+// takeLatestEarlierChanges: a release with changeRelease runs every earlier
+// change at its latest version without asking (versionOneMarker).
+func (r *release) takeLatestEarlierChanges() {
+	r.visible, r.batched = true, true
+	r.trust.signed, r.src.enabled = true, true
+	r.promo.version, r.promo.enabled = latestPromotions, true
+}
+
+// sealClosesTrail: since changeRelease always; before, as recorded.
+func (r *release) sealClosesTrail(ctx workflow.Context) bool {
+	return r.version >= versionOneMarker || workflow.GetVersion(ctx, changeSealClosesTrail,
+		workflow.DefaultVersion, versionSealClosesTrail) >= versionSealClosesTrail
+}
+
+// leanNotices: versionLeanNotices.
+func (r *release) leanNotices() bool { return r.version >= versionLeanNotices }
 
 // ending is how a release ends: its status and why. A step after which the
 // release goes on returns goOn, the zero ending.
@@ -196,7 +224,7 @@ func (r *release) gateStage(ctx workflow.Context, name, stage, status string) en
 	err := r.waitGate(ctx, g)
 	r.closeGate(g)
 	r.observeGate(ctx, g)
-	r.notify(ctx, r.notification(api.NotifyOutcome, g, "gate "+g.state))
+	r.notifyOutcome(ctx, g, err == nil && !r.cancelled() && g.state == api.GateApproved)
 	switch {
 	case err != nil || r.cancelled():
 		return r.stopped(ctx, api.StatusFailed, "gate wait failed: "+rootMessage(err))
@@ -258,8 +286,7 @@ func (r *release) finish(ctx workflow.Context, e ending) api.ReleaseResult {
 	r.status = status
 	r.record(ctx, audit.Entry{Type: audit.EventReleaseEnded, Stage: r.stage, Outcome: status, Detail: reason})
 	if r.trust.signed {
-		r.closing = workflow.GetVersion(ctx, changeSealClosesTrail, workflow.DefaultVersion,
-			versionSealClosesTrail) >= versionSealClosesTrail
+		r.closing = r.sealClosesTrail(ctx)
 		r.seal(ctx, status)
 	}
 	res := api.ReleaseResult{Status: status, Reason: reason, ArtifactRef: r.artifact.ArtifactRef,

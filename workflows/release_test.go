@@ -356,6 +356,7 @@ func (s *ReleaseSuite) decisionCount(tags map[string]string) int64 {
 // did (no rule code: the entries hash as before); its answers and metrics,
 // which are not in its history, carry the code.
 func (s *ReleaseSuite) TestRefusalsBeforeRuleCodesRecordNoCode() {
+	s.env.OnGetVersion(changeRelease, workflow.DefaultVersion, latestRelease).Return(workflow.DefaultVersion)
 	s.env.OnGetVersion(changePromotions, workflow.DefaultVersion, latestPromotions).Return(workflow.Version(versionEmergencyRefused))
 	s.decide(time.Minute, "r1", "review", "bob", api.VerdictApprove)
 	s.decide(90*time.Second, "self", "approval", "alice", api.VerdictApprove)

@@ -29,18 +29,19 @@ type release struct {
 	cancel      *api.CancelRequest // an accepted cancel
 	stopStage   workflow.CancelFunc
 	result      *api.ReleaseResult
-	lastNotice  workflow.Future // the last notification sent
-	seq         int             // decisions seen, to name those without a request id
-	now         time.Time       // workflow time of the last step, for queries
-	visible     bool            // upserts search attributes and memo (versionVisible)
-	batched     bool            // publishes once per workflow task (versionBatchedPublish)
-	dirty       bool            // state changed since the last publish (batched)
-	gates       []*gate         // every gate opened, in order
-	stageAt     time.Time       // when the current stage began
-	trust       trust           // keys and verified envelopes (signed attestations)
-	src         source          // what git said (git sources)
-	closing     bool            // ended: only the seal joins the trail (changeSealClosesTrail)
-	promo       promo           // promotion and emergency (changePromotions)
+	lastNotice  workflow.Future  // the last notification sent
+	seq         int              // decisions seen, to name those without a request id
+	now         time.Time        // workflow time of the last step, for queries
+	visible     bool             // upserts search attributes and memo (versionVisible)
+	batched     bool             // publishes once per workflow task (versionBatchedPublish)
+	dirty       bool             // state changed since the last publish (batched)
+	gates       []*gate          // every gate opened, in order
+	stageAt     time.Time        // when the current stage began
+	trust       trust            // keys and verified envelopes (signed attestations)
+	src         source           // what git said (git sources)
+	closing     bool             // ended: only the seal joins the trail (changeSealClosesTrail)
+	promo       promo            // promotion and emergency (changePromotions)
+	version     workflow.Version // GetVersion(changeRelease); DefaultVersion before it
 }
 
 func newRelease(ctx workflow.Context, req api.ReleaseRequest) *release {

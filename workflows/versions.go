@@ -3,13 +3,35 @@ package workflows
 // Versions of the Release workflow: every workflow.GetVersion change id and
 // the version values compared against it, with what each changed. A release
 // keeps the version it recorded when it first passed the call, so old
-// histories replay as they ran. Add a version value to an existing change
-// id rather than a new id where the change follows from it: each new id
-// costs a marker and a search-attribute upsert per release.
+// histories replay as they ran.
+//
+// New releases take one call, changeRelease; the five change ids below it
+// are asked only by releases that recorded no changeRelease marker (every
+// release before it), and a new release runs with each at its latest.
+// Each GetVersion call costs a marker event and a TemporalChangeVersion
+// upsert (an event and a visibility write on the server): five per release
+// before changeRelease, one since. Add a new change as the next version value
+// of changeRelease, never as a new id.
 //
 // Order matters within one change id: a new value is the next number, and
 // the GetVersion call's maximum is raised to it.
 const (
+	// changeRelease: the one change id of new releases.
+	changeRelease = "release"
+	// versionOneMarker: every earlier change at its latest (search
+	// attributes batched, signed attestations, git sources, promotions with
+	// rule codes, the seal closing the trail), with one marker instead of five.
+	versionOneMarker = 1
+	// versionLeanNotices: a decision that decides its gate sends no
+	// "decision" notice (the gate's outcome notice, sent in the same workflow
+	// task, carries the same state and signers), and an approved gate's
+	// outcome notice is sent after the next stage's first command, so the
+	// approval prompt is not queued behind it on the approval role's queue.
+	versionLeanNotices = 2
+	// latestRelease is the maximum the GetVersion call of changeRelease
+	// takes: its newest version.
+	latestRelease = versionLeanNotices
+
 	// changeSearchAttributes: the release keeps search attributes and a memo
 	// (upserts are commands); releases started before replay without.
 	changeSearchAttributes = "search-attributes"
