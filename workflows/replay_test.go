@@ -10,8 +10,11 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/foureyes/foureyes/api"
 )
 
 // TestReplayRecordedHistories replays histories recorded on the real dev
@@ -28,7 +31,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("testdata", "histories", "*.json"))
 	require.NoError(t, err)
 	require.NotEmpty(t, files, "no recorded histories: the replay test would prove nothing")
-	signed, git, promotions := 0, 0, 0
+	signed, git, promotions, lean := 0, 0, 0, 0
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			hist := readHistory(t, f)
@@ -46,6 +49,9 @@ func TestReplayRecordedHistories(t *testing.T) {
 				requireSignedPath(t, hist)
 				require.True(t, hasMarker(hist, changeGitSources), "no %s version marker", changeGitSources)
 				git++
+			case strings.HasSuffix(f, "-lean.json"):
+				requireLeanPath(t, hist, !strings.Contains(f, "-promotion-too-early"))
+				lean++
 			}
 			if hasMarker(hist, changePromotions) {
 				promotions++
@@ -59,6 +65,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 	require.NotZero(t, signed, "no recorded history of a release with signed attestations")
 	require.NotZero(t, git, "no recorded history of a release with git sources")
 	require.GreaterOrEqual(t, promotions, 3, "the promotion paths (refused at start, promoted, emergency) are recorded")
+	require.NotZero(t, lean, "no recorded history of a release with changeRelease (one marker, lean notices)")
 }
 
 // hasMarker reports whether the history took GetVersion(change).
@@ -102,4 +109,77 @@ func requireSignedPath(t *testing.T, hist *historypb.History) {
 	}
 	require.True(t, marker, "no %s version marker", changeSignedAttestations)
 	require.NotZero(t, updates, "no Update accepted")
+}
+
+// requireLeanPath: a *-lean.json history took changeRelease (one version
+// marker, no other) and, past a gate, lean notices: no "decision" notice for
+// a decision that decided its gate, and the review gate's outcome notice
+// never ahead of the approval prompt scheduled in the same workflow task.
+func requireLeanPath(t *testing.T, hist *historypb.History, gated bool) {
+	var changes []string
+	for _, ev := range hist.Events {
+		for _, p := range ev.GetMarkerRecordedEventAttributes().GetDetails()["change-id"].GetPayloads() {
+			changes = append(changes, string(p.GetData()))
+		}
+	}
+	require.Equal(t, []string{`"` + changeRelease + `"`}, changes, "version markers")
+	if !gated {
+		return
+	}
+	require.NotZero(t, countEvents(hist, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED), "no Update accepted")
+	prompts := map[int64]bool{} // workflow tasks that scheduled the approval prompt
+	for _, n := range scheduledNotices(t, hist) {
+		switch {
+		case n.Kind == api.NotifyDecision:
+			require.Equal(t, api.GateOpen, n.GateState, "decision notice (%s) for a decided gate", n.Detail)
+		case n.Kind == api.NotifyPrompt && n.Gate == "approval":
+			prompts[n.task] = true
+		case n.Kind == api.NotifyOutcome && n.Gate == "review" && n.GateState == api.GateApproved:
+			require.False(t, !prompts[n.task] && sameTaskPromptAfter(t, hist, n.task),
+				"the review gate's outcome notice was scheduled ahead of the approval prompt")
+		}
+	}
+}
+
+// scheduledNotice is a Notify activity's input and the workflow task that
+// scheduled it.
+type scheduledNotice struct {
+	api.Notification
+	task int64
+}
+
+// scheduledNotices are the Notify activities' inputs in the order scheduled.
+func scheduledNotices(t *testing.T, hist *historypb.History) []scheduledNotice {
+	var out []scheduledNotice
+	for _, ev := range hist.Events {
+		a := ev.GetActivityTaskScheduledEventAttributes()
+		if a.GetActivityType().GetName() != api.ActivityNotify {
+			continue
+		}
+		var n api.Notification
+		require.NoError(t, converter.GetDefaultDataConverter().FromPayloads(a.GetInput(), &n))
+		out = append(out, scheduledNotice{n, a.GetWorkflowTaskCompletedEventId()})
+	}
+	return out
+}
+
+// sameTaskPromptAfter: the workflow task schedules an approval prompt
+// (after what was seen so far).
+func sameTaskPromptAfter(t *testing.T, hist *historypb.History, task int64) bool {
+	for _, n := range scheduledNotices(t, hist) {
+		if n.task == task && n.Kind == api.NotifyPrompt && n.Gate == "approval" {
+			return true
+		}
+	}
+	return false
+}
+
+func countEvents(hist *historypb.History, typ enumspb.EventType) int {
+	n := 0
+	for _, ev := range hist.Events {
+		if ev.GetEventType() == typ {
+			n++
+		}
+	}
+	return n
 }

@@ -17,13 +17,18 @@ import (
 
 // RecordEnv names a folder: when set, each release of
 // TestReleasesThroughTheGateway writes its history there as
-// <service>-<env>-<status>[-<label>]-git.json (releases with git sources;
-// the *-signed.json ones were recorded before them), the way the replay
+// <service>-<env>-<status>[-<label>]RecordedSuffix, the way the replay
 // test's histories (workflows/testdata/histories) are recorded:
 //
 //	FOUREYES_RECORD_HISTORIES=$PWD/workflows/testdata/histories \
-//	  go test ./e2e/integration -count=1 -run TestReleasesThroughTheGateway
+//	  go test ./e2e/integration -count=1 -run 'TestReleasesThroughTheGateway|TestPromotionAndEmergency'
 const RecordEnv = "FOUREYES_RECORD_HISTORIES"
+
+// RecordedSuffix ends the names of histories recorded now: with the
+// workflow's changeRelease version marker and lean notices. Histories of
+// earlier versions keep theirs (*-signed.json before git sources,
+// *-git.json before changeRelease): re-recording never overwrites them.
+const RecordedSuffix = "-lean.json"
 
 // recordHistory writes the ended release's history with the Temporal CLI
 // (`temporal workflow show -o json`, as the read-only operator), if RecordEnv
@@ -35,7 +40,7 @@ func (s *stackT) recordHistory(id string, res api.ReleaseResult, label ...string
 	}
 	st := s.status(id)
 	name := strings.Join(append([]string{st.Request.Service, st.Request.Environment,
-		strings.ReplaceAll(res.Status, "_", "-")}, label...), "-") + "-git.json"
+		strings.ReplaceAll(res.Status, "_", "-")}, label...), "-") + RecordedSuffix
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, s.cli, "workflow", "show", "-w", id, "-o", "json")
