@@ -54,6 +54,10 @@ type fakeClient struct {
 	// per release (workflow id), when set: its binding and its handler's result
 	bindingOf map[string]api.Binding
 	resultOf  map[string]api.DecisionOutcome
+	// hold, when set, keeps every UpdateWorkflow call waiting until it is
+	// closed; inFlight and maxInFlight count the calls waiting
+	hold                  chan struct{}
+	inFlight, maxInFlight int
 }
 
 func (f *fakeClient) SignalWorkflow(_ context.Context, id, _, name string, arg any) error {
@@ -107,7 +111,8 @@ func (f *fakeClient) nextOutcome() api.DecisionOutcome {
 
 // UpdateWorkflow records the update and answers as the workflow's handler
 // would, at once (WaitForStage Completed).
-func (f *fakeClient) UpdateWorkflow(_ context.Context, o client.UpdateWorkflowOptions) (client.WorkflowUpdateHandle, error) {
+func (f *fakeClient) UpdateWorkflow(ctx context.Context, o client.UpdateWorkflowOptions) (client.WorkflowUpdateHandle, error) {
+	f.waitHeld(ctx)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.updates = append(f.updates, o)
@@ -122,6 +127,27 @@ func (f *fakeClient) UpdateWorkflow(_ context.Context, o client.UpdateWorkflowOp
 		result = f.nextOutcome()
 	}
 	return &fakeUpdate{id: o.UpdateID, workflow: o.WorkflowID, value: result, err: f.updateFailure}, nil
+}
+
+// waitHeld waits, while hold is set, until it is closed, counting the
+// calls waiting at once.
+func (f *fakeClient) waitHeld(ctx context.Context) {
+	f.mu.Lock()
+	hold := f.hold
+	if hold == nil {
+		f.mu.Unlock()
+		return
+	}
+	f.inFlight++
+	f.maxInFlight = max(f.maxInFlight, f.inFlight)
+	f.mu.Unlock()
+	select {
+	case <-hold:
+	case <-ctx.Done():
+	}
+	f.mu.Lock()
+	f.inFlight--
+	f.mu.Unlock()
 }
 
 // fakeUpdate is a completed update.

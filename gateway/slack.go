@@ -31,6 +31,10 @@ const (
 	// slackWork bounds the decision (query, update or signal and poll) and
 	// the ephemeral reply.
 	slackWork = 30 * time.Second
+	// slackDeciders is how many clicks are decided at once: a burst of
+	// clicks is acknowledged first and decided a few at a time, so that its
+	// decisions do not starve the acknowledgements still to be sent.
+	slackDeciders = 8
 )
 
 type slackState struct {
@@ -38,13 +42,14 @@ type slackState struct {
 	sigs   recent // signatures of verified requests: a second use is a replay
 	clicks recent // request ids of clicks taken: a redelivery counts once
 	work   sync.WaitGroup
+	slots  chan struct{} // one per click being decided (slackDeciders)
 }
 
 func newSlackState(o *SlackOptions) *slackState {
 	if o == nil {
 		return nil
 	}
-	return &slackState{opts: *o}
+	return &slackState{opts: *o, slots: make(chan struct{}, slackDeciders)}
 }
 
 // slackClick is one verified click on a prompt's button.
@@ -166,7 +171,8 @@ func clickFor(k slackui.Click) (*slackClick, int, string) {
 	return c, http.StatusOK, ""
 }
 
-// takeClick decides in the background, after Slack has its answer.
+// takeClick decides in the background, after Slack has its answer, at most
+// slackDeciders at once.
 func (s *Server) takeClick(c slackClick) {
 	if s.slack.clicks.seen(c.req.RequestID) {
 		s.log.Info("slack click already taken", "request_id", c.req.RequestID, "user", c.User)
@@ -175,6 +181,8 @@ func (s *Server) takeClick(c slackClick) {
 	s.slack.work.Add(1)
 	go func() {
 		defer s.slack.work.Done()
+		s.slack.slots <- struct{}{}
+		defer func() { <-s.slack.slots }()
 		ctx, cancel := context.WithTimeout(context.Background(), slackWork)
 		defer cancel()
 		if c.req.Verdict == api.VerdictReject && !c.reasoned {

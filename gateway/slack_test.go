@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -24,7 +25,9 @@ import (
 	"go.temporal.io/api/serviceerror"
 
 	"github.com/foureyes/foureyes/api"
+	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/internal/slackrec"
+	"github.com/foureyes/foureyes/internal/testkeys"
 	"github.com/foureyes/foureyes/policy"
 )
 
@@ -360,4 +363,31 @@ func serveSocket(conn *websocket.Conn, envelopes []string, acks chan<- string) {
 		}
 		acks <- ack.EnvelopeID
 	}
+}
+
+// A burst of clicks is acknowledged at once and decided at most
+// slackDeciders at a time: the decisions wait, the acknowledgements do not.
+func TestSlackBurstDecidesAFewAtATime(t *testing.T) {
+	fake := &fakeClient{binding: signedBinding(), hold: make(chan struct{})}
+	f := newSlackFixture(t, fake)
+	f.gw.signer = testkeys.Signer(attest.RoleApproval)
+	f.gw.limits = nil // one clicker, many clicks: the per-identity limit is not under test
+	clicks := 3 * slackDeciders
+	for i := range clicks {
+		c := click(userBob, api.SlackActionApprove)
+		c.ActionTS = fmt.Sprintf("1700000100.%06d", i)
+		body := c.Body()
+		status, _ := f.post(t, "", body, signedNow(body))
+		require.Equal(t, http.StatusOK, status, "click %d acknowledged while decisions wait", i)
+	}
+	require.Eventually(t, func() bool {
+		fake.mu.Lock()
+		defer fake.mu.Unlock()
+		return fake.inFlight == slackDeciders
+	}, 5*time.Second, 5*time.Millisecond, "decisions under way")
+	time.Sleep(50 * time.Millisecond) // room for a ninth, were there no bound
+	close(fake.hold)
+	f.gw.WaitSlack()
+	assert.Equal(t, slackDeciders, fake.maxInFlight, "decisions at once")
+	assert.Equal(t, clicks, len(fake.updates), "every click decided")
 }
