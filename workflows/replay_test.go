@@ -183,3 +183,36 @@ func countEvents(hist *historypb.History, typ enumspb.EventType) int {
 	}
 	return n
 }
+
+// TestReplayEndsOnTheRecordedHead: replaying a release that completed ends
+// on the audit head its result recorded. The replay test compares commands
+// only; this compares the trail, which is workflow state an auditor exports
+// from a replay (the audit query of a closed release).
+func TestReplayEndsOnTheRecordedHead(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "histories", "*.json"))
+	require.NoError(t, err)
+	compared := 0
+	for _, f := range files {
+		hist := readHistory(t, f)
+		done := hist.Events[len(hist.Events)-1].GetWorkflowExecutionCompletedEventAttributes()
+		var recorded api.ReleaseResult
+		if done == nil || converter.GetDefaultDataConverter().FromPayloads(done.GetResult(), &recorded) != nil || recorded.AuditHead == "" {
+			continue
+		}
+		var replayed api.ReleaseResult
+		capture := func(ctx workflow.Context, req api.ReleaseRequest) (api.ReleaseResult, error) {
+			res, err := Release(ctx, req)
+			replayed = res
+			return res, err
+		}
+		r := worker.NewWorkflowReplayer()
+		r.RegisterWorkflowWithOptions(capture, workflow.RegisterOptions{Name: api.WorkflowRelease})
+		id := hist.Events[0].GetWorkflowExecutionStartedEventAttributes().GetWorkflowId()
+		require.NoError(t, r.ReplayWorkflowHistoryWithOptions(nil, hist,
+			worker.ReplayWorkflowHistoryOptions{OriginalExecution: workflow.Execution{ID: id}}), f)
+		require.Equal(t, recorded.AuditHead, replayed.AuditHead, "%s: the replay's audit head", filepath.Base(f))
+		compared++
+	}
+	require.NotZero(t, compared, "no recorded history with an audit head")
+	t.Logf("%d of %d histories replay to the audit head their result recorded", compared, len(files))
+}
