@@ -75,6 +75,11 @@ func servePprof(addr string, stderr io.Writer) (net.Addr, error) {
 	if addr == "" {
 		return nil, nil
 	}
+	if !loopback(addr) {
+		// pprof has no authentication and /debug/pprof/profile burns CPU on
+		// demand: it must not be reachable by other clients of the network
+		return nil, fmt.Errorf("--pprof-listen %q: only a loopback address (127.0.0.1, ::1, localhost)", addr)
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("--pprof-listen: %w", err)
@@ -87,6 +92,16 @@ func servePprof(addr string, stderr io.Writer) (net.Addr, error) {
 		fmt.Fprintln(stderr, "temporal-server: pprof:", srv.Serve(ln))
 	}()
 	return ln.Addr(), nil
+}
+
+// loopback reports whether addr's host is a loopback address or localhost.
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return host == "localhost" || ip != nil && ip.IsLoopback()
 }
 
 type listFlag []string
@@ -103,7 +118,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	dataDir := fs.String("data", "data", "folder of the SQLite file temporal-server.db (made on first run)")
 	uiKeyFile := fs.String("ui-api-key-file", "", "file holding the API key of the operator the Web UI calls as")
 	logLevel := fs.String("log-level", "warn", "server log level: debug, info, warn, error")
-	pprofAddr := fs.String("pprof-listen", "", "serve Go's pprof endpoints (/debug/pprof/) on this address, e.g. 127.0.0.1:6060; \"\": none")
+	pprofAddr := fs.String("pprof-listen", "", "serve Go's pprof endpoints (/debug/pprof/) on this loopback address, e.g. 127.0.0.1:6060; \"\": none")
 	fs.StringVar(&o.IP, "ip", "127.0.0.1", "IP of the frontend and the Web UI")
 	fs.IntVar(&o.Port, "port", 7233, "frontend gRPC port")
 	fs.IntVar(&o.UIPort, "ui-port", 8233, "Web UI port; 0: no UI")

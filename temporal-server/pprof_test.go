@@ -25,7 +25,14 @@ func TestServePprof(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "goroutine profile:") {
 		t.Errorf("pprof answered %d:\n%.200s", resp.StatusCode, body)
 	}
-	if _, err := servePprof("256.0.0.1:1", io.Discard); err == nil || !strings.Contains(err.Error(), "--pprof-listen") {
-		t.Errorf("bad address: %v, want an error naming --pprof-listen", err)
+	// unauthenticated profiles stay on the machine: any address another
+	// host could reach is refused before anything listens
+	for _, addr := range []string{"0.0.0.0:0", ":0", "[::]:0", "10.1.2.3:6060", "example.com:6060", "no-port"} {
+		if got, err := servePprof(addr, io.Discard); got != nil || err == nil || !strings.Contains(err.Error(), "loopback") {
+			t.Errorf("--pprof-listen %s: served %v, %v; want refused as not loopback", addr, got, err)
+		}
+	}
+	if _, err := servePprof("[::1]:0", io.Discard); err != nil && !strings.Contains(err.Error(), "cannot assign") {
+		t.Errorf("::1 is loopback: %v", err)
 	}
 }
