@@ -561,9 +561,9 @@ func (a *attackRun) report(t *testing.T, took time.Duration) {
 	figures.Report(t, "attacks tried %d / refused %d (nothing deployed by any: deploys %d); %s; %.0fs",
 		tried, refused, deploys, strings.Join(parts, ", "), took.Seconds())
 	if f := a.flood; f.total > 0 {
-		figures.Report(t, "flood of %d refused decisions on one release in %.1fs: %d decide Updates straight to Temporal (%d answered refused, %d rejected unrecorded, %d errors) and %d through the gateway as the author (%d refused, %d answered 429 with Retry-After); its trail holds %s; history %d events; then deployed with bob, carol and dave's decisions",
+		figures.Report(t, "flood of %d refused decisions on one release in %.1fs: %d decide Updates straight to Temporal (%d answered refused, %d rejected unrecorded, %d errors) and %d through the gateway as the author (%d refused, %d answered 429 with Retry-After; %d of them answered 202 pending first and were sent again); its trail holds %s; history %d events; then deployed with bob, carol and dave's decisions",
 			f.total, f.took.Seconds(), f.updates, f.answered, f.rejected, f.errors, f.gateway, f.forbidden, f.limited,
-			f.trail, f.history)
+			f.pending, f.trail, f.history)
 	}
 }
 

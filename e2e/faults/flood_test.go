@@ -42,7 +42,7 @@ const (
 // floodFigures is what the flood measured.
 type floodFigures struct {
 	total, updates, answered, rejected, errors int
-	gateway, forbidden, limited                int
+	gateway, forbidden, limited, pending       int
 	history                                    int64
 	trail                                      string
 	took                                       time.Duration
@@ -64,7 +64,7 @@ func (a *attackRun) flood10k(ctx context.Context, t *testing.T) error {
 	}
 	f := &a.flood
 	begin := time.Now()
-	var answered, rejected, failed, forbidden, limited atomic.Int64
+	var answered, rejected, failed, forbidden, limited, pending atomic.Int64
 	var firstErr atomic.Value
 	fail := func(what string, err error) {
 		failed.Add(1)
@@ -91,7 +91,10 @@ func (a *attackRun) flood10k(ctx context.Context, t *testing.T) error {
 	}
 	for i := range floodGateway {
 		wg.Go(func() {
-			code, retryAfter, err := a.postAsAlice(ctx, id, i)
+			code, retryAfter, waited, err := a.decideAsAlice(ctx, id, i)
+			if waited {
+				pending.Add(1)
+			}
 			switch {
 			case err == nil && code == http.StatusForbidden:
 				forbidden.Add(1)
@@ -110,9 +113,9 @@ func (a *attackRun) flood10k(ctx context.Context, t *testing.T) error {
 	f.took = time.Since(begin)
 	f.total, f.updates, f.gateway = floodUpdates+floodGateway, floodUpdates, floodGateway
 	f.answered, f.rejected, f.errors = int(answered.Load()), int(rejected.Load()), int(failed.Load())
-	f.forbidden, f.limited = int(forbidden.Load()), int(limited.Load())
-	t.Logf("flood sent in %.1fs: updates %d refused + %d rejected, gateway %d refused + %d limited, %d errors",
-		f.took.Seconds(), f.answered, f.rejected, f.forbidden, f.limited, f.errors)
+	f.forbidden, f.limited, f.pending = int(forbidden.Load()), int(limited.Load()), int(pending.Load())
+	t.Logf("flood sent in %.1fs: updates %d refused + %d rejected, gateway %d refused + %d limited (%d answered pending first), %d errors",
+		f.took.Seconds(), f.answered, f.rejected, f.forbidden, f.limited, f.pending, f.errors)
 	if f.errors > 0 {
 		return fmt.Errorf("%d requests of the flood were neither refused nor limited; first: %v", f.errors, firstErr.Load())
 	}
@@ -168,8 +171,30 @@ func (a *attackRun) badEnvelopes(ctx context.Context, id string) ([]attest.Envel
 	return envs, nil
 }
 
+// floodPendingTries bounds how often the author repeats a request the
+// gateway answered 202 pending.
+const floodPendingTries = 10
+
+// decideAsAlice sends the author's approval of her own change through the
+// gateway as a client following its protocol does: a 202 pending (the
+// Update not answered in time, as when the flood holds the workflow's
+// in-flight Updates) is sent again with the same request_id until it gets
+// a final answer. It returns that answer's status and Retry-After, and
+// whether it was pending first.
+func (a *attackRun) decideAsAlice(ctx context.Context, id string, i int) (code int, retryAfter string, waited bool, err error) {
+	for try := 0; try < floodPendingTries; try++ {
+		code, retryAfter, err = a.postAsAlice(ctx, id, i)
+		if err != nil || code != http.StatusAccepted {
+			return code, retryAfter, waited, err
+		}
+		waited = true
+		time.Sleep(time.Second)
+	}
+	return code, retryAfter, waited, err
+}
+
 // postAsAlice sends the author's approval of her own change through the
-// gateway; it returns the status and the Retry-After header.
+// gateway once; it returns the status and the Retry-After header.
 func (a *attackRun) postAsAlice(ctx context.Context, id string, i int) (int, string, error) {
 	body := fmt.Sprintf(`{"release_id":%q,"gate":"review","verdict":"approve","request_id":"flood-alice-%d"}`, id, i)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.s.Local.GatewayURL()+"/v1/decisions", bytes.NewReader([]byte(body)))
