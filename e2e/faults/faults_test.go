@@ -458,8 +458,11 @@ func (f *faultRun) checkTrail(r *release, tl *tally, bad func(string, ...any)) {
 		bad("audit trail: %v", err)
 		return
 	}
+	var divergence string
 	if entries[len(entries)-1].Hash != r.res.AuditHead {
+		first := entries
 		entries = f.replayedTrail(ctx, r, entries, tl)
+		divergence = describeDivergence(first, entries)
 	}
 	var buf bytes.Buffer
 	_ = audit.Export(&buf, entries)
@@ -474,10 +477,10 @@ func (f *faultRun) checkTrail(r *release, tl *tally, bad func(string, ...any)) {
 		tl.chains++
 	} else if err != nil || n != len(entries) || entries[len(entries)-1].Hash != r.res.AuditHead {
 		last := entries[len(entries)-1]
-		bad("audit chain does not verify: %v (n=%d of %d; last entry %s by %s, hash %.12s; the result's head %.12s)",
-			err, n, len(entries), last.Type, last.Actor, last.Hash, r.res.AuditHead)
+		bad("audit chain does not verify: %v (n=%d of %d; last entry %s by %s, hash %.12s; the result's head %.12s)%s",
+			err, n, len(entries), last.Type, last.Actor, last.Hash, r.res.AuditHead, divergence)
 	} else if err := f.s.VerifySigned(entries); err != nil {
-		bad("audit trail's signatures or seal do not verify: %v", err)
+		bad("audit trail's signatures or seal do not verify: %v%s", err, divergence)
 	} else {
 		tl.chains++
 	}
@@ -518,6 +521,33 @@ func (f *faultRun) replayedTrail(ctx context.Context, r *release, first []audit.
 	}
 	tl.staleQueries++
 	return entries
+}
+
+// describeDivergence says, for a trail that ended on another head than
+// the result, which entry the two answers (the first, possibly from a
+// worker's cache, and the one after a restart) first disagree on and what
+// the replayed seal says it covered: the evidence for issue 11's
+// divergence, which the one failure seen did not leave behind.
+func describeDivergence(first, replayed []audit.Entry) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "; first answer %d entries, after a restart %d", len(first), len(replayed))
+	for i := range min(len(first), len(replayed)) {
+		if first[i].Hash != replayed[i].Hash {
+			fmt.Fprintf(&b, "; they differ from entry %d: first %s, replayed %s", i+1, entryBrief(first[i]), entryBrief(replayed[i]))
+			break
+		}
+	}
+	for i, e := range replayed {
+		if e.Type == audit.EventSealed && i > 0 {
+			fmt.Fprintf(&b, "; replayed seal: %q over a chain whose entry %d hashes %.12s", e.Detail, i, replayed[i-1].Hash)
+		}
+	}
+	return b.String()
+}
+
+func entryBrief(e audit.Entry) string {
+	return fmt.Sprintf("{%s %s stage=%s actor=%s outcome=%s rule=%s detail=%q envelope=%dB hash=%.12s}",
+		e.Time.Format(time.RFC3339Nano), e.Type, e.Stage, e.Actor, e.Outcome, e.Rule, e.Detail, len(e.Envelope), e.Hash)
 }
 
 // checkDecision: the answer was the expected one, the release reports the
