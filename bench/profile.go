@@ -14,8 +14,18 @@ import (
 )
 
 // profiled are the processes whose pprof endpoints -profile turns on: two
-// roles and foureyes' Temporal server (its CPU per release bounds throughput).
+// of foureyes' roles and the Temporal server (its CPU per release bounds
+// throughput). The floor's roles have none.
 var profiled = []string{"orchestrator", "approval", "server"}
+
+// profiledDuring is what to profile while sys runs: only the server for the
+// floor (foureyes' roles sit idle then).
+func profiledDuring(sys system) []string {
+	if sys.name() == "floor" {
+		return []string{"server"}
+	}
+	return profiled
+}
 
 func pprofPorts() (map[string]string, error) {
 	m := map[string]string{}
@@ -29,18 +39,19 @@ func pprofPorts() (map[string]string, error) {
 	return m, nil
 }
 
-// profileCPU starts a CPU profile of seconds on every profiled role in the
-// background; wait for the returned channel to have the files written.
-func profileCPU(ctx context.Context, cfg config, tag string, seconds int, on bool) <-chan struct{} {
+// profileCPU starts a CPU profile of seconds on the given processes (of
+// profiled) in the background; wait for the returned channel to have the
+// files written.
+func profileCPU(ctx context.Context, cfg config, tag string, seconds int, processes ...string) <-chan struct{} {
 	done := make(chan struct{})
-	if cfg.profile == "" || !on {
+	if cfg.profile == "" {
 		close(done)
 		return done
 	}
 	go func() {
 		defer close(done)
-		for _, role := range profiled {
-			go fetchProfile(ctx, cfg, role, fmt.Sprintf("profile?seconds=%d", seconds), tag+"-"+role+".cpu.pprof")
+		for _, p := range processes {
+			go fetchProfile(ctx, cfg, p, fmt.Sprintf("profile?seconds=%d", seconds), tag+"-"+p+".cpu.pprof")
 		}
 		_ = sleep(ctx, (secondsDur(seconds + 3)))
 	}()

@@ -64,7 +64,7 @@ func runThroughput(ctx context.Context, r *rig, rep *report, log io.Writer) erro
 	n, sums := r.cfg.releases, map[string]*throughputResult{}
 	for i, sys := range throughputOrder(r) {
 		fmt.Fprintf(log, "bench: throughput round %d: %s, %d releases at once\n", i/2+1, sys.name(), n)
-		profiled := profileCPU(ctx, r.cfg, fmt.Sprintf("throughput-%d-%s", i, sys.name()), 20, true)
+		profiled := profileCPU(ctx, r.cfg, fmt.Sprintf("throughput-%d-%s", i, sys.name()), 20, profiledDuring(sys)...)
 		before := r.cpu()
 		res, err := measureThroughput(ctx, sys, n)
 		res.cpu = cpuSpent(before, r.cpu())
