@@ -472,8 +472,8 @@ func (f *faultRun) checkTrail(r *release, tl *tally, bad func(string, ...any)) {
 		// The trail verifies, signed and sealed, but a replay of history ends
 		// on another head than the result (see replayedTrail): reported as a
 		// figure; a failure under FOUREYES_FAULT_STRICT_HEADS=1.
-		tl.headsDiffer = append(tl.headsDiffer, fmt.Sprintf("%s (%s): last entry %s %.12s, result %.12s",
-			r.id, r.plan.kind, entries[len(entries)-1].Type, entries[len(entries)-1].Hash, r.res.AuditHead))
+		tl.headsDiffer = append(tl.headsDiffer, fmt.Sprintf("%s (%s): last entry %s %.12s, result %.12s%s",
+			r.id, r.plan.kind, entries[len(entries)-1].Type, entries[len(entries)-1].Hash, r.res.AuditHead, divergence))
 		tl.chains++
 	} else if err != nil || n != len(entries) || entries[len(entries)-1].Hash != r.res.AuditHead {
 		last := entries[len(entries)-1]
