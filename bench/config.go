@@ -31,6 +31,8 @@ type config struct {
 	pragmas, dyn   list
 	pprof          map[string]string // role -> pprof listen address, with -profile
 	cluster        bool              // the server as stack cluster runs it (PostgreSQL, four services, mTLS)
+	serverMetrics  string            // with -server-metrics, the file prefix for the server's /metrics after each phase
+	metricsPort    int               // its port
 }
 
 type list []string
@@ -53,6 +55,11 @@ func parseFlags(args []string, log io.Writer) (config, error) {
 	}
 	if c.profile != "" {
 		if c.pprof, err = pprofPorts(); err != nil {
+			return c, err
+		}
+	}
+	if c.serverMetrics != "" {
+		if c.metricsPort, err = devstack.FreePort(); err != nil {
 			return c, err
 		}
 	}
@@ -81,6 +88,7 @@ func (c *config) flags(fs *flag.FlagSet) *string {
 func (c *config) settingFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.keep, "keep", false, "keep the temporary folder (logs, SQLite file)")
 	fs.BoolVar(&c.cluster, "cluster", false, "run on the cluster (PostgreSQL, frontend, history, matching, worker, mTLS) instead of the dev server")
+	fs.StringVar(&c.serverMetrics, "server-metrics", "", "write the Temporal server's Prometheus metrics after each phase to PREFIX-PHASE.prom (dev server only)")
 	fs.StringVar(&c.profile, "profile", "", "write CPU and heap profiles of the orchestrator, the approval role and the Temporal server to this folder")
 	fs.BoolVar(&c.bare, "bare", false, "run the server without the stack's default tuning (devstack.DefaultTuning)")
 	fs.IntVar(&c.cache, "orchestrator-cache", 0, "FOUREYES_ORCHESTRATOR_CACHE_SIZE for the orchestrator (0: its default)")
@@ -125,6 +133,7 @@ func (c config) tuning() *devstack.Tuning {
 	if c.profile != "" {
 		t.PprofListen = c.pprof["server"]
 	}
+	t.MetricsPort = c.metricsPort
 	return &t
 }
 

@@ -68,6 +68,7 @@ func bench(ctx context.Context, cfg config, log io.Writer) (*report, error) {
 		if err := ph.run(ctx, r, rep, log); err != nil {
 			return rep, fmt.Errorf("phase %s: %w", ph.name, withRig(r, err))
 		}
+		saveServerMetrics(ctx, cfg, ph.name, log)
 	}
 	return rep, nil
 }

@@ -88,3 +88,29 @@ func fetchProfile(ctx context.Context, cfg config, role, what, file string) {
 	defer f.Close()
 	_, _ = io.Copy(f, resp.Body)
 }
+
+// saveServerMetrics writes the server's Prometheus metrics (cumulative since
+// it started) to PREFIX-PHASE.prom, with -server-metrics.
+func saveServerMetrics(ctx context.Context, cfg config, phase string, log io.Writer) {
+	if cfg.serverMetrics == "" {
+		return
+	}
+	url := fmt.Sprintf("http://127.0.0.1:%d/metrics", cfg.metricsPort)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		fmt.Fprintf(log, "bench: server metrics: %v\n", err)
+		return
+	}
+	defer resp.Body.Close()
+	file := cfg.serverMetrics + "-" + phase + ".prom"
+	f, err := os.Create(file)
+	if err != nil {
+		fmt.Fprintf(log, "bench: server metrics: %v\n", err)
+		return
+	}
+	defer f.Close()
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		fmt.Fprintf(log, "bench: server metrics: %v\n", err)
+	}
+}

@@ -120,7 +120,7 @@ func (l *Local) StartServer(ctx context.Context, bin string) error {
 	}
 	p, err := StartServer(ctx, ServerOptions{
 		Bin: bin, Creds: creds, DataDir: creds.Dir, Port: l.Port, UIPort: l.UIPort,
-		LogFile: filepath.Join(l.LogDir(), "temporal.log"), SQLitePragmas: t.SQLitePragmas, DynamicConfig: t.DynamicConfig, PprofListen: t.PprofListen,
+		LogFile: filepath.Join(l.LogDir(), "temporal.log"), SQLitePragmas: t.SQLitePragmas, DynamicConfig: t.DynamicConfig, PprofListen: t.PprofListen, MetricsPort: t.MetricsPort,
 	})
 	if err == nil {
 		l.Server = p

@@ -28,6 +28,7 @@ type ServerOptions struct {
 	DynamicConfig []string      // KEY=VALUE (value is JSON)
 	SQLitePragmas []string      // PRAGMA=VALUE
 	PprofListen   string        // serve pprof here ("": none)
+	MetricsPort   int           // serve Prometheus /metrics on 127.0.0.1 here (0: none)
 	StartTimeout  time.Duration // wait for the frontend; default 60s
 }
 
@@ -37,6 +38,7 @@ type Tuning struct {
 	SQLitePragmas []string
 	DynamicConfig []string
 	PprofListen   string // the bench profiles the server here; "": no pprof
+	MetricsPort   int    // the bench reads the server's own metrics here; 0: none
 }
 
 // DefaultTuning is what the local stack runs with: settings that lowered the
@@ -105,6 +107,9 @@ func serverArgs(o ServerOptions) []string {
 	}
 	if o.PprofListen != "" {
 		args = append(args, "--pprof-listen", o.PprofListen)
+	}
+	if o.MetricsPort != 0 {
+		args = append(args, "--metrics-port", strconv.Itoa(o.MetricsPort))
 	}
 	return args
 }
