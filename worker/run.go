@@ -25,9 +25,12 @@ const (
 )
 
 // pollers per task queue kind (the SDK's default is 2): a release hands its
-// roles several tasks at once (three notifications at each gate), and a task
-// no poller is waiting for is written to the server's backlog and read back.
-const pollers = 4
+// roles several tasks at once (notices and the next stage at each gate), and
+// a task that finds no poller waiting waits in matching or is written to the
+// server's backlog and read back. 8 instead of 4 took the activity hand-off
+// after a decision from 14.8 to 12.5 ms p50 (docs/benchmarks.md, "Hop 5
+// inside the server"); an idle long poll costs next to nothing.
+const pollers = 8
 
 // stopTimeout is how long running activities get to finish on shutdown.
 const stopTimeout = 10 * time.Second
