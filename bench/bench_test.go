@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -85,8 +86,9 @@ func TestBenchSmoke(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the server and ten role processes")
 	}
+	metrics := filepath.Join(t.TempDir(), "server")
 	cfg, err := parseFlags([]string{"-releases", "2", "-rounds", "1", "-open", "4",
-		"-scale-decisions", "2", "-slack", "2", "-gap", "10ms"}, io.Discard)
+		"-scale-decisions", "2", "-slack", "2", "-gap", "10ms", "-server-metrics", metrics}, io.Discard)
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
@@ -96,5 +98,11 @@ func TestBenchSmoke(t *testing.T) {
 	rep.print(&b)
 	for _, want := range []string{"API decision", "hop 1: decision sent", "hop 5: activity scheduled", "Slack click", "throughput", "scale: releases open", "cancel all"} {
 		assert.Contains(t, b.String(), want)
+	}
+	for _, ph := range phaseNames() {
+		prom, err := os.ReadFile(metrics + "-" + ph + ".prom")
+		if assert.NoError(t, err, "-server-metrics after phase %s", ph) {
+			assert.Contains(t, string(prom), "syncmatch_latency_bucket", "the server's matching metrics after phase %s", ph)
+		}
 	}
 }
