@@ -461,8 +461,9 @@ func (f *faultRun) checkTrail(r *release, tl *tally, bad func(string, ...any)) {
 	var divergence string
 	if entries[len(entries)-1].Hash != r.res.AuditHead {
 		first := entries
-		entries = f.replayedTrail(ctx, r, entries, tl)
-		divergence = describeDivergence(first, entries)
+		var replayed []audit.Entry
+		entries, replayed = f.replayedTrail(ctx, r, entries, tl)
+		divergence = describeDivergence(first, replayed)
 	}
 	var buf bytes.Buffer
 	_ = audit.Export(&buf, entries)
@@ -507,20 +508,23 @@ func strictHeads() bool { return os.Getenv("FOUREYES_FAULT_STRICT_HEADS") == "1"
 // result's head and history's replay disagree (an entry's time is
 // workflow.Now() of its task, which a crash may make differ between the
 // run that completed and a replay).
-func (f *faultRun) replayedTrail(ctx context.Context, r *release, first []audit.Entry, tl *tally) []audit.Entry {
+//
+// It returns the trail to check (the replayed one when it ends on the
+// result's head, else the first) and the replayed one, for the diagnosis.
+func (f *faultRun) replayedTrail(ctx context.Context, r *release, first []audit.Entry, tl *tally) (check, replayed []audit.Entry) {
 	f.procs.Lock()
 	_ = f.s.Local.Roles[config.RoleOrchestrator].Stop()
 	_, err := f.s.Local.StartRole(context.Background(), config.RoleOrchestrator)
 	f.procs.Unlock()
 	if err != nil {
-		return first
+		return first, nil
 	}
 	entries, err := f.s.Trail(ctx, r.id)
 	if err != nil || len(entries) == 0 || entries[len(entries)-1].Hash != r.res.AuditHead {
-		return first
+		return first, entries
 	}
 	tl.staleQueries++
-	return entries
+	return entries, entries
 }
 
 // describeDivergence says, for a trail that ended on another head than
@@ -537,9 +541,13 @@ func describeDivergence(first, replayed []audit.Entry) string {
 			break
 		}
 	}
-	for i, e := range replayed {
+	trail, which := replayed, "replayed"
+	if len(trail) == 0 {
+		trail, which = first, "first answer's"
+	}
+	for i, e := range trail {
 		if e.Type == audit.EventSealed && i > 0 {
-			fmt.Fprintf(&b, "; replayed seal: %q over a chain whose entry %d hashes %.12s", e.Detail, i, replayed[i-1].Hash)
+			fmt.Fprintf(&b, "; %s seal: %q over a chain whose entry %d hashes %.12s", which, e.Detail, i, trail[i-1].Hash)
 		}
 	}
 	return b.String()
