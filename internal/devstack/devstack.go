@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 )
 
 // ModulePath is the module whose go.mod RepoRoot looks for.
@@ -95,8 +96,35 @@ func BuildBinaries(root, outDir string, out io.Writer) error {
 	return nil
 }
 
-// FreePort asks the kernel for a free TCP port on 127.0.0.1.
+// handedOut are the ports FreePort returned in this process: the kernel
+// may hand out a port again once its probe closed, before whoever asked
+// for the first binds it (the bench's server metrics port came back as
+// the gateway's, and the gateway failed to listen).
+var handedOut = struct {
+	sync.Mutex
+	ports map[int]bool
+}{ports: map[int]bool{}}
+
+// FreePort asks the kernel for a free TCP port on 127.0.0.1, never one it
+// returned before in this process.
 func FreePort() (int, error) {
+	for range 100 {
+		port, err := probePort()
+		if err != nil {
+			return 0, err
+		}
+		handedOut.Lock()
+		fresh := !handedOut.ports[port]
+		handedOut.ports[port] = true
+		handedOut.Unlock()
+		if fresh {
+			return port, nil
+		}
+	}
+	return 0, errors.New("no free TCP port on 127.0.0.1 that was not handed out already")
+}
+
+func probePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, err

@@ -82,6 +82,22 @@ func TestFreePort(t *testing.T) {
 	}
 }
 
+// TestFreePortNeverRepeats: the kernel hands out closed probe ports again
+// (a few in a thousand probes); FreePort must not.
+func TestFreePortNeverRepeats(t *testing.T) {
+	seen := map[int]bool{}
+	for range 1000 {
+		p, err := FreePort()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if seen[p] {
+			t.Fatalf("FreePort returned %d twice", p)
+		}
+		seen[p] = true
+	}
+}
+
 func TestEnsureTemporalCLIOverride(t *testing.T) {
 	t.Setenv(TemporalCLIEnv, "/nonexistent/temporal")
 	if _, err := EnsureTemporalCLI(t.TempDir(), os.Stderr); err == nil || !strings.Contains(err.Error(), TemporalCLIEnv) {
