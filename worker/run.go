@@ -24,13 +24,19 @@ const (
 	exitRuntime = 1 // Temporal unreachable, port taken, worker failed
 )
 
-// pollers per task queue kind (the SDK's default is 2): a release hands its
+// Pollers per task queue kind (the SDK's default is 2): a release hands its
 // roles several tasks at once (notices and the next stage at each gate), and
 // a task that finds no poller waiting waits in matching or is written to the
-// server's backlog and read back. 8 instead of 4 took the activity hand-off
-// after a decision from 14.8 to 12.5 ms p50 (docs/benchmarks.md, "Hop 5
-// inside the server"); an idle long poll costs next to nothing.
-const pollers = 8
+// server's backlog and read back. Activity pollers 8 (was 4): the approval
+// queue's tasks waited longer for a poller than the floor's; 8 of each
+// took the hand-off after a decision from 14.8 to 12.5 ms p50, but with 8
+// workflow-task pollers throughput at 200 releases at once fell from 4.2–4.7
+// to 3.7–3.9/s, so those stay 4 (docs/benchmarks.md, "Hop 5 inside the
+// server").
+const (
+	workflowPollers = 4
+	activityPollers = 8
+)
 
 // stopTimeout is how long running activities get to finish on shutdown.
 const stopTimeout = 10 * time.Second
@@ -139,7 +145,7 @@ func (p *process) run(ctx context.Context) error {
 		WorkerStopTimeout: stopTimeout, OnFatalError: func(err error) { fatal <- err },
 		DisableWorkflowWorker:            !p.role.workflows,
 		Interceptors:                     []interceptor.WorkerInterceptor{&stageLogging{}},
-		MaxConcurrentWorkflowTaskPollers: pollers, MaxConcurrentActivityTaskPollers: pollers})
+		MaxConcurrentWorkflowTaskPollers: workflowPollers, MaxConcurrentActivityTaskPollers: activityPollers})
 	p.role.register(w)
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker on %s: %w", p.role.queue, err)
