@@ -21,7 +21,7 @@ var profiled = []string{"orchestrator", "approval", "server"}
 // profiledDuring is what to profile while sys runs: only the server for the
 // floor (foureyes' roles sit idle then).
 func profiledDuring(sys system) []string {
-	if sys.name() == "floor" {
+	if _, ok := sys.(*floor); ok {
 		return []string{"server"}
 	}
 	return profiled
@@ -70,23 +70,14 @@ func profileHeap(ctx context.Context, cfg config, tag string) {
 }
 
 func fetchProfile(ctx context.Context, cfg config, role, what, file string) {
-	url := "http://" + cfg.pprof[role] + "/debug/pprof/" + what
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "bench: profile %s: %v\n", url, err)
-		return
-	}
-	defer resp.Body.Close()
 	if err := os.MkdirAll(cfg.profile, 0o755); err != nil {
+		fmt.Fprintf(os.Stderr, "bench: profile: %v\n", err)
 		return
 	}
-	f, err := os.Create(filepath.Join(cfg.profile, file))
-	if err != nil {
-		return
+	url := "http://" + cfg.pprof[role] + "/debug/pprof/" + what
+	if err := download(ctx, url, filepath.Join(cfg.profile, file)); err != nil {
+		fmt.Fprintf(os.Stderr, "bench: profile: %v\n", err)
 	}
-	defer f.Close()
-	_, _ = io.Copy(f, resp.Body)
 }
 
 // saveServerMetrics writes the server's Prometheus metrics (cumulative since
@@ -96,21 +87,32 @@ func saveServerMetrics(ctx context.Context, cfg config, phase string, log io.Wri
 		return
 	}
 	url := fmt.Sprintf("http://127.0.0.1:%d/metrics", cfg.metricsPort)
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err := download(ctx, url, cfg.serverMetrics+"-"+phase+".prom"); err != nil {
+		fmt.Fprintf(log, "bench: server metrics: %v\n", err)
+	}
+}
+
+// download writes what a GET of url answers with 200 to file.
+func download(ctx context.Context, url, file string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		fmt.Fprintf(log, "bench: server metrics: %v\n", err)
-		return
+		return err
 	}
 	defer resp.Body.Close()
-	file := cfg.serverMetrics + "-" + phase + ".prom"
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
 	f, err := os.Create(file)
 	if err != nil {
-		fmt.Fprintf(log, "bench: server metrics: %v\n", err)
-		return
+		return err
 	}
-	defer f.Close()
 	if _, err := io.Copy(f, resp.Body); err != nil {
-		fmt.Fprintf(log, "bench: server metrics: %v\n", err)
+		f.Close()
+		return fmt.Errorf("GET %s: %w", url, err)
 	}
+	return f.Close()
 }

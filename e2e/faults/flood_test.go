@@ -188,7 +188,11 @@ func (a *attackRun) decideAsAlice(ctx context.Context, id string, i int) (code i
 			return code, retryAfter, waited, err
 		}
 		waited = true
-		time.Sleep(time.Second)
+		select {
+		case <-ctx.Done():
+			return code, retryAfter, waited, ctx.Err()
+		case <-time.After(time.Second):
+		}
 	}
 	return code, retryAfter, waited, err
 }
