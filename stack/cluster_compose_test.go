@@ -228,12 +228,12 @@ func envMap(env []string) map[string]string {
 	return m
 }
 
-// TestWriteCerts: `stack certs` writes every file docker-compose.yml
-// mounts from ./certs (secrets and read-only files).
-func TestWriteCerts(t *testing.T) {
+// TestStackCertsCommand: `go run ./stack certs` writes every file
+// docker-compose.yml mounts from ./certs (secrets and read-only files).
+func TestStackCertsCommand(t *testing.T) {
 	dir := t.TempDir()
-	if err := writeCerts(dir, io.Discard); err != nil {
-		t.Fatal(err)
+	if code := run([]string{"certs", "--dir", dir}, io.Discard); code != 0 {
+		t.Fatalf("stack certs --dir %s exited %d", dir, code)
 	}
 	f := parseCompose[clusterComposeView](t, readCompose(t))
 	var files []string

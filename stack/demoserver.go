@@ -17,7 +17,7 @@ import (
 // server-attested principals), and credentials that could once move a
 // release are now refused at the server.
 func (d *demo) serverChecks(ctx context.Context, id string) error {
-	config := d.relPath(d.s.local.Credentials().ConfigFile())
+	config := d.relPath(d.s.local.ServerConfigFile())
 	if _, err := d.must(ctx, "", "audit", id, "--principals", config); err != nil {
 		return err
 	}

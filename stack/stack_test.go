@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -10,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/foureyes/foureyes/internal/devstack"
+	"github.com/foureyes/foureyes/internal/readme"
 )
 
 func TestRoleEnv(t *testing.T) {
@@ -114,49 +114,74 @@ func TestRunUnknownCommand(t *testing.T) {
 	}
 }
 
-// TestUpDemo runs the whole stack and the demo on free ports.
-func TestUpDemo(t *testing.T) {
+// TestReadmeStartCommands runs every command of the README's first code
+// block that starts something, as a newcomer would, with --exit-after-demo
+// on free ports: each must reach deployed with every demo step passing. A
+// command there that CI does not run fails the test (readmeCommand), so the
+// README and CI cannot drift apart.
+func TestReadmeStartCommands(t *testing.T) {
 	if testing.Short() {
-		t.Skip("end-to-end stack demo skipped in -short mode")
+		t.Skip("end-to-end stack demos skipped in -short mode")
 	}
-	for _, main := range []string{"worker/main.go", "starter/main.go"} {
-		if _, err := os.Stat(filepath.Join(repoRoot(t), main)); err != nil {
-			t.Skipf("%s not written yet", main)
+	lines, err := readme.Commands(filepath.Join(repoRoot(t), "README.md"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range lines {
+		args, err := readmeCommand(line, repoRoot(t))
+		if err != nil {
+			t.Error(err)
+			continue
 		}
+		if args == nil {
+			continue // .ci/run itself
+		}
+		t.Run(strings.Join(append([]string{"stack"}, args...), " "), func(t *testing.T) { runDemo(t, args) })
 	}
-	ports := freePorts(t, 2)
+}
+
+// runDemo runs `go run ./stack ARGS --exit-after-demo` and checks its transcript.
+func runDemo(t *testing.T, args []string) {
+	ports := freePorts(t, 3)
 	var out bytes.Buffer
-	code := run([]string{"up", "--exit-after-demo", "--ui-port", "0", "--port", ports[0], "--gateway-port", ports[1],
-		"--metrics-port", "0", "--data", t.TempDir(), "--bin", t.TempDir()}, &out)
+	flags := []string{"--exit-after-demo", "--ui-port", "0", "--port", ports[0], "--gateway-port", ports[1],
+		"--metrics-port", "0", "--data", t.TempDir(), "--bin", t.TempDir()}
+	if slices.Contains(args, "cluster") {
+		flags = append(flags, "--pg-port", ports[2])
+	}
+	code := run(append(slices.Clone(args), flags...), &out)
 	t.Logf("transcript:\n%s", out.String())
 	if code != 0 {
-		t.Fatalf("stack up --exit-after-demo exited %d", code)
+		t.Fatalf("stack %s --exit-after-demo exited %d", strings.Join(args, " "), code)
 	}
-	for _, want := range []string{"alice was refused", "ended deployed", "stopped 5 roles",
-		// staging first; prod refused before the soak; then promoted (no rebuild)
-		"payments goes to staging first", "the prod start was refused by the promotion rule", "promotion rule: ",
-		"then promoting release", "(same artifact, no rebuild)", "promotion_checked", "met ",
-		// the authors came from git: nobody declared alice, the status names
-		// her and her co-author from the commit, and main was pinned
-		"Co-authored-by: Erin Example <erin@example.com>", "found in git: nobody declared her",
-		// the prod release is a promotion: it shows the promoted release and
-		// the commit staging resolved main to (no "main resolved" line: no build)
-		"promotes      release-payments-staging-", "git authors   alice, erin", "payments: round amounts half to even (alice@example.com)",
-		"artifacts by digest", "-r--r--r--",
-		"foureyes_releases_total{", `reason="author"`,
-		// the trail: exported with its envelopes, verified with the policy's
-		// keys (signatures and the seal), refused once cut
-		"--intoto", "envelopes to", "--policy", "envelopes: ", "approval ", "sealed: by orchestrator key ",
-		"status deployed", "the chain ends without an audit_sealed entry", "the cut export was refused",
-		// the server: the history's events by their owners, forbidden calls refused
-		"--principals", "events attested by the server", "ok: every attested event came from the role that owns it",
-		"as foureyes-build, send a decide update (a decision in bob's name): refused by the server (PermissionDenied",
-		"as release-manager, terminate the release: refused by the server (PermissionDenied"} {
+	for _, want := range demoTranscript {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("transcript lacks %q", want)
 		}
 	}
 }
+
+// demoTranscript is what every shape's demo must show.
+var demoTranscript = []string{"alice was refused", "ended deployed", "stopped 5 roles",
+	// staging first; prod refused before the soak; then promoted (no rebuild)
+	"payments goes to staging first", "the prod start was refused by the promotion rule", "promotion rule: ",
+	"then promoting release", "(same artifact, no rebuild)", "promotion_checked", "met ",
+	// the authors came from git: nobody declared alice, the status names
+	// her and her co-author from the commit, and main was pinned
+	"Co-authored-by: Erin Example <erin@example.com>", "found in git: nobody declared her",
+	// the prod release is a promotion: it shows the promoted release and
+	// the commit staging resolved main to (no "main resolved" line: no build)
+	"promotes      release-payments-staging-", "git authors   alice, erin", "payments: round amounts half to even (alice@example.com)",
+	"artifacts by digest", "-r--r--r--",
+	"foureyes_releases_total{", `reason="author"`,
+	// the trail: exported with its envelopes, verified with the policy's
+	// keys (signatures and the seal), refused once cut
+	"--intoto", "envelopes to", "--policy", "envelopes: ", "approval ", "sealed: by orchestrator key ",
+	"status deployed", "the chain ends without an audit_sealed entry", "the cut export was refused",
+	// the server: the history's events by their owners, forbidden calls refused
+	"--principals", "events attested by the server", "ok: every attested event came from the role that owns it",
+	"as foureyes-build, send a decide update (a decision in bob's name): refused by the server (PermissionDenied",
+	"as release-manager, terminate the release: refused by the server (PermissionDenied"}
 
 func freePorts(t *testing.T, n int) []string {
 	var ports []string

@@ -60,7 +60,7 @@ func (s *stackT) checkSigned(id string, res api.ReleaseResult, want envelopes) {
 // the Build (or, for a promotion, Review) activity are then named (exit 3).
 func (s *stackT) checkPrincipals(id, dir string) {
 	t := s.t
-	config := s.Local.Credentials().ConfigFile()
+	config := s.Local.ServerConfigFile()
 	out, code := s.starter("", "audit", id, "--principals", config)
 	require.Equal(t, 0, code, out)
 	assert.Contains(t, out, "ok: every attested event came from the role that owns it")

@@ -107,6 +107,16 @@ func (l *Local) Credentials() Credentials {
 	return Credentials{Dir: filepath.Join(l.DataDir, "temporal")}
 }
 
+// ServerConfigFile is the running server's authorization config: the
+// cluster's (data/cluster) when the stack is the cluster, else the local
+// server's (data/temporal). Callers ask here, not the shape they assume.
+func (l *Local) ServerConfigFile() string {
+	if l.Cluster != nil {
+		return l.Cluster.Certs().ConfigFile()
+	}
+	return l.Credentials().ConfigFile()
+}
+
 // StartServer starts foureyes' Temporal server (bin: EnsureTemporalServer)
 // on the stack's SQLite file, data/temporal/temporal-server.db.
 func (l *Local) StartServer(ctx context.Context, bin string) error {
