@@ -2,6 +2,9 @@ package gateway
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -39,7 +42,7 @@ const (
 
 type slackState struct {
 	opts   SlackOptions
-	sigs   recent // signatures of verified requests: a second use is a replay
+	sigs   recent // decoded signatures of verified requests: a second use is a replay
 	clicks recent // request ids of clicks taken: a redelivery counts once
 	work   sync.WaitGroup
 	slots  chan struct{} // one per click being decided (slackDeciders)
@@ -117,7 +120,7 @@ func (s *Server) slackRefused(w http.ResponseWriter, r *http.Request, status int
 func (s *Server) verifySlack(h http.Header, body []byte) string {
 	v, err := slack.NewSecretsVerifier(h, s.slack.opts.SigningSecret)
 	if err != nil {
-		return "signature: " + err.Error()
+		return "signature: " + slackHeaderError(h, err).Error()
 	}
 	if _, err := v.Write(body); err != nil {
 		return "signature: " + err.Error()
@@ -125,10 +128,45 @@ func (s *Server) verifySlack(h http.Header, body []byte) string {
 	if err := v.Ensure(); err != nil {
 		return "signature: " + err.Error()
 	}
-	if s.slack.sigs.seen(h.Get("X-Slack-Signature")) {
+	// The replay key is the decoded signature, not the header text: slack-go
+	// reads the hex in any case, so "ab" and "AB" are one request.
+	sig, err := slackSignature(h)
+	if err != nil { // slack-go took it; fail closed should it ever differ
+		return "signature: " + err.Error()
+	}
+	if s.slack.sigs.seen(string(sig)) {
 		return "signature: replayed request"
 	}
 	return ""
+}
+
+// slackSignature decodes X-Slack-Signature, "v0=" and the hex of an
+// HMAC-SHA256, to the HMAC's bytes.
+func slackSignature(h http.Header) ([]byte, error) {
+	hexSig, ok := strings.CutPrefix(h.Get("X-Slack-Signature"), "v0=")
+	if !ok {
+		return nil, errors.New(`X-Slack-Signature header does not start with "v0="`)
+	}
+	sig, err := hex.DecodeString(hexSig)
+	if err != nil {
+		return nil, fmt.Errorf("X-Slack-Signature header is not hex: %w", err)
+	}
+	if len(sig) != sha256.Size {
+		return nil, fmt.Errorf("X-Slack-Signature header has %d bytes, want %d (HMAC-SHA256)", len(sig), sha256.Size)
+	}
+	return sig, nil
+}
+
+// slackHeaderError names what is wrong with a malformed signature header,
+// which slack-go reports only as "invalid signature" or a bare hex error.
+func slackHeaderError(h http.Header, err error) error {
+	if h.Get("X-Slack-Signature") == "" || h.Get("X-Slack-Request-Timestamp") == "" {
+		return err // slack-go's "missing headers" says it
+	}
+	if _, bad := slackSignature(h); bad != nil {
+		return bad
+	}
+	return err
 }
 
 // checkClick accepts only block_actions from the configured team. A nil
