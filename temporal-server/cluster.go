@@ -93,6 +93,7 @@ func serveCluster(o devserver.Options, cf *clusterFlags, stdout io.Writer) error
 	if s.Authorizer != nil && s.FrontendAddr != "" {
 		tried, denied := s.Authorizer.Counts()
 		fmt.Fprintf(stdout, "authz denied %d / tried %d\n", denied, tried)
+		printInternal(stdout, s.Authorizer)
 	}
 	return nil
 }

@@ -16,6 +16,8 @@ import (
 	"go.temporal.io/server/common/api"
 	"go.temporal.io/server/common/authorization"
 	"go.temporal.io/server/common/tasktoken"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/peer"
 )
 
 // Authorizer allows each identity only what its role may do (README of
@@ -33,6 +35,8 @@ type Authorizer struct {
 	tokens   *tasktoken.Serializer
 
 	tried, denied atomic.Int64
+	internal      atomic.Int64 // calls through the internal frontend
+	internalBad   atomic.Int64 // of which without internode mTLS: denied
 }
 
 var _ authorization.Authorizer = (*Authorizer)(nil)
@@ -45,6 +49,13 @@ func NewAuthorizer(c *Config, resolver Resolver, log *slog.Logger) *Authorizer {
 
 // Counts returns how many external calls were judged and how many denied.
 func (a *Authorizer) Counts() (tried, denied int64) { return a.tried.Load(), a.denied.Load() }
+
+// InternalCounts returns how many calls came through the internal frontend
+// (the server's own) and how many of those were denied for lack of a
+// verified internode certificate.
+func (a *Authorizer) InternalCounts() (calls, denied int64) {
+	return a.internal.Load(), a.internalBad.Load()
+}
 
 // denial is a refused call; the reason is logged and returned to the caller.
 type denial struct{ reason string }
@@ -62,8 +73,11 @@ func isInternal(c *authorization.Claims) bool {
 
 // Authorize implements authorization.Authorizer.
 func (a *Authorizer) Authorize(ctx context.Context, claims *authorization.Claims, t *authorization.CallTarget) (authorization.Result, error) {
-	if authorization.IsHealthCheckAPI(t.APIName) || isInternal(claims) {
+	if authorization.IsHealthCheckAPI(t.APIName) {
 		return authorization.Result{Decision: authorization.DecisionAllow}, nil
+	}
+	if isInternal(claims) {
+		return a.authorizeInternal(ctx, t), nil
 	}
 	a.tried.Add(1)
 	caller, _ := claimsCaller(claims)
@@ -97,6 +111,34 @@ func (a *Authorizer) Authorize(ctx context.Context, claims *authorization.Claims
 	a.log.Warn("authz denied", "identity", identity, "role", role, "api", t.APIName,
 		"namespace", t.Namespace, "reason", d.reason)
 	return authorization.Result{Decision: authorization.DecisionDeny, Reason: d.reason}, nil
+}
+
+// authorizeInternal: the internal frontend's claim mapper makes every
+// caller the server, whatever it presented, so only the transport tells the
+// server from another local process. Its listener requires the internode
+// certificate; a call without a verified one (a listener ever configured
+// without client authentication) is denied here too, and logged.
+func (a *Authorizer) authorizeInternal(ctx context.Context, t *authorization.CallTarget) authorization.Result {
+	a.internal.Add(1)
+	if verifiedPeer(ctx) {
+		return authorization.Result{Decision: authorization.DecisionAllow}
+	}
+	a.internalBad.Add(1)
+	const reason = "internal frontend call without a verified internode certificate"
+	a.log.Warn("authz denied", "identity", "", "role", "internal", "api", t.APIName,
+		"namespace", t.Namespace, "reason", reason)
+	return authorization.Result{Decision: authorization.DecisionDeny, Reason: reason}
+}
+
+// verifiedPeer: the call came over TLS with a client certificate the
+// server verified against its client CA.
+func verifiedPeer(ctx context.Context) bool {
+	p, ok := peer.FromContext(ctx)
+	if !ok {
+		return false
+	}
+	info, ok := p.AuthInfo.(credentials.TLSInfo)
+	return ok && len(info.State.VerifiedChains) > 0
 }
 
 func claimsCaller(c *authorization.Claims) (*Caller, bool) {

@@ -3,6 +3,8 @@ package authz
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"crypto/x509/pkix"
 	"errors"
 	"fmt"
@@ -22,6 +24,8 @@ import (
 	"go.temporal.io/server/api/adminservice/v1"
 	"go.temporal.io/server/common/authorization"
 	"go.temporal.io/server/common/tasktoken"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/peer"
 
 	"github.com/foureyes/foureyes/temporal-server/internal/figures"
 )
@@ -365,13 +369,38 @@ func TestAuthorizeWithoutCredential(t *testing.T) {
 	if !strings.Contains(logs.String(), "reason=\"no credential\"") || !strings.Contains(logs.String(), "unknown API key") {
 		t.Errorf("denials not logged: %s", logs.String())
 	}
-	// The server's own calls (internal frontend, its own claim mapper).
+}
+
+// TestAuthorizeInternal: the internal frontend's own claim mapper makes
+// every caller the server; the authorizer allows only calls that came with a
+// verified client certificate (internode mTLS), and counts them.
+func TestAuthorizeInternal(t *testing.T) {
+	cfg := testConfig(t)
+	var logs bytes.Buffer
+	a := NewAuthorizer(cfg, &fakeResolver{pending}, slog.New(slog.NewTextHandler(&logs, nil)))
 	internal, _ := authorization.NewInternalClaimMapper().GetClaims(&authorization.AuthInfo{})
-	res, _ := a.Authorize(context.Background(), internal, &authorization.CallTarget{APIName: "/temporal.api.workflowservice.v1.WorkflowService/TerminateWorkflowExecution",
-		Namespace: "temporal-system", Request: &workflowservice.TerminateWorkflowExecutionRequest{}})
-	if res.Decision != authorization.DecisionAllow {
-		t.Error("internal call denied")
+	target := &authorization.CallTarget{APIName: "/temporal.api.workflowservice.v1.WorkflowService/TerminateWorkflowExecution",
+		Namespace: "temporal-system", Request: &workflowservice.TerminateWorkflowExecutionRequest{}}
+	withPeer := func(info credentials.AuthInfo) context.Context {
+		return peer.NewContext(context.Background(), &peer.Peer{AuthInfo: info})
 	}
+	verified := credentials.TLSInfo{State: tls.ConnectionState{VerifiedChains: [][]*x509.Certificate{{{}}}}}
+	for what, ctx := range map[string]context.Context{"no peer": context.Background(), "plaintext": withPeer(nil),
+		"TLS without a client certificate": withPeer(credentials.TLSInfo{})} {
+		if res, _ := a.Authorize(ctx, internal, target); res.Decision != authorization.DecisionDeny {
+			t.Errorf("internal call, %s: %v, want denied", what, res.Decision)
+		}
+	}
+	if res, _ := a.Authorize(withPeer(verified), internal, target); res.Decision != authorization.DecisionAllow {
+		t.Error("internal call over internode mTLS denied")
+	}
+	if calls, denied := a.InternalCounts(); calls != 4 || denied != 3 {
+		t.Errorf("InternalCounts() = %d, %d; want 4, 3", calls, denied)
+	}
+	if !strings.Contains(logs.String(), "without a verified internode certificate") {
+		t.Errorf("internal denial not logged: %s", logs.String())
+	}
+	figures.Report(t, "internal-frontend calls without a verified internode certificate denied 3 / 3 (no peer, plaintext, TLS without a client certificate)")
 }
 
 // An activity that is not pending: the caller gets NotFound, as from the

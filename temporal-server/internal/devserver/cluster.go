@@ -211,6 +211,7 @@ func (s *Server) serverOptions(o Options, c ClusterOptions) ([]temporal.ServerOp
 		temporal.WithAuthorizer(s.Authorizer),
 		temporal.WithClaimMapper(func(*config.Config) authorization.ClaimMapper { return claimMapper }),
 		temporal.WithDynamicConfigClient(dyn),
+		temporal.WithChainedFrontendGrpcInterceptors(singleRunInterceptor(o.Authz, o.AuthzLog)),
 	}, nil
 }
 

@@ -30,7 +30,7 @@ import (
 	"go.temporal.io/server/common/primitives"
 	"go.temporal.io/server/temporal"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/metadata"
 
 	"github.com/foureyes/foureyes/temporal-server/internal/authz"
@@ -38,7 +38,8 @@ import (
 
 // Options of the server. The frontend and the UI listen on IP; the other
 // services (history, matching, worker, internal frontend) on 127.0.0.1, on
-// ports picked at start.
+// ports picked at start, each requiring internode mTLS with a certificate
+// made at start and kept in memory (internode.go).
 type Options struct {
 	IP          string
 	Port        int // frontend gRPC
@@ -81,7 +82,10 @@ type Server struct {
 	Created      bool   // the SQLite file was made by this start
 	FrontendAddr string // host:port of the frontend
 	UIAddr       string // host:port of the UI, "" without
-	InternalAddr string // the internal frontend (no authentication: 127.0.0.1 only)
+	InternalAddr string // the internal frontend (internode mTLS only)
+	// ServiceAddrs: host:port of each service but the frontend (history,
+	// matching, worker, internal-frontend), all internode mTLS only.
+	ServiceAddrs map[string]string
 
 	temporal temporal.Server
 	ui       *uiserver.Server
@@ -141,10 +145,14 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	conf := serverConfig(o, ports, sqlConf, clusterName)
+	internode, err := newEphemeralInternode()
+	if err != nil {
+		return nil, err
+	}
+	conf := serverConfig(o, ports, sqlConf, clusterName, internode.groupTLS())
 
 	internalAddr := net.JoinHostPort(localhost, strconv.Itoa(ports[primitives.InternalFrontendService]))
-	conn, err := grpc.NewClient(internalAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := grpc.NewClient(internalAddr, grpc.WithTransportCredentials(credentials.NewTLS(internode.clientTLS())))
 	if err != nil {
 		return nil, err
 	}
@@ -173,6 +181,7 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		temporal.WithAuthorizer(authorizer),
 		temporal.WithClaimMapper(func(*config.Config) authorization.ClaimMapper { return claimMapper }),
 		temporal.WithDynamicConfigClient(dyn),
+		temporal.WithChainedFrontendGrpcInterceptors(singleRunInterceptor(o.Authz, o.AuthzLog)),
 	)
 	if err != nil {
 		conn.Close()
@@ -183,7 +192,12 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		return nil, fmt.Errorf("starting the Temporal server: %w", err)
 	}
 	s := &Server{Authorizer: authorizer, Created: created, temporal: srv, conn: conn, InternalAddr: internalAddr,
-		FrontendAddr: net.JoinHostPort(dialHost(o.IP), strconv.Itoa(o.Port))}
+		FrontendAddr: net.JoinHostPort(dialHost(o.IP), strconv.Itoa(o.Port)), ServiceAddrs: map[string]string{}}
+	for svc, p := range ports {
+		if svc != primitives.FrontendService {
+			s.ServiceAddrs[string(svc)] = net.JoinHostPort(localhost, strconv.Itoa(p))
+		}
+	}
 	if err := s.registerSearchAttributes(ctx, o.Authz.Namespace, o.SearchAttributes); err != nil {
 		s.Stop()
 		return nil, err
@@ -246,7 +260,8 @@ func lookupKey(c *authz.Config, key string) (authz.Identity, bool) {
 	return authz.Identity{}, false
 }
 
-func serverConfig(o Options, ports map[primitives.ServiceName]int, sqlConf *config.SQL, clusterName string) *config.Config {
+func serverConfig(o Options, ports map[primitives.ServiceName]int, sqlConf *config.SQL, clusterName string,
+	internode config.GroupTLS) *config.Config {
 	var conf config.Config
 	conf.Global.Membership.MaxJoinDuration = 30 * time.Second
 	conf.Global.Membership.BroadcastAddress = localhost
@@ -254,6 +269,7 @@ func serverConfig(o Options, ports map[primitives.ServiceName]int, sqlConf *conf
 		conf.Global.Metrics = &metrics.Config{Prometheus: &metrics.PrometheusConfig{
 			ListenAddress: net.JoinHostPort(o.IP, strconv.Itoa(o.MetricsPort)), HandlerPath: "/metrics"}}
 	}
+	conf.Global.TLS.Internode = internode
 	if o.TLS.CertFile != "" {
 		conf.Global.TLS.Frontend = config.GroupTLS{Server: config.ServerTLS{
 			CertFile: o.TLS.CertFile, KeyFile: o.TLS.KeyFile}}
@@ -295,7 +311,9 @@ func serverConfig(o Options, ports map[primitives.ServiceName]int, sqlConf *conf
 	conf.NamespaceDefaults.Archival.History.State = "disabled"
 	conf.NamespaceDefaults.Archival.Visibility.State = "disabled"
 	// PublicClient stays empty: the server's own workers reach the internal
-	// frontend (authenticated as the server by its own claim mapper).
+	// frontend over internode mTLS (Temporal picks the internode client
+	// config when there is an internal frontend), where its own claim
+	// mapper makes them the server.
 	return &conf
 }
 
