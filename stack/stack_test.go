@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -145,7 +146,7 @@ func runDemo(t *testing.T, args []string) {
 	ports := freePorts(t, 3)
 	var out bytes.Buffer
 	flags := []string{"--exit-after-demo", "--ui-port", "0", "--port", ports[0], "--gateway-port", ports[1],
-		"--metrics-port", "0", "--data", t.TempDir(), "--bin", t.TempDir()}
+		"--metrics-port", "0", "--data", reachableDir(t), "--bin", t.TempDir()}
 	if slices.Contains(args, "cluster") {
 		flags = append(flags, "--pg-port", ports[2])
 	}
@@ -159,6 +160,20 @@ func runDemo(t *testing.T, args []string) {
 			t.Errorf("transcript lacks %q", want)
 		}
 	}
+}
+
+// reachableDir is a data folder PostgreSQL's own user can pass through
+// (t.TempDir's parent is 0700), as a newcomer's data/ is.
+func reachableDir(t *testing.T) string {
+	dir, err := os.MkdirTemp("", "foureyes-demo-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o711); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }
 
 // demoTranscript is what every shape's demo must show.
