@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"time"
 
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
 	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/internal/once"
@@ -30,6 +33,9 @@ type DeployActivities struct {
 	PolicyFile string
 	// Signer is the deploy role's key: it signs a receipt of every step.
 	Signer *attest.Signer
+	// Caller reads the run that called an activity (nil: from the server,
+	// ServerCaller): deploys and rollbacks judge that run, not their input.
+	Caller CallerReader
 
 	policies policyCache
 }
@@ -70,7 +76,7 @@ func (a *DeployActivities) Deploy(ctx context.Context, in api.DeployInput) (api.
 	if err != nil {
 		return api.StepResult{}, err
 	}
-	return a.receipt(in, attest.StepDeploy, res)
+	return a.receipt(ctx, in, attest.StepDeploy, res)
 }
 
 func (a *DeployActivities) deploy(ctx context.Context, in api.DeployInput) (api.StepResult, error) {
@@ -119,7 +125,7 @@ func (a *DeployActivities) Verify(ctx context.Context, in api.DeployInput) (api.
 	if err != nil {
 		return api.StepResult{}, err
 	}
-	return a.receipt(in, attest.StepVerify, res)
+	return a.receipt(ctx, in, attest.StepVerify, res)
 }
 
 func (a *DeployActivities) verify(ctx context.Context, in api.DeployInput) (api.StepResult, error) {
@@ -159,11 +165,14 @@ func (a *DeployActivities) Rollback(ctx context.Context, in api.DeployInput) (ap
 	if err := a.checkStep(in); err != nil {
 		return api.StepResult{}, err
 	}
+	if err := a.mayRollback(ctx, in); err != nil {
+		return api.StepResult{}, temporal.NewNonRetryableApplicationError("rollback refused: "+err.Error(), api.ErrTypeDeployRefused, nil)
+	}
 	res, err := a.rollback(ctx, in)
 	if err != nil {
 		return api.StepResult{}, err
 	}
-	return a.receipt(in, attest.StepRollback, res)
+	return a.receipt(ctx, in, attest.StepRollback, res)
 }
 
 func (a *DeployActivities) rollback(ctx context.Context, in api.DeployInput) (api.StepResult, error) {
@@ -209,11 +218,15 @@ func (a *DeployActivities) rollbackIfDeployed(ctx context.Context, in api.Deploy
 	return a.rollbackCommand(ctx, in, prev)
 }
 
-// receipt signs the deploy role's account of a step it ran.
-func (a *DeployActivities) receipt(in api.DeployInput, step string, res api.StepResult) (api.StepResult, error) {
+// receipt signs the deploy role's account of a step it ran, naming the
+// run the server says asked for it.
+func (a *DeployActivities) receipt(ctx context.Context, in api.DeployInput, step string, res api.StepResult) (api.StepResult, error) {
 	r := attest.Receipt{Binding: attest.Binding{Release: in.ReleaseID, PolicySHA256: in.PolicyHash},
 		Step: step, Service: in.Service, Environment: in.Environment, Commit: in.Commit,
 		OK: res.OK, Output: clip(res.Output), Deployer: a.Identity, At: time.Now().UTC()}
+	if activity.IsActivity(ctx) {
+		r.RunID = activity.GetInfo(ctx).WorkflowExecution.RunID
+	}
 	env, err := sign(a.Signer, attest.ArtifactSubject(in.Digest), attest.PredicateDeploy, r)
 	if err != nil {
 		return api.StepResult{}, err

@@ -1,7 +1,9 @@
 package activities
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,12 +16,14 @@ import (
 
 	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/attest"
+	"github.com/foureyes/foureyes/judge"
 )
 
 type deployFixture struct {
 	artifacts, state string
 	policyHash       string
 	d                *DeployActivities
+	editCaller       func(*Caller)
 }
 
 func newDeployFixture(t *testing.T) *deployFixture {
@@ -32,8 +36,42 @@ func newDeployFixtureWith(t *testing.T, content string) *deployFixture {
 	path, hash := writePolicy(t, content)
 	f.policyHash = hash
 	f.d = &DeployActivities{Identity: "foureyes-deploy@test", ArtifactDir: f.artifacts, StateDir: f.state,
-		PolicyFile: path, Signer: deployKey}
+		PolicyFile: path, Signer: deployKey, Caller: f.testCaller}
 	return f
+}
+
+// testRunID is the run of every test release.
+const testRunID = "default-test-run-id" // the SDK test environment's run: receipts name it
+
+// testCaller plays the server's part: the release that called is the one
+// the deploy input names, started for its service and environment by
+// rita, and its history holds the bundle's decisions as decide Updates
+// (its emergency as its request's). editCaller, when set, changes it.
+func (f *deployFixture) testCaller(ctx context.Context) (Caller, error) {
+	return testCaller(ctx, f.editCaller)
+}
+
+func testCaller(ctx context.Context, edit func(*Caller)) (Caller, error) {
+	args, _ := ctx.Value(argsKey{}).([]any)
+	if len(args) == 0 {
+		return Caller{}, errors.New("test: no activity arguments in the context")
+	}
+	in, _ := args[0].(api.DeployInput)
+	c := Caller{ID: in.ReleaseID, RunID: testRunID, Type: api.WorkflowRelease,
+		Request: api.ReleaseRequest{Service: in.Service, Environment: in.Environment, Requester: testRequester}}
+	if in.Promotes != "" {
+		c.Request.Promotes = &api.Promotion{Release: in.Promotes}
+	}
+	if in.Bundle != nil {
+		c.Request.Emergency = in.Bundle.Emergency
+		for _, d := range in.Bundle.Decisions {
+			c.Requests = append(c.Requests, judge.Request{Kind: api.UpdateDecide, Envelope: d})
+		}
+	}
+	if edit != nil {
+		edit(&c)
+	}
+	return c, nil
 }
 
 // input builds commit's artifact for release id (authored by alice,
@@ -67,6 +105,7 @@ func (f *deployFixture) inputFor(t *testing.T, id, env, commit string) api.Deplo
 // decisionOf is who's approval of gate, as the approval role signs it.
 func decisionOf(in api.DeployInput, gate, who string) attest.Decision {
 	return attest.Decision{Binding: attest.Binding{Release: in.ReleaseID, PolicySHA256: in.PolicyHash},
+		Scope:     attest.Scope{Service: in.Service, Environment: in.Environment, RunID: testRunID},
 		RequestID: who + "/" + in.ReleaseID + "-" + gate, Gate: gate, Verdict: "approve", Identity: who,
 		Channel: "api", Evidence: attest.Evidence{Kind: "token", TokenFingerprint: "0123456789abcdef"},
 		At: time.Now().UTC().Add(-2 * time.Hour)}
@@ -172,24 +211,29 @@ func TestRollbackRestoresPrevious(t *testing.T) {
 	f.step(t, deployFn, second)
 	require.Equal(t, "rel-2", f.current(t).ReleaseID)
 
-	res := f.step(t, rollbackFn, second)
+	res := f.step(t, rollbackFn, verifyFailed(t, second))
 	assert.True(t, res.OK)
 	assert.Contains(t, res.Output, "restored release rel-1")
 	assert.Equal(t, "rel-1", f.current(t).ReleaseID)
 	assert.True(t, f.step(t, verifyFn, first).OK)
 
-	again := f.step(t, rollbackFn, second)
+	again := f.step(t, rollbackFn, verifyFailed(t, second))
 	assert.True(t, again.OK)
 	assert.Contains(t, again.Output, "nothing to restore")
 	assert.Equal(t, "rel-1", f.current(t).ReleaseID)
 }
 
-func TestRollbackWithoutPreviousRemovesState(t *testing.T) {
+// A first release rolled back leaves nothing deployed, and its record is
+// set aside, not deleted.
+func TestRollbackWithoutPreviousSetsStateAside(t *testing.T) {
 	f := newDeployFixture(t)
 	in := f.input(t, "rel-1", commitA)
 	f.step(t, deployFn, in)
-	assert.Contains(t, f.step(t, rollbackFn, in).Output, "removed")
+	assert.Contains(t, f.step(t, rollbackFn, verifyFailed(t, in)).Output, "aside as .rolled-back")
 	assert.Nil(t, f.current(t))
+	kept, err := readState(filepath.Join(f.state, "prod", "web.json.rolled-back"))
+	require.NoError(t, err)
+	assert.Equal(t, "rel-1", kept.ReleaseID)
 }
 
 func TestRollbackLeavesOtherReleaseAlone(t *testing.T) {
@@ -197,7 +241,7 @@ func TestRollbackLeavesOtherReleaseAlone(t *testing.T) {
 	first, second := f.input(t, "rel-1", commitA), f.input(t, "rel-2", commitB)
 	f.step(t, deployFn, first)
 	f.step(t, deployFn, second)
-	assert.Contains(t, f.step(t, rollbackFn, first).Output, "nothing to restore")
+	assert.Contains(t, f.step(t, rollbackFn, verifyFailed(t, first)).Output, "nothing to restore")
 	assert.Equal(t, "rel-2", f.current(t).ReleaseID)
 }
 
@@ -214,7 +258,7 @@ func TestDeployCommands(t *testing.T) {
 	f.step(t, deployFn, second)
 	f.step(t, deployFn, second) // idempotent: command not run again
 	f.step(t, verifyFn, second)
-	f.step(t, rollbackFn, second)
+	f.step(t, rollbackFn, verifyFailed(t, second))
 
 	data, err := os.ReadFile(log)
 	require.NoError(t, err)
@@ -248,7 +292,18 @@ func TestFailingDeployCommands(t *testing.T) {
 	assert.Contains(t, res.Output, "health check 503")
 
 	f.d.RollbackCommand = "exit 1"
-	_, err = execute[api.StepResult](t, f.d, f.d.Rollback, in)
+	_, err = execute[api.StepResult](t, f.d, f.d.Rollback, verifyFailed(t, in))
 	requireAppError(t, err, ErrTypeCommandFailed, false) // worth retrying
 	assert.Equal(t, "rel-2", f.current(t).ReleaseID, "record kept until the rollback command succeeds")
+}
+
+// verifyFailed gives in the deploy role's signed receipt that in's verify
+// failed: what a rollback needs.
+func verifyFailed(t *testing.T, in api.DeployInput) api.DeployInput {
+	t.Helper()
+	r := attest.Receipt{Binding: attest.Binding{Release: in.ReleaseID, PolicySHA256: in.PolicyHash}, Step: attest.StepVerify,
+		Service: in.Service, Environment: in.Environment, Commit: in.Commit, OK: false, Output: "verify failed",
+		Deployer: "foureyes-deploy@test", At: time.Now().UTC(), RunID: testRunID}
+	in.FailedVerify = signAs(t, deployKey, in.Digest, attest.PredicateDeploy, r)
+	return in
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/internal/testkeys"
+	"github.com/foureyes/foureyes/judge"
 )
 
 // provenanceOf is the provenance the build role signs for in, before edits.
@@ -104,65 +105,65 @@ func refusals() map[string]refusal {
 		}, `review verdict: bound to release "rel-9"`},
 		"decision signed with the build role's key": {func(t *testing.T, _ *deployFixture, in *api.DeployInput) {
 			decided(t, in, buildKey, in.Digest, nil, approvals...)
-		}, "decision 1: signed with the build role's key, not the approval role's"},
+		}, "review gate: quorum not met: 0 approvals counted []; not counted: a decision (unverified: signed with the build role's key, not the approval role's)"},
 		"decision signed with an outsider's key": {func(t *testing.T, _ *deployFixture, in *api.DeployInput) {
 			decided(t, in, testkeys.Signer(testkeys.Outsider), in.Digest, nil, approvals...)
-		}, "decision 1: bad signature"},
+		}, "not counted: a decision (unverified: bad signature"},
 		"decision of another release": {func(t *testing.T, _ *deployFixture, in *api.DeployInput) {
 			decided(t, in, approvalKey, in.Digest, func(d *attest.Decision) { d.Release = "rel-9" }, approvals...)
-		}, `decision 1: bound to release "rel-9"`},
+		}, `not counted: bob (unverified: bound to release "rel-9"`},
 		"decision under another policy": {func(t *testing.T, _ *deployFixture, in *api.DeployInput) {
 			decided(t, in, approvalKey, in.Digest, func(d *attest.Decision) { d.PolicySHA256 = other }, approvals...)
-		}, "decision 1: bound to policy sha256:" + other},
+		}, "not counted: bob (unverified: bound to policy sha256:" + other},
 		"decision about another digest": {func(t *testing.T, _ *deployFixture, in *api.DeployInput) {
 			decided(t, in, approvalKey, other, noEdit, approvals...)
-		}, "decision 1: about artifact sha256:" + other},
+		}, "not counted: a decision (unverified: about artifact sha256:" + other},
 		"decision for no gate": {func(t *testing.T, _ *deployFixture, in *api.DeployInput) {
 			decided(t, in, approvalKey, in.Digest, nil, "review:bob", "deploy:carol", "approval:dave")
-		}, `decision 2: gate "deploy" is not a gate`},
+		}, `approval gate: quorum not met: 1 approvals counted [dave]`},
 		"approval replayed at the review gate": {func(t *testing.T, _ *deployFixture, in *api.DeployInput) {
 			decided(t, in, approvalKey, in.Digest, nil, "review:carol", "approval:carol", "approval:dave")
-		}, "review gate: carol may not sign: not in reviewers"},
+		}, "review gate: quorum not met: 0 approvals counted []; not counted: carol (not in reviewers)"},
 		"no review-gate decision": {func(t *testing.T, _ *deployFixture, in *api.DeployInput) {
 			decided(t, in, approvalKey, in.Digest, nil, "approval:carol", "approval:dave")
-		}, "review gate: 0 of 1 approvals (quorum of reviewers not met)"},
+		}, "review gate: quorum not met: 0 approvals counted []"},
 		"the author approves": {func(t *testing.T, _ *deployFixture, in *api.DeployInput) {
 			decided(t, in, approvalKey, in.Digest, nil, "review:bob", "approval:alice", "approval:dave")
-		}, "approval gate: alice may not sign: you authored this change"},
+		}, "approval gate: quorum not met: 1 approvals counted [dave]; not counted: alice (you authored this change)"},
 		"the requester approves": {func(t *testing.T, _ *deployFixture, in *api.DeployInput) {
 			decided(t, in, approvalKey, in.Digest, nil, "review:bob", "approval:carol", "approval:rita")
-		}, "approval gate: rita may not sign: you requested this release"},
+		}, "not counted: rita (you requested this release)"},
 		"the reviewer signs the approval gate": {func(t *testing.T, _ *deployFixture, in *api.DeployInput) {
 			decided(t, in, approvalKey, in.Digest, nil, "review:frank", "approval:frank", "approval:dave")
-		}, "approval gate: frank may not sign: you signed an earlier gate (review)"},
+		}, "not counted: frank (you signed an earlier gate (review))"},
 		"who ran the build approves": {func(t *testing.T, _ *deployFixture, in *api.DeployInput) {
 			withProvenance(t, in, buildKey, func(p *attest.Provenance) { p.RunDetails.Builder.ID = "dave@laptop" })
-		}, "approval gate: dave may not sign: you ran a stage of this release (as dave@laptop)"},
+		}, "not counted: dave (you ran a stage of this release (as dave@laptop))"},
 		"a service identity approves": {func(t *testing.T, _ *deployFixture, in *api.DeployInput) {
 			decided(t, in, approvalKey, in.Digest, nil, "review:bob", "approval:carol", "approval:foureyes-deploy@ops")
-		}, "approval gate: foureyes-deploy@ops may not sign: service identity"},
+		}, "not counted: foureyes-deploy@ops (service identity foureyes-deploy@ops may never sign)"},
 		"a bot where bots do not count": {func(t *testing.T, _ *deployFixture, in *api.DeployInput) {
 			decided(t, in, approvalKey, in.Digest, nil, "review:bob", "approval:carol", "approval:ci-bot")
-		}, "approval gate: ci-bot may not sign: bots do not count at this gate"},
+		}, "not counted: ci-bot (bots do not count at this gate)"},
 		"the same approver twice": {func(t *testing.T, _ *deployFixture, in *api.DeployInput) {
 			n := 0
 			decided(t, in, approvalKey, in.Digest, func(d *attest.Decision) { n++; d.RequestID += fmt.Sprint(n) },
 				"review:bob", "approval:carol", "approval:carol")
-		}, "approval gate: carol may not sign: you already signed this gate"},
+		}, "not counted: carol (you already signed this gate)"},
 		"one request id twice": {func(t *testing.T, _ *deployFixture, in *api.DeployInput) {
 			decided(t, in, approvalKey, in.Digest, func(d *attest.Decision) { d.RequestID = "same" }, approvals...)
-		}, `decision 2: request id "same" appears twice`},
+		}, `not counted: carol (request same was judged before)`},
 		"quorum short": {func(t *testing.T, _ *deployFixture, in *api.DeployInput) {
 			decided(t, in, approvalKey, in.Digest, nil, "review:bob", "approval:carol")
-		}, "approval gate: 1 of 2 approvals (quorum of prod-owners not met)"},
+		}, "approval gate: quorum not met: 1 approvals counted [carol]"},
 		"a reject in the bundle": {func(t *testing.T, _ *deployFixture, in *api.DeployInput) {
 			n := 0
 			decided(t, in, approvalKey, in.Digest, func(d *attest.Decision) {
 				if n++; n == 3 {
-					d.Verdict = "reject"
+					d.Verdict, d.Comment = "reject", "not this week"
 				}
 			}, "review:bob", "approval:carol", "approval:dave", "approval:frank")
-		}, `approval gate: dave's "reject" decision is in the bundle`},
+		}, `approval gate rejected by dave`},
 		"the deploy role's policy is not the release's": {func(t *testing.T, f *deployFixture, _ *api.DeployInput) {
 			data, err := os.ReadFile(f.d.PolicyFile)
 			require.NoError(t, err)
@@ -176,7 +177,7 @@ func refusals() map[string]refusal {
 			in.ReleaseID = "rogue-1"
 			withProvenance(t, in, buildKey, func(*attest.Provenance) {})
 			withReview(t, in, reviewKey, func(*attest.Review) {})
-		}, `decision 1: bound to release "rel-1", not "rogue-1"`},
+		}, `not counted: bob (unverified: bound to release "rel-1", not "rogue-1")`},
 	}
 }
 
@@ -190,7 +191,8 @@ func TestDeployRefusals(t *testing.T) {
 			c.edit(t, f, &in)
 			_, err := execute[api.StepResult](t, f.d, f.d.Deploy, in)
 			appErr := requireAppError(t, err, api.ErrTypeDeployRefused, true)
-			assert.Contains(t, appErr.Error(), "deploy refused: "+c.want)
+			assert.True(t, strings.HasPrefix(appErr.Error(), "deploy refused: "), appErr.Error())
+			assert.Contains(t, appErr.Error(), c.want)
 			assertNothingDeployed(t, f, counter, in)
 		})
 	}
@@ -316,4 +318,109 @@ func TestDeployRefusalIsLogged(t *testing.T) {
 	requireAppError(t, err, api.ErrTypeDeployRefused, true)
 	assert.Contains(t, strings.Join(logger.lines, "\n"), "WARN deploy refused")
 	assert.Contains(t, strings.Join(logger.lines, "\n"), "release_id rel-1")
+}
+
+// TestRollbackNeedsAReason (issue attack 3): twice an anonymous client
+// scheduled Rollback of the deployed release: it restored the previous
+// record, then deleted it. Now a rollback without the deploy role's own
+// reason (a signed failed-verify receipt of that release and run, its own
+// failed deploy, or a cancel the release took) is refused and nothing
+// changes; a receipt of another release or run, or of a passed verify,
+// is no reason.
+func TestRollbackNeedsAReason(t *testing.T) {
+	f, counter := counted(t, "0")
+	first, second := f.input(t, "rel-1", commitA), f.input(t, "rel-2", commitB)
+	f.step(t, deployFn, first)
+	f.step(t, deployFn, second)
+	otherRun := verifyFailed(t, second)
+	f.editCaller = func(c *Caller) { c.RunID = "another-run" }
+	cases := map[string]api.DeployInput{"no reason": second, "a receipt of another run": otherRun,
+		"a receipt of another release": withFailedVerifyOf(t, second, first), "a passed verify": passedVerify(t, second)}
+	for name, in := range cases {
+		if name != "a receipt of another run" {
+			f.editCaller = nil
+		}
+		_, err := execute[api.StepResult](t, f.d, f.d.Rollback, in)
+		assert.Contains(t, requireAppError(t, err, api.ErrTypeDeployRefused, true).Error(), "rollback refused", name)
+		assert.Equal(t, "rel-2", f.current(t).ReleaseID, name)
+	}
+	assert.Equal(t, []string{"rel-1", "rel-2"}, runs(t, counter), "no rollback command ran")
+	f.editCaller = func(c *Caller) { c.ID = "rogue-1" }
+	_, err := execute[api.StepResult](t, f.d, f.d.Rollback, verifyFailed(t, second))
+	assert.Contains(t, requireAppError(t, err, api.ErrTypeDeployRefused, true).Error(), "a release deploys only itself")
+	f.editCaller = nil
+	assert.True(t, f.step(t, rollbackFn, verifyFailed(t, second)).OK, "its own failed verify is a reason")
+	assert.Equal(t, "rel-1", f.current(t).ReleaseID)
+}
+
+func withFailedVerifyOf(t *testing.T, in, of api.DeployInput) api.DeployInput {
+	in.FailedVerify = verifyFailed(t, of).FailedVerify
+	return in
+}
+
+func passedVerify(t *testing.T, in api.DeployInput) api.DeployInput {
+	r := attest.Receipt{Binding: attest.Binding{Release: in.ReleaseID, PolicySHA256: in.PolicyHash}, Step: attest.StepVerify,
+		Service: in.Service, Environment: in.Environment, Commit: in.Commit, OK: true, Deployer: "foureyes-deploy@test",
+		At: time.Now().UTC(), RunID: testRunID}
+	in.FailedVerify = signAs(t, deployKey, in.Digest, attest.PredicateDeploy, r)
+	return in
+}
+
+// TestDeployOnlyForTheCallingRelease (issue attacks 1, 2 and 9): a deploy
+// is judged against the run the server says called, not the input: a
+// workflow of another id or type, a release started for another
+// environment, decisions scoped to another run or environment (a staging
+// release's approvals offered for prod), refused or cancelled requests in
+// the release's own history — none deploys.
+func TestDeployOnlyForTheCallingRelease(t *testing.T) {
+	cases := map[string]struct {
+		edit func(t *testing.T, f *deployFixture, in *api.DeployInput)
+		want string
+	}{
+		"another workflow id": {func(_ *testing.T, f *deployFixture, _ *api.DeployInput) {
+			f.editCaller = func(c *Caller) { c.ID = "rel-9" }
+		}, "called by release rel-9, not rel-1"},
+		"a workflow of another type": {func(_ *testing.T, f *deployFixture, _ *api.DeployInput) {
+			f.editCaller = func(c *Caller) { c.Type = "Rogue" }
+		}, `called by a "Rogue" workflow`},
+		"a release started for staging": {func(_ *testing.T, f *deployFixture, _ *api.DeployInput) {
+			f.editCaller = func(c *Caller) { c.Request.Environment = "staging" }
+		}, "was started for web in staging, not web in prod"},
+		"decisions of another run": {func(_ *testing.T, f *deployFixture, _ *api.DeployInput) {
+			f.editCaller = func(c *Caller) { c.RunID = "run-2" }
+		}, `not counted: bob (unverified: scoped to web in prod (run "default-test-run-id"), not web in prod (run "run-2"))`},
+		"decisions scoped to staging": {func(t *testing.T, _ *deployFixture, in *api.DeployInput) {
+			decided(t, in, approvalKey, in.Digest, func(d *attest.Decision) { d.Environment = "staging" }, approvals...)
+		}, "not counted: bob (unverified: scoped to web in staging"},
+		"a cancel the release took": {func(t *testing.T, f *deployFixture, in *api.DeployInput) {
+			f.editCaller = func(c *Caller) { c.Requests = append(c.Requests, cancelRequest(t, *in, "rita")) }
+		}, "the release was cancelled by rita"},
+		"a rejection the release took after the approvals": {func(t *testing.T, f *deployFixture, in *api.DeployInput) {
+			decided(t, in, approvalKey, in.Digest, func(d *attest.Decision) {
+				if d.Identity == "dave" {
+					d.Verdict, d.Comment = "reject", "no"
+				}
+			}, "review:bob", "approval:dave", "approval:carol", "approval:frank")
+		}, "approval gate rejected by dave"},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			f, counter := counted(t, "0")
+			in := f.input(t, "rel-1", commitA)
+			c.edit(t, f, &in)
+			_, err := execute[api.StepResult](t, f.d, f.d.Deploy, in)
+			assert.Contains(t, requireAppError(t, err, api.ErrTypeDeployRefused, true).Error(), c.want)
+			assertNothingDeployed(t, f, counter, in)
+		})
+	}
+}
+
+// cancelRequest is who's cancel of in's release, as a cancel Update.
+func cancelRequest(t *testing.T, in api.DeployInput, who string) judge.Request {
+	c := attest.Cancel{Binding: attest.Binding{Release: in.ReleaseID, PolicySHA256: in.PolicyHash},
+		Scope:     attest.Scope{Service: in.Service, Environment: in.Environment, RunID: testRunID},
+		RequestID: who + "/cancel", Identity: who, Channel: "api", Reason: "stop", At: time.Now().UTC()}
+	env, err := approvalKey.Attest(attest.ReleaseSubject(in.ReleaseID), attest.PredicateCancel, c)
+	require.NoError(t, err)
+	return judge.Request{Kind: api.UpdateCancel, Envelope: env}
 }

@@ -124,10 +124,12 @@ func (a *DeployActivities) restore(in api.DeployInput, cur, prev *deployState) (
 		}
 		return fmt.Sprintf("restored release %s in %s", prev.ReleaseID, file), nil
 	}
-	if err := os.Remove(file); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	// Nothing ran here before this release: its record is set aside, never
+	// deleted, so that what was deployed and rolled back stays on record.
+	if err := os.Rename(file, file+".rolled-back"); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return "", err
 	}
-	return fmt.Sprintf("removed %s (nothing was deployed before release %s)", file, in.ReleaseID), nil
+	return fmt.Sprintf("set %s aside as .rolled-back (nothing was deployed before release %s)", file, in.ReleaseID), nil
 }
 
 func (a *DeployActivities) env(in api.DeployInput, path string) []string {

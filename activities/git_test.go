@@ -1,6 +1,7 @@
 package activities
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -58,7 +59,7 @@ func newGitFixture(t *testing.T, build, extra string) *gitFixture {
 		b: &BuildActivities{Identity: testBuilder, ArtifactDir: artifacts, StateDir: t.TempDir(),
 			PolicyFile: path, Signer: buildKey},
 		d: &DeployActivities{Identity: "foureyes-deploy@test", ArtifactDir: artifacts, StateDir: t.TempDir(),
-			PolicyFile: path, Signer: deployKey}}
+			PolicyFile: path, Signer: deployKey, Caller: func(ctx context.Context) (Caller, error) { return testCaller(ctx, nil) }}}
 }
 
 func (f *gitFixture) commit(t *testing.T, author gitrepo.Person, message string) string {
@@ -276,7 +277,7 @@ func TestUnmappedEmails(t *testing.T) {
 				return
 			}
 			appErr := requireAppError(t, err, api.ErrTypeDeployRefused, true)
-			assert.Contains(t, appErr.Error(), `review gate: bob may not sign: the change has commits by "someone", "zed@elsewhere.org", which map to no identity`)
+			assert.Contains(t, appErr.Error(), `not counted: bob (the change has commits by "someone", "zed@elsewhere.org", which map to no identity`)
 		})
 	}
 }
@@ -293,11 +294,11 @@ func TestRequesterOmitsTheAuthor(t *testing.T) {
 
 	err := f.deploy(t, f.deployInput(t, "rel-1", built, "review:frank", "approval:alice", "approval:dave"))
 	appErr := requireAppError(t, err, api.ErrTypeDeployRefused, true)
-	assert.Contains(t, appErr.Error(), "approval gate: alice may not sign: you authored this change")
+	assert.Contains(t, appErr.Error(), "approval gate: quorum not met: 1 approvals counted [dave]; not counted: alice (you authored this change)")
 
 	err = f.deploy(t, f.deployInput(t, "rel-1", built, "review:bob", "approval:carol", "approval:dave"))
 	appErr = requireAppError(t, err, api.ErrTypeDeployRefused, true)
-	assert.Contains(t, appErr.Error(), "review gate: bob may not sign: you authored this change")
+	assert.Contains(t, appErr.Error(), "review gate: quorum not met: 0 approvals counted []; not counted: bob (you authored this change)")
 
 	require.NoError(t, f.deploy(t, f.deployInput(t, "rel-1", built, "review:frank", "approval:carol", "approval:dave")))
 }

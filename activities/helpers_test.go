@@ -1,6 +1,7 @@
 package activities
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/worker"
 
 	"github.com/foureyes/foureyes/api"
 )
@@ -23,7 +25,7 @@ var (
 func execute[T any](t *testing.T, impl, fn any, args ...any) (T, error) {
 	t.Helper()
 	var s testsuite.WorkflowTestSuite
-	env := s.NewTestActivityEnvironment()
+	env := withArgs(s.NewTestActivityEnvironment(), args...)
 	env.RegisterActivity(impl)
 	var out T
 	v, err := env.ExecuteActivity(fn, args...)
@@ -32,6 +34,14 @@ func execute[T any](t *testing.T, impl, fn any, args ...any) (T, error) {
 	}
 	require.NoError(t, v.Get(&out))
 	return out, nil
+}
+
+// argsKey holds an activity's arguments in its context, for test callers
+// (testCaller) that play the server's part: the run that called.
+type argsKey struct{}
+
+func withArgs(env *testsuite.TestActivityEnvironment, args ...any) *testsuite.TestActivityEnvironment {
+	return env.SetWorkerOptions(worker.Options{BackgroundActivityContext: context.WithValue(context.Background(), argsKey{}, args)})
 }
 
 // requireAppError asserts err is an ApplicationError of type typ.

@@ -114,7 +114,7 @@ func TestDeployOutlivesStoppingWorker(t *testing.T) {
 	f, counter := counted(t, "0.5")
 	in := f.input(t, "rel-1", commitA)
 	var s testsuite.WorkflowTestSuite
-	env := s.NewTestActivityEnvironment()
+	env := withArgs(s.NewTestActivityEnvironment(), in)
 	env.RegisterActivity(f.d)
 	stop := make(chan struct{})
 	env.SetWorkerStopChannel(stop)
@@ -143,7 +143,7 @@ func TestRollbackWaitsForRunningDeploy(t *testing.T) {
 	f, counter := counted(t, "0.5")
 	in := f.input(t, "rel-1", commitA)
 	orphan(t, f, in)
-	f.step(t, rollbackFn, in)
+	f.step(t, rollbackFn, verifyFailed(t, in))
 	assert.Equal(t, []string{"rel-1", "rollback", "rel-1"}, runs(t, counter), "rollback ran after the deploy ended")
 }
 
@@ -152,6 +152,7 @@ func TestRollbackCommandRunsAgainOnlyAfterFailure(t *testing.T) {
 	in := f.input(t, "rel-1", commitA)
 	f.step(t, deployFn, in)
 	f.d.RollbackCommand = `echo "rollback" >> ` + counter + `; exit 1`
+	in = verifyFailed(t, in)
 	_, err := execute[api.StepResult](t, f.d, f.d.Rollback, in)
 	requireAppError(t, err, ErrTypeCommandFailed, false)
 	f.d.RollbackCommand = `echo "rollback" >> ` + counter

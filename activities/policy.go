@@ -21,6 +21,9 @@ type PolicyActivities struct {
 	PolicyFile string
 	// Signer is the orchestrator role's key: it seals each release's audit chain.
 	Signer *attest.Signer
+	// Caller says which run asked for a seal (nil: the server's word on
+	// the activity task, InfoCaller): a run seals only its own trail.
+	Caller CallerReader
 
 	cache policyCache
 }
@@ -54,6 +57,9 @@ func (a *PolicyActivities) Seal(ctx context.Context, in api.SealInput) (api.Seal
 	}
 	if err := requireSigner(a.Signer, attest.RoleOrchestrator); err != nil {
 		return api.SealResult{}, err
+	}
+	if err := a.sealsOwnTrail(ctx, in.ReleaseID); err != nil {
+		return api.SealResult{}, temporal.NewNonRetryableApplicationError("seal refused: "+err.Error(), api.ErrTypeDeployRefused, nil)
 	}
 	seal := attest.Seal{Binding: attest.Binding{Release: in.ReleaseID, PolicySHA256: in.PolicyHash},
 		Head: in.Head, Entries: in.Entries, Status: in.Status, Sealer: a.Identity, At: time.Now().UTC()}
@@ -117,4 +123,21 @@ func checkPolicy(path string, data []byte) (*loadedPolicy, error) {
 		return nil, fmt.Errorf("%s: keys: %w", path, err)
 	}
 	return &loadedPolicy{data: data, hash: policy.HashBytes(data), pol: p, ring: ring}, nil
+}
+
+// sealsOwnTrail: only the release itself asks for its seal; a workflow of
+// any other id or type (a client's own) gets none.
+func (a *PolicyActivities) sealsOwnTrail(ctx context.Context, release string) error {
+	read := a.Caller
+	if read == nil {
+		read = InfoCaller
+	}
+	c, err := read(ctx)
+	switch {
+	case err != nil:
+		return err
+	case c.Type != api.WorkflowRelease || c.ID != release:
+		return fmt.Errorf("asked by %s (a %q workflow) for the trail of release %s: a release seals only its own", c.ID, c.Type, release)
+	}
+	return nil
 }

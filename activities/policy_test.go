@@ -1,6 +1,7 @@
 package activities
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -76,7 +77,7 @@ func TestLoadPolicyRefusesPolicyWithoutKeys(t *testing.T) {
 }
 
 func TestSealSignsTheChainHead(t *testing.T) {
-	a := &PolicyActivities{Identity: "foureyes-orchestrator@test", Signer: sealKey}
+	a := &PolicyActivities{Identity: "foureyes-orchestrator@test", Signer: sealKey, Caller: runOf("rel-1", api.WorkflowRelease)}
 	head := strings.Repeat("c", 64)
 	in := api.SealInput{ReleaseID: "rel-1", PolicyHash: strings.Repeat("d", 64), Head: head, Entries: 17, Status: "deployed"}
 	res, err := execute[api.SealResult](t, a, a.Seal, in)
@@ -94,6 +95,29 @@ func TestSealSignsTheChainHead(t *testing.T) {
 	assert.WithinDuration(t, time.Now(), seal.At, time.Minute)
 	_, err = testkeys.Ring().Verify(res.Seal, attest.RoleDeploy, attest.PredicateSeal)
 	assert.Equal(t, attest.CodeWrongRole, attest.CodeOf(err), "only the orchestrator's key seals")
+}
+
+// runOf plays the server's part: the run that asked is id, of type typ.
+func runOf(id, typ string) CallerReader {
+	return func(context.Context) (Caller, error) { return Caller{ID: id, RunID: testRunID, Type: typ}, nil }
+}
+
+// TestSealIsNoOracle: the orchestrator role seals a release's trail only
+// when that release asks; any other workflow (a client's own, another
+// release) is refused, so the role's key signs no head a caller chose for
+// someone else's trail. Without sealsOwnTrail both calls are signed.
+func TestSealIsNoOracle(t *testing.T) {
+	in := api.SealInput{ReleaseID: "rel-1", PolicyHash: strings.Repeat("d", 64), Head: strings.Repeat("c", 64), Entries: 3}
+	for name, caller := range map[string]CallerReader{
+		"another release":            runOf("rel-2", api.WorkflowRelease),
+		"a workflow of another type": runOf("rel-1", "Rogue"),
+	} {
+		a := &PolicyActivities{Identity: "foureyes-orchestrator@test", Signer: sealKey, Caller: caller}
+		res, err := execute[api.SealResult](t, a, a.Seal, in)
+		appErr := requireAppError(t, err, api.ErrTypeDeployRefused, true)
+		assert.Contains(t, appErr.Error(), "a release seals only its own", name)
+		assert.Empty(t, res.Seal, name)
+	}
 }
 
 func TestSealRefuses(t *testing.T) {

@@ -86,7 +86,7 @@ func TestPromotionNeedsTheRolesOwnEvidence(t *testing.T) {
 		f := newPromotionFixture(t)
 		s := stagingDeployed(t, f, commitA, true)
 		soaked(t, f, 2*time.Hour)
-		require.True(t, f.step(t, rollbackFn, s).OK)
+		require.True(t, f.step(t, rollbackFn, verifyFailed(t, s)).OK)
 		refusedWith(t, f, promotion(t, f, s), "promotion rule: sha256:"+s.Digest[:12]+" was never deployed to staging")
 	})
 	t.Run("a different digest in staging", func(t *testing.T) {
@@ -116,7 +116,10 @@ func TestPromotionProvenanceMustBeThePromotedRelease(t *testing.T) {
 	soaked(t, f, 2*time.Hour)
 	in := promotion(t, f, s)
 	in.Promotes = "rel-other"
-	refusedWith(t, f, in, `build provenance: bound to release "rel-s", not "rel-p"`)
+	refusedWith(t, f, in, `build provenance: bound to release "rel-s", not "rel-other"`)
+	in = promotion(t, f, s)
+	in.Promotes = in.ReleaseID // a release that names itself as the one it promotes
+	refusedWith(t, f, in, "release rel-p names itself as the release it promotes")
 	in = promotion(t, f, s)
 	in.Bundle.Provenance = f.input(t, "rel-x", commitA).Bundle.Provenance // built for prod, not staging
 	in.Promotes = "rel-x"
@@ -126,6 +129,7 @@ func TestPromotionProvenanceMustBeThePromotedRelease(t *testing.T) {
 // declared is rita's break-glass declaration for in, signed by s.
 func declared(t *testing.T, in *api.DeployInput, s *attest.Signer, edit func(*attest.Emergency)) {
 	e := attest.Emergency{Binding: attest.Binding{Release: in.ReleaseID, PolicySHA256: in.PolicyHash},
+		Scope:     attest.Scope{Service: in.Service, Environment: in.Environment},
 		RequestID: "em-1", Identity: "rita", Channel: "api", Reason: "payments are down", At: time.Now().UTC()}
 	if edit != nil {
 		edit(&e)
@@ -152,6 +156,7 @@ func TestForgedEmergencyIsRefused(t *testing.T) {
 		"declared by a non-manager": {approvalKey, func(e *attest.Emergency) { e.Identity = "carol" }, "emergency declaration: carol is not a release manager"},
 		"without a reason":          {approvalKey, func(e *attest.Emergency) { e.Reason = " " }, "emergency declaration: an emergency needs a reason"},
 		"for another release":       {approvalKey, func(e *attest.Emergency) { e.Release = "rel-9" }, `emergency declaration: bound to release "rel-9"`},
+		"for another environment":   {approvalKey, func(e *attest.Emergency) { e.Environment = "staging" }, `emergency declaration: scoped to web in staging`},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -173,7 +178,7 @@ func TestEmergencyIsNeverOnePerson(t *testing.T) {
 	decided(t, &in, approvalKey, in.Digest, nil, "review:bob", "approval:carol")
 	declared(t, &in, approvalKey, nil)
 	_, err := execute[api.StepResult](t, f.d, f.d.Deploy, in)
-	assert.Contains(t, requireAppError(t, err, api.ErrTypeDeployRefused, true).Error(), "approval gate: 1 of 2 approvals")
+	assert.Contains(t, requireAppError(t, err, api.ErrTypeDeployRefused, true).Error(), "approval gate: quorum not met: 1 approvals counted [carol]")
 }
 
 func TestDeployedStatementCarriesTheSoak(t *testing.T) {

@@ -108,6 +108,9 @@ func TestDeployReceipts(t *testing.T) {
 		fn   func(*DeployActivities) any
 		step string
 	}{{deployFn, attest.StepDeploy}, {verifyFn, attest.StepVerify}, {rollbackFn, attest.StepRollback}} {
+		if s.step == attest.StepRollback {
+			in = verifyFailed(t, in)
+		}
 		res := f.step(t, s.fn, in)
 		var r attest.Receipt
 		verified(t, res.Receipt, attest.RoleDeploy, attest.PredicateDeploy, in.Digest, &r)

@@ -132,6 +132,8 @@ type Notification struct {
 	Emergency string `json:"emergency,omitempty"`
 	// Promotes is the release this one promotes ("" otherwise).
 	Promotes string `json:"promotes,omitempty"`
+	// RunID is the release's workflow run: decisions are scoped to it.
+	RunID string `json:"run_id,omitempty"`
 }
 
 // CommitLine is one commit of a change as people are shown it.
@@ -159,9 +161,15 @@ type DeployInput struct {
 	// Promotes is the release this one promotes ("" for a release that
 	// built its artifact): the bundle's provenance is that release's.
 	Promotes string `json:"promotes,omitempty"`
+	// RunID is the release's run, as the workflow says (informational: the
+	// deploy role takes the run from the server).
+	RunID string `json:"run_id,omitempty"`
 	// Bundle is the evidence the deploy role checks itself before Deploy
 	// runs anything (nil in histories before signed attestations).
 	Bundle *Bundle `json:"bundle,omitempty"`
+	// FailedVerify is the deploy role's own receipt of this release's failed
+	// verify, when that is why the release rolls back (Rollback).
+	FailedVerify attest.Envelope `json:"failed_verify,omitempty"`
 }
 
 // Bundle is every signed fact a deploy rests on.

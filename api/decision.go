@@ -144,4 +144,9 @@ type Binding struct {
 	ArtifactDigest string `json:"artifact_digest"` // "" before the build is attested
 	OpenGate       string `json:"open_gate"`
 	Signed         bool   `json:"signed"` // the release takes only signed decisions (Updates)
+	// Service, Environment and RunID scope the statements signed for it
+	// (attest.Scope); empty from releases before scoped statements.
+	Service     string `json:"service,omitempty"`
+	Environment string `json:"environment,omitempty"`
+	RunID       string `json:"run_id,omitempty"`
 }

@@ -77,6 +77,10 @@ type CancelReleaseRequest struct {
 // the release is started with (ReleaseRequest.Emergency).
 type EmergencyRequest struct {
 	ReleaseID string `json:"release_id"`
+	// Service and Environment scope the declaration: it counts for no
+	// other service or environment (attest.Scope).
+	Service     string `json:"service"`
+	Environment string `json:"environment"`
 	Reason    string `json:"reason"`
 	RequestID string `json:"request_id"`
 }

@@ -187,6 +187,25 @@ type Review struct {
 	At       time.Time `json:"at"`
 }
 
+// Scope names the one release run a statement authorizes something in:
+// its service and environment, and the workflow run the approval role
+// sent it to (RunID; "" in an emergency declaration, which precedes the
+// run). A statement whose scope is not the deploy's counts for nothing.
+type Scope struct {
+	Service     string `json:"service,omitempty"`
+	Environment string `json:"environment,omitempty"`
+	RunID       string `json:"run_id,omitempty"`
+}
+
+// CheckScope returns a CodeMisbound error unless s is want.
+func (s Scope) CheckScope(want Scope) error {
+	if s != want {
+		return fail(CodeMisbound, "scoped to %s in %s (run %q), not %s in %s (run %q)",
+			s.Service, s.Environment, s.RunID, want.Service, want.Environment, want.RunID)
+	}
+	return nil
+}
+
 // Evidence is what the approval role checked before it vouched for an identity.
 type Evidence struct {
 	Kind             string `json:"kind"`                        // "token" or "slack"
@@ -199,6 +218,7 @@ type Evidence struct {
 // Decision is one decision the approval role authenticated.
 type Decision struct {
 	Binding
+	Scope
 	RequestID string    `json:"request_id"`
 	Gate      string    `json:"gate"`
 	Verdict   string    `json:"verdict"`
@@ -212,6 +232,7 @@ type Decision struct {
 // Cancel is one cancel request the approval role authenticated.
 type Cancel struct {
 	Binding
+	Scope
 	RequestID string    `json:"request_id"`
 	Identity  string    `json:"identity"`
 	Channel   string    `json:"channel"`
@@ -224,6 +245,7 @@ type Cancel struct {
 // release, authenticated by the approval role (subject: ReleaseSubject).
 type Emergency struct {
 	Binding
+	Scope
 	RequestID string    `json:"request_id"`
 	Identity  string    `json:"identity"`
 	Channel   string    `json:"channel"`
@@ -250,6 +272,9 @@ type Receipt struct {
 	Output      string    `json:"output"`
 	Deployer    string    `json:"deployer"`
 	At          time.Time `json:"at"`
+	// RunID is the workflow run that asked for the step (the server says
+	// which, not the caller).
+	RunID string `json:"run_id,omitempty"`
 }
 
 // DeployedState is the deploy role's statement of what is deployed to one

@@ -30,11 +30,13 @@ type Bindings struct {
 // that answers QueryBinding, so trusting its prompt adds no trust; a
 // release that takes no signed decisions (from before them) fails its
 // Update, and the gateway then forgets the binding and asks (decide).
-func (b *Bindings) Prompted(release, policyHash, digest string) {
-	if _, known := b.get(release); known || digest == "" || policyHash == "" {
+func (b *Bindings) Prompted(n api.Notification) {
+	release := n.ReleaseID
+	if _, known := b.get(release); known || n.ArtifactDigest == "" || n.PolicyHash == "" {
 		return
 	}
-	b.put(api.Binding{ReleaseID: release, PolicyHash: policyHash, ArtifactDigest: digest, Signed: true})
+	b.put(api.Binding{ReleaseID: release, PolicyHash: n.PolicyHash, ArtifactDigest: n.ArtifactDigest, Signed: true,
+		Service: n.Service, Environment: n.Environment, RunID: n.RunID})
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.primed == nil {

@@ -81,7 +81,7 @@ func (s *Server) cancel(ctx context.Context, c caller, req api.CancelReleaseRequ
 // cancelSigned signs the cancel (about the release: it may come before
 // there is an artifact) and sends it as the cancel Update.
 func (s *Server) cancelSigned(ctx context.Context, c caller, req api.CancelReleaseRequest, bd api.Binding, ans api.Answer) (api.Answer, int) {
-	pred := attest.Cancel{Binding: attest.Binding{Release: req.ReleaseID, PolicySHA256: bd.PolicyHash},
+	pred := attest.Cancel{Binding: attest.Binding{Release: req.ReleaseID, PolicySHA256: bd.PolicyHash}, Scope: scopeOf(bd),
 		RequestID: req.RequestID, Identity: c.identity, Channel: c.channel, Reason: req.Reason,
 		Evidence: c.evidence, At: time.Now().UTC()}
 	env, err := s.attest(attest.ReleaseSubject(req.ReleaseID), attest.PredicateCancel, pred)
@@ -89,7 +89,7 @@ func (s *Server) cancelSigned(ctx context.Context, c caller, req api.CancelRelea
 		return s.signFailed(ans, err)
 	}
 	var out api.CancelOutcome
-	if err := s.update(ctx, req.ReleaseID, req.RequestID, api.UpdateCancel, env, &out); err != nil {
+	if err := s.update(ctx, bd, req.RequestID, api.UpdateCancel, env, &out); err != nil {
 		return s.updateFailed(ctx, ans, err)
 	}
 	ans.Outcome, ans.Rule, ans.Reason = out.Outcome, out.Rule, out.Reason

@@ -15,6 +15,10 @@ func validateEmergency(q api.EmergencyRequest) *badRequest {
 	switch {
 	case q.ReleaseID == "" || !validID(q.ReleaseID):
 		return invalid("field release_id: required, at most %d printable characters without spaces", maxIDLen)
+	case !api.ValidName(q.Service):
+		return invalid("field service: required, a name (letters, digits, . _ -)")
+	case !api.ValidName(q.Environment):
+		return invalid("field environment: required, a name (letters, digits, . _ -)")
 	case strings.TrimSpace(q.Reason) == "":
 		return invalid("field reason: an emergency needs a reason")
 	case len(q.Reason) > maxCommentLen:
@@ -48,6 +52,7 @@ func (s *Server) handleEmergency(w http.ResponseWriter, r *http.Request) {
 		req.RequestID = uuid.NewString()
 	}
 	pred := attest.Emergency{Binding: attest.Binding{Release: req.ReleaseID, PolicySHA256: s.policyHash},
+		Scope:     attest.Scope{Service: req.Service, Environment: req.Environment},
 		RequestID: api.ScopedRequestID(c.identity, req.RequestID), Identity: c.identity, Channel: c.channel,
 		Reason: req.Reason, Evidence: c.evidence, At: time.Now().UTC()}
 	env, err := s.attest(attest.ReleaseSubject(req.ReleaseID), attest.PredicateEmergency, pred)

@@ -41,7 +41,7 @@ func (s *Server) decideSigned(ctx context.Context, c caller, req api.DecisionReq
 		ans.Reason = "no gate is open: the release has no attested artifact yet"
 		return ans, http.StatusConflict, nil
 	}
-	pred := attest.Decision{Binding: attest.Binding{Release: req.ReleaseID, PolicySHA256: bd.PolicyHash},
+	pred := attest.Decision{Binding: attest.Binding{Release: req.ReleaseID, PolicySHA256: bd.PolicyHash}, Scope: scopeOf(bd),
 		RequestID: req.RequestID, Gate: req.Gate, Verdict: req.Verdict, Identity: c.identity,
 		Channel: c.channel, Comment: req.Comment, Evidence: c.evidence, At: time.Now().UTC()}
 	env, err := s.attest(attest.ArtifactSubject(bd.ArtifactDigest), attest.PredicateDecision, pred)
@@ -50,12 +50,20 @@ func (s *Server) decideSigned(ctx context.Context, c caller, req api.DecisionReq
 		return out, status, nil
 	}
 	var out api.DecisionOutcome
-	if err := s.update(ctx, req.ReleaseID, req.RequestID, api.UpdateDecide, env, &out); err != nil {
+	if err := s.update(ctx, bd, req.RequestID, api.UpdateDecide, env, &out); err != nil {
 		return ans, 0, err
 	}
 	s.bindings.confirmed(req.ReleaseID)
 	ans.Outcome, ans.Rule, ans.Reason, ans.GateState = out.Outcome, out.Rule, out.Reason, out.GateState
 	return ans, outcomeStatus(out.Outcome), nil
+}
+
+// scopeOf is the scope of statements for a release: its service,
+// environment and run as its workflow answered them. A workflow that lies
+// here gets statements that count nowhere: the deploy role checks the
+// scope against the run the server says called it.
+func scopeOf(bd api.Binding) attest.Scope {
+	return attest.Scope{Service: bd.Service, Environment: bd.Environment, RunID: bd.RunID}
 }
 
 func (s *Server) attest(subject attest.Subject, predicateType string, pred any) (attest.Envelope, error) {
@@ -74,10 +82,12 @@ func (s *Server) signFailed(ans api.Answer, err error) (api.Answer, int) {
 // update sends env as a signed request and waits for the handler's result.
 // The update id is the scoped request id: a retry is the same update, and
 // Temporal answers it with the first one's result.
-func (s *Server) update(ctx context.Context, release, updateID, name string, env attest.Envelope, out any) error {
+// It goes to the run the statement is scoped to (any run when the release
+// predates scoped statements).
+func (s *Server) update(ctx context.Context, bd api.Binding, updateID, name string, env attest.Envelope, out any) error {
 	ctx, cancel := context.WithTimeout(ctx, temporalTimeout+s.decisionWait)
 	defer cancel()
-	h, err := s.client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{UpdateID: updateID, WorkflowID: release,
+	h, err := s.client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{UpdateID: updateID, WorkflowID: bd.ReleaseID, RunID: bd.RunID,
 		UpdateName: name, Args: []any{api.SignedRequest{Envelope: env}},
 		WaitForStage: client.WorkflowUpdateStageCompleted})
 	if err != nil {

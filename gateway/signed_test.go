@@ -245,7 +245,7 @@ func TestBindingCached(t *testing.T) {
 func TestPromptedBindingNeedsNoQuery(t *testing.T) {
 	fake := &fakeClient{binding: signedBinding()}
 	bindings := &Bindings{}
-	bindings.Prompted(releaseID, testPolicyHash, testDigest)
+	bindings.Prompted(api.Notification{ReleaseID: releaseID, PolicyHash: testPolicyHash, ArtifactDigest: testDigest})
 	f := newSignedFixture(t, fake, func(o *Options) { o.Bindings = bindings })
 	status, got, _ := f.post(t, "/v1/decisions", tokenAlice, goodBody)
 	require.Equal(t, 200, status, "%v", got)
@@ -259,12 +259,12 @@ func TestPromptedBindingNeedsNoQuery(t *testing.T) {
 // digest or policy teaches nothing.
 func TestPromptedBindingNeverOverrides(t *testing.T) {
 	b := &Bindings{}
-	b.Prompted(releaseID, testPolicyHash, "")
-	b.Prompted(releaseID, "", testDigest)
+	b.Prompted(api.Notification{ReleaseID: releaseID, PolicyHash: testPolicyHash, ArtifactDigest: ""})
+	b.Prompted(api.Notification{ReleaseID: releaseID, PolicyHash: "", ArtifactDigest: testDigest})
 	_, ok := b.get(releaseID)
 	assert.False(t, ok)
 	b.put(signedBinding())
-	b.Prompted(releaseID, "another-policy", "another-digest")
+	b.Prompted(api.Notification{ReleaseID: releaseID, PolicyHash: "another-policy", ArtifactDigest: "another-digest"})
 	got, _ := b.get(releaseID)
 	assert.Equal(t, testDigest, got.ArtifactDigest)
 }
@@ -275,7 +275,7 @@ func TestPromptedBindingFallsBackToTheQuery(t *testing.T) {
 	fake := &fakeClient{updateErr: serviceerror.NewInvalidArgument("unknown update name decide"),
 		binding: api.Binding{ReleaseID: releaseID, PolicyHash: testPolicyHash, ArtifactDigest: testDigest}}
 	bindings := &Bindings{}
-	bindings.Prompted(releaseID, testPolicyHash, testDigest)
+	bindings.Prompted(api.Notification{ReleaseID: releaseID, PolicyHash: testPolicyHash, ArtifactDigest: testDigest})
 	f := newSignedFixture(t, fake, func(o *Options) { o.Bindings = bindings })
 	status, got, _ := f.post(t, "/v1/decisions", tokenAlice, goodBody)
 	require.Equal(t, 200, status, "%v", got)

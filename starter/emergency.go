@@ -26,12 +26,12 @@ func (f *emergencyFlags) define(e *env, fs *flag.FlagSet) {
 
 // declare asks the gateway to sign the emergency of release id; the
 // release carries the signed declaration from its start.
-func (f *emergencyFlags) declare(e *env, id string) (json.RawMessage, error) {
+func (f *emergencyFlags) declare(e *env, id string, req api.ReleaseRequest) (json.RawMessage, error) {
 	token, err := readToken(e, f.tokenFile)
 	if err != nil {
 		return nil, err
 	}
-	body, _ := json.Marshal(api.EmergencyRequest{ReleaseID: id, Reason: f.reason, RequestID: uuid.NewString()})
+	body, _ := json.Marshal(api.EmergencyRequest{ReleaseID: id, Service: req.Service, Environment: req.Environment, Reason: f.reason, RequestID: uuid.NewString()})
 	hreq, err := gatewayRequest(f.gatewayURL, api.PathEmergencies, token, body)
 	if err != nil {
 		return nil, err

@@ -55,7 +55,7 @@ func cmdStart(e *env, args []string) error {
 func startDeclared(e *env, req api.ReleaseRequest, em emergencyFlags, wait, asJSON bool) error {
 	id := releaseID(req)
 	if em.reason != "" {
-		env, err := em.declare(e, id)
+		env, err := em.declare(e, id, req)
 		if err != nil {
 			return err
 		}

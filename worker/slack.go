@@ -51,7 +51,7 @@ type promptedBindings struct{ b *gateway.Bindings }
 
 func (p promptedBindings) Notify(_ context.Context, n api.Notification) (string, error) {
 	if n.Kind == api.NotifyPrompt {
-		p.b.Prompted(n.ReleaseID, n.PolicyHash, n.ArtifactDigest)
+		p.b.Prompted(n)
 	}
 	return n.Ref, nil
 }

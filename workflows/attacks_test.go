@@ -93,7 +93,7 @@ func (s *ReleaseSuite) TestReplayedEnvelopeCountsOnce() {
 	var replayed api.DecisionOutcome
 	for i, id := range []string{"a1", "a1-replayed"} {
 		s.env.RegisterDelayedCallback(func() {
-			env := signedDecision(attest.RoleApproval, s.binding(), digestOf(testCommit), carol)
+			env := signedDecision(attest.RoleApproval, s.binding(), scopeOf(s.env), digestOf(testCommit), carol)
 			s.env.UpdateWorkflow(api.UpdateDecide, id, &testsuite.TestUpdateCallback{OnAccept: func() {},
 				OnReject: func(err error) { s.Fail("rejected", err.Error()) },
 				OnComplete: func(v any, err error) {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/foureyes/foureyes/api"
+	"github.com/foureyes/foureyes/judge"
 	"github.com/foureyes/foureyes/policy"
 )
 
@@ -23,6 +24,9 @@ type gate struct {
 	promptRef string                         // reference of the prompt message, for updates
 	awaiting  []string                       // who may still sign, as of the last state change (refreshAwaiting)
 	outcomes  map[string]api.DecisionOutcome // of decisions naming this gate, by request id; looked up, never iterated
+	// strict: at an emergency's follow-up, who signed an earlier gate may
+	// not sign it either (versionScopedStatements); before, they could.
+	strict bool
 }
 
 // judgeInput is what a gate needs from its release to judge a decision.
@@ -65,8 +69,11 @@ func (g *gate) needed() string {
 func (g *gate) check(facts policy.Check, identity string) policy.Check {
 	c := facts
 	c.Gate, c.Identity, c.Signed = g.name, identity, g.signerIDs()
-	if g.name == api.GateFollowUp { // judged by the review gate's rule; signers of the emergency may sign it
-		c.Gate, c.Earlier = policy.GateReview, nil
+	if g.name == api.GateFollowUp { // judged by the review gate's rule
+		c.Gate = policy.GateReview
+		if !g.strict {
+			c.Earlier = nil
+		}
 	}
 	return c
 }
@@ -99,14 +106,7 @@ func (g *gate) takes(name string) bool { return g != nil && g.name == name && g.
 func (g *gate) decide(d api.Decision, in judgeInput) policy.Verdict {
 	c := g.check(in.facts, d.Identity)
 	c.Reject = d.Verdict == api.VerdictReject
-	v := in.pol.Decide(c)
-	if !v.Allowed || !in.comments {
-		return v
-	}
-	if cv := in.pol.CheckComment(c.Environment, c.Gate, c.Reject, d.Comment); !cv.Allowed {
-		return cv
-	}
-	return v
+	return (&judge.Judge{Policy: in.pol}).Decide(c, in.comments, d.Comment)
 }
 
 // closedReason says why a decision naming gate name is not judged here.

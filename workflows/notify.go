@@ -26,7 +26,7 @@ func (r *release) notification(kind string, g *gate, detail string) api.Notifica
 		Kind: kind, ReleaseID: r.id, Service: r.req.Service, Environment: r.req.Environment,
 		Commit: r.commitSHA(), Link: r.req.Link, Authors: r.authors(), Requester: r.req.Requester,
 		ArtifactDigest: r.artifact.Digest, PolicyHash: r.policyHash, Detail: detail, Outcome: r.status,
-		Ended: r.result != nil,
+		Ended: r.result != nil, RunID: r.trust.run,
 	}
 	if r.emergency() { // the prompts flag it (activity input only: replay does not compare it)
 		n.Emergency = r.promo.declared.Reason

@@ -43,12 +43,7 @@ func (r *release) checkEmergency(ctx workflow.Context) string {
 	if len(env) == 0 {
 		return ""
 	}
-	var e attest.Emergency
-	err := r.verifyFact(env, attest.RoleApproval, attest.PredicateEmergency, attest.ReleaseSubject(r.id), &e,
-		func() attest.Binding { return e.Binding })
-	if err == nil {
-		err = r.pol.CheckEmergency(r.req.Environment, e)
-	}
+	e, err := r.verifyEmergency(env)
 	if err != nil {
 		return "emergency declaration refused (fail closed): " + err.Error()
 	}
@@ -59,6 +54,21 @@ func (r *release) checkEmergency(ctx workflow.Context) string {
 			e.Identity, e.Reason)})
 	r.notify(ctx, r.emergencyNotice())
 	return ""
+}
+
+// verifyEmergency: a scoped release's declaration through the judge (it
+// must name this service and environment); earlier releases' as recorded.
+func (r *release) verifyEmergency(env attest.Envelope) (attest.Emergency, error) {
+	if r.scoped() {
+		return r.judging().Emergency(r.judged(), env)
+	}
+	var e attest.Emergency
+	err := r.verifyFact(env, attest.RoleApproval, attest.PredicateEmergency, attest.ReleaseSubject(r.id), &e,
+		func() attest.Binding { return e.Binding })
+	if err == nil {
+		err = r.pol.CheckEmergency(r.req.Environment, e)
+	}
+	return e, err
 }
 
 // unflagEmergency sets ReleaseEmergency back to false after the request's
@@ -110,10 +120,7 @@ func (r *release) verifyPromoted(ctx workflow.Context) (api.BuildResult, error) 
 	}
 	var p attest.Provenance
 	ext := &p.BuildDefinition.ExternalParameters
-	f, err := r.trust.keys.Verify(r.req.Promotes.Provenance, attest.RoleBuild, attest.PredicateProvenance)
-	if err == nil {
-		err = f.Decode(&p)
-	}
+	f, err := r.judging().Signed(r.req.Promotes.Provenance, attest.RoleBuild, attest.PredicateProvenance, &p)
 	switch {
 	case err != nil:
 		return api.BuildResult{}, err
@@ -249,7 +256,7 @@ func (r *release) followUp(ctx workflow.Context) ending {
 	rule, _ := r.pol.Rule(r.req.Environment, policy.GateReview)
 	rule.Quorum = 1
 	r.setStage(ctx, api.StageFollowUp, api.StatusAwaitingFollowUp)
-	g := &gate{name: api.GateFollowUp, rule: rule, opened: workflow.Now(ctx).UTC(), state: api.GateOpen}
+	g := &gate{name: api.GateFollowUp, rule: rule, opened: workflow.Now(ctx).UTC(), state: api.GateOpen, strict: r.scoped()}
 	r.gate, r.gates = g, append(r.gates, g)
 	r.record(ctx, audit.Entry{Type: audit.EventGateOpened, Stage: api.StageFollowUp, Detail: fmt.Sprintf(
 		"emergency follow-up: gate %s needs 1 of %s after the deploy; it stays open until signed off", g.name, strings.Join(rule.Groups, ", "))})

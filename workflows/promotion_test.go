@@ -191,15 +191,15 @@ func (s *ReleaseSuite) TestPromotionOfProvenanceNotOfTheStagingReleaseFails() {
 }
 
 // signedEmergency is the approval role's statement of who's declaration.
-func signedEmergency(role string, b attest.Binding, who, reason string) attest.Envelope {
-	e := attest.Emergency{Binding: b, RequestID: "em-1", Identity: who, Channel: api.ChannelAPI, Reason: reason}
+func signedEmergency(role string, b attest.Binding, sc attest.Scope, who, reason string) attest.Envelope {
+	e := attest.Emergency{Binding: b, Scope: sc, RequestID: "em-1", Identity: who, Channel: api.ChannelAPI, Reason: reason}
 	return mustAttest(role, attest.ReleaseSubject(b.Release), attest.PredicateEmergency, e)
 }
 
 func (s *ReleaseSuite) emergencyRequest(env, role, who, reason string) api.ReleaseRequest {
 	req := request()
 	req.Environment = env
-	req.Emergency = signedEmergency(role, s.binding(), who, reason)
+	req.Emergency = signedEmergency(role, s.binding(), attest.Scope{Service: req.Service, Environment: env}, who, reason)
 	return req
 }
 
@@ -243,10 +243,13 @@ func (s *ReleaseSuite) TestEmergencyNeedsTwoPeopleAndAFollowUp() {
 	s.env.RegisterDelayedCallback(func() {
 		s.Equal(api.StatusAwaitingFollowUp, s.status().Status, "deployed, the follow-up stays open")
 	}, 30*24*time.Hour)
-	s.decide(30*24*time.Hour+time.Minute, "f1", api.GateFollowUp, "bob", api.VerdictApprove)
+	// bob signed the review gate: nobody signs two gates of one release
+	s.decide(30*24*time.Hour+time.Minute, "f0", api.GateFollowUp, "bob", api.VerdictApprove)
+	s.decide(30*24*time.Hour+2*time.Minute, "f1", api.GateFollowUp, "ci-bot", api.VerdictApprove)
 	res := s.runRequest(s.emergencyRequest("staging", attest.RoleApproval, "rm", "ledger down"))
 	s.Equal(api.StatusDeployed, res.Status)
-	s.Contains(res.Reason, "follow-up review signed off by bob")
+	s.Contains(res.Reason, "follow-up review signed off by ci-bot")
+	s.Equal("you signed an earlier gate", s.outcome("f0").Reason)
 	s.Equal("you declared this release an emergency", s.outcome("a0").Reason)
 	s.Equal(1, s.roles.deploys)
 	s.NotEmpty(s.roles.bundles[0].Emergency, "the deploy role gets the signed declaration")
@@ -271,7 +274,7 @@ func (s *ReleaseSuite) TestEmergencySkipsThePromotionRuleWhereAllowed() {
 	s.roles.pol = stagedPolicy("")
 	s.roles.runs = map[string]attest.DeployedState{"staging": {}}
 	s.approveAll()
-	s.decide(10*time.Minute, "f1", api.GateFollowUp, "bob", api.VerdictApprove)
+	s.decide(10*time.Minute, "f1", api.GateFollowUp, "ci-bot", api.VerdictApprove)
 	res := s.runRequest(s.emergencyRequest("prod", attest.RoleApproval, "rm", "card payments failing"))
 	s.Equal(api.StatusDeployed, res.Status, res.Reason)
 	s.Equal("skipped", s.entries(audit.EventPromotionChecked)[0].Outcome)

@@ -8,6 +8,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/foureyes/foureyes/api"
+	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/audit"
 	"github.com/foureyes/foureyes/policy"
 )
@@ -63,6 +64,9 @@ func (r *release) sealClosesTrail(ctx workflow.Context) bool {
 	return r.version >= versionOneMarker || workflow.GetVersion(ctx, changeSealClosesTrail,
 		workflow.DefaultVersion, versionSealClosesTrail) >= versionSealClosesTrail
 }
+
+// scoped: versionScopedStatements.
+func (r *release) scoped() bool { return r.version >= versionScopedStatements }
 
 // leanNotices: versionLeanNotices.
 func (r *release) leanNotices() bool { return r.version >= versionLeanNotices }
@@ -261,9 +265,13 @@ func (r *release) deploy(ctx workflow.Context) ending {
 	r.startStage(ctx, api.StageDeploy, api.StatusDeploying, "deploying sha256:"+r.artifact.Digest)
 	res, err := r.step(ctx, stepDeploy, fmt.Sprintf("deploy: %s to %s", r.what(), r.req.Environment))
 	why := "deploy failed: " + rootMessage(err) + res.Output
+	var failedVerify attest.Envelope
 	if err == nil && res.OK && !r.cancelled() {
 		res, err = r.step(ctx, stepVerify, fmt.Sprintf("deploy: verify %s in %s", r.what(), r.req.Environment))
 		why = "verification failed: " + rootMessage(err) + res.Output
+		if err == nil && !res.OK && r.scoped() {
+			failedVerify = res.Receipt
+		}
 	}
 	if err == nil && res.OK && !r.cancelled() {
 		return endWith(api.StatusDeployed, "")
@@ -273,7 +281,7 @@ func (r *release) deploy(ctx workflow.Context) ending {
 		e = r.stopped(ctx, api.StatusFailed, why)
 		e.reason += " during deploy; rolled back"
 	}
-	if rbErr := r.rollback(ctx, e.reason); rbErr != nil {
+	if rbErr := r.rollback(ctx, e.reason, failedVerify); rbErr != nil {
 		return endWith(api.StatusFailed, e.reason+"; rollback failed, the environment needs a human")
 	}
 	return e

@@ -220,7 +220,7 @@ func (s *ReleaseSuite) binding() attest.Binding {
 // decideSigned sends d as an Update signed with role's key, bound to b and digest.
 func (s *ReleaseSuite) decideSigned(after time.Duration, role string, b attest.Binding, digest string, d api.Decision) {
 	s.env.RegisterDelayedCallback(func() {
-		s.update(api.UpdateDecide, d.RequestID, api.SignedRequest{Envelope: signedDecision(role, b, digest, d)})
+		s.update(api.UpdateDecide, d.RequestID, api.SignedRequest{Envelope: signedDecision(role, b, scopeOf(s.env), digest, d)})
 	}, after)
 }
 
@@ -480,7 +480,7 @@ func (s *ReleaseSuite) cancelAfter(after time.Duration, who string) {
 
 func (s *ReleaseSuite) cancelNow(who string) {
 	c := api.CancelRequest{RequestID: "c-" + who, Identity: who, Channel: api.ChannelCLI, Reason: "not today"}
-	s.update(api.UpdateCancel, c.RequestID, api.SignedRequest{Envelope: signedCancel(s.binding(), c)})
+	s.update(api.UpdateCancel, c.RequestID, api.SignedRequest{Envelope: signedCancel(s.binding(), scopeOf(s.env), c)})
 }
 
 func (s *ReleaseSuite) TestCancelBeforeDeployByRequester() {

@@ -352,7 +352,7 @@ func send(env *testsuite.TestWorkflowEnvironment, b attest.Binding, i int, d pro
 	}
 	env.UpdateWorkflow(api.UpdateDecide, id, &testsuite.TestUpdateCallback{OnAccept: func() {},
 		OnReject: func(error) {}, OnComplete: func(any, error) {}},
-		api.SignedRequest{Envelope: signedDecision(role, b, digest, dec)})
+		api.SignedRequest{Envelope: signedDecision(role, b, scopeOf(env), digest, dec)})
 }
 
 func queryOutcomes(t *testing.T, env *testsuite.TestWorkflowEnvironment, c propCase) map[string]string {

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"time"
 
+	"go.temporal.io/sdk/testsuite"
+
 	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/internal/testkeys"
@@ -121,15 +123,25 @@ func signedSeal(in api.SealInput) api.SealResult {
 }
 
 // signedDecision is what the gateway signs for an authenticated decision.
-func signedDecision(role string, b attest.Binding, digest string, d api.Decision) attest.Envelope {
-	st := attest.Decision{Binding: b, RequestID: d.RequestID, Gate: d.Gate, Verdict: d.Verdict,
+func signedDecision(role string, b attest.Binding, sc attest.Scope, digest string, d api.Decision) attest.Envelope {
+	st := attest.Decision{Binding: b, Scope: sc, RequestID: d.RequestID, Gate: d.Gate, Verdict: d.Verdict,
 		Identity: d.Identity, Channel: d.Channel, Comment: d.Comment,
 		Evidence: attest.Evidence{Kind: "token", TokenFingerprint: "0123456789abcdef"}, At: time.Unix(0, 0).UTC()}
 	return mustAttest(role, attest.ArtifactSubject(digest), attest.PredicateDecision, st)
 }
 
 // signedCancel is what the gateway signs for an authenticated cancel.
-func signedCancel(b attest.Binding, c api.CancelRequest) attest.Envelope {
-	st := attest.Cancel{Binding: b, RequestID: c.RequestID, Identity: c.Identity, Channel: c.Channel, Reason: c.Reason}
+func signedCancel(b attest.Binding, sc attest.Scope, c api.CancelRequest) attest.Envelope {
+	st := attest.Cancel{Binding: b, Scope: sc, RequestID: c.RequestID, Identity: c.Identity, Channel: c.Channel, Reason: c.Reason}
 	return mustAttest(attest.RoleApproval, attest.ReleaseSubject(b.Release), attest.PredicateCancel, st)
+}
+
+// scopeOf is the scope a gateway signs for the running release: its
+// service, environment and run, as its binding query answers them.
+func scopeOf(env *testsuite.TestWorkflowEnvironment) attest.Scope {
+	var bd api.Binding
+	if v, err := env.QueryWorkflow(api.QueryBinding); err == nil {
+		_ = v.Get(&bd)
+	}
+	return attest.Scope{Service: bd.Service, Environment: bd.Environment, RunID: bd.RunID}
 }

@@ -163,6 +163,7 @@ func (r *release) deployInput() api.DeployInput {
 		if r.req.Promotes != nil {
 			in.Promotes = r.req.Promotes.Release
 		}
+		in.RunID = r.trust.run
 	}
 	return in
 }
@@ -213,12 +214,16 @@ func (r *release) step(ctx workflow.Context, s deployStep, summary string) (api.
 
 // rollback runs even when the release was cancelled: it uses a context that
 // the cancel does not reach.
-func (r *release) rollback(ctx workflow.Context, why string) error {
+// failedVerify is the deploy role's receipt of the failed verify that is
+// the reason for it, if that is the reason.
+func (r *release) rollback(ctx workflow.Context, why string, failedVerify attest.Envelope) error {
 	dctx, _ := workflow.NewDisconnectedContext(ctx)
 	opts := stageOptions(api.QueueDeploy)
 	opts.RetryPolicy.MaximumAttempts = 10
 	opts.Summary = fmt.Sprintf("deploy: roll back %s in %s", r.req.Service, r.req.Environment)
-	res, err := call(workflow.WithActivityOptions(dctx, opts), stepRollback.activity, r.deployInput())
+	in := r.deployInput()
+	in.FailedVerify = failedVerify
+	res, err := call(workflow.WithActivityOptions(dctx, opts), stepRollback.activity, in)
 	res, err = r.trustStep(stepRollback, res, err)
 	e := audit.Entry{Type: audit.EventRollback, Stage: api.StageDeploy, Executor: res.Executor,
 		Outcome: "ok", Detail: why + "; " + res.Output, Envelope: json.RawMessage(res.Receipt)}

@@ -47,6 +47,7 @@ type release struct {
 func newRelease(ctx workflow.Context, req api.ReleaseRequest) *release {
 	return &release{
 		id:          workflow.GetInfo(ctx).WorkflowExecution.ID,
+		trust:       trust{run: workflow.GetInfo(ctx).WorkflowExecution.RunID},
 		req:         req,
 		misdirected: map[string]api.DecisionOutcome{},
 	}
@@ -165,7 +166,8 @@ func contains(list []string, s string) bool {
 // bindingView answers QueryBinding: what the approval role binds a signed
 // decision to (the artifact digest only once its provenance verified).
 func (r *release) bindingView() (api.Binding, error) {
-	b := api.Binding{ReleaseID: r.id, PolicyHash: r.policyHash, ArtifactDigest: r.artifact.Digest, Signed: r.trust.signed}
+	b := api.Binding{ReleaseID: r.id, PolicyHash: r.policyHash, ArtifactDigest: r.artifact.Digest, Signed: r.trust.signed,
+		Service: r.req.Service, Environment: r.req.Environment, RunID: r.trust.run}
 	if r.gate != nil && r.gate.open() {
 		b.OpenGate = r.gate.name
 	}

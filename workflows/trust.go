@@ -7,6 +7,7 @@ import (
 
 	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/attest"
+	"github.com/foureyes/foureyes/judge"
 	"github.com/foureyes/foureyes/policy"
 )
 
@@ -24,6 +25,7 @@ type trust struct {
 	signed     bool
 	ready      bool // policy pinned, keys read
 	keys       attest.KeyRing
+	run        string // this run's id: scoped statements name it
 	provenance attest.Envelope
 	review     attest.Envelope
 	decisions  []attest.Envelope // accepted decisions, in the order accepted
@@ -79,15 +81,21 @@ func (r *release) binding() attest.Binding {
 // release, and decodes its predicate into pred. bound extracts the binding.
 func (r *release) verifyFact(env attest.Envelope, role, predicateType string, subject attest.Subject,
 	pred any, bound func() attest.Binding) error {
-	f, err := r.trust.keys.Verify(env, role, predicateType)
-	if err != nil {
-		return err
+	_, err := r.judging().Fact(env, role, predicateType, subject, pred, bound, r.binding())
+	return err
+}
+
+// judging is the one judge under the release's pinned policy and keys.
+func (r *release) judging() *judge.Judge {
+	return &judge.Judge{Policy: &r.pol, Keys: r.trust.keys}
+}
+
+// judged is this release as the judge knows it.
+func (r *release) judged() judge.Release {
+	rel := judge.Release{ID: r.id, RunID: r.trust.run, Service: r.req.Service, Environment: r.req.Environment,
+		Commit: r.commitSHA(), Digest: r.artifact.Digest, PolicyHash: r.policyHash}
+	if r.req.Promotes != nil {
+		rel.Promotes = r.req.Promotes.Release
 	}
-	if err := f.CheckSubject(subject); err != nil {
-		return err
-	}
-	if err := f.Decode(pred); err != nil {
-		return err
-	}
-	return bound().Check(r.binding())
+	return rel
 }

@@ -75,6 +75,11 @@ func (r *release) verifyDecision(env attest.Envelope) (api.Decision, error) {
 	if r.artifact.Digest == "" {
 		return api.Decision{}, fmt.Errorf("no gate is open before the artifact is attested")
 	}
+	if r.scoped() {
+		d, err := r.judging().Decision(r.judged(), env)
+		return api.Decision{RequestID: d.RequestID, Gate: d.Gate, Verdict: d.Verdict, Identity: d.Identity,
+			Channel: d.Channel, Comment: d.Comment}, err
+	}
 	err := r.verifyFact(env, attest.RoleApproval, attest.PredicateDecision,
 		attest.ArtifactSubject(r.artifact.Digest), &d, func() attest.Binding { return d.Binding })
 	if err == nil && d.RequestID == "" {
@@ -87,6 +92,10 @@ func (r *release) verifyDecision(env attest.Envelope) (api.Decision, error) {
 // verifyCancel reads a cancel only from an approval-role statement about this release.
 func (r *release) verifyCancel(env attest.Envelope) (api.CancelRequest, error) {
 	var c attest.Cancel
+	if r.scoped() {
+		c, err := r.judging().Cancel(r.judged(), env)
+		return api.CancelRequest{RequestID: c.RequestID, Identity: c.Identity, Channel: c.Channel, Reason: c.Reason}, err
+	}
 	err := r.verifyFact(env, attest.RoleApproval, attest.PredicateCancel,
 		attest.ReleaseSubject(r.id), &c, func() attest.Binding { return c.Binding })
 	if err == nil && (c.RequestID == "" || c.Identity == "") {

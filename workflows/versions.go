@@ -28,9 +28,16 @@ const (
 	// outcome notice is sent after the next stage's first command, so the
 	// approval prompt is not queued behind it on the approval role's queue.
 	versionLeanNotices = 2
+	// versionScopedStatements: decisions and cancels count only when scoped
+	// to this release's service, environment and run, an emergency
+	// declaration only when scoped to its service and environment (the one
+	// judge, package judge, verifies them); the follow-up gate of an
+	// emergency is not signed by who signed an earlier gate; a rollback
+	// after a failed verify carries the deploy role's receipt of it.
+	versionScopedStatements = 3
 	// latestRelease is the maximum the GetVersion call of changeRelease
 	// takes: its newest version.
-	latestRelease = versionLeanNotices
+	latestRelease = versionScopedStatements
 
 	// changeSearchAttributes: the release keeps search attributes and a memo
 	// (upserts are commands); releases started before replay without.

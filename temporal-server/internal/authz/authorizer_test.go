@@ -221,7 +221,7 @@ func calls(t *testing.T) []struct {
 		r(named("workflow task: nexus", wf("RespondWorkflowTaskCompleted", wtc(command(enumspb.COMMAND_TYPE_SCHEDULE_NEXUS_OPERATION)))), RoleAdmin),
 		r(wf("RespondWorkflowTaskFailed", &workflowservice.RespondWorkflowTaskFailedRequest{Namespace: ns}), RoleOrchestrator, RoleAdmin),
 		r(wf("RespondQueryTaskCompleted", &workflowservice.RespondQueryTaskCompletedRequest{Namespace: ns}), RoleOrchestrator, RoleAdmin),
-		r(wf("GetWorkflowExecutionHistory", &workflowservice.GetWorkflowExecutionHistoryRequest{Namespace: ns, Execution: exec}), RoleOrchestrator, RoleReleaseManager, RoleOperator, RoleAdmin),
+		r(wf("GetWorkflowExecutionHistory", &workflowservice.GetWorkflowExecutionHistoryRequest{Namespace: ns, Execution: exec}), RoleOrchestrator, RoleDeploy, RoleReleaseManager, RoleOperator, RoleAdmin),
 		// start
 		r(named("start Release", wf("StartWorkflowExecution", start("Release", "foureyes-orchestrator"))), RoleReleaseManager, RoleAdmin),
 		r(named("start Release elsewhere", wf("StartWorkflowExecution", start("Release", "foureyes-deploy"))), RoleAdmin),

@@ -1,0 +1,110 @@
+package judge
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/foureyes/foureyes/api"
+	"github.com/foureyes/foureyes/attest"
+	"github.com/foureyes/foureyes/policy"
+)
+
+// Facts are what the policy asks of a release besides the decision itself:
+// who wrote, requested, declared and ran it.
+type Facts struct {
+	Authors, Unmapped []string
+	Requester         string
+	Declarer          string // "" unless the release is a verified emergency
+	Executors         []string
+	Comments          bool // the comment rule applies (releases with promotions)
+}
+
+// check is the policy question for one decision of the release.
+func (f Facts) check(env, gate string, d attest.Decision, earlier, signed []string) policy.Check {
+	return policy.Check{Environment: env, Gate: gate, Identity: d.Identity, Authors: f.Authors, Unmapped: f.Unmapped,
+		Requester: f.Requester, Declarer: f.Declarer, Earlier: earlier, Signed: signed, Executors: f.Executors,
+		Now: d.At, Reject: d.Verdict == api.VerdictReject}
+}
+
+// Decide judges one decision: every separation rule of the policy, then
+// (where it applies) the comment rule. The workflow asks it at each
+// decision, the deploy role and the auditor for each one of a replay.
+func (j *Judge) Decide(c policy.Check, comments bool, comment string) policy.Verdict {
+	v := j.Policy.Decide(c)
+	if !v.Allowed || !comments {
+		return v
+	}
+	if cv := j.Policy.CheckComment(c.Environment, c.Gate, c.Reject, comment); !cv.Allowed {
+		return cv
+	}
+	return v
+}
+
+// MayCancel: the requester or a release manager may cancel a release.
+func (j *Judge) MayCancel(requester, identity string) policy.Verdict {
+	if identity != requester && !j.Policy.IsReleaseManager(identity) {
+		return policy.Verdict{Rule: api.RuleMayNotCancel,
+			Reason: fmt.Sprintf("%s is neither the requester (%s) nor a release manager", identity, requester)}
+	}
+	return policy.Verdict{Allowed: true}
+}
+
+// Request is one signed request a release took, in the order it took them:
+// a decide or a cancel Update's envelope.
+type Request struct {
+	Kind     string // api.UpdateDecide or api.UpdateCancel
+	Envelope attest.Envelope
+}
+
+// Outcome is the replay's judgement of one request.
+type Outcome struct {
+	Request
+	RequestID, Identity, Gate, Verdict string
+	Counted                            bool   // the decision counts toward its gate (or the cancel took effect)
+	Why                                string // why it does not count ("" when it does)
+	Rule                               api.Rule
+}
+
+// Gates is the replay of a release's gates over its requests.
+type Gates struct {
+	Outcomes  []Outcome
+	Signers   map[string][]string // by gate: whose approvals counted
+	Approved  []string            // gates whose quorum was met, in order
+	Rejected  string              // "gate X rejected by Y" when one was
+	Cancelled string              // "cancelled by X: reason" when one was
+}
+
+// Passed reports whether every gate was approved and nothing stopped it.
+func (g Gates) Passed() error {
+	switch {
+	case g.Cancelled != "":
+		return fmt.Errorf("the release was %s", g.Cancelled)
+	case g.Rejected != "":
+		return fmt.Errorf("%s", g.Rejected)
+	case len(g.Approved) < len(policy.Gates):
+		return fmt.Errorf("%s", g.missing())
+	}
+	return nil
+}
+
+func (g Gates) missing() string {
+	open := policy.Gates[len(g.Approved)]
+	var not []string
+	for _, o := range g.Outcomes {
+		if !o.Counted && (o.Gate == open || o.Identity == "") {
+			not = append(not, fmt.Sprintf("%s (%s)", orUnknown(o.Identity), o.Why))
+		}
+	}
+	msg := fmt.Sprintf("%s gate: quorum not met: %d approvals counted [%s]", open, len(g.Signers[open]), strings.Join(g.Signers[open], ", "))
+	if len(not) > 0 {
+		msg += "; not counted: " + strings.Join(not, "; ")
+	}
+	return msg
+}
+
+func orUnknown(id string) string {
+	if id == "" {
+		return "a decision"
+	}
+	return id
+}
