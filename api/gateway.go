@@ -81,8 +81,8 @@ type EmergencyRequest struct {
 	// other service or environment (attest.Scope).
 	Service     string `json:"service"`
 	Environment string `json:"environment"`
-	Reason    string `json:"reason"`
-	RequestID string `json:"request_id"`
+	Reason      string `json:"reason"`
+	RequestID   string `json:"request_id"`
 }
 
 // EmergencyAnswer is the JSON body of a successful /v1/emergencies call.
