@@ -41,7 +41,7 @@ type SealReport struct {
 // must end with an audit_sealed entry whose orchestrator seal signs the hash
 // of the entry before it: so a cut, re-chained or re-sealed export fails,
 // which Verify cannot see. The error names the first entry that fails.
-func VerifySigned(r io.Reader, ring attest.KeyRing) (Report, error) {
+func VerifySigned(r io.Reader, ring Verifier) (Report, error) {
 	v := &signedVerifier{ring: ring, rep: Report{Envelopes: map[string]int{}}}
 	n, err := scan(r, v.check)
 	if err != nil {
@@ -55,9 +55,15 @@ func VerifySigned(r io.Reader, ring attest.KeyRing) (Report, error) {
 	return v.rep, nil
 }
 
+// Verifier verifies one envelope as role's statement of predicateType:
+// the judge (package judge), whose Verify is the one call of a key ring's.
+type Verifier interface {
+	Verify(env attest.Envelope, role, predicateType string) (attest.Fact, error)
+}
+
 // signedVerifier carries what later entries are checked against.
 type signedVerifier struct {
-	ring   attest.KeyRing
+	ring   Verifier
 	rep    Report
 	digest string // the artifact digest of the build provenance, once seen
 	last   *Entry
@@ -121,6 +127,8 @@ func ruleFor(e *Entry) (rule, bool) {
 		return rule{attest.RoleApproval, attest.PredicateCancel, true}, true
 	case EventCancelRefused:
 		return rule{attest.RoleApproval, attest.PredicateCancel, false}, true
+	case EventEmergency:
+		return rule{attest.RoleApproval, attest.PredicateEmergency, true}, true
 	case EventDeploy, EventVerify, EventRollback:
 		// A step whose activity failed outright has no receipt; one that ran has.
 		return rule{attest.RoleDeploy, attest.PredicateDeploy, e.Outcome == "ok"}, true
@@ -177,7 +185,8 @@ func (v *signedVerifier) fact(e *Entry, r rule) error {
 // claims are the parts of any predicate that an entry is checked against.
 type claims struct {
 	attest.Binding
-	Identity        string `json:"identity"` // decision, cancel
+	Identity        string `json:"identity"` // decision, cancel, emergency
+	Verdict         string `json:"verdict"`  // decision
 	Step            string `json:"step"`     // deploy receipt
 	OK              bool   `json:"ok"`       // deploy receipt
 	BuildDefinition struct {
@@ -197,9 +206,12 @@ func (c claims) binding(predicate string) attest.Binding {
 // an entry cannot borrow a genuine envelope to claim something else.
 func (c claims) agree(e *Entry, predicate string) error {
 	switch predicate {
-	case attest.PredicateDecision, attest.PredicateCancel:
+	case attest.PredicateDecision, attest.PredicateCancel, attest.PredicateEmergency:
 		if c.Identity != e.Actor {
 			return misbound("signed for identity %q, but the entry names %q", c.Identity, e.Actor)
+		}
+		if predicate == attest.PredicateDecision && e.Type == EventDecision && c.Verdict != e.Outcome {
+			return misbound("signed as %q, but the entry records %q", c.Verdict, e.Outcome)
 		}
 	case attest.PredicateDeploy:
 		if c.Step != e.Type {
@@ -227,6 +239,9 @@ func (v *signedVerifier) bound(e *Entry, b attest.Binding, predicate string) err
 	return b.Check(attest.Binding{Release: e.Release, PolicySHA256: v.rep.PolicySHA256})
 }
 
+// PromotedFrom is the release a promotion's code stage names ("" else).
+func PromotedFrom(e *Entry) string { return promotedFrom(e) }
+
 // promotedFrom is the release a promotion's code stage names ("" else):
 // the workflow records "promoted from release ID: ..." with the promoted
 // provenance, and the chain and its seal cover that text.
@@ -243,7 +258,7 @@ func promotedFrom(e *Entry) string {
 // other fact names the artifact the build attested (the first provenance).
 func (v *signedVerifier) about(e *Entry, predicate string, f attest.Fact) error {
 	switch {
-	case predicate == attest.PredicateCancel:
+	case predicate == attest.PredicateCancel || predicate == attest.PredicateEmergency:
 		return f.CheckSubject(attest.ReleaseSubject(e.Release))
 	case predicate == attest.PredicateProvenance && v.digest == "":
 		v.digest = f.Subject.SHA256
@@ -303,4 +318,11 @@ func ExportInToto(w io.Writer, entries []Entry) (int, error) {
 		n++
 	}
 	return n, bw.Flush()
+}
+
+// ReadEntries reads an export whose chain holds, entry by entry.
+func ReadEntries(r io.Reader) ([]Entry, error) {
+	var out []Entry
+	_, err := scan(r, func(e *Entry) error { out = append(out, *e); return nil })
+	return out, err
 }

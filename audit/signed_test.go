@@ -267,17 +267,19 @@ func TestVerifySignedEntryErrors(t *testing.T) {
 		{"refused cancel signed by the deploy key", 10, func(e *Entry) {
 			e.Envelope = sign(t, attest.RoleDeploy, attest.ReleaseSubject(rel), attest.PredicateCancel, other)
 		}, "approval envelope: signed with the deploy role's key, not the approval role's", attest.CodeWrongRole},
+		{"accepted approval recorded as a rejection", 8, func(e *Entry) { e.Outcome = "reject" },
+			`approval envelope: signed as "approve", but the entry records "reject"`, attest.CodeMisbound},
 		{"refused decision for another identity", 6, func(e *Entry) { e.Actor = "alice" },
 			`approval envelope: signed for identity "mallory", but the entry names "alice"`, attest.CodeMisbound},
 		{"accepted decision unsigned", 8, func(e *Entry) { e.Envelope = nil },
 			"approval envelope: unsigned: no decision attestation from the approval role", attest.CodeUnsigned},
 		{"decision about another artifact", 7, func(e *Entry) {
 			e.Envelope = sign(t, attest.RoleApproval, attest.ArtifactSubject(hexSum("other")), attest.PredicateDecision,
-				attest.Decision{Binding: bind(rel), Identity: "carol"})
+				attest.Decision{Binding: bind(rel), Identity: "carol", Verdict: "approve"})
 		}, "approval envelope: about artifact sha256:" + hexSum("other") + ", not sha256:" + digest, attest.CodeMisbound},
 		{"decision under another policy", 7, func(e *Entry) {
 			e.Envelope = sign(t, attest.RoleApproval, attest.ArtifactSubject(digest), attest.PredicateDecision,
-				attest.Decision{Binding: attest.Binding{Release: rel, PolicySHA256: hexSum("lax")}, Identity: "carol"})
+				attest.Decision{Binding: attest.Binding{Release: rel, PolicySHA256: hexSum("lax")}, Identity: "carol", Verdict: "approve"})
 		}, "approval envelope: bound to policy sha256:" + hexSum("lax"), attest.CodeMisbound},
 		{"cancel as decision", 7, func(e *Entry) {
 			e.Envelope = sign(t, attest.RoleApproval, attest.ReleaseSubject(rel), attest.PredicateCancel, other)

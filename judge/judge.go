@@ -61,7 +61,7 @@ func (r Release) Scope() attest.Scope {
 // their text).
 func (j *Judge) Fact(env attest.Envelope, role, predicateType string, subject attest.Subject,
 	pred any, bound func() attest.Binding, want attest.Binding) (attest.Fact, error) {
-	f, err := j.Keys.Verify(env, role, predicateType)
+	f, err := j.Verify(env, role, predicateType)
 	if err != nil {
 		return f, err
 	}
@@ -78,9 +78,15 @@ func (j *Judge) Fact(env attest.Envelope, role, predicateType string, subject at
 // with no subject or binding yet (a promoted provenance, a seal, an
 // auditor's first look): the caller checks them.
 func (j *Judge) Signed(env attest.Envelope, role, predicateType string, pred any) (attest.Fact, error) {
-	f, err := j.Keys.Verify(env, role, predicateType)
+	f, err := j.Verify(env, role, predicateType)
 	if err == nil {
 		err = f.Decode(pred)
 	}
 	return f, err
+}
+
+// Verify checks env's signature is role's and its statement is of
+// predicateType: the one call of a key ring's Verify in foureyes.
+func (j *Judge) Verify(env attest.Envelope, role, predicateType string) (attest.Fact, error) {
+	return j.Keys.Verify(env, role, predicateType)
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/audit"
+	"github.com/foureyes/foureyes/judge"
 	"github.com/foureyes/foureyes/policy"
 )
 
@@ -31,6 +32,7 @@ type verified struct {
 	ChainOnly bool   `json:"chain_only,omitempty"` // signatures and the seal were not checked
 	Policy    string `json:"policy,omitempty"`     // the file whose keys were used
 	*audit.Report
+	Rejudged *judge.Rejudged `json:"rejudged,omitempty"` // the judge's replay of its decisions and cancels
 }
 
 // auditFlags are the flags of starter audit.
@@ -195,17 +197,23 @@ func verifyChain(e *env, f auditFlags, data []byte) error {
 }
 
 // verifySigned checks the chain, every envelope and the seal with the
-// policy's key ring.
+// policy's keys, then has the judge re-judge every decision and cancel the
+// trail records: a trail whose outcomes are not the judge's is refused,
+// however well it is sealed.
 func verifySigned(e *env, f auditFlags, data []byte) error {
-	ring, hash, err := loadRing(f.policy)
+	j, hash, err := loadJudge(f.policy)
 	if err != nil {
 		return err
 	}
-	rep, err := audit.VerifySigned(bytes.NewReader(data), ring)
+	rep, err := audit.VerifySigned(bytes.NewReader(data), j)
 	if err != nil {
 		return fail(exitRefused, "%s: %v", f.verify, err)
 	}
-	v := verified{File: f.verify, Entries: rep.Entries, Head: rep.Head, Policy: f.policy, Report: &rep}
+	rj, err := rejudge(j, data)
+	if err != nil {
+		return fail(exitRefused, "%s: %v", f.verify, err)
+	}
+	v := verified{File: f.verify, Entries: rep.Entries, Head: rep.Head, Policy: f.policy, Report: &rep, Rejudged: &rj}
 	if f.json {
 		return printJSON(e.stdout, v)
 	}
@@ -213,21 +221,39 @@ func verifySigned(e *env, f auditFlags, data []byte) error {
 	return nil
 }
 
-// loadRing reads the policy's public keys; a policy that lacks a role's key
-// could not have governed a signed release, so it is refused up front.
-func loadRing(file string) (attest.KeyRing, string, error) {
+// rejudge replays the trail's requests with the judge; a mismatch is an
+// error naming the first entry the judge disagrees with.
+func rejudge(j *judge.Judge, data []byte) (judge.Rejudged, error) {
+	entries, err := audit.ReadEntries(bytes.NewReader(data))
+	if err != nil {
+		return judge.Rejudged{}, err
+	}
+	rj, err := j.Trail(entries)
+	if err != nil {
+		return rj, fmt.Errorf("re-judging the trail: %w", err)
+	}
+	if len(rj.Mismatches) > 0 {
+		return rj, fmt.Errorf("the judge disagrees with the trail (%d entries): %s", len(rj.Mismatches), strings.Join(rj.Mismatches, "; "))
+	}
+	return rj, nil
+}
+
+// loadJudge reads the policy and its public keys; a policy that lacks a
+// role's key could not have governed a signed release, so it is refused up
+// front.
+func loadJudge(file string) (*judge.Judge, string, error) {
 	p, hash, err := policy.Load(file)
 	if err != nil {
-		return attest.KeyRing{}, "", fail(exitUsage, "--policy: %v", err)
+		return nil, "", fail(exitUsage, "--policy: %v", err)
 	}
 	if err := p.RequireKeys(file); err != nil {
-		return attest.KeyRing{}, "", fail(exitUsage, "--policy: %v", err)
+		return nil, "", fail(exitUsage, "--policy: %v", err)
 	}
-	ring, err := p.KeyRing()
+	j, err := judge.New(p)
 	if err != nil {
-		return attest.KeyRing{}, "", fail(exitUsage, "--policy: %v", err)
+		return nil, "", fail(exitUsage, "--policy: %v", err)
 	}
-	return ring, hash, nil
+	return j, hash, nil
 }
 
 // printReport says what was proved: the entries, the envelopes per role,
@@ -249,6 +275,13 @@ func printReport(w io.Writer, v verified, policyHash string) {
 		fmt.Fprintf(w, " (keys from %s, sha256:%s: another version)", v.Policy, policyHash)
 	}
 	fmt.Fprintln(w)
+	switch rj := v.Rejudged; {
+	case rj == nil:
+	case rj.Scoped:
+		fmt.Fprintf(w, "re-judged: %d decisions and cancels replayed by the judge; every recorded outcome agrees\n", rj.Requests)
+	default:
+		fmt.Fprintln(w, "re-judged: no (no scoped decision: nothing decided, or a trail from before scoped statements)")
+	}
 }
 
 func readInput(file string) ([]byte, error) {

@@ -121,7 +121,8 @@ func TestAuditVerifySigned(t *testing.T) {
 	assert.Equal(t, "ok: 5 entries, chain head "+trail[4].Hash+"\n"+
 		"envelopes: 3 verified (orchestrator 1, build 1, approval 1)\n"+
 		"sealed: by orchestrator key "+keyID+" (foureyes-orchestrator@h), head "+trail[3].Hash+", 4 entries, status deployed\n"+
-		"release r1 under policy sha256:"+hash+"\n", out)
+		"release r1 under policy sha256:"+hash+"\n"+
+		"re-judged: no (no scoped decision: nothing decided, or a trail from before scoped statements)\n", out)
 
 	code, out, errs = cli(t, nil, "audit", "--verify", file, "--policy", pol, "--json")
 	require.Equal(t, 0, code, errs)
@@ -231,4 +232,87 @@ func TestAuditExportInToto(t *testing.T) {
 	code, out, _ = cli(t, fake, "audit", "r1", "--intoto", "-")
 	require.Equal(t, 0, code)
 	assert.Equal(t, string(data), out)
+}
+
+// judgedPolicy: alice, bob and carol own prod; web has no repository.
+const judgedPolicy = `version: 1
+service_identities: [foureyes-orchestrator, foureyes-build, foureyes-review]
+release_managers: [rm]
+humans:
+  - {id: alice, email: alice@example.com, groups: [owners]}
+  - {id: bob, email: bob@example.com, groups: [owners]}
+  - {id: carol, email: carol@example.com, groups: [owners, rm]}
+environments:
+  prod:
+    services_without_repository: allow
+    gates:
+      review: {groups: [owners], quorum: 1, deadline: 24h}
+      approval: {groups: [owners], quorum: 1, deadline: 24h}
+`
+
+// judgedTrail is release r1 of alice's change: bob reviews, alice's own
+// approval is recorded as aliceOutcome (the workflow refused it), carol
+// approves; deployed and sealed with the orchestrator's key.
+func judgedTrail(t *testing.T, hash string, aliceAccepted bool) []audit.Entry {
+	b, digest, commit := attest.Binding{Release: "r1", PolicySHA256: hash}, strings.Repeat("ab", 32), strings.Repeat("c", 40)
+	sc := attest.Scope{Service: "web", Environment: "prod", RunID: "run-1"}
+	prov := attest.Provenance{BuildDefinition: attest.BuildDefinition{BuildType: attest.BuildType, ExternalParameters: attest.BuildParameters{
+		Binding: b, Service: "web", Environment: "prod", Commit: commit, Authors: []string{"alice"}, Requester: "rita"}},
+		RunDetails: attest.RunDetails{Builder: attest.Builder{ID: "foureyes-build@h"}}}
+	rev := attest.Review{Binding: b, Commit: commit, Passed: true, Reviewer: "foureyes-review@h"}
+	decision := func(gate, who string) json.RawMessage {
+		d := attest.Decision{Binding: b, Scope: sc, RequestID: who + "/" + gate, Gate: gate, Verdict: "approve", Identity: who, Channel: "api", Comment: "ok"}
+		return attestAs(t, attest.RoleApproval, attest.ArtifactSubject(digest), attest.PredicateDecision, d)
+	}
+	alice := audit.Entry{Type: audit.EventDecisionRefused, Stage: "approve", Actor: "alice", Outcome: "refused", Rule: "author",
+		Envelope: decision("approval", "alice"), Detail: "approve at gate approval refused: you authored this change"}
+	if aliceAccepted { // rewritten, re-chained and sealed anew (the Seal activity signed any head)
+		alice.Type, alice.Outcome, alice.Rule, alice.Detail = audit.EventDecision, "approve", "", "approve at gate approval (1 of 1)"
+	}
+	entries := []audit.Entry{
+		{Type: audit.EventReleaseStarted, Actor: "rita", Outcome: "ok"},
+		{Type: audit.EventStageFinished, Stage: "code", Outcome: "ok", Envelope: attestAs(t, attest.RoleBuild, attest.ArtifactSubject(digest), attest.PredicateProvenance, prov)},
+		{Type: audit.EventStageFinished, Stage: "review", Outcome: "ok", Envelope: attestAs(t, attest.RoleReview, attest.ArtifactSubject(digest), attest.PredicateReview, rev)},
+		{Type: audit.EventDecision, Stage: "review", Actor: "bob", Outcome: "approve", Envelope: decision("review", "bob")},
+		{Type: audit.EventGateApproved, Stage: "review", Outcome: "approved", Detail: "gate review approved by bob"},
+		alice,
+	}
+	if !aliceAccepted {
+		entries = append(entries, audit.Entry{Type: audit.EventDecision, Stage: "approve", Actor: "carol", Outcome: "approve", Envelope: decision("approval", "carol")})
+	}
+	entries = append(entries, audit.Entry{Type: audit.EventGateApproved, Stage: "approve", Outcome: "approved", Detail: "gate approval approved"},
+		audit.Entry{Type: audit.EventReleaseEnded, Outcome: "deployed"})
+	c := rechain(entries)
+	s := attest.Seal{Binding: b, Head: c.Head(), Entries: len(c.Links), Status: "deployed", Sealer: "foureyes-orchestrator@h"}
+	c.Append(audit.Entry{Time: at.Add(time.Hour), Release: "r1", Type: audit.EventSealed, Executor: s.Sealer, Outcome: "deployed",
+		Envelope: attestAs(t, attest.RoleOrchestrator, attest.SealSubject("r1", s.Head), attest.PredicateSeal, s)})
+	return c.Entries()
+}
+
+// TestAuditVerifyRejudges (issue attack 4): a trail in which alice's
+// refused approval of her own change was rewritten to "accepted",
+// re-chained and sealed with a genuine orchestrator seal passed
+// `audit --verify` with exit 0: the seal proves who closed a trail, not
+// that its outcomes hold. The judge now replays every decision; the honest
+// trail agrees, the rewritten one is refused (exit 3) naming the entry.
+func TestAuditVerifyRejudges(t *testing.T) {
+	t.Setenv("FOUREYES_POLICY_FILE", "")
+	pol := filepath.Join(t.TempDir(), "policy.yaml")
+	var b strings.Builder
+	b.WriteString(judgedPolicy + "keys:\n")
+	for _, role := range attest.Roles {
+		fmt.Fprintf(&b, "  %s: [%q]\n", role, testkeys.PolicyKeys()[role][0])
+	}
+	require.NoError(t, os.WriteFile(pol, []byte(b.String()), 0o600))
+	_, hash, err := policy.Load(pol)
+	require.NoError(t, err)
+
+	code, out, errs := cli(t, nil, "audit", "--verify", writeTrail(t, judgedTrail(t, hash, false)), "--policy", pol)
+	require.Equal(t, 0, code, errs)
+	assert.Contains(t, out, "re-judged: 3 decisions and cancels replayed by the judge; every recorded outcome agrees")
+
+	code, _, errs = cli(t, nil, "audit", "--verify", writeTrail(t, judgedTrail(t, hash, true)), "--policy", pol)
+	assert.Equal(t, 3, code, errs)
+	assert.Contains(t, errs, "the judge disagrees with the trail")
+	assert.Contains(t, errs, "seq 6: the trail records alice's approve at gate approval as accepted; the judge refuses it: you authored this change")
 }
