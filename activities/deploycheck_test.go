@@ -424,3 +424,15 @@ func cancelRequest(t *testing.T, in api.DeployInput, who string) judge.Request {
 	require.NoError(t, err)
 	return judge.Request{Kind: api.UpdateCancel, Envelope: env}
 }
+
+// TestTheDeployRoleFollowsTheJudge: a rule added to the one judge reaches
+// the deploy role's verdict with no code of its own (the workflow's and the
+// auditor's tests add the same rule).
+func TestTheDeployRoleFollowsTheJudge(t *testing.T) {
+	defer judge.AddRule(judge.NoDave)()
+	f, counter := counted(t, "0")
+	in := f.input(t, "rel-1", commitA)
+	_, err := execute[api.StepResult](t, f.d, f.d.Deploy, in)
+	assert.Contains(t, requireAppError(t, err, api.ErrTypeDeployRefused, true).Error(), "not counted: dave (dave may not approve (added rule))")
+	assertNothingDeployed(t, f, counter, in)
+}

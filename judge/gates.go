@@ -31,7 +31,13 @@ func (f Facts) check(env, gate string, d attest.Decision, earlier, signed []stri
 // decision, the deploy role and the auditor for each one of a replay.
 func (j *Judge) Decide(c policy.Check, comments bool, comment string) policy.Verdict {
 	v := j.Policy.Decide(c)
-	if !v.Allowed || !comments {
+	if !v.Allowed {
+		return v
+	}
+	if av, refused := addedVerdict(c); refused {
+		return av
+	}
+	if !comments {
 		return v
 	}
 	if cv := j.Policy.CheckComment(c.Environment, c.Gate, c.Reject, comment); !cv.Allowed {

@@ -17,6 +17,7 @@ import (
 	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/audit"
 	"github.com/foureyes/foureyes/internal/testkeys"
+	"github.com/foureyes/foureyes/judge"
 	"github.com/foureyes/foureyes/policy"
 )
 
@@ -315,4 +316,29 @@ func TestAuditVerifyRejudges(t *testing.T) {
 	assert.Equal(t, 3, code, errs)
 	assert.Contains(t, errs, "the judge disagrees with the trail")
 	assert.Contains(t, errs, "seq 6: the trail records alice's approve at gate approval as accepted; the judge refuses it: you authored this change")
+}
+
+// TestTheAuditorFollowsTheJudge: a rule added to the one judge reaches the
+// auditor's verdict: the honest trail's carol approval, accepted under the
+// policy alone, is now one the judge refuses.
+func TestTheAuditorFollowsTheJudge(t *testing.T) {
+	t.Setenv("FOUREYES_POLICY_FILE", "")
+	pol := filepath.Join(t.TempDir(), "policy.yaml")
+	var b strings.Builder
+	b.WriteString(judgedPolicy + "keys:\n")
+	for _, role := range attest.Roles {
+		fmt.Fprintf(&b, "  %s: [%q]\n", role, testkeys.PolicyKeys()[role][0])
+	}
+	require.NoError(t, os.WriteFile(pol, []byte(b.String()), 0o600))
+	_, hash, err := policy.Load(pol)
+	require.NoError(t, err)
+	defer judge.AddRule(func(c policy.Check) policy.Verdict {
+		if c.Identity == "carol" {
+			return policy.Verdict{Rule: "added", Reason: "carol may not approve (added rule)"}
+		}
+		return policy.Verdict{Allowed: true}
+	})()
+	code, _, errs := cli(t, nil, "audit", "--verify", writeTrail(t, judgedTrail(t, hash, false)), "--policy", pol)
+	assert.Equal(t, 3, code, errs)
+	assert.Contains(t, errs, "carol's approve at gate approval as accepted; the judge refuses it: carol may not approve (added rule)")
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/audit"
+	"github.com/foureyes/foureyes/judge"
 	"github.com/foureyes/foureyes/policy"
 )
 
@@ -300,4 +301,17 @@ func (s *ReleaseSuite) TestRejectWithoutCommentIsRefusedAndRecorded() {
 	s.Equal(api.StatusDeployed, res.Status, "a reason-less no does not count")
 	s.Equal("a rejection needs a comment: say why", s.outcome("r0").Reason)
 	s.Contains(s.entries(audit.EventDecisionRefused)[0].Detail, "a rejection needs a comment")
+}
+
+// TestTheWorkflowFollowsTheJudge: a rule added to the one judge (package
+// judge) is followed by the workflow with no change of its own — dave's
+// approval is refused, the gate waits and expires — as the deploy role
+// and the auditor follow it (their tests add the same rule).
+func (s *ReleaseSuite) TestTheWorkflowFollowsTheJudge() {
+	defer judge.AddRule(judge.NoDave)()
+	s.approveAll()
+	res := s.run()
+	s.Equal(api.StatusExpired, res.Status, res.Reason)
+	s.Equal("dave may not approve (added rule)", s.outcome("a2").Reason)
+	s.Zero(s.roles.deploys)
 }
