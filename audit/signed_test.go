@@ -428,3 +428,27 @@ func TestVerifySignedPromotedProvenance(t *testing.T) {
 	rejected(t, sealed(t, entries, attest.RoleOrchestrator),
 		`line 3 (seq 3, stage_finished): build envelope: bound to release "rel-staging", not "rel-1"`, attest.CodeMisbound)
 }
+
+// TestVerifySignedEmergency (issue "One judge", attack 5): every emergency
+// release's trail failed verification, as no rule said who signs an
+// emergency_declared entry. Now the approval role's declaration verifies,
+// about the release, for the identity the entry names.
+func TestVerifySignedEmergency(t *testing.T) {
+	e := attest.Emergency{Binding: bind(rel), Scope: attest.Scope{Service: "api", Environment: "prod"},
+		RequestID: "rm/1", Identity: "rm", Channel: "api", Reason: "down"}
+	entry := Entry{Type: EventEmergency, Actor: "rm", Channel: "api", Outcome: "declared",
+		Envelope: sign(t, attest.RoleApproval, attest.ReleaseSubject(rel), attest.PredicateEmergency, e)}
+	with := func(edit func(*Entry)) []Entry {
+		es := release(t)
+		en := entry
+		edit(&en)
+		return sealed(t, append(es[:1:1], append([]Entry{en}, es[1:]...)...), attest.RoleOrchestrator)
+	}
+	rep, err := verifySigned(t, with(func(*Entry) {}))
+	require.NoError(t, err)
+	assert.Equal(t, 5, rep.Envelopes[attest.RoleApproval], "3 decisions, 1 cancel and the declaration")
+	_, err = verifySigned(t, with(func(e *Entry) { e.Actor = "rita" }))
+	assert.ErrorContains(t, err, `signed for identity "rm", but the entry names "rita"`)
+	_, err = verifySigned(t, with(func(e *Entry) { e.Envelope = nil }))
+	assert.ErrorContains(t, err, "unsigned")
+}

@@ -101,6 +101,17 @@ func TestReplay(t *testing.T) {
 	}
 }
 
+// TestSecondCancel: a cancel after a counted one does not count again.
+func TestSecondCancel(t *testing.T) {
+	j, rel := newJudge(t)
+	g := j.Replay(rel, facts, []Request{cancel(t, rel, "rita"), cancel(t, rel, "rm")})
+	require.Len(t, g.Outcomes, 2)
+	assert.True(t, g.Outcomes[0].Counted)
+	assert.False(t, g.Outcomes[1].Counted)
+	assert.Equal(t, api.RuleAlreadyCancelling, g.Outcomes[1].Rule)
+	assert.Equal(t, "cancelled by rita: stop", g.Cancelled)
+}
+
 // TestFollowUpIsNotSignedTwice: after an emergency's gates, the follow-up
 // counts no one who signed an earlier gate.
 func TestFollowUpIsNotSignedTwice(t *testing.T) {

@@ -25,10 +25,11 @@ import (
 const RecordEnv = "FOUREYES_RECORD_HISTORIES"
 
 // RecordedSuffix ends the names of histories recorded now: with the
-// workflow's changeRelease version marker and lean notices. Histories of
-// earlier versions keep theirs (*-signed.json before git sources,
-// *-git.json before changeRelease): re-recording never overwrites them.
-const RecordedSuffix = "-lean.json"
+// workflow's changeRelease version marker at versionScopedStatements
+// (scoped statements, the judge). Histories of earlier versions keep theirs
+// (*-signed.json before git sources, *-git.json before changeRelease,
+// *-lean.json before scoped statements): re-recording never overwrites them.
+const RecordedSuffix = "-scoped.json"
 
 // recordHistory writes the ended release's history with the Temporal CLI
 // (`temporal workflow show -o json`, as the read-only operator), if RecordEnv
