@@ -64,7 +64,7 @@ func TestPromotionAndEmergency(t *testing.T) {
 // emergency: rita's break-glass release of commit C to prod.
 func (s *stackT) emergency(t *testing.T) {
 	id := s.startCLI("rita", "--service", "payments", "--env", "prod", "--commit", s.git.C, "--emergency", "card refunds failing")
-	s.approve(id, "review", "bob")
+	s.approve(id, "review", "ci-bot")
 	s.approve(id, "approval", "carol")
 	assert.Equal(t, api.StatusAwaitingApproval, s.status(id).Status, "one approver is never enough for an emergency")
 	s.approve(id, "approval", "dave")
@@ -74,6 +74,10 @@ func (s *stackT) emergency(t *testing.T) {
 	out, code := s.starter("", "status", id)
 	require.Equal(t, 0, code, out)
 	assert.Contains(t, strings.ToLower(out), "emergency")
+	// nobody signs two gates of one release: not the review's signer either
+	code, ans := s.decide(id, api.GateFollowUp, "approve", "ci-bot")
+	assert.Equal(t, http.StatusForbidden, code, "%+v", ans)
+	assert.Equal(t, "you signed an earlier gate", ans.Reason)
 	s.approve(id, api.GateFollowUp, "bob")
 	res := s.resultOf(id)
 	assert.Equal(t, api.StatusDeployed, res.Status, res.Reason)
