@@ -332,13 +332,12 @@ func TestRollbackNeedsAReason(t *testing.T) {
 	first, second := f.input(t, "rel-1", commitA), f.input(t, "rel-2", commitB)
 	f.step(t, deployFn, first)
 	f.step(t, deployFn, second)
-	otherRun := verifyFailed(t, second)
-	f.editCaller = func(c *Caller) { c.RunID = "another-run" }
-	cases := map[string]api.DeployInput{"no reason": second, "a receipt of another run": otherRun,
+	cases := map[string]api.DeployInput{"no reason": second, "a receipt of another run": verifyFailed(t, second),
 		"a receipt of another release": withFailedVerifyOf(t, second, first), "a passed verify": passedVerify(t, second)}
 	for name, in := range cases {
-		if name != "a receipt of another run" {
-			f.editCaller = nil
+		f.editCaller = nil
+		if name == "a receipt of another run" { // the receipt names this run, the caller is another
+			f.editCaller = func(c *Caller) { c.RunID = "another-run" }
 		}
 		_, err := execute[api.StepResult](t, f.d, f.d.Rollback, in)
 		assert.Contains(t, requireAppError(t, err, api.ErrTypeDeployRefused, true).Error(), "rollback refused", name)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/attest"
+	"github.com/foureyes/foureyes/judge"
 )
 
 // buildFromGit resolves the release's commit in the service's repository,
@@ -134,24 +135,10 @@ func deployedBase(in api.BuildInput, ring attest.KeyRing) (commit, release strin
 		return "", "", refused("no statement of the deploy role says what is deployed to %s in %s: "+
 			"the change and its authors cannot be known (fail closed)", in.Service, in.Environment)
 	}
-	var st attest.DeployedState
-	f, err := ring.Verify(in.Deployed, attest.RoleDeploy, attest.PredicateDeployed)
-	if err == nil {
-		err = f.CheckSubject(attest.DeploymentSubject(in.Service, in.Environment))
-	}
-	if err == nil {
-		err = f.Decode(&st)
-	}
-	if err == nil {
-		err = st.Binding.Check(attest.Binding{Release: in.ReleaseID, PolicySHA256: in.PolicyHash})
-	}
-	switch {
-	case err != nil:
+	j := &judge.Judge{Keys: ring}
+	st, err := j.Deployed(judge.Release{ID: in.ReleaseID, PolicyHash: in.PolicyHash}, in.Deployed, in.Service, in.Environment)
+	if err != nil {
 		return "", "", refused("the deploy role's statement of what is deployed: %v", err)
-	case st.Service != in.Service || st.Environment != in.Environment:
-		return "", "", refused("the deploy role's statement is about %s in %s", st.Service, st.Environment)
-	case st.Commit != "" && !api.ValidCommit(st.Commit):
-		return "", "", refused("the deploy role's statement names %q as deployed, not a commit", st.Commit)
 	}
 	return st.Commit, st.By, nil
 }

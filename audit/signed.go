@@ -42,7 +42,7 @@ type SealReport struct {
 // of the entry before it: so a cut, re-chained or re-sealed export fails,
 // which Verify cannot see. The error names the first entry that fails.
 func VerifySigned(r io.Reader, ring Verifier) (Report, error) {
-	v := &signedVerifier{ring: ring, rep: Report{Envelopes: map[string]int{}}}
+	v := &signedVerifier{judge: ring, rep: Report{Envelopes: map[string]int{}}}
 	n, err := scan(r, v.check)
 	if err != nil {
 		return Report{}, err
@@ -63,7 +63,7 @@ type Verifier interface {
 
 // signedVerifier carries what later entries are checked against.
 type signedVerifier struct {
-	ring   Verifier
+	judge  Verifier
 	rep    Report
 	digest string // the artifact digest of the build provenance, once seen
 	last   *Entry
@@ -162,7 +162,7 @@ func describe(e *Entry) string {
 
 // fact verifies e's envelope under r and checks it says what the entry says.
 func (v *signedVerifier) fact(e *Entry, r rule) error {
-	f, err := v.ring.Verify(attest.Envelope(e.Envelope), r.role, r.predicate)
+	f, err := v.judge.Verify(attest.Envelope(e.Envelope), r.role, r.predicate)
 	if err != nil {
 		return err
 	}

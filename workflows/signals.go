@@ -54,11 +54,8 @@ func (r *release) judgeCancel(c api.CancelRequest) policy.Verdict {
 		return policy.Verdict{Rule: api.RuleReleaseEnded, Reason: "release has already ended " + r.result.Status}
 	case r.cancelled():
 		return policy.Verdict{Rule: api.RuleAlreadyCancelling, Reason: "release is already being cancelled by " + r.cancel.Identity}
-	case c.Identity != r.req.Requester && !r.pol.IsReleaseManager(c.Identity):
-		return policy.Verdict{Rule: api.RuleMayNotCancel,
-			Reason: fmt.Sprintf("%s is neither the requester (%s) nor a release manager", c.Identity, r.req.Requester)}
 	}
-	return policy.Verdict{Allowed: true}
+	return r.judging().MayCancel(r.req.Requester, c.Identity)
 }
 
 // applyCancel accepts a cancel from the requester or a release manager (it
