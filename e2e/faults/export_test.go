@@ -3,6 +3,7 @@ package faults
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -10,7 +11,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/audit"
 	"github.com/foureyes/foureyes/internal/devstack"
 )
@@ -66,6 +69,44 @@ func (a *attackRun) rewrittenExport(ctx context.Context, t *testing.T) {
 		last := rechained[len(rechained)-1]
 		return a.refusedExport(ctx, file, fmt.Sprintf("line %d (seq %d, %s)", len(rechained), last.Seq, last.Type))
 	})
+	a.attempt(t, "rewritten export", "an approval removed, the chain re-computed and sealed anew with the orchestrator's key", func() error {
+		file, err := a.resealedWithout(t, dir, entries, audit.EventDecision)
+		if err != nil {
+			return err
+		}
+		return a.refusedExport(ctx, file, "the judge disagrees with the trail")
+	})
+}
+
+// resealedWithout is the trail without its first entry of type kind,
+// re-chained and sealed with the orchestrator's real key: what a holder of
+// that key (or a caller of an oracle that signs any head) makes. Every
+// envelope left still verifies; only the judge's replay can tell.
+func (a *attackRun) resealedWithout(t *testing.T, dir string, entries []audit.Entry, kind string) (string, error) {
+	signer, err := attest.LoadSigner(attest.RoleOrchestrator, a.s.Local.KeyFile(attest.RoleOrchestrator))
+	if err != nil {
+		return "", err
+	}
+	var c audit.Chain
+	dropped := false
+	for _, e := range entries[:len(entries)-1] {
+		if e.Type == kind && !dropped {
+			dropped = true
+			continue
+		}
+		e.Seq, e.Prev, e.Hash = 0, "", ""
+		c.Append(e)
+	}
+	last := entries[len(entries)-1]
+	s := attest.Seal{Binding: attest.Binding{Release: last.Release, PolicySHA256: a.hash}, Head: c.Head(), Entries: len(c.Links),
+		Status: last.Outcome, Sealer: last.Executor, At: time.Now().UTC()}
+	env, err := signer.Attest(attest.SealSubject(last.Release, s.Head), attest.PredicateSeal, s)
+	if err != nil {
+		return "", err
+	}
+	last.Seq, last.Prev, last.Hash, last.Envelope = 0, "", "", json.RawMessage(env)
+	c.Append(last)
+	return a.writeExport(t, dir, "resealed.jsonl", c.Entries()), nil
 }
 
 func (a *attackRun) writeExport(t *testing.T, dir, name string, entries []audit.Entry) string {

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
@@ -18,6 +20,7 @@ import (
 	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/audit"
+	"github.com/foureyes/foureyes/internal/devstack"
 )
 
 // The attacks of a hostile orchestrator (issue "One judge", attacks 1, 3,
@@ -64,6 +67,26 @@ func (a *attackRun) hostileOrchestrator(ctx context.Context, t *testing.T) {
 	for _, o := range orders {
 		a.attempt(t, "hostile orchestrator", o.name, func() error { return a.hijack(ctx, t, r, o) })
 	}
+	a.attempt(t, "release id reuse", "the release manager starts a new run under the deployed release's id", func() error {
+		return a.reuseID(ctx, r)
+	})
+}
+
+// reuseID: a new run under a closed release's id would take decisions
+// bound to that id; the server keeps a release id to one run.
+func (a *attackRun) reuseID(ctx context.Context, r ref) error {
+	rm, err := a.s.Local.Dial(ctx, devstack.IdentityReleaseManager)
+	if err != nil {
+		return err
+	}
+	defer rm.Close()
+	_, err = rm.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: r.id, TaskQueue: api.QueueOrchestrator,
+		WorkflowIDReusePolicy: enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE}, api.WorkflowRelease, r.req)
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if !errors.As(err, &started) {
+		return fmt.Errorf("a second run of %s: %v; want WorkflowExecutionAlreadyStarted", r.id, err)
+	}
+	return nil
 }
 
 // hijack starts releases until the attacker's workflow worker takes one,
