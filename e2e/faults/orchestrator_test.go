@@ -81,10 +81,18 @@ func (a *attackRun) reuseID(ctx context.Context, r ref) error {
 	}
 	defer rm.Close()
 	_, err = rm.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: r.id, TaskQueue: api.QueueOrchestrator,
-		WorkflowIDReusePolicy: enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE}, api.WorkflowRelease, r.req)
+		WorkflowIDReusePolicy: enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE, WorkflowExecutionErrorWhenAlreadyStarted: true},
+		api.WorkflowRelease, r.req)
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if !errors.As(err, &started) {
 		return fmt.Errorf("a second run of %s: %v; want WorkflowExecutionAlreadyStarted", r.id, err)
+	}
+	d, err := a.s.Client.DescribeWorkflowExecution(ctx, r.id, "")
+	if err != nil {
+		return err
+	}
+	if st := d.WorkflowExecutionInfo.GetStatus(); st != enums.WORKFLOW_EXECUTION_STATUS_COMPLETED {
+		return fmt.Errorf("release %s's latest run is %s, not its completed one", r.id, st)
 	}
 	return nil
 }
