@@ -130,14 +130,25 @@ func TestReadmeStartCommands(t *testing.T) {
 	}
 	for _, line := range lines {
 		args, err := readmeCommand(line, repoRoot(t))
-		if err != nil {
-			t.Error(err)
-			continue
-		}
-		if args == nil {
-			continue // .ci/run itself
+		if err != nil || args == nil {
+			continue // TestReadmeFirstBlockIsRunByCI fails on the first; .ci/run itself is the second
 		}
 		t.Run(strings.Join(append([]string{"stack"}, args...), " "), func(t *testing.T) { runDemo(t, args) })
+	}
+}
+
+// TestReadmeFirstBlockIsRunByCI: every command of the README's first code
+// block is run by CI (a start command by TestReadmeStartCommands, the test
+// command by .ci/run); a command added there without a CI run fails here.
+func TestReadmeFirstBlockIsRunByCI(t *testing.T) {
+	lines, err := readme.Commands(filepath.Join(repoRoot(t), "README.md"), "")
+	if err != nil || len(lines) == 0 {
+		t.Fatalf("README's first block: %q, %v", lines, err)
+	}
+	for _, line := range lines {
+		if _, err := readmeCommand(line, repoRoot(t)); err != nil {
+			t.Error(err)
+		}
 	}
 }
 
