@@ -178,13 +178,14 @@ const floodPendingTries = 10
 // decideAsAlice sends the author's approval of her own change through the
 // gateway as a client following its protocol does: a 202 pending (the
 // Update not answered in time, as when the flood holds the workflow's
-// in-flight Updates) is sent again with the same request_id until it gets
-// a final answer. It returns that answer's status and Retry-After, and
+// in-flight Updates) or a 503 (Temporal refused the Update for now: seen in
+// a run with the flood holding every slot) is sent again with the same
+// request_id until it gets a final answer. It returns that answer's status and Retry-After, and
 // whether it was pending first.
 func (a *attackRun) decideAsAlice(ctx context.Context, id string, i int) (code int, retryAfter string, waited bool, err error) {
 	for try := 0; try < floodPendingTries; try++ {
 		code, retryAfter, err = a.postAsAlice(ctx, id, i)
-		if err != nil || code != http.StatusAccepted {
+		if err != nil || code != http.StatusAccepted && code != http.StatusServiceUnavailable {
 			return code, retryAfter, waited, err
 		}
 		waited = true
