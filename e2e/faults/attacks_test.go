@@ -31,7 +31,7 @@ import (
 // signed; each check below fails if its defence is missing.
 
 // Kinds of attacks, in the order the figure lists them.
-var attackKinds = []string{"forged decision", "forged cancel", "rogue Deploy", "hostile orchestrator", "release id reuse", "activity complete",
+var attackKinds = []string{"forged decision", "forged cancel", "rogue Deploy", "hostile orchestrator", "release id reuse", "no credential", "activity complete",
 	"rogue LoadPolicy", "replayed envelope", "rewritten export", "flood"}
 
 // attackRun is what the attacks share: the stack, the attacker's means and
@@ -76,6 +76,7 @@ func attacks(t *testing.T, s *stackT) {
 		{"ForgedCancel", a.forgedCancels},
 		{"RogueWorkflowDeploys", a.rogueDeploy},
 		{"HostileOrchestrator", a.hostileOrchestrator},
+		{"NoCredential", a.noCredential},
 		{"ReplayedEnvelopes", a.replayedEnvelopes},
 		{"RewrittenExport", a.rewrittenExport},
 		{"ActivityComplete", a.activityComplete},

@@ -50,8 +50,9 @@ func hostile(t *testing.T, s *stackT) {
 	base := h.trailLen(ctx)
 	h.run(ctx, h.gatewayCases())
 	h.noSignal(ctx, base)
-	replay := h.slackRequest(h.click("U0MALLORY1", "review"), time.Now(), nil)
-	h.run(ctx, h.reviewGateCases(replay))
+	click, at := h.click("U0MALLORY1", "review"), time.Now()
+	replay := h.slackRequest(click, at, nil)
+	h.run(ctx, h.reviewGateCases(replay, h.recased(click, at)))
 	h.legit(ctx, "review", "approve", "bob", "bob-review")
 	require(t, s.WaitStatus(ctx, h.id, api.StatusAwaitingApproval))
 	h.run(ctx, h.approvalGateCases())
@@ -111,7 +112,7 @@ func (h *hostileRun) gatewayCases() []hcase {
 }
 
 // reviewGateCases reach the release at its review gate and are refused there.
-func (h *hostileRun) reviewGateCases(replay func(context.Context) (int, string, error)) []hcase {
+func (h *hostileRun) reviewGateCases(replay, recased func(context.Context) (int, string, error)) []hcase {
 	return []hcase{
 		h.recordedAPI("requester signs", "rita", "review", "approve", 403, "you requested this release"),
 		h.recordedAPI("not eligible (not a reviewer)", "carol", "review", "approve", 403, "not in reviewers"),
@@ -121,6 +122,9 @@ func (h *hostileRun) reviewGateCases(replay func(context.Context) (int, string, 
 		{name: "Slack user the policy does not know", kind: "slack", send: replay, status: 200,
 			text: "unknown identity", actor: "slack:U0MALLORY1", channel: api.ChannelSlack},
 		h.slack("replayed Slack request", replay, 401, "replayed"),
+		// slack-go reads the signature's hex in any case: the same request
+		// with it upper-cased is the same request (issue "One judge", 8)
+		h.slack("replayed Slack request, its signature upper-cased", recased, 401, "replayed"),
 	}
 }
 
@@ -375,6 +379,16 @@ func (h *hostileRun) slackRequest(c slackrec.Click, at time.Time, raw []byte) fu
 	hdr := http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}
 	slackrec.Sign(hdr, h.s.secrets["FOUREYES_APPROVAL_SLACK_SIGNING_SECRET"], body, at)
 	return h.slackPost("", body, hdr)
+}
+
+// recased sends the request slackRequest(c, at, nil) sends, with its
+// signature's hex upper-cased.
+func (h *hostileRun) recased(c slackrec.Click, at time.Time) func(context.Context) (int, string, error) {
+	hdr := http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}
+	slackrec.Sign(hdr, h.s.secrets["FOUREYES_APPROVAL_SLACK_SIGNING_SECRET"], c.Body(), at)
+	sig := hdr.Get("X-Slack-Signature")
+	hdr.Set("X-Slack-Signature", "v0="+strings.ToUpper(strings.TrimPrefix(sig, "v0=")))
+	return h.slackPost("", c.Body(), hdr)
 }
 
 func (h *hostileRun) slackPost(query, body string, hdr http.Header) func(context.Context) (int, string, error) {

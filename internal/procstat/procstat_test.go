@@ -1,6 +1,7 @@
 package procstat
 
 import (
+	"net"
 	"os"
 	"os/exec"
 	"slices"
@@ -32,5 +33,23 @@ func TestOwnChild(t *testing.T) {
 	}
 	if CPUSeconds(-1) != 0 || RSSMB(-1, "VmRSS") != 0 {
 		t.Error("a process that does not exist has figures")
+	}
+}
+
+// TestListeningPorts: a port this process listens on is listed, one it
+// closed is not.
+func TestListeningPorts(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	ports, err := ListeningPorts(os.Getpid())
+	if err != nil || !slices.Contains(ports, port) {
+		t.Fatalf("ListeningPorts = %v, %v; want %d among them", ports, err, port)
+	}
+	l.Close()
+	if ports, _ := ListeningPorts(os.Getpid()); slices.Contains(ports, port) {
+		t.Errorf("closed port %d still listed: %v", port, ports)
 	}
 }
