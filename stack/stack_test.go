@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"os"
+	"time"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -10,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/foureyes/foureyes/internal/devstack"
+	"github.com/foureyes/foureyes/internal/figures"
 	"github.com/foureyes/foureyes/internal/readme"
 )
 
@@ -161,16 +163,33 @@ func runDemo(t *testing.T, args []string) {
 	if slices.Contains(args, "cluster") {
 		flags = append(flags, "--pg-port", ports[2])
 	}
+	began := time.Now()
 	code := run(append(slices.Clone(args), flags...), &out)
 	t.Logf("transcript:\n%s", out.String())
 	if code != 0 {
 		t.Fatalf("stack %s --exit-after-demo exited %d", strings.Join(args, " "), code)
 	}
+	missing := 0
 	for _, want := range demoTranscript {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("transcript lacks %q", want)
+			missing++
 		}
 	}
+	if missing == 0 {
+		figures.Report(t, "README demo `%s`: %s; all %d demo steps shown; %.0fs", strings.Join(append([]string{"go run ./stack"}, args...), " "),
+			endedLine(out.String()), len(demoTranscript), time.Since(began).Seconds())
+	}
+}
+
+// endedLine is the demo's "release … ended deployed" line.
+func endedLine(transcript string) string {
+	for _, line := range strings.Split(transcript, "\n") {
+		if strings.Contains(line, "demo: release ") && strings.Contains(line, " ended ") {
+			return strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(line), "[stack] demo: "))
+		}
+	}
+	return "no ended line"
 }
 
 // reachableDir is a data folder PostgreSQL's own user can pass through
