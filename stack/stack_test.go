@@ -3,12 +3,12 @@ package main
 import (
 	"bytes"
 	"os"
-	"time"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/foureyes/foureyes/internal/devstack"
 	"github.com/foureyes/foureyes/internal/figures"
