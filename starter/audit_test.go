@@ -251,6 +251,22 @@ environments:
       approval: {groups: [owners], quorum: 1, deadline: 24h}
 `
 
+// writeJudgedPolicy writes judgedPolicy with the test keys; it returns its
+// path and hash.
+func writeJudgedPolicy(t *testing.T) (string, string) {
+	t.Setenv("FOUREYES_POLICY_FILE", "")
+	pol := filepath.Join(t.TempDir(), "policy.yaml")
+	var b strings.Builder
+	b.WriteString(judgedPolicy + "keys:\n")
+	for _, role := range attest.Roles {
+		fmt.Fprintf(&b, "  %s: [%q]\n", role, testkeys.PolicyKeys()[role][0])
+	}
+	require.NoError(t, os.WriteFile(pol, []byte(b.String()), 0o600))
+	_, hash, err := policy.Load(pol)
+	require.NoError(t, err)
+	return pol, hash
+}
+
 // judgedTrail is release r1 of alice's change: bob reviews, alice's own
 // approval is recorded as aliceOutcome (the workflow refused it), carol
 // approves; deployed and sealed with the orchestrator's key.
@@ -297,16 +313,7 @@ func judgedTrail(t *testing.T, hash string, aliceAccepted bool) []audit.Entry {
 // that its outcomes hold. The judge now replays every decision; the honest
 // trail agrees, the rewritten one is refused (exit 3) naming the entry.
 func TestAuditVerifyRejudges(t *testing.T) {
-	t.Setenv("FOUREYES_POLICY_FILE", "")
-	pol := filepath.Join(t.TempDir(), "policy.yaml")
-	var b strings.Builder
-	b.WriteString(judgedPolicy + "keys:\n")
-	for _, role := range attest.Roles {
-		fmt.Fprintf(&b, "  %s: [%q]\n", role, testkeys.PolicyKeys()[role][0])
-	}
-	require.NoError(t, os.WriteFile(pol, []byte(b.String()), 0o600))
-	_, hash, err := policy.Load(pol)
-	require.NoError(t, err)
+	pol, hash := writeJudgedPolicy(t)
 
 	code, out, errs := cli(t, nil, "audit", "--verify", writeTrail(t, judgedTrail(t, hash, false)), "--policy", pol)
 	require.Equal(t, 0, code, errs)
@@ -322,16 +329,7 @@ func TestAuditVerifyRejudges(t *testing.T) {
 // auditor's verdict: the honest trail's carol approval, accepted under the
 // policy alone, is now one the judge refuses.
 func TestTheAuditorFollowsTheJudge(t *testing.T) {
-	t.Setenv("FOUREYES_POLICY_FILE", "")
-	pol := filepath.Join(t.TempDir(), "policy.yaml")
-	var b strings.Builder
-	b.WriteString(judgedPolicy + "keys:\n")
-	for _, role := range attest.Roles {
-		fmt.Fprintf(&b, "  %s: [%q]\n", role, testkeys.PolicyKeys()[role][0])
-	}
-	require.NoError(t, os.WriteFile(pol, []byte(b.String()), 0o600))
-	_, hash, err := policy.Load(pol)
-	require.NoError(t, err)
+	pol, hash := writeJudgedPolicy(t)
 	defer judge.AddRule(func(c policy.Check) policy.Verdict {
 		if c.Identity == "carol" {
 			return policy.Verdict{Rule: "added", Reason: "carol may not approve (added rule)"}
