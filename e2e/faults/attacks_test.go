@@ -33,7 +33,7 @@ import (
 
 // Kinds of attacks, in the order the figure lists them.
 var attackKinds = []string{"forged decision", "forged cancel", "rogue Deploy", "hostile orchestrator", "release id reuse", "no credential", "activity complete",
-	"rogue LoadPolicy", "replayed envelope", "rewritten export", "emergency", "flood"}
+	"rogue LoadPolicy", "replayed envelope", "rewritten export", "flood"}
 
 // attackRun is what the attacks share: the stack, the attacker's means and
 // the tally.
@@ -82,7 +82,6 @@ func attacks(t *testing.T, s *stackT) {
 		{"RewrittenExport", a.rewrittenExport},
 		{"ActivityComplete", a.activityComplete},
 		{"RogueLoadPolicy", a.rogueLoadPolicy},
-		{"Emergency", a.emergency},
 		{"Flood", a.floodDecisions},
 	}
 	for _, st := range steps {

@@ -1,10 +1,13 @@
 package integration
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -82,7 +85,22 @@ func (s *stackT) emergency(t *testing.T) {
 	res := s.resultOf(id)
 	assert.Equal(t, api.StatusDeployed, res.Status, res.Reason)
 	s.checkEmergencyFlags(id)
+	s.checkRejudged(id)
 	s.recordHistory(id, res, "emergency")
+}
+
+// checkRejudged: an honest auditor's `starter audit --verify` of the
+// release's export passes and re-judges its decisions (an emergency's
+// trail failed verification before: no rule said who signs its
+// declaration).
+func (s *stackT) checkRejudged(id string) {
+	var buf bytes.Buffer
+	require.NoError(s.t, audit.Export(&buf, s.trail(id)))
+	file := filepath.Join(s.t.TempDir(), "emergency.jsonl")
+	require.NoError(s.t, os.WriteFile(file, buf.Bytes(), 0o644))
+	out, code := s.starter("", "audit", "--verify", file, "--policy", s.Local.PolicyFile())
+	require.Equal(s.t, 0, code, "the emergency's export verifies: %s", out)
+	assert.Contains(s.t, out, "every recorded outcome agrees")
 }
 
 // checkEmergencyFlags: the trail holds rita's signed declaration, and the
