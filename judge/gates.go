@@ -46,6 +46,20 @@ func (j *Judge) Decide(c policy.Check, comments bool, comment string) policy.Ver
 	return v
 }
 
+// Tally is a gate's state once a decision that counts is added: any
+// counted rejection rejects it, the quorum of counted approvals approves it,
+// else it stays open. The workflow (as each decision arrives) and Replay
+// (over a release's requests) both ask it: one count of a quorum.
+func Tally(verdict string, approvals, quorum int) string {
+	switch {
+	case verdict == api.VerdictReject:
+		return api.GateRejected
+	case approvals >= quorum:
+		return api.GateApproved
+	}
+	return api.GateOpen
+}
+
 // MayCancel: the requester or a release manager may cancel a release.
 func (j *Judge) MayCancel(requester, identity string) policy.Verdict {
 	if identity != requester && !j.Policy.IsReleaseManager(identity) {

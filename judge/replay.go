@@ -85,23 +85,29 @@ func (r *replay) judge(o *Outcome, d attest.Decision) {
 		return
 	}
 	o.Counted = true
-	if d.Verdict == api.VerdictReject {
-		r.out.Rejected = fmt.Sprintf("%s gate rejected by %s", d.Gate, d.Identity)
-		return
+	approvals := len(r.out.Signers[d.Gate])
+	if d.Verdict == api.VerdictApprove {
+		r.out.Signers[d.Gate] = append(r.out.Signers[d.Gate], d.Identity)
+		approvals++
 	}
-	r.out.Signers[d.Gate] = append(r.out.Signers[d.Gate], d.Identity)
-	if len(r.out.Signers[d.Gate]) >= r.quorum(d.Gate) {
+	switch Tally(d.Verdict, approvals, r.quorum(d.Gate)) {
+	case api.GateRejected:
+		r.out.Rejected = fmt.Sprintf("%s gate rejected by %s", d.Gate, d.Identity)
+	case api.GateApproved:
 		r.out.Approved = append(r.out.Approved, d.Gate)
 		r.earlier = append(slices.Clone(r.earlier), r.out.Signers[d.Gate]...)
 	}
 }
+
+// FollowUpQuorum is the approvals an emergency's follow-up gate needs.
+const FollowUpQuorum = 1
 
 // quorum is the approvals gate needs: the rule's, never fewer than
 // policy.MinEmergencyApprovals at an emergency's approval gate, one at
 // its follow-up; a gate without a rule can never be met (fail closed).
 func (r *replay) quorum(gate string) int {
 	if gate == api.GateFollowUp {
-		return 1
+		return FollowUpQuorum
 	}
 	rule, ok := r.j.Policy.Rule(r.rel.Environment, gate)
 	switch {

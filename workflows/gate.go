@@ -126,12 +126,7 @@ func (g *gate) closedReason(name, status string) string {
 func (g *gate) sign(d api.Decision, now time.Time) string {
 	g.signed = append(g.signed, api.Signer{Identity: d.Identity, Verdict: d.Verdict,
 		Channel: d.Channel, Comment: d.Comment, At: now})
-	switch {
-	case d.Verdict == api.VerdictReject:
-		g.state = api.GateRejected
-	case g.approvals() >= g.rule.Quorum:
-		g.state = api.GateApproved
-	}
+	g.state = judge.Tally(d.Verdict, g.approvals(), g.rule.Quorum)
 	return g.state
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/audit"
+	"github.com/foureyes/foureyes/judge"
 	"github.com/foureyes/foureyes/policy"
 )
 
@@ -254,7 +255,7 @@ func (r *release) emergencyRule(name string, rule policy.GateRule) policy.GateRu
 // declarer) signs it off; the release ends when they do.
 func (r *release) followUp(ctx workflow.Context) ending {
 	rule, _ := r.pol.Rule(r.req.Environment, policy.GateReview)
-	rule.Quorum = 1
+	rule.Quorum = judge.FollowUpQuorum
 	r.setStage(ctx, api.StageFollowUp, api.StatusAwaitingFollowUp)
 	g := &gate{name: api.GateFollowUp, rule: rule, opened: workflow.Now(ctx).UTC(), state: api.GateOpen, strict: r.scoped()}
 	r.gate, r.gates = g, append(r.gates, g)
