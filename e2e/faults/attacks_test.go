@@ -33,7 +33,7 @@ import (
 
 // Kinds of attacks, in the order the figure lists them.
 var attackKinds = []string{"forged decision", "forged cancel", "rogue Deploy", "hostile orchestrator", "release id reuse", "no credential", "activity complete",
-	"rogue LoadPolicy", "replayed envelope", "rewritten export", "flood"}
+	"rogue LoadPolicy", "replayed envelope", "rewritten export", "emergency", "slack replay", "flood"}
 
 // attackRun is what the attacks share: the stack, the attacker's means and
 // the tally.
@@ -77,11 +77,14 @@ func attacks(t *testing.T, s *stackT) {
 		{"ForgedCancel", a.forgedCancels},
 		{"RogueWorkflowDeploys", a.rogueDeploy},
 		{"HostileOrchestrator", a.hostileOrchestrator},
+		{"ApprovedThenCancelled", a.approvedThenCancelled},
 		{"NoCredential", a.noCredential},
 		{"ReplayedEnvelopes", a.replayedEnvelopes},
 		{"RewrittenExport", a.rewrittenExport},
 		{"ActivityComplete", a.activityComplete},
 		{"RogueLoadPolicy", a.rogueLoadPolicy},
+		{"Emergency", a.emergency},
+		{"SlackReplay", a.slackReplay},
 		{"Flood", a.floodDecisions},
 	}
 	for _, st := range steps {
