@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/foureyes/foureyes/api"
+	"github.com/foureyes/foureyes/internal/stacktest"
 )
 
 // queryHijacked answers only on the attacker's Release: how the test tells
@@ -37,6 +38,11 @@ func (a *attackRun) approvedThenCancelled(ctx context.Context, t *testing.T) {
 		time.Sleep(500 * time.Millisecond)
 		id, err := a.takeWaiting(ctx, t)
 		if err != nil {
+			return err
+		}
+		// the attacker's worker stops with this attempt: end its release
+		defer a.s.Client.TerminateWorkflow(context.Background(), id, "", "end of the attack") //nolint:errcheck
+		if err := a.built(ctx, id); err != nil {
 			return err
 		}
 		go func() { done <- a.resultText(ctx, id) }()
@@ -68,6 +74,19 @@ func (a *attackRun) decideThenCancel(ctx context.Context, id string) error {
 		return fmt.Errorf("rita's cancel: %d %v %v", code, got, err)
 	}
 	return nil
+}
+
+// built waits until the taken release's artifact is built and reviewed
+// (its binding names the digest): its gates are open from then on.
+func (a *attackRun) built(ctx context.Context, id string) error {
+	_, err := stacktest.Retry(ctx, func(ctx context.Context) (api.Binding, error) {
+		bd, err := a.binding(ctx, id)
+		if err == nil && bd.ArtifactDigest == "" {
+			err = errors.New("not built yet")
+		}
+		return bd, err
+	})
+	return err
 }
 
 // takeWaiting starts releases until one is taken by the attacker's worker.
@@ -110,6 +129,7 @@ func (a *attackRun) cancelledRelease(ctx workflow.Context, req api.ReleaseReques
 	if err := r.buildAndReview(ctx); err != nil {
 		return "build or review: " + err.Error(), nil
 	}
+	r.open = true
 	if err := workflow.Await(ctx, func() bool { return r.requests >= 4 }); err != nil {
 		return "", err
 	}
@@ -127,6 +147,7 @@ type rogueRun struct {
 	build         api.BuildResult
 	review        api.ReviewResult
 	requests      int
+	open          bool // built and reviewed: the gates take decisions
 }
 
 func (r *rogueRun) handlers(ctx workflow.Context) error {
@@ -134,7 +155,11 @@ func (r *rogueRun) handlers(ctx workflow.Context) error {
 		return err
 	}
 	if err := workflow.SetQueryHandler(ctx, api.QueryBinding, func() (api.Binding, error) {
-		return api.Binding{ReleaseID: r.id, PolicyHash: r.hash, ArtifactDigest: r.build.Digest, Signed: true,
+		digest := ""
+		if r.open {
+			digest = r.build.Digest
+		}
+		return api.Binding{ReleaseID: r.id, PolicyHash: r.hash, ArtifactDigest: digest, Signed: true,
 			Service: r.req.Service, Environment: r.req.Environment, RunID: r.run}, nil
 	}); err != nil {
 		return err
