@@ -116,10 +116,15 @@ func (a *DeployActivities) checkStep(in api.DeployInput) error {
 
 // Verify checks that the record holds this release and that the deploy
 // role's copy of its artifact still hashes to the approved digest, then runs
-// VerifyCommand if any.
+// VerifyCommand if any. Only the release itself may ask: a pass starts the
+// soak time later promotions count, and a failure's receipt is a reason to
+// roll back.
 func (a *DeployActivities) Verify(ctx context.Context, in api.DeployInput) (api.StepResult, error) {
 	if err := a.checkStep(in); err != nil {
 		return api.StepResult{}, err
+	}
+	if _, _, err := a.calledBy(ctx, in); err != nil {
+		return api.StepResult{}, temporal.NewNonRetryableApplicationError("verify refused: "+err.Error(), api.ErrTypeDeployRefused, nil)
 	}
 	res, err := a.verify(ctx, in)
 	if err != nil {

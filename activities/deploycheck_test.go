@@ -435,3 +435,27 @@ func TestTheDeployRoleFollowsTheJudge(t *testing.T) {
 	assert.Contains(t, requireAppError(t, err, api.ErrTypeDeployRefused, true).Error(), "not counted: dave (dave may not approve (added rule))")
 	assertNothingDeployed(t, f, counter, in)
 }
+
+// TestVerifyOnlyForTheCallingRelease: a passed verify starts the soak time
+// promotions count (markVerified), a failed one's receipt is a reason to
+// roll back; a workflow that is not the release gets neither, and the
+// record is left as it was. Without the caller check both calls are
+// answered and the first marks the release verified.
+func TestVerifyOnlyForTheCallingRelease(t *testing.T) {
+	f := newDeployFixture(t)
+	in := f.input(t, "rel-1", commitA)
+	f.step(t, deployFn, in)
+	for name, edit := range map[string]func(*Caller){
+		"another release":            func(c *Caller) { c.ID = "rel-9" },
+		"a workflow of another type": func(c *Caller) { c.Type = "Rogue" },
+	} {
+		f.editCaller = edit
+		res, err := execute[api.StepResult](t, f.d, f.d.Verify, in)
+		assert.Contains(t, requireAppError(t, err, api.ErrTypeDeployRefused, true).Error(), "verify refused", name)
+		assert.Empty(t, res.Receipt, name)
+		assert.True(t, f.current(t).VerifiedAt.IsZero(), "%s: the release was marked verified", name)
+	}
+	f.editCaller = nil
+	assert.True(t, f.step(t, verifyFn, in).OK)
+	assert.False(t, f.current(t).VerifiedAt.IsZero())
+}

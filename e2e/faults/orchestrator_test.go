@@ -59,6 +59,8 @@ func (a *attackRun) hostileOrchestrator(ctx context.Context, t *testing.T) {
 			func(self string) any { return deployOf(self, "") }, "bound to release"},
 		{"Rollback of the deployed release", api.QueueDeploy, api.ActivityRollback,
 			func(string) any { return deployOf(r.id, "") }, "a release deploys only itself"},
+		{"Verify of the deployed release (its pass starts a soak, its failure permits a rollback)", api.QueueDeploy, api.ActivityVerify,
+			func(string) any { return deployOf(r.id, "") }, "verify refused"},
 		{"Seal of the deployed release's trail at a head of its choosing", api.QueueOrchestrator, api.ActivitySeal,
 			func(string) any {
 				return api.SealInput{ReleaseID: r.id, PolicyHash: a.hash, Head: strings.Repeat("0", 64), Entries: 3, Status: "deployed"}
