@@ -58,6 +58,12 @@ type Human struct {
 	// GitEmails (optional) are other addresses the person writes commits
 	// with; commits by Email or any of these are the person's.
 	GitEmails []string `yaml:"git_emails" json:"git_emails,omitempty"`
+	// SSH (optional) are the person's SSH public keys ("ssh-ed25519 AAAA…"
+	// or "sk-ssh-ed25519@openssh.com AAAA…"): decisions, requests and
+	// commits they sign with them are theirs (people.go).
+	SSH []string `yaml:"ssh" json:"ssh,omitempty"`
+	// WebAuthn (optional) are the person's passkeys for the approval page.
+	WebAuthn []WebAuthnKey `yaml:"webauthn" json:"webauthn,omitempty"`
 }
 
 // Service is one deployable service: its git repository and, optionally,
@@ -87,6 +93,9 @@ type Bot struct {
 	TokenSHA256 string   `yaml:"token_sha256" json:"token_sha256"`
 	Gates       []string `yaml:"gates" json:"gates"` // gates the bot may answer
 	Groups      []string `yaml:"groups" json:"groups,omitempty"`
+	// SSH (optional) are the bot's SSH public keys: at a gate whose proof
+	// is "approver" it signs its decisions with one of them.
+	SSH []string `yaml:"ssh" json:"ssh,omitempty"`
 }
 
 // Environment holds the rule of each gate for releases into it.
@@ -106,6 +115,11 @@ type Environment struct {
 	// Emergency (optional) allows break-glass releases here and says what
 	// they may skip; without it no release here can be an emergency.
 	Emergency *Emergency `yaml:"emergency" json:"emergency,omitempty"`
+	// RequestProof says what a start or emergency declaration here needs:
+	// "gateway" (the default: the release-manager credential) or
+	// "requester" (the requester's own SSH signature; the requester is then
+	// the signer, never a typed name).
+	RequestProof string `yaml:"request_proof" json:"request_proof,omitempty"`
 }
 
 // GateRule says who may sign one gate of one environment, and how many must.
@@ -120,6 +134,10 @@ type GateRule struct {
 	// CommentRequired: an approval at this gate needs a comment too (a
 	// rejection always does, whatever the policy says).
 	CommentRequired bool `yaml:"comment_required" json:"comment_required,omitempty"`
+	// Proof says what makes a decision here count: "gateway" (the default:
+	// the approval role vouches for the person it authenticated) or
+	// "approver" (only the decider's own signature, SSH or passkey).
+	Proof string `yaml:"proof" json:"proof,omitempty"`
 }
 
 // Window is a freeze window: no decision at the gate and (for the approval

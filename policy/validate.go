@@ -32,6 +32,9 @@ type validator struct {
 	tokens  map[string]string   // token hash -> identity
 	slack   map[string]string   // Slack user id -> identity
 	emails  map[string]string   // lowercase email -> identity
+	// personal maps each person's own key (SSH fingerprint, passkey
+	// credential id) to its identity.
+	personal map[string]string
 }
 
 func validate(file string, loc *locator, p *Policy) error {
@@ -163,6 +166,9 @@ func (v *validator) human(base string, h Human) error {
 	if err := v.groups(base+".groups", h.ID, h.Groups); err != nil {
 		return err
 	}
+	if err := v.personKeys(base, h.ID, h.SSH, h.WebAuthn); err != nil {
+		return err
+	}
 	return v.token(base+".token_sha256", h.ID, h.TokenSHA256, false)
 }
 
@@ -233,6 +239,9 @@ func (v *validator) bot(base string, b Bot) error {
 			return v.fail(p, "duplicate gate %q", g)
 		}
 	}
+	if err := v.personKeys(base, b.ID, b.SSH, nil); err != nil {
+		return err
+	}
 	return v.groups(base+".groups", b.ID, b.Groups)
 }
 
@@ -279,6 +288,9 @@ func (v *validator) environment(name string, env Environment) error {
 	if err := v.oneOf(base+".services_without_repository", env.ServicesWithoutRepository, NoRepoRefuse, NoRepoAllow); err != nil {
 		return err
 	}
+	if err := v.oneOf(base+".request_proof", env.RequestProof, ProofGateway, ProofRequester); err != nil {
+		return err
+	}
 	for _, g := range sortedKeys(env.Gates) {
 		if !slices.Contains(Gates, g) {
 			return v.fail(base+".gates."+g, "unknown gate %q (want %s)", g, strings.Join(Gates, " or "))
@@ -319,6 +331,7 @@ func (v *validator) rule(path, gate string, r GateRule) error {
 		func() error { return v.deadline(path+".deadline", r.Deadline) },
 		func() error { return v.freeze(path+".freeze", r.Freeze) },
 		func() error { return v.text(path+".slack_channel", r.SlackChannel, false) },
+		func() error { return v.oneOf(path+".proof", r.Proof, ProofGateway, ProofApprover) },
 	}
 	for _, step := range steps {
 		if err := step(); err != nil {
