@@ -69,4 +69,3 @@ func TestProofDefaults(t *testing.T) {
 	require.Equal(t, ProofGateway, p.ProofAt("prod", GateReview))
 	require.Equal(t, ProofGateway, p.RequestProofIn("prod"))
 }
-
