@@ -227,6 +227,11 @@ type Decision struct {
 	Comment   string    `json:"comment"`
 	Evidence  Evidence  `json:"evidence"`
 	At        time.Time `json:"at"`
+	// Proof is the decider's own signed statement of this decision, which
+	// the approval role relays as it got it. At a gate whose proof is
+	// "approver" the decision counts only with it; then Identity, Gate,
+	// Verdict, RequestID and Comment must be the statement's.
+	Proof *Proof `json:"proof,omitempty"`
 }
 
 // Cancel is one cancel request the approval role authenticated.

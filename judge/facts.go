@@ -85,6 +85,9 @@ func (j *Judge) Decision(rel Release, env attest.Envelope) (attest.Decision, err
 	if err == nil && d.RequestID == "" {
 		err = errors.New("decision statement without a request id")
 	}
+	if err == nil {
+		err = j.ownDecision(rel, d)
+	}
 	return d, err
 }
 

@@ -7,6 +7,8 @@ import (
 
 	"github.com/go-webauthn/webauthn/protocol/webauthncose"
 	"golang.org/x/crypto/ssh"
+
+	"github.com/foureyes/foureyes/attest"
 )
 
 // People's own keys: what lets a human or bot prove a decision, a request
@@ -36,7 +38,7 @@ const (
 
 // SSHNamespace is the sshsig namespace of every statement a person signs
 // for foureyes (git commits use "git").
-const SSHNamespace = "foureyes"
+const SSHNamespace = attest.SSHNamespace
 
 // ParseSSHKey reads one "TYPE BASE64 [comment]" public key line and
 // refuses key types people may not sign with.

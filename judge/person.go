@@ -1,0 +1,117 @@
+package judge
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+
+	"github.com/hiddeco/sshsig"
+	"golang.org/x/crypto/ssh"
+
+	"github.com/foureyes/foureyes/api"
+	"github.com/foureyes/foureyes/attest"
+	"github.com/foureyes/foureyes/policy"
+)
+
+// Personal verifies p as a person's own statement of predicateType, signed
+// with an SSH key or a passkey the policy lists, and returns the signer's
+// identity and the statement, read from the very bytes that were signed.
+func (j *Judge) Personal(p *attest.Proof, predicateType string) (string, attest.Fact, error) {
+	if p == nil || len(p.Statement) == 0 {
+		return "", attest.Fact{}, errors.New("no statement signed by the person")
+	}
+	f, err := attest.ParseStatement(p.Statement, predicateType)
+	if err != nil {
+		return "", f, err
+	}
+	var id string
+	switch {
+	case p.SSHSig != "" && p.Passkey != nil:
+		err = errors.New("a statement signed twice (SSH and passkey): send one signature")
+	case p.SSHSig != "":
+		id, err = j.sshSigner(p.Statement, p.SSHSig)
+	case p.Passkey != nil:
+		id, err = j.passkeySigner(p.Statement, p.Passkey)
+	default:
+		err = errors.New("the statement carries no signature")
+	}
+	return id, f, err
+}
+
+// sshSigner verifies an armored sshsig over statement in the foureyes
+// namespace and names the identity whose key made it.
+func (j *Judge) sshSigner(statement []byte, armored string) (string, error) {
+	sig, err := sshsig.Unarmor([]byte(armored))
+	if err != nil {
+		return "", fmt.Errorf("not an SSH signature: %v", err)
+	}
+	id, ok := j.Policy.IdentityForSSHKey(sig.PublicKey)
+	if !ok {
+		return "", fmt.Errorf("signed with SSH key %s (%s), which the policy lists for nobody",
+			ssh.FingerprintSHA256(sig.PublicKey), sig.PublicKey.Type())
+	}
+	if sig.Namespace != policy.SSHNamespace {
+		return "", fmt.Errorf("SSH signature for namespace %q, not %q", sig.Namespace, policy.SSHNamespace)
+	}
+	if err := sshsig.Verify(bytes.NewReader(statement), sig, sig.PublicKey, sig.HashAlgorithm, policy.SSHNamespace); err != nil {
+		return "", fmt.Errorf("%s's SSH signature does not verify: %v", id, err)
+	}
+	return id, nil
+}
+
+// ownDecision: at a gate whose proof is "approver" a decision counts only
+// with the decider's own signed statement of it; whenever one is relayed,
+// it must be exactly the decision the approval role vouched for.
+func (j *Judge) ownDecision(rel Release, d attest.Decision) error {
+	if d.Proof == nil {
+		if j.Policy.ProofAt(rel.Environment, d.Gate) == policy.ProofApprover {
+			return fmt.Errorf("the %s gate of %s needs %s's own signature (proof: approver): sign the decision with `starter decide --key`, a bot's SSH key, or a passkey on the approval page",
+				d.Gate, rel.Environment, d.Identity)
+		}
+		return nil
+	}
+	signer, f, err := j.Personal(d.Proof, attest.PredicatePersonalDecision)
+	if err != nil {
+		return fmt.Errorf("own signature: %w", err)
+	}
+	var pd attest.PersonalDecision
+	if err := f.Decode(&pd); err != nil {
+		return err
+	}
+	if err := personalBound(rel, f, pd); err != nil {
+		return fmt.Errorf("%s's signed decision: %w", signer, err)
+	}
+	return sameDecision(signer, pd, d)
+}
+
+// personalBound: the statement is about rel's artifact, commit, policy and run.
+func personalBound(rel Release, f attest.Fact, pd attest.PersonalDecision) error {
+	if err := f.CheckSubject(attest.ArtifactSubject(rel.Digest)); err != nil {
+		return err
+	}
+	if err := pd.Binding.Check(rel.Binding()); err != nil {
+		return err
+	}
+	if pd.Commit != rel.Commit {
+		return fmt.Errorf("signed for commit %s, not %s", pd.Commit, rel.Commit)
+	}
+	return pd.Scope.CheckScope(rel.Scope())
+}
+
+// sameDecision: the person signed as themselves, and the approval role
+// relayed their decision unchanged.
+func sameDecision(signer string, pd attest.PersonalDecision, d attest.Decision) error {
+	switch {
+	case pd.Identity != signer:
+		return fmt.Errorf("a decision signed with %s's key names %s as the decider", signer, pd.Identity)
+	case d.Identity != signer:
+		return fmt.Errorf("the approval role relayed %s's signed decision as %s's", signer, d.Identity)
+	case pd.Gate != d.Gate || pd.Verdict != d.Verdict:
+		return fmt.Errorf("%s signed %s at the %s gate, not %s at the %s gate", signer, pd.Verdict, pd.Gate, d.Verdict, d.Gate)
+	case api.ScopedRequestID(signer, pd.RequestID) != d.RequestID:
+		return fmt.Errorf("%s signed request %q, not %q", signer, pd.RequestID, d.RequestID)
+	case pd.Comment != d.Comment:
+		return fmt.Errorf("the comment relayed is not the one %s signed", signer)
+	}
+	return nil
+}

@@ -1,0 +1,140 @@
+package judge
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/foureyes/foureyes/api"
+	"github.com/foureyes/foureyes/attest"
+	"github.com/foureyes/foureyes/internal/demokeys"
+	"github.com/foureyes/foureyes/internal/testkeys"
+	"github.com/foureyes/foureyes/internal/testpasskey"
+	"github.com/foureyes/foureyes/policy"
+)
+
+// carolsPasskey is carol's passkey for the approval page at localhost.
+var carolsPasskey = testpasskey.New("localhost", "http://localhost:8480")
+
+// newProofJudge is newJudge's policy with people's keys and an approval
+// gate whose decisions count only with the approver's own signature.
+func newProofJudge(t *testing.T) (*Judge, Release) {
+	y := testPolicy
+	for _, id := range []string{"bob", "carol", "dave"} {
+		y = strings.Replace(y, "{id: "+id+",", fmt.Sprintf("{id: %s, ssh: [%q],", id, demokeys.AuthorizedKey(id)), 1)
+	}
+	c := carolsPasskey.Credential()
+	y = strings.Replace(y, "{id: carol,", fmt.Sprintf("{id: carol, webauthn: [{credential_id: %s, public_key: %s, rp_id: %s}],",
+		c.CredentialID, c.PublicKey, c.RPID), 1)
+	y = strings.Replace(y, "approval: {groups: [owners], quorum: 2, deadline: 24h}", "approval: {groups: [owners], quorum: 2, deadline: 24h, proof: approver}", 1)
+	var b strings.Builder
+	b.WriteString(y + "keys:\n")
+	for _, role := range attest.Roles {
+		fmt.Fprintf(&b, "  %s: [%q]\n", role, testkeys.Public(role))
+	}
+	p, err := policy.Parse("policy.yaml", []byte(b.String()))
+	require.NoError(t, err)
+	j, err := New(p)
+	require.NoError(t, err)
+	_, rel := newJudge(t)
+	rel.PolicyHash = policy.HashBytes([]byte(b.String()))
+	return j, rel
+}
+
+// personal is who's own statement of a decision at gate of rel.
+func personal(rel Release, gate, who, verdict string) attest.PersonalDecision {
+	return attest.PersonalDecision{Binding: rel.Binding(), Scope: rel.Scope(), RequestID: "r-" + who + "-" + gate,
+		Gate: gate, Verdict: verdict, Identity: who, Commit: rel.Commit, Comment: "because", At: time.Now().UTC()}
+}
+
+func statementOf(t *testing.T, digest string, pd attest.PersonalDecision) []byte {
+	st, err := attest.PersonalStatement(attest.ArtifactSubject(digest), attest.PredicatePersonalDecision, pd)
+	require.NoError(t, err)
+	return st
+}
+
+// sshProof signs pd with key's demo SSH key.
+func sshProof(t *testing.T, digest string, pd attest.PersonalDecision, key string) *attest.Proof {
+	p, err := attest.SignSSH(statementOf(t, digest, pd), demokeys.Signer(key))
+	require.NoError(t, err)
+	return p
+}
+
+// relayed is the approval role's envelope of the decision pd, carrying proof.
+func relayed(t *testing.T, rel Release, pd attest.PersonalDecision, proof *attest.Proof) attest.Envelope {
+	d := attest.Decision{Binding: rel.Binding(), Scope: rel.Scope(), RequestID: api.ScopedRequestID(pd.Identity, pd.RequestID),
+		Gate: pd.Gate, Verdict: pd.Verdict, Identity: pd.Identity, Channel: "cli", Comment: pd.Comment, At: time.Now().UTC(), Proof: proof}
+	env, err := testkeys.Signer(attest.RoleApproval).Attest(attest.ArtifactSubject(rel.Digest), attest.PredicateDecision, d)
+	require.NoError(t, err)
+	return env
+}
+
+func TestOwnSignatureCounts(t *testing.T) {
+	j, rel := newProofJudge(t)
+	pd := personal(rel, "approval", "carol", "approve")
+	d, err := j.Decision(rel, relayed(t, rel, pd, sshProof(t, rel.Digest, pd, "carol")))
+	require.NoError(t, err)
+	require.Equal(t, "carol", d.Identity)
+
+	st := statementOf(t, rel.Digest, pd)
+	nonce := []byte("nonce-1")
+	_, err = j.Decision(rel, relayed(t, rel, pd, &attest.Proof{Statement: st, Passkey: carolsPasskey.Sign(st, nonce, testpasskey.Options{})}))
+	require.NoError(t, err, "carol's passkey")
+}
+
+// Attacks on an approver gate: each refused, each by its own check.
+func TestOwnSignatureAttacks(t *testing.T) {
+	j, rel := newProofJudge(t)
+	carol := personal(rel, "approval", "carol", "approve")
+	st := statementOf(t, rel.Digest, carol)
+	off := byte(0x04) // verified, not present
+	other := func(f func(*Release)) Release { r := rel; f(&r); return r }
+	cases := map[string]struct {
+		env  attest.Envelope
+		want string
+	}{
+		"the approval role's word alone": {relayed(t, rel, carol, nil), "needs carol's own signature (proof: approver)"},
+		"bob's key signing as carol":     {relayed(t, rel, carol, sshProof(t, rel.Digest, carol, "bob")), "a decision signed with bob's key names carol"},
+		"a key nobody owns":              {relayed(t, rel, carol, sshProof(t, rel.Digest, carol, "mallory")), "which the policy lists for nobody"},
+		"carol's signature relayed as dave's": {func() attest.Envelope {
+			dave := carol
+			dave.Identity = "dave"
+			return relayed(t, rel, dave, sshProof(t, rel.Digest, carol, "carol"))
+		}(), "relayed carol's signed decision as dave's"},
+		"another release":     {relayed(t, rel, carol, sshProof(t, rel.Digest, personal(other(func(r *Release) { r.ID = "rel-2" }), "approval", "carol", "approve"), "carol")), `bound to release "rel-2"`},
+		"another run":         {relayed(t, rel, carol, sshProof(t, rel.Digest, personal(other(func(r *Release) { r.RunID = "run-2" }), "approval", "carol", "approve"), "carol")), `(run "run-2")`},
+		"another environment": {relayed(t, rel, carol, sshProof(t, rel.Digest, personal(other(func(r *Release) { r.Environment = "staging" }), "approval", "carol", "approve"), "carol")), "in staging"},
+		"another artifact":    {relayed(t, rel, carol, sshProof(t, strings.Repeat("e", 64), carol, "carol")), "not sha256:" + rel.Digest},
+		"another gate":        {relayed(t, rel, carol, sshProof(t, rel.Digest, personal(rel, "review", "carol", "approve"), "carol")), "carol signed approve at the review gate"},
+		"another verdict":     {relayed(t, rel, carol, sshProof(t, rel.Digest, personal(rel, "approval", "carol", "reject"), "carol")), "carol signed reject at the approval gate, not approve"},
+		"passkey: wrong origin": {relayed(t, rel, carol, &attest.Proof{Statement: st,
+			Passkey: carolsPasskey.Sign(st, []byte("n"), testpasskey.Options{Origin: "https://evil.example"})}), "origin https://evil.example is not of relying party localhost"},
+		"passkey: wrong rp id": {relayed(t, rel, carol, &attest.Proof{Statement: st,
+			Passkey: carolsPasskey.Sign(st, []byte("n"), testpasskey.Options{RPID: "evil.example"})}), "signed for another relying party than localhost"},
+		"passkey: user not present": {relayed(t, rel, carol, &attest.Proof{Statement: st,
+			Passkey: carolsPasskey.Sign(st, []byte("n"), testpasskey.Options{Flags: &off})}), "the user was not present"},
+		"passkey: bad signature": {relayed(t, rel, carol, &attest.Proof{Statement: st,
+			Passkey: carolsPasskey.Sign(st, []byte("n"), testpasskey.Options{BadSignature: true})}), "bad signature"},
+		"passkey: another statement's challenge": {relayed(t, rel, carol, &attest.Proof{Statement: st,
+			Passkey: carolsPasskey.Sign(statementOf(t, rel.Digest, personal(rel, "approval", "carol", "reject")), []byte("n"), testpasskey.Options{})}), "the challenge signed is not this statement"},
+		"passkey: an unknown credential": {relayed(t, rel, carol, &attest.Proof{Statement: st,
+			Passkey: testpasskey.New("localhost", "http://localhost:8480").Sign(st, []byte("n"), testpasskey.Options{})}), "is listed for nobody"},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			_, err := j.Decision(rel, c.env)
+			require.Error(t, err)
+			require.Contains(t, err.Error(), c.want)
+		})
+	}
+}
+
+// At a gateway gate the approval role's word still counts (review here).
+func TestGatewayGateNeedsNoOwnSignature(t *testing.T) {
+	j, rel := newProofJudge(t)
+	_, err := j.Decision(rel, decide(t, rel, "review", "bob", "approve").Envelope)
+	require.NoError(t, err)
+}
