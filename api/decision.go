@@ -149,4 +149,7 @@ type Binding struct {
 	Service     string `json:"service,omitempty"`
 	Environment string `json:"environment,omitempty"`
 	RunID       string `json:"run_id,omitempty"`
+	// Promotes is the release whose artifact this one promotes ("" when it
+	// built its own).
+	Promotes string `json:"promotes,omitempty"`
 }

@@ -13,6 +13,9 @@ const (
 	PathBatch             = "/v1/decisions/all-for-digest"
 	PathCancels           = "/v1/cancels"
 	PathEmergencies       = "/v1/emergencies"
+	// PathStatements hands the caller the statement of a decision to sign
+	// with their own key (a gate whose proof is "approver").
+	PathStatements = "/v1/statements"
 	PathSlackInteractions = "/slack/interactions"
 )
 
@@ -28,6 +31,25 @@ type DecisionRequest struct {
 	Verdict   string `json:"verdict"`
 	Comment   string `json:"comment"`
 	RequestID string `json:"request_id"`
+	// Proof (optional) is the caller's own signed statement of this
+	// decision (from PathStatements): where the gate's proof is "approver"
+	// the decision counts only with it. Gate, verdict, comment and request
+	// id are then read from the statement.
+	Proof *attest.Proof `json:"proof,omitempty"`
+}
+
+// StatementOffer answers PathStatements: the statement of the caller's
+// decision, rendered by the approval role from the release's signed build
+// provenance, which comes along so that the signer's own tool can check
+// it against its own copy of the policy before signing.
+type StatementOffer struct {
+	Statement  []byte          `json:"statement"`
+	Provenance attest.Envelope `json:"provenance"`
+	// Promotes is the release whose artifact this one promotes ("" when
+	// it built its own): its provenance is that release's.
+	Promotes string `json:"promotes,omitempty"`
+	// Proof is the gate's proof setting: "approver" or "gateway".
+	Proof string `json:"proof"`
 }
 
 // BatchRequest is the body of POST /v1/decisions/all-for-digest: the

@@ -105,3 +105,6 @@ func SignSSH(statement []byte, signer ssh.Signer) (*Proof, error) {
 	}
 	return &Proof{Statement: statement, SSHSig: string(sshsig.Armor(sig))}, nil
 }
+
+// ReleaseID is the release the decision is for.
+func (d PersonalDecision) ReleaseID() string { return d.Release }

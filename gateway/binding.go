@@ -99,6 +99,11 @@ func (s *Server) binding(ctx context.Context, release string) (api.Binding, erro
 	if bd, ok := s.bindings.get(release); ok {
 		return bd, nil
 	}
+	return s.queryBinding(ctx, release)
+}
+
+// queryBinding asks the release for its binding and caches it.
+func (s *Server) queryBinding(ctx context.Context, release string) (api.Binding, error) {
 	ctx, cancel := context.WithTimeout(ctx, temporalTimeout)
 	defer cancel()
 	var bd api.Binding

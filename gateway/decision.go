@@ -29,6 +29,9 @@ func (s *Server) handleDecision(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req, bad := decodeRequest(w, r, s.maxBody)
+	if bad == nil && req.Proof != nil {
+		bad = s.checkProof(c.identity, req)
+	}
 	if bad != nil {
 		s.log.Info("decision rejected", "identity", c.identity, "status", bad.status, "error", bad.msg)
 		writeError(w, bad.status, bad.msg)

@@ -118,6 +118,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc(api.PathBatch, s.handleBatch)
 	mux.HandleFunc(api.PathCancels, s.handleCancel)
 	mux.HandleFunc(api.PathEmergencies, s.handleEmergency)
+	mux.HandleFunc(api.PathStatements, s.handleStatement)
 	if s.slack != nil && s.slack.opts.SigningSecret != "" {
 		mux.HandleFunc(api.PathSlackInteractions, s.handleSlackInteraction)
 	}

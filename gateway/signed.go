@@ -43,7 +43,7 @@ func (s *Server) decideSigned(ctx context.Context, c caller, req api.DecisionReq
 	}
 	pred := attest.Decision{Binding: attest.Binding{Release: req.ReleaseID, PolicySHA256: bd.PolicyHash}, Scope: scopeOf(bd),
 		RequestID: req.RequestID, Gate: req.Gate, Verdict: req.Verdict, Identity: c.identity,
-		Channel: c.channel, Comment: req.Comment, Evidence: c.evidence, At: time.Now().UTC()}
+		Channel: c.channel, Comment: req.Comment, Evidence: c.evidence, At: time.Now().UTC(), Proof: req.Proof}
 	env, err := s.attest(attest.ArtifactSubject(bd.ArtifactDigest), attest.PredicateDecision, pred)
 	if err != nil {
 		out, status := s.signFailed(ans, err)

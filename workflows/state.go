@@ -168,6 +168,9 @@ func contains(list []string, s string) bool {
 func (r *release) bindingView() (api.Binding, error) {
 	b := api.Binding{ReleaseID: r.id, PolicyHash: r.policyHash, ArtifactDigest: r.artifact.Digest, Signed: r.trust.signed,
 		Service: r.req.Service, Environment: r.req.Environment, RunID: r.trust.run}
+	if r.req.Promotes != nil {
+		b.Promotes = r.req.Promotes.Release
+	}
 	if r.gate != nil && r.gate.open() {
 		b.OpenGate = r.gate.name
 	}
