@@ -10,12 +10,12 @@ const (
 	// the same artifact (staging and prod, say). Each release is still
 	// decided on its own: its own signed decision, judged by its own gate,
 	// recorded in its own trail.
-	PathBatch             = "/v1/decisions/all-for-digest"
-	PathCancels           = "/v1/cancels"
-	PathEmergencies       = "/v1/emergencies"
+	PathBatch       = "/v1/decisions/all-for-digest"
+	PathCancels     = "/v1/cancels"
+	PathEmergencies = "/v1/emergencies"
 	// PathStatements hands the caller the statement of a decision to sign
 	// with their own key (a gate whose proof is "approver").
-	PathStatements = "/v1/statements"
+	PathStatements        = "/v1/statements"
 	PathSlackInteractions = "/slack/interactions"
 )
 
