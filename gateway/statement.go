@@ -13,7 +13,6 @@ import (
 	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/audit"
 	"github.com/foureyes/foureyes/judge"
-	"github.com/foureyes/foureyes/policy"
 )
 
 // handleStatement answers POST /v1/statements: the statement of the
@@ -77,25 +76,8 @@ func (s *Server) verifiedRelease(ctx context.Context, release string) (judge.Rel
 	}
 	rel := judge.Release{ID: release, RunID: bd.RunID, Service: bd.Service, Environment: bd.Environment,
 		Digest: bd.ArtifactDigest, PolicyHash: bd.PolicyHash, Promotes: bd.Promotes}
-	rel, err = VerifyProvenance(s.policy, rel, prov)
+	rel, err = judge.ProvenanceOf(s.policy, rel, prov)
 	return rel, prov, err
-}
-
-// VerifyProvenance checks prov is the build role's provenance of rel's
-// artifact under p and fills in the commit it names. The signer's tool
-// (starter decide) runs the same check with its own copy of the policy.
-func VerifyProvenance(p *policy.Policy, rel judge.Release, prov attest.Envelope) (judge.Release, error) {
-	j, err := judge.New(p)
-	if err != nil {
-		return rel, err
-	}
-	var pv attest.Provenance
-	if _, err := j.Signed(prov, attest.RoleBuild, attest.PredicateProvenance, &pv); err != nil {
-		return rel, fmt.Errorf("build provenance: %w", err)
-	}
-	rel.Commit = pv.BuildDefinition.ExternalParameters.Commit
-	_, err = j.Provenance(rel, prov)
-	return rel, err
 }
 
 // provenance is the build provenance the release recorded in its trail.

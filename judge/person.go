@@ -115,3 +115,20 @@ func sameDecision(signer string, pd attest.PersonalDecision, d attest.Decision) 
 	}
 	return nil
 }
+
+// ProvenanceOf checks prov is the build role's provenance of rel's
+// artifact under p and fills in the commit it names: what a signer's own
+// tool (starter decide, the approval page) renders a statement from.
+func ProvenanceOf(p *policy.Policy, rel Release, prov attest.Envelope) (Release, error) {
+	j, err := New(p)
+	if err != nil {
+		return rel, err
+	}
+	var pv attest.Provenance
+	if _, err := j.Signed(prov, attest.RoleBuild, attest.PredicateProvenance, &pv); err != nil {
+		return rel, fmt.Errorf("build provenance: %w", err)
+	}
+	rel.Commit = pv.BuildDefinition.ExternalParameters.Commit
+	_, err = j.Provenance(rel, prov)
+	return rel, err
+}
