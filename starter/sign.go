@@ -2,11 +2,13 @@ package main
 
 import (
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"net"
 	"os"
 	"strings"
+	"time"
 
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
@@ -162,4 +164,49 @@ func showStatement(w io.Writer, pd attest.PersonalDecision, rel judge.Release, p
 	if strings.TrimSpace(pd.Comment) != "" {
 		fmt.Fprintf(w, "  comment: %s\n", pd.Comment)
 	}
+}
+
+func (k *ownKey) define(e *env, fs *flag.FlagSet) {
+	fs.StringVar(&k.keyFile, "key", "", "sign the request with your own SSH key FILE (an environment whose request_proof is requester needs it)")
+	fs.BoolVar(&k.useAgent, "ssh-agent", false, "sign with your key in ssh-agent ($SSH_AUTH_SOCK)")
+	fs.StringVar(&k.policyFile, "policy", "", "with --key: your copy of the policy (default $FOUREYES_POLICY_FILE)")
+}
+
+// asRequester makes the key's owner the requester: a signed request names
+// its signer, never a typed name.
+func (k ownKey) asRequester(e *env, req *api.ReleaseRequest) error {
+	if !k.wanted() {
+		return nil
+	}
+	if k.keyFile != "" && k.useAgent {
+		return usageError("use one of --key or --ssh-agent")
+	}
+	_, _, id, err := k.signer(e)
+	if err != nil {
+		return err
+	}
+	if req.Requester != "" && req.Requester != id {
+		return fail(exitUsage, "--requester %s: your key is %s's, and a signed request's requester is its signer", req.Requester, id)
+	}
+	req.Requester = id
+	return nil
+}
+
+// signRequest signs the request req starts release id with.
+func (k ownKey) signRequest(e *env, id string, req api.ReleaseRequest, emergency string) (*attest.Proof, error) {
+	s, _, _, err := k.signer(e)
+	if err != nil {
+		return nil, err
+	}
+	pr := api.PersonalRequest(id, req, emergency, time.Now().UTC())
+	st, err := attest.PersonalStatement(attest.ReleaseSubject(id), attest.PredicatePersonalRequest, pr)
+	if err != nil {
+		return nil, fail(exitFailure, "%v", err)
+	}
+	fmt.Fprintf(e.stderr, "signing as %s with your own key: request %s (%s to %s at %s)\n", pr.Requester, id, pr.Service, pr.Environment, pr.Commit)
+	proof, err := attest.SignSSH(st, s)
+	if err != nil {
+		return nil, fail(exitFailure, "%v", err)
+	}
+	return proof, nil
 }
