@@ -84,6 +84,7 @@ func attacks(t *testing.T, s *stackT) {
 		{"ActivityComplete", a.activityComplete},
 		{"RogueLoadPolicy", a.rogueLoadPolicy},
 		{"Emergency", a.emergency},
+		{"OwnKeys", a.ownKeys},
 		{"SlackReplay", a.slackReplay},
 		{"Flood", a.floodDecisions},
 	}
