@@ -58,8 +58,12 @@ type Entry struct {
 	// Envelope is the signed fact the entry rests on (a DSSE envelope of an
 	// in-toto statement), present only when it verified when recorded.
 	Envelope json.RawMessage `json:"envelope,omitempty"`
-	Prev     string          `json:"prev"` // hash of the previous entry ("" for the first)
-	Hash     string          `json:"hash"` // SHA-256 over the entry with Hash empty
+	// Proof is a person's own signed statement the entry rests on (the
+	// requester's signed request on release_started, attest.Proof), so
+	// that an auditor checks it against the policy's keys too.
+	Proof json.RawMessage `json:"proof,omitempty"`
+	Prev  string          `json:"prev"` // hash of the previous entry ("" for the first)
+	Hash  string          `json:"hash"` // SHA-256 over the entry with Hash empty
 }
 
 // API (implemented in chain.go):

@@ -1,6 +1,7 @@
 package judge
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -16,6 +17,9 @@ type Rejudged struct {
 	Scoped     bool     `json:"scoped"` // false: the trail predates scoped statements and was not re-judged
 	Requests   int      `json:"requests"`
 	Mismatches []string `json:"mismatches,omitempty"`
+	// Own lists the people's own signatures the judge checked: "rita
+	// (ssh) requested", "bob (ssh) approve at review".
+	Own []string `json:"own_signatures,omitempty"`
 }
 
 // timing rules refuse a request for when it came (the gate not open yet or
@@ -53,7 +57,7 @@ func (j *Judge) Trail(entries []audit.Entry) (Rejudged, error) {
 		reqs = append(reqs, q.Request)
 	}
 	g := j.Replay(rel, f, reqs)
-	out := Rejudged{Scoped: true, Requests: len(reqs)}
+	out := Rejudged{Scoped: true, Requests: len(reqs), Own: j.ownSignatures(entries, g)}
 	for i, o := range g.Outcomes {
 		out.Mismatches = append(out.Mismatches, compare(t.requests[i].entry, o)...)
 	}
@@ -150,11 +154,64 @@ func (j *Judge) trailFacts(rel Release, entries []audit.Entry, t collected) (Fac
 	}
 	for _, e := range entries {
 		if e.Type == audit.EventReleaseStarted {
-			f.Requester = e.Actor
+			f.Requester, err = j.trailRequester(rel, e)
 			break
 		}
 	}
-	return f, nil
+	return f, err
+}
+
+// trailRequester is who requested rel as its start entry says: checked
+// against the requester's own signed request where the trail holds one or
+// the environment asks for one.
+func (j *Judge) trailRequester(rel Release, e audit.Entry) (string, error) {
+	if len(e.Proof) == 0 {
+		return j.Requester(rel, Claim{Requester: e.Actor})
+	}
+	var p attest.Proof
+	if err := json.Unmarshal(e.Proof, &p); err != nil {
+		return "", fmt.Errorf("seq %d: the requester's proof: %v", e.Seq, err)
+	}
+	var pr attest.PersonalRequest
+	if f, err := attest.ParseStatement(p.Statement, attest.PredicatePersonalRequest); err == nil {
+		_ = f.Decode(&pr)
+	}
+	id, err := j.Requester(rel, Claim{Requester: e.Actor, Commit: pr.Commit, Authors: pr.Authors, Proof: &p})
+	if err != nil {
+		return "", fmt.Errorf("seq %d: %w", e.Seq, err)
+	}
+	return id, nil
+}
+
+// ownSignatures names each own signature behind the request and the
+// decisions that counted.
+func (j *Judge) ownSignatures(entries []audit.Entry, g Gates) []string {
+	var out []string
+	for _, e := range entries {
+		if e.Type == audit.EventReleaseStarted && len(e.Proof) > 0 {
+			out = append(out, fmt.Sprintf("%s (%s) requested", e.Actor, proofKind(e.Proof)))
+		}
+	}
+	for _, o := range g.Outcomes {
+		var d attest.Decision
+		if _, err := j.Signed(o.Envelope, attest.RoleApproval, attest.PredicateDecision, &d); err == nil && d.Proof != nil && o.Counted {
+			out = append(out, fmt.Sprintf("%s (%s) %s at %s", o.Identity, kindOf(d.Proof), o.Verdict, o.Gate))
+		}
+	}
+	return out
+}
+
+func proofKind(raw json.RawMessage) string {
+	var p attest.Proof
+	_ = json.Unmarshal(raw, &p)
+	return kindOf(&p)
+}
+
+func kindOf(p *attest.Proof) string {
+	if p.Passkey != nil {
+		return "passkey"
+	}
+	return "ssh"
 }
 
 // compare names an entry whose recorded outcome the judge does not reach.

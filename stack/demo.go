@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/foureyes/foureyes/internal/demokeys"
 	"github.com/foureyes/foureyes/internal/demotokens"
 	"github.com/foureyes/foureyes/internal/devstack"
 )
@@ -39,6 +40,9 @@ func (s *stack) runDemo(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	d := &demo{s: s, tokens: tokens}
+	if err := d.writePeopleKeys(); err != nil {
+		return false, err
+	}
 	defer func(start time.Time) {
 		logf(s.out, "demo: took %.1fs", time.Since(start).Seconds())
 	}(time.Now())
@@ -70,11 +74,47 @@ func (s *stack) runDemo(ctx context.Context) (bool, error) {
 // read from git by the build role.
 func (d *demo) start(ctx context.Context, env string) (string, error) {
 	out, err := d.must(ctx, "", "start", "--service", "payments", "--env", env, "--commit", demoRef,
-		"--requester", "rita", "--title", "Demo release", "--json")
+		d.requesterFlag(env), d.requesterArg(env), "--title", "Demo release", "--json")
 	if err != nil {
 		return "", err
 	}
 	return releaseID(out)
+}
+
+// demoPeople sign with their own keys in prod (its request_proof and
+// gates' proof in deployments/policy.yaml).
+var demoPeople = []string{"alice", "bob", "carol", "dave", "rita"}
+
+// writePeopleKeys writes each demo person's SSH key (internal/demokeys)
+// under data/people, as each would hold their own.
+func (d *demo) writePeopleKeys() error {
+	for _, id := range demoPeople {
+		if _, err := demokeys.WriteFile(d.peopleDir(), id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (d *demo) peopleDir() string { return filepath.Join(d.s.cfg.dataDir, "people") }
+
+// keyOf is who's key file as the demo's commands name it.
+func (d *demo) keyOf(who string) string { return d.relPath(filepath.Join(d.peopleDir(), who)) }
+
+// requesterFlag and requesterArg: prod's requests are rita's own signed
+// ones; staging takes the release manager's credential and her name.
+func (d *demo) requesterFlag(env string) string {
+	if env == "prod" {
+		return "--key"
+	}
+	return "--requester"
+}
+
+func (d *demo) requesterArg(env string) string {
+	if env == "prod" {
+		return d.keyOf("rita")
+	}
+	return "rita"
 }
 
 // demoSoak is prod's verified_for in deployments/policy.yaml.
@@ -133,7 +173,7 @@ func (d *demo) promote(ctx context.Context, staging string) (string, error) {
 		return "", ctx.Err()
 	case <-time.After(demoSoak + time.Second):
 	}
-	out, err := d.must(ctx, "", "promote", staging, "--to", "prod", "--requester", "rita", "--json")
+	out, err := d.must(ctx, "", "promote", staging, "--to", "prod", "--key", d.keyOf("rita"), "--json")
 	if err != nil {
 		return "", err
 	}
@@ -161,7 +201,7 @@ func (d *demo) gates(ctx context.Context, id string) error {
 		return err
 	}
 	for _, who := range []string{"carol", "dave"} {
-		if _, err := d.must(ctx, who, "decide", id, "--gate", "approval", "--approve"); err != nil {
+		if _, err := d.must(ctx, who, "decide", id, "--gate", "approval", "--approve", "--key", d.keyOf(who)); err != nil {
 			return err
 		}
 	}
@@ -174,13 +214,13 @@ func (d *demo) reviewThenAuthorRefused(ctx context.Context, id string) error {
 	if err := d.waitStatus(ctx, id, "awaiting_review"); err != nil {
 		return err
 	}
-	if _, err := d.must(ctx, "bob", "decide", id, "--gate", "review", "--approve"); err != nil {
+	if _, err := d.must(ctx, "bob", "decide", id, "--gate", "review", "--approve", "--key", d.keyOf("bob")); err != nil {
 		return err
 	}
 	if err := d.waitStatus(ctx, id, "awaiting_approval"); err != nil {
 		return err
 	}
-	out, code, err := d.starter(ctx, "alice", "decide", id, "--gate", "approval", "--approve")
+	out, code, err := d.starter(ctx, "alice", "decide", id, "--gate", "approval", "--approve", "--key", d.keyOf("alice"))
 	if err != nil {
 		return err
 	}
@@ -407,6 +447,9 @@ func (d *demo) relPath(p string) string {
 // releaseID finds the release id in `starter start --json` output.
 func releaseID(out []byte) (string, error) {
 	var m map[string]any
+	if i := bytes.Index(out, []byte("\n{")); i >= 0 { // after what a signed start said it signs
+		out = out[i+1:]
+	}
 	if err := json.Unmarshal(bytes.TrimSpace(out), &m); err != nil {
 		return "", fmt.Errorf("starter start --json: %v: %s", err, out)
 	}

@@ -279,6 +279,9 @@ func printReport(w io.Writer, v verified, policyHash string) {
 	case rj == nil:
 	case rj.Scoped:
 		fmt.Fprintf(w, "re-judged: %d decisions and cancels replayed by the judge; every recorded outcome agrees\n", rj.Requests)
+		if len(rj.Own) > 0 {
+			fmt.Fprintf(w, "own signatures checked against the policy's keys: %s\n", strings.Join(rj.Own, "; "))
+		}
 	default:
 		fmt.Fprintln(w, "re-judged: no (no scoped decision: nothing decided, or a trail from before scoped statements)")
 	}

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -95,7 +96,7 @@ func (r *release) pipeline(ctx workflow.Context) ending {
 	}
 	r.upsertPolicyMemo(ctx)
 	r.record(ctx, audit.Entry{Type: audit.EventReleaseStarted, Actor: r.req.Requester, Channel: api.ChannelCLI,
-		Detail: r.describe()})
+		Detail: r.describe(), Proof: requestProof(r.req)})
 	if why := r.validate(); why != "" {
 		return endWith(api.StatusFailed, why)
 	}
@@ -105,6 +106,16 @@ func (r *release) pipeline(ctx workflow.Context) ending {
 	}
 	r.listen(ctx)
 	return r.stages(ctx)
+}
+
+// requestProof is the requester's own signed request as the trail keeps it
+// (nil when the request carries none: the entry hashes as before).
+func requestProof(q api.ReleaseRequest) json.RawMessage {
+	if q.RequestProof == nil {
+		return nil
+	}
+	b, _ := json.Marshal(q.RequestProof)
+	return b
 }
 
 func (r *release) describe() string {

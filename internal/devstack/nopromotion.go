@@ -30,12 +30,30 @@ func WithoutPromotionRules(data []byte) []byte {
 }
 
 // WritePolicyWithoutPromotion writes root's deployments/policy.yaml without its
-// promotion rules to dir/base-policy.yaml, for Local.BasePolicy.
+// promotion rules and own-proof settings to dir/base-policy.yaml, for
+// Local.BasePolicy.
 func WritePolicyWithoutPromotion(root, dir string) (string, error) {
 	data, err := os.ReadFile(filepath.Join(root, "deployments", "policy.yaml"))
 	if err != nil {
 		return "", err
 	}
 	out := filepath.Join(dir, "base-policy.yaml")
-	return out, os.WriteFile(out, WithoutPromotionRules(data), 0o644)
+	return out, os.WriteFile(out, WithoutPromotionRules(WithoutOwnProofs(data)), 0o644)
+}
+
+// WithoutOwnProofs is a policy's text without its gates' proof: and its
+// environments' request_proof: lines: the approval role's word counts
+// again. The suites that test other things (integration, faults, bench)
+// run with it; own signatures are tested on their own (the faults
+// suite's vault environment, the demo).
+func WithoutOwnProofs(data []byte) []byte {
+	var out strings.Builder
+	for _, l := range strings.SplitAfter(string(data), "\n") {
+		t := strings.TrimSpace(l)
+		if strings.HasPrefix(t, "proof:") || strings.HasPrefix(t, "request_proof:") {
+			continue
+		}
+		out.WriteString(l)
+	}
+	return []byte(out.String())
 }
