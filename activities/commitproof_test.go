@@ -143,4 +143,3 @@ func TestNoApproverLeftFailsTheBuild(t *testing.T) {
 	appErr := requireAppError(t, err, ErrTypeBuildRefused, true)
 	assert.Contains(t, appErr.Error(), `the change's authors (alice, carol, dave, gina) and the requester "rita" leave 1 eligible signer(s) [frank] at the approval gate of prod, which needs 2`)
 }
-
