@@ -69,7 +69,7 @@ func (j *Judge) facts(rel Release, ev Evidence) (Facts, error) {
 	if !r.Passed {
 		return Facts{}, fmt.Errorf("review verdict: the automated review failed (%d findings)", len(r.Findings))
 	}
-	f := Facts{Authors: authors, Unmapped: unmapped, Requester: ev.Requester, Comments: true,
+	f := Facts{Authors: authors, Unmapped: unmapped, Signers: ChangeSigners(p.BuildDefinition.ExternalParameters.Change), Requester: ev.Requester, Comments: true,
 		Executors: []string{p.RunDetails.Builder.ID, r.Reviewer}}
 	if len(ev.Emergency) > 0 {
 		e, err := j.Emergency(rel, ev.Emergency)

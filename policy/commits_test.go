@@ -91,3 +91,15 @@ func TestApproversLeft(t *testing.T) {
 	err = p.ApproversLeft("prod", []string{"bob"}, "carol")
 	assert.NoError(t, err, "ci-bot counts at the review gate")
 }
+
+func TestSignerIsToldSo(t *testing.T) {
+	p := testPolicy(t)
+	c := Check{Environment: "prod", Gate: GateApproval, Identity: "carol", Authors: []string{"alice", "carol"},
+		Signers: []string{"carol"}, Requester: "rita", Now: date("2026-01-05T00:00:00Z")}
+	v := p.Decide(c)
+	assert.False(t, v.Allowed)
+	assert.Equal(t, RuleAuthor, v.Rule)
+	assert.Equal(t, "you signed a commit of this change", v.Reason)
+	c.Identity = "alice"
+	assert.Equal(t, "you authored this change", p.Decide(c).Reason)
+}

@@ -169,6 +169,9 @@ type Check struct {
 	Gate        string
 	Identity    string   // who is deciding
 	Authors     []string // identities that authored the change
+	// Signers are the authors whose own keys signed commits of the change
+	// (a subset of Authors): told so when they try to sign a gate.
+	Signers []string
 	// Unmapped are emails of the change's commits that map to no identity:
 	// unless the environment allows them, they block every approval.
 	Unmapped  []string
