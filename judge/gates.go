@@ -138,3 +138,28 @@ func ChangeSigners(c *attest.Change) []string {
 	}
 	return c.Signers
 }
+
+// AllSigned refuses a change with a commit no person of the policy signed,
+// where the policy says commits: signed. The build role refuses to build
+// one; this catches a promotion of what an environment with commits: any
+// built.
+func AllSigned(c *attest.Change, service, env string) error {
+	for _, k := range c.Commits {
+		if k.Signature != attest.SignatureVerified {
+			return fmt.Errorf("commit %s (%q) is %s: %s in %s takes only commits signed by a person of the policy (commits: signed)",
+				k.SHA, k.Subject, orUnverified(k.Signature), service, env)
+		}
+	}
+	if c.Unproven > 0 { // beyond the commits the provenance lists
+		return fmt.Errorf("%d commits of the change are not signed by a person of the policy: %s in %s takes only signed commits (commits: signed)",
+			c.Unproven, service, env)
+	}
+	return nil
+}
+
+func orUnverified(status string) string {
+	if status == "" {
+		return "not verified (built before commits were)"
+	}
+	return status
+}
