@@ -37,9 +37,13 @@ func makeFaultRepo(dir string) (string, error) {
 		return "", err
 	}
 	faultCommits = nil
+	key, err := devstack.DemoSigningKey("alice") // prod takes only signed commits
+	if err != nil {
+		return "", err
+	}
 	for i := range 32 {
 		sha, err := r.Commit(gitrepo.Commit{Author: devstack.DemoAlice, Message: fmt.Sprintf("fault suite change %d\n", i),
-			Files: map[string]string{"change.txt": fmt.Sprintf("change %d\n", i)}})
+			Files: map[string]string{"change.txt": fmt.Sprintf("change %d\n", i)}, SigningKey: key})
 		if err != nil {
 			return "", err
 		}
