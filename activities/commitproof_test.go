@@ -49,7 +49,7 @@ func TestForgedAuthorCountsTheSigner(t *testing.T) {
 	built, _ := f.build(t, "rel-1", sha)
 	err := f.deploy(t, f.deployInput(t, "rel-1", built, "review:bob", "approval:carol", "approval:dave"))
 	appErr := requireAppError(t, err, "DeployRefused", true)
-	assert.Contains(t, appErr.Error(), "not counted: dave (you authored this change)", "the deploy role counts the signer too")
+	assert.Contains(t, appErr.Error(), "not counted: dave (you signed a commit of this change)", "the deploy role counts the signer too")
 }
 
 // TestUnprovenCommitsAreShown: under commits: any an unsigned commit builds,
