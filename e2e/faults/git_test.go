@@ -75,3 +75,14 @@ func commitOf(name string) string {
 	h.Write([]byte(name))
 	return faultCommits[int(h.Sum32())%len(faultCommits)]
 }
+
+// withAttackServices adds the signed-commit attacks' services, each from its
+// own repository, to the services: block.
+func withAttackServices(policy []byte, repos map[string]string) []byte {
+	var b bytes.Buffer
+	b.WriteString("services:\n")
+	for _, at := range commitAttacks {
+		fmt.Fprintf(&b, "  %s:\n    repository: %q\n", at.service, repos[at.service])
+	}
+	return bytes.Replace(policy, []byte("services:\n"), b.Bytes(), 1)
+}
