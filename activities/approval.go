@@ -111,7 +111,7 @@ func (c *ConsoleNotifier) format(n api.Notification) string {
 		if i == 0 {
 			k = fmt.Sprintf("change (%d)", n.CommitCount)
 		}
-		line(k, fmt.Sprintf("%s %s (%s)", c.Short, c.Subject, c.Author))
+		line(k, c.Line())
 	}
 	if len(n.Unmapped) > 0 {
 		line("unmapped", strings.Join(n.Unmapped, ", ")+" (map to nobody)")

@@ -86,6 +86,11 @@ var beforeGit func(args []string)
 
 // run runs git args in dir and returns its standard output.
 func (g gitRunner) run(ctx context.Context, dir string, args ...string) (string, error) {
+	return g.runInput(ctx, dir, "", args...)
+}
+
+// runInput runs git args in dir with stdin as its input.
+func (g gitRunner) runInput(ctx context.Context, dir, stdin string, args ...string) (string, error) {
 	if beforeGit != nil {
 		beforeGit(args)
 	}
@@ -99,6 +104,9 @@ func (g gitRunner) run(ctx context.Context, dir string, args ...string) (string,
 		"-c", "log.showSignature=false", "-c", "i18n.logOutputEncoding=UTF-8"}, args...)
 	cmd := exec.CommandContext(runCtx, "git", full...)
 	cmd.Dir, cmd.Env = dir, g.env()
+	if stdin != "" {
+		cmd.Stdin = strings.NewReader(stdin)
+	}
 	var stdout bytes.Buffer
 	stderr := &tailBuffer{max: outputTail}
 	cmd.Stdout, cmd.Stderr = &stdout, stderr

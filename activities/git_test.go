@@ -42,6 +42,12 @@ type gitFixture struct {
 // extra is inserted into prod's settings) and gives it to both roles.
 func newGitFixture(t *testing.T, build, extra string) *gitFixture {
 	t.Helper()
+	return newGitFixtureOf(t, fmt.Sprintf(testPolicyYAML, ""), build, extra)
+}
+
+// newGitFixtureOf is newGitFixture with policy text base.
+func newGitFixtureOf(t *testing.T, base, build, extra string) *gitFixture {
+	t.Helper()
 	if err := gitrepo.Available(); err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +57,7 @@ func newGitFixture(t *testing.T, build, extra string) *gitFixture {
 	if build != "" {
 		services += fmt.Sprintf("    build: %q\n", build)
 	}
-	content := strings.Replace(fmt.Sprintf(testPolicyYAML, ""), "environments:\n", services+"environments:\n", 1)
+	content := strings.Replace(base, "environments:\n", services+"environments:\n", 1)
 	content = strings.Replace(content, "    services_without_repository: allow\n", extra, 1)
 	path, hash := writePolicy(t, withKeys(content))
 	artifacts := t.TempDir()
@@ -146,8 +152,8 @@ func TestChangeRanges(t *testing.T) {
 	ch := p.Change
 	require.NotNil(t, ch)
 	assert.Equal(t, "", ch.Base, "nothing deployed: a first release")
-	assert.Equal(t, []string{c2}, shas(ch), "the commit alone, not its history (frank's first commit)")
-	assert.Equal(t, 1, ch.CommitCount)
+	assert.Equal(t, []string{c2, c1}, shas(ch), "a first release hides no one: the whole history (frank's first commit too)")
+	assert.Equal(t, 2, ch.CommitCount)
 	assert.Equal(t, "second", ch.Commits[0].Subject)
 	assert.Equal(t, []string{"frank@example.com"}, ch.Commits[0].CoAuthors)
 	assert.Equal(t, []string{"alice@example.com", "frank@example.com"}, ch.Emails)
@@ -194,7 +200,7 @@ func TestChangeRanges(t *testing.T) {
 // longer has it, stops: the change cannot be known.
 func TestForcePushedHistory(t *testing.T) {
 	f := newGitFixture(t, "", "")
-	c1 := f.commit(t, bob, "base")
+	c1 := f.commit(t, frank, "base")
 	c2 := f.commit(t, frank, "will be rewritten")
 	built, _ := f.build(t, "rel-1", c2)
 	require.NoError(t, f.deploy(t, f.deployInput(t, "rel-1", built)))
@@ -309,20 +315,21 @@ func TestRequesterOmitsTheAuthor(t *testing.T) {
 func TestDeployChecksTheChangeAgainstWhatIsDeployed(t *testing.T) {
 	f := newGitFixture(t, "", "")
 	c1 := f.commit(t, frank, "one")
-	c2 := f.commit(t, frank, "two")
+	require.NoError(t, f.repo.Checkout("topic", c1))
+	side := f.commit(t, frank, "side")
+	require.NoError(t, f.repo.Checkout("main", ""))
 	c3 := f.commit(t, frank, "three")
-	later, _ := f.build(t, "rel-later", c3) // change: c3 alone (nothing deployed)
-	built, _ := f.build(t, "rel-1", c2)
+	later, _ := f.build(t, "rel-later", c3) // change: c3 and c1 (nothing deployed: the whole history)
+	built, _ := f.build(t, "rel-1", side)
 	require.NoError(t, f.deploy(t, f.deployInput(t, "rel-1", built)))
 
 	err := f.deploy(t, f.deployInput(t, "rel-later", later))
 	appErr := requireAppError(t, err, api.ErrTypeDeployRefused, true)
-	assert.Contains(t, appErr.Error(), "the change was read from nothing deployed, but "+c2+" is deployed to prod/payments now (release rel-1)")
+	assert.Contains(t, appErr.Error(), "the change was read from nothing deployed, but "+side+" is deployed to prod/payments now (release rel-1)")
 
 	again, p := f.build(t, "rel-2", c3)
-	assert.Equal(t, c2, p.Change.Base)
+	assert.Equal(t, side, p.Change.Base)
 	require.NoError(t, f.deploy(t, f.deployInput(t, "rel-2", again)))
-	_ = c1
 }
 
 // TestDeployRefusesSourceMismatches: provenance from another repository,

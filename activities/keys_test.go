@@ -45,6 +45,7 @@ humans:
   - {id: dave, email: dave@example.com, groups: [prod-owners]}
   - {id: frank, email: frank@example.com, groups: [reviewers, prod-owners]}
   - {id: rita, email: rita@example.com, groups: [release-managers, prod-owners]}
+  - {id: gina, email: gina@example.com, groups: [prod-owners]}
 bots:
   - id: ci-bot
     token_sha256: 14edce5163879d8b2472a01ceb73c8389eae4f29b015a8d233b713b4615f84fd

@@ -3,6 +3,7 @@ package activities
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,6 +13,7 @@ import (
 	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/judge"
+	"github.com/foureyes/foureyes/policy"
 )
 
 // buildFromGit resolves the release's commit in the service's repository,
@@ -35,12 +37,13 @@ func (a *BuildActivities) buildFromGit(ctx context.Context, in api.BuildInput, d
 	if err != nil {
 		return buildRecord{}, err
 	}
-	change, err := readChange(ctx, m, sha, base, baseRelease)
+	change, err := readChange(ctx, m, sha, base, baseRelease, l.pol, in.Service)
 	if err != nil {
 		return buildRecord{}, err
 	}
-	change.Identities, change.Unmapped = l.pol.MapEmails(change.Emails)
-	change.Identities, change.Unmapped = nonNil(change.Identities), nonNil(change.Unmapped)
+	if err := judgeChange(l.pol, in, &change); err != nil {
+		return buildRecord{}, err
+	}
 	if command == "" {
 		command = a.Command
 	}
@@ -144,49 +147,88 @@ func deployedBase(in api.BuildInput, ring attest.KeyRing) (commit, release strin
 }
 
 // readChange is what the release deploys that base does not have: the
-// commits reachable from sha and not from base. Nothing deployed yet, a
-// redeploy of base, or a step back to an ancestor of base: the commit
-// alone. A base that is not an ancestor (rewritten history) gives every
-// commit since their merge base, flagged.
-func readChange(ctx context.Context, m *mirror, sha, base, baseRelease string) (attest.Change, error) {
+// commits reachable from sha and not from base, each signature judged
+// against the build role's policy. Nothing deployed yet: every commit since
+// the service's baseline, else the whole history (a first release hides no
+// one). A redeploy of base, or a step back to an ancestor of base: the
+// commit alone. A base that is not an ancestor (rewritten history) gives
+// every commit since their merge base, flagged.
+func readChange(ctx context.Context, m *mirror, sha, base, baseRelease string, pol *policy.Policy, service string) (attest.Change, error) {
 	ch := attest.Change{Base: base, BaseRelease: baseRelease}
+	if base == "" {
+		ch.Baseline = pol.Baseline(service)
+	}
+	list, err := changeCommits(ctx, m, sha, &ch)
+	if err != nil {
+		return ch, err
+	}
+	sigs, err := m.signatures(ctx, list, pol)
+	if err != nil {
+		return ch, err
+	}
+	summarize(&ch, list, sigs)
+	return ch, nil
+}
+
+// changeCommits lists the change's commits, newest first.
+func changeCommits(ctx context.Context, m *mirror, sha string, ch *attest.Change) ([]commitInfo, error) {
+	from, what := ch.Base, fmt.Sprintf("the last deployed commit %s (release %s)", ch.Base, ch.BaseRelease)
+	if from == "" {
+		from, what = ch.Baseline, "the service's baseline "+ch.Baseline+" (policy)"
+	}
 	var list []commitInfo
 	var err error
-	if base != "" && base != sha {
-		if err := m.fetchCommit(ctx, base); err != nil {
-			return ch, sourceFailure(fmt.Sprintf("the last deployed commit %s (release %s) is not in %s, so the change "+
-				"since it cannot be read (fail closed)", base, baseRelease, m.remote), err)
+	switch {
+	case from != "" && from != sha:
+		if err := m.fetchCommit(ctx, from); err != nil {
+			return nil, sourceFailure(fmt.Sprintf("%s is not in %s, so the change since it cannot be read (fail closed)", what, m.remote), err)
 		}
-		if ch.BaseIsAncestor, err = m.isAncestor(ctx, base, sha); err != nil {
-			return ch, sourceFailure("comparing "+base+" with "+sha, err)
+		if ch.Base != "" {
+			if ch.BaseIsAncestor, err = m.isAncestor(ctx, from, sha); err != nil {
+				return nil, sourceFailure("comparing "+from+" with "+sha, err)
+			}
 		}
-		if list, err = m.commits(ctx, sha, "^"+base); err != nil {
-			return ch, sourceFailure("reading the commits since "+base, err)
+		if list, err = m.commits(ctx, sha, "^"+from); err != nil {
+			return nil, sourceFailure("reading the commits since "+from, err)
 		}
-	} else {
-		ch.BaseIsAncestor = base == sha && base != ""
+	case from == "": // a first release without a baseline: the whole history
+		if list, err = m.commits(ctx, sha); err != nil {
+			return nil, sourceFailure("reading the history of "+sha, err)
+		}
+	default:
+		ch.BaseIsAncestor = ch.Base != ""
 	}
 	if len(list) == 0 {
 		if list, err = m.commits(ctx, "-n1", sha); err != nil {
-			return ch, sourceFailure("reading commit "+sha, err)
+			return nil, sourceFailure("reading commit "+sha, err)
 		}
 	}
+	return list, nil
+}
+
+// summarize records the commits (at most attest.MaxChangeCommits listed,
+// all counted), their emails and their signers.
+func summarize(ch *attest.Change, list []commitInfo, sigs map[string]commitSignature) {
 	ch.CommitCount = len(list)
 	ch.Commits = []attest.ChangeCommit{}
-	emails := map[string]bool{}
+	emails, signers := map[string]bool{}, map[string]bool{}
 	for i, c := range list {
+		sig := sigs[c.sha]
 		if i < attest.MaxChangeCommits {
 			ch.Commits = append(ch.Commits, attest.ChangeCommit{SHA: c.sha, Subject: c.subject,
-				Author: c.author, Committer: c.committer, CoAuthors: c.coAuthors})
+				Author: c.author, Committer: c.committer, CoAuthors: c.coAuthors,
+				Signature: sig.status, Signer: sig.signer, Why: sig.why})
+		}
+		if sig.status == attest.SignatureVerified {
+			signers[sig.signer] = true
+		} else {
+			ch.Unproven++
 		}
 		emails[c.author], emails[c.committer] = true, true
 		for _, e := range c.coAuthors {
 			emails[e] = true
 		}
 	}
-	for e := range emails {
-		ch.Emails = append(ch.Emails, e)
-	}
-	slices.Sort(ch.Emails)
-	return ch, nil
+	ch.Emails = slices.Sorted(maps.Keys(emails))
+	ch.Signers = slices.Sorted(maps.Keys(signers))
 }

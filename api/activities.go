@@ -1,6 +1,7 @@
 package api
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/foureyes/foureyes/attest"
@@ -141,6 +142,17 @@ type CommitLine struct {
 	Short   string `json:"short"` // 7 characters
 	Subject string `json:"subject"`
 	Author  string `json:"author"` // identity, else email
+	// Proof is what the commit's signature proves ("signed by carol",
+	// "unsigned: authorship unproven"; "" before commits were verified).
+	Proof string `json:"proof,omitempty"`
+}
+
+// Line is the commit as one line of text: short SHA, subject, author, proof.
+func (c CommitLine) Line() string {
+	if c.Proof == "" {
+		return fmt.Sprintf("%s %s (%s)", c.Short, c.Subject, c.Author)
+	}
+	return fmt.Sprintf("%s %s (%s; %s)", c.Short, c.Subject, c.Author, c.Proof)
 }
 
 // NotifyResult says where the notification went.

@@ -137,4 +137,11 @@ type Change struct {
 	CommitCount    int                   `json:"commit_count"`
 	Authors        []string              `json:"authors"`  // identities of the commits' emails
 	Unmapped       []string              `json:"unmapped"` // emails that map to nobody
+	// Baseline is where a first release's change starts (the policy's
+	// baseline of the service; "" for the whole history).
+	Baseline string `json:"baseline,omitempty"`
+	// Signers are the identities whose keys signed commits of the change;
+	// Unproven counts the commits nobody of the policy signed.
+	Signers  []string `json:"signers,omitempty"`
+	Unproven int      `json:"unproven,omitempty"`
 }

@@ -125,7 +125,27 @@ type Change struct {
 	Emails     []string `json:"emails"`
 	Identities []string `json:"identities"`
 	Unmapped   []string `json:"unmapped"`
+	// Baseline is the commit a first release's change starts after (the
+	// policy's baseline of the service; "" with Base set, or for the whole
+	// history).
+	Baseline string `json:"baseline,omitempty"`
+	// Signers are the identities whose policy keys signed commits of the
+	// change (sorted, once each); they are in Identities too: a signature
+	// proves its signer, a declared name only adds to the authors.
+	Signers []string `json:"signers,omitempty"`
+	// Unproven counts the change's commits without a verified signature by
+	// a policy identity: their authorship rests on what git's fields claim.
+	Unproven int `json:"unproven,omitempty"`
 }
+
+// Signature statuses of a commit (ChangeCommit.Signature).
+const (
+	SignatureVerified    = "verified"    // signed by a key of the policy's identity Signer
+	SignatureUnsigned    = "unsigned"    // no signature: authorship unproven
+	SignatureUnknownKey  = "unknown_key" // a valid signature by a key no person of the policy lists
+	SignatureBad         = "bad"         // does not verify for this commit (changed, or another commit's)
+	SignatureUnsupported = "unsupported" // GPG, X.509 or SHA-1 ssh-rsa: not accepted
+)
 
 // MaxChangeCommits bounds the commits a provenance lists (all count).
 const MaxChangeCommits = 250
@@ -137,6 +157,25 @@ type ChangeCommit struct {
 	Author    string   `json:"author"` // email
 	Committer string   `json:"committer"`
 	CoAuthors []string `json:"co_authors,omitempty"`
+	// Signature is the commit's signature status (Signature* constants;
+	// "" in provenance written before commits were verified), Signer the
+	// identity whose key signed it, Why what was wrong with it.
+	Signature string `json:"signature,omitempty"`
+	Signer    string `json:"signer,omitempty"`
+	Why       string `json:"signature_note,omitempty"`
+}
+
+// Proof says in words what a commit's signature proves, as people are shown it.
+func (k ChangeCommit) Proof() string {
+	switch k.Signature {
+	case "":
+		return ""
+	case SignatureVerified:
+		return "signed by " + k.Signer
+	case SignatureUnsigned:
+		return "unsigned: authorship unproven"
+	}
+	return k.Signature + ": authorship unproven (" + k.Why + ")"
 }
 
 // Contains reports whether the change lists commit sha.

@@ -75,7 +75,7 @@ func (j *Judge) facts(rel Release, ev Evidence) (Facts, error) {
 	if err != nil {
 		return Facts{}, err
 	}
-	f := Facts{Authors: authors, Unmapped: unmapped, Requester: requester, Comments: true,
+	f := Facts{Authors: authors, Unmapped: unmapped, Signers: ChangeSigners(p.BuildDefinition.ExternalParameters.Change), Requester: requester, Comments: true,
 		Executors: []string{p.RunDetails.Builder.ID, r.Reviewer}}
 	if len(ev.Emergency) > 0 {
 		if f.Declarer, err = j.Declarer(rel, ev.Emergency, requester); err != nil {
@@ -106,6 +106,10 @@ func (j *Judge) Source(rel Release, p attest.BuildParameters, cur *Running) (aut
 	case cur != nil && cur.Commit != p.Change.Base && !p.Change.Contains(cur.Commit):
 		return nil, nil, fmt.Errorf("the change was read from %s, but %s is deployed to %s/%s now (release %s) and is not part of it: "+
 			"its authors are not known; start a new release", orNothing(p.Change.Base), cur.Commit, rel.Environment, rel.Service, cur.Release)
+	case j.Policy.CommitsMustBeSigned(rel.Service, rel.Environment):
+		if err := AllSigned(p.Change, rel.Service, rel.Environment); err != nil {
+			return nil, nil, err
+		}
 	}
 	ids, unmapped := j.Policy.MapEmails(p.Change.Emails)
 	return policy.Union(p.Authors, ids, p.Change.Identities), policy.Union(unmapped, p.Change.Unmapped), nil

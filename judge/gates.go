@@ -13,6 +13,7 @@ import (
 // who wrote, requested, declared and ran it.
 type Facts struct {
 	Authors, Unmapped []string
+	Signers           []string // authors whose keys signed commits of the change
 	Requester         string
 	Declarer          string // "" unless the release is a verified emergency
 	Executors         []string
@@ -21,7 +22,7 @@ type Facts struct {
 
 // check is the policy question for one decision of the release.
 func (f Facts) check(env, gate string, d attest.Decision, earlier, signed []string) policy.Check {
-	return policy.Check{Environment: env, Gate: gate, Identity: d.Identity, Authors: f.Authors, Unmapped: f.Unmapped,
+	return policy.Check{Environment: env, Gate: gate, Identity: d.Identity, Authors: f.Authors, Signers: f.Signers, Unmapped: f.Unmapped,
 		Requester: f.Requester, Declarer: f.Declarer, Earlier: earlier, Signed: signed, Executors: f.Executors,
 		Now: d.At, Reject: d.Verdict == api.VerdictReject}
 }
@@ -127,4 +128,38 @@ func orUnknown(id string) string {
 		return "a decision"
 	}
 	return id
+}
+
+// ChangeSigners are the identities whose keys signed commits of the
+// change (none for a change read before commits were verified).
+func ChangeSigners(c *attest.Change) []string {
+	if c == nil {
+		return nil
+	}
+	return c.Signers
+}
+
+// AllSigned refuses a change with a commit no person of the policy signed,
+// where the policy says commits: signed. The build role refuses to build
+// one; this catches a promotion of what an environment with commits: any
+// built.
+func AllSigned(c *attest.Change, service, env string) error {
+	for _, k := range c.Commits {
+		if k.Signature != attest.SignatureVerified {
+			return fmt.Errorf("commit %s (%q) is %s: %s in %s takes only commits signed by a person of the policy (commits: signed)",
+				k.SHA, k.Subject, orUnverified(k.Signature), service, env)
+		}
+	}
+	if c.Unproven > 0 { // beyond the commits the provenance lists
+		return fmt.Errorf("%d commits of the change are not signed by a person of the policy: %s in %s takes only signed commits (commits: signed)",
+			c.Unproven, service, env)
+	}
+	return nil
+}
+
+func orUnverified(status string) string {
+	if status == "" {
+		return "not verified (built before commits were)"
+	}
+	return status
 }

@@ -141,7 +141,8 @@ func (j *Judge) trailFacts(rel Release, entries []audit.Entry, t collected) (Fac
 	if err != nil {
 		return Facts{}, err
 	}
-	f := Facts{Authors: authors, Unmapped: unmapped, Comments: true, Executors: []string{p.RunDetails.Builder.ID}}
+	f := Facts{Authors: authors, Unmapped: unmapped, Signers: ChangeSigners(p.BuildDefinition.ExternalParameters.Change),
+		Comments: true, Executors: []string{p.RunDetails.Builder.ID}}
 	if r, err := j.Review(rel, t.review); err == nil {
 		f.Executors = append(f.Executors, r.Reviewer)
 	}

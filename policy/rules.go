@@ -61,6 +61,9 @@ func checkExecutor(_ *Policy, c Check, _ GateRule) Verdict {
 }
 
 func checkAuthor(_ *Policy, c Check, _ GateRule) Verdict {
+	if slices.Contains(c.Signers, c.Identity) {
+		return refuse(RuleAuthor, "you signed a commit of this change")
+	}
 	if slices.Contains(c.Authors, c.Identity) {
 		return refuse(RuleAuthor, "you authored this change")
 	}

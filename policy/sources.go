@@ -31,6 +31,9 @@ func (v *validator) sources() error {
 		if err := v.command(base+".build", s.Build); err != nil {
 			return err
 		}
+		if err := v.commitSettings(base, s); err != nil {
+			return err
+		}
 	}
 	return nil
 }

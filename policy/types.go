@@ -77,6 +77,13 @@ type Service struct {
 	// commit; it writes the artifact to $FOUREYES_ARTIFACT_PATH. Without
 	// it the build role's FOUREYES_BUILD_COMMAND, else `git archive`.
 	Build string `yaml:"build" json:"build,omitempty"`
+	// Commits (optional) is "signed" or "any" for this service in every
+	// environment; the stricter of it and the environment's applies (commits.go).
+	Commits string `yaml:"commits" json:"commits,omitempty"`
+	// Baseline (optional) is the full SHA of the commit the service was
+	// reviewed at when it was onboarded: a first release into an
+	// environment is every commit since it (without it, the whole history).
+	Baseline string `yaml:"baseline" json:"baseline,omitempty"`
 }
 
 // Settings of an environment for commits and services.
@@ -120,6 +127,11 @@ type Environment struct {
 	// "requester" (the requester's own SSH signature; the requester is then
 	// the signer, never a typed name).
 	RequestProof string `yaml:"request_proof" json:"request_proof,omitempty"`
+	// Commits says what the change's commits need here: "any" (the
+	// default: unsigned commits are shown as unproven) or "signed" (every
+	// commit signed by a key of an identity of this policy, else the build
+	// fails closed). See commits.go.
+	Commits string `yaml:"commits" json:"commits,omitempty"`
 }
 
 // GateRule says who may sign one gate of one environment, and how many must.
@@ -157,6 +169,9 @@ type Check struct {
 	Gate        string
 	Identity    string   // who is deciding
 	Authors     []string // identities that authored the change
+	// Signers are the authors whose own keys signed commits of the change
+	// (a subset of Authors): told so when they try to sign a gate.
+	Signers []string
 	// Unmapped are emails of the change's commits that map to no identity:
 	// unless the environment allows them, they block every approval.
 	Unmapped  []string

@@ -291,6 +291,9 @@ func (v *validator) environment(name string, env Environment) error {
 	if err := v.oneOf(base+".request_proof", env.RequestProof, ProofGateway, ProofRequester); err != nil {
 		return err
 	}
+	if err := v.oneOf(base+".commits", env.Commits, CommitsAny, CommitsSigned); err != nil {
+		return err
+	}
 	for _, g := range sortedKeys(env.Gates) {
 		if !slices.Contains(Gates, g) {
 			return v.fail(base+".gates."+g, "unknown gate %q (want %s)", g, strings.Join(Gates, " or "))

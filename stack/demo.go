@@ -60,6 +60,9 @@ func (s *stack) runDemo(ctx context.Context) (bool, error) {
 	if err := d.prodTooEarly(ctx); err != nil {
 		return false, err
 	}
+	if err := d.signerRefused(ctx); err != nil {
+		return false, err
+	}
 	id, err := d.promote(ctx, staging)
 	if err != nil {
 		return false, err
@@ -141,6 +144,43 @@ func (d *demo) stagingFirst(ctx context.Context) (string, error) {
 		return "", err
 	}
 	return id, d.waitStatus(ctx, id, "deployed")
+}
+
+// signerRefused releases payments' carol-fix branch to staging: its one
+// commit names alice as author and committer, but carol signed it, so carol
+// (a staging owner) is refused at its approval gate; rita cancels it.
+func (d *demo) signerRefused(ctx context.Context) error {
+	logf(d.s.out, "demo: branch %s: a commit under alice's name that carol signed; carol may not approve it", devstack.DemoBranch)
+	out, err := d.must(ctx, "", "start", "--service", "payments", "--env", "staging", "--commit", devstack.DemoBranch,
+		"--requester", "rita", "--title", "Carol's fix, under alice's name", "--json")
+	if err != nil {
+		return err
+	}
+	id, err := releaseID(out)
+	if err != nil {
+		return err
+	}
+	if err := d.waitStatus(ctx, id, "awaiting_review"); err != nil {
+		return err
+	}
+	if _, err := d.must(ctx, "bob", "decide", id, "--gate", "review", "--approve"); err != nil {
+		return err
+	}
+	if err := d.waitStatus(ctx, id, "awaiting_approval"); err != nil {
+		return err
+	}
+	out, code, err := d.starter(ctx, "carol", "decide", id, "--gate", "approval", "--approve")
+	if err != nil {
+		return err
+	}
+	if code != exitRefused || !strings.Contains(string(out), "you signed a commit of this change") {
+		return fmt.Errorf("carol approving the commit she signed under alice's name: want refused (exit %d, \"you signed a commit of this change\"), got exit %d:\n%s", exitRefused, code, out)
+	}
+	logf(d.s.out, "demo: carol was refused, as she signed a commit of this change (whatever its author field says)")
+	if _, err := d.must(ctx, "rita", "cancel", id, "--reason", "demo: carol's fix waits for another approver"); err != nil {
+		return err
+	}
+	return d.waitStatus(ctx, id, "cancelled")
 }
 
 // prodTooEarly starts prod at once: refused, staging has not run the

@@ -216,7 +216,10 @@ var demoTranscript = []string{"alice was refused", "ended deployed", "stopped 5 
 	"Co-authored-by: Erin Example <erin@example.com>", "found in git: nobody declared her",
 	// the prod release is a promotion: it shows the promoted release and
 	// the commit staging resolved main to (no "main resolved" line: no build)
-	"promotes      release-payments-staging-", "git authors   alice, erin", "payments: round amounts half to even (alice@example.com)",
+	"promotes      release-payments-staging-", "git authors   alice, erin", "payments: round amounts half to even (alice@example.com; signed by alice)",
+	// a commit under alice's name that carol signed: carol refused as its signer
+	"branch carol-fix: a commit under alice's name that carol signed", "you signed a commit of this change",
+	"carol was refused, as she signed a commit of this change",
 	"artifacts by digest", "-r--r--r--",
 	"foureyes_releases_total{", `reason="author"`,
 	// the trail: exported with its envelopes, verified with the policy's

@@ -117,7 +117,10 @@ func printChange(w io.Writer, st api.Status) {
 	if c == nil {
 		return
 	}
-	since := "nothing deployed before: the commit alone"
+	since := "nothing deployed before: the whole history"
+	if c.Baseline != "" {
+		since = "nothing deployed before: every commit since the baseline " + short(c.Baseline)
+	}
 	if c.Base != "" {
 		since = fmt.Sprintf("since %s (release %s)", short(c.Base), c.BaseRelease)
 		if !c.BaseIsAncestor {
@@ -126,7 +129,14 @@ func printChange(w io.Writer, st api.Status) {
 	}
 	fmt.Fprintf(w, "commits\t%d of %s, %s\n", c.CommitCount, c.Repository, since)
 	for _, k := range c.Commits {
-		fmt.Fprintf(w, "\t  %s %s (%s)\n", short(k.SHA), k.Subject, k.Author)
+		if p := k.Proof(); p != "" {
+			fmt.Fprintf(w, "\t  %s %s (%s; %s)\n", short(k.SHA), k.Subject, k.Author, p)
+		} else {
+			fmt.Fprintf(w, "\t  %s %s (%s)\n", short(k.SHA), k.Subject, k.Author)
+		}
+	}
+	if c.Unproven > 0 {
+		fmt.Fprintf(w, "\t  %d of %d commits unsigned or not signed by a person of the policy: authorship unproven\n", c.Unproven, c.CommitCount)
 	}
 	if more := c.CommitCount - len(c.Commits); more > 0 {
 		fmt.Fprintf(w, "\t  … and %d more\n", more)

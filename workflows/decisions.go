@@ -11,6 +11,7 @@ import (
 	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/audit"
+	"github.com/foureyes/foureyes/judge"
 	"github.com/foureyes/foureyes/policy"
 )
 
@@ -21,7 +22,7 @@ import (
 // gate adds itself, its signers and the identity (gate.check).
 func (r *release) facts(now time.Time) policy.Check {
 	return policy.Check{
-		Environment: r.req.Environment, Authors: r.authors(), Unmapped: r.src.unmapped,
+		Environment: r.req.Environment, Authors: r.authors(), Signers: judge.ChangeSigners(r.src.change), Unmapped: r.src.unmapped,
 		Requester: r.req.Requester, Declarer: r.declarer(), Earlier: r.earlier, Executors: r.executors, Now: now,
 	}
 }

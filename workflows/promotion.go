@@ -161,7 +161,23 @@ func (r *release) adoptSource(ctx workflow.Context, ext attest.BuildParameters) 
 	ids, unmapped := r.pol.MapEmails(ext.Change.Emails)
 	r.src.authors = policy.Union(ids, ext.Change.Identities)
 	r.src.unmapped = policy.Union(unmapped, ext.Change.Unmapped)
-	return nil
+	if r.version < versionSignedCommits {
+		return nil
+	}
+	return r.promotedChangeAllowed()
+}
+
+// promotedChangeAllowed judges the promoted change by this environment's
+// rules, as the build role judged it by its own: signed commits where the
+// policy says so, and someone left to sign each gate.
+func (r *release) promotedChangeAllowed() error {
+	q := r.req
+	if r.pol.CommitsMustBeSigned(q.Service, q.Environment) {
+		if err := judge.AllSigned(r.src.change, q.Service, q.Environment); err != nil {
+			return err
+		}
+	}
+	return r.pol.ApproversLeft(q.Environment, r.authors(), q.Requester)
 }
 
 func changeBase(c *attest.Change) string {

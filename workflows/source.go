@@ -166,7 +166,7 @@ func (r *release) commitLines(n int) []api.CommitLine {
 		if id, ok := r.pol.IdentityForEmail(k.Author); ok {
 			who = id
 		}
-		out = append(out, api.CommitLine{Short: shortCommit(k.SHA), Subject: k.Subject, Author: who})
+		out = append(out, api.CommitLine{Short: shortCommit(k.SHA), Subject: k.Subject, Author: who, Proof: k.Proof()})
 	}
 	return out
 }
@@ -179,5 +179,5 @@ func (r *release) changeView() *api.Change {
 	}
 	return &api.Change{Repository: r.src.repo, Ref: r.req.Commit, Base: c.Base, BaseRelease: c.BaseRelease,
 		BaseIsAncestor: c.BaseIsAncestor, Commits: c.Commits[:min(20, len(c.Commits))], CommitCount: c.CommitCount,
-		Authors: r.src.authors, Unmapped: r.src.unmapped}
+		Authors: r.src.authors, Unmapped: r.src.unmapped, Baseline: c.Baseline, Signers: c.Signers, Unproven: c.Unproven}
 }

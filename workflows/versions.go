@@ -35,9 +35,15 @@ const (
 	// emergency is not signed by who signed an earlier gate; a rollback
 	// after a failed verify carries the deploy role's receipt of it.
 	versionScopedStatements = 3
+	// versionSignedCommits: a promotion into an environment whose policy
+	// says commits: signed takes only a change whose every commit a person
+	// of the policy signed, and a promoted change whose authors leave a
+	// gate short of its quorum fails with that reason (the build role
+	// judges both for what it builds).
+	versionSignedCommits = 4
 	// latestRelease is the maximum the GetVersion call of changeRelease
 	// takes: its newest version.
-	latestRelease = versionScopedStatements
+	latestRelease = versionSignedCommits
 
 	// changeSearchAttributes: the release keeps search attributes and a memo
 	// (upserts are commands); releases started before replay without.

@@ -88,7 +88,7 @@ func (r *release) changeLine() string {
 	}
 	var parts []string
 	for _, l := range r.commitLines(5) {
-		parts = append(parts, fmt.Sprintf("`%s` %s (%s)", l.Short, l.Subject, l.Author))
+		parts = append(parts, "`"+l.Short+"` "+strings.TrimPrefix(l.Line(), l.Short+" "))
 	}
 	if more := c.CommitCount - len(parts); more > 0 {
 		parts = append(parts, fmt.Sprintf("and %d more", more))

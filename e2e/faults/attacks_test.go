@@ -33,7 +33,7 @@ import (
 
 // Kinds of attacks, in the order the figure lists them.
 var attackKinds = []string{"forged decision", "forged cancel", "rogue Deploy", "hostile orchestrator", "release id reuse", "no credential", "activity complete",
-	"rogue LoadPolicy", "replayed envelope", "rewritten export", "emergency", "own keys", "slack replay", "flood"}
+	"rogue LoadPolicy", "replayed envelope", "rewritten export", "emergency", "own keys", "slack replay", "flood", "signed commits"}
 
 // attackRun is what the attacks share: the stack, the attacker's means and
 // the tally.
@@ -87,6 +87,7 @@ func attacks(t *testing.T, s *stackT) {
 		{"OwnKeys", a.ownKeys},
 		{"SlackReplay", a.slackReplay},
 		{"Flood", a.floodDecisions},
+		{"SignedCommits", a.signedCommits},
 	}
 	for _, st := range steps {
 		t.Run(st.name, func(t *testing.T) {

@@ -37,9 +37,13 @@ func makeFaultRepo(dir string) (string, error) {
 		return "", err
 	}
 	faultCommits = nil
+	key, err := devstack.DemoSigningKey("alice") // prod takes only signed commits
+	if err != nil {
+		return "", err
+	}
 	for i := range 32 {
 		sha, err := r.Commit(gitrepo.Commit{Author: devstack.DemoAlice, Message: fmt.Sprintf("fault suite change %d\n", i),
-			Files: map[string]string{"change.txt": fmt.Sprintf("change %d\n", i)}})
+			Files: map[string]string{"change.txt": fmt.Sprintf("change %d\n", i)}, SigningKey: key})
 		if err != nil {
 			return "", err
 		}
@@ -70,4 +74,15 @@ func commitOf(name string) string {
 	h := fnv.New32a()
 	h.Write([]byte(name))
 	return faultCommits[int(h.Sum32())%len(faultCommits)]
+}
+
+// withAttackServices adds the signed-commit attacks' services, each from its
+// own repository, to the services: block.
+func withAttackServices(policy []byte, repos map[string]string) []byte {
+	var b bytes.Buffer
+	b.WriteString("services:\n")
+	for _, at := range commitAttacks {
+		fmt.Fprintf(&b, "  %s:\n    repository: %q\n", at.service, repos[at.service])
+	}
+	return bytes.Replace(policy, []byte("services:\n"), b.Bytes(), 1)
 }

@@ -164,4 +164,3 @@ func (a *attackRun) relayRefusedAs(ctx context.Context, approval *attest.Signer,
 	}
 	return nil
 }
-

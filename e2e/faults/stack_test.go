@@ -223,6 +223,11 @@ func revokedPolicy(root, out, token string) (*policy.Policy, error) {
 	if data, err = withServices(data, repo); err != nil {
 		return nil, err
 	}
+	attackRepos, err := makeCommitRepos(filepath.Join(filepath.Dir(out), "commit-attacks"))
+	if err != nil {
+		return nil, err
+	}
+	data = withAttackServices(data, attackRepos)
 	sum := sha256.Sum256([]byte(token))
 	line := "    token_sha256: " + hex.EncodeToString(sum[:]) + "\n"
 	if !bytes.Contains(data, []byte(line)) {

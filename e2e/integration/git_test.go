@@ -2,6 +2,7 @@ package integration
 
 import (
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -34,8 +35,16 @@ func makeCommits(t *testing.T, repos string) commits {
 
 func commit(t *testing.T, r *gitrepo.Repo, who gitrepo.Person, message, file string) string {
 	t.Helper()
+	key, err := devstack.DemoSigningKey(identityOf(who)) // prod takes only signed commits
+	require.NoError(t, err)
 	sha, err := r.Commit(gitrepo.Commit{Author: who, Message: message,
-		Files: map[string]string{file: "package main // " + message}})
+		Files: map[string]string{file: "package main // " + message}, SigningKey: key})
 	require.NoError(t, err)
 	return sha
+}
+
+// identityOf is the demo identity of a demo person ("alice" for alice@…).
+func identityOf(p gitrepo.Person) string {
+	id, _, _ := strings.Cut(p.Email, "@")
+	return id
 }

@@ -183,7 +183,7 @@ func TestMakeDirsMakesTheDemoRepositories(t *testing.T) {
 		return strings.TrimSpace(string(out))
 	}
 	first := head()
-	if !strings.HasPrefix(first, "63496342a797d4c5c7622a3b0d36fe90c0724ef1 alice@example.com Erin Example <erin@example.com>") {
+	if !strings.HasPrefix(first, "4939e4eae7d7c5abb38ec2d1fdf448d4d7430eed alice@example.com Erin Example <erin@example.com>") {
 		t.Errorf("payments' head: %q", first)
 	}
 	if err := l.MakeDirs(); err != nil {
@@ -191,6 +191,27 @@ func TestMakeDirsMakesTheDemoRepositories(t *testing.T) {
 	}
 	if again := head(); again != first {
 		t.Errorf("made again: %q, was %q", again, first)
+	}
+	// Every commit signed by its demo identity's key, as git itself says
+	// with the policy's keys; carol's commit under alice's name on its branch.
+	pol, _, err := policy.Load(l.PolicyFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	allowed := filepath.Join(t.TempDir(), "allowed_signers")
+	if err := os.WriteFile(allowed, []byte(pol.AllowedSigners()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("git", "-C", filepath.Join(l.RepoDir(), "payments"), "-c", "gpg.ssh.allowedSignersFile="+allowed,
+		"log", "--all", "--format=%H %G? %GS %ae").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "b42eb06aca8c8c26004b4659c52b0bb70808496d G carol@example.com alice@example.com\n" +
+		"4939e4eae7d7c5abb38ec2d1fdf448d4d7430eed G alice@example.com alice@example.com\n" +
+		DemoBaseline + " G bob@example.com bob@example.com\n"
+	if string(out) != want {
+		t.Errorf("payments' commits:\n%s\nwant:\n%s", out, want)
 	}
 	p, _, err := policy.Load(l.PolicyFile())
 	if err != nil {
@@ -214,7 +235,7 @@ func TestPreGitDeployRecordsAreRetired(t *testing.T) {
 	old := filepath.Join(l.DataDir, "deployments", "prod", "payments.json")
 	kept := filepath.Join(l.DataDir, "deployments", "staging", "payments.json")
 	for path, commit := range map[string]string{old: "3f2a9c1d8e7b6a5f4e3d2c1b0a9f8e7d6c5b4a39",
-		kept: "63496342a797d4c5c7622a3b0d36fe90c0724ef1"} {
+		kept: "4939e4eae7d7c5abb38ec2d1fdf448d4d7430eed"} {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			t.Fatal(err)
 		}

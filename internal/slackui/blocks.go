@@ -81,6 +81,9 @@ func changeText(n api.Notification) string {
 	fmt.Fprintf(&b, "*Change* (%s of %s, from git):", plural(n.CommitCount, "commit"), esc(n.CommitRef))
 	for _, c := range n.Commits {
 		fmt.Fprintf(&b, "\n`%s` %s — %s", esc(c.Short), esc(c.Subject), esc(c.Author))
+		if c.Proof != "" {
+			fmt.Fprintf(&b, " (%s)", esc(c.Proof))
+		}
 	}
 	if more := n.CommitCount - len(n.Commits); more > 0 {
 		fmt.Fprintf(&b, "\n… and %d more", more)
