@@ -47,7 +47,7 @@ func (s *Server) enrollChallenge(w http.ResponseWriter, r *http.Request) {
 	}
 	nonce := s.page.challenges.issue(challenge{identity: l.Identity, purpose: PurposeEnroll})
 	writeJSON(w, http.StatusOK, enrollOptions{Nonce: b64(nonce), Challenge: b64(nonce), RPID: s.page.keys.RPID(),
-		UserID: b64([]byte(l.Identity)), UserName: l.Identity, Exclude: s.credentialsOf(l.Identity),
+		UserID: b64([]byte(l.Identity)), UserName: l.Identity, Exclude: append([]string{}, s.credentialsOf(l.Identity)...),
 		TimeoutMS: challengeTTL.Milliseconds()})
 }
 

@@ -67,7 +67,7 @@ async function enroll() {
       user: { id: unb64(o.user_id), name: o.user_name, displayName: o.user_name },
       pubKeyCredParams: [{ type: 'public-key', alg: -7 }, { type: 'public-key', alg: -8 }],
       authenticatorSelection: { userVerification: 'required', residentKey: 'preferred' },
-      excludeCredentials: o.exclude_credentials.map((id) => ({ type: 'public-key', id: unb64(id) })),
+      excludeCredentials: (o.exclude_credentials || []).map((id) => ({ type: 'public-key', id: unb64(id) })),
       attestation: 'none', timeout: o.timeout_ms,
     } });
     const credential = { id: cred.id, rawId: b64(cred.rawId), type: cred.type, response: {
@@ -91,4 +91,5 @@ document.addEventListener('DOMContentLoaded', () => {
   });
   const e = document.getElementById('enroll');
   if (e) e.addEventListener('click', enroll);
+  document.body.dataset.ready = '1';
 });
