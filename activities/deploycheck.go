@@ -72,7 +72,7 @@ func (a *DeployActivities) calledBy(ctx context.Context, in api.DeployInput) (ju
 // requests, the signed provenance and review, and this role's own records
 // of what runs here and in the environment a promotion rule requires.
 func (a *DeployActivities) evidence(in api.DeployInput, c Caller, pol *policy.Policy) (judge.Evidence, error) {
-	ev := judge.Evidence{Requester: c.Request.Requester, Emergency: c.Request.Emergency,
+	ev := judge.Evidence{Request: claimOf(c.Request), Emergency: c.Request.Emergency,
 		Provenance: in.Bundle.Provenance, Review: in.Bundle.Review, Requests: c.Requests}
 	cur, err := readState(a.statePath(in))
 	if err != nil {
@@ -145,4 +145,9 @@ func (a *DeployActivities) mayRollback(ctx context.Context, in api.DeployInput) 
 	}
 	return fmt.Errorf("release %s is deployed, its deploy did not fail, no signed receipt says its verify failed and it was not cancelled: "+
 		"nothing calls for a rollback", in.ReleaseID)
+}
+
+// claimOf is what the release was started with, for the judge.
+func claimOf(q api.ReleaseRequest) judge.Claim {
+	return judge.Claim{Requester: q.Requester, Commit: q.Commit, Authors: q.Authors, Proof: q.RequestProof}
 }

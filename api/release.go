@@ -55,6 +55,21 @@ type ReleaseRequest struct {
 	// release manager declared this release an emergency, with a reason
 	// (attest.PredicateEmergency about attest.ReleaseSubject of its id).
 	Emergency attest.Envelope `json:"emergency,omitempty"`
+	// RequestProof (optional) is the requester's own signed statement of
+	// this request (attest.PredicatePersonalRequest). Where the
+	// environment's request_proof is "requester" the release starts only
+	// with it, and the requester is its signer.
+	RequestProof *attest.Proof `json:"request_proof,omitempty"`
+}
+
+// PersonalRequest is the statement a requester signs for req under id.
+func PersonalRequest(id string, req ReleaseRequest, emergency string, at time.Time) attest.PersonalRequest {
+	pr := attest.PersonalRequest{Release: id, Service: req.Service, Environment: req.Environment, Commit: req.Commit,
+		Authors: req.Authors, Requester: req.Requester, Emergency: emergency, At: at}
+	if req.Promotes != nil {
+		pr.Promotes = req.Promotes.Release
+	}
+	return pr
 }
 
 // Promotion links a release to the one whose artifact it promotes.

@@ -16,7 +16,9 @@ import (
 // review verdict are signed and bound, so whoever passes them on cannot
 // change them.
 type Evidence struct {
-	Requester  string
+	// Request is what the release was started with (the requester, and
+	// their own signed request where the environment asks for one).
+	Request    Claim
 	Emergency  attest.Envelope
 	Provenance attest.Envelope
 	Review     attest.Envelope
@@ -69,14 +71,16 @@ func (j *Judge) facts(rel Release, ev Evidence) (Facts, error) {
 	if !r.Passed {
 		return Facts{}, fmt.Errorf("review verdict: the automated review failed (%d findings)", len(r.Findings))
 	}
-	f := Facts{Authors: authors, Unmapped: unmapped, Requester: ev.Requester, Comments: true,
+	requester, err := j.Requester(rel, ev.Request)
+	if err != nil {
+		return Facts{}, err
+	}
+	f := Facts{Authors: authors, Unmapped: unmapped, Requester: requester, Comments: true,
 		Executors: []string{p.RunDetails.Builder.ID, r.Reviewer}}
 	if len(ev.Emergency) > 0 {
-		e, err := j.Emergency(rel, ev.Emergency)
-		if err != nil {
-			return Facts{}, fmt.Errorf("emergency declaration: %w", err)
+		if f.Declarer, err = j.Declarer(rel, ev.Emergency, requester); err != nil {
+			return Facts{}, err
 		}
-		f.Declarer = e.Identity
 	}
 	return f, nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/hiddeco/sshsig"
 	"golang.org/x/crypto/ssh"
@@ -131,4 +132,63 @@ func ProvenanceOf(p *policy.Policy, rel Release, prov attest.Envelope) (Release,
 	rel.Commit = pv.BuildDefinition.ExternalParameters.Commit
 	_, err = j.Provenance(rel, prov)
 	return rel, err
+}
+
+// Claim is what a release was started with, as the server recorded it.
+type Claim struct {
+	Requester string
+	Commit    string // as requested: SHA, tag or branch
+	Authors   []string
+	Proof     *attest.Proof
+}
+
+// Requester is who requested rel. Where the environment's request_proof
+// is "requester" it is the signer of the request's own statement, which
+// must be exactly this request; elsewhere the requester the claim names.
+func (j *Judge) Requester(rel Release, q Claim) (string, error) {
+	if j.Policy.RequestProofIn(rel.Environment) != policy.ProofRequester && q.Proof == nil {
+		return q.Requester, nil
+	}
+	if q.Proof == nil {
+		return "", fmt.Errorf("a release to %s needs the requester's own signed request (request_proof: requester): start it with `starter start --key`", rel.Environment)
+	}
+	signer, f, err := j.Personal(q.Proof, attest.PredicatePersonalRequest)
+	if err != nil {
+		return "", fmt.Errorf("request: own signature: %w", err)
+	}
+	var pr attest.PersonalRequest
+	if err := f.Decode(&pr); err != nil {
+		return "", err
+	}
+	if err := f.CheckSubject(attest.ReleaseSubject(rel.ID)); err != nil {
+		return "", fmt.Errorf("%s's signed request: %w", signer, err)
+	}
+	return signer, sameRequest(signer, pr, rel, q)
+}
+
+func sameRequest(signer string, pr attest.PersonalRequest, rel Release, q Claim) error {
+	switch {
+	case pr.Requester != signer || q.Requester != signer:
+		return fmt.Errorf("a request signed with %s's key names %q as requester (started as %q)", signer, pr.Requester, q.Requester)
+	case pr.Release != rel.ID || pr.Service != rel.Service || pr.Environment != rel.Environment:
+		return fmt.Errorf("%s signed a request for %s (%s to %s), not %s (%s to %s)", signer,
+			pr.Release, pr.Service, pr.Environment, rel.ID, rel.Service, rel.Environment)
+	case pr.Commit != q.Commit || strings.Join(pr.Authors, ",") != strings.Join(q.Authors, ",") || pr.Promotes != rel.Promotes:
+		return fmt.Errorf("%s signed another request (commit %s, authors %v, promotes %q)", signer, pr.Commit, pr.Authors, pr.Promotes)
+	}
+	return nil
+}
+
+// Declarer is the release manager who declared rel an emergency. Where
+// requests must be the requester's own, so must the declaration: the
+// declarer is the one who signed the request.
+func (j *Judge) Declarer(rel Release, env attest.Envelope, requester string) (string, error) {
+	e, err := j.Emergency(rel, env)
+	switch {
+	case err != nil:
+		return "", fmt.Errorf("emergency declaration: %w", err)
+	case j.Policy.RequestProofIn(rel.Environment) == policy.ProofRequester && e.Identity != requester:
+		return "", fmt.Errorf("emergency declaration: declared by %s, but the request is signed by %s: declare it on your own signed request", e.Identity, requester)
+	}
+	return e.Identity, nil
 }

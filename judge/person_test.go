@@ -138,3 +138,63 @@ func TestGatewayGateNeedsNoOwnSignature(t *testing.T) {
 	_, err := j.Decision(rel, decide(t, rel, "review", "bob", "approve").Envelope)
 	require.NoError(t, err)
 }
+
+// requestProof is who's own signed request for rel, with q's fields.
+func requestProof(t *testing.T, rel Release, q Claim, key string) *attest.Proof {
+	pr := attest.PersonalRequest{Release: rel.ID, Service: rel.Service, Environment: rel.Environment, Commit: q.Commit,
+		Authors: q.Authors, Requester: q.Requester, At: time.Now().UTC()}
+	st, err := attest.PersonalStatement(attest.ReleaseSubject(rel.ID), attest.PredicatePersonalRequest, pr)
+	require.NoError(t, err)
+	p, err := attest.SignSSH(st, demokeys.Signer(key))
+	require.NoError(t, err)
+	return p
+}
+
+func withRequestProof(t *testing.T, j *Judge, env string) {
+	e := j.Policy.Environments[env]
+	e.RequestProof = policy.ProofRequester
+	j.Policy.Environments[env] = e
+}
+
+func TestRequesterIsTheSigner(t *testing.T) {
+	j, rel := newProofJudge(t)
+	q := Claim{Requester: "bob", Commit: "main", Authors: []string{"alice"}}
+	id, err := j.Requester(rel, q)
+	require.NoError(t, err)
+	require.Equal(t, "bob", id, "without request_proof the typed requester stands")
+
+	withRequestProof(t, j, "prod")
+	_, err = j.Requester(rel, q)
+	require.ErrorContains(t, err, "needs the requester's own signed request")
+
+	q.Proof = requestProof(t, rel, q, "bob")
+	id, err = j.Requester(rel, q)
+	require.NoError(t, err)
+	require.Equal(t, "bob", id)
+}
+
+func TestRequestProofAttacks(t *testing.T) {
+	j, rel := newProofJudge(t)
+	withRequestProof(t, j, "prod")
+	q := Claim{Requester: "carol", Commit: "main", Authors: []string{"alice"}}
+	other := rel
+	other.ID = "rel-9"
+	cases := map[string]struct {
+		claim Claim
+		want  string
+	}{
+		"started naming carol, signed by bob": {Claim{Requester: "carol", Commit: "main", Authors: q.Authors,
+			Proof: requestProof(t, rel, Claim{Requester: "carol", Commit: "main", Authors: q.Authors}, "bob")}, `signed with bob's key names "carol"`},
+		"bob's request for another release": {Claim{Requester: "bob", Commit: "main", Authors: q.Authors,
+			Proof: requestProof(t, other, Claim{Requester: "bob", Commit: "main", Authors: q.Authors}, "bob")}, "not sha256:"},
+		"bob's request for another commit": {Claim{Requester: "bob", Commit: "v2", Authors: q.Authors,
+			Proof: requestProof(t, rel, Claim{Requester: "bob", Commit: "main", Authors: q.Authors}, "bob")}, "bob signed another request"},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			_, err := j.Requester(rel, c.claim)
+			require.Error(t, err)
+			require.Contains(t, err.Error(), c.want)
+		})
+	}
+}

@@ -15,7 +15,7 @@ import (
 	"github.com/foureyes/foureyes/policy"
 )
 
-const decideSynopsis = "RELEASE --gate review|approval (--approve | --reject) [--comment C] [--all-for-digest] [--request-id ID] [--token-file F] [--gateway URL] [--json]"
+const decideSynopsis = "RELEASE --gate review|approval (--approve | --reject) [--comment C] [--all-for-digest] [--request-id ID] [--key FILE | --ssh-agent] [--policy FILE] [--token-file F] [--gateway URL] [--json]"
 
 // httpClient posts decisions; its timeout covers the gateway's wait.
 var httpClient = &http.Client{Timeout: 30 * time.Second}
@@ -28,6 +28,7 @@ type decideArgs struct {
 	gatewayURL string
 	asJSON     bool
 	all        bool // every queued release of the artifact
+	key        ownKey
 }
 
 func cmdDecide(e *env, args []string) error {
@@ -41,6 +42,9 @@ func cmdDecide(e *env, args []string) error {
 	fs.StringVar(&d.tokenFile, "token-file", "", "file holding the API token (default $FOUREYES_TOKEN)")
 	fs.StringVar(&d.gatewayURL, "gateway", e.envOr("FOUREYES_GATEWAY_URL", "http://127.0.0.1:8480"), "gateway URL")
 	fs.BoolVar(&d.asJSON, "json", false, "print JSON")
+	fs.StringVar(&d.key.keyFile, "key", "", "sign the decision with your own SSH key FILE (a gate whose proof is approver needs it)")
+	fs.BoolVar(&d.key.useAgent, "ssh-agent", false, "sign with your key in ssh-agent ($SSH_AUTH_SOCK)")
+	fs.StringVar(&d.key.policyFile, "policy", "", "with --key: your copy of the policy, to check what you sign (default $FOUREYES_POLICY_FILE)")
 	fs.BoolVar(&d.all, "all-for-digest", false, "approve the gate of every running release of the same artifact waiting at it (each judged by its own gate)")
 	pos, err := parseArgs(fs, args, "RELEASE")
 	if err != nil {
@@ -57,6 +61,11 @@ func cmdDecide(e *env, args []string) error {
 	if d.all {
 		return decideAll(e, d, token)
 	}
+	if d.key.wanted() {
+		if d.req.Proof, err = signDecision(e, d, token); err != nil {
+			return err
+		}
+	}
 	return postDecision(e, d, token)
 }
 
@@ -70,6 +79,12 @@ func (d *decideArgs) validate() error {
 	}
 	if d.req.Gate != policy.GateReview && d.req.Gate != policy.GateApproval && d.req.Gate != api.GateFollowUp {
 		return fail(exitUsage, "--gate: must be %s, %s or %s", policy.GateReview, policy.GateApproval, api.GateFollowUp)
+	}
+	if d.all && d.key.wanted() {
+		return usageError("--all-for-digest: sign each release's decision on its own (--key)")
+	}
+	if d.key.keyFile != "" && d.key.useAgent {
+		return usageError("use one of --key or --ssh-agent")
 	}
 	if d.all && d.reject {
 		return usageError("--all-for-digest: only an approval is taken for several releases; reject each on its own")

@@ -16,6 +16,7 @@ import (
 // gateway, which signs the declaration for the release id chosen here.
 type emergencyFlags struct {
 	reason, tokenFile, gatewayURL string
+	key                           ownKey // the requester's own key, to sign the request
 }
 
 func (f *emergencyFlags) define(e *env, fs *flag.FlagSet) {

@@ -12,7 +12,7 @@ import (
 	"github.com/foureyes/foureyes/audit"
 )
 
-const promoteSynopsis = "RELEASE --to ENV [--requester R] [--title T] [--emergency REASON [--token-file F] [--gateway URL]] [--wait] [--json]"
+const promoteSynopsis = "RELEASE --to ENV [--requester R] [--title T] [--key FILE | --ssh-agent] [--policy FILE] [--emergency REASON [--token-file F] [--gateway URL]] [--wait] [--json]"
 
 // cmdPromote starts the next environment's release of a deployed
 // release's artifact: the same digest, commit and authors, no rebuild. The
@@ -27,6 +27,7 @@ func cmdPromote(e *env, args []string) error {
 	asJSON := fs.Bool("json", false, "print JSON")
 	var em emergencyFlags
 	em.define(e, fs)
+	em.key.define(e, fs)
 	pos, err := parseArgs(fs, args, "RELEASE")
 	if err != nil {
 		return err
@@ -42,6 +43,9 @@ func cmdPromote(e *env, args []string) error {
 	req.Requester = *requester
 	if *title != "" {
 		req.Title = *title
+	}
+	if err := em.key.asRequester(e, &req); err != nil {
+		return err
 	}
 	if err := validateStart(&req); err != nil {
 		return err

@@ -12,7 +12,7 @@ import (
 	"github.com/foureyes/foureyes/attest"
 )
 
-const startSynopsis = "--service S --env E --commit SHA|SHORT|TAG|BRANCH [--author A ...] [--requester R] [--title T] [--link L] [--emergency REASON [--token-file F] [--gateway URL]] [--wait] [--json]"
+const startSynopsis = "--service S --env E --commit SHA|SHORT|TAG|BRANCH [--author A ...] [--requester R] [--title T] [--link L] [--key FILE | --ssh-agent] [--policy FILE] [--emergency REASON [--token-file F] [--gateway URL]] [--wait] [--json]"
 
 // fullSHA: a full SHA in any case, which start lowercases.
 var fullSHA = regexp.MustCompile(`^[0-9a-fA-F]{40}$`)
@@ -40,10 +40,14 @@ func cmdStart(e *env, args []string) error {
 	asJSON := fs.Bool("json", false, "print JSON")
 	var em emergencyFlags
 	em.define(e, fs)
+	em.key.define(e, fs)
 	if _, err := parseArgs(fs, args); err != nil {
 		return err
 	}
 	req.Authors = authors
+	if err := em.key.asRequester(e, &req); err != nil {
+		return err
+	}
 	if err := validateStart(&req); err != nil {
 		return err
 	}
@@ -60,6 +64,13 @@ func startDeclared(e *env, req api.ReleaseRequest, em emergencyFlags, wait, asJS
 			return err
 		}
 		req.Emergency = attest.Envelope(env)
+	}
+	if em.key.wanted() {
+		proof, err := em.key.signRequest(e, id, req, em.reason)
+		if err != nil {
+			return err
+		}
+		req.RequestProof = proof
 	}
 	return startRelease(e, id, req, wait, asJSON)
 }

@@ -45,6 +45,9 @@ func (r *release) checkEmergency(ctx workflow.Context) string {
 		return ""
 	}
 	e, err := r.verifyEmergency(env)
+	if err == nil && r.scoped() {
+		_, err = r.judging().Declarer(r.judged(), env, r.req.Requester)
+	}
 	if err != nil {
 		return "emergency declaration refused (fail closed): " + err.Error()
 	}

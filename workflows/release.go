@@ -10,6 +10,7 @@ import (
 	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/audit"
+	"github.com/foureyes/foureyes/judge"
 	"github.com/foureyes/foureyes/policy"
 )
 
@@ -134,6 +135,10 @@ func (r *release) validate() string {
 	switch {
 	case !r.pol.Known(q.Requester):
 		return fmt.Sprintf("requester %q is not an identity of the policy", q.Requester)
+	}
+	if _, err := r.judging().Requester(r.judged(), judge.Claim{Requester: q.Requester, Commit: q.Commit,
+		Authors: q.Authors, Proof: q.RequestProof}); err != nil {
+		return err.Error()
 	}
 	for _, a := range q.Authors {
 		if !r.pol.Known(a) {

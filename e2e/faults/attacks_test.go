@@ -33,7 +33,7 @@ import (
 
 // Kinds of attacks, in the order the figure lists them.
 var attackKinds = []string{"forged decision", "forged cancel", "rogue Deploy", "hostile orchestrator", "release id reuse", "no credential", "activity complete",
-	"rogue LoadPolicy", "replayed envelope", "rewritten export", "emergency", "slack replay", "flood"}
+	"rogue LoadPolicy", "replayed envelope", "rewritten export", "emergency", "own keys", "slack replay", "flood"}
 
 // attackRun is what the attacks share: the stack, the attacker's means and
 // the tally.
@@ -84,6 +84,7 @@ func attacks(t *testing.T, s *stackT) {
 		{"ActivityComplete", a.activityComplete},
 		{"RogueLoadPolicy", a.rogueLoadPolicy},
 		{"Emergency", a.emergency},
+		{"OwnKeys", a.ownKeys},
 		{"SlackReplay", a.slackReplay},
 		{"Flood", a.floodDecisions},
 	}

@@ -215,7 +215,7 @@ func revokedPolicy(root, out, token string) (*policy.Policy, error) {
 	if err != nil {
 		return nil, err
 	}
-	data = withEmergency(devstack.WithoutPromotionRules(data)) // the suite's prod releases go straight to prod
+	data = withVault(withEmergency(devstack.WithoutPromotionRules(data))) // the suite's prod releases go straight to prod
 	repo, err := makeFaultRepo(filepath.Join(filepath.Dir(out), "repo"))
 	if err != nil {
 		return nil, err
@@ -233,6 +233,26 @@ func revokedPolicy(root, out, token string) (*policy.Policy, error) {
 	}
 	p, _, err := policy.Load(out)
 	return p, err
+}
+
+// withVault adds environment vault, where decisions and requests count only
+// with the person's own signature, for the own-keys attacks.
+func withVault(data []byte) []byte {
+	return bytes.Replace(data, []byte("\nenvironments:\n"), []byte(`
+environments:
+  vault:
+    request_proof: requester
+    gates:
+      review:
+        groups: [reviewers]
+        quorum: 1
+        deadline: 24h
+      approval:
+        groups: [prod-owners]
+        quorum: 2
+        deadline: 24h
+        proof: approver
+`), 1)
 }
 
 // withEmergency lets prod take break-glass releases (the sample policy's

@@ -12,7 +12,9 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/foureyes/foureyes/api"
+	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/audit"
+	"github.com/foureyes/foureyes/internal/demokeys"
 )
 
 // Retry calls f until it succeeds or ctx ends: the stack may be
@@ -162,4 +164,35 @@ func (s *Stack) postDecision(ctx context.Context, who string, r api.DecisionRequ
 	}
 	hdr := http.Header{"Content-Type": {"application/json"}}
 	return s.Post(ctx, api.PathDecisions, "Bearer "+s.Tokens[who], body, hdr)
+}
+
+// SignedDecide is Decide with who's own signature: it asks the gateway for
+// the statement of the decision, signs it with who's demo SSH key
+// (internal/demokeys) and sends the proof along.
+func (s *Stack) SignedDecide(ctx context.Context, who string, r api.DecisionRequest) (int, api.Answer, error) {
+	offer, err := s.Statement(ctx, who, r)
+	if err != nil {
+		return 0, api.Answer{}, err
+	}
+	if r.Proof, err = attest.SignSSH(offer.Statement, demokeys.Signer(who)); err != nil {
+		return 0, api.Answer{}, err
+	}
+	return s.Decide(ctx, who, r)
+}
+
+// Statement is the statement of who's decision r, as the gateway renders it.
+func (s *Stack) Statement(ctx context.Context, who string, r api.DecisionRequest) (api.StatementOffer, error) {
+	var offer api.StatementOffer
+	body, err := json.Marshal(r)
+	if err != nil {
+		return offer, err
+	}
+	code, raw, err := s.Post(ctx, api.PathStatements, "Bearer "+s.Tokens[who], body, http.Header{"Content-Type": {"application/json"}})
+	if err == nil && code != http.StatusOK {
+		err = fmt.Errorf("statement of %s's decision: gateway answered %d: %s", who, code, raw)
+	}
+	if err == nil {
+		err = json.Unmarshal(raw, &offer)
+	}
+	return offer, err
 }
