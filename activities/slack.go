@@ -23,6 +23,10 @@ type SlackNotifier struct {
 	Client    *slack.Client
 	UIURL     string // Temporal UI base URL, for the release link
 	Namespace string
+	// OnPage tells a gate whose decisions need the approver's own
+	// signature (the approval role's policy): its prompt offers the
+	// approval page instead of deciding buttons. nil: none does.
+	OnPage func(env, gate string) bool
 
 	mu      sync.Mutex
 	prompts map[string]string            // release/gate -> ref of the prompt this process posted
@@ -153,7 +157,8 @@ func (s *SlackNotifier) remind(ctx context.Context, n api.Notification) (string,
 // message is the prompt in n's state, offering the artifact's other
 // releases waiting at the gate.
 func (s *SlackNotifier) message(n api.Notification) []slack.MsgOption {
-	return slackui.Message(n, releaseURL(s.UIURL, s.Namespace, n.ReleaseID), s.siblings(n))
+	onPage := s.OnPage != nil && s.OnPage(n.Environment, n.Gate)
+	return slackui.Message(n, releaseURL(s.UIURL, s.Namespace, n.ReleaseID), s.siblings(n), onPage)
 }
 
 // slackError keeps Slack's Retry-After as Temporal's next retry delay.

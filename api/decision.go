@@ -44,6 +44,8 @@ const (
 	ChannelAPI   = "api"
 	ChannelSlack = "slack"
 	ChannelCLI   = "cli"
+	// ChannelPage: the approval page, with the person's passkey.
+	ChannelPage = "page"
 )
 
 // Decision outcomes reported back to the caller.

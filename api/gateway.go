@@ -1,6 +1,10 @@
 package api
 
-import "github.com/foureyes/foureyes/attest"
+import (
+	"time"
+
+	"github.com/foureyes/foureyes/attest"
+)
 
 // The approval role's gateway: its HTTP paths and bodies. Every POST is
 // authenticated by a bearer token; no body can name an identity.
@@ -15,7 +19,10 @@ const (
 	PathEmergencies = "/v1/emergencies"
 	// PathStatements hands the caller the statement of a decision to sign
 	// with their own key (a gate whose proof is "approver").
-	PathStatements        = "/v1/statements"
+	PathStatements = "/v1/statements"
+	// PathPages mints the caller's link to their approval page for a
+	// release's gate, or to their passkey enroll page.
+	PathPages             = "/v1/pages"
 	PathSlackInteractions = "/slack/interactions"
 )
 
@@ -50,6 +57,21 @@ type StatementOffer struct {
 	Promotes string `json:"promotes,omitempty"`
 	// Proof is the gate's proof setting: "approver" or "gateway".
 	Proof string `json:"proof"`
+}
+
+// PageRequest is the body of POST /v1/pages: Purpose "approve" (with
+// ReleaseID and Gate) or "enroll".
+type PageRequest struct {
+	Purpose   string `json:"purpose"`
+	ReleaseID string `json:"release_id,omitempty"`
+	Gate      string `json:"gate,omitempty"`
+}
+
+// PageLink is a link to the caller's own page: it opens the page until
+// Expires, for the person it was minted for only (an HMAC of the gateway's).
+type PageLink struct {
+	URL     string    `json:"url"`
+	Expires time.Time `json:"expires"`
 }
 
 // BatchRequest is the body of POST /v1/decisions/all-for-digest: the
@@ -126,6 +148,10 @@ const (
 	// SlackActionApproveAll approves the gate of this release and of the
 	// other open prompts of the same artifact (the button's Releases).
 	SlackActionApproveAll = "foureyes_approve_all"
+	// SlackActionSign, at a gate whose proof is "approver", answers the
+	// clicker privately with the link to their own approval page: a click
+	// cannot carry their signature.
+	SlackActionSign = "foureyes_sign"
 )
 
 // SlackButton is the value of a prompt's buttons: the release, the gate and

@@ -94,6 +94,15 @@ type Approval struct {
 	// gateway (429 with Retry-After beyond them); a rate of 0 turns it off.
 	RatePerSecond float64 `env:"RATE_PER_SECOND, default=5"`
 	RateBurst     int     `env:"RATE_BURST, default=20"`
+	// PageURL is the approval page's base URL as people's browsers reach
+	// the gateway (https://HOST, http only for localhost); its host name is
+	// the passkeys' relying party id. Default: http://localhost at LISTEN's
+	// port. "off" serves no page.
+	PageURL string `env:"PAGE_URL"`
+	// PageSecret keys the page links' HMAC (links in Slack replies and
+	// from `starter page`); unset, a random key per start: links die with
+	// the process.
+	PageSecret string `env:"PAGE_SECRET" secret:"true"`
 }
 
 // Deploy is the deploy role's configuration (FOUREYES_DEPLOY_*).

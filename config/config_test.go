@@ -75,7 +75,8 @@ func TestLoadDefaults(t *testing.T) {
 		{RoleReview, &Review{Identity: id("review"), ArtifactDir: "/art", Timeout: 10 * time.Minute,
 			SigningKeyFile: "/keys/review.key"}},
 		{RoleApproval, &Approval{Identity: id("approval"), PolicyFile: "policy.yaml",
-			Listen: "127.0.0.1:8480", UIURL: "http://localhost:8233", SigningKeyFile: "/keys/approval.key", RatePerSecond: 5, RateBurst: 20}},
+			Listen: "127.0.0.1:8480", UIURL: "http://localhost:8233", SigningKeyFile: "/keys/approval.key", RatePerSecond: 5, RateBurst: 20,
+			PageURL: "http://localhost:8480"}},
 		{RoleDeploy, &Deploy{Identity: id("deploy"), ArtifactDir: "/art", StateDir: "/state", Timeout: 10 * time.Minute,
 			PolicyFile: "deploy-policy.yaml", SigningKeyFile: "/keys/deploy.key"}},
 	}
@@ -164,7 +165,7 @@ func TestSecretVars(t *testing.T) {
 		RoleBuild:        {"FOUREYES_BUILD_REGISTRY_TOKEN", "FOUREYES_BUILD_SIGNING_KEY_FILE"},
 		RoleReview:       {"FOUREYES_REVIEW_SCANNER_TOKEN", "FOUREYES_REVIEW_SIGNING_KEY_FILE"},
 		RoleApproval: {"FOUREYES_APPROVAL_SLACK_BOT_TOKEN", "FOUREYES_APPROVAL_SLACK_SIGNING_SECRET",
-			"FOUREYES_APPROVAL_SLACK_APP_TOKEN", "FOUREYES_APPROVAL_SIGNING_KEY_FILE"},
+			"FOUREYES_APPROVAL_SLACK_APP_TOKEN", "FOUREYES_APPROVAL_SIGNING_KEY_FILE", "FOUREYES_APPROVAL_PAGE_SECRET"},
 		RoleDeploy: {"FOUREYES_DEPLOY_CREDENTIALS", "FOUREYES_DEPLOY_SIGNING_KEY_FILE"},
 	}, func() map[string][]string {
 		m := map[string][]string{}
@@ -201,7 +202,7 @@ func TestRefusesForeignSecrets(t *testing.T) {
 	for _, r := range Roles {
 		secrets += len(SecretVars(r))
 	}
-	assert.Equal(t, 6+len(Roles), secrets, "six tokens and credentials, and a signing key per role")
+	assert.Equal(t, 7+len(Roles), secrets, "six tokens and credentials, the page links' secret, and a signing key per role")
 	assert.Equal(t, secrets*(len(Roles)-1), n, "each secret is foreign to every other role")
 }
 

@@ -34,7 +34,23 @@ func (c *Deploy) finish(role string) error {
 
 func (c *Approval) finish(role string) error {
 	return firstErr(setIdentity(&c.Identity, role), hostPort(role, "LISTEN", c.Listen),
-		httpURL(role, "UI_URL", c.UIURL), c.slack(role))
+		httpURL(role, "UI_URL", c.UIURL), c.slack(role), c.page(role))
+}
+
+// page defaults the approval page to localhost at LISTEN's port: browsers
+// give passkeys to http pages on localhost only.
+func (c *Approval) page(role string) error {
+	if c.PageURL == "" {
+		_, port, _ := net.SplitHostPort(c.Listen)
+		c.PageURL = "http://localhost:" + port
+	}
+	if c.PageURL == "off" {
+		return nil
+	}
+	if err := pageURL(c.PageURL); err != nil {
+		return fmt.Errorf("%sPAGE_URL: %v", Prefix(role), err)
+	}
+	return nil
 }
 
 // slack: taking clicks (signing secret or Socket Mode) needs the workspace
@@ -117,6 +133,18 @@ func firstErr(errs ...error) error {
 		if err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// pageURL: browsers give passkeys to https pages, and to http on localhost.
+func pageURL(v string) error {
+	u, err := url.Parse(v)
+	switch {
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/"):
+		return fmt.Errorf("want https://HOST[:PORT] (or \"off\"), got %q", v)
+	case u.Scheme == "http" && u.Hostname() != "localhost":
+		return fmt.Errorf("%q: plain http is only for localhost (browsers give passkeys to https pages)", v)
 	}
 	return nil
 }

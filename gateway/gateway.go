@@ -74,6 +74,13 @@ type Options struct {
 	// Bindings is the cache of what decisions are bound to; the approval
 	// role shares it with its notifier (Bindings.Prompted). nil: a new one.
 	Bindings *Bindings
+	// PageURL is the approval page's base URL as browsers reach it
+	// (https://HOST[:PORT], http only for localhost); its host name is the
+	// passkeys' relying party. "": no page is served.
+	PageURL string
+	// PageSecret keys the page links' HMAC; empty: a random key, so that
+	// links die with the process.
+	PageSecret []byte
 }
 
 // Server answers decision requests.
@@ -88,6 +95,7 @@ type Server struct {
 	signer       *attest.Signer
 	limits       *limiters // nil: no limit
 	bindings     *Bindings
+	page         *pageState // nil: no approval page
 }
 
 // New returns a Server with defaults filled in.
@@ -101,6 +109,9 @@ func New(o Options) *Server {
 	if s.log == nil {
 		s.log = slog.Default()
 	}
+	if o.PageURL != "" {
+		s.page = s.newPage(o.PageURL, o.PageSecret)
+	}
 	if s.maxBody <= 0 {
 		s.maxBody = DefaultMaxBodyBytes
 	}
@@ -110,8 +121,9 @@ func New(o Options) *Server {
 	return s
 }
 
-// Handler routes POST /v1/decisions, POST /v1/cancels, GET /healthz and,
-// with a Slack signing secret, POST /slack/interactions.
+// Handler routes POST /v1/decisions, POST /v1/cancels, GET /healthz, with a
+// Slack signing secret POST /slack/interactions, and with a page URL the
+// approval and enroll pages (page.go, enroll.go) and POST /v1/pages.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc(api.PathDecisions, s.handleDecision)
@@ -121,6 +133,9 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc(api.PathStatements, s.handleStatement)
 	if s.slack != nil && s.slack.opts.SigningSecret != "" {
 		mux.HandleFunc(api.PathSlackInteractions, s.handleSlackInteraction)
+	}
+	if s.page != nil {
+		s.pageRoutes(mux)
 	}
 	mux.HandleFunc("/healthz", s.handleHealth)
 	return mux

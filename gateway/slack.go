@@ -196,7 +196,11 @@ func clickFor(k slackui.Click) (*slackClick, int, string) {
 	c := &slackClick{Click: k}
 	c.req = api.DecisionRequest{ReleaseID: k.Button.ReleaseID, Gate: k.Button.Gate, Verdict: k.Verdict,
 		Comment: "via Slack", RequestID: k.ID()}
-	if bad := validateDecision(c.req); bad != nil {
+	check := c.req
+	if k.Action == api.SlackActionSign {
+		check.Verdict = api.VerdictApprove // the page asks for it
+	}
+	if bad := validateDecision(check); bad != nil {
 		return nil, http.StatusBadRequest, "button value: " + bad.msg
 	}
 	if k.Action == api.SlackActionApproveAll {
@@ -223,6 +227,9 @@ func (s *Server) takeClick(c slackClick) {
 		defer func() { <-s.slack.slots }()
 		ctx, cancel := context.WithTimeout(context.Background(), slackWork)
 		defer cancel()
+		if s.sendPage(ctx, c) {
+			return
+		}
 		if c.req.Verdict == api.VerdictReject && !c.reasoned {
 			s.askReason(ctx, c)
 			return

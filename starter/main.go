@@ -25,6 +25,8 @@ func commands() []command {
 		{"status", "RELEASE [--json]", "show a release's status", cmdStatus},
 		{"list", "[--service S] [--env E] [--status running|closed|STATUS] [--requester R] [--awaiting ID] [--since D] [--limit N] [--json]", "list releases (by search attributes)", cmdList},
 		{"decide", decideSynopsis, "approve or reject a gate through the gateway", cmdDecide},
+		{"page", pageSynopsis, "print the link to your approval page for a release's gate (sign with your passkey)", cmdPage},
+		{"passkey enroll", enrollSynopsis, "print the link to your passkey enroll page (it shows the policy lines)", cmdPasskeyEnroll},
 		{"cancel", cancelSynopsis, "ask to cancel a release through the gateway", cmdCancel},
 		{"wait", "RELEASE [--json]", "wait for a release's result", cmdWait},
 		{"audit", "RELEASE [--export FILE] [--intoto FILE] [--json] | --verify FILE (--policy FILE (default $FOUREYES_POLICY_FILE) | --chain-only) [--json]", "show, export or verify an audit trail", cmdAudit},

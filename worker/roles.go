@@ -156,15 +156,24 @@ func approvalRole(ctx context.Context, e roleEnv) (*role, error) {
 		return nil, err
 	}
 	bindings := &gateway.Bindings{}
-	notifier := activities.Notifiers{approvalNotifier(cfg, e), promptedBindings{bindings}}
+	notifier := activities.Notifiers{approvalNotifier(cfg, e, pol), promptedBindings{bindings}}
 	r := activityRole(cfg.Identity, api.QueueApproval,
 		&activities.ApprovalActivities{Identity: cfg.Identity, Notifier: notifier})
 	gw := &sharedGateway{opts: gateway.Options{Policy: pol, PolicyHash: polHash, Slack: gatewaySlack(cfg), Signer: signer,
-		RateLimit: &gateway.RateLimit{PerSecond: cfg.RatePerSecond, Burst: cfg.RateBurst}, Bindings: bindings}}
+		RateLimit: &gateway.RateLimit{PerSecond: cfg.RatePerSecond, Burst: cfg.RateBurst}, Bindings: bindings,
+		PageURL: pageURL(cfg), PageSecret: []byte(cfg.PageSecret)}}
 	r.listen = cfg.Listen
 	r.handler = func(c client.Client, log *slog.Logger) http.Handler { return gw.get(c, log).Handler() }
 	r.background = socketMode(cfg, gw)
 	return r, nil
+}
+
+// pageURL is the approval page's base URL ("" when turned off).
+func pageURL(cfg *config.Approval) string {
+	if cfg.PageURL == "off" {
+		return ""
+	}
+	return cfg.PageURL
 }
 
 func activityRole(identity, queue string, acts any) *role {

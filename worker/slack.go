@@ -16,6 +16,7 @@ import (
 	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/config"
 	"github.com/foureyes/foureyes/gateway"
+	"github.com/foureyes/foureyes/policy"
 )
 
 // slackTimeout bounds each Slack Web API call; the activity is retried.
@@ -35,13 +36,23 @@ func slackClient(cfg *config.Approval) *slack.Client {
 
 // approvalNotifier prints every notification and, with a bot token, also
 // posts it to Slack.
-func approvalNotifier(cfg *config.Approval, e roleEnv) activities.Notifier {
+func approvalNotifier(cfg *config.Approval, e roleEnv, pol *policy.Policy) activities.Notifier {
 	console := &activities.ConsoleNotifier{W: e.stdout, UIURL: cfg.UIURL, Namespace: e.temporal.Namespace}
 	if cfg.SlackBotToken == "" {
 		return console
 	}
 	return activities.Notifiers{console, &activities.SlackNotifier{Client: slackClient(cfg),
-		UIURL: cfg.UIURL, Namespace: e.temporal.Namespace}}
+		UIURL: cfg.UIURL, Namespace: e.temporal.Namespace, OnPage: onPage(cfg, pol)}}
+}
+
+// onPage: with the approval page served, a gate whose proof is "approver"
+// (by the approval role's own policy, not the prompt's word) is prompted
+// with the page's button.
+func onPage(cfg *config.Approval, pol *policy.Policy) func(env, gate string) bool {
+	if pageURL(cfg) == "" {
+		return nil
+	}
+	return func(env, gate string) bool { return pol.ProofAt(env, gate) == policy.ProofApprover }
 }
 
 // promptedBindings tells the gateway, at each prompt, what decisions on

@@ -98,7 +98,7 @@ func (r *release) auditRule(rule api.Rule) string {
 	return string(rule)
 }
 
-var channels = []string{api.ChannelAPI, api.ChannelSlack, api.ChannelCLI}
+var channels = []string{api.ChannelAPI, api.ChannelSlack, api.ChannelCLI, api.ChannelPage}
 
 // oneOf keeps a label value bounded: signals may carry anything.
 func oneOf(s string, known []string) string {

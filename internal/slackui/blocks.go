@@ -14,8 +14,10 @@ import (
 // Message is the prompt in its current state: the facts of the release, the
 // progress or outcome, a link to the release (releaseURL), and the buttons
 // while the gate is open. others are the other releases of the artifact
-// waiting at the same gate (at most MaxSiblings are offered).
-func Message(n api.Notification, releaseURL string, others []Waiting) []slack.MsgOption {
+// waiting at the same gate (at most MaxSiblings are offered). onPage: the
+// gate takes only the approver's own signature, so its one button opens
+// the clicker's approval page (the gateway answers with their link).
+func Message(n api.Notification, releaseURL string, others []Waiting, onPage bool) []slack.MsgOption {
 	blocks := []slack.Block{slack.NewHeaderBlock(plain(title(n)))}
 	if n.Emergency != "" {
 		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(emergencyText(n)), nil, nil))
@@ -27,7 +29,10 @@ func Message(n api.Notification, releaseURL string, others []Waiting) []slack.Ms
 	blocks = append(blocks,
 		slack.NewSectionBlock(mrkdwn(state(n)), nil, nil),
 		slack.NewContextBlock("", mrkdwn(fmt.Sprintf("<%s|%s in Temporal>", releaseURL, esc(n.ReleaseID)))))
-	if Open(n) {
+	switch {
+	case Open(n) && onPage:
+		blocks = append(blocks, signButton(n))
+	case Open(n):
 		blocks = append(blocks, buttons(n, others[:min(len(others), MaxSiblings)]))
 	}
 	return []slack.MsgOption{slack.MsgOptionText(title(n)+" ("+n.ReleaseID+")", false),
@@ -145,6 +150,13 @@ func buttons(n api.Notification, others []Waiting) *slack.ActionBlock {
 		return slack.NewActionBlock(ActionsBlock, approve, reject)
 	}
 	return slack.NewActionBlock(ActionsBlock, approve, approveAll(n, others), reject)
+}
+
+// signButton asks the gateway for the clicker's approval page link.
+func signButton(n api.Notification) *slack.ActionBlock {
+	b := slack.NewButtonBlockElement(api.SlackActionSign, ButtonValue(n), plain("Review and sign with passkey")).
+		WithStyle(slack.StylePrimary)
+	return slack.NewActionBlock(ActionsBlock, b)
 }
 
 // approveAll approves the gate of n's release and of others, each judged

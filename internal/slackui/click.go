@@ -17,7 +17,7 @@ import (
 // may decide what is not its business: the gateway judges that.
 type Click struct {
 	Action    string          // api.SlackAction*
-	Verdict   string          // the action's verdict: api.VerdictApprove or api.VerdictReject
+	Verdict   string          // the action's verdict: api.VerdictApprove or api.VerdictReject ("" for Sign)
 	Button    api.SlackButton // the button's value
 	Team      string
 	User      string
@@ -29,7 +29,8 @@ type Click struct {
 
 // verdicts are foureyes' action ids; other actions are not ours.
 var verdicts = map[string]string{api.SlackActionApprove: api.VerdictApprove,
-	api.SlackActionReject: api.VerdictReject, api.SlackActionApproveAll: api.VerdictApprove}
+	api.SlackActionReject: api.VerdictReject, api.SlackActionApproveAll: api.VerdictApprove,
+	api.SlackActionSign: ""} // the page asks for the verdict
 
 // Payload reads the payload field of an interaction's form body only (the
 // query string is not signed).

@@ -42,12 +42,21 @@ func actions(t *testing.T, msg []slack.MsgOption) []string {
 
 func TestMessageHasButtonsOnlyWhileTheGateIsOpen(t *testing.T) {
 	n := prompt()
-	assert.Equal(t, []string{api.SlackActionApprove, api.SlackActionReject}, actions(t, Message(n, "http://ui", nil)))
+	assert.Equal(t, []string{api.SlackActionApprove, api.SlackActionReject}, actions(t, Message(n, "http://ui", nil, false)))
 	assert.Equal(t, []string{api.SlackActionApprove, api.SlackActionApproveAll, api.SlackActionReject},
-		actions(t, Message(n, "http://ui", []Waiting{{Release: "rel-0", Env: "staging"}})))
+		actions(t, Message(n, "http://ui", []Waiting{{Release: "rel-0", Env: "staging"}}, false)))
 	n.GateState = "approved"
-	assert.Empty(t, actions(t, Message(n, "http://ui", nil)))
+	assert.Empty(t, actions(t, Message(n, "http://ui", nil, false)))
+	assert.Empty(t, actions(t, Message(n, "http://ui", nil, true)))
 	assert.Greater(t, Rank(n), Rank(prompt()), "a closed gate outranks an open one")
+}
+
+// At a gate whose proof is "approver" a click cannot decide: the prompt's
+// one button asks for the clicker's approval page, whatever else waits.
+func TestApproverGateOffersOnlyThePage(t *testing.T) {
+	n := prompt()
+	assert.Equal(t, []string{api.SlackActionSign},
+		actions(t, Message(n, "http://ui", []Waiting{{Release: "rel-0", Env: "staging"}}, true)))
 }
 
 func TestMessageWithoutGitHasNoChangeSection(t *testing.T) {

@@ -36,6 +36,13 @@ func New(rpID, origin string) *Authenticator {
 	return &Authenticator{RPID: rpID, Origin: origin, ID: id, key: key}
 }
 
+// FromKey is a credential whose key is known: a browser's virtual
+// authenticator's (DevTools WebAuthn.getCredentials), to sign what that
+// browser would never sign (another origin).
+func FromKey(rpID, origin string, id []byte, key *ecdsa.PrivateKey) *Authenticator {
+	return &Authenticator{RPID: rpID, Origin: origin, ID: id, key: key}
+}
+
 // Credential is the credential as a policy lists it.
 func (a *Authenticator) Credential() policy.WebAuthnKey {
 	cose, err := webauthncbor.Marshal(webauthncose.EC2PublicKeyData{

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/foureyes/foureyes/api"
+)
+
+const (
+	pageSynopsis   = "RELEASE [--gate review|approval|follow_up] [--token-file F] [--gateway URL]"
+	enrollSynopsis = "[--token-file F] [--gateway URL]"
+)
+
+// cmdPage prints the link to the caller's own approval page for a
+// release's gate: there they approve or reject with their passkey.
+func cmdPage(e *env, args []string) error {
+	fs := newFlags("page")
+	gate := fs.String("gate", "approval", "the gate")
+	tokenFile, gw := pageFlags(e, fs)
+	pos, err := parseArgs(fs, args, "RELEASE")
+	if err != nil {
+		return err
+	}
+	return printPageLink(e, *tokenFile, *gw, api.PageRequest{Purpose: "approve", ReleaseID: pos[0], Gate: *gate})
+}
+
+// cmdPasskeyEnroll prints the link to the caller's enroll page: it makes
+// a passkey and shows the policy lines that list it.
+func cmdPasskeyEnroll(e *env, args []string) error {
+	fs := newFlags("passkey enroll")
+	tokenFile, gw := pageFlags(e, fs)
+	if _, err := parseArgs(fs, args); err != nil {
+		return err
+	}
+	return printPageLink(e, *tokenFile, *gw, api.PageRequest{Purpose: "enroll"})
+}
+
+func pageFlags(e *env, fs interface {
+	String(name, value, usage string) *string
+}) (*string, *string) {
+	return fs.String("token-file", "", "file holding the API token (default $FOUREYES_TOKEN)"),
+		fs.String("gateway", e.envOr("FOUREYES_GATEWAY_URL", "http://127.0.0.1:8480"), "gateway URL")
+}
+
+// printPageLink asks the gateway for the caller's link (POST /v1/pages).
+func printPageLink(e *env, tokenFile, gateway string, req api.PageRequest) error {
+	token, err := readToken(e, tokenFile)
+	if err != nil {
+		return err
+	}
+	body, _ := json.Marshal(req)
+	hreq, err := gatewayRequest(gateway, api.PathPages, token, body)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(hreq)
+	if err != nil {
+		return fail(exitFailure, "gateway %s: %v", gateway, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
+	var l struct {
+		api.PageLink
+		Error string `json:"error"`
+	}
+	if err := json.Unmarshal(raw, &l); err != nil || resp.StatusCode != http.StatusOK {
+		return fail(exitFailure, "gateway %s: %s %s", gateway, resp.Status, firstOf(l.Error, string(raw)))
+	}
+	fmt.Fprintf(e.stdout, "%s\n(your link alone; it opens the page until %s)\n", l.URL, l.Expires.Local().Format(time.RFC3339))
+	return nil
+}
+
+func firstOf(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
