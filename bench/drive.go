@@ -81,6 +81,11 @@ type sample struct {
 
 // decideTimed submits the gate's decision for id and times it.
 func decideTimed(ctx context.Context, sys system, id, gate string) (sample, error) {
+	if p, ok := sys.(preparer); ok {
+		if err := p.prepare(ctx, id, gate); err != nil {
+			return sample{}, err
+		}
+	}
 	s := sample{id: id, gate: gate, sent: time.Now()}
 	err := sys.decide(ctx, id, gate)
 	s.answer = time.Since(s.sent)

@@ -35,11 +35,11 @@ func phaseNames() []string {
 // signed Slack clicks against plain signals to the floor.
 func runLatency(ctx context.Context, r *rig, rep *report, log io.Writer) error {
 	api := newFoureyes(r)
-	res, err := measureLatency(ctx, r, []system{&floor{r}, api, viaSlack{api}}, r.cfg.releases, log)
+	res, err := measureLatency(ctx, r, []system{&floor{r}, api, viaSlack{api}, newOwnSigned(r)}, r.cfg.releases, log)
 	if err != nil {
 		return err
 	}
-	fl, ours, slack := res[0], res[1], res[2]
+	fl, ours, slack, own := res[0], res[1], res[2], res[3]
 	rep.percentileRows("API decision → next stage's activity started", ours.all, fl.all, "p50 ≤ 12 ms, p99 ≤ 30 ms, ≤ 1.10×")
 	rep.hopRows("", ours.paths, fl.paths)
 	for _, g := range gates {
@@ -48,6 +48,8 @@ func runLatency(ctx context.Context, r *rig, rep *report, log io.Writer) error {
 	}
 	rep.percentileRows("Slack click → next stage's activity started", slack.all, fl.all, "p50 ≤ 12 ms, p99 ≤ 30 ms, ≤ 1.10×")
 	rep.percentileRows("gateway answer (API: the decide Update's result; floor: SignalWorkflow returns)", ours.answers, fl.answers, "p50 ≤ 15 ms")
+	rep.percentileRows("own-signed decision → next activity (ratio: against the gateway-signed API decision)", own.all, ours.all, "≤ 1.10×")
+	rep.percentileRows("own-signed decision's gateway answer (ratio: against the gateway-signed one)", own.answers, ours.answers, "")
 	rep.percentileRows("Slack acknowledgement, one click at a time", slack.answers, nil, "p99 < 100 ms")
 	rep.historyRows(ours.history, fl.history)
 	rep.latencyGoals("API decision → next activity started", ours.all, fl.all)
