@@ -33,6 +33,13 @@ type Local struct {
 	// from; "" means Root/deployments/policy.yaml.
 	BasePolicy string
 
+	// PlaintextPayloads: clients get no payload key (the bench's "off"
+	// run); by default every payload is encrypted (codec).
+	PlaintextPayloads bool
+	// PayloadKeys: the key ring the roles and clients get, active first
+	// (a rotation); nil: the stack's own key (Credentials.PayloadKeyFile).
+	PayloadKeys []string
+
 	// Cluster, when set, is the server instead of Server: the roles call
 	// its frontend with their own certificates (cluster.go).
 	Cluster *Cluster
@@ -104,7 +111,8 @@ func (l *Local) WriteKeys() error {
 // Credentials is the stack's server authorization: data/temporal/ holds
 // the server's config, an API key per identity and the local CA.
 func (l *Local) Credentials() Credentials {
-	return Credentials{Dir: filepath.Join(l.DataDir, "temporal")}
+	return Credentials{Dir: filepath.Join(l.DataDir, "temporal"), PlaintextPayloads: l.PlaintextPayloads,
+		PayloadKeys: l.PayloadKeys}
 }
 
 // ServerConfigFile is the running server's authorization config: the
