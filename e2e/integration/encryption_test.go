@@ -3,6 +3,8 @@ package integration
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -20,6 +22,7 @@ import (
 
 	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/codec"
+	"github.com/foureyes/foureyes/internal/devstack"
 )
 
 // TestPayloadsEncryptedAcrossAKeyRotation: a release starts under the
@@ -71,6 +74,32 @@ func TestPayloadsEncryptedAcrossAKeyRotation(t *testing.T) {
 		secrets = append(secrets, c)
 	}
 	s.checkDatabase(creds.Dir, s.git.A, secrets)
+	s.checkCLIDecodes(id, title)
+}
+
+// checkCLIDecodes: `temporal workflow show` shows ciphertext, the title in
+// plaintext only through the codec server with an operator's key (the
+// release manager's may not read: the CLI gives up with a deadline), and
+// the codec server logged the decodes.
+func (s *stackT) checkCLIDecodes(id, title string) {
+	plain, err := s.workflowShow(id, devstack.IdentityOperator, "")
+	require.NoError(s.t, err)
+	enc, data := startInput(s.t, plain)
+	require.Equal(s.t, codec.EncodingEncrypted, enc)
+	require.NotContains(s.t, data, title)
+
+	decoded, err := s.workflowShow(id, devstack.IdentityOperator, devstack.IdentityOperator)
+	require.NoError(s.t, err)
+	enc, data = startInput(s.t, decoded)
+	require.Equal(s.t, "json/plain", enc, "decoded through the codec server")
+	require.Contains(s.t, data, title)
+
+	refused, err := s.workflowShow(id, devstack.IdentityOperator, devstack.IdentityReleaseManager)
+	require.NotContains(s.t, string(refused), base64.StdEncoding.EncodeToString([]byte(`"title":"`+title)),
+		"the release manager's key may not read payloads (%v)", err)
+	logs, err := os.ReadFile(s.Local.Codec.LogFile)
+	require.NoError(s.t, err)
+	require.Contains(s.t, string(logs), `msg="payloads decoded" component=codecserver identity=operator`)
 }
 
 // waitOpenGate polls the status query until gate is the open gate.
@@ -156,4 +185,26 @@ func (s *stackT) checkDatabase(dir, control string, secrets []string) {
 	for _, sec := range secrets {
 		require.False(s.t, bytes.Contains(all, []byte(sec)), "%q is in plaintext in %v", sec, files)
 	}
+}
+
+// startInput is the encoding and data of the release's start input in the
+// output of `temporal workflow show -o json`.
+func startInput(t *testing.T, out []byte) (encoding, data string) {
+	var h struct {
+		Events []struct {
+			Attrs struct {
+				Input struct {
+					Payloads []struct {
+						Metadata map[string][]byte `json:"metadata"`
+						Data     []byte            `json:"data"`
+					} `json:"payloads"`
+				} `json:"input"`
+			} `json:"workflowExecutionStartedEventAttributes"`
+		} `json:"events"`
+	}
+	require.NoError(t, json.Unmarshal(out, &h), "%.300s", out)
+	require.NotEmpty(t, h.Events)
+	p := h.Events[0].Attrs.Input.Payloads
+	require.Len(t, p, 1)
+	return string(p[0].Metadata["encoding"]), string(p[0].Data)
 }
