@@ -37,8 +37,19 @@ func InfoCaller(ctx context.Context) (Caller, error) {
 }
 
 // ServerCaller reads the calling run's history from the server with the
-// role's own client.
+// role's own client, its payloads in plaintext.
 func ServerCaller(ctx context.Context) (Caller, error) {
+	return ServerCallerWith(converter.GetDefaultDataConverter())(ctx)
+}
+
+// ServerCallerWith reads the calling run's history like ServerCaller,
+// decoding its payloads with dc: the role's client's converter, which
+// decrypts them (history events reach a client as the server keeps them).
+func ServerCallerWith(dc converter.DataConverter) CallerReader {
+	return func(ctx context.Context) (Caller, error) { return serverCaller(ctx, dc) }
+}
+
+func serverCaller(ctx context.Context, dc converter.DataConverter) (Caller, error) {
 	info := activity.GetInfo(ctx)
 	c := Caller{ID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID, Type: info.WorkflowType.Name}
 	it := activity.GetClient(ctx).GetWorkflowHistory(ctx, c.ID, c.RunID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
@@ -47,7 +58,7 @@ func ServerCaller(ctx context.Context) (Caller, error) {
 		if err != nil {
 			return c, fmt.Errorf("reading the history of %s: %w", c.ID, err)
 		}
-		if err := c.take(ev); err != nil {
+		if err := c.take(dc, ev); err != nil {
 			return c, fmt.Errorf("history of %s, event %d: %w", c.ID, ev.GetEventId(), err)
 		}
 	}
@@ -55,8 +66,7 @@ func ServerCaller(ctx context.Context) (Caller, error) {
 }
 
 // take keeps what the judgement needs of one history event.
-func (c *Caller) take(ev *historypb.HistoryEvent) error {
-	dc := converter.GetDefaultDataConverter()
+func (c *Caller) take(dc converter.DataConverter, ev *historypb.HistoryEvent) error {
 	if a := ev.GetWorkflowExecutionStartedEventAttributes(); a != nil {
 		if p := a.GetInput().GetPayloads(); len(p) > 0 {
 			return dc.FromPayload(p[0], &c.Request)

@@ -11,7 +11,6 @@ import (
 	"github.com/google/uuid"
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/converter"
 
 	"github.com/foureyes/foureyes/api"
 )
@@ -111,7 +110,12 @@ func (f *foureyes) next(gate string, a *historypb.ActivityTaskScheduledEventAttr
 		return gate == "approval"
 	case api.ActivityNotify:
 		var n api.Notification
-		err := converter.GetDefaultDataConverter().FromPayloads(a.GetInput(), &n)
+		// The history holds the payloads as written: encrypted with the
+		// stack's key (devstack), so decoded with the stack's converter.
+		dc, err := f.r.Local.Credentials().Temporal("", "").DataConverter()
+		if err == nil {
+			err = dc.FromPayloads(a.GetInput(), &n)
+		}
 		return gate == "review" && err == nil && n.Kind == api.NotifyPrompt && n.Gate == "approval"
 	}
 	return false
@@ -143,7 +147,10 @@ func (f *floor) next(gate string, a *historypb.ActivityTaskScheduledEventAttribu
 		return gate == "approval"
 	case floorPrompt:
 		var g string
-		err := converter.GetDefaultDataConverter().FromPayloads(a.GetInput(), &g)
+		dc, err := f.r.Local.Credentials().Temporal("", "").DataConverter() // as foureyes.next
+		if err == nil {
+			err = dc.FromPayloads(a.GetInput(), &g)
+		}
 		return gate == "review" && err == nil && g == "approval"
 	}
 	return false

@@ -12,7 +12,11 @@ import (
 
 	"github.com/sethvargo/go-envconfig"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/foureyes/foureyes/codec"
 )
 
 // Temporal is how every process reaches the Temporal service (TEMPORAL_*).
@@ -30,6 +34,13 @@ type Temporal struct {
 	// server) or none (a server on the same host or network: gzip only
 	// costs CPU on both sides; docs/benchmarks.md).
 	Compression string `env:"TEMPORAL_GRPC_COMPRESSION, default=gzip"`
+	// PayloadKeyFile is the active AES-256 key that encrypts every payload
+	// this process writes (codec.ReadKeyFile: ID.key, base64); the key
+	// itself never enters Temporal or a log, only its id does.
+	PayloadKeyFile string `env:"FOUREYES_PAYLOAD_KEY_FILE"`
+	// PayloadOldKeyFiles are keys that only decrypt: what was written before
+	// a rotation (comma-separated; docs/DESIGN.md, "Payload encryption").
+	PayloadOldKeyFiles []string `env:"FOUREYES_PAYLOAD_OLD_KEY_FILES"`
 }
 
 // LoadTemporal reads the TEMPORAL_* variables.
@@ -47,7 +58,36 @@ func LoadTemporal(ctx context.Context, l envconfig.Lookuper) (Temporal, error) {
 	if err := t.readAPIKeyFile(); err != nil {
 		return Temporal{}, err
 	}
+	if len(t.PayloadOldKeyFiles) > 0 && t.PayloadKeyFile == "" {
+		return Temporal{}, errors.New("FOUREYES_PAYLOAD_OLD_KEY_FILES needs FOUREYES_PAYLOAD_KEY_FILE, the active key")
+	}
+	if _, err := t.Codec(); err != nil {
+		return Temporal{}, err
+	}
 	return t, nil
+}
+
+// Codec is the payload codec of t's key files, nil when no key is set
+// (payloads in plaintext).
+func (t Temporal) Codec() (*codec.Codec, error) {
+	if t.PayloadKeyFile == "" {
+		return nil, nil
+	}
+	ring, err := codec.LoadKeyRing(t.PayloadKeyFile, t.PayloadOldKeyFiles)
+	if err != nil {
+		return nil, fmt.Errorf("FOUREYES_PAYLOAD_KEY_FILE: %w", err)
+	}
+	return codec.New(ring), nil
+}
+
+// DataConverter is what payloads pass through: encrypted with t's key
+// ring, or the SDK's default without one.
+func (t Temporal) DataConverter() (converter.DataConverter, error) {
+	c, err := t.Codec()
+	if err != nil || c == nil {
+		return converter.GetDefaultDataConverter(), err
+	}
+	return c.DataConverter(), nil
 }
 
 // readAPIKeyFile moves the key of TEMPORAL_API_KEY_FILE into APIKey.
@@ -71,7 +111,8 @@ func (t *Temporal) readAPIKeyFile() error {
 
 // ClientOptions returns client options for t: address, namespace, identity
 // and logger (slog.Default() if nil); an API key turns on TLS, a cert and key
-// pair turns on mTLS, a CA file sets the trusted roots. Errors name the file.
+// pair turns on mTLS, a CA file sets the trusted roots, a payload key
+// encrypts every payload and failure message (codec). Errors name the file.
 func (t Temporal) ClientOptions(identity string, logger *slog.Logger) (client.Options, error) {
 	if logger == nil {
 		logger = slog.Default()
@@ -90,6 +131,15 @@ func (t Temporal) ClientOptions(identity string, logger *slog.Logger) (client.Op
 		return client.Options{}, err
 	}
 	opts.ConnectionOptions.TLS = cfg
+	if opts.DataConverter, err = t.DataConverter(); err != nil {
+		return client.Options{}, err
+	}
+	if t.PayloadKeyFile != "" {
+		// A failure's message and stack trace go into its encoded (so
+		// encrypted) attributes: they can quote commits and comments.
+		opts.FailureConverter = temporal.NewDefaultFailureConverter(temporal.DefaultFailureConverterOptions{
+			DataConverter: opts.DataConverter, EncodeCommonAttributes: true})
+	}
 	if t.Compression == "none" {
 		opts.ConnectionOptions.GrpcCompression = &client.GrpcCompressionNone{}
 	}

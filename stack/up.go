@@ -25,6 +25,7 @@ var roleNames = config.Roles
 type upConfig struct {
 	root, dataDir, binDir     string
 	port, uiPort, gatewayPort int
+	codecPort                 int
 	metricsPort               int // first of five; 0 = free ports, <0 = none
 	demo, exitAfterDemo       bool
 	cluster                   bool // stack cluster: PostgreSQL, four services, mTLS
@@ -52,6 +53,7 @@ func parseUp(args []string) (upConfig, error) {
 	fs.IntVar(&c.port, "port", 7233, "Temporal frontend port")
 	fs.IntVar(&c.uiPort, "ui-port", 8233, "Temporal Web UI port (0 = no UI)")
 	fs.IntVar(&c.gatewayPort, "gateway-port", 8480, "approval gateway port")
+	fs.IntVar(&c.codecPort, "codec-port", 8234, "codec server port (decrypts payloads for the Web UI and the CLI)")
 	fs.IntVar(&c.metricsPort, "metrics-port", 9464, "Prometheus /metrics of the roles on this port and the 4 after it (0 = free ports, -1 = none)")
 	fs.StringVar(&c.dataDir, "data", filepath.Join(root, "data"), "data folder")
 	fs.StringVar(&c.binDir, "bin", filepath.Join(root, ".tools", "bin"), "where worker and starter are built")
@@ -137,6 +139,16 @@ func (s *stack) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// The cluster's readers are certificate subjects: the codec server
+	// takes API keys only, so it runs beside the local server alone.
+	if !s.cfg.cluster {
+		if _, err := step(s.out, "codec server", func() (string, error) {
+			_, err := s.local.StartCodecServer(ctx)
+			return s.local.CodecURL(), err
+		}); err != nil {
+			return err
+		}
+	}
 	if err := s.startRoles(ctx); err != nil {
 		return err
 	}
@@ -146,7 +158,8 @@ func (s *stack) start(ctx context.Context) error {
 
 // checkPorts fails early, with a hint, when a port is taken.
 func (s *stack) checkPorts() error {
-	ports := map[string]int{"--port": s.cfg.port, "--ui-port": s.cfg.uiPort, "--gateway-port": s.cfg.gatewayPort}
+	ports := map[string]int{"--port": s.cfg.port, "--ui-port": s.cfg.uiPort, "--gateway-port": s.cfg.gatewayPort,
+		"--codec-port": s.cfg.codecPort}
 	for i := range roleNames {
 		if s.cfg.metricsPort > 0 {
 			ports[fmt.Sprintf("--metrics-port (+%d)", i)] = s.cfg.metricsPort + i
@@ -215,6 +228,10 @@ func (s *stack) printAddresses() {
 		logf(s.out, "Temporal Web UI    http://localhost:%d/namespaces/default/workflows", s.cfg.uiPort)
 	}
 	logf(s.out, "approval gateway   %s (POST /v1/decisions)", s.local.GatewayURL())
+	if s.local.Codec != nil {
+		logf(s.out, "codec server       %s (readers sign in at /login for the Web UI; CLI: --codec-endpoint %s --codec-auth \"Bearer $(cat OPERATOR_KEY)\")",
+			s.local.CodecURL(), s.local.CodecURL())
+	}
 	for _, role := range roleNames {
 		if url, ok := s.metrics[role]; ok {
 			logf(s.out, "metrics %-12s %s", role, url)
@@ -280,5 +297,5 @@ func (s *stack) shutdown() {
 func newStack(cfg upConfig, out io.Writer) *stack {
 	return &stack{cfg: cfg, out: out, bin: cfg.binDir, logDir: filepath.Join(cfg.dataDir, "logs"),
 		local: &devstack.Local{Root: cfg.root, DataDir: cfg.dataDir, BinDir: cfg.binDir,
-			Port: cfg.port, UIPort: cfg.uiPort, GatewayPort: cfg.gatewayPort}}
+			Port: cfg.port, UIPort: cfg.uiPort, GatewayPort: cfg.gatewayPort, CodecPort: cfg.codecPort}}
 }

@@ -134,6 +134,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.TLS.UICertFile, "ui-tls-cert", "", "the Web UI's client certificate (mTLS)")
 	fs.StringVar(&o.TLS.UIKeyFile, "ui-tls-key", "", "the Web UI's client key (mTLS)")
 	fs.StringVar(&o.TLS.ServerName, "ui-tls-server-name", "", "name the Web UI checks in the frontend's certificate")
+	fs.StringVar(&o.UICodecEndpoint, "ui-codec-endpoint", "", "codec server the Web UI decodes payloads with (the browser sends it its cookies); \"\": none")
 	cluster := addClusterFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err

@@ -132,6 +132,11 @@ func deployRole(ctx context.Context, e roleEnv) (*role, error) {
 		StateDir: cfg.StateDir, Command: cfg.Command, VerifyCommand: cfg.VerifyCommand,
 		RollbackCommand: cfg.RollbackCommand, Timeout: cfg.Timeout, Credentials: cfg.Credentials,
 		PolicyFile: cfg.PolicyFile, Signer: signer}
+	dc, err := e.temporal.DataConverter()
+	if err != nil {
+		return nil, err
+	}
+	acts.Caller = activities.ServerCallerWith(dc)
 	return activityRole(cfg.Identity, api.QueueDeploy, acts), nil
 }
 

@@ -51,6 +51,8 @@ type process struct {
 	metrics       *metrics
 	metricsListen string
 	metricsAddr   string // where it listens, once it does
+	// payloadKey is the id of the key that encrypts payloads ("": none).
+	payloadKey string
 }
 
 // run returns the exit code; start-up errors are one line on stderr.
@@ -100,6 +102,9 @@ func setup(ctx context.Context, args []string, l envconfig.Lookuper, stdout, std
 		return nil, fmt.Errorf("role %s: %w", name, err)
 	}
 	p := &process{name: name, role: r, opts: opts, log: logger}
+	if c, _ := tc.Codec(); c != nil { // LoadTemporal has read it once already
+		p.payloadKey = c.ActiveKeyID()
+	}
 	return p, p.setupMetrics(ctx, l)
 }
 
@@ -152,7 +157,10 @@ func (p *process) run(ctx context.Context) error {
 	}
 	defer w.Stop()
 	p.log.Info("worker started", "identity", p.role.identity, "queue", p.role.queue,
-		"namespace", p.opts.Namespace, "temporal", p.opts.HostPort)
+		"namespace", p.opts.Namespace, "temporal", p.opts.HostPort, "payload_key", p.payloadKey)
+	if p.payloadKey == "" {
+		p.log.Warn("payloads are not encrypted: FOUREYES_PAYLOAD_KEY_FILE is not set (docs/DESIGN.md, \"Payload encryption\")")
+	}
 	err = p.wait(ctx, c, ln, fatal)
 	p.log.Info("worker stopping")
 	return err

@@ -3,6 +3,7 @@ package integration
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -42,16 +43,44 @@ func (s *stackT) recordHistory(id string, res api.ReleaseResult, label ...string
 	st := s.status(id)
 	name := strings.Join(append([]string{st.Request.Service, st.Request.Environment,
 		strings.ReplaceAll(res.Status, "_", "-")}, label...), "-") + RecordedSuffix
+	// Decoded through the codec server: the replay test's worker holds no
+	// payload key, and a recorded history must not either.
+	out, err := s.workflowShow(id, devstack.IdentityOperator, devstack.IdentityOperator)
+	require.NoError(s.t, err)
+	require.NoError(s.t, os.WriteFile(filepath.Join(dir, name), out, 0o644))
+	s.t.Logf("recorded the history of %s in %s (%d bytes)", id, filepath.Join(dir, name), len(out))
+}
+
+// workflowShow runs `temporal workflow show -o json` as identity, through
+// the codec server with reader's API key ("": without the codec server).
+func (s *stackT) workflowShow(id, identity, reader string) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, s.cli, "workflow", "show", "-w", id, "-o", "json")
-	env, err := s.Local.Credentials().CLIEnv(s.Local.Server.Addr, devstack.IdentityOperator)
-	require.NoError(s.t, err)
+	args := []string{"workflow", "show", "-w", id, "-o", "json"}
+	creds := s.Local.Credentials()
+	if reader != "" {
+		if s.Local.Codec == nil {
+			if _, err := s.Local.StartCodecServer(ctx); err != nil {
+				return nil, err
+			}
+		}
+		key, err := creds.ReadKey(reader)
+		if err != nil {
+			return nil, err
+		}
+		args = append(args, "--codec-endpoint", s.Local.CodecURL(), "--codec-auth", "Bearer "+key)
+	}
+	cmd := exec.CommandContext(ctx, s.cli, args...)
+	env, err := creds.CLIEnv(s.Local.Server.Addr, identity)
+	if err != nil {
+		return nil, err
+	}
 	cmd.Env = env
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
-	require.NoError(s.t, err, "temporal workflow show: %s", stderr.String())
-	require.NoError(s.t, os.WriteFile(filepath.Join(dir, name), out, 0o644))
-	s.t.Logf("recorded the history of %s in %s (%d bytes)", id, filepath.Join(dir, name), len(out))
+	if err != nil {
+		return out, fmt.Errorf("temporal %v: %w: %s", args[:5], err, stderr.String())
+	}
+	return out, nil
 }

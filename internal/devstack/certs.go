@@ -62,6 +62,9 @@ func (c Certs) Ensure() error {
 	if err != nil {
 		return err
 	}
+	if err := ensurePayloadKey(c.Dir); err != nil {
+		return fmt.Errorf("payload key: %w", err)
+	}
 	want := []struct {
 		cert, key string
 		tmpl      *x509.Certificate
@@ -124,8 +127,8 @@ func (c Certs) writeConfig() error {
 // ClientEnv is the TEMPORAL_* environment of identity calling addr: its own
 // certificate and key by file, the cluster's CA.
 func (c Certs) ClientEnv(addr, identity string) []string {
-	return []string{"TEMPORAL_ADDRESS=" + addr, "TEMPORAL_TLS_CERT=" + c.ClientCertFile(identity),
-		"TEMPORAL_TLS_KEY=" + c.ClientKeyFile(identity), "TEMPORAL_TLS_CA=" + c.CAFile()}
+	return append([]string{"TEMPORAL_ADDRESS=" + addr, "TEMPORAL_TLS_CERT=" + c.ClientCertFile(identity),
+		"TEMPORAL_TLS_KEY=" + c.ClientKeyFile(identity), "TEMPORAL_TLS_CA=" + c.CAFile()}, payloadEnv([]string{payloadKeyFile(c.Dir)})...)
 }
 
 // PasswordFile holds the temporal database user's password (0600).

@@ -296,6 +296,7 @@ func (c *Cluster) Temporal(identity string) config.Temporal {
 	t := config.Temporal{Address: c.FrontendAddr(), Namespace: "default", TLSCA: k.CAFile(), Compression: "none"}
 	if identity != "" {
 		t.TLSCert, t.TLSKey = k.ClientCertFile(identity), k.ClientKeyFile(identity)
+		t.PayloadKeyFile = payloadKeyFile(k.Dir)
 	}
 	return t
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/foureyes/foureyes/activities"
 	"github.com/foureyes/foureyes/api"
+	"github.com/foureyes/foureyes/codec"
 	"github.com/foureyes/foureyes/config"
 	"github.com/foureyes/foureyes/internal/serverconfig"
 	"github.com/foureyes/foureyes/workflows"
@@ -53,7 +54,54 @@ func serverRole(identity string) string {
 // key per identity (keys/IDENTITY.key, 0600; the config keeps only their
 // SHA-256) and a local CA with the frontend's certificate (tls/), all under
 // Dir. Each process of the stack is given only its own key.
-type Credentials struct{ Dir string }
+type Credentials struct {
+	Dir string
+	// PlaintextPayloads leaves the clients' payloads unencrypted (the
+	// bench's "off" run); otherwise every client gets PayloadKeyFile.
+	PlaintextPayloads bool
+	// PayloadKeys are the key files clients get, the active one first and
+	// then the decrypt-only ones (a rotation); nil: PayloadKeyFile alone.
+	PayloadKeys []string
+}
+
+// PayloadKeyFile is the AES-256 key every client of the stack encrypts
+// its payloads with (codec), made by Ensure; the server never sees it.
+func (c Credentials) PayloadKeyFile() string { return payloadKeyFile(c.Dir) }
+
+func payloadKeyFile(dir string) string {
+	return filepath.Join(dir, "payload-keys", PayloadKeyID+".key")
+}
+
+// PayloadKeyID is the id of the stack's payload key (rotation: docs/DESIGN.md).
+const PayloadKeyID = "payload-1"
+
+func ensurePayloadKey(dir string) error {
+	_, err := codec.WriteKeyFile(filepath.Dir(payloadKeyFile(dir)), PayloadKeyID)
+	return err
+}
+
+// payloadKeys is the ring clients get: active key first.
+func (c Credentials) payloadKeys() []string {
+	switch {
+	case c.PlaintextPayloads:
+		return nil
+	case len(c.PayloadKeys) > 0:
+		return c.PayloadKeys
+	}
+	return []string{c.PayloadKeyFile()}
+}
+
+// payloadEnv is the FOUREYES_PAYLOAD_* settings of a client with keys.
+func payloadEnv(keys []string) []string {
+	if len(keys) == 0 {
+		return nil
+	}
+	env := []string{"FOUREYES_PAYLOAD_KEY_FILE=" + keys[0]}
+	if len(keys) > 1 {
+		env = append(env, "FOUREYES_PAYLOAD_OLD_KEY_FILES="+strings.Join(keys[1:], ","))
+	}
+	return env
+}
 
 // ConfigFile is the server's authorization config.
 func (c Credentials) ConfigFile() string { return filepath.Join(c.Dir, "temporal-server.yaml") }
@@ -71,6 +119,9 @@ func (c Credentials) Ensure() error {
 	}
 	if err := c.ensureTLS(); err != nil {
 		return fmt.Errorf("local CA: %w", err)
+	}
+	if err := ensurePayloadKey(c.Dir); err != nil {
+		return fmt.Errorf("payload key: %w", err)
 	}
 	cfg := serverconfig.Config{Namespace: "default", Roles: ServerRoles()}
 	for _, id := range ServerIdentities() {
@@ -151,8 +202,8 @@ func writeServerConfig(path string, cfg serverconfig.Config) error {
 // ClientEnv is the TEMPORAL_* environment of a client calling addr as
 // identity: the key by file (kept out of /proc/*/environ), the local CA.
 func (c Credentials) ClientEnv(addr, identity string) []string {
-	return []string{"TEMPORAL_ADDRESS=" + addr, "TEMPORAL_API_KEY_FILE=" + c.KeyFile(identity),
-		"TEMPORAL_TLS_CA=" + c.CAFile()}
+	return append([]string{"TEMPORAL_ADDRESS=" + addr, "TEMPORAL_API_KEY_FILE=" + c.KeyFile(identity),
+		"TEMPORAL_TLS_CA=" + c.CAFile()}, payloadEnv(c.payloadKeys())...)
 }
 
 // Anonymous is how a client with no credential reaches the server at addr:
@@ -165,6 +216,9 @@ func (c Credentials) Anonymous(addr string) config.Temporal {
 func (c Credentials) Temporal(addr, identity string) config.Temporal {
 	t := c.Anonymous(addr)
 	t.APIKeyFile = c.KeyFile(identity)
+	if keys := c.payloadKeys(); len(keys) > 0 {
+		t.PayloadKeyFile, t.PayloadOldKeyFiles = keys[0], keys[1:]
+	}
 	return t
 }
 

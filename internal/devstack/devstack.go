@@ -87,11 +87,11 @@ func BuildBinaries(root, outDir string, out io.Writer) error {
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return err
 	}
-	cmd := exec.Command("go", "build", "-o", outDir+string(filepath.Separator), "./worker", "./starter")
+	cmd := exec.Command("go", "build", "-o", outDir+string(filepath.Separator), "./worker", "./starter", "./codecserver")
 	cmd.Dir = root
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("go build ./worker ./starter: %w", err)
+		return fmt.Errorf("go build ./worker ./starter ./codecserver: %w", err)
 	}
 	return nil
 }

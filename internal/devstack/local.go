@@ -33,13 +33,24 @@ type Local struct {
 	// from; "" means Root/deployments/policy.yaml.
 	BasePolicy string
 
+	// PlaintextPayloads: clients get no payload key (the bench's "off"
+	// run); by default every payload is encrypted (codec).
+	PlaintextPayloads bool
+	// PayloadKeys: the key ring the roles and clients get, active first
+	// (a rotation); nil: the stack's own key (Credentials.PayloadKeyFile).
+	PayloadKeys []string
+
 	// Cluster, when set, is the server instead of Server: the roles call
 	// its frontend with their own certificates (cluster.go).
 	Cluster *Cluster
 
 	Server *Process
 	Roles  map[string]*Process
-	mu     sync.Mutex
+	// Codec is the codec server (StartCodecServer), on CodecPort (0: a
+	// free one, picked at start).
+	Codec     *Process
+	CodecPort int
+	mu        sync.Mutex
 }
 
 // LogDir is where every process of the stack logs.
@@ -104,7 +115,8 @@ func (l *Local) WriteKeys() error {
 // Credentials is the stack's server authorization: data/temporal/ holds
 // the server's config, an API key per identity and the local CA.
 func (l *Local) Credentials() Credentials {
-	return Credentials{Dir: filepath.Join(l.DataDir, "temporal")}
+	return Credentials{Dir: filepath.Join(l.DataDir, "temporal"), PlaintextPayloads: l.PlaintextPayloads,
+		PayloadKeys: l.PayloadKeys}
 }
 
 // ServerConfigFile is the running server's authorization config: the
@@ -119,7 +131,7 @@ func (l *Local) ServerConfigFile() string {
 
 // StartServer starts foureyes' Temporal server (bin: EnsureTemporalServer)
 // on the stack's SQLite file, data/temporal/temporal-server.db.
-func (l *Local) StartServer(ctx context.Context, bin string) error {
+func (l *Local) StartServer(ctx context.Context, bin string) (err error) {
 	t := DefaultTuning
 	if l.Tuning != nil {
 		t = *l.Tuning
@@ -128,8 +140,17 @@ func (l *Local) StartServer(ctx context.Context, bin string) error {
 	if err := creds.Ensure(); err != nil {
 		return fmt.Errorf("server credentials in %s: %w", creds.Dir, err)
 	}
+	codecURL := ""
+	if l.UIPort != 0 {
+		if l.CodecPort == 0 { // known before the UI starts, which points at it
+			if l.CodecPort, err = FreePort(); err != nil {
+				return err
+			}
+		}
+		codecURL = "http://localhost:" + strconv.Itoa(l.CodecPort)
+	}
 	p, err := StartServer(ctx, ServerOptions{
-		Bin: bin, Creds: creds, DataDir: creds.Dir, Port: l.Port, UIPort: l.UIPort,
+		Bin: bin, Creds: creds, DataDir: creds.Dir, Port: l.Port, UIPort: l.UIPort, UICodec: codecURL,
 		LogFile: filepath.Join(l.LogDir(), "temporal.log"), SQLitePragmas: t.SQLitePragmas, DynamicConfig: t.DynamicConfig, PprofListen: t.PprofListen, MetricsPort: t.MetricsPort,
 	})
 	if err == nil {
@@ -292,6 +313,9 @@ func (l *Local) processes() []*Process {
 	if l.Server != nil {
 		ps = append(ps, l.Server)
 	}
+	if l.Codec != nil {
+		ps = append(ps, l.Codec)
+	}
 	for _, name := range config.Roles {
 		if p := l.Roles[name]; p != nil {
 			ps = append(ps, p)
@@ -304,7 +328,7 @@ func (l *Local) processes() []*Process {
 func (l *Local) StopRoles() {
 	var wg sync.WaitGroup
 	for _, p := range l.processes() {
-		if p == l.Server {
+		if p == l.Server || p == l.Codec {
 			continue
 		}
 		wg.Add(1)
@@ -323,6 +347,11 @@ func (l *Local) Stop() int {
 		n--
 	}
 	l.StopRoles()
+	if l.Codec != nil {
+		_ = l.Codec.Stop()
+		l.Codec = nil
+		n--
+	}
 	if l.Server != nil {
 		_ = l.Server.Stop()
 		l.Server = nil

@@ -24,6 +24,7 @@ type ServerOptions struct {
 	DataDir       string        // its SQLite file temporal-server.db; required
 	Port          int           // frontend gRPC port; 0 picks a free one
 	UIPort        int           // Web UI port; 0 = no UI
+	UICodec       string        // codec server the Web UI decodes with ("": none)
 	LogFile       string        // server stdout/stderr; required
 	DynamicConfig []string      // KEY=VALUE (value is JSON)
 	SQLitePragmas []string      // PRAGMA=VALUE
@@ -95,6 +96,9 @@ func serverArgs(o ServerOptions) []string {
 	if o.UIPort != 0 {
 		// The UI server calls the frontend as the read-only operator.
 		args = append(args, "--tls-ca", c.CAFile(), "--ui-api-key-file", c.KeyFile(IdentityOperator))
+		if o.UICodec != "" {
+			args = append(args, "--ui-codec-endpoint", o.UICodec)
+		}
 	}
 	for _, kv := range o.DynamicConfig {
 		args = append(args, "--dynamic-config", kv)

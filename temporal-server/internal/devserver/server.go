@@ -59,7 +59,11 @@ type Options struct {
 	// UIAPIKey is the API key the Web UI calls the frontend with: it must be
 	// an operator's (read-only). Without one, the UI is denied everything.
 	UIAPIKey string
-	TLS      TLSOptions
+	// UICodecEndpoint is the codec server the Web UI decodes payloads with
+	// (the browser calls it with its own credentials, a session cookie);
+	// "": payloads show as the server keeps them.
+	UICodecEndpoint string
+	TLS             TLSOptions
 }
 
 // TLSOptions turn on TLS at the frontend (and for the UI's connection to it).
@@ -367,6 +371,7 @@ func uiServer(o Options, frontendAddr string) *uiserver.Server {
 		TemporalGRPCAddress: frontendAddr,
 		DefaultNamespace:    o.Authz.Namespace,
 		CORS:                uiconfig.CORS{CookieInsecure: true},
+		Codec:               uiconfig.Codec{Endpoint: o.UICodecEndpoint, IncludeCredentials: o.UICodecEndpoint != ""},
 	}
 	if o.TLS.CertFile != "" || o.TLS.CAFile != "" { // CAFile alone: a UI process of a cluster
 		cfg.TLS = uiconfig.TLS{CaFile: o.TLS.CAFile, CertFile: o.TLS.UICertFile, KeyFile: o.TLS.UIKeyFile,
