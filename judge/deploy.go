@@ -75,7 +75,7 @@ func (j *Judge) facts(rel Release, ev Evidence) (Facts, error) {
 	if err != nil {
 		return Facts{}, err
 	}
-	f := Facts{Authors: authors, Unmapped: unmapped, Signers: ChangeSigners(p.BuildDefinition.ExternalParameters.Change), Requester: requester, Comments: true,
+	f := Facts{Authors: authors, Unmapped: unmapped, Signers: SignedOnly(j.Policy, p.BuildDefinition.ExternalParameters.Change, p.BuildDefinition.ExternalParameters.Authors), Requester: requester, Comments: true,
 		Executors: []string{p.RunDetails.Builder.ID, r.Reviewer}}
 	if len(ev.Emergency) > 0 {
 		if f.Declarer, err = j.Declarer(rel, ev.Emergency, requester); err != nil {

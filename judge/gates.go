@@ -2,6 +2,7 @@ package judge
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/foureyes/foureyes/api"
@@ -130,13 +131,22 @@ func orUnknown(id string) string {
 	return id
 }
 
-// ChangeSigners are the identities whose keys signed commits of the
-// change (none for a change read before commits were verified).
-func ChangeSigners(c *attest.Change) []string {
+// SignedOnly are the change's signers that no author, committer or
+// co-author field and no declaration names: they are told "you signed a
+// commit of this change", the others "you authored this change" (the same
+// rule, author).
+func SignedOnly(p *policy.Policy, c *attest.Change, declared []string) []string {
 	if c == nil {
 		return nil
 	}
-	return c.Signers
+	named, _ := p.MapEmails(c.Emails)
+	var out []string
+	for _, id := range c.Signers {
+		if !slices.Contains(named, id) && !slices.Contains(declared, id) {
+			out = append(out, id)
+		}
+	}
+	return out
 }
 
 // AllSigned refuses a change with a commit no person of the policy signed,

@@ -141,7 +141,7 @@ func (j *Judge) trailFacts(rel Release, entries []audit.Entry, t collected) (Fac
 	if err != nil {
 		return Facts{}, err
 	}
-	f := Facts{Authors: authors, Unmapped: unmapped, Signers: ChangeSigners(p.BuildDefinition.ExternalParameters.Change),
+	f := Facts{Authors: authors, Unmapped: unmapped, Signers: SignedOnly(j.Policy, p.BuildDefinition.ExternalParameters.Change, p.BuildDefinition.ExternalParameters.Authors),
 		Comments: true, Executors: []string{p.RunDetails.Builder.ID}}
 	if r, err := j.Review(rel, t.review); err == nil {
 		f.Executors = append(f.Executors, r.Reviewer)

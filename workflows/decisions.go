@@ -22,7 +22,7 @@ import (
 // gate adds itself, its signers and the identity (gate.check).
 func (r *release) facts(now time.Time) policy.Check {
 	return policy.Check{
-		Environment: r.req.Environment, Authors: r.authors(), Signers: judge.ChangeSigners(r.src.change), Unmapped: r.src.unmapped,
+		Environment: r.req.Environment, Authors: r.authors(), Signers: judge.SignedOnly(&r.pol, r.src.change, r.req.Authors), Unmapped: r.src.unmapped,
 		Requester: r.req.Requester, Declarer: r.declarer(), Earlier: r.earlier, Executors: r.executors, Now: now,
 	}
 }

@@ -56,6 +56,7 @@ func startStackWith(t *testing.T, extra func(commits) map[string][]string, promo
 		}
 		return nil
 	}}
+	opts.BasePolicy = stacktest.WithoutOwnProofs
 	if !promotionRules {
 		opts.BasePolicy = stacktest.WithoutPromotion
 	}

@@ -245,3 +245,15 @@ func (s *Stack) Stop() {
 		_ = os.RemoveAll(s.pgDir)
 	}
 }
+
+// WithoutOwnProofs is a BasePolicy: deployments/policy.yaml with its
+// promotion rules, without the proof settings that ask for people's own
+// signatures (tested on their own), so that the approval role's word counts.
+func WithoutOwnProofs(s *Stack) (string, error) {
+	data, err := os.ReadFile(filepath.Join(s.Root, "deployments", "policy.yaml"))
+	if err != nil {
+		return "", err
+	}
+	out := filepath.Join(s.Dir, "base-policy.yaml")
+	return out, os.WriteFile(out, devstack.WithoutOwnProofs(data), 0o644)
+}
