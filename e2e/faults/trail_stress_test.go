@@ -108,15 +108,16 @@ func (st *trailStress) run(t *testing.T, inflight int, bound time.Duration) {
 }
 
 // inject crashes PostgreSQL and history in turn until
-// st.crashes are done or ctx ends (1.5 to 4 s apart: the cluster recovers
-// between crashes, and releases go on reaching their gates and seals).
+// st.crashes are done or ctx ends, 1.5 to 4 s apart (FOUREYES_TRAIL_STRESS_GAP_MIN_MS
+// and _MAX_MS): the cluster recovers between crashes and releases go on
+// reaching their gates and seals; on a loaded machine, space them more.
 func (st *trailStress) inject(ctx context.Context) {
 	targets := []string{"postgres", "history"}
 	if v := os.Getenv("FOUREYES_CLUSTER_TARGETS"); v != "" {
 		targets = strings.Split(v, ",")
 	}
 	for i := 0; i < st.crashes && ctx.Err() == nil; i++ {
-		st.f.crash(ctx, targets[i%len(targets)], st.f.jitter(1500, 4000))
+		st.f.crash(ctx, targets[i%len(targets)], st.f.jitter(knob("FOUREYES_TRAIL_STRESS_GAP_MIN_MS", 1500), knob("FOUREYES_TRAIL_STRESS_GAP_MAX_MS", 4000)))
 		st.done.Add(1)
 		if i%20 == 19 {
 			fmt.Printf("trail stress: %d crashes, %d releases\n", i+1, len(st.f.snapshot()))
