@@ -150,7 +150,7 @@ func (st *trailStress) report(t *testing.T) {
 		t.Fatalf("restarting the orchestrator: %v", err)
 	}
 	var tl tally
-	mismatches, ended := 0, 0
+	mismatches, ended, unanswered := 0, 0, 0
 	for _, r := range f.releases {
 		f.check(r, &tl) // status, deploys, decisions; the trail as replayed
 		if r.err != nil {
@@ -158,7 +158,12 @@ func (st *trailStress) report(t *testing.T) {
 		}
 		ended++
 		replayed := st.trail(r.id)
-		if len(replayed) > 0 && replayed[len(replayed)-1].Hash == r.res.AuditHead {
+		if len(replayed) == 0 { // the query failed: no evidence either way
+			unanswered++
+			t.Errorf("%s: its trail was not answered after the restart", r.id)
+			continue
+		}
+		if replayed[len(replayed)-1].Hash == r.res.AuditHead {
 			continue
 		}
 		mismatches++
@@ -173,8 +178,13 @@ func (st *trailStress) report(t *testing.T) {
 	if mismatches > 0 {
 		keepLogs(t, f.s.Local.LogDir())
 	}
-	figures.Report(t, "trail stress: %d crashes (PostgreSQL and history in turn), releases %d, ended %d, correct %d, duplicate deploys %d, head mismatches %d of %d",
-		st.done.Load(), len(f.releases), ended, tl.correct, tl.duplicates, mismatches, ended)
+	for _, flt := range f.faults {
+		if flt.restartErr != nil {
+			t.Errorf("restarting %s after its crash at %s: %v", flt.target, flt.at.Format(time.TimeOnly), flt.restartErr)
+		}
+	}
+	figures.Report(t, "trail stress: %d crashes (PostgreSQL and history in turn), releases %d, ended %d, correct %d, duplicate deploys %d, head mismatches %d of %d (trails unanswered %d)",
+		st.done.Load(), len(f.releases), ended, tl.correct, tl.duplicates, mismatches, ended-unanswered, unanswered)
 }
 
 func headOf(entries []audit.Entry) string {
