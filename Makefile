@@ -2,13 +2,16 @@
 #   make test     every test, then each fuzz target for 10s (what CI runs: .ci/run)
 #   make faults   the fault-injection, hostile-input and secrets suites on the real stack, verbose
 #   make cluster-faults  the fault suite on the cluster (PostgreSQL, four Temporal services, mTLS), full length
+#   make trail-stress  releases through the cluster while PostgreSQL and history are SIGKILLed (CRASHES, MINUTES): head mismatches with their evidence
 #   make fuzz     each fuzz target for FUZZTIME (default 1m)
 #   make property the separation property test with more cases (CASES, SEED)
 FUZZTIME ?= 1m
 CASES ?= 5000
 SEED ?= 1
+CRASHES ?= 200
+MINUTES ?= 25
 
-.PHONY: test faults cluster-faults fuzz property
+.PHONY: test faults cluster-faults trail-stress fuzz property
 
 test:
 	go run ./stack test
@@ -19,6 +22,9 @@ faults:
 # CI runs a short version (1 role round, 3 crash rounds of 6 releases).
 cluster-faults:
 	FOUREYES_FAULT_STRICT_HEADS=1 FOUREYES_CLUSTER_FAULT_ROUNDS=4 FOUREYES_CLUSTER_CRASH_ROUNDS=6 go test -count=1 -v -timeout 30m -run TestClusterFaults ./e2e/faults
+
+trail-stress:
+	FOUREYES_TRAIL_STRESS=1 FOUREYES_TRAIL_STRESS_CRASHES=$(CRASHES) FOUREYES_TRAIL_STRESS_MINUTES=$(MINUTES) FOUREYES_TRAIL_STRESS_INFLIGHT=16 go test -count=1 -v -timeout 60m -run TestTrailStress ./e2e/faults
 
 fuzz:
 	FOUREYES_FUZZTIME=$(FUZZTIME) go run ./stack test -run='^$$'

@@ -84,7 +84,8 @@ func (s *Server) cancelSigned(ctx context.Context, c caller, req api.CancelRelea
 	pred := attest.Cancel{Binding: attest.Binding{Release: req.ReleaseID, PolicySHA256: bd.PolicyHash}, Scope: scopeOf(bd),
 		RequestID: req.RequestID, Identity: c.identity, Channel: c.channel, Reason: req.Reason,
 		Evidence: c.evidence, At: time.Now().UTC()}
-	env, err := s.attest(attest.ReleaseSubject(req.ReleaseID), attest.PredicateCancel, pred)
+	env, err := attestOnce(s, req.RequestID, attest.ReleaseSubject(req.ReleaseID), attest.PredicateCancel, pred,
+		func(p *attest.Cancel) { p.At, p.Evidence = time.Time{}, attest.Evidence{} })
 	if err != nil {
 		return s.signFailed(ans, err)
 	}

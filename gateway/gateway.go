@@ -95,14 +95,16 @@ type Server struct {
 	signer       *attest.Signer
 	limits       *limiters // nil: no limit
 	bindings     *Bindings
-	page         *pageState // nil: no approval page
+	page         *pageState      // nil: no approval page
+	requests     *signedRequests // one envelope per Update id (requests.go)
 }
 
 // New returns a Server with defaults filled in.
 func New(o Options) *Server {
 	s := &Server{client: o.Client, policy: o.Policy, policyHash: o.PolicyHash, log: o.Logger,
 		maxBody: o.MaxBodyBytes, decisionWait: o.DecisionWait, slack: newSlackState(o.Slack),
-		signer: o.Signer, limits: newLimiters(o.RateLimit), bindings: o.Bindings}
+		signer: o.Signer, limits: newLimiters(o.RateLimit), bindings: o.Bindings,
+		requests: newSignedRequests()}
 	if s.bindings == nil {
 		s.bindings = &Bindings{}
 	}

@@ -44,7 +44,8 @@ func (s *Server) decideSigned(ctx context.Context, c caller, req api.DecisionReq
 	pred := attest.Decision{Binding: attest.Binding{Release: req.ReleaseID, PolicySHA256: bd.PolicyHash}, Scope: scopeOf(bd),
 		RequestID: req.RequestID, Gate: req.Gate, Verdict: req.Verdict, Identity: c.identity,
 		Channel: c.channel, Comment: req.Comment, Evidence: c.evidence, At: time.Now().UTC(), Proof: req.Proof}
-	env, err := s.attest(attest.ArtifactSubject(bd.ArtifactDigest), attest.PredicateDecision, pred)
+	env, err := attestOnce(s, req.RequestID, attest.ArtifactSubject(bd.ArtifactDigest), attest.PredicateDecision, pred,
+		func(p *attest.Decision) { p.At, p.Evidence = time.Time{}, attest.Evidence{} })
 	if err != nil {
 		out, status := s.signFailed(ans, err)
 		return out, status, nil
@@ -71,6 +72,23 @@ func (s *Server) attest(subject attest.Subject, predicateType string, pred any) 
 		return nil, errNoSigner
 	}
 	return s.signer.Attest(subject, predicateType, pred)
+}
+
+// attestOnce signs pred for the Update updateID once: a retry of the same
+// request (the same content once strip has removed its time and evidence)
+// gets the first envelope again (requests.go says why).
+func attestOnce[P any](s *Server, updateID string, subject attest.Subject, predicateType string, pred P, strip func(*P)) (attest.Envelope, error) {
+	content := pred
+	strip(&content)
+	key, err := requestKey(updateID, struct {
+		Subject attest.Subject
+		Type    string
+		Content P
+	}{subject, predicateType, content})
+	if err != nil {
+		return nil, err
+	}
+	return s.requests.once(key, func() (attest.Envelope, error) { return s.attest(subject, predicateType, pred) })
 }
 
 func (s *Server) signFailed(ans api.Answer, err error) (api.Answer, int) {

@@ -1,6 +1,8 @@
 package workflows
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"time"
 
 	"go.temporal.io/sdk/workflow"
@@ -62,9 +64,22 @@ func (r *release) record(ctx workflow.Context, e audit.Entry) {
 	r.now = workflow.Now(ctx).UTC()
 	e.Time = r.now
 	e.Release = r.id
-	r.chain.Append(e)
+	sealed := r.chain.Append(e)
+	r.logEntry(ctx, sealed)
 	r.refreshAwaiting()
 	r.publish(ctx)
+}
+
+// logEntry logs an entry as this execution computed it, with the workflow
+// task it was computed in. The workflow logger is silent on replay, so the
+// log holds what the worker saw first: a trail whose replay disagrees with
+// the result can be compared, entry by entry, with it (issue 27).
+func (r *release) logEntry(ctx workflow.Context, e audit.Entry) {
+	info := workflow.GetInfo(ctx)
+	env := sha256.Sum256(e.Envelope)
+	r.logger(ctx).Info("audit entry", "seq", e.Seq, "type", e.Type, "time", e.Time.Format(time.RFC3339Nano),
+		"actor", e.Actor, "outcome", e.Outcome, "detail", e.Detail, "envelope", hex.EncodeToString(env[:6]),
+		"prev", e.Prev, "hash", e.Hash, "wft_attempt", info.Attempt, "history_length", info.GetCurrentHistoryLength())
 }
 
 func (r *release) setStage(ctx workflow.Context, stage, status string) {

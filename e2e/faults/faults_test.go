@@ -503,11 +503,11 @@ func strictHeads() bool { return os.Getenv("FOUREYES_FAULT_STRICT_HEADS") == "1"
 // replayedTrail asks again once the orchestrator's cache is gone (a
 // restart: the query is then answered by replaying history), when the
 // first answer ended on another head than the result. Seen after
-// PostgreSQL crashes (issue 11's notes): the seal entry differs; a replay
-// of history gave the same trail again in the one case looked at, so the
-// result's head and history's replay disagree (an entry's time is
-// workflow.Now() of its task, which a crash may make differ between the
-// run that completed and a replay).
+// PostgreSQL crashes (issue 11's notes); the cause (issue 27, found with
+// TestTrailStress): a decision's retry signed anew by the gateway, whose
+// envelope Temporal wrote into history while the worker had run the
+// handler on an earlier delivery's. The gateway now sends one envelope per
+// update id; this check stays, for any other way a replay could differ.
 //
 // It returns the trail to check (the replayed one when it ends on the
 // result's head, else the first) and the replayed one, for the diagnosis.

@@ -220,10 +220,16 @@ func (p *Postgres) Stop() error {
 // crash would. The backends are not in the postmaster's process group
 // (each is made a session leader), and while one lives a new postmaster
 // refuses the old shared memory: they are found by parent and killed too.
+// The postmaster is stopped (SIGSTOP) before its children are listed: a
+// backend it forked after the list was taken outlived the crash (an
+// orphan in "startup", seen under load in issue 27's trail stress), and
+// every later start failed with "pre-existing shared memory block is still
+// in use".
 func (p *Postgres) Crash() error {
 	if p.Proc == nil || p.Proc.Exited() {
 		return nil
 	}
+	_ = syscall.Kill(p.Proc.Pid(), syscall.SIGSTOP)
 	children := procstat.Children(p.Proc.Pid())
 	if err := p.Proc.Kill(); err != nil {
 		return err
