@@ -65,7 +65,7 @@ type ref struct {
 
 func attacks(t *testing.T, s *stackT) {
 	begin := time.Now()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute) // 15 kinds of attack, on 2 shared cores
 	defer cancel()
 	a := newAttackRun(t, s)
 	a.startReleases(ctx, t)

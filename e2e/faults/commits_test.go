@@ -20,6 +20,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/foureyes/foureyes/api"
+	"github.com/foureyes/foureyes/policy"
 	"github.com/foureyes/foureyes/internal/demokeys"
 	"github.com/foureyes/foureyes/internal/devstack"
 	"github.com/foureyes/foureyes/internal/gitrepo"
@@ -243,8 +244,8 @@ func (a *attackRun) buildRefused(ctx context.Context, id, want string) error {
 	return nil
 }
 
-// signerRefused: bob reviews; dave, who signed a commit of the change under
-// erin's name, is refused at the approval gate.
+// signerRefused: bob reviews; dave, who signed a commit of the change (under
+// erin's name, or his own under erin's fix), is refused at the approval gate.
 func (a *attackRun) signerRefused(ctx context.Context, id string) error {
 	if err := a.s.WaitStatus(ctx, id, api.StatusAwaitingReview); err != nil {
 		return err
@@ -259,8 +260,11 @@ func (a *attackRun) signerRefused(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	if code != http.StatusForbidden || ans.Reason != "you signed a commit of this change" {
-		return fmt.Errorf("dave approving a change he signed under erin's name: want 403 \"you signed a commit of this change\", got %d %+v", code, ans)
+	// Under erin's name he is told he signed it; as the named author of his
+	// own commit, that he authored it: the same rule, author.
+	if code != http.StatusForbidden || ans.Rule != policy.RuleAuthor ||
+		(ans.Reason != "you signed a commit of this change" && ans.Reason != "you authored this change") {
+		return fmt.Errorf("dave approving a change he signed: want 403 by the author rule, got %d %+v", code, ans)
 	}
 	return nil
 }
