@@ -46,21 +46,23 @@ type commitAttack struct {
 	// refusedBuild is what the failed release's reason must say; "" when
 	// the build goes through and dave's approval must be refused instead.
 	refusedBuild string
+	// attack (optional) runs the attack instead (promotionShape).
+	attack func(a *attackRun, ctx context.Context) error
 }
 
 var commitAttacks = []commitAttack{
 	{"commit-forged", "author and committer set to erin, signed by dave", func(r *signingRepo) (string, error) {
 		return r.commit(erinPerson, "dave")
-	}, ""},
+	}, "", nil},
 	{"commit-first", "a first release: dave's commit under erin's typo fix", func(r *signingRepo) (string, error) {
 		if _, err := r.commit(davePerson, "dave"); err != nil {
 			return "", err
 		}
 		return r.commit(erinPerson, "erin")
-	}, ""},
+	}, "", nil},
 	{"commit-foreign-key", "signed by a key in no policy", func(r *signingRepo) (string, error) {
 		return r.commit(devstack.DemoAlice, "mallory")
-	}, "is unknown_key: signed by SHA256:"},
+	}, "is unknown_key: signed by SHA256:", nil},
 	{"commit-transplant", "another commit's signature", func(r *signingRepo) (string, error) {
 		signed, err := r.commit(devstack.DemoAlice, "alice")
 		if err != nil {
@@ -71,13 +73,20 @@ var commitAttacks = []commitAttack{
 			return "", err
 		}
 		return r.rewritten(sig)
-	}, "does not verify for this commit"},
+	}, "does not verify for this commit", nil},
 	{"commit-sha1", "a SHA-1 ssh-rsa signature", func(r *signingRepo) (string, error) {
 		return r.sha1Signed()
-	}, "is unsupported: an ssh-rsa signature (SHA-1)"},
+	}, "is unsupported: an ssh-rsa signature (SHA-1)", nil},
 	{"commit-gpg", "a GPG signature", func(r *signingRepo) (string, error) {
 		return r.rewritten("-----BEGIN PGP SIGNATURE-----\n\niQEzBAABCAAdFiEE\n=abcd\n-----END PGP SIGNATURE-----")
-	}, "is unsupported: a GPG signature: unsupported"},
+	}, "is unsupported: a GPG signature: unsupported", nil},
+	{"commit-promoted", "a promotion of erin's fix whose staging change hides dave's commit", func(r *signingRepo) (string, error) {
+		var err error
+		if promotedBase, err = r.commit(davePerson, "dave"); err != nil {
+			return "", err
+		}
+		return r.commit(erinPerson, "erin")
+	}, "", (*attackRun).promotionShape},
 }
 
 // commitHeads are the commits the attacks release, by service.
@@ -208,6 +217,9 @@ func (r *signingRepo) sha1Signed() (string, error) {
 func (a *attackRun) signedCommits(ctx context.Context, t *testing.T) {
 	for _, at := range commitAttacks {
 		a.attempt(t, "signed commits", at.name, func() error {
+			if at.attack != nil {
+				return at.attack(a, ctx)
+			}
 			id, err := a.startUndeclared(ctx, at.service, commitHeads[at.service])
 			if err != nil {
 				return err

@@ -215,7 +215,7 @@ func revokedPolicy(root, out, token string) (*policy.Policy, error) {
 	if err != nil {
 		return nil, err
 	}
-	data = withVault(withEmergency(devstack.WithoutPromotionRules(devstack.WithoutOwnProofs(data)))) // the suite's prod releases go straight to prod
+	data = withPromoted(withVault(withEmergency(devstack.WithoutPromotionRules(devstack.WithoutOwnProofs(data))))) // the suite's prod releases go straight to prod
 	repo, err := makeFaultRepo(filepath.Join(filepath.Dir(out), "repo"))
 	if err != nil {
 		return nil, err
