@@ -13,6 +13,7 @@ import (
 	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/internal/demokeys"
+	"github.com/foureyes/foureyes/internal/testpasskey"
 )
 
 // ownKeys (issue "People prove their own decisions"): in environment vault
@@ -38,6 +39,7 @@ func (a *attackRun) ownKeys(ctx context.Context, t *testing.T) {
 		})
 	}
 	a.movedSignatures(ctx, t, approval, bd)
+	a.spoiledPasskeys(ctx, t, approval, bd)
 	a.forgedRequests(ctx, t)
 	if err := a.stillAwaiting(ctx, id, "approval"); err != nil {
 		t.Errorf("after the forgeries: %v", err)
@@ -163,4 +165,34 @@ func (a *attackRun) relayRefusedAs(ctx context.Context, approval *attest.Signer,
 		return fmt.Errorf("answered %s (%s); want refused: %s", o.Outcome, o.Reason, want)
 	}
 	return nil
+}
+
+// vaultPasskey is carol's passkey in the faults stack's policy (withVault).
+var vaultPasskey = testpasskey.New("localhost", "http://localhost:8480")
+
+// spoiledPasskeys: carol's passkey assertions over her real statement, each
+// spoiled in one part, relayed with the approval role's key: refused.
+func (a *attackRun) spoiledPasskeys(ctx context.Context, t *testing.T, approval *attest.Signer, bd api.Binding) {
+	present := byte(0x04) // verified, not present
+	for i, c := range []struct {
+		name string
+		o    testpasskey.Options
+		want string
+	}{
+		{"carol's passkey assertion from another origin", testpasskey.Options{Origin: "https://evil.example"}, "origin https://evil.example is not of relying party localhost"},
+		{"carol's passkey assertion for another relying party", testpasskey.Options{RPID: "evil.example"}, "signed for another relying party than localhost"},
+		{"carol's passkey assertion with user presence off", testpasskey.Options{Flags: &present}, "the user was not present"},
+		{"carol's passkey assertion with a bad signature", testpasskey.Options{BadSignature: true}, "bad signature"},
+	} {
+		a.attempt(t, "own keys", c.name, func() error {
+			rid := fmt.Sprintf("passkey-%d", i)
+			offer, err := a.s.Statement(ctx, "carol", api.DecisionRequest{ReleaseID: bd.ReleaseID, Gate: "approval", Verdict: "approve", RequestID: rid})
+			if err != nil {
+				return err
+			}
+			d := scopedStatement(bd, rid, "carol", api.VerdictApprove)
+			d.Proof = &attest.Proof{Statement: offer.Statement, Passkey: vaultPasskey.Sign(offer.Statement, []byte(rid), c.o)}
+			return a.relayRefusedAs(ctx, approval, bd, d, c.want)
+		})
+	}
 }
