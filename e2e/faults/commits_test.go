@@ -20,10 +20,10 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/foureyes/foureyes/api"
-	"github.com/foureyes/foureyes/policy"
 	"github.com/foureyes/foureyes/internal/demokeys"
 	"github.com/foureyes/foureyes/internal/devstack"
 	"github.com/foureyes/foureyes/internal/gitrepo"
+	"github.com/foureyes/foureyes/policy"
 )
 
 // Attacks on who wrote a change (issue 24), each a repository of its own
