@@ -33,9 +33,13 @@ environments:
       approval: {groups: [owners], quorum: 2, deadline: 24h}
 `
 
-func newJudge(t *testing.T) (*Judge, Release) {
+func newJudge(t *testing.T) (*Judge, Release) { return judgeOf(t, testPolicy) }
+
+// judgeOf is the judge of policy text y with the test keys of every role,
+// and a release under it.
+func judgeOf(t *testing.T, y string) (*Judge, Release) {
 	var b strings.Builder
-	b.WriteString(testPolicy + "keys:\n")
+	b.WriteString(y + "keys:\n")
 	for _, role := range attest.Roles {
 		fmt.Fprintf(&b, "  %s: [%q]\n", role, testkeys.Public(role))
 	}

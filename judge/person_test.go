@@ -30,18 +30,7 @@ func newProofJudge(t *testing.T) (*Judge, Release) {
 	y = strings.Replace(y, "{id: carol,", fmt.Sprintf("{id: carol, webauthn: [{credential_id: %s, public_key: %s, rp_id: %s}],",
 		c.CredentialID, c.PublicKey, c.RPID), 1)
 	y = strings.Replace(y, "approval: {groups: [owners], quorum: 2, deadline: 24h}", "approval: {groups: [owners], quorum: 2, deadline: 24h, proof: approver}", 1)
-	var b strings.Builder
-	b.WriteString(y + "keys:\n")
-	for _, role := range attest.Roles {
-		fmt.Fprintf(&b, "  %s: [%q]\n", role, testkeys.Public(role))
-	}
-	p, err := policy.Parse("policy.yaml", []byte(b.String()))
-	require.NoError(t, err)
-	j, err := New(p)
-	require.NoError(t, err)
-	_, rel := newJudge(t)
-	rel.PolicyHash = policy.HashBytes([]byte(b.String()))
-	return j, rel
+	return judgeOf(t, y)
 }
 
 // personal is who's own statement of a decision at gate of rel.

@@ -22,22 +22,7 @@ var promotedBase string
 // withPromoted adds environment promoted, which takes only what staging ran
 // verified (for a second), for the promotion shape.
 func withPromoted(data []byte) []byte {
-	return []byte(strings.Replace(string(data), "\nenvironments:\n", `
-environments:
-  promoted:
-    requires:
-      environment: staging
-      verified_for: 1s
-    gates:
-      review:
-        groups: [reviewers]
-        quorum: 1
-        deadline: 24h
-      approval:
-        groups: [prod-owners]
-        quorum: 2
-        deadline: 24h
-`, 1))
+	return withEnvironment(data, "promoted", "    requires:\n      environment: staging\n      verified_for: 1s", "")
 }
 
 // promotionShape (issue "Commits prove their authors", the promotion shape):

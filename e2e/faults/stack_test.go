@@ -246,10 +246,17 @@ func withVault(data []byte) []byte {
 	c := vaultPasskey.Credential()
 	data = bytes.Replace(data, []byte("  - id: carol\n"), []byte(fmt.Sprintf(
 		"  - id: carol\n    webauthn: [{credential_id: %s, public_key: %s, rp_id: %s}]\n", c.CredentialID, c.PublicKey, c.RPID)), 1)
-	return bytes.Replace(data, []byte("\nenvironments:\n"), []byte(`
+	return withEnvironment(data, "vault", "    request_proof: requester", "        proof: approver")
+}
+
+// withEnvironment adds environment name with prod's gate rules (review: 1
+// of reviewers; approval: 2 of prod-owners); head are its own lines and
+// approval the approval gate's extra ones.
+func withEnvironment(data []byte, name, head, approval string) []byte {
+	block := fmt.Sprintf(`
 environments:
-  vault:
-    request_proof: requester
+  %s:
+%s
     gates:
       review:
         groups: [reviewers]
@@ -259,8 +266,9 @@ environments:
         groups: [prod-owners]
         quorum: 2
         deadline: 24h
-        proof: approver
-`), 1)
+%s
+`, name, head, approval)
+	return bytes.Replace(data, []byte("\nenvironments:\n"), []byte(strings.ReplaceAll(block, "\n\n", "\n")), 1)
 }
 
 // withEmergency lets prod take break-glass releases (the sample policy's
