@@ -240,12 +240,7 @@ func (d *demo) gates(ctx context.Context, id string) error {
 	if err := d.reviewThenAuthorRefused(ctx, id); err != nil {
 		return err
 	}
-	for _, who := range []string{"carol", "dave"} {
-		if _, err := d.must(ctx, who, "decide", id, "--gate", "approval", "--approve", "--key", d.keyOf(who)); err != nil {
-			return err
-		}
-	}
-	return nil
+	return d.passkeyApprovals(ctx, id, "carol", "dave")
 }
 
 // reviewThenAuthorRefused signs the review gate as bob and shows alice (the

@@ -44,6 +44,12 @@ func runTest(args []string, out io.Writer) int {
 		fmt.Fprintf(os.Stderr, "stack test: %v\n", err)
 		return 1
 	}
+	// The approval page's browser test and the demo's passkeys drive
+	// Debian's chromium.
+	if _, err := ensureChromium(out); err != nil {
+		fmt.Fprintf(os.Stderr, "stack test: %v\n", err)
+		return 1
+	}
 	// The cluster's tests (TestCluster, TestClusterFaults) run PostgreSQL.
 	if _, err := devstack.EnsurePostgresInstalled(func(m string) { logf(out, "%s", m) }); err != nil {
 		fmt.Fprintf(os.Stderr, "stack test: %v\n", err)

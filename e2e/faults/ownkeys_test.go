@@ -167,8 +167,11 @@ func (a *attackRun) relayRefusedAs(ctx context.Context, approval *attest.Signer,
 	return nil
 }
 
-// vaultPasskey is carol's passkey in the faults stack's policy (withVault).
-var vaultPasskey = testpasskey.New("localhost", "http://localhost:8480")
+// vaultPasskey is carol's demo passkey, which the sample policy lists.
+var vaultPasskey = func() *testpasskey.Authenticator {
+	pk := demokeys.DemoPasskey("carol")
+	return testpasskey.FromKey("localhost", "http://localhost:8480", pk.ID, pk.Key)
+}()
 
 // spoiledPasskeys: carol's passkey assertions over her real statement, each
 // spoiled in one part, relayed with the approval role's key: refused.

@@ -243,9 +243,6 @@ func revokedPolicy(root, out, token string) (*policy.Policy, error) {
 // withVault adds environment vault, where decisions and requests count only
 // with the person's own signature, for the own-keys attacks.
 func withVault(data []byte) []byte {
-	c := vaultPasskey.Credential()
-	data = bytes.Replace(data, []byte("  - id: carol\n"), []byte(fmt.Sprintf(
-		"  - id: carol\n    webauthn: [{credential_id: %s, public_key: %s, rp_id: %s}]\n", c.CredentialID, c.PublicKey, c.RPID)), 1)
 	return withEnvironment(data, "vault", "    request_proof: requester", "        proof: approver")
 }
 

@@ -43,3 +43,17 @@ func TestSamplePolicyListsTheDemoKeys(t *testing.T) {
 		require.Equal(t, Signer(id).PublicKey().Marshal(), keys[0].Marshal(), id)
 	}
 }
+
+// The sample policy lists carol's and dave's demo passkeys as derived here.
+func TestSamplePolicyListsTheDemoPasskeys(t *testing.T) {
+	p, _, err := policy.Load(filepath.Join("..", "..", "deployments", "policy.yaml"))
+	require.NoError(t, err)
+	for _, id := range []string{"carol", "dave"} {
+		pk := DemoPasskey(id)
+		who, cred, ok := p.WebAuthnCredential(pk.ID)
+		require.True(t, ok, id)
+		require.Equal(t, id, who)
+		require.Equal(t, pk.PublicKey(), cred.PublicKey, id)
+		require.Equal(t, "localhost", cred.RPID)
+	}
+}

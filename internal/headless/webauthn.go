@@ -82,3 +82,11 @@ func (b *Browser) Eval(expr string, out any) error {
 	}
 	return nil
 }
+
+// AddCredential gives the authenticator a credential it did not make (a
+// non-resident one, as a person's passkey the policy already lists).
+func (b *Browser) AddCredential(authenticator string, c Credential) error {
+	return b.call("WebAuthn.addCredential", map[string]any{"authenticatorId": authenticator, "credential": map[string]any{
+		"credentialId": c.CredentialID, "isResidentCredential": false, "rpId": c.RPID,
+		"privateKey": c.PrivateKey, "signCount": c.SignCount}}, nil)
+}
