@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/foureyes/foureyes/api"
@@ -52,14 +53,24 @@ func printPageLink(e *env, tokenFile, gateway string, req api.PageRequest) error
 	if err != nil {
 		return err
 	}
-	body, _ := json.Marshal(req)
-	hreq, err := gatewayRequest(gateway, api.PathPages, token, body)
+	l, err := fetchPageLink(token, gateway, req)
 	if err != nil {
 		return err
 	}
+	fmt.Fprintf(e.stdout, "%s\n(your link alone; it opens the page until %s)\n", l.URL, l.Expires.Local().Format(time.RFC3339))
+	return nil
+}
+
+// fetchPageLink is the link of the token holder's page.
+func fetchPageLink(token, gateway string, req api.PageRequest) (api.PageLink, error) {
+	body, _ := json.Marshal(req)
+	hreq, err := gatewayRequest(gateway, api.PathPages, token, body)
+	if err != nil {
+		return api.PageLink{}, err
+	}
 	resp, err := http.DefaultClient.Do(hreq)
 	if err != nil {
-		return fail(exitFailure, "gateway %s: %v", gateway, err)
+		return api.PageLink{}, fail(exitFailure, "gateway %s: %v", gateway, err)
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
@@ -68,10 +79,26 @@ func printPageLink(e *env, tokenFile, gateway string, req api.PageRequest) error
 		Error string `json:"error"`
 	}
 	if err := json.Unmarshal(raw, &l); err != nil || resp.StatusCode != http.StatusOK {
-		return fail(exitFailure, "gateway %s: %s %s", gateway, resp.Status, firstOf(l.Error, string(raw)))
+		return api.PageLink{}, fail(exitFailure, "gateway %s: %s %s", gateway, resp.Status, firstOf(l.Error, string(raw)))
 	}
-	fmt.Fprintf(e.stdout, "%s\n(your link alone; it opens the page until %s)\n", l.URL, l.Expires.Local().Format(time.RFC3339))
-	return nil
+	return l.PageLink, nil
+}
+
+// printPageRow adds the caller's approval page of the open gate to a
+// status: their own link when $FOUREYES_TOKEN names them, else how to get it.
+func printPageRow(e *env, st api.Status) {
+	if st.OpenGate == "" || st.Result != nil {
+		return
+	}
+	hint := fmt.Sprintf("starter page %s --gate %s (with your token) prints your link", st.ReleaseID, st.OpenGate)
+	if token := strings.TrimSpace(e.getenv("FOUREYES_TOKEN")); token != "" {
+		l, err := fetchPageLink(token, e.envOr("FOUREYES_GATEWAY_URL", "http://127.0.0.1:8480"),
+			api.PageRequest{Purpose: "approve", ReleaseID: st.ReleaseID, Gate: st.OpenGate})
+		if err == nil {
+			hint = l.URL + " (yours alone)"
+		}
+	}
+	fmt.Fprintf(e.stdout, "approval page  %s\n", hint)
 }
 
 func firstOf(a, b string) string {

@@ -38,6 +38,7 @@ func cmdStatus(e *env, args []string) error {
 			return printJSON(e.stdout, st)
 		}
 		printStatus(e.stdout, st, time.Now())
+		printPageRow(e, st)
 		return nil
 	})
 }

@@ -17,27 +17,22 @@ import (
 )
 
 // ownKeys (issue "People prove their own decisions"): in environment vault
-// (withVault) decisions at the approval gate and start requests count only
+// (withVault) decisions at both gates and start requests count only
 // with the person's own signature. The attacker holds the approval role's
-// signing key and a Temporal credential: its forgeries of carol and dave
-// are refused, and so are real signatures moved to another decision,
+// signing key and a Temporal credential: its forgeries of bob, carol and
+// dave are refused, and so are real signatures moved to another decision,
 // release or signer; then carol and dave sign with their own keys and the
 // release deploys.
 func (a *attackRun) ownKeys(ctx context.Context, t *testing.T) {
 	id, err := a.startVault(ctx, "rita", "rita", true)
 	require(t, err)
 	require(t, a.s.WaitStatus(ctx, id, api.StatusAwaitingReview))
-	require(t, a.legit(ctx, id, "review", "bob"))
-	require(t, a.s.WaitStatus(ctx, id, api.StatusAwaitingApproval))
-	bd, err := a.binding(ctx, id)
-	require(t, err)
 	approval, err := attest.LoadSigner(attest.RoleApproval, a.s.Local.KeyFile(attest.RoleApproval))
 	require(t, err)
-	for _, who := range []string{"carol", "dave"} {
-		a.attempt(t, "own keys", "the approval role's key forges "+who+" at an approver gate", func() error {
-			return a.relayRefused(ctx, approval, bd, who, nil, "needs "+who+"'s own signature (proof: approver)")
-		})
-	}
+	a.forgedAt(ctx, t, approval, id, "review", "bob")
+	require(t, a.signed(ctx, id, "review", "bob"))
+	require(t, a.s.WaitStatus(ctx, id, api.StatusAwaitingApproval))
+	bd := a.forgedAt(ctx, t, approval, id, "approval", "carol", "dave")
 	a.movedSignatures(ctx, t, approval, bd)
 	a.spoiledPasskeys(ctx, t, approval, bd)
 	a.forgedRequests(ctx, t)
@@ -45,16 +40,40 @@ func (a *attackRun) ownKeys(ctx context.Context, t *testing.T) {
 		t.Errorf("after the forgeries: %v", err)
 	}
 	for _, who := range []string{"carol", "dave"} {
-		code, ans, err := a.s.SignedDecide(ctx, who, api.DecisionRequest{ReleaseID: id, Gate: "approval", Verdict: "approve", RequestID: "own-" + who})
-		if err != nil || code != 200 {
-			t.Fatalf("%s's own signed approval: %d %+v %v", who, code, ans, err)
-		}
+		require(t, a.signed(ctx, id, "approval", who))
 	}
 	res, err := a.result(ctx, id)
 	require(t, err)
 	if res.Status != api.StatusDeployed {
 		t.Fatalf("the vault release signed by carol and dave ended %s: %s", res.Status, res.Reason)
 	}
+}
+
+// forgedAt: the approval role's key forges each of who at gate, an
+// approver gate: refused. It returns the release's binding.
+func (a *attackRun) forgedAt(ctx context.Context, t *testing.T, approval *attest.Signer, id, gate string, who ...string) api.Binding {
+	bd, err := a.binding(ctx, id)
+	require(t, err)
+	for _, w := range who {
+		a.attempt(t, "own keys", "the approval role's key forges "+w+" at an approver "+gate+" gate", func() error {
+			d := scopedStatement(bd, "forged-own-"+w, w, api.VerdictApprove)
+			d.Gate = gate
+			return a.relayRefusedAs(ctx, approval, bd, d, "needs "+w+"'s own signature (proof: approver)")
+		})
+	}
+	return bd
+}
+
+// signed: who approves gate with their own signature: accepted.
+func (a *attackRun) signed(ctx context.Context, id, gate, who string) error {
+	code, ans, err := a.s.SignedDecide(ctx, who, api.DecisionRequest{ReleaseID: id, Gate: gate, Verdict: "approve", RequestID: "own-" + who})
+	if err == nil && code != 200 {
+		err = fmt.Errorf("%d %+v", code, ans)
+	}
+	if err != nil {
+		return fmt.Errorf("%s's own signed approval at %s: %w", who, gate, err)
+	}
+	return nil
 }
 
 // movedSignatures: carol's real signature, relayed as another decision, as
@@ -142,14 +161,6 @@ func scopedStatement(bd api.Binding, rid, who, verdict string) attest.Decision {
 	d.Scope = attest.Scope{Service: bd.Service, Environment: bd.Environment, RunID: bd.RunID}
 	d.Verdict, d.Comment = verdict, ""
 	return d
-}
-
-// relayRefused: who's approval, signed by the approval role with proof,
-// sent straight to the release, is refused (want) and recorded.
-func (a *attackRun) relayRefused(ctx context.Context, approval *attest.Signer, bd api.Binding, who string, proof *attest.Proof, want string) error {
-	d := scopedStatement(bd, "forged-own-"+who, who, api.VerdictApprove)
-	d.Proof = proof
-	return a.relayRefusedAs(ctx, approval, bd, d, want)
 }
 
 func (a *attackRun) relayRefusedAs(ctx context.Context, approval *attest.Signer, bd api.Binding, d attest.Decision, want string) error {

@@ -22,7 +22,7 @@ var promotedBase string
 // withPromoted adds environment promoted, which takes only what staging ran
 // verified (for a second), for the promotion shape.
 func withPromoted(data []byte) []byte {
-	return withEnvironment(data, "promoted", "    requires:\n      environment: staging\n      verified_for: 1s", "")
+	return withEnvironment(data, "promoted", "    requires:\n      environment: staging\n      verified_for: 1s", "", "")
 }
 
 // promotionShape (issue "Commits prove their authors", the promotion shape):

@@ -243,13 +243,13 @@ func revokedPolicy(root, out, token string) (*policy.Policy, error) {
 // withVault adds environment vault, where decisions and requests count only
 // with the person's own signature, for the own-keys attacks.
 func withVault(data []byte) []byte {
-	return withEnvironment(data, "vault", "    request_proof: requester", "        proof: approver")
+	return withEnvironment(data, "vault", "    request_proof: requester", "        proof: approver", "        proof: approver")
 }
 
 // withEnvironment adds environment name with prod's gate rules (review: 1
-// of reviewers; approval: 2 of prod-owners); head are its own lines and
-// approval the approval gate's extra ones.
-func withEnvironment(data []byte, name, head, approval string) []byte {
+// of reviewers; approval: 2 of prod-owners); head are its own lines,
+// review and approval each gate's extra ones.
+func withEnvironment(data []byte, name, head, review, approval string) []byte {
 	block := fmt.Sprintf(`
 environments:
   %s:
@@ -259,12 +259,13 @@ environments:
         groups: [reviewers]
         quorum: 1
         deadline: 24h
+%s
       approval:
         groups: [prod-owners]
         quorum: 2
         deadline: 24h
 %s
-`, name, head, approval)
+`, name, head, review, approval)
 	return bytes.Replace(data, []byte("\nenvironments:\n"), []byte(strings.ReplaceAll(block, "\n\n", "\n")), 1)
 }
 
