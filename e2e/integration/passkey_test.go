@@ -107,9 +107,12 @@ func (b *browserT) enroll(path string, who ...string) map[string]policy.WebAuthn
 	require.NoError(b.t, err)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(b.t, err)
-	defer ln.Close()
 	srv := gateway.New(gateway.Options{Policy: p, PageURL: "http://localhost:" + port(ln)})
-	go func() { _ = http.Serve(ln, srv.Handler()) }()
+	hs := &http.Server{Handler: srv.Handler()}
+	go func() { _ = hs.Serve(ln) }()
+	// Close ends the browser's kept-alive connections too: the stack may be
+	// given this port next, and an open connection on it stops its bind.
+	defer hs.Close()
 	keys := map[string]policy.WebAuthnKey{}
 	for _, w := range who {
 		link, err := srv.PageLink(w, api.PageRequest{Purpose: gateway.PurposeEnroll})
