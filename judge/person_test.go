@@ -187,3 +187,25 @@ func TestRequestProofAttacks(t *testing.T) {
 		})
 	}
 }
+
+// Where requests must be the requester's own, so must an emergency's
+// declaration: declared by the release manager who signed the request.
+func TestDeclarerMustSignTheRequest(t *testing.T) {
+	j, rel := newProofJudge(t)
+	withRequestProof(t, j, "prod")
+	e := j.Policy.Environments["prod"]
+	e.Emergency = &policy.Emergency{SlackChannel: "#incidents"}
+	j.Policy.Environments["prod"] = e
+	declared := func(who string) attest.Envelope {
+		env, err := testkeys.Signer(attest.RoleApproval).Attest(attest.ReleaseSubject(rel.ID), attest.PredicateEmergency,
+			attest.Emergency{Binding: rel.Binding(), Scope: attest.Scope{Service: rel.Service, Environment: rel.Environment},
+				RequestID: "em-1", Identity: who, Reason: "outage", At: time.Now().UTC()})
+		require.NoError(t, err)
+		return env
+	}
+	id, err := j.Declarer(rel, declared("rita"), "rita")
+	require.NoError(t, err)
+	require.Equal(t, "rita", id)
+	_, err = j.Declarer(rel, declared("rita"), "bob")
+	require.ErrorContains(t, err, "declared by rita, but the request is signed by bob")
+}
