@@ -130,11 +130,7 @@ func (s *Server) approvePage(w http.ResponseWriter, r *http.Request) {
 
 // approveViewOf renders the release from its verified provenance.
 func (s *Server) approveViewOf(ctx context.Context, l pageLink) (approveView, error) {
-	rel, prov, err := s.verifiedRelease(ctx, l.Release)
-	if err != nil {
-		return approveView{}, err
-	}
-	params, err := provenanceParams(s.policy, prov)
+	rel, _, params, err := s.verifiedRelease(ctx, l.Release)
 	if err != nil {
 		return approveView{}, err
 	}
@@ -144,18 +140,6 @@ func (s *Server) approveViewOf(ctx context.Context, l pageLink) (approveView, er
 		v.MoreCommits = c.CommitCount - len(c.Commits)
 	}
 	return v, nil
-}
-
-// provenanceParams reads the build parameters of a provenance (verified
-// again: it costs one signature check and keeps this function honest).
-func provenanceParams(p *policy.Policy, prov attest.Envelope) (attest.BuildParameters, error) {
-	j, err := judge.New(p)
-	if err != nil {
-		return attest.BuildParameters{}, err
-	}
-	var pv attest.Provenance
-	_, err = j.Signed(prov, attest.RoleBuild, attest.PredicateProvenance, &pv)
-	return pv.BuildDefinition.ExternalParameters, err
 }
 
 // challengeRequest is the page's ask for a statement to sign.

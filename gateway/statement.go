@@ -46,7 +46,7 @@ func (s *Server) handleStatement(w http.ResponseWriter, r *http.Request) {
 // from the release's build provenance, verified with the gateway's copy of
 // the policy, and the run the server names — never from prompt text.
 func (s *Server) Statement(ctx context.Context, identity string, req api.DecisionRequest) (api.StatementOffer, error) {
-	rel, prov, err := s.verifiedRelease(ctx, req.ReleaseID)
+	rel, prov, _, err := s.verifiedRelease(ctx, req.ReleaseID)
 	if err != nil {
 		return api.StatementOffer{}, err
 	}
@@ -60,24 +60,26 @@ func (s *Server) Statement(ctx context.Context, identity string, req api.Decisio
 		Proof: s.policy.ProofAt(rel.Environment, req.Gate)}, nil
 }
 
-// verifiedRelease is the release as its signed provenance says, with the
-// run the server reports.
-func (s *Server) verifiedRelease(ctx context.Context, release string) (judge.Release, attest.Envelope, error) {
+// verifiedRelease is the release as its signed provenance says (the run is
+// the one the release answers: a false one only scopes the signature to a
+// run that counts nowhere), with the provenance and what it says was built.
+func (s *Server) verifiedRelease(ctx context.Context, release string) (judge.Release, attest.Envelope, attest.BuildParameters, error) {
+	var built attest.BuildParameters
 	bd, err := s.queryBinding(ctx, release)
 	switch {
 	case err != nil:
-		return judge.Release{}, nil, fmt.Errorf("release %s: %v", release, err)
+		return judge.Release{}, nil, built, fmt.Errorf("release %s: %v", release, err)
 	case !bd.Signed || bd.ArtifactDigest == "":
-		return judge.Release{}, nil, fmt.Errorf("release %s has no attested artifact yet: no gate is open", release)
+		return judge.Release{}, nil, built, fmt.Errorf("release %s has no attested artifact yet: no gate is open", release)
 	}
 	prov, err := s.provenance(ctx, release)
 	if err != nil {
-		return judge.Release{}, nil, err
+		return judge.Release{}, nil, built, err
 	}
 	rel := judge.Release{ID: release, RunID: bd.RunID, Service: bd.Service, Environment: bd.Environment,
 		Digest: bd.ArtifactDigest, PolicyHash: bd.PolicyHash, Promotes: bd.Promotes}
-	rel, err = judge.ProvenanceOf(s.policy, rel, prov)
-	return rel, prov, err
+	rel, built, err = judge.ProvenanceOf(s.policy, rel, prov)
+	return rel, prov, built, err
 }
 
 // provenance is the build provenance the release recorded in its trail.

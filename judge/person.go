@@ -118,20 +118,21 @@ func sameDecision(signer string, pd attest.PersonalDecision, d attest.Decision) 
 }
 
 // ProvenanceOf checks prov is the build role's provenance of rel's
-// artifact under p and fills in the commit it names: what a signer's own
+// artifact under p, fills in the commit it names and returns what it says
+// was built (the change, its commits and authors): what a signer's own
 // tool (starter decide, the approval page) renders a statement from.
-func ProvenanceOf(p *policy.Policy, rel Release, prov attest.Envelope) (Release, error) {
+func ProvenanceOf(p *policy.Policy, rel Release, prov attest.Envelope) (Release, attest.BuildParameters, error) {
 	j, err := New(p)
 	if err != nil {
-		return rel, err
+		return rel, attest.BuildParameters{}, err
 	}
 	var pv attest.Provenance
 	if _, err := j.Signed(prov, attest.RoleBuild, attest.PredicateProvenance, &pv); err != nil {
-		return rel, fmt.Errorf("build provenance: %w", err)
+		return rel, attest.BuildParameters{}, fmt.Errorf("build provenance: %w", err)
 	}
 	rel.Commit = pv.BuildDefinition.ExternalParameters.Commit
-	_, err = j.Provenance(rel, prov)
-	return rel, err
+	pv, err = j.Provenance(rel, prov)
+	return rel, pv.BuildDefinition.ExternalParameters, err
 }
 
 // Claim is what a release was started with, as the server recorded it.

@@ -226,7 +226,7 @@ var demoTranscript = []string{"alice was refused", "ended deployed", "stopped 5 
 	// keys (signatures and the seal), refused once cut
 	"--intoto", "envelopes to", "--policy", "envelopes: ", "approval ", "sealed: by orchestrator key ",
 	"status deployed", "own signatures checked against the policy's keys: rita (ssh) requested; bob (ssh) approve at review; carol (passkey) approve at approval; dave (passkey) approve at approval",
-	"signing as bob with your own key (gate proof: approver)", "carol approved on the approval page with a passkey (headless Chromium): Outcome: accepted", "the chain ends without an audit_sealed entry", "the cut export was refused",
+	"signing as bob with your own key (gate proof: approver)", "change of 1 commit(s), authors alice, erin:", "carol approved on the approval page with a passkey (headless Chromium): Outcome: accepted", "the chain ends without an audit_sealed entry", "the cut export was refused",
 	// the server: the history's events by their owners, forbidden calls refused
 	"--principals", "events attested by the server", "ok: every attested event came from the role that owns it",
 	"as foureyes-build, send a decide update (a decision in bob's name): refused by the server (PermissionDenied",

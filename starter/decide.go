@@ -42,9 +42,7 @@ func cmdDecide(e *env, args []string) error {
 	fs.StringVar(&d.tokenFile, "token-file", "", "file holding the API token (default $FOUREYES_TOKEN)")
 	fs.StringVar(&d.gatewayURL, "gateway", e.envOr("FOUREYES_GATEWAY_URL", "http://127.0.0.1:8480"), "gateway URL")
 	fs.BoolVar(&d.asJSON, "json", false, "print JSON")
-	fs.StringVar(&d.key.keyFile, "key", "", "sign the decision with your own SSH key FILE (a gate whose proof is approver needs it)")
-	fs.BoolVar(&d.key.useAgent, "ssh-agent", false, "sign with your key in ssh-agent ($SSH_AUTH_SOCK)")
-	fs.StringVar(&d.key.policyFile, "policy", "", "with --key: your copy of the policy, to check what you sign (default $FOUREYES_POLICY_FILE)")
+	d.key.define(e, fs)
 	fs.BoolVar(&d.all, "all-for-digest", false, "approve the gate of every running release of the same artifact waiting at it (each judged by its own gate)")
 	pos, err := parseArgs(fs, args, "RELEASE")
 	if err != nil {
@@ -83,8 +81,8 @@ func (d *decideArgs) validate() error {
 	if d.all && d.key.wanted() {
 		return usageError("--all-for-digest: sign each release's decision on its own (--key)")
 	}
-	if d.key.keyFile != "" && d.key.useAgent {
-		return usageError("use one of --key or --ssh-agent")
+	if err := d.key.check(); err != nil {
+		return err
 	}
 	if d.all && d.reject {
 		return usageError("--all-for-digest: only an approval is taken for several releases; reject each on its own")

@@ -29,8 +29,19 @@ type ownKey struct {
 
 func (k ownKey) wanted() bool { return k.keyFile != "" || k.useAgent }
 
+// check refuses both a key file and the agent.
+func (k ownKey) check() error {
+	if k.keyFile != "" && k.useAgent {
+		return usageError("use one of --key or --ssh-agent")
+	}
+	return nil
+}
+
 // signer loads the person's key and the identity the policy lists it for.
 func (k ownKey) signer(e *env) (ssh.Signer, *policy.Policy, string, error) {
+	if err := k.check(); err != nil {
+		return nil, nil, "", err
+	}
 	file := k.policyFile
 	if file == "" {
 		file = e.getenv("FOUREYES_POLICY_FILE")
@@ -93,11 +104,11 @@ func signDecision(e *env, d decideArgs, token string) (*attest.Proof, error) {
 	if err != nil {
 		return nil, err
 	}
-	pd, rel, err := checkStatement(p, offer, id, d.req)
+	pd, rel, built, err := checkStatement(p, offer, id, d.req)
 	if err != nil {
 		return nil, fail(exitFailure, "not signed: %v", err)
 	}
-	showStatement(e.stderr, pd, rel, offer.Proof)
+	showStatement(e.stderr, pd, rel, built, offer.Proof)
 	proof, err := attest.SignSSH(offer.Statement, s)
 	if err != nil {
 		return nil, fail(exitFailure, "%v", err)
@@ -129,45 +140,66 @@ func fetchStatement(d decideArgs, token string) (api.StatementOffer, error) {
 
 // checkStatement: the statement is id's decision req, about the artifact
 // and commit the build role's provenance names under the person's policy.
-func checkStatement(p *policy.Policy, offer api.StatementOffer, id string, req api.DecisionRequest) (attest.PersonalDecision, judge.Release, error) {
+func checkStatement(p *policy.Policy, offer api.StatementOffer, id string, req api.DecisionRequest) (attest.PersonalDecision, judge.Release, attest.BuildParameters, error) {
 	var pd attest.PersonalDecision
+	var built attest.BuildParameters
 	f, err := attest.ParseStatement(offer.Statement, attest.PredicatePersonalDecision)
 	if err == nil {
 		err = f.Decode(&pd)
 	}
 	if err != nil {
-		return pd, judge.Release{}, err
+		return pd, judge.Release{}, built, err
 	}
 	rel := judge.Release{ID: pd.Release, RunID: pd.RunID, Service: pd.Service, Environment: pd.Environment,
 		Digest: f.Subject.SHA256, PolicyHash: pd.PolicySHA256, Promotes: offer.Promotes}
 	switch {
 	case pd.Identity != id:
-		return pd, rel, fmt.Errorf("the statement names %s as the decider; your key is %s's", pd.Identity, id)
+		return pd, rel, built, fmt.Errorf("the statement names %s as the decider; your key is %s's", pd.Identity, id)
 	case pd.Release != req.ReleaseID || pd.Gate != req.Gate || pd.Verdict != req.Verdict || pd.Comment != req.Comment || pd.RequestID != req.RequestID:
-		return pd, rel, fmt.Errorf("the statement is not the decision you asked for: %s %s at %s of %s", pd.Verdict, pd.Gate, pd.Environment, pd.Release)
+		return pd, rel, built, fmt.Errorf("the statement is not the decision you asked for: %s %s at %s of %s", pd.Verdict, pd.Gate, pd.Environment, pd.Release)
 	}
-	rel, err = judge.ProvenanceOf(p, rel, offer.Provenance)
+	rel, built, err = judge.ProvenanceOf(p, rel, offer.Provenance)
 	if err == nil && rel.Commit != pd.Commit {
 		err = fmt.Errorf("the statement names commit %s; the build provenance %s", pd.Commit, rel.Commit)
 	}
-	return pd, rel, err
+	return pd, rel, built, err
 }
 
 // showStatement says what the person signs before they sign it.
-func showStatement(w io.Writer, pd attest.PersonalDecision, rel judge.Release, proof string) {
+func showStatement(w io.Writer, pd attest.PersonalDecision, rel judge.Release, built attest.BuildParameters, proof string) {
 	fmt.Fprintf(w, "signing as %s with your own key (gate proof: %s):\n", pd.Identity, proof)
 	fmt.Fprintf(w, "  %s the %s gate of release %s (%s to %s, run %s)\n", pd.Verdict, pd.Gate, pd.Release, pd.Service, pd.Environment, pd.RunID)
 	fmt.Fprintf(w, "  commit %s, artifact sha256:%s, policy sha256:%s\n", pd.Commit, rel.Digest, pd.PolicySHA256)
 	if rel.Promotes != "" {
 		fmt.Fprintf(w, "  promotes the artifact of release %s\n", rel.Promotes)
 	}
+	showChange(w, built.Change)
 	if strings.TrimSpace(pd.Comment) != "" {
 		fmt.Fprintf(w, "  comment: %s\n", pd.Comment)
 	}
 }
 
+// showChange lists the change the build role attested: its commits, who
+// signed each, and its authors.
+func showChange(w io.Writer, c *attest.Change) {
+	if c == nil {
+		return
+	}
+	fmt.Fprintf(w, "  change of %d commit(s), authors %s:\n", c.CommitCount, strings.Join(c.Identities, ", "))
+	for _, k := range c.Commits {
+		fmt.Fprintf(w, "    %.8s %s (%s; %s)\n", k.SHA, k.Subject, k.Author, orUnsigned(k.Proof()))
+	}
+}
+
+func orUnsigned(proof string) string {
+	if proof == "" {
+		return "signature not checked"
+	}
+	return proof
+}
+
 func (k *ownKey) define(e *env, fs *flag.FlagSet) {
-	fs.StringVar(&k.keyFile, "key", "", "sign the request with your own SSH key FILE (an environment whose request_proof is requester needs it)")
+	fs.StringVar(&k.keyFile, "key", "", "sign with your own SSH key FILE (where the policy asks for your own signature: proof: approver, request_proof: requester)")
 	fs.BoolVar(&k.useAgent, "ssh-agent", false, "sign with your key in ssh-agent ($SSH_AUTH_SOCK)")
 	fs.StringVar(&k.policyFile, "policy", "", "with --key: your copy of the policy (default $FOUREYES_POLICY_FILE)")
 }
@@ -177,9 +209,6 @@ func (k *ownKey) define(e *env, fs *flag.FlagSet) {
 func (k ownKey) asRequester(e *env, req *api.ReleaseRequest) error {
 	if !k.wanted() {
 		return nil
-	}
-	if k.keyFile != "" && k.useAgent {
-		return usageError("use one of --key or --ssh-agent")
 	}
 	_, _, id, err := k.signer(e)
 	if err != nil {

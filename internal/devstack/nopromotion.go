@@ -33,12 +33,21 @@ func WithoutPromotionRules(data []byte) []byte {
 // promotion rules and own-proof settings to dir/base-policy.yaml, for
 // Local.BasePolicy.
 func WritePolicyWithoutPromotion(root, dir string) (string, error) {
+	return WriteSamplePolicy(root, dir, WithoutOwnProofs, WithoutPromotionRules)
+}
+
+// WriteSamplePolicy writes root's deployments/policy.yaml, with each edit
+// applied in turn, to dir/base-policy.yaml, for Local.BasePolicy.
+func WriteSamplePolicy(root, dir string, edits ...func([]byte) []byte) (string, error) {
 	data, err := os.ReadFile(filepath.Join(root, "deployments", "policy.yaml"))
 	if err != nil {
 		return "", err
 	}
+	for _, edit := range edits {
+		data = edit(data)
+	}
 	out := filepath.Join(dir, "base-policy.yaml")
-	return out, os.WriteFile(out, WithoutPromotionRules(WithoutOwnProofs(data)), 0o644)
+	return out, os.WriteFile(out, data, 0o644)
 }
 
 // WithoutOwnProofs is a policy's text without its gates' proof: and its

@@ -250,10 +250,5 @@ func (s *Stack) Stop() {
 // promotion rules, without the proof settings that ask for people's own
 // signatures (tested on their own), so that the approval role's word counts.
 func WithoutOwnProofs(s *Stack) (string, error) {
-	data, err := os.ReadFile(filepath.Join(s.Root, "deployments", "policy.yaml"))
-	if err != nil {
-		return "", err
-	}
-	out := filepath.Join(s.Dir, "base-policy.yaml")
-	return out, os.WriteFile(out, devstack.WithoutOwnProofs(data), 0o644)
+	return devstack.WriteSamplePolicy(s.Root, s.Dir, devstack.WithoutOwnProofs)
 }
