@@ -3,7 +3,7 @@
 // details reach the server, its database and its backups as ciphertext,
 // marked "binary/encrypted" with the id of the key that sealed them. Search
 // attributes are not payloads of a data converter and stay plaintext (the
-// UI and the CLI query them): docs/DESIGN.md, "Threat model".
+// UI and the CLI query them): docs/security.md, "Threat model".
 //
 // It follows samples-go's encryption sample: the whole payload (metadata and
 // data, as protobuf) is sealed, so a decoded payload is byte for byte the

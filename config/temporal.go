@@ -39,7 +39,7 @@ type Temporal struct {
 	// itself never enters Temporal or a log, only its id does.
 	PayloadKeyFile string `env:"FOUREYES_PAYLOAD_KEY_FILE"`
 	// PayloadOldKeyFiles are keys that only decrypt: what was written before
-	// a rotation (comma-separated; docs/DESIGN.md, "Payload encryption").
+	// a rotation (comma-separated; docs/security.md, "Payload encryption").
 	PayloadOldKeyFiles []string `env:"FOUREYES_PAYLOAD_OLD_KEY_FILES"`
 }
 

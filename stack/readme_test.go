@@ -58,7 +58,7 @@ func TestReadmeCommandCatchesDrift(t *testing.T) {
 }
 
 // copyableCommands says which test runs each command a reader would copy
-// from the README's production and operators' sections. A command not
+// from the production and operators' docs. A command not
 // here must be marked in the README as not run here, with the reason.
 var copyableCommands = map[string]string{
 	"go run ./stack cluster": "TestReadmeStartCommands",
@@ -69,32 +69,39 @@ var copyableCommands = map[string]string{
 	"starter list":           "TestRealStack",
 }
 
+// copyableSections are the sections of the docs whose commands a reader
+// copies: each is run by a test that exists, or is marked.
+var copyableSections = []struct{ file, section string }{
+	{"docs/production.md", "The shape"},
+	{"docs/operators.md", "Finding releases"},
+}
+
 // TestReadmeCopyableCommands: every command of the production and
 // operators' sections is run by a test that exists, or is marked.
 func TestReadmeCopyableCommands(t *testing.T) {
 	root := repoRoot(t)
-	path := filepath.Join(root, "README.md")
-	for _, section := range []string{"Running in production", "Operators"} {
-		cmds, err := readme.Commands(path, section)
+	for _, s := range copyableSections {
+		path := filepath.Join(root, filepath.FromSlash(s.file))
+		cmds, err := readme.Commands(path, s.section)
 		if err != nil || len(cmds) == 0 {
-			t.Fatalf("%s: %q, %v", section, cmds, err)
+			t.Fatalf("%s %s: %q, %v", s.file, s.section, cmds, err)
 		}
 		for _, c := range cmds {
 			if err := copyableRunBy(c, root, path); err != nil {
-				t.Errorf("README %s: %v", section, err)
+				t.Errorf("%s %s: %v", s.file, s.section, err)
 			}
 		}
 	}
 }
 
-// copyableRunBy finds the test that runs command c, or the README's mark.
-func copyableRunBy(c, root, readmePath string) error {
+// copyableRunBy finds the test that runs command c, or the doc's mark.
+func copyableRunBy(c, root, docPath string) error {
 	for prefix, test := range copyableCommands {
 		if c == prefix || strings.HasPrefix(c, prefix+" ") {
 			return testExists(root, test)
 		}
 	}
-	if readme.Marked(readmePath, c) {
+	if readme.Marked(docPath, c) {
 		return nil
 	}
 	return fmt.Errorf("%q is run by no test and not marked \"not run here: why\"", c)
@@ -126,7 +133,7 @@ func testExists(root, name string) error {
 // and a listed one pass.
 func TestReadmeCopyableCatchesDrift(t *testing.T) {
 	root := repoRoot(t)
-	path := filepath.Join(root, "README.md")
+	path := filepath.Join(root, "docs", "production.md")
 	if err := copyableRunBy("docker-compose up --build", root, path); err != nil {
 		t.Errorf("the marked command: %v", err)
 	}

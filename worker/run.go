@@ -159,7 +159,7 @@ func (p *process) run(ctx context.Context) error {
 	p.log.Info("worker started", "identity", p.role.identity, "queue", p.role.queue,
 		"namespace", p.opts.Namespace, "temporal", p.opts.HostPort, "payload_key", p.payloadKey)
 	if p.payloadKey == "" {
-		p.log.Warn("payloads are not encrypted: FOUREYES_PAYLOAD_KEY_FILE is not set (docs/DESIGN.md, \"Payload encryption\")")
+		p.log.Warn("payloads are not encrypted: FOUREYES_PAYLOAD_KEY_FILE is not set (docs/security.md, \"Payload encryption\")")
 	}
 	err = p.wait(ctx, c, ln, fatal)
 	p.log.Info("worker stopping")

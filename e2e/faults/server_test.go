@@ -165,7 +165,7 @@ func operatorCLI(ctx context.Context, t *testing.T, s *stackT, id string) (strin
 	if err != nil || !strings.Contains(out, id) {
 		t.Errorf("operator: temporal workflow list --query %s: %v\n%s", query, err, out)
 	}
-	listed := fmt.Sprintf("temporal workflow list --query '%s' listed it; the README's %d operator queries ran", query, readmeOperatorQueries(ctx, t, s, cli, env))
+	listed := fmt.Sprintf("temporal workflow list --query '%s' listed it; docs/operators.md's %d queries ran", query, readmeOperatorQueries(ctx, t, s, cli, env))
 	out, err = run("workflow", "terminate", "--workflow-id", id, "--reason", "operator tries")
 	if err == nil || !regexp.MustCompile(`(?i)permission ?denied|unauthorized`).MatchString(out) {
 		t.Errorf("operator: temporal workflow terminate must be denied: %v\n%s", err, out)
@@ -173,13 +173,13 @@ func operatorCLI(ctx context.Context, t *testing.T, s *stackT, id string) (strin
 	return listed, "temporal workflow terminate denied"
 }
 
-// readmeOperatorQueries runs every command of the README's Operators
-// block as a reader would paste it (sh, the operator's key for temporal,
+// readmeOperatorQueries runs every command of docs/operators.md's
+// "Finding releases" block as a reader would paste it (sh, the operator's key for temporal,
 // the release manager's for starter) and requires each to succeed.
 func readmeOperatorQueries(ctx context.Context, t *testing.T, s *stackT, cli string, operatorEnv []string) int {
 	root, err := devstack.RepoRoot()
 	require(t, err)
-	cmds, err := readme.Commands(filepath.Join(root, "README.md"), "Operators")
+	cmds, err := readme.Commands(filepath.Join(root, "docs", "operators.md"), "Finding releases")
 	require(t, err)
 	path := "PATH=" + filepath.Dir(cli) + ":" + s.Local.BinDir + ":" + os.Getenv("PATH")
 	starterEnv := append(devstack.BaseEnv(), s.Local.ClientEnv(devstack.IdentityReleaseManager)...)
@@ -191,11 +191,11 @@ func readmeOperatorQueries(ctx context.Context, t *testing.T, s *stackT, cli str
 		cmd := exec.CommandContext(ctx, "sh", "-c", c)
 		cmd.Env = append(slices.Clone(env), path)
 		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Errorf("README Operators: %s: %v\n%s", c, err, out)
+			t.Errorf("docs/operators.md: %s: %v\n%s", c, err, out)
 		}
 	}
 	if len(cmds) < 5 {
-		t.Errorf("README Operators: only %d commands", len(cmds))
+		t.Errorf("docs/operators.md: only %d commands", len(cmds))
 	}
 	return len(cmds)
 }
