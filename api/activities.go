@@ -23,6 +23,18 @@ const (
 	ActivityRollback   = "Rollback"   // deploy
 )
 
+// QueueActivities are the activity types each role's queue runs, sorted:
+// what the role's worker registers (the methods of its activities struct,
+// pinned by activities' TestQueueActivitiesAreTheRolesMethods), and so all
+// the server's authorization allows there.
+var QueueActivities = map[string][]string{
+	QueueOrchestrator: {ActivityLoadPolicy, ActivitySeal},
+	QueueBuild:        {ActivityBuild},
+	QueueReview:       {ActivityReview},
+	QueueApproval:     {ActivityNotify},
+	QueueDeploy:       {ActivityDeploy, ActivityDeployed, ActivityRollback, ActivityVerify},
+}
+
 // BuildInput asks the build role for the artifact of one commit.
 type BuildInput struct {
 	ReleaseID   string `json:"release_id"`

@@ -9,17 +9,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"reflect"
-	"runtime"
-	"slices"
 	"strings"
 
-	"github.com/foureyes/foureyes/activities"
 	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/codec"
 	"github.com/foureyes/foureyes/config"
 	"github.com/foureyes/foureyes/internal/serverconfig"
-	"github.com/foureyes/foureyes/workflows"
 )
 
 // Identities of the Temporal server (temporal-server/README.md) that are
@@ -160,34 +155,24 @@ func ensureAPIKey(path string) (string, error) {
 }
 
 // ServerRoles is each worker role's queue and the activity types its worker
-// registers (the exported methods of its activities struct, as the SDK
-// registers them), so the server allows what the roles run and nothing more.
+// registers (api.QueueActivities, which activities' tests pin to the role
+// structs' methods), so the server allows what the roles run and nothing
+// more. It is written from the contract alone: the stack's tooling links
+// neither the workflow nor the activities for it.
 func ServerRoles() map[string]serverconfig.Rule {
+	rule := func(queue string) serverconfig.Rule {
+		return serverconfig.Rule{TaskQueue: queue, ActivityTypes: api.QueueActivities[queue]}
+	}
+	orchestrator, approval := rule(api.QueueOrchestrator), rule(api.QueueApproval)
+	orchestrator.WorkflowTypes = []string{api.WorkflowRelease}
+	approval.Updates = []string{api.UpdateDecide, api.UpdateCancel}
 	return map[string]serverconfig.Rule{
-		config.RoleOrchestrator: {TaskQueue: api.QueueOrchestrator, ActivityTypes: methods(&activities.PolicyActivities{}),
-			WorkflowTypes: []string{workflowName(workflows.Release)}},
-		config.RoleBuild:  {TaskQueue: api.QueueBuild, ActivityTypes: methods(&activities.BuildActivities{})},
-		config.RoleReview: {TaskQueue: api.QueueReview, ActivityTypes: methods(&activities.ReviewActivities{})},
-		config.RoleApproval: {TaskQueue: api.QueueApproval, ActivityTypes: methods(&activities.ApprovalActivities{}),
-			Updates: []string{api.UpdateDecide, api.UpdateCancel}},
-		config.RoleDeploy: {TaskQueue: api.QueueDeploy, ActivityTypes: methods(&activities.DeployActivities{})},
+		config.RoleOrchestrator: orchestrator,
+		config.RoleBuild:        rule(api.QueueBuild),
+		config.RoleReview:       rule(api.QueueReview),
+		config.RoleApproval:     approval,
+		config.RoleDeploy:       rule(api.QueueDeploy),
 	}
-}
-
-func methods(v any) []string {
-	t := reflect.TypeOf(v)
-	var names []string
-	for i := range t.NumMethod() {
-		names = append(names, t.Method(i).Name)
-	}
-	slices.Sort(names)
-	return names
-}
-
-// workflowName is the type name the SDK registers a workflow function under.
-func workflowName(fn any) string {
-	full := runtime.FuncForPC(reflect.ValueOf(fn).Pointer()).Name()
-	return full[strings.LastIndex(full, ".")+1:]
 }
 
 func writeServerConfig(path string, cfg serverconfig.Config) error {
