@@ -9,7 +9,7 @@ import (
 	"go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 
-	"github.com/foureyes/foureyes/internal/serverconfig"
+	"github.com/foureyes/foureyes/internal/formats/authzconfig"
 )
 
 // With foureyes' Temporal server, every history event a call caused carries
@@ -64,7 +64,7 @@ func (r PrincipalReport) OK() bool { return len(r.Problems) == 0 }
 // manager (or admin), the workflow's own events by the orchestrator, each
 // activity's by the role of the queue it was scheduled on, interventions by
 // the admin only (listed).
-func CheckPrincipals(events []*historypb.HistoryEvent, cfg *serverconfig.Config) PrincipalReport {
+func CheckPrincipals(events []*historypb.HistoryEvent, cfg *authzconfig.Config) PrincipalReport {
 	r := PrincipalReport{Events: len(events), ByWho: map[string]int{}}
 	queues := map[int64]string{} // scheduled event id -> task queue
 	for _, e := range events {
@@ -83,15 +83,15 @@ func CheckPrincipals(events []*historypb.HistoryEvent, cfg *serverconfig.Config)
 
 // owner is the role an event must come from; owned is false for events the
 // server writes itself (timers fired, timeouts, tasks scheduled).
-func owner(e *historypb.HistoryEvent, queues map[int64]string, cfg *serverconfig.Config) (string, bool) {
+func owner(e *historypb.HistoryEvent, queues map[int64]string, cfg *authzconfig.Config) (string, bool) {
 	t := e.GetEventType()
 	switch {
 	case t == enums.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
-		return serverconfig.RoleReleaseManager, true
+		return authzconfig.RoleReleaseManager, true
 	case slices.Contains(byOrchestrator, t):
 		return "orchestrator", true
 	case slices.Contains(byAdminOnly, t):
-		return serverconfig.RoleAdmin, true
+		return authzconfig.RoleAdmin, true
 	case slices.Contains(byActivityRole, t):
 		role, ok := cfg.QueueRole(queues[scheduledID(e)])
 		if !ok {
@@ -114,7 +114,7 @@ func scheduledID(e *historypb.HistoryEvent) int64 {
 	return e.GetActivityTaskCanceledEventAttributes().GetScheduledEventId()
 }
 
-func (r *PrincipalReport) check(e *historypb.HistoryEvent, want string, owned bool, cfg *serverconfig.Config) {
+func (r *PrincipalReport) check(e *historypb.HistoryEvent, want string, owned bool, cfg *authzconfig.Config) {
 	p := e.GetPrincipal()
 	if p.GetName() == "" {
 		if owned && e.GetEventType() != enums.EVENT_TYPE_ACTIVITY_TASK_STARTED {
@@ -128,7 +128,7 @@ func (r *PrincipalReport) check(e *historypb.HistoryEvent, want string, owned bo
 	switch {
 	case !known:
 		r.Problems = append(r.Problems, fmt.Sprintf("event %d %s: by %s:%s, an identity the server config does not know", e.GetEventId(), name(e), p.GetType(), p.GetName()))
-	case role == serverconfig.RoleAdmin:
+	case role == authzconfig.RoleAdmin:
 		r.Admin = append(r.Admin, fmt.Sprintf("event %d %s by %s", e.GetEventId(), name(e), p.GetName()))
 	case !owned:
 		// Written by the server on behalf of whichever call led to it

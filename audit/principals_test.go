@@ -9,13 +9,13 @@ import (
 	historypb "go.temporal.io/api/history/v1"
 	taskqueuepb "go.temporal.io/api/taskqueue/v1"
 
-	"github.com/foureyes/foureyes/internal/serverconfig"
+	"github.com/foureyes/foureyes/internal/formats/authzconfig"
 )
 
-func principalConfig() *serverconfig.Config {
-	return &serverconfig.Config{Namespace: "default",
-		Roles: map[string]serverconfig.Rule{"orchestrator": {TaskQueue: "q-orch"}, "build": {TaskQueue: "q-build"}, "deploy": {TaskQueue: "q-deploy"}},
-		Identities: []serverconfig.Identity{{Name: "orch", Role: "orchestrator"}, {Name: "builder", Role: "build"},
+func principalConfig() *authzconfig.Config {
+	return &authzconfig.Config{Namespace: "default",
+		Roles: map[string]authzconfig.RoleRules{"orchestrator": {TaskQueue: "q-orch"}, "build": {TaskQueue: "q-build"}, "deploy": {TaskQueue: "q-deploy"}},
+		Identities: []authzconfig.Identity{{Name: "orch", Role: "orchestrator"}, {Name: "builder", Role: "build"},
 			{Name: "deployer", Role: "deploy"}, {Name: "rm", Role: "release-manager"}, {Name: "root", Role: "admin"}}}
 }
 

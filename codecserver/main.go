@@ -28,7 +28,7 @@ import (
 
 	"github.com/foureyes/foureyes/codec"
 	"github.com/foureyes/foureyes/config"
-	"github.com/foureyes/foureyes/internal/serverconfig"
+	"github.com/foureyes/foureyes/internal/formats/authzconfig"
 )
 
 type settings struct {
@@ -93,7 +93,7 @@ func setup(ctx context.Context, l envconfig.Lookuper, stderr io.Writer) (*codec.
 // loadReaders takes the identities of roles from the server's config: the
 // same API key that lets an operator read workflows lets them read payloads.
 func loadReaders(file string, roles []string) (codec.Readers, error) {
-	cfg, err := serverconfig.Load(file)
+	cfg, err := authzconfig.Load(file)
 	if err != nil {
 		return nil, fmt.Errorf("FOUREYES_CODEC_READERS_FILE: %w", err)
 	}

@@ -56,3 +56,10 @@ package policy
 // "FILE: field.path: reason (line N)"; the line is left out when unknown.
 // Every gate rule needs a positive deadline and a quorum its eligible
 // identities can reach.
+
+import "github.com/foureyes/foureyes/internal/formats/yamlfile"
+
+// Error is a policy file error, "FILE: field.path: reason (line N)": the
+// one type of every strictly decoded YAML file of foureyes, the server's
+// authorization file's too (internal/formats/yamlfile).
+type Error = yamlfile.Error

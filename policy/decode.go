@@ -5,16 +5,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"os"
-	"regexp"
-	"strconv"
-	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/foureyes/foureyes/internal/formats/yamlfile"
 )
 
 // Load reads, strictly decodes and validates the policy file at path. It
@@ -43,7 +40,7 @@ func Parse(name string, data []byte) (*Policy, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&p); err != nil {
-		return nil, translate(name, loc, err)
+		return nil, yamlfile.Translate(name, err, syntaxError, loc.pathAt)
 	}
 	normalize(&p)
 	if err := validate(name, loc, &p); err != nil {
@@ -58,24 +55,16 @@ func HashBytes(data []byte) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// syntaxError starts the reason of a policy's YAML syntax error.
+const syntaxError = "syntax error: "
+
 // decodeNode parses exactly one YAML document whose root is a mapping.
 func decodeNode(name string, data []byte) (*yaml.Node, error) {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var doc yaml.Node
-	if err := dec.Decode(&doc); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, &Error{File: name, Reason: "empty document"}
-		}
-		return nil, translate(name, nil, err)
+	doc, err := yamlfile.Document(name, data, syntaxError)
+	if err != nil {
+		return nil, err
 	}
-	var extra yaml.Node
-	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
-		if err != nil {
-			return nil, translate(name, nil, err)
-		}
-		return nil, &Error{File: name, Line: extra.Line, Reason: "more than one document"}
-	}
-	root := &doc
+	root := doc
 	if doc.Kind == yaml.DocumentNode && len(doc.Content) == 1 {
 		root = doc.Content[0]
 	}
@@ -126,59 +115,6 @@ func nilIfEmpty[T any](s []T) []T {
 		return nil
 	}
 	return s
-}
-
-// Error is a policy file error: "FILE: field.path: reason (line N)".
-type Error struct {
-	File   string
-	Path   string // field path, e.g. environments.prod.gates.approval.quorum
-	Line   int    // 0 when unknown
-	Reason string
-}
-
-func (e *Error) Error() string {
-	s := e.File + ": "
-	if e.Path != "" {
-		s += e.Path + ": "
-	}
-	s += e.Reason
-	if e.Line > 0 {
-		s += " (line " + strconv.Itoa(e.Line) + ")"
-	}
-	return s
-}
-
-var (
-	lineMsgRE   = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
-	unknownRE   = regexp.MustCompile(`^field (\S*) not found in type \S+$`)
-	duplicateRE = regexp.MustCompile(`^mapping key "(.*)" already defined at line (\d+)$`)
-)
-
-// translate turns a yaml.v3 error ("line N: msg") into an *Error naming the
-// field at that line. Only the first error is kept.
-func translate(name string, loc *locator, err error) error {
-	msg := err.Error()
-	prefix := "syntax error: "
-	var te *yaml.TypeError
-	if errors.As(err, &te) && len(te.Errors) > 0 {
-		msg, prefix = te.Errors[0], ""
-	}
-	m := lineMsgRE.FindStringSubmatch(msg)
-	if m == nil {
-		return &Error{File: name, Reason: strings.TrimPrefix(msg, "yaml: ")}
-	}
-	line, _ := strconv.Atoi(m[1])
-	e := &Error{File: name, Line: line, Reason: prefix + m[2]}
-	key := ""
-	if k := unknownRE.FindStringSubmatch(m[2]); k != nil {
-		key, e.Reason = k[1], "unknown field"
-	} else if k := duplicateRE.FindStringSubmatch(m[2]); k != nil {
-		key, e.Reason = k[1], "duplicate key (first at line "+k[2]+")"
-	}
-	if loc != nil {
-		e.Path = loc.pathAt(line, key)
-	}
-	return e
 }
 
 // MarshalJSON writes the duration as a Go duration string ("24h0m0s").

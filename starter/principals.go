@@ -11,7 +11,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/foureyes/foureyes/audit"
-	"github.com/foureyes/foureyes/internal/serverconfig"
+	"github.com/foureyes/foureyes/internal/formats/authzconfig"
 )
 
 // checkPrincipals reads a release's history and checks that every event a
@@ -20,7 +20,7 @@ import (
 // which identity holds which role: exit 0, or 3 listing each event that
 // does not.
 func checkPrincipals(e *env, id, configFile string, asJSON bool) error {
-	cfg, err := serverconfig.Load(configFile)
+	cfg, err := authzconfig.Load(configFile)
 	if err != nil {
 		return fail(exitUsage, "--principals: %v", err)
 	}

@@ -35,7 +35,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 	"gopkg.in/yaml.v3"
 
-	"github.com/foureyes/foureyes/temporal-server/internal/authz"
+	"github.com/foureyes/foureyes/internal/formats/authzconfig"
 	"github.com/foureyes/foureyes/temporal-server/internal/devserver"
 	"github.com/foureyes/foureyes/temporal-server/internal/figures"
 )
@@ -213,13 +213,13 @@ func startTestCluster(t *testing.T, dir, pgAddr string) (map[string]*serverProce
 	ca := newTestCA(t, dir)
 	feCert, feKey := ca.issue(t, "frontend", pkix.Name{CommonName: "temporal-frontend"}, true)
 	inCert, inKey := ca.issueInternode(t)
-	cfg := authz.Config{Namespace: "default", Roles: authz.DefaultRoles()}
-	roles := map[string]string{"foureyes-orchestrator": authz.RoleOrchestrator, "foureyes-build": authz.RoleBuild,
-		"foureyes-deploy": authz.RoleDeploy, "foureyes-approval": authz.RoleApproval,
-		"release-manager": authz.RoleReleaseManager, "operator-ui": authz.RoleOperator}
+	cfg := authzconfig.Config{Namespace: "default", Roles: authzconfig.DefaultRoles()}
+	roles := map[string]string{"foureyes-orchestrator": authzconfig.RoleOrchestrator, "foureyes-build": authzconfig.RoleBuild,
+		"foureyes-deploy": authzconfig.RoleDeploy, "foureyes-approval": authzconfig.RoleApproval,
+		"release-manager": authzconfig.RoleReleaseManager, "operator-ui": authzconfig.RoleOperator}
 	for _, cn := range clusterClients {
 		ca.issue(t, cn, pkix.Name{CommonName: cn, Organization: []string{"foureyes-test"}}, false)
-		cfg.Identities = append(cfg.Identities, authz.Identity{Name: cn, Role: roles[cn], CertSubject: "CN=" + cn + ",O=foureyes-test"})
+		cfg.Identities = append(cfg.Identities, authzconfig.Identity{Name: cn, Role: roles[cn], CertSubject: "CN=" + cn + ",O=foureyes-test"})
 	}
 	var buf bytes.Buffer
 	if err := yaml.NewEncoder(&buf).Encode(cfg); err != nil {

@@ -13,19 +13,19 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/foureyes/foureyes/temporal-server/internal/authz"
+	"github.com/foureyes/foureyes/internal/formats/authzconfig"
 )
 
 // Identities `init` writes: one per role of foureyes.
 var initIdentities = []struct{ name, role string }{
-	{"foureyes-orchestrator", authz.RoleOrchestrator},
-	{"foureyes-build", authz.RoleBuild},
-	{"foureyes-review", authz.RoleReview},
-	{"foureyes-approval", authz.RoleApproval},
-	{"foureyes-deploy", authz.RoleDeploy},
-	{"release-manager", authz.RoleReleaseManager},
-	{"operator", authz.RoleOperator},
-	{"admin", authz.RoleAdmin},
+	{"foureyes-orchestrator", authzconfig.RoleOrchestrator},
+	{"foureyes-build", authzconfig.RoleBuild},
+	{"foureyes-review", authzconfig.RoleReview},
+	{"foureyes-approval", authzconfig.RoleApproval},
+	{"foureyes-deploy", authzconfig.RoleDeploy},
+	{"release-manager", authzconfig.RoleReleaseManager},
+	{"operator", authzconfig.RoleOperator},
+	{"admin", authzconfig.RoleAdmin},
 }
 
 // initDir writes DIR/temporal-server.yaml and DIR/keys/IDENTITY.key (0600),
@@ -39,7 +39,7 @@ func initDir(dir string, stdout io.Writer) error {
 	if err := os.MkdirAll(keyDir, 0o700); err != nil {
 		return err
 	}
-	cfg := authz.Config{Namespace: "default", Roles: authz.DefaultRoles()}
+	cfg := authzconfig.Config{Namespace: "default", Roles: authzconfig.DefaultRoles()}
 	for _, id := range initIdentities {
 		key, err := NewAPIKey()
 		if err != nil {
@@ -56,7 +56,7 @@ func initDir(dir string, stdout io.Writer) error {
 		if err != nil {
 			return err
 		}
-		cfg.Identities = append(cfg.Identities, authz.Identity{Name: id.name, Role: id.role, APIKeySHA256: authz.HashKey(key)})
+		cfg.Identities = append(cfg.Identities, authzconfig.Identity{Name: id.name, Role: id.role, APIKeySHA256: authzconfig.HashKey(key)})
 	}
 	var data bytes.Buffer
 	data.WriteString("# temporal-server authorization: the task queue and activity types of each worker role,\n" +
@@ -69,7 +69,7 @@ func initDir(dir string, stdout io.Writer) error {
 	if err := os.WriteFile(cfgFile, data.Bytes(), 0o644); err != nil {
 		return err
 	}
-	if _, err := authz.Load(cfgFile); err != nil {
+	if _, err := authzconfig.Load(cfgFile); err != nil {
 		return fmt.Errorf("the config written does not load: %w", err)
 	}
 	fmt.Fprintf(stdout, "wrote %s and an API key per identity in %s\n", cfgFile, keyDir)

@@ -39,7 +39,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 
-	"github.com/foureyes/foureyes/temporal-server/internal/authz"
+	"github.com/foureyes/foureyes/internal/formats/authzconfig"
 	"github.com/foureyes/foureyes/temporal-server/internal/devserver"
 	"github.com/foureyes/foureyes/temporal-server/internal/figures"
 )
@@ -59,7 +59,7 @@ func startTestServer(ctx context.Context, t *testing.T, frontendTLS bool) *testS
 	if err := initDir(ts.dir, io.Discard); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := authz.Load(filepath.Join(ts.dir, "temporal-server.yaml"))
+	cfg, err := authzconfig.Load(filepath.Join(ts.dir, "temporal-server.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}

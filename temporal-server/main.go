@@ -32,6 +32,7 @@ import (
 	"go.temporal.io/server/common/headers"
 	"go.temporal.io/server/common/log"
 
+	"github.com/foureyes/foureyes/internal/formats/authzconfig"
 	"github.com/foureyes/foureyes/temporal-server/internal/authz"
 	"github.com/foureyes/foureyes/temporal-server/internal/devserver"
 )
@@ -62,7 +63,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintln(stdout, authz.HashKey(strings.TrimSpace(string(key))))
+			fmt.Fprintln(stdout, authzconfig.HashKey(strings.TrimSpace(string(key))))
 			return nil
 		}
 	}
@@ -149,7 +150,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	if _, err := servePprof(*pprofAddr, stderr); err != nil {
 		return err
 	}
-	cfg, err := authz.Load(*configFile)
+	cfg, err := authzconfig.Load(*configFile)
 	if err != nil {
 		return err
 	}

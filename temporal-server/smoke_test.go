@@ -28,7 +28,7 @@ import (
 	"go.temporal.io/server/common/log"
 	"go.temporal.io/server/common/tasktoken"
 
-	"github.com/foureyes/foureyes/temporal-server/internal/authz"
+	"github.com/foureyes/foureyes/internal/formats/authzconfig"
 	"github.com/foureyes/foureyes/temporal-server/internal/devserver"
 	"github.com/foureyes/foureyes/temporal-server/internal/figures"
 )
@@ -88,7 +88,7 @@ func TestSmoke(t *testing.T) {
 	if err := initDir(dir, io.Discard); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := authz.Load(filepath.Join(dir, "temporal-server.yaml"))
+	cfg, err := authzconfig.Load(filepath.Join(dir, "temporal-server.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}

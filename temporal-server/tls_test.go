@@ -25,7 +25,7 @@ import (
 	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/server/common/log"
 
-	"github.com/foureyes/foureyes/temporal-server/internal/authz"
+	"github.com/foureyes/foureyes/internal/formats/authzconfig"
 	"github.com/foureyes/foureyes/temporal-server/internal/devserver"
 	"github.com/foureyes/foureyes/temporal-server/internal/figures"
 )
@@ -109,10 +109,10 @@ func TestSmokeMTLS(t *testing.T) {
 		certs[cn] = [2]string{c, k}
 	}
 	const rmKey = "release-manager-api-key"
-	cfg := &authz.Config{Namespace: "default", Roles: authz.DefaultRoles(), Identities: []authz.Identity{
-		{Name: "foureyes-build", Role: authz.RoleBuild, CertSubject: "CN=foureyes-build,O=foureyes-test"},
-		{Name: "release-manager", Role: authz.RoleReleaseManager, CertSubject: "CN=release-manager,O=foureyes-test", APIKeySHA256: authz.HashKey(rmKey)},
-		{Name: "operator-ui", Role: authz.RoleOperator, CertSubject: "CN=operator-ui,O=foureyes-test"},
+	cfg := &authzconfig.Config{Namespace: "default", Roles: authzconfig.DefaultRoles(), Identities: []authzconfig.Identity{
+		{Name: "foureyes-build", Role: authzconfig.RoleBuild, CertSubject: "CN=foureyes-build,O=foureyes-test"},
+		{Name: "release-manager", Role: authzconfig.RoleReleaseManager, CertSubject: "CN=release-manager,O=foureyes-test", APIKeySHA256: authzconfig.HashKey(rmKey)},
+		{Name: "operator-ui", Role: authzconfig.RoleOperator, CertSubject: "CN=operator-ui,O=foureyes-test"},
 	}}
 	port, _ := devserver.FreePort("127.0.0.1")
 	uiPort, _ := devserver.FreePort("127.0.0.1")

@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/foureyes/foureyes/internal/serverconfig"
+	"github.com/foureyes/foureyes/internal/formats/authzconfig"
 )
 
 // Certs are the cluster's TLS material and authorization, under Dir:
@@ -113,13 +113,13 @@ func clientTemplate(identity string) *x509.Certificate {
 
 // writeConfig: the roles as on the local stack, each identity by subject.
 func (c Certs) writeConfig() error {
-	cfg := serverconfig.Config{Namespace: "default", Roles: ServerRoles()}
+	cfg := authzconfig.Config{Namespace: "default", Roles: ServerRoles()}
 	for _, id := range ClusterIdentities() {
 		role := serverRole(id)
 		if id == IdentityUI {
 			role = IdentityOperator
 		}
-		cfg.Identities = append(cfg.Identities, serverconfig.Identity{Name: id, Role: role, CertSubject: Subject(id)})
+		cfg.Identities = append(cfg.Identities, authzconfig.Identity{Name: id, Role: role, CertSubject: Subject(id)})
 	}
 	return writeServerConfig(c.ConfigFile(), cfg)
 }

@@ -14,7 +14,7 @@ import (
 	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/codec"
 	"github.com/foureyes/foureyes/config"
-	"github.com/foureyes/foureyes/internal/serverconfig"
+	"github.com/foureyes/foureyes/internal/formats/authzconfig"
 )
 
 // Identities of the Temporal server (temporal-server/README.md) that are
@@ -118,14 +118,14 @@ func (c Credentials) Ensure() error {
 	if err := ensurePayloadKey(c.Dir); err != nil {
 		return fmt.Errorf("payload key: %w", err)
 	}
-	cfg := serverconfig.Config{Namespace: "default", Roles: ServerRoles()}
+	cfg := authzconfig.Config{Namespace: "default", Roles: ServerRoles()}
 	for _, id := range ServerIdentities() {
 		key, err := ensureAPIKey(c.KeyFile(id))
 		if err != nil {
 			return err
 		}
 		sum := sha256.Sum256([]byte(key))
-		cfg.Identities = append(cfg.Identities, serverconfig.Identity{Name: id, Role: serverRole(id), APIKeySHA256: hex.EncodeToString(sum[:])})
+		cfg.Identities = append(cfg.Identities, authzconfig.Identity{Name: id, Role: serverRole(id), APIKeySHA256: hex.EncodeToString(sum[:])})
 	}
 	return writeServerConfig(c.ConfigFile(), cfg)
 }
@@ -159,14 +159,14 @@ func ensureAPIKey(path string) (string, error) {
 // structs' methods), so the server allows what the roles run and nothing
 // more. It is written from the contract alone: the stack's tooling links
 // neither the workflow nor the activities for it.
-func ServerRoles() map[string]serverconfig.Rule {
-	rule := func(queue string) serverconfig.Rule {
-		return serverconfig.Rule{TaskQueue: queue, ActivityTypes: api.QueueActivities[queue]}
+func ServerRoles() map[string]authzconfig.RoleRules {
+	rule := func(queue string) authzconfig.RoleRules {
+		return authzconfig.RoleRules{TaskQueue: queue, ActivityTypes: api.QueueActivities[queue]}
 	}
 	orchestrator, approval := rule(api.QueueOrchestrator), rule(api.QueueApproval)
 	orchestrator.WorkflowTypes = []string{api.WorkflowRelease}
 	approval.Updates = []string{api.UpdateDecide, api.UpdateCancel}
-	return map[string]serverconfig.Rule{
+	return map[string]authzconfig.RoleRules{
 		config.RoleOrchestrator: orchestrator,
 		config.RoleBuild:        rule(api.QueueBuild),
 		config.RoleReview:       rule(api.QueueReview),
@@ -175,8 +175,8 @@ func ServerRoles() map[string]serverconfig.Rule {
 	}
 }
 
-func writeServerConfig(path string, cfg serverconfig.Config) error {
-	data, err := serverconfig.Encode(cfg, "# Written by go run ./stack from the workers' task queues and activity types\n"+
+func writeServerConfig(path string, cfg authzconfig.Config) error {
+	data, err := authzconfig.Encode(cfg, "# Written by go run ./stack from the workers' task queues and activity types\n"+
 		"# (devstack.ServerRoles); the API keys are in keys/, only their SHA-256 here.\n")
 	if err != nil {
 		return err

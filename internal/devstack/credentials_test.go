@@ -14,7 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/foureyes/foureyes/api"
-	"github.com/foureyes/foureyes/internal/serverconfig"
+	"github.com/foureyes/foureyes/internal/formats/authzconfig"
 )
 
 // TestServerRolesCoverEveryActivity: every activity type the workflow
@@ -42,6 +42,13 @@ func TestServerRolesCoverEveryActivity(t *testing.T) {
 	assert.Equal(t, []string{api.UpdateDecide, api.UpdateCancel}, ServerRoles()["approval"].Updates)
 }
 
+// TestServerRolesAreTheDefaults: the config `temporal-server init` writes
+// (authzconfig.DefaultRoles, spelled out in the server's module) allows
+// exactly what the stack's, written from api's constants, allows.
+func TestServerRolesAreTheDefaults(t *testing.T) {
+	assert.Equal(t, authzconfig.DefaultRoles(), ServerRoles())
+}
+
 // TestCredentialsEnsure: one key per identity (0600, kept across runs), the
 // config holds only their SHA-256, and the frontend's certificate is signed
 // by the local CA for 127.0.0.1.
@@ -50,7 +57,7 @@ func TestCredentialsEnsure(t *testing.T) {
 	require.NoError(t, c.Ensure())
 	data, err := os.ReadFile(c.ConfigFile())
 	require.NoError(t, err)
-	cfg, err := serverconfig.Load(c.ConfigFile())
+	cfg, err := authzconfig.Load(c.ConfigFile())
 	require.NoError(t, err)
 	keys := map[string]string{}
 	for _, id := range cfg.Identities {

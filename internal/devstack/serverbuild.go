@@ -19,8 +19,9 @@ const TemporalServerEnv = "FOUREYES_TEMPORAL_SERVER"
 // EnsureTemporalServer returns the path of foureyes' own Temporal server
 // (temporal-server/, its own module): $FOUREYES_TEMPORAL_SERVER if set, else
 // root/.tools/bin/temporal-server, built when missing or when its sources,
-// go.mod or go.sum changed since it was built (a stamp file next to it holds
-// their hash).
+// go.mod or go.sum, or those of the file formats it shares with this module
+// (internal/formats), changed since it was built (a stamp file next to it
+// holds their hash).
 func EnsureTemporalServer(root string, out io.Writer) (string, error) {
 	if p := os.Getenv(TemporalServerEnv); p != "" {
 		if _, err := os.Stat(p); err != nil {
@@ -30,7 +31,7 @@ func EnsureTemporalServer(root string, out io.Writer) (string, error) {
 	}
 	src := filepath.Join(root, "temporal-server")
 	bin := filepath.Join(root, ".tools", "bin", "temporal-server")
-	sum, err := sourceHash(src)
+	sum, err := sourceHash(src, filepath.Join(root, "internal", "formats"))
 	if err != nil {
 		return "", err
 	}
@@ -68,11 +69,20 @@ func buildServer(src, bin string, out io.Writer) error {
 	return nil
 }
 
-// sourceHash hashes the names and contents of the module's Go files (tests
+// sourceHash hashes the names and contents of the modules' Go files (tests
 // excluded), go.mod and go.sum.
-func sourceHash(dir string) (string, error) {
+func sourceHash(dirs ...string) (string, error) {
 	h := sha256.New()
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+	for _, dir := range dirs {
+		if err := hashDir(h, dir); err != nil {
+			return "", fmt.Errorf("hash the sources of %s: %w", dir, err)
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func hashDir(h io.Writer, dir string) error {
+	return filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !buildInput(d.Name()) {
 			return err
 		}
@@ -85,10 +95,6 @@ func sourceHash(dir string) (string, error) {
 		h.Write(b)
 		return nil
 	})
-	if err != nil {
-		return "", fmt.Errorf("hash the sources of %s: %w", dir, err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 func buildInput(name string) bool {

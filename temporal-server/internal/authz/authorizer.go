@@ -18,6 +18,8 @@ import (
 	"go.temporal.io/server/common/tasktoken"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/peer"
+
+	"github.com/foureyes/foureyes/internal/formats/authzconfig"
 )
 
 // Authorizer allows each identity only what its role may do (README of
@@ -29,7 +31,7 @@ import (
 // all allowed and each one logged; every denial is logged with the identity,
 // the API and the reason.
 type Authorizer struct {
-	cfg      *Config
+	cfg      *authzconfig.Config
 	resolver Resolver
 	log      *slog.Logger
 	tokens   *tasktoken.Serializer
@@ -43,7 +45,7 @@ var _ authorization.Authorizer = (*Authorizer)(nil)
 
 // NewAuthorizer returns the authorizer of c. resolver finds the activity a
 // task token or activity id names; log receives denials and admin calls.
-func NewAuthorizer(c *Config, resolver Resolver, log *slog.Logger) *Authorizer {
+func NewAuthorizer(c *authzconfig.Config, resolver Resolver, log *slog.Logger) *Authorizer {
 	return &Authorizer{cfg: c, resolver: resolver, log: log, tokens: tasktoken.NewSerializer()}
 }
 
@@ -87,7 +89,7 @@ func (a *Authorizer) Authorize(ctx context.Context, claims *authorization.Claims
 		err = deny("no credential")
 	case caller.Err != "":
 		err = deny("%s", caller.Err)
-	case caller.Role == RoleAdmin:
+	case caller.Role == authzconfig.RoleAdmin:
 		a.log.Info("authz admin", "identity", caller.Identity, "api", t.APIName, "namespace", t.Namespace)
 	default:
 		err = a.check(ctx, caller, t)
@@ -179,7 +181,7 @@ func (a *Authorizer) check(ctx context.Context, c *Caller, t *authorization.Call
 		return nil
 	}
 	// Readers: everything the server marks read-only.
-	if (c.Role == RoleOperator || c.Role == RoleReleaseManager) && md.Access == api.AccessReadOnly {
+	if (c.Role == authzconfig.RoleOperator || c.Role == authzconfig.RoleReleaseManager) && md.Access == api.AccessReadOnly {
 		return nil
 	}
 	if service == wfPrefix {
@@ -207,17 +209,17 @@ func (a *Authorizer) checkWorkflowService(ctx context.Context, c *Caller, method
 		}
 	}
 	switch c.Role {
-	case RoleOrchestrator:
+	case authzconfig.RoleOrchestrator:
 		return a.checkOrchestrator(c, method, t)
-	case RoleApproval:
+	case authzconfig.RoleApproval:
 		return a.checkApproval(c, method, t)
-	case RoleDeploy:
+	case authzconfig.RoleDeploy:
 		// The deploy role judges a release from its own history (what it was
 		// started with, the Updates the approval role sent), not its caller.
 		if method == "GetWorkflowExecutionHistory" {
 			return nil, true
 		}
-	case RoleReleaseManager:
+	case authzconfig.RoleReleaseManager:
 		if req, ok := t.Request.(*workflowservice.StartWorkflowExecutionRequest); ok {
 			return a.checkStart(c, req), true
 		}
@@ -235,7 +237,7 @@ func (a *Authorizer) checkWorker(ctx context.Context, c *Caller, t *authorizatio
 		if req.GetTaskQueue() != "" && req.GetTaskQueue() != own.TaskQueue {
 			return deny("%s may not shut down workers of %q", c.Role, req.GetTaskQueue()), true
 		}
-		if req.GetStickyTaskQueue() != "" && c.Role != RoleOrchestrator {
+		if req.GetStickyTaskQueue() != "" && c.Role != authzconfig.RoleOrchestrator {
 			return deny("%s has no sticky queue", c.Role), true
 		}
 		return nil, true
@@ -313,7 +315,7 @@ func (a *Authorizer) ownActivity(c *Caller, ref ActivityRef) error {
 // checkOrchestrator: workflow tasks of its own queue (sticky queues count as
 // their normal queue) and what their completions may do.
 func (a *Authorizer) checkOrchestrator(c *Caller, method string, t *authorization.CallTarget) (error, bool) {
-	own := a.cfg.Roles[RoleOrchestrator]
+	own := a.cfg.Roles[authzconfig.RoleOrchestrator]
 	switch req := t.Request.(type) {
 	case *workflowservice.PollWorkflowTaskQueueRequest:
 		tq := req.GetTaskQueue()
@@ -339,7 +341,7 @@ func (a *Authorizer) checkOrchestrator(c *Caller, method string, t *authorizatio
 // each on its own role's queue, and may not touch other workflows (signal,
 // cancel, child), continue as new or call Nexus.
 func (a *Authorizer) checkCommands(cmds []*commandpb.Command) error {
-	own := a.cfg.Roles[RoleOrchestrator].TaskQueue
+	own := a.cfg.Roles[authzconfig.RoleOrchestrator].TaskQueue
 	for i, cmd := range cmds {
 		switch cmd.GetCommandType() {
 		case enumspb.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK:
@@ -348,11 +350,11 @@ func (a *Authorizer) checkCommands(cmds []*commandpb.Command) error {
 			if queue == "" {
 				queue = own // the server's default: the workflow's queue
 			}
-			role, ok := a.cfg.activityOwner(typ)
+			role, ok := a.cfg.ActivityOwner(typ)
 			if !ok {
 				return deny("command %d schedules unknown activity type %q", i, typ)
 			}
-			if want := a.cfg.queueOf(role); queue != want || attr.GetTaskQueue().GetKind() == enumspb.TASK_QUEUE_KIND_STICKY {
+			if want := a.cfg.QueueOf(role); queue != want || attr.GetTaskQueue().GetKind() == enumspb.TASK_QUEUE_KIND_STICKY {
 				return deny("command %d schedules %s on %q: it runs on %q", i, typ, queue, want)
 			}
 			if attr.GetRequestEagerExecution() && queue != own {
@@ -390,7 +392,7 @@ func (a *Authorizer) checkApproval(c *Caller, method string, t *authorization.Ca
 
 func (a *Authorizer) checkUpdate(c *Caller, req *workflowservice.UpdateWorkflowExecutionRequest) error {
 	name := req.GetRequest().GetInput().GetName()
-	if c.Role != RoleApproval || !slices.Contains(a.cfg.Roles[RoleApproval].Updates, name) {
+	if c.Role != authzconfig.RoleApproval || !slices.Contains(a.cfg.Roles[authzconfig.RoleApproval].Updates, name) {
 		return deny("%s may not send update %q", c.Role, name)
 	}
 	return nil
@@ -400,10 +402,10 @@ func (a *Authorizer) checkUpdate(c *Caller, req *workflowservice.UpdateWorkflowE
 // on its queue, without options that would hand it a workflow task,
 // terminate a running workflow or run it again by itself.
 func (a *Authorizer) checkStart(c *Caller, req *workflowservice.StartWorkflowExecutionRequest) error {
-	if c.Role != RoleReleaseManager {
+	if c.Role != authzconfig.RoleReleaseManager {
 		return deny("%s may not start workflows", c.Role)
 	}
-	orch := a.cfg.Roles[RoleOrchestrator]
+	orch := a.cfg.Roles[authzconfig.RoleOrchestrator]
 	typ, tq := req.GetWorkflowType().GetName(), req.GetTaskQueue()
 	switch {
 	case !slices.Contains(orch.WorkflowTypes, typ):

@@ -27,17 +27,18 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/peer"
 
+	"github.com/foureyes/foureyes/internal/formats/authzconfig"
 	"github.com/foureyes/foureyes/temporal-server/internal/figures"
 )
 
 const ns = "default"
 
 // testConfig is foureyes' roles with one identity per role.
-func testConfig(t *testing.T) *Config {
+func testConfig(t *testing.T) *authzconfig.Config {
 	t.Helper()
-	c := &Config{Namespace: ns, Roles: DefaultRoles()}
-	for _, r := range AllRoles {
-		c.Identities = append(c.Identities, Identity{Name: "id-" + r, Role: r, APIKeySHA256: HashKey("key-" + r)})
+	c := &authzconfig.Config{Namespace: ns, Roles: authzconfig.DefaultRoles()}
+	for _, r := range authzconfig.AllRoles {
+		c.Identities = append(c.Identities, authzconfig.Identity{Name: "id-" + r, Role: r, APIKeySHA256: authzconfig.HashKey("key-" + r)})
 	}
 	return c
 }
@@ -124,7 +125,7 @@ func calls(t *testing.T) []struct {
 	call
 	allowed []string
 } {
-	all := AllRoles
+	all := authzconfig.AllRoles
 	type row = struct {
 		call
 		allowed []string
@@ -168,39 +169,39 @@ func calls(t *testing.T) []struct {
 		r(wf("GetSystemInfo", &workflowservice.GetSystemInfoRequest{}), all...),
 		r(wf("GetClusterInfo", &workflowservice.GetClusterInfoRequest{}), all...),
 		r(wf("DescribeNamespace", &workflowservice.DescribeNamespaceRequest{Namespace: ns}), all...),
-		r(named("DescribeNamespace other", wf("DescribeNamespace", &workflowservice.DescribeNamespaceRequest{Namespace: "temporal-system"})), RoleAdmin),
-		r(wf("ListNamespaces", &workflowservice.ListNamespacesRequest{}), RoleOperator, RoleReleaseManager, RoleAdmin),
-		r(wf("RegisterNamespace", &workflowservice.RegisterNamespaceRequest{Namespace: "other"}), RoleAdmin),
+		r(named("DescribeNamespace other", wf("DescribeNamespace", &workflowservice.DescribeNamespaceRequest{Namespace: "temporal-system"})), authzconfig.RoleAdmin),
+		r(wf("ListNamespaces", &workflowservice.ListNamespacesRequest{}), authzconfig.RoleOperator, authzconfig.RoleReleaseManager, authzconfig.RoleAdmin),
+		r(wf("RegisterNamespace", &workflowservice.RegisterNamespaceRequest{Namespace: "other"}), authzconfig.RoleAdmin),
 		// polls
-		r(named("poll workflow orchestrator", wf("PollWorkflowTaskQueue", pollW(tq("foureyes-orchestrator")))), RoleOrchestrator, RoleAdmin),
-		r(named("poll workflow sticky", wf("PollWorkflowTaskQueue", pollW(sticky("foureyes-orchestrator")))), RoleOrchestrator, RoleAdmin),
-		r(named("poll workflow sticky of build", wf("PollWorkflowTaskQueue", pollW(sticky("foureyes-build")))), RoleAdmin),
-		r(named("poll workflow build", wf("PollWorkflowTaskQueue", pollW(tq("foureyes-build")))), RoleAdmin),
-		r(named("poll activity orchestrator", wf("PollActivityTaskQueue", pollA(tq("foureyes-orchestrator")))), RoleOrchestrator, RoleAdmin),
-		r(named("poll activity build", wf("PollActivityTaskQueue", pollA(tq("foureyes-build")))), RoleBuild, RoleAdmin),
-		r(named("poll activity review", wf("PollActivityTaskQueue", pollA(tq("foureyes-review")))), RoleReview, RoleAdmin),
-		r(named("poll activity approval", wf("PollActivityTaskQueue", pollA(tq("foureyes-approval")))), RoleApproval, RoleAdmin),
-		r(named("poll activity deploy", wf("PollActivityTaskQueue", pollA(tq("foureyes-deploy")))), RoleDeploy, RoleAdmin),
-		r(named("poll activity deploy sticky", wf("PollActivityTaskQueue", pollA(sticky("foureyes-deploy")))), RoleAdmin),
-		r(named("poll activity other", wf("PollActivityTaskQueue", pollA(tq("elsewhere")))), RoleAdmin),
+		r(named("poll workflow orchestrator", wf("PollWorkflowTaskQueue", pollW(tq("foureyes-orchestrator")))), authzconfig.RoleOrchestrator, authzconfig.RoleAdmin),
+		r(named("poll workflow sticky", wf("PollWorkflowTaskQueue", pollW(sticky("foureyes-orchestrator")))), authzconfig.RoleOrchestrator, authzconfig.RoleAdmin),
+		r(named("poll workflow sticky of build", wf("PollWorkflowTaskQueue", pollW(sticky("foureyes-build")))), authzconfig.RoleAdmin),
+		r(named("poll workflow build", wf("PollWorkflowTaskQueue", pollW(tq("foureyes-build")))), authzconfig.RoleAdmin),
+		r(named("poll activity orchestrator", wf("PollActivityTaskQueue", pollA(tq("foureyes-orchestrator")))), authzconfig.RoleOrchestrator, authzconfig.RoleAdmin),
+		r(named("poll activity build", wf("PollActivityTaskQueue", pollA(tq("foureyes-build")))), authzconfig.RoleBuild, authzconfig.RoleAdmin),
+		r(named("poll activity review", wf("PollActivityTaskQueue", pollA(tq("foureyes-review")))), authzconfig.RoleReview, authzconfig.RoleAdmin),
+		r(named("poll activity approval", wf("PollActivityTaskQueue", pollA(tq("foureyes-approval")))), authzconfig.RoleApproval, authzconfig.RoleAdmin),
+		r(named("poll activity deploy", wf("PollActivityTaskQueue", pollA(tq("foureyes-deploy")))), authzconfig.RoleDeploy, authzconfig.RoleAdmin),
+		r(named("poll activity deploy sticky", wf("PollActivityTaskQueue", pollA(sticky("foureyes-deploy")))), authzconfig.RoleAdmin),
+		r(named("poll activity other", wf("PollActivityTaskQueue", pollA(tq("elsewhere")))), authzconfig.RoleAdmin),
 		// activity completions: by token (claimed type not trusted) and by id
-		r(named("complete LoadPolicy", wf("RespondActivityTaskCompleted", complete(5, "LoadPolicy"))), RoleOrchestrator, RoleAdmin),
-		r(named("complete Build", wf("RespondActivityTaskCompleted", complete(11, "Build"))), RoleBuild, RoleAdmin),
-		r(named("complete Review", wf("RespondActivityTaskCompleted", complete(17, "Review"))), RoleReview, RoleAdmin),
-		r(named("complete Notify", wf("RespondActivityTaskCompleted", complete(23, "Notify"))), RoleApproval, RoleAdmin),
-		r(named("complete Deploy", wf("RespondActivityTaskCompleted", complete(29, "Deploy"))), RoleDeploy, RoleAdmin),
-		r(named("complete Verify", wf("RespondActivityTaskCompleted", complete(35, "Verify"))), RoleDeploy, RoleAdmin),
-		r(named("complete Seal", wf("RespondActivityTaskCompleted", complete(41, "Seal"))), RoleOrchestrator, RoleAdmin),
-		r(named("complete Deploy claiming Build", wf("RespondActivityTaskCompleted", complete(29, "Build"))), RoleDeploy, RoleAdmin),
-		r(named("complete Build by id", wf("RespondActivityTaskCompletedById", byID("11"))), RoleBuild, RoleAdmin),
-		r(named("complete Deploy by id", wf("RespondActivityTaskCompletedById", byID("29"))), RoleDeploy, RoleAdmin),
-		r(named("fail Deploy", wf("RespondActivityTaskFailed", &workflowservice.RespondActivityTaskFailedRequest{Namespace: ns, TaskToken: token(t, 29, "Deploy")})), RoleDeploy, RoleAdmin),
-		r(named("fail Deploy by id", wf("RespondActivityTaskFailedById", &workflowservice.RespondActivityTaskFailedByIdRequest{Namespace: ns, WorkflowId: "rel", RunId: "run", ActivityId: "29"})), RoleDeploy, RoleAdmin),
-		r(named("cancel Build", wf("RespondActivityTaskCanceled", &workflowservice.RespondActivityTaskCanceledRequest{Namespace: ns, TaskToken: token(t, 11, "Build")})), RoleBuild, RoleAdmin),
-		r(named("cancel Review by id", wf("RespondActivityTaskCanceledById", &workflowservice.RespondActivityTaskCanceledByIdRequest{Namespace: ns, WorkflowId: "rel", ActivityId: "17"})), RoleReview, RoleAdmin),
-		r(named("heartbeat Deploy", wf("RecordActivityTaskHeartbeat", &workflowservice.RecordActivityTaskHeartbeatRequest{Namespace: ns, TaskToken: token(t, 29, "Deploy")})), RoleDeploy, RoleAdmin),
-		r(named("heartbeat Build by id", wf("RecordActivityTaskHeartbeatById", &workflowservice.RecordActivityTaskHeartbeatByIdRequest{Namespace: ns, WorkflowId: "rel", RunId: "run", ActivityId: "11"})), RoleBuild, RoleAdmin),
-		r(named("complete malformed token", wf("RespondActivityTaskCompleted", &workflowservice.RespondActivityTaskCompletedRequest{Namespace: ns, TaskToken: []byte("junk")})), RoleAdmin),
+		r(named("complete LoadPolicy", wf("RespondActivityTaskCompleted", complete(5, "LoadPolicy"))), authzconfig.RoleOrchestrator, authzconfig.RoleAdmin),
+		r(named("complete Build", wf("RespondActivityTaskCompleted", complete(11, "Build"))), authzconfig.RoleBuild, authzconfig.RoleAdmin),
+		r(named("complete Review", wf("RespondActivityTaskCompleted", complete(17, "Review"))), authzconfig.RoleReview, authzconfig.RoleAdmin),
+		r(named("complete Notify", wf("RespondActivityTaskCompleted", complete(23, "Notify"))), authzconfig.RoleApproval, authzconfig.RoleAdmin),
+		r(named("complete Deploy", wf("RespondActivityTaskCompleted", complete(29, "Deploy"))), authzconfig.RoleDeploy, authzconfig.RoleAdmin),
+		r(named("complete Verify", wf("RespondActivityTaskCompleted", complete(35, "Verify"))), authzconfig.RoleDeploy, authzconfig.RoleAdmin),
+		r(named("complete Seal", wf("RespondActivityTaskCompleted", complete(41, "Seal"))), authzconfig.RoleOrchestrator, authzconfig.RoleAdmin),
+		r(named("complete Deploy claiming Build", wf("RespondActivityTaskCompleted", complete(29, "Build"))), authzconfig.RoleDeploy, authzconfig.RoleAdmin),
+		r(named("complete Build by id", wf("RespondActivityTaskCompletedById", byID("11"))), authzconfig.RoleBuild, authzconfig.RoleAdmin),
+		r(named("complete Deploy by id", wf("RespondActivityTaskCompletedById", byID("29"))), authzconfig.RoleDeploy, authzconfig.RoleAdmin),
+		r(named("fail Deploy", wf("RespondActivityTaskFailed", &workflowservice.RespondActivityTaskFailedRequest{Namespace: ns, TaskToken: token(t, 29, "Deploy")})), authzconfig.RoleDeploy, authzconfig.RoleAdmin),
+		r(named("fail Deploy by id", wf("RespondActivityTaskFailedById", &workflowservice.RespondActivityTaskFailedByIdRequest{Namespace: ns, WorkflowId: "rel", RunId: "run", ActivityId: "29"})), authzconfig.RoleDeploy, authzconfig.RoleAdmin),
+		r(named("cancel Build", wf("RespondActivityTaskCanceled", &workflowservice.RespondActivityTaskCanceledRequest{Namespace: ns, TaskToken: token(t, 11, "Build")})), authzconfig.RoleBuild, authzconfig.RoleAdmin),
+		r(named("cancel Review by id", wf("RespondActivityTaskCanceledById", &workflowservice.RespondActivityTaskCanceledByIdRequest{Namespace: ns, WorkflowId: "rel", ActivityId: "17"})), authzconfig.RoleReview, authzconfig.RoleAdmin),
+		r(named("heartbeat Deploy", wf("RecordActivityTaskHeartbeat", &workflowservice.RecordActivityTaskHeartbeatRequest{Namespace: ns, TaskToken: token(t, 29, "Deploy")})), authzconfig.RoleDeploy, authzconfig.RoleAdmin),
+		r(named("heartbeat Build by id", wf("RecordActivityTaskHeartbeatById", &workflowservice.RecordActivityTaskHeartbeatByIdRequest{Namespace: ns, WorkflowId: "rel", RunId: "run", ActivityId: "11"})), authzconfig.RoleBuild, authzconfig.RoleAdmin),
+		r(named("complete malformed token", wf("RespondActivityTaskCompleted", &workflowservice.RespondActivityTaskCompletedRequest{Namespace: ns, TaskToken: []byte("junk")})), authzconfig.RoleAdmin),
 		// workflow tasks
 		r(named("workflow task: stages on their queues", wf("RespondWorkflowTaskCompleted", wtc(
 			schedule("LoadPolicy", "foureyes-orchestrator"), schedule("Build", "foureyes-build"), schedule("Review", "foureyes-review"),
@@ -209,66 +210,66 @@ func calls(t *testing.T) []struct {
 			command(enumspb.COMMAND_TYPE_START_TIMER), command(enumspb.COMMAND_TYPE_RECORD_MARKER),
 			command(enumspb.COMMAND_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES), command(enumspb.COMMAND_TYPE_MODIFY_WORKFLOW_PROPERTIES),
 			command(enumspb.COMMAND_TYPE_PROTOCOL_MESSAGE), command(enumspb.COMMAND_TYPE_REQUEST_CANCEL_ACTIVITY_TASK),
-			command(enumspb.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION)))), RoleOrchestrator, RoleAdmin),
-		r(named("workflow task: Deploy on the build queue", wf("RespondWorkflowTaskCompleted", wtc(schedule("Deploy", "foureyes-build")))), RoleAdmin),
-		r(named("workflow task: Build on the orchestrator", wf("RespondWorkflowTaskCompleted", wtc(schedule("Build", "")))), RoleAdmin),
-		r(named("workflow task: unknown activity", wf("RespondWorkflowTaskCompleted", wtc(schedule("Shell", "foureyes-deploy")))), RoleAdmin),
-		r(named("workflow task: eager Build", wf("RespondWorkflowTaskCompleted", wtc(eagerBuild))), RoleAdmin),
-		r(named("workflow task: signal external", wf("RespondWorkflowTaskCompleted", wtc(command(enumspb.COMMAND_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION)))), RoleAdmin),
-		r(named("workflow task: cancel external", wf("RespondWorkflowTaskCompleted", wtc(command(enumspb.COMMAND_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION)))), RoleAdmin),
-		r(named("workflow task: child workflow", wf("RespondWorkflowTaskCompleted", wtc(command(enumspb.COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION)))), RoleAdmin),
-		r(named("workflow task: continue as new", wf("RespondWorkflowTaskCompleted", wtc(command(enumspb.COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION)))), RoleAdmin),
-		r(named("workflow task: nexus", wf("RespondWorkflowTaskCompleted", wtc(command(enumspb.COMMAND_TYPE_SCHEDULE_NEXUS_OPERATION)))), RoleAdmin),
-		r(wf("RespondWorkflowTaskFailed", &workflowservice.RespondWorkflowTaskFailedRequest{Namespace: ns}), RoleOrchestrator, RoleAdmin),
-		r(wf("RespondQueryTaskCompleted", &workflowservice.RespondQueryTaskCompletedRequest{Namespace: ns}), RoleOrchestrator, RoleAdmin),
-		r(wf("GetWorkflowExecutionHistory", &workflowservice.GetWorkflowExecutionHistoryRequest{Namespace: ns, Execution: exec}), RoleOrchestrator, RoleDeploy, RoleReleaseManager, RoleOperator, RoleAdmin),
+			command(enumspb.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION)))), authzconfig.RoleOrchestrator, authzconfig.RoleAdmin),
+		r(named("workflow task: Deploy on the build queue", wf("RespondWorkflowTaskCompleted", wtc(schedule("Deploy", "foureyes-build")))), authzconfig.RoleAdmin),
+		r(named("workflow task: Build on the orchestrator", wf("RespondWorkflowTaskCompleted", wtc(schedule("Build", "")))), authzconfig.RoleAdmin),
+		r(named("workflow task: unknown activity", wf("RespondWorkflowTaskCompleted", wtc(schedule("Shell", "foureyes-deploy")))), authzconfig.RoleAdmin),
+		r(named("workflow task: eager Build", wf("RespondWorkflowTaskCompleted", wtc(eagerBuild))), authzconfig.RoleAdmin),
+		r(named("workflow task: signal external", wf("RespondWorkflowTaskCompleted", wtc(command(enumspb.COMMAND_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION)))), authzconfig.RoleAdmin),
+		r(named("workflow task: cancel external", wf("RespondWorkflowTaskCompleted", wtc(command(enumspb.COMMAND_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION)))), authzconfig.RoleAdmin),
+		r(named("workflow task: child workflow", wf("RespondWorkflowTaskCompleted", wtc(command(enumspb.COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION)))), authzconfig.RoleAdmin),
+		r(named("workflow task: continue as new", wf("RespondWorkflowTaskCompleted", wtc(command(enumspb.COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION)))), authzconfig.RoleAdmin),
+		r(named("workflow task: nexus", wf("RespondWorkflowTaskCompleted", wtc(command(enumspb.COMMAND_TYPE_SCHEDULE_NEXUS_OPERATION)))), authzconfig.RoleAdmin),
+		r(wf("RespondWorkflowTaskFailed", &workflowservice.RespondWorkflowTaskFailedRequest{Namespace: ns}), authzconfig.RoleOrchestrator, authzconfig.RoleAdmin),
+		r(wf("RespondQueryTaskCompleted", &workflowservice.RespondQueryTaskCompletedRequest{Namespace: ns}), authzconfig.RoleOrchestrator, authzconfig.RoleAdmin),
+		r(wf("GetWorkflowExecutionHistory", &workflowservice.GetWorkflowExecutionHistoryRequest{Namespace: ns, Execution: exec}), authzconfig.RoleOrchestrator, authzconfig.RoleDeploy, authzconfig.RoleReleaseManager, authzconfig.RoleOperator, authzconfig.RoleAdmin),
 		// start
-		r(named("start Release", wf("StartWorkflowExecution", start("Release", "foureyes-orchestrator"))), RoleReleaseManager, RoleAdmin),
-		r(named("start Release elsewhere", wf("StartWorkflowExecution", start("Release", "foureyes-deploy"))), RoleAdmin),
-		r(named("start other type", wf("StartWorkflowExecution", start("Other", "foureyes-orchestrator"))), RoleAdmin),
-		r(named("start eager", wf("StartWorkflowExecution", eager)), RoleAdmin),
-		r(named("start terminating existing", wf("StartWorkflowExecution", terminating)), RoleAdmin),
-		r(named("start cron", wf("StartWorkflowExecution", cron)), RoleAdmin),
-		r(named("start in other namespace", wf("StartWorkflowExecution", func() any { s := start("Release", "foureyes-orchestrator"); s.Namespace = "other"; return s }())), RoleAdmin),
+		r(named("start Release", wf("StartWorkflowExecution", start("Release", "foureyes-orchestrator"))), authzconfig.RoleReleaseManager, authzconfig.RoleAdmin),
+		r(named("start Release elsewhere", wf("StartWorkflowExecution", start("Release", "foureyes-deploy"))), authzconfig.RoleAdmin),
+		r(named("start other type", wf("StartWorkflowExecution", start("Other", "foureyes-orchestrator"))), authzconfig.RoleAdmin),
+		r(named("start eager", wf("StartWorkflowExecution", eager)), authzconfig.RoleAdmin),
+		r(named("start terminating existing", wf("StartWorkflowExecution", terminating)), authzconfig.RoleAdmin),
+		r(named("start cron", wf("StartWorkflowExecution", cron)), authzconfig.RoleAdmin),
+		r(named("start in other namespace", wf("StartWorkflowExecution", func() any { s := start("Release", "foureyes-orchestrator"); s.Namespace = "other"; return s }())), authzconfig.RoleAdmin),
 		// messages
-		r(named("update decide", wf("UpdateWorkflowExecution", update("decide"))), RoleApproval, RoleAdmin),
-		r(named("update cancel", wf("UpdateWorkflowExecution", update("cancel"))), RoleApproval, RoleAdmin),
-		r(named("update other", wf("UpdateWorkflowExecution", update("approve-all"))), RoleAdmin),
-		r(wf("PollWorkflowExecutionUpdate", &workflowservice.PollWorkflowExecutionUpdateRequest{Namespace: ns}), RoleApproval, RoleReleaseManager, RoleOperator, RoleAdmin),
-		r(named("signal decision", wf("SignalWorkflowExecution", &workflowservice.SignalWorkflowExecutionRequest{Namespace: ns, WorkflowExecution: exec, SignalName: "decision"})), RoleAdmin),
+		r(named("update decide", wf("UpdateWorkflowExecution", update("decide"))), authzconfig.RoleApproval, authzconfig.RoleAdmin),
+		r(named("update cancel", wf("UpdateWorkflowExecution", update("cancel"))), authzconfig.RoleApproval, authzconfig.RoleAdmin),
+		r(named("update other", wf("UpdateWorkflowExecution", update("approve-all"))), authzconfig.RoleAdmin),
+		r(wf("PollWorkflowExecutionUpdate", &workflowservice.PollWorkflowExecutionUpdateRequest{Namespace: ns}), authzconfig.RoleApproval, authzconfig.RoleReleaseManager, authzconfig.RoleOperator, authzconfig.RoleAdmin),
+		r(named("signal decision", wf("SignalWorkflowExecution", &workflowservice.SignalWorkflowExecutionRequest{Namespace: ns, WorkflowExecution: exec, SignalName: "decision"})), authzconfig.RoleAdmin),
 		r(named("signal-with-start", wf("SignalWithStartWorkflowExecution", &workflowservice.SignalWithStartWorkflowExecutionRequest{Namespace: ns, WorkflowId: "rel",
-			WorkflowType: &commonpb.WorkflowType{Name: "Release"}, TaskQueue: tq("foureyes-orchestrator"), SignalName: "decision"})), RoleAdmin),
-		r(named("multi: update-with-start", wf("ExecuteMultiOperation", multi(opStart, opUpdate))), RoleAdmin),
-		r(named("multi: start only", wf("ExecuteMultiOperation", multi(opStart))), RoleReleaseManager, RoleAdmin),
-		r(named("multi: update only", wf("ExecuteMultiOperation", multi(opUpdate))), RoleApproval, RoleAdmin),
+			WorkflowType: &commonpb.WorkflowType{Name: "Release"}, TaskQueue: tq("foureyes-orchestrator"), SignalName: "decision"})), authzconfig.RoleAdmin),
+		r(named("multi: update-with-start", wf("ExecuteMultiOperation", multi(opStart, opUpdate))), authzconfig.RoleAdmin),
+		r(named("multi: start only", wf("ExecuteMultiOperation", multi(opStart))), authzconfig.RoleReleaseManager, authzconfig.RoleAdmin),
+		r(named("multi: update only", wf("ExecuteMultiOperation", multi(opUpdate))), authzconfig.RoleApproval, authzconfig.RoleAdmin),
 		// reads
-		r(named("query binding", wf("QueryWorkflow", &workflowservice.QueryWorkflowRequest{Namespace: ns, Execution: exec})), RoleApproval, RoleReleaseManager, RoleOperator, RoleAdmin),
-		r(wf("DescribeWorkflowExecution", &workflowservice.DescribeWorkflowExecutionRequest{Namespace: ns, Execution: exec}), RoleApproval, RoleReleaseManager, RoleOperator, RoleAdmin),
-		r(wf("ListWorkflowExecutions", &workflowservice.ListWorkflowExecutionsRequest{Namespace: ns}), RoleReleaseManager, RoleOperator, RoleAdmin),
-		r(wf("CountWorkflowExecutions", &workflowservice.CountWorkflowExecutionsRequest{Namespace: ns}), RoleReleaseManager, RoleOperator, RoleAdmin),
-		r(wf("DescribeTaskQueue", &workflowservice.DescribeTaskQueueRequest{Namespace: ns}), RoleReleaseManager, RoleOperator, RoleAdmin),
-		r(call{"ListSearchAttributes", "/temporal.api.operatorservice.v1.OperatorService/ListSearchAttributes", &operatorservice.ListSearchAttributesRequest{Namespace: ns}}, RoleReleaseManager, RoleOperator, RoleAdmin),
+		r(named("query binding", wf("QueryWorkflow", &workflowservice.QueryWorkflowRequest{Namespace: ns, Execution: exec})), authzconfig.RoleApproval, authzconfig.RoleReleaseManager, authzconfig.RoleOperator, authzconfig.RoleAdmin),
+		r(wf("DescribeWorkflowExecution", &workflowservice.DescribeWorkflowExecutionRequest{Namespace: ns, Execution: exec}), authzconfig.RoleApproval, authzconfig.RoleReleaseManager, authzconfig.RoleOperator, authzconfig.RoleAdmin),
+		r(wf("ListWorkflowExecutions", &workflowservice.ListWorkflowExecutionsRequest{Namespace: ns}), authzconfig.RoleReleaseManager, authzconfig.RoleOperator, authzconfig.RoleAdmin),
+		r(wf("CountWorkflowExecutions", &workflowservice.CountWorkflowExecutionsRequest{Namespace: ns}), authzconfig.RoleReleaseManager, authzconfig.RoleOperator, authzconfig.RoleAdmin),
+		r(wf("DescribeTaskQueue", &workflowservice.DescribeTaskQueueRequest{Namespace: ns}), authzconfig.RoleReleaseManager, authzconfig.RoleOperator, authzconfig.RoleAdmin),
+		r(call{"ListSearchAttributes", "/temporal.api.operatorservice.v1.OperatorService/ListSearchAttributes", &operatorservice.ListSearchAttributesRequest{Namespace: ns}}, authzconfig.RoleReleaseManager, authzconfig.RoleOperator, authzconfig.RoleAdmin),
 		// writes nobody but the admin makes
-		r(wf("RequestCancelWorkflowExecution", &workflowservice.RequestCancelWorkflowExecutionRequest{Namespace: ns, WorkflowExecution: exec}), RoleAdmin),
-		r(wf("TerminateWorkflowExecution", &workflowservice.TerminateWorkflowExecutionRequest{Namespace: ns, WorkflowExecution: exec}), RoleAdmin),
-		r(wf("ResetWorkflowExecution", &workflowservice.ResetWorkflowExecutionRequest{Namespace: ns, WorkflowExecution: exec}), RoleAdmin),
-		r(wf("DeleteWorkflowExecution", &workflowservice.DeleteWorkflowExecutionRequest{Namespace: ns, WorkflowExecution: exec}), RoleAdmin),
-		r(wf("CreateSchedule", &workflowservice.CreateScheduleRequest{Namespace: ns}), RoleAdmin),
-		r(wf("UpdateWorkflowExecutionOptions", &workflowservice.UpdateWorkflowExecutionOptionsRequest{Namespace: ns}), RoleAdmin),
-		r(wf("PauseActivity", &workflowservice.PauseActivityRequest{Namespace: ns}), RoleAdmin),
-		r(wf("StartActivityExecution", &workflowservice.StartActivityExecutionRequest{Namespace: ns}), RoleAdmin),
-		r(named("batch terminate", wf("StartBatchOperation", batch(&workflowservice.StartBatchOperationRequest{Operation: &workflowservice.StartBatchOperationRequest_TerminationOperation{TerminationOperation: &batchpb.BatchOperationTermination{}}}))), RoleAdmin),
-		r(named("batch signal", wf("StartBatchOperation", batch(&workflowservice.StartBatchOperationRequest{Operation: &workflowservice.StartBatchOperationRequest_SignalOperation{SignalOperation: &batchpb.BatchOperationSignal{Signal: "decision"}}}))), RoleAdmin),
-		r(named("batch cancel", wf("StartBatchOperation", batch(&workflowservice.StartBatchOperationRequest{Operation: &workflowservice.StartBatchOperationRequest_CancellationOperation{CancellationOperation: &batchpb.BatchOperationCancellation{}}}))), RoleAdmin),
-		r(named("batch reset", wf("StartBatchOperation", batch(&workflowservice.StartBatchOperationRequest{Operation: &workflowservice.StartBatchOperationRequest_ResetOperation{ResetOperation: &batchpb.BatchOperationReset{}}}))), RoleAdmin),
-		r(wf("StopBatchOperation", &workflowservice.StopBatchOperationRequest{Namespace: ns}), RoleAdmin),
-		r(call{"AddSearchAttributes", "/temporal.api.operatorservice.v1.OperatorService/AddSearchAttributes", &operatorservice.AddSearchAttributesRequest{Namespace: ns}}, RoleAdmin),
-		r(call{"DescribeMutableState", "/temporal.server.api.adminservice.v1.AdminService/DescribeMutableState", &adminservice.DescribeMutableStateRequest{Namespace: ns}}, RoleAdmin),
-		r(call{"streaming replication", "/temporal.server.api.adminservice.v1.AdminService/StreamWorkflowReplicationMessages", nil}, RoleAdmin),
+		r(wf("RequestCancelWorkflowExecution", &workflowservice.RequestCancelWorkflowExecutionRequest{Namespace: ns, WorkflowExecution: exec}), authzconfig.RoleAdmin),
+		r(wf("TerminateWorkflowExecution", &workflowservice.TerminateWorkflowExecutionRequest{Namespace: ns, WorkflowExecution: exec}), authzconfig.RoleAdmin),
+		r(wf("ResetWorkflowExecution", &workflowservice.ResetWorkflowExecutionRequest{Namespace: ns, WorkflowExecution: exec}), authzconfig.RoleAdmin),
+		r(wf("DeleteWorkflowExecution", &workflowservice.DeleteWorkflowExecutionRequest{Namespace: ns, WorkflowExecution: exec}), authzconfig.RoleAdmin),
+		r(wf("CreateSchedule", &workflowservice.CreateScheduleRequest{Namespace: ns}), authzconfig.RoleAdmin),
+		r(wf("UpdateWorkflowExecutionOptions", &workflowservice.UpdateWorkflowExecutionOptionsRequest{Namespace: ns}), authzconfig.RoleAdmin),
+		r(wf("PauseActivity", &workflowservice.PauseActivityRequest{Namespace: ns}), authzconfig.RoleAdmin),
+		r(wf("StartActivityExecution", &workflowservice.StartActivityExecutionRequest{Namespace: ns}), authzconfig.RoleAdmin),
+		r(named("batch terminate", wf("StartBatchOperation", batch(&workflowservice.StartBatchOperationRequest{Operation: &workflowservice.StartBatchOperationRequest_TerminationOperation{TerminationOperation: &batchpb.BatchOperationTermination{}}}))), authzconfig.RoleAdmin),
+		r(named("batch signal", wf("StartBatchOperation", batch(&workflowservice.StartBatchOperationRequest{Operation: &workflowservice.StartBatchOperationRequest_SignalOperation{SignalOperation: &batchpb.BatchOperationSignal{Signal: "decision"}}}))), authzconfig.RoleAdmin),
+		r(named("batch cancel", wf("StartBatchOperation", batch(&workflowservice.StartBatchOperationRequest{Operation: &workflowservice.StartBatchOperationRequest_CancellationOperation{CancellationOperation: &batchpb.BatchOperationCancellation{}}}))), authzconfig.RoleAdmin),
+		r(named("batch reset", wf("StartBatchOperation", batch(&workflowservice.StartBatchOperationRequest{Operation: &workflowservice.StartBatchOperationRequest_ResetOperation{ResetOperation: &batchpb.BatchOperationReset{}}}))), authzconfig.RoleAdmin),
+		r(wf("StopBatchOperation", &workflowservice.StopBatchOperationRequest{Namespace: ns}), authzconfig.RoleAdmin),
+		r(call{"AddSearchAttributes", "/temporal.api.operatorservice.v1.OperatorService/AddSearchAttributes", &operatorservice.AddSearchAttributesRequest{Namespace: ns}}, authzconfig.RoleAdmin),
+		r(call{"DescribeMutableState", "/temporal.server.api.adminservice.v1.AdminService/DescribeMutableState", &adminservice.DescribeMutableStateRequest{Namespace: ns}}, authzconfig.RoleAdmin),
+		r(call{"streaming replication", "/temporal.server.api.adminservice.v1.AdminService/StreamWorkflowReplicationMessages", nil}, authzconfig.RoleAdmin),
 		// worker housekeeping
-		r(wf("ShutdownWorker", &workflowservice.ShutdownWorkerRequest{Namespace: ns}), RoleOrchestrator, RoleBuild, RoleReview, RoleApproval, RoleDeploy, RoleAdmin),
-		r(named("ShutdownWorker sticky", wf("ShutdownWorker", &workflowservice.ShutdownWorkerRequest{Namespace: ns, StickyTaskQueue: "host:uuid"})), RoleOrchestrator, RoleAdmin),
-		r(wf("RecordWorkerHeartbeat", &workflowservice.RecordWorkerHeartbeatRequest{Namespace: ns}), RoleOrchestrator, RoleBuild, RoleReview, RoleApproval, RoleDeploy, RoleAdmin),
+		r(wf("ShutdownWorker", &workflowservice.ShutdownWorkerRequest{Namespace: ns}), authzconfig.RoleOrchestrator, authzconfig.RoleBuild, authzconfig.RoleReview, authzconfig.RoleApproval, authzconfig.RoleDeploy, authzconfig.RoleAdmin),
+		r(named("ShutdownWorker sticky", wf("ShutdownWorker", &workflowservice.ShutdownWorkerRequest{Namespace: ns, StickyTaskQueue: "host:uuid"})), authzconfig.RoleOrchestrator, authzconfig.RoleAdmin),
+		r(wf("RecordWorkerHeartbeat", &workflowservice.RecordWorkerHeartbeatRequest{Namespace: ns}), authzconfig.RoleOrchestrator, authzconfig.RoleBuild, authzconfig.RoleReview, authzconfig.RoleApproval, authzconfig.RoleDeploy, authzconfig.RoleAdmin),
 	}
 }
 
@@ -290,7 +291,7 @@ func TestAuthorizeTable(t *testing.T) {
 	m := NewClaimMapper(cfg)
 	var tried, denied int
 	for _, row := range calls(t) {
-		for _, role := range AllRoles {
+		for _, role := range authzconfig.AllRoles {
 			want := false
 			for _, r := range row.allowed {
 				want = want || r == role
@@ -325,7 +326,7 @@ func TestAuthorizeTable(t *testing.T) {
 			case !got && (!strings.Contains(logs.String(), "authz denied") || !strings.Contains(logs.String(), "identity=id-"+role) ||
 				!strings.Contains(logs.String(), "api="+row.api) || res.Reason == ""):
 				t.Errorf("%s by %s: denial not logged with identity, API and reason: %q", row.name, role, logs.String())
-			case got && role == RoleAdmin && !strings.Contains(logs.String(), "authz admin"):
+			case got && role == authzconfig.RoleAdmin && !strings.Contains(logs.String(), "authz admin"):
 				t.Errorf("%s by admin: not logged", row.name)
 			case got && res.Principal.GetName() != "id-"+role:
 				t.Errorf("%s by %s: principal %v", row.name, role, res.Principal)
@@ -409,7 +410,7 @@ func TestAuthorizeActivityNotPending(t *testing.T) {
 	cfg := testConfig(t)
 	a := NewAuthorizer(cfg, &fakeResolver{pending}, slog.New(slog.DiscardHandler))
 	m := NewClaimMapper(cfg)
-	_, err := a.Authorize(context.Background(), claimsOf(t, m, "key-"+RoleDeploy), &authorization.CallTarget{
+	_, err := a.Authorize(context.Background(), claimsOf(t, m, "key-"+authzconfig.RoleDeploy), &authorization.CallTarget{
 		APIName:   "/temporal.api.workflowservice.v1.WorkflowService/RecordActivityTaskHeartbeat",
 		Namespace: ns, Request: &workflowservice.RecordActivityTaskHeartbeatRequest{Namespace: ns, TaskToken: token(t, 99, "Deploy")}})
 	var nf *serviceerror.NotFound
@@ -423,8 +424,8 @@ func TestClaimMapper(t *testing.T) {
 	cfg.Identities[1].CertSubject = "CN=foureyes-build,O=example"
 	m := NewClaimMapper(cfg)
 	subject := &pkix.Name{CommonName: "foureyes-build", Organization: []string{"example"}}
-	if SubjectString(subject) != "CN=foureyes-build,O=example" {
-		t.Fatalf("subject prints as %q", SubjectString(subject))
+	if authzconfig.SubjectString(subject) != "CN=foureyes-build,O=example" {
+		t.Fatalf("subject prints as %q", authzconfig.SubjectString(subject))
 	}
 	cases := []struct {
 		name     string

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"go.temporal.io/server/common/authorization"
+
+	"github.com/foureyes/foureyes/internal/formats/authzconfig"
 )
 
 // Auth types of the claims the ClaimMapper makes (the principal's type in
@@ -31,7 +33,7 @@ type Caller struct {
 // certificate by its subject. Every credential presented must be known, and
 // when both are, they must name the same identity.
 type ClaimMapper struct {
-	ids []Identity
+	ids []authzconfig.Identity
 }
 
 var (
@@ -40,7 +42,7 @@ var (
 )
 
 // NewClaimMapper returns the claim mapper of c's identities.
-func NewClaimMapper(c *Config) *ClaimMapper { return &ClaimMapper{ids: c.Identities} }
+func NewClaimMapper(c *authzconfig.Config) *ClaimMapper { return &ClaimMapper{ids: c.Identities} }
 
 // AuthInfoRequired: a call with no credential gets no claims at all (nil),
 // which the authorizer denies.
@@ -49,7 +51,7 @@ func (m *ClaimMapper) AuthInfoRequired() bool { return true }
 // GetClaims never fails: a bad credential becomes claims whose Caller has
 // Err, denied (and logged with the API) by the authorizer.
 func (m *ClaimMapper) GetClaims(ai *authorization.AuthInfo) (*authorization.Claims, error) {
-	var byKey, byCert *Identity
+	var byKey, byCert *authzconfig.Identity
 	authType := ""
 	if ai.AuthToken != "" {
 		authType = AuthTypeAPIKey
@@ -58,11 +60,11 @@ func (m *ClaimMapper) GetClaims(ai *authorization.AuthInfo) (*authorization.Clai
 			return denied(authType, "authorization header is not \"Bearer API-KEY\""), nil
 		}
 		if byKey = m.byKey(key); byKey == nil {
-			return denied(authType, "unknown API key (sha256 "+HashKey(key)[:12]+"…)"), nil
+			return denied(authType, "unknown API key (sha256 "+authzconfig.HashKey(key)[:12]+"…)"), nil
 		}
 	}
 	if ai.TLSSubject != nil {
-		subject := SubjectString(ai.TLSSubject)
+		subject := authzconfig.SubjectString(ai.TLSSubject)
 		if byCert = m.bySubject(subject); byCert == nil {
 			return denied(AuthTypeMTLS, "unknown client certificate subject "+strconv.Quote(subject)), nil
 		}
@@ -90,10 +92,10 @@ func denied(authType, reason string) *authorization.Claims {
 
 // byKey compares the key's hash with every identity's, in constant time and
 // without stopping at a match.
-func (m *ClaimMapper) byKey(key string) *Identity {
-	sum := HashKey(key)
+func (m *ClaimMapper) byKey(key string) *authzconfig.Identity {
+	sum := authzconfig.HashKey(key)
 	want, _ := hex.DecodeString(sum)
-	var found *Identity
+	var found *authzconfig.Identity
 	for i := range m.ids {
 		h, err := hex.DecodeString(m.ids[i].APIKeySHA256)
 		if err != nil || len(h) != len(want) {
@@ -106,7 +108,7 @@ func (m *ClaimMapper) byKey(key string) *Identity {
 	return found
 }
 
-func (m *ClaimMapper) bySubject(s string) *Identity {
+func (m *ClaimMapper) bySubject(s string) *authzconfig.Identity {
 	for i := range m.ids {
 		if m.ids[i].CertSubject != "" && m.ids[i].CertSubject == s {
 			return &m.ids[i]

@@ -9,7 +9,7 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"google.golang.org/grpc"
 
-	"github.com/foureyes/foureyes/temporal-server/internal/authz"
+	"github.com/foureyes/foureyes/internal/formats/authzconfig"
 )
 
 // singleRunInterceptor makes the id of a release (a workflow type the
@@ -22,8 +22,8 @@ import (
 // terminate the running one becomes FAIL; USE_EXISTING stays (it starts
 // nothing). Callers that set no policy keep working; an overridden explicit
 // policy is logged. It runs after authorization, on the request as judged.
-func singleRunInterceptor(cfg *authz.Config, log *slog.Logger) grpc.UnaryServerInterceptor {
-	types := cfg.Roles[authz.RoleOrchestrator].WorkflowTypes
+func singleRunInterceptor(cfg *authzconfig.Config, log *slog.Logger) grpc.UnaryServerInterceptor {
+	types := cfg.Roles[authzconfig.RoleOrchestrator].WorkflowTypes
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		for _, s := range starts(req) {
 			if !slices.Contains(types, s.typ) {

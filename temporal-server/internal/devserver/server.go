@@ -33,6 +33,7 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/metadata"
 
+	"github.com/foureyes/foureyes/internal/formats/authzconfig"
 	"github.com/foureyes/foureyes/temporal-server/internal/authz"
 )
 
@@ -52,7 +53,7 @@ type Options struct {
 	SearchAttributes map[string]enumspb.IndexedValueType
 	DynamicConfig    map[string]any // see ParseDynamicConfig
 
-	Authz    *authz.Config
+	Authz    *authzconfig.Config
 	AuthzLog *slog.Logger // denials and admin calls
 	Logger   log.Logger   // the server's own log
 
@@ -118,7 +119,7 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		if !ok {
 			return nil, errors.New("UI API key: no identity has it")
 		}
-		if id.Role != authz.RoleOperator {
+		if id.Role != authzconfig.RoleOperator {
 			return nil, fmt.Errorf("UI API key: %s is %s, the UI must be an operator (read-only)", id.Name, id.Role)
 		}
 	}
@@ -254,14 +255,14 @@ func dialHost(ip string) string {
 	return ip
 }
 
-func lookupKey(c *authz.Config, key string) (authz.Identity, bool) {
-	h := authz.HashKey(key)
+func lookupKey(c *authzconfig.Config, key string) (authzconfig.Identity, bool) {
+	h := authzconfig.HashKey(key)
 	for _, id := range c.Identities {
 		if id.APIKeySHA256 == h {
 			return id, true
 		}
 	}
-	return authz.Identity{}, false
+	return authzconfig.Identity{}, false
 }
 
 func serverConfig(o Options, ports map[primitives.ServiceName]int, sqlConf *config.SQL, clusterName string,

@@ -1,9 +1,11 @@
-// Package authz is foureyes' authorization of Temporal calls: who is calling
-// (ClaimMapper: an API key, by its SHA-256, or an mTLS certificate subject,
-// mapped to an identity of the config file) and what that identity's role
-// may do (Authorizer: each role only its own task queue, activity types and
-// calls, checked on the request itself).
-package authz
+// Package authzconfig is the authorization file of foureyes' Temporal
+// server (temporal-server/README.md, "Identities and credentials"): each
+// worker role's task queue and what runs there, and the identities, each
+// with one role and a credential (an API key's SHA-256 or a certificate
+// subject), never a secret. The server decodes it strictly at start (Load);
+// the stack writes it (Encode) and auditors read it to know which identity
+// holds which role. One definition for both modules.
+package authzconfig
 
 import (
 	"bytes"
@@ -12,7 +14,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"regexp"
 	"slices"
@@ -20,6 +21,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/foureyes/foureyes/internal/formats/yamlfile"
 )
 
 // Roles. The worker roles poll a task queue; the others only call.
@@ -56,12 +59,12 @@ type RoleRules struct {
 	TaskQueue string `yaml:"task_queue"`
 	// ActivityTypes run on TaskQueue: the only ones the role may complete,
 	// fail or heartbeat, and the only ones the orchestrator may schedule there.
-	ActivityTypes []string `yaml:"activity_types"`
+	ActivityTypes []string `yaml:"activity_types,flow"`
 	// WorkflowTypes (orchestrator only) run on its queue: what the release
 	// manager may start there.
-	WorkflowTypes []string `yaml:"workflow_types,omitempty"`
+	WorkflowTypes []string `yaml:"workflow_types,flow,omitempty"`
 	// Updates (approval only): the workflow updates the role may send.
-	Updates []string `yaml:"updates,omitempty"`
+	Updates []string `yaml:"updates,flow,omitempty"`
 }
 
 // Identity is one caller.
@@ -76,24 +79,6 @@ type Identity struct {
 	CertSubject string `yaml:"cert_subject,omitempty"`
 }
 
-// Error is a config file error: "FILE: field.path: reason (line N)".
-type Error struct {
-	File, Path, Reason string
-	Line               int
-}
-
-func (e *Error) Error() string {
-	s := e.File + ": "
-	if e.Path != "" {
-		s += e.Path + ": "
-	}
-	s += e.Reason
-	if e.Line > 0 {
-		s += " (line " + strconv.Itoa(e.Line) + ")"
-	}
-	return s
-}
-
 // Load reads and strictly validates the config file at path.
 func Load(path string) (*Config, error) {
 	data, err := os.ReadFile(path)
@@ -106,65 +91,26 @@ func Load(path string) (*Config, error) {
 // Parse strictly decodes (unknown fields, duplicate keys and a second
 // document are errors) and validates a config; name is used in errors.
 func Parse(name string, data []byte) (*Config, error) {
-	var root yaml.Node
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&root); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, &Error{File: name, Reason: "empty document"}
-		}
-		return nil, translate(name, nil, err)
-	}
-	var extra yaml.Node
-	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
-		if err != nil {
-			return nil, translate(name, nil, err)
-		}
-		return nil, &Error{File: name, Line: extra.Line, Reason: "more than one document"}
+	root, err := yamlfile.Document(name, data, "")
+	if err != nil {
+		return nil, err
 	}
 	var c Config
 	strict := yaml.NewDecoder(bytes.NewReader(data))
 	strict.KnownFields(true)
 	if err := strict.Decode(&c); err != nil {
-		return nil, translate(name, &root, err)
+		return nil, yamlfile.Translate(name, err, "", func(line int, key string) string { return pathAt(root, line, key) })
 	}
-	if err := c.validate(name, &root); err != nil {
+	if err := c.validate(name, root); err != nil {
 		return nil, err
 	}
 	return &c, nil
 }
 
 var (
-	lineMsgRE   = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
-	unknownRE   = regexp.MustCompile(`^field (\S*) not found in type \S+$`)
-	duplicateRE = regexp.MustCompile(`^mapping key "(.*)" already defined at line (\d+)$`)
-	hexRE       = regexp.MustCompile(`^[0-9a-f]{64}$`)
-	nameRE      = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@:/-]*$`)
+	hexRE  = regexp.MustCompile(`^[0-9a-f]{64}$`)
+	nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@:/-]*$`)
 )
-
-// translate turns a yaml.v3 error into an *Error naming the field at its line.
-func translate(name string, root *yaml.Node, err error) error {
-	msg := err.Error()
-	var te *yaml.TypeError
-	if errors.As(err, &te) && len(te.Errors) > 0 {
-		msg = te.Errors[0]
-	}
-	m := lineMsgRE.FindStringSubmatch(msg)
-	if m == nil {
-		return &Error{File: name, Reason: strings.TrimPrefix(msg, "yaml: ")}
-	}
-	line, _ := strconv.Atoi(m[1])
-	e := &Error{File: name, Line: line, Reason: m[2]}
-	key := ""
-	if k := unknownRE.FindStringSubmatch(m[2]); k != nil {
-		key, e.Reason = k[1], "unknown field"
-	} else if k := duplicateRE.FindStringSubmatch(m[2]); k != nil {
-		key, e.Reason = k[1], "duplicate key (first at line "+k[2]+")"
-	}
-	if root != nil {
-		e.Path = pathAt(root, line, key)
-	}
-	return e
-}
 
 // pathAt finds the field path of the mapping key named key (any key when
 // key is "") on line, or of the value on that line.
@@ -255,7 +201,7 @@ func lineOf(root *yaml.Node, path string) int {
 
 func (c *Config) validate(name string, root *yaml.Node) error {
 	fail := func(path, format string, args ...any) error {
-		return &Error{File: name, Path: path, Reason: fmt.Sprintf(format, args...), Line: lineOf(root, path)}
+		return &yamlfile.Error{File: name, Path: path, Reason: fmt.Sprintf(format, args...), Line: lineOf(root, path)}
 	}
 	if c.Namespace == "" {
 		return fail("namespace", "required")
@@ -371,15 +317,47 @@ func HashKey(key string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// Rules of the roles as the authorizer uses them.
-func (c *Config) queueOf(role string) string { return c.Roles[role].TaskQueue }
+// QueueOf is the task queue of a worker role.
+func (c *Config) QueueOf(role string) string { return c.Roles[role].TaskQueue }
 
-// activityOwner is the worker role whose queue runs activity type t.
-func (c *Config) activityOwner(t string) (string, bool) {
+// ActivityOwner is the worker role whose queue runs activity type t.
+func (c *Config) ActivityOwner(t string) (string, bool) {
 	for _, r := range WorkerRoles {
 		if slices.Contains(c.Roles[r].ActivityTypes, t) {
 			return r, true
 		}
 	}
 	return "", false
+}
+
+// QueueRole is the worker role whose task queue is queue.
+func (c *Config) QueueRole(queue string) (string, bool) {
+	for role, r := range c.Roles {
+		if r.TaskQueue == queue {
+			return role, true
+		}
+	}
+	return "", false
+}
+
+// RoleOf is the role of the identity named name.
+func (c *Config) RoleOf(name string) (string, bool) {
+	for _, id := range c.Identities {
+		if id.Name == name {
+			return id.Role, true
+		}
+	}
+	return "", false
+}
+
+// Encode is c as YAML with comment (# lines) on top.
+func Encode(c Config, comment string) ([]byte, error) {
+	var buf bytes.Buffer
+	buf.WriteString(comment)
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(c); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }

@@ -1,4 +1,4 @@
-package authz
+package authzconfig
 
 import (
 	"os"

@@ -1,8 +1,10 @@
-package authz
+package authzconfig
 
-// DefaultRoles are foureyes' task queues and activity types, as in the main
-// module's workflows/types.go and activities/types.go (the stack writes its
-// own config from those constants; these serve `temporal-server init`).
+// DefaultRoles are foureyes' task queues and the activity types each runs,
+// as the main module's api names them (api/names.go, api.QueueActivities):
+// the stack writes its own config from those constants, and devstack's
+// TestServerRolesAreTheDefaults holds these to them; these serve
+// `temporal-server init`.
 func DefaultRoles() map[string]RoleRules {
 	return map[string]RoleRules{
 		RoleOrchestrator: {TaskQueue: "foureyes-orchestrator", ActivityTypes: []string{"LoadPolicy", "Seal"},
@@ -10,6 +12,6 @@ func DefaultRoles() map[string]RoleRules {
 		RoleBuild:    {TaskQueue: "foureyes-build", ActivityTypes: []string{"Build"}},
 		RoleReview:   {TaskQueue: "foureyes-review", ActivityTypes: []string{"Review"}},
 		RoleApproval: {TaskQueue: "foureyes-approval", ActivityTypes: []string{"Notify"}, Updates: []string{"decide", "cancel"}},
-		RoleDeploy:   {TaskQueue: "foureyes-deploy", ActivityTypes: []string{"Deploy", "Verify", "Rollback"}},
+		RoleDeploy:   {TaskQueue: "foureyes-deploy", ActivityTypes: []string{"Deploy", "Deployed", "Rollback", "Verify"}},
 	}
 }
