@@ -347,8 +347,8 @@ func (s *stackT) deployRuns(id string) (started, ended int) {
 // tally is what the checks found.
 type tally struct {
 	correct, duplicates, resumed, decisions, chains int
-	lost                                            int // decisions the gateway answered that the release does not hold
-	headMismatches                                  int // trails whose replay ends on another head than the result
+	lost                                            int      // decisions the gateway answered that the release does not hold
+	headMismatches                                  int      // trails whose replay ends on another head than the result
 	staleQueries                                    int      // trails a worker's cache answered differently from history
 	headsDiffer                                     []string // trails whose replay ends on another head than the result
 	problems                                        []string
