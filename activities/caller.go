@@ -4,11 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/judge"
@@ -46,23 +50,98 @@ func ServerCaller(ctx context.Context) (Caller, error) {
 // decoding its payloads with dc: the role's client's converter, which
 // decrypts them (history events reach a client as the server keeps them).
 func ServerCallerWith(dc converter.DataConverter) CallerReader {
-	return func(ctx context.Context) (Caller, error) { return serverCaller(ctx, dc) }
+	return serverCallerFrom(dc, func(ctx context.Context, id, runID string) client.HistoryEventIterator {
+		return activity.GetClient(ctx).GetWorkflowHistory(ctx, id, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	})
 }
 
-func serverCaller(ctx context.Context, dc converter.DataConverter) (Caller, error) {
+// historyOf opens a run's history (the role's client; tests give their own).
+type historyOf func(ctx context.Context, id, runID string) client.HistoryEventIterator
+
+func serverCallerFrom(dc converter.DataConverter, open historyOf) CallerReader {
+	return func(ctx context.Context) (Caller, error) { return serverCaller(ctx, dc, open) }
+}
+
+func serverCaller(ctx context.Context, dc converter.DataConverter, open historyOf) (Caller, error) {
 	info := activity.GetInfo(ctx)
 	c := Caller{ID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID, Type: info.WorkflowType.Name}
-	it := activity.GetClient(ctx).GetWorkflowHistory(ctx, c.ID, c.RunID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	it := open(ctx, c.ID, c.RunID)
 	for it.HasNext() {
 		ev, err := it.Next()
 		if err != nil {
-			return c, fmt.Errorf("reading the history of %s: %w", c.ID, err)
+			return c, unavailable(fmt.Errorf("reading the history of %s: %w", c.ID, err))
 		}
 		if err := c.take(dc, ev); err != nil {
 			return c, fmt.Errorf("history of %s, event %d: %w", c.ID, ev.GetEventId(), err)
 		}
 	}
 	return c, nil
+}
+
+// CallerUnavailable is a failure to read the calling run that says
+// nothing about the run: the server or its database did not answer (down,
+// restarting, a timeout, a namespace not yet reloaded after a PostgreSQL
+// restart). It is no refusal: the read is tried again, and the activity
+// is retried, never refused, for it. A CallerReader wraps such failures
+// in it (Unavailable); anything else it returns is a refusal.
+type CallerUnavailable struct{ Err error }
+
+func (e *CallerUnavailable) Error() string {
+	return e.Err.Error() + " (the server did not answer; not a refusal)"
+}
+func (e *CallerUnavailable) Unwrap() error { return e.Err }
+
+// unavailable wraps a failed history read in CallerUnavailable unless the
+// server's answer is one a retry cannot change: the role may not read the
+// run (PermissionDenied) or asked wrongly (InvalidArgument, Unimplemented).
+func unavailable(err error) error {
+	var denied *serviceerror.PermissionDenied
+	var invalid *serviceerror.InvalidArgument
+	var unimplemented *serviceerror.Unimplemented
+	if errors.As(err, &denied) || errors.As(err, &invalid) || errors.As(err, &unimplemented) {
+		return err
+	}
+	return &CallerUnavailable{Err: err}
+}
+
+// callerPatience is how long one attempt goes on reading a caller that is
+// unavailable (then it fails, retryable) and callerBackoff the first wait
+// between reads; variables so tests can shorten them.
+var callerPatience, callerBackoff = 90 * time.Second, 500 * time.Millisecond
+
+// readCaller reads the calling run, trying again (heartbeating) while the
+// server does not answer, for up to callerPatience.
+func readCaller(ctx context.Context, read CallerReader) (Caller, error) {
+	stop := startHeartbeat(ctx)
+	defer stop()
+	deadline, wait := time.Now().Add(callerPatience), callerBackoff
+	for {
+		c, err := read(ctx)
+		var u *CallerUnavailable
+		if err == nil || !errors.As(err, &u) || time.Now().Add(wait).After(deadline) {
+			return c, err
+		}
+		if activity.IsActivity(ctx) {
+			activity.GetLogger(ctx).Warn("reading the calling run: trying again", "error", err.Error(), "in", wait)
+		}
+		select {
+		case <-ctx.Done():
+			return c, &CallerUnavailable{Err: fmt.Errorf("%w (then: %w)", err, ctx.Err())}
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 5*time.Second)
+	}
+}
+
+// deployAnswer is err as the deploy role's answer to an activity: a refusal
+// (non-retryable, DeployRefused, prefixed by what was refused), or, when
+// the calling run could not be read, a retryable CallerUnavailable.
+func deployAnswer(what string, err error) error {
+	var u *CallerUnavailable
+	if errors.As(err, &u) {
+		return temporal.NewApplicationError(what+" not judged yet: "+err.Error(), api.ErrTypeCallerUnavailable)
+	}
+	return temporal.NewNonRetryableApplicationError(what+" refused: "+err.Error(), api.ErrTypeDeployRefused, nil)
 }
 
 // take keeps what the judgement needs of one history event.

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/activity"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/attest"
@@ -124,7 +123,7 @@ func (a *DeployActivities) Verify(ctx context.Context, in api.DeployInput) (api.
 		return api.StepResult{}, err
 	}
 	if _, _, err := a.calledBy(ctx, in); err != nil {
-		return api.StepResult{}, temporal.NewNonRetryableApplicationError("verify refused: "+err.Error(), api.ErrTypeDeployRefused, nil)
+		return api.StepResult{}, deployAnswer("verify", err)
 	}
 	res, err := a.verify(ctx, in)
 	if err != nil {
@@ -171,7 +170,7 @@ func (a *DeployActivities) Rollback(ctx context.Context, in api.DeployInput) (ap
 		return api.StepResult{}, err
 	}
 	if err := a.mayRollback(ctx, in); err != nil {
-		return api.StepResult{}, temporal.NewNonRetryableApplicationError("rollback refused: "+err.Error(), api.ErrTypeDeployRefused, nil)
+		return api.StepResult{}, deployAnswer("rollback", err)
 	}
 	res, err := a.rollback(ctx, in)
 	if err != nil {

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/activity"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/judge"
@@ -26,9 +25,13 @@ func (a *DeployActivities) checkAllowed(ctx context.Context, in api.DeployInput)
 		return nil
 	}
 	if activity.IsActivity(ctx) {
-		activity.GetLogger(ctx).Warn("deploy refused", "release_id", in.ReleaseID, "reason", err.Error())
+		msg := "deploy refused"
+		if u := (*CallerUnavailable)(nil); errors.As(err, &u) {
+			msg = "deploy not judged yet (the calling run could not be read); retried"
+		}
+		activity.GetLogger(ctx).Warn(msg, "release_id", in.ReleaseID, "reason", err.Error())
 	}
-	return temporal.NewNonRetryableApplicationError("deploy refused: "+err.Error(), api.ErrTypeDeployRefused, nil)
+	return deployAnswer("deploy", err)
 }
 
 // judgeDeploy establishes that the caller is the release the input names,
@@ -60,7 +63,7 @@ func (a *DeployActivities) calledBy(ctx context.Context, in api.DeployInput) (ju
 	if read == nil {
 		read = ServerCaller
 	}
-	c, err := read(ctx)
+	c, err := readCaller(ctx, read)
 	if err != nil {
 		return judge.Release{}, c, fmt.Errorf("who called: %w", err)
 	}

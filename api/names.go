@@ -52,6 +52,9 @@ const (
 	// bundle short of what its own policy requires, and ran nothing
 	// (non-retryable: the same bundle is refused again).
 	ErrTypeDeployRefused = "DeployRefused"
+	// ErrTypeCallerUnavailable: the deploy role could not read the calling
+	// run from the server (down, restarting): no refusal, retried.
+	ErrTypeCallerUnavailable = "CallerUnavailable"
 )
 
 var (

@@ -113,7 +113,11 @@ func goCmd(root string, env []string, out io.Writer, args ...string) int {
 func goTestArgs(extra []string) []string {
 	// -p 1: several packages start real stacks on free ports; one package at
 	// a time keeps them from racing for the same port and for two cores.
-	args := []string{"test", "-count=1", "-p", "1"}
+	// -timeout 25m: a package's tests run in one binary, and the fault
+	// suites' (e2e/faults: role kills, the cluster's crashes, the short
+	// soak) together come near go test's default of 10 minutes on a loaded
+	// machine, where a timeout's panic would lose every release's reason.
+	args := []string{"test", "-count=1", "-p", "1", "-timeout", "25m"}
 	for _, a := range extra {
 		if strings.HasPrefix(a, "./") {
 			return append(args, extra...)

@@ -3,6 +3,7 @@ package faults
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -175,7 +176,9 @@ func (f *faultRun) round(t *testing.T, n int, inject func(context.Context, []*re
 	f.releases = append(f.releases, rels...)
 	t.Logf("round %d: %d releases, %d faults so far, %.1fs", len(f.releases)/n, n, len(f.faults), time.Since(begin).Seconds())
 	if err := f.s.Local.Check(); err != nil {
-		t.Fatalf("after the round: %v", err)
+		f.report(t) // each release so far, with its reason: none is lost with the run
+		figures.Fail(t, "after the round: %v", err)
+		t.FailNow()
 	}
 }
 
@@ -184,7 +187,7 @@ func (f *faultRun) drive(ctx context.Context, r *release, hold <-chan struct{}) 
 	r.start = time.Now()
 	defer func() { r.end = time.Now() }()
 	if err := f.startRelease(ctx, r); err != nil {
-		return err
+		return fmt.Errorf("starting it: %w", err)
 	}
 	if err := f.decisions(ctx, r, hold); err != nil {
 		return err
@@ -194,7 +197,10 @@ func (f *faultRun) drive(ctx context.Context, r *release, hold <-chan struct{}) 
 		return res, f.s.Client.GetWorkflow(ctx, r.id, "").Get(ctx, &res)
 	})
 	r.res = res
-	return err
+	if err != nil {
+		return fmt.Errorf("waiting for its result: %w", err)
+	}
+	return nil
 }
 
 // startRelease starts the workflow; a retry after a lost answer finds it.
@@ -234,7 +240,7 @@ func (f *faultRun) decisions(ctx context.Context, r *release, hold <-chan struct
 	for i, d := range steps {
 		if i == 0 || d.gate != steps[i-1].gate {
 			if err := f.s.WaitStatus(ctx, r.id, "awaiting_"+d.gate); err != nil {
-				return err
+				return fmt.Errorf("waiting for its %s gate: %w", d.gate, err)
 			}
 		}
 		if i == len(steps)-1 {
@@ -292,8 +298,13 @@ func (f *faultRun) record(flt fault) {
 // killMidDeploy waits until a deploy command of the round runs, then kills
 // the deploy worker while it does (the command sleeps 2s).
 func (f *faultRun) killMidDeploy(ctx context.Context, rels []*release) {
+	f.killMidDeployOf(ctx, func() []*release { return rels })
+}
+
+// killMidDeployOf is killMidDeploy for the releases rels returns each time.
+func (f *faultRun) killMidDeployOf(ctx context.Context, rels func() []*release) {
 	for ctx.Err() == nil {
-		for _, r := range rels {
+		for _, r := range rels() {
 			if started, ended := f.s.deployRuns(r.id); started > 0 && ended == 0 {
 				time.Sleep(f.jitter(0, 1000))
 				f.kill(config.RoleDeploy, true)
@@ -336,6 +347,8 @@ func (s *stackT) deployRuns(id string) (started, ended int) {
 // tally is what the checks found.
 type tally struct {
 	correct, duplicates, resumed, decisions, chains int
+	lost                                            int      // decisions the gateway answered that the release does not hold
+	headMismatches                                  int      // trails whose replay ends on another head than the result
 	staleQueries                                    int      // trails a worker's cache answered differently from history
 	headsDiffer                                     []string // trails whose replay ends on another head than the result
 	problems                                        []string
@@ -347,7 +360,7 @@ func (f *faultRun) report(t *testing.T) {
 		f.check(r, &tl)
 	}
 	for _, p := range tl.problems {
-		t.Error(p)
+		figures.Fail(t, "%s", p)
 	}
 	byTarget, mid, survived := map[string]int{}, 0, 0
 	for _, flt := range f.faults {
@@ -359,7 +372,7 @@ func (f *faultRun) report(t *testing.T) {
 			survived++
 		}
 		if flt.restartErr != nil {
-			t.Errorf("restarting %s: %v", flt.target, flt.restartErr)
+			figures.Fail(t, "restarting %s: %v", flt.target, flt.restartErr)
 		}
 	}
 	lived := f.livedThroughFaults()
@@ -371,8 +384,8 @@ func (f *faultRun) report(t *testing.T) {
 	figures.Report(t, "faults injected %d (orchestrator %d, build %d, review %d, approval %d, deploy %d of which %d mid-deploy; %s), survived %d",
 		len(f.faults), byTarget["orchestrator"], byTarget["build"], byTarget["review"], byTarget["approval"],
 		byTarget["deploy"], mid, server, survived)
-	figures.Report(t, "releases ending correctly %d of %d (%d lived through a fault, %d deploys resumed after their worker died); duplicate deploys %d; decisions %d, lost 0; audit chains verified %d (hashes, signatures and seal)",
-		tl.correct, len(f.releases), lived, tl.resumed, tl.duplicates, tl.decisions, tl.chains)
+	figures.Report(t, "releases ending correctly %d of %d (%d lived through a fault, %d deploys resumed after their worker died); duplicate deploys %d; decisions %d, lost %d; audit chains verified %d (hashes, signatures and seal)",
+		tl.correct, len(f.releases), lived, tl.resumed, tl.duplicates, tl.decisions, tl.lost, tl.chains)
 	if len(tl.headsDiffer) > 0 {
 		figures.Report(t, "releases whose trail, replayed after a restart of the orchestrator, verifies (signed, sealed) but ends on another head than the result: %d (%s)",
 			len(tl.headsDiffer), strings.Join(tl.headsDiffer, "; "))
@@ -423,11 +436,15 @@ func (f *faultRun) check(r *release, tl *tally) {
 		tl.problems = append(tl.problems, r.id+" ("+r.plan.kind+"): "+fmt.Sprintf(format, args...))
 	}
 	if r.err != nil {
-		bad("%v", r.err)
+		bad("did not end: %v; %s", r.err, f.whereIs(r.id))
 		return
 	}
 	if r.res.Status != r.plan.want {
-		bad("ended %s (%s), want %s", r.res.Status, r.res.Reason, r.plan.want)
+		reason := r.res.Reason
+		if reason == "" {
+			reason = "no reason in its result; " + f.whereIs(r.id)
+		}
+		bad("ended %s (%s), want %s", r.res.Status, reason, r.plan.want)
 	}
 	f.checkDeploys(r, tl, bad)
 	f.checkTrail(r, tl, bad)
@@ -455,7 +472,11 @@ func (f *faultRun) checkTrail(r *release, tl *tally, bad func(string, ...any)) {
 	defer cancel()
 	entries, err := f.s.Trail(ctx, r.id)
 	if err != nil || len(entries) == 0 {
+		if err == nil {
+			err = errors.New("the audit query answered no entries")
+		}
 		bad("audit trail: %v", err)
+		tl.headMismatches++ // no trail: nothing shows it ends on the result's head
 		return
 	}
 	var divergence string
@@ -464,6 +485,9 @@ func (f *faultRun) checkTrail(r *release, tl *tally, bad func(string, ...any)) {
 		var replayed []audit.Entry
 		entries, replayed = f.replayedTrail(ctx, r, entries, tl)
 		divergence = describeDivergence(first, replayed)
+	}
+	if entries[len(entries)-1].Hash != r.res.AuditHead {
+		tl.headMismatches++
 	}
 	var buf bytes.Buffer
 	_ = audit.Export(&buf, entries)
@@ -487,7 +511,7 @@ func (f *faultRun) checkTrail(r *release, tl *tally, bad func(string, ...any)) {
 	}
 	for _, d := range r.decisions {
 		tl.decisions++
-		f.checkDecision(ctx, r, d, entries, bad)
+		f.checkDecision(ctx, r, d, entries, tl, bad)
 	}
 	for _, e := range entries {
 		if e.Type == audit.EventDeploy && strings.Contains(e.Detail, "resumed") {
@@ -560,14 +584,21 @@ func entryBrief(e audit.Entry) string {
 
 // checkDecision: the answer was the expected one, the release reports the
 // same outcome for its request id, and the audit trail records it.
-func (f *faultRun) checkDecision(ctx context.Context, r *release, d decision, entries []audit.Entry, bad func(string, ...any)) {
+func (f *faultRun) checkDecision(ctx context.Context, r *release, d decision, entries []audit.Entry, tl *tally, bad func(string, ...any)) {
 	if d.code != d.want {
 		bad("%s %s at %s answered %d (%s), want %d", d.who, d.verdict, d.gate, d.code, d.outcome, d.want)
 	}
+	lost := false
 	o, err := stacktest.Query[api.DecisionOutcome](ctx, f.s.Client, r.id, api.QueryDecision, api.ScopedRequestID(d.who, d.rid))
 	if err != nil || o.Outcome != d.outcome {
 		bad("request %s: release says %q (%v), gateway said %q", d.rid, o.Outcome, err, d.outcome)
+		lost = true
 	}
+	defer func() {
+		if lost {
+			tl.lost++
+		}
+	}()
 	want, match := audit.EventDecision, "rid="+d.rid
 	if d.outcome == api.OutcomeRefused {
 		want, match = audit.EventDecisionRefused, d.gate
@@ -578,4 +609,28 @@ func (f *faultRun) checkDecision(ctx context.Context, r *release, d decision, en
 		}
 	}
 	bad("decision %s (%s by %s) is not in the audit trail", d.rid, d.outcome, d.who)
+	lost = true
+}
+
+// whereIs is what the release says of itself now (its status, stage, open
+// gate, last refusal), or why it could not say: the reason a release that
+// did not end as planned is never lost.
+func (f *faultRun) whereIs(id string) string {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	st, err := f.s.Status(ctx, id)
+	if err != nil {
+		return fmt.Sprintf("its status could not be read: %v", err)
+	}
+	s := fmt.Sprintf("its status now: %s, stage %s", st.Status, st.Stage)
+	if st.OpenGate != "" {
+		s += fmt.Sprintf(", gate %s open (signed %d of %d)", st.OpenGate, len(st.Signed), st.Quorum)
+	}
+	if st.LastRefusal != nil {
+		s += fmt.Sprintf(", last refusal %+v", *st.LastRefusal)
+	}
+	if st.Result != nil {
+		s += fmt.Sprintf(", result %s (%s)", st.Result.Status, st.Result.Reason)
+	}
+	return s
 }

@@ -172,7 +172,7 @@ func (st *trailStress) report(t *testing.T) {
 	}
 	for _, p := range tl.problems {
 		if !strings.Contains(p, "audit chain does not verify") { // counted above, with the evidence
-			t.Error(p)
+			figures.Fail(t, "%s", p)
 		}
 	}
 	if mismatches > 0 {
@@ -180,7 +180,7 @@ func (st *trailStress) report(t *testing.T) {
 	}
 	for _, flt := range f.faults {
 		if flt.restartErr != nil {
-			t.Errorf("restarting %s after its crash at %s: %v", flt.target, flt.at.Format(time.TimeOnly), flt.restartErr)
+			figures.Fail(t, "restarting %s after its crash at %s: %v", flt.target, flt.at.Format(time.TimeOnly), flt.restartErr)
 		}
 	}
 	figures.Report(t, "trail stress: %d crashes (PostgreSQL and history in turn), releases %d, ended %d, correct %d, duplicate deploys %d, head mismatches %d of %d (trails unanswered %d)",

@@ -19,6 +19,21 @@ func Report(t testing.TB, format string, args ...any) {
 	t.Helper()
 	line := fmt.Sprintf(format, args...)
 	t.Log(line)
+	appendLine(t, line)
+}
+
+// Fail fails the test with the line and appends it, marked FAIL, to
+// $FOUREYES_FIGURES: a figure short of its total ("23 of 24") is printed
+// with the reason of each one missing, next to it.
+func Fail(t testing.TB, format string, args ...any) {
+	t.Helper()
+	line := fmt.Sprintf(format, args...)
+	t.Error(line)
+	appendLine(t, "FAIL "+line)
+}
+
+func appendLine(t testing.TB, line string) {
+	t.Helper()
 	path := os.Getenv(Env)
 	if path == "" {
 		return
