@@ -97,6 +97,7 @@ type Server struct {
 	bindings     *Bindings
 	page         *pageState      // nil: no approval page
 	requests     *signedRequests // one envelope per Update id (requests.go)
+	traces       traceCache      // each release's start span (trace.go)
 }
 
 // New returns a Server with defaults filled in.
@@ -140,7 +141,7 @@ func (s *Server) Handler() http.Handler {
 		s.pageRoutes(mux)
 	}
 	mux.HandleFunc("/healthz", s.handleHealth)
-	return mux
+	return withCallerTrace(mux)
 }
 
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
