@@ -14,18 +14,24 @@ import (
 	"github.com/foureyes/foureyes/tracing"
 )
 
-// A decision, cancel or emergency that arrives over HTTP joins its
-// release's trace: the gateway's span is a child of the release's start
-// span (read once per release from the start event's header), so the
-// Update it sends, the workflow's handling of it, and what the release
-// does next sit in the one trace an operator opens for the release. The
-// caller's own trace, when its request carries a W3C traceparent (a
-// traced client or proxy), is linked, not parent: a person's click is
-// not part of anybody else's trace, and one request of a batch decides
-// several releases, each with its own trace.
+// A decision or cancel that arrives over HTTP (or Slack) joins its
+// release's trace: the gateway's span is a child of the release's root
+// span, `starter start`, whose W3C traceparent the starter put in the
+// release's memo (tracing.MemoKey; read once per release with
+// DescribeWorkflowExecution, which the approval role may call, and decoded
+// with the role's own payload key). So the Update it sends, the workflow's
+// handling of it, and what the release does next sit in the one trace an
+// operator opens for the release. A parent, not a link: the decision is a
+// step of the release, and what it causes (the next gate's prompt, the
+// deploy) must be in the release's trace too, which a link would leave in
+// another. The caller's own trace, when its request carries a W3C
+// traceparent (a traced client or proxy), is linked: a person's click is
+// not part of anybody else's trace, and one batch request decides several
+// releases, each with its own trace. A release started without tracing
+// (no memo) gets a gateway span in a trace of its own, naming the release.
 
-// traceCache keeps each release's start span context (bounded like the
-// bindings: a forgotten one costs one history read).
+// traceCache keeps each release's root span (bounded like the bindings;
+// an untraced release is kept too, as invalid, so it is described once).
 type traceCache struct {
 	mu sync.Mutex
 	m  map[string]trace.SpanContext
@@ -94,20 +100,26 @@ func (s *Server) inRelease(ctx context.Context, op, release string) (context.Con
 	}
 }
 
-// releaseTrace is the span context of release's start (cached).
+// releaseTrace is release's root span, from its memo (cached).
 func (s *Server) releaseTrace(ctx context.Context, release string) (trace.SpanContext, bool) {
 	if sc, ok := s.traces.get(release); ok {
 		return sc, sc.IsValid()
 	}
 	ctx, cancel := context.WithTimeout(ctx, temporalTimeout)
 	defer cancel()
-	sc, _, err := tracing.OfRelease(ctx, s.client, release)
+	desc, err := s.client.DescribeWorkflowExecution(ctx, release, "")
 	if err != nil {
-		// Unknown release or Temporal unreachable: the decision itself
-		// will say so; its span starts its own trace.
-		return sc, false
+		// Unknown release or Temporal unreachable: the decision will say.
+		return trace.SpanContext{}, false
 	}
-	s.traces.put(release, sc) // invalid (untraced release) is kept too: no read again
+	var sc trace.SpanContext
+	if p := desc.GetWorkflowExecutionInfo().GetMemo().GetFields()[tracing.MemoKey]; p != nil {
+		var traceparent string
+		if err := s.dc.FromPayload(p, &traceparent); err == nil {
+			sc = tracing.FromTraceparent(traceparent)
+		}
+	}
+	s.traces.put(release, sc)
 	return sc, sc.IsValid()
 }
 

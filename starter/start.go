@@ -151,9 +151,13 @@ func launch(c client.Client, id string, req api.ReleaseRequest) (run client.Work
 	if sc := span.SpanContext(); sc.IsValid() {
 		traceID = sc.TraceID().String()
 	}
+	m := memo(req)
+	if tp := tracing.Traceparent(span.SpanContext()); tp != "" {
+		m[tracing.MemoKey] = tp // for the gateway, which joins decisions to this trace
+	}
 	opts := client.StartWorkflowOptions{ID: id, TaskQueue: api.QueueOrchestrator,
 		StaticSummary: staticSummary(req), StaticDetails: staticDetails(req),
-		Memo:                  memo(req),
+		Memo:                  m,
 		TypedSearchAttributes: api.StartAttributes(req)}
 	run, err = c.ExecuteWorkflow(ctx, opts, api.WorkflowRelease, req)
 	if err != nil {

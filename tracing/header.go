@@ -26,6 +26,26 @@ func FromHeader(h *commonpb.Header) (trace.SpanContext, bool) {
 	return sc, sc.IsValid()
 }
 
+// MemoKey is the memo field where `starter start` puts the W3C traceparent
+// of the release's root span: the gateway, which may not read histories,
+// finds the release's trace there (DescribeWorkflowExecution).
+const MemoKey = "traceparent"
+
+// Traceparent is the W3C traceparent of sc ("" if invalid).
+func Traceparent(sc trace.SpanContext) string {
+	if !sc.IsValid() {
+		return ""
+	}
+	m := mapCarrier{}
+	Propagator.Inject(trace.ContextWithSpanContext(context.Background(), sc), m)
+	return m["traceparent"]
+}
+
+// FromTraceparent parses a W3C traceparent (invalid if it is none).
+func FromTraceparent(s string) trace.SpanContext {
+	return trace.SpanContextFromContext(Propagator.Extract(context.Background(), mapCarrier{"traceparent": s}))
+}
+
 // OfRelease is the span context in the start event of workflow id: the
 // starter's StartWorkflow span, parent of everything the release does. ok
 // is false when the release was started without tracing.
