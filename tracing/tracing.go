@@ -27,6 +27,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
 	temporalotel "go.temporal.io/sdk/contrib/opentelemetry"
 	"go.temporal.io/sdk/interceptor"
 )
@@ -191,6 +192,12 @@ func Start(ctx context.Context, s Settings, process string) (shutdown func(conte
 	active = tp
 	mu.Unlock()
 	return func(ctx context.Context) error {
+		mu.Lock()
+		if active == tp {
+			active = nil // On is false again (tests start and stop tracing)
+			otel.SetTracerProvider(tracenoop.NewTracerProvider())
+		}
+		mu.Unlock()
 		err := tp.Shutdown(ctx)
 		for _, c := range closers {
 			err = errors.Join(err, c.Close())

@@ -10,6 +10,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
+	commonpb "go.temporal.io/api/common/v1"
+	"go.temporal.io/sdk/converter"
 )
 
 func TestSettings(t *testing.T) {
@@ -70,6 +72,7 @@ func TestFileRoundTrip(t *testing.T) {
 	child.End()
 	root.End()
 	require.NoError(t, stop(context.Background()), "flushes")
+	require.False(t, On(), "off again once stopped")
 
 	spans, err := ReadSpans(dir)
 	require.NoError(t, err)
@@ -89,4 +92,28 @@ func TestFileRoundTrip(t *testing.T) {
 
 	require.Contains(t, logs.String(), `msg="with span" TraceID=`+r.TraceID+` SpanID=`+r.SpanID)
 	require.Contains(t, logs.String(), "msg=without\n")
+}
+
+// TestHeaderAndTraceparent: the header the SDK's interceptor writes (a
+// JSON map under _tracer-data) and the memo's traceparent give back the
+// span context.
+func TestHeaderAndTraceparent(t *testing.T) {
+	sc := trace.NewSpanContext(trace.SpanContextConfig{TraceID: trace.TraceID{1, 2, 3}, SpanID: trace.SpanID{4, 5},
+		TraceFlags: trace.FlagsSampled})
+	tp := Traceparent(sc)
+	require.Equal(t, "00-01020300000000000000000000000000-0405000000000000-01", tp)
+	require.Equal(t, sc.TraceID(), FromTraceparent(tp).TraceID())
+	require.False(t, FromTraceparent("nonsense").IsValid())
+	require.Empty(t, Traceparent(trace.SpanContext{}))
+
+	p, err := converter.GetDefaultDataConverter().ToPayload(map[string]string{"traceparent": tp})
+	require.NoError(t, err)
+	got, ok := FromHeader(&commonpb.Header{Fields: map[string]*commonpb.Payload{HeaderKey: p}})
+	require.True(t, ok)
+	require.Equal(t, sc.TraceID(), got.TraceID())
+	require.Equal(t, sc.SpanID(), got.SpanID())
+	_, ok = FromHeader(&commonpb.Header{})
+	require.False(t, ok, "an untraced start")
+	_, ok = FromHeader(nil)
+	require.False(t, ok)
 }
