@@ -25,6 +25,7 @@ type config struct {
 	keep           bool
 	profile        string // folder for pprof profiles of the orchestrator; "" = none
 	bare           bool   // server without the stack's default tuning
+	tracing        bool   // the roles trace (devstack.Local.Untraced otherwise)
 	cache          int    // FOUREYES_ORCHESTRATOR_CACHE_SIZE; 0 = the role's default
 	compression    string // TEMPORAL_GRPC_COMPRESSION of every role; "" = the stack's
 	floorUpserts   bool   // the floor upserts a search attribute as often as a release
@@ -90,6 +91,7 @@ func (c *config) settingFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.cluster, "cluster", false, "run on the cluster (PostgreSQL, frontend, history, matching, worker, mTLS) instead of the dev server")
 	fs.StringVar(&c.serverMetrics, "server-metrics", "", "write the Temporal server's Prometheus metrics after each phase to PREFIX-PHASE.prom (dev server only)")
 	fs.StringVar(&c.profile, "profile", "", "write CPU and heap profiles of the orchestrator, the approval role and the Temporal server to this folder")
+	fs.BoolVar(&c.tracing, "tracing", false, "trace every role and the gateway as the stack does (spans to the stack's data/traces/); off by default, as in the earlier runs of docs/benchmarks.md")
 	fs.BoolVar(&c.bare, "bare", false, "run the server without the stack's default tuning (devstack.DefaultTuning)")
 	fs.IntVar(&c.cache, "orchestrator-cache", 0, "FOUREYES_ORCHESTRATOR_CACHE_SIZE for the orchestrator (0: its default)")
 	fs.StringVar(&c.compression, "grpc-compression", "", "TEMPORAL_GRPC_COMPRESSION (gzip or none) of every role, floor too (default: the stack's)")

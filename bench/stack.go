@@ -44,7 +44,7 @@ func startRig(ctx context.Context, cfg config, log io.Writer) (r *rig, err error
 	// is logged by the server).
 	r.Stack, err = stacktest.Start(ctx, stacktest.Options{TempPrefix: "foureyes-bench-", Keep: cfg.keep,
 		BasePolicy: stacktest.WithoutPromotion, Extra: cfg.extra(r.slack.url), Tuning: cfg.tuning(),
-		Cluster: cfg.cluster, Server: cfg.server, Log: log})
+		Cluster: cfg.cluster, Server: cfg.server, Log: log, Untraced: !cfg.tracing})
 	if err != nil {
 		return r, err
 	}

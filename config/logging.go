@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/sethvargo/go-envconfig"
+
+	"github.com/foureyes/foureyes/tracing"
 )
 
 // Logging selects the slog handler (FOUREYES_LOG_*).
@@ -33,7 +35,8 @@ func LoadLogging(ctx context.Context, l envconfig.Lookuper) (Logging, error) {
 }
 
 // NewLogger returns a text or JSON slog logger writing to w. Empty fields
-// take the defaults (text, info); names are case-insensitive.
+// take the defaults (text, info); names are case-insensitive. A line logged
+// with a context that holds a span carries its TraceID and SpanID.
 func NewLogger(w io.Writer, l Logging) (*slog.Logger, error) {
 	name := strings.ToLower(l.Level)
 	if name == "" {
@@ -46,9 +49,9 @@ func NewLogger(w io.Writer, l Logging) (*slog.Logger, error) {
 	opts := &slog.HandlerOptions{Level: level}
 	switch strings.ToLower(l.Format) {
 	case "", "text":
-		return slog.New(slog.NewTextHandler(w, opts)), nil
+		return slog.New(tracing.LogHandler(slog.NewTextHandler(w, opts))), nil
 	case "json":
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
+		return slog.New(tracing.LogHandler(slog.NewJSONHandler(w, opts))), nil
 	default:
 		return nil, fmt.Errorf("FOUREYES_LOG_FORMAT: unknown format %q (want text or json)", l.Format)
 	}

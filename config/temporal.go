@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/foureyes/foureyes/codec"
+	"github.com/foureyes/foureyes/tracing"
 )
 
 // Temporal is how every process reaches the Temporal service (TEMPORAL_*).
@@ -112,7 +113,10 @@ func (t *Temporal) readAPIKeyFile() error {
 // ClientOptions returns client options for t: address, namespace, identity
 // and logger (slog.Default() if nil); an API key turns on TLS, a cert and key
 // pair turns on mTLS, a CA file sets the trusted roots, a payload key
-// encrypts every payload and failure message (codec). Errors name the file.
+// encrypts every payload and failure message (codec), and once the process
+// started tracing (tracing.Start) the OpenTelemetry interceptor traces every
+// call and, on a worker made from the client, every workflow, update and
+// activity. Errors name the file.
 func (t Temporal) ClientOptions(identity string, logger *slog.Logger) (client.Options, error) {
 	if logger == nil {
 		logger = slog.Default()
@@ -139,6 +143,9 @@ func (t Temporal) ClientOptions(identity string, logger *slog.Logger) (client.Op
 		// encrypted) attributes: they can quote commits and comments.
 		opts.FailureConverter = temporal.NewDefaultFailureConverter(temporal.DefaultFailureConverterOptions{
 			DataConverter: opts.DataConverter, EncodeCommonAttributes: true})
+	}
+	if opts.Interceptors, err = tracing.Interceptors(); err != nil {
+		return client.Options{}, err
 	}
 	if t.Compression == "none" {
 		opts.ConnectionOptions.GrpcCompression = &client.GrpcCompressionNone{}

@@ -22,6 +22,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
+
+	"github.com/foureyes/foureyes/tracing"
 )
 
 func TestLoadTemporal(t *testing.T) {
@@ -212,4 +214,20 @@ func TestLoadTemporalAPIKeyFile(t *testing.T) {
 	require.NoError(t, os.WriteFile(empty, []byte("\n"), 0o600))
 	_, err = LoadTemporal(ctx, envconfig.MapLookuper(map[string]string{"TEMPORAL_API_KEY_FILE": empty}))
 	assert.EqualError(t, err, "TEMPORAL_API_KEY_FILE: "+empty+" is empty")
+}
+
+// TestClientOptionsTracing: once the process traces, every client (and so
+// every worker made from it) gets the OpenTelemetry interceptor; before,
+// none.
+func TestClientOptionsTracing(t *testing.T) {
+	opts, err := Temporal{}.ClientOptions("id", nil)
+	require.NoError(t, err)
+	require.Empty(t, opts.Interceptors)
+
+	stop, err := tracing.Start(context.Background(), tracing.Settings{File: filepath.Join(t.TempDir(), "t.jsonl")}, "test")
+	require.NoError(t, err)
+	defer stop(context.Background())
+	opts, err = Temporal{}.ClientOptions("id", nil)
+	require.NoError(t, err)
+	require.Len(t, opts.Interceptors, 1)
 }

@@ -97,6 +97,8 @@ func (s *Server) decideAll(ctx context.Context, c caller, req api.BatchRequest) 
 // decideSame decides one release of the batch if it runs digest.
 func (s *Server) decideSame(ctx context.Context, c caller, req api.DecisionRequest, digest string) api.Answer {
 	ans := api.Answer{ReleaseID: req.ReleaseID, Gate: req.Gate, Identity: c.identity, RequestID: req.RequestID}
+	ctx, end := s.inRelease(ctx, "decide", req.ReleaseID)
+	status := http.StatusConflict
 	bd, err := s.binding(ctx, req.ReleaseID)
 	switch {
 	case err != nil:
@@ -104,9 +106,10 @@ func (s *Server) decideSame(ctx context.Context, c caller, req api.DecisionReque
 	case bd.ArtifactDigest != digest:
 		ans.Error = fmt.Sprintf("not decided: it runs artifact %q, not sha256:%s", "sha256:"+bd.ArtifactDigest, digest)
 	default:
-		ans, _ = s.decide(ctx, c, req)
+		ans, status = s.decide(ctx, c, req)
 	}
-	s.log.Info("decision", "batch", true, "WorkflowID", req.ReleaseID, "gate", req.Gate, "verdict", req.Verdict,
+	defer end(status, decisionAttrs(c, req, ans)...)
+	s.log.InfoContext(ctx, "decision", "batch", true, "WorkflowID", req.ReleaseID, "gate", req.Gate, "verdict", req.Verdict,
 		"identity", c.identity, "channel", c.channel, "request_id", req.RequestID, "outcome", ans.Outcome,
 		"reason", ans.Reason, "error", ans.Error)
 	return ans

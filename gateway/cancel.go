@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/attribute"
 
 	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/attest"
@@ -57,8 +58,10 @@ func (s *Server) handleCancel(w http.ResponseWriter, r *http.Request) {
 	if req.RequestID == "" {
 		req.RequestID = uuid.NewString()
 	}
-	ans, status := s.cancel(r.Context(), c, req)
-	s.log.Info("cancel", "WorkflowID", req.ReleaseID, "identity", c.identity, "channel", c.channel,
+	ctx, end := s.inRelease(r.Context(), "cancel", req.ReleaseID)
+	ans, status := s.cancel(ctx, c, req)
+	defer end(status, attribute.String("foureyes.identity", c.identity), attribute.String("foureyes.outcome", ans.Outcome))
+	s.log.InfoContext(ctx, "cancel", "WorkflowID", req.ReleaseID, "identity", c.identity, "channel", c.channel,
 		"request_id", req.RequestID, "outcome", ans.Outcome, "reason", ans.Reason, "error", ans.Error, "status", status)
 	writeJSON(w, status, ans)
 }

@@ -40,10 +40,12 @@ func (s *Server) handleDecision(w http.ResponseWriter, r *http.Request) {
 	if req.RequestID == "" {
 		req.RequestID = uuid.NewString()
 	}
-	ans, status := s.decide(r.Context(), c, req)
-	s.log.Info("decision", "WorkflowID", req.ReleaseID, "stage", api.StageOfGate(req.Gate), "gate", req.Gate, "verdict", req.Verdict,
+	ctx, end := s.inRelease(r.Context(), "decide", req.ReleaseID)
+	ans, status := s.decide(ctx, c, req)
+	s.log.InfoContext(ctx, "decision", "WorkflowID", req.ReleaseID, "stage", api.StageOfGate(req.Gate), "gate", req.Gate, "verdict", req.Verdict,
 		"identity", c.identity, "request_id", req.RequestID, "outcome", ans.Outcome,
 		"reason", ans.Reason, "error", ans.Error, "status", status)
+	end(status, decisionAttrs(c, req, ans)...)
 	writeJSON(w, status, ans)
 }
 

@@ -41,6 +41,7 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 
 	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/attest"
@@ -81,6 +82,9 @@ type Options struct {
 	// PageSecret keys the page links' HMAC; empty: a random key, so that
 	// links die with the process.
 	PageSecret []byte
+	// DataConverter decodes what the gateway reads from a release's memo
+	// (its trace); nil: the SDK's default (no payload key).
+	DataConverter converter.DataConverter
 }
 
 // Server answers decision requests.
@@ -97,6 +101,8 @@ type Server struct {
 	bindings     *Bindings
 	page         *pageState      // nil: no approval page
 	requests     *signedRequests // one envelope per Update id (requests.go)
+	dc           converter.DataConverter
+	traces       traceCache // each release's root span (trace.go)
 }
 
 // New returns a Server with defaults filled in.
@@ -104,7 +110,10 @@ func New(o Options) *Server {
 	s := &Server{client: o.Client, policy: o.Policy, policyHash: o.PolicyHash, log: o.Logger,
 		maxBody: o.MaxBodyBytes, decisionWait: o.DecisionWait, slack: newSlackState(o.Slack),
 		signer: o.Signer, limits: newLimiters(o.RateLimit), bindings: o.Bindings,
-		requests: newSignedRequests()}
+		requests: newSignedRequests(), dc: o.DataConverter}
+	if s.dc == nil {
+		s.dc = converter.GetDefaultDataConverter()
+	}
 	if s.bindings == nil {
 		s.bindings = &Bindings{}
 	}
@@ -140,7 +149,7 @@ func (s *Server) Handler() http.Handler {
 		s.pageRoutes(mux)
 	}
 	mux.HandleFunc("/healthz", s.handleHealth)
-	return mux
+	return withCallerTrace(mux)
 }
 
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {

@@ -18,6 +18,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel/trace"
+	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	workflowpb "go.temporal.io/api/workflow/v1"
@@ -58,11 +60,16 @@ type fakeClient struct {
 	// closed; inFlight and maxInFlight count the calls waiting
 	hold                  chan struct{}
 	inFlight, maxInFlight int
+	// memo is what Describe answers as the release's memo; signalTraces
+	// the trace id each signal's context held.
+	memo         map[string]*commonpb.Payload
+	signalTraces []string
 }
 
-func (f *fakeClient) SignalWorkflow(_ context.Context, id, _, name string, arg any) error {
+func (f *fakeClient) SignalWorkflow(ctx context.Context, id, _, name string, arg any) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.signalTraces = append(f.signalTraces, trace.SpanContextFromContext(ctx).TraceID().String())
 	switch name {
 	case api.SignalDecision:
 		f.signals = append(f.signals, arg.(api.Decision))
@@ -176,7 +183,7 @@ func (f *fakeClient) DescribeWorkflowExecution(_ context.Context, id, _ string) 
 		st = enums.WORKFLOW_EXECUTION_STATUS_COMPLETED
 	}
 	return &workflowservice.DescribeWorkflowExecutionResponse{
-		WorkflowExecutionInfo: &workflowpb.WorkflowExecutionInfo{Status: st}}, nil
+		WorkflowExecutionInfo: &workflowpb.WorkflowExecutionInfo{Status: st, Memo: &commonpb.Memo{Fields: f.memo}}}, nil
 }
 
 // jsonValue is a converter.EncodedValue holding a Go value.

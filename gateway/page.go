@@ -242,9 +242,11 @@ func (s *Server) approveDecide(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := caller{identity: l.Identity, channel: api.ChannelPage, evidence: linkEvidence(r)}
-	ans, status := s.decide(r.Context(), c, req)
-	s.log.Info("decision", "channel", api.ChannelPage, "WorkflowID", req.ReleaseID, "gate", req.Gate, "verdict", req.Verdict,
+	ctx, end := s.inRelease(r.Context(), "decide", req.ReleaseID)
+	ans, status := s.decide(ctx, c, req)
+	s.log.InfoContext(ctx, "decision", "channel", api.ChannelPage, "WorkflowID", req.ReleaseID, "gate", req.Gate, "verdict", req.Verdict,
 		"identity", l.Identity, "request_id", req.RequestID, "outcome", ans.Outcome, "reason", ans.Reason, "status", status)
+	end(status, decisionAttrs(c, req, ans)...)
 	writeJSON(w, status, ans)
 }
 

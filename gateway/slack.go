@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/slack-go/slack"
+	"go.opentelemetry.io/otel/attribute"
 
 	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/attest"
@@ -253,9 +254,12 @@ func (s *Server) decideClick(ctx context.Context, c slackClick) {
 		s.decideAllClick(ctx, who, c)
 		return
 	} else {
+		var end func(int, ...attribute.KeyValue)
+		ctx, end = s.inRelease(ctx, "decide", c.req.ReleaseID)
 		ans, status = s.decide(ctx, who, c.req)
+		defer end(status, decisionAttrs(who, c.req, ans)...)
 	}
-	s.log.Info("decision", "channel", api.ChannelSlack, "release", c.req.ReleaseID, "gate", c.req.Gate,
+	s.log.InfoContext(ctx, "decision", "channel", api.ChannelSlack, "release", c.req.ReleaseID, "gate", c.req.Gate,
 		"verdict", c.req.Verdict, "identity", who.identity, "slack_user", c.User, "request_id", c.req.RequestID,
 		"outcome", ans.Outcome, "reason", ans.Reason, "error", ans.Error, "status", status)
 	s.replyEphemeral(ctx, c, ephemeralText(c.req, ans))

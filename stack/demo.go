@@ -447,6 +447,7 @@ func (d *demo) run(ctx context.Context, as string, args ...string) ([]byte, int,
 	env := append(devstack.BaseEnv(), d.s.local.ClientEnv(devstack.IdentityReleaseManager)...)
 	env = append(env, "FOUREYES_GATEWAY_URL="+d.s.local.GatewayURL(),
 		"FOUREYES_POLICY_FILE="+d.s.local.PolicyFile())
+	env = append(env, d.s.local.TraceEnv("starter")...)
 	if d.s.cfg.uiPort != 0 {
 		env = append(env, "FOUREYES_UI_URL=http://localhost:"+strconv.Itoa(d.s.cfg.uiPort))
 	}

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"sync"
 	"testing"
 
 	"go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/serviceerror"
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
@@ -124,3 +126,13 @@ func cli(t *testing.T, fake *fakeTemporal, args ...string) (code int, stdout, st
 	code = run(args, &out, &errb)
 	return code, out.String(), errb.String()
 }
+
+// GetWorkflowHistory has no events: the fake's releases are untraced.
+func (f *fakeTemporal) GetWorkflowHistory(context.Context, string, string, bool, enums.HistoryEventFilterType) client.HistoryEventIterator {
+	return emptyHistory{}
+}
+
+type emptyHistory struct{}
+
+func (emptyHistory) HasNext() bool                          { return false }
+func (emptyHistory) Next() (*historypb.HistoryEvent, error) { return nil, io.EOF }

@@ -59,7 +59,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	rest := args[len(strings.Fields(cmd.name)):]
-	return report(e, cmd, cmd.run(e, rest))
+	stopTracing := startTracing(e)
+	err := cmd.run(e, rest)
+	stopTracing()
+	return report(e, cmd, err)
 }
 
 func isHelp(arg string) bool {

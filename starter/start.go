@@ -6,10 +6,14 @@ import (
 	"strings"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 	"go.temporal.io/sdk/client"
 
 	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/attest"
+	"github.com/foureyes/foureyes/tracing"
 )
 
 const startSynopsis = "--service S --env E --commit SHA|SHORT|TAG|BRANCH [--author A ...] [--requester R] [--title T] [--link L] [--key FILE | --ssh-agent] [--policy FILE] [--emergency REASON [--token-file F] [--gateway URL]] [--wait] [--json]"
@@ -19,10 +23,12 @@ var fullSHA = regexp.MustCompile(`^[0-9a-fA-F]{40}$`)
 
 // startOutput is what start prints with --json.
 type startOutput struct {
-	ReleaseID string             `json:"release_id"`
-	RunID     string             `json:"run_id"`
-	URL       string             `json:"url"`
-	Result    *api.ReleaseResult `json:"result,omitempty"`
+	ReleaseID string `json:"release_id"`
+	RunID     string `json:"run_id"`
+	URL       string `json:"url"`
+	// TraceID is the release's OpenTelemetry trace (tracing on only).
+	TraceID string             `json:"trace_id,omitempty"`
+	Result  *api.ReleaseResult `json:"result,omitempty"`
 }
 
 func cmdStart(e *env, args []string) error {
@@ -113,13 +119,16 @@ func startRelease(e *env, id string, req api.ReleaseRequest, wait, asJSON bool) 
 		return err
 	}
 	defer c.Close()
-	run, err := launch(c, id, req)
+	run, traceID, err := launch(c, id, req)
 	if err != nil {
 		return err
 	}
-	out := startOutput{ReleaseID: run.GetID(), RunID: run.GetRunID(), URL: uiLink(e, run.GetID())}
+	out := startOutput{ReleaseID: run.GetID(), RunID: run.GetRunID(), URL: uiLink(e, run.GetID()), TraceID: traceID}
 	if !asJSON {
 		fmt.Fprintf(e.stdout, "started %s\n  %s\n", out.ReleaseID, out.URL)
+		if traceID != "" {
+			fmt.Fprintf(e.stdout, "  trace %s\n", traceID)
+		}
 	}
 	if !wait {
 		return printIf(e, asJSON, out)
@@ -129,19 +138,33 @@ func startRelease(e *env, id string, req api.ReleaseRequest, wait, asJSON bool) 
 
 // launch starts the Release workflow, by type name, with id
 // release-<service>-<env>-<uuid>, what the UI shows (summary, details, memo)
-// and the search attributes it is found by.
-func launch(c client.Client, id string, req api.ReleaseRequest) (client.WorkflowRun, error) {
+// and the search attributes it is found by. With tracing on, its span
+// "starter start" is the root of the release's trace (traceID: its id); the
+// SDK's interceptor carries it to every role in Temporal headers.
+func launch(c client.Client, id string, req api.ReleaseRequest) (run client.WorkflowRun, traceID string, err error) {
 	ctx, cancel := interruptible(callTimeout)
 	defer cancel()
+	ctx, span := tracing.Tracer().Start(ctx, "starter start", trace.WithSpanKind(trace.SpanKindClient),
+		trace.WithAttributes(attribute.String("foureyes.release", id), attribute.String("foureyes.service", req.Service),
+			attribute.String("foureyes.environment", req.Environment)))
+	defer span.End()
+	if sc := span.SpanContext(); sc.IsValid() {
+		traceID = sc.TraceID().String()
+	}
+	m := memo(req)
+	if tp := tracing.Traceparent(span.SpanContext()); tp != "" {
+		m[tracing.MemoKey] = tp // for the gateway, which joins decisions to this trace
+	}
 	opts := client.StartWorkflowOptions{ID: id, TaskQueue: api.QueueOrchestrator,
 		StaticSummary: staticSummary(req), StaticDetails: staticDetails(req),
-		Memo:                  memo(req),
+		Memo:                  m,
 		TypedSearchAttributes: api.StartAttributes(req)}
-	run, err := c.ExecuteWorkflow(ctx, opts, api.WorkflowRelease, req)
+	run, err = c.ExecuteWorkflow(ctx, opts, api.WorkflowRelease, req)
 	if err != nil {
-		return nil, fail(exitFailure, "starting release: %v", err)
+		span.SetStatus(codes.Error, err.Error())
+		return nil, "", fail(exitFailure, "starting release: %v", err)
 	}
-	return run, nil
+	return run, traceID, nil
 }
 
 // memo is what the UI shows of the request; a promotion names its release.

@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/foureyes/foureyes/api"
+	"github.com/foureyes/foureyes/tracing"
 )
 
 // closedStatus is shown when a closed release no longer answers the query.
@@ -34,10 +35,14 @@ func cmdStatus(e *env, args []string) error {
 		if qerr := query(ctx, c, pos[0], api.QueryStatus, &st); qerr != nil {
 			return showClosed(ctx, e, c, pos[0], qerr, *asJSON)
 		}
+		traceID := releaseTraceID(ctx, c, pos[0])
 		if *asJSON {
-			return printJSON(e.stdout, st)
+			return printJSON(e.stdout, struct {
+				api.Status
+				TraceID string `json:"trace_id,omitempty"`
+			}{st, traceID})
 		}
-		printStatus(e.stdout, st, time.Now())
+		printStatus(e.stdout, st, traceID, time.Now())
 		printPageRow(e, st)
 		return nil
 	})
@@ -75,7 +80,18 @@ func showClosed(ctx context.Context, e *env, c client.Client, id string, qerr er
 	return nil
 }
 
-func printStatus(w io.Writer, st api.Status, now time.Time) {
+// releaseTraceID is the release's OpenTelemetry trace id, from the trace
+// context its start carried (a Temporal header, never encrypted): "" when
+// it was started untraced or the history cannot be read.
+func releaseTraceID(ctx context.Context, c client.Client, id string) string {
+	sc, ok, err := tracing.OfRelease(ctx, c, id)
+	if err != nil || !ok {
+		return ""
+	}
+	return sc.TraceID().String()
+}
+
+func printStatus(w io.Writer, st api.Status, traceID string, now time.Time) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	printRequest(tw, st.ReleaseID, st.Request)
 	fmt.Fprintf(tw, "stage\t%s\n", st.Stage)
@@ -103,6 +119,7 @@ func printStatus(w io.Writer, st api.Status, now time.Time) {
 	if res := st.Result; res != nil {
 		fmt.Fprintf(tw, "result\t%s\n", strings.TrimSuffix(res.Status+": "+res.Reason, ": "))
 	}
+	row(tw, "trace", traceID)
 	tw.Flush()
 }
 

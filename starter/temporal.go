@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/foureyes/foureyes/config"
+	"github.com/foureyes/foureyes/tracing"
 )
 
 // callTimeout bounds a single Temporal call (not waits for a result).
@@ -49,6 +50,25 @@ func clientOptions(e *env) (client.Options, error) {
 	host, _ := os.Hostname()
 	warnOnly := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	return t.ClientOptions("foureyes-starter@"+host, warnOnly)
+}
+
+// startTracing traces this run when the OTEL_* variables or
+// FOUREYES_TRACES_FILE say where spans go (service foureyes-starter): the
+// release's trace starts with `starter start`. The returned func flushes.
+// A bad setting is a warning: tracing never stops a release.
+func startTracing(e *env) func() {
+	lookup := func(k string) (string, bool) { v := e.getenv(k); return v, v != "" }
+	stop, err := tracing.Start(context.Background(), tracing.FromEnv(lookup), "foureyes-starter")
+	if err != nil {
+		fmt.Fprintf(e.stderr, "starter: warning: tracing off: %v\n", err)
+	}
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := stop(ctx); err != nil {
+			fmt.Fprintf(e.stderr, "starter: warning: traces not flushed: %v\n", err)
+		}
+	}
 }
 
 func namespace(e *env) string { return e.envOr("TEMPORAL_NAMESPACE", client.DefaultNamespace) }

@@ -164,9 +164,13 @@ func approvalRole(ctx context.Context, e roleEnv) (*role, error) {
 	notifier := activities.Notifiers{approvalNotifier(cfg, e, pol), promptedBindings{bindings}}
 	r := activityRole(cfg.Identity, api.QueueApproval,
 		&activities.ApprovalActivities{Identity: cfg.Identity, Notifier: notifier})
+	dc, err := e.temporal.DataConverter() // reads the release's trace from its memo
+	if err != nil {
+		return nil, err
+	}
 	gw := &sharedGateway{opts: gateway.Options{Policy: pol, PolicyHash: polHash, Slack: gatewaySlack(cfg), Signer: signer,
 		RateLimit: &gateway.RateLimit{PerSecond: cfg.RatePerSecond, Burst: cfg.RateBurst}, Bindings: bindings,
-		PageURL: pageURL(cfg), PageSecret: []byte(cfg.PageSecret)}}
+		PageURL: pageURL(cfg), PageSecret: []byte(cfg.PageSecret), DataConverter: dc}}
 	r.listen = cfg.Listen
 	r.handler = func(c client.Client, log *slog.Logger) http.Handler { return gw.get(c, log).Handler() }
 	r.background = socketMode(cfg, gw)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/sethvargo/go-envconfig"
@@ -16,6 +17,7 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/foureyes/foureyes/config"
+	"github.com/foureyes/foureyes/tracing"
 )
 
 // Exit codes.
@@ -53,6 +55,9 @@ type process struct {
 	metricsAddr   string // where it listens, once it does
 	// payloadKey is the id of the key that encrypts payloads ("": none).
 	payloadKey string
+	// traces says where spans go ("": nowhere); stopTracing flushes them.
+	traces      string
+	stopTracing func(context.Context) error
 }
 
 // run returns the exit code; start-up errors are one line on stderr.
@@ -65,11 +70,26 @@ func run(ctx context.Context, args []string, l envconfig.Lookuper, stdout, stder
 		fmt.Fprintf(stderr, "worker: %v\n", err)
 		return exitConfig
 	}
-	if err := p.run(ctx); err != nil {
+	err = p.run(ctx)
+	p.flushTraces()
+	if err != nil {
 		fmt.Fprintf(stderr, "worker: role %s: %v\n", p.name, err)
 		return exitRuntime
 	}
 	return 0
+}
+
+// flushTraces exports the spans not sent yet (the last ones of a release
+// end just before a stop).
+func (p *process) flushTraces() {
+	if p.stopTracing == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := p.stopTracing(ctx); err != nil {
+		p.log.Warn("traces not flushed", "error", err)
+	}
 }
 
 // setup reads everything from flags and the environment before any
@@ -97,11 +117,18 @@ func setup(ctx context.Context, args []string, l envconfig.Lookuper, stdout, std
 	}
 	// Not "identity": the gateway logs the decider's identity under that key.
 	logger = logger.With("role", name)
+	// Before the client options: they take the tracing interceptor.
+	ts := tracing.FromEnv(l.Lookup)
+	stopTracing, err := tracing.Start(ctx, ts, "foureyes-"+name)
+	if err != nil {
+		return nil, err
+	}
 	opts, err := tc.ClientOptions(r.identity, logger)
 	if err != nil {
+		_ = stopTracing(ctx)
 		return nil, fmt.Errorf("role %s: %w", name, err)
 	}
-	p := &process{name: name, role: r, opts: opts, log: logger}
+	p := &process{name: name, role: r, opts: opts, log: logger, stopTracing: stopTracing, traces: traceSink(ts)}
 	if c, _ := tc.Codec(); c != nil { // LoadTemporal has read it once already
 		p.payloadKey = c.ActiveKeyID()
 	}
@@ -157,7 +184,7 @@ func (p *process) run(ctx context.Context) error {
 	}
 	defer w.Stop()
 	p.log.Info("worker started", "identity", p.role.identity, "queue", p.role.queue,
-		"namespace", p.opts.Namespace, "temporal", p.opts.HostPort, "payload_key", p.payloadKey)
+		"namespace", p.opts.Namespace, "temporal", p.opts.HostPort, "payload_key", p.payloadKey, "traces", p.traces)
 	if p.payloadKey == "" {
 		p.log.Warn("payloads are not encrypted: FOUREYES_PAYLOAD_KEY_FILE is not set (docs/security.md, \"Payload encryption\")")
 	}
@@ -192,4 +219,22 @@ func (p *process) wait(ctx context.Context, c client.Client, ln net.Listener, fa
 	case err := <-served:
 		return err
 	}
+}
+
+// traceSink says where a role's spans go, for its start line.
+func traceSink(s tracing.Settings) string {
+	if !s.Enabled() {
+		return "off"
+	}
+	var to []string
+	if s.Endpoint != "" || s.Exporter == "otlp" {
+		to = append(to, "otlp")
+	}
+	if s.File != "" {
+		to = append(to, s.File)
+	}
+	if s.Exporter == "console" {
+		to = append(to, "stdout")
+	}
+	return strings.Join(to, ",")
 }

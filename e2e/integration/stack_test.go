@@ -74,6 +74,7 @@ func startStackWith(t *testing.T, extra func(commits) map[string][]string, promo
 func (s *stackT) starter(who string, args ...string) (string, int) {
 	env := append(devstack.BaseEnv(), s.Local.ClientEnv(devstack.IdentityReleaseManager)...)
 	env = append(env, "FOUREYES_GATEWAY_URL="+s.Local.GatewayURL())
+	env = append(env, s.Local.TraceEnv("starter")...)
 	if who != "" {
 		env = append(env, "FOUREYES_TOKEN="+s.Tokens[who])
 	}

@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/foureyes/foureyes/config"
+	"github.com/foureyes/foureyes/tracing"
 )
 
 // Local is foureyes on this machine: foureyes' Temporal server and the five roles, each
@@ -39,6 +40,9 @@ type Local struct {
 	// PayloadKeys: the key ring the roles and clients get, active first
 	// (a rotation); nil: the stack's own key (Credentials.PayloadKeyFile).
 	PayloadKeys []string
+	// Untraced: no process gets a tracing setting (the bench's "tracing
+	// off" run); by default each traces (TraceEnv).
+	Untraced bool
 
 	// Cluster, when set, is the server instead of Server: the roles call
 	// its frontend with their own certificates (cluster.go).
@@ -211,7 +215,34 @@ func (l *Local) RoleEnv(name string) ([]string, error) {
 		env = SetEnv(env, k, v)
 	}
 	env = SetEnv(env, KeyFileVar(name), l.KeyFile(name))
+	env = appendSettings(env, l.TraceEnv(name))
 	return appendSettings(env, l.Extra[name]), nil
+}
+
+// TracesDir is where the stack's processes write their spans when no
+// collector is set: one JSON-lines file per process (TraceEnv).
+func (l *Local) TracesDir() string { return filepath.Join(l.DataDir, "traces") }
+
+// TraceEnv is the tracing environment of the stack's process name (a role,
+// or "starter"): service foureyes-NAME, and this process's own OTEL_*
+// variables (a collector: OTEL_EXPORTER_OTLP_ENDPOINT, its headers,
+// protocol, sampler); without a collector, spans go to
+// TracesDir()/NAME.jsonl. Nothing when Untraced.
+func (l *Local) TraceEnv(name string) []string {
+	if l.Untraced {
+		return nil
+	}
+	var env []string
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "OTEL_") && !strings.HasPrefix(kv, "OTEL_SERVICE_NAME=") {
+			env = append(env, kv)
+		}
+	}
+	env = append(env, "OTEL_SERVICE_NAME=foureyes-"+name)
+	if ts := tracing.FromEnv(nil); ts.Endpoint == "" && ts.Exporter != "otlp" {
+		env = append(env, "FOUREYES_TRACES_FILE="+filepath.Join(l.TracesDir(), name+".jsonl"))
+	}
+	return env
 }
 
 // ClientEnv is the TEMPORAL_* environment of a process calling the stack's

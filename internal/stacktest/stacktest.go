@@ -43,6 +43,9 @@ type Options struct {
 	// Cluster runs the server as `stack cluster` does: PostgreSQL, four
 	// Temporal services with internode mTLS, clients by certificate.
 	Cluster bool
+	// Untraced: no process traces (devstack.Local.Untraced); by default
+	// each writes its spans to the stack's data/traces/.
+	Untraced bool
 	// Server is foureyes' Temporal server binary; "" builds it if needed
 	// (devstack.EnsureTemporalServer).
 	Server string
@@ -121,7 +124,7 @@ func (s *Stack) prepare(opts Options) error {
 		}
 	}
 	s.Local = &devstack.Local{Root: s.Root, DataDir: filepath.Join(s.Dir, "data"), BinDir: bin,
-		BasePolicy: base, Extra: opts.Extra, Tuning: opts.Tuning}
+		BasePolicy: base, Extra: opts.Extra, Tuning: opts.Tuning, Untraced: opts.Untraced}
 	if err := s.Local.MakeDirs(); err != nil {
 		return err
 	}
