@@ -3,7 +3,7 @@ module github.com/foureyes/foureyes
 go 1.26.8
 
 require (
-	github.com/foureyes/foureyes/internal/formats v0.0.0-00010101000000-000000000000
+	github.com/foureyes/foureyes/formats v0.0.0-00010101000000-000000000000
 	github.com/go-webauthn/webauthn v0.18.2
 	github.com/google/uuid v1.6.0
 	github.com/gorilla/websocket v1.5.3
@@ -78,4 +78,4 @@ require (
 
 // The file formats shared with temporal-server/ (its own module, which
 // replaces it likewise).
-replace github.com/foureyes/foureyes/internal/formats => ./internal/formats
+replace github.com/foureyes/foureyes/formats => ./formats

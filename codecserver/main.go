@@ -28,7 +28,7 @@ import (
 
 	"github.com/foureyes/foureyes/codec"
 	"github.com/foureyes/foureyes/config"
-	"github.com/foureyes/foureyes/internal/formats/authzconfig"
+	"github.com/foureyes/foureyes/formats/authzconfig"
 )
 
 type settings struct {

@@ -57,9 +57,9 @@ package policy
 // Every gate rule needs a positive deadline and a quorum its eligible
 // identities can reach.
 
-import "github.com/foureyes/foureyes/internal/formats/yamlfile"
+import "github.com/foureyes/foureyes/formats/yamlfile"
 
 // Error is a policy file error, "FILE: field.path: reason (line N)": the
 // one type of every strictly decoded YAML file of foureyes, the server's
-// authorization file's too (internal/formats/yamlfile).
+// authorization file's too (formats/yamlfile).
 type Error = yamlfile.Error

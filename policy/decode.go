@@ -11,7 +11,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/foureyes/foureyes/internal/formats/yamlfile"
+	"github.com/foureyes/foureyes/formats/yamlfile"
 )
 
 // Load reads, strictly decodes and validates the policy file at path. It

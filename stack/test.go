@@ -60,9 +60,9 @@ func runTest(args []string, out io.Writer) int {
 	env := append(os.Environ(), devstack.TemporalServerEnv+"="+server, devstack.TemporalCLIEnv+"="+cli, figures.Env+"="+figs)
 	code := goCmd(root, env, out, goTestArgs(args)...)
 	if code == 0 && len(args) == 0 {
-		// The file formats both modules share (internal/formats) are a
+		// The file formats both modules share (formats/) are a
 		// module of their own: ./... leaves them out.
-		code = goCmd(filepath.Join(root, "internal", "formats"), append(env, "GOWORK=off"), out, "test", "-count=1", "./...")
+		code = goCmd(filepath.Join(root, "formats"), append(env, "GOWORK=off"), out, "test", "-count=1", "./...")
 	}
 	if code == 0 && len(args) == 0 {
 		code = serverTests(root, env, out)

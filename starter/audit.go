@@ -42,12 +42,12 @@ type auditFlags struct {
 }
 
 func (f *auditFlags) define(fs *flag.FlagSet) {
-	fs.StringVar(&f.export, "export", "", "write the trail as JSON lines to FILE (- for stdout)")
-	fs.StringVar(&f.intoto, "intoto", "", "write the trail's signed envelopes as an in-toto bundle (.intoto.jsonl) to FILE (- for stdout)")
-	fs.StringVar(&f.verify, "verify", "", "verify an exported trail")
-	fs.StringVar(&f.policy, "policy", "", "with --verify: the policy whose keys check every signature and the seal (default $FOUREYES_POLICY_FILE)")
+	fs.StringVar(&f.export, "export", "", "write the trail as JSON lines to `FILE` (- for stdout)")
+	fs.StringVar(&f.intoto, "intoto", "", "write the trail's signed envelopes as an in-toto bundle (.intoto.jsonl) to `FILE` (- for stdout)")
+	fs.StringVar(&f.verify, "verify", "", "verify the exported trail in `FILE`")
+	fs.StringVar(&f.policy, "policy", "", "with --verify: the policy `FILE` whose keys check every signature and the seal (default $FOUREYES_POLICY_FILE)")
 	fs.BoolVar(&f.chainOnly, "chain-only", false, "with --verify: check the hash chain only (a cut or re-chained export passes)")
-	fs.StringVar(&f.principals, "principals", "", "check RELEASE's history: every event by the role that owns it, by the server-attested principals and the server's authorization FILE (data/temporal/temporal-server.yaml)")
+	fs.StringVar(&f.principals, "principals", "", "check RELEASE's history: every event by the role that owns it, by the server-attested principals and the server's authorization `FILE` (data/temporal/temporal-server.yaml)")
 	fs.BoolVar(&f.json, "json", false, "print JSON")
 }
 

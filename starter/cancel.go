@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"net/http"
@@ -12,8 +10,6 @@ import (
 
 	"github.com/foureyes/foureyes/api"
 )
-
-const cancelSynopsis = "RELEASE [--reason R] [--request-id ID] [--token-file F] [--gateway URL] [--json]"
 
 type cancelArgs struct {
 	req        api.CancelReleaseRequest
@@ -27,10 +23,10 @@ type cancelArgs struct {
 func cmdCancel(e *env, args []string) error {
 	fs := newFlags("cancel")
 	var c cancelArgs
-	fs.StringVar(&c.req.Reason, "reason", "", "why")
-	fs.StringVar(&c.req.RequestID, "request-id", uuid.NewString(), "request id (re-send one to learn its outcome)")
-	fs.StringVar(&c.tokenFile, "token-file", "", "file holding the API token (default $FOUREYES_TOKEN)")
-	fs.StringVar(&c.gatewayURL, "gateway", e.envOr("FOUREYES_GATEWAY_URL", "http://127.0.0.1:8480"), "gateway URL")
+	fs.StringVar(&c.req.Reason, "reason", "", "why: the `REASON`")
+	fs.StringVar(&c.req.RequestID, "request-id", "", "request `ID` (re-send one to learn its outcome; default: a new one)")
+	fs.StringVar(&c.tokenFile, "token-file", "", "`FILE` holding the API token (default $FOUREYES_TOKEN)")
+	fs.StringVar(&c.gatewayURL, "gateway", e.envOr("FOUREYES_GATEWAY_URL", "http://127.0.0.1:8480"), "gateway `URL`")
 	fs.BoolVar(&c.asJSON, "json", false, "print JSON")
 	fs.String("as", "", "no longer accepted: the identity is the API token's")
 	pos, err := parseArgs(fs, args, "RELEASE")
@@ -41,6 +37,9 @@ func cmdCancel(e *env, args []string) error {
 		return usageError("--as: cancels are authenticated by your API token now (FOUREYES_TOKEN or --token-file)")
 	}
 	c.req.ReleaseID = pos[0]
+	if c.req.RequestID == "" {
+		c.req.RequestID = uuid.NewString()
+	}
 	token, err := readToken(e, c.tokenFile)
 	if err != nil {
 		return err
@@ -55,17 +54,9 @@ func flagGiven(fs *flag.FlagSet, name string) bool {
 }
 
 func postCancel(e *env, c cancelArgs, token string) error {
-	body, err := json.Marshal(c.req)
-	if err != nil {
-		return fail(exitFailure, "%v", err)
-	}
-	hreq, err := gatewayRequest(c.gatewayURL, api.PathCancels, token, body)
+	status, ans, err := gatewayClient{c.gatewayURL, token}.answer(api.PathCancels, c.req)
 	if err != nil {
 		return err
-	}
-	status, ans, err := send(hreq)
-	if err != nil {
-		return fail(exitFailure, "gateway %s: %v", c.gatewayURL, err)
 	}
 	if err := printCancel(e, ans, c.asJSON); err != nil {
 		return err
@@ -74,19 +65,6 @@ func postCancel(e *env, c cancelArgs, token string) error {
 		return fail(exitFailure, "not known yet: run again with --request-id %s, or see starter status %s", ans.RequestID, ans.ReleaseID)
 	}
 	return answerError(status, ans)
-}
-
-// gatewayRequest is an authenticated POST of a JSON body to the gateway.
-// The User-Agent tells the gateway the request comes from this CLI.
-func gatewayRequest(base, path, token string, body []byte) (*http.Request, error) {
-	hreq, err := http.NewRequest(http.MethodPost, strings.TrimRight(base, "/")+path, bytes.NewReader(body))
-	if err != nil {
-		return nil, fail(exitUsage, "--gateway: %v", err)
-	}
-	hreq.Header.Set("Content-Type", "application/json")
-	hreq.Header.Set("Authorization", "Bearer "+token)
-	hreq.Header.Set("User-Agent", api.StarterUserAgent+"/1")
-	return hreq, nil
 }
 
 func printCancel(e *env, ans api.Answer, asJSON bool) error {

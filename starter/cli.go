@@ -55,17 +55,24 @@ func report(e *env, cmd command, err error) int {
 		return exitOK
 	}
 	if errors.Is(err, flag.ErrHelp) {
-		commandUsage(e.stdout, cmd)
+		commandUsage(e, e.stdout, cmd)
 		return exitOK
 	}
 	ee := &exitError{code: exitFailure}
 	errors.As(err, &ee)
 	fmt.Fprintf(e.stderr, "starter: %s: %s\n", cmd.name, err)
 	if ee.usage {
-		commandUsage(e.stderr, cmd)
+		commandUsage(e, e.stderr, cmd)
 	}
 	return ee.code
 }
+
+// helpRequest is -h or --help, with the flag set the command defined: its
+// usage is written from it.
+type helpRequest struct{ fs *flag.FlagSet }
+
+func (h *helpRequest) Error() string        { return flag.ErrHelp.Error() }
+func (h *helpRequest) Is(target error) bool { return target == flag.ErrHelp }
 
 func newFlags(name string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
@@ -78,7 +85,7 @@ func newFlags(name string) *flag.FlagSet {
 func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 	if err := fs.Parse(reorder(fs, args)); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return nil, err
+			return nil, &helpRequest{fs}
 		}
 		return nil, usageError("%v", err)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"flag"
+	"io"
 	"strings"
 	"testing"
 
@@ -73,7 +74,7 @@ func TestUsageAndUnknown(t *testing.T) {
 		{[]string{"cancel", "r1", "--as="}, 2, "", "--as: cancels are authenticated by your API token"},
 		{[]string{"cancel", "r1"}, 2, "", "starter: cancel: no API token: set FOUREYES_TOKEN or use --token-file"},
 		{[]string{"cancel"}, 2, "", "starter: cancel: missing RELEASE"},
-		{[]string{"help", "cancel"}, 0, "usage: starter cancel RELEASE [--reason R]", ""},
+		{[]string{"help", "cancel"}, 0, "usage: starter cancel RELEASE [--gateway URL] [--json] [--reason REASON] [--request-id ID] [--token-file FILE]", ""},
 		{[]string{"keys"}, 2, "", `unknown command "keys"`},
 		{[]string{"keys", "generate"}, 2, "", "starter: keys generate: missing ROLE"},
 		{[]string{"help", "keys", "generate"}, 0, "usage: starter keys generate ROLE [--dir DIR", ""},
@@ -92,5 +93,34 @@ func TestUsageAndUnknown(t *testing.T) {
 		if tc.code == 2 && tc.stderr != "" {
 			assert.True(t, strings.HasPrefix(errs, "starter: "), "%v: %q", tc.args, errs)
 		}
+	}
+}
+
+// TestUsageIsTheFlags: every command's usage is written from the flags its
+// run defines (one definition): each command hands its flag set back when
+// asked for help, and its help names every flag it accepts.
+func TestUsageIsTheFlags(t *testing.T) {
+	e := &env{stdout: io.Discard, stderr: io.Discard, getenv: func(string) string { return "" }}
+	for _, c := range commands() {
+		if c.run == nil {
+			continue
+		}
+		fs := flagsOf(e, c)
+		if fs == nil {
+			t.Errorf("%s: no flag set when asked for help", c.name)
+			continue
+		}
+		var out strings.Builder
+		commandUsage(e, &out, c)
+		fs.VisitAll(func(f *flag.Flag) {
+			if !strings.HasPrefix(f.Usage, "no longer accepted") && !strings.Contains(out.String(), "--"+f.Name) {
+				t.Errorf("%s: help leaves out --%s:\n%s", c.name, f.Name, out.String())
+			}
+		})
+	}
+	var out strings.Builder
+	commandUsage(e, &out, command{name: "decide", args: "RELEASE", run: cmdDecide})
+	if !strings.HasPrefix(out.String(), "usage: starter decide RELEASE --gate GATE [--all-for-digest]") {
+		t.Errorf("a required flag comes first, a switch takes no value:\n%s", out.String())
 	}
 }

@@ -1,24 +1,16 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/policy"
 )
-
-const decideSynopsis = "RELEASE --gate review|approval (--approve | --reject) [--comment C] [--all-for-digest] [--request-id ID] [--key FILE | --ssh-agent] [--policy FILE] [--token-file F] [--gateway URL] [--json]"
-
-// httpClient posts decisions; its timeout covers the gateway's wait.
-var httpClient = &http.Client{Timeout: 30 * time.Second}
 
 type decideArgs struct {
 	req        api.DecisionRequest
@@ -34,13 +26,13 @@ type decideArgs struct {
 func cmdDecide(e *env, args []string) error {
 	fs := newFlags("decide")
 	var d decideArgs
-	fs.StringVar(&d.req.Gate, "gate", "", "review or approval")
+	fs.StringVar(&d.req.Gate, "gate", "", "required: the `GATE`, review, approval or follow_up")
 	fs.BoolVar(&d.approve, "approve", false, "approve the gate")
 	fs.BoolVar(&d.reject, "reject", false, "reject the gate")
 	fs.StringVar(&d.req.Comment, "comment", "", "comment")
-	fs.StringVar(&d.req.RequestID, "request-id", "", "request id (re-send one to learn its outcome)")
-	fs.StringVar(&d.tokenFile, "token-file", "", "file holding the API token (default $FOUREYES_TOKEN)")
-	fs.StringVar(&d.gatewayURL, "gateway", e.envOr("FOUREYES_GATEWAY_URL", "http://127.0.0.1:8480"), "gateway URL")
+	fs.StringVar(&d.req.RequestID, "request-id", "", "request `ID` (re-send one to learn its outcome)")
+	fs.StringVar(&d.tokenFile, "token-file", "", "`FILE` holding the API token (default $FOUREYES_TOKEN)")
+	fs.StringVar(&d.gatewayURL, "gateway", e.envOr("FOUREYES_GATEWAY_URL", "http://127.0.0.1:8480"), "gateway `URL`")
 	fs.BoolVar(&d.asJSON, "json", false, "print JSON")
 	d.key.define(e, fs)
 	fs.BoolVar(&d.all, "all-for-digest", false, "approve the gate of every running release of the same artifact waiting at it (each judged by its own gate)")
@@ -115,37 +107,14 @@ func readToken(e *env, file string) (string, error) {
 }
 
 func postDecision(e *env, d decideArgs, token string) error {
-	body, err := json.Marshal(d.req)
-	if err != nil {
-		return fail(exitFailure, "%v", err)
-	}
-	hreq, err := gatewayRequest(d.gatewayURL, api.PathDecisions, token, body)
+	status, ans, err := gatewayClient{d.gatewayURL, token}.answer(api.PathDecisions, d.req)
 	if err != nil {
 		return err
-	}
-	status, ans, err := send(hreq)
-	if err != nil {
-		return fail(exitFailure, "gateway %s: %v", d.gatewayURL, err)
 	}
 	if err := printAnswer(e, ans, d.asJSON); err != nil {
 		return err
 	}
 	return answerError(status, ans)
-}
-
-// send posts the request and decodes the gateway's JSON answer.
-func send(req *http.Request) (int, api.Answer, error) {
-	var ans api.Answer
-	resp, err := httpClient.Do(req)
-	if err != nil {
-		return 0, ans, err
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err := json.Unmarshal(raw, &ans); err != nil {
-		return 0, ans, fmt.Errorf("answered %s: %s", resp.Status, oneLine(string(raw), 200))
-	}
-	return resp.StatusCode, ans, nil
 }
 
 func printAnswer(e *env, ans api.Answer, asJSON bool) error {

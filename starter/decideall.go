@@ -25,17 +25,14 @@ func decideAll(e *env, d decideArgs, token string) error {
 	if err != nil {
 		return err
 	}
-	body, err := json.Marshal(api.BatchRequest{DecisionRequest: d.req, Releases: ids})
-	if err != nil {
-		return fail(exitFailure, "%v", err)
-	}
-	hreq, err := gatewayRequest(d.gatewayURL, api.PathBatch, token, body)
+	gw := gatewayClient{d.gatewayURL, token}
+	status, raw, err := gw.post(api.PathBatch, api.BatchRequest{DecisionRequest: d.req, Releases: ids})
 	if err != nil {
 		return err
 	}
-	status, ans, err := sendBatch(hreq)
-	if err != nil {
-		return fail(exitFailure, "gateway %s: %v", d.gatewayURL, err)
+	var ans api.BatchAnswer
+	if err := json.Unmarshal(raw, &ans); err != nil {
+		return fail(exitFailure, "gateway %s: answered %d %s: %v", gw.url, status, http.StatusText(status), err)
 	}
 	if err := printBatch(e, ans, d.asJSON); err != nil {
 		return err
@@ -81,19 +78,6 @@ func listQueued(ctx context.Context, c client.Client, self, q string) ([]string,
 		}
 	}
 	return ids, nil
-}
-
-func sendBatch(req *http.Request) (int, api.BatchAnswer, error) {
-	var ans api.BatchAnswer
-	resp, err := httpClient.Do(req)
-	if err != nil {
-		return 0, ans, err
-	}
-	defer resp.Body.Close()
-	if err := json.NewDecoder(resp.Body).Decode(&ans); err != nil {
-		return 0, ans, fmt.Errorf("answered %s: %v", resp.Status, err)
-	}
-	return resp.StatusCode, ans, nil
 }
 
 // printBatch reports the decision per release.

@@ -20,9 +20,9 @@ type emergencyFlags struct {
 }
 
 func (f *emergencyFlags) define(e *env, fs *flag.FlagSet) {
-	fs.StringVar(&f.reason, "emergency", "", "break-glass: declare the release an emergency, with this reason (release managers; needs the API token)")
-	fs.StringVar(&f.tokenFile, "token-file", "", "file holding the API token (default $FOUREYES_TOKEN), for --emergency")
-	fs.StringVar(&f.gatewayURL, "gateway", e.envOr("FOUREYES_GATEWAY_URL", "http://127.0.0.1:8480"), "gateway URL, for --emergency")
+	fs.StringVar(&f.reason, "emergency", "", "break-glass: declare the release an emergency, with this `REASON` (release managers; needs the API token)")
+	fs.StringVar(&f.tokenFile, "token-file", "", "`FILE` holding the API token (default $FOUREYES_TOKEN), for --emergency")
+	fs.StringVar(&f.gatewayURL, "gateway", e.envOr("FOUREYES_GATEWAY_URL", "http://127.0.0.1:8480"), "gateway `URL`, for --emergency")
 }
 
 // declare asks the gateway to sign the emergency of release id; the
@@ -32,22 +32,17 @@ func (f *emergencyFlags) declare(e *env, id string, req api.ReleaseRequest) (jso
 	if err != nil {
 		return nil, err
 	}
-	body, _ := json.Marshal(api.EmergencyRequest{ReleaseID: id, Service: req.Service, Environment: req.Environment, Reason: f.reason, RequestID: uuid.NewString()})
-	hreq, err := gatewayRequest(f.gatewayURL, api.PathEmergencies, token, body)
+	status, raw, err := gatewayClient{f.gatewayURL, token}.post(api.PathEmergencies,
+		api.EmergencyRequest{ReleaseID: id, Service: req.Service, Environment: req.Environment, Reason: f.reason, RequestID: uuid.NewString()})
 	if err != nil {
 		return nil, err
 	}
-	resp, err := http.DefaultClient.Do(hreq)
-	if err != nil {
-		return nil, fail(exitFailure, "gateway %s: %v", f.gatewayURL, err)
-	}
-	defer resp.Body.Close()
 	var ans struct {
 		api.EmergencyAnswer
 		Error string `json:"error"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&ans); err != nil || resp.StatusCode != http.StatusOK {
-		return nil, fail(exitFailure, "--emergency: the gateway answered %d: %s%v", resp.StatusCode, ans.Error, orNil(err))
+	if err := json.Unmarshal(raw, &ans); err != nil || status != http.StatusOK {
+		return nil, fail(exitFailure, "--emergency: the gateway answered %d: %s%v", status, ans.Error, orNil(err))
 	}
 	return json.RawMessage(ans.Envelope), nil
 }

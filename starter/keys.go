@@ -14,7 +14,7 @@ import (
 // only that role is given it) and DIR/ROLE.pub (for the policy's keys).
 func cmdKeysGenerate(e *env, args []string) error {
 	fs := newFlags("keys generate")
-	dir := fs.String("dir", ".", "directory to write ROLE.key and ROLE.pub in")
+	dir := fs.String("dir", ".", "the `DIR`: write ROLE.key and ROLE.pub there")
 	pos, err := parseArgs(fs, args, "ROLE")
 	if err != nil {
 		return err

@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -11,16 +10,11 @@ import (
 	"github.com/foureyes/foureyes/api"
 )
 
-const (
-	pageSynopsis   = "RELEASE [--gate review|approval|follow_up] [--token-file F] [--gateway URL]"
-	enrollSynopsis = "[--token-file F] [--gateway URL]"
-)
-
 // cmdPage prints the link to the caller's own approval page for a
 // release's gate: there they approve or reject with their passkey.
 func cmdPage(e *env, args []string) error {
 	fs := newFlags("page")
-	gate := fs.String("gate", "approval", "the gate")
+	gate := fs.String("gate", "approval", "the `GATE`: review, approval or follow_up")
 	tokenFile, gw := pageFlags(e, fs)
 	pos, err := parseArgs(fs, args, "RELEASE")
 	if err != nil {
@@ -43,8 +37,8 @@ func cmdPasskeyEnroll(e *env, args []string) error {
 func pageFlags(e *env, fs interface {
 	String(name, value, usage string) *string
 }) (*string, *string) {
-	return fs.String("token-file", "", "file holding the API token (default $FOUREYES_TOKEN)"),
-		fs.String("gateway", e.envOr("FOUREYES_GATEWAY_URL", "http://127.0.0.1:8480"), "gateway URL")
+	return fs.String("token-file", "", "`FILE` holding the API token (default $FOUREYES_TOKEN)"),
+		fs.String("gateway", e.envOr("FOUREYES_GATEWAY_URL", "http://127.0.0.1:8480"), "gateway `URL`")
 }
 
 // printPageLink asks the gateway for the caller's link (POST /v1/pages).
@@ -63,23 +57,16 @@ func printPageLink(e *env, tokenFile, gateway string, req api.PageRequest) error
 
 // fetchPageLink is the link of the token holder's page.
 func fetchPageLink(token, gateway string, req api.PageRequest) (api.PageLink, error) {
-	body, _ := json.Marshal(req)
-	hreq, err := gatewayRequest(gateway, api.PathPages, token, body)
+	status, raw, err := gatewayClient{gateway, token}.post(api.PathPages, req)
 	if err != nil {
 		return api.PageLink{}, err
 	}
-	resp, err := http.DefaultClient.Do(hreq)
-	if err != nil {
-		return api.PageLink{}, fail(exitFailure, "gateway %s: %v", gateway, err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
 	var l struct {
 		api.PageLink
 		Error string `json:"error"`
 	}
-	if err := json.Unmarshal(raw, &l); err != nil || resp.StatusCode != http.StatusOK {
-		return api.PageLink{}, fail(exitFailure, "gateway %s: %s %s", gateway, resp.Status, firstOf(l.Error, string(raw)))
+	if err := json.Unmarshal(raw, &l); err != nil || status != http.StatusOK {
+		return api.PageLink{}, fail(exitFailure, "gateway %s: %d %s %s", gateway, status, http.StatusText(status), firstOf(l.Error, string(raw)))
 	}
 	return l.PageLink, nil
 }

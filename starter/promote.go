@@ -12,16 +12,14 @@ import (
 	"github.com/foureyes/foureyes/audit"
 )
 
-const promoteSynopsis = "RELEASE --to ENV [--requester R] [--title T] [--key FILE | --ssh-agent] [--policy FILE] [--emergency REASON [--token-file F] [--gateway URL]] [--wait] [--json]"
-
 // cmdPromote starts the next environment's release of a deployed
 // release's artifact: the same digest, commit and authors, no rebuild. The
 // promoted release's provenance goes along exactly as the build role
 // signed it; the new release verifies it, and so does the deploy role.
 func cmdPromote(e *env, args []string) error {
 	fs := newFlags("promote")
-	to := fs.String("to", "", "environment to promote to, as named in the policy")
-	requester := fs.String("requester", e.getenv("FOUREYES_IDENTITY"), "requester identity")
+	to := fs.String("to", "", "required: the environment to promote to, `ENV` as named in the policy")
+	requester := fs.String("requester", e.getenv("FOUREYES_IDENTITY"), "requester `IDENTITY`")
 	title := fs.String("title", "", "title (default: the promoted release's)")
 	wait := fs.Bool("wait", false, "wait for the result")
 	asJSON := fs.Bool("json", false, "print JSON")

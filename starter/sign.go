@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -118,18 +119,11 @@ func signDecision(e *env, d decideArgs, token string) (*attest.Proof, error) {
 
 func fetchStatement(d decideArgs, token string) (api.StatementOffer, error) {
 	var offer api.StatementOffer
-	body, _ := json.Marshal(d.req)
-	hreq, err := gatewayRequest(d.gatewayURL, api.PathStatements, token, body)
+	status, raw, err := gatewayClient{d.gatewayURL, token}.post(api.PathStatements, d.req)
 	if err != nil {
 		return offer, err
 	}
-	resp, err := httpClient.Do(hreq)
-	if err != nil {
-		return offer, fail(exitFailure, "gateway %s: %v", d.gatewayURL, err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
-	if resp.StatusCode != 200 {
+	if status != http.StatusOK {
 		return offer, fail(exitFailure, "gateway %s: no statement to sign: %s", d.gatewayURL, oneLine(string(raw), 300))
 	}
 	if err := json.Unmarshal(raw, &offer); err != nil {
@@ -199,9 +193,9 @@ func orUnsigned(proof string) string {
 }
 
 func (k *ownKey) define(e *env, fs *flag.FlagSet) {
-	fs.StringVar(&k.keyFile, "key", "", "sign with your own SSH key FILE (where the policy asks for your own signature: proof: approver, request_proof: requester)")
+	fs.StringVar(&k.keyFile, "key", "", "sign with your own SSH key `FILE` (where the policy asks for your own signature: proof: approver, request_proof: requester)")
 	fs.BoolVar(&k.useAgent, "ssh-agent", false, "sign with your key in ssh-agent ($SSH_AUTH_SOCK)")
-	fs.StringVar(&k.policyFile, "policy", "", "with --key: your copy of the policy (default $FOUREYES_POLICY_FILE)")
+	fs.StringVar(&k.policyFile, "policy", "", "with --key: your copy of the policy `FILE` (default $FOUREYES_POLICY_FILE)")
 }
 
 // asRequester makes the key's owner the requester: a signed request names

@@ -16,8 +16,6 @@ import (
 	"github.com/foureyes/foureyes/tracing"
 )
 
-const startSynopsis = "--service S --env E --commit SHA|SHORT|TAG|BRANCH [--author A ...] [--requester R] [--title T] [--link L] [--key FILE | --ssh-agent] [--policy FILE] [--emergency REASON [--token-file F] [--gateway URL]] [--wait] [--json]"
-
 // fullSHA: a full SHA in any case, which start lowercases.
 var fullSHA = regexp.MustCompile(`^[0-9a-fA-F]{40}$`)
 
@@ -35,11 +33,11 @@ func cmdStart(e *env, args []string) error {
 	fs := newFlags("start")
 	var req api.ReleaseRequest
 	var authors stringList
-	fs.StringVar(&req.Service, "service", "", "service name ([a-z0-9-], at most 63)")
-	fs.StringVar(&req.Environment, "env", "", "environment, as named in the policy")
-	fs.StringVar(&req.Commit, "commit", "", "commit: full or short SHA, tag or branch (resolved by the build role)")
-	fs.Var(&authors, "author", "author identity (repeatable; the commits' authors count anyway)")
-	fs.StringVar(&req.Requester, "requester", e.getenv("FOUREYES_IDENTITY"), "requester identity")
+	fs.StringVar(&req.Service, "service", "", "required: the service, a `NAME` of [a-z0-9-], at most 63")
+	fs.StringVar(&req.Environment, "env", "", "required: the environment `ENV`, as named in the policy")
+	fs.StringVar(&req.Commit, "commit", "", "required: the commit, a full or short `SHA|TAG|BRANCH` (resolved by the build role)")
+	fs.Var(&authors, "author", "author `IDENTITY` (repeatable; the commits' authors count anyway)")
+	fs.StringVar(&req.Requester, "requester", e.getenv("FOUREYES_IDENTITY"), "requester `IDENTITY`")
 	fs.StringVar(&req.Title, "title", "", "title")
 	fs.StringVar(&req.Link, "link", "", "link to the change")
 	wait := fs.Bool("wait", false, "wait for the result")

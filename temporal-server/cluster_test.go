@@ -35,7 +35,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 	"gopkg.in/yaml.v3"
 
-	"github.com/foureyes/foureyes/internal/formats/authzconfig"
+	"github.com/foureyes/foureyes/formats/authzconfig"
 	"github.com/foureyes/foureyes/temporal-server/internal/devserver"
 	"github.com/foureyes/foureyes/temporal-server/internal/figures"
 )

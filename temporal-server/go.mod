@@ -3,7 +3,7 @@ module github.com/foureyes/foureyes/temporal-server
 go 1.26.8
 
 require (
-	github.com/foureyes/foureyes/internal/formats v0.0.0-00010101000000-000000000000
+	github.com/foureyes/foureyes/formats v0.0.0-00010101000000-000000000000
 	github.com/google/uuid v1.6.0
 	github.com/grpc-ecosystem/grpc-gateway/v2 v2.29.0
 	github.com/labstack/echo/v4 v4.13.4
@@ -185,4 +185,4 @@ require (
 replace go.temporal.io/auto-scaled-workers => ./third_party/auto-scaled-workers
 
 // The authorization file's schema, one definition shared with the main module.
-replace github.com/foureyes/foureyes/internal/formats => ../internal/formats
+replace github.com/foureyes/foureyes/formats => ../formats

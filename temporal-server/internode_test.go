@@ -39,7 +39,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 
-	"github.com/foureyes/foureyes/internal/formats/authzconfig"
+	"github.com/foureyes/foureyes/formats/authzconfig"
 	"github.com/foureyes/foureyes/temporal-server/internal/devserver"
 	"github.com/foureyes/foureyes/temporal-server/internal/figures"
 )

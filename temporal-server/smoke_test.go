@@ -28,7 +28,7 @@ import (
 	"go.temporal.io/server/common/log"
 	"go.temporal.io/server/common/tasktoken"
 
-	"github.com/foureyes/foureyes/internal/formats/authzconfig"
+	"github.com/foureyes/foureyes/formats/authzconfig"
 	"github.com/foureyes/foureyes/temporal-server/internal/devserver"
 	"github.com/foureyes/foureyes/temporal-server/internal/figures"
 )

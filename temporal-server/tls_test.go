@@ -25,7 +25,7 @@ import (
 	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/server/common/log"
 
-	"github.com/foureyes/foureyes/internal/formats/authzconfig"
+	"github.com/foureyes/foureyes/formats/authzconfig"
 	"github.com/foureyes/foureyes/temporal-server/internal/devserver"
 	"github.com/foureyes/foureyes/temporal-server/internal/figures"
 )

@@ -11,7 +11,7 @@ ARG GO_VERSION=1.26.8
 FROM golang:${GO_VERSION}-bookworm AS build
 WORKDIR /src/temporal-server
 # The authorization file's schema, shared with the main module (go.mod's replace).
-COPY internal/formats/ /src/internal/formats/
+COPY formats/ /src/formats/
 COPY temporal-server/go.mod temporal-server/go.sum ./
 RUN GOWORK=off go mod download
 COPY temporal-server/ ./

@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/foureyes/foureyes/internal/formats/authzconfig"
+	"github.com/foureyes/foureyes/formats/authzconfig"
 )
 
 // Certs are the cluster's TLS material and authorization, under Dir:

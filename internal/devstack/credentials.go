@@ -14,7 +14,7 @@ import (
 	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/codec"
 	"github.com/foureyes/foureyes/config"
-	"github.com/foureyes/foureyes/internal/formats/authzconfig"
+	"github.com/foureyes/foureyes/formats/authzconfig"
 )
 
 // Identities of the Temporal server (temporal-server/README.md) that are

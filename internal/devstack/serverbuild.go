@@ -20,7 +20,7 @@ const TemporalServerEnv = "FOUREYES_TEMPORAL_SERVER"
 // (temporal-server/, its own module): $FOUREYES_TEMPORAL_SERVER if set, else
 // root/.tools/bin/temporal-server, built when missing or when its sources,
 // go.mod or go.sum, or those of the file formats it shares with this module
-// (internal/formats), changed since it was built (a stamp file next to it
+// (formats/), changed since it was built (a stamp file next to it
 // holds their hash).
 func EnsureTemporalServer(root string, out io.Writer) (string, error) {
 	if p := os.Getenv(TemporalServerEnv); p != "" {
@@ -31,7 +31,7 @@ func EnsureTemporalServer(root string, out io.Writer) (string, error) {
 	}
 	src := filepath.Join(root, "temporal-server")
 	bin := filepath.Join(root, ".tools", "bin", "temporal-server")
-	sum, err := sourceHash(src, filepath.Join(root, "internal", "formats"))
+	sum, err := sourceHash(src, filepath.Join(root, "formats"))
 	if err != nil {
 		return "", err
 	}

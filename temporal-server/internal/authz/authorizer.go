@@ -19,7 +19,7 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/peer"
 
-	"github.com/foureyes/foureyes/internal/formats/authzconfig"
+	"github.com/foureyes/foureyes/formats/authzconfig"
 )
 
 // Authorizer allows each identity only what its role may do (README of

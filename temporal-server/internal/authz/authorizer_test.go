@@ -27,7 +27,7 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/peer"
 
-	"github.com/foureyes/foureyes/internal/formats/authzconfig"
+	"github.com/foureyes/foureyes/formats/authzconfig"
 	"github.com/foureyes/foureyes/temporal-server/internal/figures"
 )
 

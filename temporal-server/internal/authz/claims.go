@@ -8,7 +8,7 @@ import (
 
 	"go.temporal.io/server/common/authorization"
 
-	"github.com/foureyes/foureyes/internal/formats/authzconfig"
+	"github.com/foureyes/foureyes/formats/authzconfig"
 )
 
 // Auth types of the claims the ClaimMapper makes (the principal's type in

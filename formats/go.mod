@@ -4,7 +4,7 @@
 // server's authorization file. Its own module, with no dependency but
 // yaml.v3, so that both modules require it (by a replace of this folder)
 // without requiring each other.
-module github.com/foureyes/foureyes/internal/formats
+module github.com/foureyes/foureyes/formats
 
 go 1.26.8
 

@@ -22,7 +22,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/foureyes/foureyes/internal/formats/yamlfile"
+	"github.com/foureyes/foureyes/formats/yamlfile"
 )
 
 // Roles. The worker roles poll a task queue; the others only call.
