@@ -2,7 +2,6 @@ package workflows
 
 import (
 	"slices"
-	"strconv"
 
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/workflow"
@@ -21,20 +20,16 @@ const (
 	MetricReleases      = "foureyes_releases"       // outcome, service, environment, emergency
 )
 
-// emergencyTag is the emergency label: "true" for a verified break-glass
-// release, else "false".
-func (r *release) emergencyTag() string { return strconv.FormatBool(r.emergency()) }
-
 // logger is the workflow logger (WorkflowID, RunID…) with the stage.
 func (r *release) logger(ctx workflow.Context) log.Logger {
-	return log.With(workflow.GetLogger(ctx), "stage", r.stage)
+	return log.With(workflow.GetLogger(ctx), "stage", r.progress.stage)
 }
 
 // countDecision counts one judged decision by outcome and reason code.
 func (r *release) countDecision(ctx workflow.Context, d api.Decision, o api.DecisionOutcome) {
 	workflow.GetMetricsHandler(ctx).WithTags(map[string]string{
 		"gate": oneOf(d.Gate, policy.Gates), "outcome": o.Outcome, "reason": ReasonLabel(o),
-		"channel": oneOf(d.Channel, channels), "environment": r.req.Environment, "emergency": r.emergencyTag(),
+		"channel": oneOf(d.Channel, channels), "environment": r.req.Environment, "emergency": r.urgency.tag(),
 	}).Counter(MetricDecisions).Inc(1)
 	r.logger(ctx).Info("decision judged", "identity", d.Identity, "gate", d.Gate, "verdict", d.Verdict,
 		"channel", d.Channel, "outcome", o.Outcome, "rule", o.Rule, "reason", o.Reason)
@@ -50,26 +45,26 @@ func (r *release) observeGate(ctx workflow.Context, g *gate) {
 // enterStage ends the current stage (its duration, outcome "passed") when
 // the release moves to another.
 func (r *release) enterStage(ctx workflow.Context, stage string) {
-	if stage == r.stage {
+	if stage == r.progress.stage {
 		return
 	}
-	if r.stage != "" {
+	if r.progress.stage != "" {
 		r.observeStage(ctx, "passed")
 	}
-	r.stageAt = workflow.Now(ctx)
+	r.progress.since = workflow.Now(ctx)
 }
 
 func (r *release) observeStage(ctx workflow.Context, outcome string) {
 	workflow.GetMetricsHandler(ctx).WithTags(map[string]string{
-		"stage": r.stage, "outcome": outcome, "environment": r.req.Environment,
-	}).Timer(MetricStageDuration).Record(workflow.Now(ctx).Sub(r.stageAt))
+		"stage": r.progress.stage, "outcome": outcome, "environment": r.req.Environment,
+	}).Timer(MetricStageDuration).Record(workflow.Now(ctx).Sub(r.progress.since))
 }
 
 // countRelease records the end of the release: the last stage and the outcome.
 func (r *release) countRelease(ctx workflow.Context, status, reason string) {
 	r.observeStage(ctx, status)
 	workflow.GetMetricsHandler(ctx).WithTags(map[string]string{
-		"outcome": status, "service": r.req.Service, "environment": r.req.Environment, "emergency": r.emergencyTag(),
+		"outcome": status, "service": r.req.Service, "environment": r.req.Environment, "emergency": r.urgency.tag(),
 	}).Counter(MetricReleases).Inc(1)
 	r.logger(ctx).Info("release ended", "outcome", status, "reason", reason)
 }
@@ -86,16 +81,6 @@ func ReasonLabel(o api.DecisionOutcome) string {
 		return "other"
 	}
 	return string(o.Rule)
-}
-
-// auditRule is the rule code a refusal's audit entry carries: none for
-// releases recorded before versionRuleCodes, whose entries (and hashes)
-// stay as they were.
-func (r *release) auditRule(rule api.Rule) string {
-	if r.promo.version < versionRuleCodes {
-		return ""
-	}
-	return string(rule)
 }
 
 var channels = []string{api.ChannelAPI, api.ChannelSlack, api.ChannelCLI, api.ChannelPage}

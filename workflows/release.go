@@ -19,59 +19,16 @@ import (
 // Business outcomes (rejected, expired, cancelled, rolled back, failed) are
 // results, not errors, so that every release ends with a sealed audit trail.
 func Release(ctx workflow.Context, req api.ReleaseRequest) (api.ReleaseResult, error) {
-	r := newRelease(ctx, req)
-	r.version = workflow.GetVersion(ctx, changeRelease, workflow.DefaultVersion, latestRelease)
-	if r.version >= versionOneMarker {
-		r.takeLatestEarlierChanges()
-	} else {
-		r.askEarlierChanges(ctx)
-	}
+	r := newRelease(ctx, req, releaseVersion(ctx))
 	r.startPublisher(ctx)
 	if err := r.registerQueries(ctx); err != nil {
 		return api.ReleaseResult{}, err
 	}
-	if r.trust.signed {
-		if err := r.registerUpdates(ctx); err != nil {
-			return api.ReleaseResult{}, err
-		}
+	if err := r.registerUpdates(ctx); err != nil {
+		return api.ReleaseResult{}, err
 	}
 	return r.finish(ctx, r.pipeline(ctx)), nil
 }
-
-// askEarlierChanges takes the versions a release recorded before
-// changeRelease, one GetVersion call each, in the order they were added.
-func (r *release) askEarlierChanges(ctx workflow.Context) {
-	v := workflow.GetVersion(ctx, changeSearchAttributes, workflow.DefaultVersion, versionBatchedPublish)
-	r.visible, r.batched = v >= versionVisible, v >= versionBatchedPublish
-	r.trust.signed = workflow.GetVersion(ctx, changeSignedAttestations, workflow.DefaultVersion,
-		versionSignedAttestations) >= versionSignedAttestations
-	r.src.enabled = r.trust.signed && workflow.GetVersion(ctx, changeGitSources, workflow.DefaultVersion,
-		versionGitSources) >= versionGitSources
-	if r.src.enabled {
-		r.promo.version = workflow.GetVersion(ctx, changePromotions, workflow.DefaultVersion, latestPromotions)
-	}
-	r.promo.enabled = r.promo.version >= versionPromotions
-}
-
-// takeLatestEarlierChanges: a release with changeRelease runs every earlier
-// change at its latest version without asking (versionOneMarker).
-func (r *release) takeLatestEarlierChanges() {
-	r.visible, r.batched = true, true
-	r.trust.signed, r.src.enabled = true, true
-	r.promo.version, r.promo.enabled = latestPromotions, true
-}
-
-// sealClosesTrail: since changeRelease always; before, as recorded.
-func (r *release) sealClosesTrail(ctx workflow.Context) bool {
-	return r.version >= versionOneMarker || workflow.GetVersion(ctx, changeSealClosesTrail,
-		workflow.DefaultVersion, versionSealClosesTrail) >= versionSealClosesTrail
-}
-
-// scoped: versionScopedStatements.
-func (r *release) scoped() bool { return r.version >= versionScopedStatements }
-
-// leanNotices: versionLeanNotices.
-func (r *release) leanNotices() bool { return r.version >= versionLeanNotices }
 
 // ending is how a release ends: its status and why. A step after which the
 // release goes on returns goOn, the zero ending.
@@ -94,14 +51,14 @@ func (r *release) pipeline(ctx workflow.Context) ending {
 			Detail: "policy could not be loaded: " + rootMessage(err)})
 		return endWith(api.StatusFailed, "policy could not be loaded: "+rootMessage(err))
 	}
-	r.upsertPolicyMemo(ctx)
+	upsertPolicyMemo(ctx, r.pin.hash)
 	r.record(ctx, audit.Entry{Type: audit.EventReleaseStarted, Actor: r.req.Requester, Channel: api.ChannelCLI,
 		Detail: r.describe(), Proof: requestProof(r.req)})
 	if why := r.validate(); why != "" {
 		return endWith(api.StatusFailed, why)
 	}
 	if why := r.checkEmergency(ctx); why != "" {
-		r.unflagEmergency(ctx)
+		unflagEmergency(ctx)
 		return endWith(api.StatusFailed, why)
 	}
 	r.listen(ctx)
@@ -125,39 +82,32 @@ func (r *release) describe() string {
 		by = "(authors from git)"
 	}
 	return fmt.Sprintf("%s to %s at %s by %s, requested by %s, policy sha256:%s: %s %s",
-		q.Service, q.Environment, q.Commit, by, q.Requester, r.policyHash, q.Title, q.Link)
+		q.Service, q.Environment, q.Commit, by, q.Requester, r.pin.hash, q.Title, q.Link)
 }
 
 // validate fails closed on a request the pinned policy cannot judge.
 func (r *release) validate() string {
-	q := r.req
-	if r.src.enabled {
-		if why := r.validateSource(); why != "" {
-			return why
-		}
-	} else if !api.ValidCommit(q.Commit) {
-		return fmt.Sprintf("commit %q is not a full 40-hex SHA", q.Commit)
-	} else if len(q.Authors) == 0 {
-		return "the change has no author"
+	q, pol := r.req, &r.pin.policy
+	if why := r.src.check(pol, q.Service, q.Environment); why != "" {
+		return why
 	}
 	if why := r.validatePromotion(); why != "" {
 		return why
 	}
-	switch {
-	case !r.pol.Known(q.Requester):
+	if !pol.Known(q.Requester) {
 		return fmt.Sprintf("requester %q is not an identity of the policy", q.Requester)
 	}
-	if _, err := r.judging().Requester(r.judged(), judge.Claim{Requester: q.Requester, Commit: q.Commit,
+	if _, err := r.pin.judge().Requester(r.judged(), judge.Claim{Requester: q.Requester, Commit: q.Commit,
 		Authors: q.Authors, Proof: q.RequestProof}); err != nil {
 		return err.Error()
 	}
 	for _, a := range q.Authors {
-		if !r.pol.Known(a) {
+		if !pol.Known(a) {
 			return fmt.Sprintf("author %q is not an identity of the policy", a)
 		}
 	}
 	for _, g := range policy.Gates {
-		if _, ok := r.pol.Rule(q.Environment, g); !ok {
+		if _, ok := pol.Rule(q.Environment, g); !ok {
 			return fmt.Sprintf("no rule for gate %s in environment %q (fail closed)", g, q.Environment)
 		}
 	}
@@ -197,7 +147,7 @@ func (r *release) stages(ctx workflow.Context) ending {
 		return e
 	}
 	e := r.deploy(ctx)
-	if e.status == api.StatusDeployed && r.emergency() {
+	if e.status == api.StatusDeployed && r.urgency.on() {
 		return r.followUp(ctx)
 	}
 	return e
@@ -208,8 +158,6 @@ func (r *release) stages(ctx workflow.Context) ending {
 func (r *release) validatePromotion() string {
 	p := r.req.Promotes
 	switch {
-	case (p != nil || len(r.req.Emergency) > 0) && !r.promo.enabled:
-		return "this release predates promotions and emergencies"
 	case p == nil:
 		return ""
 	case p.Release == "" || len(p.Provenance) == 0:
@@ -223,7 +171,7 @@ func (r *release) validatePromotion() string {
 // stopped turns a failure into the cancel outcome when a cancel caused it.
 func (r *release) stopped(ctx workflow.Context, status, reason string) ending {
 	if r.cancelled() {
-		return endWith(api.StatusCancelled, r.cancelReason())
+		return endWith(api.StatusCancelled, cancelReason(r.cancel))
 	}
 	if ctx.Err() != nil {
 		return endWith(api.StatusCancelled, "workflow cancelled through Temporal")
@@ -231,8 +179,9 @@ func (r *release) stopped(ctx workflow.Context, status, reason string) ending {
 	return endWith(status, reason)
 }
 
-func (r *release) cancelReason() string {
-	return fmt.Sprintf("cancelled by %s: %s", r.cancel.Identity, r.cancel.Reason)
+// cancelReason is how an accepted cancel ends the release.
+func cancelReason(c *api.CancelRequest) string {
+	return fmt.Sprintf("cancelled by %s: %s", c.Identity, c.Reason)
 }
 
 // gateStage opens a gate, asks its signers and waits for the outcome.
@@ -242,7 +191,7 @@ func (r *release) gateStage(ctx workflow.Context, name, stage, status string) en
 	g := r.openGate(ctx, name)
 	r.prompt(ctx, g)
 	err := r.waitGate(ctx, g)
-	r.closeGate(g)
+	r.gates.close(g)
 	r.observeGate(ctx, g)
 	r.notifyOutcome(ctx, g, err == nil && !r.cancelled() && g.state == api.GateApproved)
 	switch {
@@ -262,7 +211,7 @@ func (r *release) gateStage(ctx workflow.Context, name, stage, status string) en
 // windows are over: no deploy inside them.
 func (r *release) waitFreeze(ctx workflow.Context) ending {
 	for {
-		w, frozen := r.pol.Frozen(r.req.Environment, policy.GateApproval, workflow.Now(ctx))
+		w, frozen := r.pin.policy.Frozen(r.req.Environment, policy.GateApproval, workflow.Now(ctx))
 		if !frozen {
 			return goOn
 		}
@@ -285,7 +234,7 @@ func (r *release) deploy(ctx workflow.Context) ending {
 	if err == nil && res.OK && !r.cancelled() {
 		res, err = r.step(ctx, stepVerify, fmt.Sprintf("deploy: verify %s in %s", r.what(), r.req.Environment))
 		why = "verification failed: " + rootMessage(err) + res.Output
-		if err == nil && !res.OK && r.scoped() {
+		if err == nil && !res.OK {
 			failedVerify = res.Receipt
 		}
 	}
@@ -303,22 +252,19 @@ func (r *release) deploy(ctx workflow.Context) ending {
 	return e
 }
 
-// finish seals the release: final entry, result, outcome message.
+// finish seals the release: final entry, seal, result, outcome message.
 func (r *release) finish(ctx workflow.Context, e ending) api.ReleaseResult {
 	ctx, _ = workflow.NewDisconnectedContext(ctx)
-	status, reason := e.status, e.reason
-	r.status = status
-	r.record(ctx, audit.Entry{Type: audit.EventReleaseEnded, Stage: r.stage, Outcome: status, Detail: reason})
-	if r.trust.signed {
-		r.closing = r.sealClosesTrail(ctx)
-		r.seal(ctx, status)
-	}
-	res := api.ReleaseResult{Status: status, Reason: reason, ArtifactRef: r.artifact.ArtifactRef,
-		ArtifactDigest: r.artifact.Digest, PolicyHash: r.policyHash, AuditHead: r.chain.Head(), Commit: r.src.commit}
+	r.progress.status = e.status
+	r.record(ctx, audit.Entry{Type: audit.EventReleaseEnded, Stage: r.progress.stage, Outcome: e.status, Detail: e.reason})
+	r.trail.closing = true
+	r.seal(ctx, e.status)
+	res := api.ReleaseResult{Status: e.status, Reason: e.reason, ArtifactRef: r.artifact.ArtifactRef,
+		ArtifactDigest: r.artifact.Digest, PolicyHash: r.pin.hash, AuditHead: r.trail.chain.Head(), Commit: r.src.commit}
 	r.result = &res
 	r.publishNow(ctx)
-	r.countRelease(ctx, status, reason)
-	r.notify(ctx, r.notification(api.NotifyOutcome, r.gate, reason))
+	r.countRelease(ctx, e.status, e.reason)
+	r.notify(ctx, r.notification(api.NotifyOutcome, r.gates.current, e.reason))
 	r.flushNotices(ctx)
 	return res
 }

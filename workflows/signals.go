@@ -24,26 +24,28 @@ func (r *release) listen(ctx workflow.Context) {
 			sel.AddReceive(decisions, func(c workflow.ReceiveChannel, _ bool) {
 				var d api.Decision
 				c.Receive(ctx, &d)
-				r.onDecision(ctx, d)
+				r.onDecisionSignal(ctx, r.refusals.nameSignal(d))
 			})
 			sel.AddReceive(cancels, func(c workflow.ReceiveChannel, _ bool) {
 				var req api.CancelRequest
 				c.Receive(ctx, &req)
-				r.onCancel(ctx, req)
+				r.onCancelSignal(ctx, req)
 			})
 			sel.Select(ctx)
 		}
 	})
 }
 
-// onCancel handles a cancel signal. A signal carries no signature:
-// releases with signed attestations refuse it (and record the refusal).
-func (r *release) onCancel(ctx workflow.Context, c api.CancelRequest) {
-	if r.trust.signed {
-		r.refuseUnverified(ctx, "cancel", c.RequestID, fmt.Errorf("a cancel signal carries no signature (claimed identity %q); cancel through the gateway", c.Identity))
-		return
-	}
-	r.applyCancel(ctx, c, nil)
+// onDecisionSignal refuses (and records) a decision signal: a signal
+// carries no signature.
+func (r *release) onDecisionSignal(ctx workflow.Context, d api.Decision) {
+	r.refuseUnverified(ctx, "decision", d.RequestID, fmt.Errorf("a decision signal carries no signature (claimed identity %q); decide through the gateway", d.Identity))
+}
+
+// onCancelSignal refuses (and records) a cancel signal: a signal carries
+// no signature.
+func (r *release) onCancelSignal(ctx workflow.Context, c api.CancelRequest) {
+	r.refuseUnverified(ctx, "cancel", c.RequestID, fmt.Errorf("a cancel signal carries no signature (claimed identity %q); cancel through the gateway", c.Identity))
 }
 
 // judgeCancel says whether c may cancel the release: only the requester or
@@ -55,7 +57,7 @@ func (r *release) judgeCancel(c api.CancelRequest) policy.Verdict {
 	case r.cancelled():
 		return policy.Verdict{Rule: api.RuleAlreadyCancelling, Reason: "release is already being cancelled by " + r.cancel.Identity}
 	}
-	return r.judging().MayCancel(r.req.Requester, c.Identity)
+	return r.pin.judge().MayCancel(r.req.Requester, c.Identity)
 }
 
 // applyCancel accepts a cancel from the requester or a release manager (it
@@ -63,19 +65,17 @@ func (r *release) judgeCancel(c api.CancelRequest) policy.Verdict {
 // returns the verdict, with why it refused one otherwise.
 func (r *release) applyCancel(ctx workflow.Context, c api.CancelRequest, env attest.Envelope) policy.Verdict {
 	if v := r.judgeCancel(c); !v.Allowed {
-		if !r.trust.signed || r.countRefusal(ctx, c.Identity) {
-			r.record(ctx, audit.Entry{Type: audit.EventCancelRefused, Stage: r.stage, Actor: c.Identity,
-				Channel: c.Channel, Outcome: api.OutcomeRefused, Rule: r.auditRule(v.Rule), Detail: v.Reason,
+		if r.refusals.count(c.Identity) {
+			r.record(ctx, audit.Entry{Type: audit.EventCancelRefused, Stage: r.progress.stage, Actor: c.Identity,
+				Channel: c.Channel, Outcome: api.OutcomeRefused, Rule: string(v.Rule), Detail: v.Reason,
 				Envelope: json.RawMessage(env)})
 			r.capNotice(ctx, c.Identity)
 		}
 		return v
 	}
 	r.cancel = &c
-	r.record(ctx, audit.Entry{Type: audit.EventCancelRequested, Stage: r.stage, Actor: c.Identity,
+	r.record(ctx, audit.Entry{Type: audit.EventCancelRequested, Stage: r.progress.stage, Actor: c.Identity,
 		Channel: c.Channel, Outcome: api.OutcomeAccepted, Detail: c.Reason, Envelope: json.RawMessage(env)})
-	if r.stopStage != nil {
-		r.stopStage()
-	}
+	r.rt.stop()
 	return policy.Verdict{Allowed: true}
 }

@@ -26,44 +26,40 @@ func (r *release) registerUpdates(ctx workflow.Context) error {
 // refused from a sender that has used up its recorded refusals, and
 // anything before the policy is pinned.
 func (r *release) validateDecide(ctx workflow.Context, req api.SignedRequest) error {
-	if !r.trust.ready {
-		return temporal.NewApplicationError("release is starting: its policy is not pinned yet; try again", api.ErrTypeNotReady)
+	if !r.pin.ready() {
+		return errNotReady()
 	}
 	d, err := r.verifyDecision(req.Envelope)
 	if err != nil {
-		return r.checkCap(unverifiedSender)
+		return r.refusals.admit(unverifiedSender)
 	}
-	_, seen := r.outcome(d.RequestID)
+	_, seen := r.gates.outcome(d.RequestID)
 	if !seen && r.judge(d, workflow.Now(ctx).UTC()).Outcome != api.OutcomeAccepted {
-		if err := r.checkCap(d.Identity); err != nil {
+		if err := r.refusals.admit(d.Identity); err != nil {
 			return err
 		}
 	}
-	r.rememberValidated(req.Envelope, d)
+	r.rt.validated[string(req.Envelope)] = d
 	return nil
 }
 
-// rememberValidated keeps a decision the validator admitted for its handler.
-func (r *release) rememberValidated(env attest.Envelope, d api.Decision) {
-	if r.trust.validated == nil {
-		r.trust.validated = map[string]api.Decision{}
-	}
-	r.trust.validated[string(env)] = d
+// errNotReady answers a request that arrives before the policy is pinned.
+func errNotReady() error {
+	return temporal.NewApplicationError("release is starting: its policy is not pinned yet; try again", api.ErrTypeNotReady)
 }
 
 // verifiedDecision is the validator's result for env if it just admitted
 // it, else a fresh verification.
 func (r *release) verifiedDecision(env attest.Envelope) (api.Decision, error) {
-	if d, ok := r.trust.validated[string(env)]; ok {
-		delete(r.trust.validated, string(env))
+	if d, ok := r.rt.takeValidated(env); ok {
 		return d, nil
 	}
 	return r.verifyDecision(env)
 }
 
 func (r *release) validateCancel(ctx workflow.Context, req api.SignedRequest) error {
-	if !r.trust.ready {
-		return temporal.NewApplicationError("release is starting: its policy is not pinned yet; try again", api.ErrTypeNotReady)
+	if !r.pin.ready() {
+		return errNotReady()
 	}
 	c, err := r.verifyCancel(req.Envelope)
 	if err == nil && r.judgeCancel(c).Allowed {
@@ -73,16 +69,7 @@ func (r *release) validateCancel(ctx workflow.Context, req api.SignedRequest) er
 	if err == nil {
 		sender = c.Identity
 	}
-	return r.checkCap(sender)
-}
-
-func (r *release) checkCap(sender string) error {
-	if r.trust.refusals[sender] < refusalCap {
-		return nil
-	}
-	return temporal.NewApplicationError(fmt.Sprintf(
-		"refused and not recorded: %s already has %d refused requests recorded on this release", sender, refusalCap),
-		api.ErrTypeRefusalsCapped)
+	return r.refusals.admit(sender)
 }
 
 // onDecide judges a signed decision; an unverifiable one is refused and recorded.
@@ -114,30 +101,20 @@ func (r *release) refuseUnverified(ctx workflow.Context, kind, id string, err er
 	o := api.DecisionOutcome{RequestID: id, Outcome: api.OutcomeRefused, Rule: api.RuleUnverified,
 		Reason: fmt.Sprintf("unverified %s: %s", kind, err)}
 	r.countDecision(ctx, api.Decision{RequestID: id}, o)
-	if r.countRefusal(ctx, unverifiedSender) {
-		r.record(ctx, audit.Entry{Type: audit.EventDecisionRefused, Stage: r.stage, Outcome: api.OutcomeRefused,
-			Rule: r.auditRule(api.RuleUnverified), Detail: fmt.Sprintf("%s refused (update %q, %s): %s", kind, id, attest.CodeOf(err), err)})
+	if r.refusals.count(unverifiedSender) {
+		r.record(ctx, audit.Entry{Type: audit.EventDecisionRefused, Stage: r.progress.stage, Outcome: api.OutcomeRefused,
+			Rule: string(api.RuleUnverified), Detail: fmt.Sprintf("%s refused (update %q, %s): %s", kind, id, attest.CodeOf(err), err)})
 		r.capNotice(ctx, unverifiedSender)
 	}
 	return o
 }
 
-// countRefusal counts one refusal of sender and reports whether it may
-// still be recorded.
-func (r *release) countRefusal(ctx workflow.Context, sender string) bool {
-	if r.trust.refusals == nil {
-		r.trust.refusals = map[string]int{}
-	}
-	r.trust.refusals[sender]++
-	return r.trust.refusals[sender] <= refusalCap
-}
-
 // capNotice records, once, that sender's later refusals go unrecorded.
 func (r *release) capNotice(ctx workflow.Context, sender string) {
-	if r.trust.refusals[sender] != refusalCap {
+	if !r.refusals.justCapped(sender) {
 		return
 	}
-	r.record(ctx, audit.Entry{Type: audit.EventRefusalsCapped, Stage: r.stage, Actor: sender, Outcome: api.OutcomeRefused,
+	r.record(ctx, audit.Entry{Type: audit.EventRefusalsCapped, Stage: r.progress.stage, Actor: sender, Outcome: api.OutcomeRefused,
 		Detail: fmt.Sprintf("%d refused requests from %s recorded; later ones are refused without a record", refusalCap, sender)})
 }
 
