@@ -28,9 +28,9 @@ func (r *release) facts(now time.Time) policy.Check {
 }
 
 // judge asks the current gate (nil before the first) for a decision's outcome.
-func (r *release) judge(d api.Decision, now time.Time) api.DecisionOutcome {
-	return r.gates.current.judge(d, judgeInput{pol: &r.pin.policy, facts: r.facts(now),
-		cancelled: r.cancelled(), status: r.progress.status})
+func (in *inbox) judge(d api.Decision, now time.Time) api.DecisionOutcome {
+	return in.r.gates.current.judge(d, judgeInput{pol: &in.r.pin.policy, facts: in.r.facts(now),
+		cancelled: in.r.cancelled(), status: in.r.progress.status})
 }
 
 // refreshAwaiting recomputes who may sign the current gate, at the time of
@@ -66,7 +66,7 @@ func (r *release) waitGate(ctx workflow.Context, g *gate) error {
 	}
 	r.record(ctx, audit.Entry{Type: audit.EventGateReminder, Stage: r.progress.stage,
 		Detail: fmt.Sprintf("half the deadline passed; awaiting %s", strings.Join(g.whoMaySign(), ", "))})
-	r.notify(ctx, r.notification(api.NotifyReminder, g, ""))
+	r.rt.notify(ctx, view{r}.notification(api.NotifyReminder, g, ""))
 	ok, err = workflow.AwaitWithTimeout(ctx, g.deadline.Sub(workflow.Now(ctx)), done)
 	if err != nil || ok {
 		return err
@@ -79,62 +79,62 @@ func (r *release) waitGate(ctx workflow.Context, g *gate) error {
 
 // decideVerified judges a decision whose origin is established. A retried
 // delivery of the same request id counts once: its first outcome stands.
-func (r *release) decideVerified(ctx workflow.Context, d api.Decision, env attest.Envelope) api.DecisionOutcome {
-	if o, seen := r.gates.outcome(d.RequestID); seen {
+func (in *inbox) decideVerified(ctx workflow.Context, d api.Decision, env attest.Envelope) api.DecisionOutcome {
+	if o, seen := in.r.gates.outcome(d.RequestID); seen {
 		return o
 	}
 	now := workflow.Now(ctx).UTC()
-	o := r.judge(d, now)
-	r.gates.keep(o)
-	r.countDecision(ctx, d, o)
+	o := in.judge(d, now)
+	in.r.gates.keep(o)
+	in.r.meter().decision(ctx, d, o)
 	if o.Outcome != api.OutcomeAccepted {
-		r.refuse(ctx, d, o, now, env)
+		in.refuse(ctx, d, o, now, env)
 		return o
 	}
-	r.accept(ctx, d, now, env)
+	in.accept(ctx, d, now, env)
 	return o
 }
 
 // refuse records a refused decision, up to its sender's cap.
-func (r *release) refuse(ctx workflow.Context, d api.Decision, o api.DecisionOutcome, now time.Time, env attest.Envelope) {
-	r.refusals.last = &api.Refusal{Identity: d.Identity, Gate: d.Gate, Channel: d.Channel, Rule: o.Rule, Reason: o.Reason, At: now}
-	if !r.refusals.count(d.Identity) {
+func (in *inbox) refuse(ctx workflow.Context, d api.Decision, o api.DecisionOutcome, now time.Time, env attest.Envelope) {
+	in.r.refusals.last = &api.Refusal{Identity: d.Identity, Gate: d.Gate, Channel: d.Channel, Rule: o.Rule, Reason: o.Reason, At: now}
+	if !in.r.refusals.count(d.Identity) {
 		return
 	}
-	r.record(ctx, audit.Entry{Type: audit.EventDecisionRefused, Stage: r.progress.stage, Actor: d.Identity,
+	in.r.record(ctx, audit.Entry{Type: audit.EventDecisionRefused, Stage: in.r.progress.stage, Actor: d.Identity,
 		Channel: d.Channel, Outcome: o.Outcome, Rule: string(o.Rule), Envelope: json.RawMessage(env),
 		Detail: fmt.Sprintf("%s at gate %s refused: %s", d.Verdict, d.Gate, o.Reason)})
-	r.capNotice(ctx, d.Identity)
+	in.capNotice(ctx, d.Identity)
 }
 
 // accept records an accepted decision: the gate signs it before anything is
 // recorded, so that what is published is the gate's new state.
-func (r *release) accept(ctx workflow.Context, d api.Decision, now time.Time, env attest.Envelope) {
-	g := r.gates.current
+func (in *inbox) accept(ctx workflow.Context, d api.Decision, now time.Time, env attest.Envelope) {
+	g := in.r.gates.current
 	if env != nil {
-		r.evidence.decisions = append(r.evidence.decisions, env)
+		in.r.evidence.decisions = append(in.r.evidence.decisions, env)
 	}
 	state := g.sign(d, now)
-	r.record(ctx, audit.Entry{Type: audit.EventDecision, Stage: r.progress.stage, Actor: d.Identity,
+	in.r.record(ctx, audit.Entry{Type: audit.EventDecision, Stage: in.r.progress.stage, Actor: d.Identity,
 		Channel: d.Channel, Outcome: d.Verdict, Envelope: json.RawMessage(env),
 		Detail: fmt.Sprintf("%s at gate %s (%d of %d); comment: %q", d.Verdict, g.name, g.approvals(), g.rule.Quorum, d.Comment)})
-	r.recordGateDecided(ctx, g, state, d.Identity)
+	in.recordGateDecided(ctx, g, state, d.Identity)
 	if state == api.GateOpen {
 		// a decision that decides the gate is told by the gate's outcome
 		// notice, sent in the same workflow task
-		r.notify(ctx, r.notification(api.NotifyDecision, g, d.Identity+" "+d.Verdict+"d"))
+		in.r.rt.notify(ctx, view{in.r}.notification(api.NotifyDecision, g, d.Identity+" "+d.Verdict+"d"))
 	}
 }
 
 // recordGateDecided records a gate's rejection or approval (nothing while
 // it stays open).
-func (r *release) recordGateDecided(ctx workflow.Context, g *gate, state, signer string) {
+func (in *inbox) recordGateDecided(ctx workflow.Context, g *gate, state, signer string) {
 	switch state {
 	case api.GateRejected:
-		r.record(ctx, audit.Entry{Type: audit.EventGateRejected, Stage: r.progress.stage, Actor: signer,
+		in.r.record(ctx, audit.Entry{Type: audit.EventGateRejected, Stage: in.r.progress.stage, Actor: signer,
 			Outcome: api.GateRejected, Detail: fmt.Sprintf("gate %s rejected by %s", g.name, signer)})
 	case api.GateApproved:
-		r.record(ctx, audit.Entry{Type: audit.EventGateApproved, Stage: r.progress.stage, Outcome: api.GateApproved,
+		in.r.record(ctx, audit.Entry{Type: audit.EventGateApproved, Stage: in.r.progress.stage, Outcome: api.GateApproved,
 			Detail: fmt.Sprintf("gate %s approved by %s", g.name, strings.Join(g.signerIDs(), ", "))})
 	}
 }

@@ -74,9 +74,9 @@ func (r *release) checkEmergency(ctx workflow.Context) string {
 	if len(env) == 0 {
 		return ""
 	}
-	e, err := r.pin.judge().Emergency(r.judged(), env)
+	e, err := r.pin.judge().Emergency(view{r}.judged(), env)
 	if err == nil {
-		_, err = r.pin.judge().Declarer(r.judged(), env, r.req.Requester)
+		_, err = r.pin.judge().Declarer(view{r}.judged(), env, r.req.Requester)
 	}
 	if err != nil {
 		return "emergency declaration refused (fail closed): " + err.Error()
@@ -86,7 +86,7 @@ func (r *release) checkEmergency(ctx workflow.Context) string {
 	r.record(ctx, audit.Entry{Type: audit.EventEmergency, Actor: e.Identity, Channel: e.Channel, Outcome: "declared",
 		Envelope: json.RawMessage(env), Detail: fmt.Sprintf("EMERGENCY declared by %s: %s (two approvers at least; follow-up review after the deploy)",
 			e.Identity, e.Reason)})
-	r.notify(ctx, r.emergencyNotice())
+	r.rt.notify(ctx, view{r}.emergencyNotice())
 	return ""
 }
 
@@ -103,9 +103,9 @@ func unflagEmergency(ctx workflow.Context) {
 }
 
 // emergencyNotice announces the emergency in the policy's channel.
-func (r *release) emergencyNotice() api.Notification {
-	n := r.notification(api.NotifyOutcome, nil, fmt.Sprintf("EMERGENCY release declared by %s: %s", r.urgency.declarer(), r.urgency.reason()))
-	n.SlackChannel, n.Emergency = r.urgency.rule.SlackChannel, r.urgency.reason()
+func (v view) emergencyNotice() api.Notification {
+	n := v.notification(api.NotifyOutcome, nil, fmt.Sprintf("EMERGENCY release declared by %s: %s", v.r.urgency.declarer(), v.r.urgency.reason()))
+	n.SlackChannel, n.Emergency = v.r.urgency.rule.SlackChannel, v.r.urgency.reason()
 	return n
 }
 
@@ -123,7 +123,7 @@ func (r *release) followUp(ctx workflow.Context) ending {
 	r.prompt(ctx, g)
 	err := workflow.Await(ctx, func() bool { return !g.open() || r.cancelled() })
 	r.gates.close(g)
-	r.notify(ctx, r.notification(api.NotifyOutcome, g, "follow-up "+g.state))
+	r.rt.notify(ctx, view{r}.notification(api.NotifyOutcome, g, "follow-up "+g.state))
 	return followUpEnding(g, err, r.cancel)
 }
 

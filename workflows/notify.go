@@ -22,16 +22,16 @@ var notifyOptions = workflow.ActivityOptions{
 	},
 }
 
-func (r *release) notification(kind string, g *gate, detail string) api.Notification {
+func (v view) notification(kind string, g *gate, detail string) api.Notification {
 	n := api.Notification{
-		Kind: kind, ReleaseID: r.id, Service: r.req.Service, Environment: r.req.Environment,
-		Commit: r.src.commitSHA(), Link: r.req.Link, Authors: r.src.authors(), Requester: r.req.Requester,
-		ArtifactDigest: r.artifact.Digest, PolicyHash: r.pin.hash, Detail: detail, Outcome: r.progress.status,
-		Ended: r.result != nil, RunID: r.pin.run, Promotes: r.promotes(),
-		Emergency: r.urgency.reason(), // the prompts flag it (activity input only: replay does not compare it)
+		Kind: kind, ReleaseID: v.r.id, Service: v.r.req.Service, Environment: v.r.req.Environment,
+		Commit: v.r.src.commitSHA(), Link: v.r.req.Link, Authors: v.r.src.authors(), Requester: v.r.req.Requester,
+		ArtifactDigest: v.r.artifact.Digest, PolicyHash: v.r.pin.hash, Detail: detail, Outcome: v.r.progress.status,
+		Ended: v.r.result != nil, RunID: v.r.pin.run, Promotes: promotes(v.r.req),
+		Emergency: v.r.urgency.reason(), // the prompts flag it (activity input only: replay does not compare it)
 	}
-	if c := r.src.change; c != nil {
-		n.CommitRef, n.Commits, n.CommitCount, n.Unmapped = r.src.ref, r.src.commitLines(&r.pin.policy, 10), c.CommitCount, r.src.unmapped
+	if c := v.r.src.change; c != nil {
+		n.CommitRef, n.Commits, n.CommitCount, n.Unmapped = v.r.src.ref, v.r.src.commitLines(&v.r.pin.policy, 10), c.CommitCount, v.r.src.unmapped
 	}
 	if g != nil {
 		n.Gate, n.Needed, n.Deadline = g.name, g.needed(), g.deadline
@@ -44,7 +44,7 @@ func (r *release) notification(kind string, g *gate, detail string) api.Notifica
 
 // notify sends a notification without waiting for it. The last one sent is
 // kept so that the release can wait for its outcome message before it ends.
-func (r *release) notify(ctx workflow.Context, n api.Notification) workflow.Future {
+func (h *handles) notify(ctx workflow.Context, n api.Notification) workflow.Future {
 	opts := notifyOptions
 	opts.Summary = "notify " + n.Kind
 	if n.Gate != "" {
@@ -52,7 +52,7 @@ func (r *release) notify(ctx workflow.Context, n api.Notification) workflow.Futu
 	}
 	actx := workflow.WithActivityOptions(ctx, opts)
 	f := workflow.ExecuteActivity(actx, approvalRole.Notify, n)
-	r.rt.lastNotice = f
+	h.lastNotice = f
 	return f
 }
 
@@ -61,12 +61,12 @@ func (r *release) notify(ctx workflow.Context, n api.Notification) workflow.Futu
 // after the next stage's first command, so that the next approval prompt is
 // not queued behind it.
 func (r *release) notifyOutcome(ctx workflow.Context, g *gate, goesOn bool) {
-	n := r.notification(api.NotifyOutcome, g, "gate "+g.state)
+	n := view{r}.notification(api.NotifyOutcome, g, "gate "+g.state)
 	if !goesOn {
-		r.notify(ctx, n)
+		r.rt.notify(ctx, n)
 		return
 	}
-	workflow.Go(ctx, func(ctx workflow.Context) { r.notify(ctx, n) })
+	workflow.Go(ctx, func(ctx workflow.Context) { r.rt.notify(ctx, n) })
 }
 
 // prompt asks the gate's signers and remembers the message reference so that
@@ -74,7 +74,7 @@ func (r *release) notifyOutcome(ctx workflow.Context, g *gate, goesOn bool) {
 // the approval worker that sent it: recorded, but it may not add executors
 // (an unsigned answer: a forged one could otherwise bar an eligible approver).
 func (r *release) prompt(ctx workflow.Context, g *gate) {
-	f := r.notify(ctx, r.notification(api.NotifyPrompt, g, ""))
+	f := r.rt.notify(ctx, view{r}.notification(api.NotifyPrompt, g, ""))
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		var res api.NotifyResult
 		if err := f.Get(ctx, &res); err != nil {
@@ -90,9 +90,9 @@ func (r *release) prompt(ctx workflow.Context, g *gate) {
 
 // flushNotices waits (bounded) for the last notification, so the outcome
 // message is sent before the workflow closes and cancels pending activities.
-func (r *release) flushNotices(ctx workflow.Context) {
-	if r.rt.lastNotice == nil {
+func (h *handles) flushNotices(ctx workflow.Context) {
+	if h.lastNotice == nil {
 		return
 	}
-	_, _ = workflow.AwaitWithTimeout(ctx, 2*time.Minute, r.rt.lastNotice.IsReady)
+	_, _ = workflow.AwaitWithTimeout(ctx, 2*time.Minute, h.lastNotice.IsReady)
 }

@@ -20,7 +20,7 @@ import (
 // bound to the promoted release. Its change must cover what is deployed
 // here now, or its authors would miss someone's commits.
 func (r *release) adoptPromoted(ctx workflow.Context) error {
-	from := r.promotes()
+	from := promotes(r.req)
 	r.startStage(ctx, api.StageCode, api.StatusBuilding, "promoting the artifact of release "+from+" (no rebuild)")
 	res, err := r.verifyPromoted(ctx)
 	if err != nil {

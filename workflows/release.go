@@ -20,11 +20,12 @@ import (
 // results, not errors, so that every release ends with a sealed audit trail.
 func Release(ctx workflow.Context, req api.ReleaseRequest) (api.ReleaseResult, error) {
 	r := newRelease(ctx, req, releaseVersion(ctx))
-	r.startPublisher(ctx)
-	if err := r.registerQueries(ctx); err != nil {
+	shown, requests := view{r}, &inbox{r}
+	r.rt.startPublisher(ctx, shown.publishNow)
+	if err := shown.registerQueries(ctx); err != nil {
 		return api.ReleaseResult{}, err
 	}
-	if err := r.registerUpdates(ctx); err != nil {
+	if err := requests.registerUpdates(ctx); err != nil {
 		return api.ReleaseResult{}, err
 	}
 	return r.finish(ctx, r.pipeline(ctx)), nil
@@ -53,7 +54,7 @@ func (r *release) pipeline(ctx workflow.Context) ending {
 	}
 	upsertPolicyMemo(ctx, r.pin.hash)
 	r.record(ctx, audit.Entry{Type: audit.EventReleaseStarted, Actor: r.req.Requester, Channel: api.ChannelCLI,
-		Detail: r.describe(), Proof: requestProof(r.req)})
+		Detail: view{r}.describe(), Proof: requestProof(r.req)})
 	if why := r.validate(); why != "" {
 		return endWith(api.StatusFailed, why)
 	}
@@ -61,7 +62,7 @@ func (r *release) pipeline(ctx workflow.Context) ending {
 		unflagEmergency(ctx)
 		return endWith(api.StatusFailed, why)
 	}
-	r.listen(ctx)
+	(&inbox{r}).listen(ctx)
 	return r.stages(ctx)
 }
 
@@ -75,14 +76,14 @@ func requestProof(q api.ReleaseRequest) json.RawMessage {
 	return b
 }
 
-func (r *release) describe() string {
-	q := r.req
+func (v view) describe() string {
+	q := v.r.req
 	by := strings.Join(q.Authors, ", ")
 	if by == "" {
 		by = "(authors from git)"
 	}
 	return fmt.Sprintf("%s to %s at %s by %s, requested by %s, policy sha256:%s: %s %s",
-		q.Service, q.Environment, q.Commit, by, q.Requester, r.pin.hash, q.Title, q.Link)
+		q.Service, q.Environment, q.Commit, by, q.Requester, v.r.pin.hash, q.Title, q.Link)
 }
 
 // validate fails closed on a request the pinned policy cannot judge.
@@ -91,13 +92,13 @@ func (r *release) validate() string {
 	if why := r.src.check(pol, q.Service, q.Environment); why != "" {
 		return why
 	}
-	if why := r.validatePromotion(); why != "" {
+	if why := checkPromotion(q.Promotes, r.id); why != "" {
 		return why
 	}
 	if !pol.Known(q.Requester) {
 		return fmt.Sprintf("requester %q is not an identity of the policy", q.Requester)
 	}
-	if _, err := r.pin.judge().Requester(r.judged(), judge.Claim{Requester: q.Requester, Commit: q.Commit,
+	if _, err := r.pin.judge().Requester(view{r}.judged(), judge.Claim{Requester: q.Requester, Commit: q.Commit,
 		Authors: q.Authors, Proof: q.RequestProof}); err != nil {
 		return err.Error()
 	}
@@ -153,16 +154,15 @@ func (r *release) stages(ctx workflow.Context) ending {
 	return e
 }
 
-// validatePromotion: a promotion names its release and carries its
+// checkPromotion: a promotion names its release and carries its
 // provenance; anything else is checked against the signed provenance.
-func (r *release) validatePromotion() string {
-	p := r.req.Promotes
+func checkPromotion(p *api.Promotion, self string) string {
 	switch {
 	case p == nil:
 		return ""
 	case p.Release == "" || len(p.Provenance) == 0:
 		return "a promotion needs the promoted release and its build provenance"
-	case p.Release == r.id:
+	case p.Release == self:
 		return "a release cannot promote itself"
 	}
 	return ""
@@ -192,7 +192,7 @@ func (r *release) gateStage(ctx workflow.Context, name, stage, status string) en
 	r.prompt(ctx, g)
 	err := r.waitGate(ctx, g)
 	r.gates.close(g)
-	r.observeGate(ctx, g)
+	r.meter().gateWait(ctx, g)
 	r.notifyOutcome(ctx, g, err == nil && !r.cancelled() && g.state == api.GateApproved)
 	switch {
 	case err != nil || r.cancelled():
@@ -228,11 +228,11 @@ func (r *release) waitFreeze(ctx workflow.Context) ending {
 // deploy runs deploy then verify; a failure, or a cancel, rolls back.
 func (r *release) deploy(ctx workflow.Context) ending {
 	r.startStage(ctx, api.StageDeploy, api.StatusDeploying, "deploying sha256:"+r.artifact.Digest)
-	res, err := r.step(ctx, stepDeploy, fmt.Sprintf("deploy: %s to %s", r.what(), r.req.Environment))
+	res, err := r.step(ctx, stepDeploy, fmt.Sprintf("deploy: %s to %s", view{r}.what(), r.req.Environment))
 	why := "deploy failed: " + rootMessage(err) + res.Output
 	var failedVerify attest.Envelope
 	if err == nil && res.OK && !r.cancelled() {
-		res, err = r.step(ctx, stepVerify, fmt.Sprintf("deploy: verify %s in %s", r.what(), r.req.Environment))
+		res, err = r.step(ctx, stepVerify, fmt.Sprintf("deploy: verify %s in %s", view{r}.what(), r.req.Environment))
 		why = "verification failed: " + rootMessage(err) + res.Output
 		if err == nil && !res.OK {
 			failedVerify = res.Receipt
@@ -262,9 +262,9 @@ func (r *release) finish(ctx workflow.Context, e ending) api.ReleaseResult {
 	res := api.ReleaseResult{Status: e.status, Reason: e.reason, ArtifactRef: r.artifact.ArtifactRef,
 		ArtifactDigest: r.artifact.Digest, PolicyHash: r.pin.hash, AuditHead: r.trail.chain.Head(), Commit: r.src.commit}
 	r.result = &res
-	r.publishNow(ctx)
-	r.countRelease(ctx, e.status, e.reason)
-	r.notify(ctx, r.notification(api.NotifyOutcome, r.gates.current, e.reason))
-	r.flushNotices(ctx)
+	view{r}.publishNow(ctx)
+	r.meter().release(ctx, r.progress.since, e.status, e.reason)
+	r.rt.notify(ctx, view{r}.notification(api.NotifyOutcome, r.gates.current, e.reason))
+	r.rt.flushNotices(ctx)
 	return res
 }

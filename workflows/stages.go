@@ -91,10 +91,10 @@ func (r *release) build(ctx workflow.Context) error {
 	}
 	var res api.BuildResult
 	if err == nil {
-		res, err = runStage(ctx, r.rt, api.QueueBuild, "code: build "+r.what(), buildRole.Build, in)
+		res, err = runStage(ctx, r.rt, api.QueueBuild, "code: build "+view{r}.what(), buildRole.Build, in)
 	}
 	if err == nil {
-		if res, err = r.verifyBuild(res); err != nil {
+		if res, err = r.pin.verifyBuild(res, view{r}.judged(), &r.src); err != nil {
 			err = errors.New("build result refused (fail closed): " + err.Error())
 		}
 	}
@@ -113,9 +113,9 @@ func (r *release) review(ctx workflow.Context) (passed bool, err error) {
 	r.startStage(ctx, api.StageReview, api.StatusReviewing, "automated review checks")
 	in := api.ReviewInput{ReleaseID: r.id, Service: r.req.Service, Commit: r.src.commitSHA(),
 		ArtifactRef: r.artifact.ArtifactRef, Digest: r.artifact.Digest, PolicyHash: r.pin.hash}
-	res, err := runStage(ctx, r.rt, api.QueueReview, "review: automated checks of "+r.what(), reviewRole.Review, in)
+	res, err := runStage(ctx, r.rt, api.QueueReview, "review: automated checks of "+view{r}.what(), reviewRole.Review, in)
 	if err == nil {
-		if res, err = r.verifyReview(res); err != nil {
+		if res, err = r.pin.verifyReview(res, view{r}.judged()); err != nil {
 			err = errors.New("review result refused (fail closed): " + err.Error())
 		}
 	}
@@ -138,7 +138,7 @@ func (r *release) deployInput() api.DeployInput {
 	in := api.DeployInput{ReleaseID: r.id, Service: r.req.Service,
 		Environment: r.req.Environment, Commit: r.src.commitSHA(),
 		ArtifactRef: r.artifact.ArtifactRef, Digest: r.artifact.Digest,
-		PolicyHash: r.pin.hash, Promotes: r.promotes(), RunID: r.pin.run,
+		PolicyHash: r.pin.hash, Promotes: promotes(r.req), RunID: r.pin.run,
 		Bundle: &api.Bundle{Provenance: r.artifact.Provenance, Review: r.evidence.review,
 			Decisions: r.evidence.decisions}}
 	if r.urgency.on() {
@@ -166,7 +166,7 @@ func (r *release) trustStep(s deployStep, res api.StepResult, err error) (api.St
 	if err != nil {
 		return res, err
 	}
-	v, verr := r.verifyReceipt(res, s.receipt)
+	v, verr := r.pin.verifyReceipt(res, view{r}.judged(), s.receipt)
 	if verr != nil {
 		return v, errors.New(s.name + " result refused (fail closed): " + verr.Error())
 	}
@@ -217,8 +217,8 @@ func (r *release) rollback(ctx workflow.Context, why string, failedVerify attest
 }
 
 // what names the release's service and commit in the UI's activity lines.
-func (r *release) what() string {
-	return fmt.Sprintf("%s %s", r.req.Service, shortCommit(r.src.commitSHA()))
+func (v view) what() string {
+	return fmt.Sprintf("%s %s", v.r.req.Service, shortCommit(v.r.src.commitSHA()))
 }
 
 func rootMessage(err error) string {

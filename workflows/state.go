@@ -137,15 +137,22 @@ func (r *release) record(ctx workflow.Context, e audit.Entry) {
 func (r *release) logEntry(ctx workflow.Context, e audit.Entry) {
 	info := workflow.GetInfo(ctx)
 	env := sha256.Sum256(e.Envelope)
-	r.logger(ctx).Info("audit entry", "seq", e.Seq, "type", e.Type, "time", e.Time.Format(time.RFC3339Nano),
+	r.meter().logger(ctx).Info("audit entry", "seq", e.Seq, "type", e.Type, "time", e.Time.Format(time.RFC3339Nano),
 		"actor", e.Actor, "outcome", e.Outcome, "detail", e.Detail, "envelope", hex.EncodeToString(env[:6]),
 		"prev", e.Prev, "hash", e.Hash, "wft_attempt", info.Attempt, "history_length", info.GetCurrentHistoryLength())
 }
 
+// setStage moves the release to stage and status; a stage it leaves is
+// timed (outcome "passed").
 func (r *release) setStage(ctx workflow.Context, stage, status string) {
-	r.enterStage(ctx, stage)
+	if stage != r.progress.stage {
+		if r.progress.stage != "" {
+			r.meter().stageTime(ctx, "passed", r.progress.since)
+		}
+		r.progress.since = workflow.Now(ctx)
+	}
 	r.progress.stage, r.progress.status = stage, status
-	r.logger(ctx).Info("release stage", "status", status)
+	r.meter().logger(ctx).Info("release stage", "status", status)
 }
 
 func (r *release) addExecutor(identity string) {

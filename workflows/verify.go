@@ -8,32 +8,33 @@ import (
 	"github.com/foureyes/foureyes/judge"
 )
 
-// What the roles answer counts only as their signed statements say: each
-// is verified under the pinned keys and bound to this release.
+// What the roles answer counts only as their signed statements say: the
+// pin verifies each under its keys, bound to the release as the judge
+// knows it (rel).
 
 // judged is this release as the judge knows it.
-func (r *release) judged() judge.Release {
-	return judge.Release{ID: r.id, RunID: r.pin.run, Service: r.req.Service, Environment: r.req.Environment,
-		Commit: r.src.commitSHA(), Digest: r.artifact.Digest, PolicyHash: r.pin.hash, Promotes: r.promotes()}
+func (v view) judged() judge.Release {
+	return judge.Release{ID: v.r.id, RunID: v.r.pin.run, Service: v.r.req.Service, Environment: v.r.req.Environment,
+		Commit: v.r.src.commitSHA(), Digest: v.r.artifact.Digest, PolicyHash: v.r.pin.hash, Promotes: promotes(v.r.req)}
 }
 
 // verifyBuild accepts a build result only with the build role's provenance
 // for this release, policy and source; the artifact and its builder are
 // then taken from the signed statement, not from the result.
-func (r *release) verifyBuild(res api.BuildResult) (api.BuildResult, error) {
+func (pn *pin) verifyBuild(res api.BuildResult, rel judge.Release, src *source) (api.BuildResult, error) {
 	var p attest.Provenance
 	ext := &p.BuildDefinition.ExternalParameters
-	err := r.pin.fact(res.Provenance, attest.RoleBuild, attest.PredicateProvenance,
+	err := pn.fact(res.Provenance, attest.RoleBuild, attest.PredicateProvenance,
 		attest.ArtifactSubject(res.Digest), &p, func() attest.Binding { return ext.Binding })
 	switch {
 	case err != nil:
 		return res, err
-	case ext.Service != r.req.Service || ext.Environment != r.req.Environment:
+	case ext.Service != rel.Service || ext.Environment != rel.Environment:
 		return res, fmt.Errorf("provenance is for %s to %s at %s, not this release's", ext.Service, ext.Environment, ext.Commit)
 	case p.RunDetails.Builder.ID == "":
 		return res, fmt.Errorf("provenance names no builder")
 	}
-	if err := r.src.verify(*ext, &r.pin.policy); err != nil {
+	if err := src.verify(*ext, &pn.policy); err != nil {
 		return res, err
 	}
 	return api.BuildResult{ArtifactRef: ext.ArtifactRef, Digest: res.Digest, Commit: ext.Commit,
@@ -41,15 +42,15 @@ func (r *release) verifyBuild(res api.BuildResult) (api.BuildResult, error) {
 }
 
 // verifyReview accepts the review role's signed verdict on this artifact only.
-func (r *release) verifyReview(res api.ReviewResult) (api.ReviewResult, error) {
+func (pn *pin) verifyReview(res api.ReviewResult, rel judge.Release) (api.ReviewResult, error) {
 	var v attest.Review
-	err := r.pin.fact(res.Attestation, attest.RoleReview, attest.PredicateReview,
-		attest.ArtifactSubject(r.artifact.Digest), &v, func() attest.Binding { return v.Binding })
+	err := pn.fact(res.Attestation, attest.RoleReview, attest.PredicateReview,
+		attest.ArtifactSubject(rel.Digest), &v, func() attest.Binding { return v.Binding })
 	switch {
 	case err != nil:
 		return res, err
-	case v.Commit != r.src.commitSHA():
-		return res, fmt.Errorf("review verdict is for commit %s, not %s", v.Commit, r.src.commitSHA())
+	case v.Commit != rel.Commit:
+		return res, fmt.Errorf("review verdict is for commit %s, not %s", v.Commit, rel.Commit)
 	case v.Reviewer == "":
 		return res, fmt.Errorf("review verdict names no reviewer")
 	}
@@ -59,10 +60,10 @@ func (r *release) verifyReview(res api.ReviewResult) (api.ReviewResult, error) {
 
 // verifyReceipt accepts a deploy, verify or rollback result only with the
 // deploy role's receipt for that step of this release.
-func (r *release) verifyReceipt(res api.StepResult, step string) (api.StepResult, error) {
+func (pn *pin) verifyReceipt(res api.StepResult, rel judge.Release, step string) (api.StepResult, error) {
 	var rc attest.Receipt
-	err := r.pin.fact(res.Receipt, attest.RoleDeploy, attest.PredicateDeploy,
-		attest.ArtifactSubject(r.artifact.Digest), &rc, func() attest.Binding { return rc.Binding })
+	err := pn.fact(res.Receipt, attest.RoleDeploy, attest.PredicateDeploy,
+		attest.ArtifactSubject(rel.Digest), &rc, func() attest.Binding { return rc.Binding })
 	switch {
 	case err != nil:
 		return api.StepResult{}, err
@@ -76,18 +77,18 @@ func (r *release) verifyReceipt(res api.StepResult, step string) (api.StepResult
 
 // verifyDecision reads a decision only from an approval-role statement
 // scoped to this release (the judge).
-func (r *release) verifyDecision(env attest.Envelope) (api.Decision, error) {
-	if r.artifact.Digest == "" {
+func (pn *pin) verifyDecision(env attest.Envelope, rel judge.Release) (api.Decision, error) {
+	if rel.Digest == "" {
 		return api.Decision{}, fmt.Errorf("no gate is open before the artifact is attested")
 	}
-	d, err := r.pin.judge().Decision(r.judged(), env)
+	d, err := pn.judge().Decision(rel, env)
 	return api.Decision{RequestID: d.RequestID, Gate: d.Gate, Verdict: d.Verdict, Identity: d.Identity,
 		Channel: d.Channel, Comment: d.Comment}, err
 }
 
 // verifyCancel reads a cancel only from an approval-role statement scoped
 // to this release (the judge).
-func (r *release) verifyCancel(env attest.Envelope) (api.CancelRequest, error) {
-	c, err := r.pin.judge().Cancel(r.judged(), env)
+func (pn *pin) verifyCancel(env attest.Envelope, rel judge.Release) (api.CancelRequest, error) {
+	c, err := pn.judge().Cancel(rel, env)
 	return api.CancelRequest{RequestID: c.RequestID, Identity: c.Identity, Channel: c.Channel, Reason: c.Reason}, err
 }

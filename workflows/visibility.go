@@ -17,47 +17,47 @@ import (
 // to three times in one task, each an event and a visibility write on the
 // server (docs/benchmarks.md). It is disconnected from cancellation: the
 // last state is always published.
-func (r *release) startPublisher(ctx workflow.Context) {
+func (h *handles) startPublisher(ctx workflow.Context, publish func(workflow.Context)) {
 	dctx, _ := workflow.NewDisconnectedContext(ctx)
 	workflow.Go(dctx, func(ctx workflow.Context) {
-		for workflow.Await(ctx, func() bool { return r.rt.dirty }) == nil {
-			r.rt.dirty = false
-			r.publishNow(ctx)
+		for workflow.Await(ctx, func() bool { return h.dirty }) == nil {
+			h.dirty = false
+			publish(ctx)
 		}
 	})
 }
 
 // publishNow makes the release's current state visible: the current
 // details, and the search attributes that changed.
-func (r *release) publishNow(ctx workflow.Context) {
-	awaiting := r.awaiting()
-	workflow.SetCurrentDetails(ctx, r.details(awaiting))
-	if ups := r.attributeUpdates(ctx, awaiting); len(ups) > 0 {
+func (v view) publishNow(ctx workflow.Context) {
+	awaiting := v.awaiting()
+	workflow.SetCurrentDetails(ctx, v.details(awaiting))
+	if ups := v.attributeUpdates(ctx, awaiting); len(ups) > 0 {
 		if err := workflow.UpsertTypedSearchAttributes(ctx, ups...); err != nil {
-			workflow.GetLogger(ctx).Warn("search attributes not updated", "stage", r.progress.stage, "error", err)
+			workflow.GetLogger(ctx).Warn("search attributes not updated", "stage", v.r.progress.stage, "error", err)
 		}
 	}
 }
 
 // awaiting is who may still sign the open gate (nobody once the release
 // ended), as computed at the last state change.
-func (r *release) awaiting() []string {
-	if r.result != nil {
+func (v view) awaiting() []string {
+	if v.r.result != nil {
 		return nil
 	}
-	return r.gates.current.whoMaySign()
+	return v.r.gates.current.whoMaySign()
 }
 
 // attributeUpdates are the search attributes whose value differs from the
 // workflow's current ones, in a fixed order.
-func (r *release) attributeUpdates(ctx workflow.Context, awaiting []string) []temporal.SearchAttributeUpdate {
+func (v view) attributeUpdates(ctx workflow.Context, awaiting []string) []temporal.SearchAttributeUpdate {
 	cur := workflow.GetTypedSearchAttributes(ctx)
 	var ups []temporal.SearchAttributeUpdate
 	for _, kv := range []struct {
 		key temporal.SearchAttributeKeyKeyword
 		val string
-	}{{api.AttrService, r.req.Service}, {api.AttrEnvironment, r.req.Environment}, {api.AttrStatus, api.VisibleStatus(r.progress.status)},
-		{api.AttrRequester, r.req.Requester}, {api.AttrCommit, r.src.commitSHA()}} {
+	}{{api.AttrService, v.r.req.Service}, {api.AttrEnvironment, v.r.req.Environment}, {api.AttrStatus, api.VisibleStatus(v.r.progress.status)},
+		{api.AttrRequester, v.r.req.Requester}, {api.AttrCommit, v.r.src.commitSHA()}} {
 		if v, ok := cur.GetKeyword(kv.key); !ok || v != kv.val {
 			ups = append(ups, kv.key.ValueSet(kv.val))
 		}
@@ -83,26 +83,26 @@ func upsertPolicyMemo(ctx workflow.Context, hash string) {
 // to fit the UI's pane; the static summary names the change): status and
 // open gate with its deadline, who is awaited and who signed, the last
 // refusal, and the change's commits.
-func (r *release) details(awaiting []string) string {
+func (v view) details(awaiting []string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "- **%s**: %s", api.VisibleStatus(r.progress.status), r.gateLine())
-	fmt.Fprintf(&b, "- Awaiting: %s. Signed: %s\n", orNone(strings.Join(awaiting, ", ")), r.gates.signedLine())
-	b.WriteString(r.refusals.line())
-	b.WriteString(r.src.line(&r.pin.policy))
+	fmt.Fprintf(&b, "- **%s**: %s", api.VisibleStatus(v.r.progress.status), v.gateLine())
+	fmt.Fprintf(&b, "- Awaiting: %s. Signed: %s\n", orNone(strings.Join(awaiting, ", ")), v.r.gates.signedLine())
+	b.WriteString(v.r.refusals.line())
+	b.WriteString(v.r.src.line(&v.r.pin.policy))
 	return b.String()
 }
 
 // gateLine names the open gate, its quorum and deadline, or how the release
 // ended.
-func (r *release) gateLine() string {
-	switch g := r.gates.current; {
-	case r.result != nil:
-		return strings.TrimSpace("release ended. "+r.result.Reason) + "\n"
+func (v view) gateLine() string {
+	switch g := v.r.gates.current; {
+	case v.r.result != nil:
+		return strings.TrimSpace("release ended. "+v.r.result.Reason) + "\n"
 	case g.open():
 		return fmt.Sprintf("open gate **%s**, %d of %s signed, deadline %s\n",
 			g.name, g.approvals(), g.needed(), g.deadline.Format(shortTime))
 	}
-	return fmt.Sprintf("no gate open (stage %s)\n", r.progress.stage)
+	return fmt.Sprintf("no gate open (stage %s)\n", v.r.progress.stage)
 }
 
 // shortTime keeps the details short enough for the UI's details pane.
