@@ -104,8 +104,9 @@ func unflagEmergency(ctx workflow.Context) {
 
 // emergencyNotice announces the emergency in the policy's channel.
 func (v view) emergencyNotice() api.Notification {
-	n := v.notification(api.NotifyOutcome, nil, fmt.Sprintf("EMERGENCY release declared by %s: %s", v.r.urgency.declarer(), v.r.urgency.reason()))
-	n.SlackChannel, n.Emergency = v.r.urgency.rule.SlackChannel, v.r.urgency.reason()
+	r := v.r
+	n := v.notification(api.NotifyOutcome, nil, fmt.Sprintf("EMERGENCY release declared by %s: %s", r.urgency.declarer(), r.urgency.reason()))
+	n.SlackChannel, n.Emergency = r.urgency.rule.SlackChannel, r.urgency.reason()
 	return n
 }
 

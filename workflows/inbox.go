@@ -37,20 +37,21 @@ func (in *inbox) registerUpdates(ctx workflow.Context) error {
 // refused from a sender that has used up its recorded refusals, and
 // anything before the policy is pinned.
 func (in *inbox) validateDecide(ctx workflow.Context, req api.SignedRequest) error {
-	if !in.r.pin.ready() {
+	r := in.r
+	if !r.pin.ready() {
 		return errNotReady()
 	}
-	d, err := in.r.pin.verifyDecision(req.Envelope, view{in.r}.judged())
+	d, err := r.pin.verifyDecision(req.Envelope, view{r}.judged())
 	if err != nil {
-		return in.r.refusals.admit(unverifiedSender)
+		return r.refusals.admit(unverifiedSender)
 	}
-	_, seen := in.r.gates.outcome(d.RequestID)
+	_, seen := r.gates.outcome(d.RequestID)
 	if !seen && in.judge(d, workflow.Now(ctx).UTC()).Outcome != api.OutcomeAccepted {
-		if err := in.r.refusals.admit(d.Identity); err != nil {
+		if err := r.refusals.admit(d.Identity); err != nil {
 			return err
 		}
 	}
-	in.r.rt.validated[string(req.Envelope)] = d
+	r.rt.validated[string(req.Envelope)] = d
 	return nil
 }
 
@@ -62,17 +63,19 @@ func errNotReady() error {
 // verifiedDecision is the validator's result for env if it just admitted
 // it, else a fresh verification.
 func (in *inbox) verifiedDecision(env attest.Envelope) (api.Decision, error) {
-	if d, ok := in.r.rt.takeValidated(env); ok {
+	r := in.r
+	if d, ok := r.rt.takeValidated(env); ok {
 		return d, nil
 	}
-	return in.r.pin.verifyDecision(env, view{in.r}.judged())
+	return r.pin.verifyDecision(env, view{r}.judged())
 }
 
 func (in *inbox) validateCancel(ctx workflow.Context, req api.SignedRequest) error {
-	if !in.r.pin.ready() {
+	r := in.r
+	if !r.pin.ready() {
 		return errNotReady()
 	}
-	c, err := in.r.pin.verifyCancel(req.Envelope, view{in.r}.judged())
+	c, err := r.pin.verifyCancel(req.Envelope, view{r}.judged())
 	if err == nil && in.judgeCancel(c).Allowed {
 		return nil
 	}
@@ -80,7 +83,7 @@ func (in *inbox) validateCancel(ctx workflow.Context, req api.SignedRequest) err
 	if err == nil {
 		sender = c.Identity
 	}
-	return in.r.refusals.admit(sender)
+	return r.refusals.admit(sender)
 }
 
 // onDecide judges a signed decision; an unverifiable one is refused and recorded.
@@ -94,7 +97,8 @@ func (in *inbox) onDecide(ctx workflow.Context, req api.SignedRequest) (api.Deci
 
 // onCancelUpdate applies a signed cancel; an unverifiable one is refused and recorded.
 func (in *inbox) onCancelUpdate(ctx workflow.Context, req api.SignedRequest) (api.CancelOutcome, error) {
-	c, err := in.r.pin.verifyCancel(req.Envelope, view{in.r}.judged())
+	r := in.r
+	c, err := r.pin.verifyCancel(req.Envelope, view{r}.judged())
 	if err != nil {
 		o := in.refuseUnverified(ctx, "cancel", updateID(ctx), err)
 		return api.CancelOutcome{RequestID: o.RequestID, Outcome: api.OutcomeRefused, Rule: o.Rule, Reason: o.Reason}, nil
@@ -109,11 +113,12 @@ func (in *inbox) onCancelUpdate(ctx workflow.Context, req api.SignedRequest) (ap
 // claims are not trusted: no actor, and its outcome is not kept under its
 // request id (which would let a forger pre-empt someone else's).
 func (in *inbox) refuseUnverified(ctx workflow.Context, kind, id string, err error) api.DecisionOutcome {
+	r := in.r
 	o := api.DecisionOutcome{RequestID: id, Outcome: api.OutcomeRefused, Rule: api.RuleUnverified,
 		Reason: fmt.Sprintf("unverified %s: %s", kind, err)}
-	in.r.meter().decision(ctx, api.Decision{RequestID: id}, o)
-	if in.r.refusals.count(unverifiedSender) {
-		in.r.record(ctx, audit.Entry{Type: audit.EventDecisionRefused, Stage: in.r.progress.stage, Outcome: api.OutcomeRefused,
+	r.meter().decision(ctx, api.Decision{RequestID: id}, o)
+	if r.refusals.count(unverifiedSender) {
+		r.record(ctx, audit.Entry{Type: audit.EventDecisionRefused, Stage: r.progress.stage, Outcome: api.OutcomeRefused,
 			Rule: string(api.RuleUnverified), Detail: fmt.Sprintf("%s refused (update %q, %s): %s", kind, id, attest.CodeOf(err), err)})
 		in.capNotice(ctx, unverifiedSender)
 	}
@@ -122,10 +127,11 @@ func (in *inbox) refuseUnverified(ctx workflow.Context, kind, id string, err err
 
 // capNotice records, once, that sender's later refusals go unrecorded.
 func (in *inbox) capNotice(ctx workflow.Context, sender string) {
-	if !in.r.refusals.justCapped(sender) {
+	r := in.r
+	if !r.refusals.justCapped(sender) {
 		return
 	}
-	in.r.record(ctx, audit.Entry{Type: audit.EventRefusalsCapped, Stage: in.r.progress.stage, Actor: sender, Outcome: api.OutcomeRefused,
+	r.record(ctx, audit.Entry{Type: audit.EventRefusalsCapped, Stage: r.progress.stage, Actor: sender, Outcome: api.OutcomeRefused,
 		Detail: fmt.Sprintf("%d refused requests from %s recorded; later ones are refused without a record", refusalCap, sender)})
 }
 
@@ -176,31 +182,33 @@ func (in *inbox) onCancelSignal(ctx workflow.Context, c api.CancelRequest) {
 // judgeCancel says whether c may cancel the release: only the requester or
 // a release manager, once, before the release ends.
 func (in *inbox) judgeCancel(c api.CancelRequest) policy.Verdict {
+	r := in.r
 	switch {
-	case in.r.result != nil:
-		return policy.Verdict{Rule: api.RuleReleaseEnded, Reason: "release has already ended " + in.r.result.Status}
-	case in.r.cancelled():
-		return policy.Verdict{Rule: api.RuleAlreadyCancelling, Reason: "release is already being cancelled by " + in.r.cancel.Identity}
+	case r.result != nil:
+		return policy.Verdict{Rule: api.RuleReleaseEnded, Reason: "release has already ended " + r.result.Status}
+	case r.cancelled():
+		return policy.Verdict{Rule: api.RuleAlreadyCancelling, Reason: "release is already being cancelled by " + r.cancel.Identity}
 	}
-	return in.r.pin.judge().MayCancel(in.r.req.Requester, c.Identity)
+	return r.pin.judge().MayCancel(r.req.Requester, c.Identity)
 }
 
 // applyCancel accepts a cancel from the requester or a release manager (it
 // stops the running stage; during deploy the release then rolls back) and
 // returns the verdict, with why it refused one otherwise.
 func (in *inbox) applyCancel(ctx workflow.Context, c api.CancelRequest, env attest.Envelope) policy.Verdict {
+	r := in.r
 	if v := in.judgeCancel(c); !v.Allowed {
-		if in.r.refusals.count(c.Identity) {
-			in.r.record(ctx, audit.Entry{Type: audit.EventCancelRefused, Stage: in.r.progress.stage, Actor: c.Identity,
+		if r.refusals.count(c.Identity) {
+			r.record(ctx, audit.Entry{Type: audit.EventCancelRefused, Stage: r.progress.stage, Actor: c.Identity,
 				Channel: c.Channel, Outcome: api.OutcomeRefused, Rule: string(v.Rule), Detail: v.Reason,
 				Envelope: json.RawMessage(env)})
 			in.capNotice(ctx, c.Identity)
 		}
 		return v
 	}
-	in.r.cancel = &c
-	in.r.record(ctx, audit.Entry{Type: audit.EventCancelRequested, Stage: in.r.progress.stage, Actor: c.Identity,
+	r.cancel = &c
+	r.record(ctx, audit.Entry{Type: audit.EventCancelRequested, Stage: r.progress.stage, Actor: c.Identity,
 		Channel: c.Channel, Outcome: api.OutcomeAccepted, Detail: c.Reason, Envelope: json.RawMessage(env)})
-	in.r.rt.stop()
+	r.rt.stop()
 	return policy.Verdict{Allowed: true}
 }

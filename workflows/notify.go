@@ -23,15 +23,16 @@ var notifyOptions = workflow.ActivityOptions{
 }
 
 func (v view) notification(kind string, g *gate, detail string) api.Notification {
+	r := v.r
 	n := api.Notification{
-		Kind: kind, ReleaseID: v.r.id, Service: v.r.req.Service, Environment: v.r.req.Environment,
-		Commit: v.r.src.commitSHA(), Link: v.r.req.Link, Authors: v.r.src.authors(), Requester: v.r.req.Requester,
-		ArtifactDigest: v.r.artifact.Digest, PolicyHash: v.r.pin.hash, Detail: detail, Outcome: v.r.progress.status,
-		Ended: v.r.result != nil, RunID: v.r.pin.run, Promotes: promotes(v.r.req),
-		Emergency: v.r.urgency.reason(), // the prompts flag it (activity input only: replay does not compare it)
+		Kind: kind, ReleaseID: r.id, Service: r.req.Service, Environment: r.req.Environment,
+		Commit: r.src.commitSHA(), Link: r.req.Link, Authors: r.src.authors(), Requester: r.req.Requester,
+		ArtifactDigest: r.artifact.Digest, PolicyHash: r.pin.hash, Detail: detail, Outcome: r.progress.status,
+		Ended: r.result != nil, RunID: r.pin.run, Promotes: promotes(r.req),
+		Emergency: r.urgency.reason(), // the prompts flag it (activity input only: replay does not compare it)
 	}
-	if c := v.r.src.change; c != nil {
-		n.CommitRef, n.Commits, n.CommitCount, n.Unmapped = v.r.src.ref, v.r.src.commitLines(&v.r.pin.policy, 10), c.CommitCount, v.r.src.unmapped
+	if c := r.src.change; c != nil {
+		n.CommitRef, n.Commits, n.CommitCount, n.Unmapped = r.src.ref, r.src.commitLines(&r.pin.policy, 10), c.CommitCount, r.src.unmapped
 	}
 	if g != nil {
 		n.Gate, n.Needed, n.Deadline = g.name, g.needed(), g.deadline

@@ -16,17 +16,18 @@ type view struct {
 }
 
 func (v view) registerQueries(ctx workflow.Context) error {
+	r := v.r
 	if err := workflow.SetQueryHandler(ctx, api.QueryStatus, func() (api.Status, error) {
 		return v.statusView(), nil
 	}); err != nil {
 		return err
 	}
 	if err := workflow.SetQueryHandler(ctx, api.QueryAudit, func() (audit.Trail, error) {
-		return audit.Trail{Entries: v.r.trail.chain.Entries()}, nil
+		return audit.Trail{Entries: r.trail.chain.Entries()}, nil
 	}); err != nil {
 		return err
 	}
-	if err := workflow.SetQueryHandler(ctx, api.QueryDecision, v.r.gates.outcomeView); err != nil {
+	if err := workflow.SetQueryHandler(ctx, api.QueryDecision, r.gates.outcomeView); err != nil {
 		return err
 	}
 	if err := workflow.SetQueryHandler(ctx, api.QueryBinding, v.bindingView); err != nil {
@@ -38,15 +39,16 @@ func (v view) registerQueries(ctx workflow.Context) error {
 }
 
 func (v view) statusView() api.Status {
+	r := v.r
 	s := api.Status{
-		ReleaseID: v.r.id, Request: v.r.req, Stage: v.r.progress.stage, Status: v.r.progress.status,
-		ArtifactRef: v.r.artifact.ArtifactRef, ArtifactDigest: v.r.artifact.Digest,
-		PolicyHash: v.r.pin.hash, LastRefusal: v.r.refusals.last,
-		Executors: v.r.progress.executors, Result: v.r.result,
-		Commit: v.r.src.commit, Authors: v.r.src.authors(), Change: v.r.src.view(),
-		Promotes: promotes(v.r.req), Emergency: v.r.urgency.view(),
+		ReleaseID: r.id, Request: r.req, Stage: r.progress.stage, Status: r.progress.status,
+		ArtifactRef: r.artifact.ArtifactRef, ArtifactDigest: r.artifact.Digest,
+		PolicyHash: r.pin.hash, LastRefusal: r.refusals.last,
+		Executors: r.progress.executors, Result: r.result,
+		Commit: r.src.commit, Authors: r.src.authors(), Change: r.src.view(),
+		Promotes: promotes(r.req), Emergency: r.urgency.view(),
 	}
-	if g := v.r.gates.current; g != nil {
+	if g := r.gates.current; g != nil {
 		s.Quorum = g.rule.Quorum
 		s.Signed = g.signed
 		if g.open() {
@@ -59,24 +61,26 @@ func (v view) statusView() api.Status {
 }
 
 func (v view) explain() api.ExplainResult {
-	g := v.r.gates.current
+	r := v.r
+	g := r.gates.current
 	if g == nil || !g.open() {
 		return api.ExplainResult{}
 	}
-	c := g.check(v.r.facts(v.r.trail.now), "")
+	c := g.check(r.facts(r.trail.now), "")
 	return api.ExplainResult{
 		Gate: g.name, Quorum: g.rule.Quorum,
-		Signed: g.signerIDs(), Identities: v.r.pin.policy.Explain(c),
+		Signed: g.signerIDs(), Identities: r.pin.policy.Explain(c),
 	}
 }
 
 // bindingView answers QueryBinding: what the approval role binds a signed
 // decision to (the artifact digest only once its provenance verified).
 func (v view) bindingView() (api.Binding, error) {
-	b := api.Binding{ReleaseID: v.r.id, PolicyHash: v.r.pin.hash, ArtifactDigest: v.r.artifact.Digest, Signed: true,
-		Service: v.r.req.Service, Environment: v.r.req.Environment, RunID: v.r.pin.run, Promotes: promotes(v.r.req)}
-	if v.r.gates.current.open() {
-		b.OpenGate = v.r.gates.current.name
+	r := v.r
+	b := api.Binding{ReleaseID: r.id, PolicyHash: r.pin.hash, ArtifactDigest: r.artifact.Digest, Signed: true,
+		Service: r.req.Service, Environment: r.req.Environment, RunID: r.pin.run, Promotes: promotes(r.req)}
+	if r.gates.current.open() {
+		b.OpenGate = r.gates.current.name
 	}
 	return b, nil
 }

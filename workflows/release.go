@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-	"time"
 
 	"go.temporal.io/sdk/workflow"
 
@@ -77,13 +76,14 @@ func requestProof(q api.ReleaseRequest) json.RawMessage {
 }
 
 func (v view) describe() string {
-	q := v.r.req
+	r := v.r
+	q := r.req
 	by := strings.Join(q.Authors, ", ")
 	if by == "" {
 		by = "(authors from git)"
 	}
 	return fmt.Sprintf("%s to %s at %s by %s, requested by %s, policy sha256:%s: %s %s",
-		q.Service, q.Environment, q.Commit, by, q.Requester, v.r.pin.hash, q.Title, q.Link)
+		q.Service, q.Environment, q.Commit, by, q.Requester, r.pin.hash, q.Title, q.Link)
 }
 
 // validate fails closed on a request the pinned policy cannot judge.
@@ -182,47 +182,6 @@ func (r *release) stopped(ctx workflow.Context, status, reason string) ending {
 // cancelReason is how an accepted cancel ends the release.
 func cancelReason(c *api.CancelRequest) string {
 	return fmt.Sprintf("cancelled by %s: %s", c.Identity, c.Reason)
-}
-
-// gateStage opens a gate, asks its signers and waits for the outcome.
-// It returns goOn when the gate approved.
-func (r *release) gateStage(ctx workflow.Context, name, stage, status string) ending {
-	r.setStage(ctx, stage, status)
-	g := r.openGate(ctx, name)
-	r.prompt(ctx, g)
-	err := r.waitGate(ctx, g)
-	r.gates.close(g)
-	r.meter().gateWait(ctx, g)
-	r.notifyOutcome(ctx, g, err == nil && !r.cancelled() && g.state == api.GateApproved)
-	switch {
-	case err != nil || r.cancelled():
-		return r.stopped(ctx, api.StatusFailed, "gate wait failed: "+rootMessage(err))
-	case g.state == api.GateRejected:
-		last := g.signed[len(g.signed)-1]
-		return endWith(api.StatusRejected, fmt.Sprintf("gate %s rejected by %s: %s", name, last.Identity, last.Comment))
-	case g.state == api.GateExpired:
-		return endWith(api.StatusExpired, fmt.Sprintf("gate %s expired at %s with %d of %d approvals",
-			name, g.deadline.Format(time.RFC3339), g.approvals(), g.rule.Quorum))
-	}
-	return goOn
-}
-
-// waitFreeze holds an approved release until the approval gate's freeze
-// windows are over: no deploy inside them.
-func (r *release) waitFreeze(ctx workflow.Context) ending {
-	for {
-		w, frozen := r.pin.policy.Frozen(r.req.Environment, policy.GateApproval, workflow.Now(ctx))
-		if !frozen {
-			return goOn
-		}
-		r.setStage(ctx, api.StageDeploy, api.StatusFrozen)
-		r.record(ctx, audit.Entry{Type: audit.EventFreezeWait, Stage: api.StageDeploy,
-			Detail: fmt.Sprintf("freeze window %q until %s: deploy waits", w.Reason, w.End.Format(time.RFC3339))})
-		_, err := workflow.AwaitWithTimeout(ctx, w.End.Sub(workflow.Now(ctx)), r.cancelled)
-		if err != nil || r.cancelled() {
-			return r.stopped(ctx, api.StatusFailed, "freeze wait failed: "+rootMessage(err))
-		}
-	}
 }
 
 // deploy runs deploy then verify; a failure, or a cancel, rolls back.

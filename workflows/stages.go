@@ -218,7 +218,8 @@ func (r *release) rollback(ctx workflow.Context, why string, failedVerify attest
 
 // what names the release's service and commit in the UI's activity lines.
 func (v view) what() string {
-	return fmt.Sprintf("%s %s", v.r.req.Service, shortCommit(v.r.src.commitSHA()))
+	r := v.r
+	return fmt.Sprintf("%s %s", r.req.Service, shortCommit(r.src.commitSHA()))
 }
 
 func rootMessage(err error) string {

@@ -14,8 +14,9 @@ import (
 
 // judged is this release as the judge knows it.
 func (v view) judged() judge.Release {
-	return judge.Release{ID: v.r.id, RunID: v.r.pin.run, Service: v.r.req.Service, Environment: v.r.req.Environment,
-		Commit: v.r.src.commitSHA(), Digest: v.r.artifact.Digest, PolicyHash: v.r.pin.hash, Promotes: promotes(v.r.req)}
+	r := v.r
+	return judge.Release{ID: r.id, RunID: r.pin.run, Service: r.req.Service, Environment: r.req.Environment,
+		Commit: r.src.commitSHA(), Digest: r.artifact.Digest, PolicyHash: r.pin.hash, Promotes: promotes(r.req)}
 }
 
 // verifyBuild accepts a build result only with the build role's provenance

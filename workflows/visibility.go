@@ -42,22 +42,24 @@ func (v view) publishNow(ctx workflow.Context) {
 // awaiting is who may still sign the open gate (nobody once the release
 // ended), as computed at the last state change.
 func (v view) awaiting() []string {
-	if v.r.result != nil {
+	r := v.r
+	if r.result != nil {
 		return nil
 	}
-	return v.r.gates.current.whoMaySign()
+	return r.gates.current.whoMaySign()
 }
 
 // attributeUpdates are the search attributes whose value differs from the
 // workflow's current ones, in a fixed order.
 func (v view) attributeUpdates(ctx workflow.Context, awaiting []string) []temporal.SearchAttributeUpdate {
+	r := v.r
 	cur := workflow.GetTypedSearchAttributes(ctx)
 	var ups []temporal.SearchAttributeUpdate
 	for _, kv := range []struct {
 		key temporal.SearchAttributeKeyKeyword
 		val string
-	}{{api.AttrService, v.r.req.Service}, {api.AttrEnvironment, v.r.req.Environment}, {api.AttrStatus, api.VisibleStatus(v.r.progress.status)},
-		{api.AttrRequester, v.r.req.Requester}, {api.AttrCommit, v.r.src.commitSHA()}} {
+	}{{api.AttrService, r.req.Service}, {api.AttrEnvironment, r.req.Environment}, {api.AttrStatus, api.VisibleStatus(r.progress.status)},
+		{api.AttrRequester, r.req.Requester}, {api.AttrCommit, r.src.commitSHA()}} {
 		if v, ok := cur.GetKeyword(kv.key); !ok || v != kv.val {
 			ups = append(ups, kv.key.ValueSet(kv.val))
 		}
@@ -84,25 +86,27 @@ func upsertPolicyMemo(ctx workflow.Context, hash string) {
 // open gate with its deadline, who is awaited and who signed, the last
 // refusal, and the change's commits.
 func (v view) details(awaiting []string) string {
+	r := v.r
 	var b strings.Builder
-	fmt.Fprintf(&b, "- **%s**: %s", api.VisibleStatus(v.r.progress.status), v.gateLine())
-	fmt.Fprintf(&b, "- Awaiting: %s. Signed: %s\n", orNone(strings.Join(awaiting, ", ")), v.r.gates.signedLine())
-	b.WriteString(v.r.refusals.line())
-	b.WriteString(v.r.src.line(&v.r.pin.policy))
+	fmt.Fprintf(&b, "- **%s**: %s", api.VisibleStatus(r.progress.status), v.gateLine())
+	fmt.Fprintf(&b, "- Awaiting: %s. Signed: %s\n", orNone(strings.Join(awaiting, ", ")), r.gates.signedLine())
+	b.WriteString(r.refusals.line())
+	b.WriteString(r.src.line(&r.pin.policy))
 	return b.String()
 }
 
 // gateLine names the open gate, its quorum and deadline, or how the release
 // ended.
 func (v view) gateLine() string {
-	switch g := v.r.gates.current; {
-	case v.r.result != nil:
-		return strings.TrimSpace("release ended. "+v.r.result.Reason) + "\n"
+	r := v.r
+	switch g := r.gates.current; {
+	case r.result != nil:
+		return strings.TrimSpace("release ended. "+r.result.Reason) + "\n"
 	case g.open():
 		return fmt.Sprintf("open gate **%s**, %d of %s signed, deadline %s\n",
 			g.name, g.approvals(), g.needed(), g.deadline.Format(shortTime))
 	}
-	return fmt.Sprintf("no gate open (stage %s)\n", v.r.progress.stage)
+	return fmt.Sprintf("no gate open (stage %s)\n", r.progress.stage)
 }
 
 // shortTime keeps the details short enough for the UI's details pane.
