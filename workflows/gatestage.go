@@ -57,24 +57,6 @@ func (r *release) waitFreeze(ctx workflow.Context) ending {
 	}
 }
 
-// facts are what the policy asks of the release, at workflow time now; the
-// gate adds itself, its signers and the identity (gate.check).
-func (r *release) facts(now time.Time) policy.Check {
-	return policy.Check{
-		Environment: r.req.Environment, Authors: r.src.authors(), Signers: r.src.signers(&r.pin.policy),
-		Unmapped: r.src.unmapped, Requester: r.req.Requester, Declarer: r.urgency.declarer(),
-		Earlier: r.gates.earlier, Executors: r.progress.executors, Now: now,
-	}
-}
-
-// refreshAwaiting recomputes who may sign the current gate, at the time of
-// the last recorded step (what the status query always answered with).
-func (r *release) refreshAwaiting() {
-	if g := r.gates.current; g != nil {
-		g.refreshAwaiting(&r.pin.policy, r.facts(r.trail.now))
-	}
-}
-
 // openGate opens a gate with the rule of the pinned policy. A missing rule
 // opens a gate nobody can sign: it can only expire or be cancelled.
 func (r *release) openGate(ctx workflow.Context, name string) *gate {

@@ -10,6 +10,7 @@ import (
 	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/audit"
+	"github.com/foureyes/foureyes/policy"
 )
 
 // release is the state of one Release workflow: the request, what it is
@@ -171,4 +172,22 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// facts are what the policy asks of the release, at workflow time now; the
+// gate adds itself, its signers and the identity (gate.check).
+func (r *release) facts(now time.Time) policy.Check {
+	return policy.Check{
+		Environment: r.req.Environment, Authors: r.src.authors(), Signers: r.src.signers(&r.pin.policy),
+		Unmapped: r.src.unmapped, Requester: r.req.Requester, Declarer: r.urgency.declarer(),
+		Earlier: r.gates.earlier, Executors: r.progress.executors, Now: now,
+	}
+}
+
+// refreshAwaiting recomputes who may sign the current gate, at the time of
+// the last recorded step (what the status query always answered with).
+func (r *release) refreshAwaiting() {
+	if g := r.gates.current; g != nil {
+		g.refreshAwaiting(&r.pin.policy, r.facts(r.trail.now))
+	}
 }
