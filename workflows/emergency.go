@@ -81,8 +81,8 @@ func (r *release) checkEmergency(ctx workflow.Context) string {
 	if err != nil {
 		return "emergency declaration refused (fail closed): " + err.Error()
 	}
-	r.urgency.declared = &e
-	r.urgency.rule, _ = r.pin.policy.EmergencyRule(r.req.Environment)
+	r.emergency.declared = &e
+	r.emergency.rule, _ = r.pin.policy.EmergencyRule(r.req.Environment)
 	r.record(ctx, audit.Entry{Type: audit.EventEmergency, Actor: e.Identity, Channel: e.Channel, Outcome: "declared",
 		Envelope: json.RawMessage(env), Detail: fmt.Sprintf("EMERGENCY declared by %s: %s (two approvers at least; follow-up review after the deploy)",
 			e.Identity, e.Reason)})
@@ -105,8 +105,8 @@ func unflagEmergency(ctx workflow.Context) {
 // emergencyNotice announces the emergency in the policy's channel.
 func (v view) emergencyNotice() api.Notification {
 	r := v.r
-	n := v.notification(api.NotifyOutcome, nil, fmt.Sprintf("EMERGENCY release declared by %s: %s", r.urgency.declarer(), r.urgency.reason()))
-	n.SlackChannel, n.Emergency = r.urgency.rule.SlackChannel, r.urgency.reason()
+	n := v.notification(api.NotifyOutcome, nil, fmt.Sprintf("EMERGENCY release declared by %s: %s", r.emergency.declarer(), r.emergency.reason()))
+	n.SlackChannel, n.Emergency = r.emergency.rule.SlackChannel, r.emergency.reason()
 	return n
 }
 

@@ -61,7 +61,7 @@ func (r *release) waitFreeze(ctx workflow.Context) ending {
 // opens a gate nobody can sign: it can only expire or be cancelled.
 func (r *release) openGate(ctx workflow.Context, name string) *gate {
 	rule, _ := r.pin.policy.Rule(r.req.Environment, name)
-	rule = r.urgency.gateRule(name, rule)
+	rule = r.emergency.gateRule(name, rule)
 	now := workflow.Now(ctx).UTC()
 	g := &gate{name: name, rule: rule, opened: now, state: api.GateOpen,
 		deadline: now.Add(rule.Deadline.Std())}

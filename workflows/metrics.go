@@ -32,7 +32,7 @@ type meter struct {
 // meter is the release's meter as of now.
 func (r *release) meter() meter {
 	return meter{service: r.req.Service, environment: r.req.Environment,
-		emergency: r.urgency.tag(), stage: r.progress.stage}
+		emergency: r.emergency.tag(), stage: r.progress.stage}
 }
 
 // logger is the workflow logger (WorkflowID, RunID…) with the stage.

@@ -29,7 +29,7 @@ func (v view) notification(kind string, g *gate, detail string) api.Notification
 		Commit: r.src.commitSHA(), Link: r.req.Link, Authors: r.src.authors(), Requester: r.req.Requester,
 		ArtifactDigest: r.artifact.Digest, PolicyHash: r.pin.hash, Detail: detail, Outcome: r.progress.status,
 		Ended: r.result != nil, RunID: r.pin.run, Promotes: promotes(r.req),
-		Emergency: r.urgency.reason(), // the prompts flag it (activity input only: replay does not compare it)
+		Emergency: r.emergency.reason(), // the prompts flag it (activity input only: replay does not compare it)
 	}
 	if c := r.src.change; c != nil {
 		n.CommitRef, n.Commits, n.CommitCount, n.Unmapped = r.src.ref, r.src.commitLines(&r.pin.policy, 10), c.CommitCount, r.src.unmapped

@@ -87,7 +87,7 @@ func (r *release) requirementMet(ctx workflow.Context, when string) string {
 	if !ok {
 		return ""
 	}
-	if r.urgency.on() && r.urgency.rule.SkipRequires {
+	if r.emergency.on() && r.emergency.rule.SkipRequires {
 		r.record(ctx, audit.Entry{Type: audit.EventPromotionChecked, Outcome: "skipped",
 			Detail: fmt.Sprintf("%s: the promotion rule (%s for %s) is skipped: emergency", when, req.Environment, req.VerifiedFor)})
 		return ""

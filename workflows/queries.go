@@ -46,7 +46,7 @@ func (v view) statusView() api.Status {
 		PolicyHash: r.pin.hash, LastRefusal: r.refusals.last,
 		Executors: r.progress.executors, Result: r.result,
 		Commit: r.src.commit, Authors: r.src.authors(), Change: r.src.view(),
-		Promotes: promotes(r.req), Emergency: r.urgency.view(),
+		Promotes: promotes(r.req), Emergency: r.emergency.view(),
 	}
 	if g := r.gates.current; g != nil {
 		s.Quorum = g.rule.Quorum

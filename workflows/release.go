@@ -27,7 +27,7 @@ func Release(ctx workflow.Context, req api.ReleaseRequest) (api.ReleaseResult, e
 	if err := requests.registerUpdates(ctx); err != nil {
 		return api.ReleaseResult{}, err
 	}
-	return r.finish(ctx, r.pipeline(ctx)), nil
+	return r.finish(ctx, r.pipeline(ctx, requests)), nil
 }
 
 // ending is how a release ends: its status and why. A step after which the
@@ -44,7 +44,9 @@ func (e ending) over() bool { return e.status != "" }
 
 func endWith(status, reason string) ending { return ending{status: status, reason: reason} }
 
-func (r *release) pipeline(ctx workflow.Context) ending {
+// pipeline pins the policy, records the start, validates the request, then
+// takes requests and runs the stages.
+func (r *release) pipeline(ctx workflow.Context, requests *inbox) ending {
 	r.setStage(ctx, api.StageCode, api.StatusBuilding)
 	if err := r.loadPolicy(ctx); err != nil {
 		r.record(ctx, audit.Entry{Type: audit.EventReleaseStarted, Actor: r.req.Requester, Outcome: "failed",
@@ -61,7 +63,7 @@ func (r *release) pipeline(ctx workflow.Context) ending {
 		unflagEmergency(ctx)
 		return endWith(api.StatusFailed, why)
 	}
-	(&inbox{r}).listen(ctx)
+	requests.listen(ctx)
 	return r.stages(ctx)
 }
 
@@ -148,7 +150,7 @@ func (r *release) stages(ctx workflow.Context) ending {
 		return e
 	}
 	e := r.deploy(ctx)
-	if e.status == api.StatusDeployed && r.urgency.on() {
+	if e.status == api.StatusDeployed && r.emergency.on() {
 		return r.followUp(ctx)
 	}
 	return e

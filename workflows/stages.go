@@ -141,7 +141,7 @@ func (r *release) deployInput() api.DeployInput {
 		PolicyHash: r.pin.hash, Promotes: promotes(r.req), RunID: r.pin.run,
 		Bundle: &api.Bundle{Provenance: r.artifact.Provenance, Review: r.evidence.review,
 			Decisions: r.evidence.decisions}}
-	if r.urgency.on() {
+	if r.emergency.on() {
 		in.Bundle.Emergency = r.req.Emergency
 	}
 	return in

@@ -20,21 +20,21 @@ import (
 // they did. Everything the queries answer is derived from it. Runtime
 // handles (cancel funcs, futures) live apart, in rt.
 type release struct {
-	id       string             // the workflow id: every signed fact is bound to it
-	req      api.ReleaseRequest // as started
-	version  workflow.Version   // of changeRelease: versionFloor or newer
-	pin      pin                // the pinned policy and its keys
-	progress progress           // stage, status, who ran them
-	artifact api.BuildResult    // what was built or promoted, from its verified provenance
-	evidence evidence           // the other verified statements the deploy role is handed
-	src      source             // the change, as git and the build role said
-	urgency  emergency          // a verified break-glass declaration
-	gates    gates              // every gate opened and the outcomes of decisions
-	cancel   *api.CancelRequest // an accepted cancel
-	refusals refusals           // the last refusal, and refusals per sender
-	trail    trail              // the audit chain
-	result   *api.ReleaseResult // set once the release ended
-	rt       *handles           // runtime handles: no part of what the release is
+	id        string             // the workflow id: every signed fact is bound to it
+	req       api.ReleaseRequest // as started
+	version   workflow.Version   // of changeRelease: versionFloor or newer
+	pin       pin                // the pinned policy and its keys
+	progress  progress           // stage, status, who ran them
+	artifact  api.BuildResult    // what was built or promoted, from its verified provenance
+	evidence  evidence           // the other verified statements the deploy role is handed
+	src       source             // the change, as git and the build role said
+	emergency emergency          // a verified break-glass declaration
+	gates     gates              // every gate opened and the outcomes of decisions
+	cancel    *api.CancelRequest // an accepted cancel
+	refusals  refusals           // the last refusal, and refusals per sender
+	trail     trail              // the audit chain
+	result    *api.ReleaseResult // set once the release ended
+	rt        *handles           // runtime handles: no part of what the release is
 }
 
 func newRelease(ctx workflow.Context, req api.ReleaseRequest, v workflow.Version) *release {
@@ -179,7 +179,7 @@ func contains(list []string, s string) bool {
 func (r *release) facts(now time.Time) policy.Check {
 	return policy.Check{
 		Environment: r.req.Environment, Authors: r.src.authors(), Signers: r.src.signers(&r.pin.policy),
-		Unmapped: r.src.unmapped, Requester: r.req.Requester, Declarer: r.urgency.declarer(),
+		Unmapped: r.src.unmapped, Requester: r.req.Requester, Declarer: r.emergency.declarer(),
 		Earlier: r.gates.earlier, Executors: r.progress.executors, Now: now,
 	}
 }
