@@ -30,12 +30,12 @@ func call[In, Out any](ctx workflow.Context, activity func(context.Context, In) 
 
 // runStage runs one stage's activity on its role's queue in a context that
 // a cancel stops; summary is the line the UI shows for it.
-func runStage[In, Out any](ctx workflow.Context, r *release, queue, summary string,
+func runStage[In, Out any](ctx workflow.Context, h *handles, queue, summary string,
 	activity func(context.Context, In) (Out, error), in In) (Out, error) {
 	opts := stageOptions(queue)
 	opts.Summary = summary
 	sctx, stop := workflow.WithCancel(workflow.WithActivityOptions(ctx, opts))
-	r.stopStage = stop
-	defer func() { r.stopStage = nil }()
+	h.stopStage = stop
+	defer func() { h.stopStage = nil }()
 	return call(sctx, activity, in)
 }

@@ -11,182 +11,81 @@ import (
 	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/audit"
-	"github.com/foureyes/foureyes/judge"
-	"github.com/foureyes/foureyes/policy"
 )
 
-// The release's side of a gate: it opens and waits for gates, and records,
-// counts and publishes what the gate (gate.go) decided.
-
-// facts are what the policy asks of the release, at workflow time now; the
-// gate adds itself, its signers and the identity (gate.check).
-func (r *release) facts(now time.Time) policy.Check {
-	return policy.Check{
-		Environment: r.req.Environment, Authors: r.authors(), Signers: judge.SignedOnly(&r.pol, r.src.change, r.req.Authors), Unmapped: r.src.unmapped,
-		Requester: r.req.Requester, Declarer: r.declarer(), Earlier: r.earlier, Executors: r.executors, Now: now,
-	}
-}
-
-// judgeInput is what the current gate needs to judge a decision at now.
-func (r *release) judgeInput(now time.Time) judgeInput {
-	return judgeInput{pol: &r.pol, facts: r.facts(now), cancelled: r.cancelled(),
-		comments: r.promo.enabled, status: r.status}
-}
+// How the inbox decides a decision whose origin is established: the
+// current gate judges it (gate.go), and the inbox records, counts and tells
+// what the gate decided.
 
 // judge asks the current gate (nil before the first) for a decision's outcome.
-func (r *release) judge(d api.Decision, now time.Time) api.DecisionOutcome {
-	return r.gate.judge(d, r.judgeInput(now))
-}
-
-// refreshAwaiting recomputes who may sign the current gate, at the time of
-// the last recorded step (what the status query always answered with).
-func (r *release) refreshAwaiting() {
-	if r.gate != nil {
-		r.gate.refreshAwaiting(&r.pol, r.facts(r.now))
-	}
-}
-
-// openGate opens a gate with the rule of the pinned policy. A missing rule
-// opens a gate nobody can sign: it can only expire or be cancelled.
-func (r *release) openGate(ctx workflow.Context, name string) *gate {
-	rule, _ := r.pol.Rule(r.req.Environment, name)
-	rule = r.emergencyRule(name, rule)
-	now := workflow.Now(ctx).UTC()
-	g := &gate{name: name, rule: rule, opened: now, state: api.GateOpen,
-		deadline: now.Add(rule.Deadline.Std())}
-	r.gate = g
-	r.gates = append(r.gates, g)
-	r.record(ctx, audit.Entry{Type: audit.EventGateOpened, Stage: r.stage,
-		Detail: fmt.Sprintf("gate %s needs %s by %s", name, g.needed(), g.deadline.Format(time.RFC3339))})
-	return g
-}
-
-// waitGate waits until the gate is decided, cancelled or expired, sending a
-// reminder at half the deadline.
-func (r *release) waitGate(ctx workflow.Context, g *gate) error {
-	done := func() bool { return !g.open() || r.cancelled() }
-	half := g.deadline.Sub(g.opened) / 2
-	ok, err := workflow.AwaitWithTimeout(ctx, half, done)
-	if err != nil || ok {
-		return err
-	}
-	r.record(ctx, audit.Entry{Type: audit.EventGateReminder, Stage: r.stage,
-		Detail: fmt.Sprintf("half the deadline passed; awaiting %s", strings.Join(g.whoMaySign(), ", "))})
-	r.notify(ctx, r.notification(api.NotifyReminder, g, ""))
-	ok, err = workflow.AwaitWithTimeout(ctx, g.deadline.Sub(workflow.Now(ctx)), done)
-	if err != nil || ok {
-		return err
-	}
-	g.state = api.GateExpired
-	r.record(ctx, audit.Entry{Type: audit.EventGateExpired, Stage: r.stage, Outcome: api.GateExpired,
-		Detail: fmt.Sprintf("gate %s expired with %d of %d approvals", g.name, g.approvals(), g.rule.Quorum)})
-	return nil
-}
-
-// onDecision judges one decision signal. A signal carries no signature:
-// releases with signed attestations refuse it (and record the refusal).
-func (r *release) onDecision(ctx workflow.Context, d api.Decision) {
-	r.seq++
-	if d.RequestID == "" {
-		d.RequestID = fmt.Sprintf("unnamed-%d", r.seq)
-	}
-	if r.trust.signed {
-		r.refuseUnverified(ctx, "decision", d.RequestID, fmt.Errorf("a decision signal carries no signature (claimed identity %q); decide through the gateway", d.Identity))
-		return
-	}
-	r.decideVerified(ctx, d, nil)
+func (in *inbox) judge(d api.Decision, now time.Time) api.DecisionOutcome {
+	r := in.r
+	return r.gates.current.judge(d, judgeInput{pol: &r.pin.policy, facts: r.facts(now),
+		cancelled: r.cancelled(), status: r.progress.status})
 }
 
 // decideVerified judges a decision whose origin is established. A retried
 // delivery of the same request id counts once: its first outcome stands.
-func (r *release) decideVerified(ctx workflow.Context, d api.Decision, env attest.Envelope) api.DecisionOutcome {
-	if o, seen := r.outcome(d.RequestID); seen {
+func (in *inbox) decideVerified(ctx workflow.Context, d api.Decision, env attest.Envelope) api.DecisionOutcome {
+	r := in.r
+	if o, seen := r.gates.outcome(d.RequestID); seen {
 		return o
 	}
 	now := workflow.Now(ctx).UTC()
-	o := r.judge(d, now)
-	r.keepOutcome(o)
-	r.countDecision(ctx, d, o)
+	o := in.judge(d, now)
+	r.gates.keep(o)
+	r.meter().decision(ctx, d, o)
 	if o.Outcome != api.OutcomeAccepted {
-		r.refuse(ctx, d, o, now, env)
+		in.refuse(ctx, d, o, now, env)
 		return o
 	}
-	r.accept(ctx, d, now, env)
+	in.accept(ctx, d, now, env)
 	return o
 }
 
-// outcome is the first outcome of a request id, whichever gate it named.
-func (r *release) outcome(requestID string) (api.DecisionOutcome, bool) {
-	for _, g := range r.gates {
-		if o, ok := g.outcomes[requestID]; ok {
-			return o, true
-		}
-	}
-	o, ok := r.misdirected[requestID]
-	return o, ok
-}
-
-// keepOutcome leaves an outcome with the gate its decision named, or with
-// the release when it named no gate the release opened.
-func (r *release) keepOutcome(o api.DecisionOutcome) {
-	for _, g := range r.gates {
-		if g.name == o.Gate {
-			g.keep(o)
-			return
-		}
-	}
-	r.misdirected[o.RequestID] = o
-}
-
-func (r *release) refuse(ctx workflow.Context, d api.Decision, o api.DecisionOutcome, now time.Time, env attest.Envelope) {
-	r.refusal = &api.Refusal{Identity: d.Identity, Gate: d.Gate, Channel: d.Channel, Rule: o.Rule, Reason: o.Reason, At: now}
-	if r.trust.signed && !r.countRefusal(ctx, d.Identity) {
+// refuse records a refused decision, up to its sender's cap.
+func (in *inbox) refuse(ctx workflow.Context, d api.Decision, o api.DecisionOutcome, now time.Time, env attest.Envelope) {
+	r := in.r
+	r.refusals.last = &api.Refusal{Identity: d.Identity, Gate: d.Gate, Channel: d.Channel, Rule: o.Rule, Reason: o.Reason, At: now}
+	if !r.refusals.count(d.Identity) {
 		return
 	}
-	r.record(ctx, audit.Entry{Type: audit.EventDecisionRefused, Stage: r.stage, Actor: d.Identity,
-		Channel: d.Channel, Outcome: o.Outcome, Rule: r.auditRule(o.Rule), Envelope: json.RawMessage(env),
+	r.record(ctx, audit.Entry{Type: audit.EventDecisionRefused, Stage: r.progress.stage, Actor: d.Identity,
+		Channel: d.Channel, Outcome: o.Outcome, Rule: string(o.Rule), Envelope: json.RawMessage(env),
 		Detail: fmt.Sprintf("%s at gate %s refused: %s", d.Verdict, d.Gate, o.Reason)})
-	if r.trust.signed {
-		r.capNotice(ctx, d.Identity)
-	}
+	in.capNotice(ctx, d.Identity)
 }
 
 // accept records an accepted decision: the gate signs it before anything is
 // recorded, so that what is published is the gate's new state.
-func (r *release) accept(ctx workflow.Context, d api.Decision, now time.Time, env attest.Envelope) {
-	g := r.gate
+func (in *inbox) accept(ctx workflow.Context, d api.Decision, now time.Time, env attest.Envelope) {
+	r := in.r
+	g := r.gates.current
 	if env != nil {
-		r.trust.decisions = append(r.trust.decisions, env)
+		r.evidence.decisions = append(r.evidence.decisions, env)
 	}
 	state := g.sign(d, now)
-	r.record(ctx, audit.Entry{Type: audit.EventDecision, Stage: r.stage, Actor: d.Identity,
+	r.record(ctx, audit.Entry{Type: audit.EventDecision, Stage: r.progress.stage, Actor: d.Identity,
 		Channel: d.Channel, Outcome: d.Verdict, Envelope: json.RawMessage(env),
 		Detail: fmt.Sprintf("%s at gate %s (%d of %d); comment: %q", d.Verdict, g.name, g.approvals(), g.rule.Quorum, d.Comment)})
-	r.recordGateDecided(ctx, g, state, d.Identity)
-	if state == api.GateOpen || !r.leanNotices() {
-		// lean notices: a decision that decides the gate is told by the
-		// gate's outcome notice, sent in the same workflow task
-		r.notify(ctx, r.notification(api.NotifyDecision, g, d.Identity+" "+d.Verdict+"d"))
+	in.recordGateDecided(ctx, g, state, d.Identity)
+	if state == api.GateOpen {
+		// a decision that decides the gate is told by the gate's outcome
+		// notice, sent in the same workflow task
+		r.rt.notify(ctx, view{r}.notification(api.NotifyDecision, g, d.Identity+" "+d.Verdict+"d"))
 	}
 }
 
 // recordGateDecided records a gate's rejection or approval (nothing while
 // it stays open).
-func (r *release) recordGateDecided(ctx workflow.Context, g *gate, state, signer string) {
+func (in *inbox) recordGateDecided(ctx workflow.Context, g *gate, state, signer string) {
+	r := in.r
 	switch state {
 	case api.GateRejected:
-		r.record(ctx, audit.Entry{Type: audit.EventGateRejected, Stage: r.stage, Actor: signer,
+		r.record(ctx, audit.Entry{Type: audit.EventGateRejected, Stage: r.progress.stage, Actor: signer,
 			Outcome: api.GateRejected, Detail: fmt.Sprintf("gate %s rejected by %s", g.name, signer)})
 	case api.GateApproved:
-		r.record(ctx, audit.Entry{Type: audit.EventGateApproved, Stage: r.stage, Outcome: api.GateApproved,
+		r.record(ctx, audit.Entry{Type: audit.EventGateApproved, Stage: r.progress.stage, Outcome: api.GateApproved,
 			Detail: fmt.Sprintf("gate %s approved by %s", g.name, strings.Join(g.signerIDs(), ", "))})
 	}
-}
-
-// closeGate ends a gate: its signers become earlier signers for later gates.
-func (r *release) closeGate(g *gate) {
-	if g.open() {
-		g.state = api.GateClosed
-	}
-	r.earlier = append(r.earlier, g.signerIDs()...)
 }

@@ -24,9 +24,6 @@ type gate struct {
 	promptRef string                         // reference of the prompt message, for updates
 	awaiting  []string                       // who may still sign, as of the last state change (refreshAwaiting)
 	outcomes  map[string]api.DecisionOutcome // of decisions naming this gate, by request id; looked up, never iterated
-	// strict: at an emergency's follow-up, who signed an earlier gate may
-	// not sign it either (versionScopedStatements); before, they could.
-	strict bool
 }
 
 // judgeInput is what a gate needs from its release to judge a decision.
@@ -34,11 +31,11 @@ type judgeInput struct {
 	pol       *policy.Policy
 	facts     policy.Check // the release's facts at workflow time (release.facts)
 	cancelled bool         // an accepted cancel closes the gate to decisions
-	comments  bool         // the comment rule applies (releases with promotions)
 	status    string       // the release's status, named when no gate is open
 }
 
-func (g *gate) open() bool { return g.state == api.GateOpen }
+// open reports whether g is open (nil, before the first gate, is not).
+func (g *gate) open() bool { return g != nil && g.state == api.GateOpen }
 
 func (g *gate) signerIDs() []string {
 	ids := make([]string, 0, len(g.signed))
@@ -71,9 +68,6 @@ func (g *gate) check(facts policy.Check, identity string) policy.Check {
 	c.Gate, c.Identity, c.Signed = g.name, identity, g.signerIDs()
 	if g.name == api.GateFollowUp { // judged by the review gate's rule
 		c.Gate = policy.GateReview
-		if !g.strict {
-			c.Earlier = nil
-		}
 	}
 	return c
 }
@@ -99,14 +93,14 @@ func (g *gate) judge(d api.Decision, in judgeInput) api.DecisionOutcome {
 }
 
 // takes reports whether g is the open gate a decision naming name is for.
-func (g *gate) takes(name string) bool { return g != nil && g.name == name && g.open() }
+func (g *gate) takes(name string) bool { return g.open() && g.name == name }
 
 // decide applies the pinned policy's rules, then (where it applies) the
 // comment rule, to a decision at this open gate.
 func (g *gate) decide(d api.Decision, in judgeInput) policy.Verdict {
 	c := g.check(in.facts, d.Identity)
 	c.Reject = d.Verdict == api.VerdictReject
-	return (&judge.Judge{Policy: in.pol}).Decide(c, in.comments, d.Comment)
+	return (&judge.Judge{Policy: in.pol}).Decide(c, true, d.Comment)
 }
 
 // closedReason says why a decision naming gate name is not judged here.
@@ -114,7 +108,7 @@ func (g *gate) closedReason(name, status string) string {
 	if g != nil && g.name == name {
 		return fmt.Sprintf("gate %s is %s", name, g.state)
 	}
-	if g != nil && g.open() {
+	if g.open() {
 		return fmt.Sprintf("gate %s is not open; the open gate is %s", name, g.name)
 	}
 	return fmt.Sprintf("gate %s is not open (release is %s)", name, status)
@@ -151,7 +145,7 @@ func (g *gate) keep(o api.DecisionOutcome) {
 // whoMaySign is who may still sign: nobody once the gate is decided, and
 // nobody before a gate opened (g nil).
 func (g *gate) whoMaySign() []string {
-	if g == nil || !g.open() {
+	if !g.open() {
 		return nil
 	}
 	return g.awaiting

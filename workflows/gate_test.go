@@ -99,13 +99,11 @@ func TestGateRefusesABadVerdictBeforeAnything(t *testing.T) {
 	assert.Equal(t, api.RuleBadVerdict, o.Rule)
 }
 
-func TestGateAppliesTheCommentRuleOnlyWhereItApplies(t *testing.T) {
+func TestGateRefusesARejectionWithoutAComment(t *testing.T) {
 	pol := testPolicy()
 	g, in := approvalGate(t, &pol), gateInput(&pol)
 	d := decision("r", "carol", api.VerdictReject)
 	d.Comment = ""
-	assert.Equal(t, api.OutcomeAccepted, g.judge(d, in).Outcome, "releases before promotions took no comment")
-	in.comments = true
 	o := g.judge(d, in)
 	assert.Equal(t, policy.RuleCommentMissing, o.Rule)
 	assert.Equal(t, api.OutcomeRefused, o.Outcome)
@@ -141,13 +139,13 @@ func TestGateAwaitingDependsOnTheTime(t *testing.T) {
 }
 
 // The follow-up gate asks the review gate's rule, and who signed the
-// emergency's gates may sign it.
+// emergency's gates may not sign it.
 func TestFollowUpGateIsJudgedAsAReview(t *testing.T) {
 	pol := testPolicy()
 	g := &gate{name: api.GateFollowUp, state: api.GateOpen, signed: []api.Signer{{Identity: "x"}}}
 	c := g.check(gateInput(&pol).facts, "bob")
 	assert.Equal(t, policy.GateReview, c.Gate)
-	assert.Nil(t, c.Earlier)
+	assert.Equal(t, []string{"bob"}, c.Earlier)
 	assert.Equal(t, []string{"x"}, c.Signed)
 	assert.Equal(t, "bob", c.Identity)
 }
@@ -158,9 +156,9 @@ func TestFollowUpGateIsJudgedAsAReview(t *testing.T) {
 func TestOutcomesAreKeptByTheGateTheyNamed(t *testing.T) {
 	review := &gate{name: policy.GateReview}
 	approval := &gate{name: policy.GateApproval}
-	r := &release{gates: []*gate{review, approval}, misdirected: map[string]api.DecisionOutcome{}}
-	r.keepOutcome(api.DecisionOutcome{RequestID: "r1", Gate: policy.GateReview, Outcome: api.OutcomeAccepted})
-	r.keepOutcome(api.DecisionOutcome{RequestID: "x", Gate: "nonsense", Outcome: api.OutcomeGateClosed})
+	r := &gates{all: []*gate{review, approval}, misdirected: map[string]api.DecisionOutcome{}}
+	r.keep(api.DecisionOutcome{RequestID: "r1", Gate: policy.GateReview, Outcome: api.OutcomeAccepted})
+	r.keep(api.DecisionOutcome{RequestID: "x", Gate: "nonsense", Outcome: api.OutcomeGateClosed})
 	assert.Contains(t, review.outcomes, "r1")
 	assert.Empty(t, approval.outcomes)
 	assert.Contains(t, r.misdirected, "x")

@@ -2,7 +2,7 @@ package workflows
 
 import (
 	"slices"
-	"strconv"
+	"time"
 
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/workflow"
@@ -21,57 +21,56 @@ const (
 	MetricReleases      = "foureyes_releases"       // outcome, service, environment, emergency
 )
 
-// emergencyTag is the emergency label: "true" for a verified break-glass
-// release, else "false".
-func (r *release) emergencyTag() string { return strconv.FormatBool(r.emergency()) }
-
-// logger is the workflow logger (WorkflowID, RunID…) with the stage.
-func (r *release) logger(ctx workflow.Context) log.Logger {
-	return log.With(workflow.GetLogger(ctx), "stage", r.stage)
+// meter is what a release's metrics are labelled with; it counts and
+// times through workflow.GetMetricsHandler (silent during replay).
+type meter struct {
+	service, environment string
+	emergency            string // "true" for a verified break-glass release
+	stage                string // the current stage, for the log
 }
 
-// countDecision counts one judged decision by outcome and reason code.
-func (r *release) countDecision(ctx workflow.Context, d api.Decision, o api.DecisionOutcome) {
+// meter is the release's meter as of now.
+func (r *release) meter() meter {
+	return meter{service: r.req.Service, environment: r.req.Environment,
+		emergency: r.emergency.tag(), stage: r.progress.stage}
+}
+
+// logger is the workflow logger (WorkflowID, RunID…) with the stage.
+func (m meter) logger(ctx workflow.Context) log.Logger {
+	return log.With(workflow.GetLogger(ctx), "stage", m.stage)
+}
+
+// decision counts one judged decision by outcome and reason code.
+func (m meter) decision(ctx workflow.Context, d api.Decision, o api.DecisionOutcome) {
 	workflow.GetMetricsHandler(ctx).WithTags(map[string]string{
 		"gate": oneOf(d.Gate, policy.Gates), "outcome": o.Outcome, "reason": ReasonLabel(o),
-		"channel": oneOf(d.Channel, channels), "environment": r.req.Environment, "emergency": r.emergencyTag(),
+		"channel": oneOf(d.Channel, channels), "environment": m.environment, "emergency": m.emergency,
 	}).Counter(MetricDecisions).Inc(1)
-	r.logger(ctx).Info("decision judged", "identity", d.Identity, "gate", d.Gate, "verdict", d.Verdict,
+	m.logger(ctx).Info("decision judged", "identity", d.Identity, "gate", d.Gate, "verdict", d.Verdict,
 		"channel", d.Channel, "outcome", o.Outcome, "rule", o.Rule, "reason", o.Reason)
 }
 
-// observeGate records how long a gate waited and how it ended.
-func (r *release) observeGate(ctx workflow.Context, g *gate) {
+// gateWait records how long a gate waited and how it ended.
+func (m meter) gateWait(ctx workflow.Context, g *gate) {
 	workflow.GetMetricsHandler(ctx).WithTags(map[string]string{
-		"gate": g.name, "outcome": g.state, "environment": r.req.Environment,
+		"gate": g.name, "outcome": g.state, "environment": m.environment,
 	}).Timer(MetricGateWait).Record(workflow.Now(ctx).Sub(g.opened))
 }
 
-// enterStage ends the current stage (its duration, outcome "passed") when
-// the release moves to another.
-func (r *release) enterStage(ctx workflow.Context, stage string) {
-	if stage == r.stage {
-		return
-	}
-	if r.stage != "" {
-		r.observeStage(ctx, "passed")
-	}
-	r.stageAt = workflow.Now(ctx)
+// stageTime records how long the current stage, begun at since, took.
+func (m meter) stageTime(ctx workflow.Context, outcome string, since time.Time) {
+	workflow.GetMetricsHandler(ctx).WithTags(map[string]string{
+		"stage": m.stage, "outcome": outcome, "environment": m.environment,
+	}).Timer(MetricStageDuration).Record(workflow.Now(ctx).Sub(since))
 }
 
-func (r *release) observeStage(ctx workflow.Context, outcome string) {
+// release records the end of the release: the last stage and the outcome.
+func (m meter) release(ctx workflow.Context, since time.Time, status, reason string) {
+	m.stageTime(ctx, status, since)
 	workflow.GetMetricsHandler(ctx).WithTags(map[string]string{
-		"stage": r.stage, "outcome": outcome, "environment": r.req.Environment,
-	}).Timer(MetricStageDuration).Record(workflow.Now(ctx).Sub(r.stageAt))
-}
-
-// countRelease records the end of the release: the last stage and the outcome.
-func (r *release) countRelease(ctx workflow.Context, status, reason string) {
-	r.observeStage(ctx, status)
-	workflow.GetMetricsHandler(ctx).WithTags(map[string]string{
-		"outcome": status, "service": r.req.Service, "environment": r.req.Environment, "emergency": r.emergencyTag(),
+		"outcome": status, "service": m.service, "environment": m.environment, "emergency": m.emergency,
 	}).Counter(MetricReleases).Inc(1)
-	r.logger(ctx).Info("release ended", "outcome", status, "reason", reason)
+	m.logger(ctx).Info("release ended", "outcome", status, "reason", reason)
 }
 
 // ReasonLabel is the metric label of a decision's reason: "none" when
@@ -86,16 +85,6 @@ func ReasonLabel(o api.DecisionOutcome) string {
 		return "other"
 	}
 	return string(o.Rule)
-}
-
-// auditRule is the rule code a refusal's audit entry carries: none for
-// releases recorded before versionRuleCodes, whose entries (and hashes)
-// stay as they were.
-func (r *release) auditRule(rule api.Rule) string {
-	if r.promo.version < versionRuleCodes {
-		return ""
-	}
-	return string(rule)
 }
 
 var channels = []string{api.ChannelAPI, api.ChannelSlack, api.ChannelCLI, api.ChannelPage}

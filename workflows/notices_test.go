@@ -3,8 +3,6 @@ package workflows
 import (
 	"strings"
 
-	"go.temporal.io/sdk/workflow"
-
 	"github.com/foureyes/foureyes/api"
 )
 
@@ -28,16 +26,6 @@ func (s *ReleaseSuite) TestLeanNoticesTellADecidingDecisionOnce() {
 	kinds := s.noticeLines()
 	s.ElementsMatch([]string{"decision/approval/carol approved"}, filterKind(kinds, api.NotifyDecision))
 	s.Subset(kinds, []string{"outcome/review/gate approved", "outcome/approval/gate approved"})
-}
-
-// A release that recorded changeRelease before lean notices sends a
-// "decision" notice for every accepted decision, as it did.
-func (s *ReleaseSuite) TestBeforeLeanNoticesEveryDecisionIsNotified() {
-	s.env.OnGetVersion(changeRelease, workflow.DefaultVersion, latestRelease).Return(workflow.Version(versionOneMarker))
-	s.approveAll()
-	s.Equal(api.StatusDeployed, s.run().Status)
-	s.ElementsMatch([]string{"decision/review/bob approved", "decision/approval/carol approved",
-		"decision/approval/dave approved"}, filterKind(s.noticeLines(), api.NotifyDecision))
 }
 
 func filterKind(kinds []string, kind string) []string {

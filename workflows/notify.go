@@ -8,6 +8,7 @@ import (
 
 	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/audit"
+	"github.com/foureyes/foureyes/policy"
 )
 
 // notifyOptions: people are told through the approval role. Its failures
@@ -21,21 +22,17 @@ var notifyOptions = workflow.ActivityOptions{
 	},
 }
 
-func (r *release) notification(kind string, g *gate, detail string) api.Notification {
+func (v view) notification(kind string, g *gate, detail string) api.Notification {
+	r := v.r
 	n := api.Notification{
 		Kind: kind, ReleaseID: r.id, Service: r.req.Service, Environment: r.req.Environment,
-		Commit: r.commitSHA(), Link: r.req.Link, Authors: r.authors(), Requester: r.req.Requester,
-		ArtifactDigest: r.artifact.Digest, PolicyHash: r.policyHash, Detail: detail, Outcome: r.status,
-		Ended: r.result != nil, RunID: r.trust.run,
-	}
-	if r.emergency() { // the prompts flag it (activity input only: replay does not compare it)
-		n.Emergency = r.promo.declared.Reason
-	}
-	if r.req.Promotes != nil {
-		n.Promotes = r.req.Promotes.Release
+		Commit: r.src.commitSHA(), Link: r.req.Link, Authors: r.src.authors(), Requester: r.req.Requester,
+		ArtifactDigest: r.artifact.Digest, PolicyHash: r.pin.hash, Detail: detail, Outcome: r.progress.status,
+		Ended: r.result != nil, RunID: r.pin.run, Promotes: promotes(r.req),
+		Emergency: r.emergency.reason(), // the prompts flag it (activity input only: replay does not compare it)
 	}
 	if c := r.src.change; c != nil {
-		n.CommitRef, n.Commits, n.CommitCount, n.Unmapped = r.req.Commit, r.commitLines(10), c.CommitCount, r.src.unmapped
+		n.CommitRef, n.Commits, n.CommitCount, n.Unmapped = r.src.ref, r.src.commitLines(&r.pin.policy, 10), c.CommitCount, r.src.unmapped
 	}
 	if g != nil {
 		n.Gate, n.Needed, n.Deadline = g.name, g.needed(), g.deadline
@@ -48,7 +45,7 @@ func (r *release) notification(kind string, g *gate, detail string) api.Notifica
 
 // notify sends a notification without waiting for it. The last one sent is
 // kept so that the release can wait for its outcome message before it ends.
-func (r *release) notify(ctx workflow.Context, n api.Notification) workflow.Future {
+func (h *handles) notify(ctx workflow.Context, n api.Notification) workflow.Future {
 	opts := notifyOptions
 	opts.Summary = "notify " + n.Kind
 	if n.Gate != "" {
@@ -56,59 +53,47 @@ func (r *release) notify(ctx workflow.Context, n api.Notification) workflow.Futu
 	}
 	actx := workflow.WithActivityOptions(ctx, opts)
 	f := workflow.ExecuteActivity(actx, approvalRole.Notify, n)
-	r.lastNotice = f
+	h.lastNotice = f
 	return f
 }
 
-// notifyOutcome tells how a gate ended. When the release goes on past it
-// (lean notices), the notice is sent from a coroutine that runs once the
-// main one blocks: after the next stage's first command, so that the next
-// approval prompt is not queued behind it.
+// notifyOutcome tells how a gate ended. When the release goes on past it,
+// the notice is sent from a coroutine that runs once the main one blocks:
+// after the next stage's first command, so that the next approval prompt is
+// not queued behind it.
 func (r *release) notifyOutcome(ctx workflow.Context, g *gate, goesOn bool) {
-	n := r.notification(api.NotifyOutcome, g, "gate "+g.state)
-	if !goesOn || !r.leanNotices() {
-		r.notify(ctx, n)
+	n := view{r}.notification(api.NotifyOutcome, g, "gate "+g.state)
+	if !goesOn {
+		r.rt.notify(ctx, n)
 		return
 	}
-	workflow.Go(ctx, func(ctx workflow.Context) { r.notify(ctx, n) })
+	workflow.Go(ctx, func(ctx workflow.Context) { r.rt.notify(ctx, n) })
 }
 
 // prompt asks the gate's signers and remembers the message reference so that
-// later updates edit the same message. The approve stage's executor is the
-// approval worker that sent the approval prompt.
+// later updates edit the same message. The approval prompt's answer names
+// the approval worker that sent it: recorded, but it may not add executors
+// (an unsigned answer: a forged one could otherwise bar an eligible approver).
 func (r *release) prompt(ctx workflow.Context, g *gate) {
-	f := r.notify(ctx, r.notification(api.NotifyPrompt, g, ""))
+	f := r.rt.notify(ctx, view{r}.notification(api.NotifyPrompt, g, ""))
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		var res api.NotifyResult
 		if err := f.Get(ctx, &res); err != nil {
 			return // retries exhausted: decisions still arrive through the API
 		}
 		g.promptRef = res.Ref
-		if r.trust.signed {
-			// an unsigned answer: recorded, but it may not add executors
-			// (a forged one could otherwise bar an eligible approver)
-			r.recordPrompted(ctx, g, res.Executor)
-			return
-		}
-		r.addExecutor(res.Executor)
-		if g.name == "approval" {
-			r.stageExecutor(ctx, api.StageApprove, res.Executor, nil, "approvers asked: "+g.needed())
+		if g.name == policy.GateApproval {
+			r.record(ctx, audit.Entry{Type: audit.EventStageFinished, Stage: api.StageApprove,
+				Executor: res.Executor, Outcome: "ok", Detail: "approvers asked: " + g.needed()})
 		}
 	})
 }
 
 // flushNotices waits (bounded) for the last notification, so the outcome
 // message is sent before the workflow closes and cancels pending activities.
-func (r *release) flushNotices(ctx workflow.Context) {
-	if r.lastNotice == nil {
+func (h *handles) flushNotices(ctx workflow.Context) {
+	if h.lastNotice == nil {
 		return
 	}
-	_, _ = workflow.AwaitWithTimeout(ctx, 2*time.Minute, r.lastNotice.IsReady)
-}
-
-func (r *release) recordPrompted(ctx workflow.Context, g *gate, executor string) {
-	if g.name == "approval" {
-		r.record(ctx, audit.Entry{Type: audit.EventStageFinished, Stage: api.StageApprove,
-			Executor: executor, Outcome: "ok", Detail: "approvers asked: " + g.needed()})
-	}
+	_, _ = workflow.AwaitWithTimeout(ctx, 2*time.Minute, h.lastNotice.IsReady)
 }

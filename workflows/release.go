@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-	"time"
 
 	"go.temporal.io/sdk/workflow"
 
@@ -19,59 +18,17 @@ import (
 // Business outcomes (rejected, expired, cancelled, rolled back, failed) are
 // results, not errors, so that every release ends with a sealed audit trail.
 func Release(ctx workflow.Context, req api.ReleaseRequest) (api.ReleaseResult, error) {
-	r := newRelease(ctx, req)
-	r.version = workflow.GetVersion(ctx, changeRelease, workflow.DefaultVersion, latestRelease)
-	if r.version >= versionOneMarker {
-		r.takeLatestEarlierChanges()
-	} else {
-		r.askEarlierChanges(ctx)
-	}
-	r.startPublisher(ctx)
-	if err := r.registerQueries(ctx); err != nil {
+	r := newRelease(ctx, req, releaseVersion(ctx))
+	shown, requests := view{r}, &inbox{r}
+	r.rt.startPublisher(ctx, shown.publishNow)
+	if err := shown.registerQueries(ctx); err != nil {
 		return api.ReleaseResult{}, err
 	}
-	if r.trust.signed {
-		if err := r.registerUpdates(ctx); err != nil {
-			return api.ReleaseResult{}, err
-		}
+	if err := requests.registerUpdates(ctx); err != nil {
+		return api.ReleaseResult{}, err
 	}
-	return r.finish(ctx, r.pipeline(ctx)), nil
+	return r.finish(ctx, r.pipeline(ctx, requests)), nil
 }
-
-// askEarlierChanges takes the versions a release recorded before
-// changeRelease, one GetVersion call each, in the order they were added.
-func (r *release) askEarlierChanges(ctx workflow.Context) {
-	v := workflow.GetVersion(ctx, changeSearchAttributes, workflow.DefaultVersion, versionBatchedPublish)
-	r.visible, r.batched = v >= versionVisible, v >= versionBatchedPublish
-	r.trust.signed = workflow.GetVersion(ctx, changeSignedAttestations, workflow.DefaultVersion,
-		versionSignedAttestations) >= versionSignedAttestations
-	r.src.enabled = r.trust.signed && workflow.GetVersion(ctx, changeGitSources, workflow.DefaultVersion,
-		versionGitSources) >= versionGitSources
-	if r.src.enabled {
-		r.promo.version = workflow.GetVersion(ctx, changePromotions, workflow.DefaultVersion, latestPromotions)
-	}
-	r.promo.enabled = r.promo.version >= versionPromotions
-}
-
-// takeLatestEarlierChanges: a release with changeRelease runs every earlier
-// change at its latest version without asking (versionOneMarker).
-func (r *release) takeLatestEarlierChanges() {
-	r.visible, r.batched = true, true
-	r.trust.signed, r.src.enabled = true, true
-	r.promo.version, r.promo.enabled = latestPromotions, true
-}
-
-// sealClosesTrail: since changeRelease always; before, as recorded.
-func (r *release) sealClosesTrail(ctx workflow.Context) bool {
-	return r.version >= versionOneMarker || workflow.GetVersion(ctx, changeSealClosesTrail,
-		workflow.DefaultVersion, versionSealClosesTrail) >= versionSealClosesTrail
-}
-
-// scoped: versionScopedStatements.
-func (r *release) scoped() bool { return r.version >= versionScopedStatements }
-
-// leanNotices: versionLeanNotices.
-func (r *release) leanNotices() bool { return r.version >= versionLeanNotices }
 
 // ending is how a release ends: its status and why. A step after which the
 // release goes on returns goOn, the zero ending.
@@ -87,24 +44,26 @@ func (e ending) over() bool { return e.status != "" }
 
 func endWith(status, reason string) ending { return ending{status: status, reason: reason} }
 
-func (r *release) pipeline(ctx workflow.Context) ending {
+// pipeline pins the policy, records the start, validates the request, then
+// takes requests and runs the stages.
+func (r *release) pipeline(ctx workflow.Context, requests *inbox) ending {
 	r.setStage(ctx, api.StageCode, api.StatusBuilding)
 	if err := r.loadPolicy(ctx); err != nil {
 		r.record(ctx, audit.Entry{Type: audit.EventReleaseStarted, Actor: r.req.Requester, Outcome: "failed",
 			Detail: "policy could not be loaded: " + rootMessage(err)})
 		return endWith(api.StatusFailed, "policy could not be loaded: "+rootMessage(err))
 	}
-	r.upsertPolicyMemo(ctx)
+	upsertPolicyMemo(ctx, r.pin.hash)
 	r.record(ctx, audit.Entry{Type: audit.EventReleaseStarted, Actor: r.req.Requester, Channel: api.ChannelCLI,
-		Detail: r.describe(), Proof: requestProof(r.req)})
+		Detail: view{r}.describe(), Proof: requestProof(r.req)})
 	if why := r.validate(); why != "" {
 		return endWith(api.StatusFailed, why)
 	}
 	if why := r.checkEmergency(ctx); why != "" {
-		r.unflagEmergency(ctx)
+		unflagEmergency(ctx)
 		return endWith(api.StatusFailed, why)
 	}
-	r.listen(ctx)
+	requests.listen(ctx)
 	return r.stages(ctx)
 }
 
@@ -118,46 +77,40 @@ func requestProof(q api.ReleaseRequest) json.RawMessage {
 	return b
 }
 
-func (r *release) describe() string {
+func (v view) describe() string {
+	r := v.r
 	q := r.req
 	by := strings.Join(q.Authors, ", ")
 	if by == "" {
 		by = "(authors from git)"
 	}
 	return fmt.Sprintf("%s to %s at %s by %s, requested by %s, policy sha256:%s: %s %s",
-		q.Service, q.Environment, q.Commit, by, q.Requester, r.policyHash, q.Title, q.Link)
+		q.Service, q.Environment, q.Commit, by, q.Requester, r.pin.hash, q.Title, q.Link)
 }
 
 // validate fails closed on a request the pinned policy cannot judge.
 func (r *release) validate() string {
-	q := r.req
-	if r.src.enabled {
-		if why := r.validateSource(); why != "" {
-			return why
-		}
-	} else if !api.ValidCommit(q.Commit) {
-		return fmt.Sprintf("commit %q is not a full 40-hex SHA", q.Commit)
-	} else if len(q.Authors) == 0 {
-		return "the change has no author"
-	}
-	if why := r.validatePromotion(); why != "" {
+	q, pol := r.req, &r.pin.policy
+	if why := r.src.check(pol, q.Service, q.Environment); why != "" {
 		return why
 	}
-	switch {
-	case !r.pol.Known(q.Requester):
+	if why := checkPromotion(q.Promotes, r.id); why != "" {
+		return why
+	}
+	if !pol.Known(q.Requester) {
 		return fmt.Sprintf("requester %q is not an identity of the policy", q.Requester)
 	}
-	if _, err := r.judging().Requester(r.judged(), judge.Claim{Requester: q.Requester, Commit: q.Commit,
+	if _, err := r.pin.judge().Requester(view{r}.judged(), judge.Claim{Requester: q.Requester, Commit: q.Commit,
 		Authors: q.Authors, Proof: q.RequestProof}); err != nil {
 		return err.Error()
 	}
 	for _, a := range q.Authors {
-		if !r.pol.Known(a) {
+		if !pol.Known(a) {
 			return fmt.Sprintf("author %q is not an identity of the policy", a)
 		}
 	}
 	for _, g := range policy.Gates {
-		if _, ok := r.pol.Rule(q.Environment, g); !ok {
+		if _, ok := pol.Rule(q.Environment, g); !ok {
 			return fmt.Sprintf("no rule for gate %s in environment %q (fail closed)", g, q.Environment)
 		}
 	}
@@ -197,24 +150,21 @@ func (r *release) stages(ctx workflow.Context) ending {
 		return e
 	}
 	e := r.deploy(ctx)
-	if e.status == api.StatusDeployed && r.emergency() {
+	if e.status == api.StatusDeployed && r.emergency.on() {
 		return r.followUp(ctx)
 	}
 	return e
 }
 
-// validatePromotion: a promotion names its release and carries its
+// checkPromotion: a promotion names its release and carries its
 // provenance; anything else is checked against the signed provenance.
-func (r *release) validatePromotion() string {
-	p := r.req.Promotes
+func checkPromotion(p *api.Promotion, self string) string {
 	switch {
-	case (p != nil || len(r.req.Emergency) > 0) && !r.promo.enabled:
-		return "this release predates promotions and emergencies"
 	case p == nil:
 		return ""
 	case p.Release == "" || len(p.Provenance) == 0:
 		return "a promotion needs the promoted release and its build provenance"
-	case p.Release == r.id:
+	case p.Release == self:
 		return "a release cannot promote itself"
 	}
 	return ""
@@ -223,7 +173,7 @@ func (r *release) validatePromotion() string {
 // stopped turns a failure into the cancel outcome when a cancel caused it.
 func (r *release) stopped(ctx workflow.Context, status, reason string) ending {
 	if r.cancelled() {
-		return endWith(api.StatusCancelled, r.cancelReason())
+		return endWith(api.StatusCancelled, cancelReason(r.cancel))
 	}
 	if ctx.Err() != nil {
 		return endWith(api.StatusCancelled, "workflow cancelled through Temporal")
@@ -231,61 +181,21 @@ func (r *release) stopped(ctx workflow.Context, status, reason string) ending {
 	return endWith(status, reason)
 }
 
-func (r *release) cancelReason() string {
-	return fmt.Sprintf("cancelled by %s: %s", r.cancel.Identity, r.cancel.Reason)
-}
-
-// gateStage opens a gate, asks its signers and waits for the outcome.
-// It returns goOn when the gate approved.
-func (r *release) gateStage(ctx workflow.Context, name, stage, status string) ending {
-	r.setStage(ctx, stage, status)
-	g := r.openGate(ctx, name)
-	r.prompt(ctx, g)
-	err := r.waitGate(ctx, g)
-	r.closeGate(g)
-	r.observeGate(ctx, g)
-	r.notifyOutcome(ctx, g, err == nil && !r.cancelled() && g.state == api.GateApproved)
-	switch {
-	case err != nil || r.cancelled():
-		return r.stopped(ctx, api.StatusFailed, "gate wait failed: "+rootMessage(err))
-	case g.state == api.GateRejected:
-		last := g.signed[len(g.signed)-1]
-		return endWith(api.StatusRejected, fmt.Sprintf("gate %s rejected by %s: %s", name, last.Identity, last.Comment))
-	case g.state == api.GateExpired:
-		return endWith(api.StatusExpired, fmt.Sprintf("gate %s expired at %s with %d of %d approvals",
-			name, g.deadline.Format(time.RFC3339), g.approvals(), g.rule.Quorum))
-	}
-	return goOn
-}
-
-// waitFreeze holds an approved release until the approval gate's freeze
-// windows are over: no deploy inside them.
-func (r *release) waitFreeze(ctx workflow.Context) ending {
-	for {
-		w, frozen := r.pol.Frozen(r.req.Environment, policy.GateApproval, workflow.Now(ctx))
-		if !frozen {
-			return goOn
-		}
-		r.setStage(ctx, api.StageDeploy, api.StatusFrozen)
-		r.record(ctx, audit.Entry{Type: audit.EventFreezeWait, Stage: api.StageDeploy,
-			Detail: fmt.Sprintf("freeze window %q until %s: deploy waits", w.Reason, w.End.Format(time.RFC3339))})
-		_, err := workflow.AwaitWithTimeout(ctx, w.End.Sub(workflow.Now(ctx)), r.cancelled)
-		if err != nil || r.cancelled() {
-			return r.stopped(ctx, api.StatusFailed, "freeze wait failed: "+rootMessage(err))
-		}
-	}
+// cancelReason is how an accepted cancel ends the release.
+func cancelReason(c *api.CancelRequest) string {
+	return fmt.Sprintf("cancelled by %s: %s", c.Identity, c.Reason)
 }
 
 // deploy runs deploy then verify; a failure, or a cancel, rolls back.
 func (r *release) deploy(ctx workflow.Context) ending {
 	r.startStage(ctx, api.StageDeploy, api.StatusDeploying, "deploying sha256:"+r.artifact.Digest)
-	res, err := r.step(ctx, stepDeploy, fmt.Sprintf("deploy: %s to %s", r.what(), r.req.Environment))
+	res, err := r.step(ctx, stepDeploy, fmt.Sprintf("deploy: %s to %s", view{r}.what(), r.req.Environment))
 	why := "deploy failed: " + rootMessage(err) + res.Output
 	var failedVerify attest.Envelope
 	if err == nil && res.OK && !r.cancelled() {
-		res, err = r.step(ctx, stepVerify, fmt.Sprintf("deploy: verify %s in %s", r.what(), r.req.Environment))
+		res, err = r.step(ctx, stepVerify, fmt.Sprintf("deploy: verify %s in %s", view{r}.what(), r.req.Environment))
 		why = "verification failed: " + rootMessage(err) + res.Output
-		if err == nil && !res.OK && r.scoped() {
+		if err == nil && !res.OK {
 			failedVerify = res.Receipt
 		}
 	}
@@ -303,22 +213,19 @@ func (r *release) deploy(ctx workflow.Context) ending {
 	return e
 }
 
-// finish seals the release: final entry, result, outcome message.
+// finish seals the release: final entry, seal, result, outcome message.
 func (r *release) finish(ctx workflow.Context, e ending) api.ReleaseResult {
 	ctx, _ = workflow.NewDisconnectedContext(ctx)
-	status, reason := e.status, e.reason
-	r.status = status
-	r.record(ctx, audit.Entry{Type: audit.EventReleaseEnded, Stage: r.stage, Outcome: status, Detail: reason})
-	if r.trust.signed {
-		r.closing = r.sealClosesTrail(ctx)
-		r.seal(ctx, status)
-	}
-	res := api.ReleaseResult{Status: status, Reason: reason, ArtifactRef: r.artifact.ArtifactRef,
-		ArtifactDigest: r.artifact.Digest, PolicyHash: r.policyHash, AuditHead: r.chain.Head(), Commit: r.src.commit}
+	r.progress.status = e.status
+	r.record(ctx, audit.Entry{Type: audit.EventReleaseEnded, Stage: r.progress.stage, Outcome: e.status, Detail: e.reason})
+	r.trail.closing = true
+	r.seal(ctx, e.status)
+	res := api.ReleaseResult{Status: e.status, Reason: e.reason, ArtifactRef: r.artifact.ArtifactRef,
+		ArtifactDigest: r.artifact.Digest, PolicyHash: r.pin.hash, AuditHead: r.trail.chain.Head(), Commit: r.src.commit}
 	r.result = &res
-	r.publishNow(ctx)
-	r.countRelease(ctx, status, reason)
-	r.notify(ctx, r.notification(api.NotifyOutcome, r.gate, reason))
-	r.flushNotices(ctx)
+	view{r}.publishNow(ctx)
+	r.meter().release(ctx, r.progress.since, e.status, e.reason)
+	r.rt.notify(ctx, view{r}.notification(api.NotifyOutcome, r.gates.current, e.reason))
+	r.rt.flushNotices(ctx)
 	return res
 }

@@ -352,22 +352,21 @@ func (s *ReleaseSuite) decisionCount(tags map[string]string) int64 {
 	return n
 }
 
-// A release recorded before versionRuleCodes records its refusals as it
-// did (no rule code: the entries hash as before); its answers and metrics,
-// which are not in its history, carry the code.
-func (s *ReleaseSuite) TestRefusalsBeforeRuleCodesRecordNoCode() {
-	s.env.OnGetVersion(changeRelease, workflow.DefaultVersion, latestRelease).Return(workflow.DefaultVersion)
-	s.env.OnGetVersion(changePromotions, workflow.DefaultVersion, latestPromotions).Return(workflow.Version(versionEmergencyRefused))
-	s.decide(time.Minute, "r1", "review", "bob", api.VerdictApprove)
-	s.decide(90*time.Second, "self", "approval", "alice", api.VerdictApprove)
-	s.decide(3*time.Minute, "a1", "approval", "carol", api.VerdictApprove)
-	s.decide(4*time.Minute, "a2", "approval", "dave", api.VerdictApprove)
-	s.Equal(api.StatusDeployed, s.run().Status)
-	refused := s.entries(audit.EventDecisionRefused)
-	s.Require().Len(refused, 1)
-	s.Empty(refused[0].Rule)
-	s.Equal(policy.RuleAuthor, s.outcome("self").Rule)
-	s.EqualValues(1, s.decisionCount(map[string]string{"outcome": api.OutcomeRefused, "reason": "author"}))
+// A release that recorded a version below the floor (or none) is refused
+// before it does anything (it registers no query): the error names the
+// floor to drain to.
+func (s *ReleaseSuite) TestReleaseBelowTheFloorIsRefused() {
+	for _, v := range []workflow.Version{workflow.DefaultVersion, versionFloor - 1} {
+		s.SetupTest()
+		s.env.OnGetVersion(changeRelease, workflow.DefaultVersion, latestRelease).Return(v)
+		s.env.ExecuteWorkflow(Release, request())
+		s.True(s.env.IsWorkflowCompleted())
+		err := s.env.GetWorkflowError()
+		s.Require().Error(err)
+		s.Contains(err.Error(), fmt.Sprintf("drain releases started before v%d first", versionFloor))
+		s.Contains(err.Error(), ErrTypeBelowFloor)
+		s.Contains(err.Error(), "retryable: false")
+	}
 }
 
 func (s *ReleaseSuite) TestSelfApprovalIsRefusedAndRecorded() {

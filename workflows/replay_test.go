@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,55 +18,86 @@ import (
 	"github.com/foureyes/foureyes/api"
 )
 
-// TestReplayRecordedHistories replays histories recorded on the real dev
-// server (testdata/histories, written by `temporal workflow show -o json`;
-// the *-signed.json and *-git.json ones by the integration test, see its
-// RecordEnv: *-signed.json before git sources, *-git.json with them).
-// A change to the workflow that breaks determinism for running releases fails
-// here: guard such a change with workflow.GetVersion.
+// TestReplayRecordedHistories replays histories recorded on the real stack
+// (testdata/histories, written by `temporal workflow show -o json` through
+// the integration test's recorder, see its RecordEnv). A change to the
+// workflow that breaks determinism for running releases fails here: guard
+// such a change with the next version of changeRelease (versions.go).
 //
-// Each history is replayed under its own workflow id: a release with signed
-// attestations checks that every fact is bound to its release id, and under
-// the replayer's default id it would fail closed and take another path.
+// A history at or above versionFloor replays to its recorded commands and
+// audit head; one below it (one is kept) is refused, naming the floor.
+// Each history is replayed under its own workflow id: every fact is bound
+// to its release id, and under the replayer's default id a release would
+// fail closed and take another path.
 func TestReplayRecordedHistories(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("testdata", "histories", "*.json"))
 	require.NoError(t, err)
 	require.NotEmpty(t, files, "no recorded histories: the replay test would prove nothing")
-	signed, git, promotions, lean, heads := 0, 0, 0, 0, 0
+	var replayed, refused, heads int
+	ends := map[string]bool{}
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			hist := readHistory(t, f)
 			id := hist.Events[0].GetWorkflowExecutionStartedEventAttributes().GetWorkflowId()
 			require.NotEmpty(t, id, "the started event names the release")
-			switch {
-			case strings.HasSuffix(f, "-signed.json"):
-				requireSignedPath(t, hist)
-				require.False(t, hasMarker(hist, changeGitSources), "recorded before git sources")
-				signed++
-			case strings.HasSuffix(f, "-promotion-too-early.json"):
-				// Refused at start by the promotion rule: no gate, no Update.
-				require.True(t, hasMarker(hist, changeGitSources), "no %s version marker", changeGitSources)
-			case strings.HasSuffix(f, "-git.json"):
-				requireSignedPath(t, hist)
-				require.True(t, hasMarker(hist, changeGitSources), "no %s version marker", changeGitSources)
-				git++
-			case strings.HasSuffix(f, "-lean.json"):
-				requireLeanPath(t, hist, !strings.Contains(f, "-promotion-too-early"))
-				lean++
+			if v := markerVersion(hist, changeRelease); v < versionFloor {
+				requireRefused(t, hist, id)
+				refused++
+				return
 			}
-			if hasMarker(hist, changePromotions) {
-				promotions++
-			}
+			requireOneWay(t, hist, !strings.Contains(f, "-promotion-too-early"))
 			if replayToHead(t, hist, id) {
 				heads++
 			}
+			replayed++
+			ends[historyEnd(f)] = true
 		})
 	}
-	require.NotZero(t, signed, "no recorded history of a release with signed attestations")
-	require.NotZero(t, git, "no recorded history of a release with git sources")
-	require.GreaterOrEqual(t, promotions, 3, "the promotion paths (refused at start, promoted, emergency) are recorded")
-	require.NotZero(t, lean, "no recorded history of a release with changeRelease (one marker, lean notices)")
+	require.Equal(t, 1, refused, "one history below the floor is kept, to test the refusal")
 	require.NotZero(t, heads, "no recorded history ends with an audit head to compare")
+	for _, end := range []string{"deployed", "rejected", "cancelled", "rolled-back", "deployed-promoted",
+		"deployed-emergency", "failed-promotion-too-early"} {
+		require.True(t, ends[end], "no history at the floor of a release %s", end)
+	}
+	t.Logf("%d histories replayed at v%d or newer (%d to their audit head), %d refused below it", replayed, versionFloor, heads, refused)
+}
+
+// historyEnd is how a recorded release ended, from its file name
+// (<service>-<env>-<status>[-<label>]-v<N>.json).
+func historyEnd(file string) string {
+	name := strings.TrimSuffix(filepath.Base(file), ".json")
+	name = name[:strings.LastIndex(name, "-v")]
+	parts := strings.SplitN(name, "-", 3)
+	return parts[len(parts)-1]
+}
+
+// requireRefused: replaying a history below the floor fails with the
+// refusal that names the floor, not with a nondeterminism error.
+func requireRefused(t *testing.T, hist *historypb.History, id string) {
+	r := worker.NewWorkflowReplayer()
+	r.RegisterWorkflowWithOptions(Release, workflow.RegisterOptions{Name: api.WorkflowRelease})
+	err := r.ReplayWorkflowHistoryWithOptions(nil, hist,
+		worker.ReplayWorkflowHistoryOptions{OriginalExecution: workflow.Execution{ID: id}})
+	require.Error(t, err)
+	require.Contains(t, err.Error(), fmt.Sprintf("drain releases started before v%d first", versionFloor))
+}
+
+// markerVersion is the version the history recorded for change
+// (DefaultVersion when it recorded none).
+func markerVersion(hist *historypb.History, change string) workflow.Version {
+	dc := converter.GetDefaultDataConverter()
+	for _, ev := range hist.Events {
+		d := ev.GetMarkerRecordedEventAttributes().GetDetails()
+		var id string
+		var v workflow.Version
+		if d == nil || dc.FromPayloads(d["change-id"], &id) != nil || id != change {
+			continue
+		}
+		if dc.FromPayloads(d["version"], &v) == nil {
+			return v
+		}
+	}
+	return workflow.DefaultVersion
 }
 
 // replayToHead replays hist and, when the release completed with an audit
@@ -93,21 +125,6 @@ func replayToHead(t *testing.T, hist *historypb.History, id string) bool {
 	return true
 }
 
-// hasMarker reports whether the history took GetVersion(change).
-func hasMarker(hist *historypb.History, change string) bool {
-	for _, ev := range hist.Events {
-		if ev.GetEventType() != enumspb.EVENT_TYPE_MARKER_RECORDED {
-			continue
-		}
-		for _, p := range ev.GetMarkerRecordedEventAttributes().GetDetails()["change-id"].GetPayloads() {
-			if string(p.GetData()) == `"`+change+`"` {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 func readHistory(t *testing.T, file string) *historypb.History {
 	f, err := os.Open(file)
 	require.NoError(t, err)
@@ -118,29 +135,12 @@ func readHistory(t *testing.T, file string) *historypb.History {
 	return hist
 }
 
-// requireSignedPath: a *-signed.json history took the signed-attestations
-// path (its version marker) and received its decisions or cancels as Updates.
-func requireSignedPath(t *testing.T, hist *historypb.History) {
-	marker, updates := false, 0
-	for _, ev := range hist.Events {
-		switch ev.GetEventType() {
-		case enumspb.EVENT_TYPE_MARKER_RECORDED:
-			for _, p := range ev.GetMarkerRecordedEventAttributes().GetDetails()["change-id"].GetPayloads() {
-				marker = marker || string(p.GetData()) == `"`+changeSignedAttestations+`"`
-			}
-		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
-			updates++
-		}
-	}
-	require.True(t, marker, "no %s version marker", changeSignedAttestations)
-	require.NotZero(t, updates, "no Update accepted")
-}
-
-// requireLeanPath: a *-lean.json history took changeRelease (one version
-// marker, no other) and, past a gate, lean notices: no "decision" notice for
-// a decision that decided its gate, and the review gate's outcome notice
-// never ahead of an approval prompt the same workflow task scheduled.
-func requireLeanPath(t *testing.T, hist *historypb.History, gated bool) {
+// requireOneWay: a history at the floor took changeRelease (one version
+// marker, no other) and, past a gate, its decisions as Updates, no
+// "decision" notice for a decision that decided its gate, and the review
+// gate's outcome notice never ahead of an approval prompt the same workflow
+// task scheduled.
+func requireOneWay(t *testing.T, hist *historypb.History, gated bool) {
 	var changes []string
 	for _, ev := range hist.Events {
 		for _, p := range ev.GetMarkerRecordedEventAttributes().GetDetails()["change-id"].GetPayloads() {

@@ -3,181 +3,159 @@ package workflows
 import (
 	"errors"
 	"fmt"
-	"strings"
-	"time"
 
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/attest"
+	"github.com/foureyes/foureyes/judge"
 	"github.com/foureyes/foureyes/policy"
 )
 
-// source is what a release with git sources learned about its commit.
+// source is the release's change: the ref it asked for and the authors it
+// declared, then what the deploy role said is deployed and what the build
+// role's provenance attested (the commit, the change since, its authors).
 type source struct {
-	enabled  bool   // this release takes its source from git (version)
-	listed   bool   // the policy names the service's repository
-	repo     string // as the policy names it
+	ref      string   // as requested: a SHA, short SHA, tag or branch
+	declared []string // authors the request declared
+	listed   bool     // the policy names the service's repository
+	repo     string   // as the policy names it
 	base     attest.DeployedState
 	commit   string         // the full SHA the build resolved and attested
 	change   *attest.Change // attested by the build role
-	authors  []string       // identities of the change's emails (mapped here and attested)
+	mapped   []string       // identities of the change's emails (mapped here and attested)
 	unmapped []string       // emails of the change nobody has
 }
 
-// validateSource checks the request against the service's entry: a
-// repository takes any SHA, tag or branch; a service without one only where
-// the environment allows it, with a full SHA and declared authors.
-func (r *release) validateSource() string {
-	q := r.req
-	svc, listed := r.pol.Service(q.Service)
-	r.src.listed, r.src.repo = listed, svc.Repository
+// check checks the request against the service's entry: a repository takes
+// any SHA, tag or branch; a service without one only where the environment
+// allows it, with a full SHA and declared authors.
+func (s *source) check(pol *policy.Policy, service, env string) string {
+	svc, listed := pol.Service(service)
+	s.listed, s.repo = listed, svc.Repository
 	switch {
-	case listed && !api.ValidRevision(q.Commit):
-		return fmt.Sprintf("commit %q is not a commit SHA (full or short), a tag or a branch", q.Commit)
+	case listed && !api.ValidRevision(s.ref):
+		return fmt.Sprintf("commit %q is not a commit SHA (full or short), a tag or a branch", s.ref)
 	case listed:
 		return ""
-	case !r.pol.AllowsNoRepository(q.Environment):
+	case !pol.AllowsNoRepository(env):
 		return fmt.Sprintf("service %s has no repository in the policy, and environment %s refuses services "+
-			"without one (services_without_repository; fail closed)", q.Service, q.Environment)
-	case !api.ValidCommit(q.Commit):
-		return fmt.Sprintf("service %s has no repository to resolve %q in: give the full 40-hex commit", q.Service, q.Commit)
-	case len(q.Authors) == 0:
-		return fmt.Sprintf("the change has no author (service %s has no repository to read them from)", q.Service)
+			"without one (services_without_repository; fail closed)", service, env)
+	case !api.ValidCommit(s.ref):
+		return fmt.Sprintf("service %s has no repository to resolve %q in: give the full 40-hex commit", service, s.ref)
+	case len(s.declared) == 0:
+		return fmt.Sprintf("the change has no author (service %s has no repository to read them from)", service)
 	}
 	return ""
+}
+
+// verify checks the provenance's account of the source: the requested ref,
+// resolved to a full SHA, from the policy's repository, with the change
+// starting at the commit the deploy role said is deployed; then takes it.
+func (s *source) verify(ext attest.BuildParameters, pol *policy.Policy) error {
+	switch {
+	case !s.listed:
+		if ext.Repository != "" || ext.Commit != s.ref {
+			return fmt.Errorf("provenance is for %s from %q, not %s without a repository", ext.Commit, ext.Repository, s.ref)
+		}
+		return nil
+	case ext.Ref != s.ref:
+		return fmt.Errorf("provenance is for %q, not the requested %q", ext.Ref, s.ref)
+	case !api.ValidCommit(ext.Commit) || (api.ValidCommit(s.ref) && ext.Commit != s.ref):
+		return fmt.Errorf("provenance resolved %q to %q", s.ref, ext.Commit)
+	case ext.Repository != s.repo:
+		return fmt.Errorf("provenance is for repository %q, not the policy's %q", ext.Repository, s.repo)
+	case ext.Change == nil || len(ext.Change.Commits) == 0:
+		return errors.New("provenance reads no change from git")
+	case ext.Change.Base != s.base.Commit:
+		return fmt.Errorf("the change starts at %q, but the deploy role said %q is deployed", ext.Change.Base, s.base.Commit)
+	}
+	s.commit = ext.Commit
+	s.take(ext.Change, pol)
+	return nil
+}
+
+// adopt takes a promoted change, which must start at or contain what the
+// deploy role said is deployed in env, or its authors are not known.
+func (s *source) adopt(c *attest.Change, pol *policy.Policy, env string) error {
+	base := s.base.Commit
+	if c == nil || (base != c.Base && !c.Contains(base)) {
+		return fmt.Errorf("%s runs %s, which the promoted change (since %q) does not cover: its authors are not known; "+
+			"release the commit to %s again", env, base, changeBase(c), env)
+	}
+	s.take(c, pol)
+	return nil
+}
+
+// take keeps an attested change and maps its emails to identities.
+func (s *source) take(c *attest.Change, pol *policy.Policy) {
+	s.change = c
+	ids, unmapped := pol.MapEmails(c.Emails)
+	s.mapped = policy.Union(ids, c.Identities)
+	s.unmapped = policy.Union(unmapped, c.Unmapped)
+}
+
+// allowed judges a promoted change by this environment's rules, as the
+// build role judged it by its own: signed commits where the policy says
+// so, and someone left to sign each gate.
+func (s *source) allowed(pol *policy.Policy, service, env, requester string) error {
+	if pol.CommitsMustBeSigned(service, env) {
+		if err := judge.AllSigned(s.change, service, env); err != nil {
+			return err
+		}
+	}
+	return pol.ApproversLeft(env, s.authors(), requester)
+}
+
+func changeBase(c *attest.Change) string {
+	if c == nil {
+		return "no change"
+	}
+	return c.Base
+}
+
+// commitSHA is the commit the release deploys: the one the build resolved,
+// else (before the build) the one requested.
+func (s *source) commitSHA() string {
+	if s.commit != "" {
+		return s.commit
+	}
+	return s.ref
+}
+
+// authors are the declared authors and those the change's commits name.
+func (s *source) authors() []string {
+	if len(s.mapped) == 0 {
+		return s.declared
+	}
+	return policy.Union(s.declared, s.mapped)
+}
+
+// signers are the authors whose commits count as theirs under pol (signed
+// commits where the policy asks for them).
+func (s *source) signers(pol *policy.Policy) []string {
+	return judge.SignedOnly(pol, s.change, s.declared)
 }
 
 // askDeployed asks the deploy role, before the build, what is deployed to
 // the service and environment, and verifies its signed answer: the build
 // role starts the change there.
 func (r *release) askDeployed(ctx workflow.Context) (attest.Envelope, error) {
-	opts := workflow.ActivityOptions{TaskQueue: api.QueueDeploy, StartToCloseTimeout: time.Minute,
-		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2,
-			MaximumInterval: 30 * time.Second, MaximumAttempts: 5},
-		Summary: fmt.Sprintf("code: what is deployed to %s in %s", r.req.Service, r.req.Environment)}
+	svc, env := r.req.Service, r.req.Environment
+	opts := deployedOptions(fmt.Sprintf("code: what is deployed to %s in %s", svc, env))
 	res, err := call(workflow.WithActivityOptions(ctx, opts), deployRole.Deployed,
-		api.DeployedInput{ReleaseID: r.id, Service: r.req.Service, Environment: r.req.Environment,
-			PolicyHash: r.policyHash})
+		api.DeployedInput{ReleaseID: r.id, Service: svc, Environment: env, PolicyHash: r.pin.hash})
 	if err != nil {
-		return nil, fmt.Errorf("what is deployed to %s in %s could not be asked: %w", r.req.Service, r.req.Environment, err)
+		return nil, fmt.Errorf("what is deployed to %s in %s could not be asked: %w", svc, env, err)
 	}
 	st := &r.src.base
-	err = r.verifyFact(res.Statement, attest.RoleDeploy, attest.PredicateDeployed,
-		attest.DeploymentSubject(r.req.Service, r.req.Environment), st, func() attest.Binding { return st.Binding })
-	if err == nil && (st.Service != r.req.Service || st.Environment != r.req.Environment) {
+	err = r.pin.fact(res.Statement, attest.RoleDeploy, attest.PredicateDeployed,
+		attest.DeploymentSubject(svc, env), st, func() attest.Binding { return st.Binding })
+	if err == nil && (st.Service != svc || st.Environment != env) {
 		err = fmt.Errorf("it is about %s in %s", st.Service, st.Environment)
 	}
 	if err != nil {
 		return nil, errors.New("the deploy role's statement of what is deployed refused (fail closed): " + err.Error())
 	}
 	return res.Statement, nil
-}
-
-// verifySource checks the provenance's account of the source: the
-// requested ref, resolved to a full SHA, from the policy's repository, with
-// the change starting at the commit the deploy role said is deployed.
-func (r *release) verifySource(ext attest.BuildParameters) error {
-	q := r.req
-	switch {
-	case !r.src.listed:
-		if ext.Repository != "" || ext.Commit != q.Commit {
-			return fmt.Errorf("provenance is for %s from %q, not %s without a repository", ext.Commit, ext.Repository, q.Commit)
-		}
-		return nil
-	case ext.Ref != q.Commit:
-		return fmt.Errorf("provenance is for %q, not the requested %q", ext.Ref, q.Commit)
-	case !api.ValidCommit(ext.Commit) || (api.ValidCommit(q.Commit) && ext.Commit != q.Commit):
-		return fmt.Errorf("provenance resolved %q to %q", q.Commit, ext.Commit)
-	case ext.Repository != r.src.repo:
-		return fmt.Errorf("provenance is for repository %q, not the policy's %q", ext.Repository, r.src.repo)
-	case ext.Change == nil || len(ext.Change.Commits) == 0:
-		return errors.New("provenance reads no change from git")
-	case ext.Change.Base != r.src.base.Commit:
-		return fmt.Errorf("the change starts at %q, but the deploy role said %q is deployed", ext.Change.Base, r.src.base.Commit)
-	}
-	r.src.commit, r.src.change = ext.Commit, ext.Change
-	ids, unmapped := r.pol.MapEmails(ext.Change.Emails)
-	r.src.authors = policy.Union(ids, ext.Change.Identities)
-	r.src.unmapped = policy.Union(unmapped, ext.Change.Unmapped)
-	return nil
-}
-
-// commitSHA is the commit the release deploys: the one the build resolved,
-// else (before the build, or without git sources) the one requested.
-func (r *release) commitSHA() string {
-	if r.src.commit != "" {
-		return r.src.commit
-	}
-	return r.req.Commit
-}
-
-// authors are the declared authors and those the change's commits name.
-func (r *release) authors() []string {
-	if len(r.src.authors) == 0 {
-		return r.req.Authors
-	}
-	return policy.Union(r.req.Authors, r.src.authors)
-}
-
-// describeChange is the audit detail of the attested source.
-func (r *release) describeChange() string {
-	c := r.src.change
-	if c == nil {
-		return ""
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "; commit %s (%s) of %s; change: %s", r.src.commit, r.req.Commit, r.src.repo, countCommits(c.CommitCount))
-	switch {
-	case c.Base == "":
-		b.WriteString(", nothing deployed before (the commit alone)")
-	case !c.BaseIsAncestor:
-		fmt.Fprintf(&b, " since %s (release %s), which is not an ancestor: every commit since their merge base", shortCommit(c.Base), c.BaseRelease)
-	default:
-		fmt.Fprintf(&b, " since %s (release %s)", shortCommit(c.Base), c.BaseRelease)
-	}
-	fmt.Fprintf(&b, "; authors from git: %s", orNone(strings.Join(r.src.authors, ", ")))
-	if len(r.src.unmapped) > 0 {
-		fmt.Fprintf(&b, "; emails that map to nobody: %s", strings.Join(r.src.unmapped, ", "))
-		if !r.pol.AllowsUnmapped(r.req.Environment) {
-			b.WriteString(" (they block every approval)")
-		}
-	}
-	return b.String()
-}
-
-func countCommits(n int) string {
-	if n == 1 {
-		return "1 commit"
-	}
-	return fmt.Sprintf("%d commits", n)
-}
-
-// commitLines are the change's first n commits as people are shown them.
-func (r *release) commitLines(n int) []api.CommitLine {
-	c := r.src.change
-	if c == nil {
-		return nil
-	}
-	var out []api.CommitLine
-	for _, k := range c.Commits[:min(n, len(c.Commits))] {
-		who := k.Author
-		if id, ok := r.pol.IdentityForEmail(k.Author); ok {
-			who = id
-		}
-		out = append(out, api.CommitLine{Short: shortCommit(k.SHA), Subject: k.Subject, Author: who, Proof: k.Proof()})
-	}
-	return out
-}
-
-// changeView is the change as the status query shows it (at most 20 commits).
-func (r *release) changeView() *api.Change {
-	c := r.src.change
-	if c == nil {
-		return nil
-	}
-	return &api.Change{Repository: r.src.repo, Ref: r.req.Commit, Base: c.Base, BaseRelease: c.BaseRelease,
-		BaseIsAncestor: c.BaseIsAncestor, Commits: c.Commits[:min(20, len(c.Commits))], CommitCount: c.CommitCount,
-		Authors: r.src.authors, Unmapped: r.src.unmapped, Baseline: c.Baseline, Signers: c.Signers, Unproven: c.Unproven}
 }

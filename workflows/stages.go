@@ -73,42 +73,28 @@ func (r *release) loadPolicy(ctx workflow.Context) error {
 	if err != nil {
 		return err
 	}
-	if !r.trust.signed {
-		r.pol, r.policyHash = sharedPolicy(snap.Hash, *snap.Policy), snap.Hash
-		return nil
-	}
-	pp, hash, err := pinContent(snap)
-	if err != nil {
-		return err
-	}
-	r.pol, r.policyHash, r.trust.keys, r.trust.ready = pp.pol, hash, pp.keys, true
-	return nil
+	return r.pin.take(snap)
 }
 
 func (r *release) build(ctx workflow.Context) error {
-	detail := "building commit " + r.req.Commit
+	q := r.req
+	detail := "building commit " + q.Commit
 	if r.src.listed {
-		detail = fmt.Sprintf("building %s of %s from %s", r.req.Commit, r.req.Service, r.src.repo)
+		detail = fmt.Sprintf("building %s of %s from %s", q.Commit, q.Service, r.src.repo)
 	}
 	r.startStage(ctx, api.StageCode, api.StatusBuilding, detail)
-	in := api.BuildInput{ReleaseID: r.id, Service: r.req.Service,
-		Environment: r.req.Environment, Commit: r.req.Commit}
-	if r.trust.signed {
-		in.PolicyHash, in.Authors, in.Requester = r.policyHash, r.req.Authors, r.req.Requester
-	}
+	in := api.BuildInput{ReleaseID: r.id, Service: q.Service, Environment: q.Environment, Commit: q.Commit,
+		PolicyHash: r.pin.hash, Authors: q.Authors, Requester: q.Requester, Git: true}
 	var err error
-	if r.src.enabled {
-		in.Git = true
-		if r.src.listed {
-			in.Deployed, err = r.askDeployed(ctx)
-		}
+	if r.src.listed {
+		in.Deployed, err = r.askDeployed(ctx)
 	}
 	var res api.BuildResult
 	if err == nil {
-		res, err = runStage(ctx, r, api.QueueBuild, "code: build "+r.what(), buildRole.Build, in)
+		res, err = runStage(ctx, r.rt, api.QueueBuild, "code: build "+view{r}.what(), buildRole.Build, in)
 	}
-	if err == nil && r.trust.signed {
-		if res, err = r.verifyBuild(res); err != nil {
+	if err == nil {
+		if res, err = r.pin.verifyBuild(res, view{r}.judged(), &r.src); err != nil {
 			err = errors.New("build result refused (fail closed): " + err.Error())
 		}
 	}
@@ -116,23 +102,20 @@ func (r *release) build(ctx workflow.Context) error {
 		r.stageFailed(ctx, api.StageCode, err)
 		return err
 	}
-	r.artifact, r.trust.provenance = res, res.Provenance
-	r.stageExecutor(ctx, api.StageCode, r.artifact.Executor, res.Provenance,
-		fmt.Sprintf("artifact %s sha256:%s", r.artifact.ArtifactRef, r.artifact.Digest)+r.describeChange())
+	r.artifact = res
+	r.stageExecutor(ctx, api.StageCode, res.Executor, res.Provenance,
+		fmt.Sprintf("artifact %s sha256:%s", res.ArtifactRef, res.Digest)+r.src.describe(&r.pin.policy, q.Environment))
 	return nil
 }
 
 // review runs the automated checks; findings end the release rejected.
 func (r *release) review(ctx workflow.Context) (passed bool, err error) {
 	r.startStage(ctx, api.StageReview, api.StatusReviewing, "automated review checks")
-	in := api.ReviewInput{ReleaseID: r.id, Service: r.req.Service, Commit: r.commitSHA(),
-		ArtifactRef: r.artifact.ArtifactRef, Digest: r.artifact.Digest}
-	if r.trust.signed {
-		in.PolicyHash = r.policyHash
-	}
-	res, err := runStage(ctx, r, api.QueueReview, "review: automated checks of "+r.what(), reviewRole.Review, in)
-	if err == nil && r.trust.signed {
-		if res, err = r.verifyReview(res); err != nil {
+	in := api.ReviewInput{ReleaseID: r.id, Service: r.req.Service, Commit: r.src.commitSHA(),
+		ArtifactRef: r.artifact.ArtifactRef, Digest: r.artifact.Digest, PolicyHash: r.pin.hash}
+	res, err := runStage(ctx, r.rt, api.QueueReview, "review: automated checks of "+view{r}.what(), reviewRole.Review, in)
+	if err == nil {
+		if res, err = r.pin.verifyReview(res, view{r}.judged()); err != nil {
 			err = errors.New("review result refused (fail closed): " + err.Error())
 		}
 	}
@@ -140,7 +123,7 @@ func (r *release) review(ctx workflow.Context) (passed bool, err error) {
 		r.stageFailed(ctx, api.StageReview, err)
 		return false, err
 	}
-	r.trust.review = res.Attestation
+	r.evidence.review = res.Attestation
 	detail := "automated checks passed"
 	if !res.Passed {
 		detail = "automated checks failed: " + strings.Join(res.Findings, "; ")
@@ -149,21 +132,17 @@ func (r *release) review(ctx workflow.Context) (passed bool, err error) {
 	return res.Passed, nil
 }
 
+// deployInput is what the deploy role is handed: the release, and the
+// signed statements it judges before it runs anything.
 func (r *release) deployInput() api.DeployInput {
 	in := api.DeployInput{ReleaseID: r.id, Service: r.req.Service,
-		Environment: r.req.Environment, Commit: r.commitSHA(),
-		ArtifactRef: r.artifact.ArtifactRef, Digest: r.artifact.Digest}
-	if r.trust.signed {
-		in.PolicyHash = r.policyHash
-		in.Bundle = &api.Bundle{Provenance: r.trust.provenance, Review: r.trust.review,
-			Decisions: r.trust.decisions}
-		if r.emergency() {
-			in.Bundle.Emergency = r.req.Emergency
-		}
-		if r.req.Promotes != nil {
-			in.Promotes = r.req.Promotes.Release
-		}
-		in.RunID = r.trust.run
+		Environment: r.req.Environment, Commit: r.src.commitSHA(),
+		ArtifactRef: r.artifact.ArtifactRef, Digest: r.artifact.Digest,
+		PolicyHash: r.pin.hash, Promotes: promotes(r.req), RunID: r.pin.run,
+		Bundle: &api.Bundle{Provenance: r.artifact.Provenance, Review: r.evidence.review,
+			Decisions: r.evidence.decisions}}
+	if r.emergency.on() {
+		in.Bundle.Emergency = r.req.Emergency
 	}
 	return in
 }
@@ -184,10 +163,10 @@ var (
 
 // trustStep replaces a deploy-role result by what its signed receipt says.
 func (r *release) trustStep(s deployStep, res api.StepResult, err error) (api.StepResult, error) {
-	if err != nil || !r.trust.signed {
+	if err != nil {
 		return res, err
 	}
-	v, verr := r.verifyReceipt(res, s.receipt)
+	v, verr := r.pin.verifyReceipt(res, view{r}.judged(), s.receipt)
 	if verr != nil {
 		return v, errors.New(s.name + " result refused (fail closed): " + verr.Error())
 	}
@@ -196,7 +175,7 @@ func (r *release) trustStep(s deployStep, res api.StepResult, err error) (api.St
 
 // step runs deploy or verify and records it under the deploy stage.
 func (r *release) step(ctx workflow.Context, s deployStep, summary string) (api.StepResult, error) {
-	res, err := runStage(ctx, r, api.QueueDeploy, summary, s.activity, r.deployInput())
+	res, err := runStage(ctx, r.rt, api.QueueDeploy, summary, s.activity, r.deployInput())
 	res, err = r.trustStep(s, res, err)
 	e := audit.Entry{Type: s.event, Stage: api.StageDeploy, Executor: res.Executor, Outcome: "ok", Detail: res.Output,
 		Envelope: json.RawMessage(res.Receipt)}
@@ -238,8 +217,9 @@ func (r *release) rollback(ctx workflow.Context, why string, failedVerify attest
 }
 
 // what names the release's service and commit in the UI's activity lines.
-func (r *release) what() string {
-	return fmt.Sprintf("%s %s", r.req.Service, shortCommit(r.commitSHA()))
+func (v view) what() string {
+	r := v.r
+	return fmt.Sprintf("%s %s", r.req.Service, shortCommit(r.src.commitSHA()))
 }
 
 func rootMessage(err error) string {

@@ -25,12 +25,11 @@ import (
 //	  go test ./e2e/integration -count=1 -run 'TestReleasesThroughTheGateway|TestPromotionAndEmergency'
 const RecordEnv = "FOUREYES_RECORD_HISTORIES"
 
-// RecordedSuffix ends the names of histories recorded now: with the
-// workflow's changeRelease version marker at versionScopedStatements
-// (scoped statements, the judge). Histories of earlier versions keep theirs
-// (*-signed.json before git sources, *-git.json before changeRelease,
-// *-lean.json before scoped statements): re-recording never overwrites them.
-const RecordedSuffix = "-scoped.json"
+// RecordedSuffix ends the names of histories recorded now: -v<N>.json, N
+// the workflow's changeRelease version (workflows/versions.go,
+// latestRelease). Histories of other versions keep theirs: re-recording
+// never overwrites them. Raise it with latestRelease.
+const RecordedSuffix = "-v4.json"
 
 // recordHistory writes the ended release's history with the Temporal CLI
 // (`temporal workflow show -o json`, as the read-only operator), if RecordEnv
@@ -60,7 +59,9 @@ func (s *stackT) workflowShow(id, identity, reader string) ([]byte, error) {
 	creds := s.Local.Credentials()
 	if reader != "" {
 		if s.Local.Codec == nil {
-			if _, err := s.Local.StartCodecServer(ctx); err != nil {
+			// Not ctx: the codec server outlives this call (the stack stops
+			// it); under ctx it was killed when the first show returned.
+			if _, err := s.Local.StartCodecServer(context.Background()); err != nil {
 				return nil, err
 			}
 		}
