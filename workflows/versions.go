@@ -41,9 +41,16 @@ const (
 	// gate short of its quorum fails with that reason (the build role
 	// judges both for what it builds).
 	versionSignedCommits = 4
+	// versionFailedEnds: a release that did not deploy ends, once its trail
+	// is sealed and its outcome notified, as a failed workflow (a cancelled
+	// one as a cancelled workflow) carrying its ReleaseResult in the error's
+	// details (api.NotDeployed): the Temporal UI's list and `temporal
+	// workflow list` no longer show a refused release as Completed. Before
+	// it, every release completed with its result.
+	versionFailedEnds = 5
 	// latestRelease is the maximum the GetVersion call of changeRelease
 	// takes: its newest version.
-	latestRelease = versionSignedCommits
+	latestRelease = versionFailedEnds
 
 	// changeSearchAttributes: the release keeps search attributes and a memo
 	// (upserts are commands); releases started before replay without.
