@@ -26,11 +26,12 @@ import (
 const RecordEnv = "FOUREYES_RECORD_HISTORIES"
 
 // RecordedSuffix ends the names of histories recorded now: with the
-// workflow's changeRelease version marker at versionScopedStatements
-// (scoped statements, the judge). Histories of earlier versions keep theirs
-// (*-signed.json before git sources, *-git.json before changeRelease,
-// *-lean.json before scoped statements): re-recording never overwrites them.
-const RecordedSuffix = "-scoped.json"
+// workflow's changeRelease version marker at versionFailedEnds (a release
+// that did not deploy ends a failed or cancelled workflow). Histories of
+// earlier versions keep theirs (*-signed.json before git sources, *-git.json
+// before changeRelease, *-lean.json before scoped statements, *-scoped.json
+// before failed ends): re-recording never overwrites them.
+const RecordedSuffix = "-closed.json"
 
 // recordHistory writes the ended release's history with the Temporal CLI
 // (`temporal workflow show -o json`, as the read-only operator), if RecordEnv

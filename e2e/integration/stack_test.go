@@ -149,7 +149,7 @@ func (s *stackT) waitTrail(id string, ok func(audit.Entry) bool) {
 func (s *stackT) result(run client.WorkflowRun) api.ReleaseResult {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	var res api.ReleaseResult
-	require.NoError(s.t, run.Get(ctx, &res))
+	res, err := api.ResultOf(ctx, run)
+	require.NoError(s.t, err)
 	return res
 }
