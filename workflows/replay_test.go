@@ -1,16 +1,19 @@
 package workflows
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
@@ -31,7 +34,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("testdata", "histories", "*.json"))
 	require.NoError(t, err)
 	require.NotEmpty(t, files, "no recorded histories: the replay test would prove nothing")
-	signed, git, promotions, lean, heads := 0, 0, 0, 0, 0
+	signed, git, promotions, lean, heads, closed := 0, 0, 0, 0, 0, 0
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			hist := readHistory(t, f)
@@ -49,6 +52,11 @@ func TestReplayRecordedHistories(t *testing.T) {
 				requireSignedPath(t, hist)
 				require.True(t, hasMarker(hist, changeGitSources), "no %s version marker", changeGitSources)
 				git++
+			case strings.HasSuffix(f, "-closed.json"):
+				requireClosedAsResult(t, hist)
+				if hist.Events[len(hist.Events)-1].GetEventType() != enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED {
+					closed++
+				}
 			case strings.HasSuffix(f, "-lean.json"):
 				requireLeanPath(t, hist, !strings.Contains(f, "-promotion-too-early"))
 				lean++
@@ -66,6 +74,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 	require.GreaterOrEqual(t, promotions, 3, "the promotion paths (refused at start, promoted, emergency) are recorded")
 	require.NotZero(t, lean, "no recorded history of a release with changeRelease (one marker, lean notices)")
 	require.NotZero(t, heads, "no recorded history ends with an audit head to compare")
+	require.NotZero(t, closed, "no recorded history of a release that ended a failed or cancelled workflow (versionFailedEnds)")
 }
 
 // replayToHead replays hist and, when the release completed with an audit
@@ -75,22 +84,75 @@ func TestReplayRecordedHistories(t *testing.T) {
 // compared a head.
 func replayToHead(t *testing.T, hist *historypb.History, id string) bool {
 	var replayed api.ReleaseResult
+	var replayErr error
 	capture := func(ctx workflow.Context, req api.ReleaseRequest) (api.ReleaseResult, error) {
 		res, err := Release(ctx, req)
-		replayed = res
+		replayed, replayErr = res, err
+		if r, ok := api.CarriedResult(err); ok { // closed failed or cancelled (versionFailedEnds)
+			replayed = r
+		}
 		return res, err
 	}
 	r := worker.NewWorkflowReplayer()
 	r.RegisterWorkflowWithOptions(capture, workflow.RegisterOptions{Name: api.WorkflowRelease})
 	require.NoError(t, r.ReplayWorkflowHistoryWithOptions(nil, hist,
 		worker.ReplayWorkflowHistoryOptions{OriginalExecution: workflow.Execution{ID: id}}))
-	done := hist.Events[len(hist.Events)-1].GetWorkflowExecutionCompletedEventAttributes()
-	var recorded api.ReleaseResult
-	if done == nil || converter.GetDefaultDataConverter().FromPayloads(done.GetResult(), &recorded) != nil || recorded.AuditHead == "" {
+	// The replayer compares a completed workflow's result, not how a
+	// workflow closed: the replay must close as the history did.
+	var cancelled *temporal.CanceledError
+	switch last := hist.Events[len(hist.Events)-1].GetEventType(); last {
+	case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:
+		require.NoError(t, replayErr, "the history completed")
+	case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED:
+		_, carried := api.CarriedResult(replayErr)
+		require.True(t, carried, "the history closed %s with its result; the replay returned %v", last, replayErr)
+		require.Equal(t, last == enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED, errors.As(replayErr, &cancelled),
+			"the history closed %s; the replay returned %v", last, replayErr)
+	}
+	recorded, ok := recordedResult(hist)
+	if !ok || recorded.AuditHead == "" {
 		return false
 	}
 	require.Equal(t, recorded.AuditHead, replayed.AuditHead, "the replay's audit head")
 	return true
+}
+
+// recordedResult is the ReleaseResult the history closed with: a completed
+// workflow's result, or the details of a failed or cancelled one
+// (versionFailedEnds).
+func recordedResult(hist *historypb.History) (api.ReleaseResult, bool) {
+	last := hist.Events[len(hist.Events)-1]
+	var payloads *commonpb.Payloads
+	switch last.GetEventType() {
+	case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:
+		payloads = last.GetWorkflowExecutionCompletedEventAttributes().GetResult()
+	case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED:
+		payloads = last.GetWorkflowExecutionFailedEventAttributes().GetFailure().GetApplicationFailureInfo().GetDetails()
+	case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED:
+		payloads = last.GetWorkflowExecutionCanceledEventAttributes().GetDetails()
+	}
+	var res api.ReleaseResult
+	if payloads == nil || converter.GetDefaultDataConverter().FromPayloads(payloads, &res) != nil {
+		return res, false
+	}
+	return res, true
+}
+
+// requireClosedAsResult: a *-closed.json history (versionFailedEnds) closed
+// completed when deployed, cancelled when cancelled, failed otherwise, the
+// result in the failure's details.
+func requireClosedAsResult(t *testing.T, hist *historypb.History) {
+	res, ok := recordedResult(hist)
+	require.True(t, ok, "the history's close carries its ReleaseResult")
+	want := map[string]enumspb.EventType{api.StatusDeployed: enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
+		api.StatusCancelled: enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED}[res.Status]
+	if want == enumspb.EVENT_TYPE_UNSPECIFIED {
+		want = enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED
+		f := hist.Events[len(hist.Events)-1].GetWorkflowExecutionFailedEventAttributes().GetFailure()
+		require.Equal(t, api.ErrTypeNotDeployed, f.GetApplicationFailureInfo().GetType())
+		require.True(t, f.GetApplicationFailureInfo().GetNonRetryable())
+	}
+	require.Equal(t, want, hist.Events[len(hist.Events)-1].GetEventType(), "a %s release's close", res.Status)
 }
 
 // hasMarker reports whether the history took GetVersion(change).

@@ -61,7 +61,8 @@ func (s *stackT) workflowShow(id, identity, reader string) ([]byte, error) {
 	creds := s.Local.Credentials()
 	if reader != "" {
 		if s.Local.Codec == nil {
-			if _, err := s.Local.StartCodecServer(ctx); err != nil {
+			// Not ctx: the codec server outlives this call (the stack stops it).
+			if _, err := s.Local.StartCodecServer(context.Background()); err != nil {
 				return nil, err
 			}
 		}
