@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/foureyes/foureyes/internal/devstack"
@@ -109,6 +110,12 @@ func goTestArgs(extra []string) []string {
 	// -p 1: several packages start real stacks on free ports; one package at
 	// a time keeps them from racing for the same port and for two cores.
 	args := []string{"test", "-count=1", "-p", "1"}
+	// go test's default of 10 minutes per package binary is less than the
+	// integration package takes on a loaded machine (its suites each start
+	// a real stack): a caller's -timeout wins.
+	if !slices.ContainsFunc(extra, func(a string) bool { return strings.HasPrefix(a, "-timeout") }) {
+		args = append(args, "-timeout", "30m")
+	}
 	for _, a := range extra {
 		if strings.HasPrefix(a, "./") {
 			return append(args, extra...)
