@@ -96,7 +96,7 @@ func TestBenchSmoke(t *testing.T) {
 	require.NoError(t, err)
 	var b strings.Builder
 	rep.print(&b)
-	for _, want := range []string{"API decision", "hop 1: decision sent", "hop 5: activity scheduled", "Slack click", "throughput", "scale: releases open", "cancel all"} {
+	for _, want := range []string{"API decision", "hop 1: decision sent", "hop 5: activity scheduled", "Slack click", "throughput", "encryption on vs off", "scale: releases open", "cancel all"} {
 		assert.Contains(t, b.String(), want)
 	}
 	for _, ph := range phaseNames() {

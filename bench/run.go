@@ -19,6 +19,7 @@ type phase struct {
 var phases = []phase{
 	{"latency", runLatency},
 	{"throughput", runThroughput},
+	{"encryption", runEncryption},
 	{"slack", runSlack},
 	{"scale", runScale},
 }

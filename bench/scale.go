@@ -176,8 +176,8 @@ func waitNoneRunning(ctx context.Context, c client.Client, log io.Writer) error 
 // checkCancelled checks that a sample of the releases ended cancelled.
 func checkCancelled(ctx context.Context, r *rig, ids []string) error {
 	for _, i := range rand.Perm(len(ids))[:min(20, len(ids))] {
-		var res api.ReleaseResult
-		if err := r.Client.GetWorkflow(ctx, ids[i], "").Get(ctx, &res); err != nil {
+		res, err := api.ResultOf(ctx, r.Client.GetWorkflow(ctx, ids[i], ""))
+		if err != nil {
 			return err
 		}
 		if res.Status != api.StatusCancelled {

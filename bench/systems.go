@@ -92,8 +92,8 @@ func expectAccepted(resp *http.Response, err error) error {
 }
 
 func (f *foureyes) result(ctx context.Context, id string) error {
-	var res api.ReleaseResult
-	if err := f.r.Client.GetWorkflow(ctx, id, "").Get(ctx, &res); err != nil {
+	res, err := api.ResultOf(ctx, f.r.Client.GetWorkflow(ctx, id, ""))
+	if err != nil {
 		return err
 	}
 	if res.Status != api.StatusDeployed {

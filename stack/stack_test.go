@@ -70,9 +70,10 @@ func TestRoleEnv(t *testing.T) {
 
 func TestGoTestArgs(t *testing.T) {
 	tests := []struct{ in, want string }{
-		{"", "test -count=1 -p 1 -timeout 25m ./..."},
-		{"-run X -v", "test -count=1 -p 1 -timeout 25m ./... -run X -v"},
-		{"-short ./devstack", "test -count=1 -p 1 -timeout 25m -short ./devstack"},
+		{"", "test -count=1 -p 1 -timeout 30m ./..."},
+		{"-run X -v", "test -count=1 -p 1 -timeout 30m ./... -run X -v"},
+		{"-short ./devstack", "test -count=1 -p 1 -timeout 30m -short ./devstack"},
+		{"-timeout 5m ./e2e/integration", "test -count=1 -p 1 -timeout 5m ./e2e/integration"},
 	}
 	for _, tt := range tests {
 		if got := strings.Join(goTestArgs(strings.Fields(tt.in)), " "); got != tt.want {

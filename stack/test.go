@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/foureyes/foureyes/internal/devstack"
@@ -113,11 +114,15 @@ func goCmd(root string, env []string, out io.Writer, args ...string) int {
 func goTestArgs(extra []string) []string {
 	// -p 1: several packages start real stacks on free ports; one package at
 	// a time keeps them from racing for the same port and for two cores.
-	// -timeout 25m: a package's tests run in one binary, and the fault
-	// suites' (e2e/faults: role kills, the cluster's crashes, the short
-	// soak) together come near go test's default of 10 minutes on a loaded
-	// machine, where a timeout's panic would lose every release's reason.
-	args := []string{"test", "-count=1", "-p", "1", "-timeout", "25m"}
+	args := []string{"test", "-count=1", "-p", "1"}
+	// -timeout 30m unless the caller gives one: a package's tests run in one
+	// binary, and the fault suites (role kills, the cluster's crashes, the
+	// short soak) and the integration suites (a real stack each) come near go
+	// test's default of 10 minutes on a loaded machine, where a timeout's
+	// panic would lose every release's reason.
+	if !slices.ContainsFunc(extra, func(a string) bool { return strings.HasPrefix(a, "-timeout") }) {
+		args = append(args, "-timeout", "30m")
+	}
 	for _, a := range extra {
 		if strings.HasPrefix(a, "./") {
 			return append(args, extra...)

@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/foureyes/foureyes/api"
@@ -254,6 +255,14 @@ func TestWait(t *testing.T) {
 	assert.Equal(t, 3, code)
 	assert.Contains(t, out, `"status": "rolled_back"`)
 	assert.Contains(t, errs, "starter: wait: release ended rolled_back: verify failed")
+	// Since versionFailedEnds a release that did not deploy ends a failed
+	// workflow carrying its result.
+	fc := temporal.GetDefaultFailureConverter()
+	failed := fc.FailureToError(fc.ErrorToFailure(api.NotDeployed(api.ReleaseResult{Status: "rejected", Reason: "gate review rejected by bob: no"})))
+	code, out, errs = cli(t, &fakeTemporal{resultErr: failed}, "wait", "r1")
+	assert.Equal(t, 3, code)
+	assert.Contains(t, out, "result  rejected")
+	assert.Contains(t, errs, "starter: wait: release ended rejected: gate review rejected by bob: no")
 	code, _, _ = cli(t, &fakeTemporal{resultErr: serviceerror.NewNotFound("no")}, "wait", "r1")
 	assert.Equal(t, 4, code)
 }

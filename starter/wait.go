@@ -35,13 +35,14 @@ func cmdWait(e *env, args []string) error {
 	return resultError(e, res, *asJSON)
 }
 
-// awaitResult waits (until Ctrl-C) for the release's result. A release that
-// ended without one (failed, terminated, timed out) is exit 3.
+// awaitResult waits (until Ctrl-C) for the release's result: a completed
+// workflow's, or the one a release that did not deploy carries in its
+// failed or cancelled workflow (api.ResultOf). A release that ended without
+// one (terminated, timed out, failed otherwise) is exit 3.
 func awaitResult(run client.WorkflowRun) (api.ReleaseResult, error) {
 	ctx, cancel := interruptible(0)
 	defer cancel()
-	var res api.ReleaseResult
-	err := run.Get(ctx, &res)
+	res, err := api.ResultOf(ctx, run)
 	var we *temporal.WorkflowExecutionError
 	if errors.As(err, &we) {
 		return res, fail(exitRefused, "release %s ended without a result: %v", run.GetID(), err)

@@ -16,7 +16,9 @@ import (
 
 // Release runs one release: code, review (+ gate), approve (+ gate), deploy.
 // Business outcomes (rejected, expired, cancelled, rolled back, failed) are
-// results, not errors, so that every release ends with a sealed audit trail.
+// results, so that every release ends with a sealed audit trail; since
+// versionFailedEnds the workflow then closes failed (cancelled) with that
+// result in the error (closeAs).
 func Release(ctx workflow.Context, req api.ReleaseRequest) (api.ReleaseResult, error) {
 	r := newRelease(ctx, req, releaseVersion(ctx))
 	shown, requests := view{r}, &inbox{r}
@@ -27,7 +29,17 @@ func Release(ctx workflow.Context, req api.ReleaseRequest) (api.ReleaseResult, e
 	if err := requests.registerUpdates(ctx); err != nil {
 		return api.ReleaseResult{}, err
 	}
-	return r.finish(ctx, r.pipeline(ctx, requests)), nil
+	return r.closeAs(r.finish(ctx, r.pipeline(ctx, requests)))
+}
+
+// closeAs is how the workflow closes once the release is sealed: completed
+// with res when it deployed (or when it recorded a version before
+// versionFailedEnds), else failed or cancelled with res in the error.
+func (r *release) closeAs(res api.ReleaseResult) (api.ReleaseResult, error) {
+	if r.version < versionFailedEnds || res.Status == api.StatusDeployed {
+		return res, nil
+	}
+	return api.ReleaseResult{}, api.NotDeployed(res)
 }
 
 // ending is how a release ends: its status and why. A step after which the

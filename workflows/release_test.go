@@ -244,10 +244,7 @@ func (s *ReleaseSuite) approveAll() {
 func (s *ReleaseSuite) run() api.ReleaseResult {
 	s.env.ExecuteWorkflow(Release, request())
 	s.True(s.env.IsWorkflowCompleted())
-	s.NoError(s.env.GetWorkflowError())
-	var res api.ReleaseResult
-	s.NoError(s.env.GetWorkflowResult(&res))
-	return res
+	return s.closed()
 }
 
 func (s *ReleaseSuite) outcome(requestID string) api.DecisionOutcome {
@@ -548,7 +545,7 @@ func (s *ReleaseSuite) TestUnknownEnvironmentFailsClosed() {
 	req.Environment = "moon"
 	s.env.ExecuteWorkflow(Release, req)
 	var res api.ReleaseResult
-	s.NoError(s.env.GetWorkflowResult(&res))
+	s.NoError(releaseResult(s.env, &res))
 	s.Equal(api.StatusFailed, res.Status)
 	s.Contains(res.Reason, "fail closed")
 	s.Zero(s.roles.deploys)

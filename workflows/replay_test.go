@@ -2,16 +2,19 @@ package workflows
 
 import (
 	"fmt"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
@@ -33,32 +36,40 @@ func TestReplayRecordedHistories(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("testdata", "histories", "*.json"))
 	require.NoError(t, err)
 	require.NotEmpty(t, files, "no recorded histories: the replay test would prove nothing")
-	var replayed, refused, heads int
+	var replayed, refused, heads, closed int
 	ends := map[string]bool{}
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			hist := readHistory(t, f)
 			id := hist.Events[0].GetWorkflowExecutionStartedEventAttributes().GetWorkflowId()
 			require.NotEmpty(t, id, "the started event names the release")
-			if v := markerVersion(hist, changeRelease); v < versionFloor {
+			version := markerVersion(hist, changeRelease)
+			if version < versionFloor {
 				requireRefused(t, hist, id)
 				refused++
 				return
+			}
+			if version >= versionFailedEnds {
+				requireClosedAsResult(t, hist)
+				if hist.Events[len(hist.Events)-1].GetEventType() != enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED {
+					closed++
+				}
 			}
 			requireOneWay(t, hist, !strings.Contains(f, "-promotion-too-early"))
 			if replayToHead(t, hist, id) {
 				heads++
 			}
 			replayed++
-			ends[historyEnd(f)] = true
+			ends[fmt.Sprintf("v%d %s", version, historyEnd(f))] = true
 		})
 	}
 	require.Equal(t, 1, refused, "one history below the floor is kept, to test the refusal")
 	require.NotZero(t, heads, "no recorded history ends with an audit head to compare")
 	for _, end := range []string{"deployed", "rejected", "cancelled", "rolled-back", "deployed-promoted",
 		"deployed-emergency", "failed-promotion-too-early"} {
-		require.True(t, ends[end], "no history at the floor of a release %s", end)
+		require.True(t, ends[fmt.Sprintf("v%d %s", latestRelease, end)], "no history at v%d of a release %s", latestRelease, end)
 	}
+	require.NotZero(t, closed, "no recorded history of a release that ended a failed or cancelled workflow (versionFailedEnds)")
 	t.Logf("%d histories replayed at v%d or newer (%d to their audit head), %d refused below it", replayed, versionFloor, heads, refused)
 }
 
@@ -107,22 +118,75 @@ func markerVersion(hist *historypb.History, change string) workflow.Version {
 // compared a head.
 func replayToHead(t *testing.T, hist *historypb.History, id string) bool {
 	var replayed api.ReleaseResult
+	var replayErr error
 	capture := func(ctx workflow.Context, req api.ReleaseRequest) (api.ReleaseResult, error) {
 		res, err := Release(ctx, req)
-		replayed = res
+		replayed, replayErr = res, err
+		if r, ok := api.CarriedResult(err); ok { // closed failed or cancelled (versionFailedEnds)
+			replayed = r
+		}
 		return res, err
 	}
 	r := worker.NewWorkflowReplayer()
 	r.RegisterWorkflowWithOptions(capture, workflow.RegisterOptions{Name: api.WorkflowRelease})
 	require.NoError(t, r.ReplayWorkflowHistoryWithOptions(nil, hist,
 		worker.ReplayWorkflowHistoryOptions{OriginalExecution: workflow.Execution{ID: id}}))
-	done := hist.Events[len(hist.Events)-1].GetWorkflowExecutionCompletedEventAttributes()
-	var recorded api.ReleaseResult
-	if done == nil || converter.GetDefaultDataConverter().FromPayloads(done.GetResult(), &recorded) != nil || recorded.AuditHead == "" {
+	// The replayer compares a completed workflow's result, not how a
+	// workflow closed: the replay must close as the history did.
+	var cancelled *temporal.CanceledError
+	switch last := hist.Events[len(hist.Events)-1].GetEventType(); last {
+	case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:
+		require.NoError(t, replayErr, "the history completed")
+	case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED:
+		_, carried := api.CarriedResult(replayErr)
+		require.True(t, carried, "the history closed %s with its result; the replay returned %v", last, replayErr)
+		require.Equal(t, last == enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED, errors.As(replayErr, &cancelled),
+			"the history closed %s; the replay returned %v", last, replayErr)
+	}
+	recorded, ok := recordedResult(hist)
+	if !ok || recorded.AuditHead == "" {
 		return false
 	}
 	require.Equal(t, recorded.AuditHead, replayed.AuditHead, "the replay's audit head")
 	return true
+}
+
+// recordedResult is the ReleaseResult the history closed with: a completed
+// workflow's result, or the details of a failed or cancelled one
+// (versionFailedEnds).
+func recordedResult(hist *historypb.History) (api.ReleaseResult, bool) {
+	last := hist.Events[len(hist.Events)-1]
+	var payloads *commonpb.Payloads
+	switch last.GetEventType() {
+	case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:
+		payloads = last.GetWorkflowExecutionCompletedEventAttributes().GetResult()
+	case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED:
+		payloads = last.GetWorkflowExecutionFailedEventAttributes().GetFailure().GetApplicationFailureInfo().GetDetails()
+	case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED:
+		payloads = last.GetWorkflowExecutionCanceledEventAttributes().GetDetails()
+	}
+	var res api.ReleaseResult
+	if payloads == nil || converter.GetDefaultDataConverter().FromPayloads(payloads, &res) != nil {
+		return res, false
+	}
+	return res, true
+}
+
+// requireClosedAsResult: a history at versionFailedEnds or newer closed
+// completed when deployed, cancelled when cancelled, failed otherwise, the
+// result in the failure's details.
+func requireClosedAsResult(t *testing.T, hist *historypb.History) {
+	res, ok := recordedResult(hist)
+	require.True(t, ok, "the history's close carries its ReleaseResult")
+	want := map[string]enumspb.EventType{api.StatusDeployed: enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
+		api.StatusCancelled: enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED}[res.Status]
+	if want == enumspb.EVENT_TYPE_UNSPECIFIED {
+		want = enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED
+		f := hist.Events[len(hist.Events)-1].GetWorkflowExecutionFailedEventAttributes().GetFailure()
+		require.Equal(t, api.ErrTypeNotDeployed, f.GetApplicationFailureInfo().GetType())
+		require.True(t, f.GetApplicationFailureInfo().GetNonRetryable())
+	}
+	require.Equal(t, want, hist.Events[len(hist.Events)-1].GetEventType(), "a %s release's close", res.Status)
 }
 
 func readHistory(t *testing.T, file string) *historypb.History {

@@ -329,7 +329,7 @@ func runCase(t *testing.T, c propCase) propResult {
 	}
 	env.ExecuteWorkflow(Release, c.req)
 	var res api.ReleaseResult
-	if err := env.GetWorkflowResult(&res); err != nil {
+	if err := releaseResult(env, &res); err != nil {
 		t.Fatalf("workflow failed: %v", err)
 	}
 	return propResult{status: res.Status, deploys: roles.deploys, outcomes: queryOutcomes(t, env, c), entries: queryTrail(t, env)}

@@ -30,7 +30,7 @@ func (s *ReleaseSuite) TestAuthorFromGitIsRefused() {
 	s.decide(3*time.Minute, "a2", "approval", "dave", api.VerdictApprove)
 	s.env.ExecuteWorkflow(Release, req)
 	var res api.ReleaseResult
-	s.Require().NoError(s.env.GetWorkflowResult(&res))
+	s.Require().NoError(releaseResult(s.env, &res))
 	s.Equal(api.StatusDeployed, res.Status, res.Reason)
 	s.Equal(api.OutcomeRefused, s.outcome("self").Outcome)
 	s.Equal("you authored this change", s.outcome("self").Reason)
@@ -52,7 +52,7 @@ func (s *ReleaseSuite) TestRequesterOmittingTheAuthorDoesNotHelp() {
 	s.decide(2*time.Minute, "self", "approval", "alice", api.VerdictApprove)
 	s.env.ExecuteWorkflow(Release, req)
 	var res api.ReleaseResult
-	s.Require().NoError(s.env.GetWorkflowResult(&res))
+	s.Require().NoError(releaseResult(s.env, &res))
 	s.Equal(api.StatusExpired, res.Status)
 	s.Equal("you authored this change", s.outcome("bob").Reason, "declared")
 	s.Equal("you authored this change", s.outcome("self").Reason, "from git")
@@ -105,7 +105,7 @@ func (s *ReleaseSuite) TestBranchResolvedOnceAndPinned() {
 	s.approveAll()
 	s.env.ExecuteWorkflow(Release, req)
 	var res api.ReleaseResult
-	s.Require().NoError(s.env.GetWorkflowResult(&res))
+	s.Require().NoError(releaseResult(s.env, &res))
 	s.Equal(api.StatusDeployed, res.Status, res.Reason)
 	s.Equal(testCommit, res.Commit)
 	st := s.status()
@@ -191,7 +191,7 @@ func (s *ReleaseSuite) TestServiceWithoutRepository() {
 	req.Service = "ledger"
 	s.env.ExecuteWorkflow(Release, req)
 	var res api.ReleaseResult
-	s.Require().NoError(s.env.GetWorkflowResult(&res))
+	s.Require().NoError(releaseResult(s.env, &res))
 	s.Equal(api.StatusFailed, res.Status)
 	s.Equal("service ledger has no repository in the policy, and environment prod refuses services without one (services_without_repository; fail closed)", res.Reason)
 
@@ -201,7 +201,7 @@ func (s *ReleaseSuite) TestServiceWithoutRepository() {
 	})
 	s.approveAll()
 	s.env.ExecuteWorkflow(Release, req)
-	s.Require().NoError(s.env.GetWorkflowResult(&res))
+	s.Require().NoError(releaseResult(s.env, &res))
 	s.Equal(api.StatusDeployed, res.Status, res.Reason)
 	s.Nil(s.status().Change)
 	s.Nil(s.roles.builds[0].Deployed, "nothing to ask the deploy role")
@@ -212,7 +212,7 @@ func (s *ReleaseSuite) TestServiceWithoutRepository() {
 	})
 	req.Commit = "main"
 	s.env.ExecuteWorkflow(Release, req)
-	s.Require().NoError(s.env.GetWorkflowResult(&res))
+	s.Require().NoError(releaseResult(s.env, &res))
 	s.Equal(api.StatusFailed, res.Status)
 	s.Contains(res.Reason, `service ledger has no repository to resolve "main" in`)
 }

@@ -40,8 +40,15 @@ const (
 
 	// versionFloor is the oldest version this worker replays.
 	versionFloor = versionSignedCommits
+	// versionFailedEnds: a release that did not deploy ends, once its trail
+	// is sealed and its outcome notified, as a failed workflow (a cancelled
+	// one as a cancelled workflow) carrying its ReleaseResult in the error's
+	// details (api.NotDeployed): the Temporal UI's list and `temporal
+	// workflow list` no longer show a refused release as Completed. Before
+	// it, every release completed with its result.
+	versionFailedEnds = 5
 	// latestRelease is the version new releases take: the newest.
-	latestRelease = versionSignedCommits
+	latestRelease = versionFailedEnds
 )
 
 // ErrTypeBelowFloor is the type of the error a release below versionFloor

@@ -272,8 +272,7 @@ func (a *attackRun) reference(ctx context.Context, t *testing.T) ref {
 // result waits for a release's result.
 func (a *attackRun) result(ctx context.Context, id string) (api.ReleaseResult, error) {
 	return stacktest.Retry(ctx, func(ctx context.Context) (api.ReleaseResult, error) {
-		var res api.ReleaseResult
-		return res, a.s.Client.GetWorkflow(ctx, id, "").Get(ctx, &res)
+		return api.ResultOf(ctx, a.s.Client.GetWorkflow(ctx, id, ""))
 	})
 }
 

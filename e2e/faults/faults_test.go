@@ -193,8 +193,7 @@ func (f *faultRun) drive(ctx context.Context, r *release, hold <-chan struct{}) 
 		return err
 	}
 	res, err := stacktest.Retry(ctx, func(ctx context.Context) (api.ReleaseResult, error) {
-		var res api.ReleaseResult
-		return res, f.s.Client.GetWorkflow(ctx, r.id, "").Get(ctx, &res)
+		return api.ResultOf(ctx, f.s.Client.GetWorkflow(ctx, r.id, ""))
 	})
 	r.res = res
 	if err != nil {

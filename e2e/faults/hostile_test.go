@@ -156,8 +156,7 @@ func (h *hostileRun) replayedByAnother(ctx context.Context) {
 // nothing.
 func (h *hostileRun) ended(ctx context.Context) {
 	_, err := stacktest.Retry(ctx, func(ctx context.Context) (api.ReleaseResult, error) {
-		var res api.ReleaseResult
-		return res, h.s.Client.GetWorkflow(ctx, h.id, "").Get(ctx, &res)
+		return api.ResultOf(ctx, h.s.Client.GetWorkflow(ctx, h.id, ""))
 	})
 	require(h.t, err)
 	base := h.trailLen(ctx)

@@ -149,7 +149,7 @@ func (s *stackT) approve(id, gate, who string) {
 func (s *stackT) resultOf(id string) api.ReleaseResult {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	var res api.ReleaseResult
-	require.NoError(s.t, s.Client.GetWorkflow(ctx, id, "").Get(ctx, &res))
+	res, err := api.ResultOf(ctx, s.Client.GetWorkflow(ctx, id, ""))
+	require.NoError(s.t, err)
 	return res
 }

@@ -41,6 +41,13 @@ func startStack(t *testing.T, extra func(commits) map[string][]string) *stackT {
 // promotion and emergency sections (the other tests' prod releases go
 // straight to prod).
 func startStackWith(t *testing.T, extra func(commits) map[string][]string, promotionRules bool) *stackT {
+	return startStackWithPrepare(t, extra, promotionRules, nil)
+}
+
+// startStackWithPrepare is startStackWith; prepare (optional) changes the
+// stack's settings before it starts (e.g. a Web UI port).
+func startStackWithPrepare(t *testing.T, extra func(commits) map[string][]string, promotionRules bool,
+	prepare func(*devstack.Local) error) *stackT {
 	if testing.Short() {
 		t.Skip("integration test skipped in -short mode")
 	}
@@ -53,6 +60,9 @@ func startStackWith(t *testing.T, extra func(commits) map[string][]string, promo
 		s.git = makeCommits(t, st.Local.RepoDir())
 		if extra != nil {
 			st.Local.Extra = extra(s.git)
+		}
+		if prepare != nil {
+			return prepare(st.Local)
 		}
 		return nil
 	}}
@@ -150,7 +160,7 @@ func (s *stackT) waitTrail(id string, ok func(audit.Entry) bool) {
 func (s *stackT) result(run client.WorkflowRun) api.ReleaseResult {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	var res api.ReleaseResult
-	require.NoError(s.t, run.Get(ctx, &res))
+	res, err := api.ResultOf(ctx, run)
+	require.NoError(s.t, err)
 	return res
 }
