@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/api/enums/v1"
+
 	"github.com/foureyes/foureyes/config"
 	"github.com/foureyes/foureyes/internal/devstack"
 	"github.com/foureyes/foureyes/internal/figures"
@@ -295,6 +297,15 @@ func (sk *soak) report(t *testing.T) {
 	for _, p := range tl.problems {
 		figures.Fail(t, "%s", p)
 	}
+	if len(tl.problems) > 0 { // the evidence behind each reason, before the stack's folder goes
+		st := &trailStress{f: f}
+		for _, r := range f.releases {
+			if r.err != nil || r.res.Status != r.plan.want {
+				t.Logf("%s: its activities, as history has them:\n%s", r.id, st.activities(r.id))
+			}
+		}
+		keepLogs(t, f.s.Local.LogDir())
+	}
 	byKind := map[string]int{}
 	for _, flt := range f.faults {
 		kind := flt.target
@@ -326,4 +337,23 @@ func (sk *soak) report(t *testing.T) {
 			}
 		}
 	}
+}
+
+// activities lists a release's activity events (type, time, attempt,
+// identity, failure), the evidence for a stage that failed or timed out.
+func (st *trailStress) activities(id string) string {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	it := st.f.s.Client.GetWorkflowHistory(ctx, id, "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	var b strings.Builder
+	for it.HasNext() {
+		e, err := it.Next()
+		if err != nil {
+			return b.String() + fmt.Sprintf("  history: %v\n", err)
+		}
+		if strings.HasPrefix(e.GetEventType().String(), "EVENT_TYPE_ACTIVITY_TASK") {
+			fmt.Fprintf(&b, "    %3d %s %s%s\n", e.GetEventId(), e.GetEventTime().AsTime().UTC().Format(time.RFC3339Nano), e.GetEventType(), eventNote(e))
+		}
+	}
+	return b.String()
 }

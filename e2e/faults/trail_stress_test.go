@@ -299,6 +299,15 @@ func eventNote(e *historypb.HistoryEvent) string {
 		return " " + e.GetWorkflowTaskFailedEventAttributes().GetCause().String()
 	case e.GetActivityTaskScheduledEventAttributes() != nil:
 		return " " + e.GetActivityTaskScheduledEventAttributes().GetActivityType().GetName()
+	case e.GetActivityTaskStartedEventAttributes() != nil:
+		a := e.GetActivityTaskStartedEventAttributes()
+		return fmt.Sprintf(" attempt=%d identity=%s last-failure=%q", a.GetAttempt(), a.GetIdentity(), a.GetLastFailure().GetMessage())
+	case e.GetActivityTaskTimedOutEventAttributes() != nil:
+		a := e.GetActivityTaskTimedOutEventAttributes()
+		return fmt.Sprintf(" %s retry=%s", a.GetFailure().GetMessage(), a.GetRetryState())
+	case e.GetActivityTaskFailedEventAttributes() != nil:
+		a := e.GetActivityTaskFailedEventAttributes()
+		return fmt.Sprintf(" %q retry=%s identity=%s", a.GetFailure().GetMessage(), a.GetRetryState(), a.GetIdentity())
 	case e.GetWorkflowExecutionUpdateAcceptedEventAttributes() != nil:
 		a := e.GetWorkflowExecutionUpdateAcceptedEventAttributes()
 		sum := sha256.Sum256([]byte(a.GetAcceptedRequest().GetInput().GetArgs().String()))
