@@ -68,6 +68,11 @@ type historySize struct {
 	events, bytes, activities, upserts float64
 }
 
+// plus adds o weighted by w.
+func (h historySize) plus(o historySize, w float64) historySize {
+	return historySize{h.events + w*o.events, h.bytes + w*o.bytes, h.activities + w*o.activities, h.upserts + w*o.upserts}
+}
+
 func measureHistories(ctx context.Context, c client.Client, ids []string) (historySize, error) {
 	var sum historySize
 	for _, id := range ids {
