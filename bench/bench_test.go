@@ -98,7 +98,8 @@ func TestBenchSmoke(t *testing.T) {
 	rep.print(&b)
 	for _, want := range []string{"API decision", "hop 1: decision sent", "hop 5: activity scheduled", "Slack click", "throughput", "encryption on vs off", "scale: releases open", "cancel all",
 		// per round, with the load average, and the spread across rounds
-		"latency round 1 of 1 (load ", "spread across 1 latency rounds", "throughput round 1 of 1 (load ", "spread across 1 throughput rounds"} {
+		"latency round 1 of 1 (load ", "spread across 1 latency rounds", "throughput round 1 of 1 (load ", "spread across 1 throughput rounds",
+		"history bytes per event type per finished release, foureyes: ", "UPSERT_WORKFLOW_SEARCH_ATTRIBUTES"} {
 		assert.Contains(t, b.String(), want)
 	}
 	for _, ph := range phaseNames() {
@@ -141,4 +142,11 @@ func TestMergedRounds(t *testing.T) {
 	assert.Equal(t, []time.Duration{1, 2}, m.all)
 	assert.Equal(t, []time.Duration{1, 2}, m.byGate["review"])
 	assert.InDelta(t, 5, m.history.upserts, 1e-9)
+}
+
+func TestHistoryTypeLine(t *testing.T) {
+	h := historySize{byType: map[string]typeSize{"A": {2, 100}, "B": {1, 300}}}
+	assert.Equal(t, "B 1 × 300 B, A 2 × 100 B", h.typeLine())
+	avg := historySize{byType: map[string]typeSize{}}.plus(h, 0.5)
+	assert.Equal(t, "B 0 × 150 B, A 1 × 50 B", avg.typeLine())
 }
