@@ -99,7 +99,7 @@ func TestBenchSmoke(t *testing.T) {
 	for _, want := range []string{"API decision", "hop 1: decision sent", "hop 5: activity scheduled", "Slack click", "throughput", "encryption on vs off", "scale: releases open", "cancel all",
 		// per round, with the load average, and the spread across rounds
 		"latency round 1 of 1 (load ", "spread across 1 latency rounds", "throughput round 1 of 1 (load ", "spread across 1 throughput rounds",
-		"history bytes per event type per finished release, foureyes: ", "UPSERT_WORKFLOW_SEARCH_ATTRIBUTES"} {
+		"history bytes per event type per finished release, foureyes: ", "UpsertWorkflowSearchAttributes"} {
 		assert.Contains(t, b.String(), want)
 	}
 	for _, ph := range phaseNames() {
