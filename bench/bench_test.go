@@ -146,7 +146,7 @@ func TestMergedRounds(t *testing.T) {
 
 func TestHistoryTypeLine(t *testing.T) {
 	h := historySize{byType: map[string]typeSize{"A": {2, 100}, "B": {1, 300}}}
-	assert.Equal(t, "B 1 × 300 B, A 2 × 100 B", h.typeLine())
+	assert.Equal(t, "B 1 events 300 B, A 2 events 100 B", h.typeLine())
 	avg := historySize{byType: map[string]typeSize{}}.plus(h, 0.5)
-	assert.Equal(t, "B 0 × 150 B, A 1 × 50 B", avg.typeLine())
+	assert.Equal(t, "B 0 events 150 B, A 1 events 50 B", avg.typeLine())
 }

@@ -127,7 +127,8 @@ func (r *report) historyRows(ours, floor historySize) {
 	r.note("history bytes per event type per finished release, floor: %s", floor.typeLine())
 }
 
-// typeLine lists the event types by bytes, largest first: "TYPE n × b B".
+// typeLine lists the event types by bytes, largest first: "TYPE n events b B"
+// (b: all n together).
 func (h historySize) typeLine() string {
 	types := make([]string, 0, len(h.byType))
 	for t := range h.byType {
@@ -139,7 +140,7 @@ func (h historySize) typeLine() string {
 	})
 	parts := make([]string, len(types))
 	for i, t := range types {
-		parts[i] = fmt.Sprintf("%s %.0f × %.0f B", t, h.byType[t].events, h.byType[t].bytes)
+		parts[i] = fmt.Sprintf("%s %.0f events %.0f B", t, h.byType[t].events, h.byType[t].bytes)
 	}
 	return strings.Join(parts, ", ")
 }
