@@ -96,7 +96,10 @@ func TestBenchSmoke(t *testing.T) {
 	require.NoError(t, err)
 	var b strings.Builder
 	rep.print(&b)
-	for _, want := range []string{"API decision", "hop 1: decision sent", "hop 5: activity scheduled", "Slack click", "throughput", "encryption on vs off", "scale: releases open", "cancel all"} {
+	for _, want := range []string{"API decision", "hop 1: decision sent", "hop 5: activity scheduled", "Slack click", "throughput", "encryption on vs off", "scale: releases open", "cancel all",
+		// per round, with the load average, and the spread across rounds
+		"latency round 1 of 1 (load ", "spread across 1 latency rounds", "throughput round 1 of 1 (load ", "spread across 1 throughput rounds",
+		"history bytes per event type per finished release, foureyes: ", "UpsertWorkflowSearchAttributes"} {
 		assert.Contains(t, b.String(), want)
 	}
 	for _, ph := range phaseNames() {
@@ -105,4 +108,45 @@ func TestBenchSmoke(t *testing.T) {
 			assert.Contains(t, string(prom), "syncmatch_latency_bucket", "the server's matching metrics after phase %s", ph)
 		}
 	}
+}
+
+// The systems alternate: floor first in odd rounds, foureyes first in even
+// ones (floor, foureyes, foureyes, floor…), so load drift weighs on both.
+func TestRoundsAlternate(t *testing.T) {
+	assert.Equal(t, []int{0, 1, 2, 3}, orderOf(4, 0))
+	assert.Equal(t, []int{3, 2, 1, 0}, orderOf(4, 1))
+	assert.Equal(t, []int{0, 1}, orderOf(2, 2))
+	r := &rig{}
+	var names []string
+	for k := range 3 {
+		for _, sys := range pairOrder(r, k) {
+			names = append(names, sys.name())
+		}
+	}
+	assert.Equal(t, []string{"floor", "foureyes", "foureyes", "floor", "floor", "foureyes"}, names)
+}
+
+func TestSpread(t *testing.T) {
+	assert.Equal(t, "1.5–9.0", spread([]float64{3, 9, 1.5}, "%.1f"))
+	assert.Equal(t, "2.00–2.00", spread([]float64{2}, "%.2f"))
+	assert.Equal(t, "—", spread(nil, "%.1f"))
+}
+
+// Each system's samples of every round are merged; the history averages.
+func TestMergedRounds(t *testing.T) {
+	round := func(d time.Duration, upserts float64) latencyRound {
+		return latencyRound{res: []latencyResult{{all: []time.Duration{d}, byGate: map[string][]time.Duration{"review": {d}},
+			history: historySize{upserts: upserts}}}}
+	}
+	m := merged([]latencyRound{round(1, 4), round(2, 6)}, 0)
+	assert.Equal(t, []time.Duration{1, 2}, m.all)
+	assert.Equal(t, []time.Duration{1, 2}, m.byGate["review"])
+	assert.InDelta(t, 5, m.history.upserts, 1e-9)
+}
+
+func TestHistoryTypeLine(t *testing.T) {
+	h := historySize{byType: map[string]typeSize{"A": {2, 100}, "B": {1, 300}}}
+	assert.Equal(t, "B 1 events 300 B, A 2 events 100 B", h.typeLine())
+	avg := historySize{byType: map[string]typeSize{}}.plus(h, 0.5)
+	assert.Equal(t, "B 0 events 150 B, A 1 events 50 B", avg.typeLine())
 }

@@ -36,7 +36,7 @@ func runEncryption(ctx context.Context, r *rig, rep *report, log io.Writer) erro
 		}
 		fmt.Fprintf(log, "bench: encryption round %d: %s, %d releases\n", i+1, onOff(on), n)
 		sys := newFoureyes(r)
-		lat, err := measureLatency(ctx, r, []system{sys}, n, log)
+		lat, err := measureLatencyRound(ctx, r, []system{sys}, n, log)
 		if err != nil {
 			return fmt.Errorf("encryption %s: latency: %w", onOff(on), err)
 		}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
+	"strings"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -66,10 +68,30 @@ type schedAttrs = historypb.ActivityTaskScheduledEventAttributes
 // what bounds throughput beyond the floor.
 type historySize struct {
 	events, bytes, activities, upserts float64
+	byType                             map[string]typeSize // by event type (EVENT_TYPE_ trimmed)
+}
+
+// typeSize is what one event type takes of a release's history.
+type typeSize struct{ events, bytes float64 }
+
+// plus adds o weighted by w.
+func (h historySize) plus(o historySize, w float64) historySize {
+	out := historySize{h.events + w*o.events, h.bytes + w*o.bytes, h.activities + w*o.activities, h.upserts + w*o.upserts,
+		map[string]typeSize{}}
+	for _, m := range []struct {
+		by map[string]typeSize
+		w  float64
+	}{{h.byType, 1}, {o.byType, w}} {
+		for k, v := range m.by {
+			t := out.byType[k]
+			out.byType[k] = typeSize{t.events + m.w*v.events, t.bytes + m.w*v.bytes}
+		}
+	}
+	return out
 }
 
 func measureHistories(ctx context.Context, c client.Client, ids []string) (historySize, error) {
-	var sum historySize
+	sum := historySize{byType: map[string]typeSize{}}
 	for _, id := range ids {
 		it := c.GetWorkflowHistory(ctx, id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 		for it.HasNext() {
@@ -77,8 +99,11 @@ func measureHistories(ctx context.Context, c client.Client, ids []string) (histo
 			if err != nil {
 				return sum, fmt.Errorf("history of %s: %w", id, err)
 			}
+			size := float64(proto.Size(ev))
 			sum.events++
-			sum.bytes += float64(proto.Size(ev))
+			sum.bytes += size
+			t := strings.TrimPrefix(ev.GetEventType().String(), "EVENT_TYPE_")
+			sum.byType[t] = typeSize{sum.byType[t].events + 1, sum.byType[t].bytes + size}
 			switch ev.GetEventType() {
 			case enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
 				sum.activities++
@@ -87,8 +112,7 @@ func measureHistories(ctx context.Context, c client.Client, ids []string) (histo
 			}
 		}
 	}
-	n := float64(max(1, len(ids)))
-	return historySize{sum.events / n, sum.bytes / n, sum.activities / n, sum.upserts / n}, nil
+	return historySize{byType: map[string]typeSize{}}.plus(sum, 1/float64(max(1, len(ids)))), nil
 }
 
 // historyRows compares what a release of each system leaves in history.
@@ -99,4 +123,24 @@ func (r *report) historyRows(ours, floor historySize) {
 		fmt.Sprintf("%.1f", floor.bytes/1024), ratio(ours.bytes, floor.bytes), "")
 	r.row("history per finished release: activities / search-attribute upserts",
 		f(ours.activities)+" / "+f(ours.upserts), f(floor.activities)+" / "+f(floor.upserts), "", "")
+	r.note("history bytes per event type per finished release, foureyes: %s", ours.typeLine())
+	r.note("history bytes per event type per finished release, floor: %s", floor.typeLine())
+}
+
+// typeLine lists the event types by bytes, largest first: "TYPE n events b B"
+// (b: all n together).
+func (h historySize) typeLine() string {
+	types := make([]string, 0, len(h.byType))
+	for t := range h.byType {
+		types = append(types, t)
+	}
+	sort.Slice(types, func(i, j int) bool {
+		a, b := h.byType[types[i]], h.byType[types[j]]
+		return a.bytes > b.bytes || (a.bytes == b.bytes && types[i] < types[j])
+	})
+	parts := make([]string, len(types))
+	for i, t := range types {
+		parts[i] = fmt.Sprintf("%s %.0f events %.0f B", t, h.byType[t].events, h.byType[t].bytes)
+	}
+	return strings.Join(parts, ", ")
 }

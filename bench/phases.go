@@ -19,11 +19,90 @@ type latencyResult struct {
 	history historySize
 }
 
-// measureLatency starts n releases of each system, then decides each gate
-// of each release one at a time, gap apart, taking the systems in turn so
-// that the machine's load weighs on all alike, and reads from the history
-// when the next stage's activity started.
-func measureLatency(ctx context.Context, r *rig, systems []system, n int, log io.Writer) ([]latencyResult, error) {
+// measureLatency runs the latency phase in rounds (-rounds; n releases of
+// each system split among them): each round starts its releases of every
+// system, then decides each gate of each release one at a time, gap apart,
+// taking the systems in turn, as given in odd rounds and reversed in even
+// ones (floor, foureyes; foureyes, floor; …), so that the machine's load
+// weighs on all alike. It reads from the history when the next stage's
+// activity started; results are per round, with the load average at each
+// round's start.
+func measureLatency(ctx context.Context, r *rig, systems []system, n int, log io.Writer) ([]latencyRound, error) {
+	rounds := max(1, min(r.cfg.rounds, n))
+	var out []latencyRound
+	for k := range rounds {
+		per := n/rounds + boolInt(k < n%rounds)
+		order := orderOf(len(systems), k)
+		inOrder := make([]system, len(systems))
+		for i, j := range order {
+			inOrder[i] = systems[j]
+		}
+		round := latencyRound{load: loadAvg()}
+		fmt.Fprintf(log, "bench: latency round %d of %d: %d releases of each system, load %s\n", k+1, rounds, per, round.load)
+		res, err := measureLatencyRound(ctx, r, inOrder, per, log)
+		if err != nil {
+			return nil, fmt.Errorf("round %d: %w", k+1, err)
+		}
+		round.res = make([]latencyResult, len(systems))
+		for i, j := range order {
+			round.res[j] = res[i]
+		}
+		out = append(out, round)
+	}
+	return out, nil
+}
+
+// latencyRound is one round of the latency phase: each system's result,
+// in the order measureLatency was given them, and the load average at the
+// round's start.
+type latencyRound struct {
+	res  []latencyResult
+	load string
+}
+
+// orderOf is the order of n systems in round k (from 0): as given in even
+// rounds, reversed in odd ones.
+func orderOf(n, k int) []int {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = i
+		if k%2 == 1 {
+			out[i] = n - 1 - i
+		}
+	}
+	return out
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// merged is every round's result of system i: the samples together, the
+// history averaged over the rounds.
+func merged(rounds []latencyRound, i int) latencyResult {
+	out := latencyResult{byGate: map[string][]time.Duration{}, pathsOf: map[string][]path{}}
+	for _, rd := range rounds {
+		res := rd.res[i]
+		out.all = append(out.all, res.all...)
+		out.answers = append(out.answers, res.answers...)
+		out.paths = append(out.paths, res.paths...)
+		for g, v := range res.byGate {
+			out.byGate[g] = append(out.byGate[g], v...)
+		}
+		for g, v := range res.pathsOf {
+			out.pathsOf[g] = append(out.pathsOf[g], v...)
+		}
+		out.history = out.history.plus(res.history, 1/float64(len(rounds)))
+	}
+	return out
+}
+
+// measureLatencyRound starts n releases of each system, then decides each
+// gate of each release one at a time, gap apart, taking the systems in turn.
+func measureLatencyRound(ctx context.Context, r *rig, systems []system, n int, log io.Writer) ([]latencyResult, error) {
 	ids := make([][]string, len(systems))
 	for i, sys := range systems {
 		var err error

@@ -36,11 +36,12 @@ func phaseNames() []string {
 // signed Slack clicks against plain signals to the floor.
 func runLatency(ctx context.Context, r *rig, rep *report, log io.Writer) error {
 	api := newFoureyes(r)
-	res, err := measureLatency(ctx, r, []system{&floor{r}, api, viaSlack{api}, newOwnSigned(r)}, r.cfg.releases, log)
+	rounds, err := measureLatency(ctx, r, []system{&floor{r}, api, viaSlack{api}, newOwnSigned(r)}, r.cfg.releases, log)
 	if err != nil {
 		return err
 	}
-	fl, ours, slack, own := res[0], res[1], res[2], res[3]
+	fl, ours, slack, own := merged(rounds, 0), merged(rounds, 1), merged(rounds, 2), merged(rounds, 3)
+	latencyRoundRows(rep, rounds)
 	rep.percentileRows("API decision → next stage's activity started", ours.all, fl.all, "p50 ≤ 12 ms, p99 ≤ 30 ms, ≤ 1.10×")
 	rep.hopRows("", ours.paths, fl.paths)
 	for _, g := range gates {
@@ -60,26 +61,39 @@ func runLatency(ctx context.Context, r *rig, rep *report, log io.Writer) error {
 	return nil
 }
 
-// runThroughput drives releases started at once, in rounds ordered floor,
-// foureyes, foureyes, floor… so that drift in the machine's load and the
-// growing SQLite file weigh on both alike.
+// runThroughput drives releases started at once, in rounds of one run of
+// each system, ordered floor, foureyes in odd rounds and foureyes, floor in
+// even ones (floor, foureyes, foureyes, floor, …), so that drift in the
+// machine's load and the growing SQLite file weigh on both alike. Each
+// round is reported with its load average; the ratios come from the sums
+// of the same rounds.
 func runThroughput(ctx context.Context, r *rig, rep *report, log io.Writer) error {
-	n, sums := r.cfg.releases, map[string]*throughputResult{}
-	for i, sys := range throughputOrder(r) {
-		fmt.Fprintf(log, "bench: throughput round %d: %s, %d releases at once\n", i/2+1, sys.name(), n)
-		profiled := profileCPU(ctx, r.cfg, fmt.Sprintf("throughput-%d-%s", i, sys.name()), 20, profiledDuring(sys)...)
-		before := r.cpu()
-		res, err := measureThroughput(ctx, sys, n)
-		res.cpu = cpuSpent(before, r.cpu())
-		<-profiled
-		if err != nil {
-			return fmt.Errorf("%s: %w", sys.name(), err)
+	n := r.cfg.releases
+	var rounds []throughputRound
+	for k := range max(1, r.cfg.rounds) {
+		rd := throughputRound{load: loadAvg(), res: map[string]throughputResult{}}
+		for i, sys := range pairOrder(r, k) {
+			fmt.Fprintf(log, "bench: throughput round %d: %s, %d releases at once, load %s\n", k+1, sys.name(), n, loadAvg())
+			profiled := profileCPU(ctx, r.cfg, fmt.Sprintf("throughput-%d-%s", 2*k+i, sys.name()), 20, profiledDuring(sys)...)
+			before := r.cpu()
+			res, err := measureThroughput(ctx, sys, n)
+			res.cpu = cpuSpent(before, r.cpu())
+			<-profiled
+			if err != nil {
+				return fmt.Errorf("%s: %w", sys.name(), err)
+			}
+			rd.res[sys.name()] = res
 		}
-		sums[sys.name()] = sums[sys.name()].add(res)
+		rd.loadEnd = loadAvg()
+		rounds = append(rounds, rd)
 	}
-	ours, fl := sums["foureyes"], sums["floor"]
+	var ours, fl *throughputResult
+	for _, rd := range rounds {
+		ours, fl = ours.add(rd.res["foureyes"]), fl.add(rd.res["floor"])
+	}
+	throughputRoundRows(rep, rounds, n)
 	cpuRows(rep, ours, fl)
-	rep.row(fmt.Sprintf("throughput, %d releases started at once, %d rounds (releases/s)", n, r.cfg.rounds),
+	rep.row(fmt.Sprintf("throughput, %d releases started at once, %d rounds (releases/s)", n, len(rounds)),
 		fmt.Sprintf("%.1f", ours.rate()), fmt.Sprintf("%.1f", fl.rate()), ratio(fl.rate(), ours.rate())+" (floor/foureyes)", "≤ 1.10×")
 	rep.goal(fmt.Sprintf("throughput, %d releases at once", n), "floor/foureyes ≤ 1.10×",
 		ratio(fl.rate(), ours.rate()), within(fl.rate(), ours.rate(), 1.10))
@@ -92,17 +106,14 @@ func runThroughput(ctx context.Context, r *rig, rep *report, log io.Writer) erro
 	return nil
 }
 
-func throughputOrder(r *rig) []system {
+// pairOrder is round k's (from 0) order: floor, foureyes when k is even,
+// foureyes, floor when it is odd.
+func pairOrder(r *rig, k int) []system {
 	pair := []system{&floor{r}, newFoureyes(r)}
-	var out []system
-	for i := range r.cfg.rounds {
-		if i%2 == 1 {
-			out = append(out, pair[1], pair[0])
-			continue
-		}
-		out = append(out, pair...)
+	if k%2 == 1 {
+		return []system{pair[1], pair[0]}
 	}
-	return out
+	return pair
 }
 
 func secs(d time.Duration) string { return fmt.Sprintf("%.2f", d.Seconds()) }

@@ -47,8 +47,17 @@ const (
 	// workflow list` no longer show a refused release as Completed. Before
 	// it, every release completed with its result.
 	versionFailedEnds = 5
+	// versionLeanVisibility: the search attributes are written once per gate
+	// transition. What the start request set (api.StartAttributes) is not
+	// written again, an absent ReleaseAwaiting counts as nobody awaited, and a
+	// status change into a gate's stage whose gate has not opened yet (the
+	// automated checks before the review gate, the moment between two gates)
+	// waits for the gate's opening, written with it in one upsert. Before it,
+	// every published state change that differed was upserted
+	// (docs/benchmarks.md, issue 26).
+	versionLeanVisibility = 6
 	// latestRelease is the version new releases take: the newest.
-	latestRelease = versionFailedEnds
+	latestRelease = versionLeanVisibility
 )
 
 // ErrTypeBelowFloor is the type of the error a release below versionFloor

@@ -64,10 +64,30 @@ func (v view) attributeUpdates(ctx workflow.Context, awaiting []string) []tempor
 			ups = append(ups, kv.key.ValueSet(kv.val))
 		}
 	}
-	if old, ok := cur.GetKeywordList(api.AttrAwaiting); !ok || !slices.Equal(old, awaiting) {
+	old, ok := cur.GetKeywordList(api.AttrAwaiting)
+	lean := r.version >= versionLeanVisibility
+	if !slices.Equal(old, awaiting) || (!ok && !lean) { // lean: absent is nobody, as the server keeps []
 		ups = append(ups, api.AttrAwaiting.ValueSet(append([]string{}, awaiting...))) // [] when nobody
 	}
+	if lean && v.gateNotOpenYet(awaiting) {
+		return nil // written with the gate's opening (versionLeanVisibility)
+	}
 	return ups
+}
+
+// gateNotOpenYet reports whether the release is in a gate's stage whose
+// gate has not opened: its status awaits a review or an approval, no gate
+// is open, nobody is awaited, and the release goes on.
+func (v view) gateNotOpenYet(awaiting []string) bool {
+	r := v.r
+	if r.result != nil || len(awaiting) > 0 || r.gates.current.open() {
+		return false
+	}
+	switch api.VisibleStatus(r.progress.status) {
+	case api.StatusAwaitingReview, api.StatusAwaitingApproval:
+		return true
+	}
+	return false
 }
 
 // upsertPolicyMemo adds the pinned policy's hash to the memo (the starter

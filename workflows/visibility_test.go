@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/mock"
 	sdkpb "go.temporal.io/api/sdk/v1"
 	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/policy"
@@ -61,6 +62,49 @@ func (s *ReleaseSuite) TestSearchAttributesFollowTheRelease() {
 	// Published once per workflow task: the moment between the review gate's end and the approval
 	// gate's opening (one task) is never upserted.
 	s.Equal([][]string{{"bob", "ci-bot"}, {"carol", "dave"}, {"dave"}, nil}, awaiting) // nil: []
+	// versionLeanVisibility: once per gate transition. The review status waits
+	// for the review gate's opening and is written with it.
+	s.Len(*got, 5, "review opens, approval opens, carol signs, deploying, deployed: %v", *got)
+	s.Contains((*got)[0], "ReleaseStatus")
+	s.Contains((*got)[0], "ReleaseAwaiting")
+}
+
+// Before versionLeanVisibility the review status was written when the
+// automated checks began, the review gate's signers in a later task, and an
+// absent ReleaseAwaiting was written as [].
+func (s *ReleaseSuite) TestSearchAttributesBeforeLeanVisibility() {
+	s.env.OnGetVersion(changeRelease, workflow.DefaultVersion, latestRelease).Return(workflow.Version(versionFailedEnds))
+	attrs := api.StartAttributes(request())
+	s.Require().NoError(s.env.SetTypedSearchAttributesOnStart(attrs))
+	got := s.upserts()
+	s.approveAll()
+	s.Equal(api.StatusDeployed, s.run().Status)
+	s.Len(*got, 6, "%v", *got)
+	s.Equal(map[string]any{"ReleaseStatus": api.StatusAwaitingReview}, without((*got)[0], "ReleaseCommit"))
+}
+
+// An absent ReleaseAwaiting (the server keeps no empty list) is nobody at
+// versionLeanVisibility: nothing is written before the review gate opens.
+func (s *ReleaseSuite) TestAbsentAwaitingIsNobody() {
+	req := request()
+	attrs := temporal.NewSearchAttributes(api.AttrService.ValueSet(req.Service), api.AttrEnvironment.ValueSet(req.Environment),
+		api.AttrStatus.ValueSet(api.StatusBuilding), api.AttrRequester.ValueSet(req.Requester), api.AttrCommit.ValueSet(req.Commit))
+	s.Require().NoError(s.env.SetTypedSearchAttributesOnStart(attrs))
+	got := s.upserts()
+	s.decide(time.Minute, "r1", "review", "bob", api.VerdictReject)
+	s.Equal(api.StatusRejected, s.run().Status)
+	s.Len(*got, 2, "review opens, rejected: %v", *got)
+	s.Equal([]string{"bob", "ci-bot"}, (*got)[0]["ReleaseAwaiting"])
+}
+
+func without(m map[string]any, key string) map[string]any {
+	out := map[string]any{}
+	for k, v := range m {
+		if k != key {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 func (s *ReleaseSuite) TestMemoGetsThePolicyHash() {

@@ -104,10 +104,13 @@ func (s *stackT) starter(who string, args ...string) (string, int) {
 // start starts a release the way `starter start` does.
 func (s *stackT) start(service, env, commit string, authors []string, requester string) client.WorkflowRun {
 	id := fmt.Sprintf("release-%s-%s-%s", service, env, uuid.NewString())
+	req := api.ReleaseRequest{Service: service, Environment: env, Commit: commit,
+		Authors: authors, Requester: requester, Title: "integration"}
+	// With the search attributes `starter start` sets: a recorded history
+	// shows what the workflow itself writes for a started release.
 	run, err := s.Client.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{
-		ID: id, TaskQueue: api.QueueOrchestrator,
-	}, api.WorkflowRelease, api.ReleaseRequest{Service: service, Environment: env, Commit: commit,
-		Authors: authors, Requester: requester, Title: "integration"})
+		ID: id, TaskQueue: api.QueueOrchestrator, TypedSearchAttributes: api.StartAttributes(req),
+	}, api.WorkflowRelease, req)
 	require.NoError(s.t, err)
 	return run
 }
