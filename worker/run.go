@@ -20,6 +20,16 @@ import (
 	"github.com/foureyes/foureyes/tracing"
 )
 
+// workerOptions: the role's worker; a fatal error is sent to fatal.
+func (p *process) workerOptions(fatal chan<- error) worker.Options {
+	return worker.Options{Identity: p.role.identity,
+		WorkerStopTimeout: stopTimeout, OnFatalError: func(err error) { fatal <- err },
+		DisableWorkflowWorker:            !p.role.workflows,
+		Interceptors:                     []interceptor.WorkerInterceptor{&stageLogging{}},
+		MaxConcurrentWorkflowTaskPollers: workflowPollers, MaxConcurrentActivityTaskPollers: activityPollers,
+		MaxHeartbeatThrottleInterval: heartbeatThrottle}
+}
+
 // Exit codes.
 const (
 	exitConfig  = 2 // bad flags, environment or policy: fix and restart
@@ -42,6 +52,14 @@ const (
 
 // stopTimeout is how long running activities get to finish on shutdown.
 const stopTimeout = 10 * time.Second
+
+// heartbeatThrottle: the most a role waits between sending a running
+// stage's heartbeats to the server. The SDK's default sends them only every
+// 0.8 × the heartbeat timeout (16 of 20 s), so a history or PostgreSQL
+// restart of more than 4 s at the wrong moment timed out the attempt of a
+// worker that was alive (the soak's one rolled-back release in 378, issue
+// 27); at 5 s it takes a 15 s outage.
+const heartbeatThrottle = 5 * time.Second
 
 // process is one configured role, ready to connect.
 type process struct {
@@ -173,11 +191,7 @@ func (p *process) run(ctx context.Context) error {
 	}
 	defer stopMetrics()
 	fatal := make(chan error, 1)
-	w := worker.New(c, p.role.queue, worker.Options{Identity: p.role.identity,
-		WorkerStopTimeout: stopTimeout, OnFatalError: func(err error) { fatal <- err },
-		DisableWorkflowWorker:            !p.role.workflows,
-		Interceptors:                     []interceptor.WorkerInterceptor{&stageLogging{}},
-		MaxConcurrentWorkflowTaskPollers: workflowPollers, MaxConcurrentActivityTaskPollers: activityPollers})
+	w := worker.New(c, p.role.queue, p.workerOptions(fatal))
 	p.role.register(w)
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker on %s: %w", p.role.queue, err)

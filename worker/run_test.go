@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/foureyes/foureyes/config"
+	"github.com/foureyes/foureyes/workflows"
 )
 
 func repoFile(t *testing.T, rel string) string {
@@ -91,4 +92,16 @@ func TestUnreachableTemporalExits1(t *testing.T) {
 	code, _, stderr := runWith(ctx, newTestKeys(t).env(t, "build", "TEMPORAL_ADDRESS", "127.0.0.1:1"), "-role", "build")
 	assert.Equal(t, exitRuntime, code)
 	assert.Contains(t, stderr, "worker: role build: connect to Temporal at 127.0.0.1:1")
+}
+
+// A stage's heartbeats reach the server several times per heartbeat
+// timeout, so a short server or database restart does not time out the
+// attempt of a role that is alive (the SDK's default sends one per 0.8 ×
+// the timeout).
+func TestStageHeartbeatsOutliveAShortOutage(t *testing.T) {
+	p := &process{role: &role{identity: "deploy-worker"}}
+	opts := p.workerOptions(make(chan error, 1))
+	require.Positive(t, opts.MaxHeartbeatThrottleInterval, "the SDK's default throttle: one heartbeat per 16 of 20 s")
+	assert.LessOrEqual(t, 4*opts.MaxHeartbeatThrottleInterval, workflows.StageHeartbeatTimeout,
+		"at least four heartbeats per stage heartbeat timeout")
 }

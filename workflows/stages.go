@@ -17,6 +17,11 @@ import (
 	"github.com/foureyes/foureyes/policy"
 )
 
+// StageHeartbeatTimeout: a stage whose worker sent no heartbeat for this
+// long is retried elsewhere (the roles send them often enough, worker's
+// heartbeatThrottle).
+const StageHeartbeatTimeout = 20 * time.Second
+
 // stageOptions: each duty runs on its own role's queue. Build and review are
 // retried; deploy runs its command at most once per release (a retry resumes
 // it), heartbeats, and waits for its cancellation so that rollback never
@@ -26,7 +31,7 @@ func stageOptions(queue string) workflow.ActivityOptions {
 	o := workflow.ActivityOptions{
 		TaskQueue:           queue,
 		StartToCloseTimeout: 30 * time.Minute,
-		HeartbeatTimeout:    20 * time.Second,
+		HeartbeatTimeout:    StageHeartbeatTimeout,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval: time.Second, BackoffCoefficient: 2,
 			MaximumInterval: 30 * time.Second, MaximumAttempts: 5,
