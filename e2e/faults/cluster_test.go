@@ -25,18 +25,7 @@ func TestClusterFaults(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts PostgreSQL, four Temporal services and the roles")
 	}
-	if _, err := devstack.PostgresBin(); err != nil {
-		t.Fatalf("the cluster fault suite needs PostgreSQL: %v", err)
-	}
-	api := slackrec.New(t)
-	s, err := startStack(api.URL(), true)
-	if s != nil {
-		s.slack = api
-		t.Cleanup(func() { s.stop(t) })
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := startClusterStack(t, "the cluster fault suite")
 	clusterFaults(t, s)
 }
 
@@ -72,4 +61,24 @@ func (f *faultRun) crash(ctx context.Context, target string, wait time.Duration)
 	flt := fault{target: target, at: time.Now()}
 	flt.down, flt.restartErr = f.s.Local.Cluster.Crash(context.Background(), target)
 	f.record(flt)
+}
+
+// startClusterStack starts the cluster (PostgreSQL, four Temporal services,
+// mTLS) with the roles and a recording Slack, stopped when t ends; what
+// names the suite in the error when PostgreSQL is missing.
+func startClusterStack(t *testing.T, what string) *stackT {
+	t.Helper()
+	if _, err := devstack.PostgresBin(); err != nil {
+		t.Fatalf("%s needs PostgreSQL: %v", what, err)
+	}
+	api := slackrec.New(t)
+	s, err := startStack(api.URL(), true)
+	if s != nil {
+		s.slack = api
+		t.Cleanup(func() { s.stop(t) })
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

@@ -535,11 +535,7 @@ func strictHeads() bool { return os.Getenv("FOUREYES_FAULT_STRICT_HEADS") == "1"
 // It returns the trail to check (the replayed one when it ends on the
 // result's head, else the first) and the replayed one, for the diagnosis.
 func (f *faultRun) replayedTrail(ctx context.Context, r *release, first []audit.Entry, tl *tally) (check, replayed []audit.Entry) {
-	f.procs.Lock()
-	_ = f.s.Local.Roles[config.RoleOrchestrator].Stop()
-	_, err := f.s.Local.StartRole(context.Background(), config.RoleOrchestrator)
-	f.procs.Unlock()
-	if err != nil {
+	if err := f.restartOrchestrator(); err != nil {
 		return first, nil
 	}
 	entries, err := f.s.Trail(ctx, r.id)
@@ -632,4 +628,14 @@ func (f *faultRun) whereIs(id string) string {
 		s += fmt.Sprintf(", result %s (%s)", st.Result.Status, st.Result.Reason)
 	}
 	return s
+}
+
+// restartOrchestrator stops and starts the orchestrator: every trail it
+// answers afterwards is a replay of history.
+func (f *faultRun) restartOrchestrator() error {
+	f.procs.Lock()
+	defer f.procs.Unlock()
+	_ = f.s.Local.Roles[config.RoleOrchestrator].Stop()
+	_, err := f.s.Local.StartRole(context.Background(), config.RoleOrchestrator)
+	return err
 }

@@ -14,10 +14,8 @@ import (
 	"go.temporal.io/api/enums/v1"
 
 	"github.com/foureyes/foureyes/config"
-	"github.com/foureyes/foureyes/internal/devstack"
 	"github.com/foureyes/foureyes/internal/figures"
 	"github.com/foureyes/foureyes/internal/procstat"
-	"github.com/foureyes/foureyes/internal/slackrec"
 )
 
 // TestSoak holds FOUREYES_SOAK_RELEASES releases (CI: 30; `make soak`:
@@ -43,18 +41,7 @@ func TestSoak(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts PostgreSQL, four Temporal services and the roles")
 	}
-	if _, err := devstack.PostgresBin(); err != nil {
-		t.Fatalf("the soak needs PostgreSQL: %v", err)
-	}
-	api := slackrec.New(t)
-	s, err := startStack(api.URL(), true)
-	if s != nil {
-		s.slack = api
-		t.Cleanup(func() { s.stop(t) })
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := startClusterStack(t, "the soak")
 	seed := uint64(knob("FOUREYES_FAULT_SEED", int(time.Now().UnixNano()%1e6)))
 	t.Logf("seed %d (FOUREYES_FAULT_SEED=%d reproduces the fault schedule)", seed, seed)
 	sk := &soak{f: newFaultRun(s, seed), total: knob("FOUREYES_SOAK_RELEASES", 30), killed: soakRoles()}
@@ -283,11 +270,7 @@ func (sk *soak) report(t *testing.T) {
 		rssEnd = sk.rss()
 	default:
 	}
-	f.procs.Lock()
-	_ = f.s.Local.Roles[config.RoleOrchestrator].Stop()
-	_, err := f.s.Local.StartRole(context.Background(), config.RoleOrchestrator)
-	f.procs.Unlock()
-	if err != nil {
+	if err := f.restartOrchestrator(); err != nil {
 		t.Fatalf("restarting the orchestrator: %v", err)
 	}
 	var tl tally

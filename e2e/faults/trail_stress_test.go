@@ -17,10 +17,7 @@ import (
 	historypb "go.temporal.io/api/history/v1"
 
 	"github.com/foureyes/foureyes/audit"
-	"github.com/foureyes/foureyes/config"
-	"github.com/foureyes/foureyes/internal/devstack"
 	"github.com/foureyes/foureyes/internal/figures"
-	"github.com/foureyes/foureyes/internal/slackrec"
 )
 
 // TestTrailStress hunts issue 27: a release whose trail, replayed from
@@ -41,18 +38,7 @@ func TestTrailStress(t *testing.T) {
 	if testing.Short() || os.Getenv("FOUREYES_TRAIL_STRESS") != "1" {
 		t.Skip("FOUREYES_TRAIL_STRESS=1 runs the trail stress on the cluster (minutes)")
 	}
-	if _, err := devstack.PostgresBin(); err != nil {
-		t.Fatalf("the trail stress needs PostgreSQL: %v", err)
-	}
-	api := slackrec.New(t)
-	s, err := startStack(api.URL(), true)
-	if s != nil {
-		s.slack = api
-		t.Cleanup(func() { s.stop(t) })
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := startClusterStack(t, "the trail stress")
 	seed := uint64(knob("FOUREYES_FAULT_SEED", int(time.Now().UnixNano()%1e6)))
 	t.Logf("seed %d (FOUREYES_FAULT_SEED=%d reproduces the schedule)", seed, seed)
 	st := &trailStress{f: newFaultRun(s, seed), crashes: knob("FOUREYES_TRAIL_STRESS_CRASHES", 200)}
@@ -142,11 +128,7 @@ func (st *trailStress) report(t *testing.T) {
 			first[r.id] = st.trail(r.id)
 		}
 	}
-	f.procs.Lock()
-	_ = f.s.Local.Roles[config.RoleOrchestrator].Stop()
-	_, err := f.s.Local.StartRole(context.Background(), config.RoleOrchestrator)
-	f.procs.Unlock()
-	if err != nil {
+	if err := f.restartOrchestrator(); err != nil {
 		t.Fatalf("restarting the orchestrator: %v", err)
 	}
 	var tl tally
