@@ -2,6 +2,9 @@ package workflows
 
 import (
 	"strings"
+	"time"
+
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/foureyes/foureyes/api"
 )
@@ -36,4 +39,31 @@ func filterKind(kinds []string, kind string) []string {
 		}
 	}
 	return out
+}
+
+// A release waits for every notice in flight before it closes, not only the
+// last: the approved approval gate's outcome notice, sent from a coroutine,
+// still taking its time when the release ends, is sent.
+func (s *ReleaseSuite) TestEveryNoticeIsSentBeforeTheReleaseEnds() {
+	s.roles.noticeDelay = slowApprovalOutcome
+	s.approveAll()
+	s.Equal(api.StatusDeployed, s.run().Status)
+	s.Contains(s.noticeLines(), "outcome/approval/gate approved")
+}
+
+// Before versionAllNoticesSent only the last notice was waited for: the
+// slow one was dropped with the closed workflow.
+func (s *ReleaseSuite) TestOnlyTheLastNoticeWasWaitedForBeforeAllNoticesSent() {
+	s.env.OnGetVersion(changeRelease, workflow.DefaultVersion, latestRelease).Return(workflow.Version(versionLeanVisibility))
+	s.roles.noticeDelay = slowApprovalOutcome
+	s.approveAll()
+	s.Equal(api.StatusDeployed, s.run().Status)
+	s.NotContains(s.noticeLines(), "outcome/approval/gate approved")
+}
+
+func slowApprovalOutcome(n api.Notification) time.Duration {
+	if n.Kind == api.NotifyOutcome && n.Gate == "approval" && n.Detail == "gate approved" {
+		return 300 * time.Millisecond
+	}
+	return 0
 }

@@ -43,8 +43,8 @@ func (v view) notification(kind string, g *gate, detail string) api.Notification
 	return n
 }
 
-// notify sends a notification without waiting for it. The last one sent is
-// kept so that the release can wait for its outcome message before it ends.
+// notify sends a notification without waiting for it. Each is kept so that
+// the release can wait for its messages before it ends.
 func (h *handles) notify(ctx workflow.Context, n api.Notification) workflow.Future {
 	opts := notifyOptions
 	opts.Summary = "notify " + n.Kind
@@ -53,7 +53,7 @@ func (h *handles) notify(ctx workflow.Context, n api.Notification) workflow.Futu
 	}
 	actx := workflow.WithActivityOptions(ctx, opts)
 	f := workflow.ExecuteActivity(actx, approvalRole.Notify, n)
-	h.lastNotice = f
+	h.notices = append(h.notices, f)
 	return f
 }
 
@@ -89,11 +89,28 @@ func (r *release) prompt(ctx workflow.Context, g *gate) {
 	})
 }
 
-// flushNotices waits (bounded) for the last notification, so the outcome
-// message is sent before the workflow closes and cancels pending activities.
-func (h *handles) flushNotices(ctx workflow.Context) {
-	if h.lastNotice == nil {
+// flushNotices waits (bounded) for the notifications in flight, so that
+// they are sent before the workflow closes: a closed workflow's activity
+// task that no worker took yet is dropped. From versionAllNoticesSent it
+// waits for all of them (an approved gate's outcome notice, sent from a
+// coroutine, could still be queued when the release ended); before, only
+// for the last one.
+func (h *handles) flushNotices(ctx workflow.Context, all bool) {
+	if len(h.notices) == 0 {
 		return
 	}
-	_, _ = workflow.AwaitWithTimeout(ctx, 2*time.Minute, h.lastNotice.IsReady)
+	pending := h.notices[len(h.notices)-1:]
+	if all {
+		pending = h.notices
+	}
+	_, _ = workflow.AwaitWithTimeout(ctx, 2*time.Minute, func() bool { return allReady(pending) })
+}
+
+func allReady(fs []workflow.Future) bool {
+	for _, f := range fs {
+		if !f.IsReady() {
+			return false
+		}
+	}
+	return true
 }

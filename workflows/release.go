@@ -238,6 +238,6 @@ func (r *release) finish(ctx workflow.Context, e ending) api.ReleaseResult {
 	view{r}.publishNow(ctx)
 	r.meter().release(ctx, r.progress.since, e.status, e.reason)
 	r.rt.notify(ctx, view{r}.notification(api.NotifyOutcome, r.gates.current, e.reason))
-	r.rt.flushNotices(ctx)
+	r.rt.flushNotices(ctx, r.version >= versionAllNoticesSent)
 	return res
 }

@@ -91,13 +91,13 @@ func (t *trail) add(e audit.Entry, release string, now time.Time) (audit.Entry, 
 }
 
 // handles are the release's runtime handles: how to stop the running
-// stage, the last notice in flight, whether the state awaits publishing,
+// stage, the notices sent, whether the state awaits publishing,
 // and the decisions an Update validator just verified. A replay rebuilds
 // each; none is part of what the release is.
 type handles struct {
-	stopStage  workflow.CancelFunc
-	lastNotice workflow.Future
-	dirty      bool
+	stopStage workflow.CancelFunc
+	notices   []workflow.Future // every notice sent, in order
+	dirty     bool
 	// validated holds decisions the decide validator just verified, by
 	// envelope bytes, for the handler that runs right after it in the same
 	// task: one signature check per decision. On replay validators do not

@@ -56,8 +56,15 @@ const (
 	// every published state change that differed was upserted
 	// (docs/benchmarks.md, issue 26).
 	versionLeanVisibility = 6
+	// versionAllNoticesSent: before it closes, a release waits (at most two
+	// minutes) for every notice in flight, not only the last: an approved
+	// gate's outcome notice, sent from a coroutine after the next stage's
+	// first command, could still be queued when the release ended, and a
+	// closed workflow's untaken activity task is dropped (the Slack message
+	// kept saying "awaiting").
+	versionAllNoticesSent = 10
 	// latestRelease is the version new releases take: the newest.
-	latestRelease = versionLeanVisibility
+	latestRelease = versionAllNoticesSent
 )
 
 // ErrTypeBelowFloor is the type of the error a release below versionFloor
