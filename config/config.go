@@ -18,20 +18,22 @@ import (
 	"strings"
 	"time"
 
+	"github.com/foureyes/foureyes/formats/authzconfig"
 	"github.com/sethvargo/go-envconfig"
 )
 
-// Roles.
+// The worker roles: the names the server's authorization config gives
+// them (one list, in formats/authzconfig).
 const (
-	RoleOrchestrator = "orchestrator"
-	RoleBuild        = "build"
-	RoleReview       = "review"
-	RoleApproval     = "approval"
-	RoleDeploy       = "deploy"
+	RoleOrchestrator = authzconfig.RoleOrchestrator
+	RoleBuild        = authzconfig.RoleBuild
+	RoleReview       = authzconfig.RoleReview
+	RoleApproval     = authzconfig.RoleApproval
+	RoleDeploy       = authzconfig.RoleDeploy
 )
 
 // Roles lists every role, orchestrator first.
-var Roles = []string{RoleOrchestrator, RoleBuild, RoleReview, RoleApproval, RoleDeploy}
+var Roles = authzconfig.WorkerRoles
 
 // Orchestrator is the orchestrator's configuration (FOUREYES_ORCHESTRATOR_*).
 // Its only secret is its signing key, which seals audit chains.
