@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/attest"
@@ -159,7 +160,11 @@ func (s *ReleaseSuite) TestDeployWithoutReceiptRollsBack() {
 	s.Equal(1, s.roles.rollbacks)
 }
 
-func (s *ReleaseSuite) TestDeployGetsTheWholeSignedBundle() {
+// TestDeployGetsTheBundleItJudges: since versionLeanHistory Deploy carries
+// the signed facts its caller's history does not hold (provenance, review),
+// once; decisions the deploy role reads from the run's Updates, so neither
+// they nor a bundle for Verify travel again.
+func (s *ReleaseSuite) TestDeployGetsTheBundleItJudges() {
 	s.approveAll()
 	s.Equal(api.StatusDeployed, s.run().Status)
 	s.Require().Len(s.roles.bundles, 1)
@@ -167,10 +172,26 @@ func (s *ReleaseSuite) TestDeployGetsTheWholeSignedBundle() {
 	s.Require().NotNil(b)
 	s.NotEmpty(b.Provenance)
 	s.NotEmpty(b.Review)
-	s.Len(b.Decisions, 3, "bob, carol and dave")
+	s.Empty(b.Decisions, "the deploy role reads them from the run's history")
+	s.Require().Len(s.roles.verifies, 1)
+	s.Nil(s.roles.verifies[0].Bundle, "Verify judges nothing from a bundle")
+	s.Len(s.entries(audit.EventDecision), 3, "bob, carol and dave")
 	for _, e := range s.entries(audit.EventDecision) {
 		s.NotEmpty(e.Envelope, "accepted decisions carry their envelope")
 	}
+}
+
+// TestDeployGetsTheWholeBundleBeforeLeanHistory: a release of an older
+// version replays as it ran, every step carrying every signed fact.
+func (s *ReleaseSuite) TestDeployGetsTheWholeBundleBeforeLeanHistory() {
+	s.env.OnGetVersion(changeRelease, workflow.DefaultVersion, latestRelease).Return(workflow.Version(versionLeanVisibility))
+	s.approveAll()
+	s.Equal(api.StatusDeployed, s.run().Status)
+	s.Require().Len(s.roles.bundles, 1)
+	s.Len(s.roles.bundles[0].Decisions, 3, "bob, carol and dave")
+	s.Require().Len(s.roles.verifies, 1)
+	s.Require().NotNil(s.roles.verifies[0].Bundle)
+	s.Len(s.roles.verifies[0].Bundle.Decisions, 3)
 }
 
 func (s *ReleaseSuite) TestForgedCancelSignalIsRefused() {

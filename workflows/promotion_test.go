@@ -250,7 +250,7 @@ func (s *ReleaseSuite) TestEmergencyNeedsTwoPeopleAndAFollowUp() {
 	s.Equal("you signed an earlier gate", s.outcome("f0").Reason)
 	s.Equal("you declared this release an emergency", s.outcome("a0").Reason)
 	s.Equal(1, s.roles.deploys)
-	s.NotEmpty(s.roles.bundles[0].Emergency, "the deploy role gets the signed declaration")
+	s.Empty(s.roles.bundles[0].Emergency, "the deploy role reads the signed declaration from the run's start request")
 	s.Len(s.entries(audit.EventEmergency), 1)
 	var channels []string
 	prompts := 0

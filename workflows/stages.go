@@ -73,8 +73,14 @@ func (r *release) loadPolicy(ctx workflow.Context) error {
 	var snap policy.Snapshot
 	opts := workflow.ActivityOptions{TaskQueue: api.QueueOrchestrator, StartToCloseTimeout: time.Minute,
 		RetryPolicy: &temporal.RetryPolicy{MaximumAttempts: 3}, Summary: "load and pin the policy"}
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts),
-		policyRole.LoadPolicy).Get(ctx, &snap)
+	actx := workflow.WithActivityOptions(ctx, opts)
+	var err error
+	if r.version < versionLeanHistory {
+		// by name: these releases scheduled it without an input
+		err = workflow.ExecuteActivity(actx, api.ActivityLoadPolicy).Get(ctx, &snap)
+	} else {
+		snap, err = call(actx, policyRole.LoadPolicy, api.LoadPolicyInput{Gzip: true})
+	}
 	if err != nil {
 		return err
 	}
@@ -137,17 +143,24 @@ func (r *release) review(ctx workflow.Context) (passed bool, err error) {
 	return res.Passed, nil
 }
 
-// deployInput is what the deploy role is handed: the release, and the
-// signed statements it judges before it runs anything.
-func (r *release) deployInput() api.DeployInput {
+// deployInput is what the deploy role is handed for step s: the release,
+// and, for Deploy, the signed statements it judges before it runs anything
+// that its caller's history does not hold (versionLeanHistory; before it,
+// every step carried every signed fact).
+func (r *release) deployInput(s deployStep) api.DeployInput {
 	in := api.DeployInput{ReleaseID: r.id, Service: r.req.Service,
 		Environment: r.req.Environment, Commit: r.src.commitSHA(),
 		ArtifactRef: r.artifact.ArtifactRef, Digest: r.artifact.Digest,
-		PolicyHash: r.pin.hash, Promotes: promotes(r.req), RunID: r.pin.run,
-		Bundle: &api.Bundle{Provenance: r.artifact.Provenance, Review: r.evidence.review,
-			Decisions: r.evidence.decisions}}
-	if r.emergency.on() {
-		in.Bundle.Emergency = r.req.Emergency
+		PolicyHash: r.pin.hash, Promotes: promotes(r.req), RunID: r.pin.run}
+	switch {
+	case r.version < versionLeanHistory:
+		in.Bundle = &api.Bundle{Provenance: r.artifact.Provenance, Review: r.evidence.review,
+			Decisions: r.evidence.decisions}
+		if r.emergency.on() {
+			in.Bundle.Emergency = r.req.Emergency
+		}
+	case s.name == api.ActivityDeploy:
+		in.Bundle = &api.Bundle{Provenance: r.artifact.Provenance, Review: r.evidence.review}
 	}
 	return in
 }
@@ -180,7 +193,7 @@ func (r *release) trustStep(s deployStep, res api.StepResult, err error) (api.St
 
 // step runs deploy or verify and records it under the deploy stage.
 func (r *release) step(ctx workflow.Context, s deployStep, summary string) (api.StepResult, error) {
-	res, err := runStage(ctx, r.rt, api.QueueDeploy, summary, s.activity, r.deployInput())
+	res, err := runStage(ctx, r.rt, api.QueueDeploy, summary, s.activity, r.deployInput(s))
 	res, err = r.trustStep(s, res, err)
 	e := audit.Entry{Type: s.event, Stage: api.StageDeploy, Executor: res.Executor, Outcome: "ok", Detail: res.Output,
 		Envelope: json.RawMessage(res.Receipt)}
@@ -205,7 +218,7 @@ func (r *release) rollback(ctx workflow.Context, why string, failedVerify attest
 	opts := stageOptions(api.QueueDeploy)
 	opts.RetryPolicy.MaximumAttempts = 10
 	opts.Summary = fmt.Sprintf("deploy: roll back %s in %s", r.req.Service, r.req.Environment)
-	in := r.deployInput()
+	in := r.deployInput(stepRollback)
 	in.FailedVerify = failedVerify
 	res, err := call(workflow.WithActivityOptions(dctx, opts), stepRollback.activity, in)
 	res, err = r.trustStep(stepRollback, res, err)

@@ -56,8 +56,16 @@ const (
 	// every published state change that differed was upserted
 	// (docs/benchmarks.md, issue 26).
 	versionLeanVisibility = 6
+	// versionLeanHistory: each signed fact travels to the role that reads
+	// it once. Deploy gets the bundle the deploy role judges (provenance and
+	// review; it reads decisions, cancels and the emergency declaration from
+	// the calling run's own history), Verify and Rollback get none (they
+	// judge nothing from it). Before it, every deploy step carried the whole
+	// bundle, decisions and emergency statement included (docs/benchmarks.md,
+	// issue 26).
+	versionLeanHistory = 7
 	// latestRelease is the version new releases take: the newest.
-	latestRelease = versionLeanVisibility
+	latestRelease = versionLeanHistory
 )
 
 // ErrTypeBelowFloor is the type of the error a release below versionFloor

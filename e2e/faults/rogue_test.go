@@ -285,7 +285,7 @@ func (a *attackRun) pinRoguePolicy(ctx context.Context, t *testing.T, content []
 	rogueHash := policy.HashBytes(content)
 	w := worker.New(a.s.Client, api.QueueOrchestrator, worker.Options{Identity: "mallory@rogue",
 		DisableWorkflowWorker: true, MaxConcurrentActivityTaskPollers: 16})
-	w.RegisterActivityWithOptions(func(context.Context) (policy.Snapshot, error) {
+	w.RegisterActivityWithOptions(func(context.Context, api.LoadPolicyInput) (policy.Snapshot, error) {
 		return policy.Snapshot{Content: content, Path: a.s.Local.PolicyFile(), Hash: a.hash}, nil
 	}, activity.RegisterOptions{Name: api.ActivityLoadPolicy})
 	if err := w.Start(); err != nil {
