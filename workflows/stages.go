@@ -143,24 +143,22 @@ func (r *release) review(ctx workflow.Context) (passed bool, err error) {
 	return res.Passed, nil
 }
 
-// deployInput is what the deploy role is handed for step s: the release,
-// and, for Deploy, the signed statements it judges before it runs anything
-// that its caller's history does not hold (versionLeanHistory; before it,
-// every step carried every signed fact).
-func (r *release) deployInput(s deployStep) api.DeployInput {
+// deployInput is what the deploy role is handed: the release. Before
+// versionLeanHistory it also carried every signed fact of the release (the
+// bundle); since, the deploy role reads them from this run's own history,
+// where the Build and Review results and the decide Updates already hold
+// them, so that no signed fact travels twice.
+func (r *release) deployInput() api.DeployInput {
 	in := api.DeployInput{ReleaseID: r.id, Service: r.req.Service,
 		Environment: r.req.Environment, Commit: r.src.commitSHA(),
 		ArtifactRef: r.artifact.ArtifactRef, Digest: r.artifact.Digest,
 		PolicyHash: r.pin.hash, Promotes: promotes(r.req), RunID: r.pin.run}
-	switch {
-	case r.version < versionLeanHistory:
+	if r.version < versionLeanHistory {
 		in.Bundle = &api.Bundle{Provenance: r.artifact.Provenance, Review: r.evidence.review,
 			Decisions: r.evidence.decisions}
 		if r.emergency.on() {
 			in.Bundle.Emergency = r.req.Emergency
 		}
-	case s.name == api.ActivityDeploy:
-		in.Bundle = &api.Bundle{Provenance: r.artifact.Provenance, Review: r.evidence.review}
 	}
 	return in
 }
@@ -193,7 +191,7 @@ func (r *release) trustStep(s deployStep, res api.StepResult, err error) (api.St
 
 // step runs deploy or verify and records it under the deploy stage.
 func (r *release) step(ctx workflow.Context, s deployStep, summary string) (api.StepResult, error) {
-	res, err := runStage(ctx, r.rt, api.QueueDeploy, summary, s.activity, r.deployInput(s))
+	res, err := runStage(ctx, r.rt, api.QueueDeploy, summary, s.activity, r.deployInput())
 	res, err = r.trustStep(s, res, err)
 	e := audit.Entry{Type: s.event, Stage: api.StageDeploy, Executor: res.Executor, Outcome: "ok", Detail: res.Output,
 		Envelope: json.RawMessage(res.Receipt)}
@@ -218,7 +216,7 @@ func (r *release) rollback(ctx workflow.Context, why string, failedVerify attest
 	opts := stageOptions(api.QueueDeploy)
 	opts.RetryPolicy.MaximumAttempts = 10
 	opts.Summary = fmt.Sprintf("deploy: roll back %s in %s", r.req.Service, r.req.Environment)
-	in := r.deployInput(stepRollback)
+	in := r.deployInput()
 	in.FailedVerify = failedVerify
 	res, err := call(workflow.WithActivityOptions(dctx, opts), stepRollback.activity, in)
 	res, err = r.trustStep(stepRollback, res, err)

@@ -56,13 +56,14 @@ const (
 	// every published state change that differed was upserted
 	// (docs/benchmarks.md, issue 26).
 	versionLeanVisibility = 6
-	// versionLeanHistory: each signed fact travels to the role that reads
-	// it once. Deploy gets the bundle the deploy role judges (provenance and
-	// review; it reads decisions, cancels and the emergency declaration from
-	// the calling run's own history), Verify and Rollback get none (they
-	// judge nothing from it). Before it, every deploy step carried the whole
-	// bundle, decisions and emergency statement included (docs/benchmarks.md,
-	// issue 26).
+	// versionLeanHistory: each signed fact is in the history once. The
+	// deploy steps carry no bundle: the deploy role reads the provenance,
+	// review, decisions, cancels and emergency declaration from the calling
+	// run's own history (the Build and Review results, the start request,
+	// the Updates), as it already did for all but the first two. The pinned
+	// policy comes gzip-compressed (LoadPolicyInput.Gzip). Before it, every
+	// deploy step carried the whole bundle and the policy came as it is
+	// (docs/benchmarks.md, issue 26).
 	versionLeanHistory = 7
 	// latestRelease is the version new releases take: the newest.
 	latestRelease = versionLeanHistory

@@ -69,7 +69,7 @@ func (a *attackRun) rogueDeploy(ctx context.Context, t *testing.T) {
 		name   string
 		bundle *api.Bundle
 		reason string
-	}{{"no bundle", nil, "no bundle"}, {"the bundle of a deployed release", bundle, "), not a release"}} {
+	}{{"no bundle", nil, "), not a release"}, {"the bundle of a deployed release", bundle, "), not a release"}} {
 		a.attempt(t, "rogue Deploy", "Deploy of a real artifact for a made-up release, "+b.name, func() error {
 			id := releaseID("rogue")
 			a.aim(id)
