@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/foureyes/foureyes/api"
+	"github.com/foureyes/foureyes/attest"
 	"github.com/foureyes/foureyes/judge"
 )
 
@@ -27,6 +28,13 @@ type Caller struct {
 	ID, RunID, Type string
 	Request         api.ReleaseRequest
 	Requests        []judge.Request
+	// Provenance and Review are the build role's signed provenance and the
+	// review role's signed verdict as their activities completed in the
+	// run's history (the last completion of each); a promotion's
+	// provenance is the promoted release's, from its start request.
+	Provenance, Review attest.Envelope
+
+	scheduled map[int64]string // Build and Review tasks by scheduled event id
 }
 
 // CallerReader reads the calling run; the deploy role's default reads the
@@ -148,9 +156,16 @@ func deployAnswer(what string, err error) error {
 func (c *Caller) take(dc converter.DataConverter, ev *historypb.HistoryEvent) error {
 	if a := ev.GetWorkflowExecutionStartedEventAttributes(); a != nil {
 		if p := a.GetInput().GetPayloads(); len(p) > 0 {
-			return dc.FromPayload(p[0], &c.Request)
+			err := dc.FromPayload(p[0], &c.Request)
+			if c.Request.Promotes != nil {
+				c.Provenance = c.Request.Promotes.Provenance
+			}
+			return err
 		}
 		return errors.New("a release started without a request")
+	}
+	if done, err := c.takeStage(dc, ev); done || err != nil {
+		return err
 	}
 	u := ev.GetWorkflowExecutionUpdateAcceptedEventAttributes().GetAcceptedRequest().GetInput()
 	if name := u.GetName(); name == api.UpdateDecide || name == api.UpdateCancel {
@@ -163,6 +178,40 @@ func (c *Caller) take(dc converter.DataConverter, ev *historypb.HistoryEvent) er
 		c.Requests = append(c.Requests, judge.Request{Kind: name, Envelope: req.Envelope})
 	}
 	return nil
+}
+
+// takeStage keeps the signed statement of a completed Build or Review.
+func (c *Caller) takeStage(dc converter.DataConverter, ev *historypb.HistoryEvent) (bool, error) {
+	if a := ev.GetActivityTaskScheduledEventAttributes(); a != nil {
+		if n := a.GetActivityType().GetName(); n == api.ActivityBuild || n == api.ActivityReview {
+			if c.scheduled == nil {
+				c.scheduled = map[int64]string{}
+			}
+			c.scheduled[ev.GetEventId()] = n
+		}
+		return true, nil
+	}
+	a := ev.GetActivityTaskCompletedEventAttributes()
+	if a == nil {
+		return false, nil
+	}
+	p := a.GetResult().GetPayloads()
+	if len(p) == 0 {
+		return true, nil
+	}
+	switch c.scheduled[a.GetScheduledEventId()] {
+	case api.ActivityBuild:
+		var res api.BuildResult
+		err := dc.FromPayload(p[0], &res)
+		c.Provenance = res.Provenance
+		return true, err
+	case api.ActivityReview:
+		var res api.ReviewResult
+		err := dc.FromPayload(p[0], &res)
+		c.Review = res.Attestation
+		return true, err
+	}
+	return true, nil
 }
 
 // release is the run as the judge knows it, once it is established that

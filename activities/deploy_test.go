@@ -45,8 +45,9 @@ const testRunID = "default-test-run-id" // the SDK test environment's run: recei
 
 // testCaller plays the server's part: the release that called is the one
 // the deploy input names, started for its service and environment by
-// rita, and its history holds the bundle's decisions as decide Updates
-// (its emergency as its request's). editCaller, when set, changes it.
+// rita, and its history holds the bundle's provenance and review as its
+// Build and Review results and its decisions as decide Updates (its
+// emergency as its request's). editCaller, when set, changes it.
 func (f *deployFixture) testCaller(ctx context.Context) (Caller, error) {
 	return testCaller(ctx, f.editCaller)
 }
@@ -63,6 +64,7 @@ func testCaller(ctx context.Context, edit func(*Caller)) (Caller, error) {
 		c.Request.Promotes = &api.Promotion{Release: in.Promotes}
 	}
 	if in.Bundle != nil {
+		c.Provenance, c.Review = in.Bundle.Provenance, in.Bundle.Review
 		c.Request.Emergency = in.Bundle.Emergency
 		for _, d := range in.Bundle.Decisions {
 			c.Requests = append(c.Requests, judge.Request{Kind: api.UpdateDecide, Envelope: d})

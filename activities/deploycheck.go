@@ -37,9 +37,6 @@ func (a *DeployActivities) checkAllowed(ctx context.Context, in api.DeployInput)
 // judgeDeploy establishes that the caller is the release the input names,
 // gathers the evidence and asks the judge.
 func (a *DeployActivities) judgeDeploy(ctx context.Context, in api.DeployInput, now time.Time) error {
-	if in.Bundle == nil {
-		return errors.New("no bundle: nothing signed vouches for this release")
-	}
 	j, err := a.judge(in.PolicyHash)
 	if err != nil {
 		return err
@@ -71,12 +68,15 @@ func (a *DeployActivities) calledBy(ctx context.Context, in api.DeployInput) (ju
 	return rel, c, err
 }
 
-// evidence is what the deploy rests on: the calling run's request and
-// requests, the signed provenance and review, and this role's own records
-// of what runs here and in the environment a promotion rule requires.
+// evidence is what the deploy rests on, all of it from the calling run's
+// history, none from the input: its request and requests, the signed
+// provenance and review its Build and Review completed with, and this
+// role's own records of what runs here and in the environment a promotion
+// rule requires. A bundle in the input (releases before v7 of the Release
+// workflow send one) is not read: the run's history holds the same.
 func (a *DeployActivities) evidence(in api.DeployInput, c Caller, pol *policy.Policy) (judge.Evidence, error) {
 	ev := judge.Evidence{Request: claimOf(c.Request), Emergency: c.Request.Emergency,
-		Provenance: in.Bundle.Provenance, Review: in.Bundle.Review, Requests: c.Requests}
+		Provenance: c.Provenance, Review: c.Review, Requests: c.Requests}
 	cur, err := readState(a.statePath(in))
 	if err != nil {
 		return ev, err

@@ -71,7 +71,8 @@ func refusals() map[string]refusal {
 	other := strings.Repeat("e", 64)
 	noEdit := func(*attest.Decision) {}
 	return map[string]refusal{
-		"nil bundle": {func(_ *testing.T, _ *deployFixture, in *api.DeployInput) { in.Bundle = nil }, "no bundle"},
+		"a history without Build and Review results": {func(_ *testing.T, _ *deployFixture, in *api.DeployInput) { in.Bundle = nil },
+			"build provenance: unsigned"},
 		"unsigned provenance": {func(_ *testing.T, _ *deployFixture, in *api.DeployInput) { in.Bundle.Provenance = nil },
 			"build provenance: unsigned"},
 		"provenance signed with the review role's key": {func(t *testing.T, _ *deployFixture, in *api.DeployInput) {

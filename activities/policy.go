@@ -33,7 +33,9 @@ type PolicyActivities struct {
 // claim another file's hash). The file is still checked here, so that a bad
 // policy fails with its file and field, non-retryably: retrying cannot fix
 // the file. A policy without every role's key could verify nothing.
-func (a *PolicyActivities) LoadPolicy(ctx context.Context) (policy.Snapshot, error) {
+// A release that asks for it gets the bytes gzip-compressed (in.Gzip; an
+// older release asks nothing and gets them as they are).
+func (a *PolicyActivities) LoadPolicy(ctx context.Context, in api.LoadPolicyInput) (policy.Snapshot, error) {
 	l, err := a.cache.load(a.PolicyFile)
 	if err != nil {
 		msg := err.Error()
@@ -42,6 +44,9 @@ func (a *PolicyActivities) LoadPolicy(ctx context.Context) (policy.Snapshot, err
 		}
 		return policy.Snapshot{}, temporal.NewNonRetryableApplicationError(
 			"bad policy: "+msg, ErrTypeBadPolicy, err)
+	}
+	if in.Gzip {
+		return policy.Snapshot{Gzip: l.gzip, Hash: l.hash, Path: a.PolicyFile}, nil
 	}
 	return policy.Snapshot{Content: l.data, Hash: l.hash, Path: a.PolicyFile}, nil
 }
@@ -81,6 +86,7 @@ type policyCache struct {
 // loadedPolicy is one content of a policy file, checked.
 type loadedPolicy struct {
 	data []byte
+	gzip []byte // data compressed, once per content
 	hash string
 	pol  *policy.Policy
 	ring attest.KeyRing
@@ -122,7 +128,11 @@ func checkPolicy(path string, data []byte) (*loadedPolicy, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: keys: %w", path, err)
 	}
-	return &loadedPolicy{data: data, hash: policy.HashBytes(data), pol: p, ring: ring}, nil
+	gz, err := policy.Compress(data)
+	if err != nil {
+		return nil, err
+	}
+	return &loadedPolicy{data: data, gzip: gz, hash: policy.HashBytes(data), pol: p, ring: ring}, nil
 }
 
 // sealsOwnTrail: only the release itself asks for its seal; a workflow of

@@ -24,11 +24,11 @@ func TestLoadPolicyRefusesBadFile(t *testing.T) {
 	writeFile(t, bad, `{"version": 99}`)
 	for _, path := range []string{bad, filepath.Join(dir, "missing.yaml")} {
 		a := &PolicyActivities{Identity: "foureyes-orchestrator@test", PolicyFile: path}
-		_, err := execute[policy.Snapshot](t, a, a.LoadPolicy)
+		_, err := execute[policy.Snapshot](t, a, a.LoadPolicy, api.LoadPolicyInput{})
 		appErr := requireAppError(t, err, ErrTypeBadPolicy, true)
 		assert.Contains(t, appErr.Error(), path)
 	}
-	_, err := execute[policy.Snapshot](t, &PolicyActivities{PolicyFile: bad}, (&PolicyActivities{PolicyFile: bad}).LoadPolicy)
+	_, err := execute[policy.Snapshot](t, &PolicyActivities{PolicyFile: bad}, (&PolicyActivities{PolicyFile: bad}).LoadPolicy, api.LoadPolicyInput{})
 	assert.ErrorContains(t, err, "version", "the error names the field")
 }
 
@@ -40,21 +40,29 @@ func TestLoadPolicyFollowsTheFile(t *testing.T) {
 	keyed := withKeys(string(demo))
 	writeFile(t, path, keyed)
 	a := &PolicyActivities{Identity: "foureyes-orchestrator@test", PolicyFile: path}
-	first, err := execute[policy.Snapshot](t, a, a.LoadPolicy)
+	first, err := execute[policy.Snapshot](t, a, a.LoadPolicy, api.LoadPolicyInput{})
 	require.NoError(t, err)
 	assert.Equal(t, []byte(keyed), first.Content, "the file's exact bytes")
 	assert.Equal(t, policy.HashBytes([]byte(keyed)), first.Hash)
 	assert.Equal(t, path, first.Path)
 	assert.Nil(t, first.Policy, "the workflow parses Content itself")
-	again, err := execute[policy.Snapshot](t, a, a.LoadPolicy)
+	gz, err := execute[policy.Snapshot](t, a, a.LoadPolicy, api.LoadPolicyInput{Gzip: true})
+	require.NoError(t, err)
+	assert.Empty(t, gz.Content, "compressed instead, not besides")
+	unzipped, err := policy.Decompress(gz.Gzip)
+	require.NoError(t, err)
+	assert.Equal(t, []byte(keyed), unzipped, "the file's exact bytes, compressed")
+	assert.Less(t, len(gz.Gzip), len(keyed)*2/3)
+	assert.Equal(t, first.Hash, gz.Hash)
+	again, err := execute[policy.Snapshot](t, a, a.LoadPolicy, api.LoadPolicyInput{})
 	require.NoError(t, err)
 	assert.Equal(t, first, again)
 	writeFile(t, path, keyed+"\n# changed\n")
-	changed, err := execute[policy.Snapshot](t, a, a.LoadPolicy)
+	changed, err := execute[policy.Snapshot](t, a, a.LoadPolicy, api.LoadPolicyInput{})
 	require.NoError(t, err)
 	assert.NotEqual(t, first.Hash, changed.Hash)
 	writeFile(t, path, `{"version": 99}`)
-	_, err = execute[policy.Snapshot](t, a, a.LoadPolicy)
+	_, err = execute[policy.Snapshot](t, a, a.LoadPolicy, api.LoadPolicyInput{})
 	assert.ErrorContains(t, err, "version", "a bad file fails even after good ones")
 }
 
@@ -63,7 +71,7 @@ func TestLoadPolicyFollowsTheFile(t *testing.T) {
 func TestLoadPolicyRefusesPolicyWithoutKeys(t *testing.T) {
 	path, _ := writePolicy(t, fmt.Sprintf(testPolicyYAML, ""))
 	a := &PolicyActivities{PolicyFile: path}
-	_, err := execute[policy.Snapshot](t, a, a.LoadPolicy)
+	_, err := execute[policy.Snapshot](t, a, a.LoadPolicy, api.LoadPolicyInput{})
 	appErr := requireAppError(t, err, ErrTypeBadPolicy, true)
 	assert.Contains(t, appErr.Error(), path+": keys.orchestrator: is required")
 
@@ -72,7 +80,7 @@ func TestLoadPolicyRefusesPolicyWithoutKeys(t *testing.T) {
 	require.Contains(t, content, deployKeyLine)
 	path, _ = writePolicy(t, strings.Replace(content, deployKeyLine, "", 1))
 	a = &PolicyActivities{PolicyFile: path}
-	_, err = execute[policy.Snapshot](t, a, a.LoadPolicy)
+	_, err = execute[policy.Snapshot](t, a, a.LoadPolicy, api.LoadPolicyInput{})
 	assert.ErrorContains(t, err, path+": keys.deploy: is required")
 }
 

@@ -217,6 +217,14 @@ type StepResult struct {
 	Receipt attest.Envelope `json:"receipt,omitempty"`
 }
 
+// LoadPolicyInput asks the orchestrator role for the policy file (none in
+// histories before versionLeanHistory of the Release workflow: the file's
+// bytes as they are).
+type LoadPolicyInput struct {
+	// Gzip asks for the file's bytes gzip-compressed (policy.Snapshot.Gzip).
+	Gzip bool `json:"gzip,omitempty"`
+}
+
 // SealInput asks the orchestrator role to sign a release's final chain head.
 type SealInput struct {
 	ReleaseID  string `json:"release_id"`

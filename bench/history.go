@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
@@ -69,6 +70,10 @@ type schedAttrs = historypb.ActivityTaskScheduledEventAttributes
 type historySize struct {
 	events, bytes, activities, upserts float64
 	byType                             map[string]typeSize // by event type (EVENT_TYPE_ trimmed)
+	// byActivity: the payload bytes of each activity type's input (key
+	// "Name in", from ActivityTaskScheduled) and result ("Name out", from
+	// ActivityTaskCompleted), encoded as stored (encrypted).
+	byActivity map[string]typeSize
 }
 
 // typeSize is what one event type takes of a release's history.
@@ -77,22 +82,35 @@ type typeSize struct{ events, bytes float64 }
 // plus adds o weighted by w.
 func (h historySize) plus(o historySize, w float64) historySize {
 	out := historySize{h.events + w*o.events, h.bytes + w*o.bytes, h.activities + w*o.activities, h.upserts + w*o.upserts,
-		map[string]typeSize{}}
+		addSizes(h.byType, o.byType, w), addSizes(h.byActivity, o.byActivity, w)}
+	return out
+}
+
+// addSizes is a + w·b, key by key.
+func addSizes(a, b map[string]typeSize, w float64) map[string]typeSize {
+	out := map[string]typeSize{}
 	for _, m := range []struct {
 		by map[string]typeSize
 		w  float64
-	}{{h.byType, 1}, {o.byType, w}} {
+	}{{a, 1}, {b, w}} {
 		for k, v := range m.by {
-			t := out.byType[k]
-			out.byType[k] = typeSize{t.events + m.w*v.events, t.bytes + m.w*v.bytes}
+			t := out[k]
+			out[k] = typeSize{t.events + m.w*v.events, t.bytes + m.w*v.bytes}
 		}
 	}
 	return out
 }
 
+// addPayloads counts an activity's input or result under key.
+func (h *historySize) addPayloads(key string, p *commonpb.Payloads) {
+	size := float64(proto.Size(p))
+	h.byActivity[key] = typeSize{h.byActivity[key].events + 1, h.byActivity[key].bytes + size}
+}
+
 func measureHistories(ctx context.Context, c client.Client, ids []string) (historySize, error) {
-	sum := historySize{byType: map[string]typeSize{}}
+	sum := historySize{byType: map[string]typeSize{}, byActivity: map[string]typeSize{}}
 	for _, id := range ids {
+		names := map[int64]string{} // scheduled event id → activity type
 		it := c.GetWorkflowHistory(ctx, id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 		for it.HasNext() {
 			ev, err := it.Next()
@@ -107,12 +125,18 @@ func measureHistories(ctx context.Context, c client.Client, ids []string) (histo
 			switch ev.GetEventType() {
 			case enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
 				sum.activities++
+				a := ev.GetActivityTaskScheduledEventAttributes()
+				names[ev.GetEventId()] = a.GetActivityType().GetName()
+				sum.addPayloads(a.GetActivityType().GetName()+" in", a.GetInput())
+			case enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+				a := ev.GetActivityTaskCompletedEventAttributes()
+				sum.addPayloads(names[a.GetScheduledEventId()]+" out", a.GetResult())
 			case enumspb.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
 				sum.upserts++
 			}
 		}
 	}
-	return historySize{byType: map[string]typeSize{}}.plus(sum, 1/float64(max(1, len(ids)))), nil
+	return historySize{}.plus(sum, 1/float64(max(1, len(ids)))), nil
 }
 
 // historyRows compares what a release of each system leaves in history.
@@ -125,22 +149,28 @@ func (r *report) historyRows(ours, floor historySize) {
 		f(ours.activities)+" / "+f(ours.upserts), f(floor.activities)+" / "+f(floor.upserts), "", "")
 	r.note("history bytes per event type per finished release, foureyes: %s", ours.typeLine())
 	r.note("history bytes per event type per finished release, floor: %s", floor.typeLine())
+	r.note("activity payload bytes per finished release (in: input, out: result; n: activities), foureyes: %s",
+		sizeLine(ours.byActivity))
+	r.note("activity payload bytes per finished release, floor: %s", sizeLine(floor.byActivity))
 }
 
 // typeLine lists the event types by bytes, largest first: "TYPE n events b B"
 // (b: all n together).
-func (h historySize) typeLine() string {
-	types := make([]string, 0, len(h.byType))
-	for t := range h.byType {
+func (h historySize) typeLine() string { return sizeLine(h.byType) }
+
+// sizeLine lists by's keys by bytes, largest first: "KEY n events b B".
+func sizeLine(by map[string]typeSize) string {
+	types := make([]string, 0, len(by))
+	for t := range by {
 		types = append(types, t)
 	}
 	sort.Slice(types, func(i, j int) bool {
-		a, b := h.byType[types[i]], h.byType[types[j]]
+		a, b := by[types[i]], by[types[j]]
 		return a.bytes > b.bytes || (a.bytes == b.bytes && types[i] < types[j])
 	})
 	parts := make([]string, len(types))
 	for i, t := range types {
-		parts[i] = fmt.Sprintf("%s %.0f events %.0f B", t, h.byType[t].events, h.byType[t].bytes)
+		parts[i] = fmt.Sprintf("%s %.0f events %.0f B", t, by[t].events, by[t].bytes)
 	}
 	return strings.Join(parts, ", ")
 }

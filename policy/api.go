@@ -12,6 +12,9 @@ package policy
 //	    the same on bytes; name is used in errors.
 //	HashBytes(data []byte) string
 //	    hex SHA-256, the policy hash pinned into a release.
+//	Compress(data []byte) ([]byte, error), Decompress(gz []byte) ([]byte, error)
+//	    a policy file's bytes gzip-compressed for a release's history
+//	    (Snapshot.Gzip), and back, refusing more than MaxFileBytes.
 //
 //	(p *Policy) Decide(c Check) Verdict
 //	    every rule for one decision (approve or reject): known identity,

@@ -208,4 +208,8 @@ type Snapshot struct {
 	Hash    string  `json:"hash"`             // hex SHA-256 of the file, as the activity saw it
 	Path    string  `json:"path"`
 	Content []byte  `json:"content,omitempty"` // the file's bytes
+	// Gzip is the file's bytes gzip-compressed, instead of Content, when the
+	// release asked for it (LoadPolicyInput.Gzip): the pinned policy is the
+	// largest payload of a release's history (docs/benchmarks.md, issue 26).
+	Gzip []byte `json:"gzip,omitempty"`
 }

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/attest"
@@ -159,18 +160,35 @@ func (s *ReleaseSuite) TestDeployWithoutReceiptRollsBack() {
 	s.Equal(1, s.roles.rollbacks)
 }
 
-func (s *ReleaseSuite) TestDeployGetsTheWholeSignedBundle() {
+// TestDeployGetsNoBundle: since versionLeanHistory the deploy role reads
+// every signed fact from the run's history, so no step carries them again;
+// the trail still records each decision's envelope.
+func (s *ReleaseSuite) TestDeployGetsNoBundle() {
 	s.approveAll()
 	s.Equal(api.StatusDeployed, s.run().Status)
 	s.Require().Len(s.roles.bundles, 1)
-	b := s.roles.bundles[0]
-	s.Require().NotNil(b)
-	s.NotEmpty(b.Provenance)
-	s.NotEmpty(b.Review)
-	s.Len(b.Decisions, 3, "bob, carol and dave")
+	s.Nil(s.roles.bundles[0], "the deploy role reads them from the run's history")
+	s.Require().Len(s.roles.verifies, 1)
+	s.Nil(s.roles.verifies[0].Bundle)
+	s.Len(s.entries(audit.EventDecision), 3, "bob, carol and dave")
 	for _, e := range s.entries(audit.EventDecision) {
 		s.NotEmpty(e.Envelope, "accepted decisions carry their envelope")
 	}
+}
+
+// TestDeployGetsTheWholeBundleBeforeLeanHistory: a release of an older
+// version replays as it ran, every step carrying every signed fact.
+func (s *ReleaseSuite) TestDeployGetsTheWholeBundleBeforeLeanHistory() {
+	s.env.OnGetVersion(changeRelease, workflow.DefaultVersion, latestRelease).Return(workflow.Version(versionLeanVisibility))
+	s.approveAll()
+	s.Equal(api.StatusDeployed, s.run().Status)
+	s.Require().Len(s.roles.bundles, 1)
+	s.Require().NotNil(s.roles.bundles[0])
+	s.NotEmpty(s.roles.bundles[0].Provenance)
+	s.Len(s.roles.bundles[0].Decisions, 3, "bob, carol and dave")
+	s.Require().Len(s.roles.verifies, 1)
+	s.Require().NotNil(s.roles.verifies[0].Bundle)
+	s.Len(s.roles.verifies[0].Bundle.Decisions, 3)
 }
 
 func (s *ReleaseSuite) TestForgedCancelSignalIsRefused() {

@@ -53,6 +53,21 @@ func (p *pin) take(snap policy.Snapshot) error {
 	return nil
 }
 
+// snapContent is the policy file's bytes as LoadPolicy answered them: as
+// they are, or compressed (versionLeanHistory), never both. Decompressing is
+// deterministic, so a replay pins what the release pinned.
+func snapContent(snap policy.Snapshot) ([]byte, error) {
+	switch {
+	case len(snap.Content) > 0 && len(snap.Gzip) > 0:
+		return nil, errors.New("LoadPolicy answered the policy's content twice, compressed and not: which one counts is not for it to say")
+	case len(snap.Gzip) > 0:
+		return policy.Decompress(snap.Gzip)
+	case len(snap.Content) == 0:
+		return nil, errors.New("LoadPolicy answered without the policy's content")
+	}
+	return snap.Content, nil
+}
+
 // parsed holds one policy and key ring per content hash for the worker's
 // releases: the hash is computed here from the content, so sharing is safe.
 var parsed sync.Map // hash -> pinnedPolicy
@@ -64,14 +79,15 @@ type pinnedPolicy struct {
 
 // pinContent parses the policy's content and computes its hash.
 func pinContent(snap policy.Snapshot) (pinnedPolicy, string, error) {
-	if len(snap.Content) == 0 {
-		return pinnedPolicy{}, "", errors.New("LoadPolicy answered without the policy's content")
+	content, err := snapContent(snap)
+	if err != nil {
+		return pinnedPolicy{}, "", err
 	}
-	hash := policy.HashBytes(snap.Content)
+	hash := policy.HashBytes(content)
 	if v, ok := parsed.Load(hash); ok {
 		return v.(pinnedPolicy), hash, nil
 	}
-	p, err := policy.Parse(snap.Path, snap.Content)
+	p, err := policy.Parse(snap.Path, content)
 	if err == nil {
 		err = p.RequireKeys(snap.Path)
 	}

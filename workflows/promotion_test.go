@@ -151,7 +151,8 @@ func (s *ReleaseSuite) TestPromoteDeploysWithoutRebuild() {
 	s.Equal(digestOf(testCommit), res.ArtifactDigest)
 	in := s.roles.deployInputs[0]
 	s.Equal("rel-staging", in.Promotes)
-	s.Equal(prov, in.Bundle.Provenance, "the promoted provenance, exactly as signed")
+	s.Nil(in.Bundle, "the deploy role reads the promoted provenance from the start request")
+	s.Equal(string(prov), string(s.entries(audit.EventStageFinished)[0].Envelope), "the promoted provenance, exactly as signed")
 	s.Contains(s.entries(audit.EventStageFinished)[0].Detail, "promoted from release rel-staging")
 }
 
@@ -250,7 +251,7 @@ func (s *ReleaseSuite) TestEmergencyNeedsTwoPeopleAndAFollowUp() {
 	s.Equal("you signed an earlier gate", s.outcome("f0").Reason)
 	s.Equal("you declared this release an emergency", s.outcome("a0").Reason)
 	s.Equal(1, s.roles.deploys)
-	s.NotEmpty(s.roles.bundles[0].Emergency, "the deploy role gets the signed declaration")
+	s.Nil(s.roles.bundles[0], "the deploy role reads the signed declaration from the run's start request")
 	s.Len(s.entries(audit.EventEmergency), 1)
 	var channels []string
 	prompts := 0

@@ -70,6 +70,7 @@ type fakeRoles struct {
 	notices     []api.Notification
 	blockDeploy func(ctx context.Context) error
 	bundles     []*api.Bundle
+	verifies    []api.DeployInput
 	forgeBuild  func(api.BuildInput) api.BuildResult
 	forgeReview func(api.ReviewInput) api.ReviewResult
 	forgeDeploy bool // Deploy answers without a receipt
@@ -101,7 +102,7 @@ func (f *fakeRoles) Deployed(_ context.Context, in api.DeployedInput) (api.Deplo
 }
 
 // LoadPolicy claims a hash of its own: the workflow must compute it from the content.
-func (f *fakeRoles) LoadPolicy(context.Context) (policy.Snapshot, error) {
+func (f *fakeRoles) LoadPolicy(context.Context, api.LoadPolicyInput) (policy.Snapshot, error) {
 	return policy.Snapshot{Content: policyContent(f.pol), Path: "test-policy.json", Hash: "feedface"}, nil
 }
 
@@ -158,6 +159,9 @@ func (f *fakeRoles) Deploy(ctx context.Context, in api.DeployInput) (api.StepRes
 }
 
 func (f *fakeRoles) Verify(_ context.Context, in api.DeployInput) (api.StepResult, error) {
+	f.mu.Lock()
+	f.verifies = append(f.verifies, in)
+	f.mu.Unlock()
 	return signedStep(in, attest.StepVerify, f.verifyOK, "verified", "foureyes-deploy@h"), nil
 }
 

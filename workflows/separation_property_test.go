@@ -263,7 +263,7 @@ type propRoles struct {
 	deploys   int
 }
 
-func (f *propRoles) LoadPolicy(context.Context) (policy.Snapshot, error) {
+func (f *propRoles) LoadPolicy(context.Context, api.LoadPolicyInput) (policy.Snapshot, error) {
 	return policy.Snapshot{Content: policyContent(f.pol), Path: "prop.json"}, nil
 }
 

@@ -73,8 +73,14 @@ func (r *release) loadPolicy(ctx workflow.Context) error {
 	var snap policy.Snapshot
 	opts := workflow.ActivityOptions{TaskQueue: api.QueueOrchestrator, StartToCloseTimeout: time.Minute,
 		RetryPolicy: &temporal.RetryPolicy{MaximumAttempts: 3}, Summary: "load and pin the policy"}
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts),
-		policyRole.LoadPolicy).Get(ctx, &snap)
+	actx := workflow.WithActivityOptions(ctx, opts)
+	var err error
+	if r.version < versionLeanHistory {
+		// by name: these releases scheduled it without an input
+		err = workflow.ExecuteActivity(actx, api.ActivityLoadPolicy).Get(ctx, &snap)
+	} else {
+		snap, err = call(actx, policyRole.LoadPolicy, api.LoadPolicyInput{Gzip: true})
+	}
 	if err != nil {
 		return err
 	}
@@ -137,17 +143,22 @@ func (r *release) review(ctx workflow.Context) (passed bool, err error) {
 	return res.Passed, nil
 }
 
-// deployInput is what the deploy role is handed: the release, and the
-// signed statements it judges before it runs anything.
+// deployInput is what the deploy role is handed: the release. Before
+// versionLeanHistory it also carried every signed fact of the release (the
+// bundle); since, the deploy role reads them from this run's own history,
+// where the Build and Review results and the decide Updates already hold
+// them, so that no signed fact travels twice.
 func (r *release) deployInput() api.DeployInput {
 	in := api.DeployInput{ReleaseID: r.id, Service: r.req.Service,
 		Environment: r.req.Environment, Commit: r.src.commitSHA(),
 		ArtifactRef: r.artifact.ArtifactRef, Digest: r.artifact.Digest,
-		PolicyHash: r.pin.hash, Promotes: promotes(r.req), RunID: r.pin.run,
-		Bundle: &api.Bundle{Provenance: r.artifact.Provenance, Review: r.evidence.review,
-			Decisions: r.evidence.decisions}}
-	if r.emergency.on() {
-		in.Bundle.Emergency = r.req.Emergency
+		PolicyHash: r.pin.hash, Promotes: promotes(r.req), RunID: r.pin.run}
+	if r.version < versionLeanHistory {
+		in.Bundle = &api.Bundle{Provenance: r.artifact.Provenance, Review: r.evidence.review,
+			Decisions: r.evidence.decisions}
+		if r.emergency.on() {
+			in.Bundle.Emergency = r.req.Emergency
+		}
 	}
 	return in
 }

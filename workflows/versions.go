@@ -56,6 +56,15 @@ const (
 	// every published state change that differed was upserted
 	// (docs/benchmarks.md, issue 26).
 	versionLeanVisibility = 6
+	// versionLeanHistory: each signed fact is in the history once. The
+	// deploy steps carry no bundle: the deploy role reads the provenance,
+	// review, decisions, cancels and emergency declaration from the calling
+	// run's own history (the Build and Review results, the start request,
+	// the Updates), as it already did for all but the first two. The pinned
+	// policy comes gzip-compressed (LoadPolicyInput.Gzip). Before it, every
+	// deploy step carried the whole bundle and the policy came as it is
+	// (docs/benchmarks.md, issue 26).
+	versionLeanHistory = 7
 	// versionAllNoticesSent: before it closes, a release waits (at most two
 	// minutes) for every notice in flight, not only the last: an approved
 	// gate's outcome notice, sent from a coroutine after the next stage's

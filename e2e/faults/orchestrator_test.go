@@ -55,8 +55,10 @@ func (a *attackRun) hostileOrchestrator(ctx context.Context, t *testing.T) {
 			func(string) any { return deployOf(r.id, "") }, "a release deploys only itself"},
 		{"Deploy under its own id, the deployed release's bundle as a promotion of it", api.QueueDeploy, api.ActivityDeploy,
 			func(self string) any { return deployOf(self, r.id) }, "was started promoting"},
+		// the deploy role reads the evidence from the calling run's history
+		// (Release v7), so the bundle in the input is not even looked at
 		{"Deploy under its own id, with the deployed release's bundle", api.QueueDeploy, api.ActivityDeploy,
-			func(self string) any { return deployOf(self, "") }, "bound to release"},
+			func(self string) any { return deployOf(self, "") }, "build provenance: unsigned"},
 		{"Rollback of the deployed release", api.QueueDeploy, api.ActivityRollback,
 			func(string) any { return deployOf(r.id, "") }, "a release deploys only itself"},
 		{"Verify of the deployed release (its pass starts a soak, its failure permits a rollback)", api.QueueDeploy, api.ActivityVerify,

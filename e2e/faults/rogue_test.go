@@ -69,7 +69,7 @@ func (a *attackRun) rogueDeploy(ctx context.Context, t *testing.T) {
 		name   string
 		bundle *api.Bundle
 		reason string
-	}{{"no bundle", nil, "no bundle"}, {"the bundle of a deployed release", bundle, "), not a release"}} {
+	}{{"no bundle", nil, "), not a release"}, {"the bundle of a deployed release", bundle, "), not a release"}} {
 		a.attempt(t, "rogue Deploy", "Deploy of a real artifact for a made-up release, "+b.name, func() error {
 			id := releaseID("rogue")
 			a.aim(id)
@@ -285,7 +285,7 @@ func (a *attackRun) pinRoguePolicy(ctx context.Context, t *testing.T, content []
 	rogueHash := policy.HashBytes(content)
 	w := worker.New(a.s.Client, api.QueueOrchestrator, worker.Options{Identity: "mallory@rogue",
 		DisableWorkflowWorker: true, MaxConcurrentActivityTaskPollers: 16})
-	w.RegisterActivityWithOptions(func(context.Context) (policy.Snapshot, error) {
+	w.RegisterActivityWithOptions(func(context.Context, api.LoadPolicyInput) (policy.Snapshot, error) {
 		return policy.Snapshot{Content: content, Path: a.s.Local.PolicyFile(), Hash: a.hash}, nil
 	}, activity.RegisterOptions{Name: api.ActivityLoadPolicy})
 	if err := w.Start(); err != nil {

@@ -1,0 +1,47 @@
+package policy
+
+import (
+	"bytes"
+	"compress/gzip"
+	"fmt"
+	"io"
+)
+
+// MaxFileBytes bounds a policy file read back from its compressed form: a
+// LoadPolicy answer is not trusted, and a small gzip stream can stand for
+// gigabytes. The sample policy is 11 KB.
+const MaxFileBytes = 4 << 20
+
+// Compress is data gzip-compressed (best compression: it is written once
+// per content and stored in every release's history).
+func Compress(data []byte) ([]byte, error) {
+	var b bytes.Buffer
+	w, err := gzip.NewWriterLevel(&b, gzip.BestCompression)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := w.Write(data); err != nil {
+		return nil, err
+	}
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// Decompress is the bytes Compress made of them; a stream that is not gzip,
+// is cut short or holds more than MaxFileBytes is refused.
+func Decompress(gz []byte) ([]byte, error) {
+	r, err := gzip.NewReader(bytes.NewReader(gz))
+	if err != nil {
+		return nil, fmt.Errorf("compressed policy: %w", err)
+	}
+	data, err := io.ReadAll(io.LimitReader(r, MaxFileBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("compressed policy: %w", err)
+	}
+	if len(data) > MaxFileBytes {
+		return nil, fmt.Errorf("compressed policy: more than %d bytes uncompressed", MaxFileBytes)
+	}
+	return data, nil
+}
