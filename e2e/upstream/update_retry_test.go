@@ -1,0 +1,280 @@
+// Package upstream keeps minimal reproductions of Temporal server behaviour
+// foureyes found, written against the plain server (the Temporal CLI's dev
+// server) and the Go SDK only, to be reported upstream. See README.md.
+package upstream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	commonpb "go.temporal.io/api/common/v1"
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/serviceerror"
+	updatepb "go.temporal.io/api/update/v1"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/worker"
+	"google.golang.org/grpc"
+)
+
+const (
+	taskQueue = "upstream-update-retry"
+	updateID  = "apply-1"
+)
+
+type updateResult struct {
+	out string
+	err error
+}
+
+// TestUpdateRetryAfterRegistryResetKeepsAcceptedRequest: the worker accepts
+// update "apply-1" carrying "A"; before its workflow task completion reaches
+// the server, the server is restarted (its update registry is cleared) and a
+// client sends update "apply-1" again carrying "B". Expected: history's
+// UpdateAccepted event holds the request the worker accepted and the handler
+// ran on ("A"), so a replay of the history does what the live worker did.
+// On the Temporal CLI's dev server (server 1.29.1) it holds "B"; the test
+// then fails with "REPRODUCED". Skipped unless FOUREYES_UPSTREAM_REPRO=1.
+func TestUpdateRetryAfterRegistryResetKeepsAcceptedRequest(t *testing.T) {
+	runUpdateRetry(t, true)
+}
+
+// TestUpdateRetryWithoutRegistryResetKeepsAcceptedRequest is the control:
+// the same sequence without the restart. The retry carrying "B" finds the
+// update in the registry and is deduplicated; history holds "A" (passes).
+func TestUpdateRetryWithoutRegistryResetKeepsAcceptedRequest(t *testing.T) {
+	runUpdateRetry(t, false)
+}
+
+func runUpdateRetry(t *testing.T, restart bool) {
+	if os.Getenv("FOUREYES_UPSTREAM_REPRO") != "1" {
+		t.Skip("an upstream reproduction (restarts a dev server); FOUREYES_UPSTREAM_REPRO=1 runs it")
+	}
+	handlerSaw.reset()
+	srv := newDevServer(t)
+	srv.start(t)
+	c := mustDial(t, srv, nil)
+	wfID := fmt.Sprintf("update-retry-%d", time.Now().UnixNano())
+	startWorkflow(t, c, wfID)
+
+	// 1. Update "A" is admitted while the first (normal, persisted) workflow
+	// task is scheduled, so it rides that task rather than a speculative one.
+	ctxA, cancelA := context.WithCancel(context.Background())
+	resA := sendUpdate(ctxA, c, wfID, "A", client.WorkflowUpdateStageAccepted)
+	waitAdmitted(t, c, wfID)
+
+	// 2. The worker takes the task, runs the handler on "A" and accepts it;
+	// its RespondWorkflowTaskCompleted is held on the way out.
+	hold := newCompletionHold()
+	startWorker(t, srv, hold)
+	waitOrFatal(t, hold.held, 60*time.Second, "the worker's completion with the acceptance")
+	cancelA() // the first caller gives up, so the SDK does not retry "A"
+	t.Logf("first call (A) ended: %v", (<-resA).err)
+
+	// 3. History restart: the registry starts empty; the workflow task is
+	// still started in mutable state. The retry with "B" is admitted anew.
+	if restart {
+		srv.kill()
+		srv.start(t)
+	}
+	resB := sendUpdate(context.Background(), c, wfID, "B", client.WorkflowUpdateStageCompleted)
+	waitAdmitted(t, c, wfID)
+
+	// 4. The held completion (acceptance of the "A" delivery) goes through.
+	close(hold.release)
+	report(t, c, wfID, resB)
+}
+
+func report(t *testing.T, c client.Client, wfID string, resB <-chan updateResult) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var wfResult string
+	if err := c.GetWorkflow(ctx, wfID, "").Get(ctx, &wfResult); err != nil {
+		t.Fatalf("setup: workflow result: %v", err)
+	}
+	b := <-resB
+	hist := history(t, c, wfID)
+	accepted, activityID := acceptedArg(t, hist), scheduledActivityID(hist)
+	replayErr := replay(hist)
+	logEvents(t, hist)
+	live, replayed := handlerSaw.snapshot()
+	t.Logf("live handler ran on %v; history UpdateAccepted request %q; ActivityTaskScheduled %q", live, accepted, activityID)
+	t.Logf("update call carrying B returned %q (err %v); workflow result %q", b.out, b.err, wfResult)
+	t.Logf("replay: handler ran on %v; error: %v", replayed, replayErr)
+	if len(live) != 1 || live[0] != "A" {
+		t.Fatalf("setup: sequence not reached: the live handler ran on %v, want [A]", live)
+	}
+	if accepted != live[0] || replayErr != nil {
+		t.Errorf("REPRODUCED: the handler ran on %q but history's UpdateAccepted holds %q; replay: %v",
+			live[0], accepted, replayErr)
+	} else {
+		t.Logf("NOT REPRODUCED: history's UpdateAccepted holds %q, what the handler ran on", accepted)
+	}
+}
+
+func mustDial(t *testing.T, srv *devServer, opts *client.ConnectionOptions) client.Client {
+	c, err := srv.dial(opts)
+	if err != nil {
+		t.Fatalf("setup: dial %s: %v", srv, err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
+func startWorkflow(t *testing.T, c client.Client, wfID string) {
+	_, err := c.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{
+		ID: wfID, TaskQueue: taskQueue,
+		// Long enough for the held completion to outlive a server restart.
+		WorkflowTaskTimeout: 2 * time.Minute,
+	}, ApplyWorkflow)
+	if err != nil {
+		t.Fatalf("setup: start workflow: %v", err)
+	}
+}
+
+func startWorker(t *testing.T, srv *devServer, hold *completionHold) {
+	wc := mustDial(t, srv, &client.ConnectionOptions{
+		DialOptions: []grpc.DialOption{grpc.WithChainUnaryInterceptor(hold.intercept)},
+	})
+	w := worker.New(wc, taskQueue, worker.Options{})
+	w.RegisterWorkflow(ApplyWorkflow)
+	w.RegisterActivity(Echo)
+	if err := w.Start(); err != nil {
+		t.Fatalf("setup: worker: %v", err)
+	}
+	t.Cleanup(w.Stop)
+}
+
+func sendUpdate(ctx context.Context, c client.Client, wfID, arg string, stage client.WorkflowUpdateStage) <-chan updateResult {
+	res := make(chan updateResult, 1)
+	go func() {
+		h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+			UpdateID: updateID, WorkflowID: wfID, UpdateName: "apply", Args: []any{arg}, WaitForStage: stage,
+		})
+		var out string
+		if err == nil && stage == client.WorkflowUpdateStageCompleted {
+			err = h.Get(ctx, &out)
+		}
+		res <- updateResult{out, err}
+	}()
+	return res
+}
+
+// waitAdmitted polls until the server's registry holds the update (a poll
+// for stage ADMITTED answers NotFound until then).
+func waitAdmitted(t *testing.T, c client.Client, wfID string) {
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_, err := c.WorkflowService().PollWorkflowExecutionUpdate(ctx, &workflowservice.PollWorkflowExecutionUpdateRequest{
+			Namespace: "default",
+			UpdateRef: &updatepb.UpdateRef{
+				WorkflowExecution: &commonpb.WorkflowExecution{WorkflowId: wfID},
+				UpdateId:          updateID,
+			},
+			WaitPolicy: &updatepb.WaitPolicy{LifecycleStage: enumspb.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ADMITTED},
+		})
+		cancel()
+		if err == nil {
+			return
+		}
+		var nf *serviceerror.NotFound
+		if !errors.As(err, &nf) && !isUnavailable(err) {
+			t.Fatalf("setup: poll update: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("setup: update %s not admitted in 60 s", updateID)
+}
+
+func isUnavailable(err error) bool {
+	var u *serviceerror.Unavailable
+	var d *serviceerror.DeadlineExceeded
+	return errors.As(err, &u) || errors.As(err, &d) || errors.Is(err, context.DeadlineExceeded)
+}
+
+func waitOrFatal(t *testing.T, ch <-chan struct{}, d time.Duration, what string) {
+	select {
+	case <-ch:
+	case <-time.After(d):
+		t.Fatalf("setup: %s did not come in %v", what, d)
+	}
+}
+
+func history(t *testing.T, c client.Client, wfID string) *historypb.History {
+	it := c.GetWorkflowHistory(context.Background(), wfID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	h := &historypb.History{}
+	for it.HasNext() {
+		e, err := it.Next()
+		if err != nil {
+			t.Fatalf("setup: history: %v", err)
+		}
+		h.Events = append(h.Events, e)
+	}
+	return h
+}
+
+// acceptedArg is the argument in the UpdateAccepted event's request.
+func acceptedArg(t *testing.T, h *historypb.History) string {
+	for _, e := range h.Events {
+		if a := e.GetWorkflowExecutionUpdateAcceptedEventAttributes(); a != nil {
+			var arg string
+			if err := converter.GetDefaultDataConverter().FromPayloads(a.GetAcceptedRequest().GetInput().GetArgs(), &arg); err != nil {
+				t.Fatalf("setup: UpdateAccepted request: %v", err)
+			}
+			return arg
+		}
+	}
+	t.Fatalf("setup: no UpdateAccepted event in history")
+	return ""
+}
+
+func scheduledActivityID(h *historypb.History) string {
+	var ids []string
+	for _, e := range h.Events {
+		if a := e.GetActivityTaskScheduledEventAttributes(); a != nil {
+			ids = append(ids, a.GetActivityId())
+		}
+	}
+	return strings.Join(ids, ",")
+}
+
+func replay(h *historypb.History) error {
+	r := worker.NewWorkflowReplayer()
+	r.RegisterWorkflow(ApplyWorkflow)
+	return r.ReplayWorkflowHistory(quietLogger{}, h)
+}
+
+// logEvents prints history's events, the update's with the argument of its
+// request or outcome.
+func logEvents(t *testing.T, h *historypb.History) {
+	var b strings.Builder
+	for _, e := range h.Events {
+		fmt.Fprintf(&b, "\n  %2d %s", e.GetEventId(), e.GetEventType())
+		if a := e.GetWorkflowExecutionUpdateAcceptedEventAttributes(); a != nil {
+			fmt.Fprintf(&b, " request %s", payloadText(a.GetAcceptedRequest().GetInput().GetArgs().GetPayloads()))
+		}
+		if a := e.GetWorkflowExecutionUpdateCompletedEventAttributes(); a != nil {
+			fmt.Fprintf(&b, " outcome %s", payloadText(a.GetOutcome().GetSuccess().GetPayloads()))
+		}
+		if a := e.GetActivityTaskScheduledEventAttributes(); a != nil {
+			fmt.Fprintf(&b, " activity id %s", a.GetActivityId())
+		}
+	}
+	t.Logf("history:%s", b.String())
+}
+
+func payloadText(ps []*commonpb.Payload) string {
+	var parts []string
+	for _, p := range ps {
+		parts = append(parts, string(p.GetData()))
+	}
+	return strings.Join(parts, ",")
+}
