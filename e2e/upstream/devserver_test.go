@@ -8,11 +8,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/log"
 )
 
 // devServer is `temporal server start-dev` on a SQLite file: killing it and
@@ -81,7 +84,11 @@ func (s *devServer) kill() {
 
 // dial connects a client; opts may add gRPC dial options (the worker's hold).
 func (s *devServer) dial(opts *client.ConnectionOptions) (client.Client, error) {
-	o := client.Options{HostPort: s.address(), Namespace: "default", Logger: quietLogger{}}
+	return s.dialLogging(opts, quietLogger{})
+}
+
+func (s *devServer) dialLogging(opts *client.ConnectionOptions, logger log.Logger) (client.Client, error) {
+	o := client.Options{HostPort: s.address(), Namespace: "default", Logger: logger}
 	if opts != nil {
 		o.ConnectionOptions = *opts
 	}
@@ -98,6 +105,42 @@ func (quietLogger) Debug(string, ...any) {}
 func (quietLogger) Info(string, ...any)  {}
 func (quietLogger) Warn(string, ...any)  {}
 func (quietLogger) Error(string, ...any) {}
+
+// keptLogger keeps the SDK's last warnings and errors, printed only when
+// the sequence was not reached.
+type keptLogger struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (k *keptLogger) Debug(string, ...any)        {}
+func (k *keptLogger) Info(string, ...any)         {}
+func (k *keptLogger) Warn(msg string, kv ...any)  { k.add("WARN", msg, kv) }
+func (k *keptLogger) Error(msg string, kv ...any) { k.add("ERROR", msg, kv) }
+
+func (k *keptLogger) add(level, msg string, kv []any) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.lines = append(k.lines, fmt.Sprintf("%s %s %v", level, msg, kv))
+	if len(k.lines) > 40 {
+		k.lines = k.lines[len(k.lines)-40:]
+	}
+}
+
+func (k *keptLogger) String() string {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return strings.Join(k.lines, "\n  ")
+}
+
+// logTail is the end of the server's log.
+func (s *devServer) logTail() string {
+	b, _ := os.ReadFile(s.log.Name())
+	if len(b) > 3000 {
+		b = b[len(b)-3000:]
+	}
+	return string(b)
+}
 
 func newDevServer(t *testing.T) *devServer {
 	dir := t.TempDir()

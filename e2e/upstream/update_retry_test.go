@@ -29,6 +29,9 @@ const (
 	updateID  = "apply-1"
 )
 
+// reproduced is set once a run reached its verdict and it was the bug.
+var reproduced bool
+
 type updateResult struct {
 	out string
 	err error
@@ -58,6 +61,7 @@ func runUpdateRetry(t *testing.T, restart bool) {
 		t.Skip("an upstream reproduction (restarts a dev server); FOUREYES_UPSTREAM_REPRO=1 runs it")
 	}
 	handlerSaw.reset()
+	reproduced = false
 	srv := newDevServer(t)
 	srv.start(t)
 	c := mustDial(t, srv, nil)
@@ -73,7 +77,8 @@ func runUpdateRetry(t *testing.T, restart bool) {
 	// 2. The worker takes the task, runs the handler on "A" and accepts it;
 	// its RespondWorkflowTaskCompleted is held on the way out.
 	hold := newCompletionHold()
-	startWorker(t, srv, hold)
+	workerLog := startWorker(t, srv, hold)
+	t.Cleanup(func() { diagnose(t, srv, c, wfID, hold, workerLog) })
 	waitOrFatal(t, hold.held, 60*time.Second, "the worker's completion with the acceptance")
 	cancelA() // the first caller gives up, so the SDK does not retry "A"
 	t.Logf("first call (A) ended: %v", (<-resA).err)
@@ -84,7 +89,9 @@ func runUpdateRetry(t *testing.T, restart bool) {
 		srv.kill()
 		srv.start(t)
 	}
-	resB := sendUpdate(context.Background(), c, wfID, "B", client.WorkflowUpdateStageCompleted)
+	ctxB, cancelB := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancelB()
+	resB := sendUpdate(ctxB, c, wfID, "B", client.WorkflowUpdateStageCompleted)
 	waitAdmitted(t, c, wfID)
 
 	// 4. The held completion (acceptance of the "A" delivery) goes through.
@@ -112,6 +119,7 @@ func report(t *testing.T, c client.Client, wfID string, resB <-chan updateResult
 		t.Fatalf("setup: sequence not reached: the live handler ran on %v, want [A]", live)
 	}
 	if accepted != live[0] || replayErr != nil {
+		reproduced = true
 		t.Errorf("REPRODUCED: the handler ran on %q but history's UpdateAccepted holds %q; replay: %v",
 			live[0], accepted, replayErr)
 	} else {
@@ -139,10 +147,15 @@ func startWorkflow(t *testing.T, c client.Client, wfID string) {
 	}
 }
 
-func startWorker(t *testing.T, srv *devServer, hold *completionHold) {
-	wc := mustDial(t, srv, &client.ConnectionOptions{
+func startWorker(t *testing.T, srv *devServer, hold *completionHold) *keptLogger {
+	logger := &keptLogger{}
+	wc, err := srv.dialLogging(&client.ConnectionOptions{
 		DialOptions: []grpc.DialOption{grpc.WithChainUnaryInterceptor(hold.intercept)},
-	})
+	}, logger)
+	if err != nil {
+		t.Fatalf("setup: dial %s: %v", srv, err)
+	}
+	t.Cleanup(wc.Close)
 	w := worker.New(wc, taskQueue, worker.Options{})
 	w.RegisterWorkflow(ApplyWorkflow)
 	w.RegisterActivity(Echo)
@@ -150,6 +163,31 @@ func startWorker(t *testing.T, srv *devServer, hold *completionHold) {
 		t.Fatalf("setup: worker: %v", err)
 	}
 	t.Cleanup(w.Stop)
+	return logger
+}
+
+// diagnose prints, when the test failed before its verdict, what happened:
+// the held completion's answer, history, the worker's warnings, the server's log.
+func diagnose(t *testing.T, srv *devServer, c client.Client, wfID string, hold *completionHold, workerLog *keptLogger) {
+	if !t.Failed() || reproduced {
+		return
+	}
+	t.Logf("diagnosis: held completion answered: %v", hold.answer())
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	it := c.GetWorkflowHistory(ctx, wfID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	h := &historypb.History{}
+	for it.HasNext() {
+		e, err := it.Next()
+		if err != nil {
+			t.Logf("diagnosis: history: %v", err)
+			break
+		}
+		h.Events = append(h.Events, e)
+	}
+	logEvents(t, h)
+	t.Logf("diagnosis: worker warnings:\n  %s", workerLog)
+	t.Logf("diagnosis: server log (end):\n%s", srv.logTail())
 }
 
 func sendUpdate(ctx context.Context, c client.Client, wfID, arg string, stage client.WorkflowUpdateStage) <-chan updateResult {

@@ -2,6 +2,7 @@ package upstream
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
@@ -84,6 +85,19 @@ type completionHold struct {
 	once    sync.Once
 	held    chan struct{} // closed when the completion is being held
 	release chan struct{} // closed by the test to let it go
+
+	mu      sync.Mutex
+	sent    bool
+	sentErr error // the server's answer to the held completion
+}
+
+func (h *completionHold) answer() string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.sent {
+		return "not sent"
+	}
+	return fmt.Sprintf("err %v", h.sentErr)
 }
 
 func newCompletionHold() *completionHold {
@@ -102,13 +116,17 @@ func (h *completionHold) intercept(ctx context.Context, method string, req, repl
 		<-h.release
 		waited = true
 	})
-	if waited {
-		// The SDK's own deadline for this call ran while it was held.
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-		defer cancel()
+	if !waited {
+		return invoker(ctx, method, req, reply, cc, opts...)
 	}
-	return invoker(ctx, method, req, reply, cc, opts...)
+	// The SDK's own deadline for this call ran while it was held.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	err := invoker(ctx, method, req, reply, cc, opts...)
+	h.mu.Lock()
+	h.sent, h.sentErr = true, err
+	h.mu.Unlock()
+	return err
 }
 
 func carriesAcceptance(r *workflowservice.RespondWorkflowTaskCompletedRequest) bool {
