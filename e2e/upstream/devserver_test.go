@@ -2,6 +2,10 @@ package upstream
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -14,28 +18,34 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/log"
 )
 
 // devServer is `temporal server start-dev` on a SQLite file: killing it and
 // starting it again on the same file is a history restart (mutable state is
-// reloaded from the file, the in-memory update registry starts empty).
+// reloaded from the file, the in-memory update registry starts empty). With
+// FOUREYES_UPSTREAM_SERVER=foureyes it is foureyes' own server instead
+// (Temporal server v1.32.0 in one process on SQLite, plus authorization; the
+// test is its admin), to see the same on the newer server code.
 type devServer struct {
-	cli, db string
-	port    int
-	cmd     *exec.Cmd
-	log     *os.File
+	bin, dir, db string
+	foureyes     bool
+	apiKey       string
+	port         int
+	cmd          *exec.Cmd
+	log          *os.File
 }
 
-// temporalCLI is $TEMPORAL_CLI, else the repository's .tools/bin/temporal.
-func temporalCLI(t *testing.T) string {
-	p := os.Getenv("TEMPORAL_CLI")
+// binary is $env if set, else the repository's .tools/bin/name.
+func binary(t *testing.T, env, name string) string {
+	p := os.Getenv(env)
 	if p == "" {
-		p, _ = filepath.Abs(filepath.Join("..", "..", ".tools", "bin", "temporal"))
+		p, _ = filepath.Abs(filepath.Join("..", "..", ".tools", "bin", name))
 	}
 	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("setup: Temporal CLI %s: %v (set TEMPORAL_CLI)", p, err)
+		t.Fatalf("setup: %s %s: %v (set %s)", name, p, err, env)
 	}
 	return p
 }
@@ -53,23 +63,44 @@ func (s *devServer) address() string { return "127.0.0.1:" + strconv.Itoa(s.port
 
 // start runs the server and waits until it answers.
 func (s *devServer) start(t *testing.T) {
-	args := []string{"server", "start-dev", "--headless", "--ip", "127.0.0.1",
-		"--db-filename", s.db, "--port", strconv.Itoa(s.port), "--log-level", "warn"}
-	s.cmd = exec.Command(s.cli, args...)
+	s.cmd = exec.Command(s.bin, s.args()...)
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := s.cmd.Start(); err != nil {
-		t.Fatalf("setup: start %s: %v", s.cli, err)
+		t.Fatalf("setup: start %s: %v", s.bin, err)
 	}
 	deadline := time.Now().Add(90 * time.Second)
 	for time.Now().Before(deadline) {
-		if c, err := s.dial(nil); err == nil {
-			c.Close()
+		if s.ready() {
 			return
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	t.Fatalf("setup: dev server on %s did not answer in 90 s (log %s)", s.address(), s.log.Name())
+	t.Fatalf("setup: %s did not answer in 90 s (log %s)", s, s.log.Name())
+}
+
+func (s *devServer) args() []string {
+	port := strconv.Itoa(s.port)
+	if s.foureyes {
+		return []string{"--config", filepath.Join(s.dir, "authz.yaml"), "--data", s.dir,
+			"--ip", "127.0.0.1", "--port", port, "--ui-port", "0", "--log-level", "warn"}
+	}
+	return []string{"server", "start-dev", "--headless", "--ip", "127.0.0.1",
+		"--db-filename", s.db, "--port", port, "--log-level", "warn"}
+}
+
+// ready: the namespace answers (an unknown workflow is NotFound).
+func (s *devServer) ready() bool {
+	c, err := s.dial(nil)
+	if err != nil {
+		return false
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err = c.DescribeWorkflowExecution(ctx, "no-such-workflow", "")
+	var nf *serviceerror.NotFound
+	return errors.As(err, &nf)
 }
 
 // kill SIGKILLs the server's process group (its own, Setpgid) and waits.
@@ -91,6 +122,10 @@ func (s *devServer) dialLogging(opts *client.ConnectionOptions, logger log.Logge
 	o := client.Options{HostPort: s.address(), Namespace: "default", Logger: logger}
 	if opts != nil {
 		o.ConnectionOptions = *opts
+	}
+	if s.apiKey != "" {
+		o.Credentials = client.NewAPIKeyStaticCredentials(s.apiKey)
+		o.ConnectionOptions.TLSDisabled = true
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -148,9 +183,44 @@ func newDevServer(t *testing.T) *devServer {
 	if err != nil {
 		t.Fatalf("setup: %v", err)
 	}
-	s := &devServer{cli: temporalCLI(t), db: filepath.Join(dir, "temporal.db"), port: freePort(t), log: log}
+	s := &devServer{dir: dir, db: filepath.Join(dir, "temporal.db"), port: freePort(t), log: log}
+	switch kind := os.Getenv("FOUREYES_UPSTREAM_SERVER"); kind {
+	case "", "dev":
+		s.bin = binary(t, "TEMPORAL_CLI", "temporal")
+	case "foureyes":
+		s.bin, s.foureyes = binary(t, "FOUREYES_TEMPORAL_SERVER", "temporal-server"), true
+		s.writeAdminConfig(t)
+	default:
+		t.Fatalf("setup: FOUREYES_UPSTREAM_SERVER=%q: want dev or foureyes", kind)
+	}
 	t.Cleanup(func() { s.kill(); log.Close() })
 	return s
 }
 
-func (s *devServer) String() string { return fmt.Sprintf("dev server %s (db %s)", s.address(), s.db) }
+// writeAdminConfig writes foureyes' server an authorization config whose
+// only identity is an admin (allowed everything) with a fresh API key. The
+// five worker roles must be configured; nothing here uses them.
+func (s *devServer) writeAdminConfig(t *testing.T) {
+	key := make([]byte, 24)
+	if _, err := rand.Read(key); err != nil {
+		t.Fatalf("setup: %v", err)
+	}
+	s.apiKey = hex.EncodeToString(key)
+	sum := sha256.Sum256([]byte(s.apiKey))
+	cfg := "namespace: default\nroles:\n"
+	for _, r := range []string{"orchestrator", "build", "review", "approval", "deploy"} {
+		cfg += fmt.Sprintf("  %s: {task_queue: unused-%s, activity_types: [Unused%s]", r, r, r)
+		if r == "orchestrator" {
+			cfg += ", workflow_types: [Unused]"
+		}
+		cfg += "}\n"
+	}
+	cfg += fmt.Sprintf("identities:\n  - {name: upstream-repro, role: admin, api_key_sha256: %x}\n", sum)
+	if err := os.WriteFile(filepath.Join(s.dir, "authz.yaml"), []byte(cfg), 0o600); err != nil {
+		t.Fatalf("setup: %v", err)
+	}
+}
+
+func (s *devServer) String() string {
+	return fmt.Sprintf("%s on %s (dir %s)", s.bin, s.address(), s.dir)
+}

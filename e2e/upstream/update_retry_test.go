@@ -100,20 +100,15 @@ func runUpdateRetry(t *testing.T, restart bool) {
 }
 
 func report(t *testing.T, c client.Client, wfID string, resB <-chan updateResult) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	var wfResult string
-	if err := c.GetWorkflow(ctx, wfID, "").Get(ctx, &wfResult); err != nil {
-		t.Fatalf("setup: workflow result: %v", err)
-	}
-	b := <-resB
-	hist := history(t, c, wfID)
+	hist := settledHistory(t, c, wfID)
+	live, _ := handlerSaw.snapshot()
+	handlerSaw.resetReplayed() // the live worker may have replayed too; count only ours
 	accepted, activityID := acceptedArg(t, hist), scheduledActivityID(hist)
 	replayErr := replay(hist)
+	_, replayed := handlerSaw.snapshot()
 	logEvents(t, hist)
-	live, replayed := handlerSaw.snapshot()
 	t.Logf("live handler ran on %v; history UpdateAccepted request %q; ActivityTaskScheduled %q", live, accepted, activityID)
-	t.Logf("update call carrying B returned %q (err %v); workflow result %q", b.out, b.err, wfResult)
+	t.Logf("update call carrying B: %s; workflow: %s", answer(resB), closeOf(hist))
 	t.Logf("replay: handler ran on %v; error: %v", replayed, replayErr)
 	if len(live) != 1 || live[0] != "A" {
 		t.Fatalf("setup: sequence not reached: the live handler ran on %v, want [A]", live)
@@ -124,6 +119,44 @@ func report(t *testing.T, c client.Client, wfID string, resB <-chan updateResult
 			live[0], accepted, replayErr)
 	} else {
 		t.Logf("NOT REPRODUCED: history's UpdateAccepted holds %q, what the handler ran on", accepted)
+	}
+}
+
+// settledHistory waits until the workflow completed or one of its workflow
+// tasks failed (the live worker replayed the history and met the
+// nondeterminism itself: the workflow is then stuck), and returns history.
+func settledHistory(t *testing.T, c client.Client, wfID string) *historypb.History {
+	deadline := time.Now().Add(2 * time.Minute)
+	for time.Now().Before(deadline) {
+		h := history(t, c, wfID)
+		if closeOf(h) != "running" {
+			return h
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	t.Fatalf("setup: workflow neither completed nor failed a workflow task in 2 min")
+	return nil
+}
+
+// closeOf says how the workflow stands: its result, a failed workflow task, or running.
+func closeOf(h *historypb.History) string {
+	for _, e := range h.Events {
+		if a := e.GetWorkflowExecutionCompletedEventAttributes(); a != nil {
+			return "completed with " + payloadText(a.GetResult().GetPayloads())
+		}
+		if a := e.GetWorkflowTaskFailedEventAttributes(); a != nil {
+			return fmt.Sprintf("stuck: workflow task %d failed (%s): %s", e.GetEventId(), a.GetCause(), a.GetFailure().GetMessage())
+		}
+	}
+	return "running"
+}
+
+func answer(res <-chan updateResult) string {
+	select {
+	case r := <-res:
+		return fmt.Sprintf("returned %q (err %v)", r.out, r.err)
+	case <-time.After(5 * time.Second):
+		return "no answer in 5 s"
 	}
 }
 

@@ -70,6 +70,12 @@ func (s *sawArgs) reset() {
 	s.live, s.replayed = nil, nil
 }
 
+func (s *sawArgs) resetReplayed() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.replayed = nil
+}
+
 func (s *sawArgs) snapshot() (live, replayed []string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
