@@ -86,7 +86,7 @@ func (s *devServer) args() []string {
 			"--ip", "127.0.0.1", "--port", port, "--ui-port", "0", "--log-level", "warn"}
 	}
 	return []string{"server", "start-dev", "--headless", "--ip", "127.0.0.1",
-		"--db-filename", s.db, "--port", port, "--log-level", "warn"}
+		"--db-filename", s.db, "--port", port, "--log-level", "info"}
 }
 
 // ready: the namespace answers (an unknown workflow is NotFound).
@@ -166,6 +166,21 @@ func (k *keptLogger) String() string {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	return strings.Join(k.lines, "\n  ")
+}
+
+// logLines are the server's log lines that name the workflow (at most 30).
+func (s *devServer) logLines(wfID string) string {
+	b, _ := os.ReadFile(s.log.Name())
+	var lines []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.Contains(l, wfID) && !strings.Contains(l, "authz admin") {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) > 30 {
+		lines = lines[len(lines)-30:]
+	}
+	return strings.Join(lines, "\n")
 }
 
 // logTail is the end of the server's log.

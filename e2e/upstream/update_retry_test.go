@@ -96,10 +96,10 @@ func runUpdateRetry(t *testing.T, restart bool) {
 
 	// 4. The held completion (acceptance of the "A" delivery) goes through.
 	close(hold.release)
-	report(t, c, wfID, resB)
+	report(t, srv, c, wfID, resB)
 }
 
-func report(t *testing.T, c client.Client, wfID string, resB <-chan updateResult) {
+func report(t *testing.T, srv *devServer, c client.Client, wfID string, resB <-chan updateResult) {
 	hist := settledHistory(t, c, wfID)
 	live, _ := handlerSaw.snapshot()
 	handlerSaw.resetReplayed() // the live worker may have replayed too; count only ours
@@ -115,6 +115,7 @@ func report(t *testing.T, c client.Client, wfID string, resB <-chan updateResult
 	}
 	if accepted != live[0] || replayErr != nil {
 		reproduced = true
+		t.Logf("server's log lines on this workflow:\n%s", srv.logLines(wfID))
 		t.Errorf("REPRODUCED: the handler ran on %q but history's UpdateAccepted holds %q; replay: %v",
 			live[0], accepted, replayErr)
 	} else {
