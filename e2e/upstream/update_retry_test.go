@@ -75,11 +75,13 @@ func runUpdateRetry(t *testing.T, restart bool) {
 	waitAdmitted(t, c, wfID)
 
 	// 2. The worker takes the task, runs the handler on "A" and accepts it;
-	// its RespondWorkflowTaskCompleted is held on the way out.
+	// its RespondWorkflowTaskCompleted is held on the way out. (On a loaded
+	// machine the task has been seen started without reaching the worker;
+	// its timeout, 2 min, then sends it again: hence 3 min.)
 	hold := newCompletionHold()
 	workerLog := startWorker(t, srv, hold)
 	t.Cleanup(func() { diagnose(t, srv, c, wfID, hold, workerLog) })
-	waitOrFatal(t, hold.held, 60*time.Second, "the worker's completion with the acceptance")
+	waitOrFatal(t, hold.held, 3*time.Minute, "the worker's completion with the acceptance")
 	cancelA() // the first caller gives up, so the SDK does not retry "A"
 	t.Logf("first call (A) ended: %v", (<-resA).err)
 
