@@ -128,17 +128,24 @@ func report(t *testing.T, srv *devServer, c client.Client, wfID string, resB <-c
 // settledHistory waits until the workflow completed or one of its workflow
 // tasks failed (the live worker replayed the history and met the
 // nondeterminism itself: the workflow is then stuck), and returns history.
+// After 2 min it returns history as it is if the acceptance and its
+// activity are in it (all the verdict needs); else the run failed to set up.
 func settledHistory(t *testing.T, c client.Client, wfID string) *historypb.History {
 	deadline := time.Now().Add(2 * time.Minute)
-	for time.Now().Before(deadline) {
+	for {
 		h := history(t, c, wfID)
 		if closeOf(h) != "running" {
 			return h
 		}
+		if time.Now().After(deadline) {
+			if scheduledActivityID(h) == "" {
+				t.Fatalf("setup: no activity scheduled after the acceptance in 2 min")
+			}
+			t.Logf("the workflow did not complete in 2 min; judging history as it is")
+			return h
+		}
 		time.Sleep(300 * time.Millisecond)
 	}
-	t.Fatalf("setup: workflow neither completed nor failed a workflow task in 2 min")
-	return nil
 }
 
 // closeOf says how the workflow stands: its result, a failed workflow task, or running.
