@@ -90,12 +90,16 @@ func (s *sawArgs) snapshot() (live, replayed []string) {
 type completionHold struct {
 	once    sync.Once
 	held    chan struct{} // closed when the completion is being held
-	release chan struct{} // closed by the test to let it go
+	release chan struct{} // closed by let
 
+	letOnce sync.Once
 	mu      sync.Mutex
 	sent    bool
 	sentErr error // the server's answer to the held completion
 }
+
+// let releases the held completion (once).
+func (h *completionHold) let() { h.letOnce.Do(func() { close(h.release) }) }
 
 func (h *completionHold) answer() string {
 	h.mu.Lock()
