@@ -53,7 +53,7 @@ func TestUpdateRetryAfterRegistryResetKeepsAcceptedRequest(t *testing.T) {
 // TestUpdateRetryWithoutRegistryResetKeepsAcceptedRequest is the control:
 // the same sequence without the restart. The retry carrying "B" finds the
 // update in the registry and is deduplicated; history holds "A" (passes;
-// 3 of 67 runs held "B" all the same: see README.md).
+// 3 of 101 runs held "B" all the same: see README.md).
 func TestUpdateRetryWithoutRegistryResetKeepsAcceptedRequest(t *testing.T) {
 	runUpdateRetry(t, false)
 }
