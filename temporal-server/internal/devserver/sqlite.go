@@ -52,9 +52,12 @@ func sqlConfig(file string, pragmas map[string]string, namespace, cluster string
 
 // checkSchema finds what the schema of Temporal 1.32 added to SQLite (over
 // 1.29's): the current_chasm_executions table and the pre-allocated
-// TemporalKeywordList01 visibility column.
+// TemporalKeywordList01 visibility column. It opens the file for writing
+// (never creating it): a server killed inside a write transaction leaves a
+// hot journal, which SQLite rolls back on the first read, and a read-only
+// connection cannot ("attempt to write a readonly database").
 func checkSchema(file string) error {
-	db, err := sql.Open("sqlite", "file:"+file+"?mode=ro")
+	db, err := sql.Open("sqlite", "file:"+file+"?mode=rw")
 	if err != nil {
 		return fmt.Errorf("%s: %w", file, err)
 	}
