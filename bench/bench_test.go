@@ -102,7 +102,7 @@ func TestBenchSmoke(t *testing.T) {
 		"history bytes per event type per finished release, foureyes: ", "UpsertWorkflowSearchAttributes"} {
 		assert.Contains(t, b.String(), want)
 	}
-	for _, ph := range phaseNames() {
+	for _, ph := range defaultPhases() {
 		prom, err := os.ReadFile(metrics + "-" + ph + ".prom")
 		if assert.NoError(t, err, "-server-metrics after phase %s", ph) {
 			assert.Contains(t, string(prom), "syncmatch_latency_bucket", "the server's matching metrics after phase %s", ph)
