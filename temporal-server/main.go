@@ -117,7 +117,6 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	var dyn, pragmas, attrs listFlag
 	configFile := fs.String("config", "", "authorization config (identities, roles); required")
 	dataDir := fs.String("data", "data", "folder of the SQLite file temporal-server.db (made on first run)")
-	sharedVisibility := fs.Bool("shared-visibility", false, "keep visibility in temporal-server.db (one SQLite connection for both) instead of temporal-visibility.db")
 	uiKeyFile := fs.String("ui-api-key-file", "", "file holding the API key of the operator the Web UI calls as")
 	logLevel := fs.String("log-level", "warn", "server log level: debug, info, warn, error")
 	pprofAddr := fs.String("pprof-listen", "", "serve Go's pprof endpoints (/debug/pprof/) on this loopback address, e.g. 127.0.0.1:6060; \"\": none")
@@ -178,9 +177,6 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		return serveCluster(o, cluster, stdout)
 	}
 	o.DBFile = filepath.Join(*dataDir, "temporal-server.db")
-	if o.VisibilityDBFile, err = visibilityFile(*dataDir, *sharedVisibility); err != nil {
-		return err
-	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -195,7 +191,6 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "%-22s %s (Temporal %s, authorization on: %d identities, namespace %s)\n",
 		"Temporal Server:", s.FrontendAddr, headers.ServerVersion, len(cfg.Identities), cfg.Namespace)
 	fmt.Fprintf(stdout, "%-22s %s (%s)\n", "Temporal Persistence:", o.DBFile, persistence)
-	fmt.Fprintf(stdout, "%-22s %s\n", "Temporal Visibility:", visibilityWhere(o))
 	if s.UIAddr != "" {
 		fmt.Fprintf(stdout, "%-22s http://%s\n", "Temporal UI:", s.UIAddr)
 	}

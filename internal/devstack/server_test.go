@@ -3,14 +3,12 @@ package devstack
 import (
 	"context"
 	"net"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 )
 
@@ -78,26 +76,6 @@ func TestServerKeepsWorkflowsAcrossRestart(t *testing.T) {
 	}
 	if s := desc.GetWorkflowExecutionInfo().GetStatus(); s.String() != "Running" {
 		t.Fatalf("status after restart = %v", s)
-	}
-	listedFromItsOwnFile(ctx, t, c, creds.Dir, "devstack-restart")
-}
-
-// listedFromItsOwnFile: a fresh data folder keeps visibility in a SQLite
-// file of its own (a connection of its own, issue 26), and a visibility
-// query finds the workflow id there.
-func listedFromItsOwnFile(ctx context.Context, t *testing.T, c client.Client, dataDir, id string) {
-	t.Helper()
-	if _, err := os.Stat(filepath.Join(dataDir, "temporal-visibility.db")); err != nil {
-		t.Fatalf("visibility's own file: %v", err)
-	}
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(200 * time.Millisecond) {
-		resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: "WorkflowId = '" + id + "'"})
-		if err == nil && len(resp.GetExecutions()) == 1 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s not listed by visibility: %v, %d found", id, err, len(resp.GetExecutions()))
-		}
 	}
 }
 

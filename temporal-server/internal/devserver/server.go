@@ -48,13 +48,7 @@ type Options struct {
 	UIPort      int // Web UI; 0: none
 	MetricsPort int // Prometheus /metrics; 0: none
 
-	DBFile string // SQLite file, made on first use
-	// VisibilityDBFile is a second SQLite file for visibility (made on first
-	// use); "": visibility lives in DBFile. Temporal's SQLite store gives
-	// each file one connection, so in one file a visibility write (≈ 6 ms
-	// of SQL on a search-attribute upsert) holds up the reads of the task
-	// queues behind it: the activity hand-off (issue 26, docs/benchmarks.md).
-	VisibilityDBFile string
+	DBFile           string // SQLite file, made on first use
 	SQLitePragmas    map[string]string
 	SearchAttributes map[string]enumspb.IndexedValueType
 	DynamicConfig    map[string]any // see ParseDynamicConfig
@@ -160,13 +154,7 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	visConf := sqlConf
-	if o.VisibilityDBFile != "" {
-		if visConf, err = visibilitySQLConfig(o.VisibilityDBFile, o.SQLitePragmas); err != nil {
-			return nil, err
-		}
-	}
-	conf := serverConfig(o, ports, sqlConf, visConf, clusterName, internode.groupTLS())
+	conf := serverConfig(o, ports, sqlConf, clusterName, internode.groupTLS())
 
 	internalAddr := net.JoinHostPort(localhost, strconv.Itoa(ports[primitives.InternalFrontendService]))
 	conn, err := grpc.NewClient(internalAddr, grpc.WithTransportCredentials(credentials.NewTLS(internode.clientTLS())))
@@ -277,9 +265,7 @@ func lookupKey(c *authzconfig.Config, key string) (authzconfig.Identity, bool) {
 	return authzconfig.Identity{}, false
 }
 
-// serverConfig: visConf may be sqlConf itself (one file, one connection:
-// Temporal's SQLite plugin pools connections by DSN).
-func serverConfig(o Options, ports map[primitives.ServiceName]int, sqlConf, visConf *config.SQL, clusterName string,
+func serverConfig(o Options, ports map[primitives.ServiceName]int, sqlConf *config.SQL, clusterName string,
 	internode config.GroupTLS) *config.Config {
 	var conf config.Config
 	conf.Global.Membership.MaxJoinDuration = 30 * time.Second
@@ -298,10 +284,9 @@ func serverConfig(o Options, ports map[primitives.ServiceName]int, sqlConf, visC
 		}
 	}
 	conf.Persistence.DefaultStore = "sqlite-default"
-	conf.Persistence.VisibilityStore = "sqlite-visibility"
+	conf.Persistence.VisibilityStore = "sqlite-default"
 	conf.Persistence.NumHistoryShards = 1
-	conf.Persistence.DataStores = map[string]config.DataStore{"sqlite-default": {SQL: sqlConf},
-		"sqlite-visibility": {SQL: visConf}}
+	conf.Persistence.DataStores = map[string]config.DataStore{"sqlite-default": {SQL: sqlConf}}
 	httpAddr := ""
 	if o.HTTPPort != 0 {
 		httpAddr = net.JoinHostPort(dialHost(o.IP), strconv.Itoa(o.HTTPPort))

@@ -50,27 +50,6 @@ func sqlConfig(file string, pragmas map[string]string, namespace, cluster string
 	return conf, created, nil
 }
 
-// visibilitySQLConfig is the SQLite store of a file that holds visibility
-// only, set up on first use with the schema of this server version (its
-// history tables stay empty); namespaces live in the default store.
-func visibilitySQLConfig(file string, pragmas map[string]string) (*config.SQL, error) {
-	conf := &config.SQL{PluginName: sqliteplugin.PluginName, DatabaseName: file,
-		ConnectAttributes: map[string]string{"mode": "rwc"}}
-	for k, v := range pragmas {
-		conf.ConnectAttributes[k] = v
-	}
-	if _, err := os.Stat(file); errors.Is(err, os.ErrNotExist) {
-		if err := sqliteschema.SetupSchema(conf); err != nil {
-			os.Remove(file)
-			return nil, fmt.Errorf("%s: setting up the schema: %w", file, err)
-		}
-		return conf, nil
-	} else if err != nil {
-		return nil, err
-	}
-	return conf, checkSchema(file)
-}
-
 // checkSchema finds what the schema of Temporal 1.32 added to SQLite (over
 // 1.29's): the current_chasm_executions table and the pre-allocated
 // TemporalKeywordList01 visibility column.
