@@ -150,3 +150,21 @@ func TestHistoryTypeLine(t *testing.T) {
 	avg := historySize{byType: map[string]typeSize{}}.plus(h, 0.5)
 	assert.Equal(t, "B 0 events 150 B, A 1 events 50 B", avg.typeLine())
 }
+
+// TestBenchRestartSmoke runs the restart phase with tiny counts: the
+// server is restarted on its own data and the roles carry on after it.
+func TestBenchRestartSmoke(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the server twice and ten role processes")
+	}
+	cfg, err := parseFlags([]string{"-phases", "restart", "-releases", "2"}, io.Discard)
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	rep, err := bench(ctx, cfg, io.Discard)
+	require.NoError(t, err)
+	var b strings.Builder
+	rep.print(&b)
+	assert.Contains(t, b.String(), "restart round 2, before the restart (load ")
+	assert.Contains(t, b.String(), "restart round 6, after the restart, round 4 (load ")
+}
