@@ -102,7 +102,7 @@ func TestBenchSmoke(t *testing.T) {
 		"history bytes per event type per finished release, foureyes: ", "UpsertWorkflowSearchAttributes"} {
 		assert.Contains(t, b.String(), want)
 	}
-	for _, ph := range phaseNames() {
+	for _, ph := range defaultPhases() {
 		prom, err := os.ReadFile(metrics + "-" + ph + ".prom")
 		if assert.NoError(t, err, "-server-metrics after phase %s", ph) {
 			assert.Contains(t, string(prom), "syncmatch_latency_bucket", "the server's matching metrics after phase %s", ph)
@@ -149,4 +149,22 @@ func TestHistoryTypeLine(t *testing.T) {
 	assert.Equal(t, "B 1 events 300 B, A 2 events 100 B", h.typeLine())
 	avg := historySize{byType: map[string]typeSize{}}.plus(h, 0.5)
 	assert.Equal(t, "B 0 events 150 B, A 1 events 50 B", avg.typeLine())
+}
+
+// TestBenchRestartSmoke runs the restart phase with tiny counts: the
+// server is restarted on its own data and the roles carry on after it.
+func TestBenchRestartSmoke(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the server twice and ten role processes")
+	}
+	cfg, err := parseFlags([]string{"-phases", "restart", "-releases", "2"}, io.Discard)
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	rep, err := bench(ctx, cfg, io.Discard)
+	require.NoError(t, err)
+	var b strings.Builder
+	rep.print(&b)
+	assert.Contains(t, b.String(), "restart round 2, before the restart (load ")
+	assert.Contains(t, b.String(), "restart round 6, after the restart, round 4 (load ")
 }

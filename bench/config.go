@@ -83,7 +83,7 @@ func (c *config) flags(fs *flag.FlagSet) *string {
 	fs.DurationVar(&c.gap, "gap", 100*time.Millisecond, "pause between timed decisions")
 	fs.DurationVar(&c.timeout, "timeout", 60*time.Minute, "stop everything after this long")
 	c.settingFlags(fs)
-	return fs.String("phases", strings.Join(phaseNames(), ","), "phases to run")
+	return fs.String("phases", strings.Join(defaultPhases(), ","), "phases to run (restart: only when named)")
 }
 
 func (c *config) settingFlags(fs *flag.FlagSet) {

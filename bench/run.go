@@ -14,20 +14,34 @@ import (
 type phase struct {
 	name string
 	run  func(ctx context.Context, r *rig, rep *report, log io.Writer) error
+	// onRequest: run only when -phases names it (not in the default run).
+	onRequest bool
 }
 
 var phases = []phase{
-	{"latency", runLatency},
-	{"throughput", runThroughput},
-	{"encryption", runEncryption},
-	{"slack", runSlack},
-	{"scale", runScale},
+	{"latency", runLatency, false},
+	{"throughput", runThroughput, false},
+	{"encryption", runEncryption, false},
+	{"slack", runSlack, false},
+	{"scale", runScale, false},
+	{"restart", runRestart, true},
 }
 
 func phaseNames() []string {
 	var names []string
 	for _, p := range phases {
 		names = append(names, p.name)
+	}
+	return names
+}
+
+// defaultPhases are the phases a run without -phases runs.
+func defaultPhases() []string {
+	var names []string
+	for _, p := range phases {
+		if !p.onRequest {
+			names = append(names, p.name)
+		}
 	}
 	return names
 }

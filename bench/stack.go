@@ -8,6 +8,8 @@ import (
 	"os"
 	"time"
 
+	"go.temporal.io/sdk/converter"
+
 	"github.com/foureyes/foureyes/internal/devstack"
 	"github.com/foureyes/foureyes/internal/procstat"
 	"github.com/foureyes/foureyes/internal/stacktest"
@@ -135,4 +137,16 @@ func (r *rig) close() {
 	if r.slack != nil {
 		r.slack.close()
 	}
+}
+
+// payloadConverter decodes payloads as the stack's clients encode them:
+// with the dev server's payload key, or on the cluster with the cluster's
+// (its own folder, data/cluster/payload-keys). With the dev server's key on
+// the cluster no prompt's input decoded, and -cluster failed with "no
+// started activity after the gate".
+func (r *rig) payloadConverter() (converter.DataConverter, error) {
+	if c := r.Local.Cluster; c != nil {
+		return c.Temporal(devstack.IdentityAdmin).DataConverter()
+	}
+	return r.Local.Credentials().Temporal("", "").DataConverter()
 }

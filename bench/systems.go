@@ -112,7 +112,7 @@ func (f *foureyes) next(gate string, a *historypb.ActivityTaskScheduledEventAttr
 		var n api.Notification
 		// The history holds the payloads as written: encrypted with the
 		// stack's key (devstack), so decoded with the stack's converter.
-		dc, err := f.r.Local.Credentials().Temporal("", "").DataConverter()
+		dc, err := f.r.payloadConverter()
 		if err == nil {
 			err = dc.FromPayloads(a.GetInput(), &n)
 		}
@@ -147,7 +147,7 @@ func (f *floor) next(gate string, a *historypb.ActivityTaskScheduledEventAttribu
 		return gate == "approval"
 	case floorPrompt:
 		var g string
-		dc, err := f.r.Local.Credentials().Temporal("", "").DataConverter() // as foureyes.next
+		dc, err := f.r.payloadConverter() // as foureyes.next
 		if err == nil {
 			err = dc.FromPayloads(a.GetInput(), &g)
 		}

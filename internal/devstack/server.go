@@ -50,11 +50,16 @@ type Tuning struct {
 // service's transfer-queue reader not rate-limited to its default 20 reads
 // per second per shard: under back-to-back load every hop from a workflow
 // task to its activity waited for the next 50 ms token (docs/benchmarks.md,
-// "Where a decision's time goes").
+// "Where a decision's time goes"). And history queue slices keep their
+// predicate: with one namespace Temporal narrows a read slice's predicate to
+// it, after which every new range of tasks is merged by walking all the
+// slice's pending tasks (executableTracker.split, up to 11 % of the server's
+// CPU in the bench's restart phase; 0 with this; docs/benchmarks.md, "Issue
+// 26: the activity hand-off and a restarted server").
 var DefaultTuning = Tuning{
 	SQLitePragmas: []string{"journal_mode=WAL", "synchronous=NORMAL"},
 	DynamicConfig: []string{"matching.numTaskqueueReadPartitions=1", "matching.numTaskqueueWritePartitions=1",
-		"history.transferProcessorMaxPollRPS=1000"},
+		"history.transferProcessorMaxPollRPS=1000", "history.queueShrinkPredicateMaxPendingKeys=0"},
 }
 
 // StartServer runs foureyes' Temporal server on 127.0.0.1 (TLS, every call
