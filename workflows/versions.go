@@ -56,8 +56,16 @@ const (
 	// every published state change that differed was upserted
 	// (docs/benchmarks.md, issue 26).
 	versionLeanVisibility = 6
+	// versionDeployOutlivesLostWorkers: deploy and verify get deployAttempts
+	// attempts instead of 3. A deploy role killed mid-step costs an attempt
+	// (its heartbeat times out) without any verdict: the deploy role's
+	// verdicts are non-retryable errors, and a retried deploy resumes its
+	// command, which runs at most once (package once). Before it, three lost
+	// workers in a row rolled a release back (the 1,000-release soak, issue
+	// 27). Versions 7 and 8 are taken by work on another branch.
+	versionDeployOutlivesLostWorkers = 9
 	// latestRelease is the version new releases take: the newest.
-	latestRelease = versionLeanVisibility
+	latestRelease = versionDeployOutlivesLostWorkers
 )
 
 // ErrTypeBelowFloor is the type of the error a release below versionFloor
