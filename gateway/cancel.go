@@ -87,13 +87,13 @@ func (s *Server) cancelSigned(ctx context.Context, c caller, req api.CancelRelea
 	pred := attest.Cancel{Binding: attest.Binding{Release: req.ReleaseID, PolicySHA256: bd.PolicyHash}, Scope: scopeOf(bd),
 		RequestID: req.RequestID, Identity: c.identity, Channel: c.channel, Reason: req.Reason,
 		Evidence: c.evidence, At: time.Now().UTC()}
-	env, err := attestOnce(s, req.RequestID, attest.ReleaseSubject(req.ReleaseID), attest.PredicateCancel, pred,
+	env, key, err := attestOnce(s, req.RequestID, attest.ReleaseSubject(req.ReleaseID), attest.PredicateCancel, pred,
 		func(p *attest.Cancel) { p.At, p.Evidence = time.Time{}, attest.Evidence{} })
 	if err != nil {
 		return s.signFailed(ans, err)
 	}
 	var out api.CancelOutcome
-	if err := s.update(ctx, bd, req.RequestID, api.UpdateCancel, env, &out); err != nil {
+	if err := s.updateOnce(ctx, bd, key, req.RequestID, api.UpdateCancel, env, &out); err != nil {
 		return s.updateFailed(ctx, ans, err)
 	}
 	ans.Outcome, ans.Rule, ans.Reason = out.Outcome, out.Rule, out.Reason

@@ -44,14 +44,14 @@ func (s *Server) decideSigned(ctx context.Context, c caller, req api.DecisionReq
 	pred := attest.Decision{Binding: attest.Binding{Release: req.ReleaseID, PolicySHA256: bd.PolicyHash}, Scope: scopeOf(bd),
 		RequestID: req.RequestID, Gate: req.Gate, Verdict: req.Verdict, Identity: c.identity,
 		Channel: c.channel, Comment: req.Comment, Evidence: c.evidence, At: time.Now().UTC(), Proof: req.Proof}
-	env, err := attestOnce(s, req.RequestID, attest.ArtifactSubject(bd.ArtifactDigest), attest.PredicateDecision, pred,
+	env, key, err := attestOnce(s, req.RequestID, attest.ArtifactSubject(bd.ArtifactDigest), attest.PredicateDecision, pred,
 		func(p *attest.Decision) { p.At, p.Evidence = time.Time{}, attest.Evidence{} })
 	if err != nil {
 		out, status := s.signFailed(ans, err)
 		return out, status, nil
 	}
 	var out api.DecisionOutcome
-	if err := s.update(ctx, bd, req.RequestID, api.UpdateDecide, env, &out); err != nil {
+	if err := s.updateOnce(ctx, bd, key, req.RequestID, api.UpdateDecide, env, &out); err != nil {
 		return ans, 0, err
 	}
 	s.bindings.confirmed(req.ReleaseID)
@@ -77,7 +77,8 @@ func (s *Server) attest(subject attest.Subject, predicateType string, pred any) 
 // attestOnce signs pred for the Update updateID once: a retry of the same
 // request (the same content once strip has removed its time and evidence)
 // gets the first envelope again (requests.go says why).
-func attestOnce[P any](s *Server, updateID string, subject attest.Subject, predicateType string, pred P, strip func(*P)) (attest.Envelope, error) {
+// It returns the request's key, for answered once the outcome is known.
+func attestOnce[P any](s *Server, updateID string, subject attest.Subject, predicateType string, pred P, strip func(*P)) (attest.Envelope, string, error) {
 	content := pred
 	strip(&content)
 	key, err := requestKey(updateID, struct {
@@ -86,9 +87,20 @@ func attestOnce[P any](s *Server, updateID string, subject attest.Subject, predi
 		Content P
 	}{subject, predicateType, content})
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return s.requests.once(key, func() (attest.Envelope, error) { return s.attest(subject, predicateType, pred) })
+	env, err := s.requests.once(key, func() (attest.Envelope, error) { return s.attest(subject, predicateType, pred) })
+	return env, key, err
+}
+
+// updateOnce sends the signed request of key as an Update and, once its
+// outcome is known, drops its envelope (requests.go).
+func (s *Server) updateOnce(ctx context.Context, bd api.Binding, key, updateID, name string, env attest.Envelope, out any) error {
+	err := s.update(ctx, bd, updateID, name, env, out)
+	if outcomeKnown(err) {
+		s.requests.answered(key)
+	}
+	return err
 }
 
 func (s *Server) signFailed(ans api.Answer, err error) (api.Answer, int) {

@@ -32,7 +32,12 @@ func call[In, Out any](ctx workflow.Context, activity func(context.Context, In) 
 // a cancel stops; summary is the line the UI shows for it.
 func runStage[In, Out any](ctx workflow.Context, h *handles, queue, summary string,
 	activity func(context.Context, In) (Out, error), in In) (Out, error) {
-	opts := stageOptions(queue)
+	return runStageWith(ctx, h, stageOptions(queue), summary, activity, in)
+}
+
+// runStageWith is runStage with the options given.
+func runStageWith[In, Out any](ctx workflow.Context, h *handles, opts workflow.ActivityOptions, summary string,
+	activity func(context.Context, In) (Out, error), in In) (Out, error) {
 	opts.Summary = summary
 	sctx, stop := workflow.WithCancel(workflow.WithActivityOptions(ctx, opts))
 	h.stopStage = stop

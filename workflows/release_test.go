@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/stretchr/testify/suite"
 	"github.com/uber-go/tally/v4"
+	enums "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/activity"
 	sdktally "go.temporal.io/sdk/contrib/tally"
 	"go.temporal.io/sdk/log"
@@ -64,6 +65,7 @@ type fakeRoles struct {
 	mu          sync.Mutex
 	pol         policy.Policy
 	deployErr   error
+	lostDeploys int // attempts of Deploy whose worker is lost (a heartbeat timeout)
 	verifyOK    bool
 	deploys     int
 	rollbacks   int
@@ -145,7 +147,11 @@ func (f *fakeRoles) Deploy(ctx context.Context, in api.DeployInput) (api.StepRes
 	f.deploys++
 	f.bundles = append(f.bundles, in.Bundle)
 	f.deployInputs = append(f.deployInputs, in)
+	lost := f.deploys <= f.lostDeploys
 	f.mu.Unlock()
+	if lost {
+		return api.StepResult{}, temporal.NewTimeoutError(enums.TIMEOUT_TYPE_HEARTBEAT, nil)
+	}
 	if f.blockDeploy != nil {
 		return api.StepResult{}, f.blockDeploy(ctx)
 	}
@@ -526,6 +532,30 @@ func (s *ReleaseSuite) TestDeployFailureRollsBack() {
 	res := s.run()
 	s.Equal(api.StatusRolledBack, res.Status)
 	s.Contains(res.Reason, "boom")
+	s.Equal(1, s.roles.rollbacks)
+}
+
+// A deploy whose worker is lost again and again (each attempt's heartbeat
+// times out: the soak's deploy role killed mid-deploy three times in a row)
+// got no verdict: it is retried, not rolled back.
+func (s *ReleaseSuite) TestDeployOutlivesLostWorkers() {
+	s.approveAll()
+	s.roles.lostDeploys = 5
+	res := s.run()
+	s.Equal(api.StatusDeployed, res.Status, res.Reason)
+	s.Equal(6, s.roles.deploys, "five lost attempts, then the one that deployed")
+	s.Zero(s.roles.rollbacks)
+}
+
+// The budget is not endless: a deploy role lost on every attempt ends the
+// release, rolled back, with the timeout as its reason.
+func (s *ReleaseSuite) TestDeployLostOnEveryAttemptRollsBack() {
+	s.approveAll()
+	s.roles.lostDeploys = 1000
+	res := s.run()
+	s.Equal(api.StatusRolledBack, res.Status)
+	s.Contains(res.Reason, "Heartbeat")
+	s.Equal(deployAttempts, s.roles.deploys)
 	s.Equal(1, s.roles.rollbacks)
 }
 

@@ -44,6 +44,23 @@ func stageOptions(queue string) workflow.ActivityOptions {
 	return o
 }
 
+// deployAttempts: the attempts of a deploy or verify from
+// versionDeployOutlivesLostWorkers. Only an attempt lost without a verdict
+// (its worker killed, the role's history read unavailable) is retried; with
+// backoff capped at 30 s and a 20 s heartbeat timeout, ten lost attempts in a
+// row take about six minutes.
+const deployAttempts = 10
+
+// deployStepOptions are a deploy or verify's options for this release's
+// version.
+func (r *release) deployStepOptions() workflow.ActivityOptions {
+	o := stageOptions(api.QueueDeploy)
+	if r.version >= versionDeployOutlivesLostWorkers {
+		o.RetryPolicy.MaximumAttempts = deployAttempts
+	}
+	return o
+}
+
 // stageExecutor records a finished stage with the worker that ran it and
 // the signed statement it rests on (nil when there is none).
 func (r *release) stageExecutor(ctx workflow.Context, stage, executor string, env attest.Envelope, detail string) {
@@ -191,7 +208,7 @@ func (r *release) trustStep(s deployStep, res api.StepResult, err error) (api.St
 
 // step runs deploy or verify and records it under the deploy stage.
 func (r *release) step(ctx workflow.Context, s deployStep, summary string) (api.StepResult, error) {
-	res, err := runStage(ctx, r.rt, api.QueueDeploy, summary, s.activity, r.deployInput())
+	res, err := runStageWith(ctx, r.rt, r.deployStepOptions(), summary, s.activity, r.deployInput())
 	res, err = r.trustStep(s, res, err)
 	e := audit.Entry{Type: s.event, Stage: api.StageDeploy, Executor: res.Executor, Outcome: "ok", Detail: res.Output,
 		Envelope: json.RawMessage(res.Receipt)}

@@ -65,13 +65,21 @@ const (
 	// deploy step carried the whole bundle and the policy came as it is
 	// (docs/benchmarks.md, issue 26).
 	versionLeanHistory = 7
+	// versionDeployOutlivesLostWorkers: deploy and verify get deployAttempts
+	// attempts instead of 3. A deploy role killed mid-step costs an attempt
+	// (its heartbeat times out) without any verdict: the deploy role's
+	// verdicts are non-retryable errors, and a retried deploy resumes its
+	// command, which runs at most once (package once). Before it, three lost
+	// workers in a row rolled a release back (the 1,000-release soak, issue
+	// 27).
+	versionDeployOutlivesLostWorkers = 8
 	// versionAllNoticesSent: before it closes, a release waits (at most two
 	// minutes) for every notice in flight, not only the last: an approved
 	// gate's outcome notice, sent from a coroutine after the next stage's
 	// first command, could still be queued when the release ended, and a
 	// closed workflow's untaken activity task is dropped (the Slack message
 	// kept saying "awaiting").
-	versionAllNoticesSent = 10
+	versionAllNoticesSent = 9
 	// latestRelease is the version new releases take: the newest.
 	latestRelease = versionAllNoticesSent
 )

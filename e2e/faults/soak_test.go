@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
 
 	"github.com/foureyes/foureyes/config"
 	"github.com/foureyes/foureyes/internal/figures"
@@ -285,6 +286,7 @@ func (sk *soak) report(t *testing.T) {
 		for _, r := range f.releases {
 			if r.err != nil || r.res.Status != r.plan.want {
 				t.Logf("%s: its activities, as history has them:\n%s", r.id, st.activities(r.id))
+				t.Logf("%s: the faults while it ran:\n%s", r.id, f.faultsDuring(r))
 			}
 		}
 		keepLogs(t, f.s.Local.LogDir())
@@ -328,15 +330,60 @@ func (st *trailStress) activities(id string) string {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	it := st.f.s.Client.GetWorkflowHistory(ctx, id, "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	var b strings.Builder
+	var events []*historypb.HistoryEvent
 	for it.HasNext() {
 		e, err := it.Next()
 		if err != nil {
-			return b.String() + fmt.Sprintf("  history: %v\n", err)
+			return activityLines(events) + fmt.Sprintf("    history: %v\n", err)
 		}
-		if strings.HasPrefix(e.GetEventType().String(), "EVENT_TYPE_ACTIVITY_TASK") {
+		events = append(events, e)
+	}
+	return activityLines(events)
+}
+
+// activityEvents are the event types activityLines prints. (An EventType's
+// String is "ActivityTaskStarted", not its enum name: a prefix test on
+// "EVENT_TYPE_ACTIVITY_TASK" matched nothing, and the soak printed an empty
+// list.)
+var activityEvents = map[enums.EventType]bool{
+	enums.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED: true, enums.EVENT_TYPE_ACTIVITY_TASK_STARTED: true,
+	enums.EVENT_TYPE_ACTIVITY_TASK_COMPLETED: true, enums.EVENT_TYPE_ACTIVITY_TASK_FAILED: true,
+	enums.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT: true, enums.EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED: true,
+	enums.EVENT_TYPE_ACTIVITY_TASK_CANCELED: true,
+}
+
+// activityLines prints one line per activity event of a history; "no
+// activity events" when there is none, so that an empty list is never
+// mistaken for a report.
+func activityLines(events []*historypb.HistoryEvent) string {
+	var b strings.Builder
+	for _, e := range events {
+		if activityEvents[e.GetEventType()] {
 			fmt.Fprintf(&b, "    %3d %s %s%s\n", e.GetEventId(), e.GetEventTime().AsTime().UTC().Format(time.RFC3339Nano), e.GetEventType(), eventNote(e))
 		}
+	}
+	if b.Len() == 0 {
+		return fmt.Sprintf("    no activity events (of %d events)\n", len(events))
+	}
+	return b.String()
+}
+
+// faultsDuring lists the faults injected while r ran: with its activity
+// events they say which kill cost which attempt.
+func (f *faultRun) faultsDuring(r *release) string {
+	var b strings.Builder
+	for _, flt := range f.faults {
+		if flt.at.Before(r.start) || (!r.end.IsZero() && flt.at.After(r.end)) {
+			continue
+		}
+		what := flt.target
+		if flt.midDeploy {
+			what += " (mid-deploy)"
+		}
+		fmt.Fprintf(&b, "    %s %s killed, down %s\n", flt.at.UTC().Format(time.RFC3339Nano), what, flt.down.Round(time.Millisecond))
+	}
+	if b.Len() == 0 {
+		return "    none\n"
 	}
 	return b.String()
 }

@@ -280,7 +280,9 @@ func eventNote(e *historypb.HistoryEvent) string {
 	case e.GetWorkflowTaskFailedEventAttributes() != nil:
 		return " " + e.GetWorkflowTaskFailedEventAttributes().GetCause().String()
 	case e.GetActivityTaskScheduledEventAttributes() != nil:
-		return " " + e.GetActivityTaskScheduledEventAttributes().GetActivityType().GetName()
+		a := e.GetActivityTaskScheduledEventAttributes()
+		return fmt.Sprintf(" %s max-attempts=%d heartbeat-timeout=%s", a.GetActivityType().GetName(),
+			a.GetRetryPolicy().GetMaximumAttempts(), a.GetHeartbeatTimeout().AsDuration())
 	case e.GetActivityTaskStartedEventAttributes() != nil:
 		a := e.GetActivityTaskStartedEventAttributes()
 		return fmt.Sprintf(" attempt=%d identity=%s last-failure=%q", a.GetAttempt(), a.GetIdentity(), a.GetLastFailure().GetMessage())
