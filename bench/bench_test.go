@@ -87,15 +87,8 @@ func TestBenchSmoke(t *testing.T) {
 		t.Skip("starts the server and ten role processes")
 	}
 	metrics := filepath.Join(t.TempDir(), "server")
-	cfg, err := parseFlags([]string{"-releases", "2", "-rounds", "1", "-open", "4",
-		"-scale-decisions", "2", "-slack", "2", "-gap", "10ms", "-server-metrics", metrics}, io.Discard)
-	require.NoError(t, err)
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	defer cancel()
-	rep, err := bench(ctx, cfg, io.Discard)
-	require.NoError(t, err)
-	var b strings.Builder
-	rep.print(&b)
+	b := runBench(t, "-releases", "2", "-rounds", "1", "-open", "4",
+		"-scale-decisions", "2", "-slack", "2", "-gap", "10ms", "-server-metrics", metrics)
 	for _, want := range []string{"API decision", "hop 1: decision sent", "hop 5: activity scheduled", "Slack click", "throughput", "encryption on vs off", "scale: releases open", "cancel all",
 		// per round, with the load average, and the spread across rounds
 		"latency round 1 of 1 (load ", "spread across 1 latency rounds", "throughput round 1 of 1 (load ", "spread across 1 throughput rounds",
@@ -157,7 +150,14 @@ func TestBenchRestartSmoke(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the server twice and ten role processes")
 	}
-	cfg, err := parseFlags([]string{"-phases", "restart", "-releases", "2"}, io.Discard)
+	b := runBench(t, "-phases", "restart", "-releases", "2")
+	assert.Contains(t, b.String(), "restart round 2, before the restart (load ")
+	assert.Contains(t, b.String(), "restart round 6, after the restart, round 4 (load ")
+}
+
+// runBench runs the bench with args (at most 4 minutes) and returns its report.
+func runBench(t *testing.T, args ...string) *strings.Builder {
+	cfg, err := parseFlags(args, io.Discard)
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
@@ -165,6 +165,5 @@ func TestBenchRestartSmoke(t *testing.T) {
 	require.NoError(t, err)
 	var b strings.Builder
 	rep.print(&b)
-	assert.Contains(t, b.String(), "restart round 2, before the restart (load ")
-	assert.Contains(t, b.String(), "restart round 6, after the restart, round 4 (load ")
+	return &b
 }
