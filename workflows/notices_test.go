@@ -45,25 +45,30 @@ func filterKind(kinds []string, kind string) []string {
 // last: the approved approval gate's outcome notice, sent from a coroutine,
 // still taking its time when the release ends, is sent.
 func (s *ReleaseSuite) TestEveryNoticeIsSentBeforeTheReleaseEnds() {
-	s.roles.noticeDelay = slowApprovalOutcome
+	s.roles.holdNotice = holdApprovalOutcome(func() { time.Sleep(300 * time.Millisecond) })
 	s.approveAll()
 	s.Equal(api.StatusDeployed, s.run().Status)
 	s.Contains(s.noticeLines(), "outcome/approval/gate approved")
 }
 
 // Before versionAllNoticesSent only the last notice was waited for: the
-// slow one was dropped with the closed workflow.
+// held one, released only once the workflow had closed, was dropped.
 func (s *ReleaseSuite) TestOnlyTheLastNoticeWasWaitedForBeforeAllNoticesSent() {
 	s.env.OnGetVersion(changeRelease, workflow.DefaultVersion, latestRelease).Return(workflow.Version(versionLeanVisibility))
-	s.roles.noticeDelay = slowApprovalOutcome
+	closed := make(chan struct{})
+	s.roles.holdNotice = holdApprovalOutcome(func() { <-closed })
 	s.approveAll()
 	s.Equal(api.StatusDeployed, s.run().Status)
 	s.NotContains(s.noticeLines(), "outcome/approval/gate approved")
+	close(closed)
 }
 
-func slowApprovalOutcome(n api.Notification) time.Duration {
-	if n.Kind == api.NotifyOutcome && n.Gate == "approval" && n.Detail == "gate approved" {
-		return 300 * time.Millisecond
+// holdApprovalOutcome runs hold before the approved approval gate's
+// outcome notice is taken.
+func holdApprovalOutcome(hold func()) func(api.Notification) {
+	return func(n api.Notification) {
+		if n.Kind == api.NotifyOutcome && n.Gate == "approval" && n.Detail == "gate approved" {
+			hold()
+		}
 	}
-	return 0
 }

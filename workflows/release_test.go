@@ -88,9 +88,10 @@ type fakeRoles struct {
 	builds       []api.BuildInput
 	deployInputs []api.DeployInput
 	sealing      func() // called while the seal is being signed
-	// noticeDelay holds a notice before the approval role takes it (real
-	// time: the test environment's clock does not wait for activities).
-	noticeDelay func(api.Notification) time.Duration
+	// holdNotice runs before the approval role takes a notice and may hold
+	// it (real time: the test environment's clock does not wait for
+	// activities).
+	holdNotice func(api.Notification)
 }
 
 func (f *fakeRoles) Deployed(_ context.Context, in api.DeployedInput) (api.DeployedResult, error) {
@@ -133,8 +134,8 @@ func (f *fakeRoles) Seal(_ context.Context, in api.SealInput) (api.SealResult, e
 }
 
 func (f *fakeRoles) Notify(_ context.Context, n api.Notification) (api.NotifyResult, error) {
-	if f.noticeDelay != nil {
-		time.Sleep(f.noticeDelay(n))
+	if f.holdNotice != nil {
+		f.holdNotice(n)
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
