@@ -33,19 +33,23 @@ type PolicyActivities struct {
 // claim another file's hash). The file is still checked here, so that a bad
 // policy fails with its file and field, non-retryably: retrying cannot fix
 // the file. A policy without every role's key could verify nothing.
-// A release that asks for it gets the bytes gzip-compressed (in.Gzip; an
-// older release asks nothing and gets them as they are).
-func (a *PolicyActivities) LoadPolicy(ctx context.Context, in api.LoadPolicyInput) (policy.Snapshot, error) {
+// A release that asks for it gets the bytes gzip-compressed: alone, as a
+// binary payload (in.Bytes, []byte), or in a snapshot (in.Gzip); an older
+// release asks nothing and gets them as they are, in a policy.Snapshot.
+func (a *PolicyActivities) LoadPolicy(ctx context.Context, in api.LoadPolicyInput) (any, error) {
 	l, err := a.cache.load(a.PolicyFile)
 	if err != nil {
 		msg := err.Error()
 		if !strings.Contains(msg, a.PolicyFile) {
 			msg = a.PolicyFile + ": " + msg
 		}
-		return policy.Snapshot{}, temporal.NewNonRetryableApplicationError(
+		return nil, temporal.NewNonRetryableApplicationError(
 			"bad policy: "+msg, ErrTypeBadPolicy, err)
 	}
-	if in.Gzip {
+	switch {
+	case in.Bytes:
+		return l.gzip, nil
+	case in.Gzip:
 		return policy.Snapshot{Gzip: l.gzip, Hash: l.hash, Path: a.PolicyFile}, nil
 	}
 	return policy.Snapshot{Content: l.data, Hash: l.hash, Path: a.PolicyFile}, nil

@@ -223,6 +223,11 @@ type StepResult struct {
 type LoadPolicyInput struct {
 	// Gzip asks for the file's bytes gzip-compressed (policy.Snapshot.Gzip).
 	Gzip bool `json:"gzip,omitempty"`
+	// Bytes asks for the compressed bytes alone, as the activity's result:
+	// a binary payload instead of base64 inside a JSON snapshot (a quarter
+	// of the largest payload of a release's history). The release hashes
+	// and parses what it decompressed, as for a snapshot.
+	Bytes bool `json:"bytes,omitempty"`
 }
 
 // SealInput asks the orchestrator role to sign a release's final chain head.

@@ -64,6 +64,10 @@ func testPolicy() policy.Policy {
 type fakeRoles struct {
 	mu          sync.Mutex
 	pol         policy.Policy
+	// policyBytes replaces LoadPolicy's compressed answer; snapshotPolicy
+	// answers a snapshot even when the bytes are asked for.
+	policyBytes    func(content []byte) []byte
+	snapshotPolicy bool
 	deployErr   error
 	lostDeploys int // attempts of Deploy whose worker is lost (a heartbeat timeout)
 	verifyOK    bool
@@ -104,9 +108,19 @@ func (f *fakeRoles) Deployed(_ context.Context, in api.DeployedInput) (api.Deplo
 	return signedDeployed(in, f.deployed), nil
 }
 
-// LoadPolicy claims a hash of its own: the workflow must compute it from the content.
-func (f *fakeRoles) LoadPolicy(context.Context, api.LoadPolicyInput) (policy.Snapshot, error) {
-	return policy.Snapshot{Content: policyContent(f.pol), Path: "test-policy.json", Hash: "feedface"}, nil
+// LoadPolicy claims a hash of its own: the workflow must compute it from the
+// content. Asked for the compressed bytes alone (Bytes), it answers them (or
+// what policyBytes makes of the content), unless told to answer a snapshot
+// as an orchestrator not yet upgraded does (snapshotPolicy).
+func (f *fakeRoles) LoadPolicy(_ context.Context, in api.LoadPolicyInput) (any, error) {
+	content := policyContent(f.pol)
+	switch {
+	case in.Bytes && f.policyBytes != nil:
+		return f.policyBytes(content), nil
+	case in.Bytes && !f.snapshotPolicy:
+		return policy.Compress(content)
+	}
+	return policy.Snapshot{Content: content, Path: "test-policy.json", Hash: "feedface"}, nil
 }
 
 func (f *fakeRoles) Build(_ context.Context, in api.BuildInput) (api.BuildResult, error) {

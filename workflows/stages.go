@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -92,17 +93,44 @@ func (r *release) loadPolicy(ctx workflow.Context) error {
 		RetryPolicy: &temporal.RetryPolicy{MaximumAttempts: 3}, Summary: "load and pin the policy"}
 	actx := workflow.WithActivityOptions(ctx, opts)
 	var err error
-	if r.version < versionLeanHistory {
+	switch {
+	case r.version < versionLeanHistory:
 		// by name: these releases scheduled it without an input
 		err = workflow.ExecuteActivity(actx, api.ActivityLoadPolicy).Get(ctx, &snap)
-	} else {
-		snap, err = call(actx, policyRole.LoadPolicy, api.LoadPolicyInput{Gzip: true})
+	case r.version < versionPolicyBytes:
+		err = workflow.ExecuteActivity(actx, api.ActivityLoadPolicy, api.LoadPolicyInput{Gzip: true}).Get(ctx, &snap)
+	default:
+		snap, err = loadPolicyBytes(ctx, actx)
 	}
 	if err != nil {
 		return err
 	}
 	return r.pin.take(snap)
 }
+
+// loadPolicyBytes asks for the compressed file alone (versionPolicyBytes).
+// An orchestrator not yet upgraded answers a snapshot instead, which is
+// taken as before: either way the pin decompresses, hashes and parses it.
+func loadPolicyBytes(ctx, actx workflow.Context) (policy.Snapshot, error) {
+	var raw converter.RawValue
+	err := workflow.ExecuteActivity(actx, api.ActivityLoadPolicy, api.LoadPolicyInput{Gzip: true, Bytes: true}).Get(ctx, &raw)
+	if err != nil {
+		return policy.Snapshot{}, err
+	}
+	p := raw.Payload()
+	if string(p.GetMetadata()[converter.MetadataEncoding]) == converter.MetadataEncodingBinary {
+		return policy.Snapshot{Gzip: p.GetData(), Path: pinnedPolicyPath}, nil
+	}
+	var snap policy.Snapshot
+	if err := converter.GetDefaultDataConverter().FromPayload(p, &snap); err != nil {
+		return snap, fmt.Errorf("LoadPolicy answered neither the policy's bytes nor a snapshot: %w", err)
+	}
+	return snap, nil
+}
+
+// pinnedPolicyPath names the pinned policy in errors when LoadPolicy
+// answered its bytes alone.
+const pinnedPolicyPath = "the pinned policy"
 
 func (r *release) build(ctx workflow.Context) error {
 	q := r.req
