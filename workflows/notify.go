@@ -67,7 +67,8 @@ func (r *release) notifyOutcome(ctx workflow.Context, g *gate, goesOn bool) {
 		r.rt.notify(ctx, n)
 		return
 	}
-	workflow.Go(ctx, func(ctx workflow.Context) { r.rt.notify(ctx, n) })
+	sent := r.rt.holdPublishing(ctx, r.version >= versionPublishAfterHandOff)
+	workflow.Go(ctx, func(ctx workflow.Context) { sent(r.rt.notify(ctx, n)) })
 }
 
 // prompt asks the gate's signers and remembers the message reference so that

@@ -98,6 +98,7 @@ type handles struct {
 	stopStage workflow.CancelFunc
 	notices   []workflow.Future // every notice sent, in order
 	dirty     bool
+	held      workflow.Future // publishing waits for it (holdPublishing)
 	// validated holds decisions the decide validator just verified, by
 	// envelope bytes, for the handler that runs right after it in the same
 	// task: one signature check per decision. On replay validators do not

@@ -86,8 +86,14 @@ const (
 	// history (docs/benchmarks.md, issue 26). What the release pins is the
 	// same: the hash and parse of the bytes it decompressed.
 	versionPolicyBytes = 10
+	// versionPublishAfterHandOff: the task that decides a gate publishes no
+	// search attributes; they are written a task later, once the gate's
+	// outcome notice sent in it has completed (holdPublishing). The
+	// visibility write no longer races the hand-off of the next stage's
+	// activity (docs/benchmarks.md, issue 26).
+	versionPublishAfterHandOff = 12
 	// latestRelease is the version new releases take: the newest.
-	latestRelease = versionPolicyBytes
+	latestRelease = versionPublishAfterHandOff
 )
 
 // ErrTypeBelowFloor is the type of the error a release below versionFloor

@@ -20,11 +20,36 @@ import (
 func (h *handles) startPublisher(ctx workflow.Context, publish func(workflow.Context)) {
 	dctx, _ := workflow.NewDisconnectedContext(ctx)
 	workflow.Go(dctx, func(ctx workflow.Context) {
-		for workflow.Await(ctx, func() bool { return h.dirty }) == nil {
+		for workflow.Await(ctx, func() bool { return h.dirty && h.held == nil }) == nil {
 			h.dirty = false
 			publish(ctx)
 		}
 	})
+}
+
+// holdPublishing holds the state's publishing, when hold is set
+// (versionPublishAfterHandOff), until the notice the returned function is
+// given has completed: a task later. The task that decides a gate hands the
+// next stage's activity to its role; a search-attribute upsert in that task
+// is a visibility write the server makes at the same moment, on the same
+// database, and doubled the hand-off (docs/benchmarks.md, issue 26). The
+// outcome notice sent in that task completes within milliseconds, so the
+// search attributes trail the gate by that long (by the notice's retries
+// when Slack is down); queries and the current details never trail.
+func (h *handles) holdPublishing(ctx workflow.Context, hold bool) func(workflow.Future) {
+	if !hold {
+		return func(workflow.Future) {}
+	}
+	held, release := workflow.NewFuture(ctx)
+	h.held = held
+	dctx, _ := workflow.NewDisconnectedContext(ctx)
+	workflow.Go(dctx, func(ctx workflow.Context) {
+		_ = held.Get(ctx, nil)
+		if h.held == held {
+			h.held = nil
+		}
+	})
+	return func(notice workflow.Future) { release.Chain(notice) }
 }
 
 // publishNow makes the release's current state visible: the current

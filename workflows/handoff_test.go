@@ -1,0 +1,87 @@
+package workflows
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	historypb "go.temporal.io/api/history/v1"
+
+	"github.com/foureyes/foureyes/api"
+)
+
+// TestDecidingTaskLeavesSearchAttributesToTheNext: in the recorded
+// histories from versionPublishAfterHandOff, the workflow task that decides a
+// gate and hands the next stage's activity to its role writes no search
+// attributes (holdPublishing); the next task does, before the next stage
+// ends. The histories recorded before it show the upsert in that task: the
+// same check finds it there.
+func TestDecidingTaskLeavesSearchAttributesToTheNext(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "histories", "*.json"))
+	require.NoError(t, err)
+	var held, before int
+	for _, f := range files {
+		hist := readHistory(t, f)
+		v := markerVersion(hist, changeRelease)
+		if v < versionLeanVisibility {
+			continue
+		}
+		upserts := upsertTasks(hist)
+		for _, task := range handOffTasks(t, hist) {
+			if v < versionPublishAfterHandOff {
+				before += upserts[task]
+				continue
+			}
+			require.Zero(t, upserts[task], "%s: the task that decided a gate (completed event %d) upserted", filepath.Base(f), task)
+			require.True(t, upsertAfter(upserts, task), "%s: nothing published after the deciding task %d", filepath.Base(f), task)
+			held++
+		}
+	}
+	require.NotZero(t, held, "no recorded history at v%d decides a gate", versionPublishAfterHandOff)
+	require.NotZero(t, before, "the histories before v%d upsert in the deciding task: the check would find it", versionPublishAfterHandOff)
+}
+
+// handOffTasks are the workflow tasks (their completed events) that
+// scheduled an approved gate's outcome notice and the next stage's first
+// activity together: the deploy, or the next gate's prompt.
+func handOffTasks(t *testing.T, hist *historypb.History) []int64 {
+	next := map[int64]bool{}
+	for _, ev := range hist.Events {
+		if a := ev.GetActivityTaskScheduledEventAttributes(); a.GetActivityType().GetName() == api.ActivityDeploy {
+			next[a.GetWorkflowTaskCompletedEventId()] = true
+		}
+	}
+	notices := scheduledNotices(t, hist)
+	for _, n := range notices {
+		if n.Kind == api.NotifyPrompt {
+			next[n.task] = true
+		}
+	}
+	var tasks []int64
+	for _, n := range notices {
+		if n.Kind == api.NotifyOutcome && n.GateState == api.GateApproved && next[n.task] {
+			tasks = append(tasks, n.task)
+		}
+	}
+	return tasks
+}
+
+// upsertTasks counts the search-attribute upserts of each workflow task.
+func upsertTasks(hist *historypb.History) map[int64]int {
+	out := map[int64]int{}
+	for _, ev := range hist.Events {
+		if a := ev.GetUpsertWorkflowSearchAttributesEventAttributes(); a != nil {
+			out[a.GetWorkflowTaskCompletedEventId()]++
+		}
+	}
+	return out
+}
+
+func upsertAfter(upserts map[int64]int, task int64) bool {
+	for t := range upserts {
+		if t > task {
+			return true
+		}
+	}
+	return false
+}
