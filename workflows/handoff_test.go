@@ -85,3 +85,54 @@ func upsertAfter(upserts map[int64]int, task int64) bool {
 	}
 	return false
 }
+
+// TestFinalSearchAttributesAreWrittenWithTheClose: from
+// versionPublishAfterHandOff an ended release upserts its final status in the
+// task that closes it (holdUntilClose), so that the server writes the closed
+// record once; before it, in the task that asked for the seal.
+func TestFinalSearchAttributesAreWrittenWithTheClose(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "histories", "*.json"))
+	require.NoError(t, err)
+	var atClose, before int
+	for _, f := range files {
+		hist := readHistory(t, f)
+		v := markerVersion(hist, changeRelease)
+		if v < versionFailedEnds {
+			continue
+		}
+		last, closing := lastUpsertTask(hist), closingTask(hist)
+		require.NotZero(t, closing, "%s: not closed by a workflow task", filepath.Base(f))
+		if v < versionPublishAfterHandOff {
+			if last != closing {
+				before++
+			}
+			continue
+		}
+		require.Equal(t, closing, last, "%s: the final search attributes were not written in the closing task", filepath.Base(f))
+		atClose++
+	}
+	require.NotZero(t, atClose, "no recorded history at v%d", versionPublishAfterHandOff)
+	require.NotZero(t, before, "the histories before v%d write them earlier: the check would find it", versionPublishAfterHandOff)
+}
+
+func lastUpsertTask(hist *historypb.History) int64 {
+	var last int64
+	for _, ev := range hist.Events {
+		if a := ev.GetUpsertWorkflowSearchAttributesEventAttributes(); a != nil {
+			last = a.GetWorkflowTaskCompletedEventId()
+		}
+	}
+	return last
+}
+
+// closingTask is the workflow task whose command closed the run.
+func closingTask(hist *historypb.History) int64 {
+	ev := hist.Events[len(hist.Events)-1]
+	if a := ev.GetWorkflowExecutionCompletedEventAttributes(); a != nil {
+		return a.GetWorkflowTaskCompletedEventId()
+	}
+	if a := ev.GetWorkflowExecutionFailedEventAttributes(); a != nil {
+		return a.GetWorkflowTaskCompletedEventId()
+	}
+	return ev.GetWorkflowExecutionCanceledEventAttributes().GetWorkflowTaskCompletedEventId()
+}

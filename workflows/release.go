@@ -228,6 +228,10 @@ func (r *release) deploy(ctx workflow.Context) ending {
 // finish seals the release: final entry, seal, result, outcome message.
 func (r *release) finish(ctx workflow.Context, e ending) api.ReleaseResult {
 	ctx, _ = workflow.NewDisconnectedContext(ctx)
+	atClose := r.version >= versionPublishAfterHandOff
+	if atClose {
+		r.rt.holdUntilClose(ctx)
+	}
 	r.progress.status = e.status
 	r.record(ctx, audit.Entry{Type: audit.EventReleaseEnded, Stage: r.progress.stage, Outcome: e.status, Detail: e.reason})
 	r.trail.closing = true
@@ -235,9 +239,12 @@ func (r *release) finish(ctx workflow.Context, e ending) api.ReleaseResult {
 	res := api.ReleaseResult{Status: e.status, Reason: e.reason, ArtifactRef: r.artifact.ArtifactRef,
 		ArtifactDigest: r.artifact.Digest, PolicyHash: r.pin.hash, AuditHead: r.trail.chain.Head(), Commit: r.src.commit}
 	r.result = &res
-	view{r}.publishNow(ctx)
+	view{r}.publishOrShow(ctx, !atClose)
 	r.meter().release(ctx, r.progress.since, e.status, e.reason)
 	r.rt.notify(ctx, view{r}.notification(api.NotifyOutcome, r.gates.current, e.reason))
 	r.rt.flushNotices(ctx, r.version >= versionAllNoticesSent)
+	if atClose {
+		view{r}.publishNow(ctx) // in the closing task (holdUntilClose)
+	}
 	return res
 }

@@ -88,9 +88,12 @@ const (
 	versionPolicyBytes = 10
 	// versionPublishAfterHandOff: the task that decides a gate publishes no
 	// search attributes; they are written a task later, once the gate's
-	// outcome notice sent in it has completed (holdPublishing). The
+	// outcome notice sent in it has completed (holdPublishing): the
 	// visibility write no longer races the hand-off of the next stage's
-	// activity (docs/benchmarks.md, issue 26).
+	// activity. An ending release writes its final ones in the task that
+	// closes it (holdUntilClose), where the server makes no write of its own
+	// for them: one visibility write per release fewer (docs/benchmarks.md,
+	// issue 26).
 	versionPublishAfterHandOff = 12
 	// latestRelease is the version new releases take: the newest.
 	latestRelease = versionPublishAfterHandOff

@@ -52,6 +52,26 @@ func (h *handles) holdPublishing(ctx workflow.Context, hold bool) func(workflow.
 	return func(notice workflow.Future) { release.Chain(notice) }
 }
 
+// holdUntilClose holds publishing for good (versionPublishAfterHandOff):
+// the ending release writes its final search attributes in the task that
+// closes it. The server writes a closed workflow's visibility record once,
+// with the close, and skips the write of an upsert made in that task (a
+// write per release saved, docs/benchmarks.md, issue 26); until then, for
+// the seal and the last notice, ReleaseStatus still shows the last stage.
+func (h *handles) holdUntilClose(ctx workflow.Context) {
+	h.held, _ = workflow.NewFuture(ctx)
+}
+
+// publishOrShow publishes the state, or, when publish is false, shows it
+// in the current details only (queries and the UI's pane never trail).
+func (v view) publishOrShow(ctx workflow.Context, publish bool) {
+	if publish {
+		v.publishNow(ctx)
+		return
+	}
+	workflow.SetCurrentDetails(ctx, v.details(v.awaiting()))
+}
+
 // publishNow makes the release's current state visible: the current
 // details, and the search attributes that changed.
 func (v view) publishNow(ctx workflow.Context) {
