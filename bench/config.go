@@ -159,8 +159,9 @@ func (c config) extra(slackURL string) map[string][]string {
 		e["orchestrator"] = append(e["orchestrator"], fmt.Sprintf("FOUREYES_ORCHESTRATOR_CACHE_SIZE=%d", c.cache))
 	}
 	if c.profile != "" {
-		e["orchestrator"] = append(e["orchestrator"], "FOUREYES_PPROF_LISTEN="+c.pprof["orchestrator"])
-		e["approval"] = append(e["approval"], "FOUREYES_PPROF_LISTEN="+c.pprof["approval"])
+		for _, role := range profiledRoles {
+			e[role] = append(e[role], "FOUREYES_PPROF_LISTEN="+c.pprof[role])
+		}
 	}
 	return e
 }

@@ -13,10 +13,13 @@ import (
 	"github.com/foureyes/foureyes/internal/devstack"
 )
 
-// profiled are the processes whose pprof endpoints -profile turns on: two
-// of foureyes' roles and the Temporal server (its CPU per release bounds
-// throughput). The floor's roles have none.
-var profiled = []string{"orchestrator", "approval", "server"}
+// profiledRoles are foureyes' roles whose pprof endpoints -profile turns
+// on: the three that spend most CPU per release. The floor's roles have none.
+var profiledRoles = []string{"orchestrator", "approval", "deploy"}
+
+// profiled are the processes -profile profiles: those roles and the
+// Temporal server (its CPU per release bounds throughput).
+var profiled = append(append([]string{}, profiledRoles...), "server")
 
 // profiledDuring is what to profile while sys runs: only the server for the
 // floor (foureyes' roles sit idle then).
