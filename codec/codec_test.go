@@ -148,3 +148,11 @@ func TestKeyPrintsAsItsIDOnly(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "payload key payload-9", k.String())
 }
+
+// Check seals and opens a payload in the compact form and compares it;
+// without a key ring it says so.
+func TestCheckSealsAndOpens(t *testing.T) {
+	require.NoError(t, codec.New(ring(t, t.TempDir(), "payload-1")).Check())
+	require.ErrorContains(t, (*codec.Codec)(nil).Check(), "payload codec: no key ring")
+	require.ErrorContains(t, codec.New(nil).Check(), "payload codec: no key ring")
+}
