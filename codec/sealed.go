@@ -52,31 +52,36 @@ var codeOf = func() map[string]byte {
 // sealCompact seals p under k in one buffer: header, nonce and content,
 // the content encrypted in place and the tag appended.
 func sealCompact(k *Key, p *commonpb.Payload) ([]byte, error) {
-	a := k.aead
 	code := contentCode(p)
 	size := len(p.GetData())
 	if code == codeWhole {
 		size = proto.Size(p)
 	}
+	buf, err := headerAndNonce(k, 1+size)
+	if err != nil {
+		return nil, err
+	}
+	hdr, start := 2+len(k.ID), len(buf) // the content starts after the nonce
+	buf = append(buf, code)
+	if code != codeWhole {
+		buf = append(buf, p.GetData()...)
+	} else if buf, err = (proto.MarshalOptions{}).MarshalAppend(buf, p); err != nil {
+		return nil, fmt.Errorf("payload codec: marshal payload: %w", err)
+	}
+	return k.aead.Seal(buf[:start], buf[hdr:start], buf[start:], buf[:hdr]), nil
+}
+
+// headerAndNonce is k's header and a random nonce, in a buffer with room
+// for content bytes and the tag.
+func headerAndNonce(k *Key, content int) ([]byte, error) {
 	hdr := 2 + len(k.ID)
-	start := hdr + a.NonceSize() // where the content starts
-	buf := make([]byte, start+1, start+1+size+a.Overhead())
+	buf := make([]byte, hdr+k.aead.NonceSize(), hdr+k.aead.NonceSize()+content+k.aead.Overhead())
 	buf[0], buf[1] = formatVersion, byte(len(k.ID))
 	copy(buf[2:], k.ID)
-	nonce := buf[hdr:start]
-	if _, err := rand.Read(nonce); err != nil {
+	if _, err := rand.Read(buf[hdr:]); err != nil {
 		return nil, fmt.Errorf("payload codec: nonce: %w", err)
 	}
-	buf[start] = code
-	if code == codeWhole {
-		var err error
-		if buf, err = (proto.MarshalOptions{}).MarshalAppend(buf, p); err != nil {
-			return nil, fmt.Errorf("payload codec: marshal payload: %w", err)
-		}
-	} else {
-		buf = append(buf, p.GetData()...)
-	}
-	return a.Seal(buf[:start], nonce, buf[start:], buf[:hdr]), nil
+	return buf, nil
 }
 
 // contentCode is p's well-known encoding's code when that encoding and its
