@@ -1,27 +1,37 @@
 // Package codec encrypts every Temporal payload foureyes writes with
 // AES-256-GCM (issue 28): inputs, results, memos, update arguments and
 // details reach the server, its database and its backups as ciphertext,
-// marked "binary/encrypted" with the id of the key that sealed them. Search
+// marked "binary/sealed", the id of the key that sealed them in the sealed
+// data's header (sealed.go; the first form, "binary/encrypted", still opens). Search
 // attributes are not payloads of a data converter and stay plaintext (the
 // UI and the CLI query them): docs/security.md, "Threat model".
 //
-// It follows samples-go's encryption sample: the whole payload (metadata and
-// data, as protobuf) is sealed, so a decoded payload is byte for byte the
-// one the default converter made, signed DSSE envelopes included.
+// Like samples-go's encryption sample, all of a payload is sealed, metadata
+// and data, so a decoded payload is byte for byte the one the default
+// converter made, signed DSSE envelopes included; a payload of one
+// well-known encoding is sealed as a code byte and its data, any other as
+// the whole marshalled payload.
 package codec
 
 import (
 	"crypto/aes"
 	"crypto/cipher"
-	"crypto/rand"
 	"errors"
 	"fmt"
 
 	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/sdk/converter"
+	"google.golang.org/protobuf/proto"
 )
 
-// Payload metadata of an encrypted payload (the names samples-go uses).
+// The outer encoding of a payload this codec seals (sealed.go): the key id,
+// nonce and ciphertext are all in its data.
+const EncodingSealed = "binary/sealed"
+
+// The first form (issue 28, until issue 26's compact one): the whole
+// marshalled payload sealed, the key id in metadata of its own (the names
+// samples-go uses). Never written any more; opened forever, since running
+// releases and their histories hold such payloads.
 const (
 	EncodingEncrypted = "binary/encrypted"
 	MetadataKeyID     = "encryption-key-id"
@@ -46,53 +56,76 @@ func (c *Codec) DataConverter() converter.DataConverter {
 	return converter.NewCodecDataConverter(converter.GetDefaultDataConverter(), c)
 }
 
-// Encode seals each payload with the active key.
+// Encode seals each payload with the active key, in the compact form.
 func (c *Codec) Encode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error) {
 	k := c.ring.active
 	out := make([]*commonpb.Payload, len(payloads))
 	for i, p := range payloads {
-		plain, err := p.Marshal()
-		if err != nil {
-			return nil, fmt.Errorf("payload codec: marshal payload: %w", err)
-		}
-		sealed, err := seal(k.aead, k.ID, plain)
+		sealed, err := sealCompact(k, p)
 		if err != nil {
 			return nil, err
 		}
 		out[i] = &commonpb.Payload{Metadata: map[string][]byte{
-			converter.MetadataEncoding: []byte(EncodingEncrypted),
-			MetadataKeyID:              []byte(k.ID),
+			converter.MetadataEncoding: []byte(EncodingSealed),
 		}, Data: sealed}
 	}
 	return out, nil
 }
 
-// Decode opens each encrypted payload; others are returned as they are.
+// Decode opens each encrypted payload, of either form; others are returned
+// as they are.
 func (c *Codec) Decode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error) {
 	out := make([]*commonpb.Payload, len(payloads))
 	for i, p := range payloads {
-		if string(p.GetMetadata()[converter.MetadataEncoding]) != EncodingEncrypted {
+		var err error
+		switch string(p.GetMetadata()[converter.MetadataEncoding]) {
+		case EncodingSealed:
+			out[i], err = c.openCompact(p.GetData())
+		case EncodingEncrypted:
+			out[i], err = c.openLegacy(p)
+		default:
 			out[i] = p
-			continue
 		}
-		d, err := c.open(p)
 		if err != nil {
 			return nil, err
 		}
-		out[i] = d
 	}
 	return out, nil
 }
 
-func (c *Codec) open(p *commonpb.Payload) (*commonpb.Payload, error) {
-	id := string(p.GetMetadata()[MetadataKeyID])
-	k, ok := c.ring.byID[id]
-	if !ok {
-		return nil, fmt.Errorf("payload codec: payload encrypted with key %q, which this key ring does not hold (keys: %s)", id, c.ring.ids())
+// KeyID is the id of the key that sealed p, of either form; "" when p is
+// not encrypted or its header is malformed. For logs and tests: it proves
+// nothing until the payload opens.
+func KeyID(p *commonpb.Payload) string {
+	switch string(p.GetMetadata()[converter.MetadataEncoding]) {
+	case EncodingSealed:
+		h, err := parseHeader(p.GetData())
+		if err != nil {
+			return ""
+		}
+		return h.keyID
+	case EncodingEncrypted:
+		return string(p.GetMetadata()[MetadataKeyID])
 	}
-	plain, err := open(k.aead, id, p.GetData())
+	return ""
+}
+
+// openLegacy opens the first form: nonce || AES-GCM(marshalled payload),
+// the key id (from the metadata) as additional data.
+func (c *Codec) openLegacy(p *commonpb.Payload) (*commonpb.Payload, error) {
+	id := string(p.GetMetadata()[MetadataKeyID])
+	k, err := c.ring.key(id)
 	if err != nil {
 		return nil, err
+	}
+	a, sealed := k.aead, p.GetData()
+	if len(sealed) < a.NonceSize()+a.Overhead() {
+		return nil, fmt.Errorf("payload codec: %s payload of key %q is %d bytes, too short to be encrypted", EncodingEncrypted, id, len(sealed))
+	}
+	n := a.NonceSize()
+	plain, err := a.Open(nil, sealed[:n], sealed[n:], []byte(id))
+	if err != nil {
+		return nil, errNoOpen(id)
 	}
 	var d commonpb.Payload
 	if err := d.Unmarshal(plain); err != nil {
@@ -101,26 +134,8 @@ func (c *Codec) open(p *commonpb.Payload) (*commonpb.Payload, error) {
 	return &d, nil
 }
 
-// seal is nonce || AES-GCM(plain), the key id as additional data: a payload
-// relabelled with another key id fails to open.
-func seal(a cipher.AEAD, keyID string, plain []byte) ([]byte, error) {
-	nonce := make([]byte, a.NonceSize(), a.NonceSize()+len(plain)+a.Overhead())
-	if _, err := rand.Read(nonce); err != nil {
-		return nil, fmt.Errorf("payload codec: nonce: %w", err)
-	}
-	return a.Seal(nonce, nonce, plain, []byte(keyID)), nil
-}
-
-func open(a cipher.AEAD, keyID string, sealed []byte) ([]byte, error) {
-	if len(sealed) < a.NonceSize()+a.Overhead() {
-		return nil, fmt.Errorf("payload codec: payload of key %q is %d bytes, too short to be encrypted", keyID, len(sealed))
-	}
-	n := a.NonceSize()
-	plain, err := a.Open(nil, sealed[:n], sealed[n:], []byte(keyID))
-	if err != nil {
-		return nil, fmt.Errorf("payload codec: payload of key %q does not decrypt (altered, or another key under that id)", keyID)
-	}
-	return plain, nil
+func errNoOpen(keyID string) error {
+	return fmt.Errorf("payload codec: payload of key %q does not decrypt (altered, or another key under that id)", keyID)
 }
 
 func newAEAD(key []byte) (cipher.AEAD, error) {
@@ -149,6 +164,12 @@ func (c *Codec) Check() error {
 	if err != nil {
 		return err
 	}
-	_, err = c.Decode(enc)
-	return err
+	dec, err := c.Decode(enc)
+	if err != nil {
+		return err
+	}
+	if !proto.Equal(p, dec[0]) {
+		return errors.New("payload codec: self test: the opened payload differs from the sealed one")
+	}
+	return nil
 }

@@ -62,6 +62,14 @@ func LoadKeyRing(activeFile string, oldFiles []string) (*KeyRing, error) {
 // ActiveID is the id of the key that seals new payloads.
 func (r *KeyRing) ActiveID() string { return r.active.ID }
 
+// key is the ring's key of id, or an error naming the ids it does hold.
+func (r *KeyRing) key(id string) (*Key, error) {
+	if k, ok := r.byID[id]; ok {
+		return k, nil
+	}
+	return nil, fmt.Errorf("payload codec: payload encrypted with key %q, which this key ring does not hold (keys: %s)", id, r.ids())
+}
+
 func (r *KeyRing) ids() string {
 	ids := make([]string, 0, len(r.byID))
 	for id := range r.byID {

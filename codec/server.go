@@ -192,7 +192,7 @@ func (s *Server) apply(path string, p []*commonpb.Payload) ([]*commonpb.Payload,
 func keyIDs(ps []*commonpb.Payload) []string {
 	var ids []string
 	for _, p := range ps {
-		if id := string(p.GetMetadata()[MetadataKeyID]); id != "" && !slices.Contains(ids, id) {
+		if id := KeyID(p); id != "" && !slices.Contains(ids, id) {
 			ids = append(ids, id)
 		}
 	}

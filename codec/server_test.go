@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 	commonpb "go.temporal.io/api/common/v1"
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/foureyes/foureyes/codec"
 )
@@ -110,7 +111,7 @@ func TestCodecServerEncodeRoundTrips(t *testing.T) {
 	require.Equal(t, http.StatusOK, code, out)
 	var enc commonpb.Payloads
 	require.NoError(t, protojson.Unmarshal([]byte(out), &enc))
-	require.Equal(t, codec.EncodingEncrypted, string(enc.Payloads[0].Metadata["encoding"]))
+	require.Equal(t, codec.EncodingSealed, string(enc.Payloads[0].Metadata["encoding"]))
 	dec, err := c.Decode(enc.Payloads)
 	require.NoError(t, err)
 	require.Equal(t, `"x"`, string(dec[0].Data))
@@ -176,4 +177,27 @@ func TestCodecServerSessionForTheWebUI(t *testing.T) {
 		map[string]string{"Origin": uiOrigin, "Cookie": codec.SessionCookie + "=forged"})
 	require.Equal(t, http.StatusUnauthorized, code)
 	require.Contains(t, out, "session expired or unknown")
+}
+
+// The Web UI and the CLI still read payloads of the first form
+// (binary/encrypted), and the log names their key.
+func TestCodecServerDecodesTheFirstForm(t *testing.T) {
+	c, plain, sealed := legacyRing(t)
+	readers := codec.Readers{}
+	require.NoError(t, readers.Add("operator", hexSum("operator-key")))
+	logs := &syncBuf{}
+	srv := httptest.NewServer(codec.NewServer(codec.ServerOptions{Codec: c, Readers: readers,
+		Log: slog.New(slog.NewTextHandler(logs, nil))}))
+	t.Cleanup(srv.Close)
+	body, err := protojson.Marshal(&commonpb.Payloads{Payloads: sealed})
+	require.NoError(t, err)
+	code, out := post(t, srv.URL+"/decode", body, map[string]string{"Authorization": "Bearer operator-key"})
+	require.Equal(t, http.StatusOK, code, out)
+	var got commonpb.Payloads
+	require.NoError(t, protojson.Unmarshal([]byte(out), &got))
+	require.Len(t, got.Payloads, len(plain))
+	for i := range plain {
+		require.True(t, proto.Equal(plain[i], got.Payloads[i]), "payload %d", i)
+	}
+	require.Contains(t, logs.String(), `msg="payloads decoded" identity=operator namespace="" payloads=5 keys=[payload-legacy]`)
 }

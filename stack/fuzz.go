@@ -22,6 +22,8 @@ var fuzzTargets = []struct{ pkg, name, budget string }{
 	{"./audit", "FuzzVerify", "100000x"},
 	{"./gateway", "FuzzSlackInteraction", "20000x"},
 	{"./attest", "FuzzVerify", "60000x"},
+	{"./codec", "FuzzCompactRoundTrip", "20000x"},
+	{"./codec", "FuzzOpenSealed", "20000x"},
 }
 
 // fuzzBudget is each target's own budget, unless FOUREYES_FUZZTIME gives one

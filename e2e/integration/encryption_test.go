@@ -85,7 +85,7 @@ func (s *stackT) checkCLIDecodes(id, title string) {
 	plain, err := s.workflowShow(id, devstack.IdentityOperator, "")
 	require.NoError(s.t, err)
 	enc, data := startInput(s.t, plain)
-	require.Equal(s.t, codec.EncodingEncrypted, enc)
+	require.Equal(s.t, codec.EncodingSealed, enc)
 	require.NotContains(s.t, data, title)
 
 	decoded, err := s.workflowShow(id, devstack.IdentityOperator, devstack.IdentityOperator)
@@ -128,9 +128,10 @@ func (s *stackT) payloadKeysOf(id string) map[enumspb.EventType]string {
 		eachPayload(ev.ProtoReflect(), func(p *commonpb.Payload) {
 			n++
 			enc := string(p.GetMetadata()[converter.MetadataEncoding])
-			require.Equal(s.t, codec.EncodingEncrypted, enc, "event %d (%s) has a %s payload: %.200s",
+			require.Equal(s.t, codec.EncodingSealed, enc, "event %d (%s) has a %s payload: %.200s",
 				ev.GetEventId(), ev.GetEventType(), enc, p.GetData())
-			keys[ev.GetEventType()] = string(p.GetMetadata()[codec.MetadataKeyID])
+			require.Len(s.t, p.GetMetadata(), 1, "the key id is in the sealed data's header, not in metadata")
+			keys[ev.GetEventType()] = codec.KeyID(p)
 		})
 	}
 	require.Greater(s.t, n, 20, "a release's history has many payloads")

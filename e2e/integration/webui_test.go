@@ -20,6 +20,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/foureyes/foureyes/api"
+	"github.com/foureyes/foureyes/codec"
 	"github.com/foureyes/foureyes/internal/devstack"
 	"github.com/foureyes/foureyes/internal/headless"
 )
@@ -43,7 +44,7 @@ const (
 // a cancelled one Canceled (versionFailedEnds). A release's page shows its
 // request decoded (title and authors) once the browser signed in at the
 // codec server's /login with the operator's key, and ciphertext
-// (binary/encrypted, and the UI's "Data decoding failed - Unauthorized") in
+// (binary/sealed, and the UI's "Data decoding failed - Unauthorized") in
 // a browser that did not, or that tried with the release manager's key
 // (not a reader).
 func TestWebUI(t *testing.T) {
@@ -120,8 +121,8 @@ func TestWebUI(t *testing.T) {
 }
 
 // encryptedB64 is how the Web UI shows the encoding of a payload it could
-// not decode: "binary/encrypted", base64-encoded.
-var encryptedB64 = base64.StdEncoding.EncodeToString([]byte("binary/encrypted"))
+// not decode: "binary/sealed", base64-encoded.
+var encryptedB64 = base64.StdEncoding.EncodeToString([]byte(codec.EncodingSealed))
 
 // startStackUI is startStack with the Web UI on a free port (pointed at the
 // codec server's port).

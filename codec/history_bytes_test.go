@@ -1,0 +1,104 @@
+package codec_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	commonpb "go.temporal.io/api/common/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+
+	"github.com/foureyes/foureyes/codec"
+	"github.com/foureyes/foureyes/internal/figures"
+)
+
+// recordedHistories are the replay test's histories of the latest version
+// (plain: recorded through the codec server).
+const recordedHistories = "../workflows/testdata/histories/*-v9.json"
+
+// TestCompactFormCostsFewerHistoryBytes seals every payload the codec seals
+// in each recorded history (not search attributes or headers) in both
+// forms and reports the bytes each form adds: docs/benchmarks.md, "Issue
+// 26: a compact sealed payload". The compact form must add less for every
+// payload; a single-encoding one exactly its header, content code, nonce
+// and tag, and the outer encoding's metadata entry less the inner one's.
+func TestCompactFormCostsFewerHistoryBytes(t *testing.T) {
+	c := codec.New(ring(t, t.TempDir(), "payload-1"))
+	files, err := filepath.Glob(recordedHistories)
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	for _, f := range files {
+		plain := readHistory(t, f)
+		legacy, compact := proto.Clone(plain).(*historypb.History), proto.Clone(plain).(*historypb.History)
+		n := sealEach(t, legacy, c.EncodeLegacy)
+		require.Equal(t, n, sealEach(t, compact, c.Encode))
+		p, l, k := proto.Size(plain), proto.Size(legacy), proto.Size(compact)
+		require.Less(t, k, l)
+		figures.Report(t, "%s: %d payloads; history %d B plain, %d B binary/encrypted (+%.1f B/payload), %d B binary/sealed (+%.1f B/payload)",
+			strings.TrimSuffix(filepath.Base(f), ".json"), n, p, l, float64(l-p)/float64(n), k, float64(k-p)/float64(n))
+	}
+}
+
+// sealEach replaces every payload of h the codec seals with seal's; it
+// returns how many.
+func sealEach(t *testing.T, h *historypb.History, seal func([]*commonpb.Payload) ([]*commonpb.Payload, error)) int {
+	n := 0
+	eachSealedPayload(h.ProtoReflect(), func(p *commonpb.Payload) {
+		n++
+		out, err := seal([]*commonpb.Payload{p})
+		require.NoError(t, err)
+		if string(p.Metadata["encoding"]) == "json/plain" && len(p.Metadata) == 1 &&
+			string(out[0].Metadata["encoding"]) == codec.EncodingSealed {
+			require.Len(t, out[0].Data, header("payload-1")+1+len(p.Data)+nonceAndTag, "a json/plain payload is sealed compact")
+		}
+		proto.Reset(p)
+		proto.Merge(p, out[0])
+	})
+	return n
+}
+
+func readHistory(t *testing.T, path string) *historypb.History {
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	var h historypb.History
+	require.NoError(t, protojson.UnmarshalOptions{DiscardUnknown: true}.Unmarshal(b, &h), path)
+	return &h
+}
+
+// eachSealedPayload calls fn with every payload in m the data converter
+// encodes: all but search attributes and headers (e2e/integration's
+// eachPayload).
+func eachSealedPayload(m protoreflect.Message, fn func(*commonpb.Payload)) {
+	switch v := m.Interface().(type) {
+	case *commonpb.Payload:
+		fn(v)
+		return
+	case *commonpb.SearchAttributes, *commonpb.Header:
+		return
+	}
+	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		switch {
+		case fd.IsMap():
+			if fd.MapValue().Message() != nil {
+				v.Map().Range(func(_ protoreflect.MapKey, mv protoreflect.Value) bool {
+					eachSealedPayload(mv.Message(), fn)
+					return true
+				})
+			}
+		case fd.IsList():
+			if fd.Message() != nil {
+				for i := range v.List().Len() {
+					eachSealedPayload(v.List().Get(i).Message(), fn)
+				}
+			}
+		case fd.Message() != nil:
+			eachSealedPayload(v.Message(), fn)
+		}
+		return true
+	})
+}
