@@ -80,8 +80,18 @@ const (
 	// closed workflow's untaken activity task is dropped (the Slack message
 	// kept saying "awaiting").
 	versionAllNoticesSent = 9
+	// versionLeanNoticeInputs: a gate's prompt is the one notice of the
+	// gate that carries the release's facts (service, commit, authors,
+	// change, digest, policy hash, channel, deadline ...); its reminder,
+	// decisions and outcomes carry only what changed and the gate they
+	// update (api.Notification.Lean), and the approval role takes the rest
+	// from the prompt (cached, else read from the calling run's history).
+	// Empty fields are omitted. Before it, every notice carried every fact
+	// (docs/benchmarks.md, issue 26). Upgrade the approval role first
+	// (docs/operators.md).
+	versionLeanNoticeInputs = 11
 	// latestRelease is the version new releases take: the newest.
-	latestRelease = versionAllNoticesSent
+	latestRelease = versionLeanNoticeInputs
 )
 
 // ErrTypeBelowFloor is the type of the error a release below versionFloor
