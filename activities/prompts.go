@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
@@ -44,20 +45,29 @@ func serverPromptsFrom(dc converter.DataConverter, open historyOf) PromptReader 
 			if err != nil {
 				return api.Notification{}, unavailable(fmt.Errorf("reading the history of %s: %w", run.ID, err))
 			}
-			a := ev.GetActivityTaskScheduledEventAttributes()
-			if a.GetActivityType().GetName() != api.ActivityNotify {
-				continue
+			n, found, err := promptIn(dc, ev, gate)
+			if err != nil {
+				return n, fmt.Errorf("history of %s: %w", run.ID, err)
 			}
-			var n api.Notification
-			if err := dc.FromPayloads(a.GetInput(), &n); err != nil {
-				return n, fmt.Errorf("history of %s, event %d: %w", run.ID, ev.GetEventId(), err)
-			}
-			if n.Kind == api.NotifyPrompt && n.Gate == gate && !n.FromPrompt {
+			if found {
 				return n, nil
 			}
 		}
 		return api.Notification{}, fmt.Errorf("the history of %s (run %s) holds no %s prompt", run.ID, run.RunID, gate)
 	}
+}
+
+// promptIn is the gate's prompt if ev scheduled it.
+func promptIn(dc converter.DataConverter, ev *historypb.HistoryEvent, gate string) (api.Notification, bool, error) {
+	var n api.Notification
+	a := ev.GetActivityTaskScheduledEventAttributes()
+	if a.GetActivityType().GetName() != api.ActivityNotify {
+		return n, false, nil
+	}
+	if err := dc.FromPayloads(a.GetInput(), &n); err != nil {
+		return n, false, fmt.Errorf("event %d (a notice): %w", ev.GetEventId(), err)
+	}
+	return n, n.Kind == api.NotifyPrompt && n.Gate == gate && !n.FromPrompt, nil
 }
 
 // maxPrompts bounds the prompts kept (a prompt is about 1 KB).
@@ -110,8 +120,8 @@ func promptKey(ctx context.Context, n api.Notification) string {
 const promptPatience = 5
 
 // complete is n as people are shown it: a prompt is kept; a lean notice
-// gets its prompt's facts, kept or read from history. Without them it
-// still goes out, saying so (errMissingFacts when it should be retried).
+// gets its prompt's facts. Without them it still goes out, saying so,
+// unless the history may yet be read (a retryable error).
 func (a *ApprovalActivities) complete(ctx context.Context, n api.Notification) (api.Notification, error) {
 	key := promptKey(ctx, n)
 	if !n.FromPrompt {
@@ -120,16 +130,9 @@ func (a *ApprovalActivities) complete(ctx context.Context, n api.Notification) (
 		}
 		return n, nil
 	}
-	if p, ok := a.kept.get(key); ok {
+	p, err := a.prompt(ctx, key, n.Gate)
+	if err == nil {
 		return n.Complete(p), nil
-	}
-	err := errors.New("the approval role reads no history (no PromptReader)")
-	if a.Prompts != nil {
-		var p api.Notification
-		if p, err = a.Prompts(ctx, n.Gate); err == nil {
-			a.kept.put(key, p)
-			return n.Complete(p), nil
-		}
 	}
 	var u *CallerUnavailable
 	if errors.As(err, &u) && activity.IsActivity(ctx) && activity.GetInfo(ctx).Attempt < promptPatience {
@@ -140,6 +143,22 @@ func (a *ApprovalActivities) complete(ctx context.Context, n api.Notification) (
 			"release", n.ReleaseID, "gate", n.Gate, "kind", n.Kind, "error", err.Error())
 	}
 	return withoutFacts(n, err), nil
+}
+
+// prompt is the gate's prompt: kept, else read from the calling run's
+// history (and kept).
+func (a *ApprovalActivities) prompt(ctx context.Context, key, gate string) (api.Notification, error) {
+	if p, ok := a.kept.get(key); ok {
+		return p, nil
+	}
+	if a.Prompts == nil {
+		return api.Notification{}, errors.New("this approval role reads no history (no PromptReader)")
+	}
+	p, err := a.Prompts(ctx, gate)
+	if err == nil {
+		a.kept.put(key, p)
+	}
+	return p, err
 }
 
 // withoutFacts is a lean notice whose prompt was not found, as it is still
