@@ -137,11 +137,15 @@ func TestLeanNoticesShowWhatFullNoticesShowed(t *testing.T) {
 			want := today(t, notices)
 			got, ns := newShown(t)
 			a := &ApprovalActivities{Identity: "foureyes-approval@test", Notifier: ns}
+			var before, after int
 			for _, n := range notices {
 				_, err := execute[api.NotifyResult](t, a, a.Notify, leanAsSent(t, n))
 				require.NoError(t, err)
 				kinds[n.Kind] = true
+				before, after = before+payloadBytes(t, n), after+payloadBytes(t, leanAsSent(t, n))
 			}
+			t.Logf("%d notices (a reminder per gate added): %d bytes of input as recorded, %d lean", len(notices), before, after)
+			assert.Less(t, after, before*2/3, "the notices' inputs")
 			require.NotEmpty(t, want.calls())
 			assert.Equal(t, want.calls(), got.calls(), "Slack")
 			assert.Equal(t, want.console.String(), got.console.String(), "console")
@@ -204,4 +208,11 @@ func TestLeanNoticeWithoutItsPromptIsStillSent(t *testing.T) {
 	assert.False(t, appErr.NonRetryable(), "retried")
 	assert.Contains(t, err.Error(), "connection refused")
 	assert.Len(t, got.slack.Calls(slackrec.Update), 1, "nothing shown while the history may still be read")
+}
+
+// payloadBytes is the size of n as its activity input's payload.
+func payloadBytes(t *testing.T, n api.Notification) int {
+	p, err := converter.GetDefaultDataConverter().ToPayload(n)
+	require.NoError(t, err)
+	return len(p.GetData())
 }
