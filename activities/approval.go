@@ -24,12 +24,22 @@ type Notifier interface {
 type ApprovalActivities struct {
 	Identity string
 	Notifier Notifier
+	// Prompts reads a gate's prompt from the calling run's history, for a
+	// lean notice whose prompt this process did not keep (nil: such a
+	// notice goes out without the release's facts, saying so).
+	Prompts PromptReader
+
+	kept prompts
 }
 
 // Notify hands one notification to the configured notifier.
 func (a *ApprovalActivities) Notify(ctx context.Context, n api.Notification) (api.NotifyResult, error) {
 	if a.Notifier == nil {
 		return api.NotifyResult{}, errors.New("approval role has no notifier configured")
+	}
+	n, err := a.complete(ctx, n)
+	if err != nil {
+		return api.NotifyResult{}, err
 	}
 	ref, err := a.Notifier.Notify(ctx, n)
 	var appErr *temporal.ApplicationError

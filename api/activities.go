@@ -111,26 +111,33 @@ const (
 )
 
 // Notification is sent by the workflow to the approval role, which tells people.
+// Empty fields are omitted: every reader (the approval role's notifiers, the
+// gateway's Prompted, the stage log) treats an absent field as empty.
+//
+// A gate's prompt carries the release's facts (Static); the gate's later
+// notices, from versionLeanNoticeInputs of the Release workflow, only what
+// changed (Lean) with FromPrompt set, and the approval role takes the rest
+// from the prompt (Complete). Before it, every notice carried everything.
 type Notification struct {
 	Kind           string    `json:"kind"`
-	ReleaseID      string    `json:"release_id"`
-	Gate           string    `json:"gate"`
-	Service        string    `json:"service"`
-	Environment    string    `json:"environment"`
-	Commit         string    `json:"commit"`
-	Link           string    `json:"link"`
-	Authors        []string  `json:"authors"`
-	Requester      string    `json:"requester"`
-	Needed         string    `json:"needed"`   // e.g. "2 of prod-owners"
-	Signed         []string  `json:"signed"`   // who signed so far
-	Awaiting       []string  `json:"awaiting"` // who may still sign
-	Deadline       time.Time `json:"deadline"`
-	ArtifactDigest string    `json:"artifact_digest"`
-	PolicyHash     string    `json:"policy_hash"`
-	SlackChannel   string    `json:"slack_channel"`
-	Outcome        string    `json:"outcome"`
-	Detail         string    `json:"detail"`
-	Ref            string    `json:"ref"` // reference of the prompt message, for updates
+	ReleaseID      string    `json:"release_id,omitempty"`
+	Gate           string    `json:"gate,omitempty"`
+	Service        string    `json:"service,omitempty"`
+	Environment    string    `json:"environment,omitempty"`
+	Commit         string    `json:"commit,omitempty"`
+	Link           string    `json:"link,omitempty"`
+	Authors        []string  `json:"authors,omitempty"`
+	Requester      string    `json:"requester,omitempty"`
+	Needed         string    `json:"needed,omitempty"`   // e.g. "2 of prod-owners"
+	Signed         []string  `json:"signed,omitempty"`   // who signed so far
+	Awaiting       []string  `json:"awaiting,omitempty"` // who may still sign
+	Deadline       time.Time `json:"deadline,omitzero"`
+	ArtifactDigest string    `json:"artifact_digest,omitempty"`
+	PolicyHash     string    `json:"policy_hash,omitempty"`
+	SlackChannel   string    `json:"slack_channel,omitempty"`
+	Outcome        string    `json:"outcome,omitempty"`
+	Detail         string    `json:"detail,omitempty"`
+	Ref            string    `json:"ref,omitempty"` // reference of the prompt message, for updates
 	// The change, when its authors came from git: the commit's ref as
 	// asked, the commits (newest first, at most a few) and how many there
 	// are, and emails that map to nobody (they block approvals).
@@ -147,6 +154,27 @@ type Notification struct {
 	Promotes string `json:"promotes,omitempty"`
 	// RunID is the release's workflow run: decisions are scoped to it.
 	RunID string `json:"run_id,omitempty"`
+	// FromPrompt: the release's facts are left out; they are those of the
+	// gate's prompt, in the same run (Complete).
+	FromPrompt bool `json:"from_prompt,omitempty"`
+}
+
+// Lean is n without what its gate's prompt already said: the kind, the
+// release and gate that name the prompt, and what changes while a gate is
+// open (signers, who may still sign, states, detail, the prompt's ref).
+func (n Notification) Lean() Notification {
+	return Notification{Kind: n.Kind, ReleaseID: n.ReleaseID, Gate: n.Gate, Signed: n.Signed,
+		Awaiting: n.Awaiting, Outcome: n.Outcome, Detail: n.Detail, Ref: n.Ref, GateState: n.GateState,
+		Ended: n.Ended, FromPrompt: true}
+}
+
+// Complete is lean notice n with the release's facts of its gate's prompt
+// p: the notice as the workflow built it before it went lean.
+func (n Notification) Complete(p Notification) Notification {
+	full := p
+	full.Kind, full.Signed, full.Awaiting, full.Outcome, full.Detail = n.Kind, n.Signed, n.Awaiting, n.Outcome, n.Detail
+	full.Ref, full.GateState, full.Ended, full.FromPrompt = n.Ref, n.GateState, n.Ended, false
+	return full
 }
 
 // CommitLine is one commit of a change as people are shown it.

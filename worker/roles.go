@@ -162,12 +162,14 @@ func approvalRole(ctx context.Context, e roleEnv) (*role, error) {
 	}
 	bindings := &gateway.Bindings{}
 	notifier := activities.Notifiers{approvalNotifier(cfg, e, pol), promptedBindings{bindings}}
-	r := activityRole(cfg.Identity, api.QueueApproval,
-		&activities.ApprovalActivities{Identity: cfg.Identity, Notifier: notifier})
-	dc, err := e.temporal.DataConverter() // reads the release's trace from its memo
+	// dc reads the release's trace from its memo and a gate's prompt from
+	// the release's history (payloads as the server keeps them, encrypted)
+	dc, err := e.temporal.DataConverter()
 	if err != nil {
 		return nil, err
 	}
+	r := activityRole(cfg.Identity, api.QueueApproval, &activities.ApprovalActivities{Identity: cfg.Identity,
+		Notifier: notifier, Prompts: activities.ServerPromptsWith(dc)})
 	gw := &sharedGateway{opts: gateway.Options{Policy: pol, PolicyHash: polHash, Slack: gatewaySlack(cfg), Signer: signer,
 		RateLimit: &gateway.RateLimit{PerSecond: cfg.RatePerSecond, Burst: cfg.RateBurst}, Bindings: bindings,
 		PageURL: pageURL(cfg), PageSecret: []byte(cfg.PageSecret), DataConverter: dc}}

@@ -39,6 +39,9 @@ func (v view) notification(kind string, g *gate, detail string) api.Notification
 		n.GateState, n.Quorum = g.state, g.rule.Quorum
 		n.Signed, n.SlackChannel, n.Ref = g.signerIDs(), g.rule.SlackChannel, g.promptRef
 		n.Awaiting = append([]string{}, g.whoMaySign()...) // [] (not null) when nobody, as before
+		if kind != api.NotifyPrompt && r.version >= versionLeanNoticeInputs {
+			return n.Lean() // the facts went with the gate's prompt
+		}
 	}
 	return n
 }

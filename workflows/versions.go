@@ -86,6 +86,16 @@ const (
 	// history (docs/benchmarks.md, issue 26). What the release pins is the
 	// same: the hash and parse of the bytes it decompressed.
 	versionPolicyBytes = 10
+	// versionLeanNoticeInputs: a gate's prompt is the one notice of the
+	// gate that carries the release's facts (service, commit, authors,
+	// change, digest, policy hash, channel, deadline ...); its reminder,
+	// decisions and outcomes carry only what changed and the gate they
+	// update (api.Notification.Lean), and the approval role takes the rest
+	// from the prompt (cached, else read from the calling run's history).
+	// Empty fields are omitted. Before it, every notice carried every fact
+	// (docs/benchmarks.md, issue 26). Upgrade the approval role first
+	// (docs/operators.md).
+	versionLeanNoticeInputs = 11
 	// versionPublishAfterHandOff: the task that decides a gate publishes no
 	// search attributes; they are written a task later, once the gate's
 	// outcome notice sent in it has completed (holdPublishing): the

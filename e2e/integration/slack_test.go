@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -186,4 +187,45 @@ func (s *stackT) waitSigned(id string, n int) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	s.t.Fatalf("release %s never had %d signers", id, n)
+}
+
+// TestSlackNoticesAfterTheApprovalRoleRestarted: a gate's decision and
+// outcome notices carry only what changed (versionLeanNoticeInputs); an
+// approval role restarted after the prompt keeps no prompt, reads it from
+// the release's history (the server lets it) and updates the Slack message
+// with every fact it showed before.
+func TestSlackNoticesAfterTheApprovalRoleRestarted(t *testing.T) {
+	slackAPI := slackrec.New(t)
+	s := startStack(t, func(commits) map[string][]string {
+		return map[string][]string{"approval": {
+			"FOUREYES_APPROVAL_SLACK_BOT_TOKEN=xoxb-integration",
+			"FOUREYES_APPROVAL_SLACK_SIGNING_SECRET=" + slackSecret,
+			"FOUREYES_APPROVAL_SLACK_TEAM_ID=" + slackTeam,
+			"FOUREYES_APPROVAL_SLACK_API_URL=" + slackAPI.URL(),
+		}}
+	})
+	run := s.start("payments", "prod", s.git.A, nil, "rita")
+	id := run.GetID()
+	assert.Equal(t, http.StatusOK, s.click(waitPrompt(t, slackAPI, id, "review"), slackBob, api.SlackActionApprove))
+	approval := waitPrompt(t, slackAPI, id, "approval")
+	s.waitTrail(id, func(e audit.Entry) bool { // the prompt's ref is the workflow's
+		return e.Type == audit.EventStageFinished && strings.HasPrefix(e.Detail, "approvers asked")
+	})
+	s.Local.StopRoles()
+	require.NoError(t, s.StartRoles(context.Background()), "the approval role starts with no prompt kept")
+	run = s.Client.GetWorkflow(context.Background(), id, "") // the admin's client was dialled again
+
+	for i, who := range []string{slackCarol, slackDave} {
+		assert.Equal(t, http.StatusOK, s.click(approval, who, api.SlackActionApprove))
+		s.waitSigned(id, i+1)
+	}
+	res := s.result(run)
+	require.Equal(t, api.StatusDeployed, res.Status, res.Reason)
+	final := waitFinal(t, slackAPI, approval, "Release deployed")
+	text := final.BlocksText()
+	for _, fact := range []string{"*Requester*\nrita", "*Authors*\nalice", "2 of prod-owners", "2 of 2: carol, dave",
+		"`" + s.git.A[:7] + "` payments: faster card refunds — alice", "`sha256:" + res.ArtifactDigest[:12] + "`"} {
+		assert.Contains(t, text, fact)
+	}
+	assert.NotContains(t, text, "facts are missing")
 }

@@ -222,7 +222,7 @@ func calls(t *testing.T) []struct {
 		r(named("workflow task: nexus", wf("RespondWorkflowTaskCompleted", wtc(command(enumspb.COMMAND_TYPE_SCHEDULE_NEXUS_OPERATION)))), authzconfig.RoleAdmin),
 		r(wf("RespondWorkflowTaskFailed", &workflowservice.RespondWorkflowTaskFailedRequest{Namespace: ns}), authzconfig.RoleOrchestrator, authzconfig.RoleAdmin),
 		r(wf("RespondQueryTaskCompleted", &workflowservice.RespondQueryTaskCompletedRequest{Namespace: ns}), authzconfig.RoleOrchestrator, authzconfig.RoleAdmin),
-		r(wf("GetWorkflowExecutionHistory", &workflowservice.GetWorkflowExecutionHistoryRequest{Namespace: ns, Execution: exec}), authzconfig.RoleOrchestrator, authzconfig.RoleDeploy, authzconfig.RoleReleaseManager, authzconfig.RoleOperator, authzconfig.RoleAdmin),
+		r(wf("GetWorkflowExecutionHistory", &workflowservice.GetWorkflowExecutionHistoryRequest{Namespace: ns, Execution: exec}), authzconfig.RoleOrchestrator, authzconfig.RoleApproval, authzconfig.RoleDeploy, authzconfig.RoleReleaseManager, authzconfig.RoleOperator, authzconfig.RoleAdmin),
 		// start
 		r(named("start Release", wf("StartWorkflowExecution", start("Release", "foureyes-orchestrator"))), authzconfig.RoleReleaseManager, authzconfig.RoleAdmin),
 		r(named("start Release elsewhere", wf("StartWorkflowExecution", start("Release", "foureyes-deploy"))), authzconfig.RoleAdmin),
