@@ -11,10 +11,10 @@ import (
 	historypb "go.temporal.io/api/history/v1"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/foureyes/foureyes/codec"
 	"github.com/foureyes/foureyes/internal/figures"
+	"github.com/foureyes/foureyes/internal/payloads"
 )
 
 // recordedHistories are the replay test's histories of the latest version
@@ -48,7 +48,7 @@ func TestCompactFormCostsFewerHistoryBytes(t *testing.T) {
 // returns how many.
 func sealEach(t *testing.T, h *historypb.History, seal func([]*commonpb.Payload) ([]*commonpb.Payload, error)) int {
 	n := 0
-	eachSealedPayload(h.ProtoReflect(), func(p *commonpb.Payload) {
+	payloads.EachEncoded(h.ProtoReflect(), func(p *commonpb.Payload) {
 		n++
 		out, err := seal([]*commonpb.Payload{p})
 		require.NoError(t, err)
@@ -68,37 +68,4 @@ func readHistory(t *testing.T, path string) *historypb.History {
 	var h historypb.History
 	require.NoError(t, protojson.UnmarshalOptions{DiscardUnknown: true}.Unmarshal(b, &h), path)
 	return &h
-}
-
-// eachSealedPayload calls fn with every payload in m the data converter
-// encodes: all but search attributes and headers (e2e/integration's
-// eachPayload).
-func eachSealedPayload(m protoreflect.Message, fn func(*commonpb.Payload)) {
-	switch v := m.Interface().(type) {
-	case *commonpb.Payload:
-		fn(v)
-		return
-	case *commonpb.SearchAttributes, *commonpb.Header:
-		return
-	}
-	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
-		switch {
-		case fd.IsMap():
-			if fd.MapValue().Message() != nil {
-				v.Map().Range(func(_ protoreflect.MapKey, mv protoreflect.Value) bool {
-					eachSealedPayload(mv.Message(), fn)
-					return true
-				})
-			}
-		case fd.IsList():
-			if fd.Message() != nil {
-				for i := range v.List().Len() {
-					eachSealedPayload(v.List().Get(i).Message(), fn)
-				}
-			}
-		case fd.Message() != nil:
-			eachSealedPayload(v.Message(), fn)
-		}
-		return true
-	})
 }

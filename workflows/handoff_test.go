@@ -6,6 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/foureyes/foureyes/api"
 )
@@ -17,15 +18,9 @@ import (
 // ends. The histories recorded before it show the upsert in that task: the
 // same check finds it there.
 func TestDecidingTaskLeavesSearchAttributesToTheNext(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join("testdata", "histories", "*.json"))
-	require.NoError(t, err)
 	var held, before int
-	for _, f := range files {
-		hist := readHistory(t, f)
-		v := markerVersion(hist, changeRelease)
-		if v < versionLeanVisibility {
-			continue
-		}
+	for _, rec := range recordedSince(t, versionLeanVisibility) {
+		f, hist, v := rec.file, rec.hist, rec.version
 		upserts := upsertTasks(hist)
 		for _, task := range handOffTasks(t, hist) {
 			if v < versionPublishAfterHandOff {
@@ -91,15 +86,9 @@ func upsertAfter(upserts map[int64]int, task int64) bool {
 // task that closes it (holdUntilClose), so that the server writes the closed
 // record once; before it, in the task that asked for the seal.
 func TestFinalSearchAttributesAreWrittenWithTheClose(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join("testdata", "histories", "*.json"))
-	require.NoError(t, err)
 	var atClose, before int
-	for _, f := range files {
-		hist := readHistory(t, f)
-		v := markerVersion(hist, changeRelease)
-		if v < versionFailedEnds {
-			continue
-		}
+	for _, rec := range recordedSince(t, versionFailedEnds) {
+		f, hist, v := rec.file, rec.hist, rec.version
 		last, closing := lastUpsertTask(hist), closingTask(hist)
 		require.NotZero(t, closing, "%s: not closed by a workflow task", filepath.Base(f))
 		if v < versionPublishAfterHandOff {
@@ -135,4 +124,25 @@ func closingTask(hist *historypb.History) int64 {
 		return a.GetWorkflowTaskCompletedEventId()
 	}
 	return ev.GetWorkflowExecutionCanceledEventAttributes().GetWorkflowTaskCompletedEventId()
+}
+
+// recorded is one recorded history with the version it took.
+type recorded struct {
+	file    string
+	hist    *historypb.History
+	version workflow.Version
+}
+
+// recordedSince are the recorded histories of version since or newer.
+func recordedSince(t *testing.T, since workflow.Version) []recorded {
+	files, err := filepath.Glob(filepath.Join("testdata", "histories", "*.json"))
+	require.NoError(t, err)
+	var out []recorded
+	for _, f := range files {
+		hist := readHistory(t, f)
+		if v := markerVersion(hist, changeRelease); v >= since {
+			out = append(out, recorded{f, hist, v})
+		}
+	}
+	return out
 }

@@ -62,24 +62,24 @@ func testPolicy() policy.Policy {
 
 // fakeRoles stands in for the four role workers; it records what ran.
 type fakeRoles struct {
-	mu          sync.Mutex
-	pol         policy.Policy
+	mu  sync.Mutex
+	pol policy.Policy
 	// policyBytes replaces LoadPolicy's compressed answer; snapshotPolicy
 	// answers a snapshot even when the bytes are asked for.
 	policyBytes    func(content []byte) []byte
 	snapshotPolicy bool
-	deployErr   error
-	lostDeploys int // attempts of Deploy whose worker is lost (a heartbeat timeout)
-	verifyOK    bool
-	deploys     int
-	rollbacks   int
-	notices     []api.Notification
-	blockDeploy func(ctx context.Context) error
-	bundles     []*api.Bundle
-	verifies    []api.DeployInput
-	forgeBuild  func(api.BuildInput) api.BuildResult
-	forgeReview func(api.ReviewInput) api.ReviewResult
-	forgeDeploy bool // Deploy answers without a receipt
+	deployErr      error
+	lostDeploys    int // attempts of Deploy whose worker is lost (a heartbeat timeout)
+	verifyOK       bool
+	deploys        int
+	rollbacks      int
+	notices        []api.Notification
+	blockDeploy    func(ctx context.Context) error
+	bundles        []*api.Bundle
+	verifies       []api.DeployInput
+	forgeBuild     func(api.BuildInput) api.BuildResult
+	forgeReview    func(api.ReviewInput) api.ReviewResult
+	forgeDeploy    bool // Deploy answers without a receipt
 	// gitEmails write the change's commits (default: the declared authors');
 	// deployed is what the deploy role says is deployed; forgeDeployed
 	// replaces its answer.

@@ -18,11 +18,11 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
-	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/foureyes/foureyes/api"
 	"github.com/foureyes/foureyes/codec"
 	"github.com/foureyes/foureyes/internal/devstack"
+	"github.com/foureyes/foureyes/internal/payloads"
 )
 
 // TestPayloadsEncryptedAcrossAKeyRotation: a release starts under the
@@ -125,7 +125,7 @@ func (s *stackT) payloadKeysOf(id string) map[enumspb.EventType]string {
 	for it.HasNext() {
 		ev, err := it.Next()
 		require.NoError(s.t, err)
-		eachPayload(ev.ProtoReflect(), func(p *commonpb.Payload) {
+		payloads.EachEncoded(ev.ProtoReflect(), func(p *commonpb.Payload) {
 			n++
 			enc := string(p.GetMetadata()[converter.MetadataEncoding])
 			require.Equal(s.t, codec.EncodingSealed, enc, "event %d (%s) has a %s payload: %.200s",
@@ -136,36 +136,6 @@ func (s *stackT) payloadKeysOf(id string) map[enumspb.EventType]string {
 	}
 	require.Greater(s.t, n, 20, "a release's history has many payloads")
 	return keys
-}
-
-// eachPayload calls fn with every payload in m, except search attributes
-// (plaintext by design: the UI and CLI query them) and headers (trace
-// context, no release data).
-func eachPayload(m protoreflect.Message, fn func(*commonpb.Payload)) {
-	switch v := m.Interface().(type) {
-	case *commonpb.Payload:
-		fn(v)
-		return
-	case *commonpb.SearchAttributes, *commonpb.Header:
-		return
-	}
-	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
-		switch {
-		case fd.IsMap():
-			if fd.MapValue().Message() != nil {
-				v.Map().Range(func(_ protoreflect.MapKey, mv protoreflect.Value) bool { eachPayload(mv.Message(), fn); return true })
-			}
-		case fd.IsList():
-			if fd.Message() != nil {
-				for i := range v.List().Len() {
-					eachPayload(v.List().Get(i).Message(), fn)
-				}
-			}
-		case fd.Message() != nil:
-			eachPayload(v.Message(), fn)
-		}
-		return true
-	})
 }
 
 // checkDatabase reads every byte of the server's SQLite files (the
