@@ -2,10 +2,13 @@ package workflows
 
 import (
 	"path/filepath"
+	"sync"
 	"testing"
 
+	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
 	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/foureyes/foureyes/api"
@@ -145,4 +148,55 @@ func recordedSince(t *testing.T, since workflow.Version) []recorded {
 		}
 	}
 	return out
+}
+
+// The search attributes of the task that decided the approval gate wait for
+// its outcome notice (holdPublishing): held until the deploy has started,
+// "deploying" is published after it, not with the task that scheduled it.
+func (s *ReleaseSuite) TestDeployingIsPublishedAfterTheHandOff() {
+	s.Require().NoError(s.env.SetTypedSearchAttributesOnStart(api.StartAttributes(request())))
+	var mu sync.Mutex
+	var order []string
+	s.env.OnUpsertTypedSearchAttributes(mock.Anything).Run(func(args mock.Arguments) {
+		if st, ok := args.Get(0).(temporal.SearchAttributes).GetKeyword(api.AttrStatus); ok {
+			mu.Lock()
+			order = append(order, st)
+			mu.Unlock()
+		}
+	}).Return(nil)
+	started := make(chan struct{})
+	s.roles.onDeploy = func() {
+		mu.Lock()
+		order = append(order, "deploy started")
+		mu.Unlock()
+		close(started)
+	}
+	s.roles.holdNotice = holdApprovalOutcome(func() { <-started })
+	s.approveAll()
+	s.Equal(api.StatusDeployed, s.run().Status)
+	mu.Lock()
+	defer mu.Unlock()
+	s.Equal([]string{api.StatusAwaitingReview, api.StatusAwaitingApproval, "deploy started", api.StatusDeploying, api.StatusDeployed}, order)
+}
+
+// An outcome notice that fails for good releases the hold as one that is
+// sent: the release still publishes every state.
+func (s *ReleaseSuite) TestAFailedOutcomeNoticeStillLetsTheStatePublish() {
+	s.Require().NoError(s.env.SetTypedSearchAttributesOnStart(api.StartAttributes(request())))
+	got := s.upserts()
+	s.roles.noticeErr = func(n api.Notification) error {
+		if n.Kind == api.NotifyOutcome && n.Detail == "gate approved" {
+			return temporal.NewNonRetryableApplicationError("slack is gone", "SlackDown", nil)
+		}
+		return nil
+	}
+	s.approveAll()
+	s.Equal(api.StatusDeployed, s.run().Status)
+	var statuses []any
+	for _, u := range *got {
+		if st, ok := u["ReleaseStatus"]; ok {
+			statuses = append(statuses, st)
+		}
+	}
+	s.Equal([]any{api.StatusAwaitingReview, api.StatusAwaitingApproval, api.StatusDeploying, api.StatusDeployed}, statuses)
 }

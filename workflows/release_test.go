@@ -96,6 +96,10 @@ type fakeRoles struct {
 	// it (real time: the test environment's clock does not wait for
 	// activities).
 	holdNotice func(api.Notification)
+	// noticeErr, when it returns an error, fails the notice with it.
+	noticeErr func(api.Notification) error
+	// onDeploy runs when Deploy is called.
+	onDeploy func()
 }
 
 func (f *fakeRoles) Deployed(_ context.Context, in api.DeployedInput) (api.DeployedResult, error) {
@@ -151,6 +155,11 @@ func (f *fakeRoles) Notify(_ context.Context, n api.Notification) (api.NotifyRes
 	if f.holdNotice != nil {
 		f.holdNotice(n)
 	}
+	if f.noticeErr != nil {
+		if err := f.noticeErr(n); err != nil {
+			return api.NotifyResult{}, err
+		}
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.notices = append(f.notices, n)
@@ -158,6 +167,9 @@ func (f *fakeRoles) Notify(_ context.Context, n api.Notification) (api.NotifyRes
 }
 
 func (f *fakeRoles) Deploy(ctx context.Context, in api.DeployInput) (api.StepResult, error) {
+	if f.onDeploy != nil {
+		f.onDeploy()
+	}
 	f.mu.Lock()
 	f.deploys++
 	f.bundles = append(f.bundles, in.Bundle)
