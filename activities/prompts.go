@@ -104,6 +104,26 @@ func (p *prompts) put(key string, n api.Notification) {
 	}
 }
 
+// forgetRun forgets every kept prompt of one run (a key prefix,
+// promptRun): the approval role holds prompts only while their release
+// runs, not a thousand ended releases' (the 1,000-release soak).
+func (p *prompts) forgetRun(run string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	kept := p.order[:0]
+	for _, k := range p.order {
+		if strings.HasPrefix(k, run) {
+			delete(p.m, k)
+			continue
+		}
+		kept = append(kept, k)
+	}
+	p.order = kept
+}
+
+// promptRun is the run part of a prompt key, slash included.
+func promptRun(key string) string { return key[:strings.LastIndex(key, "/")+1] }
+
 // promptKey names a gate's prompt: the calling run (from the task the
 // server handed out, not the notice) and the gate.
 func promptKey(ctx context.Context, n api.Notification) string {
@@ -132,6 +152,9 @@ func (a *ApprovalActivities) complete(ctx context.Context, n api.Notification) (
 	}
 	p, err := a.prompt(ctx, key, n.Gate)
 	if err == nil {
+		if n.Ended {
+			a.kept.forgetRun(promptRun(key)) // the release's last notice: its prompts are done
+		}
 		return n.Complete(p), nil
 	}
 	var u *CallerUnavailable
