@@ -22,7 +22,7 @@ import (
 func Release(ctx workflow.Context, req api.ReleaseRequest) (api.ReleaseResult, error) {
 	r := newRelease(ctx, req, releaseVersion(ctx))
 	shown, requests := view{r}, &inbox{r}
-	r.rt.startPublisher(ctx, shown.publishNow)
+	r.rt.startPublisher(ctx, shown)
 	if err := shown.registerQueries(ctx); err != nil {
 		return api.ReleaseResult{}, err
 	}

@@ -99,6 +99,7 @@ type handles struct {
 	notices   []workflow.Future // every notice sent, in order
 	dirty     bool
 	held      workflow.Future // publishing waits for it (holdPublishing)
+	unshown   bool            // a change the current details do not show yet
 	// validated holds decisions the decide validator just verified, by
 	// envelope bytes, for the handler that runs right after it in the same
 	// task: one signature check per decision. On replay validators do not
@@ -129,7 +130,7 @@ func (r *release) record(ctx workflow.Context, e audit.Entry) {
 	}
 	r.logEntry(ctx, sealed)
 	r.refreshAwaiting()
-	r.rt.dirty = true
+	r.rt.dirty, r.rt.unshown = true, true
 }
 
 // logEntry logs an entry as this execution computed it, with the workflow

@@ -17,12 +17,20 @@ import (
 // to three times in one task, each an event and a visibility write on the
 // server (docs/benchmarks.md). It is disconnected from cancellation: the
 // last state is always published.
-func (h *handles) startPublisher(ctx workflow.Context, publish func(workflow.Context)) {
+//
+// While publishing is held (holdPublishing), a change is shown in the
+// current details at once and written to the search attributes later.
+func (h *handles) startPublisher(ctx workflow.Context, v view) {
 	dctx, _ := workflow.NewDisconnectedContext(ctx)
 	workflow.Go(dctx, func(ctx workflow.Context) {
-		for workflow.Await(ctx, func() bool { return h.dirty && h.held == nil }) == nil {
+		for workflow.Await(ctx, func() bool { return h.dirty && (h.held == nil || h.unshown) }) == nil {
+			h.unshown = false
+			if h.held != nil {
+				v.publishOrShow(ctx, false)
+				continue
+			}
 			h.dirty = false
-			publish(ctx)
+			v.publishNow(ctx)
 		}
 	})
 }
