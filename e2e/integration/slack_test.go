@@ -28,14 +28,10 @@ const (
 	slackDave   = "U0DAVE001"
 )
 
-// TestSlackApprovals: the approval role (its own process) posts prompts to a
-// slacktest server, and people answer by clicking buttons, i.e. signed
-// POSTs to the gateway. Bob passes review, the author's click is refused
-// with the reason, a forged click gets 401, carol and dave approve, and the
-// prompt ends showing the outcome without buttons.
-func TestSlackApprovals(t *testing.T) {
-	slackAPI := slackrec.New(t)
-	s := startStack(t, func(commits) map[string][]string {
+// startSlackStack starts the stack with the approval role talking to
+// slackAPI as the team's bot.
+func startSlackStack(t *testing.T, slackAPI *slackrec.Server) *stackT {
+	return startStack(t, func(commits) map[string][]string {
 		return map[string][]string{"approval": {
 			"FOUREYES_APPROVAL_SLACK_BOT_TOKEN=xoxb-integration",
 			"FOUREYES_APPROVAL_SLACK_SIGNING_SECRET=" + slackSecret,
@@ -43,6 +39,16 @@ func TestSlackApprovals(t *testing.T) {
 			"FOUREYES_APPROVAL_SLACK_API_URL=" + slackAPI.URL(),
 		}}
 	})
+}
+
+// TestSlackApprovals: the approval role (its own process) posts prompts to a
+// slacktest server, and people answer by clicking buttons, i.e. signed
+// POSTs to the gateway. Bob passes review, the author's click is refused
+// with the reason, a forged click gets 401, carol and dave approve, and the
+// prompt ends showing the outcome without buttons.
+func TestSlackApprovals(t *testing.T) {
+	slackAPI := slackrec.New(t)
+	s := startSlackStack(t, slackAPI)
 	run := s.start("payments", "prod", s.git.A, nil, "rita") // authors: from git
 	id := run.GetID()
 
@@ -196,14 +202,7 @@ func (s *stackT) waitSigned(id string, n int) {
 // with every fact it showed before.
 func TestSlackNoticesAfterTheApprovalRoleRestarted(t *testing.T) {
 	slackAPI := slackrec.New(t)
-	s := startStack(t, func(commits) map[string][]string {
-		return map[string][]string{"approval": {
-			"FOUREYES_APPROVAL_SLACK_BOT_TOKEN=xoxb-integration",
-			"FOUREYES_APPROVAL_SLACK_SIGNING_SECRET=" + slackSecret,
-			"FOUREYES_APPROVAL_SLACK_TEAM_ID=" + slackTeam,
-			"FOUREYES_APPROVAL_SLACK_API_URL=" + slackAPI.URL(),
-		}}
-	})
+	s := startSlackStack(t, slackAPI)
 	run := s.start("payments", "prod", s.git.A, nil, "rita")
 	id := run.GetID()
 	assert.Equal(t, http.StatusOK, s.click(waitPrompt(t, slackAPI, id, "review"), slackBob, api.SlackActionApprove))
