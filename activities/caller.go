@@ -58,13 +58,34 @@ func ServerCaller(ctx context.Context) (Caller, error) {
 // decoding its payloads with dc: the role's client's converter, which
 // decrypts them (history events reach a client as the server keeps them).
 func ServerCallerWith(dc converter.DataConverter) CallerReader {
-	return serverCallerFrom(dc, func(ctx context.Context, id, runID string) client.HistoryEventIterator {
-		return activity.GetClient(ctx).GetWorkflowHistory(ctx, id, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	})
+	return serverCallerFrom(dc, serverHistory)
 }
 
 // historyOf opens a run's history (the role's client; tests give their own).
 type historyOf func(ctx context.Context, id, runID string) client.HistoryEventIterator
+
+// serverHistory opens a run's history with the role's own client.
+func serverHistory(ctx context.Context, id, runID string) client.HistoryEventIterator {
+	return activity.GetClient(ctx).GetWorkflowHistory(ctx, id, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+}
+
+// eachCallerEvent hands each event of the calling run's history (the run
+// the server's activity task names, never the input's word) to fn, until fn
+// says done. A failed read is CallerUnavailable unless retrying cannot help.
+func eachCallerEvent(ctx context.Context, open historyOf, fn func(*historypb.HistoryEvent) (done bool, err error)) error {
+	run := activity.GetInfo(ctx).WorkflowExecution
+	it := open(ctx, run.ID, run.RunID)
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			return unavailable(fmt.Errorf("reading the history of %s: %w", run.ID, err))
+		}
+		if done, err := fn(ev); done || err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 func serverCallerFrom(dc converter.DataConverter, open historyOf) CallerReader {
 	return func(ctx context.Context) (Caller, error) { return serverCaller(ctx, dc, open) }
@@ -73,17 +94,13 @@ func serverCallerFrom(dc converter.DataConverter, open historyOf) CallerReader {
 func serverCaller(ctx context.Context, dc converter.DataConverter, open historyOf) (Caller, error) {
 	info := activity.GetInfo(ctx)
 	c := Caller{ID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID, Type: info.WorkflowType.Name}
-	it := open(ctx, c.ID, c.RunID)
-	for it.HasNext() {
-		ev, err := it.Next()
-		if err != nil {
-			return c, unavailable(fmt.Errorf("reading the history of %s: %w", c.ID, err))
-		}
+	err := eachCallerEvent(ctx, open, func(ev *historypb.HistoryEvent) (bool, error) {
 		if err := c.take(dc, ev); err != nil {
-			return c, fmt.Errorf("history of %s, event %d: %w", c.ID, ev.GetEventId(), err)
+			return true, fmt.Errorf("history of %s, event %d: %w", c.ID, ev.GetEventId(), err)
 		}
-	}
-	return c, nil
+		return false, nil
+	})
+	return c, err
 }
 
 // CallerUnavailable is a failure to read the calling run that says

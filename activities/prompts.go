@@ -7,10 +7,8 @@ import (
 	"strings"
 	"sync"
 
-	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/activity"
-	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
 	"github.com/foureyes/foureyes/api"
@@ -31,29 +29,28 @@ type PromptReader func(ctx context.Context, gate string) (api.Notification, erro
 // client, decoding its payloads with dc (the client's converter, which
 // decrypts them).
 func ServerPromptsWith(dc converter.DataConverter) PromptReader {
-	return serverPromptsFrom(dc, func(ctx context.Context, id, runID string) client.HistoryEventIterator {
-		return activity.GetClient(ctx).GetWorkflowHistory(ctx, id, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	})
+	return serverPromptsFrom(dc, serverHistory)
 }
 
 func serverPromptsFrom(dc converter.DataConverter, open historyOf) PromptReader {
 	return func(ctx context.Context, gate string) (api.Notification, error) {
+		var prompt api.Notification
+		found := false
 		run := activity.GetInfo(ctx).WorkflowExecution
-		it := open(ctx, run.ID, run.RunID)
-		for it.HasNext() {
-			ev, err := it.Next()
+		err := eachCallerEvent(ctx, open, func(ev *historypb.HistoryEvent) (bool, error) {
+			n, ok, err := promptIn(dc, ev, gate)
 			if err != nil {
-				return api.Notification{}, unavailable(fmt.Errorf("reading the history of %s: %w", run.ID, err))
+				return true, fmt.Errorf("history of %s: %w", run.ID, err)
 			}
-			n, found, err := promptIn(dc, ev, gate)
-			if err != nil {
-				return n, fmt.Errorf("history of %s: %w", run.ID, err)
+			if ok {
+				prompt, found = n, true
 			}
-			if found {
-				return n, nil
-			}
+			return ok, nil
+		})
+		if err == nil && !found {
+			err = fmt.Errorf("the history of %s (run %s) holds no %s prompt", run.ID, run.RunID, gate)
 		}
-		return api.Notification{}, fmt.Errorf("the history of %s (run %s) holds no %s prompt", run.ID, run.RunID, gate)
+		return prompt, err
 	}
 }
 
@@ -125,13 +122,10 @@ func (p *prompts) forgetRun(run string) {
 func promptRun(key string) string { return key[:strings.LastIndex(key, "/")+1] }
 
 // promptKey names a gate's prompt: the calling run (from the task the
-// server handed out, not the notice) and the gate.
-func promptKey(ctx context.Context, n api.Notification) string {
-	if activity.IsActivity(ctx) {
-		run := activity.GetInfo(ctx).WorkflowExecution
-		return run.ID + "/" + run.RunID + "/" + n.Gate
-	}
-	return n.ReleaseID + "/" + n.RunID + "/" + n.Gate
+// server handed out, never the notice's word) and the gate.
+func promptKey(ctx context.Context, gate string) string {
+	run := activity.GetInfo(ctx).WorkflowExecution
+	return run.ID + "/" + run.RunID + "/" + gate
 }
 
 // promptPatience is the attempts a lean notice waits for a history that
@@ -143,7 +137,10 @@ const promptPatience = 5
 // gets its prompt's facts. Without them it still goes out, saying so,
 // unless the history may yet be read (a retryable error).
 func (a *ApprovalActivities) complete(ctx context.Context, n api.Notification) (api.Notification, error) {
-	key := promptKey(ctx, n)
+	if !activity.IsActivity(ctx) {
+		return n, nil // no calling run to take a prompt from
+	}
+	key := promptKey(ctx, n.Gate)
 	if !n.FromPrompt {
 		if n.Kind == api.NotifyPrompt && n.Gate != "" {
 			a.kept.put(key, n)
@@ -158,13 +155,11 @@ func (a *ApprovalActivities) complete(ctx context.Context, n api.Notification) (
 		return n.Complete(p), nil
 	}
 	var u *CallerUnavailable
-	if errors.As(err, &u) && activity.IsActivity(ctx) && activity.GetInfo(ctx).Attempt < promptPatience {
+	if errors.As(err, &u) && activity.GetInfo(ctx).Attempt < promptPatience {
 		return n, fmt.Errorf("the %s prompt of release %s, for its %s notice: %w", n.Gate, n.ReleaseID, n.Kind, err)
 	}
-	if activity.IsActivity(ctx) {
-		activity.GetLogger(ctx).Error("notice sent without the release's facts: its prompt was found neither kept nor in history",
-			"release", n.ReleaseID, "gate", n.Gate, "kind", n.Kind, "error", err.Error())
-	}
+	activity.GetLogger(ctx).Error("notice sent without the release's facts: its prompt was found neither kept nor in history",
+		"release", n.ReleaseID, "gate", n.Gate, "kind", n.Kind, "error", err.Error())
 	return withoutFacts(n, err), nil
 }
 

@@ -237,3 +237,20 @@ func TestPromptsAreForgottenWhenTheReleaseEnds(t *testing.T) {
 	assert.Empty(t, a.kept.m, "prompts kept after the release's last notice")
 	assert.Empty(t, a.kept.order)
 }
+
+// A lean notice is completed with the prompt of the run that called the
+// approval role, as the server names it, whatever release the notice
+// claims: a run cannot dress its notices in another release's facts.
+func TestLeanNoticeTakesTheCallingRunsPromptNotTheOneItNames(t *testing.T) {
+	got, ns := newShown(t)
+	a := &ApprovalActivities{Identity: "foureyes-approval@test", Notifier: ns}
+	own := prompt()
+	_, err := execute[api.NotifyResult](t, a, a.Notify, own)
+	require.NoError(t, err)
+	other := own
+	other.ReleaseID, other.RunID, other.Kind, other.GateState = "payments-prod-other", "other-run", api.NotifyOutcome, api.GateApproved
+	_, err = execute[api.NotifyResult](t, a, a.Notify, other.Lean())
+	require.NoError(t, err)
+	assert.NotContains(t, got.console.String(), "facts are missing", "the calling run's prompt was found")
+	assert.Contains(t, got.console.String(), own.Service)
+}
