@@ -200,3 +200,26 @@ func (s *ReleaseSuite) TestAFailedOutcomeNoticeStillLetsTheStatePublish() {
 	}
 	s.Equal([]any{api.StatusAwaitingReview, api.StatusAwaitingApproval, api.StatusDeploying, api.StatusDeployed}, statuses)
 }
+
+// While the approval gate's search attributes are held for its outcome
+// notice, the current details (what the UI's pane and queries show)
+// already say the release is deploying and nobody is awaited.
+func (s *ReleaseSuite) TestDetailsDoNotWaitForTheHeldPublish() {
+	// Both the deploy and the notice wait while the details are read: the
+	// workflow has nothing to run meanwhile.
+	started, queried, shown := make(chan struct{}), make(chan struct{}), make(chan string, 1)
+	s.roles.onDeploy = func() {
+		close(started)
+		<-queried
+	}
+	s.roles.holdNotice = holdApprovalOutcome(func() {
+		<-started
+		shown <- s.details()
+		close(queried)
+	})
+	s.approveAll()
+	s.Equal(api.StatusDeployed, s.run().Status)
+	details := <-shown
+	s.Contains(details, "**"+api.StatusDeploying+"**")
+	s.Contains(details, "Awaiting: nobody")
+}

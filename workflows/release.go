@@ -239,7 +239,11 @@ func (r *release) finish(ctx workflow.Context, e ending) api.ReleaseResult {
 	res := api.ReleaseResult{Status: e.status, Reason: e.reason, ArtifactRef: r.artifact.ArtifactRef,
 		ArtifactDigest: r.artifact.Digest, PolicyHash: r.pin.hash, AuditHead: r.trail.chain.Head(), Commit: r.src.commit}
 	r.result = &res
-	view{r}.publishOrShow(ctx, !atClose)
+	if atClose {
+		view{r}.showDetails(ctx) // published in the closing task, below
+	} else {
+		view{r}.publishNow(ctx)
+	}
 	r.meter().release(ctx, r.progress.since, e.status, e.reason)
 	r.rt.notify(ctx, view{r}.notification(api.NotifyOutcome, r.gates.current, e.reason))
 	r.rt.flushNotices(ctx, r.version >= versionAllNoticesSent)

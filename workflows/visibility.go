@@ -26,7 +26,7 @@ func (h *handles) startPublisher(ctx workflow.Context, v view) {
 		for workflow.Await(ctx, func() bool { return h.dirty && (h.held == nil || h.unshown) }) == nil {
 			h.unshown = false
 			if h.held != nil {
-				v.publishOrShow(ctx, false)
+				v.showDetails(ctx)
 				continue
 			}
 			h.dirty = false
@@ -70,21 +70,17 @@ func (h *handles) holdUntilClose(ctx workflow.Context) {
 	h.held, _ = workflow.NewFuture(ctx)
 }
 
-// publishOrShow publishes the state, or, when publish is false, shows it
-// in the current details only (queries and the UI's pane never trail).
-func (v view) publishOrShow(ctx workflow.Context, publish bool) {
-	if publish {
-		v.publishNow(ctx)
-		return
-	}
+// showDetails shows the state in the current details only (queries and the
+// UI's pane never trail a held publish).
+func (v view) showDetails(ctx workflow.Context) {
 	workflow.SetCurrentDetails(ctx, v.details(v.awaiting()))
 }
 
 // publishNow makes the release's current state visible: the current
 // details, and the search attributes that changed.
 func (v view) publishNow(ctx workflow.Context) {
+	v.showDetails(ctx)
 	awaiting := v.awaiting()
-	workflow.SetCurrentDetails(ctx, v.details(awaiting))
 	if ups := v.attributeUpdates(ctx, awaiting); len(ups) > 0 {
 		if err := workflow.UpsertTypedSearchAttributes(ctx, ups...); err != nil {
 			workflow.GetLogger(ctx).Warn("search attributes not updated", "stage", v.r.progress.stage, "error", err)
