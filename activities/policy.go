@@ -33,9 +33,10 @@ type PolicyActivities struct {
 // claim another file's hash). The file is still checked here, so that a bad
 // policy fails with its file and field, non-retryably: retrying cannot fix
 // the file. A policy without every role's key could verify nothing.
-// A release that asks for it gets the bytes gzip-compressed: alone, as a
-// binary payload (in.Bytes, []byte), or in a snapshot (in.Gzip); an older
-// release asks nothing and gets them as they are, in a policy.Snapshot.
+// A release that asks for it gets the bytes compressed: alone, as a
+// binary payload (in.Bytes, []byte; with the preset dictionary it names,
+// in.Dict, else gzip), or gzip in a snapshot (in.Gzip); an older release
+// asks nothing and gets them as they are, in a policy.Snapshot.
 func (a *PolicyActivities) LoadPolicy(ctx context.Context, in api.LoadPolicyInput) (any, error) {
 	l, err := a.cache.load(a.PolicyFile)
 	if err != nil {
@@ -47,6 +48,8 @@ func (a *PolicyActivities) LoadPolicy(ctx context.Context, in api.LoadPolicyInpu
 			"bad policy: "+msg, ErrTypeBadPolicy, err)
 	}
 	switch {
+	case in.Bytes && in.Dict == policy.DictionarySampleV1:
+		return l.deflated, nil
 	case in.Bytes:
 		return l.gzip, nil
 	case in.Gzip:
@@ -91,6 +94,8 @@ type policyCache struct {
 type loadedPolicy struct {
 	data []byte
 	gzip []byte // data compressed, once per content
+	// deflated is data compressed with the dictionary DictionarySampleV1.
+	deflated []byte
 	hash string
 	pol  *policy.Policy
 	ring attest.KeyRing
@@ -136,7 +141,11 @@ func checkPolicy(path string, data []byte) (*loadedPolicy, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &loadedPolicy{data: data, gzip: gz, hash: policy.HashBytes(data), pol: p, ring: ring}, nil
+	deflated, err := policy.CompressWithDictionary(data)
+	if err != nil {
+		return nil, err
+	}
+	return &loadedPolicy{data: data, gzip: gz, deflated: deflated, hash: policy.HashBytes(data), pol: p, ring: ring}, nil
 }
 
 // sealsOwnTrail: only the release itself asks for its seal; a workflow of

@@ -4,6 +4,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
@@ -183,7 +184,20 @@ func (s *ReleaseSuite) TestDeployingIsPublishedAfterTheHandOff() {
 // sent: the release still publishes every state.
 func (s *ReleaseSuite) TestAFailedOutcomeNoticeStillLetsTheStatePublish() {
 	s.Require().NoError(s.env.SetTypedSearchAttributesOnStart(api.StartAttributes(request())))
-	got := s.upserts()
+	// The deploy waits (at most 10 s) for the held publish: finished first,
+	// it would leave nothing for "deploying" to say.
+	deploying, once := make(chan struct{}), sync.Once{}
+	got := s.upserts(func(m map[string]any) {
+		if m["ReleaseStatus"] == api.StatusDeploying {
+			once.Do(func() { close(deploying) })
+		}
+	})
+	s.roles.onDeploy = func() {
+		select {
+		case <-deploying:
+		case <-time.After(10 * time.Second):
+		}
+	}
 	s.roles.noticeErr = func(n api.Notification) error {
 		if n.Kind == api.NotifyOutcome && n.Detail == "gate approved" {
 			return temporal.NewNonRetryableApplicationError("slack is gone", "SlackDown", nil)

@@ -5,8 +5,19 @@ import (
 	"github.com/foureyes/foureyes/policy"
 )
 
+// Since versionPolicyDictionary the release asks for the file compressed
+// with the sample's dictionary and pins the hash of what it decompressed.
+func (s *ReleaseSuite) TestPolicyIsPinnedThroughTheDictionary() {
+	s.approveAll()
+	res := s.run()
+	s.Equal(api.StatusDeployed, res.Status)
+	s.Equal(policy.DictionarySampleV1, s.roles.policyDict, "the release asked for the dictionary's form")
+	s.Equal(policy.HashBytes(policyContent(testPolicy())), res.PolicyHash)
+}
+
 // Since versionPolicyBytes LoadPolicy answers the compressed file alone;
-// the release pins the hash of what it decompressed, as from a snapshot.
+// an orchestrator that knows no dictionary answers gzip (as before
+// versionPolicyDictionary), which the release pins the same way.
 func (s *ReleaseSuite) TestPolicyBytesArePinned() {
 	asked := 0
 	s.roles.policyBytes = func(content []byte) []byte {
@@ -38,6 +49,6 @@ func (s *ReleaseSuite) TestPolicyBytesThatAreNotCompressedFailTheRelease() {
 	s.roles.policyBytes = func(content []byte) []byte { return content }
 	res := s.run()
 	s.Equal(api.StatusFailed, res.Status)
-	s.Contains(res.Reason, "policy could not be loaded: gzip: invalid header")
+	s.Contains(res.Reason, "policy could not be loaded: flate: corrupt input")
 	s.Empty(s.roles.builds, "nothing built under a policy that was not pinned")
 }

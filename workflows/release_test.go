@@ -68,6 +68,7 @@ type fakeRoles struct {
 	// answers a snapshot even when the bytes are asked for.
 	policyBytes    func(content []byte) []byte
 	snapshotPolicy bool
+	policyDict     string // the dictionary LoadPolicy was asked for
 	deployErr      error
 	lostDeploys    int // attempts of Deploy whose worker is lost (a heartbeat timeout)
 	verifyOK       bool
@@ -118,9 +119,14 @@ func (f *fakeRoles) Deployed(_ context.Context, in api.DeployedInput) (api.Deplo
 // as an orchestrator not yet upgraded does (snapshotPolicy).
 func (f *fakeRoles) LoadPolicy(_ context.Context, in api.LoadPolicyInput) (any, error) {
 	content := policyContent(f.pol)
+	f.mu.Lock()
+	f.policyDict = in.Dict
+	f.mu.Unlock()
 	switch {
 	case in.Bytes && f.policyBytes != nil:
 		return f.policyBytes(content), nil
+	case in.Bytes && in.Dict == policy.DictionarySampleV1 && !f.snapshotPolicy:
+		return policy.CompressWithDictionary(content)
 	case in.Bytes && !f.snapshotPolicy:
 		return policy.Compress(content)
 	}

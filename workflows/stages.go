@@ -100,7 +100,7 @@ func (r *release) loadPolicy(ctx workflow.Context) error {
 	case r.version < versionPolicyBytes:
 		err = workflow.ExecuteActivity(actx, api.ActivityLoadPolicy, api.LoadPolicyInput{Gzip: true}).Get(ctx, &snap)
 	default:
-		snap, err = loadPolicyBytes(ctx, actx)
+		snap, err = loadPolicyBytes(ctx, actx, r.version >= versionPolicyDictionary)
 	}
 	if err != nil {
 		return err
@@ -108,24 +108,41 @@ func (r *release) loadPolicy(ctx workflow.Context) error {
 	return r.pin.take(snap)
 }
 
-// loadPolicyBytes asks for the compressed file alone (versionPolicyBytes).
-// An orchestrator not yet upgraded answers a snapshot instead, which is
-// taken as before: either way the pin decompresses, hashes and parses it.
-func loadPolicyBytes(ctx, actx workflow.Context) (policy.Snapshot, error) {
+// loadPolicyBytes asks for the compressed file alone (versionPolicyBytes),
+// with the preset dictionary when dict (versionPolicyDictionary). An
+// orchestrator not yet upgraded answers gzip, or a snapshot, which is taken
+// as before: either way the pin hashes and parses what was decompressed.
+func loadPolicyBytes(ctx, actx workflow.Context, dict bool) (policy.Snapshot, error) {
+	in := api.LoadPolicyInput{Gzip: true, Bytes: true}
+	if dict {
+		in.Dict = policy.DictionarySampleV1
+	}
 	var raw converter.RawValue
-	err := workflow.ExecuteActivity(actx, api.ActivityLoadPolicy, api.LoadPolicyInput{Gzip: true, Bytes: true}).Get(ctx, &raw)
-	if err != nil {
+	if err := workflow.ExecuteActivity(actx, api.ActivityLoadPolicy, in).Get(ctx, &raw); err != nil {
 		return policy.Snapshot{}, err
 	}
 	p := raw.Payload()
 	if string(p.GetMetadata()[converter.MetadataEncoding]) == converter.MetadataEncodingBinary {
-		return policy.Snapshot{Gzip: p.GetData(), Path: pinnedPolicyPath}, nil
+		return policyFromBytes(p.GetData(), dict)
 	}
 	var snap policy.Snapshot
 	if err := converter.GetDefaultDataConverter().FromPayload(p, &snap); err != nil {
 		return snap, fmt.Errorf("LoadPolicy answered neither the policy's bytes nor a snapshot: %w", err)
 	}
 	return snap, nil
+}
+
+// policyFromBytes is the snapshot of a binary LoadPolicy answer: gzip, or
+// (dict) either form policy.DecompressPinned reads.
+func policyFromBytes(data []byte, dict bool) (policy.Snapshot, error) {
+	if !dict {
+		return policy.Snapshot{Gzip: data, Path: pinnedPolicyPath}, nil
+	}
+	content, err := policy.DecompressPinned(data)
+	if err != nil {
+		return policy.Snapshot{}, err
+	}
+	return policy.Snapshot{Content: content, Path: pinnedPolicyPath}, nil
 }
 
 // pinnedPolicyPath names the pinned policy in errors when LoadPolicy

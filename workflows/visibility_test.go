@@ -16,7 +16,7 @@ import (
 )
 
 // upserts records every search attribute upsert, by attribute name.
-func (s *ReleaseSuite) upserts() *[]map[string]any {
+func (s *ReleaseSuite) upserts(then ...func(map[string]any)) *[]map[string]any {
 	var got []map[string]any
 	s.env.OnUpsertTypedSearchAttributes(mock.Anything).Run(func(args mock.Arguments) {
 		sa := args.Get(0).(temporal.SearchAttributes)
@@ -25,6 +25,9 @@ func (s *ReleaseSuite) upserts() *[]map[string]any {
 			m[k.GetName()] = v
 		}
 		got = append(got, m)
+		for _, fn := range then {
+			fn(m)
+		}
 	}).Return(nil)
 	return &got
 }

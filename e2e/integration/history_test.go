@@ -29,7 +29,7 @@ const RecordEnv = "FOUREYES_RECORD_HISTORIES"
 // the workflow's changeRelease version (workflows/versions.go,
 // latestRelease). Histories of other versions keep theirs: re-recording
 // never overwrites them. Raise it with latestRelease.
-const RecordedSuffix = "-v12.json"
+const RecordedSuffix = "-v13.json"
 
 // recordHistory writes the ended release's history with the Temporal CLI
 // (`temporal workflow show -o json`, as the read-only operator), if RecordEnv
