@@ -50,6 +50,8 @@ func (a *ApprovalActivities) Notify(ctx context.Context, n api.Notification) (ap
 		return api.NotifyResult{}, appErr
 	case err != nil:
 		return api.NotifyResult{}, fmt.Errorf("notify %s of release %s: %w", n.Kind, n.ReleaseID, err)
+	case n.Kind != api.NotifyPrompt:
+		return api.NotifyResult{}, nil // nobody reads it (NotifyResult)
 	}
 	return api.NotifyResult{Ref: ref, Executor: a.Identity}, nil
 }

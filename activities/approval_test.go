@@ -64,6 +64,12 @@ func TestNotifyActivity(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, api.NotifyResult{Ref: "console:web-prod-42/approval", Executor: "foureyes-approval@test"}, res)
 	assert.Contains(t, out.String(), "starter decide")
+	reminder := prompt()
+	reminder.Kind = api.NotifyReminder
+	res, err = execute[api.NotifyResult](t, a, a.Notify, reminder)
+	require.NoError(t, err)
+	assert.Equal(t, api.NotifyResult{}, res, "only a prompt's answer is read: the others are empty")
+	assert.Contains(t, out.String(), "reminder")
 
 	none := &ApprovalActivities{}
 	_, err = execute[api.NotifyResult](t, none, none.Notify, prompt())

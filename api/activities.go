@@ -195,10 +195,13 @@ func (c CommitLine) Line() string {
 	return fmt.Sprintf("%s %s (%s; %s)", c.Short, c.Subject, c.Author, c.Proof)
 }
 
-// NotifyResult says where the notification went.
+// NotifyResult says where a prompt went; the answer to any other notice is
+// empty (the release reads only its prompts' answers; who took a notice is
+// its activity's started event's identity): 140 B of history fewer per
+// notice (docs/benchmarks.md, issue 26).
 type NotifyResult struct {
-	Ref      string `json:"ref"` // e.g. console line id or Slack channel+ts
-	Executor string `json:"executor"`
+	Ref      string `json:"ref,omitempty"` // e.g. console line id or Slack channel+ts
+	Executor string `json:"executor,omitempty"`
 }
 
 // DeployInput is what the deploy role deploys, verifies or rolls back.
