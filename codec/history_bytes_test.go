@@ -50,7 +50,9 @@ func TestCompactFormCostsFewerHistoryBytes(t *testing.T) {
 	}
 }
 
-func cloneHistory(h *historypb.History) *historypb.History { return proto.Clone(h).(*historypb.History) }
+func cloneHistory(h *historypb.History) *historypb.History {
+	return proto.Clone(h).(*historypb.History)
+}
 
 // sealEach replaces every payload of h the codec seals with seal's; it
 // returns how many.

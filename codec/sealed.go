@@ -21,7 +21,8 @@ import (
 // and content is a content code and what it codes: codeWhole and the whole
 // marshalled payload, or one of wellKnown's codes and the payload's data
 // when its metadata is exactly that one encoding (what the SDK's default
-// converter writes), or codeJSONDeflateV1 and json/plain data deflated. The header is authenticated: a payload relabelled
+// converter writes), or codeJSONDeflateV1 and json/plain data deflated
+// (compress.go). The header is authenticated: a payload relabelled
 // with another key id, or with any header byte altered, does not open. Its
 // version byte also keeps the two forms apart: a key id (validKeyID) never
 // starts with byte 1, so neither form's additional data is the other's.
