@@ -40,12 +40,30 @@ const (
 // Codec seals payloads with the key ring's active key and opens them with
 // whichever key of the ring sealed them. Payloads that are not encrypted
 // (histories written before encryption was on) pass through unchanged.
-type Codec struct{ ring *KeyRing }
+type Codec struct {
+	ring     *KeyRing
+	compress bool // json/plain data deflated before sealing (compress.go)
+}
 
 var _ converter.PayloadCodec = (*Codec)(nil)
 
+// Option changes how a codec seals; what it opens never changes.
+type Option func(*Codec)
+
+// Compression turns deflating json/plain data before sealing on (the
+// default) or off. Off, the codec still opens compressed payloads: it is
+// for a rolling upgrade, while some decoder may not know content code 6,
+// and for operators who rule out compression (docs/security.md).
+func Compression(on bool) Option { return func(c *Codec) { c.compress = on } }
+
 // New returns the codec of ring.
-func New(ring *KeyRing) *Codec { return &Codec{ring: ring} }
+func New(ring *KeyRing, opts ...Option) *Codec {
+	c := &Codec{ring: ring, compress: true}
+	for _, o := range opts {
+		o(c)
+	}
+	return c
+}
 
 // ActiveKeyID is the id of the key that seals new payloads.
 func (c *Codec) ActiveKeyID() string { return c.ring.ActiveID() }
@@ -61,7 +79,7 @@ func (c *Codec) Encode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error
 	k := c.ring.active
 	out := make([]*commonpb.Payload, len(payloads))
 	for i, p := range payloads {
-		sealed, err := sealCompact(k, p)
+		sealed, err := sealCompact(k, p, c.compress)
 		if err != nil {
 			return nil, err
 		}

@@ -2,6 +2,7 @@ package codec_test
 
 import (
 	"bytes"
+	"compress/flate"
 	"encoding/base64"
 	"encoding/json"
 	"os"
@@ -51,9 +52,11 @@ func roundTrip(t testing.TB, c *codec.Codec, p *commonpb.Payload) *commonpb.Payl
 }
 
 // A payload of one well-known encoding is sealed as a code byte and its
-// data; any other whole. Either opens exactly as it was.
+// data; any other whole. Either opens exactly as it was. (Compression
+// off: these are the sizes of the plain compact form; compress_test.go
+// has deflated json/plain.)
 func TestCompactFormKeepsEveryPayloadExactly(t *testing.T) {
-	c := codec.New(ring(t, t.TempDir(), "payload-1"))
+	c := codec.New(ring(t, t.TempDir(), "payload-1"), codec.Compression(false))
 	compact := func(p *commonpb.Payload) int { return header("payload-1") + 1 + len(p.GetData()) + nonceAndTag }
 	whole := func(p *commonpb.Payload) int { return header("payload-1") + 1 + proto.Size(p) + nonceAndTag }
 	large := bytes.Repeat([]byte("0123456789abcdef"), 256<<10) // 4 MB
@@ -220,9 +223,9 @@ func TestCompactUnknownFormatVersionIsRefused(t *testing.T) {
 // payload that is not one, are refused, never read as something else.
 func TestCompactWrongContentCodeIsRefused(t *testing.T) {
 	c := codec.New(ring(t, t.TempDir(), "payload-1"))
-	for _, code := range []byte{6, 7, 200, 255} {
+	for _, code := range []byte{7, 8, 200, 255} {
 		msg := decodeErr(t, c, c.SealRaw(1, []byte{code, 'x'}))
-		require.Contains(t, msg, `decrypted payload of key "payload-1" has content code `+itoa(int(code))+", which this codec does not know (it knows 0 to 5)")
+		require.Contains(t, msg, `decrypted payload of key "payload-1" has content code `+itoa(int(code))+", which this codec does not know (it knows 0 to 6)")
 	}
 	require.Contains(t, decodeErr(t, c, c.SealRaw(1, nil)), "too short to be encrypted")
 	noID := withData(c.SealRaw(1, []byte{1, 'x'}), func(d []byte) []byte { d[1] = 0; return d })
@@ -312,12 +315,14 @@ func TestLegacyTamperedOrRelabelledIsRefused(t *testing.T) {
 }
 
 // FuzzCompactRoundTrip: any payload, of any metadata and data, opens as it
-// was sealed; one the protobuf encoding cannot hold (a key not UTF-8) is
-// refused at sealing, as before.
+// was sealed, json/plain deflated (code 6) or not; one the protobuf
+// encoding cannot hold (a key not UTF-8) is refused at sealing, as before.
 func FuzzCompactRoundTrip(f *testing.F) {
 	for i := range wellKnownEncodings {
 		f.Add(uint8(i), "", "", []byte(nil), []byte(`{"a":1}`), false)
 	}
+	f.Add(uint8(0), "", "", []byte(nil), jsonOfSize(f, 700), false)                             // deflated
+	f.Add(uint8(0), "", "", []byte(nil), []byte(strings.Repeat(`{"gate":"review"}`, 5)), false) // 85 B, deflated
 	f.Add(uint8(9), "binary/snappy", "", []byte(nil), []byte{0, 1}, false)
 	f.Add(uint8(0), "", "messageType", []byte("x.Y"), []byte("d"), false)
 	f.Add(uint8(0), "", "", []byte(nil), []byte(nil), true)
@@ -347,7 +352,7 @@ func FuzzCompactRoundTrip(f *testing.F) {
 func FuzzOpenSealed(f *testing.F) {
 	c := codec.New(ring(&testing.T{}, f.TempDir(), "payload-1"))
 	valid := map[string]bool{}
-	for _, v := range []any{"x", nil, []byte{1, 2}, strings.Repeat("y", 300)} {
+	for _, v := range []any{"x", nil, []byte{1, 2}, strings.Repeat("y", 300), string(jsonOfSize(f, 500))} {
 		p, err := c.DataConverter().ToPayload(v)
 		require.NoError(f, err)
 		valid[base64.StdEncoding.EncodeToString(p.Data)] = true
@@ -355,6 +360,7 @@ func FuzzOpenSealed(f *testing.F) {
 	}
 	f.Add(c.SealRaw(2, []byte{1, 'x'}).Data)
 	f.Add(c.SealRaw(1, []byte{7, 'x'}).Data)
+	f.Add(c.SealRaw(1, []byte{6, 0xff, 0}).Data)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p := &commonpb.Payload{Metadata: map[string][]byte{"encoding": []byte(codec.EncodingSealed)}, Data: data}
 		_, err := c.Decode([]*commonpb.Payload{p})
@@ -363,5 +369,32 @@ func FuzzOpenSealed(f *testing.F) {
 		} else {
 			require.Error(t, err, "data the codec did not seal opened")
 		}
+	})
+}
+
+// FuzzOpenDeflated: any bytes as a code-6 payload's data, sealed under a
+// key of the ring (what a hostile role holding the ring can write): it
+// opens as json/plain of at most MaxInflated bytes or is refused with an
+// error naming the code, never panics. FuzzOpenSealed cannot get here: it
+// does not get past the tag.
+func FuzzOpenDeflated(f *testing.F) {
+	c := codec.New(ring(&testing.T{}, f.TempDir(), "payload-1"))
+	f.Add([]byte{0x03, 0x00})                        // an empty final fixed block
+	f.Add([]byte{0x01, 0x01, 0x00, 0xfe, 0xff, 'x'}) // stored "x"
+	f.Add([]byte{0xff, 0xff})
+	var b bytes.Buffer
+	w, err := flate.NewWriterDict(&b, flate.BestCompression, codec.JSONDictV1())
+	require.NoError(f, err)
+	_, _ = w.Write(jsonOfSize(f, 400))
+	require.NoError(f, w.Close())
+	f.Add(b.Bytes())
+	f.Fuzz(func(t *testing.T, deflated []byte) {
+		dec, err := c.Decode([]*commonpb.Payload{c.SealRaw(1, append([]byte{6}, deflated...))})
+		if err != nil {
+			require.Contains(t, err.Error(), "content code 6 (json/plain deflated with json-v1)")
+			return
+		}
+		require.Equal(t, "json/plain", string(dec[0].Metadata["encoding"]))
+		require.LessOrEqual(t, len(dec[0].Data), codec.MaxInflated)
 	})
 }

@@ -1,8 +1,10 @@
 package codec
 
 import (
+	"bytes"
 	"crypto/rand"
 	"fmt"
+	"sync"
 
 	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/sdk/converter"
@@ -19,7 +21,8 @@ import (
 // and content is a content code and what it codes: codeWhole and the whole
 // marshalled payload, or one of wellKnown's codes and the payload's data
 // when its metadata is exactly that one encoding (what the SDK's default
-// converter writes). The header is authenticated: a payload relabelled
+// converter writes), or codeJSONDeflateV1 and json/plain data deflated
+// (compress.go). The header is authenticated: a payload relabelled
 // with another key id, or with any header byte altered, does not open. Its
 // version byte also keeps the two forms apart: a key id (validKeyID) never
 // starts with byte 1, so neither form's additional data is the other's.
@@ -32,12 +35,15 @@ const codeWhole = 0
 // wellKnown are the encodings stored as a code byte; the codes are part of
 // the format: never renumber or reuse one, only append.
 var wellKnown = [...]string{
-	1: converter.MetadataEncodingJSON,      // json/plain
-	2: converter.MetadataEncodingNil,       // binary/null
-	3: converter.MetadataEncodingBinary,    // binary/plain
-	4: converter.MetadataEncodingProtoJSON, // json/protobuf
-	5: converter.MetadataEncodingProto,     // binary/protobuf
+	codeJSON: converter.MetadataEncodingJSON,      // json/plain
+	2:        converter.MetadataEncodingNil,       // binary/null
+	3:        converter.MetadataEncodingBinary,    // binary/plain
+	4:        converter.MetadataEncodingProtoJSON, // json/protobuf
+	5:        converter.MetadataEncodingProto,     // binary/protobuf
+	// 6: codeJSONDeflateV1, json/plain deflated (compress.go)
 }
+
+const codeJSON = 1
 
 var codeOf = func() map[string]byte {
 	m := map[string]byte{}
@@ -51,9 +57,10 @@ var codeOf = func() map[string]byte {
 
 // sealCompact seals p under k in one buffer: header, nonce and content,
 // the content encrypted in place and the tag appended.
-func sealCompact(k *Key, p *commonpb.Payload) ([]byte, error) {
-	code := contentCode(p)
-	size := len(p.GetData())
+func sealCompact(k *Key, p *commonpb.Payload, compress bool) ([]byte, error) {
+	code, data, done := compactContent(p, compress)
+	defer done()
+	size := len(data)
 	if code == codeWhole {
 		size = proto.Size(p)
 	}
@@ -64,11 +71,37 @@ func sealCompact(k *Key, p *commonpb.Payload) ([]byte, error) {
 	hdr, start := 2+len(k.ID), len(buf) // the content starts after the nonce
 	buf = append(buf, code)
 	if code != codeWhole {
-		buf = append(buf, p.GetData()...)
+		buf = append(buf, data...)
 	} else if buf, err = (proto.MarshalOptions{}).MarshalAppend(buf, p); err != nil {
 		return nil, fmt.Errorf("payload codec: marshal payload: %w", err)
 	}
 	return k.aead.Seal(buf[:start], buf[hdr:start], buf[start:], buf[:hdr]), nil
+}
+
+// compactContent is p's content code and the data it codes: json/plain
+// deflated (codeJSONDeflateV1) when compress is on and that is smaller.
+// done returns the scratch buffer once the data is sealed.
+func compactContent(p *commonpb.Payload, compress bool) (code byte, data []byte, done func()) {
+	code = contentCode(p)
+	if !compress || code != codeJSON {
+		return code, p.GetData(), func() {}
+	}
+	buf := scratch.Get().(*bytes.Buffer)
+	buf.Reset()
+	done = func() { putScratch(buf) }
+	if deflateJSON(buf, p.GetData()) {
+		return codeJSONDeflateV1, buf.Bytes(), done
+	}
+	return code, p.GetData(), done
+}
+
+var scratch = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// putScratch keeps buffers of a usual payload's size, not a rare huge one.
+func putScratch(b *bytes.Buffer) {
+	if b.Cap() <= 256<<10 {
+		scratch.Put(b)
+	}
 }
 
 // headerAndNonce is k's header and a random nonce, in a buffer with room
@@ -162,11 +195,23 @@ func fromContent(keyID string, content []byte) (*commonpb.Payload, error) {
 		}
 		return &d, nil
 	}
+	if code == codeJSONDeflateV1 {
+		data, err := inflateJSON(keyID, rest)
+		if err != nil {
+			return nil, err
+		}
+		return wellKnownPayload(codeJSON, data), nil
+	}
 	if code >= len(wellKnown) || wellKnown[code] == "" {
-		return nil, fmt.Errorf("payload codec: decrypted payload of key %q has content code %d, which this codec does not know (it knows 0 to %d)", keyID, code, len(wellKnown)-1)
+		return nil, fmt.Errorf("payload codec: decrypted payload of key %q has content code %d, which this codec does not know (it knows 0 to %d)", keyID, code, codeJSONDeflateV1)
 	}
-	if len(rest) == 0 {
-		rest = nil // as unmarshalling the whole payload gives: no data is nil data
+	return wellKnownPayload(code, rest), nil
+}
+
+// wellKnownPayload is the payload of one well-known encoding and data.
+func wellKnownPayload(code int, data []byte) *commonpb.Payload {
+	if len(data) == 0 {
+		data = nil // as unmarshalling the whole payload gives: no data is nil data
 	}
-	return &commonpb.Payload{Metadata: map[string][]byte{converter.MetadataEncoding: []byte(wellKnown[code])}, Data: rest}, nil
+	return &commonpb.Payload{Metadata: map[string][]byte{converter.MetadataEncoding: []byte(wellKnown[code])}, Data: data}
 }

@@ -34,6 +34,7 @@ import (
 type settings struct {
 	KeyFile     string   `env:"FOUREYES_PAYLOAD_KEY_FILE, required"`
 	OldKeyFiles []string `env:"FOUREYES_PAYLOAD_OLD_KEY_FILES"`
+	Compression string   `env:"FOUREYES_PAYLOAD_COMPRESSION, default=on"` // for the UI's encode endpoint
 	ReadersFile string   `env:"FOUREYES_CODEC_READERS_FILE, required"`
 	ReaderRoles []string `env:"FOUREYES_CODEC_READER_ROLES, default=operator"`
 	Listen      string   `env:"FOUREYES_CODEC_LISTEN, default=127.0.0.1:8234"`
@@ -82,11 +83,14 @@ func setup(ctx context.Context, l envconfig.Lookuper, stderr io.Writer) (*codec.
 	if err != nil {
 		return nil, "", fmt.Errorf("FOUREYES_PAYLOAD_KEY_FILE: %w", err)
 	}
+	if err := config.CheckPayloadCompression(s.Compression); err != nil {
+		return nil, "", err
+	}
 	readers, err := loadReaders(s.ReadersFile, s.ReaderRoles)
 	if err != nil {
 		return nil, "", err
 	}
-	return codec.NewServer(codec.ServerOptions{Codec: codec.New(ring), Readers: readers,
+	return codec.NewServer(codec.ServerOptions{Codec: codec.New(ring, codec.Compression(s.Compression != "off")), Readers: readers,
 		UIOrigin: s.UIOrigin, Log: logger.With("component", "codecserver")}), s.Listen, nil
 }
 

@@ -42,6 +42,11 @@ type Temporal struct {
 	// PayloadOldKeyFiles are keys that only decrypt: what was written before
 	// a rotation (comma-separated; docs/security.md, "Payload encryption").
 	PayloadOldKeyFiles []string `env:"FOUREYES_PAYLOAD_OLD_KEY_FILES"`
+	// PayloadCompression: on deflates json/plain payload data before
+	// sealing (codec content code 6), off does not; either opens both. Off
+	// while a process that decodes still runs older code (docs/operators.md,
+	// "Payload compression"). "" (a Temporal built in code) is on.
+	PayloadCompression string `env:"FOUREYES_PAYLOAD_COMPRESSION, default=on"`
 }
 
 // LoadTemporal reads the TEMPORAL_* variables.
@@ -55,6 +60,9 @@ func LoadTemporal(ctx context.Context, l envconfig.Lookuper) (Temporal, error) {
 	}
 	if t.Compression != "gzip" && t.Compression != "none" {
 		return Temporal{}, fmt.Errorf("TEMPORAL_GRPC_COMPRESSION: want gzip or none (got %q)", t.Compression)
+	}
+	if err := CheckPayloadCompression(t.PayloadCompression); err != nil {
+		return Temporal{}, err
 	}
 	if err := t.readAPIKeyFile(); err != nil {
 		return Temporal{}, err
@@ -78,7 +86,15 @@ func (t Temporal) Codec() (*codec.Codec, error) {
 	if err != nil {
 		return nil, fmt.Errorf("FOUREYES_PAYLOAD_KEY_FILE: %w", err)
 	}
-	return codec.New(ring), nil
+	return codec.New(ring, codec.Compression(t.PayloadCompression != "off")), nil
+}
+
+// CheckPayloadCompression: FOUREYES_PAYLOAD_COMPRESSION is on or off.
+func CheckPayloadCompression(v string) error {
+	if v != "on" && v != "off" {
+		return fmt.Errorf("FOUREYES_PAYLOAD_COMPRESSION: want on or off (got %q)", v)
+	}
+	return nil
 }
 
 // DataConverter is what payloads pass through: encrypted with t's key

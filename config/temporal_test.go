@@ -21,8 +21,11 @@ import (
 	"github.com/sethvargo/go-envconfig"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 
+	"github.com/foureyes/foureyes/codec"
 	"github.com/foureyes/foureyes/tracing"
 )
 
@@ -30,7 +33,7 @@ func TestLoadTemporal(t *testing.T) {
 	ctx := context.Background()
 	got, err := LoadTemporal(ctx, envconfig.MapLookuper(map[string]string{"TEMPORAL_ADDRESS": ""}))
 	require.NoError(t, err)
-	assert.Equal(t, Temporal{Address: "localhost:7233", Namespace: "default", Compression: "gzip"}, got)
+	assert.Equal(t, Temporal{Address: "localhost:7233", Namespace: "default", Compression: "gzip", PayloadCompression: "on"}, got)
 
 	all := map[string]string{
 		"TEMPORAL_ADDRESS": "ns.tmprl.cloud:7233", "TEMPORAL_NAMESPACE": "ns", "TEMPORAL_API_KEY": "k",
@@ -39,12 +42,46 @@ func TestLoadTemporal(t *testing.T) {
 	got, err = LoadTemporal(ctx, envconfig.MapLookuper(all))
 	require.NoError(t, err)
 	assert.Equal(t, Temporal{Address: "ns.tmprl.cloud:7233", Namespace: "ns", APIKey: "k",
-		TLSCert: "c.pem", TLSKey: "k.pem", TLSCA: "ca.pem", Compression: "gzip"}, got)
+		TLSCert: "c.pem", TLSKey: "k.pem", TLSCA: "ca.pem", Compression: "gzip", PayloadCompression: "on"}, got)
 
 	_, err = LoadTemporal(ctx, envconfig.MapLookuper(map[string]string{"TEMPORAL_TLS_CERT": "c.pem"}))
 	assert.EqualError(t, err, "TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY must be set together")
 	_, err = LoadTemporal(ctx, envconfig.MapLookuper(map[string]string{"TEMPORAL_GRPC_COMPRESSION": "zstd"}))
 	assert.EqualError(t, err, `TEMPORAL_GRPC_COMPRESSION: want gzip or none (got "zstd")`)
+	_, err = LoadTemporal(ctx, envconfig.MapLookuper(map[string]string{"FOUREYES_PAYLOAD_COMPRESSION": "false"}))
+	assert.EqualError(t, err, `FOUREYES_PAYLOAD_COMPRESSION: want on or off (got "false")`)
+}
+
+// FOUREYES_PAYLOAD_COMPRESSION=off seals json/plain data as it is (code
+// 1); on, the default, deflated; either codec opens both.
+func TestPayloadCompressionSwitch(t *testing.T) {
+	key, err := codec.WriteKeyFile(t.TempDir(), "payload-1")
+	require.NoError(t, err)
+	p, err := converter.GetDefaultDataConverter().ToPayload(strings.Repeat(`{"gate":"review"}`, 20))
+	require.NoError(t, err)
+	sizes := map[string]int{}
+	var sealed []*commonpb.Payload
+	for _, v := range []string{"", "on", "off"} {
+		env := map[string]string{"FOUREYES_PAYLOAD_KEY_FILE": key}
+		if v != "" {
+			env["FOUREYES_PAYLOAD_COMPRESSION"] = v
+		}
+		tc, err := LoadTemporal(context.Background(), envconfig.MapLookuper(env))
+		require.NoError(t, err)
+		c, err := tc.Codec()
+		require.NoError(t, err)
+		enc, err := c.Encode([]*commonpb.Payload{p})
+		require.NoError(t, err)
+		sizes[v] = len(enc[0].Data)
+		sealed = append(sealed, enc[0])
+	}
+	assert.Equal(t, sizes[""], sizes["on"])
+	assert.Less(t, sizes["on"], sizes["off"]/4, "on deflates")
+	assert.Greater(t, sizes["off"], len(p.Data), "off seals the data as it is")
+	off, err := Temporal{PayloadKeyFile: key, PayloadCompression: "off"}.Codec()
+	require.NoError(t, err)
+	_, err = off.Decode(sealed)
+	require.NoError(t, err, "off opens deflated payloads")
 }
 
 func TestClientOptionsCompression(t *testing.T) {

@@ -24,6 +24,7 @@ var fuzzTargets = []struct{ pkg, name, budget string }{
 	{"./attest", "FuzzVerify", "60000x"},
 	{"./codec", "FuzzCompactRoundTrip", "20000x"},
 	{"./codec", "FuzzOpenSealed", "20000x"},
+	{"./codec", "FuzzOpenDeflated", "20000x"},
 }
 
 // fuzzBudget is each target's own budget, unless FOUREYES_FUZZTIME gives one

@@ -138,6 +138,32 @@ func (s *stackT) payloadKeysOf(id string) map[enumspb.EventType]string {
 	return keys
 }
 
+// checkDeflated: the roles sealed the release's larger json payloads
+// deflated (content code 6: sealed smaller than their data, which the
+// plain compact form never is), and every payload opens with the stack's
+// key — the roles that read them did, or the release would not have ended.
+func (s *stackT) checkDeflated(id string) {
+	ring, err := codec.LoadKeyRing(s.Local.Credentials().PayloadKeyFile(), nil)
+	require.NoError(s.t, err)
+	c := codec.New(ring)
+	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+	defer cancel()
+	deflated := 0
+	it := s.Client.GetWorkflowHistory(ctx, id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		ev, err := it.Next()
+		require.NoError(s.t, err)
+		payloads.EachEncoded(ev.ProtoReflect(), func(p *commonpb.Payload) {
+			dec, err := c.Decode([]*commonpb.Payload{p})
+			require.NoError(s.t, err, "event %d (%s)", ev.GetEventId(), ev.GetEventType())
+			if string(dec[0].GetMetadata()[converter.MetadataEncoding]) == "json/plain" && len(p.GetData()) < len(dec[0].GetData()) {
+				deflated++
+			}
+		})
+	}
+	require.Greater(s.t, deflated, 10, "json payloads sealed deflated (FOUREYES_PAYLOAD_COMPRESSION defaults to on)")
+}
+
 // checkDatabase reads every byte of the server's SQLite files (the
 // database, its write-ahead log): the history rows are in there, the
 // secrets must not be; control, a plaintext search attribute value, must.

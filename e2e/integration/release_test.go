@@ -73,6 +73,7 @@ func deployedRelease(s *stackT) {
 	assert.Equal(t, []string{"alice", "erin"}, st.Change.Authors, "every commit since the policy's baseline counts: alice's with erin, then A")
 	checkArtifactByDigest(t, s, res)
 	checkDeployedState(t, s, id, res.ArtifactDigest)
+	s.checkDeflated(id)
 	entries := s.trail(id)
 	checkChain(t, entries, res.AuditHead)
 	checkExecutors(t, entries)

@@ -86,7 +86,9 @@ func (c Credentials) payloadKeys() []string {
 	return []string{c.PayloadKeyFile()}
 }
 
-// payloadEnv is the FOUREYES_PAYLOAD_* settings of a client with keys.
+// payloadEnv is the FOUREYES_PAYLOAD_* settings of a client with keys;
+// FOUREYES_PAYLOAD_COMPRESSION passes through from this process, so that
+// the stack and the bench run with compression off when asked.
 func payloadEnv(keys []string) []string {
 	if len(keys) == 0 {
 		return nil
@@ -94,6 +96,9 @@ func payloadEnv(keys []string) []string {
 	env := []string{"FOUREYES_PAYLOAD_KEY_FILE=" + keys[0]}
 	if len(keys) > 1 {
 		env = append(env, "FOUREYES_PAYLOAD_OLD_KEY_FILES="+strings.Join(keys[1:], ","))
+	}
+	if v, ok := os.LookupEnv("FOUREYES_PAYLOAD_COMPRESSION"); ok {
+		env = append(env, "FOUREYES_PAYLOAD_COMPRESSION="+v)
 	}
 	return env
 }
