@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"runtime"
 )
 
 // codeJSONDeflateV1: json/plain, its data raw DEFLATE (RFC 1951) with
@@ -22,9 +21,10 @@ const codeJSONDeflateV1 = 6
 //go:embed dict/json-v1
 var jsonDictV1 []byte
 
-// minCompressed: below this much data the deflate block's own bytes eat
-// the saving (a release's many short strings).
-const minCompressed = 64
+// minCompressed: deflating costs ~40 µs whatever the size (Reset), and a
+// release's many short payloads save little: from 128 B, 29 % fewer
+// deflations than from 64 B for 4 % fewer bytes saved (docs/benchmarks.md).
+const minCompressed = 128
 
 // MaxInflated bounds what one code-6 payload inflates to: a role that
 // shares the key ring could seal a zip bomb. Above Temporal's 2 MB payload
@@ -39,9 +39,13 @@ const compressionLevel = flate.DefaultCompression
 // make (NewWriterDict), 25 times what compressing a payload does, and a
 // sync.Pool drops its items at every GC, which in a busy worker comes
 // more often than a payload (measured: 13 ms more workers' CPU per
-// release). Reset keeps the dictionary. At most maxFree of each.
+// release). Reset keeps the dictionary. At most maxFree of each: more
+// payloads are in flight than there are processors (a goroutine is
+// preempted mid-payload), and with GOMAXPROCS kept (2 here) the
+// orchestrator made a new writer for a third of its payloads (its memo,
+// 0.7 ms each in the profile); 8 writers are 6.4 MB.
 var (
-	maxFree   = min(runtime.GOMAXPROCS(0), 8)
+	maxFree   = 8
 	deflaters = make(chan *flate.Writer, maxFree)
 	inflaters = make(chan io.ReadCloser, maxFree)
 )

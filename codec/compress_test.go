@@ -59,12 +59,12 @@ func jsonPayload(data []byte) *commonpb.Payload {
 	return &commonpb.Payload{Metadata: map[string][]byte{"encoding": []byte("json/plain")}, Data: data}
 }
 
-// json/plain payloads of every size open exactly; from 64 bytes the
+// json/plain payloads of every size open exactly; from 128 bytes the
 // compressible ones are sealed deflated (code 6) and smaller than the
-// compact form, below 64 never.
+// compact form, below 128 never.
 func TestDeflatedJSONOpensExactlyAtEverySize(t *testing.T) {
 	c := codec.New(ring(t, t.TempDir(), "payload-1"))
-	for _, n := range []int{0, 2, 40, 63, 64, 65, 100, 300, 1000, 1500, 4 << 10, 64 << 10, 1 << 20, 3 << 20} {
+	for _, n := range []int{0, 2, 40, 64, 127, 128, 129, 300, 1000, 1500, 4 << 10, 64 << 10, 1 << 20, 3 << 20} {
 		p := jsonPayload(nil)
 		if n > 0 {
 			p.Data = jsonOfSize(t, n)
@@ -73,7 +73,7 @@ func TestDeflatedJSONOpensExactlyAtEverySize(t *testing.T) {
 		code, err := c.ContentCode(sealed)
 		require.NoError(t, err)
 		compact := header("payload-1") + 1 + n + nonceAndTag
-		if n < 64 {
+		if n < 128 {
 			require.Equal(t, byte(1), code, "%d bytes: too few to deflate", n)
 			require.Len(t, sealed.Data, compact)
 			continue
