@@ -14,7 +14,6 @@ import (
 	"github.com/stretchr/testify/require"
 	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/sdk/converter"
-	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -247,30 +246,10 @@ func TestFormsDoNotOpenAsEachOther(t *testing.T) {
 	require.Contains(t, decodeErr(t, c, asLegacy), `payload of key "payload-1" does not decrypt`)
 }
 
-type legacyVector struct {
-	KeyID     string          `json:"keyId"`
-	KeyBase64 string          `json:"keyBase64"`
-	Plain     json.RawMessage `json:"plain"`
-	Sealed    json.RawMessage `json:"sealed"`
-}
-
-// legacyRing holds a new active key and the vector's key as an old one.
+// legacyRing holds a new active key and the legacy vector's key as an old
+// one.
 func legacyRing(t *testing.T) (*codec.Codec, []*commonpb.Payload, []*commonpb.Payload) {
-	b, err := os.ReadFile("testdata/legacy-binary-encrypted.json")
-	require.NoError(t, err)
-	var v legacyVector
-	require.NoError(t, json.Unmarshal(b, &v))
-	dir := t.TempDir()
-	old := filepath.Join(dir, v.KeyID+".key")
-	require.NoError(t, os.WriteFile(old, []byte(v.KeyBase64+"\n"), 0o600))
-	active, err := codec.WriteKeyFile(dir, "payload-2")
-	require.NoError(t, err)
-	r, err := codec.LoadKeyRing(active, []string{old})
-	require.NoError(t, err)
-	var plain, sealed commonpb.Payloads
-	require.NoError(t, protojson.Unmarshal(v.Plain, &plain))
-	require.NoError(t, protojson.Unmarshal(v.Sealed, &sealed))
-	return codec.New(r), plain.Payloads, sealed.Payloads
+	return vectorRing(t, "testdata/legacy-binary-encrypted.json")
 }
 
 // Payloads sealed by the first form's own code (f595fd6) open, exactly,

@@ -20,6 +20,11 @@ func Compress(data []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	return writeAll(&b, w, data)
+}
+
+// writeAll is data written through w, which writes to b, once w is closed.
+func writeAll(b *bytes.Buffer, w io.WriteCloser, data []byte) ([]byte, error) {
 	if _, err := w.Write(data); err != nil {
 		return nil, err
 	}
@@ -36,12 +41,18 @@ func Decompress(gz []byte) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("compressed policy: %w", err)
 	}
+	return readBounded(r, "compressed policy")
+}
+
+// readBounded is what r decompresses to, refused beyond MaxFileBytes; what
+// names the stream in errors.
+func readBounded(r io.Reader, what string) ([]byte, error) {
 	data, err := io.ReadAll(io.LimitReader(r, MaxFileBytes+1))
 	if err != nil {
-		return nil, fmt.Errorf("compressed policy: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	if len(data) > MaxFileBytes {
-		return nil, fmt.Errorf("compressed policy: more than %d bytes uncompressed", MaxFileBytes)
+		return nil, fmt.Errorf("%s: more than %d bytes uncompressed", what, MaxFileBytes)
 	}
 	return data, nil
 }

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"compress/flate"
 	_ "embed" // the frozen dictionary
-	"fmt"
-	"io"
 )
 
 // DictionarySampleV1 names the preset dictionary of a pinned policy
@@ -34,13 +32,7 @@ func CompressWithDictionary(data []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := w.Write(data); err != nil {
-		return nil, err
-	}
-	if err := w.Close(); err != nil {
-		return nil, err
-	}
-	return b.Bytes(), nil
+	return writeAll(&b, w, data)
 }
 
 // DecompressPinned is the policy file's bytes from either compressed form
@@ -53,12 +45,5 @@ func DecompressPinned(b []byte) ([]byte, error) {
 	}
 	r := flate.NewReaderDict(bytes.NewReader(b), sampleV1)
 	defer r.Close()
-	data, err := io.ReadAll(io.LimitReader(r, MaxFileBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("compressed policy (DEFLATE, dictionary %s): %w", DictionarySampleV1, err)
-	}
-	if len(data) > MaxFileBytes {
-		return nil, fmt.Errorf("compressed policy (DEFLATE, dictionary %s): more than %d bytes uncompressed", DictionarySampleV1, MaxFileBytes)
-	}
-	return data, nil
+	return readBounded(r, "compressed policy (DEFLATE, dictionary "+DictionarySampleV1+")")
 }

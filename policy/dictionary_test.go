@@ -51,7 +51,7 @@ func TestDictionaryRoundTrip(t *testing.T) {
 	require.NoError(t, err)
 	bare := regexp.MustCompile(`(?m)^\s*#.*\n|\s+#.*$`).ReplaceAll(sample, nil)
 	for name, data := range map[string][]byte{"the stack's policy": withStackKeys(t, sample),
-		"the sample without comments": withStackKeys(t, bare),
+		"the sample without comments":                        withStackKeys(t, bare),
 		"the sample without comments, other tokens and keys": withStackKeys(t, freshSecrets(bare))} {
 		gz, err := Compress(data)
 		require.NoError(t, err)
