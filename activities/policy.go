@@ -96,9 +96,9 @@ type loadedPolicy struct {
 	gzip []byte // data compressed, once per content
 	// deflated is data compressed with the dictionary DictionarySampleV1.
 	deflated []byte
-	hash string
-	pol  *policy.Policy
-	ring attest.KeyRing
+	hash     string
+	pol      *policy.Policy
+	ring     attest.KeyRing
 }
 
 // load reads, parses and checks path: a valid policy that lists every
