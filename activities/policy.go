@@ -53,7 +53,7 @@ func (a *PolicyActivities) LoadPolicy(ctx context.Context, in api.LoadPolicyInpu
 	case in.Bytes:
 		return l.gzip, nil
 	case in.Gzip:
-		return policy.Snapshot{Gzip: l.gzip, Hash: l.hash, Path: a.PolicyFile}, nil
+		return policy.Snapshot{Compressed: l.gzip, Hash: l.hash, Path: a.PolicyFile}, nil
 	}
 	return policy.Snapshot{Content: l.data, Hash: l.hash, Path: a.PolicyFile}, nil
 }

@@ -252,7 +252,7 @@ type StepResult struct {
 // histories before versionLeanHistory of the Release workflow: the file's
 // bytes as they are).
 type LoadPolicyInput struct {
-	// Gzip asks for the file's bytes gzip-compressed (policy.Snapshot.Gzip).
+	// Gzip asks for the file's bytes gzip-compressed (policy.Snapshot.Compressed).
 	Gzip bool `json:"gzip,omitempty"`
 	// Bytes asks for the compressed bytes alone, as the activity's result:
 	// a binary payload instead of base64 inside a JSON snapshot (a quarter

@@ -49,18 +49,9 @@ func JSONDictV1() []byte { return jsonDictV1 }
 // ContentCode opens p and returns the content code it was sealed with:
 // for tests that a payload was, or was not, deflated.
 func (c *Codec) ContentCode(p *commonpb.Payload) (byte, error) {
-	h, err := parseHeader(p.GetData())
+	_, content, err := c.decrypt(p.GetData())
 	if err != nil {
 		return 0, err
-	}
-	k, err := c.ring.key(h.keyID)
-	if err != nil {
-		return 0, err
-	}
-	start := h.size + k.aead.NonceSize()
-	content, err := k.aead.Open(nil, p.Data[h.size:start], p.Data[start:], p.Data[:h.size])
-	if err != nil {
-		return 0, errNoOpen(h.keyID)
 	}
 	return content[0], nil
 }

@@ -166,23 +166,33 @@ func parseHeader(data []byte) (header, error) {
 
 // openCompact opens sealed data with the ring's key its header names.
 func (c *Codec) openCompact(data []byte) (*commonpb.Payload, error) {
-	h, err := parseHeader(data)
+	keyID, content, err := c.decrypt(data)
 	if err != nil {
 		return nil, err
+	}
+	return fromContent(keyID, content)
+}
+
+// decrypt is sealed data's content (its content code first), decrypted
+// with the ring's key its header names.
+func (c *Codec) decrypt(data []byte) (keyID string, content []byte, err error) {
+	h, err := parseHeader(data)
+	if err != nil {
+		return "", nil, err
 	}
 	k, err := c.ring.key(h.keyID)
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	a, start := k.aead, h.size+k.aead.NonceSize()
 	if len(data) < start+a.Overhead()+1 {
-		return nil, fmt.Errorf("payload codec: %s payload of key %q is %d bytes, too short to be encrypted (truncated?)", EncodingSealed, h.keyID, len(data))
+		return "", nil, fmt.Errorf("payload codec: %s payload of key %q is %d bytes, too short to be encrypted (truncated?)", EncodingSealed, h.keyID, len(data))
 	}
-	content, err := a.Open(nil, data[h.size:start], data[start:], data[:h.size])
+	content, err = a.Open(nil, data[h.size:start], data[start:], data[:h.size])
 	if err != nil {
-		return nil, errNoOpen(h.keyID)
+		return "", nil, errNoOpen(h.keyID)
 	}
-	return fromContent(h.keyID, content)
+	return h.keyID, content, nil
 }
 
 // fromContent is the payload content codes, exactly as it was sealed.

@@ -12,9 +12,11 @@ package policy
 //	    the same on bytes; name is used in errors.
 //	HashBytes(data []byte) string
 //	    hex SHA-256, the policy hash pinned into a release.
-//	Compress(data []byte) ([]byte, error), Decompress(gz []byte) ([]byte, error)
-//	    a policy file's bytes gzip-compressed for a release's history
-//	    (Snapshot.Gzip), and back, refusing more than MaxFileBytes.
+//	Compress(data []byte) ([]byte, error), CompressWithDictionary(data []byte) ([]byte, error)
+//	    a policy file's bytes compressed for a release's history
+//	    (Snapshot.Compressed): gzip, or DEFLATE with DictionarySampleV1.
+//	DecompressPinned(b []byte) ([]byte, error)
+//	    either form back, refusing more than MaxFileBytes.
 //
 //	(p *Policy) Decide(c Check) Verdict
 //	    every rule for one decision (approve or reject): known identity,

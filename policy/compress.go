@@ -34,9 +34,9 @@ func writeAll(b *bytes.Buffer, w io.WriteCloser, data []byte) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// Decompress is the bytes Compress made of them; a stream that is not gzip,
+// decompressGzip is the bytes Compress made of them; a stream that is not gzip,
 // is cut short or holds more than MaxFileBytes is refused.
-func Decompress(gz []byte) ([]byte, error) {
+func decompressGzip(gz []byte) ([]byte, error) {
 	r, err := gzip.NewReader(bytes.NewReader(gz))
 	if err != nil {
 		return nil, fmt.Errorf("compressed policy: %w", err)

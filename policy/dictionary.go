@@ -41,7 +41,7 @@ func CompressWithDictionary(data []byte) ([]byte, error) {
 // neither, is cut short or holds more than MaxFileBytes is refused.
 func DecompressPinned(b []byte) ([]byte, error) {
 	if bytes.HasPrefix(b, gzipMagic) {
-		return Decompress(b)
+		return decompressGzip(b)
 	}
 	r := flate.NewReaderDict(bytes.NewReader(b), sampleV1)
 	defer r.Close()

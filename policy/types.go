@@ -208,8 +208,11 @@ type Snapshot struct {
 	Hash    string  `json:"hash"`             // hex SHA-256 of the file, as the activity saw it
 	Path    string  `json:"path"`
 	Content []byte  `json:"content,omitempty"` // the file's bytes
-	// Gzip is the file's bytes gzip-compressed, instead of Content, when the
-	// release asked for it (LoadPolicyInput.Gzip): the pinned policy is the
-	// largest payload of a release's history (docs/benchmarks.md, issue 26).
-	Gzip []byte `json:"gzip,omitempty"`
+	// Compressed is the file's bytes compressed, instead of Content, when
+	// the release asked for it (LoadPolicyInput.Gzip): the pinned policy is
+	// the largest payload of a release's history (docs/benchmarks.md, issue
+	// 26). Gzip in a snapshot; a binary answer (LoadPolicyInput.Bytes) may
+	// also be DEFLATE with a preset dictionary (LoadPolicyInput.Dict):
+	// DecompressPinned reads either.
+	Compressed []byte `json:"gzip,omitempty"`
 }

@@ -58,10 +58,10 @@ func (p *pin) take(snap policy.Snapshot) error {
 // deterministic, so a replay pins what the release pinned.
 func snapContent(snap policy.Snapshot) ([]byte, error) {
 	switch {
-	case len(snap.Content) > 0 && len(snap.Gzip) > 0:
+	case len(snap.Content) > 0 && len(snap.Compressed) > 0:
 		return nil, errors.New("LoadPolicy answered the policy's content twice, compressed and not: which one counts is not for it to say")
-	case len(snap.Gzip) > 0:
-		return policy.Decompress(snap.Gzip)
+	case len(snap.Compressed) > 0:
+		return policy.DecompressPinned(snap.Compressed)
 	case len(snap.Content) == 0:
 		return nil, errors.New("LoadPolicy answered without the policy's content")
 	}

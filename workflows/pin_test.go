@@ -20,19 +20,19 @@ func TestPinTakesCompressedContent(t *testing.T) {
 	gz, err := policy.Compress(data)
 	require.NoError(t, err)
 
-	got, err := snapContent(policy.Snapshot{Gzip: gz, Hash: "claimed, not trusted"})
+	got, err := snapContent(policy.Snapshot{Compressed: gz, Hash: "claimed, not trusted"})
 	require.NoError(t, err)
 	assert.Equal(t, data, got)
 	got, err = snapContent(policy.Snapshot{Content: data})
 	require.NoError(t, err)
 	assert.Equal(t, data, got, "releases before versionLeanHistory")
 
-	_, err = snapContent(policy.Snapshot{Content: data, Gzip: gz})
+	_, err = snapContent(policy.Snapshot{Content: data, Compressed: gz})
 	assert.ErrorContains(t, err, "twice")
 	_, err = snapContent(policy.Snapshot{})
 	assert.ErrorContains(t, err, "without the policy's content")
 	bomb, err := policy.Compress(bytes.Repeat([]byte("a"), policy.MaxFileBytes+1))
 	require.NoError(t, err)
-	_, err = snapContent(policy.Snapshot{Gzip: bomb})
+	_, err = snapContent(policy.Snapshot{Compressed: bomb})
 	assert.ErrorContains(t, err, "more than")
 }

@@ -123,26 +123,13 @@ func loadPolicyBytes(ctx, actx workflow.Context, dict bool) (policy.Snapshot, er
 	}
 	p := raw.Payload()
 	if string(p.GetMetadata()[converter.MetadataEncoding]) == converter.MetadataEncodingBinary {
-		return policyFromBytes(p.GetData(), dict)
+		return policy.Snapshot{Compressed: p.GetData(), Path: pinnedPolicyPath}, nil
 	}
 	var snap policy.Snapshot
 	if err := converter.GetDefaultDataConverter().FromPayload(p, &snap); err != nil {
 		return snap, fmt.Errorf("LoadPolicy answered neither the policy's bytes nor a snapshot: %w", err)
 	}
 	return snap, nil
-}
-
-// policyFromBytes is the snapshot of a binary LoadPolicy answer: gzip, or
-// (dict) either form policy.DecompressPinned reads.
-func policyFromBytes(data []byte, dict bool) (policy.Snapshot, error) {
-	if !dict {
-		return policy.Snapshot{Gzip: data, Path: pinnedPolicyPath}, nil
-	}
-	content, err := policy.DecompressPinned(data)
-	if err != nil {
-		return policy.Snapshot{}, err
-	}
-	return policy.Snapshot{Content: content, Path: pinnedPolicyPath}, nil
 }
 
 // pinnedPolicyPath names the pinned policy in errors when LoadPolicy

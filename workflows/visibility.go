@@ -79,8 +79,8 @@ func (v view) showDetails(ctx workflow.Context) {
 // publishNow makes the release's current state visible: the current
 // details, and the search attributes that changed.
 func (v view) publishNow(ctx workflow.Context) {
-	v.showDetails(ctx)
 	awaiting := v.awaiting()
+	workflow.SetCurrentDetails(ctx, v.details(awaiting))
 	if ups := v.attributeUpdates(ctx, awaiting); len(ups) > 0 {
 		if err := workflow.UpsertTypedSearchAttributes(ctx, ups...); err != nil {
 			workflow.GetLogger(ctx).Warn("search attributes not updated", "stage", v.r.progress.stage, "error", err)
